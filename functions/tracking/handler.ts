@@ -1,0 +1,30 @@
+/**
+ * The tracking function: experiments (and, as they arrive, runs, metrics and search), plus the
+ * unauthenticated `/health` and `/version` probes. Clients and services are built once per container.
+ */
+import { loadConfig } from '../../shared/config.js';
+import { ExperimentService } from '../../shared/domain/experiments.js';
+import { createDocumentClient } from '../../shared/store/clients.js';
+import { DynamoExperimentRepository } from '../../shared/store/experiments-repo.js';
+import { createHttpHandler, textResponse } from '../middleware/http-handler.js';
+import { experimentOperations } from './experiments.js';
+
+/**
+ * What `GET /version` reports. The stock client (≥ 3.4) probes it before exporting trace spans and only
+ * uses OTLP `/v1/traces` when the server says ≥ 3.4; Cairn does not serve OTLP, so it reports the last
+ * MLflow API level whose behaviour it implements for that probe.
+ */
+export const MLFLOW_COMPATIBLE_VERSION = '3.3.2';
+
+const config = loadConfig();
+const doc = createDocumentClient(config);
+const experiments = new ExperimentService(new DynamoExperimentRepository(doc, config.tableName), {
+  artifactRoot: config.artifactRoot,
+  allowClientArtifactLocation: config.allowClientArtifactLocation,
+});
+
+export const handler = createHttpHandler('tracking', {
+  health: async () => textResponse('OK'),
+  version: async () => textResponse(MLFLOW_COMPATIBLE_VERSION),
+  ...experimentOperations(experiments),
+});

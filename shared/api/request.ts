@@ -1,0 +1,85 @@
+/**
+ * Turns an API Gateway HTTP API (payload v2) event into the fields of an MLflow request message, the way
+ * MLflow's server reads them: GET fields from the query string (repeated fields repeated), every other
+ * method from a JSON body that must be declared `application/json`.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { InvalidParameterValueError } from './errors.js';
+
+export type QueryFields = Record<string, string | string[]>;
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  routeKey: string;
+  headers: Record<string, string | undefined>;
+  pathParameters: Record<string, string | undefined>;
+  /** The request message's fields: parsed query for GET, parsed JSON body otherwise. */
+  fields: Record<string, unknown>;
+}
+
+const JSON_CONTENT_TYPE_ERROR = "Bad Request. Content-Type must be one of ['application/json'].";
+
+/** Query string → fields; a key given once is a string, a key given several times a list. */
+export function parseQueryString(rawQueryString: string): QueryFields {
+  const fields: QueryFields = {};
+  for (const [key, value] of new URLSearchParams(rawQueryString)) {
+    const previous = fields[key];
+    if (previous === undefined) fields[key] = value;
+    else if (Array.isArray(previous)) previous.push(value);
+    else fields[key] = [previous, value];
+  }
+  return fields;
+}
+
+function decodeBody(event: APIGatewayProxyEventV2): string {
+  if (event.body === undefined || event.body === null) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+}
+
+function isJsonContentType(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const mediaType = contentType.split(';')[0]?.trim().toLowerCase();
+  return mediaType === 'application/json';
+}
+
+/**
+ * Parses a JSON request body. An empty body is `{}` (MLflow's rule); a body that is a JSON string holding
+ * JSON is decoded twice, as MLflow does for old clients; anything but an object is refused.
+ */
+export function parseJsonBody(body: string, contentType: string | undefined): Record<string, unknown> {
+  const hasBody = body.trim().length > 0;
+  if (contentType !== undefined && !isJsonContentType(contentType)) {
+    throw new InvalidParameterValueError(JSON_CONTENT_TYPE_ERROR);
+  }
+  if (!hasBody) return {};
+  if (contentType === undefined) throw new InvalidParameterValueError(JSON_CONTENT_TYPE_ERROR);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+    if (typeof parsed === 'string') parsed = JSON.parse(parsed);
+  } catch {
+    throw new InvalidParameterValueError('Malformed JSON in the request body.');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new InvalidParameterValueError('The request body must be a JSON object.');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
+  const method = event.requestContext.http.method.toUpperCase();
+  const headers = event.headers ?? {};
+  const fields =
+    method === 'GET' || method === 'HEAD'
+      ? parseQueryString(event.rawQueryString ?? '')
+      : parseJsonBody(decodeBody(event), headers['content-type']);
+  return {
+    method,
+    path: event.rawPath,
+    routeKey: event.routeKey,
+    headers,
+    pathParameters: event.pathParameters ?? {},
+    fields,
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * Request-message schemas. Valibot schemas are plain objects built once at module load (no compile step,
+ * so no cold-start cost), and they accept what protobuf's JSON mapping accepts: int64 as a JSON number or
+ * a decimal string, enums by name or number, repeated fields as lists (or a single query value).
+ * Unknown fields are ignored, as MLflow's parser ignores them.
+ */
+import * as v from 'valibot';
+import { InvalidParameterValueError } from './errors.js';
+
+export const str = v.string();
+
+/** int64/int32: a JSON integer, or a decimal string (the query string, or protobuf's JSON for int64). */
+export const int64 = v.pipe(
+  v.union([v.pipe(v.number(), v.integer(), v.safeInteger()), v.pipe(v.string(), v.regex(/^-?\d{1,16}$/))]),
+  v.transform((value) => Number(value)),
+  v.safeInteger(),
+);
+
+/** A repeated string field: a JSON list, or a single value (a query parameter given once). */
+export const repeatedString = v.union([
+  v.array(v.string()),
+  v.pipe(
+    v.string(),
+    v.transform((value) => [value]),
+  ),
+]);
+
+export const keyValue = v.object({ key: v.string(), value: v.optional(v.string(), '') });
+export type KeyValue = v.InferOutput<typeof keyValue>;
+
+/** A protobuf enum: accepted by name (case-sensitive, as protobuf does) or by number. */
+export function protoEnum<const T extends readonly string[]>(names: T) {
+  return v.pipe(
+    v.union([v.picklist(names), v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(names.length))]),
+    v.transform((value): T[number] => (typeof value === 'number' ? (names[value - 1] as T[number]) : value)),
+  );
+}
+
+export const VIEW_TYPES = ['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL'] as const;
+export type ViewType = (typeof VIEW_TYPES)[number];
+export const viewType = protoEnum(VIEW_TYPES);
+
+const MISSING = 'missing';
+const API_DOCS_HINT = 'See the API docs for more information about request parameters.';
+
+function describeType(value: unknown): string {
+  if (value === null) return 'NoneType';
+  if (Array.isArray(value)) return 'list';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
+  if (typeof value === 'boolean') return 'bool';
+  if (typeof value === 'string') return 'str';
+  return 'dict';
+}
+
+/**
+ * Parses a request message. The first problem found becomes MLflow's 400 INVALID_PARAMETER_VALUE, with
+ * MLflow's wording, naming the field (`tags[0].key` for nested ones).
+ */
+export function parseMessage<TSchema extends v.GenericSchema>(
+  schema: TSchema,
+  fields: Record<string, unknown>,
+): v.InferOutput<TSchema> {
+  const result = v.safeParse(schema, fields, { abortEarly: true });
+  if (result.success) return result.output;
+  const issue = result.issues[0];
+  const path = (issue.path ?? [])
+    .map((item, index) =>
+      typeof item.key === 'number' ? `[${item.key}]` : `${index === 0 ? '' : '.'}${String(item.key)}`,
+    )
+    .join('');
+  // A union reports its own input; find the value actually supplied for the field.
+  const supplied = issue.path?.at(-1)?.value;
+  if (supplied === undefined || issue.message === MISSING) {
+    throw new InvalidParameterValueError(`Missing value for required parameter '${path}'. ${API_DOCS_HINT}`);
+  }
+  throw new InvalidParameterValueError(
+    `Invalid value ${JSON.stringify(supplied)} for parameter '${path}' supplied. Hint: Value was of type '${describeType(supplied)}'. ${API_DOCS_HINT}`,
+  );
+}
+
+/** A required string field, reported by `parseMessage` as missing when absent, null or empty (MLflow's `_assert_required`). */
+export const requiredString = v.pipe(
+  v.union([v.string(), v.undefined(), v.null()]),
+  // proto3 cannot tell an empty string from an unset field, so MLflow reports both as missing.
+  v.check((value) => value !== undefined && value !== null && value !== '', MISSING),
+  v.transform((value) => value as string),
+);

@@ -1,0 +1,46 @@
+/**
+ * One server per data directory. dynalite's LevelDB would let a second process listen and then crash on
+ * its first request (LEVEL_DATABASE_NOT_OPEN), so the server takes this lock before starting it.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export class DataDirLockedError extends Error {
+  constructor(dataDir: string, pid: number) {
+    super(
+      `Another Cairn server (pid ${pid}) is already using the data directory ${dataDir}. Stop it first, or start this one with a different --data-dir.`,
+    );
+    this.name = 'DataDirLockedError';
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the lock (replacing one left by a process that is gone) and returns its release function. */
+export function lockDataDir(dataDir: string): () => void {
+  const dir = resolve(dataDir);
+  mkdirSync(dir, { recursive: true });
+  const lockPath = join(dir, 'cairn.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+    if (Number.isInteger(pid) && isAlive(pid)) throw new DataDirLockedError(dir, pid);
+    rmSync(lockPath, { force: true }); // stale: its process is gone (killed, crashed)
+  }
+  throw new Error(`Could not lock the data directory ${dir}`);
+}

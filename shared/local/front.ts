@@ -1,0 +1,179 @@
+/**
+ * The local stand-in for API Gateway's HTTP API: turns each HTTP request into a payload v2 event, picks
+ * the function from the route table (unknown routes go to `$default`), invokes the same handler that is
+ * deployed, and writes its result back. It enforces the limits a deployed request meets (decision 10):
+ * the 6 MB Lambda request payload (413) and the 30 s integration timeout (504).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import {
+  DeadlineExceededError,
+  type HttpResult,
+  PayloadTooLargeError,
+  toErrorResponse,
+} from '../api/errors.js';
+import { DEFAULT_ROUTE_KEY, type FunctionName, matchRoute } from '../api/routes.js';
+
+/** Lambda's synchronous invocation payload limit, which bounds the whole event. */
+export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
+/** API Gateway HTTP API's maximum integration timeout. */
+export const INTEGRATION_TIMEOUT_MS = 30_000;
+/** Unknown routes go to this function, which answers ENDPOINT_NOT_FOUND (the CDK wires `$default` the same way). */
+export const DEFAULT_ROUTE_FUNCTION: FunctionName = 'tracking';
+
+export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResult>;
+
+export interface FrontOptions {
+  handlers: Record<FunctionName, LambdaHandler>;
+  timeoutMs?: number;
+  payloadLimitBytes?: number;
+}
+
+/** Content types API Gateway passes as text; every other body arrives base64-encoded. */
+const TEXT_CONTENT_TYPE =
+  /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
+
+async function readBody(request: IncomingMessage, limit: number): Promise<{ body: Buffer; size: number }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    // Keep reading past the limit (and drop it) so the client gets our 413 instead of a reset connection.
+    if (size <= limit) chunks.push(chunk);
+  }
+  return { body: Buffer.concat(chunks), size };
+}
+
+function headersOf(request: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined || name === 'cookie') continue;
+    headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return headers;
+}
+
+export function buildEvent(
+  request: IncomingMessage,
+  body: Buffer,
+  now: Date = new Date(),
+): { event: APIGatewayProxyEventV2; fn: FunctionName } {
+  const method = (request.method ?? 'GET').toUpperCase();
+  const url = request.url ?? '/';
+  const queryStart = url.indexOf('?');
+  const rawPath = queryStart === -1 ? url : url.slice(0, queryStart);
+  const rawQueryString = queryStart === -1 ? '' : url.slice(queryStart + 1);
+  const headers = headersOf(request);
+  const matched = matchRoute(method, rawPath);
+  const routeKey = matched?.route.routeKey ?? DEFAULT_ROUTE_KEY;
+
+  const queryStringParameters: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(rawQueryString)) {
+    // API Gateway joins repeated parameters with commas here; handlers read rawQueryString instead.
+    queryStringParameters[key] =
+      key in queryStringParameters ? `${queryStringParameters[key]},${value}` : value;
+  }
+  const isText = body.length === 0 || TEXT_CONTENT_TYPE.test(headers['content-type'] ?? '');
+  const requestId = randomUUID();
+
+  const event: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey,
+    rawPath,
+    rawQueryString,
+    headers,
+    ...(request.headers.cookie ? { cookies: request.headers.cookie.split(/;\s*/) } : {}),
+    ...(rawQueryString ? { queryStringParameters } : {}),
+    ...(matched?.pathParameters ? { pathParameters: matched.pathParameters } : {}),
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
+      http: {
+        method,
+        path: rawPath,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId,
+      routeKey,
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: !isText,
+    ...(body.length > 0 ? { body: isText ? body.toString('utf8') : body.toString('base64') } : {}),
+  };
+  return { event, fn: matched?.route.fn ?? DEFAULT_ROUTE_FUNCTION };
+}
+
+function lambdaContext(fn: FunctionName, requestId: string, deadline: number): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `cairn-${fn}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:cairn-${fn}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/cairn-${fn}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+async function invoke(
+  handler: LambdaHandler,
+  event: APIGatewayProxyEventV2,
+  fn: FunctionName,
+  timeoutMs: number,
+) {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = Date.now() + timeoutMs;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceededError(timeoutMs)), timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      handler(event, lambdaContext(fn, event.requestContext.requestId, deadline)),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function send(response: ServerResponse, result: HttpResult): void {
+  const body = Buffer.from(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
+  response.writeHead(result.statusCode, { ...result.headers, 'content-length': String(body.length) });
+  response.end(body);
+}
+
+export function createFront(options: FrontOptions): Server {
+  const timeoutMs = options.timeoutMs ?? INTEGRATION_TIMEOUT_MS;
+  const limit = options.payloadLimitBytes ?? LAMBDA_PAYLOAD_LIMIT_BYTES;
+  return createServer((request, response) => {
+    (async () => {
+      const { body, size } = await readBody(request, limit);
+      if (size > limit) return send(response, toErrorResponse(new PayloadTooLargeError(size, limit)));
+      const { event, fn } = buildEvent(request, body);
+      const eventBytes = Buffer.byteLength(JSON.stringify(event));
+      if (eventBytes > limit)
+        return send(response, toErrorResponse(new PayloadTooLargeError(eventBytes, limit)));
+      send(response, await invoke(options.handlers[fn], event, fn, timeoutMs));
+    })().catch((error: unknown) => {
+      if (!(error instanceof DeadlineExceededError)) {
+        console.error(
+          JSON.stringify({ level: 'ERROR', message: 'local front failure', error: String(error) }),
+        );
+      }
+      if (!response.headersSent) send(response, toErrorResponse(error));
+      else response.destroy();
+    });
+  });
+}

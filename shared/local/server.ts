@@ -1,0 +1,97 @@
+/**
+ * `cairn server`: the whole deployment in one Node process. It locks the data directory, starts the
+ * stand-ins, creates the table and bucket on first start, points the handlers' configuration at them and
+ * only then loads the handlers (they read their configuration once, at load, as on Lambda).
+ */
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { FunctionName } from '../api/routes.js';
+import { lockDataDir } from './data-dir-lock.js';
+import { createFront, type LambdaHandler } from './front.js';
+import {
+  ensureTable,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type RunningStandIn,
+  startDynalite,
+  startS3rver,
+} from './stand-ins.js';
+
+export const LOCAL_TABLE_NAME = 'cairn';
+export const LOCAL_BUCKET_NAME = 'cairn-artifacts';
+
+export interface LocalServerOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** Use this DynamoDB endpoint (e.g. DynamoDB Local in the fidelity lane) instead of starting dynalite. */
+  dynamodbEndpoint?: string;
+  /** Table name; lets several servers share one external DynamoDB. */
+  tableName?: string;
+  timeoutMs?: number;
+}
+
+export interface LocalServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
+  const tracking = await import('../../functions/tracking/handler.js');
+  return { tracking: tracking.handler as unknown as LambdaHandler };
+}
+
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const dataDir = resolve(options.dataDir);
+  const tableName = options.tableName ?? LOCAL_TABLE_NAME;
+  const releaseLock = lockDataDir(dataDir);
+  const standIns: RunningStandIn[] = [];
+  const closeAll = async () => {
+    for (const standIn of standIns.reverse()) await standIn.close().catch(() => undefined);
+    releaseLock();
+  };
+  try {
+    let dynamodbEndpoint = options.dynamodbEndpoint;
+    if (!dynamodbEndpoint) {
+      const dynamo = await startDynalite(dataDir);
+      standIns.push(dynamo);
+      dynamodbEndpoint = dynamo.endpoint;
+    }
+    const s3 = await startS3rver(dataDir, LOCAL_BUCKET_NAME);
+    standIns.push(s3);
+    await ensureTable(dynamodbEndpoint, tableName);
+
+    Object.assign(process.env, {
+      CAIRN_TABLE_NAME: tableName,
+      CAIRN_DYNAMODB_ENDPOINT: dynamodbEndpoint,
+      CAIRN_S3_ENDPOINT: s3.endpoint,
+      CAIRN_ARTIFACT_BUCKET: LOCAL_BUCKET_NAME,
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    });
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+
+    const front = createFront({ handlers: await loadHandlers(), timeoutMs: options.timeoutMs });
+    await new Promise<void>((resolveListen, reject) => {
+      front.once('error', reject);
+      front.listen(options.port, options.host, () => resolveListen());
+    });
+    const { port } = front.address() as AddressInfo;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    return {
+      url: `http://${host}:${port}`,
+      close: async () => {
+        await new Promise<void>((done) => {
+          front.close(() => done());
+          front.closeAllConnections();
+        });
+        await closeAll();
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

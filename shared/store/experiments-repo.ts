@@ -1,0 +1,338 @@
+/**
+ * Experiments in DynamoDB, without transactions (dynalite has none; design decision 5).
+ *
+ * Name uniqueness rests on a *name claim* item (`EXPNAME#<name>`) written with `attribute_not_exists`
+ * before the experiment item. Creating is three single-item writes:
+ *
+ *   1. ADD 1 to the experiment counter            → id (a failed create leaves a gap; ids stay unique)
+ *   2. put claim(name → id)   if absent            → the one writer that wins owns the name
+ *   3. put experiment(id)     if absent
+ *
+ * Renaming claims the new name, moves the experiment item (conditional on its old name), then releases
+ * the old claim. A crash between steps leaves a claim whose experiment is missing or carries another
+ * name. Readers treat such a claim as absent (get-by-name checks the experiment's name), and a writer may
+ * take it over once it is older than CLAIM_TAKEOVER_MS, which is longer than any request can run, so a
+ * claim is never stolen from a create or rename still in flight.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { MlflowError, ResourceAlreadyExistsError } from '../api/errors.js';
+import type { Experiment, ExperimentRepository, LifecycleStage, NewExperiment } from '../domain/model.js';
+import { keys } from './keys.js';
+
+/** Twice API Gateway's 30 s integration limit. */
+export const CLAIM_TAKEOVER_MS = 60_000;
+
+const DEFAULT_EXPERIMENT_ID = '0';
+const DEFAULT_EXPERIMENT_NAME = 'Default';
+
+interface ExperimentItem {
+  pk: string;
+  sk: string;
+  gsi1pk: string;
+  gsi1sk: string;
+  type: 'experiment';
+  experiment_id: string;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: LifecycleStage;
+  creation_time: number;
+  last_update_time: number;
+  tags: Record<string, string>;
+}
+
+interface NameClaimItem {
+  pk: string;
+  sk: string;
+  type: 'experiment-name';
+  experiment_id: string;
+  claimed_at: number;
+}
+
+function toExperiment(item: ExperimentItem): Experiment {
+  return {
+    experimentId: item.experiment_id,
+    name: item.name,
+    artifactLocation: item.artifact_location,
+    lifecycleStage: item.lifecycle_stage,
+    creationTime: item.creation_time,
+    lastUpdateTime: item.last_update_time,
+    tags: item.tags ?? {},
+  };
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
+  );
+}
+
+export class DynamoExperimentRepository implements ExperimentRepository {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async get(experimentId: string): Promise<Experiment | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.experiment(experimentId), ConsistentRead: true }),
+    );
+    return Item ? toExperiment(Item as ExperimentItem) : undefined;
+  }
+
+  async getByName(name: string): Promise<Experiment | undefined> {
+    const claim = await this.getClaim(name);
+    if (!claim) return undefined;
+    const experiment = await this.get(claim.experiment_id);
+    // A claim left behind by an interrupted create or rename does not name this experiment.
+    return experiment?.name === name ? experiment : undefined;
+  }
+
+  async create(input: NewExperiment): Promise<Experiment> {
+    const experimentId = await this.nextExperimentId();
+    await this.claimName(input.name, experimentId);
+    const experiment: Experiment = {
+      experimentId,
+      name: input.name,
+      artifactLocation: input.artifactLocation(experimentId),
+      lifecycleStage: 'active',
+      creationTime: input.now,
+      lastUpdateTime: input.now,
+      tags: input.tags,
+    };
+    try {
+      await this.putExperimentIfAbsent(experiment);
+    } catch (error) {
+      await this.releaseClaim(input.name, experimentId).catch(() => undefined);
+      throw error;
+    }
+    return experiment;
+  }
+
+  async ensureDefault(artifactLocation: string, now: number): Promise<void> {
+    if (await this.get(DEFAULT_EXPERIMENT_ID)) return;
+    try {
+      await this.claimName(DEFAULT_EXPERIMENT_NAME, DEFAULT_EXPERIMENT_ID);
+    } catch (error) {
+      // Already claimed: by "0" itself after an interrupted first start (fine), or by someone else.
+      if (!(error instanceof ResourceAlreadyExistsError)) throw error;
+      const claim = await this.getClaim(DEFAULT_EXPERIMENT_NAME);
+      if (claim?.experiment_id !== DEFAULT_EXPERIMENT_ID) return;
+    }
+    await this.putExperimentIfAbsent({
+      experimentId: DEFAULT_EXPERIMENT_ID,
+      name: DEFAULT_EXPERIMENT_NAME,
+      artifactLocation,
+      lifecycleStage: 'active',
+      creationTime: now,
+      lastUpdateTime: now,
+      tags: {},
+    }).catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+  }
+
+  async rename(experiment: Experiment, newName: string, now: number): Promise<void> {
+    const oldName = experiment.name;
+    if (newName !== oldName) await this.claimName(newName, experiment.experimentId);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.experiment(experiment.experimentId),
+          UpdateExpression: 'SET #name = :new, last_update_time = :now',
+          // Guards against a concurrent rename or delete between our read and this write.
+          ConditionExpression: '#name = :old AND lifecycle_stage = :active',
+          ExpressionAttributeNames: { '#name': 'name' },
+          ExpressionAttributeValues: { ':new': newName, ':old': oldName, ':now': now, ':active': 'active' },
+        }),
+      );
+    } catch (error) {
+      if (newName !== oldName)
+        await this.releaseClaim(newName, experiment.experimentId).catch(() => undefined);
+      if (isConditionFailure(error)) {
+        throw new MlflowError(
+          'RESOURCE_CONFLICT',
+          `Experiment ${experiment.experimentId} was changed by another request while being renamed; retry the rename.`,
+        );
+      }
+      throw error;
+    }
+    if (newName !== oldName) await this.releaseClaim(oldName, experiment.experimentId);
+  }
+
+  async setLifecycle(
+    experimentId: string,
+    from: LifecycleStage,
+    to: LifecycleStage,
+    now: number,
+  ): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: keys.experiment(experimentId),
+      UpdateExpression: 'SET lifecycle_stage = :to, last_update_time = :now',
+      ConditionExpression: 'lifecycle_stage = :from',
+      ExpressionAttributeValues: { ':to': to, ':from': from, ':now': now },
+    });
+  }
+
+  async setTag(experimentId: string, key: string, value: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: keys.experiment(experimentId),
+      UpdateExpression: 'SET tags.#key = :value',
+      ConditionExpression: 'lifecycle_stage = :active',
+      ExpressionAttributeNames: { '#key': key },
+      ExpressionAttributeValues: { ':value': value, ':active': 'active' },
+    });
+  }
+
+  async deleteTag(experimentId: string, key: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: keys.experiment(experimentId),
+      UpdateExpression: 'REMOVE tags.#key',
+      ConditionExpression: 'lifecycle_stage = :active AND attribute_exists(tags.#key)',
+      ExpressionAttributeNames: { '#key': key },
+      ExpressionAttributeValues: { ':active': 'active' },
+    });
+  }
+
+  async listAll(): Promise<Experiment[]> {
+    const experiments: Experiment[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'gsi1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.allExperimentsPartition },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) experiments.push(toExperiment(item as ExperimentItem));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return experiments;
+  }
+
+  private async conditionalUpdate(
+    command: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(new UpdateCommand({ TableName: this.tableName, ...command }));
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private async nextExperimentId(): Promise<string> {
+    const { Attributes } = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.experimentCounter(),
+        UpdateExpression: 'ADD #value :one',
+        ExpressionAttributeNames: { '#value': 'value' },
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return String(Attributes?.value);
+  }
+
+  private async getClaim(name: string): Promise<NameClaimItem | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.experimentName(name), ConsistentRead: true }),
+    );
+    return Item as NameClaimItem | undefined;
+  }
+
+  /** Claims `name` for `experimentId`, taking over a stale claim; throws ResourceAlreadyExistsError. */
+  private async claimName(name: string, experimentId: string): Promise<void> {
+    const now = this.clock();
+    const claim: NameClaimItem = {
+      ...keys.experimentName(name),
+      type: 'experiment-name',
+      experiment_id: experimentId,
+      claimed_at: now,
+    };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: claim,
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    const existing = await this.getClaim(name);
+    const alreadyExists = new ResourceAlreadyExistsError(`Experiment(name=${name}) already exists.`);
+    if (!existing) throw alreadyExists; // released a moment ago; the caller may retry
+    if (existing.claimed_at > now - CLAIM_TAKEOVER_MS) throw alreadyExists;
+    const owner = await this.get(existing.experiment_id);
+    if (owner?.name === name) throw alreadyExists;
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: claim,
+          // Only replace the exact stale claim we inspected.
+          ConditionExpression: 'experiment_id = :staleId AND claimed_at = :staleAt',
+          ExpressionAttributeValues: { ':staleId': existing.experiment_id, ':staleAt': existing.claimed_at },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw alreadyExists;
+      throw error;
+    }
+  }
+
+  private async releaseClaim(name: string, experimentId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.experimentName(name),
+          ConditionExpression: 'experiment_id = :id',
+          ExpressionAttributeValues: { ':id': experimentId },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  private async putExperimentIfAbsent(experiment: Experiment): Promise<void> {
+    const item: ExperimentItem = {
+      ...keys.experiment(experiment.experimentId),
+      ...keys.experimentListing(experiment.experimentId),
+      type: 'experiment',
+      experiment_id: experiment.experimentId,
+      name: experiment.name,
+      artifact_location: experiment.artifactLocation,
+      lifecycle_stage: experiment.lifecycleStage,
+      creation_time: experiment.creationTime,
+      last_update_time: experiment.lastUpdateTime,
+      tags: experiment.tags,
+    };
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+}
