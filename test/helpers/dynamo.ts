@@ -1,0 +1,48 @@
+/**
+ * A fresh table for one test file: in an in-memory dynalite by default, or in the fidelity lane's
+ * shared DynamoDB Local (CAIRN_TEST_DYNAMODB=dynamodb-local), under a unique name.
+ */
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite } from '../../shared/local/stand-ins.js';
+
+export const usingDynamoDbLocal = process.env.CAIRN_TEST_DYNAMODB === 'dynamodb-local';
+
+export interface TestTable {
+  endpoint: string;
+  tableName: string;
+  client: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+  close(): Promise<void>;
+}
+
+export function uniqueTableName(): string {
+  return `cairn-test-${randomUUID().slice(0, 8)}`;
+}
+
+/** The external DynamoDB endpoint for this lane, or undefined when each file runs its own dynalite. */
+export function externalDynamoEndpoint(): string | undefined {
+  return usingDynamoDbLocal ? inject('dynamodbLocalEndpoint') : undefined;
+}
+
+export async function createTestTable(): Promise<TestTable> {
+  const external = externalDynamoEndpoint();
+  const dynalite = external ? undefined : await startDynalite(undefined);
+  const endpoint = external ?? (dynalite?.endpoint as string);
+  const tableName = uniqueTableName();
+  await ensureTable(endpoint, tableName);
+  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    endpoint,
+    tableName,
+    client,
+    doc,
+    close: async () => {
+      client.destroy();
+      await dynalite?.close();
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * Test tiers, each a project: `unit` (pure logic, no network), `integration` (real HTTP to the local
+ * server on the real stand-ins, fresh state per file), `contract` (the stock client's recorded traffic
+ * replayed), `infra` (the synthesized CDK template), and `fidelity` (the data-access and integration
+ * tests again, on Amazon's DynamoDB Local instead of dynalite; `npm run test:fidelity`).
+ */
+export default defineConfig({
+  test: {
+    // The pinned SDK's notice that its later releases need Node 22 would otherwise print in every worker.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'contract',
+          include: ['test/contract/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'fidelity',
+          include: ['test/integration/**/*.test.ts', 'test/contract/**/*.test.ts'],
+          globalSetup: ['test/helpers/dynamodb-local-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          // One JVM serves every file (a table per file); keep its load modest on a 2-core machine.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
