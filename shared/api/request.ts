@@ -22,7 +22,8 @@ const JSON_CONTENT_TYPE_ERROR = "Bad Request. Content-Type must be one of ['appl
 
 /** Query string → fields; a key given once is a string, a key given several times a list. */
 export function parseQueryString(rawQueryString: string): QueryFields {
-  const fields: QueryFields = {};
+  // No prototype: a parameter named `constructor` or `__proto__` is just a parameter.
+  const fields: QueryFields = Object.create(null);
   for (const [key, value] of new URLSearchParams(rawQueryString)) {
     const previous = fields[key];
     if (previous === undefined) fields[key] = value;

@@ -74,7 +74,7 @@ export function parseMessage<TSchema extends v.GenericSchema>(
     throw new InvalidParameterValueError(`Missing value for required parameter '${path}'. ${API_DOCS_HINT}`);
   }
   throw new InvalidParameterValueError(
-    `Invalid value ${JSON.stringify(supplied)} for parameter '${path}' supplied. Hint: Value was of type '${describeType(supplied)}'. ${API_DOCS_HINT}`,
+    `Invalid value ${JSON.stringify(supplied)} for parameter '${path}' supplied:  Hint: Value was of type '${describeType(supplied)}'. ${API_DOCS_HINT}`,
   );
 }
 

@@ -60,14 +60,16 @@ export class ExperimentService {
 
   async create(input: CreateExperimentInput): Promise<string> {
     validateExperimentName('name', input.name);
-    const tags: Record<string, string> = {};
+    const tagMap = new Map<string, string>();
     for (const [index, tag] of input.tags.entries()) {
       validateExperimentTag(`tags[${index}].key`, tag.key, `tags[${index}].value`, tag.value);
-      if (tag.key in tags) {
+      if (tagMap.has(tag.key)) {
         throw new InvalidParameterValueError(`Duplicate tag key '${tag.key}' in 'tags'.`);
       }
-      tags[tag.key] = tag.value;
+      tagMap.set(tag.key, tag.value);
     }
+    // fromEntries defines own properties, so keys like `__proto__` stay ordinary tag keys.
+    const tags = Object.fromEntries(tagMap);
     const requested = input.artifactLocation;
     if (requested) {
       if (!this.config.allowClientArtifactLocation) {

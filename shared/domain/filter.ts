@@ -67,7 +67,7 @@ function invalid(filter: string, offset: number, what: string): never {
 }
 
 const WORD_CHAR = /[\p{L}\p{N}_.\-:/]/u;
-const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+const NUMBER_PREFIX = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?/;
 
 export function tokenize(filter: string): Token[] {
   const tokens: Token[] = [];
@@ -112,7 +112,15 @@ export function tokenize(filter: string): Token[] {
       i += (op[1] as string).length;
       continue;
     }
-    if (WORD_CHAR.test(ch) || ch === '+') {
+    // A number, exponent sign included (`1e+21`), when it is a whole token and not the start of a key.
+    const number = NUMBER_PREFIX.exec(filter.slice(i));
+    if (number && !WORD_CHAR.test(filter[i + (number[0] as string).length] ?? ' ')) {
+      const text = number[0] as string;
+      tokens.push({ kind: 'number', value: Number(text), text, offset: start });
+      i += text.length;
+      continue;
+    }
+    if (WORD_CHAR.test(ch)) {
       let text = '';
       while (
         i < filter.length &&
@@ -127,8 +135,7 @@ export function tokenize(filter: string): Token[] {
         text += filter[i];
         i++;
       }
-      if (NUMBER.test(text)) tokens.push({ kind: 'number', value: Number(text), text, offset: start });
-      else tokens.push({ kind: 'word', text, offset: start });
+      tokens.push({ kind: 'word', text, offset: start });
       continue;
     }
     invalid(filter, start, `unexpected character '${ch}'`);
@@ -319,5 +326,5 @@ export function parseOrderBy(text: string): OrderTerm {
     else if (!isKeyword(direction, 'ASC')) fail(`expected ASC or DESC, found '${tokenText(direction)}'`);
   }
   if (!cursor.done()) fail('unexpected text after the sort direction');
-  return { ...identifier, ascending };
+  return { entity: identifier.entity, key: identifier.key, ascending };
 }

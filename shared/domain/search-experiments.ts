@@ -56,8 +56,8 @@ function compileClause(filter: string, clause: Clause): Predicate {
   if (entity === 'tag') {
     if (!TAG_COMPARATORS.has(comparator))
       invalidClause(filter, clause, `invalid comparator for tag: ${comparator}`);
-    if (comparator === 'IS NULL') return (experiment) => !(key in experiment.tags);
-    if (comparator === 'IS NOT NULL') return (experiment) => key in experiment.tags;
+    if (comparator === 'IS NULL') return (experiment) => !Object.hasOwn(experiment.tags, key);
+    if (comparator === 'IS NOT NULL') return (experiment) => Object.hasOwn(experiment.tags, key);
     if (typeof value !== 'string') {
       invalidClause(
         filter,
@@ -67,7 +67,7 @@ function compileClause(filter: string, clause: Clause): Predicate {
     }
     const matches = stringMatcher(comparator, value);
     // MLflow joins on the tag table: an experiment without the tag never matches, not even `!=`.
-    return (experiment) => key in experiment.tags && matches(experiment.tags[key] as string);
+    return (experiment) => Object.hasOwn(experiment.tags, key) && matches(experiment.tags[key] as string);
   }
   if (entity !== 'attribute') {
     invalidClause(filter, clause, `invalid entity type '${entity}' (valid: attribute, tag, tags)`);

@@ -71,8 +71,14 @@ export function buildEvent(
   const queryStringParameters: Record<string, string> = {};
   for (const [key, value] of new URLSearchParams(rawQueryString)) {
     // API Gateway joins repeated parameters with commas here; handlers read rawQueryString instead.
-    queryStringParameters[key] =
-      key in queryStringParameters ? `${queryStringParameters[key]},${value}` : value;
+    const previous = Object.hasOwn(queryStringParameters, key) ? queryStringParameters[key] : undefined;
+    // defineProperty: a parameter named `__proto__` must stay a parameter.
+    Object.defineProperty(queryStringParameters, key, {
+      value: previous === undefined ? value : `${previous},${value}`,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   const isText = body.length === 0 || TEXT_CONTENT_TYPE.test(headers['content-type'] ?? '');
   const requestId = randomUUID();

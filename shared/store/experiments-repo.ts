@@ -56,6 +56,22 @@ interface NameClaimItem {
   claimed_at: number;
 }
 
+/**
+ * Tag keys are stored prefixed inside the `tags` map: the SDK's (un)marshaller assigns map keys as plain
+ * object properties, so a bare `__proto__` tag key would be lost on the way in or out.
+ */
+const TAG_KEY_PREFIX = 't:';
+
+function toStoredTags(tags: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(tags).map(([key, value]) => [`${TAG_KEY_PREFIX}${key}`, value]));
+}
+
+function fromStoredTags(stored: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(stored ?? {}).map(([key, value]) => [key.slice(TAG_KEY_PREFIX.length), value]),
+  );
+}
+
 function toExperiment(item: ExperimentItem): Experiment {
   return {
     experimentId: item.experiment_id,
@@ -64,7 +80,7 @@ function toExperiment(item: ExperimentItem): Experiment {
     lifecycleStage: item.lifecycle_stage,
     creationTime: item.creation_time,
     lastUpdateTime: item.last_update_time,
-    tags: item.tags ?? {},
+    tags: fromStoredTags(item.tags),
   };
 }
 
@@ -189,7 +205,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
       Key: keys.experiment(experimentId),
       UpdateExpression: 'SET tags.#key = :value',
       ConditionExpression: 'lifecycle_stage = :active',
-      ExpressionAttributeNames: { '#key': key },
+      ExpressionAttributeNames: { '#key': `${TAG_KEY_PREFIX}${key}` },
       ExpressionAttributeValues: { ':value': value, ':active': 'active' },
     });
   }
@@ -199,7 +215,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
       Key: keys.experiment(experimentId),
       UpdateExpression: 'REMOVE tags.#key',
       ConditionExpression: 'lifecycle_stage = :active AND attribute_exists(tags.#key)',
-      ExpressionAttributeNames: { '#key': key },
+      ExpressionAttributeNames: { '#key': `${TAG_KEY_PREFIX}${key}` },
       ExpressionAttributeValues: { ':active': 'active' },
     });
   }
@@ -325,7 +341,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
       lifecycle_stage: experiment.lifecycleStage,
       creation_time: experiment.creationTime,
       last_update_time: experiment.lastUpdateTime,
-      tags: experiment.tags,
+      tags: toStoredTags(experiment.tags),
     };
     await this.doc.send(
       new PutCommand({

@@ -470,3 +470,29 @@ describe('probes and unknown routes', () => {
     }
   });
 });
+
+describe('keys that are also JavaScript property names', () => {
+  it('stores, searches and deletes tags named __proto__ and constructor like any other', async () => {
+    const id = await create('proto-keys', { tags: [{ key: '__proto__', value: 'p' }] });
+    await api.post('experiments/set-experiment-tag', { experiment_id: id, key: 'constructor', value: 'c' });
+    expect((await getExperiment(id)).tags).toEqual(
+      expect.arrayContaining([
+        { key: '__proto__', value: 'p' },
+        { key: 'constructor', value: 'c' },
+      ]),
+    );
+    const found = await api.post<{ experiments?: ExperimentJson[] }>('experiments/search', {
+      filter: "tags.__proto__ = 'p' AND tags.constructor IS NOT NULL",
+    });
+    expect(found.body.experiments?.map((e) => e.experiment_id)).toEqual([id]);
+    const others = await api.post<{ experiments?: ExperimentJson[] }>('experiments/search', {
+      filter: 'tags.constructor IS NOT NULL',
+      view_type: 'ALL',
+    });
+    expect(others.body.experiments?.map((e) => e.experiment_id)).toEqual([id]);
+    expect(
+      (await api.post('experiments/delete-experiment-tag', { experiment_id: id, key: '__proto__' })).status,
+    ).toBe(200);
+    expect((await getExperiment(id)).tags).toEqual([{ key: 'constructor', value: 'c' }]);
+  });
+});

@@ -1,0 +1,104 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MlflowError } from '../../../shared/api/errors.js';
+import {
+  parseExperimentId,
+  validateArtifactLocation,
+  validateExperimentName,
+  validateKey,
+  validateMaxResults,
+} from '../../../shared/domain/validation.js';
+
+const refuses = (fn: () => void, fragment: string) => {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(MlflowError);
+    expect((error as MlflowError).errorCode).toBe('INVALID_PARAMETER_VALUE');
+    expect((error as MlflowError).message).toContain(fragment);
+    return;
+  }
+  throw new Error('expected a refusal');
+};
+
+describe('validateKey', () => {
+  it.each(['loss', 'a/b', 'with space', 'x.y-z_1', 'colon:ok', 'ünïcode', 'a'.repeat(250)])(
+    'accepts %j',
+    (key) => {
+      expect(() => validateKey('key', key)).not.toThrow();
+    },
+  );
+
+  it.each([
+    ['a/../b', "would resolve to 'b'"],
+    ['./a', "would resolve to 'a'"],
+    ['/abs', 'resolve'],
+    ['..', 'resolve'],
+    ['.', 'resolve'],
+    ['a//b', "resolve to 'a/b'"],
+    ['trailing/', "resolve to 'trailing'"],
+    ['semi;colon', 'Names may only contain'],
+    ['back\\slash', 'Names may only contain'],
+    ['a'.repeat(251), 'maximum length of 250'],
+  ])('refuses %j', (key, fragment) => {
+    refuses(() => validateKey('key', key), fragment);
+  });
+
+  it('accepts exactly the keys made of allowed characters whose normalized path is themselves (property)', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z./ ]{1,12}$/), (key) => {
+        const segments = key.split('/');
+        const normalized =
+          !key.startsWith('/') &&
+          !key.startsWith('..') &&
+          key !== '.' &&
+          segments.every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+        if (normalized) expect(() => validateKey('key', key)).not.toThrow();
+        else expect(() => validateKey('key', key)).toThrow(MlflowError);
+      }),
+    );
+  });
+});
+
+describe('validateExperimentName', () => {
+  it('accepts 500 characters and refuses 501, and blank names', () => {
+    expect(() => validateExperimentName('name', 'x'.repeat(500))).not.toThrow();
+    refuses(
+      () => validateExperimentName('name', 'x'.repeat(501)),
+      "'name' exceeds the maximum length of 500",
+    );
+    refuses(() => validateExperimentName('name', '   '), 'must not be empty');
+  });
+});
+
+describe('parseExperimentId', () => {
+  it('canonicalizes decimal integers the way int() does', () => {
+    expect(parseExperimentId('experiment_id', '007')).toBe('7');
+    expect(parseExperimentId('experiment_id', ' 12 ')).toBe('12');
+    expect(parseExperimentId('experiment_id', '+3')).toBe('3');
+    expect(parseExperimentId('experiment_id', '0')).toBe('0');
+  });
+
+  it.each(['abc', '1.5', '', '1e3', '12345678901234567890'])('refuses %j', (raw) => {
+    refuses(() => parseExperimentId('experiment_id', raw), 'must be a valid integer');
+  });
+});
+
+describe('validateMaxResults', () => {
+  it('accepts 1 through the cap', () => {
+    expect(() => validateMaxResults(1, 50_000)).not.toThrow();
+    expect(() => validateMaxResults(50_000, 50_000)).not.toThrow();
+    refuses(() => validateMaxResults(0, 50_000), 'It must be a positive integer');
+    refuses(() => validateMaxResults(50_001, 50_000), 'It must be at most 50000');
+  });
+});
+
+describe('validateArtifactLocation', () => {
+  it('refuses runs: URIs, over-long locations, fragments and traversal', () => {
+    expect(() => validateArtifactLocation('s3://bucket/prefix')).not.toThrow();
+    refuses(() => validateArtifactLocation('runs:/abc/x'), 'runs:/');
+    refuses(() => validateArtifactLocation(`s3://b/${'x'.repeat(2048)}`), '2048');
+    refuses(() => validateArtifactLocation('s3://b/x#frag'), 'fragments');
+    refuses(() => validateArtifactLocation('s3://b/a/%2e%2e/c'), "'..'");
+  });
+});
