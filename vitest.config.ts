@@ -44,11 +44,14 @@ export default defineConfig({
         test: {
           name: 'fidelity',
           include: ['test/integration/**/*.test.ts', 'test/contract/**/*.test.ts'],
+          // These two exercise the HTTP front and the CLI process, not data access.
+          exclude: ['test/integration/front.test.ts', 'test/integration/server-lifecycle.test.ts'],
           globalSetup: ['test/helpers/dynamodb-local-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // One JVM serves every file (a table per file); keep its load modest on a 2-core machine.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -1,0 +1,153 @@
+/**
+ * The local API Gateway front on its own, with stand-in handlers: the event it builds, the limits it
+ * enforces (6 MB payload → 413, 30 s timeout → 504) and how it writes results back.
+ */
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HttpResult } from '../../shared/api/errors.js';
+import { createFront, type LambdaHandler } from '../../shared/local/front.js';
+
+let close: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await close?.();
+  close = undefined;
+});
+
+async function serve(
+  handler: LambdaHandler,
+  options: { timeoutMs?: number; payloadLimitBytes?: number } = {},
+) {
+  const front = createFront({ handlers: { tracking: handler }, ...options });
+  await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+  close = () =>
+    new Promise((resolve) => {
+      front.close(() => resolve());
+      front.closeAllConnections();
+    });
+  return `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+}
+
+function recorder() {
+  const events: APIGatewayProxyEventV2[] = [];
+  const handler: LambdaHandler = async (event) => {
+    events.push(event);
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{}' };
+  };
+  return { events, handler };
+}
+
+describe('event building', () => {
+  it('builds a payload v2 event with the route key, raw query string and lower-cased headers', async () => {
+    const { events, handler } = recorder();
+    const url = await serve(handler);
+    await fetch(
+      `${url}/api/2.0/mlflow/experiments/search?order_by=name&order_by=experiment_id&view_type=ALL`,
+      {
+        headers: { 'X-MLflow-Client-Version': '3.11.2' },
+      },
+    );
+    const event = events[0] as APIGatewayProxyEventV2;
+    expect(event.version).toBe('2.0');
+    expect(event.routeKey).toBe('GET /api/2.0/mlflow/experiments/search');
+    expect(event.requestContext.routeKey).toBe(event.routeKey);
+    expect(event.rawPath).toBe('/api/2.0/mlflow/experiments/search');
+    expect(event.rawQueryString).toBe('order_by=name&order_by=experiment_id&view_type=ALL');
+    expect(event.queryStringParameters).toEqual({ order_by: 'name,experiment_id', view_type: 'ALL' });
+    expect(event.headers['x-mlflow-client-version']).toBe('3.11.2');
+    expect(event.requestContext.http.method).toBe('GET');
+    expect(event.body).toBeUndefined();
+  });
+
+  it('sends unknown routes to $default', async () => {
+    const { events, handler } = recorder();
+    const url = await serve(handler);
+    await fetch(`${url}/nowhere`, { method: 'PATCH' });
+    expect(events[0]?.routeKey).toBe('$default');
+  });
+
+  it('passes JSON as text and binary bodies base64-encoded, as API Gateway does', async () => {
+    const { events, handler } = recorder();
+    const url = await serve(handler);
+    await fetch(`${url}/api/2.0/mlflow/experiments/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name":"ü"}',
+    });
+    const bytes = new Uint8Array([0, 255, 1, 254]);
+    await fetch(`${url}/api/2.0/mlflow/experiments/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
+    });
+    expect(events[0]).toMatchObject({ isBase64Encoded: false, body: '{"name":"ü"}' });
+    expect(events[1]?.isBase64Encoded).toBe(true);
+    expect(Buffer.from(events[1]?.body ?? '', 'base64')).toEqual(Buffer.from(bytes));
+  });
+});
+
+describe('limits', () => {
+  it('answers a body over the payload limit with 413 JSON without invoking the handler', async () => {
+    const { events, handler } = recorder();
+    const url = await serve(handler);
+    const body = 'x'.repeat(7 * 1024 * 1024);
+    const response = await fetch(`${url}/api/2.0/mlflow/experiments/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(response.status).toBe(413);
+    const json = (await response.json()) as Record<string, string>;
+    expect(json.error_code).toBe('RESOURCE_LIMIT_EXCEEDED');
+    expect(json.message).toContain(String(body.length));
+    expect(events).toHaveLength(0);
+  });
+
+  it('counts the encoded event, so a binary body that grows past the limit in base64 is refused', async () => {
+    const { events, handler } = recorder();
+    const url = await serve(handler, { payloadLimitBytes: 1000 });
+    const response = await fetch(`${url}/api/2.0/mlflow/experiments/create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: new Uint8Array(900),
+    });
+    expect(response.status).toBe(413);
+    expect(events).toHaveLength(0);
+  });
+
+  it('answers 504 DEADLINE_EXCEEDED JSON when the handler outlives the integration timeout', async () => {
+    const slow: LambdaHandler = () => new Promise<HttpResult>(() => undefined);
+    const url = await serve(slow, { timeoutMs: 200 });
+    const response = await fetch(`${url}/health`);
+    expect(response.status).toBe(504);
+    expect(((await response.json()) as Record<string, string>).error_code).toBe('DEADLINE_EXCEEDED');
+  });
+
+  it('answers 500 with a generic message when a handler throws, hiding the cause', async () => {
+    const broken: LambdaHandler = async () => {
+      throw new Error('secret internals');
+    };
+    const url = await serve(broken);
+    const response = await fetch(`${url}/health`);
+    expect(response.status).toBe(500);
+    const text = await response.text();
+    expect(text).not.toContain('secret');
+    expect(JSON.parse(text).error_code).toBe('INTERNAL_ERROR');
+  });
+});
+
+describe('results', () => {
+  it('writes status, headers and base64 bodies back as bytes', async () => {
+    const handler: LambdaHandler = async () => ({
+      statusCode: 201,
+      headers: { 'content-type': 'application/octet-stream', 'x-extra': 'yes' },
+      body: Buffer.from([1, 2, 3]).toString('base64'),
+      isBase64Encoded: true,
+    });
+    const url = await serve(handler);
+    const response = await fetch(`${url}/health`);
+    expect(response.status).toBe(201);
+    expect(response.headers.get('x-extra')).toBe('yes');
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
+  });
+});
