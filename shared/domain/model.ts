@@ -39,3 +39,44 @@ export interface ExperimentRepository {
   /** Every experiment, any lifecycle stage. */
   listAll(): Promise<Experiment[]>;
 }
+
+export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+
+/** One logged metric point. `value` may be NaN, ±Infinity or -0; steps and timestamps are safe integers. */
+export interface MetricPoint {
+  step: number;
+  timestamp: number;
+  value: number;
+}
+
+/** The latest point of one metric key, by MLflow's rule: greatest (step, timestamp, value). */
+export interface LatestMetric extends MetricPoint {
+  key: string;
+}
+
+export interface DatasetInput {
+  name: string;
+  digest: string;
+  sourceType: string;
+  source: string;
+  schema?: string;
+  profile?: string;
+  tags: Record<string, string>;
+}
+
+export interface Run {
+  runId: string;
+  experimentId: string;
+  runName: string;
+  userId: string;
+  status: RunStatus;
+  startTime: number;
+  endTime?: number;
+  artifactUri: string;
+  lifecycleStage: LifecycleStage;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  /** Latest value per metric key. */
+  metrics: Record<string, LatestMetric>;
+  datasets: DatasetInput[];
+}
