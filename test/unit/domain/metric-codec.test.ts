@@ -1,0 +1,323 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  chunkSummary,
+  comparePoints,
+  decodeChunk,
+  encodeChunk,
+  sortAndDedupe,
+} from '../../../shared/domain/metric-codec.js';
+import type { MetricPoint } from '../../../shared/domain/model.js';
+
+const MAX = Number.MAX_SAFE_INTEGER;
+
+/** A NaN with a payload other than the canonical one; V8 keeps it through reads of a Float64Array. */
+const OTHER_NAN = new Float64Array(new Uint8Array([1, 0, 0, 0, 0, 0, 0xf8, 0xff]).buffer)[0]!;
+
+/** Exact, printable form of a number: String() round-trips every double; −0 needs saying. */
+const exact = (n: number) => (Object.is(n, -0) ? '-0' : String(n));
+/** Points as exact strings, so toEqual compares −0 ≠ 0 and NaN = NaN the way Object.is does. */
+const exactly = (points: readonly MetricPoint[]) =>
+  points.map((p) => `${exact(p.step)} ${exact(p.timestamp)} ${exact(p.value)}`);
+
+const point = (step: number, timestamp: number, value: number): MetricPoint => ({ step, timestamp, value });
+
+// Small ranges make equal steps, timestamps and duplicates common; the edges make deltas near ±2^54.
+const integer = fc.oneof(
+  fc.integer({ min: -3, max: 3 }),
+  fc.constantFrom(MAX, -MAX, MAX - 1, -MAX + 1, 2 ** 52, -(2 ** 52), 1_700_000_000_000),
+  fc.maxSafeInteger(),
+);
+const value = fc.oneof(
+  fc.double(),
+  fc.constantFrom(
+    Number.NaN,
+    OTHER_NAN,
+    Number.POSITIVE_INFINITY,
+    Number.NEGATIVE_INFINITY,
+    0,
+    -0,
+    5e-324,
+    -5e-324,
+    2.2250738585072014e-308,
+    Number.MAX_VALUE,
+    -Number.MAX_VALUE,
+    1,
+  ),
+);
+const metricPoint = fc.record({ step: integer, timestamp: integer, value });
+/** Unsorted point lists with exact duplicates (copies of earlier points) mixed in. */
+const pointLists = fc
+  .tuple(fc.array(metricPoint, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 20 }))
+  .chain(([points, picks]) => {
+    const copies = points.length === 0 ? [] : picks.map((i) => ({ ...points[i % points.length]! }));
+    return fc.shuffledSubarray([...points, ...copies], { minLength: points.length + copies.length });
+  });
+
+/** The format written out the slow, obvious way: BigInt zigzag varints and a DataView float. */
+function referenceEncode(points: readonly MetricPoint[]): Uint8Array {
+  const out: number[] = [1];
+  const varint = (z: bigint) => {
+    while (z >= 0x80n) {
+      out.push(Number(z & 0x7fn) | 0x80);
+      z >>= 7n;
+    }
+    out.push(Number(z));
+  };
+  const zigzag = (d: bigint) => varint(d >= 0n ? 2n * d : -2n * d - 1n);
+  const sorted = sortAndDedupe(points);
+  varint(BigInt(sorted.length));
+  let step = 0n;
+  let timestamp = 0n;
+  for (const p of sorted) {
+    zigzag(BigInt(p.step) - step);
+    zigzag(BigInt(p.timestamp) - timestamp);
+    step = BigInt(p.step);
+    timestamp = BigInt(p.timestamp);
+    const bytes = new Uint8Array(8);
+    if (Number.isNaN(p.value)) bytes.set([0, 0, 0, 0, 0, 0, 0xf8, 0x7f]);
+    else new DataView(bytes.buffer).setFloat64(0, p.value, true);
+    out.push(...bytes);
+  }
+  return Uint8Array.from(out);
+}
+
+describe('encodeChunk / decodeChunk', () => {
+  it('round-trips any points to their sorted, deduplicated list, exactly', () => {
+    fc.assert(
+      fc.property(pointLists, (points) => {
+        expect(exactly(decodeChunk(encodeChunk(points)))).toEqual(exactly(sortAndDedupe(points)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writes the documented format byte for byte', () => {
+    fc.assert(
+      fc.property(pointLists, (points) => {
+        expect(encodeChunk(points)).toEqual(referenceEncode(points));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('encodes a known chunk', () => {
+    // zigzag(1000) = 2000 = 0x0f << 7 | 0x50; zigzag(-1) = 1; 1.0 = 0x3ff0000000000000.
+    expect([...encodeChunk([point(1, 999, Number.NaN), point(0, 1000, 1)])]).toEqual([
+      1, 2, 0x00, 0xd0, 0x0f, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f,
+    ]);
+  });
+
+  it('round-trips deltas on both sides of ±2^53 exactly', () => {
+    // Timestamp deltas within one step can be negative; these straddle where Number stops being exact.
+    const pairs: [number, number][] = [
+      [MAX, -MAX],
+      [-MAX, MAX],
+      [MAX, -1],
+      [MAX, -2],
+      [MAX, 0],
+      [MAX, 1],
+      [-MAX, 0],
+      [-MAX, 1],
+      [-MAX, 2],
+      [-1, MAX],
+      [0, MAX],
+      [1, -MAX],
+      [MAX - 1, -MAX],
+    ];
+    for (const [a, b] of pairs) {
+      const points = [point(-MAX, a, 1), point(-MAX, b, 2), point(MAX, a, 3), point(MAX, b, 4)];
+      expect(exactly(decodeChunk(encodeChunk(points)))).toEqual(exactly(sortAndDedupe(points)));
+      expect(encodeChunk(points)).toEqual(referenceEncode(points));
+    }
+  });
+
+  it('round-trips an empty chunk', () => {
+    const bytes = encodeChunk([]);
+    expect([...bytes]).toEqual([1, 0]);
+    expect(decodeChunk(bytes)).toEqual([]);
+  });
+
+  it('writes every NaN as the one canonical NaN', () => {
+    expect(encodeChunk([point(0, 0, OTHER_NAN)])).toEqual(encodeChunk([point(0, 0, Number.NaN)]));
+    expect(decodeChunk(encodeChunk([point(0, 0, OTHER_NAN), point(0, 0, Number.NaN)]))).toHaveLength(1);
+  });
+
+  it('decodes a chunk that is a view into a larger buffer', () => {
+    const points = [point(0, 10, -0), point(1, 11, 5e-324), point(2, 12, Number.NEGATIVE_INFINITY)];
+    const bytes = encodeChunk(points);
+    const buffer = new Uint8Array(bytes.length + 7);
+    buffer.set(bytes, 3);
+    expect(exactly(decodeChunk(buffer.subarray(3, 3 + bytes.length)))).toEqual(exactly(points));
+  });
+
+  it('takes at most 12 bytes a point for 1,000 sequential points', () => {
+    const points = Array.from({ length: 1000 }, (_, i) => point(i, 1_700_000_000_000 + i, Math.sin(i)));
+    const bytes = encodeChunk(points);
+    expect(bytes.length).toBeLessThanOrEqual(12 * 1000);
+    // 1 version + 2 count + 15 for the first point + 10 for each other: 10.008 bytes a point.
+    expect(bytes.length).toBe(10_008);
+  });
+
+  it('does not change its input', () => {
+    const points = [point(2, 0, 1), point(1, 0, 1), point(1, 0, 1)];
+    const before = structuredClone(points);
+    encodeChunk(points);
+    expect(points).toEqual(before);
+  });
+});
+
+describe('errors', () => {
+  const valid = encodeChunk([point(0, 1_700_000_000_000, 1), point(MAX, -MAX, Number.NaN)]);
+
+  it('refuses another version byte', () => {
+    for (const version of [0, 2, 0xff]) {
+      const bytes = valid.slice();
+      bytes[0] = version;
+      expect(() => decodeChunk(bytes)).toThrow(RangeError);
+    }
+  });
+
+  it('refuses every truncation, and bytes after the last point', () => {
+    for (let length = 0; length < valid.length; length++) {
+      expect(() => decodeChunk(valid.subarray(0, length))).toThrow(RangeError);
+    }
+    expect(() => decodeChunk(Uint8Array.of(...valid, 0))).toThrow(RangeError);
+    expect(() => decodeChunk(Uint8Array.of(1, 1))).toThrow(RangeError);
+  });
+
+  it('refuses overlong varints and out-of-range steps', () => {
+    const value = [0, 0, 0, 0, 0, 0, 0xf0, 0x3f];
+    // Nine-group varint for the step.
+    expect(() => decodeChunk(Uint8Array.of(1, 1, ...Array(8).fill(0x80), 0, 0, ...value))).toThrow(
+      RangeError,
+    );
+    // zigzag 2^54 = step 2^53: one past the safe range (the BigInt path).
+    expect(() =>
+      decodeChunk(Uint8Array.of(1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, ...value)),
+    ).toThrow(RangeError);
+    // Two steps of 2^52 each: in range alone, 2^53 together (the Number path).
+    const half = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10];
+    expect(() => decodeChunk(Uint8Array.of(1, 2, ...half, 0, ...value, ...half, 0, ...value))).toThrow(
+      RangeError,
+    );
+    expect(decodeChunk(Uint8Array.of(1, 1, ...half, 0, ...value))).toEqual([point(2 ** 52, 0, 1)]);
+  });
+
+  it('refuses steps and timestamps that are not safe integers', () => {
+    for (const bad of [1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, -(2 ** 53)]) {
+      expect(() => encodeChunk([point(bad, 0, 1)])).toThrow(RangeError);
+      expect(() => encodeChunk([point(0, bad, 1)])).toThrow(RangeError);
+    }
+  });
+});
+
+describe('comparePoints', () => {
+  const sign = (n: number) => Math.sign(n) + 0;
+  // Few distinct values, so equal fields and chains of three related points are common.
+  const small = fc.record({
+    step: fc.integer({ min: -1, max: 1 }),
+    timestamp: fc.constantFrom(-MAX, 0, MAX),
+    value: fc.constantFrom(
+      Number.NEGATIVE_INFINITY,
+      -1,
+      -0,
+      0,
+      5e-324,
+      1,
+      Number.POSITIVE_INFINITY,
+      Number.NaN,
+      OTHER_NAN,
+    ),
+  });
+  const any = fc.oneof(small, metricPoint);
+
+  it('is a total order: reflexive, antisymmetric, transitive, and 0 only for the same point', () => {
+    fc.assert(
+      fc.property(any, any, any, (a, b, c) => {
+        for (const x of [a, b, c]) expect(comparePoints(x, x)).toBe(0);
+        for (const [x, y] of [
+          [a, b],
+          [b, c],
+          [a, c],
+        ] as const) {
+          expect([-1, 0, 1]).toContain(sign(comparePoints(x, y)));
+          expect(sign(comparePoints(x, y)) + sign(comparePoints(y, x))).toBe(0);
+          expect(comparePoints(x, y) === 0).toBe(exactly([x])[0] === exactly([y])[0]);
+        }
+        if (comparePoints(a, b) <= 0 && comparePoints(b, c) <= 0)
+          expect(comparePoints(a, c)).toBeLessThanOrEqual(0);
+        if (comparePoints(a, b) < 0 && comparePoints(b, c) < 0) expect(comparePoints(a, c)).toBeLessThan(0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('orders values −∞ < −1 < −0 < +0 < 5e-324 < +∞ < NaN, all NaNs equal', () => {
+    const values = [Number.NEGATIVE_INFINITY, -1, -0, 0, 5e-324, 1, Number.POSITIVE_INFINITY, Number.NaN];
+    for (let i = 0; i < values.length; i++) {
+      for (let j = 0; j < values.length; j++) {
+        expect(sign(comparePoints(point(0, 0, values[i]!), point(0, 0, values[j]!)))).toBe(sign(i - j));
+      }
+    }
+    expect(comparePoints(point(0, 0, Number.NaN), point(0, 0, OTHER_NAN))).toBe(0);
+  });
+
+  it('orders by step, then timestamp, then value', () => {
+    expect(comparePoints(point(1, 0, 0), point(2, -5, -5))).toBeLessThan(0);
+    expect(comparePoints(point(1, 2, 0), point(1, 1, 9))).toBeGreaterThan(0);
+    expect(
+      comparePoints(point(-MAX, MAX, Number.NaN), point(MAX, -MAX, Number.NEGATIVE_INFINITY)),
+    ).toBeLessThan(0);
+  });
+});
+
+describe('sortAndDedupe', () => {
+  it('is strictly increasing and holds exactly the input points', () => {
+    fc.assert(
+      fc.property(pointLists, (points) => {
+        const out = sortAndDedupe(points);
+        for (let i = 1; i < out.length; i++) expect(comparePoints(out[i - 1]!, out[i]!)).toBeLessThan(0);
+        for (const p of points) expect(out.some((q) => comparePoints(p, q) === 0)).toBe(true);
+        for (const q of out) expect(points.some((p) => comparePoints(p, q) === 0)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('removes exact duplicates only: −0 and +0 stay apart, NaNs are one', () => {
+    const out = sortAndDedupe([
+      point(1, 5, 0),
+      point(1, 5, -0),
+      point(1, 5, 0),
+      point(1, 5, Number.NaN),
+      point(1, 5, OTHER_NAN),
+      point(0, 5, 0),
+      point(1, 4, 0),
+    ]);
+    expect(exactly(out)).toEqual(['0 5 0', '1 4 0', '1 5 -0', '1 5 0', '1 5 NaN']);
+  });
+});
+
+describe('chunkSummary', () => {
+  it('counts the points and spans their steps', () => {
+    expect(chunkSummary(sortAndDedupe([point(7, 0, 1), point(-3, 1, 1), point(7, 0, 1)]))).toEqual({
+      count: 2,
+      minStep: -3,
+      maxStep: 7,
+    });
+    expect(chunkSummary([point(5, 0, 1), point(2, 0, 1), point(9, 0, 1)])).toEqual({
+      count: 3,
+      minStep: 2,
+      maxStep: 9,
+    });
+  });
+
+  it('gives an empty list the identities of min and max', () => {
+    expect(chunkSummary([])).toEqual({
+      count: 0,
+      minStep: Number.POSITIVE_INFINITY,
+      maxStep: Number.NEGATIVE_INFINITY,
+    });
+  });
+});
