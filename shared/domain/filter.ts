@@ -180,7 +180,8 @@ function parseIdentifier(cursor: Cursor): { entity: EntityType; key: string; off
   const dot = token.text.indexOf('.');
   if (dot === -1) return { entity: 'attribute', key: token.text, offset };
   const prefix = token.text.slice(0, dot);
-  const entity = PREFIXES[prefix.toLowerCase()];
+  const lowered = prefix.toLowerCase();
+  const entity = Object.hasOwn(PREFIXES, lowered) ? PREFIXES[lowered] : undefined;
   if (entity === undefined) {
     invalid(
       cursor.filter,
