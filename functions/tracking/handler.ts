@@ -1,13 +1,16 @@
 /**
- * The tracking function: experiments (and, as they arrive, runs, metrics and search), plus the
+ * The tracking function: experiments, runs, params, tags, metrics and run search, plus the
  * unauthenticated `/health` and `/version` probes. Clients and services are built once per container.
  */
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments.js';
+import { RunService } from '../../shared/domain/runs.js';
 import { createDocumentClient } from '../../shared/store/clients.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments-repo.js';
+import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
 import { createHttpHandler, textResponse } from '../middleware/http-handler.js';
 import { experimentOperations } from './experiments.js';
+import { runOperations } from './runs.js';
 
 /**
  * What `GET /version` reports. The stock client (≥ 3.4) probes it before exporting trace spans and only
@@ -18,13 +21,17 @@ export const MLFLOW_COMPATIBLE_VERSION = '3.3.2';
 
 const config = loadConfig();
 const doc = createDocumentClient(config);
-const experiments = new ExperimentService(new DynamoExperimentRepository(doc, config.tableName), {
-  artifactRoot: config.artifactRoot,
-  allowClientArtifactLocation: config.allowClientArtifactLocation,
-});
+const experiments: ExperimentService = new ExperimentService(
+  new DynamoExperimentRepository(doc, config.tableName),
+  { artifactRoot: config.artifactRoot, allowClientArtifactLocation: config.allowClientArtifactLocation },
+  Date.now,
+  (experimentId, from, to): Promise<void> => runs.setLifecycleForExperiment(experimentId, from, to),
+);
+const runs: RunService = new RunService(new DynamoRunRepository(doc, config.tableName), experiments);
 
 export const handler = createHttpHandler('tracking', {
   health: async () => textResponse('OK'),
   version: async () => textResponse(MLFLOW_COMPATIBLE_VERSION),
   ...experimentOperations(experiments),
+  ...runOperations(runs),
 });

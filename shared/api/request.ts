@@ -16,6 +16,8 @@ export interface ApiRequest {
   pathParameters: Record<string, string | undefined>;
   /** The request message's fields: parsed query for GET, parsed JSON body otherwise. */
   fields: Record<string, unknown>;
+  /** Size of the decoded request body in bytes (log-batch has a limit of its own). */
+  bodyBytes: number;
 }
 
 const JSON_CONTENT_TYPE_ERROR = "Bad Request. Content-Type must be one of ['application/json'].";
@@ -71,10 +73,11 @@ export function parseJsonBody(body: string, contentType: string | undefined): Re
 export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
   const method = event.requestContext.http.method.toUpperCase();
   const headers = event.headers ?? {};
+  const body = method === 'GET' || method === 'HEAD' ? '' : decodeBody(event);
   const fields =
     method === 'GET' || method === 'HEAD'
       ? parseQueryString(event.rawQueryString ?? '')
-      : parseJsonBody(decodeBody(event), headers['content-type']);
+      : parseJsonBody(body, headers['content-type']);
   return {
     method,
     path: event.rawPath,
@@ -82,5 +85,6 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
     headers,
     pathParameters: event.pathParameters ?? {},
     fields,
+    bodyBytes: Buffer.byteLength(body),
   };
 }

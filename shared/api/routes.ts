@@ -69,6 +69,21 @@ export const ROUTE_SPECS: readonly RouteSpec[] = [
   mlflow('restoreExperiment', 'POST', '/experiments/restore', 'write'),
   mlflow('setExperimentTag', 'POST', '/experiments/set-experiment-tag', 'write'),
   mlflow('deleteExperimentTag', 'POST', '/experiments/delete-experiment-tag', 'write'),
+
+  mlflow('createRun', 'POST', '/runs/create', 'write'),
+  mlflow('getRun', 'GET', '/runs/get', 'read'),
+  mlflow('updateRun', 'POST', '/runs/update', 'write'),
+  mlflow('deleteRun', 'POST', '/runs/delete', 'write'),
+  mlflow('restoreRun', 'POST', '/runs/restore', 'write'),
+  mlflow('logMetric', 'POST', '/runs/log-metric', 'write'),
+  mlflow('logParam', 'POST', '/runs/log-parameter', 'write'),
+  mlflow('setTag', 'POST', '/runs/set-tag', 'write'),
+  mlflow('deleteTag', 'POST', '/runs/delete-tag', 'write'),
+  mlflow('logBatch', 'POST', '/runs/log-batch', 'write'),
+  mlflow('logInputs', 'POST', '/runs/log-inputs', 'write'),
+  mlflow('logOutputs', 'POST', '/runs/outputs', 'write'),
+  mlflow('searchRuns', 'POST', '/runs/search', 'read'),
+  mlflow('getMetricHistory', 'GET', '/metrics/get-history', 'read'),
 ];
 
 const MOUNT_PREFIXES: Record<Mount, readonly string[]> = {

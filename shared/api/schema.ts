@@ -85,3 +85,37 @@ export const requiredString = v.pipe(
   v.check((value) => value !== undefined && value !== null && value !== '', MISSING),
   v.transform((value) => value as string),
 );
+
+/** A required int64, reported as missing when absent or null. */
+export const requiredInt64 = v.pipe(
+  v.union([int64, v.undefined(), v.null()]),
+  v.check((value) => value !== undefined && value !== null, MISSING),
+  v.transform((value) => value as number),
+);
+
+/**
+ * A double as protobuf's JSON carries it: a number, or a string holding a number or one of `NaN`,
+ * `Infinity`, `-Infinity`. Booleans are refused (MLflow rejects them for metric values).
+ */
+export const double = v.pipe(
+  v.union([
+    v.number(),
+    v.pipe(v.string(), v.regex(/^(NaN|-?Infinity|[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$/)),
+  ]),
+  v.transform((value) => Number(value)),
+);
+
+export const requiredDouble = v.pipe(
+  v.union([double, v.undefined(), v.null()]),
+  v.check((value) => value !== undefined && value !== null, MISSING),
+  v.transform((value) => value as number),
+);
+
+/** `true`/`false` as JSON booleans or query strings; anything else is refused. */
+export const bool = v.union([
+  v.boolean(),
+  v.pipe(
+    v.picklist(['true', 'false']),
+    v.transform((value) => value === 'true'),
+  ),
+]);

@@ -3,7 +3,7 @@
  * happens before any write, so a refused request changes nothing.
  */
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../api/errors.js';
-import type { Experiment, ExperimentRepository } from './model.js';
+import type { Experiment, ExperimentRepository, LifecycleStage } from './model.js';
 import { type ExperimentPage, type ExperimentSearch, searchExperiments } from './search-experiments.js';
 import {
   LIMITS,
@@ -42,6 +42,12 @@ export class ExperimentService {
     private readonly repo: ExperimentRepository,
     private readonly config: ExperimentsConfig,
     private readonly clock: () => number = Date.now,
+    /** Applies an experiment's delete or restore to its runs (MLflow cascades both). */
+    private readonly cascadeToRuns?: (
+      experimentId: string,
+      from: LifecycleStage,
+      to: LifecycleStage,
+    ) => Promise<void>,
   ) {}
 
   /**
@@ -155,12 +161,16 @@ export class ExperimentService {
 
   private async moveLifecycle(
     rawExperimentId: string,
-    from: Experiment['lifecycleStage'],
-    to: Experiment['lifecycleStage'],
+    from: LifecycleStage,
+    to: LifecycleStage,
   ): Promise<void> {
     const experimentId = parseExperimentId('experiment_id', rawExperimentId);
     await this.ready();
     // MLflow looks the experiment up among `from` experiments only: anything else is "no such experiment".
+    const experiment = await this.repo.get(experimentId);
+    if (experiment?.lifecycleStage !== from) throw experimentNotFound(experimentId);
+    // Runs first: if this request dies half way, the experiment is still in `from` and a retry redoes it.
+    await this.cascadeToRuns?.(experimentId, from, to);
     if (!(await this.repo.setLifecycle(experimentId, from, to, this.clock()))) {
       throw experimentNotFound(experimentId);
     }

@@ -79,4 +79,46 @@ export interface Run {
   /** Latest value per metric key. */
   metrics: Record<string, LatestMetric>;
   datasets: DatasetInput[];
+  /** Logged models this run produced (`runs/outputs`). */
+  modelOutputs: { modelId: string; step: number }[];
+}
+
+/** A metric point with its key, as logged. */
+export interface KeyedPoint extends MetricPoint {
+  key: string;
+}
+
+/** A change to a run, decided from the run as read; see RunRepository.mutate. */
+export interface RunChange {
+  params?: Record<string, string>;
+  tags?: Record<string, string>;
+  deleteTags?: string[];
+  runName?: string;
+  status?: RunStatus;
+  endTime?: number;
+  datasets?: DatasetInput[];
+  modelOutputs?: { modelId: string; step: number }[];
+}
+
+/** Decides a change from the current run: throw to refuse, return null for "nothing to do". */
+export type RunMutation = (run: Run) => RunChange | null;
+
+/** What the runs domain needs from storage. */
+export interface RunRepository {
+  create(run: Run): Promise<void>;
+  get(runId: string): Promise<Run | undefined>;
+  /** Applies `mutate` atomically with respect to other mutations; undefined when the run is missing. */
+  mutate(runId: string, mutate: RunMutation): Promise<Run | undefined>;
+  /** Moves a run from `from` to `to`; false when it is missing or in another stage. */
+  setLifecycle(runId: string, from: LifecycleStage, to: LifecycleStage): Promise<boolean>;
+  /** Appends points; `check` validates the run as read (and may throw) before anything is written. */
+  appendMetrics(
+    runId: string,
+    points: readonly KeyedPoint[],
+    check: (run: Run | undefined) => Run,
+  ): Promise<void>;
+  /** Every point of one key, sorted by (step, timestamp, value) and deduplicated. */
+  readHistory(runId: string, key: string): Promise<MetricPoint[]>;
+  /** Every run of an experiment, any lifecycle stage, with latest metrics. */
+  listByExperiment(experimentId: string): Promise<Run[]>;
 }

@@ -10,7 +10,16 @@
  * | Experiment id by name          | table  | pk = `EXPNAME#<name>`, sk = `EXPNAME`                    | the name claim; unique by conditional put |
  * | All experiments                | gsi1   | gsi1pk = `EXPERIMENTS`                                  | Query, sorted by id; search filters after |
  * | Next experiment id             | table  | pk = `COUNTER#EXPERIMENT`, sk = `COUNTER`                | atomic ADD                                |
+ * | Run by id                      | table  | pk = `RUN#<run_id>`, sk = `RUN`                          | info, params, tags, dataset inputs         |
+ * | Latest metrics + unsealed tail | table  | pk = `RUN#<run_id>`, sk = `LATEST`                       | read-modify-write under a version number  |
+ * | Runs of an experiment          | gsi1   | gsi1pk = `EXPRUNS#<experiment_id>#<shard>`              | RUN items; RUN_SHARDS partitions, queried in parallel |
+ * | Latest metrics of its runs     | gsi2   | gsi2pk = `EXPRUNS#<experiment_id>#<shard>`              | LATEST items, joined to runs by run id    |
+ * | One key's history chunks       | table  | pk = `RUN#<run_id>`, sk begins_with `MC#<key>#`          | sealed, content-addressed, ordered by min step |
+ * | Mixed (many-key) chunks        | table  | pk = `RUN#<run_id>`, sk begins_with `MX#`                | small groups and sealed tails, all keys   |
  *
+ * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
+ * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
+ * throughput on its own.
  * Two generic GSIs (`gsi1`, `gsi2`, projection ALL) are created with the table because neither
  * dynalite nor an existing local data directory can gain a GSI later (local-stand-ins.md 4.1.3).
  * Items that carry no gsi attributes are not indexed (sparse), so they cost no index writes.
@@ -46,4 +55,47 @@ export const keys = {
   allExperimentsPartition: 'EXPERIMENTS',
   experimentName: (name: string): ItemKey => ({ pk: `EXPNAME#${name}`, sk: 'EXPNAME' }),
   experimentCounter: (): ItemKey => ({ pk: 'COUNTER#EXPERIMENT', sk: 'COUNTER' }),
+  run: (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
+  runListing: (experimentId: string, runId: string) => ({
+    gsi1pk: experimentRunsPartition(experimentId, shardOf(runId)),
+    gsi1sk: runId,
+  }),
+  runLatest: (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'LATEST' }),
+  runLatestListing: (experimentId: string, runId: string) => ({
+    gsi2pk: experimentRunsPartition(experimentId, shardOf(runId)),
+    gsi2sk: runId,
+  }),
+  experimentRunsPartitions: (experimentId: string): string[] =>
+    Array.from({ length: RUN_SHARDS }, (_, shard) => experimentRunsPartition(experimentId, shard)),
+  metricChunk: (runId: string, key: string, minStep: number, contentId: string): ItemKey => ({
+    pk: `RUN#${runId}`,
+    sk: `MC#${key}#${sortableStep(minStep)}#${contentId}`,
+  }),
+  metricChunkPrefix: (key: string) => `MC#${key}#`,
+  mixedChunk: (runId: string, minStep: number, contentId: string): ItemKey => ({
+    pk: `RUN#${runId}`,
+    sk: `MX#${sortableStep(minStep)}#${contentId}`,
+  }),
+  mixedChunkPrefix: 'MX#',
 } as const;
+
+/** Index partitions per experiment for its runs; see the header. */
+export const RUN_SHARDS = 4;
+
+function experimentRunsPartition(experimentId: string, shard: number): string {
+  return `EXPRUNS#${experimentId}#${shard}`;
+}
+
+/** A stable shard from the run id's last hex digit (run ids are random hex). */
+function shardOf(runId: string): number {
+  const digit = Number.parseInt(runId.slice(-1), 16);
+  return (Number.isNaN(digit) ? runId.length : digit) % RUN_SHARDS;
+}
+
+/**
+ * Steps are signed safe integers; this maps them to fixed-width strings whose lexical order is their
+ * numeric order (offset by 2^53, zero-padded to 17 digits), so chunks sort by their first step.
+ */
+export function sortableStep(step: number): string {
+  return (BigInt(step) + 2n ** 53n).toString().padStart(17, '0');
+}

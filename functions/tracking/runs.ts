@@ -1,0 +1,312 @@
+/** Adapters for the runs, params, tags, metrics, inputs/outputs and run-search endpoints. */
+import * as v from 'valibot';
+import { InvalidParameterValueError } from '../../shared/api/errors.js';
+import {
+  int64,
+  keyValue,
+  parseMessage,
+  protoEnum,
+  repeatedString,
+  requiredDouble,
+  requiredInt64,
+  requiredString,
+  str,
+  viewType,
+} from '../../shared/api/schema.js';
+import { metricValueJson } from '../../shared/domain/metrics.js';
+import type { DatasetInput, MetricPoint, Run } from '../../shared/domain/model.js';
+import type { RunService } from '../../shared/domain/runs.js';
+import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+
+const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;
+
+/** Old run endpoints send both `run_id` and `run_uuid`; either may carry the id. */
+const runRef = { run_id: v.optional(str), run_uuid: v.optional(str) };
+
+function runIdOf(message: { run_id?: string; run_uuid?: string }): string {
+  const runId = message.run_id || message.run_uuid;
+  if (!runId) {
+    throw new InvalidParameterValueError(
+      "Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.",
+    );
+  }
+  return runId;
+}
+
+const CreateRun = v.object({
+  experiment_id: v.optional(str),
+  user_id: v.optional(str),
+  run_name: v.optional(str),
+  start_time: v.optional(int64),
+  tags: v.optional(v.array(keyValue), []),
+});
+const RunById = v.object(runRef);
+const UpdateRun = v.object({
+  ...runRef,
+  status: v.optional(protoEnum(RUN_STATUSES)),
+  end_time: v.optional(int64),
+  run_name: v.optional(str),
+});
+const LogMetric = v.object({
+  ...runRef,
+  key: requiredString,
+  value: requiredDouble,
+  timestamp: requiredInt64,
+  step: v.optional(int64, 0),
+});
+const LogParam = v.object({ ...runRef, key: requiredString, value: v.optional(str, '') });
+const SetTag = v.object({ ...runRef, key: requiredString, value: v.optional(str, '') });
+const DeleteTag = v.object({ run_id: requiredString, key: requiredString });
+const BatchMetric = v.object({
+  key: requiredString,
+  value: requiredDouble,
+  timestamp: requiredInt64,
+  step: v.optional(int64, 0),
+});
+const LogBatch = v.object({
+  run_id: requiredString,
+  metrics: v.optional(v.array(BatchMetric), []),
+  params: v.optional(v.array(v.object({ key: requiredString, value: v.optional(str, '') })), []),
+  tags: v.optional(v.array(keyValue), []),
+});
+const GetHistory = v.object({
+  ...runRef,
+  metric_key: requiredString,
+  page_token: v.optional(str),
+  max_results: v.optional(int64),
+});
+const SearchRuns = v.object({
+  experiment_ids: v.optional(repeatedString, []),
+  filter: v.optional(str),
+  run_view_type: v.optional(viewType, 'ACTIVE_ONLY'),
+  max_results: v.optional(int64),
+  order_by: v.optional(repeatedString, []),
+  page_token: v.optional(str),
+});
+const LogInputs = v.object({
+  run_id: requiredString,
+  datasets: v.optional(
+    v.array(
+      v.object({
+        tags: v.optional(v.array(keyValue), []),
+        dataset: v.object({
+          name: requiredString,
+          digest: requiredString,
+          source_type: requiredString,
+          source: requiredString,
+          schema: v.optional(str),
+          profile: v.optional(str),
+        }),
+      }),
+    ),
+    [],
+  ),
+});
+const LogOutputs = v.object({
+  run_id: requiredString,
+  models: v.array(v.object({ model_id: requiredString, step: v.optional(int64, 0) })),
+});
+
+const list = <T>(items: T[]) => (items.length > 0 ? items : undefined);
+
+/** MLflow's Run JSON: info, data (latest metric values only), inputs, outputs; empty lists omitted. */
+export function runJson(run: Run) {
+  const metrics = Object.values(run.metrics).map((metric) => ({
+    key: metric.key,
+    value: metricValueJson(metric.value),
+    timestamp: metric.timestamp,
+    step: metric.step,
+  }));
+  const pairs = (record: Record<string, string>) =>
+    Object.entries(record).map(([key, value]) => ({ key, value }));
+  return {
+    info: runInfoJson(run),
+    data: {
+      metrics: list(metrics),
+      params: list(pairs(run.params)),
+      tags: list(pairs(run.tags)),
+    },
+    inputs: {
+      dataset_inputs: list(
+        run.datasets.map((dataset) => ({
+          tags: list(pairs(dataset.tags)),
+          dataset: {
+            name: dataset.name,
+            digest: dataset.digest,
+            source_type: dataset.sourceType,
+            source: dataset.source,
+            ...(dataset.schema ? { schema: dataset.schema } : {}),
+            ...(dataset.profile ? { profile: dataset.profile } : {}),
+          },
+        })),
+      ),
+    },
+    outputs: {
+      model_outputs: list(
+        run.modelOutputs.map((output) => ({ model_id: output.modelId, step: output.step })),
+      ),
+    },
+  };
+}
+
+function runInfoJson(run: Run) {
+  return {
+    run_id: run.runId,
+    run_uuid: run.runId,
+    run_name: run.runName,
+    experiment_id: run.experimentId,
+    user_id: run.userId,
+    status: run.status,
+    start_time: run.startTime,
+    ...(run.endTime === undefined ? {} : { end_time: run.endTime }),
+    artifact_uri: run.artifactUri,
+    lifecycle_stage: run.lifecycleStage,
+  };
+}
+
+function metricJson(key: string, point: MetricPoint) {
+  return { key, value: metricValueJson(point.value), timestamp: point.timestamp, step: point.step };
+}
+
+const EMPTY = {};
+
+export function runOperations(runs: RunService): Operations {
+  return {
+    async createRun({ fields }) {
+      const message = parseMessage(CreateRun, fields);
+      const run = await runs.create({
+        experimentId: message.experiment_id,
+        userId: message.user_id,
+        runName: message.run_name,
+        startTime: message.start_time,
+        tags: message.tags,
+      });
+      return jsonResponse({ run: runJson(run) });
+    },
+
+    async getRun({ fields }) {
+      return jsonResponse({ run: runJson(await runs.get(runIdOf(parseMessage(RunById, fields)))) });
+    },
+
+    async updateRun({ fields }) {
+      const message = parseMessage(UpdateRun, fields);
+      const run = await runs.update(runIdOf(message), {
+        status: message.status,
+        endTime: message.end_time,
+        runName: message.run_name || undefined,
+      });
+      return jsonResponse({ run_info: runInfoJson(run) });
+    },
+
+    async deleteRun({ fields }) {
+      await runs.setLifecycle(runIdOf(parseMessage(RunById, fields)), 'deleted');
+      return jsonResponse(EMPTY);
+    },
+
+    async restoreRun({ fields }) {
+      await runs.setLifecycle(runIdOf(parseMessage(RunById, fields)), 'active');
+      return jsonResponse(EMPTY);
+    },
+
+    async logMetric({ fields }) {
+      const message = parseMessage(LogMetric, fields);
+      await runs.logMetric(runIdOf(message), {
+        key: message.key,
+        value: message.value,
+        timestamp: message.timestamp,
+        step: message.step,
+      });
+      return jsonResponse(EMPTY);
+    },
+
+    async logParam({ fields }) {
+      const message = parseMessage(LogParam, fields);
+      await runs.logParam(runIdOf(message), message.key, message.value);
+      return jsonResponse(EMPTY);
+    },
+
+    async setTag({ fields }) {
+      const message = parseMessage(SetTag, fields);
+      await runs.setTag(runIdOf(message), message.key, message.value);
+      return jsonResponse(EMPTY);
+    },
+
+    async deleteTag({ fields }) {
+      const message = parseMessage(DeleteTag, fields);
+      await runs.deleteTag(message.run_id, message.key);
+      return jsonResponse(EMPTY);
+    },
+
+    async logBatch({ fields, bodyBytes }) {
+      if (bodyBytes > LOG_BATCH_MAX_BODY_BYTES) {
+        throw new InvalidParameterValueError(
+          `Batched logging API requests must be at most ${LOG_BATCH_MAX_BODY_BYTES} bytes, got a request body of ${bodyBytes} bytes.`,
+        );
+      }
+      const message = parseMessage(LogBatch, fields);
+      await runs.logBatch(message.run_id, {
+        metrics: message.metrics,
+        params: message.params,
+        tags: message.tags,
+      });
+      return jsonResponse(EMPTY);
+    },
+
+    async getMetricHistory({ fields }) {
+      const message = parseMessage(GetHistory, fields);
+      const page = await runs.history(
+        runIdOf(message),
+        message.metric_key,
+        message.max_results,
+        message.page_token || undefined,
+      );
+      return jsonResponse({
+        metrics: list(page.points.map((point) => metricJson(message.metric_key, point))),
+        ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
+      });
+    },
+
+    async searchRuns({ fields }) {
+      const message = parseMessage(SearchRuns, fields);
+      const page = await runs.search({
+        experimentIds: message.experiment_ids,
+        filter: message.filter,
+        orderBy: message.order_by,
+        viewType: message.run_view_type,
+        maxResults: message.max_results,
+        pageToken: message.page_token || undefined,
+      });
+      return jsonResponse({
+        runs: list(page.runs.map(runJson)),
+        ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
+      });
+    },
+
+    async logInputs({ fields }) {
+      const message = parseMessage(LogInputs, fields);
+      const datasets: DatasetInput[] = message.datasets.map(({ tags, dataset }) => ({
+        name: dataset.name,
+        digest: dataset.digest,
+        sourceType: dataset.source_type,
+        source: dataset.source,
+        ...(dataset.schema ? { schema: dataset.schema } : {}),
+        ...(dataset.profile ? { profile: dataset.profile } : {}),
+        tags: Object.fromEntries(tags.map((tag) => [tag.key, tag.value])),
+      }));
+      await runs.logInputs(message.run_id, datasets);
+      return jsonResponse(EMPTY);
+    },
+
+    async logOutputs({ fields }) {
+      const message = parseMessage(LogOutputs, fields);
+      await runs.logOutputs(
+        message.run_id,
+        message.models.map((model) => ({ modelId: model.model_id, step: model.step })),
+      );
+      return jsonResponse(EMPTY);
+    },
+  };
+}
+
+/** MLflow's `MAX_BATCH_LOG_REQUEST_SIZE`. */
+export const LOG_BATCH_MAX_BODY_BYTES = 1_000_000;

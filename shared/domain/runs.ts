@@ -1,0 +1,405 @@
+/**
+ * The runs domain: MLflow's rules for runs, params, tags and metrics (contract 3.3, 3.6–3.8). Every
+ * input is validated before anything is written; a refused request changes nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { InvalidParameterValueError, ResourceDoesNotExistError } from '../api/errors.js';
+import type { ViewType } from '../api/schema.js';
+import type { ExperimentService } from './experiments.js';
+import { comparePoints } from './metric-codec.js';
+import { formatMetricValue, parseMetricValue } from './metrics.js';
+import type {
+  DatasetInput,
+  KeyedPoint,
+  LifecycleStage,
+  MetricPoint,
+  Run,
+  RunRepository,
+  RunStatus,
+} from './model.js';
+import { decodePageToken, encodePageToken, queryFingerprint } from './page-token.js';
+import { generateRunName } from './run-names.js';
+import { type RunPage, searchRuns } from './search-runs.js';
+import {
+  LIMITS,
+  parseExperimentId,
+  validateKey,
+  validateMaxLength,
+  validateMaxResults,
+} from './validation.js';
+
+export const RUN_LIMITS = {
+  paramValue: 6000,
+  runTagValue: 8000,
+  batchMetrics: 1000,
+  batchParams: 100,
+  batchTags: 100,
+  batchEntities: 1000,
+  historyPageMax: 25_000,
+  datasetName: 500,
+  datasetDigest: 36,
+  datasetSource: 65_535,
+  datasetSchema: 1_048_575,
+  datasetProfile: 16_777_215,
+  inputTagKey: 255,
+  inputTagValue: 500,
+  datasetsPerRequest: 1000,
+} as const;
+
+const RUN_ID = /^[a-zA-Z0-9][\w-]{0,255}$/;
+const RUN_NAME_TAG = 'mlflow.runName';
+
+export function validateRunId(runId: string): void {
+  if (!RUN_ID.test(runId)) throw new InvalidParameterValueError(`Invalid run ID: '${runId}'`);
+}
+
+function runNotFound(runId: string): ResourceDoesNotExistError {
+  return new ResourceDoesNotExistError(`Run with id=${runId} not found`);
+}
+
+function requireActive(run: Run | undefined, runId: string): Run {
+  if (!run) throw runNotFound(runId);
+  if (run.lifecycleStage !== 'active') {
+    throw new InvalidParameterValueError(
+      `The run ${runId} must be in the 'active' state. Current state is ${run.lifecycleStage}.`,
+    );
+  }
+  return run;
+}
+
+/** Validates a param; `field` is the prefix naming where it sits in the request (`params[3].`), or ''. */
+function validateParam(field: string, key: string, value: string): void {
+  validateKey(`${field}key`, key);
+  validateMaxLength(`${field}value`, value, RUN_LIMITS.paramValue);
+}
+
+function validateRunTag(field: string, key: string, value: string): void {
+  validateKey(`${field}key`, key);
+  validateMaxLength(`${field}value`, value, RUN_LIMITS.runTagValue);
+}
+
+export interface CreateRunInput {
+  experimentId?: string;
+  userId?: string;
+  runName?: string;
+  startTime?: number;
+  tags: { key: string; value: string }[];
+}
+
+export interface BatchInput {
+  metrics: KeyedPoint[];
+  params: { key: string; value: string }[];
+  tags: { key: string; value: string }[];
+}
+
+export interface HistoryPage {
+  points: MetricPoint[];
+  nextPageToken?: string;
+}
+
+export class RunService {
+  constructor(
+    private readonly repo: RunRepository,
+    private readonly experiments: ExperimentService,
+  ) {}
+
+  async create(input: CreateRunInput): Promise<Run> {
+    const tags = new Map<string, string>();
+    for (const [index, tag] of input.tags.entries()) {
+      validateRunTag(`tags[${index}].`, tag.key, tag.value);
+      tags.set(tag.key, tag.value);
+    }
+    const tagName = tags.get(RUN_NAME_TAG);
+    if (input.runName && tagName !== undefined && tagName !== input.runName) {
+      throw new InvalidParameterValueError(
+        `Both 'run_name' and '${RUN_NAME_TAG}' tag are specified, but with different values (run_name='${input.runName}', ${RUN_NAME_TAG}='${tagName}').`,
+      );
+    }
+    const runName = input.runName || tagName || generateRunName();
+    tags.set(RUN_NAME_TAG, runName);
+    const experiment = await this.experiments.get(input.experimentId || '0');
+    if (experiment.lifecycleStage !== 'active') {
+      throw new InvalidParameterValueError(
+        `Could not create run under non-active experiment with ID ${experiment.experimentId}.`,
+      );
+    }
+    const runId = randomUUID().replaceAll('-', '');
+    const run: Run = {
+      runId,
+      experimentId: experiment.experimentId,
+      runName,
+      userId: input.userId ?? '',
+      status: 'RUNNING',
+      startTime: input.startTime ?? 0,
+      artifactUri: `${experiment.artifactLocation}/${runId}/artifacts`,
+      lifecycleStage: 'active',
+      params: {},
+      tags: Object.fromEntries(tags),
+      metrics: {},
+      datasets: [],
+      modelOutputs: [],
+    };
+    await this.repo.create(run);
+    return run;
+  }
+
+  async get(runId: string): Promise<Run> {
+    validateRunId(runId);
+    const run = await this.repo.get(runId);
+    if (!run) throw runNotFound(runId);
+    return run;
+  }
+
+  async update(
+    runId: string,
+    change: { status?: RunStatus; endTime?: number; runName?: string },
+  ): Promise<Run> {
+    validateRunId(runId);
+    const before = await this.repo.mutate(runId, (run) => {
+      requireActive(run, runId);
+      return {
+        ...(change.status ? { status: change.status } : {}),
+        ...(change.endTime !== undefined ? { endTime: change.endTime } : {}),
+        ...(change.runName ? { runName: change.runName, tags: { [RUN_NAME_TAG]: change.runName } } : {}),
+      };
+    });
+    if (!before) throw runNotFound(runId);
+    return {
+      ...before,
+      ...(change.status ? { status: change.status } : {}),
+      ...(change.endTime !== undefined ? { endTime: change.endTime } : {}),
+      ...(change.runName ? { runName: change.runName } : {}),
+    };
+  }
+
+  /** Soft delete / restore. Idempotent, as MLflow's: deleting a deleted run is a no-op. */
+  async setLifecycle(runId: string, to: LifecycleStage): Promise<void> {
+    validateRunId(runId);
+    const from: LifecycleStage = to === 'deleted' ? 'active' : 'deleted';
+    if (await this.repo.setLifecycle(runId, from, to)) return;
+    if (!(await this.repo.get(runId))) throw runNotFound(runId);
+  }
+
+  /** Cascades an experiment's delete or restore to its runs (MLflow: restore revives every run). */
+  async setLifecycleForExperiment(
+    experimentId: string,
+    from: LifecycleStage,
+    to: LifecycleStage,
+  ): Promise<void> {
+    const runs = (await this.repo.listByExperiment(experimentId)).filter(
+      (run) => run.lifecycleStage === from,
+    );
+    const queue = [...runs];
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let run = queue.pop(); run; run = queue.pop()) await this.repo.setLifecycle(run.runId, from, to);
+      }),
+    );
+  }
+
+  async logParam(runId: string, key: string, value: string): Promise<void> {
+    validateRunId(runId);
+    validateParam('', key, value);
+    await this.mutateActive(runId, (run) =>
+      paramConflict(run, runId, key, value) ? null : { params: { [key]: value } },
+    );
+  }
+
+  async setTag(runId: string, key: string, value: string): Promise<void> {
+    validateRunId(runId);
+    validateRunTag('', key, value);
+    await this.mutateActive(runId, () => ({
+      tags: { [key]: value },
+      ...(key === RUN_NAME_TAG ? { runName: value } : {}),
+    }));
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    validateRunId(runId);
+    await this.mutateActive(runId, (run) => {
+      if (!Object.hasOwn(run.tags, key)) {
+        throw new ResourceDoesNotExistError(`No tag with name: ${key} in run with id ${runId}`);
+      }
+      return { deleteTags: [key] };
+    });
+  }
+
+  async logMetric(runId: string, point: KeyedPoint): Promise<void> {
+    validateRunId(runId);
+    validateKey('key', point.key);
+    await this.repo.appendMetrics(runId, [point], (run) => requireActive(run, runId));
+  }
+
+  async logBatch(runId: string, batch: BatchInput): Promise<void> {
+    validateRunId(runId);
+    const limit = (what: string, count: number, max: number) => {
+      if (count > max) {
+        throw new InvalidParameterValueError(
+          `A batch logging request can contain at most ${max} ${what}. Got ${count} ${what}. Please split up ${what} across multiple requests and try again.`,
+        );
+      }
+    };
+    limit('metrics', batch.metrics.length, RUN_LIMITS.batchMetrics);
+    limit('params', batch.params.length, RUN_LIMITS.batchParams);
+    limit('tags', batch.tags.length, RUN_LIMITS.batchTags);
+    limit(
+      'total entities',
+      batch.metrics.length + batch.params.length + batch.tags.length,
+      RUN_LIMITS.batchEntities,
+    );
+    for (const [index, metric] of batch.metrics.entries()) validateKey(`metrics[${index}].key`, metric.key);
+    const params = new Map<string, string>();
+    for (const [index, param] of batch.params.entries()) {
+      validateParam(`params[${index}].`, param.key, param.value);
+      if (params.has(param.key)) {
+        throw new InvalidParameterValueError(
+          `Duplicate parameter keys have been submitted: ['${param.key}']. Please ensure the request contains only one param value per param key.`,
+        );
+      }
+      params.set(param.key, param.value);
+    }
+    const tags = new Map<string, string>();
+    for (const [index, tag] of batch.tags.entries()) {
+      validateRunTag(`tags[${index}].`, tag.key, tag.value);
+      tags.set(tag.key, tag.value);
+    }
+    if (params.size > 0 || tags.size > 0) {
+      await this.mutateActive(runId, (run) => {
+        const newParams: Record<string, string> = {};
+        for (const [key, value] of params) {
+          if (!paramConflict(run, runId, key, value)) newParams[key] = value;
+        }
+        const runName = tags.get(RUN_NAME_TAG);
+        return {
+          params: newParams,
+          tags: Object.fromEntries(tags),
+          ...(runName !== undefined ? { runName } : {}),
+        };
+      });
+    }
+    if (batch.metrics.length > 0) {
+      await this.repo.appendMetrics(runId, batch.metrics, (run) => requireActive(run, runId));
+    } else if (params.size === 0 && tags.size === 0) {
+      requireActive(await this.repo.get(runId), runId);
+    }
+  }
+
+  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+    validateRunId(runId);
+    if (datasets.length > RUN_LIMITS.datasetsPerRequest) {
+      throw new InvalidParameterValueError(
+        `A request can log at most ${RUN_LIMITS.datasetsPerRequest} dataset inputs. Got ${datasets.length}.`,
+      );
+    }
+    for (const [index, dataset] of datasets.entries()) {
+      const field = `datasets[${index}].dataset.`;
+      validateMaxLength(`${field}name`, dataset.name, RUN_LIMITS.datasetName);
+      validateMaxLength(`${field}digest`, dataset.digest, RUN_LIMITS.datasetDigest);
+      validateMaxLength(`${field}source`, dataset.source, RUN_LIMITS.datasetSource);
+      validateMaxLength(`${field}schema`, dataset.schema ?? '', RUN_LIMITS.datasetSchema);
+      validateMaxLength(`${field}profile`, dataset.profile ?? '', RUN_LIMITS.datasetProfile);
+      for (const [key, value] of Object.entries(dataset.tags)) {
+        validateMaxLength(`datasets[${index}].tags.key`, key, RUN_LIMITS.inputTagKey);
+        validateMaxLength(`datasets[${index}].tags.value`, value, RUN_LIMITS.inputTagValue);
+      }
+    }
+    await this.mutateActive(runId, (run) => {
+      // A dataset input is identified by (name, digest, context), as MLflow's input tables do.
+      const identity = (d: DatasetInput) =>
+        JSON.stringify([d.name, d.digest, d.tags['mlflow.data.context'] ?? '']);
+      const known = new Set(run.datasets.map(identity));
+      const added = datasets.filter((dataset) => !known.has(identity(dataset)));
+      return added.length === 0 ? null : { datasets: [...run.datasets, ...added] };
+    });
+  }
+
+  async logOutputs(runId: string, outputs: { modelId: string; step: number }[]): Promise<void> {
+    validateRunId(runId);
+    await this.mutateActive(runId, (run) => {
+      const known = new Set(run.modelOutputs.map((output) => `${output.modelId}@${output.step}`));
+      const added = outputs.filter((output) => !known.has(`${output.modelId}@${output.step}`));
+      return added.length === 0 ? null : { modelOutputs: [...run.modelOutputs, ...added] };
+    });
+  }
+
+  async history(
+    runId: string,
+    key: string,
+    maxResults: number | undefined,
+    pageToken?: string,
+  ): Promise<HistoryPage> {
+    validateRunId(runId);
+    const pageSize = maxResults ?? RUN_LIMITS.historyPageMax;
+    if (pageSize < 1) {
+      throw new InvalidParameterValueError(
+        `Invalid value ${pageSize} for parameter 'max_results' supplied. It must be a positive integer`,
+      );
+    }
+    const fingerprint = queryFingerprint({ r: runId, k: key });
+    const after = pageToken ? decodePageToken(pageToken, fingerprint) : undefined;
+    if (!(await this.repo.get(runId))) throw runNotFound(runId);
+    let points = await this.repo.readHistory(runId, key);
+    if (after) {
+      const [step, timestamp, value] = after;
+      if (typeof step !== 'number' || typeof timestamp !== 'number' || typeof value !== 'string') {
+        throw new InvalidParameterValueError('Invalid page token: it is not a token this server issued.');
+      }
+      const cursor = { step, timestamp, value: parseMetricValue(value) };
+      points = points.filter((point) => comparePoints(point, cursor) > 0);
+    }
+    // The page never exceeds what fits a Lambda response, whatever max_results asks for.
+    const limit = Math.min(pageSize, RUN_LIMITS.historyPageMax);
+    const page = points.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      points: page,
+      ...(points.length > limit && last
+        ? {
+            nextPageToken: encodePageToken(fingerprint, [
+              last.step,
+              last.timestamp,
+              formatMetricValue(last.value),
+            ]),
+          }
+        : {}),
+    };
+  }
+
+  async search(search: {
+    experimentIds: string[];
+    filter?: string;
+    orderBy: string[];
+    viewType: ViewType;
+    maxResults?: number;
+    pageToken?: string;
+  }): Promise<RunPage> {
+    const maxResults = search.maxResults ?? LIMITS.defaultMaxResults;
+    validateMaxResults(maxResults, LIMITS.maxResultsCap);
+    const experimentIds = [
+      ...new Set(search.experimentIds.map((id) => parseExperimentId('experiment_ids', id))),
+    ];
+    const query = { ...search, maxResults, experimentIds };
+    // Parse the filter, order and token before any read: a bad request costs nothing.
+    searchRuns([], query);
+    const runs = (await Promise.all(experimentIds.map((id) => this.repo.listByExperiment(id)))).flat();
+    return searchRuns(runs, query);
+  }
+
+  private async mutateActive(
+    runId: string,
+    decide: (run: Run) => ReturnType<Parameters<RunRepository['mutate']>[1]>,
+  ) {
+    const before = await this.repo.mutate(runId, (run) => decide(requireActive(run, runId)));
+    if (!before) throw runNotFound(runId);
+  }
+}
+
+/** True when `key` already holds `value` (a no-op); throws when it holds another value (params are write-once). */
+function paramConflict(run: Run, runId: string, key: string, value: string): boolean {
+  if (!Object.hasOwn(run.params, key)) return false;
+  const existing = run.params[key];
+  if (existing === value) return true;
+  throw new InvalidParameterValueError(
+    `Changing param values is not allowed. Param with key='${key}' was already logged with value='${existing}' for run ID='${runId}'. Attempted logging new value '${value}'.`,
+  );
+}

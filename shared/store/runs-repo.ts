@@ -1,0 +1,498 @@
+/**
+ * Runs and their metric history in DynamoDB, without transactions.
+ *
+ * - The RUN item holds the run's info, params, tags and dataset inputs, with a version number `ver`.
+ *   Param and tag writes are read-modify-write under `ver = :read` (a conditional put), so a write-once
+ *   param check and the write it guards cannot interleave with another writer's.
+ * - The LATEST item holds the latest value per metric key and the *tail*: recent points of keys that
+ *   arrived in small groups, at most TAIL_MAX_POINTS of them. Every metric write rewrites it under its
+ *   own version number, after writing any sealed chunks (see planMetricWrite for why that order is safe).
+ * - Chunk items hold sealed, compact history (metric-codec), addressed by their content, so a replayed
+ *   write puts the very same items again: retries cannot duplicate history.
+ */
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { chunkSummary, decodeChunk, encodeChunk, sortAndDedupe } from '../domain/metric-codec.js';
+import {
+  formatMetricValue,
+  groupByKey,
+  type KeyedPoint,
+  latestChanges,
+  parseMetricValue,
+  planMetricWrite,
+} from '../domain/metrics.js';
+import type {
+  DatasetInput,
+  LatestMetric,
+  LifecycleStage,
+  MetricPoint,
+  Run,
+  RunMutation,
+  RunRepository,
+  RunStatus,
+} from '../domain/model.js';
+import { keys } from './keys.js';
+
+const PREFIX = 't:';
+const prefixed = (key: string) => `${PREFIX}${key}`;
+const unprefixed = (key: string) => key.slice(PREFIX.length);
+
+/** Map keys go through the SDK as object properties; prefixing keeps `__proto__` an ordinary key. */
+function toStoredMap<T>(values: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(values).map(([key, value]) => [prefixed(key), value]));
+}
+
+function fromStoredMap<T>(stored: Record<string, T> | undefined): Record<string, T> {
+  return Object.fromEntries(Object.entries(stored ?? {}).map(([key, value]) => [unprefixed(key), value]));
+}
+
+interface RunItem {
+  pk: string;
+  sk: string;
+  gsi1pk: string;
+  gsi1sk: string;
+  type: 'run';
+  ver: number;
+  run_id: string;
+  experiment_id: string;
+  run_name: string;
+  user_id: string;
+  status: RunStatus;
+  start_time: number;
+  end_time?: number;
+  artifact_uri: string;
+  lifecycle_stage: LifecycleStage;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  datasets?: DatasetInput[];
+  model_outputs?: { modelId: string; step: number }[];
+}
+
+/** [step, timestamp, value as text]: the latest point of one key. */
+type StoredLatest = [number, number, string];
+
+interface LatestItem {
+  pk: string;
+  sk: string;
+  gsi2pk: string;
+  gsi2sk: string;
+  type: 'run-latest';
+  ver: number;
+  run_id: string;
+  m: Record<string, StoredLatest>;
+  /** Tail points per key, each an encoded chunk. */
+  tail: Record<string, Uint8Array>;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
+  );
+}
+
+function toRun(item: RunItem, latest: LatestItem | undefined): Run {
+  const metrics: Record<string, LatestMetric> = Object.fromEntries(
+    Object.entries(fromStoredMap(latest?.m)).map(([key, [step, timestamp, value]]) => [
+      key,
+      { key, step, timestamp, value: parseMetricValue(value) },
+    ]),
+  );
+  return {
+    runId: item.run_id,
+    experimentId: item.experiment_id,
+    runName: item.run_name,
+    userId: item.user_id,
+    status: item.status,
+    startTime: item.start_time,
+    ...(item.end_time === undefined ? {} : { endTime: item.end_time }),
+    artifactUri: item.artifact_uri,
+    lifecycleStage: item.lifecycle_stage,
+    params: fromStoredMap(item.params),
+    tags: fromStoredMap(item.tags),
+    metrics,
+    datasets: item.datasets ?? [],
+    modelOutputs: item.model_outputs ?? [],
+  };
+}
+
+function contentId(bytes: Uint8Array, salt: string): string {
+  return createHash('sha256').update(salt).update(bytes).digest('base64url').slice(0, 22);
+}
+
+function tailPoints(tail: Record<string, Uint8Array> | undefined): KeyedPoint[] {
+  const points: KeyedPoint[] = [];
+  for (const [key, bytes] of Object.entries(fromStoredMap(tail))) {
+    for (const point of decodeChunk(bytes)) points.push({ key, ...point });
+  }
+  return points;
+}
+
+/** How many optimistic-concurrency attempts a write makes before giving up (20 writers on one run settle in far fewer). */
+const MAX_ATTEMPTS = 50;
+
+export class RunConflictError extends Error {
+  constructor(runId: string) {
+    super(`Too many concurrent writes to run ${runId}`);
+    this.name = 'RunConflictError';
+  }
+}
+
+export class DynamoRunRepository implements RunRepository {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(run: Run): Promise<void> {
+    const item: RunItem = {
+      ...keys.run(run.runId),
+      ...keys.runListing(run.experimentId, run.runId),
+      type: 'run',
+      ver: 0,
+      run_id: run.runId,
+      experiment_id: run.experimentId,
+      run_name: run.runName,
+      user_id: run.userId,
+      status: run.status,
+      start_time: run.startTime,
+      ...(run.endTime === undefined ? {} : { end_time: run.endTime }),
+      artifact_uri: run.artifactUri,
+      lifecycle_stage: run.lifecycleStage,
+      params: toStoredMap(run.params),
+      tags: toStoredMap(run.tags),
+    };
+    const latest: LatestItem = {
+      ...keys.runLatest(run.runId),
+      ...keys.runLatestListing(run.experimentId, run.runId),
+      type: 'run-latest',
+      ver: 0,
+      run_id: run.runId,
+      m: {},
+      tail: {},
+    };
+    // LATEST first: a RUN item is only ever visible with its LATEST item in place.
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: latest,
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async get(runId: string): Promise<Run | undefined> {
+    const { run, latest } = await this.read(runId);
+    return run ? toRun(run, latest) : undefined;
+  }
+
+  /** Reads RUN and LATEST in one call, strongly consistent. */
+  private async read(runId: string): Promise<{ run?: RunItem; latest?: LatestItem }> {
+    const { Responses } = await this.doc.send(
+      new BatchGetCommand({
+        RequestItems: {
+          [this.tableName]: { Keys: [keys.run(runId), keys.runLatest(runId)], ConsistentRead: true },
+        },
+      }),
+    );
+    const items = Responses?.[this.tableName] ?? [];
+    return {
+      run: items.find((item) => item.sk === 'RUN') as RunItem | undefined,
+      latest: items.find((item) => item.sk === 'LATEST') as LatestItem | undefined,
+    };
+  }
+
+  /**
+   * Applies `mutate` to the current run under optimistic concurrency; `mutate` may throw to refuse
+   * (e.g. a changed param) or return null for a no-op. Returns the run as read, or undefined if missing.
+   */
+  async mutate(runId: string, mutate: RunMutation): Promise<Run | undefined> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const { Item } = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }),
+      );
+      if (!Item) return undefined;
+      const item = Item as RunItem;
+      const run = toRun(item, undefined);
+      const change = mutate(run);
+      if (change === null) return run;
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = { ':read': item.ver, ':one': 1 };
+      const sets: string[] = [];
+      const removes: string[] = [];
+      let n = 0;
+      const placeholder = (key: string) => {
+        const name = `#k${n++}`;
+        names[name] = prefixed(key);
+        return name;
+      };
+      for (const [key, value] of Object.entries(change.params ?? {})) {
+        sets.push(`params.${placeholder(key)} = :v${n}`);
+        values[`:v${n}`] = value;
+      }
+      for (const [key, value] of Object.entries(change.tags ?? {})) {
+        sets.push(`tags.${placeholder(key)} = :v${n}`);
+        values[`:v${n}`] = value;
+      }
+      for (const key of change.deleteTags ?? []) removes.push(`tags.${placeholder(key)}`);
+      const attributes: [string, unknown][] = [
+        ['run_name', change.runName],
+        ['status', change.status],
+        ['end_time', change.endTime],
+        ['datasets', change.datasets],
+        ['model_outputs', change.modelOutputs],
+      ];
+      for (const [attribute, value] of attributes) {
+        if (value === undefined) continue;
+        names[`#${attribute}`] = attribute;
+        values[`:${attribute}`] = value;
+        sets.push(`#${attribute} = :${attribute}`);
+      }
+      sets.push('ver = ver + :one');
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.run(runId),
+            UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+            ConditionExpression: 'ver = :read',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+          }),
+        );
+        return run;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    throw new RunConflictError(runId);
+  }
+
+  /** Moves `from` → `to`; false when the run is missing or in another stage. */
+  async setLifecycle(runId: string, from: LifecycleStage, to: LifecycleStage): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.run(runId),
+          UpdateExpression: 'SET lifecycle_stage = :to, ver = ver + :one',
+          ConditionExpression: 'lifecycle_stage = :from',
+          ExpressionAttributeValues: { ':to': to, ':from': from, ':one': 1 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Appends metric points. `check` sees the run as read and may throw (missing, deleted). Calls for a
+   * write of N keys: one BatchGet (RUN + LATEST), BatchWrites of the chunks (25 per call; none for a
+   * write that only fills the tail), one conditional Put of LATEST.
+   */
+  async appendMetrics(
+    runId: string,
+    points: readonly KeyedPoint[],
+    check: (run: Run | undefined) => Run,
+  ): Promise<void> {
+    const written = new Set<string>();
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const { run: runItem, latest } = await this.read(runId);
+      const run = check(runItem ? toRun(runItem, latest) : undefined);
+      if (!latest) throw new Error(`Run ${runId} has no LATEST item`);
+      const plan = planMetricWrite(points, tailPoints(latest.tail));
+      const chunkItems: Record<string, unknown>[] = [];
+      for (const { key, points: group } of plan.keyChunks) {
+        const bytes = encodeChunk(group);
+        const { minStep, maxStep, count } = chunkSummary(decodeChunk(bytes));
+        chunkItems.push({
+          ...keys.metricChunk(runId, key, minStep, contentId(bytes, key)),
+          d: bytes,
+          n: count,
+          hi: maxStep,
+        });
+      }
+      if (plan.mixedChunk) {
+        const encoded: Record<string, Uint8Array> = {};
+        let minStep = Number.POSITIVE_INFINITY;
+        let maxStep = Number.NEGATIVE_INFINITY;
+        let count = 0;
+        const hash = createHash('sha256');
+        for (const [key, group] of [...plan.mixedChunk.entries()].sort(([a], [b]) =>
+          a < b ? -1 : a > b ? 1 : 0,
+        )) {
+          const bytes = encodeChunk(group);
+          const summary = chunkSummary(decodeChunk(bytes));
+          minStep = Math.min(minStep, summary.minStep);
+          maxStep = Math.max(maxStep, summary.maxStep);
+          count += summary.count;
+          hash.update(key).update(bytes);
+          encoded[prefixed(key)] = bytes;
+        }
+        chunkItems.push({
+          ...keys.mixedChunk(runId, minStep, hash.digest('base64url').slice(0, 22)),
+          d: encoded,
+          n: count,
+          hi: maxStep,
+        });
+      }
+      await this.putChunks(chunkItems.filter((item) => !written.has(`${item.sk}`)));
+      for (const item of chunkItems) written.add(`${item.sk}`);
+
+      const current: Record<string, MetricPoint> = Object.fromEntries(
+        Object.entries(fromStoredMap(latest.m)).map(([key, [step, timestamp, value]]) => [
+          key,
+          { step, timestamp, value: parseMetricValue(value) },
+        ]),
+      );
+      // Stored map keys carry the prefix, so plain assignment is safe for any metric key.
+      const m = { ...latest.m };
+      for (const [key, point] of Object.entries(latestChanges(current, points))) {
+        m[prefixed(key)] = [point.step, point.timestamp, formatMetricValue(point.value)];
+      }
+      const tail: Record<string, Uint8Array> = {};
+      for (const [key, group] of groupByKey(plan.tail)) tail[prefixed(key)] = encodeChunk(group);
+      const next: LatestItem = {
+        ...latest,
+        ...keys.runLatestListing(run.experimentId, runId),
+        ver: latest.ver + 1,
+        m,
+        tail,
+      };
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: next,
+            ConditionExpression: 'ver = :read',
+            ExpressionAttributeValues: { ':read': latest.ver },
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+    throw new RunConflictError(runId);
+  }
+
+  private async putChunks(items: Record<string, unknown>[]): Promise<void> {
+    for (let start = 0; start < items.length; start += 25) {
+      let requests = items.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } }));
+      for (let attempt = 0; requests.length > 0; attempt++) {
+        if (attempt > 8) throw new Error('DynamoDB left chunk writes unprocessed after 8 retries');
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
+        const { UnprocessedItems } = await this.doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
+        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+      }
+    }
+  }
+
+  /** Every point of one key, sorted by (step, timestamp, value) and deduplicated. */
+  async readHistory(runId: string, key: string): Promise<MetricPoint[]> {
+    const points: MetricPoint[] = [];
+    const own = await this.queryAll(runId, keys.metricChunkPrefix(key));
+    for (const item of own) points.push(...decodeChunk(item.d as Uint8Array));
+    const mixed = await this.queryAll(runId, keys.mixedChunkPrefix, `d.#key`, { '#key': prefixed(key) });
+    for (const item of mixed) {
+      const bytes = (item.d as Record<string, Uint8Array> | undefined)?.[prefixed(key)];
+      if (bytes) points.push(...decodeChunk(bytes));
+    }
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.runLatest(runId),
+        ConsistentRead: true,
+        ProjectionExpression: 'tail.#key',
+        ExpressionAttributeNames: { '#key': prefixed(key) },
+      }),
+    );
+    const tailBytes = (Item?.tail as Record<string, Uint8Array> | undefined)?.[prefixed(key)];
+    if (tailBytes) points.push(...decodeChunk(tailBytes));
+    return sortAndDedupe(points);
+  }
+
+  private async queryAll(
+    runId: string,
+    skPrefix: string,
+    projection?: string,
+    names?: Record<string, string>,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': keys.run(runId).pk, ':prefix': skPrefix },
+          ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: names } : {}),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  /** Every run of an experiment with its latest metrics: RUN_SHARDS partitions of each index, in parallel. */
+  async listByExperiment(experimentId: string): Promise<Run[]> {
+    const partitions = keys.experimentRunsPartitions(experimentId);
+    const [runPages, latestPages] = await Promise.all([
+      Promise.all(partitions.map((partition) => this.queryIndex('gsi1', 'gsi1pk', partition))),
+      Promise.all(partitions.map((partition) => this.queryIndex('gsi2', 'gsi2pk', partition, 'run_id, m'))),
+    ]);
+    const latestByRun = new Map<string, LatestItem>();
+    for (const item of latestPages.flat())
+      latestByRun.set(item.run_id as string, item as unknown as LatestItem);
+    return runPages
+      .flat()
+      .map((item) => toRun(item as unknown as RunItem, latestByRun.get(item.run_id as string)));
+  }
+
+  private async queryIndex(
+    index: 'gsi1' | 'gsi2',
+    attribute: string,
+    partition: string,
+    projection?: string,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index,
+          KeyConditionExpression: `${attribute} = :p`,
+          ExpressionAttributeValues: { ':p': partition },
+          ...(projection ? { ProjectionExpression: projection } : {}),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
