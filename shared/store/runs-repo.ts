@@ -21,6 +21,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { MlflowError } from '../api/errors.js';
 import { chunkSummary, decodeChunk, encodeChunk, sortAndDedupe } from '../domain/metric-codec.js';
 import {
   formatMetricValue,
@@ -137,12 +138,20 @@ function tailPoints(tail: Record<string, Uint8Array> | undefined): KeyedPoint[] 
   return points;
 }
 
-/** How many optimistic-concurrency attempts a write makes before giving up (20 writers on one run settle in far fewer). */
-const MAX_ATTEMPTS = 50;
+/** Optimistic-concurrency attempts per write before giving up with a retryable 503. */
+const MAX_ATTEMPTS = 30;
 
-export class RunConflictError extends Error {
+/** Full-jitter exponential backoff between attempts, capped at 250 ms, so contending writers spread out. */
+function backoff(attempt: number): Promise<void> {
+  if (attempt === 0) return Promise.resolve();
+  const ceiling = Math.min(250, 5 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
+
+/** Still contended after every attempt: a 503, which the stock client retries with its own backoff. */
+export class RunConflictError extends MlflowError {
   constructor(runId: string) {
-    super(`Too many concurrent writes to run ${runId}`);
+    super('TEMPORARILY_UNAVAILABLE', `Too many concurrent writes to run ${runId}; retry the request.`);
     this.name = 'RunConflictError';
   }
 }
@@ -224,6 +233,7 @@ export class DynamoRunRepository implements RunRepository {
    */
   async mutate(runId: string, mutate: RunMutation): Promise<Run | undefined> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      await backoff(attempt);
       const { Item } = await this.doc.send(
         new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }),
       );
@@ -315,6 +325,7 @@ export class DynamoRunRepository implements RunRepository {
   ): Promise<void> {
     const written = new Set<string>();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      await backoff(attempt);
       const { run: runItem, latest } = await this.read(runId);
       const run = check(runItem ? toRun(runItem, latest) : undefined);
       if (!latest) throw new Error(`Run ${runId} has no LATEST item`);
