@@ -88,6 +88,12 @@ export interface KeyedPoint extends MetricPoint {
   key: string;
 }
 
+/** Where a history page ends: the last point served and the store's opaque resume positions. */
+export interface HistoryCursor {
+  after: MetricPoint;
+  resume: Record<string, string>;
+}
+
 /** A change to a run, decided from the run as read; see RunRepository.mutate. */
 export interface RunChange {
   params?: Record<string, string>;
@@ -119,6 +125,13 @@ export interface RunRepository {
   ): Promise<void>;
   /** Every point of one key, sorted by (step, timestamp, value) and deduplicated. */
   readHistory(runId: string, key: string): Promise<MetricPoint[]>;
+  /** One page of at most `limit` points after `cursor`, in order, reading only what the page needs. */
+  readHistoryPage(
+    runId: string,
+    key: string,
+    cursor: HistoryCursor | undefined,
+    limit: number,
+  ): Promise<{ points: MetricPoint[]; next?: HistoryCursor }>;
   /** Every run of an experiment, any lifecycle stage, with latest metrics. */
   listByExperiment(experimentId: string): Promise<Run[]>;
 }

@@ -6,10 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../api/errors.js';
 import type { ViewType } from '../api/schema.js';
 import type { ExperimentService } from './experiments.js';
-import { comparePoints } from './metric-codec.js';
 import { formatMetricValue, parseMetricValue } from './metrics.js';
 import type {
   DatasetInput,
+  HistoryCursor,
   KeyedPoint,
   LifecycleStage,
   MetricPoint,
@@ -336,32 +336,14 @@ export class RunService {
       );
     }
     const fingerprint = queryFingerprint({ r: runId, k: key });
-    const after = pageToken ? decodePageToken(pageToken, fingerprint) : undefined;
+    const cursor = pageToken ? decodeHistoryToken(pageToken, fingerprint) : undefined;
     if (!(await this.repo.get(runId))) throw runNotFound(runId);
-    let points = await this.repo.readHistory(runId, key);
-    if (after) {
-      const [step, timestamp, value] = after;
-      if (typeof step !== 'number' || typeof timestamp !== 'number' || typeof value !== 'string') {
-        throw new InvalidParameterValueError('Invalid page token: it is not a token this server issued.');
-      }
-      const cursor = { step, timestamp, value: parseMetricValue(value) };
-      points = points.filter((point) => comparePoints(point, cursor) > 0);
-    }
-    // The page never exceeds what fits a Lambda response, whatever max_results asks for.
+    // A page never exceeds what fits a Lambda response, whatever max_results asks for.
     const limit = Math.min(pageSize, RUN_LIMITS.historyPageMax);
-    const page = points.slice(0, limit);
-    const last = page.at(-1);
+    const page = await this.repo.readHistoryPage(runId, key, cursor, limit);
     return {
-      points: page,
-      ...(points.length > limit && last
-        ? {
-            nextPageToken: encodePageToken(fingerprint, [
-              last.step,
-              last.timestamp,
-              formatMetricValue(last.value),
-            ]),
-          }
-        : {}),
+      points: page.points,
+      ...(page.next ? { nextPageToken: encodeHistoryToken(fingerprint, page.next) } : {}),
     };
   }
 
@@ -402,4 +384,38 @@ function paramConflict(run: Run, runId: string, key: string, value: string): boo
   throw new InvalidParameterValueError(
     `Changing param values is not allowed. Param with key='${key}' was already logged with value='${existing}' for run ID='${runId}'. Attempted logging new value '${value}'.`,
   );
+}
+
+function encodeHistoryToken(fingerprint: string, cursor: HistoryCursor): string {
+  const { step, timestamp, value } = cursor.after;
+  return encodePageToken(fingerprint, [
+    step,
+    timestamp,
+    formatMetricValue(value),
+    JSON.stringify(cursor.resume),
+  ]);
+}
+
+function decodeHistoryToken(token: string, fingerprint: string): HistoryCursor {
+  const [step, timestamp, value, resume] = decodePageToken(token, fingerprint);
+  let positions: unknown;
+  try {
+    positions = typeof resume === 'string' ? JSON.parse(resume) : undefined;
+  } catch {
+    positions = undefined;
+  }
+  if (
+    typeof step !== 'number' ||
+    typeof timestamp !== 'number' ||
+    typeof value !== 'string' ||
+    typeof positions !== 'object' ||
+    positions === null ||
+    !Object.values(positions).every((position) => typeof position === 'string')
+  ) {
+    throw new InvalidParameterValueError('Invalid page token: it is not a token this server issued.');
+  }
+  return {
+    after: { step, timestamp, value: parseMetricValue(value) },
+    resume: positions as Record<string, string>,
+  };
 }

@@ -33,6 +33,7 @@ import {
 } from '../domain/metrics.js';
 import type {
   DatasetInput,
+  HistoryCursor,
   LatestMetric,
   LifecycleStage,
   MetricPoint,
@@ -41,6 +42,7 @@ import type {
   RunRepository,
   RunStatus,
 } from '../domain/model.js';
+import { readHistoryPage } from './history-pages.js';
 import { keys } from './keys.js';
 
 const PREFIX = 't:';
@@ -417,6 +419,41 @@ export class DynamoRunRepository implements RunRepository {
         requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
       }
     }
+  }
+
+  /** One page of a key's history; see history-pages.ts. */
+  async readHistoryPage(
+    runId: string,
+    key: string,
+    cursor: HistoryCursor | undefined,
+    limit: number,
+  ): Promise<{ points: MetricPoint[]; next?: HistoryCursor }> {
+    const { Item } = await this.doc.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.runLatest(runId),
+        ConsistentRead: true,
+        ProjectionExpression: 'tail.#key',
+        ExpressionAttributeNames: { '#key': prefixed(key) },
+      }),
+    );
+    const tailBytes = (Item?.tail as Record<string, Uint8Array> | undefined)?.[prefixed(key)];
+    const resume = cursor?.resume;
+    const page = await readHistoryPage({
+      doc: this.doc,
+      tableName: this.tableName,
+      pk: keys.run(runId).pk,
+      ownPrefix: keys.metricChunkPrefix(key),
+      mixedPrefix: keys.mixedChunkPrefix,
+      storedKey: prefixed(key),
+      tail: tailBytes ? decodeChunk(tailBytes) : [],
+      ...(cursor ? { after: cursor.after } : {}),
+      ...(resume && typeof resume.own === 'string' && typeof resume.mixed === 'string'
+        ? { resume: { own: resume.own, mixed: resume.mixed } }
+        : {}),
+      limit,
+    });
+    return page.next ? { points: page.points, next: page.next } : { points: page.points };
   }
 
   /** Every point of one key, sorted by (step, timestamp, value) and deduplicated. */

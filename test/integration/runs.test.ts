@@ -51,7 +51,11 @@ async function getRun(runId: string): Promise<RunJson> {
   return response.body.run;
 }
 
-function expectError(response: { status: number; body: Record<string, unknown> }, status: number, code: string) {
+function expectError(
+  response: { status: number; body: Record<string, unknown> },
+  status: number,
+  code: string,
+) {
   expect(response.status, JSON.stringify(response.body)).toBe(status);
   expect(response.body.error_code).toBe(code);
 }
@@ -65,13 +69,16 @@ async function history(runId: string, key: string, extra: Record<string, string 
   let token: string | undefined;
   let pages = 0;
   do {
-    const response = await api.get<{ metrics?: typeof points; next_page_token?: string }>('metrics/get-history', {
-      run_id: runId,
-      metric_key: key,
-      max_results: 25000,
-      ...extra,
-      ...(token ? { page_token: token } : {}),
-    });
+    const response = await api.get<{ metrics?: typeof points; next_page_token?: string }>(
+      'metrics/get-history',
+      {
+        run_id: runId,
+        metric_key: key,
+        max_results: 25000,
+        ...extra,
+        ...(token ? { page_token: token } : {}),
+      },
+    );
     expect(response.status, response.text).toBe(200);
     points.push(...(response.body.metrics ?? []));
     token = response.body.next_page_token;
@@ -100,7 +107,9 @@ describe('create and get', () => {
 
   it('uses run_name or the mlflow.runName tag, and refuses the two when they differ', async () => {
     expect((await createRun({ run_name: 'named' })).info.run_name).toBe('named');
-    expect((await createRun({ tags: [{ key: 'mlflow.runName', value: 'tagged' }] })).info.run_name).toBe('tagged');
+    expect((await createRun({ tags: [{ key: 'mlflow.runName', value: 'tagged' }] })).info.run_name).toBe(
+      'tagged',
+    );
     const both = await api.post('runs/create', {
       experiment_id: experimentId,
       run_name: 'a',
@@ -145,7 +154,11 @@ describe('update, delete, restore', () => {
     const after = await getRun(run.info.run_id);
     expect(after.info).toMatchObject({ status: 'FINISHED', end_time: 99, run_name: 'renamed' });
     expect(tagsOf(after)['mlflow.runName']).toBe('renamed');
-    expectError(await api.post('runs/update', { run_id: run.info.run_id, status: 'DONE' }), 400, 'INVALID_PARAMETER_VALUE');
+    expectError(
+      await api.post('runs/update', { run_id: run.info.run_id, status: 'DONE' }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+    );
   });
 
   it('soft-deletes and restores idempotently; writes to a deleted run are refused', async () => {
@@ -163,7 +176,9 @@ describe('update, delete, restore', () => {
     ] as const) {
       const response = await api.post(endpoint, body);
       expectError(response, 400, 'INVALID_PARAMETER_VALUE');
-      expect(response.body.message).toBe(`The run ${id} must be in the 'active' state. Current state is deleted.`);
+      expect(response.body.message).toBe(
+        `The run ${id} must be in the 'active' state. Current state is deleted.`,
+      );
     }
     expect((await api.post('runs/restore', { run_id: id })).status).toBe(200);
     expect((await getRun(id)).info.lifecycle_stage).toBe('active');
@@ -275,7 +290,12 @@ describe('metrics', () => {
     const id = (await createRun()).info.run_id;
     const batch = {
       run_id: id,
-      metrics: Array.from({ length: 300 }, (_, i) => ({ key: `k${i % 3}`, value: i / 7, timestamp: 1000 + i, step: i })),
+      metrics: Array.from({ length: 300 }, (_, i) => ({
+        key: `k${i % 3}`,
+        value: i / 7,
+        timestamp: 1000 + i,
+        step: i,
+      })),
     };
     for (let attempt = 0; attempt < 3; attempt++) {
       expect((await api.post('runs/log-batch', batch)).status).toBe(200);
@@ -293,12 +313,23 @@ describe('metrics', () => {
         writer % 2 === 0
           ? api.post('runs/log-batch', {
               run_id: id,
-              metrics: Array.from({ length: 50 }, (_, i) => ({ key: 'shared', value: writer, timestamp: i, step: writer * 100 + i })),
+              metrics: Array.from({ length: 50 }, (_, i) => ({
+                key: 'shared',
+                value: writer,
+                timestamp: i,
+                step: writer * 100 + i,
+              })),
               params: [{ key: `p${writer}`, value: String(writer) }],
             })
           : Promise.all(
               Array.from({ length: 5 }, (_, i) =>
-                api.post('runs/log-metric', { run_id: id, key: 'shared', value: writer, timestamp: i, step: writer * 100 + i }),
+                api.post('runs/log-metric', {
+                  run_id: id,
+                  key: 'shared',
+                  value: writer,
+                  timestamp: i,
+                  step: writer * 100 + i,
+                }),
               ),
             ),
       ),
@@ -330,7 +361,11 @@ describe('metrics', () => {
     const small = await history(id, 'long', { max_results: 7000 });
     expect(small.pages).toBe(5);
     expect(small.points.map((point) => point.step)).toEqual(points.map((point) => point.step));
-    expectError(await api.get('metrics/get-history', { run_id: id, metric_key: 'long', page_token: 'x' }), 400, 'INVALID_PARAMETER_VALUE');
+    expectError(
+      await api.get('metrics/get-history', { run_id: id, metric_key: 'long', page_token: 'x' }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+    );
   });
 });
 

@@ -1,0 +1,173 @@
+/**
+ * Reads one page of a metric's history in (step, timestamp, value) order while reading only the chunks
+ * that page needs, so that paging through N points reads about N points' worth of items, not N per page.
+ *
+ * Chunks sort by their first step (sk = `<prefix><sortable min step>#<id>`) and record their last step
+ * (`hi`). Reading chunks in that order, once the next unread chunk starts at step S every point with a
+ * step below S is known: those points can be served. A page stops reading as soon as it can serve
+ * `limit` points. The next page resumes, per stream, at the first chunk read whose `hi` reaches the
+ * page's last step (only chunks overlapping the page boundary are read twice), so logs written in step
+ * order (the usual case) cost one pass over the history.
+ *
+ * Two streams are merged: the key's own chunks (`MC#<key>#`) and the mixed chunks (`MX#`, which hold
+ * small groups of many keys). The run's unsealed tail is added to every page.
+ */
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { comparePoints, decodeChunk, sortAndDedupe } from '../domain/metric-codec.js';
+import type { MetricPoint } from '../domain/model.js';
+
+/** Where each stream resumes: the sk to start from (inclusive). */
+export type StreamResume = Record<'own' | 'mixed', string>;
+
+export interface HistoryPageResult {
+  points: MetricPoint[];
+  /** Present when more points may follow. */
+  next?: { after: MetricPoint; resume: StreamResume };
+}
+
+interface ChunkRef {
+  sk: string;
+  lo: number;
+  hi: number;
+  points: MetricPoint[];
+}
+
+/** Items per Query call: small enough not to read far past what a page needs. */
+const QUERY_LIMIT = 16;
+const SORTABLE_STEP_WIDTH = 17;
+const STEP_OFFSET = 2n ** 53n;
+
+class ChunkStream {
+  private buffer: ChunkRef[] = [];
+  private startKey: Record<string, unknown> | undefined;
+  private exhausted = false;
+  private lastSk: string | undefined;
+  readonly read: ChunkRef[] = [];
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    private readonly pk: string,
+    private readonly prefix: string,
+    private readonly from: string,
+    private readonly pointsOf: (item: Record<string, unknown>) => MetricPoint[],
+    private readonly projection?: { expression: string; names: Record<string, string> },
+  ) {}
+
+  async peek(): Promise<ChunkRef | undefined> {
+    while (this.buffer.length === 0 && !this.exhausted) await this.fetch();
+    return this.buffer[0];
+  }
+
+  async next(): Promise<ChunkRef | undefined> {
+    const head = await this.peek();
+    if (head) {
+      this.buffer.shift();
+      this.read.push(head);
+      this.lastSk = head.sk;
+    }
+    return head;
+  }
+
+  /** Where the next page starts in this stream (inclusive), given the last step the page served. */
+  resumeAfter(lastStep: number): string {
+    const overlapping = this.read.find((chunk) => chunk.hi >= lastStep);
+    if (overlapping) return overlapping.sk;
+    const head = this.buffer[0];
+    if (head) return head.sk;
+    // Past the last chunk read: "\u0000" makes the inclusive BETWEEN start just after it.
+    return this.lastSk === undefined ? this.from : `${this.lastSk}\u0000`;
+  }
+
+  private async fetch(): Promise<void> {
+    const page = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': this.pk, ':from': this.from, ':to': `${this.prefix}\uffff` },
+        ...(this.projection
+          ? {
+              ProjectionExpression: this.projection.expression,
+              ExpressionAttributeNames: this.projection.names,
+            }
+          : {}),
+        Limit: QUERY_LIMIT,
+        ExclusiveStartKey: this.startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const sk = item.sk as string;
+      const lo = Number(
+        BigInt(sk.slice(this.prefix.length, this.prefix.length + SORTABLE_STEP_WIDTH)) - STEP_OFFSET,
+      );
+      this.buffer.push({ sk, lo, hi: item.hi as number, points: this.pointsOf(item) });
+    }
+    this.startKey = page.LastEvaluatedKey;
+    if (!this.startKey) this.exhausted = true;
+  }
+}
+
+export interface HistoryPageRequest {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  pk: string;
+  ownPrefix: string;
+  mixedPrefix: string;
+  /** The stored (prefixed) metric key inside mixed chunks. */
+  storedKey: string;
+  tail: MetricPoint[];
+  after?: MetricPoint;
+  resume?: StreamResume;
+  limit: number;
+}
+
+export async function readHistoryPage(request: HistoryPageRequest): Promise<HistoryPageResult> {
+  const { doc, tableName, pk, after, limit } = request;
+  const isAfter = (point: MetricPoint) => after === undefined || comparePoints(point, after) > 0;
+  const streams = [
+    new ChunkStream(doc, tableName, pk, request.ownPrefix, request.resume?.own ?? request.ownPrefix, (item) =>
+      decodeChunk(item.d as Uint8Array),
+    ),
+    new ChunkStream(
+      doc,
+      tableName,
+      pk,
+      request.mixedPrefix,
+      request.resume?.mixed ?? request.mixedPrefix,
+      (item) => {
+        const bytes = (item.d as Record<string, Uint8Array> | undefined)?.[request.storedKey];
+        return bytes ? decodeChunk(bytes) : [];
+      },
+      { expression: 'sk, hi, d.#key', names: { '#key': request.storedKey } },
+    ),
+  ] as const;
+
+  const candidates: MetricPoint[] = request.tail.filter(isAfter);
+  let nextStart = Number.POSITIVE_INFINITY;
+  for (;;) {
+    const heads = await Promise.all(streams.map((stream) => stream.peek()));
+    nextStart = Math.min(...heads.map((head) => head?.lo ?? Number.POSITIVE_INFINITY));
+    if (nextStart === Number.POSITIVE_INFINITY) break;
+    let complete = 0;
+    for (const point of candidates) if (point.step < nextStart) complete++;
+    if (complete >= limit) break;
+    const from =
+      (heads[0]?.lo ?? Number.POSITIVE_INFINITY) <= (heads[1]?.lo ?? Number.POSITIVE_INFINITY) ? 0 : 1;
+    const chunk = await streams[from].next();
+    for (const point of chunk?.points ?? []) if (isAfter(point)) candidates.push(point);
+  }
+
+  const servable = sortAndDedupe(candidates).filter((point) => point.step < nextStart);
+  const page = servable.slice(0, limit);
+  const last = page.at(-1);
+  const more = servable.length > limit || nextStart !== Number.POSITIVE_INFINITY;
+  if (!last || !more) return { points: page };
+  return {
+    points: page,
+    next: {
+      after: last,
+      resume: { own: streams[0].resumeAfter(last.step), mixed: streams[1].resumeAfter(last.step) },
+    },
+  };
+}

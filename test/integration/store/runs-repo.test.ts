@@ -1,0 +1,135 @@
+/**
+ * The runs repository against a real table (dynalite, or DynamoDB Local in the fidelity lane): chunked
+ * history paging against an in-memory model, and the tail's bounds.
+ */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sortAndDedupe } from '../../../shared/domain/metric-codec.js';
+import { TAIL_MAX_POINTS } from '../../../shared/domain/metrics.js';
+import type { HistoryCursor, KeyedPoint, MetricPoint, Run } from '../../../shared/domain/model.js';
+import { keys } from '../../../shared/store/keys.js';
+import { DynamoRunRepository } from '../../../shared/store/runs-repo.js';
+import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
+
+let table: TestTable;
+let repo: DynamoRunRepository;
+let counter = 0;
+
+beforeAll(async () => {
+  table = await createTestTable();
+  repo = new DynamoRunRepository(table.doc, table.tableName);
+});
+afterAll(async () => {
+  await table?.close();
+});
+
+async function newRun(): Promise<string> {
+  const runId = (++counter).toString(16).padStart(32, '0');
+  const run: Run = {
+    runId,
+    experimentId: '1',
+    runName: `r${counter}`,
+    userId: '',
+    status: 'RUNNING',
+    startTime: 0,
+    artifactUri: `mlflow-artifacts:/1/${runId}/artifacts`,
+    lifecycleStage: 'active',
+    params: {},
+    tags: {},
+    metrics: {},
+    datasets: [],
+    modelOutputs: [],
+  };
+  await repo.create(run);
+  return runId;
+}
+
+const active = (run: Run | undefined): Run => {
+  if (!run) throw new Error('missing run');
+  return run;
+};
+
+async function allPages(
+  runId: string,
+  key: string,
+  limit: number,
+): Promise<{ points: MetricPoint[]; pages: number }> {
+  const points: MetricPoint[] = [];
+  let cursor: HistoryCursor | undefined;
+  let pages = 0;
+  do {
+    const page = await repo.readHistoryPage(runId, key, cursor, limit);
+    expect(page.points.length).toBeLessThanOrEqual(limit);
+    points.push(...page.points);
+    cursor = page.next;
+    pages++;
+    if (pages > 10_000) throw new Error('paging does not terminate');
+  } while (cursor);
+  return { points, pages };
+}
+
+const pointArb = fc.record({
+  key: fc.constantFrom('a', 'b', 'c'),
+  step: fc.integer({ min: -5, max: 60 }),
+  timestamp: fc.integer({ min: 0, max: 4 }),
+  value: fc.constantFrom(0, 1, -0, 0.5, Number.NaN, Number.POSITIVE_INFINITY),
+});
+
+describe('history paging', () => {
+  it('serves exactly the sorted, deduplicated history for any write pattern and page size (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // Writes of various sizes: small groups go to the tail and mixed chunks, large ones to own chunks.
+        fc.array(fc.array(pointArb, { minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1, max: 30 }),
+        async (writes, limit) => {
+          const runId = await newRun();
+          for (const write of writes) await repo.appendMetrics(runId, write, active);
+          for (const key of ['a', 'b', 'c']) {
+            const expected = sortAndDedupe(writes.flat().filter((point) => point.key === key));
+            const { points } = await allPages(runId, key, limit);
+            expect(points).toEqual(expected);
+            expect(await repo.readHistory(runId, key)).toEqual(expected);
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('reads each chunk about once when steps arrive in order', async () => {
+    const runId = await newRun();
+    for (let start = 0; start < 10_000; start += 1000) {
+      const write: KeyedPoint[] = Array.from({ length: 1000 }, (_, i) => ({
+        key: 'seq',
+        step: start + i,
+        timestamp: start + i,
+        value: i,
+      }));
+      await repo.appendMetrics(runId, write, active);
+    }
+    const { points, pages } = await allPages(runId, 'seq', 2500);
+    expect(points).toHaveLength(10_000);
+    expect(pages).toBe(4);
+  });
+
+  it('keeps the tail bounded and seals it into mixed chunks', async () => {
+    const runId = await newRun();
+    for (let step = 0; step < 200; step++) {
+      await repo.appendMetrics(runId, [{ key: `k${step % 5}`, step, timestamp: step, value: step }], active);
+    }
+    const latest = await table.doc.send(
+      new QueryCommand({
+        TableName: table.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.run(runId).pk },
+      }),
+    );
+    const items = latest.Items ?? [];
+    const mixed = items.filter((item) => String(item.sk).startsWith('MX#'));
+    expect(mixed.length).toBe(Math.floor(200 / (TAIL_MAX_POINTS + 1)));
+    expect(items.filter((item) => String(item.sk).startsWith('MC#'))).toHaveLength(0);
+    for (let k = 0; k < 5; k++) expect((await allPages(runId, `k${k}`, 7)).points).toHaveLength(40);
+  });
+});
