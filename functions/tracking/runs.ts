@@ -83,6 +83,13 @@ const SearchRuns = v.object({
   order_by: v.optional(repeatedString, []),
   page_token: v.optional(str),
 });
+const BulkInterval = v.object({
+  run_ids: v.optional(repeatedString, []),
+  metric_key: requiredString,
+  start_step: v.optional(int64),
+  end_step: v.optional(int64),
+  max_results: v.optional(int64),
+});
 const LogInputs = v.object({
   run_id: requiredString,
   datasets: v.optional(
@@ -263,6 +270,22 @@ export function runOperations(runs: RunService): Operations {
       return jsonResponse({
         metrics: list(page.points.map((point) => metricJson(message.metric_key, point))),
         ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
+      });
+    },
+
+    async getMetricHistoryBulkInterval({ fields }) {
+      const message = parseMessage(BulkInterval, fields);
+      const rows = await runs.historyBulkInterval({
+        runIds: message.run_ids,
+        key: message.metric_key,
+        startStep: message.start_step,
+        endStep: message.end_step,
+        maxResults: message.max_results,
+      });
+      return jsonResponse({
+        metrics: list(
+          rows.map(({ runId, point }) => ({ ...metricJson(message.metric_key, point), run_id: runId })),
+        ),
       });
     },
 

@@ -84,6 +84,7 @@ export const ROUTE_SPECS: readonly RouteSpec[] = [
   mlflow('logOutputs', 'POST', '/runs/outputs', 'write'),
   mlflow('searchRuns', 'POST', '/runs/search', 'read'),
   mlflow('getMetricHistory', 'GET', '/metrics/get-history', 'read'),
+  mlflow('getMetricHistoryBulkInterval', 'GET', '/metrics/get-history-bulk-interval', 'read'),
 ];
 
 const MOUNT_PREFIXES: Record<Mount, readonly string[]> = {

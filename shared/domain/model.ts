@@ -124,7 +124,7 @@ export interface RunRepository {
     check: (run: Run | undefined) => Run,
   ): Promise<void>;
   /** Every point of one key, sorted by (step, timestamp, value) and deduplicated. */
-  readHistory(runId: string, key: string): Promise<MetricPoint[]>;
+  readHistory(runId: string, key: string, upToStep?: number): Promise<MetricPoint[]>;
   /** One page of at most `limit` points after `cursor`, in order, reading only what the page needs. */
   readHistoryPage(
     runId: string,

@@ -44,6 +44,8 @@ export const RUN_LIMITS = {
   inputTagKey: 255,
   inputTagValue: 500,
   datasetsPerRequest: 1000,
+  bulkIntervalRuns: 100,
+  bulkIntervalMaxResults: 2500,
 } as const;
 
 const RUN_ID = /^[a-zA-Z0-9][\w-]{0,255}$/;
@@ -347,6 +349,67 @@ export class RunService {
     };
   }
 
+  /**
+   * MLflow's get-history-bulk-interval: the steps of all runs pooled and sampled to `maxResults` evenly
+   * spaced steps (the first and last in range always kept, and each run's own first and last step), then
+   * every point of each run at those steps, runs in request order.
+   */
+  async historyBulkInterval(request: {
+    runIds: string[];
+    key: string;
+    startStep?: number;
+    endStep?: number;
+    maxResults?: number;
+  }): Promise<{ runId: string; point: MetricPoint }[]> {
+    const { runIds, key } = request;
+    if (runIds.length === 0) {
+      throw new InvalidParameterValueError(
+        "Missing value for required parameter 'run_ids'. See the API docs for more information about request parameters.",
+      );
+    }
+    if (runIds.length > RUN_LIMITS.bulkIntervalRuns) {
+      throw new InvalidParameterValueError(
+        `GetMetricHistoryBulkInterval request must specify at most ${RUN_LIMITS.bulkIntervalRuns} run_ids. Received ${runIds.length} run_ids.`,
+      );
+    }
+    const maxResults = request.maxResults ?? RUN_LIMITS.bulkIntervalMaxResults;
+    if (maxResults < 1 || maxResults > RUN_LIMITS.bulkIntervalMaxResults) {
+      throw new InvalidParameterValueError(
+        `max_results must be between 1 and ${RUN_LIMITS.bulkIntervalMaxResults}.`,
+      );
+    }
+    if ((request.startStep === undefined) !== (request.endStep === undefined)) {
+      throw new InvalidParameterValueError(
+        'If either start step or end step are specified, both must be specified.',
+      );
+    }
+    if (
+      request.startStep !== undefined &&
+      request.endStep !== undefined &&
+      request.startStep > request.endStep
+    ) {
+      throw new InvalidParameterValueError(
+        `end_step must be greater than start_step. Found start_step=${request.startStep} and end_step=${request.endStep}.`,
+      );
+    }
+    for (const runId of runIds) validateRunId(runId);
+    const runs = await Promise.all(runIds.map((runId) => this.repo.get(runId)));
+    runs.forEach((run, index) => {
+      if (!run) throw runNotFound(runIds[index] as string);
+    });
+    // With a range, only chunks starting at or before its end are read.
+    const series = await Promise.all(
+      runIds.map((runId) => this.repo.readHistory(runId, key, request.endStep)),
+    );
+    const steps = sampleSteps(series, maxResults, request.startStep, request.endStep);
+    return series.flatMap((points, index) =>
+      points
+        .filter((point) => steps.has(point.step))
+        .slice(0, RUN_LIMITS.historyPageMax)
+        .map((point) => ({ runId: runIds[index] as string, point })),
+    );
+  }
+
   async search(search: {
     experimentIds: string[];
     filter?: string;
@@ -418,4 +481,33 @@ function decodeHistoryToken(token: string, fingerprint: string): HistoryCursor {
     after: { step, timestamp, value: parseMetricValue(value) },
     resume: positions as Record<string, string>,
   };
+}
+
+/** The steps get-history-bulk-interval returns; see RunService.historyBulkInterval. */
+export function sampleSteps(
+  series: readonly (readonly MetricPoint[])[],
+  maxResults: number,
+  startStep?: number,
+  endStep?: number,
+): Set<number> {
+  const all = [...new Set(series.flatMap((points) => points.map((point) => point.step)))].sort(
+    (a, b) => a - b,
+  );
+  const start = startStep ?? 0;
+  const end = endStep ?? all.at(-1) ?? 0;
+  const inRange = all.filter((step) => step >= start && step <= end);
+  const sampled = new Set<number>();
+  if (inRange.length <= maxResults) {
+    for (const step of inRange) sampled.add(step);
+  } else {
+    const interval = inRange.length / maxResults;
+    for (let i = 0; i < maxResults; i++) sampled.add(inRange[Math.floor(i * interval)] as number);
+    sampled.add(inRange.at(-1) as number);
+  }
+  for (const points of series) {
+    for (const edge of [points[0], points.at(-1)]) {
+      if (edge && edge.step >= start && edge.step <= end) sampled.add(edge.step);
+    }
+  }
+  return sampled;
 }

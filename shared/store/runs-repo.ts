@@ -43,7 +43,7 @@ import type {
   RunStatus,
 } from '../domain/model.js';
 import { readHistoryPage } from './history-pages.js';
-import { keys } from './keys.js';
+import { keys, sortableStep } from './keys.js';
 
 const PREFIX = 't:';
 const prefixed = (key: string) => `${PREFIX}${key}`;
@@ -456,12 +456,17 @@ export class DynamoRunRepository implements RunRepository {
     return page.next ? { points: page.points, next: page.next } : { points: page.points };
   }
 
-  /** Every point of one key, sorted by (step, timestamp, value) and deduplicated. */
-  async readHistory(runId: string, key: string): Promise<MetricPoint[]> {
+  /**
+   * Every point of one key, sorted by (step, timestamp, value) and deduplicated; with `upToStep`, only
+   * chunks starting at or before that step are read (and points after it dropped).
+   */
+  async readHistory(runId: string, key: string, upToStep?: number): Promise<MetricPoint[]> {
     const points: MetricPoint[] = [];
-    const own = await this.queryAll(runId, keys.metricChunkPrefix(key));
+    const own = await this.queryAll(runId, keys.metricChunkPrefix(key), upToStep);
     for (const item of own) points.push(...decodeChunk(item.d as Uint8Array));
-    const mixed = await this.queryAll(runId, keys.mixedChunkPrefix, `d.#key`, { '#key': prefixed(key) });
+    const mixed = await this.queryAll(runId, keys.mixedChunkPrefix, upToStep, `sk, d.#key`, {
+      '#key': prefixed(key),
+    });
     for (const item of mixed) {
       const bytes = (item.d as Record<string, Uint8Array> | undefined)?.[prefixed(key)];
       if (bytes) points.push(...decodeChunk(bytes));
@@ -477,23 +482,27 @@ export class DynamoRunRepository implements RunRepository {
     );
     const tailBytes = (Item?.tail as Record<string, Uint8Array> | undefined)?.[prefixed(key)];
     if (tailBytes) points.push(...decodeChunk(tailBytes));
-    return sortAndDedupe(points);
+    const sorted = sortAndDedupe(points);
+    return upToStep === undefined ? sorted : sorted.filter((point) => point.step <= upToStep);
   }
 
   private async queryAll(
     runId: string,
     skPrefix: string,
+    upToStep?: number,
     projection?: string,
     names?: Record<string, string>,
   ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
+    // Chunk keys sort by first step, so "starts at or before upToStep" is a key range.
+    const to = upToStep === undefined ? `${skPrefix}\uffff` : `${skPrefix}${sortableStep(upToStep)}\uffff`;
     do {
       const page = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.run(runId).pk, ':prefix': skPrefix },
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ExpressionAttributeValues: { ':pk': keys.run(runId).pk, ':from': skPrefix, ':to': to },
           ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: names } : {}),
           ExclusiveStartKey: startKey,
         }),

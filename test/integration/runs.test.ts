@@ -449,3 +449,71 @@ describe('inputs and outputs', () => {
     expectError(tooLong, 400, 'INVALID_PARAMETER_VALUE');
   });
 });
+
+describe('get-history-bulk-interval', () => {
+  it('samples the pooled steps of several runs and returns each run’s points at them, in request order', async () => {
+    const a = (await createRun()).info.run_id;
+    const b = (await createRun()).info.run_id;
+    await api.post('runs/log-batch', {
+      run_id: a,
+      metrics: Array.from({ length: 100 }, (_, step) => ({
+        key: 'loss',
+        value: step,
+        timestamp: step,
+        step,
+      })),
+    });
+    await api.post('runs/log-batch', {
+      run_id: b,
+      metrics: [5, 55].map((step) => ({ key: 'loss', value: -step, timestamp: step, step })),
+    });
+    const response = await api.get<{
+      metrics: { run_id: string; step: number; value: number; key: string }[];
+    }>('metrics/get-history-bulk-interval', { run_ids: [b, a], metric_key: 'loss', max_results: 10 });
+    expect(response.status, response.text).toBe(200);
+    const rows = response.body.metrics;
+    expect(rows.filter((row) => row.run_id === b).map((row) => row.step)).toEqual([5, 55]);
+    const aSteps = rows.filter((row) => row.run_id === a).map((row) => row.step);
+    expect(aSteps[0]).toBe(0);
+    expect(aSteps.at(-1)).toBe(99);
+    expect(aSteps).toEqual(expect.arrayContaining([5, 55]));
+    expect(aSteps.length).toBeLessThanOrEqual(13);
+    expect(rows.findIndex((row) => row.run_id === a)).toBeGreaterThan(
+      rows.findIndex((row) => row.run_id === b),
+    );
+    expect(rows[0]).toEqual({ key: 'loss', value: -5, timestamp: 5, step: 5, run_id: b });
+
+    const ranged = await api.get<{ metrics: { step: number }[] }>('metrics/get-history-bulk-interval', {
+      run_ids: [a],
+      metric_key: 'loss',
+      start_step: 20,
+      end_step: 29,
+    });
+    expect(ranged.body.metrics.map((row) => row.step)).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i));
+  });
+
+  it('refuses bad requests with MLflow messages', async () => {
+    const id = (await createRun()).info.run_id;
+    const cases: [Record<string, string | number | string[]>, string][] = [
+      [{ metric_key: 'loss' }, "'run_ids'"],
+      [
+        { run_ids: Array.from({ length: 101 }, (_, i) => String(i).padStart(32, 'a')), metric_key: 'loss' },
+        'at most 100',
+      ],
+      [{ run_ids: [id], metric_key: 'loss', max_results: 2501 }, 'between 1 and 2500'],
+      [{ run_ids: [id], metric_key: 'loss', start_step: 3 }, 'both must be specified'],
+      [{ run_ids: [id], metric_key: 'loss', start_step: 3, end_step: 1 }, 'greater than start_step'],
+      [{ run_ids: [id] }, "'metric_key'"],
+    ];
+    for (const [query, fragment] of cases) {
+      const response = await api.get('metrics/get-history-bulk-interval', query);
+      expectError(response, 400, 'INVALID_PARAMETER_VALUE');
+      expect(response.body.message).toContain(fragment);
+    }
+    expectError(
+      await api.get('metrics/get-history-bulk-interval', { run_ids: ['c'.repeat(32)], metric_key: 'loss' }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+    );
+  });
+});

@@ -1,0 +1,316 @@
+/**
+ * Tracking benchmarks: DynamoDB request units and calls per metric write, history read cost, handler
+ * CPU per log-batch, search over a large experiment. Units come from DynamoDB Local (index writes
+ * counted as AWS bills them); search latency is also measured on dynalite.
+ */
+
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { runOperations } from '../../functions/tracking/runs.js';
+import { toApiRequest } from '../../shared/api/request.js';
+import { ExperimentService } from '../../shared/domain/experiments.js';
+import { decodeChunk, sortAndDedupe } from '../../shared/domain/metric-codec.js';
+import { metricValueJson } from '../../shared/domain/metrics.js';
+import type { KeyedPoint, MetricPoint } from '../../shared/domain/model.js';
+import { RunService } from '../../shared/domain/runs.js';
+import { ensureTable, startDynalite } from '../../shared/local/stand-ins.js';
+import { DynamoExperimentRepository } from '../../shared/store/experiments-repo.js';
+import { keys } from '../../shared/store/keys.js';
+import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
+import { startDynamoDbLocal } from '../helpers/dynamodb-local.js';
+import { type CapacityMeter, meteredDocumentClient } from './capacity.js';
+
+const SEARCH_RUNS = Number(process.env.BENCH_SEARCH_RUNS ?? 10_000);
+const HISTORY_POINTS = Number(process.env.BENCH_HISTORY_POINTS ?? 100_000);
+
+interface Services {
+  doc: DynamoDBDocumentClient;
+  meter: CapacityMeter;
+  tableName: string;
+  experiments: ExperimentService;
+  runs: RunService;
+}
+
+async function services(endpoint: string, tableName: string): Promise<Services> {
+  await ensureTable(endpoint, tableName);
+  const { doc, meter } = meteredDocumentClient(endpoint);
+  const experiments: ExperimentService = new ExperimentService(
+    new DynamoExperimentRepository(doc, tableName),
+    { artifactRoot: 'mlflow-artifacts:/', allowClientArtifactLocation: false },
+    Date.now,
+    (id, from, to) => runs.setLifecycleForExperiment(id, from, to),
+  );
+  const runs: RunService = new RunService(new DynamoRunRepository(doc, tableName), experiments);
+  return { doc, meter, tableName, experiments, runs };
+}
+
+const points = (keyCount: number, perKey: number, stepOffset = 0): KeyedPoint[] =>
+  Array.from({ length: keyCount * perKey }, (_, i) => ({
+    key: `metric_${i % keyCount}`,
+    step: stepOffset + Math.floor(i / keyCount),
+    timestamp: 1_795_000_000_000 + stepOffset + Math.floor(i / keyCount),
+    value: Math.sin(i) * 0.5 + 0.5,
+  }));
+
+async function writeUnits(s: Services) {
+  const experimentId = await s.experiments.create({ name: `bench-writes-${Date.now()}`, tags: [] });
+  const rows = [];
+  const scenarios: [string, number, () => KeyedPoint[][]][] = [
+    [
+      'log-batch, 10 keys × 100 points per request',
+      10,
+      () => Array.from({ length: 10 }, (_, r) => points(10, 100, r * 100)),
+    ],
+    [
+      'log-batch, 1,000 keys × 1 point per request',
+      10,
+      () => Array.from({ length: 10 }, (_, r) => points(1000, 1, r)),
+    ],
+    ['log-metric, 1 point per request (5 keys)', 1000, () => points(5, 200).map((point) => [point])],
+  ];
+  for (const [label, , requests] of scenarios) {
+    const run = await s.runs.create({ experimentId, tags: [] });
+    const batches = requests();
+    s.meter.reset();
+    const calls: number[] = [];
+    for (const batch of batches) {
+      const before = s.meter.calls;
+      if (batch.length === 1 && label.startsWith('log-metric'))
+        await s.runs.logMetric(run.runId, batch[0] as KeyedPoint);
+      else await s.runs.logBatch(run.runId, { metrics: batch, params: [], tags: [] });
+      calls.push(s.meter.calls - before);
+    }
+    const total = batches.reduce((sum, batch) => sum + batch.length, 0);
+    rows.push({
+      scenario: label,
+      points: total,
+      requests: batches.length,
+      'write units': s.meter.writeUnits.toFixed(1),
+      'WCU per 1,000 points': ((s.meter.writeUnits / total) * 1000).toFixed(1),
+      'WCU per request': (s.meter.writeUnits / batches.length).toFixed(2),
+      'read units per request': (s.meter.readUnits / batches.length).toFixed(2),
+      'calls per request (max)': `${(s.meter.calls / batches.length).toFixed(2)} (${Math.max(...calls)})`,
+    });
+  }
+  return rows;
+}
+
+async function historyReads(s: Services) {
+  const experimentId = await s.experiments.create({ name: `bench-history-${Date.now()}`, tags: [] });
+  const run = await s.runs.create({ experimentId, tags: [] });
+  for (let start = 0; start < HISTORY_POINTS; start += 1000) {
+    await s.runs.logBatch(run.runId, { metrics: points(1, 1000, start), params: [], tags: [] });
+  }
+  s.meter.reset();
+  let token: string | undefined;
+  let pages = 0;
+  let served = 0;
+  do {
+    const page = await s.runs.history(run.runId, 'metric_0', 25_000, token);
+    served += page.points.length;
+    token = page.nextPageToken;
+    pages++;
+  } while (token);
+  const reads = s.meter.snapshot();
+
+  // Server CPU per page without I/O: decode the chunks one page needs, order, and encode the JSON answer.
+  const chunkBytes: Uint8Array[] = [];
+  for (let step = 0; step < 25_000; step += 1000) {
+    const { Item } = await s.doc.send(
+      new GetCommand({ TableName: s.tableName, Key: keys.run(run.runId), ConsistentRead: true }),
+    );
+    if (!Item) throw new Error('run vanished');
+    break;
+  }
+  const { QueryCommand } = await import('@aws-sdk/lib-dynamodb');
+  const { Items } = await s.doc.send(
+    new QueryCommand({
+      TableName: s.tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: {
+        ':pk': keys.run(run.runId).pk,
+        ':prefix': keys.metricChunkPrefix('metric_0'),
+      },
+      Limit: 25,
+    }),
+  );
+  for (const item of Items ?? []) chunkBytes.push(item.d as Uint8Array);
+  const timings: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    const t0 = performance.now();
+    const decoded: MetricPoint[] = [];
+    for (const bytes of chunkBytes) for (const point of decodeChunk(bytes)) decoded.push(point);
+    const page = sortAndDedupe(decoded).slice(0, 25_000);
+    const body = JSON.stringify({
+      metrics: page.map((p) => ({
+        key: 'metric_0',
+        value: metricValueJson(p.value),
+        timestamp: p.timestamp,
+        step: p.step,
+      })),
+    });
+    timings.push(performance.now() - t0);
+    if (body.length < 10) throw new Error('empty page');
+  }
+  timings.sort((a, b) => a - b);
+  return [
+    {
+      points: served,
+      pages,
+      'read units (total)': reads.readUnits.toFixed(1),
+      'DynamoDB calls (total)': reads.calls,
+      'decode + order + JSON per 25,000-point page, ms (median of 15)': (timings[7] ?? Number.NaN).toFixed(1),
+    },
+  ];
+}
+
+async function logBatchCpu(s: Services) {
+  // Real items as the store wrote them, replayed by a client that answers instantly: handler CPU only.
+  const experimentId = await s.experiments.create({ name: `bench-cpu-${Date.now()}`, tags: [] });
+  const run = await s.runs.create({ experimentId, tags: [] });
+  const [{ Item: runItem }, { Item: latestItem }] = await Promise.all([
+    s.doc.send(new GetCommand({ TableName: s.tableName, Key: keys.run(run.runId), ConsistentRead: true })),
+    s.doc.send(
+      new GetCommand({ TableName: s.tableName, Key: keys.runLatest(run.runId), ConsistentRead: true }),
+    ),
+  ]);
+  const stub = {
+    send: async (command: { constructor: { name: string } }) => {
+      switch (command.constructor.name) {
+        case 'BatchGetCommand':
+          return { Responses: { [s.tableName]: [runItem, latestItem] } };
+        case 'GetCommand':
+          return { Item: runItem };
+        default:
+          return {};
+      }
+    },
+  } as unknown as DynamoDBDocumentClient;
+  const runs = new RunService(new DynamoRunRepository(stub, s.tableName), s.experiments);
+  const operations = runOperations(runs);
+  const body = JSON.stringify({
+    run_id: run.runId,
+    metrics: points(10, 100).map((p) => ({
+      key: p.key,
+      value: p.value,
+      timestamp: p.timestamp,
+      step: p.step,
+    })),
+  });
+  const event = {
+    version: '2.0',
+    routeKey: 'POST /api/2.0/mlflow/runs/log-batch',
+    rawPath: '/api/2.0/mlflow/runs/log-batch',
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    requestContext: { http: { method: 'POST' } },
+    body,
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEventV2;
+  const logBatch = operations.logBatch as NonNullable<typeof operations.logBatch>;
+  for (let i = 0; i < 200; i++) await logBatch(toApiRequest(event)); // warm up the JIT
+  const iterations = 1000;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < iterations; i++) await logBatch(toApiRequest(event));
+  const wall = (performance.now() - t0) / iterations;
+  const cpu = process.cpuUsage(cpu0);
+  return [
+    {
+      scenario:
+        'log-batch of 1,000 metrics (10 keys × 100), JSON parse → validation → chunk encoding → response',
+      iterations,
+      'CPU ms per request (user+system)': ((cpu.user + cpu.system) / 1000 / iterations).toFixed(3),
+      'wall ms per request': wall.toFixed(3),
+    },
+  ];
+}
+
+async function seedSearch(s: Services, runsWanted: number): Promise<string> {
+  const experimentId = await s.experiments.create({ name: `bench-search-${Date.now()}`, tags: [] });
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < runsWanted) {
+        const i = next++;
+        const run = await s.runs.create({
+          experimentId,
+          userId: 'bench',
+          startTime: 1_795_000_000_000 + i,
+          tags: [
+            { key: 'mlflow.user', value: 'bench' },
+            { key: 'mlflow.source.name', value: 'train.py' },
+            { key: 'mlflow.source.type', value: 'LOCAL' },
+          ],
+        });
+        await s.runs.logBatch(run.runId, {
+          params: Array.from({ length: 10 }, (_, p) => ({
+            key: `param_${p}`,
+            value: String((i * 7 + p) % 13),
+          })),
+          metrics: Array.from({ length: 5 }, (_, m) => ({
+            key: `m${m}`,
+            value: ((i * 31 + m * 17) % 1000) / 1000,
+            timestamp: 1_795_000_000_000 + i,
+            step: 10,
+          })),
+          tags: [],
+        });
+      }
+    }),
+  );
+  return experimentId;
+}
+
+async function searchCost(label: string, s: Services, experimentId: string) {
+  const query = {
+    experimentIds: [experimentId],
+    filter: 'metrics.m0 > 0.5',
+    orderBy: ['metrics.m1 DESC'],
+    viewType: 'ACTIVE_ONLY' as const,
+    maxResults: 1000,
+  };
+  const timings: number[] = [];
+  let units = { calls: 0, readUnits: 0 };
+  let returned = 0;
+  for (let i = 0; i < 5; i++) {
+    s.meter.reset();
+    const t0 = performance.now();
+    const page = await s.runs.search(query);
+    timings.push(performance.now() - t0);
+    units = s.meter.snapshot();
+    returned = page.runs.length;
+  }
+  timings.sort((a, b) => a - b);
+  return {
+    store: label,
+    runs: SEARCH_RUNS,
+    'filter / order': `${query.filter} / ${query.orderBy[0]}`,
+    returned,
+    'read units': units.readUnits.toFixed(1),
+    'DynamoDB calls': units.calls,
+    'latency ms (median of 5)': (timings[2] ?? Number.NaN).toFixed(0),
+  };
+}
+
+export async function trackingBenchmarks() {
+  const dynamoLocal = await startDynamoDbLocal();
+  try {
+    const local = await services(dynamoLocal.endpoint, 'bench');
+    const writes = await writeUnits(local);
+    const history = await historyReads(local);
+    const cpu = await logBatchCpu(local);
+    const searchRows = [];
+    searchRows.push(await searchCost('DynamoDB Local', local, await seedSearch(local, SEARCH_RUNS)));
+    const dynalite = await startDynalite(undefined);
+    try {
+      const lite = await services(dynalite.endpoint, 'bench');
+      searchRows.push(await searchCost('dynalite', lite, await seedSearch(lite, SEARCH_RUNS)));
+    } finally {
+      await dynalite.close();
+    }
+    return { writes, history, cpu, search: searchRows };
+  } finally {
+    dynamoLocal.stop();
+  }
+}
