@@ -2,32 +2,53 @@
  * The binary codec for metric history chunks: many points of one metric key of one run, stored in one
  * DynamoDB binary attribute.
  *
- * Format, version 1 (all varints are unsigned LEB128, least significant group first):
+ * Format, version 2 (all varints are unsigned LEB128, least significant group first):
  *
- *   version   1 byte, 0x01
+ *   version   1 byte, 0x02
  *   count     varint, the number of points
+ *   kinds     ceil(count / 4) bytes: 2 bits per point (point i: byte i >> 2, bits 2·(i & 3)), how its
+ *             value is stored:
+ *               0  float64, little-endian, 8 bytes
+ *               1  float32, little-endian, 4 bytes (the value is exactly a float32: what PyTorch's
+ *                  `loss.item()` gives; every NaN is written as 0x7FC00000)
+ *               2  the previous point's value again, 0 bytes (never for the first point)
+ *               3  an integer of magnitude ≤ 2^31 (not −0), zigzag varint (counts, epochs, 0 and 1)
  *   count × point, in comparePoints order, without duplicates:
  *     step      zigzag varint: step − previous step (the first point: − 0)
  *     timestamp zigzag varint: timestamp − previous timestamp (the first point: − 0)
- *     value     float64, little-endian, 8 bytes; every NaN is written as 0x7FF8000000000000
+ *     value     as its kind says
  *
  * Zigzag is protobuf's sint64 mapping (0, −1, 1, −2 … → 0, 1, 2, 3 …). Steps and timestamps are safe
  * integers, so a delta can reach ±(2^54 − 2) and its zigzag value 2^55: such deltas (beyond ±(2^53 − 1))
  * take a BigInt path; ordinary ones stay in Number arithmetic. Nothing after the last point is allowed.
  *
- * Why hand-written: the budgets are decode + JSON-encode of a 25,000-point page in ≤ 20 ms and ≤ 2 ms of
- * handler CPU for a 1,000-point batch, so encoding writes into one reused buffer through a DataView and
- * decoding allocates nothing but the output points. Sequential points (step + 1, timestamp + 1 ms) take
- * 10 bytes each.
+ * Why the value kinds: a chunk of 100 points must stay within one 1 KB write unit (design.md budgets
+ * 20 write units per 1,000 points logged 100 per key). Raw float64 values alone take 800 bytes; float32-
+ * exact values (the usual case for deep-learning metrics) take half. Why hand-written: decode + JSON of a
+ * 25,000-point page has a 20 ms budget and a 1,000-point batch 2 ms of handler CPU.
  */
 import type { MetricPoint } from './model.js';
 
-const VERSION = 1;
+const VERSION = 2;
 const MAX = Number.MAX_SAFE_INTEGER;
-/** The most bytes a point can take: two 8-byte varints (zigzag values < 2^56) and the float64. */
+/** The most bytes a point can take: two 8-byte varints (zigzag values < 2^56) and a float64. */
 const MAX_POINT_BYTES = 24;
-/** The fewest bytes a point can take: two 1-byte varints and the float64. */
-const MIN_POINT_BYTES = 10;
+/** The fewest bytes a point can take: two 1-byte varints and a repeated value. */
+const MIN_POINT_BYTES = 2;
+
+const KIND_FLOAT64 = 0;
+const KIND_FLOAT32 = 1;
+const KIND_REPEAT = 2;
+const KIND_INTEGER = 3;
+const INTEGER_LIMIT = 2 ** 31;
+
+function valueKind(value: number, previous: number, first: boolean): number {
+  if (!first && Object.is(value, previous)) return KIND_REPEAT;
+  if (Number.isInteger(value) && Math.abs(value) <= INTEGER_LIMIT && !Object.is(value, -0))
+    return KIND_INTEGER;
+  if (Number.isNaN(value) || Math.fround(value) === value) return KIND_FLOAT32;
+  return KIND_FLOAT64;
+}
 
 /** Orders values by IEEE-754 totalOrder with one canonical NaN: −∞ < … < −0 < +0 < … < +∞ < NaN. */
 function compareValues(a: number, b: number): number {
@@ -73,6 +94,12 @@ export function sortAndDedupe(points: readonly MetricPoint[]): MetricPoint[] {
   }
   sorted.length = kept;
   return sorted;
+}
+
+/** True when `points` are already in strictly increasing comparePoints order (so sorted and without duplicates). */
+export function isStrictlyOrdered(points: readonly MetricPoint[]): boolean {
+  for (let i = 1; i < points.length; i++) if (comparePoints(points[i - 1]!, points[i]!) >= 0) return false;
+  return true;
 }
 
 export interface ChunkSummary {
@@ -165,8 +192,13 @@ export function encodeChunk(points: readonly MetricPoint[]): Uint8Array {
   pos = 0;
   scratch[pos++] = VERSION;
   writeVarint(sorted.length);
+  const kindsAt = pos;
+  const kindBytes = (sorted.length + 3) >> 2;
+  scratch.fill(0, kindsAt, kindsAt + kindBytes);
+  pos += kindBytes;
   let prevStep = 0;
   let prevTimestamp = 0;
+  let prevValue = 0;
   for (let i = 0; i < sorted.length; i++) {
     const p = sorted[i]!;
     checkInteger('step', p.step);
@@ -176,14 +208,20 @@ export function encodeChunk(points: readonly MetricPoint[]): Uint8Array {
     prevStep = p.step;
     prevTimestamp = p.timestamp;
     const value = p.value;
-    if (Number.isNaN(value)) {
-      // One NaN bit pattern, so equal chunks are equal bytes.
-      scratchView.setUint32(pos, 0, true);
-      scratchView.setUint32(pos + 4, 0x7ff80000, true);
-    } else {
+    const kind = valueKind(value, prevValue, i === 0);
+    prevValue = value;
+    scratch[kindsAt + (i >> 2)]! |= kind << ((i & 3) * 2);
+    if (kind === KIND_FLOAT64) {
       scratchView.setFloat64(pos, value, true);
+      pos += 8;
+    } else if (kind === KIND_FLOAT32) {
+      // One NaN bit pattern, so equal chunks are equal bytes.
+      if (Number.isNaN(value)) scratchView.setUint32(pos, 0x7fc00000, true);
+      else scratchView.setFloat32(pos, value, true);
+      pos += 4;
+    } else if (kind === KIND_INTEGER) {
+      writeZigzag(value);
     }
-    pos += 8;
   }
   return scratch.slice(0, pos);
 }
@@ -261,17 +299,35 @@ export function decodeChunk(bytes: Uint8Array): MetricPoint[] {
   at = 1;
   try {
     const count = readCount();
-    if (count * MIN_POINT_BYTES > inputEnd - at) truncated();
+    const kindsAt = at;
+    const kindBytes = Math.ceil(count / 4);
+    if (kindBytes + count * MIN_POINT_BYTES > inputEnd - at) truncated();
+    at += kindBytes;
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const points: MetricPoint[] = [];
+    const points: MetricPoint[] = new Array(count);
     let step = 0;
     let timestamp = 0;
+    let value = 0;
     for (let i = 0; i < count; i++) {
       step = readAfter(step);
       timestamp = readAfter(timestamp);
-      if (at + 8 > inputEnd) truncated();
-      points.push({ step, timestamp, value: view.getFloat64(at, true) });
-      at += 8;
+      const kind = (input[kindsAt + (i >> 2)]! >> ((i & 3) * 2)) & 3;
+      if (kind === KIND_FLOAT64) {
+        if (at + 8 > inputEnd) truncated();
+        value = view.getFloat64(at, true);
+        at += 8;
+      } else if (kind === KIND_FLOAT32) {
+        if (at + 4 > inputEnd) truncated();
+        value = view.getFloat32(at, true);
+        at += 4;
+      } else if (kind === KIND_INTEGER) {
+        value = readAfter(0);
+        if (Math.abs(value) > INTEGER_LIMIT)
+          throw new RangeError('Metric chunk holds an integer value out of range.');
+      } else if (i === 0) {
+        throw new RangeError('Metric chunk repeats a value before its first point.');
+      }
+      points[i] = { step, timestamp, value };
     }
     if (at !== inputEnd) throw new RangeError('Metric chunk has bytes after its last point.');
     return points;

@@ -33,17 +33,20 @@ export function latestChanges(
   current: Readonly<Record<string, MetricPoint>>,
   points: readonly KeyedPoint[],
 ): Record<string, MetricPoint> {
-  const changed: Record<string, MetricPoint> = {};
+  const best = new Map<string, MetricPoint>();
   for (const point of points) {
-    const best = Object.hasOwn(changed, point.key) ? changed[point.key] : current[point.key];
-    if (isLater(point, best)) {
-      Object.defineProperty(changed, point.key, {
-        value: { step: point.step, timestamp: point.timestamp, value: point.value },
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
+    const known = best.get(point.key) ?? (Object.hasOwn(current, point.key) ? current[point.key] : undefined);
+    if (isLater(point, known)) best.set(point.key, point);
+  }
+  const changed: Record<string, MetricPoint> = {};
+  for (const [key, point] of best) {
+    const previous = Object.hasOwn(current, key) ? current[key] : undefined;
+    if (previous !== undefined && !isLater(point, previous)) continue;
+    // defineProperty: a metric key such as `__proto__` stays an ordinary key.
+    Object.defineProperty(changed, key, {
+      value: { step: point.step, timestamp: point.timestamp, value: point.value },
+      enumerable: true,
+    });
   }
   return changed;
 }

@@ -249,7 +249,13 @@ export class RunService {
       batch.metrics.length + batch.params.length + batch.tags.length,
       RUN_LIMITS.batchEntities,
     );
-    for (const [index, metric] of batch.metrics.entries()) validateKey(`metrics[${index}].key`, metric.key);
+    // A batch repeats a handful of keys hundreds of times: check each distinct key once.
+    const checkedKeys = new Set<string>();
+    for (const [index, metric] of batch.metrics.entries()) {
+      if (checkedKeys.has(metric.key)) continue;
+      validateKey(`metrics[${index}].key`, metric.key);
+      checkedKeys.add(metric.key);
+    }
     const params = new Map<string, string>();
     for (const [index, param] of batch.params.entries()) {
       validateParam(`params[${index}].`, param.key, param.value);

@@ -14,7 +14,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { comparePoints, decodeChunk, sortAndDedupe } from '../domain/metric-codec.js';
+import { comparePoints, decodeChunk, isStrictlyOrdered, sortAndDedupe } from '../domain/metric-codec.js';
 import type { MetricPoint } from '../domain/model.js';
 
 /** Where each stream resumes: the sk to start from (inclusive). */
@@ -55,8 +55,9 @@ class ChunkStream {
     private readonly projection?: { expression: string; names: Record<string, string> },
   ) {}
 
-  async peek(): Promise<ChunkRef | undefined> {
-    while (this.buffer.length === 0 && !this.exhausted) await this.fetch();
+  /** The next unread chunk; `wanted` says roughly how many chunks the page may still need. */
+  async peek(wanted = QUERY_LIMIT): Promise<ChunkRef | undefined> {
+    while (this.buffer.length === 0 && !this.exhausted) await this.fetch(wanted);
     return this.buffer[0];
   }
 
@@ -80,7 +81,7 @@ class ChunkStream {
     return this.lastSk === undefined ? this.from : `${this.lastSk}\u0000`;
   }
 
-  private async fetch(): Promise<void> {
+  private async fetch(wanted: number): Promise<void> {
     const page = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
@@ -92,7 +93,8 @@ class ChunkStream {
               ExpressionAttributeNames: this.projection.names,
             }
           : {}),
-        Limit: QUERY_LIMIT,
+        // Read ahead only as far as the page is likely to need: every item read is paid for.
+        Limit: Math.max(1, Math.min(QUERY_LIMIT, wanted)),
         ExclusiveStartKey: this.startKey,
       }),
     );
@@ -145,8 +147,12 @@ export async function readHistoryPage(request: HistoryPageRequest): Promise<Hist
 
   const candidates: MetricPoint[] = request.tail.filter(isAfter);
   let nextStart = Number.POSITIVE_INFINITY;
+  let chunksRead = 0;
   for (;;) {
-    const heads = await Promise.all(streams.map((stream) => stream.peek()));
+    // Chunks still needed, estimated from the points per chunk seen so far (one at first).
+    const perChunk = chunksRead > 0 ? Math.max(1, candidates.length / chunksRead) : limit;
+    const wanted = Math.ceil(Math.max(0, limit - candidates.length) / perChunk) + 1;
+    const heads = await Promise.all(streams.map((stream) => stream.peek(wanted)));
     nextStart = Math.min(...heads.map((head) => head?.lo ?? Number.POSITIVE_INFINITY));
     if (nextStart === Number.POSITIVE_INFINITY) break;
     let complete = 0;
@@ -155,10 +161,14 @@ export async function readHistoryPage(request: HistoryPageRequest): Promise<Hist
     const from =
       (heads[0]?.lo ?? Number.POSITIVE_INFINITY) <= (heads[1]?.lo ?? Number.POSITIVE_INFINITY) ? 0 : 1;
     const chunk = await streams[from].next();
+    chunksRead++;
     for (const point of chunk?.points ?? []) if (isAfter(point)) candidates.push(point);
   }
 
-  const servable = sortAndDedupe(candidates).filter((point) => point.step < nextStart);
+  // Chunks read in step order usually hold points in order already: one pass proves it, saving a sort.
+  const ordered = isStrictlyOrdered(candidates) ? candidates : sortAndDedupe(candidates);
+  const servable =
+    nextStart === Number.POSITIVE_INFINITY ? ordered : ordered.filter((point) => point.step < nextStart);
   const page = servable.slice(0, limit);
   const last = page.at(-1);
   const more = servable.length > limit || nextStart !== Number.POSITIVE_INFINITY;

@@ -128,8 +128,14 @@ function toRun(item: RunItem, latest: LatestItem | undefined): Run {
   };
 }
 
+/**
+ * 16 base64url characters (96 bits) of SHA-256: collisions between two chunks of one run and key are out
+ * of reach, and every byte of the key counts against the 1 KB write unit a 100-point chunk must fit.
+ */
+const CONTENT_ID_LENGTH = 16;
+
 function contentId(bytes: Uint8Array, salt: string): string {
-  return createHash('sha256').update(salt).update(bytes).digest('base64url').slice(0, 22);
+  return createHash('sha256').update(salt).update(bytes).digest('base64url').slice(0, CONTENT_ID_LENGTH);
 }
 
 function tailPoints(tail: Record<string, Uint8Array> | undefined): KeyedPoint[] {
@@ -335,11 +341,10 @@ export class DynamoRunRepository implements RunRepository {
       const chunkItems: Record<string, unknown>[] = [];
       for (const { key, points: group } of plan.keyChunks) {
         const bytes = encodeChunk(group);
-        const { minStep, maxStep, count } = chunkSummary(decodeChunk(bytes));
+        const { minStep, maxStep } = chunkSummary(group);
         chunkItems.push({
           ...keys.metricChunk(runId, key, minStep, contentId(bytes, key)),
           d: bytes,
-          n: count,
           hi: maxStep,
         });
       }
@@ -347,23 +352,20 @@ export class DynamoRunRepository implements RunRepository {
         const encoded: Record<string, Uint8Array> = {};
         let minStep = Number.POSITIVE_INFINITY;
         let maxStep = Number.NEGATIVE_INFINITY;
-        let count = 0;
         const hash = createHash('sha256');
         for (const [key, group] of [...plan.mixedChunk.entries()].sort(([a], [b]) =>
           a < b ? -1 : a > b ? 1 : 0,
         )) {
           const bytes = encodeChunk(group);
-          const summary = chunkSummary(decodeChunk(bytes));
+          const summary = chunkSummary(group);
           minStep = Math.min(minStep, summary.minStep);
           maxStep = Math.max(maxStep, summary.maxStep);
-          count += summary.count;
           hash.update(key).update(bytes);
           encoded[prefixed(key)] = bytes;
         }
         chunkItems.push({
-          ...keys.mixedChunk(runId, minStep, hash.digest('base64url').slice(0, 22)),
+          ...keys.mixedChunk(runId, minStep, hash.digest('base64url').slice(0, CONTENT_ID_LENGTH)),
           d: encoded,
-          n: count,
           hi: maxStep,
         });
       }

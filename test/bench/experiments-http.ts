@@ -1,19 +1,14 @@
 /**
- * `npm run bench`: figures for docs/benchmarks.md, printed as tables. Nothing here asserts on time; the
- * machine is shared and noisy, so compare figures within one run.
- *
- *  1. Bundle size per function (esbuild, minified, as `cdk synth` bundles) against the 400 KB budget.
- *  2. The local server over HTTP: latency and throughput of the experiments endpoints, sequential and
- *     with 8 concurrent clients, on a table holding BENCH_EXPERIMENTS experiments.
+ * Bundle size per function (esbuild, minified, as `cdk synth` bundles) against the 400 KB budget, and
+ * the local server over HTTP: latency and throughput of the experiments endpoints, sequential and with 8
+ * concurrent clients, on a table holding BENCH_EXPERIMENTS experiments.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import type { FunctionName } from '../../shared/api/routes.js';
 import { startLocalServer } from '../../shared/local/server.js';
-
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FUNCTIONS: FunctionName[] = ['tracking'];
@@ -21,7 +16,7 @@ const BUNDLE_BUDGET_BYTES = 400 * 1024;
 const EXPERIMENTS = Number(process.env.BENCH_EXPERIMENTS ?? 1000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
 
-async function bundleSizes() {
+export async function bundleSizes() {
   const rows = [];
   for (const fn of FUNCTIONS) {
     const result = await build({
@@ -87,7 +82,7 @@ async function measure(label: string, concurrency: number, request: (i: number) 
   };
 }
 
-async function serverFigures() {
+export async function experimentsHttp() {
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
   const server = await startLocalServer({ host: '127.0.0.1', port: 0, dataDir });
   const post = (path: string, body: unknown) =>
@@ -155,13 +150,3 @@ async function serverFigures() {
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
-
-console.log(
-  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
-);
-console.log('\nBundle size per function (minified ESM, everything bundled):');
-console.table(await bundleSizes());
-console.log(
-  `\nLocal server (dynalite + s3rver in-process), ${EXPERIMENTS} experiments seeded, client in the same process:`,
-);
-console.table(await serverFigures());

@@ -4,13 +4,12 @@
  * counted as AWS bills them); search latency is also measured on dynalite.
  */
 
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { runOperations } from '../../functions/tracking/runs.js';
+import { metricHistoryBody, runOperations } from '../../functions/tracking/runs.js';
 import { toApiRequest } from '../../shared/api/request.js';
 import { ExperimentService } from '../../shared/domain/experiments.js';
-import { decodeChunk, sortAndDedupe } from '../../shared/domain/metric-codec.js';
-import { metricValueJson } from '../../shared/domain/metrics.js';
+import { decodeChunk, isStrictlyOrdered, sortAndDedupe } from '../../shared/domain/metric-codec.js';
 import type { KeyedPoint, MetricPoint } from '../../shared/domain/model.js';
 import { RunService } from '../../shared/domain/runs.js';
 import { ensureTable, startDynalite } from '../../shared/local/stand-ins.js';
@@ -44,31 +43,47 @@ async function services(endpoint: string, tableName: string): Promise<Services> 
   return { doc, meter, tableName, experiments, runs };
 }
 
-const points = (keyCount: number, perKey: number, stepOffset = 0): KeyedPoint[] =>
-  Array.from({ length: keyCount * perKey }, (_, i) => ({
-    key: `metric_${i % keyCount}`,
-    step: stepOffset + Math.floor(i / keyCount),
-    timestamp: 1_795_000_000_000 + stepOffset + Math.floor(i / keyCount),
-    value: Math.sin(i) * 0.5 + 0.5,
-  }));
+/**
+ * `keyCount` keys × `perKey` steps of a decaying, noisy loss-like curve. `float32` values are what
+ * PyTorch's `tensor.item()` hands to `mlflow.log_metric` for float32 tensors (the usual case); `float64`
+ * values are full doubles (numpy float64, Python arithmetic), the codec's worst case.
+ */
+const points = (
+  keyCount: number,
+  perKey: number,
+  stepOffset = 0,
+  precision: 'float32' | 'float64' = 'float32',
+): KeyedPoint[] =>
+  Array.from({ length: keyCount * perKey }, (_, i) => {
+    const step = stepOffset + Math.floor(i / keyCount);
+    const value = 2 / (1 + step / 50) + Math.sin(i * 12.9898) * 0.01;
+    return {
+      key: `metric_${i % keyCount}`,
+      step,
+      timestamp: 1_795_000_000_000 + step * 37,
+      value: precision === 'float32' ? Math.fround(value) : value,
+    };
+  });
 
 async function writeUnits(s: Services) {
   const experimentId = await s.experiments.create({ name: `bench-writes-${Date.now()}`, tags: [] });
   const rows = [];
-  const scenarios: [string, number, () => KeyedPoint[][]][] = [
+  const scenarios: [string, () => KeyedPoint[][]][] = [
     [
-      'log-batch, 10 keys × 100 points per request',
-      10,
+      'log-batch, 10 keys × 100 points per request (float32 values)',
       () => Array.from({ length: 10 }, (_, r) => points(10, 100, r * 100)),
     ],
     [
+      'log-batch, 10 keys × 100 points per request (float64 values)',
+      () => Array.from({ length: 10 }, (_, r) => points(10, 100, r * 100, 'float64')),
+    ],
+    [
       'log-batch, 1,000 keys × 1 point per request',
-      10,
       () => Array.from({ length: 10 }, (_, r) => points(1000, 1, r)),
     ],
-    ['log-metric, 1 point per request (5 keys)', 1000, () => points(5, 200).map((point) => [point])],
+    ['log-metric, 1 point per request (5 keys)', () => points(5, 200).map((point) => [point])],
   ];
-  for (const [label, , requests] of scenarios) {
+  for (const [label, requests] of scenarios) {
     const run = await s.runs.create({ experimentId, tags: [] });
     const batches = requests();
     s.meter.reset();
@@ -115,14 +130,6 @@ async function historyReads(s: Services) {
 
   // Server CPU per page without I/O: decode the chunks one page needs, order, and encode the JSON answer.
   const chunkBytes: Uint8Array[] = [];
-  for (let step = 0; step < 25_000; step += 1000) {
-    const { Item } = await s.doc.send(
-      new GetCommand({ TableName: s.tableName, Key: keys.run(run.runId), ConsistentRead: true }),
-    );
-    if (!Item) throw new Error('run vanished');
-    break;
-  }
-  const { QueryCommand } = await import('@aws-sdk/lib-dynamodb');
   const { Items } = await s.doc.send(
     new QueryCommand({
       TableName: s.tableName,
@@ -140,15 +147,8 @@ async function historyReads(s: Services) {
     const t0 = performance.now();
     const decoded: MetricPoint[] = [];
     for (const bytes of chunkBytes) for (const point of decodeChunk(bytes)) decoded.push(point);
-    const page = sortAndDedupe(decoded).slice(0, 25_000);
-    const body = JSON.stringify({
-      metrics: page.map((p) => ({
-        key: 'metric_0',
-        value: metricValueJson(p.value),
-        timestamp: p.timestamp,
-        step: p.step,
-      })),
-    });
+    const page = (isStrictlyOrdered(decoded) ? decoded : sortAndDedupe(decoded)).slice(0, 25_000);
+    const body = metricHistoryBody('metric_0', page, 'token');
     timings.push(performance.now() - t0);
     if (body.length < 10) throw new Error('empty page');
   }

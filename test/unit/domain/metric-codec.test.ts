@@ -5,6 +5,7 @@ import {
   comparePoints,
   decodeChunk,
   encodeChunk,
+  isStrictlyOrdered,
   sortAndDedupe,
 } from '../../../shared/domain/metric-codec.js';
 import type { MetricPoint } from '../../../shared/domain/model.js';
@@ -54,32 +55,50 @@ const pointLists = fc
     return fc.shuffledSubarray([...points, ...copies], { minLength: points.length + copies.length });
   });
 
-/** The format written out the slow, obvious way: BigInt zigzag varints and a DataView float. */
+/** The format written out the slow, obvious way: BigInt zigzag varints, kinds chosen one by one. */
 function referenceEncode(points: readonly MetricPoint[]): Uint8Array {
-  const out: number[] = [1];
-  const varint = (z: bigint) => {
+  const sorted = sortAndDedupe(points);
+  const out: number[] = [2];
+  const varint = (z: bigint, into: number[] = out) => {
     while (z >= 0x80n) {
-      out.push(Number(z & 0x7fn) | 0x80);
+      into.push(Number(z & 0x7fn) | 0x80);
       z >>= 7n;
     }
-    out.push(Number(z));
+    into.push(Number(z));
   };
-  const zigzag = (d: bigint) => varint(d >= 0n ? 2n * d : -2n * d - 1n);
-  const sorted = sortAndDedupe(points);
+  const zigzag = (d: bigint, into: number[] = out) => varint(d >= 0n ? 2n * d : -2n * d - 1n, into);
   varint(BigInt(sorted.length));
+  const kinds = new Array<number>(Math.ceil(sorted.length / 4)).fill(0);
+  const body: number[] = [];
   let step = 0n;
   let timestamp = 0n;
-  for (const p of sorted) {
-    zigzag(BigInt(p.step) - step);
-    zigzag(BigInt(p.timestamp) - timestamp);
+  sorted.forEach((p, i) => {
+    zigzag(BigInt(p.step) - step, body);
+    zigzag(BigInt(p.timestamp) - timestamp, body);
     step = BigInt(p.step);
     timestamp = BigInt(p.timestamp);
-    const bytes = new Uint8Array(8);
-    if (Number.isNaN(p.value)) bytes.set([0, 0, 0, 0, 0, 0, 0xf8, 0x7f]);
-    else new DataView(bytes.buffer).setFloat64(0, p.value, true);
-    out.push(...bytes);
-  }
-  return Uint8Array.from(out);
+    let kind: number;
+    if (i > 0 && Object.is(p.value, sorted[i - 1]!.value)) kind = 2;
+    else if (Number.isInteger(p.value) && Math.abs(p.value) <= 2 ** 31 && !Object.is(p.value, -0)) {
+      kind = 3;
+      zigzag(BigInt(p.value), body);
+    } else if (Number.isNaN(p.value)) {
+      kind = 1;
+      body.push(0, 0, 0xc0, 0x7f);
+    } else if (Math.fround(p.value) === p.value) {
+      kind = 1;
+      const bytes = new Uint8Array(4);
+      new DataView(bytes.buffer).setFloat32(0, p.value, true);
+      body.push(...bytes);
+    } else {
+      kind = 0;
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setFloat64(0, p.value, true);
+      body.push(...bytes);
+    }
+    kinds[i >> 2]! |= kind << ((i & 3) * 2);
+  });
+  return Uint8Array.from([...out, ...kinds, ...body]);
 }
 
 describe('encodeChunk / decodeChunk', () => {
@@ -102,10 +121,19 @@ describe('encodeChunk / decodeChunk', () => {
   });
 
   it('encodes a known chunk', () => {
-    // zigzag(1000) = 2000 = 0x0f << 7 | 0x50; zigzag(-1) = 1; 1.0 = 0x3ff0000000000000.
+    // zigzag(1000) = 2000 = 0x0f << 7 | 0x50; zigzag(-1) = 1; kinds: integer 1 (3), then NaN as float32 (1).
     expect([...encodeChunk([point(1, 999, Number.NaN), point(0, 1000, 1)])]).toEqual([
-      1, 2, 0x00, 0xd0, 0x0f, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0x02, 0x01, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f,
+      2, 2, 0b0111, 0x00, 0xd0, 0x0f, 0x02, 0x02, 0x01, 0, 0, 0xc0, 0x7f,
     ]);
+  });
+
+  it('stores each value in the smallest exact form', () => {
+    const values = [0.1, Math.fround(0.1), Math.fround(0.1), 7, -0, Number.POSITIVE_INFINITY, 2 ** 40];
+    const points = values.map((value, step) => point(step, 0, value));
+    expect(exactly(decodeChunk(encodeChunk(points)))).toEqual(exactly(points));
+    // 1 version + 1 count + 2 kinds bytes; 2 delta bytes a point; values: float64 8, float32 4, repeat 0,
+    // integer 1, −0 as float32 4, +∞ as float32 4, 2^40 (too large for the integer kind) as float32 4.
+    expect(encodeChunk(points).length).toBe(4 + 7 * 2 + 25);
   });
 
   it('round-trips deltas on both sides of ±2^53 exactly', () => {
@@ -134,7 +162,7 @@ describe('encodeChunk / decodeChunk', () => {
 
   it('round-trips an empty chunk', () => {
     const bytes = encodeChunk([]);
-    expect([...bytes]).toEqual([1, 0]);
+    expect([...bytes]).toEqual([2, 0]);
     expect(decodeChunk(bytes)).toEqual([]);
   });
 
@@ -151,12 +179,12 @@ describe('encodeChunk / decodeChunk', () => {
     expect(exactly(decodeChunk(buffer.subarray(3, 3 + bytes.length)))).toEqual(exactly(points));
   });
 
-  it('takes at most 12 bytes a point for 1,000 sequential points', () => {
-    const points = Array.from({ length: 1000 }, (_, i) => point(i, 1_700_000_000_000 + i, Math.sin(i)));
-    const bytes = encodeChunk(points);
-    expect(bytes.length).toBeLessThanOrEqual(12 * 1000);
-    // 1 version + 2 count + 15 for the first point + 10 for each other: 10.008 bytes a point.
-    expect(bytes.length).toBe(10_008);
+  it('takes about 10 bytes a point for 1,000 sequential float64 points, 6 for float32 ones', () => {
+    const float64 = Array.from({ length: 1000 }, (_, i) => point(i, 1_700_000_000_000 + i, Math.sin(i) / 3));
+    // 1 version + 2 count + 250 kinds; the first point 8 (its value 0 is an integer); then 10 a point.
+    expect(encodeChunk(float64).length).toBe(253 + 8 + 999 * 10);
+    const float32 = float64.map((p) => point(p.step, p.timestamp, Math.fround(p.value)));
+    expect(encodeChunk(float32).length).toBe(253 + 8 + 999 * 6);
   });
 
   it('does not change its input', () => {
@@ -171,7 +199,7 @@ describe('errors', () => {
   const valid = encodeChunk([point(0, 1_700_000_000_000, 1), point(MAX, -MAX, Number.NaN)]);
 
   it('refuses another version byte', () => {
-    for (const version of [0, 2, 0xff]) {
+    for (const version of [0, 1, 0xff]) {
       const bytes = valid.slice();
       bytes[0] = version;
       expect(() => decodeChunk(bytes)).toThrow(RangeError);
@@ -183,25 +211,28 @@ describe('errors', () => {
       expect(() => decodeChunk(valid.subarray(0, length))).toThrow(RangeError);
     }
     expect(() => decodeChunk(Uint8Array.of(...valid, 0))).toThrow(RangeError);
-    expect(() => decodeChunk(Uint8Array.of(1, 1))).toThrow(RangeError);
+    expect(() => decodeChunk(Uint8Array.of(2, 1))).toThrow(RangeError);
   });
 
-  it('refuses overlong varints and out-of-range steps', () => {
+  it('refuses overlong varints, out-of-range steps and a repeat before the first value', () => {
+    // Version 2, one point, kinds byte 0 (float64), then the point.
     const value = [0, 0, 0, 0, 0, 0, 0xf0, 0x3f];
     // Nine-group varint for the step.
-    expect(() => decodeChunk(Uint8Array.of(1, 1, ...Array(8).fill(0x80), 0, 0, ...value))).toThrow(
+    expect(() => decodeChunk(Uint8Array.of(2, 1, 0, ...Array(8).fill(0x80), 0, 0, ...value))).toThrow(
       RangeError,
     );
     // zigzag 2^54 = step 2^53: one past the safe range (the BigInt path).
     expect(() =>
-      decodeChunk(Uint8Array.of(1, 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, ...value)),
+      decodeChunk(Uint8Array.of(2, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20, 0, ...value)),
     ).toThrow(RangeError);
     // Two steps of 2^52 each: in range alone, 2^53 together (the Number path).
     const half = [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10];
-    expect(() => decodeChunk(Uint8Array.of(1, 2, ...half, 0, ...value, ...half, 0, ...value))).toThrow(
+    expect(() => decodeChunk(Uint8Array.of(2, 2, 0, ...half, 0, ...value, ...half, 0, ...value))).toThrow(
       RangeError,
     );
-    expect(decodeChunk(Uint8Array.of(1, 1, ...half, 0, ...value))).toEqual([point(2 ** 52, 0, 1)]);
+    expect(decodeChunk(Uint8Array.of(2, 1, 0, ...half, 0, ...value))).toEqual([point(2 ** 52, 0, 1)]);
+    // Kind 2 (repeat) for the first point.
+    expect(() => decodeChunk(Uint8Array.of(2, 1, 0b10, 0, 0))).toThrow(RangeError);
   });
 
   it('refuses steps and timestamps that are not safe integers', () => {
@@ -319,5 +350,20 @@ describe('chunkSummary', () => {
       minStep: Number.POSITIVE_INFINITY,
       maxStep: Number.NEGATIVE_INFINITY,
     });
+  });
+});
+
+describe('isStrictlyOrdered', () => {
+  it('holds exactly for lists that sortAndDedupe leaves as they are (property)', () => {
+    fc.assert(
+      fc.property(pointLists, (points) => {
+        const normalized = points.map((p) => point(p.step + 0, p.timestamp + 0, p.value));
+        expect(isStrictlyOrdered(normalized)).toBe(
+          exactly(sortAndDedupe(normalized)).join('|') === exactly(normalized).join('|'),
+        );
+        expect(isStrictlyOrdered(sortAndDedupe(points))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -1,0 +1,43 @@
+/**
+ * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
+ * here asserts on time: the machines are shared and noisy, so compare figures within one run.
+ * Sections: bundles, experiments, tracking, workload (default: all).
+ */
+import { cpus, totalmem } from 'node:os';
+import { bundleSizes, experimentsHttp } from './experiments-http.js';
+import { trackingBenchmarks } from './tracking.js';
+import { stockClientWorkload } from './workload.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const wanted = new Set(process.argv.slice(2));
+const run = (section: string) => wanted.size === 0 || wanted.has(section);
+
+console.log(
+  `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
+);
+if (run('bundles')) {
+  console.log('\nBundle size per function (minified ESM, everything bundled; budget 400 KB):');
+  console.table(await bundleSizes());
+}
+if (run('experiments')) {
+  console.log('\nLocal server, experiments endpoints over HTTP (client in the same process):');
+  console.table(await experimentsHttp());
+}
+if (run('tracking')) {
+  const figures = await trackingBenchmarks();
+  console.log(
+    '\nWrite cost per metric point (DynamoDB Local, ReturnConsumedCapacity TOTAL, indexes included):',
+  );
+  console.table(figures.writes);
+  console.log('\nget-history of a long series (DynamoDB Local, eventually consistent chunk reads):');
+  console.table(figures.history);
+  console.log('\nHandler CPU per log-batch, DynamoDB answered instantly (no I/O):');
+  console.table(figures.cpu);
+  console.log('\nsearch_runs on one experiment (10 params, 5 metrics per run):');
+  console.table(figures.search);
+}
+if (run('workload')) {
+  console.log('\nStock-client-shaped workload through the local server over HTTP:');
+  console.table(await stockClientWorkload());
+}
