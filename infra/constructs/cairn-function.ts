@@ -11,8 +11,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { FunctionName } from '../../shared/api/routes.js';
-
-const REPO_ROOT = join(import.meta.dirname, '..', '..');
+import { ESM_REQUIRE_BANNER, LAMBDA_ALIASES, REPO_ROOT } from './bundling.js';
 
 export interface CairnFunctionProps {
   /** The area; its handler is `functions/<area>/handler.ts`. */
@@ -51,9 +50,10 @@ export class CairnFunction extends Construct {
         // Bundle everything, the SDK included: the lockfile's versions are the ones the tests ran.
         externalModules: [],
         mainFields: ['module', 'main'],
-        // Some CommonJS dependencies call require() for Node built-ins; ESM output needs a require.
-        banner:
-          "import { createRequire as __cairnCreateRequire } from 'node:module'; const require = __cairnCreateRequire(import.meta.url);",
+        banner: ESM_REQUIRE_BANNER,
+        esbuildArgs: Object.fromEntries(
+          Object.entries(LAMBDA_ALIASES).map(([module, replacement]) => [`--alias:${module}`, replacement]),
+        ),
         forceDockerBundling: false,
       },
     });

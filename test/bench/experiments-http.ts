@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { LAMBDA_ALIASES } from '../../infra/constructs/bundling.js';
 import type { FunctionName } from '../../shared/api/routes.js';
 import { startLocalServer } from '../../shared/local/server.js';
 
@@ -27,6 +28,7 @@ export async function bundleSizes() {
       platform: 'node',
       target: 'node22',
       mainFields: ['module', 'main'],
+      alias: LAMBDA_ALIASES,
       write: false,
       metafile: true,
     });

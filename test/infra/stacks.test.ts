@@ -1,4 +1,7 @@
 /** Assertions on the synthesized templates (bundling runs esbuild locally; no Docker, no AWS). */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
@@ -10,6 +13,7 @@ import { TABLE_KEYS } from '../../shared/store/keys.js';
 let data: Template;
 let api: Template;
 let nagFindings: string[];
+let assemblyDir: string;
 
 /**
  * cdk-nag findings that are known and scheduled, each with its reason. Issue [4/5] (production
@@ -37,6 +41,7 @@ beforeAll(() => {
   const built = buildApp(app);
   data = Template.fromStack(built.data);
   api = Template.fromStack(built.api);
+  assemblyDir = app.outdir;
   nagFindings = [new AwsSolutionsChecks(app), new ServerlessChecks(app)].flatMap((pack) =>
     pack.validateScope(app).violations.map((violation) => violation.ruleName.split('[')[0] as string),
   );
@@ -144,5 +149,37 @@ describe('cdk-nag (AwsSolutions, Serverless)', () => {
 
   it('still reports every scheduled finding (a fixed one must leave the list)', () => {
     expect(Object.keys(DEFERRED_TO_HARDENING).filter((rule) => !nagFindings.includes(rule))).toEqual([]);
+  });
+});
+
+describe('the synthesized bundle', () => {
+  it('loads as Lambda loads it and answers through the route table', async () => {
+    const manifest = JSON.parse(readFileSync(join(assemblyDir, 'CairnApi.assets.json'), 'utf8')) as {
+      files: Record<string, { source: { path: string; packaging?: string } }>;
+    };
+    const bundles = Object.values(manifest.files)
+      .map((file) => join(assemblyDir, file.source.path, 'index.mjs'))
+      .filter((path) => existsSync(path));
+    expect(bundles).toHaveLength(1);
+    const bundle = bundles[0] as string;
+    expect(statSync(bundle).size).toBeLessThan(400 * 1024);
+    process.env.CAIRN_TABLE_NAME = 'synth-test';
+    const { handler } = (await import(pathToFileURL(bundle).href)) as {
+      handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
+    };
+    const event = (method: string, path: string, routeKey: string) => ({
+      version: '2.0',
+      routeKey,
+      rawPath: path,
+      rawQueryString: '',
+      headers: {},
+      requestContext: { http: { method, path }, requestId: 'synth-test' },
+      isBase64Encoded: false,
+    });
+    const health = await handler(event('GET', '/health', 'GET /health'), {});
+    expect(health).toMatchObject({ statusCode: 200, body: 'OK' });
+    const unknown = await handler(event('GET', '/nowhere', '$default'), {});
+    expect(unknown.statusCode).toBe(404);
+    expect(JSON.parse(unknown.body).error_code).toBe('ENDPOINT_NOT_FOUND');
   });
 });
