@@ -329,3 +329,41 @@ export function parseOrderBy(text: string): OrderTerm {
   if (!cursor.done()) fail('unexpected text after the sort direction');
   return { entity: identifier.entity, key: identifier.key, ascending };
 }
+
+/** IEEE comparisons, as Python's operators: with a NaN side only `!=` holds. */
+export function compareNumbers(comparator: string, left: number, right: number): boolean {
+  switch (comparator) {
+    case '=':
+      return left === right;
+    case '!=':
+      return left !== right;
+    case '<':
+      return left < right;
+    case '<=':
+      return left <= right;
+    case '>':
+      return left > right;
+    default:
+      return left >= right;
+  }
+}
+
+/** A matcher for a string comparator: `=`, `!=`, `LIKE`, `ILIKE`, or `IN` / `NOT IN` with a list. */
+export function stringMatcher(comparator: string, value: string | string[]): (candidate: string) => boolean {
+  if (Array.isArray(value)) {
+    const members = new Set(value);
+    return comparator === 'IN'
+      ? (candidate) => members.has(candidate)
+      : (candidate) => !members.has(candidate);
+  }
+  switch (comparator) {
+    case '=':
+      return (candidate) => candidate === value;
+    case '!=':
+      return (candidate) => candidate !== value;
+    default: {
+      const regexp = likeToRegExp(value, comparator === 'ILIKE');
+      return (candidate) => regexp.test(candidate);
+    }
+  }
+}

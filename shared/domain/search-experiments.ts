@@ -6,7 +6,14 @@
  */
 import { InvalidParameterValueError } from '../api/errors.js';
 import type { ViewType } from '../api/schema.js';
-import { type Clause, invalidClause, likeToRegExp, parseFilter, parseOrderBy } from './filter.js';
+import {
+  type Clause,
+  compareNumbers,
+  invalidClause,
+  parseFilter,
+  parseOrderBy,
+  stringMatcher,
+} from './filter.js';
 import type { Experiment } from './model.js';
 import { decodePageToken, encodePageToken, queryFingerprint, type SortValue } from './page-token.js';
 
@@ -20,36 +27,6 @@ const NUMERIC_COMPARATORS = new Set(['=', '!=', '<', '<=', '>', '>=']);
 const TAG_COMPARATORS = new Set(['=', '!=', 'LIKE', 'ILIKE', 'IS NULL', 'IS NOT NULL']);
 
 type Predicate = (experiment: Experiment) => boolean;
-
-function compareNumbers(comparator: string, left: number, right: number): boolean {
-  switch (comparator) {
-    case '=':
-      return left === right;
-    case '!=':
-      return left !== right;
-    case '<':
-      return left < right;
-    case '<=':
-      return left <= right;
-    case '>':
-      return left > right;
-    default:
-      return left >= right;
-  }
-}
-
-function stringMatcher(comparator: string, pattern: string): (value: string) => boolean {
-  switch (comparator) {
-    case '=':
-      return (value) => value === pattern;
-    case '!=':
-      return (value) => value !== pattern;
-    default: {
-      const regexp = likeToRegExp(pattern, comparator === 'ILIKE');
-      return (value) => regexp.test(value);
-    }
-  }
-}
 
 function compileClause(filter: string, clause: Clause): Predicate {
   const { entity, key, comparator, value } = clause;

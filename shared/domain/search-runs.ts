@@ -16,7 +16,14 @@
  */
 import { InvalidParameterValueError } from '../api/errors.js';
 import type { ViewType } from '../api/schema.js';
-import { type Clause, invalidClause, likeToRegExp, parseFilter, parseOrderBy } from './filter.js';
+import {
+  type Clause,
+  compareNumbers,
+  invalidClause,
+  parseFilter,
+  parseOrderBy,
+  stringMatcher,
+} from './filter.js';
 import type { DatasetInput, Run } from './model.js';
 import { decodePageToken, encodePageToken, queryFingerprint, type SortValue } from './page-token.js';
 
@@ -46,43 +53,6 @@ const STRING_ATTRIBUTE_COMPARATORS = new Set(['=', '!=', 'LIKE', 'ILIKE', 'IN', 
 const DATASET_COMPARATORS = new Set(['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN']);
 
 type Predicate = (run: Run) => boolean;
-
-/** IEEE comparisons, as Python's operators: with a NaN side only `!=` holds. */
-function compareNumbers(comparator: string, left: number, right: number): boolean {
-  switch (comparator) {
-    case '=':
-      return left === right;
-    case '!=':
-      return left !== right;
-    case '<':
-      return left < right;
-    case '<=':
-      return left <= right;
-    case '>':
-      return left > right;
-    default:
-      return left >= right;
-  }
-}
-
-function stringMatcher(comparator: string, value: string | string[]): (candidate: string) => boolean {
-  if (Array.isArray(value)) {
-    const members = new Set(value);
-    return comparator === 'IN'
-      ? (candidate) => members.has(candidate)
-      : (candidate) => !members.has(candidate);
-  }
-  switch (comparator) {
-    case '=':
-      return (candidate) => candidate === value;
-    case '!=':
-      return (candidate) => candidate !== value;
-    default: {
-      const regexp = likeToRegExp(value, comparator === 'ILIKE');
-      return (candidate) => regexp.test(candidate);
-    }
-  }
-}
 
 function describeValue(value: Clause['value']): string {
   if (Array.isArray(value)) return `a list (${value.map((item) => `'${item}'`).join(', ')})`;

@@ -14,7 +14,6 @@
  * take it over once it is older than CLAIM_TAKEOVER_MS, which is longer than any request can run, so a
  * claim is never stolen from a create or rename still in flight.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
@@ -25,6 +24,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { MlflowError, ResourceAlreadyExistsError } from '../api/errors.js';
 import type { Experiment, ExperimentRepository, LifecycleStage, NewExperiment } from '../domain/model.js';
+import { fromStoredMap, isConditionFailure, storedKey, toStoredMap } from './items.js';
 import { keys } from './keys.js';
 
 /** Twice API Gateway's 30 s integration limit. */
@@ -56,22 +56,6 @@ interface NameClaimItem {
   claimed_at: number;
 }
 
-/**
- * Tag keys are stored prefixed inside the `tags` map: the SDK's (un)marshaller assigns map keys as plain
- * object properties, so a bare `__proto__` tag key would be lost on the way in or out.
- */
-const TAG_KEY_PREFIX = 't:';
-
-function toStoredTags(tags: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(tags).map(([key, value]) => [`${TAG_KEY_PREFIX}${key}`, value]));
-}
-
-function fromStoredTags(stored: Record<string, string> | undefined): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(stored ?? {}).map(([key, value]) => [key.slice(TAG_KEY_PREFIX.length), value]),
-  );
-}
-
 function toExperiment(item: ExperimentItem): Experiment {
   return {
     experimentId: item.experiment_id,
@@ -80,15 +64,8 @@ function toExperiment(item: ExperimentItem): Experiment {
     lifecycleStage: item.lifecycle_stage,
     creationTime: item.creation_time,
     lastUpdateTime: item.last_update_time,
-    tags: fromStoredTags(item.tags),
+    tags: fromStoredMap(item.tags),
   };
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
-  );
 }
 
 export class DynamoExperimentRepository implements ExperimentRepository {
@@ -205,7 +182,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
       Key: keys.experiment(experimentId),
       UpdateExpression: 'SET tags.#key = :value',
       ConditionExpression: 'lifecycle_stage = :active',
-      ExpressionAttributeNames: { '#key': `${TAG_KEY_PREFIX}${key}` },
+      ExpressionAttributeNames: { '#key': storedKey(key) },
       ExpressionAttributeValues: { ':value': value, ':active': 'active' },
     });
   }
@@ -215,7 +192,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
       Key: keys.experiment(experimentId),
       UpdateExpression: 'REMOVE tags.#key',
       ConditionExpression: 'lifecycle_stage = :active AND attribute_exists(tags.#key)',
-      ExpressionAttributeNames: { '#key': `${TAG_KEY_PREFIX}${key}` },
+      ExpressionAttributeNames: { '#key': storedKey(key) },
       ExpressionAttributeValues: { ':active': 'active' },
     });
   }
@@ -341,7 +318,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
       lifecycle_stage: experiment.lifecycleStage,
       creation_time: experiment.creationTime,
       last_update_time: experiment.lastUpdateTime,
-      tags: toStoredTags(experiment.tags),
+      tags: toStoredMap(experiment.tags),
     };
     await this.doc.send(
       new PutCommand({

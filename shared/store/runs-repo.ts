@@ -11,7 +11,6 @@
  *   write puts the very same items again: retries cannot duplicate history.
  */
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -43,20 +42,8 @@ import type {
   RunStatus,
 } from '../domain/model.js';
 import { readHistoryPage } from './history-pages.js';
+import { fromStoredMap, isConditionFailure, storedKey, toStoredMap } from './items.js';
 import { keys, sortableStep } from './keys.js';
-
-const PREFIX = 't:';
-const prefixed = (key: string) => `${PREFIX}${key}`;
-const unprefixed = (key: string) => key.slice(PREFIX.length);
-
-/** Map keys go through the SDK as object properties; prefixing keeps `__proto__` an ordinary key. */
-function toStoredMap<T>(values: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(values).map(([key, value]) => [prefixed(key), value]));
-}
-
-function fromStoredMap<T>(stored: Record<string, T> | undefined): Record<string, T> {
-  return Object.fromEntries(Object.entries(stored ?? {}).map(([key, value]) => [unprefixed(key), value]));
-}
 
 interface RunItem {
   pk: string;
@@ -94,13 +81,6 @@ interface LatestItem {
   m: Record<string, StoredLatest>;
   /** Tail points per key, each an encoded chunk. */
   tail: Record<string, Uint8Array>;
-}
-
-function isConditionFailure(error: unknown): boolean {
-  return (
-    error instanceof ConditionalCheckFailedException ||
-    (error instanceof Error && error.name === 'ConditionalCheckFailedException')
-  );
 }
 
 function toRun(item: RunItem, latest: LatestItem | undefined): Run {
@@ -257,7 +237,7 @@ export class DynamoRunRepository implements RunRepository {
       let n = 0;
       const placeholder = (key: string) => {
         const name = `#k${n++}`;
-        names[name] = prefixed(key);
+        names[name] = storedKey(key);
         return name;
       };
       for (const [key, value] of Object.entries(change.params ?? {})) {
@@ -361,7 +341,7 @@ export class DynamoRunRepository implements RunRepository {
           minStep = Math.min(minStep, summary.minStep);
           maxStep = Math.max(maxStep, summary.maxStep);
           hash.update(key).update(bytes);
-          encoded[prefixed(key)] = bytes;
+          encoded[storedKey(key)] = bytes;
         }
         chunkItems.push({
           ...keys.mixedChunk(runId, minStep, hash.digest('base64url').slice(0, CONTENT_ID_LENGTH)),
@@ -381,10 +361,10 @@ export class DynamoRunRepository implements RunRepository {
       // Stored map keys carry the prefix, so plain assignment is safe for any metric key.
       const m = { ...latest.m };
       for (const [key, point] of Object.entries(latestChanges(current, points))) {
-        m[prefixed(key)] = [point.step, point.timestamp, formatMetricValue(point.value)];
+        m[storedKey(key)] = [point.step, point.timestamp, formatMetricValue(point.value)];
       }
       const tail: Record<string, Uint8Array> = {};
-      for (const [key, group] of groupByKey(plan.tail)) tail[prefixed(key)] = encodeChunk(group);
+      for (const [key, group] of groupByKey(plan.tail)) tail[storedKey(key)] = encodeChunk(group);
       const next: LatestItem = {
         ...latest,
         ...keys.runLatestListing(run.experimentId, runId),
@@ -436,10 +416,10 @@ export class DynamoRunRepository implements RunRepository {
         Key: keys.runLatest(runId),
         ConsistentRead: true,
         ProjectionExpression: 'tail.#key',
-        ExpressionAttributeNames: { '#key': prefixed(key) },
+        ExpressionAttributeNames: { '#key': storedKey(key) },
       }),
     );
-    const tailBytes = (Item?.tail as Record<string, Uint8Array> | undefined)?.[prefixed(key)];
+    const tailBytes = (Item?.tail as Record<string, Uint8Array> | undefined)?.[storedKey(key)];
     const resume = cursor?.resume;
     const page = await readHistoryPage({
       doc: this.doc,
@@ -447,7 +427,7 @@ export class DynamoRunRepository implements RunRepository {
       pk: keys.run(runId).pk,
       ownPrefix: keys.metricChunkPrefix(key),
       mixedPrefix: keys.mixedChunkPrefix,
-      storedKey: prefixed(key),
+      storedKey: storedKey(key),
       tail: tailBytes ? decodeChunk(tailBytes) : [],
       ...(cursor ? { after: cursor.after } : {}),
       ...(resume && typeof resume.own === 'string' && typeof resume.mixed === 'string'
@@ -467,10 +447,10 @@ export class DynamoRunRepository implements RunRepository {
     const own = await this.queryAll(runId, keys.metricChunkPrefix(key), upToStep);
     for (const item of own) points.push(...decodeChunk(item.d as Uint8Array));
     const mixed = await this.queryAll(runId, keys.mixedChunkPrefix, upToStep, `sk, d.#key`, {
-      '#key': prefixed(key),
+      '#key': storedKey(key),
     });
     for (const item of mixed) {
-      const bytes = (item.d as Record<string, Uint8Array> | undefined)?.[prefixed(key)];
+      const bytes = (item.d as Record<string, Uint8Array> | undefined)?.[storedKey(key)];
       if (bytes) points.push(...decodeChunk(bytes));
     }
     const { Item } = await this.doc.send(
@@ -479,10 +459,10 @@ export class DynamoRunRepository implements RunRepository {
         Key: keys.runLatest(runId),
         ConsistentRead: true,
         ProjectionExpression: 'tail.#key',
-        ExpressionAttributeNames: { '#key': prefixed(key) },
+        ExpressionAttributeNames: { '#key': storedKey(key) },
       }),
     );
-    const tailBytes = (Item?.tail as Record<string, Uint8Array> | undefined)?.[prefixed(key)];
+    const tailBytes = (Item?.tail as Record<string, Uint8Array> | undefined)?.[storedKey(key)];
     if (tailBytes) points.push(...decodeChunk(tailBytes));
     const sorted = sortAndDedupe(points);
     return upToStep === undefined ? sorted : sorted.filter((point) => point.step <= upToStep);

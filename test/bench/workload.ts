@@ -1,13 +1,39 @@
 /**
- * A stock-client-shaped workload through the local server over HTTP: runs created as `start_run` does,
+ * A stock-client-shaped workload against `cairn server` running as its own process (as a user runs it),
+ * over HTTP: runs created as `start_run` does,
  * params logged with log-batch, then RUNS × 5 keys × STEPS points in log-batch requests of 1,000 metrics
  * (the client's own chunking), then `end_run`. Reports points per second, sequential and with 4 runs in
  * parallel (4 training processes logging at once).
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalServer } from '../../shared/local/server.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cairn.mjs');
+
+async function startServerProcess(dataDir: string) {
+  const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--data-dir', dataDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /Tracking URI: (\S+)/.exec(output);
+      if (match) resolve(match[1] as string);
+    });
+    child.once('exit', (code) => reject(new Error(`cairn server exited with ${code}`)));
+  });
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
 
 const RUNS = Number(process.env.BENCH_WORKLOAD_RUNS ?? 8);
 const STEPS = Number(process.env.BENCH_WORKLOAD_STEPS ?? 1000);
@@ -15,7 +41,7 @@ const KEYS = 5;
 
 export async function stockClientWorkload() {
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
-  const server = await startLocalServer({ host: '127.0.0.1', port: 0, dataDir });
+  const server = await startServerProcess(dataDir);
   const post = async (path: string, body: unknown) => {
     const response = await fetch(`${server.url}/api/2.0/mlflow/${path}`, {
       method: 'POST',
@@ -61,7 +87,10 @@ export async function stockClientWorkload() {
       let next = 0;
       await Promise.all(
         Array.from({ length: parallel }, async () => {
-          while (next < RUNS) points += await oneRun(experiment.experiment_id, next++);
+          while (next < RUNS) {
+            const logged = await oneRun(experiment.experiment_id, next++);
+            points += logged;
+          }
         }),
       );
       const seconds = (performance.now() - t0) / 1000;
