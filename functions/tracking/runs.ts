@@ -296,10 +296,27 @@ export function runOperations(runs: RunService): Operations {
         maxResults: message.max_results,
         pageToken: message.page_token || undefined,
       });
-      return jsonResponse({
-        runs: list(page.runs.map(runJson)),
-        ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
-      });
+      // A Lambda response is at most 6 MB: a page that would not fit ends early with a token (MLflow's
+      // clients follow tokens and accept pages shorter than max_results).
+      const serialized: string[] = [];
+      let bytes = 0;
+      for (const run of page.runs) {
+        const json = JSON.stringify(runJson(run));
+        if (serialized.length > 0 && bytes + json.length > SEARCH_RESPONSE_BUDGET_BYTES) break;
+        serialized.push(json);
+        bytes += json.length + 1;
+      }
+      const token =
+        serialized.length < page.runs.length ? page.tokenAfter(serialized.length) : page.nextPageToken;
+      const parts = [
+        ...(serialized.length > 0 ? [`"runs":[${serialized.join(',')}]`] : []),
+        ...(token ? [`"next_page_token":${JSON.stringify(token)}`] : []),
+      ];
+      return {
+        statusCode: 200,
+        headers: { 'content-type': 'application/json' },
+        body: `{${parts.join(',')}}`,
+      };
     },
 
     async logInputs({ fields }) {
@@ -350,6 +367,9 @@ export function metricHistoryBody(
     ...(nextPageToken ? { next_page_token: nextPageToken } : {}),
   });
 }
+
+/** Room for run JSON in one search answer: under Lambda's 6 MB response limit with headroom. */
+export const SEARCH_RESPONSE_BUDGET_BYTES = 5 * 1024 * 1024;
 
 /** MLflow's `MAX_BATCH_LOG_REQUEST_SIZE`. */
 export const LOG_BATCH_MAX_BODY_BYTES = 1_000_000;

@@ -429,7 +429,7 @@ export class RunService {
     const experimentIds = [
       ...new Set(search.experimentIds.map((id) => parseExperimentId('experiment_ids', id))),
     ];
-    const query = { ...search, maxResults, experimentIds };
+    const query = { ...search, maxResults, experimentIds, scope: experimentIds };
     // Parse the filter, order and token before any read: a bad request costs nothing.
     searchRuns([], query);
     const runs = (await Promise.all(experimentIds.map((id) => this.repo.listByExperiment(id)))).flat();

@@ -380,11 +380,15 @@ export interface RunSearch {
   viewType: ViewType;
   maxResults: number;
   pageToken?: string;
+  /** What else defines the result set (the experiment ids): bound into page tokens. */
+  scope?: unknown;
 }
 
 export interface RunPage {
   runs: Run[];
   nextPageToken?: string;
+  /** A token for the page that starts after the first `count` runs of this one (for size-capped answers). */
+  tokenAfter(count: number): string;
 }
 
 /**
@@ -395,7 +399,13 @@ export interface RunPage {
 export function searchRuns(all: readonly Run[], search: RunSearch): RunPage {
   const predicate = compileRunFilter(search.filter);
   const terms = parseRunOrderBy(search.orderBy);
-  const fingerprint = queryFingerprint({ s: 'runs', f: search.filter ?? '', o: terms, v: search.viewType });
+  const fingerprint = queryFingerprint({
+    s: 'runs',
+    f: search.filter ?? '',
+    o: terms,
+    v: search.viewType,
+    ...(search.scope === undefined ? {} : { scope: search.scope }),
+  });
   const after = search.pageToken
     ? decodeTuple(terms, decodePageToken(search.pageToken, fingerprint))
     : undefined;
@@ -419,5 +429,10 @@ export function searchRuns(all: readonly Run[], search: RunSearch): RunPage {
       rows.length > search.maxResults && last
         ? encodePageToken(fingerprint, encodeTuple(last.tuple))
         : undefined,
+    tokenAfter: (count) => {
+      const row = page[count - 1];
+      if (!row) throw new RangeError(`tokenAfter(${count}) outside a page of ${page.length} runs`);
+      return encodePageToken(fingerprint, encodeTuple(row.tuple));
+    },
   };
 }

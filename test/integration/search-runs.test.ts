@@ -207,3 +207,55 @@ describe('runs/search', () => {
     }
   });
 });
+
+describe('runs/search answers that would not fit a Lambda response', () => {
+  it('ends a page early with a token and still serves every run exactly once', async () => {
+    const experiment = await api.post<{ experiment_id: string }>('experiments/create', { name: 'big-runs' });
+    const id = experiment.body.experiment_id;
+    const created: string[] = [];
+    // 700 runs carrying 8,000-character tags: ~5.7 MB of run JSON, more than one answer may hold.
+    for (let start = 0; start < 700; start += 50) {
+      const batch = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          api.post<{ run: RunJson }>('runs/create', {
+            experiment_id: id,
+            run_name: `big-${start + i}`,
+            tags: [{ key: 'notes', value: String(start + i).padEnd(8000, '.') }],
+          }),
+        ),
+      );
+      created.push(...batch.map((response) => response.body.run.info.run_id));
+    }
+    const response = await api.post<{ runs: RunJson[]; next_page_token?: string }>('runs/search', {
+      experiment_ids: [id],
+      max_results: 1000,
+    });
+    expect(response.status).toBe(200);
+    expect(response.text.length).toBeLessThan(6 * 1024 * 1024);
+    expect(response.body.runs.length).toBeLessThan(700);
+    expect(response.body.next_page_token).toBeDefined();
+    const seen = response.body.runs.map((run) => run.info.run_id);
+    let token = response.body.next_page_token;
+    while (token) {
+      const next = await api.post<{ runs: RunJson[]; next_page_token?: string }>('runs/search', {
+        experiment_ids: [id],
+        max_results: 1000,
+        page_token: token,
+      });
+      seen.push(...next.body.runs.map((run) => run.info.run_id));
+      token = next.body.next_page_token;
+    }
+    expect(seen.sort()).toEqual([...created].sort());
+  });
+
+  it('refuses a page token issued for other experiments', async () => {
+    const body = await search({ max_results: 1 });
+    const other = await api.post('runs/search', {
+      experiment_ids: [second],
+      max_results: 1,
+      page_token: body.next_page_token,
+    });
+    expect(other.status).toBe(400);
+    expect(String(other.body.message)).toContain('page token');
+  });
+});
