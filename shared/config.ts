@@ -12,6 +12,12 @@ export interface CairnConfig {
   /** Root of server-assigned experiment artifact locations. */
   artifactRoot: string;
   allowClientArtifactLocation: boolean;
+  /** The artifact bucket; only the artifacts function needs it. */
+  artifactBucket?: string;
+  /** Key prefix for all artifacts in the bucket: '' or ending in '/'. */
+  artifactKeyPrefix: string;
+  /** Lifetime of presigned URLs, seconds (short by default; never beyond the signing credentials). */
+  presignExpiresSeconds: number;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
@@ -35,5 +41,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CairnConfig {
     s3Endpoint: env.CAIRN_S3_ENDPOINT || undefined,
     artifactRoot: env.CAIRN_ARTIFACT_ROOT || 'mlflow-artifacts:/',
     allowClientArtifactLocation: flag(env, 'CAIRN_ALLOW_CLIENT_ARTIFACT_LOCATION'),
+    artifactBucket: env.CAIRN_ARTIFACT_BUCKET || undefined,
+    artifactKeyPrefix: keyPrefix(env.CAIRN_ARTIFACT_KEY_PREFIX ?? ''),
+    presignExpiresSeconds: integer(env, 'CAIRN_PRESIGN_EXPIRES_SECONDS', 300, 1, 3600),
   };
+}
+
+function keyPrefix(value: string): string {
+  const trimmed = value.replace(/^\/+|\/+$/g, '');
+  return trimmed === '' ? '' : `${trimmed}/`;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(
+      `Environment variable ${name} must be a whole number from ${min} to ${max}, not '${raw}'`,
+    );
+  }
+  return value;
 }

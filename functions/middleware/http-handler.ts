@@ -15,6 +15,7 @@ import { type ApiRequest, toApiRequest } from '../../shared/api/request.js';
 import {
   DEFAULT_ROUTE_KEY,
   type FunctionName,
+  greedyRemainder,
   routeByKey,
   routesForFunction,
 } from '../../shared/api/routes.js';
@@ -64,7 +65,13 @@ export function createHttpHandler(fn: FunctionName, operations: Operations) {
       throw new EndpointNotFoundError(event.requestContext.http.method, event.rawPath);
     }
     const operation = operations[route.operation] as Operation;
-    return operation(toApiRequest(event));
+    const greedyPath = greedyRemainder(route, event.rawPath);
+    return operation(
+      toApiRequest(event, {
+        ...(route.rawBody ? { rawBody: true } : {}),
+        ...(greedyPath === undefined ? {} : { greedyPath }),
+      }),
+    );
   }
 
   return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()

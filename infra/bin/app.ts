@@ -9,6 +9,7 @@ export function buildApp(app: App = new App()) {
   const api = new ApiStack(app, 'CairnApi', {
     env,
     table: data.table,
+    artifactBucket: data.artifactBucket,
     description: 'Cairn: HTTP API and functions',
   });
   return { app, data, api };

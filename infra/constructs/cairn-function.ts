@@ -9,6 +9,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { FunctionName } from '../../shared/api/routes.js';
 import { ESM_REQUIRE_BANNER, LAMBDA_ALIASES, REPO_ROOT } from './bundling.js';
@@ -57,6 +58,18 @@ export class CairnFunction extends Construct {
         forceDockerBundling: false,
       },
     });
+  }
+
+  /**
+   * Grants object read, write and delete under the artifact key prefix and sets CAIRN_ARTIFACT_BUCKET
+   * and CAIRN_ARTIFACT_KEY_PREFIX together. Presigned URLs act with these same permissions.
+   */
+  bindBucket(bucket: IBucket, keyPrefix = ''): this {
+    bucket.grantReadWrite(this.fn, `${keyPrefix}*`);
+    bucket.grantDelete(this.fn, `${keyPrefix}*`);
+    this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
+    this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);
+    return this;
   }
 
   /** Grants table access and sets CAIRN_TABLE_NAME together, so the two cannot drift apart. */

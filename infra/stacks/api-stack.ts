@@ -7,12 +7,14 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { type FunctionName, ROUTES } from '../../shared/api/routes.js';
 import { CairnFunction } from '../constructs/cairn-function.js';
 
 export interface ApiStackProps extends StackProps {
   table: ITable;
+  artifactBucket: IBucket;
   /** Root of server-assigned artifact locations. */
   artifactRoot?: string;
 }
@@ -28,10 +30,15 @@ export class ApiStack extends Stack {
       area: 'tracking',
       environment: { CAIRN_ARTIFACT_ROOT: props.artifactRoot ?? 'mlflow-artifacts:/' },
     }).bindTable(props.table, 'readWrite');
-    this.functions = { tracking };
+    // Artifacts reads runs (to authorize paths) and is the only function that touches the bucket.
+    const artifacts = new CairnFunction(this, 'Artifacts', { area: 'artifacts' })
+      .bindTable(props.table, 'read')
+      .bindBucket(props.artifactBucket);
+    this.functions = { tracking, artifacts };
 
     const integrations = {
       tracking: new HttpLambdaIntegration('TrackingIntegration', tracking.fn),
+      artifacts: new HttpLambdaIntegration('ArtifactsIntegration', artifacts.fn),
     } satisfies Record<FunctionName, HttpLambdaIntegration>;
 
     this.api = new HttpApi(this, 'Api', {

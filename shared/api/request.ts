@@ -18,6 +18,10 @@ export interface ApiRequest {
   fields: Record<string, unknown>;
   /** Size of the decoded request body in bytes (log-batch has a limit of its own). */
   bodyBytes: number;
+  /** The body's bytes, for routes whose body is not a JSON message (artifact uploads). */
+  rawBody?: Uint8Array;
+  /** The raw, still percent-encoded remainder of a greedy `{path+}` route. */
+  greedyPath?: string;
 }
 
 const JSON_CONTENT_TYPE_ERROR = "Bad Request. Content-Type must be one of ['application/json'].";
@@ -70,9 +74,29 @@ export function parseJsonBody(body: string, contentType: string | undefined): Re
   return parsed as Record<string, unknown>;
 }
 
-export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
+export function toApiRequest(
+  event: APIGatewayProxyEventV2,
+  options: { rawBody?: boolean; greedyPath?: string } = {},
+): ApiRequest {
   const method = event.requestContext.http.method.toUpperCase();
   const headers = event.headers ?? {};
+  if (options.rawBody) {
+    const bytes =
+      event.body === undefined || event.body === null
+        ? new Uint8Array(0)
+        : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+    return {
+      method,
+      path: event.rawPath,
+      routeKey: event.routeKey,
+      headers,
+      pathParameters: event.pathParameters ?? {},
+      fields: parseQueryString(event.rawQueryString ?? ''),
+      bodyBytes: bytes.length,
+      rawBody: bytes,
+      ...(options.greedyPath === undefined ? {} : { greedyPath: options.greedyPath }),
+    };
+  }
   const body = method === 'GET' || method === 'HEAD' ? '' : decodeBody(event);
   const fields =
     method === 'GET' || method === 'HEAD'
@@ -86,5 +110,6 @@ export function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
     pathParameters: event.pathParameters ?? {},
     fields,
     bodyBytes: Buffer.byteLength(body),
+    ...(options.greedyPath === undefined ? {} : { greedyPath: options.greedyPath }),
   };
 }

@@ -6,7 +6,7 @@
  */
 
 /** Lambda functions, one per area (design decision 3). */
-export type FunctionName = 'tracking';
+export type FunctionName = 'tracking' | 'artifacts';
 
 /** What a caller must hold. `public` needs no token (health checks). Default deny: there is no "none". */
 export type Permission = 'public' | 'read' | 'write' | 'admin';
@@ -24,6 +24,8 @@ export interface RouteSpec {
   fn: FunctionName;
   permission: Permission;
   mount: Mount;
+  /** The body is raw bytes (artifact uploads), not a JSON request message. */
+  rawBody?: boolean;
 }
 
 /** One published (method, path) pair, as API Gateway sees it. */
@@ -40,6 +42,16 @@ const mlflow = (
   permission: Permission,
   fn: FunctionName = 'tracking',
 ): RouteSpec => ({ operation, method, path: `/mlflow${path}`, fn, permission, mount: 'mlflow-2.0' });
+
+/** MLflow's proxied-artifact service (`mlflow-artifacts`), served by the artifacts function. */
+const proxied = (operation: string, method: HttpMethod, path: string, permission: Permission): RouteSpec => ({
+  operation,
+  method,
+  path: `/mlflow-artifacts${path}`,
+  fn: 'artifacts',
+  permission,
+  mount: 'mlflow-2.0',
+});
 
 export const ROUTE_SPECS: readonly RouteSpec[] = [
   {
@@ -85,6 +97,17 @@ export const ROUTE_SPECS: readonly RouteSpec[] = [
   mlflow('searchRuns', 'POST', '/runs/search', 'read'),
   mlflow('getMetricHistory', 'GET', '/metrics/get-history', 'read'),
   mlflow('getMetricHistoryBulkInterval', 'GET', '/metrics/get-history-bulk-interval', 'read'),
+
+  { ...proxied('uploadArtifact', 'PUT', '/artifacts/{path+}', 'write'), rawBody: true },
+  proxied('downloadArtifact', 'GET', '/artifacts/{path+}', 'read'),
+  proxied('listArtifacts', 'GET', '/artifacts', 'read'),
+  proxied('deleteArtifact', 'DELETE', '/artifacts/{path+}', 'write'),
+  proxied('presignedDownload', 'GET', '/presigned/{path+}', 'read'),
+  proxied('createMultipartUpload', 'POST', '/mpu/create/{path+}', 'write'),
+  proxied('completeMultipartUpload', 'POST', '/mpu/complete/{path+}', 'write'),
+  proxied('abortMultipartUpload', 'POST', '/mpu/abort/{path+}', 'write'),
+  mlflow('listRunArtifacts', 'GET', '/artifacts/list', 'read', 'artifacts'),
+  mlflow('createPresignedUploadUrl', 'POST', '/artifacts/presigned-upload-url', 'write', 'artifacts'),
 ];
 
 const MOUNT_PREFIXES: Record<Mount, readonly string[]> = {
@@ -124,10 +147,19 @@ export function matchRoute(
     if (!greedy) continue;
     const [, base = '', name = ''] = greedy;
     if (path.startsWith(`${base}/`) && path.length > base.length + 1) {
-      return { route, pathParameters: { [name]: decodeURIComponent(path.slice(base.length + 1)) } };
+      // Raw (still percent-encoded): handlers canonicalize paths themselves, decoding until stable.
+      return { route, pathParameters: { [name]: path.slice(base.length + 1) } };
     }
   }
   return undefined;
+}
+
+/** The raw remainder of a greedy `{name+}` route's path, read from the request path itself. */
+export function greedyRemainder(route: Route, rawPath: string): string | undefined {
+  const greedy = /^(.*)\/\{[A-Za-z_]+\+\}$/.exec(route.fullPath);
+  if (!greedy) return undefined;
+  const base = `${greedy[1] ?? ''}/`;
+  return rawPath.startsWith(base) ? rawPath.slice(base.length) : undefined;
 }
 
 export function routesForFunction(fn: FunctionName): Route[] {

@@ -14,6 +14,7 @@ import {
   toErrorResponse,
 } from '../api/errors.js';
 import { DEFAULT_ROUTE_KEY, type FunctionName, matchRoute } from '../api/routes.js';
+import { uploadTooLargeError } from '../domain/artifacts.js';
 
 /** Lambda's synchronous invocation payload limit, which bounds the whole event. */
 export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -166,11 +167,15 @@ export function createFront(options: FrontOptions): Server {
   return createServer((request, response) => {
     (async () => {
       const { body, size } = await readBody(request, limit);
-      if (size > limit) return send(response, toErrorResponse(new PayloadTooLargeError(size, limit)));
+      // An artifact upload that is too large is told how to switch the client to multipart.
+      const method = (request.method ?? 'GET').toUpperCase();
+      const rawBody = matchRoute(method, (request.url ?? '/').split('?')[0] ?? '/')?.route.rawBody;
+      const tooLarge = (bytes: number) =>
+        rawBody ? uploadTooLargeError(bytes, limit) : new PayloadTooLargeError(bytes, limit);
+      if (size > limit) return send(response, toErrorResponse(tooLarge(size)));
       const { event, fn } = buildEvent(request, body);
       const eventBytes = Buffer.byteLength(JSON.stringify(event));
-      if (eventBytes > limit)
-        return send(response, toErrorResponse(new PayloadTooLargeError(eventBytes, limit)));
+      if (eventBytes > limit) return send(response, toErrorResponse(tooLarge(eventBytes)));
       send(response, await invoke(options.handlers[fn], event, fn, timeoutMs));
     })().catch((error: unknown) => {
       if (!(error instanceof DeadlineExceededError)) {

@@ -38,7 +38,11 @@ export interface LocalServer {
 
 async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
   const tracking = await import('../../functions/tracking/handler.js');
-  return { tracking: tracking.handler as unknown as LambdaHandler };
+  const artifacts = await import('../../functions/artifacts/handler.js');
+  return {
+    tracking: tracking.handler as unknown as LambdaHandler,
+    artifacts: artifacts.handler as unknown as LambdaHandler,
+  };
 }
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {

@@ -1,0 +1,21 @@
+/**
+ * The artifacts function: MLflow's proxied-artifact protocol, answered with presigned S3 URLs, plus the
+ * `artifacts/list` and `presigned-upload-url` RPCs. The only function that can touch the bucket.
+ */
+import { loadConfig } from '../../shared/config.js';
+import { ArtifactService } from '../../shared/domain/artifacts.js';
+import { S3ArtifactStore } from '../../shared/store/artifact-store.js';
+import { createDocumentClient, createS3Client } from '../../shared/store/clients.js';
+import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
+import { createHttpHandler } from '../middleware/http-handler.js';
+import { artifactOperations } from './operations.js';
+
+const config = loadConfig();
+if (!config.artifactBucket) throw new Error('Missing required environment variable CAIRN_ARTIFACT_BUCKET');
+const artifacts = new ArtifactService(
+  new S3ArtifactStore(createS3Client(config), config.artifactBucket, config.presignExpiresSeconds),
+  new DynamoRunRepository(createDocumentClient(config), config.tableName),
+  config.artifactKeyPrefix,
+);
+
+export const handler = createHttpHandler('artifacts', artifactOperations(artifacts));

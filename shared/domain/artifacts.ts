@@ -1,0 +1,270 @@
+/**
+ * The artifacts domain: MLflow's proxied-artifact protocol (contract 2.4.9 and 4) answered with
+ * presigned S3 URLs wherever the protocol allows, so that bytes do not flow through the function.
+ *
+ * Every path is canonicalized once (artifact-paths.ts), parsed into its owner (a run, or a logged model)
+ * and a relative path, and the owner is checked (it exists; writes need it active) before a key is
+ * derived. Keys are only ever derived here, and checked to stay under the owner's root.
+ */
+import { InvalidParameterValueError, MlflowError, ResourceDoesNotExistError } from '../api/errors.js';
+import {
+  type ArtifactOwner,
+  artifactKey,
+  canonicalArtifactPath,
+  isUnder,
+  ownerRoot,
+  parseArtifactPath,
+} from './artifact-paths.js';
+import type { Run, RunRepository } from './model.js';
+
+/** What the domain needs from object storage (S3ArtifactStore implements it). */
+export interface ArtifactStorage {
+  put(key: string, body: Uint8Array, contentType: string | undefined): Promise<void>;
+  size(key: string): Promise<number | undefined>;
+  presignGet(key: string, fileName: string): Promise<string>;
+  presignPut(key: string, expiresSeconds: number, contentLength?: number): Promise<string>;
+  listPage(
+    prefix: string,
+    delimiter: boolean,
+    token?: string,
+    maxKeys?: number,
+  ): Promise<{ objects: { key: string; size: number }[]; prefixes: string[]; nextToken?: string }>;
+  listAll(
+    prefix: string,
+    delimiter: boolean,
+  ): Promise<{ objects: { key: string; size: number }[]; prefixes: string[] }>;
+  delete(key: string): Promise<void>;
+  deletePrefix(prefix: string): Promise<number>;
+  createMultipart(key: string): Promise<string>;
+  presignPart(key: string, uploadId: string, partNumber: number): Promise<string>;
+  completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void>;
+  abortMultipart(key: string, uploadId: string): Promise<void>;
+}
+
+export const ARTIFACT_LIMITS = {
+  /** S3's limit on parts per multipart upload. */
+  maxParts: 10_000,
+  /** presigned-upload-url: MLflow's default expiration, and Cairn's ceiling (URLs die with their credentials anyway). */
+  defaultUploadExpirationSeconds: 900,
+  maxUploadExpirationSeconds: 3600,
+  /** `artifacts/list` page size. */
+  listPageSize: 1000,
+} as const;
+
+export interface FileInfo {
+  path: string;
+  isDir: boolean;
+  fileSize?: number;
+}
+
+interface Resolved {
+  owner: ArtifactOwner;
+  relative: string;
+  root: string;
+  key: string;
+}
+
+function lastSegment(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+export class ArtifactService {
+  constructor(
+    private readonly storage: ArtifactStorage,
+    private readonly runs: Pick<RunRepository, 'get'>,
+    private readonly keyPrefix: string,
+  ) {}
+
+  /** Canonicalizes, parses and authorizes a proxied-artifact path (`<exp>/<run>/artifacts/...`). */
+  async resolve(rawPath: string, field: string, access: 'read' | 'write'): Promise<Resolved> {
+    const canonical = canonicalArtifactPath(rawPath, field);
+    const { owner, relative } = parseArtifactPath(canonical, field);
+    await this.checkOwner(owner, access);
+    const root = ownerRoot(this.keyPrefix, owner);
+    const key = artifactKey(this.keyPrefix, owner, relative);
+    if (!isUnder(key, root))
+      throw new InvalidParameterValueError(`Invalid path '${rawPath}' for parameter '${field}'.`);
+    return { owner, relative, root, key };
+  }
+
+  private async checkOwner(owner: ArtifactOwner, access: 'read' | 'write'): Promise<Run | undefined> {
+    if (owner.kind === 'model') {
+      // Logged models arrive with the model registry milestone; until then none exists.
+      throw new ResourceDoesNotExistError(`Logged model with id=${owner.modelId} not found`);
+    }
+    const run = await this.runs.get(owner.runId);
+    if (!run || run.experimentId !== owner.experimentId) {
+      throw new ResourceDoesNotExistError(
+        `Run with id=${owner.runId} not found in experiment ${owner.experimentId}`,
+      );
+    }
+    if (access === 'write' && run.lifecycleStage !== 'active') {
+      throw new InvalidParameterValueError(
+        `The run ${owner.runId} must be in the 'active' state. Current state is ${run.lifecycleStage}.`,
+      );
+    }
+    return run;
+  }
+
+  async upload(rawPath: string, body: Uint8Array, contentType: string | undefined): Promise<void> {
+    const target = await this.resolve(rawPath, 'path', 'write');
+    if (target.relative === '') {
+      throw new InvalidParameterValueError(
+        `Invalid path '${rawPath}': an upload needs a file name under the run's artifacts.`,
+      );
+    }
+    await this.storage.put(target.key, body, contentType);
+  }
+
+  /** A presigned GET URL for an existing file, or 404. */
+  async downloadUrl(rawPath: string): Promise<{ url: string; size: number }> {
+    const target = await this.resolve(rawPath, 'path', 'read');
+    const size = target.relative === '' ? undefined : await this.storage.size(target.key);
+    if (size === undefined) throw new ResourceDoesNotExistError(`Artifact '${rawPath}' not found`);
+    return { url: await this.storage.presignGet(target.key, lastSegment(target.relative)), size };
+  }
+
+  /**
+   * The mlflow-artifacts listing: the entries directly under `path` (basenames, as MLflow's server
+   * answers), or the file itself when `path` names a file.
+   */
+  async list(rawPath: string): Promise<FileInfo[]> {
+    // A directory may be named with a trailing slash in a listing.
+    const target = await this.resolve(rawPath.replace(/\/+$/, ''), 'path', 'read');
+    const directory = target.relative === '' ? target.root : `${target.key}/`;
+    const { objects, prefixes } = await this.storage.listAll(directory, true);
+    if (objects.length === 0 && prefixes.length === 0 && target.relative !== '') {
+      const size = await this.storage.size(target.key);
+      return size === undefined ? [] : [{ path: lastSegment(target.relative), isDir: false, fileSize: size }];
+    }
+    return [
+      ...prefixes.map((prefix) => ({ path: lastSegment(prefix.slice(0, -1)), isDir: true })),
+      ...objects
+        .filter((object) => object.key !== directory)
+        .map((object) => ({ path: lastSegment(object.key), isDir: false, fileSize: object.size })),
+    ];
+  }
+
+  /** Deletes a file, or everything under a directory. */
+  async delete(rawPath: string): Promise<void> {
+    const target = await this.resolve(rawPath, 'path', 'write');
+    if (target.relative !== '' && (await this.storage.size(target.key)) !== undefined) {
+      await this.storage.delete(target.key);
+      return;
+    }
+    const removed = await this.storage.deletePrefix(target.relative === '' ? target.root : `${target.key}/`);
+    if (removed === 0) throw new ResourceDoesNotExistError(`Artifact '${rawPath}' not found`);
+  }
+
+  /**
+   * The `artifacts/list` RPC: entries under `path` of a run's artifact root, with paths relative to that
+   * root, paged by S3 continuation tokens.
+   */
+  async listRun(
+    runId: string,
+    rawPath: string,
+    pageToken: string | undefined,
+  ): Promise<{ rootUri: string; files: FileInfo[]; nextPageToken?: string }> {
+    const run = await this.runs.get(runId);
+    if (!run) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
+    const relative = canonicalArtifactPath(rawPath.replace(/\/+$/, ''), 'path');
+    const target = await this.resolve(
+      `${run.experimentId}/${runId}/artifacts${relative ? `/${relative}` : ''}`,
+      'path',
+      'read',
+    );
+    const directory = target.relative === '' ? target.root : `${target.key}/`;
+    const page = await this.storage.listPage(directory, true, pageToken, ARTIFACT_LIMITS.listPageSize);
+    const relativeOf = (key: string) => key.slice(target.root.length).replace(/\/$/, '');
+    return {
+      rootUri: run.artifactUri,
+      files: [
+        ...page.prefixes.map((prefix) => ({ path: relativeOf(prefix), isDir: true })),
+        ...page.objects
+          .filter((object) => object.key !== directory)
+          .map((object) => ({ path: relativeOf(object.key), isDir: false, fileSize: object.size })),
+      ],
+      ...(page.nextToken ? { nextPageToken: page.nextToken } : {}),
+    };
+  }
+
+  /** `mpu/create`: the object is `<dir>/<basename of the client's local path>`; one presigned URL per part. */
+  async createMultipart(rawDir: string, localPath: string, numParts: number) {
+    if (!Number.isInteger(numParts) || numParts < 1 || numParts > ARTIFACT_LIMITS.maxParts) {
+      throw new InvalidParameterValueError(
+        `Invalid value ${numParts} for parameter 'num_parts': it must be between 1 and ${ARTIFACT_LIMITS.maxParts}.`,
+      );
+    }
+    const target = await this.multipartTarget(rawDir, localPath);
+    const uploadId = await this.storage.createMultipart(target.key);
+    const credentials = await Promise.all(
+      Array.from({ length: numParts }, async (_, index) => ({
+        url: await this.storage.presignPart(target.key, uploadId, index + 1),
+        part_number: index + 1,
+        headers: {},
+      })),
+    );
+    return { uploadId, credentials };
+  }
+
+  async completeMultipart(
+    rawDir: string,
+    localPath: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void> {
+    if (parts.length === 0) throw new InvalidParameterValueError("'parts' must list the uploaded parts.");
+    const target = await this.multipartTarget(rawDir, localPath);
+    await this.storage.completeMultipart(target.key, uploadId, parts);
+  }
+
+  async abortMultipart(rawDir: string, localPath: string, uploadId: string): Promise<void> {
+    const target = await this.multipartTarget(rawDir, localPath);
+    await this.storage.abortMultipart(target.key, uploadId);
+  }
+
+  private async multipartTarget(rawDir: string, localPath: string): Promise<Resolved> {
+    // The client sends its own local file path; only its last segment names the object.
+    const name = localPath.split(/[/\\]/).at(-1) ?? '';
+    if (name === '')
+      throw new InvalidParameterValueError(`Invalid value '${localPath}' for parameter 'path'.`);
+    const directory = canonicalArtifactPath(rawDir, 'path');
+    const file = canonicalArtifactPath(name, 'path');
+    return this.resolve(directory ? `${directory}/${file}` : file, 'path', 'write');
+  }
+
+  /** A presigned PUT for any HTTP client (curl, a browser, a Node job): one key, short-lived. */
+  async presignedUploadUrl(
+    runId: string,
+    rawPath: string,
+    expiration: number | undefined,
+  ): Promise<{ url: string; headers: Record<string, string> }> {
+    const seconds = expiration ?? ARTIFACT_LIMITS.defaultUploadExpirationSeconds;
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > ARTIFACT_LIMITS.maxUploadExpirationSeconds) {
+      throw new InvalidParameterValueError(
+        `Invalid value ${seconds} for parameter 'expiration': it must be between 1 and ${ARTIFACT_LIMITS.maxUploadExpirationSeconds} seconds.`,
+      );
+    }
+    const run = await this.runs.get(runId);
+    if (!run) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
+    const relative = canonicalArtifactPath(rawPath, 'path');
+    if (relative === '')
+      throw new InvalidParameterValueError("'path' must name a file under the run's artifacts.");
+    const target = await this.resolve(`${run.experimentId}/${runId}/artifacts/${relative}`, 'path', 'write');
+    return { url: await this.storage.presignPut(target.key, seconds), headers: {} };
+  }
+}
+
+/** The 413 a too-large proxied upload gets: how to switch the stock client to direct multipart uploads. */
+export function uploadTooLargeError(receivedBytes: number, limitBytes: number): MlflowError {
+  return new MlflowError(
+    'RESOURCE_LIMIT_EXCEEDED',
+    `Artifact upload of ${receivedBytes} bytes exceeds the ${limitBytes}-byte limit for uploads through the API. ` +
+      'Upload large files straight to storage with multipart: set MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true and ' +
+      'MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE=4194304 (or lower) on the client.',
+  );
+}
