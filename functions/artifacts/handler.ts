@@ -5,8 +5,8 @@
 import { loadConfig } from '../../shared/config.js';
 import { ArtifactService } from '../../shared/domain/artifacts.js';
 import { S3ArtifactStore } from '../../shared/store/artifact-store.js';
-import { createDocumentClient, createS3Client } from '../../shared/store/clients.js';
-import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
+import { createDynamoClient, createS3Client } from '../../shared/store/clients.js';
+import { DynamoRunReader } from '../../shared/store/run-reader.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { artifactOperations } from './operations.js';
 
@@ -14,7 +14,7 @@ const config = loadConfig();
 if (!config.artifactBucket) throw new Error('Missing required environment variable CAIRN_ARTIFACT_BUCKET');
 const artifacts = new ArtifactService(
   new S3ArtifactStore(createS3Client(config), config.artifactBucket, config.presignExpiresSeconds),
-  new DynamoRunRepository(createDocumentClient(config), config.tableName),
+  new DynamoRunReader(createDynamoClient(config), config.tableName),
   config.artifactKeyPrefix,
 );
 

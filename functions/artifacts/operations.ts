@@ -1,30 +1,29 @@
 /** Adapters for the artifact endpoints: parse, call the artifacts domain, answer as MLflow's server does. */
-import * as v from 'valibot';
 import { InvalidParameterValueError } from '../../shared/api/errors.js';
+import {
+  invalidValue,
+  missingValue,
+  readInt64,
+  readOptionalInt,
+  readString,
+} from '../../shared/api/fields.js';
 import type { ApiRequest } from '../../shared/api/request.js';
-import { int64, parseMessage, requiredString, str } from '../../shared/api/schema.js';
 import type { ArtifactService, FileInfo } from '../../shared/domain/artifacts.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 
-const ListArtifacts = v.object({ path: v.optional(str, '') });
-const MultipartCreate = v.object({ path: requiredString, num_parts: v.optional(int64, 1) });
-const MultipartComplete = v.object({
-  path: requiredString,
-  upload_id: requiredString,
-  parts: v.array(v.object({ part_number: int64, etag: requiredString })),
-});
-const MultipartAbort = v.object({ path: requiredString, upload_id: requiredString });
-const ListRun = v.object({
-  run_id: v.optional(str),
-  run_uuid: v.optional(str),
-  path: v.optional(str, ''),
-  page_token: v.optional(str),
-});
-const PresignedUpload = v.object({
-  run_id: requiredString,
-  path: requiredString,
-  expiration: v.optional(int64),
-});
+/** `parts` of mpu/complete: `[{part_number, etag}]`. */
+function readParts(fields: Record<string, unknown>): { partNumber: number; etag: string }[] {
+  const parts = fields.parts;
+  if (parts === undefined || parts === null) throw missingValue('parts');
+  if (!Array.isArray(parts)) throw invalidValue('parts', parts);
+  return parts.map((part, index) => {
+    if (part === null || typeof part !== 'object') throw invalidValue(`parts[${index}]`, part);
+    const entry = part as Record<string, unknown>;
+    const etag = readString(entry, 'etag', true);
+    if (entry.part_number === undefined) throw missingValue(`parts[${index}].part_number`);
+    return { partNumber: readInt64(`parts[${index}].part_number`, entry.part_number), etag };
+  });
+}
 
 function greedy(request: ApiRequest): string {
   if (request.greedyPath === undefined)
@@ -58,8 +57,7 @@ export function artifactOperations(artifacts: ArtifactService): Operations {
     },
 
     async listArtifacts({ fields }) {
-      const { path } = parseMessage(ListArtifacts, fields);
-      const files = await artifacts.list(path);
+      const files = await artifacts.list(readString(fields, 'path') ?? '');
       return jsonResponse(files.length > 0 ? { files: files.map(fileInfoJson) } : {});
     },
 
@@ -74,41 +72,48 @@ export function artifactOperations(artifacts: ArtifactService): Operations {
     },
 
     async createMultipartUpload(request) {
-      const message = parseMessage(MultipartCreate, request.fields);
+      const { fields } = request;
       const { uploadId, credentials } = await artifacts.createMultipart(
         greedy(request),
-        message.path,
-        message.num_parts,
+        readString(fields, 'path', true),
+        readOptionalInt(fields, 'num_parts') ?? 1,
       );
       return jsonResponse({ upload_id: uploadId, credentials });
     },
 
     async completeMultipartUpload(request) {
-      const message = parseMessage(MultipartComplete, request.fields);
+      const { fields } = request;
       await artifacts.completeMultipart(
         greedy(request),
-        message.path,
-        message.upload_id,
-        message.parts.map((part) => ({ partNumber: part.part_number, etag: part.etag })),
+        readString(fields, 'path', true),
+        readString(fields, 'upload_id', true),
+        readParts(fields),
       );
       return jsonResponse({});
     },
 
     async abortMultipartUpload(request) {
-      const message = parseMessage(MultipartAbort, request.fields);
-      await artifacts.abortMultipart(greedy(request), message.path, message.upload_id);
+      const { fields } = request;
+      await artifacts.abortMultipart(
+        greedy(request),
+        readString(fields, 'path', true),
+        readString(fields, 'upload_id', true),
+      );
       return jsonResponse({});
     },
 
     async listRunArtifacts({ fields }) {
-      const message = parseMessage(ListRun, fields);
-      const runId = message.run_id || message.run_uuid;
+      const runId = readString(fields, 'run_id') || readString(fields, 'run_uuid');
       if (!runId) {
         throw new InvalidParameterValueError(
           "Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.",
         );
       }
-      const page = await artifacts.listRun(runId, message.path, message.page_token || undefined);
+      const page = await artifacts.listRun(
+        runId,
+        readString(fields, 'path') ?? '',
+        readString(fields, 'page_token') || undefined,
+      );
       return jsonResponse({
         root_uri: page.rootUri,
         ...(page.files.length > 0 ? { files: page.files.map(fileInfoJson) } : {}),
@@ -117,11 +122,10 @@ export function artifactOperations(artifacts: ArtifactService): Operations {
     },
 
     async createPresignedUploadUrl({ fields }) {
-      const message = parseMessage(PresignedUpload, fields);
       const { url, headers } = await artifacts.presignedUploadUrl(
-        message.run_id,
-        message.path,
-        message.expiration,
+        readString(fields, 'run_id', true),
+        readString(fields, 'path', true),
+        readOptionalInt(fields, 'expiration'),
       );
       return jsonResponse({ presigned_url: url, headers });
     },

@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot';
 import { InvalidParameterValueError } from './errors.js';
+import { API_DOCS_HINT, describeType, invalidValue, missingValue, readInt64 } from './fields.js';
 
 export const str = v.string();
 
@@ -41,16 +42,6 @@ export type ViewType = (typeof VIEW_TYPES)[number];
 export const viewType = protoEnum(VIEW_TYPES);
 
 const MISSING = 'missing';
-const API_DOCS_HINT = 'See the API docs for more information about request parameters.';
-
-function describeType(value: unknown): string {
-  if (value === null) return 'NoneType';
-  if (Array.isArray(value)) return 'list';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
-  if (typeof value === 'boolean') return 'bool';
-  if (typeof value === 'string') return 'str';
-  return 'dict';
-}
 
 /**
  * Parses a request message. The first problem found becomes MLflow's 400 INVALID_PARAMETER_VALUE, with
@@ -128,24 +119,6 @@ export interface ParsedMetric {
 }
 
 const NUMBER_TEXT = /^(NaN|-?Infinity|[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$/;
-const INT64_TEXT = /^-?\d{1,16}$/;
-
-function invalidValue(path: string, supplied: unknown): InvalidParameterValueError {
-  return new InvalidParameterValueError(
-    `Invalid value ${JSON.stringify(supplied)} for parameter '${path}' supplied:  Hint: Value was of type '${describeType(supplied)}'. ${API_DOCS_HINT}`,
-  );
-}
-
-function missingValue(path: string): InvalidParameterValueError {
-  return new InvalidParameterValueError(`Missing value for required parameter '${path}'. ${API_DOCS_HINT}`);
-}
-
-function readInt64(path: string, value: unknown): number {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
-  if (typeof value === 'string' && INT64_TEXT.test(value) && Number.isSafeInteger(Number(value)))
-    return Number(value);
-  throw invalidValue(path, value);
-}
 
 /**
  * The `metrics` list of log-batch, parsed by hand: it is the hot path of every training job (up to

@@ -15,7 +15,15 @@ import {
   ownerRoot,
   parseArtifactPath,
 } from './artifact-paths.js';
-import type { Run, RunRepository } from './model.js';
+import type { LifecycleStage } from './model.js';
+
+/** The run fields authorization needs. */
+export interface ArtifactRun {
+  runId: string;
+  experimentId: string;
+  lifecycleStage: LifecycleStage;
+  artifactUri: string;
+}
 
 /** What the domain needs from object storage (S3ArtifactStore implements it). */
 export interface ArtifactStorage {
@@ -75,7 +83,7 @@ function lastSegment(path: string): string {
 export class ArtifactService {
   constructor(
     private readonly storage: ArtifactStorage,
-    private readonly runs: Pick<RunRepository, 'get'>,
+    private readonly runs: { get(runId: string): Promise<ArtifactRun | undefined> },
     private readonly keyPrefix: string,
   ) {}
 
@@ -91,7 +99,7 @@ export class ArtifactService {
     return { owner, relative, root, key };
   }
 
-  private async checkOwner(owner: ArtifactOwner, access: 'read' | 'write'): Promise<Run | undefined> {
+  private async checkOwner(owner: ArtifactOwner, access: 'read' | 'write'): Promise<ArtifactRun | undefined> {
     if (owner.kind === 'model') {
       // Logged models arrive with the model registry milestone; until then none exists.
       throw new ResourceDoesNotExistError(`Logged model with id=${owner.modelId} not found`);

@@ -4,14 +4,17 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CairnConfig } from '../config.js';
 
-export function createDocumentClient(
-  config: Pick<CairnConfig, 'region' | 'dynamodbEndpoint'>,
-): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({
+export function createDynamoClient(config: Pick<CairnConfig, 'region' | 'dynamodbEndpoint'>): DynamoDBClient {
+  return new DynamoDBClient({
     region: config.region,
     ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
   });
-  return DynamoDBDocumentClient.from(client, {
+}
+
+export function createDocumentClient(
+  config: Pick<CairnConfig, 'region' | 'dynamodbEndpoint'>,
+): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(createDynamoClient(config), {
     marshallOptions: { removeUndefinedValues: true },
   });
 }

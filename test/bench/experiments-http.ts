@@ -12,7 +12,7 @@ import type { FunctionName } from '../../shared/api/routes.js';
 import { startLocalServer } from '../../shared/local/server.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const FUNCTIONS: FunctionName[] = ['tracking'];
+const FUNCTIONS: FunctionName[] = ['tracking', 'artifacts'];
 const BUNDLE_BUDGET_BYTES = 400 * 1024;
 const EXPERIMENTS = Number(process.env.BENCH_EXPERIMENTS ?? 1000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
@@ -40,7 +40,7 @@ export async function bundleSizes() {
       const name = match ? (match[1] as string) : '(cairn)';
       byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
     }
-    const top = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 4);
+    const top = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
     rows.push({
       function: fn,
       'size KB': (bytes / 1024).toFixed(1),

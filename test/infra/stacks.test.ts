@@ -134,10 +134,21 @@ describe('api stack', () => {
     expect(routes).toContain('POST /ajax-api/2.0/mlflow/experiments/create');
   });
 
-  it('grants the tracking function the table, and no S3 access', () => {
-    const policies = JSON.stringify(api.findResources('AWS::IAM::Policy'));
-    expect(policies).toContain('dynamodb:PutItem');
-    expect(policies).not.toContain('s3:');
+  it('gives only the artifacts function the bucket, and it reads the table without writing', () => {
+    const policies = Object.entries(api.findResources('AWS::IAM::Policy')).map(([id, resource]) => ({
+      id,
+      json: JSON.stringify(resource),
+    }));
+    const tracking = policies.find((policy) => policy.id.startsWith('Tracking'));
+    const artifacts = policies.find((policy) => policy.id.startsWith('Artifacts'));
+    expect(tracking?.json).toContain('dynamodb:PutItem');
+    expect(tracking?.json).not.toContain('s3:');
+    expect(artifacts?.json).toContain('s3:PutObject');
+    expect(artifacts?.json).toContain('dynamodb:GetItem');
+    expect(artifacts?.json).not.toContain('dynamodb:PutItem');
+    api.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CAIRN_ARTIFACT_BUCKET: Match.anyValue() }) },
+    });
   });
 });
 
@@ -152,21 +163,17 @@ describe('cdk-nag (AwsSolutions, Serverless)', () => {
   });
 });
 
-describe('the synthesized bundle', () => {
-  it('loads as Lambda loads it and answers through the route table', async () => {
+describe('the synthesized bundles', () => {
+  it('load as Lambda loads them and answer through the route table', async () => {
     const manifest = JSON.parse(readFileSync(join(assemblyDir, 'CairnApi.assets.json'), 'utf8')) as {
       files: Record<string, { source: { path: string; packaging?: string } }>;
     };
     const bundles = Object.values(manifest.files)
       .map((file) => join(assemblyDir, file.source.path, 'index.mjs'))
       .filter((path) => existsSync(path));
-    expect(bundles).toHaveLength(1);
-    const bundle = bundles[0] as string;
-    expect(statSync(bundle).size).toBeLessThan(400 * 1024);
+    expect(bundles).toHaveLength(2);
     process.env.CAIRN_TABLE_NAME = 'synth-test';
-    const { handler } = (await import(pathToFileURL(bundle).href)) as {
-      handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
-    };
+    process.env.CAIRN_ARTIFACT_BUCKET = 'synth-test-bucket';
     const event = (method: string, path: string, routeKey: string) => ({
       version: '2.0',
       routeKey,
@@ -176,10 +183,18 @@ describe('the synthesized bundle', () => {
       requestContext: { http: { method, path }, requestId: 'synth-test' },
       isBase64Encoded: false,
     });
-    const health = await handler(event('GET', '/health', 'GET /health'), {});
-    expect(health).toMatchObject({ statusCode: 200, body: 'OK' });
-    const unknown = await handler(event('GET', '/nowhere', '$default'), {});
-    expect(unknown.statusCode).toBe(404);
-    expect(JSON.parse(unknown.body).error_code).toBe('ENDPOINT_NOT_FOUND');
+    const healthStatuses: number[] = [];
+    for (const bundle of bundles) {
+      expect(statSync(bundle).size).toBeLessThan(400 * 1024);
+      const { handler } = (await import(pathToFileURL(bundle).href)) as {
+        handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
+      };
+      const unknown = await handler(event('GET', '/nowhere', '$default'), {});
+      expect(unknown.statusCode).toBe(404);
+      expect(JSON.parse(unknown.body).error_code).toBe('ENDPOINT_NOT_FOUND');
+      healthStatuses.push((await handler(event('GET', '/health', 'GET /health'), {})).statusCode);
+    }
+    // /health belongs to the tracking function; the artifacts function refuses routes not its own.
+    expect(healthStatuses.sort()).toEqual([200, 404]);
   });
 });
