@@ -53,6 +53,7 @@ class ChunkStream {
     private readonly from: string,
     private readonly pointsOf: (item: Record<string, unknown>) => MetricPoint[],
     private readonly projection?: { expression: string; names: Record<string, string> },
+    private readonly consistent = false,
   ) {}
 
   /** The next unread chunk; `wanted` says roughly how many chunks the page may still need. */
@@ -95,6 +96,7 @@ class ChunkStream {
           : {}),
         // Read ahead only as far as the page is likely to need: every item read is paid for.
         Limit: Math.max(1, Math.min(QUERY_LIMIT, wanted)),
+        ConsistentRead: this.consistent,
         ExclusiveStartKey: this.startKey,
       }),
     );
@@ -142,6 +144,9 @@ export async function readHistoryPage(request: HistoryPageRequest): Promise<Hist
         return bytes ? decodeChunk(bytes) : [];
       },
       { expression: 'sk, hi, d.#key', names: { '#key': request.storedKey } },
+      // Strongly consistent: a reader that saw the LATEST item without the tail points it sealed must
+      // see the mixed chunk holding them, or those points would vanish from its page.
+      true,
     ),
   ] as const;
 

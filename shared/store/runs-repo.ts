@@ -20,7 +20,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { MlflowError } from '../api/errors.js';
+import { InvalidParameterValueError, MlflowError } from '../api/errors.js';
 import { chunkSummary, decodeChunk, encodeChunk, sortAndDedupe } from '../domain/metric-codec.js';
 import {
   formatMetricValue,
@@ -81,6 +81,11 @@ interface LatestItem {
   m: Record<string, StoredLatest>;
   /** Tail points per key, each an encoded chunk. */
   tail: Record<string, Uint8Array>;
+  /**
+   * Chunk items written so far. A history page token remembers it: when chunks appeared since (a sealed
+   * tail can sort before where the next page would resume), the next page starts its chunk streams over.
+   */
+  ch?: number;
 }
 
 function toRun(item: RunItem, latest: LatestItem | undefined): Run {
@@ -201,14 +206,18 @@ export class DynamoRunRepository implements RunRepository {
 
   /** Reads RUN and LATEST in one call, strongly consistent. */
   private async read(runId: string): Promise<{ run?: RunItem; latest?: LatestItem }> {
-    const { Responses } = await this.doc.send(
-      new BatchGetCommand({
-        RequestItems: {
-          [this.tableName]: { Keys: [keys.run(runId), keys.runLatest(runId)], ConsistentRead: true },
-        },
-      }),
-    );
-    const items = Responses?.[this.tableName] ?? [];
+    const items: Record<string, unknown>[] = [];
+    let wanted: Record<string, unknown>[] = [{ ...keys.run(runId) }, { ...keys.runLatest(runId) }];
+    // DynamoDB may leave keys unprocessed under throttling: a missing RUN must not read as "no such run".
+    for (let attempt = 0; wanted.length > 0; attempt++) {
+      if (attempt >= 8) throw new Error(`DynamoDB left run ${runId} unprocessed after 8 attempts`);
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
+      const { Responses, UnprocessedKeys } = await this.doc.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }),
+      );
+      items.push(...(Responses?.[this.tableName] ?? []));
+      wanted = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
     return {
       run: items.find((item) => item.sk === 'RUN') as RunItem | undefined,
       latest: items.find((item) => item.sk === 'LATEST') as LatestItem | undefined,
@@ -369,6 +378,7 @@ export class DynamoRunRepository implements RunRepository {
         ...latest,
         ...keys.runLatestListing(run.experimentId, runId),
         ver: latest.ver + 1,
+        ch: (latest.ch ?? 0) + chunkItems.length,
         m,
         tail,
       };
@@ -415,27 +425,41 @@ export class DynamoRunRepository implements RunRepository {
         TableName: this.tableName,
         Key: keys.runLatest(runId),
         ConsistentRead: true,
-        ProjectionExpression: 'tail.#key',
+        ProjectionExpression: 'tail.#key, ch',
         ExpressionAttributeNames: { '#key': storedKey(key) },
       }),
     );
     const tailBytes = (Item?.tail as Record<string, Uint8Array> | undefined)?.[storedKey(key)];
+    const chunks = String((Item?.ch as number | undefined) ?? 0);
+    const ownPrefix = keys.metricChunkPrefix(key);
+    const mixedPrefix = keys.mixedChunkPrefix;
     const resume = cursor?.resume;
+    if (resume) {
+      // Positions come back from a client: they must stay inside this key's own key ranges.
+      const inside = (position: string | undefined, prefix: string) =>
+        typeof position === 'string' && position.startsWith(prefix) && position <= `${prefix}\uffff`;
+      if (!inside(resume.own, ownPrefix) || !inside(resume.mixed, mixedPrefix)) {
+        throw new InvalidParameterValueError('Invalid page token: it is not a token this server issued.');
+      }
+    }
     const page = await readHistoryPage({
       doc: this.doc,
       tableName: this.tableName,
       pk: keys.run(runId).pk,
-      ownPrefix: keys.metricChunkPrefix(key),
-      mixedPrefix: keys.mixedChunkPrefix,
+      ownPrefix,
+      mixedPrefix,
       storedKey: storedKey(key),
       tail: tailBytes ? decodeChunk(tailBytes) : [],
       ...(cursor ? { after: cursor.after } : {}),
-      ...(resume && typeof resume.own === 'string' && typeof resume.mixed === 'string'
-        ? { resume: { own: resume.own, mixed: resume.mixed } }
+      // Chunks written since the last page may sort before its resume positions: then read from the start.
+      ...(resume && resume.ch === chunks
+        ? { resume: { own: resume.own as string, mixed: resume.mixed as string } }
         : {}),
       limit,
     });
-    return page.next ? { points: page.points, next: page.next } : { points: page.points };
+    return page.next
+      ? { points: page.points, next: { after: page.next.after, resume: { ...page.next.resume, ch: chunks } } }
+      : { points: page.points };
   }
 
   /**

@@ -114,6 +114,44 @@ describe('history paging', () => {
     expect(pages).toBe(4);
   });
 
+  it('serves points sealed into chunks between two pages (the tail moves behind the cursor)', async () => {
+    const runId = await newRun();
+    // One point per call lands in the tail.
+    for (let step = 0; step < 100; step++) {
+      await repo.appendMetrics(runId, [{ key: 'batch_loss', step, timestamp: step, value: step }], active);
+    }
+    // Waits in the tail; the next seal makes a mixed chunk starting at step 5, behind the cursor.
+    await repo.appendMetrics(runId, [{ key: 'epoch_loss', step: 5, timestamp: 5, value: 1 }], active);
+    const first = await repo.readHistoryPage(runId, 'batch_loss', undefined, 60);
+    expect(first.points).toHaveLength(60);
+    for (let step = 100; step < 150; step++) {
+      await repo.appendMetrics(runId, [{ key: 'batch_loss', step, timestamp: step, value: step }], active);
+    }
+    const points = [...first.points];
+    let cursor = first.next;
+    while (cursor) {
+      const page = await repo.readHistoryPage(runId, 'batch_loss', cursor, 60);
+      points.push(...page.points);
+      cursor = page.next;
+    }
+    expect(points.map((point) => point.step)).toEqual(Array.from({ length: 150 }, (_, step) => step));
+  });
+
+  it('refuses resume positions outside the key from a tampered token', async () => {
+    const runId = await newRun();
+    await repo.appendMetrics(runId, [{ key: 'a', step: 1, timestamp: 1, value: 1 }], active);
+    const after = { step: 0, timestamp: 0, value: 0 };
+    for (const resume of [
+      { own: 'zzz', mixed: 'MX#', ch: '0' },
+      { own: 'MC#a#', mixed: 'A', ch: '0' },
+      { own: 'MC#', mixed: 'MX#', ch: '0' },
+    ]) {
+      await expect(repo.readHistoryPage(runId, 'a', { after, resume }, 10)).rejects.toMatchObject({
+        errorCode: 'INVALID_PARAMETER_VALUE',
+      });
+    }
+  });
+
   it('keeps the tail bounded and seals it into mixed chunks', async () => {
     const runId = await newRun();
     for (let step = 0; step < 200; step++) {
