@@ -302,9 +302,12 @@ export function runOperations(runs: RunService): Operations {
       let bytes = 0;
       for (const run of page.runs) {
         const json = JSON.stringify(runJson(run));
-        if (serialized.length > 0 && bytes + json.length > SEARCH_RESPONSE_BUDGET_BYTES) break;
+        // Lambda limits the response envelope, in which the body is a JSON string: count UTF-8 bytes
+        // with that second escaping, not characters.
+        const cost = Buffer.byteLength(JSON.stringify(json)) - 1;
+        if (serialized.length > 0 && bytes + cost > SEARCH_RESPONSE_BUDGET_BYTES) break;
         serialized.push(json);
-        bytes += json.length + 1;
+        bytes += cost;
       }
       const token =
         serialized.length < page.runs.length ? page.tokenAfter(serialized.length) : page.nextPageToken;

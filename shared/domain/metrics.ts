@@ -20,8 +20,8 @@ export const OWN_CHUNK_MIN_POINTS = 16;
  * LATEST item, which every metric write rewrites: 48 points keep that item near 1 KB (one write unit).
  */
 export const TAIL_MAX_POINTS = 48;
-/** Points per chunk item at most: ~25,000 × ≤ 12 bytes stays far below DynamoDB's 400 KB item limit. */
-export const CHUNK_MAX_POINTS = 25_000;
+/** Points per chunk item at most: 10,000 × at most 24 bytes each stays below DynamoDB's 400 KB item limit. */
+export const CHUNK_MAX_POINTS = 10_000;
 
 /** MLflow's latest-value rule: the greatest (step, timestamp, value). */
 export function isLater(candidate: MetricPoint, current: MetricPoint | undefined): boolean {

@@ -46,6 +46,7 @@ export const RUN_LIMITS = {
   datasetsPerRequest: 1000,
   bulkIntervalRuns: 100,
   bulkIntervalMaxResults: 2500,
+  bulkIntervalMaxPoints: 50_000,
 } as const;
 
 const RUN_ID = /^[a-zA-Z0-9][\w-]{0,255}$/;
@@ -117,6 +118,7 @@ export class RunService {
         `Both 'run_name' and '${RUN_NAME_TAG}' tag are specified, but with different values (run_name='${input.runName}', ${RUN_NAME_TAG}='${tagName}').`,
       );
     }
+    if (input.runName) validateMaxLength('run_name', input.runName, RUN_LIMITS.runTagValue);
     const runName = input.runName || tagName || generateRunName();
     tags.set(RUN_NAME_TAG, runName);
     const experiment = await this.experiments.get(input.experimentId || '0');
@@ -157,6 +159,8 @@ export class RunService {
     change: { status?: RunStatus; endTime?: number; runName?: string },
   ): Promise<Run> {
     validateRunId(runId);
+    // The name is also stored as the mlflow.runName tag, so it obeys the run tag value limit.
+    if (change.runName) validateMaxLength('run_name', change.runName, RUN_LIMITS.runTagValue);
     const before = await this.repo.mutate(runId, (run) => {
       requireActive(run, runId);
       return {
@@ -188,10 +192,8 @@ export class RunService {
     from: LifecycleStage,
     to: LifecycleStage,
   ): Promise<void> {
-    const runs = (await this.repo.listByExperiment(experimentId)).filter(
-      (run) => run.lifecycleStage === from,
-    );
-    const queue = [...runs];
+    // The index may be a moment stale: try every run; the conditional write only moves runs in `from`.
+    const queue = await this.repo.listByExperiment(experimentId);
     await Promise.all(
       Array.from({ length: 16 }, async () => {
         for (let run = queue.pop(); run; run = queue.pop()) await this.repo.setLifecycle(run.runId, from, to);
@@ -229,6 +231,7 @@ export class RunService {
   async logMetric(runId: string, point: KeyedPoint): Promise<void> {
     validateRunId(runId);
     validateKey('key', point.key);
+    validateTimestamp('timestamp', point.timestamp);
     await this.repo.appendMetrics(runId, [point], (run) => requireActive(run, runId));
   }
 
@@ -252,6 +255,7 @@ export class RunService {
     // A batch repeats a handful of keys hundreds of times: check each distinct key once.
     const checkedKeys = new Set<string>();
     for (const [index, metric] of batch.metrics.entries()) {
+      validateTimestamp(`metrics[${index}].timestamp`, metric.timestamp);
       if (checkedKeys.has(metric.key)) continue;
       validateKey(`metrics[${index}].key`, metric.key);
       checkedKeys.add(metric.key);
@@ -316,7 +320,12 @@ export class RunService {
       const identity = (d: DatasetInput) =>
         JSON.stringify([d.name, d.digest, d.tags['mlflow.data.context'] ?? '']);
       const known = new Set(run.datasets.map(identity));
-      const added = datasets.filter((dataset) => !known.has(identity(dataset)));
+      const added: DatasetInput[] = [];
+      for (const dataset of datasets) {
+        if (known.has(identity(dataset))) continue;
+        known.add(identity(dataset));
+        added.push(dataset);
+      }
       return added.length === 0 ? null : { datasets: [...run.datasets, ...added] };
     });
   }
@@ -337,6 +346,7 @@ export class RunService {
     pageToken?: string,
   ): Promise<HistoryPage> {
     validateRunId(runId);
+    validateKey('metric_key', key);
     const pageSize = maxResults ?? RUN_LIMITS.historyPageMax;
     if (pageSize < 1) {
       throw new InvalidParameterValueError(
@@ -399,6 +409,7 @@ export class RunService {
       );
     }
     for (const runId of runIds) validateRunId(runId);
+    validateKey('metric_key', key);
     const runs = await Promise.all(runIds.map((runId) => this.repo.get(runId)));
     runs.forEach((run, index) => {
       if (!run) throw runNotFound(runIds[index] as string);
@@ -408,6 +419,16 @@ export class RunService {
       runIds.map((runId) => this.repo.readHistory(runId, key, request.endStep)),
     );
     const steps = sampleSteps(series, maxResults, request.startStep, request.endStep);
+    const rows = series.reduce(
+      (count, points) => count + points.filter((point) => steps.has(point.step)).length,
+      0,
+    );
+    // One answer must fit a Lambda response (6 MB): about 60,000 points of JSON with run ids.
+    if (rows > RUN_LIMITS.bulkIntervalMaxPoints) {
+      throw new InvalidParameterValueError(
+        `The request selects ${rows} points, more than ${RUN_LIMITS.bulkIntervalMaxPoints} in one answer; request fewer run_ids or a lower max_results.`,
+      );
+    }
     return series.flatMap((points, index) =>
       points
         .filter((point) => steps.has(point.step))
@@ -516,4 +537,13 @@ export function sampleSteps(
     }
   }
   return sampled;
+}
+
+/** MLflow refuses negative metric timestamps (epoch milliseconds). */
+function validateTimestamp(field: string, timestamp: number): void {
+  if (timestamp < 0) {
+    throw new InvalidParameterValueError(
+      `Invalid value ${timestamp} for parameter '${field}' supplied: a metric timestamp must not be negative.`,
+    );
+  }
 }

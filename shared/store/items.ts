@@ -28,3 +28,26 @@ export function fromStoredMap<T>(stored: Record<string, T> | undefined): Record<
     Object.entries(stored ?? {}).map(([key, value]) => [key.slice(KEY_PREFIX.length), value]),
   );
 }
+
+/**
+ * DynamoDB's item size as it bills and limits it (UTF-8 names and strings, binary lengths, numbers by
+ * digits, a few bytes per map and list), slightly overestimated. dynalite measures differently (UTF-16
+ * lengths), so the repositories check this estimate themselves to behave alike locally and on AWS.
+ */
+export function approximateItemBytes(value: unknown): number {
+  if (value === null || value === undefined) return 1;
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  if (typeof value === 'number') return Math.ceil(String(value).length / 2) + 1;
+  if (typeof value === 'boolean') return 1;
+  if (value instanceof Uint8Array) return value.length;
+  if (Array.isArray(value))
+    return 3 + value.reduce((sum: number, item) => sum + 1 + approximateItemBytes(item), 0);
+  let total = 3;
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    total += Buffer.byteLength(key) + 1 + approximateItemBytes(item);
+  }
+  return total;
+}
+
+/** Stay clear of DynamoDB's 400 KB item limit, estimate error included. */
+export const ITEM_BYTES_BUDGET = 380_000;

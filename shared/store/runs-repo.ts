@@ -42,7 +42,14 @@ import type {
   RunStatus,
 } from '../domain/model.js';
 import { readHistoryPage } from './history-pages.js';
-import { fromStoredMap, isConditionFailure, storedKey, toStoredMap } from './items.js';
+import {
+  approximateItemBytes,
+  fromStoredMap,
+  ITEM_BYTES_BUDGET,
+  isConditionFailure,
+  storedKey,
+  toStoredMap,
+} from './items.js';
 import { keys, sortableStep } from './keys.js';
 
 interface RunItem {
@@ -118,6 +125,9 @@ function toRun(item: RunItem, latest: LatestItem | undefined): Run {
  * of reach, and every byte of the key counts against the 1 KB write unit a 100-point chunk must fit.
  */
 const CONTENT_ID_LENGTH = 16;
+
+/** A mixed chunk's data at most, well under the 400 KB item limit with its keys and names. */
+const MIXED_CHUNK_BYTES = 300_000;
 
 function contentId(bytes: Uint8Array, salt: string): string {
   return createHash('sha256').update(salt).update(bytes).digest('base64url').slice(0, CONTENT_ID_LENGTH);
@@ -272,6 +282,19 @@ export class DynamoRunRepository implements RunRepository {
         sets.push(`#${attribute} = :${attribute}`);
       }
       sets.push('ver = ver + :one');
+      const projected = {
+        ...item,
+        params: { ...item.params, ...toStoredMap(change.params ?? {}) },
+        tags: { ...item.tags, ...toStoredMap(change.tags ?? {}) },
+        ...(change.datasets ? { datasets: change.datasets } : {}),
+        ...(change.modelOutputs ? { model_outputs: change.modelOutputs } : {}),
+      };
+      const size = approximateItemBytes(projected);
+      if (size > ITEM_BYTES_BUDGET) {
+        throw new InvalidParameterValueError(
+          `Run ${runId} cannot hold this: its params, tags and inputs would take about ${size} bytes, beyond the ${ITEM_BYTES_BUDGET}-byte storage limit of a run.`,
+        );
+      }
       try {
         await this.doc.send(
           new UpdateCommand({
@@ -338,29 +361,40 @@ export class DynamoRunRepository implements RunRepository {
         });
       }
       if (plan.mixedChunk) {
-        const encoded: Record<string, Uint8Array> = {};
+        // Several items when the keys are many and long: each stays under the item size budget.
+        let encoded: Record<string, Uint8Array> = {};
+        let bytes = 0;
         let minStep = Number.POSITIVE_INFINITY;
         let maxStep = Number.NEGATIVE_INFINITY;
-        const hash = createHash('sha256');
+        let hash = createHash('sha256');
+        const flush = () => {
+          if (bytes === 0) return;
+          chunkItems.push({
+            ...keys.mixedChunk(runId, minStep, hash.digest('base64url').slice(0, CONTENT_ID_LENGTH)),
+            d: encoded,
+            hi: maxStep,
+          });
+          encoded = {};
+          bytes = 0;
+          minStep = Number.POSITIVE_INFINITY;
+          maxStep = Number.NEGATIVE_INFINITY;
+          hash = createHash('sha256');
+        };
         for (const [key, group] of [...plan.mixedChunk.entries()].sort(([a], [b]) =>
           a < b ? -1 : a > b ? 1 : 0,
         )) {
-          const bytes = encodeChunk(group);
+          const chunk = encodeChunk(group);
+          const cost = chunk.length + Buffer.byteLength(storedKey(key)) + 8;
+          if (bytes + cost > MIXED_CHUNK_BYTES) flush();
           const summary = chunkSummary(group);
           minStep = Math.min(minStep, summary.minStep);
           maxStep = Math.max(maxStep, summary.maxStep);
-          hash.update(key).update(bytes);
-          encoded[storedKey(key)] = bytes;
+          hash.update(key).update(chunk);
+          encoded[storedKey(key)] = chunk;
+          bytes += cost;
         }
-        chunkItems.push({
-          ...keys.mixedChunk(runId, minStep, hash.digest('base64url').slice(0, CONTENT_ID_LENGTH)),
-          d: encoded,
-          hi: maxStep,
-        });
+        flush();
       }
-      await this.putChunks(chunkItems.filter((item) => !written.has(`${item.sk}`)));
-      for (const item of chunkItems) written.add(`${item.sk}`);
-
       const current: Record<string, MetricPoint> = Object.fromEntries(
         Object.entries(fromStoredMap(latest.m)).map(([key, [step, timestamp, value]]) => [
           key,
@@ -382,6 +416,16 @@ export class DynamoRunRepository implements RunRepository {
         m,
         tail,
       };
+      const size = approximateItemBytes(next);
+      if (size > ITEM_BYTES_BUDGET) {
+        throw new InvalidParameterValueError(
+          `Run ${runId} logs too many distinct metric keys: their latest values would take about ${size} bytes, beyond the ${ITEM_BYTES_BUDGET}-byte storage limit.`,
+        );
+      }
+      // Chunks before LATEST: a crash in between duplicates storage, never loses a point. Checked first,
+      // so a refused write stores nothing.
+      await this.putChunks(chunkItems.filter((item) => !written.has(`${item.sk}`)));
+      for (const item of chunkItems) written.add(`${item.sk}`);
       try {
         await this.doc.send(
           new PutCommand({

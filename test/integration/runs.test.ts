@@ -517,3 +517,82 @@ describe('get-history-bulk-interval', () => {
     );
   });
 });
+
+describe('storage limits and odd input (found in review)', () => {
+  it('refuses what would overflow a run item with a 400, storing nothing', async () => {
+    const id = (await createRun()).info.run_id;
+    const params = Array.from({ length: 100 }, (_, i) => ({ key: `p${i}`, value: 'v'.repeat(6000) }));
+    const response = await api.post('runs/log-batch', { run_id: id, params });
+    expectError(response, 400, 'INVALID_PARAMETER_VALUE');
+    expect(response.body.message).toContain('storage limit');
+    expect((await getRun(id)).data.params).toBeUndefined();
+  });
+
+  it('refuses more distinct metric keys than a run can keep latest values for, storing nothing', async () => {
+    const id = (await createRun()).info.run_id;
+    const batch = (offset: number) => ({
+      run_id: id,
+      metrics: Array.from({ length: 1000 }, (_, i) => ({
+        key: `${'k'.repeat(240)}${offset + i}`,
+        value: i,
+        timestamp: 1,
+      })),
+    });
+    expect((await api.post('runs/log-batch', batch(0))).status).toBe(200);
+    const second = await api.post('runs/log-batch', batch(1000));
+    expectError(second, 400, 'INVALID_PARAMETER_VALUE');
+    expect(second.body.message).toContain('distinct metric keys');
+    expect((await history(id, `${'k'.repeat(240)}1500`)).points).toEqual([]);
+  });
+
+  it('stores a wide batch of long multi-byte keys across several mixed chunks', async () => {
+    const id = (await createRun()).info.run_id;
+    const key = (i: number) => `${'度'.repeat(60)}${i}`;
+    const metrics = Array.from({ length: 1000 }, (_, i) => ({
+      key: key(i),
+      value: i,
+      timestamp: 1,
+      step: 0,
+    }));
+    expect((await api.post('runs/log-batch', { run_id: id, metrics })).status).toBe(200);
+    expect((await history(id, key(999))).points).toEqual([
+      { key: key(999), value: 999, timestamp: 1, step: 0 },
+    ]);
+  });
+
+  it('refuses negative timestamps, over-long run names and metric keys in history reads', async () => {
+    const id = (await createRun()).info.run_id;
+    expectError(
+      await api.post('runs/log-metric', { run_id: id, key: 'm', value: 1, timestamp: -5 }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+    );
+    expectError(
+      await api.post('runs/log-batch', { run_id: id, metrics: [{ key: 'm', value: 1, timestamp: -1 }] }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+    );
+    expectError(
+      await api.post('runs/update', { run_id: id, run_name: 'n'.repeat(8001) }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+    );
+    expectError(
+      await api.post('runs/create', { experiment_id: experimentId, run_name: 'n'.repeat(8001) }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+    );
+    expectError(
+      await api.get('metrics/get-history', { run_id: id, metric_key: 'm'.repeat(1100) }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+    );
+  });
+
+  it('stores a dataset given twice in one request once', async () => {
+    const id = (await createRun()).info.run_id;
+    const input = { dataset: { name: 'twice', digest: 'd', source_type: 'code', source: '{}' } };
+    await api.post('runs/log-inputs', { run_id: id, datasets: [input, input] });
+    expect((await getRun(id)).inputs.dataset_inputs).toHaveLength(1);
+  });
+});
