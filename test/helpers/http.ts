@@ -50,3 +50,50 @@ export class Api {
     return this.request<T>('GET', `/api/2.0/mlflow/${endpoint}${qs ? `?${qs}` : ''}`);
   }
 }
+
+/**
+ * A request whose path goes out exactly as written: fetch (WHATWG URL) would resolve `.` and `..`
+ * segments before sending, hiding the very paths a traversal test must send.
+ */
+export async function rawRequest(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { json?: unknown; body?: string; headers?: Record<string, string> } = {},
+): Promise<ApiResponse> {
+  const { request } = await import('node:http');
+  const url = new URL(baseUrl);
+  const body = options.json !== undefined ? JSON.stringify(options.json) : options.body;
+  const headers: Record<string, string> = {
+    ...(options.json !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...options.headers,
+    ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let parsed: unknown = {};
+        try {
+          parsed = text ? JSON.parse(text) : {};
+        } catch {
+          parsed = { raw: text };
+        }
+        const responseHeaders = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (typeof value === 'string') responseHeaders.set(name, value);
+        }
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: responseHeaders,
+          body: parsed as Record<string, unknown>,
+          text,
+        });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

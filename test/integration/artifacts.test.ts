@@ -1,0 +1,323 @@
+/**
+ * Artifacts end to end: the proxied-artifact protocol over HTTP against the local server, bytes through
+ * presigned URLs on s3rver, byte-for-byte round trips, listing, deletion, multipart, and path safety.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api, rawRequest } from '../helpers/http.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+let api: Api;
+let experimentId: string;
+let runId: string;
+let root: string;
+
+const ARTIFACTS = '/api/2.0/mlflow-artifacts/artifacts';
+
+beforeAll(async () => {
+  server = await startTestServer();
+  api = new Api(server.url);
+  experimentId = (await api.post<{ experiment_id: string }>('experiments/create', { name: 'artifacts' })).body
+    .experiment_id;
+  runId = await newRun();
+  root = `${experimentId}/${runId}/artifacts`;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function newRun(): Promise<string> {
+  const response = await api.post<{ run: { info: { run_id: string } } }>('runs/create', {
+    experiment_id: experimentId,
+  });
+  return response.body.run.info.run_id;
+}
+
+const encodePath = (path: string) => path.split('/').map(encodeURIComponent).join('/');
+const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+async function upload(path: string, bytes: Uint8Array, contentType = 'application/octet-stream') {
+  return fetch(`${server.url}${ARTIFACTS}/${encodePath(path)}`, {
+    method: 'PUT',
+    headers: { 'content-type': contentType },
+    body: bytes,
+  });
+}
+
+async function download(path: string): Promise<{ status: number; bytes: Uint8Array; redirected: boolean }> {
+  const first = await fetch(`${server.url}${ARTIFACTS}/${encodePath(path)}`, { redirect: 'manual' });
+  if (first.status !== 307)
+    return { status: first.status, bytes: new Uint8Array(await first.arrayBuffer()), redirected: false };
+  const location = first.headers.get('location') as string;
+  const second = await fetch(location);
+  return { status: second.status, bytes: new Uint8Array(await second.arrayBuffer()), redirected: true };
+}
+
+async function list(path: string) {
+  return api.request<{ files?: { path: string; is_dir: boolean; file_size?: number }[] }>(
+    'GET',
+    `${ARTIFACTS}?path=${encodeURIComponent(path)}`,
+  );
+}
+
+describe('upload and download', () => {
+  it.each([
+    ['empty.bin', 0],
+    ['one.bin', 1],
+    ['megabyte.bin', 1024 * 1024],
+  ])(
+    'round-trips %s (%i bytes) byte for byte, downloading through a 307 to a presigned GET',
+    async (name, size) => {
+      const bytes = new Uint8Array(randomBytes(size));
+      const put = await upload(`${root}/${name}`, bytes);
+      expect(put.status).toBe(200);
+      expect(await put.json()).toEqual({});
+      const got = await download(`${root}/${name}`);
+      expect(got.redirected).toBe(true);
+      expect(got.status).toBe(200);
+      expect(sha(got.bytes)).toBe(sha(bytes));
+    },
+  );
+
+  it('keeps unicode and spaces in names and nested directories', async () => {
+    const path = `${root}/päth with spaces/ünïcødé 名前.txt`;
+    const bytes = new TextEncoder().encode('grüße');
+    expect((await upload(path, bytes, 'text/plain')).status).toBe(200);
+    expect(new TextDecoder().decode((await download(path)).bytes)).toBe('grüße');
+    expect((await list(`${root}/päth with spaces`)).body.files).toEqual([
+      { path: 'ünïcødé 名前.txt', is_dir: false, file_size: bytes.length },
+    ]);
+  });
+
+  it('answers 404 JSON for a missing file', async () => {
+    const response = await api.request('GET', `${ARTIFACTS}/${root}/nothing-here.txt`);
+    expect(response.status).toBe(404);
+    expect(response.body.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
+  });
+
+  it('answers a body over the request limit with 413 naming the multipart settings', async () => {
+    const response = await upload(`${root}/too-big.bin`, new Uint8Array(7 * 1024 * 1024));
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as { error_code: string; message: string };
+    expect(body.message).toContain('MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true');
+    expect(body.message).toContain('MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE');
+  });
+});
+
+describe('listing and deletion', () => {
+  it('lists directories and files the way the client walks trees, and a file as itself', async () => {
+    const base = `${root}/tree`;
+    await upload(`${base}/a.txt`, new TextEncoder().encode('a'));
+    await upload(`${base}/sub/b.txt`, new TextEncoder().encode('bb'));
+    expect((await list(base)).body.files).toEqual([
+      { path: 'sub', is_dir: true },
+      { path: 'a.txt', is_dir: false, file_size: 1 },
+    ]);
+    expect((await list(`${base}/sub/b.txt`)).body.files).toEqual([
+      { path: 'b.txt', is_dir: false, file_size: 2 },
+    ]);
+    expect((await list(`${base}/missing`)).body).toEqual({});
+  });
+
+  it('lists more than 1,000 files, also page by page through artifacts/list', async () => {
+    const run = await newRun();
+    const base = `${experimentId}/${run}/artifacts/many`;
+    const names = Array.from({ length: 1500 }, (_, i) => `f${String(i).padStart(4, '0')}.txt`);
+    for (let start = 0; start < names.length; start += 50) {
+      await Promise.all(
+        names.slice(start, start + 50).map((name) => upload(`${base}/${name}`, new Uint8Array([1]))),
+      );
+    }
+    expect((await list(base)).body.files).toHaveLength(1500);
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const page = await api.get<{ root_uri: string; files?: { path: string }[]; next_page_token?: string }>(
+        'artifacts/list',
+        { run_id: run, path: 'many', ...(token ? { page_token: token } : {}) },
+      );
+      expect(page.status, page.text).toBe(200);
+      expect(page.body.root_uri).toBe(`mlflow-artifacts:/${experimentId}/${run}/artifacts`);
+      seen.push(...(page.body.files ?? []).map((file) => file.path));
+      token = page.body.next_page_token;
+      pages++;
+    } while (token);
+    expect(pages).toBe(2);
+    expect(seen).toEqual(names.map((name) => `many/${name}`));
+  });
+
+  it('deletes a file, then a directory', async () => {
+    const base = `${root}/doomed`;
+    await upload(`${base}/x.txt`, new Uint8Array([1]));
+    await upload(`${base}/deep/y.txt`, new Uint8Array([2]));
+    expect((await api.request('DELETE', `${ARTIFACTS}/${base}/x.txt`)).status).toBe(200);
+    expect((await download(`${base}/x.txt`)).status).toBe(404);
+    expect((await api.request('DELETE', `${ARTIFACTS}/${base}`)).status).toBe(200);
+    expect((await list(base)).body).toEqual({});
+    expect((await api.request('DELETE', `${ARTIFACTS}/${base}`)).status).toBe(404);
+  });
+});
+
+describe('multipart and presigned transfers', () => {
+  it('uploads 24 MB through presigned part URLs (no bytes through the API) and downloads it by ranges', async () => {
+    const bytes = new Uint8Array(randomBytes(24 * 1024 * 1024));
+    const partSize = 10 * 1024 * 1024;
+    const parts = Math.ceil(bytes.length / partSize);
+    const localPath = '/tmp/some/local/dir/weights.bin';
+    const created = await api.request<{
+      upload_id: string;
+      credentials: { url: string; part_number: number; headers: Record<string, string> }[];
+    }>('POST', `/api/2.0/mlflow-artifacts/mpu/create/${root}/model`, {
+      json: { path: localPath, num_parts: parts },
+    });
+    expect(created.status, created.text).toBe(200);
+    expect(created.body.credentials.map((c) => c.part_number)).toEqual([1, 2, 3]);
+    const etags = await Promise.all(
+      created.body.credentials.map(async (credential) => {
+        const chunk = bytes.subarray(
+          (credential.part_number - 1) * partSize,
+          credential.part_number * partSize,
+        );
+        const response = await fetch(credential.url, {
+          method: 'PUT',
+          headers: credential.headers,
+          body: chunk,
+        });
+        expect(response.status).toBe(200);
+        return { part_number: credential.part_number, etag: response.headers.get('etag') as string };
+      }),
+    );
+    const completed = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/complete/${root}/model`, {
+      json: { path: localPath, upload_id: created.body.upload_id, parts: etags },
+    });
+    expect(completed.status, completed.text).toBe(200);
+
+    const presigned = await api.request<{ url: string; headers: Record<string, string>; file_size: number }>(
+      'GET',
+      `/api/2.0/mlflow-artifacts/presigned/${root}/model/weights.bin`,
+    );
+    expect(presigned.body.file_size).toBe(bytes.length);
+    const chunks: Uint8Array[] = [];
+    for (let start = 0; start < bytes.length; start += partSize) {
+      const end = Math.min(bytes.length, start + partSize) - 1;
+      const response = await fetch(presigned.body.url, { headers: { range: `bytes=${start}-${end}` } });
+      expect(response.status).toBe(206);
+      chunks.push(new Uint8Array(await response.arrayBuffer()));
+    }
+    expect(sha(Buffer.concat(chunks))).toBe(sha(bytes));
+    expect(sha((await download(`${root}/model/weights.bin`)).bytes)).toBe(sha(bytes));
+  });
+
+  it('aborts a multipart upload', async () => {
+    const created = await api.request<{ upload_id: string }>(
+      'POST',
+      `/api/2.0/mlflow-artifacts/mpu/create/${root}`,
+      {
+        json: { path: 'C:\\Users\\me\\abandoned.bin', num_parts: 2 },
+      },
+    );
+    expect(created.status).toBe(200);
+    const aborted = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/abort/${root}`, {
+      json: { path: 'C:\\Users\\me\\abandoned.bin', upload_id: created.body.upload_id },
+    });
+    expect(aborted.status, aborted.text).toBe(200);
+    expect((await download(`${root}/abandoned.bin`)).status).toBe(404);
+  });
+
+  it('refuses more than 10,000 parts', async () => {
+    const response = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/create/${root}`, {
+      json: { path: 'big.bin', num_parts: 10_001 },
+    });
+    expect(response.status).toBe(400);
+  });
+
+  it('hands out a presigned upload URL any HTTP client can PUT to', async () => {
+    const response = await api.post<{ presigned_url: string; headers: Record<string, string> }>(
+      'artifacts/presigned-upload-url',
+      { run_id: runId, path: 'curl/upload.txt', expiration: 60 },
+    );
+    expect(response.status, response.text).toBe(200);
+    const url = new URL(response.body.presigned_url);
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('60');
+    expect(decodeURIComponent(url.pathname)).toContain(`/${root}/curl/upload.txt`);
+    const bytes = new Uint8Array(randomBytes(5 * 1024 * 1024));
+    expect((await fetch(response.body.presigned_url, { method: 'PUT', body: bytes })).status).toBe(200);
+    expect(sha((await download(`${root}/curl/upload.txt`)).bytes)).toBe(sha(bytes));
+    const tooLong = await api.post('artifacts/presigned-upload-url', {
+      run_id: runId,
+      path: 'x',
+      expiration: 7200,
+    });
+    expect(tooLong.status).toBe(400);
+  });
+});
+
+describe('path safety and ownership', () => {
+  const traversals = [
+    '../escape',
+    'a/../../b',
+    '%2e%2e/x',
+    '%252e%252e/x',
+    'a%5cb',
+    'a%00b',
+    'a%23b',
+    'a%3Fb',
+    'a;b',
+    './a',
+  ];
+
+  it('refuses every traversal form on every endpoint, writing nothing', async () => {
+    for (const bad of traversals) {
+      const path = `${root}/${bad}`;
+      const requests: [string, string, Record<string, unknown>?][] = [
+        ['PUT', `${ARTIFACTS}/${path}`],
+        ['GET', `${ARTIFACTS}/${path}`],
+        ['DELETE', `${ARTIFACTS}/${path}`],
+        ['GET', `/api/2.0/mlflow-artifacts/presigned/${path}`],
+        ['POST', `/api/2.0/mlflow-artifacts/mpu/create/${path}`, { path: 'f.bin', num_parts: 1 }],
+        [
+          'POST',
+          `/api/2.0/mlflow-artifacts/mpu/complete/${path}`,
+          { path: 'f.bin', upload_id: 'u', parts: [{ part_number: 1, etag: 'e' }] },
+        ],
+        ['POST', `/api/2.0/mlflow-artifacts/mpu/abort/${path}`, { path: 'f.bin', upload_id: 'u' }],
+        ['GET', `${ARTIFACTS}?path=${encodeURIComponent(path)}`],
+        ['GET', `/api/2.0/mlflow/artifacts/list?run_id=${runId}&path=${encodeURIComponent(bad)}`],
+        ['POST', '/api/2.0/mlflow/artifacts/presigned-upload-url', { run_id: runId, path: bad }],
+      ];
+      for (const [method, url, json] of requests) {
+        const response = await rawRequest(server.url, method, url, {
+          ...(json
+            ? { json }
+            : method === 'PUT'
+              ? { body: 'x', headers: { 'content-type': 'text/plain' } }
+              : {}),
+        });
+        expect(response.status, `${method} ${url}`).toBe(400);
+        expect(response.body.error_code, `${method} ${url}`).toBe('INVALID_PARAMETER_VALUE');
+      }
+    }
+    expect((await list(root)).body.files?.map((file) => file.path)).not.toContain('escape');
+  });
+
+  it("refuses writes outside a run's own prefix and to deleted runs", async () => {
+    const other = await newRun();
+    // The run exists, but not in that experiment: its prefix is somewhere else.
+    expect((await upload(`0/${other}/artifacts/x.txt`, new Uint8Array([1]))).status).toBe(404);
+    // Not a run's artifact root at all.
+    expect((await upload(`${experimentId}/${other}/not-artifacts/x.txt`, new Uint8Array([1]))).status).toBe(
+      400,
+    );
+    expect((await upload(`${experimentId}/x.txt`, new Uint8Array([1]))).status).toBe(400);
+    expect(
+      (await upload(`${experimentId}/${'f'.repeat(32)}/artifacts/x.txt`, new Uint8Array([1]))).status,
+    ).toBe(404);
+    await api.post('runs/delete', { run_id: other });
+    const deleted = await upload(`${experimentId}/${other}/artifacts/x.txt`, new Uint8Array([1]));
+    expect(deleted.status).toBe(400);
+    // Reading a deleted run's artifacts is still allowed, as in MLflow.
+    expect((await list(`${experimentId}/${other}/artifacts`)).status).toBe(200);
+  });
+});
