@@ -1,9 +1,10 @@
 /**
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
- * Sections: bundles, experiments, tracking, workload (default: all).
+ * Sections: bundles, experiments, tracking, workload, artifacts (default: all).
  */
 import { cpus, totalmem } from 'node:os';
+import { largeTransfers, presignCost } from './artifacts.js';
 import { bundleSizes, experimentsHttp } from './experiments-http.js';
 import { trackingBenchmarks } from './tracking.js';
 import { stockClientWorkload } from './workload.js';
@@ -40,4 +41,10 @@ if (run('tracking')) {
 if (run('workload')) {
   console.log('\nStock-client-shaped workload through the local server over HTTP:');
   console.table(await stockClientWorkload());
+}
+if (run('artifacts')) {
+  console.log('\nPresigning (CPU only, no network):');
+  console.table(await presignCost());
+  console.log('\nLarge transfers through presigned URLs against cairn server (s3rver on the same disk):');
+  console.table(await largeTransfers());
 }
