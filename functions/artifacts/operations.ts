@@ -126,6 +126,8 @@ export function artifactOperations(artifacts: ArtifactService): Operations {
         readString(fields, 'run_id', true),
         readString(fields, 'path', true),
         readOptionalInt(fields, 'expiration'),
+        // Cairn's addition to the message: a size known in advance is bound into the signature.
+        readOptionalInt(fields, 'content_length'),
       );
       return jsonResponse({ presigned_url: url, headers });
     },

@@ -17,6 +17,8 @@ export interface ApiStackProps extends StackProps {
   artifactBucket: IBucket;
   /** Root of server-assigned artifact locations. */
   artifactRoot?: string;
+  /** Key prefix for every artifact in the bucket ('' or ending in '/'), e.g. to share a bucket. */
+  artifactKeyPrefix?: string;
 }
 
 export class ApiStack extends Stack {
@@ -33,7 +35,7 @@ export class ApiStack extends Stack {
     // Artifacts reads runs (to authorize paths) and is the only function that touches the bucket.
     const artifacts = new CairnFunction(this, 'Artifacts', { area: 'artifacts' })
       .bindTable(props.table, 'read')
-      .bindBucket(props.artifactBucket);
+      .bindBucket(props.artifactBucket, props.artifactKeyPrefix ?? '');
     this.functions = { tracking, artifacts };
 
     const integrations = {

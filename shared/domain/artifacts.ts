@@ -61,6 +61,8 @@ export const ARTIFACT_LIMITS = {
   maxUploadExpirationSeconds: 3600,
   /** `artifacts/list` page size. */
   listPageSize: 1000,
+  /** Room for one JSON answer under Lambda's 6 MB response limit (the body is escaped once more there). */
+  responseBudgetBytes: 5 * 1024 * 1024,
 } as const;
 
 export interface FileInfo {
@@ -208,6 +210,15 @@ export class ArtifactService {
       );
     }
     const target = await this.multipartTarget(rawDir, localPath);
+    // All part URLs go back in one answer, which must fit Lambda's 6 MB response: URLs signed with the
+    // function's session credentials are ~1.5 KB each, so very many parts cannot be served at once.
+    const sample = await this.storage.presignPart(target.key, 'x'.repeat(64), ARTIFACT_LIMITS.maxParts);
+    const estimate = numParts * (Buffer.byteLength(JSON.stringify(sample)) + 60);
+    if (estimate > ARTIFACT_LIMITS.responseBudgetBytes) {
+      throw new InvalidParameterValueError(
+        `Invalid value ${numParts} for parameter 'num_parts': the part URLs would not fit one answer (about ${estimate} bytes). Use fewer, larger parts: raise MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE on the client.`,
+      );
+    }
     const uploadId = await this.storage.createMultipart(target.key);
     const credentials = await Promise.all(
       Array.from({ length: numParts }, async (_, index) => ({
@@ -250,7 +261,11 @@ export class ArtifactService {
     runId: string,
     rawPath: string,
     expiration: number | undefined,
+    contentLength?: number,
   ): Promise<{ url: string; headers: Record<string, string> }> {
+    if (contentLength !== undefined && (!Number.isSafeInteger(contentLength) || contentLength < 0)) {
+      throw new InvalidParameterValueError(`Invalid value ${contentLength} for parameter 'content_length'.`);
+    }
     const seconds = expiration ?? ARTIFACT_LIMITS.defaultUploadExpirationSeconds;
     if (!Number.isInteger(seconds) || seconds < 1 || seconds > ARTIFACT_LIMITS.maxUploadExpirationSeconds) {
       throw new InvalidParameterValueError(
@@ -263,7 +278,11 @@ export class ArtifactService {
     if (relative === '')
       throw new InvalidParameterValueError("'path' must name a file under the run's artifacts.");
     const target = await this.resolve(`${run.experimentId}/${runId}/artifacts/${relative}`, 'path', 'write');
-    return { url: await this.storage.presignPut(target.key, seconds), headers: {} };
+    // A size given up front is signed into the URL: S3 then refuses a body of any other length.
+    return {
+      url: await this.storage.presignPut(target.key, seconds, contentLength),
+      headers: contentLength === undefined ? {} : { 'Content-Length': String(contentLength) },
+    };
   }
 }
 

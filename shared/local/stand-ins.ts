@@ -19,6 +19,18 @@ import { createTableInput } from '../store/table.js';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 export const LOCAL_REGION = 'us-east-1';
 
+const LOCAL_CORS = `<CORSConfiguration>
+  <CORSRule>
+    <AllowedOrigin>*</AllowedOrigin>
+    <AllowedMethod>GET</AllowedMethod>
+    <AllowedMethod>PUT</AllowedMethod>
+    <AllowedMethod>HEAD</AllowedMethod>
+    <AllowedHeader>*</AllowedHeader>
+    <ExposeHeader>ETag</ExposeHeader>
+    <MaxAgeSeconds>3000</MaxAgeSeconds>
+  </CORSRule>
+</CORSConfiguration>`;
+
 export interface RunningStandIn {
   endpoint: string;
   close(): Promise<void>;
@@ -53,7 +65,9 @@ export async function startS3rver(dataDir: string, bucket: string): Promise<Runn
     port: 0,
     directory: join(dataDir, 's3'),
     silent: true,
-    configureBuckets: [{ name: bucket }],
+    // Browsers on this machine may PUT and GET through presigned URLs (local only; AWS is configured
+    // per deployment). ETag is exposed for browser multipart uploads.
+    configureBuckets: [{ name: bucket, configs: [LOCAL_CORS] }],
   });
   const { port } = await s3rver.run();
   return { endpoint: `http://127.0.0.1:${port}`, close: () => s3rver.close() };

@@ -163,6 +163,36 @@ describe('cdk-nag (AwsSolutions, Serverless)', () => {
   });
 });
 
+describe('deployment settings', () => {
+  it('configures bucket CORS and the artifact key prefix from context', () => {
+    const app = new App({
+      context: {
+        'cairn:corsOrigins': 'https://ml.example.com, https://ui.example.com',
+        'cairn:artifactKeyPrefix': '/team-a/',
+      },
+    });
+    const built = buildApp(app);
+    Template.fromStack(built.data).hasResourceProperties('AWS::S3::Bucket', {
+      CorsConfiguration: {
+        CorsRules: [
+          Match.objectLike({
+            AllowedOrigins: ['https://ml.example.com', 'https://ui.example.com'],
+            AllowedMethods: ['GET', 'PUT', 'HEAD'],
+            ExposedHeaders: ['ETag'],
+          }),
+        ],
+      },
+    });
+    Template.fromStack(built.api).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CAIRN_ARTIFACT_KEY_PREFIX: 'team-a/' }) },
+    });
+  });
+
+  it('has no bucket CORS by default', () => {
+    expect(JSON.stringify(data.findResources('AWS::S3::Bucket'))).not.toContain('CorsConfiguration');
+  });
+});
+
 describe('the synthesized bundles', () => {
   it('load as Lambda loads them and answer through the route table', async () => {
     const manifest = JSON.parse(readFileSync(join(assemblyDir, 'CairnApi.assets.json'), 'utf8')) as {

@@ -210,6 +210,44 @@ describe('multipart and presigned transfers', () => {
     expect(sha((await download(`${root}/model/weights.bin`)).bytes)).toBe(sha(bytes));
   });
 
+  it('round-trips 200 MB through presigned multipart', async () => {
+    const bytes = new Uint8Array(randomBytes(200 * 1024 * 1024));
+    const partSize = 10 * 1024 * 1024;
+    const created = await api.request<{
+      upload_id: string;
+      credentials: { url: string; part_number: number }[];
+    }>('POST', `/api/2.0/mlflow-artifacts/mpu/create/${root}/big`, {
+      json: { path: 'huge.bin', num_parts: 20 },
+    });
+    const parts: { part_number: number; etag: string }[] = [];
+    for (const credential of created.body.credentials) {
+      const chunk = bytes.subarray(
+        (credential.part_number - 1) * partSize,
+        credential.part_number * partSize,
+      );
+      const response = await fetch(credential.url, { method: 'PUT', body: chunk });
+      parts.push({ part_number: credential.part_number, etag: response.headers.get('etag') as string });
+    }
+    const completed = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/complete/${root}/big`, {
+      json: { path: 'huge.bin', upload_id: created.body.upload_id, parts },
+    });
+    expect(completed.status).toBe(200);
+    expect(sha((await download(`${root}/big/huge.bin`)).bytes)).toBe(sha(bytes));
+  });
+
+  it('binds a size given to presigned-upload-url into the signature', async () => {
+    const response = await api.post<{ presigned_url: string; headers: Record<string, string> }>(
+      'artifacts/presigned-upload-url',
+      { run_id: runId, path: 'sized.bin', content_length: 3 },
+    );
+    expect(response.body.headers).toEqual({ 'Content-Length': '3' });
+    const signed = new URL(response.body.presigned_url).searchParams.get('X-Amz-SignedHeaders') ?? '';
+    expect(signed.split(';')).toContain('content-length');
+    expect(
+      (await fetch(response.body.presigned_url, { method: 'PUT', body: new Uint8Array([1, 2, 3]) })).status,
+    ).toBe(200);
+  });
+
   it('aborts a multipart upload', async () => {
     const created = await api.request<{ upload_id: string }>(
       'POST',
