@@ -96,6 +96,26 @@ export function sortAndDedupe(points: readonly MetricPoint[]): MetricPoint[] {
   return sorted;
 }
 
+/** The first and last (step, timestamp) of a list of points, in comparePoints order (undefined when empty). */
+export function stepTimeRange(
+  points: readonly MetricPoint[],
+): { first: { step: number; timestamp: number }; last: { step: number; timestamp: number } } | undefined {
+  const head = points[0];
+  if (!head) return undefined;
+  let first = head;
+  let last = head;
+  for (const point of points) {
+    if (point.step < first.step || (point.step === first.step && point.timestamp < first.timestamp))
+      first = point;
+    if (point.step > last.step || (point.step === last.step && point.timestamp > last.timestamp))
+      last = point;
+  }
+  return {
+    first: { step: first.step + 0, timestamp: first.timestamp + 0 },
+    last: { step: last.step + 0, timestamp: last.timestamp + 0 },
+  };
+}
+
 /** True when `points` are already in strictly increasing comparePoints order (so sorted and without duplicates). */
 export function isStrictlyOrdered(points: readonly MetricPoint[]): boolean {
   for (let i = 1; i < points.length; i++) if (comparePoints(points[i - 1]!, points[i]!) >= 0) return false;

@@ -26,11 +26,26 @@ export interface HistoryPageResult {
   next?: { after: MetricPoint; resume: StreamResume };
 }
 
+interface StepTime {
+  step: number;
+  timestamp: number;
+}
+
 interface ChunkRef {
   sk: string;
-  lo: number;
-  hi: number;
+  /** First and last (step, timestamp) of the chunk. */
+  lo: StepTime;
+  hi: StepTime;
   points: MetricPoint[];
+}
+
+const END: StepTime = { step: Number.POSITIVE_INFINITY, timestamp: Number.POSITIVE_INFINITY };
+
+/** Orders (step, timestamp) pairs. */
+function compareStepTime(a: StepTime, b: StepTime): number {
+  if (a.step !== b.step) return a.step < b.step ? -1 : 1;
+  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
+  return 0;
 }
 
 /** Items per Query call: small enough not to read far past what a page needs. */
@@ -72,9 +87,9 @@ class ChunkStream {
     return head;
   }
 
-  /** Where the next page starts in this stream (inclusive), given the last step the page served. */
-  resumeAfter(lastStep: number): string {
-    const overlapping = this.read.find((chunk) => chunk.hi >= lastStep);
+  /** Where the next page starts in this stream (inclusive), given the last point the page served. */
+  resumeAfter(last: StepTime): string {
+    const overlapping = this.read.find((chunk) => compareStepTime(chunk.hi, last) >= 0);
     if (overlapping) return overlapping.sk;
     const head = this.buffer[0];
     if (head) return head.sk;
@@ -102,10 +117,16 @@ class ChunkStream {
     );
     for (const item of page.Items ?? []) {
       const sk = item.sk as string;
-      const lo = Number(
-        BigInt(sk.slice(this.prefix.length, this.prefix.length + SORTABLE_STEP_WIDTH)) - STEP_OFFSET,
-      );
-      this.buffer.push({ sk, lo, hi: item.hi as number, points: this.pointsOf(item) });
+      // sk = <prefix><sortable first step>#<sortable first timestamp>#<content id>
+      const at = this.prefix.length;
+      const lo = {
+        step: Number(BigInt(sk.slice(at, at + SORTABLE_STEP_WIDTH)) - STEP_OFFSET),
+        timestamp: Number(
+          BigInt(sk.slice(at + SORTABLE_STEP_WIDTH + 1, at + 2 * SORTABLE_STEP_WIDTH + 1)) - STEP_OFFSET,
+        ),
+      };
+      const hi = { step: item.hi as number, timestamp: item.ht as number };
+      this.buffer.push({ sk, lo, hi, points: this.pointsOf(item) });
     }
     this.startKey = page.LastEvaluatedKey;
     if (!this.startKey) this.exhausted = true;
@@ -143,7 +164,7 @@ export async function readHistoryPage(request: HistoryPageRequest): Promise<Hist
         const bytes = (item.d as Record<string, Uint8Array> | undefined)?.[request.storedKey];
         return bytes ? decodeChunk(bytes) : [];
       },
-      { expression: 'sk, hi, d.#key', names: { '#key': request.storedKey } },
+      { expression: 'sk, hi, ht, d.#key', names: { '#key': request.storedKey } },
       // Strongly consistent: a reader that saw the LATEST item without the tail points it sealed must
       // see the mixed chunk holding them, or those points would vanish from its page.
       true,
@@ -151,38 +172,39 @@ export async function readHistoryPage(request: HistoryPageRequest): Promise<Hist
   ] as const;
 
   const candidates: MetricPoint[] = request.tail.filter(isAfter);
-  let nextStart = Number.POSITIVE_INFINITY;
+  // Every point before the first unread chunk's first (step, timestamp) is known and can be served.
+  let nextStart: StepTime = END;
   let chunksRead = 0;
+  const beforeNext = (point: MetricPoint) => compareStepTime(point, nextStart) < 0;
   for (;;) {
     // Chunks still needed, estimated from the points per chunk seen so far (one at first).
     const perChunk = chunksRead > 0 ? Math.max(1, candidates.length / chunksRead) : limit;
     const wanted = Math.ceil(Math.max(0, limit - candidates.length) / perChunk) + 1;
     const heads = await Promise.all(streams.map((stream) => stream.peek(wanted)));
-    nextStart = Math.min(...heads.map((head) => head?.lo ?? Number.POSITIVE_INFINITY));
-    if (nextStart === Number.POSITIVE_INFINITY) break;
+    const [own, mixed] = heads;
+    nextStart = [own?.lo ?? END, mixed?.lo ?? END].sort(compareStepTime)[0] as StepTime;
+    if (nextStart === END) break;
     let complete = 0;
-    for (const point of candidates) if (point.step < nextStart) complete++;
+    for (const point of candidates) if (beforeNext(point)) complete++;
     if (complete >= limit) break;
-    const from =
-      (heads[0]?.lo ?? Number.POSITIVE_INFINITY) <= (heads[1]?.lo ?? Number.POSITIVE_INFINITY) ? 0 : 1;
+    const from = compareStepTime(own?.lo ?? END, mixed?.lo ?? END) <= 0 ? 0 : 1;
     const chunk = await streams[from].next();
     chunksRead++;
     for (const point of chunk?.points ?? []) if (isAfter(point)) candidates.push(point);
   }
 
-  // Chunks read in step order usually hold points in order already: one pass proves it, saving a sort.
+  // Chunks read in order usually hold points in order already: one pass proves it, saving a sort.
   const ordered = isStrictlyOrdered(candidates) ? candidates : sortAndDedupe(candidates);
-  const servable =
-    nextStart === Number.POSITIVE_INFINITY ? ordered : ordered.filter((point) => point.step < nextStart);
+  const servable = nextStart === END ? ordered : ordered.filter(beforeNext);
   const page = servable.slice(0, limit);
   const last = page.at(-1);
-  const more = servable.length > limit || nextStart !== Number.POSITIVE_INFINITY;
+  const more = servable.length > limit || nextStart !== END;
   if (!last || !more) return { points: page };
   return {
     points: page,
     next: {
       after: last,
-      resume: { own: streams[0].resumeAfter(last.step), mixed: streams[1].resumeAfter(last.step) },
+      resume: { own: streams[0].resumeAfter(last), mixed: streams[1].resumeAfter(last) },
     },
   };
 }

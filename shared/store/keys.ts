@@ -14,7 +14,7 @@
  * | Latest metrics + unsealed tail | table  | pk = `RUN#<run_id>`, sk = `LATEST`                       | read-modify-write under a version number  |
  * | Runs of an experiment          | gsi1   | gsi1pk = `EXPRUNS#<experiment_id>#<shard>`              | RUN items; RUN_SHARDS partitions, queried in parallel |
  * | Latest metrics of its runs     | gsi2   | gsi2pk = `EXPRUNS#<experiment_id>#<shard>`              | LATEST items, joined to runs by run id    |
- * | One key's history chunks       | table  | pk = `RUN#<run_id>`, sk begins_with `MC#<key>#`          | sealed, content-addressed, ordered by min step |
+ * | One key's history chunks       | table  | pk = `RUN#<run_id>`, sk begins_with `MC#<key>#`          | sealed, content-addressed, ordered by first (step, timestamp) |
  * | Mixed (many-key) chunks        | table  | pk = `RUN#<run_id>`, sk begins_with `MX#`                | small groups and sealed tails, all keys   |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
@@ -67,17 +67,26 @@ export const keys = {
   }),
   experimentRunsPartitions: (experimentId: string): string[] =>
     Array.from({ length: RUN_SHARDS }, (_, shard) => experimentRunsPartition(experimentId, shard)),
-  metricChunk: (runId: string, key: string, minStep: number, contentId: string): ItemKey => ({
+  metricChunk: (runId: string, key: string, first: StepTime, contentId: string): ItemKey => ({
     pk: `RUN#${runId}`,
-    sk: `MC#${key}#${sortableStep(minStep)}#${contentId}`,
+    sk: `MC#${key}#${sortableStep(first.step)}#${sortableStep(first.timestamp)}#${contentId}`,
   }),
   metricChunkPrefix: (key: string) => `MC#${key}#`,
-  mixedChunk: (runId: string, minStep: number, contentId: string): ItemKey => ({
+  mixedChunk: (runId: string, first: StepTime, contentId: string): ItemKey => ({
     pk: `RUN#${runId}`,
-    sk: `MX#${sortableStep(minStep)}#${contentId}`,
+    sk: `MX#${sortableStep(first.step)}#${sortableStep(first.timestamp)}#${contentId}`,
   }),
   mixedChunkPrefix: 'MX#',
 } as const;
+
+/**
+ * A chunk's first point's (step, timestamp): chunk keys sort by it, so that history pages can read chunks
+ * in order even when every point has step 0 (MLflow's default when a client logs without a step).
+ */
+export interface StepTime {
+  step: number;
+  timestamp: number;
+}
 
 /** Index partitions per experiment for its runs; see the header. */
 export const RUN_SHARDS = 4;

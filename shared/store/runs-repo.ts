@@ -21,7 +21,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { InvalidParameterValueError, MlflowError } from '../api/errors.js';
-import { chunkSummary, decodeChunk, encodeChunk, sortAndDedupe } from '../domain/metric-codec.js';
+import { decodeChunk, encodeChunk, sortAndDedupe, stepTimeRange } from '../domain/metric-codec.js';
 import {
   formatMetricValue,
   groupByKey,
@@ -353,31 +353,32 @@ export class DynamoRunRepository implements RunRepository {
       const chunkItems: Record<string, unknown>[] = [];
       for (const { key, points: group } of plan.keyChunks) {
         const bytes = encodeChunk(group);
-        const { minStep, maxStep } = chunkSummary(group);
+        const range = stepTimeRange(group) as NonNullable<ReturnType<typeof stepTimeRange>>;
         chunkItems.push({
-          ...keys.metricChunk(runId, key, minStep, contentId(bytes, key)),
+          ...keys.metricChunk(runId, key, range.first, contentId(bytes, key)),
           d: bytes,
-          hi: maxStep,
+          hi: range.last.step,
+          ht: range.last.timestamp,
         });
       }
       if (plan.mixedChunk) {
         // Several items when the keys are many and long: each stays under the item size budget.
         let encoded: Record<string, Uint8Array> = {};
         let bytes = 0;
-        let minStep = Number.POSITIVE_INFINITY;
-        let maxStep = Number.NEGATIVE_INFINITY;
+        let members: MetricPoint[] = [];
         let hash = createHash('sha256');
         const flush = () => {
-          if (bytes === 0) return;
+          const range = stepTimeRange(members);
+          if (!range) return;
           chunkItems.push({
-            ...keys.mixedChunk(runId, minStep, hash.digest('base64url').slice(0, CONTENT_ID_LENGTH)),
+            ...keys.mixedChunk(runId, range.first, hash.digest('base64url').slice(0, CONTENT_ID_LENGTH)),
             d: encoded,
-            hi: maxStep,
+            hi: range.last.step,
+            ht: range.last.timestamp,
           });
           encoded = {};
           bytes = 0;
-          minStep = Number.POSITIVE_INFINITY;
-          maxStep = Number.NEGATIVE_INFINITY;
+          members = [];
           hash = createHash('sha256');
         };
         for (const [key, group] of [...plan.mixedChunk.entries()].sort(([a], [b]) =>
@@ -386,9 +387,8 @@ export class DynamoRunRepository implements RunRepository {
           const chunk = encodeChunk(group);
           const cost = chunk.length + Buffer.byteLength(storedKey(key)) + 8;
           if (bytes + cost > MIXED_CHUNK_BYTES) flush();
-          const summary = chunkSummary(group);
-          minStep = Math.min(minStep, summary.minStep);
-          maxStep = Math.max(maxStep, summary.maxStep);
+          const range = stepTimeRange(group);
+          if (range) members.push({ ...range.first, value: 0 }, { ...range.last, value: 0 });
           hash.update(key).update(chunk);
           encoded[storedKey(key)] = chunk;
           bytes += cost;

@@ -152,6 +152,45 @@ describe('history paging', () => {
     }
   });
 
+  it('reads each chunk about once for histories logged without steps (all step 0)', async () => {
+    let chunkItemsRead = 0;
+    const counting = {
+      send: async (command: { input: { KeyConditionExpression?: string } }) => {
+        const result = (await table.doc.send(command as never)) as { Items?: { sk?: string }[] };
+        if (command.input.KeyConditionExpression?.includes('BETWEEN'))
+          chunkItemsRead += result.Items?.length ?? 0;
+        return result;
+      },
+    } as unknown as typeof table.doc;
+    const counted = new DynamoRunRepository(counting, table.tableName);
+    const runId = await newRun();
+    for (let start = 0; start < 10_000; start += 1000) {
+      const write: KeyedPoint[] = Array.from({ length: 1000 }, (_, i) => ({
+        key: 'stepless',
+        step: 0,
+        timestamp: 1_700_000_000_000 + start + i,
+        value: i,
+      }));
+      await repo.appendMetrics(runId, write, active);
+    }
+    const points: MetricPoint[] = [];
+    let cursor: HistoryCursor | undefined;
+    let pages = 0;
+    do {
+      const page = await counted.readHistoryPage(runId, 'stepless', cursor, 2500);
+      points.push(...page.points);
+      cursor = page.next;
+      pages++;
+    } while (cursor);
+    expect(points).toHaveLength(10_000);
+    expect(
+      points.every((point, i) => i === 0 || point.timestamp > (points[i - 1] as MetricPoint).timestamp),
+    ).toBe(true);
+    expect(pages).toBe(4);
+    // 10 chunks, plus the ones straddling page boundaries read again and a little read-ahead.
+    expect(chunkItemsRead).toBeLessThanOrEqual(20);
+  });
+
   it('keeps the tail bounded and seals it into mixed chunks', async () => {
     const runId = await newRun();
     for (let step = 0; step < 200; step++) {
