@@ -80,28 +80,24 @@ export function toApiRequest(
 ): ApiRequest {
   const method = event.requestContext.http.method.toUpperCase();
   const headers = event.headers ?? {};
+  let fields: Record<string, unknown>;
+  let bodyBytes = 0;
+  let rawBody: Uint8Array | undefined;
   if (options.rawBody) {
-    const bytes =
+    // Raw bytes (artifact uploads): the message fields, if any, come from the query string.
+    rawBody =
       event.body === undefined || event.body === null
         ? new Uint8Array(0)
         : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
-    return {
-      method,
-      path: event.rawPath,
-      routeKey: event.routeKey,
-      headers,
-      pathParameters: event.pathParameters ?? {},
-      fields: parseQueryString(event.rawQueryString ?? ''),
-      bodyBytes: bytes.length,
-      rawBody: bytes,
-      ...(options.greedyPath === undefined ? {} : { greedyPath: options.greedyPath }),
-    };
+    bodyBytes = rawBody.length;
+    fields = parseQueryString(event.rawQueryString ?? '');
+  } else if (method === 'GET' || method === 'HEAD') {
+    fields = parseQueryString(event.rawQueryString ?? '');
+  } else {
+    const body = decodeBody(event);
+    bodyBytes = Buffer.byteLength(body);
+    fields = parseJsonBody(body, headers['content-type']);
   }
-  const body = method === 'GET' || method === 'HEAD' ? '' : decodeBody(event);
-  const fields =
-    method === 'GET' || method === 'HEAD'
-      ? parseQueryString(event.rawQueryString ?? '')
-      : parseJsonBody(body, headers['content-type']);
   return {
     method,
     path: event.rawPath,
@@ -109,7 +105,8 @@ export function toApiRequest(
     headers,
     pathParameters: event.pathParameters ?? {},
     fields,
-    bodyBytes: Buffer.byteLength(body),
+    bodyBytes,
+    ...(rawBody ? { rawBody } : {}),
     ...(options.greedyPath === undefined ? {} : { greedyPath: options.greedyPath }),
   };
 }

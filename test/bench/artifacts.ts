@@ -3,7 +3,6 @@
  * domain code), and a 200 MB upload and download through presigned URLs against `cairn server` with
  * the bytes the API itself received (0 for multipart).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +10,7 @@ import { join } from 'node:path';
 import { ArtifactService } from '../../shared/domain/artifacts.js';
 import { S3ArtifactStore } from '../../shared/store/artifact-store.js';
 import { createS3Client } from '../../shared/store/clients.js';
+import { startServerProcess } from './server-process.js';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIDEXAMPLE';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'secret';
@@ -66,31 +66,6 @@ export async function presignCost() {
   ];
 }
 
-async function startServer(dataDir: string) {
-  const child = spawn(
-    process.execPath,
-    [
-      join(import.meta.dirname, '..', '..', 'bin', 'cairn.mjs'),
-      'server',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = /Tracking URI: (\S+)/.exec(output);
-      if (match) resolve(match[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`cairn server exited with ${code}`)));
-  });
-  return { url, pid: child.pid as number, stop: () => child.kill('SIGTERM') };
-}
-
 function rssMb(pid: number): number {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -102,7 +77,7 @@ function rssMb(pid: number): number {
 
 export async function largeTransfers() {
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-bench-'));
-  const server = await startServer(dataDir);
+  const server = await startServerProcess(dataDir);
   const json = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${server.url}${path}`, {
       method,
@@ -171,7 +146,7 @@ export async function largeTransfers() {
       },
     ];
   } finally {
-    server.stop();
+    await server.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -5,35 +5,10 @@
  * (the client's own chunking), then `end_run`. Reports points per second, sequential and with 4 runs in
  * parallel (4 training processes logging at once).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cairn.mjs');
-
-async function startServerProcess(dataDir: string) {
-  const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--data-dir', dataDir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const match = /Tracking URI: (\S+)/.exec(output);
-      if (match) resolve(match[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`cairn server exited with ${code}`)));
-  });
-  return {
-    url,
-    close: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
+import { startServerProcess } from './server-process.js';
 
 const RUNS = Number(process.env.BENCH_WORKLOAD_RUNS ?? 8);
 const STEPS = Number(process.env.BENCH_WORKLOAD_STEPS ?? 1000);
