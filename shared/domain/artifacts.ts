@@ -6,6 +6,7 @@
  * and a relative path, and the owner is checked (it exists; writes need it active) before a key is
  * derived. Keys are only ever derived here, and checked to stay under the owner's root.
  */
+import { createHash } from 'node:crypto';
 import { InvalidParameterValueError, MlflowError, ResourceDoesNotExistError } from '../api/errors.js';
 import {
   type ArtifactOwner,
@@ -61,9 +62,38 @@ export const ARTIFACT_LIMITS = {
   maxUploadExpirationSeconds: 3600,
   /** `artifacts/list` page size. */
   listPageSize: 1000,
+  /** S3's limit for one PUT. */
+  maxSinglePutBytes: 5 * 1024 ** 3,
   /** Room for one JSON answer under Lambda's 6 MB response limit (the body is escaped once more there). */
   responseBudgetBytes: 5 * 1024 * 1024,
 } as const;
+
+/**
+ * The upload id handed to clients binds S3's upload id to the object key it was created for, so that
+ * complete and abort can only act on an upload for the path they name (S3 itself checks this; the local
+ * stand-in does not, and would complete another run's upload).
+ */
+function issueUploadId(s3UploadId: string, key: string): string {
+  return Buffer.from(
+    JSON.stringify({ u: s3UploadId, k: createHash('sha256').update(key).digest('base64url') }),
+  ).toString('base64url');
+}
+
+function redeemUploadId(uploadId: string, key: string): string {
+  const refuse = () =>
+    new InvalidParameterValueError(`Invalid value for parameter 'upload_id': not an upload of this path.`);
+  if (!/^[A-Za-z0-9_-]{1,4096}$/.test(uploadId)) throw refuse();
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(uploadId, 'base64url').toString('utf8'));
+  } catch {
+    throw refuse();
+  }
+  const { u, k } = (body ?? {}) as { u?: unknown; k?: unknown };
+  if (typeof u !== 'string' || u === '' || k !== createHash('sha256').update(key).digest('base64url'))
+    throw refuse();
+  return u;
+}
 
 export interface FileInfo {
   path: string;
@@ -179,6 +209,7 @@ export class ArtifactService {
     rawPath: string,
     pageToken: string | undefined,
   ): Promise<{ rootUri: string; files: FileInfo[]; nextPageToken?: string }> {
+    checkRunId(runId);
     const run = await this.runs.get(runId);
     if (!run) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
     const relative = canonicalArtifactPath(rawPath.replace(/\/+$/, ''), 'path');
@@ -219,15 +250,15 @@ export class ArtifactService {
         `Invalid value ${numParts} for parameter 'num_parts': the part URLs would not fit one answer (about ${estimate} bytes). Use fewer, larger parts: raise MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE on the client.`,
       );
     }
-    const uploadId = await this.storage.createMultipart(target.key);
+    const s3UploadId = await this.storage.createMultipart(target.key);
     const credentials = await Promise.all(
       Array.from({ length: numParts }, async (_, index) => ({
-        url: await this.storage.presignPart(target.key, uploadId, index + 1),
+        url: await this.storage.presignPart(target.key, s3UploadId, index + 1),
         part_number: index + 1,
         headers: {},
       })),
     );
-    return { uploadId, credentials };
+    return { uploadId: issueUploadId(s3UploadId, target.key), credentials };
   }
 
   async completeMultipart(
@@ -237,20 +268,38 @@ export class ArtifactService {
     parts: { partNumber: number; etag: string }[],
   ): Promise<void> {
     if (parts.length === 0) throw new InvalidParameterValueError("'parts' must list the uploaded parts.");
+    const numbers = new Set(parts.map((part) => part.partNumber));
+    if (
+      numbers.size !== parts.length ||
+      parts.some(
+        (part) =>
+          !Number.isInteger(part.partNumber) ||
+          part.partNumber < 1 ||
+          part.partNumber > ARTIFACT_LIMITS.maxParts,
+      )
+    ) {
+      throw new InvalidParameterValueError(
+        `Invalid value for parameter 'parts': part numbers must be distinct, from 1 to ${ARTIFACT_LIMITS.maxParts}.`,
+      );
+    }
     const target = await this.multipartTarget(rawDir, localPath);
-    await this.storage.completeMultipart(target.key, uploadId, parts);
+    await this.storage.completeMultipart(target.key, redeemUploadId(uploadId, target.key), parts);
   }
 
   async abortMultipart(rawDir: string, localPath: string, uploadId: string): Promise<void> {
     const target = await this.multipartTarget(rawDir, localPath);
-    await this.storage.abortMultipart(target.key, uploadId);
+    await this.storage.abortMultipart(target.key, redeemUploadId(uploadId, target.key));
   }
 
   private async multipartTarget(rawDir: string, localPath: string): Promise<Resolved> {
     // The client sends its own local file path; only its last segment names the object.
     const name = localPath.split(/[/\\]/).at(-1) ?? '';
-    if (name === '')
-      throw new InvalidParameterValueError(`Invalid value '${localPath}' for parameter 'path'.`);
+    // The client's local path arrives as plain JSON, never percent-encoded: a '%' would be decoded away.
+    if (name === '' || name.includes('%')) {
+      throw new InvalidParameterValueError(
+        `Invalid value '${localPath}' for parameter 'path': unusable file name.`,
+      );
+    }
     const directory = canonicalArtifactPath(rawDir, 'path');
     const file = canonicalArtifactPath(name, 'path');
     return this.resolve(directory ? `${directory}/${file}` : file, 'path', 'write');
@@ -263,7 +312,12 @@ export class ArtifactService {
     expiration: number | undefined,
     contentLength?: number,
   ): Promise<{ url: string; headers: Record<string, string> }> {
-    if (contentLength !== undefined && (!Number.isSafeInteger(contentLength) || contentLength < 0)) {
+    if (
+      contentLength !== undefined &&
+      (!Number.isSafeInteger(contentLength) ||
+        contentLength < 0 ||
+        contentLength > ARTIFACT_LIMITS.maxSinglePutBytes)
+    ) {
       throw new InvalidParameterValueError(`Invalid value ${contentLength} for parameter 'content_length'.`);
     }
     const seconds = expiration ?? ARTIFACT_LIMITS.defaultUploadExpirationSeconds;
@@ -272,6 +326,7 @@ export class ArtifactService {
         `Invalid value ${seconds} for parameter 'expiration': it must be between 1 and ${ARTIFACT_LIMITS.maxUploadExpirationSeconds} seconds.`,
       );
     }
+    checkRunId(runId);
     const run = await this.runs.get(runId);
     if (!run) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
     const relative = canonicalArtifactPath(rawPath, 'path');
@@ -294,4 +349,10 @@ export function uploadTooLargeError(receivedBytes: number, limitBytes: number): 
       'Upload large files straight to storage with multipart: set MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true and ' +
       'MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE=4194304 (or lower) on the client.',
   );
+}
+
+const RUN_ID = /^[a-zA-Z0-9][\w-]{0,255}$/;
+
+function checkRunId(runId: string): void {
+  if (!RUN_ID.test(runId)) throw new InvalidParameterValueError(`Invalid run ID: '${runId.slice(0, 300)}'`);
 }

@@ -18,6 +18,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { InvalidParameterValueError, ResourceDoesNotExistError } from '../api/errors.js';
 
 export interface ListedObject {
   key: string;
@@ -29,6 +30,26 @@ export interface Listing {
   /** Common prefixes (sub-directories), each ending in `/`. */
   prefixes: string[];
   nextToken?: string;
+}
+
+/** Part URLs outlive ordinary presigned URLs: every part of a large upload is signed at create time. */
+const PART_URL_SECONDS = 3600;
+
+function s3Status(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+/**
+ * S3's answers to a client's mistakes (an unknown upload, parts that were not uploaded or are too small,
+ * a bad continuation token) as MLflow errors: a 500 would have the stock client retry for minutes.
+ */
+function clientError(error: unknown, what: string): unknown {
+  const name = (error as { name?: string })?.name ?? 'Error';
+  const status = s3Status(error);
+  if (name === 'NoSuchUpload' || status === 404) return new ResourceDoesNotExistError(`${what}: ${name}`);
+  if (status !== undefined && status >= 400 && status < 500)
+    return new InvalidParameterValueError(`${what}: ${name}`);
+  return error;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -95,15 +116,19 @@ export class S3ArtifactStore {
 
   /** One page of a listing; with `delimiter`, sub-directories come back as prefixes. */
   async listPage(prefix: string, delimiter: boolean, token?: string, maxKeys = 1000): Promise<Listing> {
-    const page = await this.s3.send(
-      new ListObjectsV2Command({
-        Bucket: this.bucket,
-        Prefix: prefix,
-        ...(delimiter ? { Delimiter: '/' } : {}),
-        ...(token ? { ContinuationToken: token } : {}),
-        MaxKeys: maxKeys,
-      }),
-    );
+    const page = await this.s3
+      .send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ...(delimiter ? { Delimiter: '/' } : {}),
+          ...(token ? { ContinuationToken: token } : {}),
+          MaxKeys: maxKeys,
+        }),
+      )
+      .catch((error: unknown) => {
+        throw token ? clientError(error, 'Invalid page token') : error;
+      });
     return {
       objects: (page.Contents ?? []).map((object) => ({ key: object.Key ?? '', size: object.Size ?? 0 })),
       prefixes: (page.CommonPrefixes ?? []).map((common) => common.Prefix ?? '').filter(Boolean),
@@ -159,23 +184,27 @@ export class S3ArtifactStore {
     return getSignedUrl(
       this.s3,
       new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }),
-      { expiresIn: this.expiresSeconds },
+      { expiresIn: Math.max(this.expiresSeconds, PART_URL_SECONDS) },
     );
   }
 
   async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]) {
-    await this.s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: key,
-        UploadId: uploadId,
-        MultipartUpload: {
-          Parts: [...parts]
-            .sort((a, b) => a.partNumber - b.partNumber)
-            .map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })),
-        },
-      }),
-    );
+    await this.s3
+      .send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: {
+            Parts: [...parts]
+              .sort((a, b) => a.partNumber - b.partNumber)
+              .map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })),
+          },
+        }),
+      )
+      .catch((error: unknown) => {
+        throw clientError(error, 'Multipart upload could not be completed');
+      });
   }
 
   async abortMultipart(key: string, uploadId: string): Promise<void> {

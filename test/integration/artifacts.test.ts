@@ -264,6 +264,57 @@ describe('multipart and presigned transfers', () => {
     expect((await download(`${root}/abandoned.bin`)).status).toBe(404);
   });
 
+  it("refuses to complete or abort another path's upload, and bad part lists", async () => {
+    const other = await newRun();
+    const created = await api.request<{ upload_id: string }>(
+      'POST',
+      `/api/2.0/mlflow-artifacts/mpu/create/${experimentId}/${other}/artifacts`,
+      { json: { path: 'theirs.bin', num_parts: 1 } },
+    );
+    expect(created.status).toBe(200);
+    const foreign = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/complete/${root}`, {
+      json: { path: 'theirs.bin', upload_id: created.body.upload_id, parts: [{ part_number: 1, etag: 'x' }] },
+    });
+    expect(foreign.status).toBe(400);
+    expect(String(foreign.body.message)).toContain('upload_id');
+    const aborted = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/abort/${root}`, {
+      json: { path: 'theirs.bin', upload_id: created.body.upload_id },
+    });
+    expect(aborted.status).toBe(400);
+    for (const parts of [
+      [
+        { part_number: 1, etag: 'a' },
+        { part_number: 1, etag: 'b' },
+      ],
+      [{ part_number: 0, etag: 'a' }],
+      [{ part_number: 10_001, etag: 'a' }],
+    ]) {
+      const response = await api.request(
+        'POST',
+        `/api/2.0/mlflow-artifacts/mpu/complete/${experimentId}/${other}/artifacts`,
+        { json: { path: 'theirs.bin', upload_id: created.body.upload_id, parts } },
+      );
+      expect(response.status, JSON.stringify(parts)).toBe(400);
+    }
+    const garbage = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/abort/${root}`, {
+      json: { path: 'x.bin', upload_id: '../../etc' },
+    });
+    expect(garbage.status).toBe(400);
+  });
+
+  it('refuses a local file name with % rather than decoding it, and bad run ids and page tokens', async () => {
+    const named = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/create/${root}`, {
+      json: { path: '/tmp/acc_99%.bin', num_parts: 1 },
+    });
+    expect(named.status).toBe(400);
+    expect((await api.get('artifacts/list', { run_id: 'r'.repeat(3000) })).status).toBe(400);
+    const long = await api.post('artifacts/presigned-upload-url', { run_id: 'r'.repeat(3000), path: 'x' });
+    expect(long.status).toBe(400);
+    const badToken = await api.get('artifacts/list', { run_id: runId, page_token: '%%%' });
+    expect(badToken.status).toBeGreaterThanOrEqual(400);
+    expect(badToken.status).toBeLessThan(500);
+  });
+
   it('refuses more than 10,000 parts', async () => {
     const response = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/create/${root}`, {
       json: { path: 'big.bin', num_parts: 10_001 },
