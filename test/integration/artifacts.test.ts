@@ -302,6 +302,25 @@ describe('multipart and presigned transfers', () => {
     expect(garbage.status).toBe(400);
   });
 
+  it('answers a completion naming parts never uploaded with 400, and keeps serving', async () => {
+    const created = await api.request<{ upload_id: string }>(
+      'POST',
+      `/api/2.0/mlflow-artifacts/mpu/create/${root}`,
+      {
+        json: { path: 'partless.bin', num_parts: 2 },
+      },
+    );
+    const response = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/complete/${root}`, {
+      json: {
+        path: 'partless.bin',
+        upload_id: created.body.upload_id,
+        parts: [{ part_number: 1, etag: '"x"' }],
+      },
+    });
+    expect(response.status).toBe(400);
+    expect((await api.request('GET', '/health')).status).toBe(200);
+  });
+
   it('refuses a local file name with % rather than decoding it, and bad run ids and page tokens', async () => {
     const named = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/create/${root}`, {
       json: { path: '/tmp/acc_99%.bin', num_parts: 1 },
