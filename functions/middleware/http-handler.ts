@@ -65,7 +65,11 @@ export function createHttpHandler(fn: FunctionName, operations: Operations) {
       throw new EndpointNotFoundError(event.requestContext.http.method, event.rawPath);
     }
     const operation = operations[route.operation] as Operation;
-    const greedyPath = greedyRemainder(route, event.rawPath);
+    // API Gateway fills the greedy parameter itself (rawPath also carries a stage or custom-domain
+    // prefix where one is used); the path as sent is the fallback. Either form is canonicalized later.
+    const greedyName = /\{([A-Za-z_]+)\+\}$/.exec(route.fullPath)?.[1];
+    const greedyPath =
+      (greedyName ? event.pathParameters?.[greedyName] : undefined) ?? greedyRemainder(route, event.rawPath);
     return operation(
       toApiRequest(event, {
         ...(route.rawBody ? { rawBody: true } : {}),
