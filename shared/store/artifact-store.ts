@@ -54,7 +54,7 @@ function clientError(error: unknown, what: string): unknown {
 
 function isNotFound(error: unknown): boolean {
   const name = (error as { name?: string })?.name;
-  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  const status = s3Status(error);
   return name === 'NotFound' || name === 'NoSuchKey' || status === 404;
 }
 
@@ -213,7 +213,7 @@ export class S3ArtifactStore {
         new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
       );
     } catch (error) {
-      const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+      const status = s3Status(error);
       // The local stand-in has no AbortMultipartUpload (405): nothing to abort there; S3's lifecycle rule
       // aborts forgotten uploads on AWS. An upload that no longer exists is already aborted.
       if (status === 405 || status === 404 || (error as { name?: string })?.name === 'NoSuchUpload') return;
