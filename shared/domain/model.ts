@@ -124,14 +124,14 @@ export interface RunRepository {
     check: (run: Run | undefined) => Run,
   ): Promise<void>;
   /** Every point of one key, sorted by (step, timestamp, value) and deduplicated. */
-  readHistory(runId: string, key: string, upToStep?: number): Promise<MetricPoint[]>;
+  readHistory(runId: string, key: string, upToStep?: number): Promise<MetricPoint[] | undefined>;
   /** One page of at most `limit` points after `cursor`, in order, reading only what the page needs. */
   readHistoryPage(
     runId: string,
     key: string,
     cursor: HistoryCursor | undefined,
     limit: number,
-  ): Promise<{ points: MetricPoint[]; next?: HistoryCursor }>;
+  ): Promise<{ points: MetricPoint[]; next?: HistoryCursor } | undefined>;
   /** Every run of an experiment, any lifecycle stage, with latest metrics. */
   listByExperiment(experimentId: string): Promise<Run[]>;
 }

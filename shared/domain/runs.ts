@@ -355,10 +355,10 @@ export class RunService {
     }
     const fingerprint = queryFingerprint({ r: runId, k: key });
     const cursor = pageToken ? decodeHistoryToken(pageToken, fingerprint) : undefined;
-    if (!(await this.repo.get(runId))) throw runNotFound(runId);
     // A page never exceeds what fits a Lambda response, whatever max_results asks for.
     const limit = Math.min(pageSize, RUN_LIMITS.historyPageMax);
     const page = await this.repo.readHistoryPage(runId, key, cursor, limit);
+    if (!page) throw runNotFound(runId);
     return {
       points: page.points,
       ...(page.next ? { nextPageToken: encodeHistoryToken(fingerprint, page.next) } : {}),
@@ -410,14 +410,14 @@ export class RunService {
     }
     for (const runId of runIds) validateRunId(runId);
     validateKey('metric_key', key);
-    const runs = await Promise.all(runIds.map((runId) => this.repo.get(runId)));
-    runs.forEach((run, index) => {
-      if (!run) throw runNotFound(runIds[index] as string);
-    });
     // With a range, only chunks starting at or before its end are read.
-    const series = await Promise.all(
+    const found = await Promise.all(
       runIds.map((runId) => this.repo.readHistory(runId, key, request.endStep)),
     );
+    const series = found.map((points, index) => {
+      if (!points) throw runNotFound(runIds[index] as string);
+      return points;
+    });
     const steps = sampleSteps(series, maxResults, request.startStep, request.endStep);
     const rows = series.reduce(
       (count, points) => count + points.filter((point) => steps.has(point.step)).length,

@@ -457,24 +457,16 @@ export class DynamoRunRepository implements RunRepository {
     }
   }
 
-  /** One page of a key's history; see history-pages.ts. */
+  /** One page of a key's history (see history-pages.ts); undefined when the run does not exist. */
   async readHistoryPage(
     runId: string,
     key: string,
     cursor: HistoryCursor | undefined,
     limit: number,
-  ): Promise<{ points: MetricPoint[]; next?: HistoryCursor }> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.runLatest(runId),
-        ConsistentRead: true,
-        ProjectionExpression: 'tail.#key, ch',
-        ExpressionAttributeNames: { '#key': storedKey(key) },
-      }),
-    );
-    const tailBytes = (Item?.tail as Record<string, Uint8Array> | undefined)?.[storedKey(key)];
-    const chunks = String((Item?.ch as number | undefined) ?? 0);
+  ): Promise<{ points: MetricPoint[]; next?: HistoryCursor } | undefined> {
+    const latest = await this.readTail(runId, key);
+    if (!latest) return undefined;
+    const chunks = String(latest.chunks);
     const ownPrefix = keys.metricChunkPrefix(key);
     const mixedPrefix = keys.mixedChunkPrefix;
     const resume = cursor?.resume;
@@ -493,7 +485,7 @@ export class DynamoRunRepository implements RunRepository {
       ownPrefix,
       mixedPrefix,
       storedKey: storedKey(key),
-      tail: tailBytes ? decodeChunk(tailBytes) : [],
+      tail: latest.tail,
       ...(cursor ? { after: cursor.after } : {}),
       // Chunks written since the last page may sort before its resume positions: then read from the start.
       ...(resume && resume.ch === chunks
@@ -507,41 +499,57 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /**
-   * Every point of one key, sorted by (step, timestamp, value) and deduplicated; with `upToStep`, only
-   * chunks starting at or before that step are read (and points after it dropped).
+   * Every point of one key, sorted by (step, timestamp, value) and deduplicated, or undefined when the
+   * run does not exist; with `upToStep`, only chunks starting at or before that step are read (and
+   * points after it dropped).
    */
-  async readHistory(runId: string, key: string, upToStep?: number): Promise<MetricPoint[]> {
-    const points: MetricPoint[] = [];
+  async readHistory(runId: string, key: string, upToStep?: number): Promise<MetricPoint[] | undefined> {
+    const latest = await this.readTail(runId, key);
+    if (!latest) return undefined;
+    const points: MetricPoint[] = [...latest.tail];
     const own = await this.queryAll(runId, keys.metricChunkPrefix(key), upToStep);
     for (const item of own) points.push(...decodeChunk(item.d as Uint8Array));
-    const mixed = await this.queryAll(runId, keys.mixedChunkPrefix, upToStep, `sk, d.#key`, {
-      '#key': storedKey(key),
+    // Consistent for the reason history-pages.ts gives: a sealed tail must not vanish between reads.
+    const mixed = await this.queryAll(runId, keys.mixedChunkPrefix, upToStep, {
+      expression: 'sk, d.#key',
+      names: { '#key': storedKey(key) },
+      consistent: true,
     });
     for (const item of mixed) {
       const bytes = (item.d as Record<string, Uint8Array> | undefined)?.[storedKey(key)];
       if (bytes) points.push(...decodeChunk(bytes));
     }
+    const sorted = sortAndDedupe(points);
+    return upToStep === undefined ? sorted : sorted.filter((point) => point.step <= upToStep);
+  }
+
+  /**
+   * The LATEST item's unsealed points of one key and its chunk-write count, strongly consistent; undefined
+   * when the run does not exist (LATEST is written before RUN and never removed).
+   */
+  private async readTail(
+    runId: string,
+    key: string,
+  ): Promise<{ tail: MetricPoint[]; chunks: number } | undefined> {
     const { Item } = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
         Key: keys.runLatest(runId),
         ConsistentRead: true,
-        ProjectionExpression: 'tail.#key',
+        ProjectionExpression: 'pk, tail.#key, ch',
         ExpressionAttributeNames: { '#key': storedKey(key) },
       }),
     );
-    const tailBytes = (Item?.tail as Record<string, Uint8Array> | undefined)?.[storedKey(key)];
-    if (tailBytes) points.push(...decodeChunk(tailBytes));
-    const sorted = sortAndDedupe(points);
-    return upToStep === undefined ? sorted : sorted.filter((point) => point.step <= upToStep);
+    if (!Item) return undefined;
+    const bytes = (Item.tail as Record<string, Uint8Array> | undefined)?.[storedKey(key)];
+    return { tail: bytes ? decodeChunk(bytes) : [], chunks: (Item.ch as number | undefined) ?? 0 };
   }
 
   private async queryAll(
     runId: string,
     skPrefix: string,
     upToStep?: number,
-    projection?: string,
-    names?: Record<string, string>,
+    options: { expression?: string; names?: Record<string, string>; consistent?: boolean } = {},
   ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let startKey: Record<string, unknown> | undefined;
@@ -553,7 +561,10 @@ export class DynamoRunRepository implements RunRepository {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
           ExpressionAttributeValues: { ':pk': keys.run(runId).pk, ':from': skPrefix, ':to': to },
-          ...(projection ? { ProjectionExpression: projection, ExpressionAttributeNames: names } : {}),
+          ...(options.expression
+            ? { ProjectionExpression: options.expression, ExpressionAttributeNames: options.names }
+            : {}),
+          ConsistentRead: options.consistent ?? false,
           ExclusiveStartKey: startKey,
         }),
       );

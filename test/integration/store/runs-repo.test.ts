@@ -59,7 +59,7 @@ async function allPages(
   let cursor: HistoryCursor | undefined;
   let pages = 0;
   do {
-    const page = await repo.readHistoryPage(runId, key, cursor, limit);
+    const page = (await repo.readHistoryPage(runId, key, cursor, limit))!;
     expect(page.points.length).toBeLessThanOrEqual(limit);
     points.push(...page.points);
     cursor = page.next;
@@ -122,7 +122,7 @@ describe('history paging', () => {
     }
     // Waits in the tail; the next seal makes a mixed chunk starting at step 5, behind the cursor.
     await repo.appendMetrics(runId, [{ key: 'epoch_loss', step: 5, timestamp: 5, value: 1 }], active);
-    const first = await repo.readHistoryPage(runId, 'batch_loss', undefined, 60);
+    const first = (await repo.readHistoryPage(runId, 'batch_loss', undefined, 60))!;
     expect(first.points).toHaveLength(60);
     for (let step = 100; step < 150; step++) {
       await repo.appendMetrics(runId, [{ key: 'batch_loss', step, timestamp: step, value: step }], active);
@@ -130,7 +130,7 @@ describe('history paging', () => {
     const points = [...first.points];
     let cursor = first.next;
     while (cursor) {
-      const page = await repo.readHistoryPage(runId, 'batch_loss', cursor, 60);
+      const page = (await repo.readHistoryPage(runId, 'batch_loss', cursor, 60))!;
       points.push(...page.points);
       cursor = page.next;
     }
@@ -177,7 +177,7 @@ describe('history paging', () => {
     let cursor: HistoryCursor | undefined;
     let pages = 0;
     do {
-      const page = await counted.readHistoryPage(runId, 'stepless', cursor, 2500);
+      const page = (await counted.readHistoryPage(runId, 'stepless', cursor, 2500))!;
       points.push(...page.points);
       cursor = page.next;
       pages++;
