@@ -2,39 +2,58 @@
  * The binary codec for metric history chunks: many points of one metric key of one run, stored in one
  * DynamoDB binary attribute.
  *
- * Format, version 2 (all varints are unsigned LEB128, least significant group first):
+ * Format, version 3 (varints are unsigned LEB128, least significant group first; zigzag is protobuf's
+ * sint64 mapping 0, −1, 1, −2 … → 0, 1, 2, 3 …):
  *
- *   version   1 byte, 0x02
- *   count     varint, the number of points
- *   kinds     ceil(count / 4) bytes: 2 bits per point (point i: byte i >> 2, bits 2·(i & 3)), how its
- *             value is stored:
- *               0  float64, little-endian, 8 bytes
- *               1  float32, little-endian, 4 bytes (the value is exactly a float32: what PyTorch's
- *                  `loss.item()` gives; every NaN is written as 0x7FC00000)
- *               2  the previous point's value again, 0 bytes (never for the first point)
- *               3  an integer of magnitude ≤ 2^31 (not −0), zigzag varint (counts, epochs, 0 and 1)
- *   count × point, in comparePoints order, without duplicates:
- *     step      zigzag varint: step − previous step (the first point: − 0)
- *     timestamp zigzag varint: timestamp − previous timestamp (the first point: − 0)
- *     value     as its kind says
+ *   version     1 byte, 0x03
+ *   count       varint, the number of points, which are stored in comparePoints order without duplicates
+ *   steps       a column (below)
+ *   timestamps  a column
+ *   kinds       ceil(count / 4) bytes: 2 bits per point (point i: byte i >> 2, bits 2·(i & 3)), how its
+ *               value is stored:
+ *                 0  float64, in the float64 stream
+ *                 1  float32, 4 bytes little-endian in the byte values (the value is exactly a float32:
+ *                    what PyTorch's `loss.item()` gives; every NaN is written as 0x7FC00000)
+ *                 2  the previous point's value again, nothing stored (never for the first point)
+ *                 3  an integer of magnitude ≤ 2^31 (not −0), a zigzag varint in the byte values
+ *   f64 length  varint, the bytes of the float64 stream
+ *   f64 stream  the float64 values, in point order, XOR-coded against the previous float64 value (the
+ *               first against +0) as bits, most significant first, padded with zero bits to a byte:
+ *                 '0'                    the same value again
+ *                 '10' + bits            the XOR's meaningful bits fit the previous window: its
+ *                                        64 − lead − trail bits (written only when no longer than a
+ *                                        new window would be)
+ *                 '11' + lead (5 bits) + (length − 1) (6 bits) + length bits
+ *                                        a new window: lead zero bits (at most 31) above the meaningful
+ *                                        bits, trail = 64 − lead − length zero bits below
+ *   byte values the float32 and integer values, in point order
  *
- * Zigzag is protobuf's sint64 mapping (0, −1, 1, −2 … → 0, 1, 2, 3 …). Steps and timestamps are safe
- * integers, so a delta can reach ±(2^54 − 2) and its zigzag value 2^55: such deltas (beyond ±(2^53 − 1))
- * take a BigInt path; ordinary ones stay in Number arithmetic. Nothing after the last point is allowed.
+ * A column holds count integers, each as a delta from the one before (the first from 0), in one of two
+ * modes, whichever is shorter (deltas on a tie):
+ *   0x00 deltas  count zigzag varints
+ *   0x01 runs    (zigzag varint delta, varint repeat ≥ 1) pairs, repeats summing to count: the delta is
+ *                applied `repeat` times. Steps 0…99 take 4 bytes, timestamps every 37 ms take 8.
  *
- * Why the value kinds: a chunk of 100 points must stay within one 1 KB write unit (design.md budgets
- * 20 write units per 1,000 points logged 100 per key). Raw float64 values alone take 800 bytes; float32-
- * exact values (the usual case for deep-learning metrics) take half. Why hand-written: decode + JSON of a
- * 25,000-point page has a 20 ms budget and a 1,000-point batch 2 ms of handler CPU.
+ * Steps and timestamps are safe integers, so a delta can reach ±(2^54 − 2) and its zigzag value 2^55:
+ * such deltas (beyond ±(2^53 − 1)) take a BigInt path; ordinary ones stay in Number arithmetic. Nothing
+ * after the byte values is allowed. Version 2 chunks (per-point deltas, float64 values as 8 raw bytes)
+ * are still read.
+ *
+ * Why this shape: design.md budgets 20 write units per 1,000 points logged 100 per key, so a chunk of
+ * 100 points must stay within one 1 KB write unit with its keys. Raw float64 values alone take 800
+ * bytes. Regular steps and timestamps (the common case) collapse to a few bytes; the XOR coding (as in
+ * Facebook's Gorilla paper) drops the sign, exponent and leading mantissa bits that neighbouring values
+ * of a training curve share; float32-exact values (deep-learning metrics) take 4 bytes. Why
+ * hand-written: decode + JSON of a 25,000-point page has a 20 ms budget and a 1,000-point batch 2 ms of
+ * handler CPU.
  */
 import type { MetricPoint } from './model.js';
 
-const VERSION = 2;
+const VERSION = 3;
+const LEGACY_VERSION = 2;
 const MAX = Number.MAX_SAFE_INTEGER;
-/** The most bytes a point can take: two 8-byte varints (zigzag values < 2^56) and a float64. */
-const MAX_POINT_BYTES = 24;
-/** The fewest bytes a point can take: two 1-byte varints and a repeated value. */
-const MIN_POINT_BYTES = 2;
+const MODE_DELTAS = 0;
+const MODE_RUNS = 1;
 
 const KIND_FLOAT64 = 0;
 const KIND_FLOAT32 = 1;
@@ -147,22 +166,56 @@ export function chunkSummary(points: readonly MetricPoint[]): ChunkSummary {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Encoding. One scratch buffer, grown as needed and reused, so a batch costs one copy of its bytes.
+// Encoding. Scratch buffers, grown as needed and reused, so a batch costs one copy of its bytes.
 
-let scratch = new Uint8Array(4096);
-let scratchView = new DataView(scratch.buffer);
-let pos = 0;
+/** A growable byte buffer with a write position; one per stream being written. */
+class Sink {
+  bytes = new Uint8Array(4096);
+  view = new DataView(this.bytes.buffer);
+  pos = 0;
 
-function writeVarint(n: number): void {
-  while (n >= 0x80) {
-    scratch[pos++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 0x80);
+  reserve(more: number): void {
+    const need = this.pos + more;
+    if (need <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(need, this.bytes.length * 2));
+    grown.set(this.bytes.subarray(0, this.pos));
+    this.bytes = grown;
+    this.view = new DataView(grown.buffer);
   }
-  scratch[pos++] = n;
 }
 
-/** Writes zigzag(d) for a safe integer d. As 2m + s with m = d or −d − 1: 2m + s itself may not be exact. */
-function writeZigzag(d: number): void {
+const out = new Sink();
+const vals = new Sink();
+const bits = new Sink();
+/** Bits already used in the last byte of `bits` (0 when the stream ends on a byte boundary). */
+let bitFill = 0;
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(sink: Sink, n: number): void {
+  const bytes = sink.bytes;
+  while (n >= 0x80) {
+    bytes[sink.pos++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  bytes[sink.pos++] = n;
+}
+
+/** zigzag(d) = 2m + s with m = d or −d − 1; 2m + s itself may not be exact, so m and s travel apart. */
+function zigzagSize(d: number): number {
+  const m = d < 0 ? -d - 1 : d;
+  return m < 0x40 ? 1 : 1 + varintSize(Math.floor(m / 0x40));
+}
+
+/** Writes zigzag(d) for a safe integer d. */
+function writeZigzag(sink: Sink, d: number): void {
   let s = 0;
   let m = d;
   if (d < 0) {
@@ -170,29 +223,29 @@ function writeZigzag(d: number): void {
     m = -d - 1;
   }
   if (m < 0x40) {
-    scratch[pos++] = (m << 1) | s;
+    sink.bytes[sink.pos++] = (m << 1) | s;
     return;
   }
   // `&` keeps the low 32 bits exactly, so the low groups are right for any safe integer.
-  scratch[pos++] = 0x80 | ((m & 0x3f) << 1) | s;
-  writeVarint(Math.floor(m / 0x40));
+  sink.bytes[sink.pos++] = 0x80 | ((m & 0x3f) << 1) | s;
+  writeVarint(sink, Math.floor(m / 0x40));
 }
 
-function writeZigzagBig(d: bigint): void {
+function writeZigzagBig(sink: Sink, d: bigint): void {
   let z = d >= 0n ? d << 1n : (-d << 1n) - 1n;
   while (z >= 0x80n) {
-    scratch[pos++] = Number(z & 0x7fn) | 0x80;
+    sink.bytes[sink.pos++] = Number(z & 0x7fn) | 0x80;
     z >>= 7n;
   }
-  scratch[pos++] = Number(z);
+  sink.bytes[sink.pos++] = Number(z);
 }
 
 /** Writes `next − prev` exactly; both are safe integers. */
-function writeDelta(next: number, prev: number): void {
+function writeDelta(sink: Sink, next: number, prev: number): void {
   const d = next - prev;
   // Correctly rounded: exact when |next − prev| ≤ 2^53, and ≥ 2^53 in magnitude otherwise.
-  if (d <= MAX && d >= -MAX) writeZigzag(d);
-  else writeZigzagBig(BigInt(next) - BigInt(prev));
+  if (d <= MAX && d >= -MAX) writeZigzag(sink, d);
+  else writeZigzagBig(sink, BigInt(next) - BigInt(prev));
 }
 
 function checkInteger(field: string, n: number): void {
@@ -201,55 +254,192 @@ function checkInteger(field: string, n: number): void {
   }
 }
 
+/** Writes one column (steps or timestamps) of sorted points, in the shorter of the two modes. */
+function writeColumn(points: readonly MetricPoint[], field: 'step' | 'timestamp'): void {
+  const n = points.length;
+  // Sizes of both modes. A delta beyond the safe range cannot be compared exactly: such columns
+  // (absurd steps or timestamps) are written as deltas.
+  let deltasSize = 0;
+  let runsSize = 0;
+  let exact = true;
+  let prev = 0;
+  let runDelta = Number.NaN;
+  let runLength = 0;
+  for (let i = 0; i < n; i++) {
+    const next = points[i]![field];
+    checkInteger(field, next);
+    const d = next - prev;
+    prev = next;
+    if (d > MAX || d < -MAX) {
+      exact = false;
+      break;
+    }
+    const size = zigzagSize(d);
+    deltasSize += size;
+    if (d === runDelta) {
+      runLength++;
+    } else {
+      if (runLength > 0) runsSize += varintSize(runLength);
+      runsSize += size;
+      runDelta = d;
+      runLength = 1;
+    }
+  }
+  if (runLength > 0) runsSize += varintSize(runLength);
+  out.reserve(1 + (exact ? Math.max(deltasSize, runsSize) : n * 9));
+  if (exact && runsSize < deltasSize) {
+    out.bytes[out.pos++] = MODE_RUNS;
+    prev = 0;
+    let i = 0;
+    while (i < n) {
+      const d = points[i]![field] - prev;
+      let repeat = 1;
+      while (i + repeat < n && points[i + repeat]![field] - points[i + repeat - 1]![field] === d) repeat++;
+      writeZigzag(out, d);
+      writeVarint(out, repeat);
+      i += repeat;
+      prev = points[i - 1]![field];
+    }
+    return;
+  }
+  out.bytes[out.pos++] = MODE_DELTAS;
+  prev = 0;
+  for (let i = 0; i < n; i++) {
+    const next = points[i]![field];
+    checkInteger(field, next);
+    writeDelta(out, next, prev);
+    prev = next;
+  }
+}
+
+/** Appends the low `n` bits of `v` (1 ≤ n ≤ 32, v < 2^n) to the float64 stream, most significant first. */
+function writeBits(v: number, n: number): void {
+  const bytes = bits.bytes;
+  while (n > 0) {
+    if (bitFill === 0) bytes[bits.pos++] = 0;
+    const free = 8 - bitFill;
+    const take = Math.min(free, n);
+    const piece = (v >>> (n - take)) & ((1 << take) - 1);
+    bytes[bits.pos - 1]! |= piece << (free - take);
+    n -= take;
+    bitFill = (bitFill + take) & 7;
+  }
+}
+
+/** Writes `length` bits of the 64-bit value (hi, lo) shifted right by `shift`. */
+function writeShifted(hi: number, lo: number, shift: number, length: number): void {
+  let h = hi;
+  let l = lo;
+  if (shift >= 32) {
+    l = hi >>> (shift - 32);
+    h = 0;
+  } else if (shift > 0) {
+    l = ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
+    h = hi >>> shift;
+  }
+  if (length > 32) {
+    writeBits(h, length - 32);
+    writeBits(l, 32);
+  } else {
+    writeBits(l, length);
+  }
+}
+
+const word = new DataView(new ArrayBuffer(8));
+
+function trailingZeros32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
 /** The chunk of `points` (sorted and deduplicated first). RangeError for a non-integer or unsafe step or timestamp. */
 export function encodeChunk(points: readonly MetricPoint[]): Uint8Array {
   const sorted = sortAndDedupe(points);
-  const need = 6 + sorted.length * MAX_POINT_BYTES;
-  if (scratch.length < need) {
-    scratch = new Uint8Array(Math.max(need, scratch.length * 2));
-    scratchView = new DataView(scratch.buffer);
-  }
-  pos = 0;
-  scratch[pos++] = VERSION;
-  writeVarint(sorted.length);
-  const kindsAt = pos;
-  const kindBytes = (sorted.length + 3) >> 2;
-  scratch.fill(0, kindsAt, kindsAt + kindBytes);
-  pos += kindBytes;
-  let prevStep = 0;
-  let prevTimestamp = 0;
+  const n = sorted.length;
+  out.pos = 0;
+  out.reserve(11);
+  out.bytes[out.pos++] = VERSION;
+  writeVarint(out, n);
+  writeColumn(sorted, 'step');
+  writeColumn(sorted, 'timestamp');
+
+  const kindsAt = out.pos;
+  const kindBytes = (n + 3) >> 2;
+  out.reserve(kindBytes);
+  out.bytes.fill(0, kindsAt, kindsAt + kindBytes);
+  out.pos += kindBytes;
+  vals.pos = 0;
+  vals.reserve(n * 5);
+  bits.pos = 0;
+  bitFill = 0;
+  // Each float64 takes at most 2 + 5 + 6 + 64 bits.
+  bits.reserve(n * 10 + 1);
+  let prevHi = 0;
+  let prevLo = 0;
+  let windowLead = -1;
+  let windowTrail = 0;
   let prevValue = 0;
-  for (let i = 0; i < sorted.length; i++) {
-    const p = sorted[i]!;
-    checkInteger('step', p.step);
-    checkInteger('timestamp', p.timestamp);
-    writeDelta(p.step, prevStep);
-    writeDelta(p.timestamp, prevTimestamp);
-    prevStep = p.step;
-    prevTimestamp = p.timestamp;
-    const value = p.value;
+  for (let i = 0; i < n; i++) {
+    const value = sorted[i]!.value;
     const kind = valueKind(value, prevValue, i === 0);
     prevValue = value;
-    scratch[kindsAt + (i >> 2)]! |= kind << ((i & 3) * 2);
-    if (kind === KIND_FLOAT64) {
-      scratchView.setFloat64(pos, value, true);
-      pos += 8;
-    } else if (kind === KIND_FLOAT32) {
+    out.bytes[kindsAt + (i >> 2)]! |= kind << ((i & 3) * 2);
+    if (kind === KIND_FLOAT32) {
       // One NaN bit pattern, so equal chunks are equal bytes.
-      if (Number.isNaN(value)) scratchView.setUint32(pos, 0x7fc00000, true);
-      else scratchView.setFloat32(pos, value, true);
-      pos += 4;
+      if (Number.isNaN(value)) vals.view.setUint32(vals.pos, 0x7fc00000, true);
+      else vals.view.setFloat32(vals.pos, value, true);
+      vals.pos += 4;
     } else if (kind === KIND_INTEGER) {
-      writeZigzag(value);
+      writeZigzag(vals, value);
+    } else if (kind === KIND_FLOAT64) {
+      word.setFloat64(0, value, true);
+      const lo = word.getUint32(0, true);
+      const hi = word.getUint32(4, true);
+      const xh = (hi ^ prevHi) >>> 0;
+      const xl = (lo ^ prevLo) >>> 0;
+      prevHi = hi;
+      prevLo = lo;
+      if (xh === 0 && xl === 0) {
+        writeBits(0, 1);
+        continue;
+      }
+      const lead = xh !== 0 ? Math.clz32(xh) : 32 + Math.clz32(xl);
+      const trail = xl !== 0 ? trailingZeros32(xl) : 32 + trailingZeros32(xh);
+      // Reuse the window only when that is no longer than opening a tighter one (11 header bits): a
+      // wide window set by one value would otherwise cost every later value all of its bits.
+      const capped = Math.min(lead, 31);
+      if (
+        windowLead >= 0 &&
+        lead >= windowLead &&
+        trail >= windowTrail &&
+        64 - windowLead - windowTrail <= 64 - capped - trail + 11
+      ) {
+        writeBits(0b10, 2);
+        writeShifted(xh, xl, windowTrail, 64 - windowLead - windowTrail);
+      } else {
+        windowLead = capped;
+        windowTrail = trail;
+        const length = 64 - windowLead - windowTrail;
+        writeBits(0b11, 2);
+        writeBits(windowLead, 5);
+        writeBits(length - 1, 6);
+        writeShifted(xh, xl, windowTrail, length);
+      }
     }
   }
-  return scratch.slice(0, pos);
+  out.reserve(10 + bits.pos + vals.pos);
+  writeVarint(out, bits.pos);
+  out.bytes.set(bits.bytes.subarray(0, bits.pos), out.pos);
+  out.pos += bits.pos;
+  out.bytes.set(vals.bytes.subarray(0, vals.pos), out.pos);
+  out.pos += vals.pos;
+  return out.bytes.slice(0, out.pos);
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Decoding.
 
-let input: Uint8Array = scratch;
+const NO_INPUT = new Uint8Array(0);
+let input: Uint8Array = NO_INPUT;
 let inputEnd = 0;
 let at = 0;
 
@@ -257,6 +447,7 @@ function truncated(): never {
   throw new RangeError('Metric chunk is truncated.');
 }
 
+/** A varint below 2^35 (point counts, repeats, stream lengths). */
 function readCount(): number {
   let n = 0;
   let mul = 1;
@@ -267,7 +458,7 @@ function readCount(): number {
     if (b < 0x80) return n;
     mul *= 0x80;
   }
-  throw new RangeError('Metric chunk has an invalid point count.');
+  throw new RangeError('Metric chunk has an invalid count.');
 }
 
 /** Reads one zigzag delta and returns `prev + delta`, exactly. */
@@ -310,18 +501,184 @@ function readAfterBig(prev: number, start: number): number {
   return Number(next);
 }
 
-/** The points of a chunk, in comparePoints order. RangeError for another version or malformed bytes. */
+let stepsColumn = new Float64Array(1024);
+let timestampsColumn = new Float64Array(1024);
+
+function readColumn(into: Float64Array, count: number): void {
+  if (at >= inputEnd) truncated();
+  const mode = input[at++];
+  let prev = 0;
+  if (mode === MODE_DELTAS) {
+    for (let i = 0; i < count; i++) {
+      prev = readAfter(prev);
+      into[i] = prev;
+    }
+    return;
+  }
+  if (mode !== MODE_RUNS) throw new RangeError(`Metric chunk has an unknown column mode ${mode}.`);
+  let i = 0;
+  while (i < count) {
+    const first = readAfter(prev);
+    const repeat = readCount();
+    if (repeat < 1 || repeat > count - i) throw new RangeError('Metric chunk has an invalid run length.');
+    const d = first - prev;
+    into[i++] = first;
+    prev = first;
+    for (let r = 1; r < repeat; r++) {
+      prev += d;
+      if (prev > MAX || prev < -MAX) {
+        throw new RangeError('Metric chunk holds a step or timestamp out of range.');
+      }
+      into[i++] = prev;
+    }
+  }
+}
+
+/**
+ * The float64 stream's reader: `bitBuffer` holds the `bitCount` (< 32) bits read from the stream but not
+ * yet consumed; `bitByte` is the next byte, `bitByteEnd` the stream's end. Int32 operations only: gathering
+ * bits through doubles or one bit at a time made float64 decoding several times slower.
+ */
+let bitBuffer = 0;
+let bitCount = 0;
+let bitByte = 0;
+let bitByteEnd = 0;
+
+/** The next `n` bits (1 ≤ n ≤ 24), most significant first. */
+function readBits(n: number): number {
+  while (bitCount < n) {
+    if (bitByte >= bitByteEnd) truncated();
+    bitBuffer = (bitBuffer << 8) | input[bitByte++]!;
+    bitCount += 8;
+  }
+  bitCount -= n;
+  const v = (bitBuffer >>> bitCount) & ((1 << n) - 1);
+  bitBuffer &= (1 << bitCount) - 1;
+  return v;
+}
+
+/** The next `n` bits (1 ≤ n ≤ 32) as an int32 (bit 31 becomes the sign). */
+function readWord(n: number): number {
+  if (n <= 24) return readBits(n);
+  const high = readBits(n - 16);
+  return (high << 16) | readBits(16);
+}
+
+/** The previous float64 value's bits (int32 halves) and the current window, while a chunk is decoded. */
+let xorHi = 0;
+let xorLo = 0;
+let xorLead = -1;
+let xorTrail = 0;
+/** The next value of the float64 stream. Int32 throughout: doubles here cost allocations. */
+function readFloat64(): number {
+  if (readBits(1) === 1) {
+    if (readBits(1) === 1) {
+      xorLead = readBits(5);
+      xorTrail = 64 - xorLead - (readBits(6) + 1);
+      if (xorTrail < 0) throw new RangeError('Metric chunk has an invalid float64 window.');
+    } else if (xorLead < 0) {
+      throw new RangeError('Metric chunk reuses a float64 window before setting one.');
+    }
+    const length = 64 - xorLead - xorTrail;
+    const shift = xorTrail;
+    let h = 0;
+    let l: number;
+    if (length > 32) {
+      h = readWord(length - 32);
+      l = readWord(32);
+    } else {
+      l = readWord(length);
+    }
+    if (shift >= 32) {
+      h = l << (shift - 32);
+      l = 0;
+    } else if (shift > 0) {
+      h = (h << shift) | (l >>> (32 - shift));
+      l <<= shift;
+    }
+    xorHi ^= h;
+    xorLo ^= l;
+  }
+  word.setInt32(0, xorLo, true);
+  word.setInt32(4, xorHi, true);
+  return word.getFloat64(0, true);
+}
+
+/** The points of a chunk, in comparePoints order. RangeError for an unknown version or malformed bytes. */
 export function decodeChunk(bytes: Uint8Array): MetricPoint[] {
   if (bytes.length === 0) truncated();
+  if (bytes[0] === LEGACY_VERSION) return decodeLegacyChunk(bytes);
   if (bytes[0] !== VERSION) throw new RangeError(`Unknown metric chunk version ${bytes[0]}.`);
   input = bytes;
   inputEnd = bytes.length;
   at = 1;
   try {
     const count = readCount();
+    // Every point takes at least a quarter byte of kinds: this bounds what the columns allocate.
+    if (count > 4 * (inputEnd - at)) truncated();
+    if (stepsColumn.length < count) {
+      stepsColumn = new Float64Array(count);
+      timestampsColumn = new Float64Array(count);
+    }
+    readColumn(stepsColumn, count);
+    readColumn(timestampsColumn, count);
     const kindsAt = at;
-    const kindBytes = Math.ceil(count / 4);
-    if (kindBytes + count * MIN_POINT_BYTES > inputEnd - at) truncated();
+    const kindBytes = (count + 3) >> 2;
+    if (kindBytes > inputEnd - at) truncated();
+    at += kindBytes;
+    const streamBytes = readCount();
+    if (streamBytes > inputEnd - at) truncated();
+    bitBuffer = 0;
+    bitCount = 0;
+    bitByte = at;
+    bitByteEnd = at + streamBytes;
+    at += streamBytes;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const points: MetricPoint[] = new Array(count);
+    let value = 0;
+    xorHi = 0;
+    xorLo = 0;
+    xorLead = -1;
+    xorTrail = 0;
+    for (let i = 0; i < count; i++) {
+      const kind = (input[kindsAt + (i >> 2)]! >> ((i & 3) * 2)) & 3;
+      if (kind === KIND_FLOAT32) {
+        if (at + 4 > inputEnd) truncated();
+        value = view.getFloat32(at, true);
+        at += 4;
+      } else if (kind === KIND_INTEGER) {
+        value = readAfter(0);
+        if (Math.abs(value) > INTEGER_LIMIT)
+          throw new RangeError('Metric chunk holds an integer value out of range.');
+      } else if (kind === KIND_FLOAT64) {
+        value = readFloat64();
+      } else if (i === 0) {
+        throw new RangeError('Metric chunk repeats a value before its first point.');
+      }
+      points[i] = { step: stepsColumn[i]!, timestamp: timestampsColumn[i]!, value };
+    }
+    // The stream must be used up, but for zero padding in its last byte.
+    if (bitByte !== bitByteEnd || bitCount >= 8 || bitBuffer !== 0) {
+      throw new RangeError('Metric chunk has bits after its last float64 value.');
+    }
+    if (at !== inputEnd) throw new RangeError('Metric chunk has bytes after its last point.');
+    return points;
+  } finally {
+    input = NO_INPUT;
+  }
+}
+
+/** Version 2: per-point (step delta, timestamp delta, value) records; float64 values as 8 raw bytes. */
+function decodeLegacyChunk(bytes: Uint8Array): MetricPoint[] {
+  input = bytes;
+  inputEnd = bytes.length;
+  at = 1;
+  try {
+    const count = readCount();
+    const kindsAt = at;
+    const kindBytes = (count + 3) >> 2;
+    // Each point takes at least two bytes (its two deltas).
+    if (kindBytes + count * 2 > inputEnd - at) truncated();
     at += kindBytes;
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const points: MetricPoint[] = new Array(count);
@@ -352,6 +709,6 @@ export function decodeChunk(bytes: Uint8Array): MetricPoint[] {
     if (at !== inputEnd) throw new RangeError('Metric chunk has bytes after its last point.');
     return points;
   } finally {
-    input = scratch;
+    input = NO_INPUT;
   }
 }

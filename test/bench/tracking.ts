@@ -53,14 +53,17 @@ const points = (
   perKey: number,
   stepOffset = 0,
   precision: 'float32' | 'float64' = 'float32',
+  timing: 'regular' | 'jittered' = 'regular',
 ): KeyedPoint[] =>
   Array.from({ length: keyCount * perKey }, (_, i) => {
     const step = stepOffset + Math.floor(i / keyCount);
     const value = 2 / (1 + step / 50) + Math.sin(i * 12.9898) * 0.01;
+    // Jittered: a step every 30–230 ms, as a training loop calling time.time() sees it.
+    const jitter = timing === 'jittered' ? Math.floor(Math.abs(Math.sin(step * 7.1)) * 200) : 0;
     return {
       key: `metric_${i % keyCount}`,
       step,
-      timestamp: 1_795_000_000_000 + step * 37,
+      timestamp: 1_795_000_000_000 + step * 37 + jitter,
       value: precision === 'float32' ? Math.fround(value) : value,
     };
   });
@@ -76,6 +79,10 @@ async function writeUnits(s: Services) {
     [
       'log-batch, 10 keys × 100 points per request (float64 values)',
       () => Array.from({ length: 10 }, (_, r) => points(10, 100, r * 100, 'float64')),
+    ],
+    [
+      'log-batch, 10 keys × 100 points per request (float64 values, jittered timestamps)',
+      () => Array.from({ length: 10 }, (_, r) => points(10, 100, r * 100, 'float64', 'jittered')),
     ],
     [
       'log-batch, 1,000 keys × 1 point per request',
@@ -111,10 +118,14 @@ async function writeUnits(s: Services) {
 }
 
 async function historyReads(s: Services) {
+  return [await historyRead(s, 'float32'), await historyRead(s, 'float64')];
+}
+
+async function historyRead(s: Services, precision: 'float32' | 'float64') {
   const experimentId = await s.experiments.create({ name: `bench-history-${Date.now()}`, tags: [] });
   const run = await s.runs.create({ experimentId, tags: [] });
   for (let start = 0; start < HISTORY_POINTS; start += 1000) {
-    await s.runs.logBatch(run.runId, { metrics: points(1, 1000, start), params: [], tags: [] });
+    await s.runs.logBatch(run.runId, { metrics: points(1, 1000, start, precision), params: [], tags: [] });
   }
   s.meter.reset();
   let token: string | undefined;
@@ -153,15 +164,14 @@ async function historyReads(s: Services) {
     if (body.length < 10) throw new Error('empty page');
   }
   timings.sort((a, b) => a - b);
-  return [
-    {
-      points: served,
-      pages,
-      'read units (total)': reads.readUnits.toFixed(1),
-      'DynamoDB calls (total)': reads.calls,
-      'decode + order + JSON per 25,000-point page, ms (median of 15)': (timings[7] ?? Number.NaN).toFixed(1),
-    },
-  ];
+  return {
+    values: precision,
+    points: served,
+    pages,
+    'read units (total)': reads.readUnits.toFixed(1),
+    'DynamoDB calls (total)': reads.calls,
+    'decode + order + JSON per 25,000-point page, ms (median of 15)': (timings[7] ?? Number.NaN).toFixed(1),
+  };
 }
 
 async function logBatchCpu(s: Services) {

@@ -55,8 +55,8 @@ const pointLists = fc
     return fc.shuffledSubarray([...points, ...copies], { minLength: points.length + copies.length });
   });
 
-/** The format written out the slow, obvious way: BigInt zigzag varints, kinds chosen one by one. */
-function referenceEncode(points: readonly MetricPoint[]): Uint8Array {
+/** Version 2 (still read), written out the slow, obvious way. */
+function referenceEncodeV2(points: readonly MetricPoint[]): Uint8Array {
   const sorted = sortAndDedupe(points);
   const out: number[] = [2];
   const varint = (z: bigint, into: number[] = out) => {
@@ -101,6 +101,95 @@ function referenceEncode(points: readonly MetricPoint[]): Uint8Array {
   return Uint8Array.from([...out, ...kinds, ...body]);
 }
 
+/** Version 3 written out the slow, obvious way: BigInt zigzag varints, bit strings, kinds one by one. */
+function referenceEncode(points: readonly MetricPoint[]): Uint8Array {
+  const sorted = sortAndDedupe(points);
+  const varint = (z: bigint, into: number[]) => {
+    while (z >= 0x80n) {
+      into.push(Number(z & 0x7fn) | 0x80);
+      z >>= 7n;
+    }
+    into.push(Number(z));
+  };
+  const zigzag = (d: bigint, into: number[]) => varint(d >= 0n ? 2n * d : -2n * d - 1n, into);
+  const column = (values: bigint[]): number[] => {
+    const deltas: number[] = [0];
+    const runs: number[] = [1];
+    let prev = 0n;
+    const ds = values.map((v) => {
+      const d = v - prev;
+      prev = v;
+      return d;
+    });
+    for (const d of ds) zigzag(d, deltas);
+    for (let i = 0; i < ds.length; ) {
+      let repeat = 1;
+      while (i + repeat < ds.length && ds[i + repeat] === ds[i]) repeat++;
+      zigzag(ds[i]!, runs);
+      varint(BigInt(repeat), runs);
+      i += repeat;
+    }
+    const exact = ds.every((d) => d <= BigInt(MAX) && d >= -BigInt(MAX));
+    return exact && runs.length < deltas.length ? runs : deltas;
+  };
+  const out: number[] = [3];
+  varint(BigInt(sorted.length), out);
+  out.push(...column(sorted.map((p) => BigInt(p.step))));
+  out.push(...column(sorted.map((p) => BigInt(p.timestamp))));
+  const kinds = new Array<number>(Math.ceil(sorted.length / 4)).fill(0);
+  const values: number[] = [];
+  let bitString = '';
+  let prevBits = 0n;
+  let window: { lead: number; trail: number } | undefined;
+  const bin = (v: bigint, width: number) => v.toString(2).padStart(width, '0');
+  sorted.forEach((p, i) => {
+    let kind: number;
+    if (i > 0 && Object.is(p.value, sorted[i - 1]!.value)) kind = 2;
+    else if (Number.isInteger(p.value) && Math.abs(p.value) <= 2 ** 31 && !Object.is(p.value, -0)) {
+      kind = 3;
+      zigzag(BigInt(p.value), values);
+    } else if (Number.isNaN(p.value)) {
+      kind = 1;
+      values.push(0, 0, 0xc0, 0x7f);
+    } else if (Math.fround(p.value) === p.value) {
+      kind = 1;
+      const bytes = new Uint8Array(4);
+      new DataView(bytes.buffer).setFloat32(0, p.value, true);
+      values.push(...bytes);
+    } else {
+      kind = 0;
+      const bits = new DataView(Float64Array.of(p.value).buffer).getBigUint64(0, true);
+      const x = bits ^ prevBits;
+      prevBits = bits;
+      if (x === 0n) bitString += '0';
+      else {
+        const text = bin(x, 64);
+        const lead = text.indexOf('1');
+        const trail = 63 - text.lastIndexOf('1');
+        const fresh = 64 - Math.min(lead, 31) - trail;
+        if (
+          window &&
+          lead >= window.lead &&
+          trail >= window.trail &&
+          64 - window.lead - window.trail <= fresh + 11
+        ) {
+          bitString += `10${text.slice(window.lead, 64 - window.trail)}`;
+        } else {
+          window = { lead: Math.min(lead, 31), trail };
+          const length = 64 - window.lead - trail;
+          bitString += `11${bin(BigInt(window.lead), 5)}${bin(BigInt(length - 1), 6)}${text.slice(window.lead, 64 - trail)}`;
+        }
+      }
+    }
+    kinds[i >> 2]! |= kind << ((i & 3) * 2);
+  });
+  bitString = bitString.padEnd(Math.ceil(bitString.length / 8) * 8, '0');
+  const stream = (bitString.match(/.{8}/g) ?? []).map((byte) => Number.parseInt(byte, 2));
+  out.push(...kinds);
+  varint(BigInt(stream.length), out);
+  return Uint8Array.from([...out, ...stream, ...values]);
+}
+
 describe('encodeChunk / decodeChunk', () => {
   it('round-trips any points to their sorted, deduplicated list, exactly', () => {
     fc.assert(
@@ -121,9 +210,10 @@ describe('encodeChunk / decodeChunk', () => {
   });
 
   it('encodes a known chunk', () => {
-    // zigzag(1000) = 2000 = 0x0f << 7 | 0x50; zigzag(-1) = 1; kinds: integer 1 (3), then NaN as float32 (1).
+    // Steps 0, 1 and timestamps 1000, 999 as per-point deltas (zigzag(1000) = 2000 = 0x0f << 7 | 0x50,
+    // zigzag(−1) = 1); kinds: integer 1 (3), then NaN as float32 (1); an empty float64 stream; the values.
     expect([...encodeChunk([point(1, 999, Number.NaN), point(0, 1000, 1)])]).toEqual([
-      2, 2, 0b0111, 0x00, 0xd0, 0x0f, 0x02, 0x02, 0x01, 0, 0, 0xc0, 0x7f,
+      3, 2, 0, 0x00, 0x02, 0, 0xd0, 0x0f, 0x01, 0b0111, 0, 0x02, 0, 0, 0xc0, 0x7f,
     ]);
   });
 
@@ -131,9 +221,11 @@ describe('encodeChunk / decodeChunk', () => {
     const values = [0.1, Math.fround(0.1), Math.fround(0.1), 7, -0, Number.POSITIVE_INFINITY, 2 ** 40];
     const points = values.map((value, step) => point(step, 0, value));
     expect(exactly(decodeChunk(encodeChunk(points)))).toEqual(exactly(points));
-    // 1 version + 1 count + 2 kinds bytes; 2 delta bytes a point; values: float64 8, float32 4, repeat 0,
+    // 1 version + 1 count; steps as runs (mode, 0 once, 1 six times: 5); timestamps as runs (mode, 0 seven
+    // times: 3); 2 kinds bytes; float64 stream: 0.1 = 0x3FB999999999999A has 2 leading and 1 trailing
+    // zero bits, '11' + 5 + 6 + 61 bits = 10 bytes, and its length byte; values: float32 4, repeat 0,
     // integer 1, −0 as float32 4, +∞ as float32 4, 2^40 (too large for the integer kind) as float32 4.
-    expect(encodeChunk(points).length).toBe(4 + 7 * 2 + 25);
+    expect(encodeChunk(points).length).toBe(2 + 5 + 3 + 2 + 11 + 17);
   });
 
   it('round-trips deltas on both sides of ±2^53 exactly', () => {
@@ -162,7 +254,7 @@ describe('encodeChunk / decodeChunk', () => {
 
   it('round-trips an empty chunk', () => {
     const bytes = encodeChunk([]);
-    expect([...bytes]).toEqual([2, 0]);
+    expect([...bytes]).toEqual([3, 0, 0, 0, 0]);
     expect(decodeChunk(bytes)).toEqual([]);
   });
 
@@ -179,12 +271,28 @@ describe('encodeChunk / decodeChunk', () => {
     expect(exactly(decodeChunk(buffer.subarray(3, 3 + bytes.length)))).toEqual(exactly(points));
   });
 
-  it('takes about 10 bytes a point for 1,000 sequential float64 points, 6 for float32 ones', () => {
-    const float64 = Array.from({ length: 1000 }, (_, i) => point(i, 1_700_000_000_000 + i, Math.sin(i) / 3));
-    // 1 version + 2 count + 250 kinds; the first point 8 (its value 0 is an integer); then 10 a point.
-    expect(encodeChunk(float64).length).toBe(253 + 8 + 999 * 10);
+  it('collapses regular steps and timestamps, and shares the leading bits of neighbouring float64s', () => {
+    // A loss-like curve: decaying, with noise; steps 0…999, a timestamp every 37 ms.
+    const curve = (i: number) => 2 / (1 + i / 50) + Math.sin(i * 12.9898) * 0.01;
+    const float64 = Array.from({ length: 1000 }, (_, i) => point(i, 1_700_000_000_000 + i * 37, curve(i)));
     const float32 = float64.map((p) => point(p.step, p.timestamp, Math.fround(p.value)));
-    expect(encodeChunk(float32).length).toBe(253 + 8 + 999 * 6);
+    // 1 version + 2 count; steps (mode, 0 once, 1 × 999: 6 bytes); timestamps (mode, the first one once
+    // in 7 bytes, 37 × 999 in 1 + 2: 11 bytes); 250 kinds bytes; an empty stream's length byte; the first
+    // value, 2, is an integer (1 byte), the others float32s.
+    const fixed = 3 + 6 + 11 + 250;
+    expect(encodeChunk(float32).length).toBe(fixed + 1 + 1 + 999 * 4);
+    // The same values as doubles: under 7 bytes each instead of 8 raw (the noise is 0.5–10 % of the
+    // value, so neighbours share sign, exponent and a few mantissa bits).
+    expect(encodeChunk(float64).length).toBeLessThan(fixed + 2 + 1000 * 7);
+  });
+
+  it('reads version 2 chunks (property)', () => {
+    fc.assert(
+      fc.property(pointLists, (points) => {
+        expect(exactly(decodeChunk(referenceEncodeV2(points)))).toEqual(exactly(sortAndDedupe(points)));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('does not change its input', () => {
@@ -233,6 +341,41 @@ describe('errors', () => {
     expect(decodeChunk(Uint8Array.of(2, 1, 0, ...half, 0, ...value))).toEqual([point(2 ** 52, 0, 1)]);
     // Kind 2 (repeat) for the first point.
     expect(() => decodeChunk(Uint8Array.of(2, 1, 0b10, 0, 0))).toThrow(RangeError);
+  });
+
+  it('refuses malformed version 3 columns and float64 streams', () => {
+    // One point at step 0, timestamp 0: version, count, steps column, timestamps column, kinds.
+    const head = (steps: number[], kinds = 0b00) => [3, 1, ...steps, 0, 0, kinds];
+    expect(() => decodeChunk(Uint8Array.of(...head([2, 0]), 0))).toThrow(/column mode/);
+    expect(() => decodeChunk(Uint8Array.of(...head([1, 0, 0]), 0))).toThrow(/run length/);
+    expect(() => decodeChunk(Uint8Array.of(3, 1, 1, 0, 2, 0, 0, 0b00, 0))).toThrow(/run length/);
+    // A float64 that reuses a window no value has set.
+    expect(() => decodeChunk(Uint8Array.of(...head([0, 0]), 1, 0b1000_0000))).toThrow(/window/);
+    // A window of 31 leading zero bits and 64 meaningful ones does not fit in 64 bits.
+    expect(() => decodeChunk(Uint8Array.of(...head([0, 0]), 2, 0xff, 0xf8))).toThrow(/window/);
+    const valid = encodeChunk([point(0, 0, 0.1)]);
+    // 0.1 takes 74 bits: the last of its 10 stream bytes has 6 bits of zero padding.
+    expect([...valid.subarray(0, 8)]).toEqual([3, 1, 0, 0, 0, 0, 0b00, 10]);
+    const padded = valid.slice();
+    padded[padded.length - 1]! |= 1;
+    expect(() => decodeChunk(padded)).toThrow(/bits after/);
+    const longer = Uint8Array.of(...valid.subarray(0, 7), 11, ...valid.subarray(8), 0);
+    expect(() => decodeChunk(longer)).toThrow(/bits after/);
+  });
+
+  it('fails only with RangeError on corrupted chunks (property)', () => {
+    fc.assert(
+      fc.property(pointLists, fc.nat(), fc.integer({ min: 1, max: 255 }), (points, where, flip) => {
+        const bytes = encodeChunk(points);
+        bytes[where % bytes.length]! ^= flip;
+        try {
+          decodeChunk(bytes);
+        } catch (error) {
+          expect(error).toBeInstanceOf(RangeError);
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('refuses steps and timestamps that are not safe integers', () => {
