@@ -109,6 +109,24 @@ export interface RunChange {
 /** Decides a change from the current run: throw to refuse, return null for "nothing to do". */
 export type RunMutation = (run: Run) => RunChange | null;
 
+/** Steps `from` to `to`, both included. */
+export interface StepInterval {
+  from: number;
+  to: number;
+}
+
+/** What get-history-bulk-interval's first read of one run found; see shared/store/history-sample.ts. */
+export interface HistoryHead {
+  /** Points read with steps in the requested range, sorted and deduplicated. */
+  points: MetricPoint[];
+  /** True when `points` are all the points in the range. */
+  complete: boolean;
+  /** The key's highest logged step, when it has any point. */
+  latestStep?: number;
+  /** Per chunk family, the first step of the last chunk read, when reading stopped before the range's end. */
+  frontier: { own?: number; mixed?: number };
+}
+
 /** What the runs domain needs from storage. */
 export interface RunRepository {
   create(run: Run): Promise<void>;
@@ -125,6 +143,23 @@ export interface RunRepository {
   ): Promise<void>;
   /** Every point of one key, sorted by (step, timestamp, value) and deduplicated. */
   readHistory(runId: string, key: string, upToStep?: number): Promise<MetricPoint[] | undefined>;
+  /** get-history-bulk-interval, phase one: the range's points up to a byte budget; undefined for no run. */
+  readHistoryHead(
+    runId: string,
+    key: string,
+    start: number,
+    end: number | undefined,
+    byteBudget: number,
+  ): Promise<HistoryHead | undefined>;
+  /** Phase two: the head's points plus the first chunk starting in each interval above its frontier. */
+  readHistoryIntervals(
+    runId: string,
+    key: string,
+    head: HistoryHead,
+    intervals: readonly StepInterval[],
+    start: number,
+    end: number,
+  ): Promise<MetricPoint[]>;
   /** One page of at most `limit` points after `cursor`, in order, reading only what the page needs. */
   readHistoryPage(
     runId: string,

@@ -16,6 +16,7 @@ import type {
   Run,
   RunRepository,
   RunStatus,
+  StepInterval,
 } from './model.js';
 import { decodePageToken, encodePageToken, queryFingerprint } from './page-token.js';
 import { generateRunName } from './run-names.js';
@@ -410,30 +411,52 @@ export class RunService {
     }
     for (const runId of runIds) validateRunId(runId);
     validateKey('metric_key', key);
-    // With a range, only chunks starting at or before its end are read.
-    const found = await Promise.all(
-      runIds.map((runId) => this.repo.readHistory(runId, key, request.endStep)),
+    // MLflow's default range starts at step 0 (negative steps are left out) and ends at the last step.
+    const start = request.startStep ?? 0;
+    const budget = Math.max(
+      BULK_INTERVAL_MIN_BYTES,
+      Math.min(maxResults * BULK_INTERVAL_BYTES_PER_POINT, BULK_INTERVAL_TOTAL_BYTES / runIds.length),
     );
-    const series = found.map((points, index) => {
-      if (!points) throw runNotFound(runIds[index] as string);
-      return points;
+    const heads = await Promise.all(
+      runIds.map((runId) => this.repo.readHistoryHead(runId, key, start, request.endStep, budget)),
+    );
+    const found = heads.map((head, index) => {
+      if (!head) throw runNotFound(runIds[index] as string);
+      return head;
     });
-    const steps = sampleSteps(series, maxResults, request.startStep, request.endStep);
-    const rows = series.reduce(
-      (count, points) => count + points.filter((point) => steps.has(point.step)).length,
-      0,
-    );
+    let selected: MetricPoint[][];
+    if (found.every((head) => head.complete)) {
+      // Every series in range was read whole: sample exactly as MLflow does.
+      const series = found.map((head) => head.points);
+      const steps = sampleSteps(series, maxResults, request.startStep, request.endStep);
+      selected = series.map((points) => points.filter((point) => steps.has(point.step)));
+    } else {
+      // A long series: the same step intervals for every run, the first logged step of each, read
+      // without reading the whole series (see shared/store/history-sample.ts).
+      const end =
+        request.endStep ??
+        Math.max(...found.flatMap((head) => [head.latestStep ?? start, head.points.at(-1)?.step ?? start]));
+      const partial = found.filter((head) => !head.complete).length;
+      const perRun = Math.max(1, Math.floor(BULK_INTERVAL_MAX_QUERIES / (2 * partial)));
+      const intervals = stepIntervals(start, end, Math.min(maxResults, perRun));
+      const series = await Promise.all(
+        found.map((head, index) =>
+          head.complete
+            ? head.points
+            : this.repo.readHistoryIntervals(runIds[index] as string, key, head, intervals, start, end),
+        ),
+      );
+      selected = series.map((points) => sampleByIntervals(points, intervals));
+    }
+    const rows = selected.reduce((count, points) => count + points.length, 0);
     // One answer must fit a Lambda response (6 MB): about 60,000 points of JSON with run ids.
     if (rows > RUN_LIMITS.bulkIntervalMaxPoints) {
       throw new InvalidParameterValueError(
         `The request selects ${rows} points, more than ${RUN_LIMITS.bulkIntervalMaxPoints} in one answer; request fewer run_ids or a lower max_results.`,
       );
     }
-    return series.flatMap((points, index) =>
-      points
-        .filter((point) => steps.has(point.step))
-        .slice(0, RUN_LIMITS.historyPageMax)
-        .map((point) => ({ runId: runIds[index] as string, point })),
+    return selected.flatMap((points, index) =>
+      points.slice(0, RUN_LIMITS.historyPageMax).map((point) => ({ runId: runIds[index] as string, point })),
     );
   }
 
@@ -508,6 +531,68 @@ function decodeHistoryToken(token: string, fingerprint: string): HistoryCursor {
     after: { step, timestamp, value: parseMetricValue(value) },
     resume: positions as Record<string, string>,
   };
+}
+
+/**
+ * get-history-bulk-interval's read budget: bytes of chunk data read whole per run before switching to
+ * interval reads. A few KB per requested point is where one Limit-1 query per interval starts to cost
+ * less than reading everything (a Query page of 1 MB costs ~125 read units, each query at least 0.5).
+ */
+const BULK_INTERVAL_BYTES_PER_POINT = 8 * 1024;
+const BULK_INTERVAL_MIN_BYTES = 64 * 1024;
+/** All runs of one request together: bounds the function's memory (about 1M decoded points). */
+const BULK_INTERVAL_TOTAL_BYTES = 8 * 1024 * 1024;
+/** Interval queries per request: at ~24 in flight, about a second of DynamoDB round trips. */
+const BULK_INTERVAL_MAX_QUERIES = 4000;
+
+/**
+ * [start, end] cut into `count` (at most one per step) contiguous intervals of near-equal width. For a
+ * series logged at every step, the first step of each is the step MLflow's sampling picks: interval i
+ * starts at start + ⌊i · (width / count)⌋, in floating point as MLflow computes it.
+ */
+export function stepIntervals(start: number, end: number, count: number): StepInterval[] {
+  if (end < start) return [];
+  const width = end - start + 1;
+  const n = Math.min(count, width);
+  const starts: number[] = [];
+  if (width * n <= Number.MAX_SAFE_INTEGER) {
+    const interval = width / n;
+    for (let i = 0; i < n; i++) starts.push(start + Math.floor(i * interval));
+  } else {
+    // Steps near ±2^53: only BigInt is exact here (MLflow's floats would not be either).
+    const wide = BigInt(end) - BigInt(start) + 1n;
+    for (let i = 0n; i < BigInt(n); i++) starts.push(Number(BigInt(start) + (i * wide) / BigInt(n)));
+  }
+  const intervals: StepInterval[] = [];
+  for (let i = 0; i < starts.length; i++) {
+    const from = starts[i] as number;
+    const to = i + 1 < starts.length ? (starts[i + 1] as number) - 1 : end;
+    // Rounding can make two starts meet; an empty interval is dropped.
+    if (to >= from) intervals.push({ from, to });
+  }
+  return intervals;
+}
+
+/**
+ * The points at the first logged step of each interval, and at the last logged step of all (MLflow
+ * always returns the first and the last step). `points` must be sorted; intervals sorted and disjoint.
+ */
+export function sampleByIntervals(
+  points: readonly MetricPoint[],
+  intervals: readonly StepInterval[],
+): MetricPoint[] {
+  const steps = new Set<number>();
+  let at = 0;
+  for (const { from, to } of intervals) {
+    while (at < points.length && (points[at] as MetricPoint).step < from) at++;
+    const point = points[at];
+    if (point && point.step <= to) steps.add(point.step);
+  }
+  const lastInRange = intervals.length
+    ? points.findLast((point) => point.step <= (intervals.at(-1) as StepInterval).to)
+    : undefined;
+  if (lastInRange && lastInRange.step >= (intervals[0] as StepInterval).from) steps.add(lastInRange.step);
+  return points.filter((point) => steps.has(point.step));
 }
 
 /** The steps get-history-bulk-interval returns; see RunService.historyBulkInterval. */

@@ -33,6 +33,7 @@ import {
 import type {
   DatasetInput,
   HistoryCursor,
+  HistoryHead,
   LatestMetric,
   LifecycleStage,
   MetricPoint,
@@ -40,8 +41,10 @@ import type {
   RunMutation,
   RunRepository,
   RunStatus,
+  StepInterval,
 } from '../domain/model.js';
 import { readHistoryPage } from './history-pages.js';
+import { readHistoryHead, readHistoryIntervals } from './history-sample.js';
 import {
   approximateItemBytes,
   fromStoredMap,
@@ -455,6 +458,33 @@ export class DynamoRunRepository implements RunRepository {
         requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
       }
     }
+  }
+
+  readHistoryHead(
+    runId: string,
+    key: string,
+    start: number,
+    end: number | undefined,
+    byteBudget: number,
+  ): Promise<HistoryHead | undefined> {
+    return readHistoryHead({ doc: this.doc, tableName: this.tableName, runId, key }, start, end, byteBudget);
+  }
+
+  readHistoryIntervals(
+    runId: string,
+    key: string,
+    head: HistoryHead,
+    intervals: readonly StepInterval[],
+    start: number,
+    end: number,
+  ): Promise<MetricPoint[]> {
+    return readHistoryIntervals(
+      { doc: this.doc, tableName: this.tableName, runId, key },
+      head,
+      intervals,
+      start,
+      end,
+    );
   }
 
   /** One page of a key's history (see history-pages.ts); undefined when the run does not exist. */

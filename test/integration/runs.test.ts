@@ -492,6 +492,59 @@ describe('get-history-bulk-interval', () => {
     expect(ranged.body.metrics.map((row) => row.step)).toEqual(Array.from({ length: 10 }, (_, i) => 20 + i));
   });
 
+  it('samples a series too long to read whole at the steps MLflow picks, and a short one beside it exactly', async () => {
+    // 40,000 steps in 1,000-point chunks (~4.5 KB each): past the 64 KB a max_results of 5 reads whole,
+    // so the long run is sampled through interval reads (shared/store/history-sample.ts).
+    const long = (await createRun()).info.run_id;
+    for (let first = 0; first < 40_000; first += 1000) {
+      const response = await api.post('runs/log-batch', {
+        run_id: long,
+        metrics: Array.from({ length: 1000 }, (_, i) => ({
+          key: 'loss',
+          value: Math.fround(1 / (first + i + 1)),
+          timestamp: 1_700_000_000_000 + first + i,
+          step: first + i,
+        })),
+      });
+      expect(response.status, response.text).toBe(200);
+    }
+    const short = (await createRun()).info.run_id;
+    await api.post('runs/log-batch', {
+      run_id: short,
+      metrics: [3, 20_000, 20_001].map((step) => ({ key: 'loss', value: step, timestamp: step, step })),
+    });
+    type Row = { run_id: string; step: number; value: number; timestamp: number };
+    const response = await api.get<{ metrics: Row[] }>('metrics/get-history-bulk-interval', {
+      run_ids: [long, short],
+      metric_key: 'loss',
+      max_results: 5,
+    });
+    expect(response.status, response.text).toBe(200);
+    const longRows = response.body.metrics.filter((row) => row.run_id === long);
+    // MLflow over steps 0…39,999 with max_results 5 picks 0, 8,000, 16,000, 24,000, 32,000 and the last.
+    expect(longRows.map((row) => row.step)).toEqual([0, 8000, 16_000, 24_000, 32_000, 39_999]);
+    for (const row of longRows) {
+      expect(row.value).toBe(Math.fround(1 / (row.step + 1)));
+      expect(row.timestamp).toBe(1_700_000_000_000 + row.step);
+    }
+    // The short run: its first logged step in each interval, and its last.
+    expect(response.body.metrics.filter((row) => row.run_id === short).map((row) => row.step)).toEqual([
+      3, 20_000, 20_001,
+    ]);
+
+    // A range inside the long series is read by its own chunks: every step when it fits max_results.
+    const ranged = await api.get<{ metrics: Row[] }>('metrics/get-history-bulk-interval', {
+      run_ids: [long],
+      metric_key: 'loss',
+      start_step: 25_990,
+      end_step: 26_009,
+      max_results: 20,
+    });
+    expect(ranged.body.metrics.map((row) => row.step)).toEqual(
+      Array.from({ length: 20 }, (_, i) => 25_990 + i),
+    );
+  });
+
   it('refuses bad requests with MLflow messages', async () => {
     const id = (await createRun()).info.run_id;
     const cases: [Record<string, string | number | string[]>, string][] = [

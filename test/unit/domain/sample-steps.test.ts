@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MetricPoint } from '../../../shared/domain/model.js';
-import { sampleSteps } from '../../../shared/domain/runs.js';
+import { sampleByIntervals, sampleSteps, stepIntervals } from '../../../shared/domain/runs.js';
 
 const series = (...steps: number[]): MetricPoint[] => steps.map((step) => ({ step, timestamp: 0, value: 0 }));
 
@@ -50,5 +50,71 @@ describe('sampleSteps', () => {
         },
       ),
     );
+  });
+});
+
+describe('stepIntervals', () => {
+  it('cuts [start, end] into min(count, width) contiguous intervals of near-equal width (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -1_000_000, max: 1_000_000 }),
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.integer({ min: 1, max: 2500 }),
+        (start, span, count) => {
+          const end = start + span;
+          const intervals = stepIntervals(start, end, count);
+          expect(intervals).toHaveLength(Math.min(count, span + 1));
+          expect(intervals[0]?.from).toBe(start);
+          expect(intervals.at(-1)?.to).toBe(end);
+          const widths = intervals.map((interval) => interval.to - interval.from + 1);
+          expect(Math.min(...widths)).toBeGreaterThanOrEqual(1);
+          expect(Math.max(...widths) - Math.min(...widths)).toBeLessThanOrEqual(1);
+          for (let i = 1; i < intervals.length; i++) {
+            expect(intervals[i]?.from).toBe((intervals[i - 1]?.to ?? 0) + 1);
+          }
+        },
+      ),
+    );
+  });
+
+  it('stays exact near the ends of the safe integer range', () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    const intervals = stepIntervals(-max, max, 3);
+    // The width, 2^54 − 1, is 3 × 6,004,799,503,160,661: three equal thirds.
+    expect(intervals.map((interval) => [interval.from, interval.to])).toEqual([
+      [-max, -3002399751580331],
+      [-3002399751580330, 3002399751580330],
+      [3002399751580331, max],
+    ]);
+  });
+});
+
+describe('sampleByIntervals', () => {
+  it('picks the steps MLflow picks for a series logged at every step (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3000 }),
+        fc.integer({ min: 1, max: 400 }),
+        (length, maxResults) => {
+          const points = series(...Array.from({ length }, (_, i) => i));
+          const picked = sampleByIntervals(points, stepIntervals(0, length - 1, maxResults));
+          const expected = [...sampleSteps([points], maxResults)].sort((a, b) => a - b);
+          expect(picked.map((point) => point.step)).toEqual(expected);
+        },
+      ),
+    );
+  });
+
+  it('picks the first logged step of each interval and the last step, with every point at them', () => {
+    const points = [
+      { step: 2, timestamp: 1, value: 1 },
+      { step: 2, timestamp: 2, value: 2 },
+      { step: 7, timestamp: 0, value: 3 },
+      { step: 30, timestamp: 0, value: 4 },
+      { step: 31, timestamp: 0, value: 5 },
+    ];
+    const picked = sampleByIntervals(points, stepIntervals(0, 39, 4));
+    expect(picked.map((point) => point.value)).toEqual([1, 2, 4, 5]);
+    expect(sampleByIntervals(points, [])).toEqual([]);
   });
 });
