@@ -33,6 +33,8 @@ if (run('tracking')) {
   console.table(figures.writes);
   console.log('\nget-history of a long series (DynamoDB Local, eventually consistent chunk reads):');
   console.table(figures.history);
+  console.log('\nget-history-bulk-interval, one run, max_results 320 (DynamoDB Local):');
+  console.table(figures.bulk);
   console.log('\nHandler CPU per log-batch, DynamoDB answered instantly (no I/O):');
   console.table(figures.cpu);
   console.log('\nsearch_runs on one experiment (10 params, 5 metrics per run):');

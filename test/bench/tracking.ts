@@ -21,6 +21,8 @@ import { type CapacityMeter, meteredDocumentClient } from './capacity.js';
 
 const SEARCH_RUNS = Number(process.env.BENCH_SEARCH_RUNS ?? 10_000);
 const HISTORY_POINTS = Number(process.env.BENCH_HISTORY_POINTS ?? 100_000);
+/** Series lengths for get-history-bulk-interval (comma-separated). */
+const BULK_SERIES = (process.env.BENCH_BULK_POINTS ?? '100000,1000000').split(',').map(Number);
 
 interface Services {
   doc: DynamoDBDocumentClient;
@@ -174,6 +176,38 @@ async function historyRead(s: Services, precision: 'float32' | 'float64') {
   };
 }
 
+/**
+ * get-history-bulk-interval of one run at the UI's 320 points, for series of growing length logged 1,000
+ * points per request (one 1,000-point chunk each): reads must stop growing with the series.
+ */
+async function bulkIntervalReads(s: Services) {
+  const experimentId = await s.experiments.create({ name: `bench-bulk-${Date.now()}`, tags: [] });
+  const rows = [];
+  for (const length of BULK_SERIES) {
+    const run = await s.runs.create({ experimentId, tags: [] });
+    for (let start = 0; start < length; start += 1000) {
+      await s.runs.logBatch(run.runId, { metrics: points(1, 1000, start), params: [], tags: [] });
+    }
+    const timings: number[] = [];
+    let answer: Awaited<ReturnType<RunService['historyBulkInterval']>> = [];
+    for (let i = 0; i < 5; i++) {
+      s.meter.reset();
+      const t0 = performance.now();
+      answer = await s.runs.historyBulkInterval({ runIds: [run.runId], key: 'metric_0', maxResults: 320 });
+      timings.push(performance.now() - t0);
+    }
+    timings.sort((a, b) => a - b);
+    rows.push({
+      'series points': length,
+      'points returned': answer.length,
+      'read units': s.meter.readUnits.toFixed(1),
+      'DynamoDB calls': s.meter.calls,
+      'latency ms (median of 5)': (timings[2] ?? Number.NaN).toFixed(0),
+    });
+  }
+  return rows;
+}
+
 async function logBatchCpu(s: Services) {
   // Real items as the store wrote them, replayed by a client that answers instantly: handler CPU only.
   const experimentId = await s.experiments.create({ name: `bench-cpu-${Date.now()}`, tags: [] });
@@ -309,6 +343,7 @@ export async function trackingBenchmarks() {
     const local = await services(dynamoLocal.endpoint, 'bench');
     const writes = await writeUnits(local);
     const history = await historyReads(local);
+    const bulk = await bulkIntervalReads(local);
     const cpu = await logBatchCpu(local);
     const searchRows = [];
     searchRows.push(await searchCost('DynamoDB Local', local, await seedSearch(local, SEARCH_RUNS)));
@@ -319,7 +354,7 @@ export async function trackingBenchmarks() {
     } finally {
       await dynalite.close();
     }
-    return { writes, history, cpu, search: searchRows };
+    return { writes, history, bulk, cpu, search: searchRows };
   } finally {
     dynamoLocal.stop();
   }
