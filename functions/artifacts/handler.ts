@@ -8,14 +8,22 @@ import { S3ArtifactStore } from '../../shared/store/artifact-store.js';
 import { createDynamoClient, createS3Client } from '../../shared/store/clients.js';
 import { DynamoRunReader } from '../../shared/store/run-reader.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
+import { createObservability } from '../middleware/observability.js';
 import { artifactOperations } from './operations.js';
 
 const config = loadConfig();
+const observability = createObservability('artifacts');
 if (!config.artifactBucket) throw new Error('Missing required environment variable CAIRN_ARTIFACT_BUCKET');
 const artifacts = new ArtifactService(
+  // Not traced: the X-Ray SDK (~90 KB) does not fit this bundle beside the S3 client under the 400 KB
+  // budget (docs/benchmarks.md, 2026-11-27). The tracking function traces its DynamoDB calls.
   new S3ArtifactStore(createS3Client(config), config.artifactBucket, config.presignExpiresSeconds),
   new DynamoRunReader(createDynamoClient(config), config.tableName),
   config.artifactKeyPrefix,
 );
 
-export const handler = createHttpHandler('artifacts', artifactOperations(artifacts));
+export const handler = createHttpHandler(
+  'artifacts',
+  artifactOperations(artifacts, observability),
+  observability,
+);

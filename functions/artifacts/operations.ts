@@ -10,6 +10,7 @@ import {
 import type { ApiRequest } from '../../shared/api/request.js';
 import type { ArtifactService, FileInfo } from '../../shared/domain/artifacts.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+import { NO_TELEMETRY, type Telemetry } from '../middleware/observability.js';
 
 /** `parts` of mpu/complete: `[{part_number, etag}]`. */
 function readParts(fields: Record<string, unknown>): { partNumber: number; etag: string }[] {
@@ -39,7 +40,10 @@ function fileInfoJson(file: FileInfo) {
   };
 }
 
-export function artifactOperations(artifacts: ArtifactService): Operations {
+export function artifactOperations(
+  artifacts: ArtifactService,
+  telemetry: Telemetry = NO_TELEMETRY,
+): Operations {
   return {
     async uploadArtifact(request) {
       await artifacts.upload(
@@ -53,6 +57,7 @@ export function artifactOperations(artifacts: ArtifactService): Operations {
     async downloadArtifact(request) {
       // 307 keeps the method; the stock client follows it and drops its Authorization header for S3.
       const { url } = await artifacts.downloadUrl(greedy(request));
+      telemetry.urlsPresigned(1);
       return { statusCode: 307, headers: { location: url, 'cache-control': 'no-store' }, body: '' };
     },
 
@@ -68,6 +73,7 @@ export function artifactOperations(artifacts: ArtifactService): Operations {
 
     async presignedDownload(request) {
       const { url, size } = await artifacts.downloadUrl(greedy(request));
+      telemetry.urlsPresigned(1);
       return jsonResponse({ url, headers: {}, file_size: size });
     },
 
@@ -78,6 +84,7 @@ export function artifactOperations(artifacts: ArtifactService): Operations {
         readString(fields, 'path', true),
         readOptionalInt(fields, 'num_parts') ?? 1,
       );
+      telemetry.urlsPresigned(credentials.length);
       return jsonResponse({ upload_id: uploadId, credentials });
     },
 
@@ -129,6 +136,7 @@ export function artifactOperations(artifacts: ArtifactService): Operations {
         // Cairn's addition to the message: a size known in advance is bound into the signature.
         readOptionalInt(fields, 'content_length'),
       );
+      telemetry.urlsPresigned(1);
       return jsonResponse({ presigned_url: url, headers });
     },
   };

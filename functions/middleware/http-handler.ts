@@ -8,7 +8,6 @@ import {
   EndpointNotFoundError,
   type HttpResult,
   JSON_HEADERS,
-  MlflowError,
   toErrorResponse,
 } from '../../shared/api/errors.js';
 import { type ApiRequest, toApiRequest } from '../../shared/api/request.js';
@@ -19,6 +18,7 @@ import {
   routeByKey,
   routesForFunction,
 } from '../../shared/api/routes.js';
+import { createObservability, type Observability } from './observability.js';
 
 export type Operation = (request: ApiRequest) => Promise<HttpResult>;
 export type Operations = Record<string, Operation>;
@@ -31,27 +31,16 @@ export function textResponse(body: string, statusCode = 200): HttpResult {
   return { statusCode, headers: { 'content-type': 'text/plain; charset=utf-8' }, body };
 }
 
-/** Logs what the client must not see. Internal failures keep their stack; MLflow errors only their code. */
-function logFailure(event: APIGatewayProxyEventV2, error: unknown): void {
-  const base = { route: event.routeKey, requestId: event.requestContext?.requestId };
-  if (error instanceof MlflowError) {
-    if (error.statusCode >= 500) {
-      console.error(
-        JSON.stringify({ level: 'ERROR', ...base, errorCode: error.errorCode, message: error.message }),
-      );
-    }
-    return;
-  }
-  const detail =
-    error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { error };
-  console.error(JSON.stringify({ level: 'ERROR', ...base, message: 'unhandled error', ...detail }));
-}
-
 /**
  * Builds a function's handler. Fails at module load when a route assigned to `fn` has no operation, so a
- * route table entry can never be deployed without its implementation.
+ * route table entry can never be deployed without its implementation. `observability` logs and counts
+ * every request (./observability.ts); a function passes its own when its operations report metrics too.
  */
-export function createHttpHandler(fn: FunctionName, operations: Operations) {
+export function createHttpHandler(
+  fn: FunctionName,
+  operations: Operations,
+  observability: Observability = createObservability(fn),
+) {
   const missing = routesForFunction(fn).filter((route) => !(route.operation in operations));
   if (missing.length > 0) {
     throw new Error(
@@ -78,10 +67,12 @@ export function createHttpHandler(fn: FunctionName, operations: Operations) {
     );
   }
 
+  // Middy runs onError handlers in reverse order: the error becomes MLflow's JSON first, and the
+  // observability middleware then logs the request with the status the client got.
   return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+    .use(observability.middleware)
     .use({
       onError: async function mlflowErrorResponse(request) {
-        logFailure(request.event, request.error);
         request.response = toErrorResponse(request.error);
       },
     })

@@ -2,13 +2,16 @@
  * The tracking function: experiments, runs, params, tags, metrics and run search, plus the
  * unauthenticated `/health` and `/version` probes. Clients and services are built once per container.
  */
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments.js';
 import { RunService } from '../../shared/domain/runs.js';
-import { createDocumentClient } from '../../shared/store/clients.js';
+import { createDynamoClient } from '../../shared/store/clients.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments-repo.js';
 import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
 import { createHttpHandler, textResponse } from '../middleware/http-handler.js';
+import { createObservability } from '../middleware/observability.js';
+import { createClientTracer } from '../middleware/tracing.js';
 import { experimentOperations } from './experiments.js';
 import { runOperations } from './runs.js';
 
@@ -20,7 +23,12 @@ import { runOperations } from './runs.js';
 export const MLFLOW_COMPATIBLE_VERSION = '3.3.2';
 
 const config = loadConfig();
-const doc = createDocumentClient(config);
+const observability = createObservability('tracking');
+// The document client is built here, not in shared/store/clients.ts: lib-dynamodb's module-level
+// paginators keep ~7 KB alive in any bundle that imports it, and the artifacts function has none to spare.
+const doc = DynamoDBDocumentClient.from(createDynamoClient(config, createClientTracer('tracking')), {
+  marshallOptions: { removeUndefinedValues: true },
+});
 const experiments: ExperimentService = new ExperimentService(
   new DynamoExperimentRepository(doc, config.tableName),
   { artifactRoot: config.artifactRoot, allowClientArtifactLocation: config.allowClientArtifactLocation },
@@ -29,9 +37,13 @@ const experiments: ExperimentService = new ExperimentService(
 );
 const runs: RunService = new RunService(new DynamoRunRepository(doc, config.tableName), experiments);
 
-export const handler = createHttpHandler('tracking', {
-  health: async () => textResponse('OK'),
-  version: async () => textResponse(MLFLOW_COMPATIBLE_VERSION),
-  ...experimentOperations(experiments),
-  ...runOperations(runs),
-});
+export const handler = createHttpHandler(
+  'tracking',
+  {
+    health: async () => textResponse('OK'),
+    version: async () => textResponse(MLFLOW_COMPATIBLE_VERSION),
+    ...experimentOperations(experiments),
+    ...runOperations(runs, observability),
+  },
+  observability,
+);

@@ -18,6 +18,7 @@ import { metricValueJson } from '../../shared/domain/metrics.js';
 import type { DatasetInput, MetricPoint, Run } from '../../shared/domain/model.js';
 import type { RunService } from '../../shared/domain/runs.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+import { NO_TELEMETRY, type Telemetry } from '../middleware/observability.js';
 
 const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;
 
@@ -173,7 +174,7 @@ function metricJson(key: string, point: MetricPoint) {
 
 const EMPTY = {};
 
-export function runOperations(runs: RunService): Operations {
+export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEMETRY): Operations {
   return {
     async createRun({ fields }) {
       const message = parseMessage(CreateRun, fields);
@@ -219,6 +220,7 @@ export function runOperations(runs: RunService): Operations {
         timestamp: message.timestamp,
         step: message.step,
       });
+      telemetry.metricPointsIngested(1);
       return jsonResponse(EMPTY);
     },
 
@@ -247,11 +249,9 @@ export function runOperations(runs: RunService): Operations {
         );
       }
       const message = parseMessage(LogBatch, fields);
-      await runs.logBatch(message.run_id, {
-        metrics: parseMetricList('metrics', message.metrics),
-        params: message.params,
-        tags: message.tags,
-      });
+      const metrics = parseMetricList('metrics', message.metrics);
+      await runs.logBatch(message.run_id, { metrics, params: message.params, tags: message.tags });
+      telemetry.metricPointsIngested(metrics.length);
       return jsonResponse(EMPTY);
     },
 

@@ -29,6 +29,11 @@ export interface LocalServerOptions {
   /** Table name; lets several servers share one external DynamoDB. */
   tableName?: string;
   timeoutMs?: number;
+  /**
+   * Loads the handlers in place of the sources (the infra tests load the bundles `cdk synth` wrote).
+   * Called once the environment points at the stand-ins, since handlers read it when they load.
+   */
+  loadHandlers?: () => Promise<Record<FunctionName, LambdaHandler>>;
 }
 
 export interface LocalServer {
@@ -77,7 +82,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
 
-    const front = createFront({ handlers: await loadHandlers(), timeoutMs: options.timeoutMs });
+    const handlers = await (options.loadHandlers ?? loadHandlers)();
+    const front = createFront({ handlers, timeoutMs: options.timeoutMs });
     await new Promise<void>((resolveListen, reject) => {
       front.once('error', reject);
       front.listen(options.port, options.host, () => resolveListen());

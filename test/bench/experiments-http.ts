@@ -1,56 +1,14 @@
 /**
- * Bundle size per function (esbuild, minified, as `cdk synth` bundles) against the 400 KB budget, and
- * the local server over HTTP: latency and throughput of the experiments endpoints, sequential and with 8
+ * The local server over HTTP: latency and throughput of the experiments endpoints, sequential and with 8
  * concurrent clients, on a table holding BENCH_EXPERIMENTS experiments.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { LAMBDA_ALIASES } from '../../infra/constructs/bundling.js';
-import type { FunctionName } from '../../shared/api/routes.js';
 import { startLocalServer } from '../../shared/local/server.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const FUNCTIONS: FunctionName[] = ['tracking', 'artifacts'];
-const BUNDLE_BUDGET_BYTES = 400 * 1024;
 const EXPERIMENTS = Number(process.env.BENCH_EXPERIMENTS ?? 1000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);
-
-export async function bundleSizes() {
-  const rows = [];
-  for (const fn of FUNCTIONS) {
-    const result = await build({
-      entryPoints: [join(ROOT, 'functions', fn, 'handler.ts')],
-      bundle: true,
-      minify: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node22',
-      mainFields: ['module', 'main'],
-      alias: LAMBDA_ALIASES,
-      write: false,
-      metafile: true,
-    });
-    const bytes = result.outputFiles[0]?.contents.length ?? 0;
-    const inputs = Object.entries(result.metafile.outputs)[0]?.[1].inputs ?? {};
-    const byPackage = new Map<string, number>();
-    for (const [path, { bytesInOutput }] of Object.entries(inputs)) {
-      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
-      const name = match ? (match[1] as string) : '(cairn)';
-      byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
-    }
-    const top = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
-    rows.push({
-      function: fn,
-      'size KB': (bytes / 1024).toFixed(1),
-      'budget KB': BUNDLE_BUDGET_BYTES / 1024,
-      'within budget': bytes <= BUNDLE_BUDGET_BYTES ? 'yes' : 'NO',
-      'largest parts (KB)': top.map(([name, size]) => `${name} ${(size / 1024).toFixed(0)}`).join(', '),
-    });
-  }
-  return rows;
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;

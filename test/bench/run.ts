@@ -1,11 +1,12 @@
 /**
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
- * Sections: bundles, experiments, tracking, workload, artifacts (default: all).
+ * Sections: bundles, init, experiments, tracking, workload, artifacts (default: all).
  */
 import { cpus, totalmem } from 'node:os';
 import { largeTransfers, presignCost } from './artifacts.js';
-import { bundleSizes, experimentsHttp } from './experiments-http.js';
+import { bundleSizes, initTimes } from './bundles.js';
+import { experimentsHttp } from './experiments-http.js';
 import { trackingBenchmarks } from './tracking.js';
 import { stockClientWorkload } from './workload.js';
 
@@ -20,6 +21,12 @@ console.log(
 if (run('bundles')) {
   console.log('\nBundle size per function (minified ESM, everything bundled; budget 400 KB):');
   console.table(await bundleSizes());
+}
+if (run('init')) {
+  console.log(
+    '\nModule init per bundle: one fresh `node` per sample importing it once, median; ratio to an empty middy handler bundled the same way:',
+  );
+  console.table(await initTimes());
 }
 if (run('experiments')) {
   console.log('\nLocal server, experiments endpoints over HTTP (client in the same process):');

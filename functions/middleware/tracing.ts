@@ -1,0 +1,22 @@
+/**
+ * X-Ray capture of the SDK clients with the Powertools Tracer: one subsegment per DynamoDB or S3 call
+ * under the segment Lambda opens for the invocation. Inert wherever Lambda is not (the Tracer turns
+ * itself off without AWS_EXECUTION_ENV, so the local server and the tests need no X-Ray daemon), and off
+ * with POWERTOOLS_TRACE_ENABLED=false.
+ *
+ * Only a function that imports this module bundles the X-Ray SDK (about 90 KB minified); see
+ * docs/benchmarks.md for which functions can afford it under the 400 KB budget.
+ */
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { FunctionName } from '../../shared/api/routes.js';
+import type { ClientCapture } from '../../shared/store/clients.js';
+
+export function createClientTracer(fn: FunctionName, env: NodeJS.ProcessEnv = process.env): ClientCapture {
+  const tracer = new Tracer({
+    serviceName: env.POWERTOOLS_SERVICE_NAME || `cairn-${fn}`,
+    // The SDK clients are captured one by one below; patching Node's http module as well would trace
+    // every SDK call twice.
+    captureHTTPsRequests: false,
+  });
+  return (client) => tracer.captureAWSv3Client(client);
+}
