@@ -535,10 +535,11 @@ function decodeHistoryToken(token: string, fingerprint: string): HistoryCursor {
 
 /**
  * get-history-bulk-interval's read budget: bytes of chunk data read whole per run before switching to
- * interval reads. A few KB per requested point is where one Limit-1 query per interval starts to cost
- * less than reading everything (a Query page of 1 MB costs ~125 read units, each query at least 0.5).
+ * interval reads. Each interval read costs at least half a read unit (one item up to 4 KB), which reads
+ * 4 KB of a whole series: reading ~2 KB per requested point first keeps series up to ~100,000 points
+ * exact at a cost no more than the interval reads that follow for longer ones.
  */
-const BULK_INTERVAL_BYTES_PER_POINT = 8 * 1024;
+const BULK_INTERVAL_BYTES_PER_POINT = 2 * 1024;
 const BULK_INTERVAL_MIN_BYTES = 64 * 1024;
 /** All runs of one request together: bounds the function's memory (about 1M decoded points). */
 const BULK_INTERVAL_TOTAL_BYTES = 8 * 1024 * 1024;

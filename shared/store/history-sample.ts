@@ -125,16 +125,20 @@ export async function readHistoryHead(
       for (const item of before.Items ?? []) points.push(...pointsOf(item, family, ctx.key));
       let bytes = 0;
       let startKey: Record<string, unknown> | undefined;
-      // Pages of 16, 32, 64 … items: a short series costs one call, and the budget is overshot by at
-      // most one page (DynamoDB's own 1 MB pages would read a whole medium series before any check).
+      // A first page of 16 items, then as many as the rest of the budget should hold at the sizes seen
+      // so far: a short series costs one call, and the budget is overshot by little (DynamoDB's own 1 MB
+      // pages would read a whole medium series before any check).
       let limit = 16;
+      let items = 0;
       do {
         const page = await ctx.doc.send(chunkQuery(ctx, family, rangeFrom, rangeTo, { startKey, limit }));
-        limit *= 2;
         for (const item of page.Items ?? []) {
           points.push(...pointsOf(item, family, ctx.key));
           bytes += bytesOf(item, family, ctx.key);
         }
+        items += page.Items?.length ?? 0;
+        const average = items > 0 && bytes > 0 ? bytes / items : 1024;
+        limit = Math.min(1000, Math.max(16, Math.ceil((byteBudget - bytes) / average)));
         startKey = page.LastEvaluatedKey;
         const last = page.Items?.at(-1);
         if (startKey && bytes >= byteBudget && last) {
