@@ -162,9 +162,10 @@ export class CairnFunction extends Construct {
     );
     this.role.addToPolicy(
       new PolicyStatement({
-        // ListObjectsV2; listing is a bucket-level action, so the prefix is a condition. It also lets S3
-        // answer 404 rather than 403 for a missing key (HeadObject in the store relies on that): S3 checks
-        // ListBucket with the requested key as s3:prefix, which stays under the prefix.
+        // ListObjectsV2; listing is a bucket-level action, so the prefix is a condition. S3 also answers a
+        // missing key with 404 rather than 403 only to callers allowed to list (HeadObject in the store
+        // relies on that); it evaluates s3:prefix as the requested key there, which is under the prefix.
+        // (Documented S3 behaviour for ListBucket; the prefix-condition detail is to confirm on AWS.)
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
         conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } },
