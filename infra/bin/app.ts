@@ -1,38 +1,51 @@
-/** The CDK app: the stateful data stack and the API stack that uses it. */
-import { App } from 'aws-cdk-lib';
+/** The CDK app: the stateful data stack and the API stack that uses it, configured by `cairn:*` context. */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { readSettings } from '../settings.js';
 import { ApiStack } from '../stacks/api-stack.js';
 import { DataStack } from '../stacks/data-stack.js';
 
-/** A context value given as a list or as a comma-separated string (`cdk deploy -c cairn:corsOrigins=a,b`). */
-function listContext(app: App, key: string): string[] {
-  const value: unknown = app.node.tryGetContext(key);
-  if (Array.isArray(value)) return value.map(String);
-  return typeof value === 'string' && value !== '' ? value.split(',').map((item) => item.trim()) : [];
-}
-
-/** `''` or a prefix ending in '/', from context `cairn:artifactKeyPrefix`. */
-function keyPrefixContext(app: App): string {
-  const value = String(app.node.tryGetContext('cairn:artifactKeyPrefix') ?? '').replace(/^\/+|\/+$/g, '');
-  return value === '' ? '' : `${value}/`;
-}
+/**
+ * Feature flags the stacks rely on, set here rather than only in cdk.json so that every `App` (the tests'
+ * included) builds the same template. S3 server access logs are then delivered under a bucket policy for
+ * the logging service instead of the legacy log-delivery ACL, which an ACL-less bucket cannot have.
+ */
+const FEATURE_FLAGS = { '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true };
 
 export function buildApp(app: App = new App()) {
+  for (const [flag, value] of Object.entries(FEATURE_FLAGS)) {
+    if (app.node.tryGetContext(flag) === undefined) app.node.setContext(flag, value);
+  }
+  const settings = readSettings((key) => app.node.tryGetContext(key));
   const env = { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION };
   const data = new DataStack(app, 'CairnData', {
     env,
     description: 'Cairn: table and artifact bucket',
-    corsOrigins: listContext(app, 'cairn:corsOrigins'),
+    corsOrigins: settings.corsOrigins,
+    retainData: settings.retainData,
+    noncurrentVersionDays: settings.noncurrentVersionDays,
+    accessLogDays: settings.logRetentionDays,
   });
   const api = new ApiStack(app, 'CairnApi', {
     env,
+    description: 'Cairn: HTTP API and functions',
     table: data.table,
     artifactBucket: data.artifactBucket,
-    artifactKeyPrefix: keyPrefixContext(app),
-    description: 'Cairn: HTTP API and functions',
+    artifactKeyPrefix: settings.artifactKeyPrefix,
+    stageName: settings.stageName,
+    throttleRateLimit: settings.throttleRateLimit,
+    throttleBurstLimit: settings.throttleBurstLimit,
+    authorizerCacheSeconds: settings.authorizerCacheSeconds,
+    presignExpiresSeconds: settings.presignExpiresSeconds,
+    logRetentionDays: settings.logRetentionDays,
+    alarmEmail: settings.alarmEmail,
   });
-  return { app, data, api };
+  return { app, data, api, settings };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  buildApp().app.synth();
+  const { app } = buildApp();
+  // `cdk synth` and `cdk deploy` stop on any cdk-nag finding not acknowledged in the code with its reason.
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+  app.synth();
 }

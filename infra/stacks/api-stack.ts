@@ -2,15 +2,44 @@
  * The HTTP API and its functions. Routes come from the route table; every route not in it reaches the
  * `$default` route, whose function answers 404 ENDPOINT_NOT_FOUND as MLflow-shaped JSON (HTTP APIs
  * cannot customise their own 404 body).
+ *
+ * Authentication happens at the gateway: the token authorizer runs before every route except those in
+ * GATEWAY_OPEN_ROUTES, so a request without a valid token never invokes a function (401 without an
+ * Authorization header, 403 with a bad one). `$default` is authorized too: an anonymous caller learns
+ * nothing about which paths exist and cannot make the API invoke a function at all. Which scope a route
+ * needs is the functions' business (the route table's `permission`), not the gateway's.
  */
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpRoute, HttpRouteKey } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  HttpNoneAuthorizer,
+  HttpRoute,
+  HttpRouteKey,
+  HttpStage,
+  LogGroupLogDestination,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { type FunctionName, ROUTES } from '../../shared/api/routes.js';
+import { TABLE_KEYS } from '../../shared/store/keys.js';
 import { CairnFunction } from '../constructs/cairn-function.js';
+import { Observability } from '../constructs/observability.js';
+import { DEFAULT_SETTINGS } from '../settings.js';
+
+/**
+ * Routes API Gateway serves without a token. Only the health probe: load balancers and uptime checks
+ * carry no credentials, and it reveals nothing. Each must be `public` in the route table.
+ */
+export const GATEWAY_OPEN_ROUTES: ReadonlySet<string> = new Set(['GET /health']);
+
+/** Token items' partition key (shared/store: pk `TOKENS`, sk `TOKEN#<name>`). */
+export const TOKENS_PARTITION = 'TOKENS';
 
 export interface ApiStackProps extends StackProps {
   table: ITable;
@@ -19,24 +48,78 @@ export interface ApiStackProps extends StackProps {
   artifactRoot?: string;
   /** Key prefix for every artifact in the bucket ('' or ending in '/'), e.g. to share a bucket. */
   artifactKeyPrefix?: string;
+  stageName?: string;
+  throttleRateLimit?: number;
+  throttleBurstLimit?: number;
+  authorizerCacheSeconds?: number;
+  presignExpiresSeconds?: number;
+  logRetentionDays?: RetentionDays;
+  alarmEmail?: string;
 }
 
 export class ApiStack extends Stack {
   readonly api: HttpApi;
+  readonly stage: HttpStage;
   readonly functions: Record<FunctionName, CairnFunction>;
+  readonly authorizerFunction: CairnFunction;
+  readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
+    const logRetention = props.logRetentionDays ?? DEFAULT_SETTINGS.logRetentionDays;
+    const gsis = TABLE_KEYS.indexes.map((index) => index.name);
+    // Only the authorizer (and operators, through the token CLI) touch token items: a flaw in an API
+    // function must not let it read token hashes or mint a token.
+    const noTokens = { denyPartitions: [TOKENS_PARTITION] };
 
+    // The commands in shared/store/experiments-repo.ts, runs-repo.ts and history-pages.ts.
     const tracking = new CairnFunction(this, 'Tracking', {
       area: 'tracking',
+      logRetention,
       environment: { CAIRN_ARTIFACT_ROOT: props.artifactRoot ?? 'mlflow-artifacts:/' },
-    }).bindTable(props.table, 'readWrite');
-    // Artifacts reads runs (to authorize paths) and is the only function that touches the bucket.
-    const artifacts = new CairnFunction(this, 'Artifacts', { area: 'artifacts' })
-      .bindTable(props.table, 'read')
+    }).bindTable(props.table, {
+      actions: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+        'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
+      ],
+      queryIndexes: gsis,
+      ...noTokens,
+    });
+    // Artifacts reads one run at a time (shared/store/run-reader.ts, a BatchGetItem) to authorize paths,
+    // and is the only function that touches the bucket.
+    const artifacts = new CairnFunction(this, 'Artifacts', {
+      area: 'artifacts',
+      logRetention,
+      environment: {
+        CAIRN_PRESIGN_EXPIRES_SECONDS: String(
+          props.presignExpiresSeconds ?? DEFAULT_SETTINGS.presignExpiresSeconds,
+        ),
+      },
+    })
+      .bindTable(props.table, { actions: ['dynamodb:BatchGetItem'], ...noTokens })
       .bindBucket(props.artifactBucket, props.artifactKeyPrefix ?? '');
     this.functions = { tracking, artifacts };
+
+    // The authorizer looks a token up and records its last use: token items only.
+    this.authorizerFunction = new CairnFunction(this, 'Authorizer', {
+      area: 'authorizer',
+      logRetention,
+    }).bindTable(props.table, {
+      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      onlyPartitions: [TOKENS_PARTITION],
+    });
+    const authorizer = new HttpLambdaAuthorizer('TokenAuthorizer', this.authorizerFunction.fn, {
+      identitySource: ['$request.header.Authorization'],
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      resultsCacheTtl: Duration.seconds(
+        props.authorizerCacheSeconds ?? DEFAULT_SETTINGS.authorizerCacheSeconds,
+      ),
+    });
 
     const integrations = {
       tracking: new HttpLambdaIntegration('TrackingIntegration', tracking.fn),
@@ -46,19 +129,98 @@ export class ApiStack extends Stack {
     this.api = new HttpApi(this, 'Api', {
       description: 'Cairn: MLflow-compatible tracking API',
       defaultIntegration: integrations.tracking,
+      defaultAuthorizer: authorizer,
+      createDefaultStage: false,
     });
 
     for (const route of ROUTES) {
-      new HttpRoute(this, `Route ${route.routeKey}`, {
+      const open = GATEWAY_OPEN_ROUTES.has(route.routeKey);
+      const httpRoute = new HttpRoute(this, `Route ${route.routeKey}`, {
         httpApi: this.api,
         routeKey: HttpRouteKey.with(route.fullPath, HttpMethod[route.method]),
         integration: integrations[route.fn],
+        authorizer: open ? new HttpNoneAuthorizer() : authorizer,
       });
+      if (open) {
+        Validations.of(httpRoute).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            'The health probe is deliberately open (uptime checks carry no token); it answers a constant and ' +
+            'reads no data.',
+        });
+      }
     }
 
+    const accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: logRetention,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = new HttpStage(this, 'Stage', {
+      httpApi: this.api,
+      stageName: props.stageName ?? DEFAULT_SETTINGS.stageName,
+      autoDeploy: true,
+      // Every route's default; API Gateway answers 429 beyond it, which the stock client retries.
+      throttle: {
+        rateLimit: props.throttleRateLimit ?? DEFAULT_SETTINGS.throttleRateLimit,
+        burstLimit: props.throttleBurstLimit ?? DEFAULT_SETTINGS.throttleBurstLimit,
+      },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(accessLogs),
+        format: ACCESS_LOG_FORMAT,
+      },
+    });
+
+    this.observability = new Observability(this, 'Observability', {
+      api: this.api,
+      functions: [tracking, artifacts, this.authorizerFunction],
+      table: props.table,
+      indexNames: gsis,
+      alarmEmail: props.alarmEmail,
+    });
+
     new CfnOutput(this, 'TrackingUri', {
-      value: this.api.apiEndpoint,
+      // The stage URL without its trailing slash: the client appends `/api/2.0/...` itself.
+      value:
+        this.stage.stageName === '$default'
+          ? this.api.apiEndpoint
+          : `${this.api.apiEndpoint}/${this.stage.stageName}`,
       description: 'Set MLFLOW_TRACKING_URI to this',
     });
+    new CfnOutput(this, 'CairnTableName', {
+      value: props.table.tableName,
+      description: 'The table `cairn token create --stack CairnApi` writes tokens to',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.observability.topic.topicArn,
+      description: 'Every alarm notifies this topic; subscribe email, chat or a pager to it',
+    });
+    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
   }
 }
+
+/**
+ * One JSON object per request. What identifies it, who made it (the authorizer's principal, never the
+ * Authorization header, which access logs cannot and must not contain), what it hit, how it ended and
+ * why, if the authorizer or the integration failed.
+ */
+export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    time: '$context.requestTime',
+    ip: '$context.identity.sourceIp',
+    userAgent: '$context.identity.userAgent',
+    principal: '$context.authorizer.principal',
+    scope: '$context.authorizer.scope',
+    method: '$context.httpMethod',
+    route: '$context.routeKey',
+    path: '$context.path',
+    status: '$context.status',
+    responseLength: '$context.responseLength',
+    latencyMs: '$context.responseLatency',
+    integrationLatencyMs: '$context.integrationLatency',
+    integrationStatus: '$context.integrationStatus',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+    error: '$context.error.message',
+  }),
+);

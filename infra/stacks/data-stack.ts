@@ -1,4 +1,9 @@
-/** The stateful half: one DynamoDB table and the artifact bucket. Retained when the stack is deleted. */
+/**
+ * The stateful half: one DynamoDB table, the artifact bucket and the bucket's access-log bucket. By
+ * default all three are retained when the stack is deleted and the table is deletion-protected: a
+ * mistaken `cdk destroy` must not lose a team's experiments. `retainData: false` (context
+ * `cairn:retainData=false`) is the deliberate way out, for throwaway stacks.
+ */
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import {
@@ -10,6 +15,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { TABLE_KEYS } from '../../shared/store/keys.js';
+import { DEFAULT_SETTINGS } from '../settings.js';
 
 export interface DataStackProps extends StackProps {
   /**
@@ -17,22 +23,33 @@ export interface DataStackProps extends StackProps {
    * straight to S3). None by default: the stock client is not a browser and needs no CORS.
    */
   corsOrigins?: string[];
+  /** Retain the table and buckets on stack deletion, with deletion protection (default true). */
+  retainData?: boolean;
+  /** Days an overwritten or deleted artifact stays recoverable (default 30). */
+  noncurrentVersionDays?: number;
+  /** Days bucket access logs are kept (default 30). */
+  accessLogDays?: number;
 }
 
 export class DataStack extends Stack {
   readonly table: TableV2;
   readonly artifactBucket: Bucket;
+  readonly accessLogBucket: Bucket;
 
   constructor(scope: Construct, id: string, props: DataStackProps = {}) {
     super(scope, id, props);
+    const retain = props.retainData ?? DEFAULT_SETTINGS.retainData;
+    // Without retention a non-empty bucket still stops the stack's deletion (CloudFormation deletes only
+    // empty buckets); there is deliberately no auto-delete function that would empty it.
+    const removalPolicy = retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
       sortKey: { name: TABLE_KEYS.sortKey, type: AttributeType.STRING },
       billing: Billing.onDemand(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: retain,
+      removalPolicy,
       globalSecondaryIndexes: TABLE_KEYS.indexes.map((index) => ({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
@@ -40,14 +57,44 @@ export class DataStack extends Stack {
       })),
     });
 
+    // Presigned GETs and PUTs go straight to S3, so the API's access log shows who was handed a URL but
+    // not who used it: S3 server access logs record every request made with one.
+    this.accessLogBucket = new Bucket(this, 'AccessLogs', {
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      // S3 server access logging can deliver only to SSE-S3 buckets.
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      removalPolicy,
+      lifecycleRules: [
+        {
+          id: 'expire-access-logs',
+          expiration: Duration.days(props.accessLogDays ?? DEFAULT_SETTINGS.logRetentionDays),
+        },
+      ],
+    });
+
     this.artifactBucket = new Bucket(this, 'Artifacts', {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       encryption: BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy,
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'artifacts/',
+      // A presigned PUT to an existing key replaces the object, and artifact deletes are API calls a
+      // token holder can make: versions keep what was overwritten or deleted recoverable for a while.
+      versioned: true,
       lifecycleRules: [
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        {
+          id: 'expire-noncurrent-versions',
+          noncurrentVersionExpiration: Duration.days(
+            props.noncurrentVersionDays ?? DEFAULT_SETTINGS.noncurrentVersionDays,
+          ),
+          // Once its noncurrent versions have expired, a delete marker only costs LIST time.
+          expiredObjectDeleteMarker: true,
+        },
       ],
       ...(props.corsOrigins && props.corsOrigins.length > 0
         ? {
