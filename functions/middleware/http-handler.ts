@@ -19,6 +19,7 @@ import {
   routeByKey,
   routesForFunction,
 } from '../../shared/api/routes.js';
+import { authorize } from './authorize.js';
 
 export type Operation = (request: ApiRequest) => Promise<HttpResult>;
 export type Operations = Record<string, Operation>;
@@ -64,6 +65,7 @@ export function createHttpHandler(fn: FunctionName, operations: Operations) {
     if (!route || route.fn !== fn || event.routeKey === DEFAULT_ROUTE_KEY) {
       throw new EndpointNotFoundError(event.requestContext.http.method, event.rawPath);
     }
+    authorize(route, event);
     const operation = operations[route.operation] as Operation;
     // API Gateway fills the greedy parameter itself (rawPath also carries a stage or custom-domain
     // prefix where one is used); the path as sent is the fallback. Either form is canonicalized later.
