@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { InvalidTokenRequestError, issueToken } from '../shared/auth/issue.js';
+import { InvalidTokenRequestError, issueToken, validateIssueRequest } from '../shared/auth/issue.js';
 import { AUTHORIZER_CACHE_TTL_SECONDS, isScope, SCOPES } from '../shared/auth/scopes.js';
 import { isValidTokenName, TOKEN_NAME_RULE } from '../shared/auth/token.js';
 import {
@@ -195,6 +195,8 @@ async function tokenCreate(args: string[]): Promise<number> {
   const expiresInDays = values.expires === undefined ? undefined : Number(values.expires);
   const name = values.name;
   const scope = values.scope;
+  // Refuse bad input before opening (and locking) anything.
+  validateIssueRequest({ name, scope, ...(expiresInDays === undefined ? {} : { expiresInDays }) });
   return withTarget(values, async ({ tokens, where }) => {
     const issued = await issueToken(tokens, {
       name,

@@ -153,7 +153,7 @@ export class DynamoTokenRepository implements TokenRepository {
           UpdateExpression: 'SET lastUsed = :now',
           // attribute_exists: a token revoked meanwhile must not come back as a bare item.
           ConditionExpression:
-            'attribute_exists(pk) AND (attribute_not_exists(lastUsed) OR lastUsed < :stale)',
+            'attribute_exists(pk) AND (attribute_not_exists(lastUsed) OR lastUsed <= :stale)',
           ExpressionAttributeValues: {
             ':now': { N: String(now) },
             ':stale': { N: String(now - minIntervalMs) },
