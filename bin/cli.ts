@@ -1,16 +1,46 @@
 /**
  * `cairn <command>`. Commands:
  *   server   run the tracking server locally on embedded stand-ins for DynamoDB and S3
+ *   token    create, list and revoke API tokens, locally or in a deployed stack
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { InvalidTokenRequestError, issueToken, validateIssueRequest } from '../shared/auth/issue.js';
+import { AUTHORIZER_CACHE_TTL_SECONDS, isScope, SCOPES } from '../shared/auth/scopes.js';
+import { isValidTokenName, TOKEN_NAME_RULE } from '../shared/auth/token.js';
+import {
+  type OpenTokenStore,
+  openLocalTokenStore,
+  openStackTokenStore,
+  TokenStoreUnavailableError,
+} from '../shared/auth/token-stores.js';
 import { DataDirLockedError } from '../shared/local/data-dir-lock.js';
 import { startLocalServer } from '../shared/local/server.js';
+import {
+  TokenAlreadyExistsError,
+  TokenNotFoundError,
+  type TokenSummary,
+} from '../shared/store/tokens-repo.js';
 
-const USAGE = `Usage: cairn server [--host HOST] [--port PORT] [--data-dir DIR]
+const USAGE = `Usage:
+  cairn server [--host HOST] [--port PORT] [--data-dir DIR] [--auth]
+  cairn token create --name NAME --scope read|write|admin [--expires DAYS] [TARGET]
+  cairn token list [TARGET]
+  cairn token revoke NAME [TARGET]
 
-  --host      address to listen on (env CAIRN_HOST, default 127.0.0.1)
+server:
+  --host      address to listen on (env CAIRN_HOST, default 127.0.0.1); anything but loopback needs --auth
   --port      port to listen on, 0 for any free port (env CAIRN_PORT, default 5000)
-  --data-dir  where data is kept across restarts (env CAIRN_DATA_DIR, default ./cairn-data)`;
+  --data-dir  where data is kept across restarts (env CAIRN_DATA_DIR, default ./cairn-data)
+  --auth      require an API token on every request but /health and /version, as the deployed API does
+
+token:
+  --name      ${TOKEN_NAME_RULE}
+  --scope     read (read only), write (read and log), admin (everything)
+  --expires   days until the token stops working (default: never)
+  TARGET      --data-dir DIR (as for server; works whether or not a server is running on it),
+              or --stack STACK [--region REGION] for a deployed stack (AWS credentials from the usual
+              chain: environment, profile, SSO, instance role)`;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
@@ -21,6 +51,7 @@ async function server(args: string[]): Promise<number> {
       host: { type: 'string', default: process.env.CAIRN_HOST || '127.0.0.1' },
       port: { type: 'string', default: process.env.CAIRN_PORT || '5000' },
       'data-dir': { type: 'string', default: process.env.CAIRN_DATA_DIR || './cairn-data' },
+      auth: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -34,20 +65,31 @@ async function server(args: string[]): Promise<number> {
     console.error(`cairn: --port must be a whole number from 0 to 65535, not '${values.port}'`);
     return 2;
   }
-  if (!LOOPBACK.test(values.host)) {
+  if (!values.auth && !LOOPBACK.test(values.host)) {
     console.error(
-      `cairn: warning: listening on ${values.host} without authentication; anyone who can reach this address can read and write all data.`,
+      `cairn: refusing to listen on ${values.host} without authentication: anyone who could reach it could read and write all data. Start with --auth (and create tokens with 'cairn token create'), or listen on 127.0.0.1.`,
     );
+    return 2;
   }
   let running: Awaited<ReturnType<typeof startLocalServer>>;
   try {
-    running = await startLocalServer({ host: values.host, port, dataDir: values['data-dir'] });
+    running = await startLocalServer({
+      host: values.host,
+      port,
+      dataDir: values['data-dir'],
+      auth: values.auth,
+    });
   } catch (error) {
     if (error instanceof DataDirLockedError) {
       console.error(`cairn: ${error.message}`);
       return 1;
     }
     throw error;
+  }
+  if (values.auth) {
+    console.log(
+      `Authentication: on. Clients need MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD) from 'cairn token create'.`,
+    );
   }
   console.log(`Tracking URI: ${running.url}`);
   await new Promise<void>((resolve) => {
@@ -64,12 +106,199 @@ async function server(args: string[]): Promise<number> {
   return 0;
 }
 
+const TARGET_OPTIONS = {
+  'data-dir': { type: 'string' },
+  stack: { type: 'string' },
+  region: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+class UsageError extends Error {}
+
+async function openTarget(values: { 'data-dir'?: string; stack?: string; region?: string }) {
+  if (values.stack !== undefined && values['data-dir'] !== undefined) {
+    throw new UsageError('give either --stack or --data-dir, not both');
+  }
+  if (values.region !== undefined && values.stack === undefined) {
+    throw new UsageError('--region goes with --stack');
+  }
+  if (values.stack !== undefined) return openStackTokenStore(values.stack, values.region);
+  return openLocalTokenStore(resolve(values['data-dir'] ?? (process.env.CAIRN_DATA_DIR || './cairn-data')));
+}
+
+async function withTarget(
+  values: { 'data-dir'?: string; stack?: string; region?: string },
+  work: (store: OpenTokenStore) => Promise<number>,
+): Promise<number> {
+  const store = await openTarget(values);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const formatTime = (epochMs: number | undefined, none: string) =>
+  epochMs === undefined ? none : new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function tokenTable(tokens: TokenSummary[], now: number): string {
+  const rows = [
+    ['NAME', 'SCOPE', 'CREATED', 'LAST USED', 'EXPIRES'],
+    ...tokens.map((t) => [
+      t.name,
+      t.scope,
+      formatTime(t.created, '-'),
+      formatTime(t.lastUsed, 'never'),
+      t.expires !== undefined && t.expires <= now
+        ? `${formatTime(t.expires, '')} (expired)`
+        : formatTime(t.expires, 'never'),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+async function tokenCreate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...TARGET_OPTIONS,
+      name: { type: 'string' },
+      scope: { type: 'string' },
+      expires: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (values.help) return usage(0);
+  if (values.name === undefined || !isValidTokenName(values.name)) {
+    throw new UsageError(
+      values.name === undefined
+        ? '--name is required'
+        : `invalid --name '${values.name}': use ${TOKEN_NAME_RULE}`,
+    );
+  }
+  if (!isScope(values.scope)) {
+    throw new UsageError(
+      `--scope must be one of ${SCOPES.join(', ')}${values.scope ? `, not '${values.scope}'` : ''}`,
+    );
+  }
+  if (values.expires !== undefined && !/^\d+$/.test(values.expires)) {
+    throw new UsageError(`--expires takes a whole number of days, not '${values.expires}'`);
+  }
+  const expiresInDays = values.expires === undefined ? undefined : Number(values.expires);
+  const name = values.name;
+  const scope = values.scope;
+  // Refuse bad input before opening (and locking) anything.
+  validateIssueRequest({ name, scope, ...(expiresInDays === undefined ? {} : { expiresInDays }) });
+  return withTarget(values, async ({ tokens, where }) => {
+    const issued = await issueToken(tokens, {
+      name,
+      scope,
+      ...(expiresInDays === undefined ? {} : { expiresInDays }),
+    });
+    console.log(
+      `Created token '${name}' with scope ${scope} in ${where}; it ${issued.record.expires === undefined ? 'never expires' : `expires ${formatTime(issued.record.expires, '')}`}.`,
+    );
+    console.log('This is the only time the secret is shown: Cairn stores only its SHA-256.\n');
+    console.log('As a token:\n');
+    console.log(`  export MLFLOW_TRACKING_TOKEN=${issued.token}\n`);
+    console.log('or as username and password:\n');
+    console.log(`  export MLFLOW_TRACKING_USERNAME=${name}`);
+    console.log(`  export MLFLOW_TRACKING_PASSWORD=${issued.secret}`);
+    return 0;
+  });
+}
+
+async function tokenList(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: TARGET_OPTIONS, strict: true });
+  if (values.help) return usage(0);
+  return withTarget(values, async ({ tokens, where }) => {
+    const all = (await tokens.list()).sort((a, b) => a.name.localeCompare(b.name));
+    console.log(all.length === 0 ? `No tokens in ${where}.` : tokenTable(all, Date.now()));
+    return 0;
+  });
+}
+
+async function tokenRevoke(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: TARGET_OPTIONS,
+    strict: true,
+    allowPositionals: true,
+  });
+  if (values.help) return usage(0);
+  if (positionals.length !== 1) throw new UsageError('name exactly one token to revoke');
+  const name = positionals[0] as string;
+  if (!isValidTokenName(name)) throw new UsageError(`invalid token name '${name}': use ${TOKEN_NAME_RULE}`);
+  return withTarget(values, async ({ tokens, where }) => {
+    await tokens.revoke(name);
+    console.log(
+      `Revoked token '${name}' in ${where}. Requests already authorized with it keep working for up to ${AUTHORIZER_CACHE_TTL_SECONDS / 60} minutes (the authorizer's cache).`,
+    );
+    return 0;
+  });
+}
+
+function usage(code: number): number {
+  (code === 0 ? console.log : console.error)(USAGE);
+  return code;
+}
+
+async function token(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  try {
+    switch (action) {
+      case 'create':
+        return await tokenCreate(rest);
+      case 'list':
+        return await tokenList(rest);
+      case 'revoke':
+        return await tokenRevoke(rest);
+      case 'help':
+      case '--help':
+      case '-h':
+        return usage(0);
+      default:
+        console.error(`cairn: token needs create, list or revoke${action ? `, not '${action}'` : ''}\n`);
+        return usage(2);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof InvalidTokenRequestError) {
+      console.error(`cairn: ${error.message}\n`);
+      return usage(2);
+    }
+    if (
+      error instanceof TokenAlreadyExistsError ||
+      error instanceof TokenNotFoundError ||
+      error instanceof TokenStoreUnavailableError
+    ) {
+      console.error(`cairn: ${error.message}`);
+      return 1;
+    }
+    // AWS answers (no credentials, access denied, throttling) are the user's to act on, not a crash.
+    if (error instanceof Error && error.name !== 'TypeError') {
+      console.error(`cairn: ${error.name}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'server':
         return await server(rest);
+      case 'token':
+        return await token(rest);
       case undefined:
       case 'help':
       case '--help':

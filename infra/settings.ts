@@ -6,6 +6,7 @@
  * stack. docs/deploy.md documents each key; the infra tests check that it names all of them.
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { AUTHORIZER_CACHE_TTL_SECONDS } from '../shared/auth/scopes.js';
 
 export interface DeploymentSettings {
   /** API Gateway stage; `$default` serves the API at the root of its URL. */
@@ -42,7 +43,7 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   throttleBurstLimit: 1000,
   // A revoked token keeps working for at most this long; 5 minutes spares the token lookup on nearly
   // every request of a busy job while keeping revocation prompt.
-  authorizerCacheSeconds: 300,
+  authorizerCacheSeconds: AUTHORIZER_CACHE_TTL_SECONDS,
   presignExpiresSeconds: 300,
   logRetentionDays: RetentionDays.ONE_MONTH,
   alarmEmail: undefined,

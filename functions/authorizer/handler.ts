@@ -1,12 +1,21 @@
 /**
- * Placeholder for the HTTP API Lambda authorizer (payload format 2.0, simple responses, context
- * `{ principal, scope }` when it allows). It denies every request, so a stack synthesized from this
- * placeholder fails closed; the real token authorizer, with the same export, replaces this file.
+ * The HTTP API Lambda authorizer (payload format 2.0, simple responses, identity source
+ * `$request.header.Authorization`). It reads one token item per uncached request and answers
+ * `{ isAuthorized, context: { principal, scope } }`; API Gateway passes the context to the functions as
+ * `requestContext.authorizer.lambda`. Env: `CAIRN_TABLE_NAME`. It needs `dynamodb:GetItem` and
+ * `dynamodb:UpdateItem` on the table, limited to the leading key `TOKENS`, and nothing else.
+ *
+ * Bundle: the low-level DynamoDB client only (no lib-dynamodb, no middy, no schema library).
  */
-import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerResult } from 'aws-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadConfig } from '../../shared/config.js';
+import { DynamoTokenRepository } from '../../shared/store/tokens-repo.js';
+import { createAuthorizer } from './authorizer.js';
 
-export async function handler(
-  _event: APIGatewayRequestAuthorizerEventV2,
-): Promise<APIGatewaySimpleAuthorizerResult> {
-  return { isAuthorized: false };
-}
+const config = loadConfig();
+const client = new DynamoDBClient({
+  region: config.region,
+  ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
+});
+
+export const handler = createAuthorizer({ tokens: new DynamoTokenRepository(client, config.tableName) });

@@ -18,6 +18,7 @@ import {
   routeByKey,
   routesForFunction,
 } from '../../shared/api/routes.js';
+import { authorize } from './authorize.js';
 import { createObservability, type Observability } from './observability.js';
 
 export type Operation = (request: ApiRequest) => Promise<HttpResult>;
@@ -53,6 +54,7 @@ export function createHttpHandler(
     if (!route || route.fn !== fn || event.routeKey === DEFAULT_ROUTE_KEY) {
       throw new EndpointNotFoundError(event.requestContext.http.method, event.rawPath);
     }
+    authorize(route, event);
     const operation = operations[route.operation] as Operation;
     // API Gateway fills the greedy parameter itself (rawPath also carries a stage or custom-domain
     // prefix where one is used); the path as sent is the fallback. Either form is canonicalized later.

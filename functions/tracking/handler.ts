@@ -1,6 +1,6 @@
 /**
  * The tracking function: experiments, runs, params, tags, metrics and run search, plus the
- * unauthenticated `/health` and `/version` probes. Clients and services are built once per container.
+ * `/health` probe (open) and `/version` (behind a token like the rest). Clients and services are built once per container.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../../shared/config.js';

@@ -27,7 +27,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { type FunctionName, ROUTES } from '../../shared/api/routes.js';
-import { TABLE_KEYS } from '../../shared/store/keys.js';
+import { keys, TABLE_KEYS } from '../../shared/store/keys.js';
 import { CairnFunction } from '../constructs/cairn-function.js';
 import { Observability } from '../constructs/observability.js';
 import { DEFAULT_SETTINGS } from '../settings.js';
@@ -38,8 +38,8 @@ import { DEFAULT_SETTINGS } from '../settings.js';
  */
 export const GATEWAY_OPEN_ROUTES: ReadonlySet<string> = new Set(['GET /health']);
 
-/** Token items' partition key (shared/store: pk `TOKENS`, sk `TOKEN#<name>`). */
-export const TOKENS_PARTITION = 'TOKENS';
+/** Token items' partition key (pk `TOKENS`, sk `TOKEN#<name>`): what the authorizer may read. */
+export const TOKENS_PARTITION = keys.tokensPartition;
 
 export interface ApiStackProps extends StackProps {
   table: ITable;

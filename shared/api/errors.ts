@@ -83,6 +83,22 @@ export class EndpointNotFoundError extends MlflowError {
   }
 }
 
+/** No caller identity reached the function (only possible when API Gateway's authorizer is bypassed). */
+export class UnauthenticatedError extends MlflowError {
+  constructor(message = 'This endpoint requires an API token (Authorization: Bearer, or Basic).') {
+    super('UNAUTHENTICATED', message);
+    this.name = 'UnauthenticatedError';
+  }
+}
+
+/** The caller is known but its token's scope does not cover the route. */
+export class PermissionDeniedError extends MlflowError {
+  constructor(message: string) {
+    super('PERMISSION_DENIED', message);
+    this.name = 'PermissionDeniedError';
+  }
+}
+
 export class PayloadTooLargeError extends MlflowError {
   constructor(receivedBytes: number, limitBytes: number) {
     super(

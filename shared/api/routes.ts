@@ -62,12 +62,14 @@ export const ROUTE_SPECS: readonly RouteSpec[] = [
     permission: 'public',
     mount: 'root',
   },
+  // Behind a token like the MLflow routes: the stock client sends its credentials here too, and the
+  // gateway opens nothing but the health probe (infra/stacks/api-stack.ts GATEWAY_OPEN_ROUTES).
   {
     operation: 'version',
     method: 'GET',
     path: '/version',
     fn: 'tracking',
-    permission: 'public',
+    permission: 'read',
     mount: 'root',
   },
 

@@ -29,6 +29,11 @@ export interface FrontOptions {
   handlers: Record<FunctionName, LambdaHandler>;
   timeoutMs?: number;
   payloadLimitBytes?: number;
+  /**
+   * Runs before the function as API Gateway's authorizer does (`cairn server --auth`, see auth-gate.ts):
+   * it may attach the principal to the event, or answer in the gateway's place.
+   */
+  gate?: (event: APIGatewayProxyEventV2) => Promise<HttpResult | undefined>;
 }
 
 /** Content types API Gateway passes as text; every other body arrives base64-encoded. */
@@ -176,6 +181,8 @@ export function createFront(options: FrontOptions): Server {
       const { event, fn } = buildEvent(request, body);
       const eventBytes = Buffer.byteLength(JSON.stringify(event));
       if (eventBytes > limit) return send(response, toErrorResponse(tooLarge(eventBytes)));
+      const gatewayAnswer = await options.gate?.(event);
+      if (gatewayAnswer) return send(response, gatewayAnswer);
       send(response, await invoke(options.handlers[fn], event, fn, timeoutMs));
     })().catch((error: unknown) => {
       if (!(error instanceof DeadlineExceededError)) {

@@ -6,6 +6,9 @@
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import type { FunctionName } from '../api/routes.js';
+import { AUTHORIZER_CACHE_TTL_SECONDS } from '../auth/scopes.js';
+import { createAuthGate } from './auth-gate.js';
+import { publishEndpoint } from './data-dir-endpoint.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { createFront, type LambdaHandler } from './front.js';
 import {
@@ -34,6 +37,12 @@ export interface LocalServerOptions {
    * Called once the environment points at the stand-ins, since handlers read it when they load.
    */
   loadHandlers?: () => Promise<Record<FunctionName, LambdaHandler>>;
+  /**
+   * Require tokens, as the deployed API does (`cairn server --auth`): the authorizer runs in front of every
+   * non-public route, its answers cached per Authorization value for `cacheTtlMs` (default: API
+   * Gateway's TTL). Without it the functions skip authorization (CAIRN_AUTH=off).
+   */
+  auth?: boolean | { cacheTtlMs?: number };
 }
 
 export interface LocalServer {
@@ -55,7 +64,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const tableName = options.tableName ?? LOCAL_TABLE_NAME;
   const releaseLock = lockDataDir(dataDir);
   const standIns: RunningStandIn[] = [];
+  let unpublish: (() => void) | undefined;
   const closeAll = async () => {
+    unpublish?.();
     for (const standIn of standIns.reverse()) await standIn.close().catch(() => undefined);
     releaseLock();
   };
@@ -69,6 +80,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const s3 = await startS3rver(dataDir, LOCAL_BUCKET_NAME);
     standIns.push(s3);
     await ensureTable(dynamodbEndpoint, tableName);
+    // `cairn token` reaches the data through this while the lock keeps it from opening dynalite itself.
+    unpublish = publishEndpoint(dataDir, { pid: process.pid, dynamodbEndpoint, tableName });
 
     Object.assign(process.env, {
       CAIRN_TABLE_NAME: tableName,
@@ -78,12 +91,22 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      CAIRN_AUTH: options.auth ? 'on' : 'off',
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
 
+    const cacheTtlMs =
+      (typeof options.auth === 'object' ? options.auth.cacheTtlMs : undefined) ??
+      AUTHORIZER_CACHE_TTL_SECONDS * 1000;
+    const gate = options.auth
+      ? createAuthGate({
+          authorizer: (await import('../../functions/authorizer/handler.js')).handler,
+          cacheTtlMs,
+        })
+      : undefined;
     const handlers = await (options.loadHandlers ?? loadHandlers)();
-    const front = createFront({ handlers, timeoutMs: options.timeoutMs });
+    const front = createFront({ handlers, timeoutMs: options.timeoutMs, gate });
     await new Promise<void>((resolveListen, reject) => {
       front.once('error', reject);
       front.listen(options.port, options.host, () => resolveListen());

@@ -16,6 +16,8 @@
  * | Latest metrics of its runs     | gsi2   | gsi2pk = `EXPRUNS#<experiment_id>#<shard>`              | LATEST items, joined to runs by run id    |
  * | One key's history chunks       | table  | pk = `RUN#<run_id>`, sk begins_with `MC#<key>#`          | sealed, content-addressed, ordered by first (step, timestamp) |
  * | Mixed (many-key) chunks        | table  | pk = `RUN#<run_id>`, sk begins_with `MX#`                | small groups and sealed tails, all keys   |
+ * | API token by name              | table  | pk = `TOKENS`, sk = `TOKEN#<name>`                       | GetItem per authorizer call; conditional put/delete |
+ * | All API tokens                 | table  | pk = `TOKENS`, sk begins_with `TOKEN#`                   | Query (`cairn token list`, never on a request path) |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
@@ -77,6 +79,10 @@ export const keys = {
     sk: `MX#${sortableStep(first.step)}#${sortableStep(first.timestamp)}#${contentId}`,
   }),
   mixedChunkPrefix: 'MX#',
+  /** Every token lives in this one partition: the authorizer's IAM policy is limited to it. */
+  tokensPartition: 'TOKENS',
+  token: (name: string): ItemKey => ({ pk: 'TOKENS', sk: `TOKEN#${name}` }),
+  tokenPrefix: 'TOKEN#',
 } as const;
 
 /**

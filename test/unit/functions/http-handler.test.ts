@@ -24,7 +24,11 @@ function event(rawPath: string, pathParameters?: Record<string, string>): APIGat
     rawQueryString: '',
     headers: {},
     ...(pathParameters ? { pathParameters } : {}),
-    requestContext: { http: { method: 'GET', path: rawPath }, requestId: 'test' },
+    requestContext: {
+      http: { method: 'GET', path: rawPath },
+      requestId: 'test',
+      authorizer: { lambda: { principal: 'test', scope: 'read' } },
+    },
     isBase64Encoded: false,
   } as unknown as APIGatewayProxyEventV2;
 }

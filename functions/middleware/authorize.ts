@@ -1,0 +1,42 @@
+/**
+ * Authorization in every function (default deny): the route table names the scope each route needs, and
+ * the principal API Gateway's authorizer attached to the event (`requestContext.authorizer.lambda`) must
+ * hold it. The authorizer only says who is calling; this says what they may do, per route.
+ *
+ * `CAIRN_AUTH=off` turns the check off; only the local server sets it, in its own process, when started
+ * without `--auth` (and then it listens on loopback only). Any other value, or none, enforces the check:
+ * a deployed function without an authorizer in front of it refuses everything but public routes.
+ */
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { PermissionDeniedError, UnauthenticatedError } from '../../shared/api/errors.js';
+import type { Route } from '../../shared/api/routes.js';
+import { type AuthorizerContext, isScope, scopeAllows } from '../../shared/auth/scopes.js';
+
+/** The principal of a request, when an authorizer vouched for one with a known scope. */
+export function principalOf(event: APIGatewayProxyEventV2): AuthorizerContext | undefined {
+  const context = (event.requestContext as { authorizer?: { lambda?: Record<string, unknown> } }).authorizer
+    ?.lambda;
+  const principal = context?.principal;
+  const scope = context?.scope;
+  if (typeof principal !== 'string' || principal === '' || !isScope(scope)) return undefined;
+  return { principal, scope };
+}
+
+/** Throws UNAUTHENTICATED (401) or PERMISSION_DENIED (403) unless the request may use `route`. */
+export function authorize(
+  route: Route,
+  event: APIGatewayProxyEventV2,
+  env: NodeJS.ProcessEnv = process.env,
+): AuthorizerContext | undefined {
+  if (route.permission === 'public') return principalOf(event);
+  // Read per request, not at load: tests run servers with and without auth in one process.
+  if (env.CAIRN_AUTH === 'off') return principalOf(event);
+  const caller = principalOf(event);
+  if (!caller) throw new UnauthenticatedError();
+  if (!scopeAllows(caller.scope, route.permission)) {
+    throw new PermissionDeniedError(
+      `Token '${caller.principal}' has scope '${caller.scope}'; ${route.routeKey} needs '${route.permission}'.`,
+    );
+  }
+  return caller;
+}
