@@ -358,6 +358,17 @@ export function metricHistoryBody(
   points: readonly MetricPoint[],
   nextPageToken?: string,
 ): string {
+  // The fast path (a 25,000-point page has a 20 ms budget with its decoding, and formatting the numbers
+  // is most of it): serialize the points as they are, one native pass, then give each object its key.
+  // Only numbers are inside, so `{"step":` occurs once per point. Non-finite values need MLflow's
+  // strings ("NaN", "Infinity"), which JSON.stringify would turn into null: those pages take the slow path.
+  if (points.length > 0 && points.every((point) => Number.isFinite(point.value))) {
+    // `$` is special in a replacement string ($&, $1 …): doubled, it stands for itself.
+    const prefix = `{"key":${JSON.stringify(key)},"step":`.replaceAll('$', '$$$$');
+    const metrics = JSON.stringify(points).replaceAll('{"step":', prefix);
+    const token = nextPageToken ? `,"next_page_token":${JSON.stringify(nextPageToken)}` : '';
+    return `{"metrics":${metrics}${token}}`;
+  }
   const metrics: { key: string; value: number | string; timestamp: number; step: number }[] = new Array(
     points.length,
   );

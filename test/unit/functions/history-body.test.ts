@@ -4,10 +4,10 @@ import { metricHistoryBody } from '../../../functions/tracking/runs.js';
 import { metricValueJson } from '../../../shared/domain/metrics.js';
 
 describe('metricHistoryBody', () => {
-  it('writes exactly what JSON.stringify of the response object would (property)', () => {
+  it('writes the JSON of the response object, each metric with exactly its four fields (property)', () => {
     fc.assert(
       fc.property(
-        fc.string(),
+        fc.oneof(fc.string(), fc.constantFrom('$&', '$1', '$$', 'a{"step":b', '\\')),
         fc.array(
           fc.record({
             step: fc.oneof(fc.maxSafeInteger(), fc.integer({ min: 999_000, max: 1_001_000 })),
@@ -35,7 +35,11 @@ describe('metricHistoryBody', () => {
               : {}),
             ...(token ? { next_page_token: token } : {}),
           });
-          expect(metricHistoryBody(key, points, token)).toBe(expected);
+          const body = metricHistoryBody(key, points, token);
+          expect(JSON.parse(body)).toEqual(JSON.parse(expected));
+          for (const metric of JSON.parse(body).metrics ?? []) {
+            expect(Object.keys(metric).sort()).toEqual(['key', 'step', 'timestamp', 'value']);
+          }
         },
       ),
     );
