@@ -9,16 +9,18 @@ import { createDynamoClient, createS3Client } from '../../shared/store/clients.j
 import { DynamoRunReader } from '../../shared/store/run-reader.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
+import { createClientTracer } from '../middleware/tracing.js';
 import { artifactOperations } from './operations.js';
 
 const config = loadConfig();
 const observability = createObservability('artifacts');
 if (!config.artifactBucket) throw new Error('Missing required environment variable CAIRN_ARTIFACT_BUCKET');
+// Both clients traced: the Lambda bundle carries a 5 KB X-Ray stand-in in place of the X-Ray SDK, which
+// did not fit beside the S3 client under the 400 KB budget (infra/lambda/xray-lite.ts).
+const capture = createClientTracer('artifacts');
 const artifacts = new ArtifactService(
-  // Not traced: the X-Ray SDK (~90 KB) does not fit this bundle beside the S3 client under the 400 KB
-  // budget (docs/benchmarks.md, 2026-11-27). The tracking function traces its DynamoDB calls.
-  new S3ArtifactStore(createS3Client(config), config.artifactBucket, config.presignExpiresSeconds),
-  new DynamoRunReader(createDynamoClient(config), config.tableName),
+  new S3ArtifactStore(createS3Client(config, capture), config.artifactBucket, config.presignExpiresSeconds),
+  new DynamoRunReader(createDynamoClient(config, capture), config.tableName),
   config.artifactKeyPrefix,
 );
 

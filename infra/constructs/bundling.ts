@@ -26,14 +26,18 @@ const lambda = (file: string) => join(REPO_ROOT, 'infra', 'lambda', file);
 
 /**
  * Module replacements for Lambda bundles. Each stands in for code that cannot run, or is never called,
- * on Lambda; the local server and the tests do not bundle and keep the real modules. Measured savings
- * are in docs/benchmarks.md; each file says why its module is not needed.
+ * on Lambda, or (xray-lite) does on Lambda, in a few KB, the part of a library that runs there; the
+ * local server and the tests do not bundle and keep the real modules. Measured savings are in
+ * docs/benchmarks.md; each file says why its module is not needed.
  */
 export const LAMBDA_ALIASES: Record<string, string> = {
   '@aws-sdk/credential-provider-node': lambda('env-credentials.ts'),
   '@aws-sdk/endpoint-cache': lambda('no-endpoint-cache.ts'),
   '@smithy/core/event-streams': lambda('no-event-streams.ts'),
-  semver: lambda('semver-gte.ts'),
+  'aws-xray-sdk-core': lambda('xray-lite.ts'),
+  '@smithy/core/checksum': lambda('native-hashes.ts'),
+  '@aws-sdk/checksums/sha': lambda('native-hashes.ts'),
+  '@aws-sdk/checksums/crc': lambda('native-hashes.ts'),
 };
 
 /** Some CommonJS dependencies call require() for Node built-ins; ESM output needs a require. */
