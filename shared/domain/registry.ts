@@ -158,7 +158,8 @@ export function parseStage(raw: string): Stage {
 }
 
 export function validateAlias(alias: string): void {
-  if (!/^[\w-]*$/u.test(alias) || alias === '') {
+  // Unicode \w like Python's re (MLflow's `^[\w\-]*$`).
+  if (!/^[\p{L}\p{N}\p{Mn}\p{Mc}\p{Pc}-]+$/u.test(alias)) {
     throw new InvalidParameterValueError(
       `Invalid alias name: '${alias}'. Aliases may only contain alphanumerics, underscores and dashes.`,
     );
