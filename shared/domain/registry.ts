@@ -479,6 +479,11 @@ export class RegistryService {
     context: PromotionContext = {},
   ): Promise<VersionView> {
     const stage = parseStage(rawStage);
+    if (archiveExisting && stage !== 'Staging' && stage !== 'Production') {
+      throw new InvalidParameterValueError(
+        `Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are Staging, Production.`,
+      );
+    }
     const { model, version } = await this.getVersion(name, rawVersion);
     await this.guard.check({
       modelName: model.name,
@@ -490,7 +495,7 @@ export class RegistryService {
     const now = this.clock();
     if (!(await this.repo.updateVersion(model.modelId, version.version, { stage }, now)))
       throw versionNotFound(name, version.version);
-    if (archiveExisting && (stage === 'Staging' || stage === 'Production')) {
+    if (archiveExisting) {
       const others = (await this.repo.listVersions(model.modelId)).filter(
         (other) => other.version !== version.version && other.currentStage === stage,
       );

@@ -199,22 +199,14 @@ export class DynamoRegistryRepository implements RegistryRepository {
   }
 
   async deleteModel(model: RegisteredModel): Promise<void> {
-    const versions = await this.listVersions(model.modelId);
-    for (let start = 0; start < versions.length; start += 25) {
-      await Promise.all(
-        versions.slice(start, start + 25).map((version) =>
-          this.doc.send(
-            new DeleteCommand({
-              TableName: this.tableName,
-              Key: keys.modelVersion(model.modelId, version.version),
-            }),
-          ),
-        ),
-      );
-    }
+    await this.deleteVersionItems(model.modelId);
     await this.doc.send(
       new DeleteCommand({ TableName: this.tableName, Key: keys.registeredModel(model.modelId) }),
     );
+    // Once the model item is gone no version number can be allocated (nextVersion is conditional on
+    // it), but a create that got its number just before may have put its version since the first sweep.
+    // A version written after this second sweep is unreachable: its model id is never used again.
+    await this.deleteVersionItems(model.modelId);
     await this.releaseClaim(model.name, model.modelId);
   }
 
@@ -388,6 +380,24 @@ export class DynamoRegistryRepository implements RegistryRepository {
       ExpressionAttributeNames: { '#alias': storedKey(alias) },
       ...(onlyIfVersion === undefined ? {} : { ExpressionAttributeValues: { ':version': onlyIfVersion } }),
     });
+  }
+
+  private async deleteVersionItems(modelId: string): Promise<void> {
+    const versions = await this.listVersions(modelId);
+    for (let start = 0; start < versions.length; start += 25) {
+      await Promise.all(
+        versions
+          .slice(start, start + 25)
+          .map((version) =>
+            this.doc.send(
+              new DeleteCommand({
+                TableName: this.tableName,
+                Key: keys.modelVersion(modelId, version.version),
+              }),
+            ),
+          ),
+      );
+    }
   }
 
   private async getModel(modelId: string): Promise<RegisteredModel | undefined> {

@@ -537,6 +537,9 @@ describe('model versions', () => {
     expect((await getVersion('mv-stages', '1')).current_stage).toBe('Archived');
     expect((await getVersion('mv-stages', '2')).current_stage).toBe('Staging');
     expectError(await transition('1', 'Bogus'), 400, 'INVALID_PARAMETER_VALUE');
+    // Archiving others only makes sense for an active stage, as in MLflow.
+    expectError(await transition('2', 'Archived', true), 400, 'INVALID_PARAMETER_VALUE');
+    expect((await getVersion('mv-stages', '2')).current_stage).toBe('Staging');
 
     const model = await getModel('mv-stages');
     expect(model.latest_versions?.map((v) => [v.version, v.current_stage])).toEqual([
