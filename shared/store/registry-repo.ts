@@ -386,16 +386,14 @@ export class DynamoRegistryRepository implements RegistryRepository {
     const versions = await this.listVersions(modelId);
     for (let start = 0; start < versions.length; start += 25) {
       await Promise.all(
-        versions
-          .slice(start, start + 25)
-          .map((version) =>
-            this.doc.send(
-              new DeleteCommand({
-                TableName: this.tableName,
-                Key: keys.modelVersion(modelId, version.version),
-              }),
-            ),
+        versions.slice(start, start + 25).map((version) =>
+          this.doc.send(
+            new DeleteCommand({
+              TableName: this.tableName,
+              Key: keys.modelVersion(modelId, version.version),
+            }),
           ),
+        ),
       );
     }
   }
