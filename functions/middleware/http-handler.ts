@@ -54,19 +54,18 @@ export function createHttpHandler(
     if (!route || route.fn !== fn || event.routeKey === DEFAULT_ROUTE_KEY) {
       throw new EndpointNotFoundError(event.requestContext.http.method, event.rawPath);
     }
-    authorize(route, event);
+    const caller = authorize(route, event);
     const operation = operations[route.operation] as Operation;
     // API Gateway fills the greedy parameter itself (rawPath also carries a stage or custom-domain
     // prefix where one is used); the path as sent is the fallback. Either form is canonicalized later.
     const greedyName = /\{([A-Za-z_]+)\+\}$/.exec(route.fullPath)?.[1];
     const greedyPath =
       (greedyName ? event.pathParameters?.[greedyName] : undefined) ?? greedyRemainder(route, event.rawPath);
-    return operation(
-      toApiRequest(event, {
-        ...(route.rawBody ? { rawBody: true } : {}),
-        ...(greedyPath === undefined ? {} : { greedyPath }),
-      }),
-    );
+    const request = toApiRequest(event, {
+      ...(route.rawBody ? { rawBody: true } : {}),
+      ...(greedyPath === undefined ? {} : { greedyPath }),
+    });
+    return operation(caller ? { ...request, principal: caller.principal } : request);
   }
 
   // Middy runs onError handlers in reverse order: the error becomes MLflow's JSON first, and the

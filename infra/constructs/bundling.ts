@@ -15,6 +15,7 @@ export const BUNDLE_BUDGET_BYTES = 400 * 1024;
 export const BUNDLED_FUNCTIONS: readonly (FunctionName | 'authorizer')[] = [
   'tracking',
   'artifacts',
+  'registry',
   'authorizer',
 ];
 

@@ -103,7 +103,24 @@ export class ApiStack extends Stack {
     })
       .bindTable(props.table, { actions: ['dynamodb:BatchGetItem'], ...noTokens })
       .bindBucket(props.artifactBucket, props.artifactKeyPrefix ?? '');
-    this.functions = { tracking, artifacts };
+    // The commands in shared/store/registry-repo.ts: single-item reads and conditional writes, the model
+    // listing on gsi1 and the version listing on gsi2 (searches). No batch commands.
+    const registry = new CairnFunction(this, 'Registry', {
+      area: 'registry',
+      logRetention,
+      environment: { CAIRN_ARTIFACT_ROOT: props.artifactRoot ?? 'mlflow-artifacts:/' },
+    }).bindTable(props.table, {
+      actions: [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+      ],
+      queryIndexes: gsis,
+      ...noTokens,
+    });
+    this.functions = { tracking, artifacts, registry };
 
     // The authorizer looks a token up and records its last use: token items only.
     this.authorizerFunction = new CairnFunction(this, 'Authorizer', {
@@ -124,6 +141,7 @@ export class ApiStack extends Stack {
     const integrations = {
       tracking: new HttpLambdaIntegration('TrackingIntegration', tracking.fn),
       artifacts: new HttpLambdaIntegration('ArtifactsIntegration', artifacts.fn),
+      registry: new HttpLambdaIntegration('RegistryIntegration', registry.fn),
     } satisfies Record<FunctionName, HttpLambdaIntegration>;
 
     this.api = new HttpApi(this, 'Api', {
@@ -172,7 +190,7 @@ export class ApiStack extends Stack {
 
     this.observability = new Observability(this, 'Observability', {
       api: this.api,
-      functions: [tracking, artifacts, this.authorizerFunction],
+      functions: [tracking, artifacts, registry, this.authorizerFunction],
       table: props.table,
       indexNames: gsis,
       alarmEmail: props.alarmEmail,

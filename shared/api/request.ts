@@ -22,6 +22,8 @@ export interface ApiRequest {
   rawBody?: Uint8Array;
   /** The raw, still percent-encoded remainder of a greedy `{path+}` route. */
   greedyPath?: string;
+  /** Who is calling, when API Gateway's authorizer vouched for a principal. */
+  principal?: string;
 }
 
 const JSON_CONTENT_TYPE_ERROR = "Bad Request. Content-Type must be one of ['application/json'].";

@@ -6,7 +6,7 @@
  */
 
 /** Lambda functions, one per area (design decision 3). */
-export type FunctionName = 'tracking' | 'artifacts';
+export type FunctionName = 'tracking' | 'artifacts' | 'registry';
 
 /** What a caller must hold. `public` needs no token (health checks). Default deny: there is no "none". */
 export type Permission = 'public' | 'read' | 'write' | 'admin';
@@ -110,6 +110,29 @@ export const ROUTE_SPECS: readonly RouteSpec[] = [
   proxied('abortMultipartUpload', 'POST', '/mpu/abort/{path+}', 'write'),
   mlflow('listRunArtifacts', 'GET', '/artifacts/list', 'read', 'artifacts'),
   mlflow('createPresignedUploadUrl', 'POST', '/artifacts/presigned-upload-url', 'write', 'artifacts'),
+
+  mlflow('createRegisteredModel', 'POST', '/registered-models/create', 'write', 'registry'),
+  mlflow('getRegisteredModel', 'GET', '/registered-models/get', 'read', 'registry'),
+  mlflow('renameRegisteredModel', 'POST', '/registered-models/rename', 'write', 'registry'),
+  mlflow('updateRegisteredModel', 'PATCH', '/registered-models/update', 'write', 'registry'),
+  mlflow('deleteRegisteredModel', 'DELETE', '/registered-models/delete', 'write', 'registry'),
+  mlflow('searchRegisteredModels', 'GET', '/registered-models/search', 'read', 'registry'),
+  mlflow('getLatestVersions', 'POST', '/registered-models/get-latest-versions', 'read', 'registry'),
+  mlflow('getLatestVersions', 'GET', '/registered-models/get-latest-versions', 'read', 'registry'),
+  mlflow('setRegisteredModelTag', 'POST', '/registered-models/set-tag', 'write', 'registry'),
+  mlflow('deleteRegisteredModelTag', 'DELETE', '/registered-models/delete-tag', 'write', 'registry'),
+  mlflow('setRegisteredModelAlias', 'POST', '/registered-models/alias', 'write', 'registry'),
+  mlflow('deleteRegisteredModelAlias', 'DELETE', '/registered-models/alias', 'write', 'registry'),
+  mlflow('getModelVersionByAlias', 'GET', '/registered-models/alias', 'read', 'registry'),
+  mlflow('createModelVersion', 'POST', '/model-versions/create', 'write', 'registry'),
+  mlflow('getModelVersion', 'GET', '/model-versions/get', 'read', 'registry'),
+  mlflow('updateModelVersion', 'PATCH', '/model-versions/update', 'write', 'registry'),
+  mlflow('deleteModelVersion', 'DELETE', '/model-versions/delete', 'write', 'registry'),
+  mlflow('searchModelVersions', 'GET', '/model-versions/search', 'read', 'registry'),
+  mlflow('getModelVersionDownloadUri', 'GET', '/model-versions/get-download-uri', 'read', 'registry'),
+  mlflow('transitionModelVersionStage', 'POST', '/model-versions/transition-stage', 'write', 'registry'),
+  mlflow('setModelVersionTag', 'POST', '/model-versions/set-tag', 'write', 'registry'),
+  mlflow('deleteModelVersionTag', 'DELETE', '/model-versions/delete-tag', 'write', 'registry'),
 ];
 
 const MOUNT_PREFIXES: Record<Mount, readonly string[]> = {

@@ -53,7 +53,9 @@ export interface LocalServer {
 async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
   const tracking = await import('../../functions/tracking/handler.js');
   const artifacts = await import('../../functions/artifacts/handler.js');
+  const registry = await import('../../functions/registry/handler.js');
   return {
+    registry: registry.handler as unknown as LambdaHandler,
     tracking: tracking.handler as unknown as LambdaHandler,
     artifacts: artifacts.handler as unknown as LambdaHandler,
   };

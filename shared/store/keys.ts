@@ -18,6 +18,11 @@
  * | Mixed (many-key) chunks        | table  | pk = `RUN#<run_id>`, sk begins_with `MX#`                | small groups and sealed tails, all keys   |
  * | API token by name              | table  | pk = `TOKENS`, sk = `TOKEN#<name>`                       | GetItem per authorizer call; conditional put/delete |
  * | All API tokens                 | table  | pk = `TOKENS`, sk begins_with `TOKEN#`                   | Query (`cairn token list`, never on a request path) |
+ * | Registered model by id         | table  | pk = `MODEL#<model_id>`, sk = `MODEL`                    | tags, aliases, version counter (atomic ADD) |
+ * | Model id by name               | table  | pk = `MODELNAME#<name>`, sk = `MODELNAME`                | the name claim; unique by conditional put |
+ * | All registered models          | gsi1   | gsi1pk = `MODELS`                                       | Query; search filters and sorts after     |
+ * | One model's versions           | table  | pk = `MODEL#<model_id>`, sk begins_with `V#`             | Query; version numbers zero-padded        |
+ * | All model versions             | gsi2   | gsi2pk = `MODELVERSIONS`                                | Query; version search without `name =`    |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
@@ -83,6 +88,22 @@ export const keys = {
   tokensPartition: 'TOKENS',
   token: (name: string): ItemKey => ({ pk: 'TOKENS', sk: `TOKEN#${name}` }),
   tokenPrefix: 'TOKEN#',
+  /** Registered models are keyed by an immutable internal id, so a rename moves no version. */
+  registeredModel: (modelId: string): ItemKey => ({ pk: `MODEL#${modelId}`, sk: 'MODEL' }),
+  registeredModelListing: (modelId: string) => ({ gsi1pk: 'MODELS', gsi1sk: modelId }),
+  allRegisteredModelsPartition: 'MODELS',
+  registeredModelName: (name: string): ItemKey => ({ pk: `MODELNAME#${name}`, sk: 'MODELNAME' }),
+  registeredModelPartition: (modelId: string) => `MODEL#${modelId}`,
+  modelVersion: (modelId: string, version: number): ItemKey => ({
+    pk: `MODEL#${modelId}`,
+    sk: `V#${padId(String(version))}`,
+  }),
+  modelVersionPrefix: 'V#',
+  modelVersionListing: (modelId: string, version: number) => ({
+    gsi2pk: 'MODELVERSIONS',
+    gsi2sk: `${modelId}#${padId(String(version))}`,
+  }),
+  allModelVersionsPartition: 'MODELVERSIONS',
 } as const;
 
 /**

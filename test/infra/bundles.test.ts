@@ -31,7 +31,9 @@ function synthesizedBundles(): Record<FunctionName, string> {
   const found: Partial<Record<FunctionName, string>> = {};
   for (const [logicalId, resource] of Object.entries(functions)) {
     const key = (resource as { Properties: { Code: { S3Key?: string } } }).Properties.Code.S3Key;
-    const area = (['tracking', 'artifacts'] as const).find((fn) => logicalId.toLowerCase().startsWith(fn));
+    const area = (['tracking', 'artifacts', 'registry'] as const).find((fn) =>
+      logicalId.toLowerCase().startsWith(fn),
+    );
     if (!area || !key) continue;
     found[area] = join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs');
   }
@@ -48,7 +50,11 @@ beforeAll(async () => {
     loadHandlers: async () => {
       const load = async (fn: FunctionName) =>
         ((await import(pathToFileURL(bundles[fn]).href)) as { handler: LambdaHandler }).handler;
-      return { tracking: await load('tracking'), artifacts: await load('artifacts') };
+      return {
+        tracking: await load('tracking'),
+        artifacts: await load('artifacts'),
+        registry: await load('registry'),
+      };
     },
   });
   api = new Api(server.url);
@@ -60,8 +66,8 @@ afterAll(async () => {
 });
 
 describe('the synthesized bundles', () => {
-  it('exist for both functions and fit the budget', () => {
-    expect(Object.keys(bundles).sort()).toEqual(['artifacts', 'tracking']);
+  it('exist for every function and fit the budget', () => {
+    expect(Object.keys(bundles).sort()).toEqual(['artifacts', 'registry', 'tracking']);
     for (const file of Object.values(bundles))
       expect(statSync(file).size).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
   });
@@ -101,6 +107,21 @@ describe('the synthesized bundles', () => {
     expect(redirect.status).toBe(307);
     const object = await fetch(redirect.headers.get('location') as string);
     expect(await object.text()).toBe('written through the bundle');
+
+    expect((await api.post('registered-models/create', { name: 'bundled-model' })).status).toBe(200);
+    const version = await api.post<{ model_version: { version: string } }>('model-versions/create', {
+      name: 'bundled-model',
+      source: `runs:/${runId}/model`,
+      run_id: runId,
+    });
+    expect(version.body.model_version.version).toBe('1');
+    const model = await api.get<{ registered_model: { latest_versions: unknown[] } }>(
+      'registered-models/get',
+      {
+        name: 'bundled-model',
+      },
+    );
+    expect(model.body.registered_model.latest_versions).toHaveLength(1);
   });
 
   it('answer errors as MLflow JSON', async () => {

@@ -137,7 +137,7 @@ interface Statement {
 }
 
 /** A function's policy statements with their resources rendered. */
-function statementsOf(area: 'Tracking' | 'Artifacts' | 'Authorizer') {
+function statementsOf(area: 'Tracking' | 'Artifacts' | 'Registry' | 'Authorizer') {
   const [, policy] = only(api, 'AWS::IAM::Policy', `${area}Role`);
   const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
   return statements.map((statement) => ({
@@ -344,6 +344,26 @@ describe('api stack: least privilege', () => {
     ]);
   });
 
+  it('gives the registry function exactly its single-item commands and index queries, never token items', () => {
+    const commands = [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+    ];
+    expect(statementsOf('Registry')).toEqual([
+      ...baseStatements('Registry'),
+      { Effect: 'Allow', Action: commands, Resource: 'Table.Arn' },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:Query'],
+        Resource: GSIS.map((index) => `Table.Arn/index/${index}`),
+      },
+      { Effect: 'Deny', Action: commands, Resource: 'Table.Arn', Condition: TOKENS_DENIED },
+    ]);
+  });
+
   it('lets the artifacts function read runs and touch only objects under the artifact prefix', () => {
     expect(statementsOf('Artifacts')).toEqual([
       ...baseStatements('Artifacts'),
@@ -395,6 +415,7 @@ describe('api stack: least privilege', () => {
     expect(roles.map(([id]) => id.replace(/Role[0-9A-F]{8}$/, '')).sort()).toEqual([
       'Artifacts',
       'Authorizer',
+      'Registry',
       'Tracking',
     ]);
     for (const [, role] of roles) {
@@ -418,7 +439,7 @@ describe('api stack: least privilege', () => {
   });
 
   it('binds each function to its own table, log group and Powertools names', () => {
-    for (const area of ['tracking', 'artifacts', 'authorizer']) {
+    for (const area of ['tracking', 'artifacts', 'registry', 'authorizer']) {
       const name = area.charAt(0).toUpperCase() + area.slice(1);
       const [, fn] = only(api, 'AWS::Lambda::Function', `${name}Function`);
       expect(fn.Properties).toMatchObject({
@@ -479,11 +500,11 @@ describe('api stack: traffic and logs', () => {
 
   it('keeps every log group for the configured retention, each function writing to its own', () => {
     const groups = resources(api, 'AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(4);
+    expect(groups).toHaveLength(5);
     for (const [, group] of groups)
       expect(group.Properties.RetentionInDays).toBe(DEFAULT_SETTINGS.logRetentionDays);
     const used = resources(api, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties.LoggingConfig);
-    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(3);
+    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(4);
   });
 
   it('takes stage, throttling, retention and presign expiry from context', () => {
@@ -625,7 +646,7 @@ describe('api stack: alarms and dashboard', () => {
       ]),
     );
     // One line per function in each function graph.
-    expect(lines.filter((line) => line === 'AWS/Lambda/Invocations')).toHaveLength(3);
+    expect(lines.filter((line) => line === 'AWS/Lambda/Invocations')).toHaveLength(4);
     expect(
       body.widgets.some(
         (widget) => JSON.stringify(widget).includes('"type":"alarm"') || 'alarms' in widget.properties,
@@ -778,7 +799,7 @@ describe('the synthesized bundles', () => {
       isBase64Encoded: false,
     });
     const healthStatuses: number[] = [];
-    for (const area of ['Tracking', 'Artifacts']) {
+    for (const area of ['Tracking', 'Artifacts', 'Registry']) {
       const { handler } = (await import(pathToFileURL(bundleOf(area)).href)) as {
         handler: (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
       };
@@ -787,8 +808,8 @@ describe('the synthesized bundles', () => {
       expect(JSON.parse(unknown.body).error_code).toBe('ENDPOINT_NOT_FOUND');
       healthStatuses.push((await handler(event('GET', '/health', 'GET /health'), {})).statusCode);
     }
-    // /health belongs to the tracking function; the artifacts function refuses routes not its own.
-    expect(healthStatuses).toEqual([200, 404]);
+    // /health belongs to the tracking function; the others refuse routes not their own.
+    expect(healthStatuses).toEqual([200, 404, 404]);
   });
 
   it('include an authorizer that refuses a request without credentials', async () => {

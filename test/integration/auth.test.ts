@@ -135,6 +135,19 @@ describe('cairn server --auth', () => {
     });
     expect(upload.status).toBe(403);
     expect(upload.body).toMatchObject({ error_code: 'PERMISSION_DENIED' });
+    // And the registry function: a read token reads the registry and cannot write to it.
+    const model = await api.request('POST', '/api/2.0/mlflow/registered-models/create', {
+      json: { name: 'read-only-model' },
+      headers: as('read'),
+    });
+    expect(model.status).toBe(403);
+    expect(model.body).toMatchObject({ error_code: 'PERMISSION_DENIED' });
+    const lookup = await api.request('GET', '/api/2.0/mlflow/registered-models/get?name=read-only-model', {
+      headers: as('read'),
+    });
+    expect(lookup.status).toBe(404);
+    const anonymous = await api.request('GET', '/api/2.0/mlflow/registered-models/search');
+    expect(anonymous.status).toBe(401);
   });
 
   it('lets a write token create experiments and runs and log metrics', async () => {

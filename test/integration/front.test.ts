@@ -18,7 +18,10 @@ async function serve(
   handler: LambdaHandler,
   options: { timeoutMs?: number; payloadLimitBytes?: number } = {},
 ) {
-  const front = createFront({ handlers: { tracking: handler, artifacts: handler }, ...options });
+  const front = createFront({
+    handlers: { tracking: handler, artifacts: handler, registry: handler },
+    ...options,
+  });
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   close = () =>
     new Promise((resolve) => {

@@ -55,3 +55,22 @@ describe('greedy path parameters', () => {
     );
   });
 });
+
+describe('the caller', () => {
+  it("hands the authorizer's principal to the operation (the registry's promotion guard needs it)", async () => {
+    const whoHandler = createHttpHandler(
+      'artifacts',
+      Object.fromEntries(
+        routesForFunction('artifacts').map((route) => [
+          route.operation,
+          async (request) => jsonResponse({ principal: request.principal ?? null }),
+        ]),
+      ),
+    );
+    const result = await whoHandler(
+      event('/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/a.txt'),
+      {} as Context,
+    );
+    expect(JSON.parse(result.body)).toEqual({ principal: 'test' });
+  });
+});

@@ -1,0 +1,289 @@
+/** Adapters for the model registry endpoints: parse the request message, call the domain, shape MLflow's JSON. */
+import * as v from 'valibot';
+import {
+  bool,
+  int64,
+  keyValue,
+  parseMessage,
+  repeatedString,
+  requiredString,
+  str,
+} from '../../shared/api/schema.js';
+import type { ModelVersion, RegisteredModel, RegistryService } from '../../shared/domain/registry.js';
+import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+
+const ByName = v.object({ name: requiredString });
+const CreateModel = v.object({
+  name: requiredString,
+  tags: v.optional(v.array(keyValue), []),
+  description: v.optional(str),
+});
+const RenameModel = v.object({ name: requiredString, new_name: requiredString });
+const UpdateModel = v.object({ name: requiredString, description: v.optional(str) });
+const Search = v.object({
+  filter: v.optional(str),
+  max_results: v.optional(int64),
+  order_by: v.optional(repeatedString, []),
+  page_token: v.optional(str),
+});
+const LatestVersions = v.object({ name: requiredString, stages: v.optional(repeatedString, []) });
+const ModelTag = v.object({ name: requiredString, key: requiredString, value: v.optional(str, '') });
+const ModelTagKey = v.object({ name: requiredString, key: requiredString });
+const SetAlias = v.object({ name: requiredString, alias: requiredString, version: requiredString });
+const Alias = v.object({ name: requiredString, alias: requiredString });
+// int64 versions arrive as numbers from some clients; MLflow's proto field is a string.
+const versionField = v.pipe(
+  v.union([v.string(), v.pipe(v.number(), v.integer()), v.undefined(), v.null()]),
+  v.check((value) => value !== undefined && value !== null && value !== '', 'missing'),
+  v.transform((value) => String(value)),
+);
+const CreateVersion = v.object({
+  name: requiredString,
+  source: requiredString,
+  run_id: v.optional(str),
+  tags: v.optional(v.array(keyValue), []),
+  run_link: v.optional(str),
+  description: v.optional(str),
+  model_id: v.optional(str),
+});
+const ByVersion = v.object({ name: requiredString, version: versionField });
+const UpdateVersion = v.object({ name: requiredString, version: versionField, description: v.optional(str) });
+const TransitionStage = v.object({
+  name: requiredString,
+  version: versionField,
+  stage: requiredString,
+  archive_existing_versions: v.optional(bool, false),
+});
+const VersionTag = v.object({
+  name: requiredString,
+  version: versionField,
+  key: requiredString,
+  value: v.optional(str, ''),
+});
+const VersionTagKey = v.object({ name: requiredString, version: versionField, key: requiredString });
+
+const EMPTY = {};
+
+function tagList(tags: Record<string, string>) {
+  const list = Object.entries(tags).map(([key, value]) => ({ key, value }));
+  return list.length > 0 ? { tags: list } : {};
+}
+
+/** MLflow's ModelVersion JSON; empty lists are omitted, as protobuf's JSON printer does. */
+export function modelVersionJson(model: RegisteredModel, version: ModelVersion) {
+  const aliases = Object.entries(model.aliases)
+    .filter(([, target]) => target === version.version)
+    .map(([alias]) => alias)
+    .sort();
+  return {
+    name: model.name,
+    version: String(version.version),
+    creation_timestamp: version.creationTimestamp,
+    last_updated_timestamp: version.lastUpdatedTimestamp,
+    ...(version.userId ? { user_id: version.userId } : {}),
+    current_stage: version.currentStage,
+    ...(version.description ? { description: version.description } : {}),
+    source: version.source,
+    ...(version.runId ? { run_id: version.runId } : {}),
+    status: version.status,
+    ...tagList(version.tags),
+    ...(version.runLink ? { run_link: version.runLink } : {}),
+    ...(aliases.length > 0 ? { aliases } : {}),
+    ...(version.loggedModelId ? { model_id: version.loggedModelId } : {}),
+  };
+}
+
+export function registeredModelJson(model: RegisteredModel, latestVersions: readonly ModelVersion[]) {
+  const aliases = Object.entries(model.aliases)
+    .sort(([left], [right]) => (left < right ? -1 : 1))
+    .map(([alias, version]) => ({ alias, version: String(version) }));
+  return {
+    name: model.name,
+    creation_timestamp: model.creationTimestamp,
+    last_updated_timestamp: model.lastUpdatedTimestamp,
+    ...(model.userId ? { user_id: model.userId } : {}),
+    ...(model.description ? { description: model.description } : {}),
+    ...(latestVersions.length > 0
+      ? { latest_versions: latestVersions.map((version) => modelVersionJson(model, version)) }
+      : {}),
+    ...tagList(model.tags),
+    ...(aliases.length > 0 ? { aliases } : {}),
+  };
+}
+
+export function registryOperations(registry: RegistryService): Operations {
+  return {
+    async createRegisteredModel({ fields }) {
+      const message = parseMessage(CreateModel, fields);
+      const { model, latestVersions } = await registry.createModel({
+        name: message.name,
+        tags: message.tags,
+        ...(message.description === undefined ? {} : { description: message.description }),
+      });
+      return jsonResponse({ registered_model: registeredModelJson(model, latestVersions) });
+    },
+
+    async getRegisteredModel({ fields }) {
+      const { name } = parseMessage(ByName, fields);
+      const { model, latestVersions } = await registry.getModel(name);
+      return jsonResponse({ registered_model: registeredModelJson(model, latestVersions) });
+    },
+
+    async renameRegisteredModel({ fields }) {
+      const message = parseMessage(RenameModel, fields);
+      const { model, latestVersions } = await registry.renameModel(message.name, message.new_name);
+      return jsonResponse({ registered_model: registeredModelJson(model, latestVersions) });
+    },
+
+    async updateRegisteredModel({ fields }) {
+      const message = parseMessage(UpdateModel, fields);
+      const { model, latestVersions } = await registry.updateModel(message.name, message.description);
+      return jsonResponse({ registered_model: registeredModelJson(model, latestVersions) });
+    },
+
+    async deleteRegisteredModel({ fields }) {
+      const { name } = parseMessage(ByName, fields);
+      await registry.deleteModel(name);
+      return jsonResponse(EMPTY);
+    },
+
+    async searchRegisteredModels({ fields }) {
+      const message = parseMessage(Search, fields);
+      const { page, views } = await registry.searchModels({
+        filter: message.filter,
+        orderBy: message.order_by,
+        maxResults: message.max_results,
+        pageToken: message.page_token || undefined,
+      });
+      return jsonResponse({
+        ...(views.length > 0
+          ? { registered_models: views.map((view) => registeredModelJson(view.model, view.latestVersions)) }
+          : {}),
+        ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
+      });
+    },
+
+    async getLatestVersions({ fields }) {
+      const message = parseMessage(LatestVersions, fields);
+      const views = await registry.getLatestVersions(message.name, message.stages);
+      return jsonResponse(
+        views.length > 0
+          ? { model_versions: views.map((view) => modelVersionJson(view.model, view.version)) }
+          : {},
+      );
+    },
+
+    async setRegisteredModelTag({ fields }) {
+      const message = parseMessage(ModelTag, fields);
+      await registry.setModelTag(message.name, message.key, message.value);
+      return jsonResponse(EMPTY);
+    },
+
+    async deleteRegisteredModelTag({ fields }) {
+      const message = parseMessage(ModelTagKey, fields);
+      await registry.deleteModelTag(message.name, message.key);
+      return jsonResponse(EMPTY);
+    },
+
+    async setRegisteredModelAlias({ fields, principal }) {
+      const message = parseMessage(SetAlias, fields);
+      await registry.setAlias(message.name, message.alias, message.version, principal ? { principal } : {});
+      return jsonResponse(EMPTY);
+    },
+
+    async deleteRegisteredModelAlias({ fields }) {
+      const message = parseMessage(Alias, fields);
+      await registry.deleteAlias(message.name, message.alias);
+      return jsonResponse(EMPTY);
+    },
+
+    async getModelVersionByAlias({ fields }) {
+      const message = parseMessage(Alias, fields);
+      const { model, version } = await registry.getVersionByAlias(message.name, message.alias);
+      return jsonResponse({ model_version: modelVersionJson(model, version) });
+    },
+
+    async createModelVersion({ fields }) {
+      const message = parseMessage(CreateVersion, fields);
+      const { model, version } = await registry.createVersion({
+        name: message.name,
+        source: message.source,
+        tags: message.tags,
+        ...(message.run_id ? { runId: message.run_id } : {}),
+        ...(message.run_link ? { runLink: message.run_link } : {}),
+        ...(message.description ? { description: message.description } : {}),
+        ...(message.model_id ? { loggedModelId: message.model_id } : {}),
+      });
+      return jsonResponse({ model_version: modelVersionJson(model, version) });
+    },
+
+    async getModelVersion({ fields }) {
+      const message = parseMessage(ByVersion, fields);
+      const { model, version } = await registry.getVersion(message.name, message.version);
+      return jsonResponse({ model_version: modelVersionJson(model, version) });
+    },
+
+    async updateModelVersion({ fields }) {
+      const message = parseMessage(UpdateVersion, fields);
+      const { model, version } = await registry.updateVersion(
+        message.name,
+        message.version,
+        message.description,
+      );
+      return jsonResponse({ model_version: modelVersionJson(model, version) });
+    },
+
+    async deleteModelVersion({ fields }) {
+      const message = parseMessage(ByVersion, fields);
+      await registry.deleteVersion(message.name, message.version);
+      return jsonResponse(EMPTY);
+    },
+
+    async searchModelVersions({ fields }) {
+      const message = parseMessage(Search, fields);
+      const { page, models } = await registry.searchVersions({
+        filter: message.filter,
+        orderBy: message.order_by,
+        maxResults: message.max_results,
+        pageToken: message.page_token || undefined,
+      });
+      const versions = page.versions.flatMap((version) => {
+        const model = models.get(version.modelId);
+        return model ? [modelVersionJson(model, version)] : [];
+      });
+      return jsonResponse({
+        ...(versions.length > 0 ? { model_versions: versions } : {}),
+        ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
+      });
+    },
+
+    async getModelVersionDownloadUri({ fields }) {
+      const message = parseMessage(ByVersion, fields);
+      return jsonResponse({ artifact_uri: await registry.getDownloadUri(message.name, message.version) });
+    },
+
+    async transitionModelVersionStage({ fields, principal }) {
+      const message = parseMessage(TransitionStage, fields);
+      const { model, version } = await registry.transitionStage(
+        message.name,
+        message.version,
+        message.stage,
+        message.archive_existing_versions,
+        principal ? { principal } : {},
+      );
+      return jsonResponse({ model_version: modelVersionJson(model, version) });
+    },
+
+    async setModelVersionTag({ fields }) {
+      const message = parseMessage(VersionTag, fields);
+      await registry.setVersionTag(message.name, message.version, message.key, message.value);
+      return jsonResponse(EMPTY);
+    },
+
+    async deleteModelVersionTag({ fields }) {
+      const message = parseMessage(VersionTagKey, fields);
+      await registry.deleteVersionTag(message.name, message.version, message.key);
+      return jsonResponse(EMPTY);
+    },
+  };
+}

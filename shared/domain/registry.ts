@@ -1,0 +1,588 @@
+/**
+ * The model registry domain: MLflow's rules for registered models, model versions, stages and aliases
+ * on top of a RegistryRepository. Everything is validated before the first write, so a refused request
+ * changes nothing.
+ */
+import { InvalidParameterValueError, ResourceDoesNotExistError } from '../api/errors.js';
+import type { PromotionGuard } from './promotion-guard.js';
+import {
+  type ModelPage,
+  type RegistrySearch,
+  searchModels,
+  searchVersions,
+  type VersionPage,
+} from './search-registry.js';
+import { validateKey, validateMaxLength, validateMaxResults } from './validation.js';
+
+export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const REGISTRY_LIMITS = {
+  tagValue: 100_000,
+  alias: 255,
+  source: 2048,
+  description: 100_000,
+  modelsDefaultMaxResults: 100,
+  modelsMaxResultsCap: 1000,
+  versionsDefaultMaxResults: 10_000,
+  versionsMaxResultsCap: 200_000,
+} as const;
+
+export interface RegisteredModel {
+  /** Immutable internal id; the name can change (rename), the id never does. */
+  modelId: string;
+  name: string;
+  description?: string;
+  creationTimestamp: number;
+  lastUpdatedTimestamp: number;
+  userId?: string;
+  tags: Record<string, string>;
+  /** alias → version number. */
+  aliases: Record<string, number>;
+}
+
+export interface ModelVersion {
+  modelId: string;
+  version: number;
+  creationTimestamp: number;
+  lastUpdatedTimestamp: number;
+  userId?: string;
+  currentStage: Stage;
+  description?: string;
+  source: string;
+  runId?: string;
+  runLink?: string;
+  /** The logged model (`m-<hex>`) this version was registered from, if any. */
+  loggedModelId?: string;
+  status: 'READY';
+  tags: Record<string, string>;
+}
+
+/** A version together with its model, the shape every response needs. */
+export interface VersionView {
+  model: RegisteredModel;
+  version: ModelVersion;
+}
+
+export interface ModelView {
+  model: RegisteredModel;
+  latestVersions: ModelVersion[];
+}
+
+export interface NewRegisteredModel {
+  name: string;
+  description?: string;
+  tags: Record<string, string>;
+  now: number;
+  userId?: string;
+}
+
+export interface VersionChanges {
+  description?: string;
+  stage?: Stage;
+}
+
+export interface RegistryRepository {
+  getModelByName(name: string): Promise<RegisteredModel | undefined>;
+  createModel(input: NewRegisteredModel): Promise<RegisteredModel>;
+  renameModel(model: RegisteredModel, newName: string, now: number): Promise<void>;
+  updateModel(modelId: string, description: string, now: number): Promise<boolean>;
+  deleteModel(model: RegisteredModel): Promise<void>;
+  setModelTag(modelId: string, key: string, value: string): Promise<boolean>;
+  deleteModelTag(modelId: string, key: string): Promise<boolean>;
+  listModels(): Promise<RegisteredModel[]>;
+  /** Next version number of a model (atomic counter); undefined when the model is gone. */
+  nextVersion(modelId: string, now: number): Promise<number | undefined>;
+  putVersion(version: ModelVersion): Promise<void>;
+  getVersion(modelId: string, version: number): Promise<ModelVersion | undefined>;
+  listVersions(modelId: string): Promise<ModelVersion[]>;
+  listAllVersions(): Promise<ModelVersion[]>;
+  updateVersion(modelId: string, version: number, changes: VersionChanges, now: number): Promise<boolean>;
+  deleteVersion(modelId: string, version: number): Promise<void>;
+  setVersionTag(modelId: string, version: number, key: string, value: string): Promise<boolean>;
+  deleteVersionTag(modelId: string, version: number, key: string): Promise<boolean>;
+  setAlias(modelId: string, alias: string, version: number, now: number): Promise<boolean>;
+  /** Removes the alias; with `onlyIfVersion`, only while it still points at that version. */
+  deleteAlias(modelId: string, alias: string, onlyIfVersion?: number): Promise<boolean>;
+}
+
+export interface RegistryConfig {
+  /** This deployment's artifact root, e.g. `mlflow-artifacts:/`; version sources may point under it. */
+  artifactRoot: string;
+}
+
+export interface PromotionContext {
+  principal?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Validation
+
+export function validateModelName(field: string, name: string): void {
+  if (name.trim() === '') {
+    throw new InvalidParameterValueError(`Registered model name cannot be empty ('${field}').`);
+  }
+  if (name.includes('/') || name.includes(':')) {
+    throw new InvalidParameterValueError(
+      `Invalid model name: '${name}'. Names cannot contain '/' or ':' ('${field}').`,
+    );
+  }
+  if (name === '.' || name === '..' || name.includes('\\')) {
+    throw new InvalidParameterValueError(`Invalid model name: '${name}' ('${field}').`);
+  }
+  validateMaxLength(field, name, 500);
+}
+
+export function validateRegistryTag(keyField: string, key: string, valueField: string, value: string): void {
+  validateKey(keyField, key);
+  validateMaxLength(valueField, value, REGISTRY_LIMITS.tagValue);
+}
+
+export function parseVersion(field: string, raw: string): number {
+  if (!/^\s*\+?\d{1,15}\s*$/.test(raw)) {
+    throw new InvalidParameterValueError(
+      `Parameter '${field}' must be an integer, got '${raw}'. Model versions are whole numbers.`,
+    );
+  }
+  return Number(raw.trim());
+}
+
+export function parseStage(raw: string): Stage {
+  const stage = STAGES.find((name) => name.toLowerCase() === raw.trim().toLowerCase());
+  if (!stage) {
+    throw new InvalidParameterValueError(
+      `Invalid Model Version stage: ${raw}. Value must be one of ${STAGES.join(', ')}.`,
+    );
+  }
+  return stage;
+}
+
+export function validateAlias(alias: string): void {
+  // Unicode \w like Python's re (MLflow's `^[\w\-]*$`).
+  if (!/^[\p{L}\p{N}\p{Mn}\p{Mc}\p{Pc}-]+$/u.test(alias)) {
+    throw new InvalidParameterValueError(
+      `Invalid alias name: '${alias}'. Aliases may only contain alphanumerics, underscores and dashes.`,
+    );
+  }
+  validateMaxLength('alias', alias, REGISTRY_LIMITS.alias);
+  if (alias.toLowerCase() === 'latest' || /^v\d+$/i.test(alias)) {
+    throw new InvalidParameterValueError(
+      `'${alias}' is a reserved alias name ('latest' and 'v<number>' refer to versions) and cannot be set.`,
+    );
+  }
+}
+
+const RUN_ID = /^[a-zA-Z0-9][\w-]{0,255}$/;
+const LOGGED_MODEL_ID = /^m-[0-9a-f]{32}$/;
+
+function fullyDecoded(value: string): string {
+  let current = value;
+  for (let i = 0; i < 5; i++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(current);
+    } catch {
+      return current;
+    }
+    if (next === current) return current;
+    current = next;
+  }
+  return current;
+}
+
+function isSafeRelativePath(path: string): boolean {
+  const decoded = fullyDecoded(path);
+  if (/[\\#?\0]/.test(decoded)) return false;
+  if (decoded.startsWith('/') || /^[a-zA-Z]:/.test(decoded)) return false;
+  return !decoded.split('/').some((segment) => segment === '..' || segment === '.');
+}
+
+/**
+ * A model version's source must name something this deployment owns (security.md: CVE-2023-1177 and
+ * its bypasses): `runs:/<run_id>[/<path>]`, `models:/m-<32 hex>`, or a location under this deployment's
+ * artifact root. Everything else — `file:`, bare paths, `http(s):`, other buckets or schemes, traversal —
+ * is refused, with no exception for tags such as `mlflow.prompt.is_prompt`.
+ */
+export function validateSource(source: string, artifactRoot: string): void {
+  const refuse = (why: string): never => {
+    throw new InvalidParameterValueError(
+      `Invalid model version source '${source}': ${why}. Sources must be runs:/<run_id>/<path>, models:/<model_id> or a location under ${artifactRoot}.`,
+    );
+  };
+  if (source.length > REGISTRY_LIMITS.source) refuse('too long');
+  if (/[\s\0]/.test(source)) refuse('it contains whitespace or control characters');
+  if (source.startsWith('runs:/')) {
+    const rest = source.slice('runs:/'.length);
+    const slash = rest.indexOf('/');
+    const runId = slash === -1 ? rest : rest.slice(0, slash);
+    const path = slash === -1 ? '' : rest.slice(slash + 1);
+    if (!RUN_ID.test(runId)) refuse('the run id is not valid');
+    if (path !== '' && !isSafeRelativePath(path)) refuse('the path escapes the run');
+    return;
+  }
+  if (source.startsWith('models:/')) {
+    const id = source.slice('models:/'.length);
+    if (!LOGGED_MODEL_ID.test(id)) refuse("a models:/ source must name a logged model id ('m-' + 32 hex)");
+    return;
+  }
+  const root = artifactRoot.endsWith('/') ? artifactRoot : `${artifactRoot}/`;
+  if (source.startsWith(root)) {
+    const path = source.slice(root.length);
+    // `mlflow-artifacts://host/...` would name another server.
+    if (path === '' || path.startsWith('/')) refuse('it names no path under the artifact root');
+    if (!isSafeRelativePath(path)) refuse('the path escapes the artifact root');
+    return;
+  }
+  refuse('this scheme or location is not allowed');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Service
+
+function modelNotFound(name: string): ResourceDoesNotExistError {
+  return new ResourceDoesNotExistError(`Registered Model with name=${name} not found`);
+}
+
+function versionNotFound(name: string, version: number | string): ResourceDoesNotExistError {
+  return new ResourceDoesNotExistError(`Model Version (name=${name}, version=${version}) not found`);
+}
+
+function tagMapOf(tags: readonly { key: string; value: string }[]): Record<string, string> {
+  const map = new Map<string, string>();
+  for (const [index, tag] of tags.entries()) {
+    validateRegistryTag(`tags[${index}].key`, tag.key, `tags[${index}].value`, tag.value);
+    map.set(tag.key, tag.value);
+  }
+  return Object.fromEntries(map);
+}
+
+/** The newest version per stage (MLflow's latest_versions), optionally only for `stages`. */
+export function latestPerStage(versions: readonly ModelVersion[], stages?: readonly Stage[]): ModelVersion[] {
+  const latest = new Map<Stage, ModelVersion>();
+  for (const version of versions) {
+    const current = latest.get(version.currentStage);
+    if (!current || version.version > current.version) latest.set(version.currentStage, version);
+  }
+  const wanted = stages && stages.length > 0 ? stages : STAGES;
+  return wanted
+    .map((stage) => latest.get(stage))
+    .filter((version): version is ModelVersion => version !== undefined)
+    .sort((left, right) => left.version - right.version);
+}
+
+/** Aliases that point at versions that exist: an alias left behind by a half-done delete is not shown. */
+function liveAliases(model: RegisteredModel, versions: readonly ModelVersion[]): RegisteredModel {
+  const existing = new Set(versions.map((version) => version.version));
+  const aliases = Object.fromEntries(
+    Object.entries(model.aliases).filter(([, version]) => existing.has(version)),
+  );
+  return { ...model, aliases };
+}
+
+export interface CreateVersionInput {
+  name: string;
+  source: string;
+  runId?: string;
+  runLink?: string;
+  description?: string;
+  loggedModelId?: string;
+  tags: { key: string; value: string }[];
+}
+
+export class RegistryService {
+  constructor(
+    private readonly repo: RegistryRepository,
+    private readonly config: RegistryConfig,
+    private readonly guard: PromotionGuard,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  // Registered models -------------------------------------------------------------------------------
+
+  async createModel(input: {
+    name: string;
+    description?: string;
+    tags: { key: string; value: string }[];
+  }): Promise<ModelView> {
+    validateModelName('name', input.name);
+    const tags = tagMapOf(input.tags);
+    if (input.description !== undefined)
+      validateMaxLength('description', input.description, REGISTRY_LIMITS.description);
+    const model = await this.repo.createModel({
+      name: input.name,
+      ...(input.description ? { description: input.description } : {}),
+      tags,
+      now: this.clock(),
+    });
+    return { model, latestVersions: [] };
+  }
+
+  async getModel(name: string): Promise<ModelView> {
+    const model = await this.requireModel(name);
+    const versions = await this.repo.listVersions(model.modelId);
+    return { model: liveAliases(model, versions), latestVersions: latestPerStage(versions) };
+  }
+
+  async renameModel(name: string, newName: string): Promise<ModelView> {
+    validateModelName('new_name', newName);
+    const model = await this.requireModel(name);
+    await this.repo.renameModel(model, newName, this.clock());
+    return this.getModel(newName);
+  }
+
+  async updateModel(name: string, description: string | undefined): Promise<ModelView> {
+    validateMaxLength('description', description ?? '', REGISTRY_LIMITS.description);
+    const model = await this.requireModel(name);
+    if (description !== undefined && !(await this.repo.updateModel(model.modelId, description, this.clock())))
+      throw modelNotFound(name);
+    return this.getModel(name);
+  }
+
+  async deleteModel(name: string): Promise<void> {
+    const model = await this.requireModel(name);
+    await this.repo.deleteModel(model);
+  }
+
+  async setModelTag(name: string, key: string, value: string): Promise<void> {
+    validateRegistryTag('key', key, 'value', value);
+    const model = await this.requireModel(name);
+    if (!(await this.repo.setModelTag(model.modelId, key, value))) throw modelNotFound(name);
+  }
+
+  async deleteModelTag(name: string, key: string): Promise<void> {
+    validateKey('key', key);
+    const model = await this.requireModel(name);
+    if (!(await this.repo.deleteModelTag(model.modelId, key))) {
+      throw new ResourceDoesNotExistError(`No tag with name: ${key} in registered model ${name}`);
+    }
+  }
+
+  async searchModels(search: RegistrySearch): Promise<{ page: ModelPage; views: ModelView[] }> {
+    const maxResults = search.maxResults ?? REGISTRY_LIMITS.modelsDefaultMaxResults;
+    validateMaxResults(maxResults, REGISTRY_LIMITS.modelsMaxResultsCap);
+    searchModels([], { ...search, maxResults }); // a bad filter or order costs no read
+    const page = searchModels(await this.repo.listModels(), { ...search, maxResults });
+    const views = await Promise.all(
+      page.models.map(async (model) => {
+        const versions = await this.repo.listVersions(model.modelId);
+        return { model: liveAliases(model, versions), latestVersions: latestPerStage(versions) };
+      }),
+    );
+    return { page, views };
+  }
+
+  async getLatestVersions(name: string, rawStages: readonly string[]): Promise<VersionView[]> {
+    const stages = rawStages.map(parseStage);
+    const model = await this.requireModel(name);
+    const versions = await this.repo.listVersions(model.modelId);
+    const live = liveAliases(model, versions);
+    return latestPerStage(versions, stages).map((version) => ({ model: live, version }));
+  }
+
+  // Model versions ----------------------------------------------------------------------------------
+
+  async createVersion(input: CreateVersionInput): Promise<VersionView> {
+    validateModelName('name', input.name);
+    validateSource(input.source, this.config.artifactRoot);
+    if (input.runId !== undefined && input.runId !== '' && !RUN_ID.test(input.runId)) {
+      throw new InvalidParameterValueError(`Invalid value '${input.runId}' for parameter 'run_id'.`);
+    }
+    if (
+      input.loggedModelId !== undefined &&
+      input.loggedModelId !== '' &&
+      !LOGGED_MODEL_ID.test(input.loggedModelId)
+    ) {
+      throw new InvalidParameterValueError(
+        `Invalid value '${input.loggedModelId}' for parameter 'model_id'.`,
+      );
+    }
+    const tags = tagMapOf(input.tags);
+    if (input.description !== undefined)
+      validateMaxLength('description', input.description, REGISTRY_LIMITS.description);
+    const model = await this.requireModel(input.name);
+    const now = this.clock();
+    const number = await this.repo.nextVersion(model.modelId, now);
+    if (number === undefined) throw modelNotFound(input.name);
+    const version: ModelVersion = {
+      modelId: model.modelId,
+      version: number,
+      creationTimestamp: now,
+      lastUpdatedTimestamp: now,
+      currentStage: 'None',
+      source: input.source,
+      ...(input.runId ? { runId: input.runId } : {}),
+      ...(input.runLink ? { runLink: input.runLink } : {}),
+      ...(input.description ? { description: input.description } : {}),
+      ...(input.loggedModelId ? { loggedModelId: input.loggedModelId } : {}),
+      status: 'READY',
+      tags,
+    };
+    await this.repo.putVersion(version);
+    return { model, version };
+  }
+
+  async getVersion(name: string, rawVersion: string): Promise<VersionView> {
+    const number = parseVersion('version', rawVersion);
+    const model = await this.requireModel(name);
+    const version = await this.repo.getVersion(model.modelId, number);
+    if (!version) throw versionNotFound(name, number);
+    return { model, version };
+  }
+
+  async updateVersion(
+    name: string,
+    rawVersion: string,
+    description: string | undefined,
+  ): Promise<VersionView> {
+    validateMaxLength('description', description ?? '', REGISTRY_LIMITS.description);
+    const { model, version } = await this.getVersion(name, rawVersion);
+    if (description !== undefined) {
+      if (!(await this.repo.updateVersion(model.modelId, version.version, { description }, this.clock())))
+        throw versionNotFound(name, version.version);
+    }
+    return this.getVersion(name, rawVersion);
+  }
+
+  async deleteVersion(name: string, rawVersion: string): Promise<void> {
+    const { model, version } = await this.getVersion(name, rawVersion);
+    await this.repo.deleteVersion(model.modelId, version.version);
+    // Aliases after the version: readers already hide aliases whose version is gone (liveAliases).
+    await Promise.all(
+      Object.entries(model.aliases)
+        .filter(([, target]) => target === version.version)
+        .map(([alias]) => this.repo.deleteAlias(model.modelId, alias, version.version)),
+    );
+  }
+
+  async setVersionTag(name: string, rawVersion: string, key: string, value: string): Promise<void> {
+    validateRegistryTag('key', key, 'value', value);
+    const { model, version } = await this.getVersion(name, rawVersion);
+    if (!(await this.repo.setVersionTag(model.modelId, version.version, key, value)))
+      throw versionNotFound(name, version.version);
+  }
+
+  async deleteVersionTag(name: string, rawVersion: string, key: string): Promise<void> {
+    validateKey('key', key);
+    const { model, version } = await this.getVersion(name, rawVersion);
+    if (!(await this.repo.deleteVersionTag(model.modelId, version.version, key))) {
+      throw new ResourceDoesNotExistError(
+        `No tag with name: ${key} for model version (name=${name}, version=${version.version})`,
+      );
+    }
+  }
+
+  async transitionStage(
+    name: string,
+    rawVersion: string,
+    rawStage: string,
+    archiveExisting: boolean,
+    context: PromotionContext = {},
+  ): Promise<VersionView> {
+    const stage = parseStage(rawStage);
+    if (archiveExisting && stage !== 'Staging' && stage !== 'Production') {
+      throw new InvalidParameterValueError(
+        `Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are Staging, Production.`,
+      );
+    }
+    const { model, version } = await this.getVersion(name, rawVersion);
+    await this.guard.check({
+      modelName: model.name,
+      version: String(version.version),
+      ...(version.runId ? { runId: version.runId } : {}),
+      target: { kind: 'stage', name: stage },
+      ...(context.principal ? { principal: context.principal } : {}),
+    });
+    const now = this.clock();
+    if (!(await this.repo.updateVersion(model.modelId, version.version, { stage }, now)))
+      throw versionNotFound(name, version.version);
+    if (archiveExisting) {
+      const others = (await this.repo.listVersions(model.modelId)).filter(
+        (other) => other.version !== version.version && other.currentStage === stage,
+      );
+      await Promise.all(
+        others.map((other) =>
+          this.repo.updateVersion(model.modelId, other.version, { stage: 'Archived' }, now),
+        ),
+      );
+    }
+    return this.getVersion(name, rawVersion);
+  }
+
+  async getDownloadUri(name: string, rawVersion: string): Promise<string> {
+    const { version } = await this.getVersion(name, rawVersion);
+    return version.source;
+  }
+
+  async searchVersions(
+    search: RegistrySearch,
+  ): Promise<{ page: VersionPage; models: Map<string, RegisteredModel> }> {
+    const maxResults = search.maxResults ?? REGISTRY_LIMITS.versionsDefaultMaxResults;
+    validateMaxResults(maxResults, REGISTRY_LIMITS.versionsMaxResultsCap);
+    const plan = searchVersions([], new Map(), { ...search, maxResults });
+    // `name = 'x'` (what the stock client sends) reads one model's versions only.
+    let models: RegisteredModel[];
+    let versions: ModelVersion[];
+    if (plan.exactName !== undefined) {
+      const model = await this.repo.getModelByName(plan.exactName);
+      models = model ? [model] : [];
+      versions = model ? await this.repo.listVersions(model.modelId) : [];
+    } else {
+      [models, versions] = await Promise.all([this.repo.listModels(), this.repo.listAllVersions()]);
+    }
+    const byId = new Map(models.map((model) => [model.modelId, model]));
+    for (const model of models) {
+      byId.set(
+        model.modelId,
+        liveAliases(
+          model,
+          versions.filter((v) => v.modelId === model.modelId),
+        ),
+      );
+    }
+    return { page: searchVersions(versions, byId, { ...search, maxResults }), models: byId };
+  }
+
+  // Aliases -----------------------------------------------------------------------------------------
+
+  async setAlias(
+    name: string,
+    alias: string,
+    rawVersion: string,
+    context: PromotionContext = {},
+  ): Promise<void> {
+    validateAlias(alias);
+    const { model, version } = await this.getVersion(name, rawVersion);
+    await this.guard.check({
+      modelName: model.name,
+      version: String(version.version),
+      ...(version.runId ? { runId: version.runId } : {}),
+      target: { kind: 'alias', name: alias },
+      ...(context.principal ? { principal: context.principal } : {}),
+    });
+    if (!(await this.repo.setAlias(model.modelId, alias, version.version, this.clock())))
+      throw modelNotFound(name);
+  }
+
+  async deleteAlias(name: string, alias: string): Promise<void> {
+    const model = await this.requireModel(name);
+    // MLflow answers 200 for an alias that is not set.
+    await this.repo.deleteAlias(model.modelId, alias);
+  }
+
+  async getVersionByAlias(name: string, alias: string): Promise<VersionView> {
+    const model = await this.requireModel(name);
+    const number = model.aliases[alias];
+    const version = number === undefined ? undefined : await this.repo.getVersion(model.modelId, number);
+    if (!version) {
+      throw new ResourceDoesNotExistError(`Registered model alias ${alias} not found.`);
+    }
+    return { model, version };
+  }
+
+  private async requireModel(name: string): Promise<RegisteredModel> {
+    if (name === '') throw new InvalidParameterValueError("Missing value for required parameter 'name'.");
+    const model = await this.repo.getModelByName(name);
+    if (!model) throw modelNotFound(name);
+    return model;
+  }
+}

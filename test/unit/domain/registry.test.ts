@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidParameterValueError } from '../../../shared/api/errors.js';
+import {
+  latestPerStage,
+  type ModelVersion,
+  parseStage,
+  parseVersion,
+  type RegisteredModel,
+  validateAlias,
+  validateModelName,
+  validateSource,
+} from '../../../shared/domain/registry.js';
+import { searchModels, searchVersions } from '../../../shared/domain/search-registry.js';
+
+const ROOT = 'mlflow-artifacts:/';
+const RUN = '0123456789abcdef0123456789abcdef';
+
+describe('model version sources', () => {
+  it.each([
+    `runs:/${RUN}`,
+    `runs:/${RUN}/model`,
+    `runs:/${RUN}/a/b.c/d`,
+    `models:/m-${RUN}`,
+    'mlflow-artifacts:/1/models/m-abc/artifacts',
+    'mlflow-artifacts:/1/r/artifacts/model',
+  ])('accepts %j', (source) => {
+    expect(() => validateSource(source, ROOT)).not.toThrow();
+  });
+
+  it.each([
+    'file:///etc/passwd',
+    'file:/etc/passwd',
+    '/etc/passwd',
+    'C:\\models\\m',
+    '../model',
+    'model',
+    'http://host/model',
+    'https://host/model',
+    's3://any-bucket/model',
+    'gs://bucket/model',
+    'wasbs://c@a.blob.core.windows.net/m',
+    'hdfs://host/m',
+    'dbfs:/m',
+    'ftp://host/m',
+    'mlflow-artifacts://other-host:5000/1/m',
+    'mlflow-artifacts:/1/../../etc/passwd',
+    'mlflow-artifacts:/1/%2e%2e/x',
+    'mlflow-artifacts:/1/%252e%252e/x',
+    'mlflow-artifacts:/1/..%2fx',
+    'mlflow-artifacts:/1\\..\\x',
+    'mlflow-artifacts:/1/x#frag',
+    'mlflow-artifacts:/1/x?q=1',
+    'mlflow-artifacts:/./x',
+    'mlflow-artifacts:',
+    `runs:/${RUN}/../other`,
+    `runs:/${RUN}/a/%2E%2E/%2E%2E/b`,
+    'runs:/',
+    'runs://host/x',
+    'models:/name/1',
+    'models:/name@alias',
+    `models:/m-${RUN}/../x`,
+    `models:/m-${RUN.toUpperCase()}`,
+    '',
+    ' runs:/abc',
+    `runs:/${RUN}/a b`,
+    `mlflow-artifacts:/${'a'.repeat(2048)}`,
+  ])('refuses %j with 400 INVALID_PARAMETER_VALUE', (source) => {
+    expect(() => validateSource(source, ROOT)).toThrow(InvalidParameterValueError);
+  });
+
+  it('follows the deployment artifact root', () => {
+    expect(() => validateSource('s3://cairn-bucket/prefix/1/m', 's3://cairn-bucket/prefix')).not.toThrow();
+    expect(() => validateSource('s3://cairn-bucket/other/1/m', 's3://cairn-bucket/prefix')).toThrow();
+    expect(() => validateSource('s3://cairn-bucket/prefixed/1/m', 's3://cairn-bucket/prefix')).toThrow();
+  });
+});
+
+describe('names, aliases, versions and stages', () => {
+  it.each(['', ' ', 'a/b', 'a:b', '..'])('refuses the model name %j', (name) => {
+    expect(() => validateModelName('name', name)).toThrow(InvalidParameterValueError);
+  });
+  it.each(['latest', 'Latest', 'v1', 'V007', '', 'a b', 'a.b', 'a/b', 'x'.repeat(256)])(
+    'refuses the alias %j',
+    (alias) => {
+      expect(() => validateAlias(alias)).toThrow(InvalidParameterValueError);
+    },
+  );
+  it.each(['champion', 'v1a', 'latest-1', 'x'.repeat(255), 'ünïcode'])('accepts the alias %j', (alias) => {
+    expect(() => validateAlias(alias)).not.toThrow();
+  });
+  it('parses versions and stages like MLflow', () => {
+    expect(parseVersion('version', '12')).toBe(12);
+    expect(() => parseVersion('version', '1.5')).toThrow(InvalidParameterValueError);
+    expect(() => parseVersion('version', 'latest')).toThrow(InvalidParameterValueError);
+    expect(parseStage('production')).toBe('Production');
+    expect(parseStage('NONE')).toBe('None');
+    expect(() => parseStage('Prod')).toThrow(InvalidParameterValueError);
+  });
+});
+
+const version = (n: number, stage: ModelVersion['currentStage'], modelId = 'm1'): ModelVersion => ({
+  modelId,
+  version: n,
+  creationTimestamp: n,
+  lastUpdatedTimestamp: n,
+  currentStage: stage,
+  source: `runs:/${RUN}/m`,
+  status: 'READY',
+  tags: {},
+});
+const model = (name: string, tags: Record<string, string> = {}, modelId = name): RegisteredModel => ({
+  modelId,
+  name,
+  creationTimestamp: 1,
+  lastUpdatedTimestamp: 1,
+  tags,
+  aliases: {},
+});
+
+describe('latest versions', () => {
+  it('keeps the newest version per stage, ordered by version', () => {
+    const versions = [
+      version(1, 'Production'),
+      version(2, 'None'),
+      version(3, 'Production'),
+      version(4, 'Staging'),
+    ];
+    expect(latestPerStage(versions).map((v) => v.version)).toEqual([2, 3, 4]);
+    expect(latestPerStage(versions, ['Staging']).map((v) => v.version)).toEqual([4]);
+    expect(latestPerStage(versions, ['Archived'])).toEqual([]);
+  });
+});
+
+describe('registry search', () => {
+  const models = [model('b', { k: 'v' }), model('a'), model('c', { 'mlflow.prompt.is_prompt': 'true' })];
+  it('keeps models without the tag for != (the prompt exclusion)', () => {
+    const page = searchModels(models, {
+      filter: "tags.`mlflow.prompt.is_prompt` != 'true'",
+      orderBy: [],
+      maxResults: 10,
+    });
+    expect(page.models.map((m) => m.name)).toEqual(['a', 'b']);
+  });
+  it('refuses unknown identifiers, comparators and order keys', () => {
+    for (const filter of ['run_id = 1', "name > 'a'", "params.x = 'y'", "tags.k IN ('a')"]) {
+      expect(() => searchModels(models, { filter, orderBy: [], maxResults: 10 })).toThrow(
+        InvalidParameterValueError,
+      );
+    }
+    expect(() => searchModels(models, { orderBy: ['version_number'], maxResults: 10 })).toThrow(
+      InvalidParameterValueError,
+    );
+  });
+  it('pins one model for name = and pages versions without repeats', () => {
+    const byId = new Map(models.map((m) => [m.modelId, m]));
+    const versions = [version(1, 'None', 'a'), version(2, 'None', 'a'), version(1, 'None', 'b')];
+    const first = searchVersions(versions, byId, { filter: "name = 'a'", orderBy: [], maxResults: 1 });
+    expect(first.exactName).toBe('a');
+    expect(first.versions.map((v) => v.version)).toEqual([2]);
+    const second = searchVersions(versions, byId, {
+      filter: "name = 'a'",
+      orderBy: [],
+      maxResults: 1,
+      ...(first.nextPageToken ? { pageToken: first.nextPageToken } : {}),
+    });
+    expect(second.versions.map((v) => v.version)).toEqual([1]);
+    expect(second.nextPageToken).toBeUndefined();
+    expect(() =>
+      searchVersions(versions, byId, {
+        orderBy: [],
+        maxResults: 1,
+        pageToken: first.nextPageToken as string,
+      }),
+    ).toThrow(InvalidParameterValueError);
+  });
+});
