@@ -5,14 +5,17 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments.js';
+import { PromotionPolicyService } from '../../shared/domain/promotion.js';
 import { RunService } from '../../shared/domain/runs.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments-repo.js';
+import { DynamoPromotionRepository } from '../../shared/store/promotion-repo.js';
 import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
 import { createHttpHandler, textResponse } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { experimentOperations } from './experiments.js';
+import { promotionOperations } from './promotion.js';
 import { runOperations } from './runs.js';
 
 /**
@@ -36,6 +39,7 @@ const experiments: ExperimentService = new ExperimentService(
   (experimentId, from, to): Promise<void> => runs.setLifecycleForExperiment(experimentId, from, to),
 );
 const runs: RunService = new RunService(new DynamoRunRepository(doc, config.tableName), experiments);
+const promotionPolicies = new PromotionPolicyService(new DynamoPromotionRepository(doc, config.tableName));
 
 export const handler = createHttpHandler(
   'tracking',
@@ -44,6 +48,7 @@ export const handler = createHttpHandler(
     version: async () => textResponse(MLFLOW_COMPATIBLE_VERSION),
     ...experimentOperations(experiments),
     ...runOperations(runs, observability),
+    ...promotionOperations(promotionPolicies),
   },
   observability,
 );

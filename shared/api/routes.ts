@@ -13,8 +13,11 @@ export type Permission = 'public' | 'read' | 'write' | 'admin';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** How a route's path is published: MLflow routes twice (`/api/2.0` and `/ajax-api/2.0`), root routes once. */
-type Mount = 'mlflow-2.0' | 'root';
+/**
+ * How a route's path is published: MLflow routes twice (`/api/2.0` and `/ajax-api/2.0`), root routes
+ * once, Cairn's own additions once under `/api/2.0/cairn/` (never inside MLflow's paths; design decision 1).
+ */
+type Mount = 'mlflow-2.0' | 'cairn-2.0' | 'root';
 
 export interface RouteSpec {
   operation: string;
@@ -52,6 +55,15 @@ const proxied = (operation: string, method: HttpMethod, path: string, permission
   permission,
   mount: 'mlflow-2.0',
 });
+
+/** Cairn's own endpoints: `/api/2.0/cairn/<area>/<resource>/<verb>`, in MLflow's request style. */
+const cairn = (
+  operation: string,
+  method: HttpMethod,
+  path: string,
+  permission: Permission,
+  fn: FunctionName = 'tracking',
+): RouteSpec => ({ operation, method, path: `/cairn${path}`, fn, permission, mount: 'cairn-2.0' });
 
 export const ROUTE_SPECS: readonly RouteSpec[] = [
   {
@@ -110,10 +122,17 @@ export const ROUTE_SPECS: readonly RouteSpec[] = [
   proxied('abortMultipartUpload', 'POST', '/mpu/abort/{path+}', 'write'),
   mlflow('listRunArtifacts', 'GET', '/artifacts/list', 'read', 'artifacts'),
   mlflow('createPresignedUploadUrl', 'POST', '/artifacts/presigned-upload-url', 'write', 'artifacts'),
+
+  // Promotion policies and their audit trail. On tracking until the registry function exists, then there.
+  cairn('setPromotionPolicy', 'POST', '/registered-models/policies/set', 'admin'),
+  cairn('getPromotionPolicies', 'GET', '/registered-models/policies/get', 'read'),
+  cairn('deletePromotionPolicy', 'POST', '/registered-models/policies/delete', 'admin'),
+  cairn('listPromotions', 'GET', '/registered-models/promotions/list', 'read'),
 ];
 
 const MOUNT_PREFIXES: Record<Mount, readonly string[]> = {
   'mlflow-2.0': ['/api/2.0', '/ajax-api/2.0'],
+  'cairn-2.0': ['/api/2.0'],
   root: [''],
 };
 

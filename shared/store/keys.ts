@@ -18,6 +18,9 @@
  * | Mixed (many-key) chunks        | table  | pk = `RUN#<run_id>`, sk begins_with `MX#`                | small groups and sealed tails, all keys   |
  * | API token by name              | table  | pk = `TOKENS`, sk = `TOKEN#<name>`                       | GetItem per authorizer call; conditional put/delete |
  * | All API tokens                 | table  | pk = `TOKENS`, sk begins_with `TOKEN#`                   | Query (`cairn token list`, never on a request path) |
+ * | Promotion policy of a target   | table  | pk = `POLICY#<model>`, sk = `ALIAS#<alias>` or `STAGE#<stage>` | GetItem per guarded promotion; put/delete are idempotent |
+ * | Promotion policies of a model  | table  | pk = `POLICY#<model>`                                    | Query (policies get)                      |
+ * | Promotion audit of a model     | table  | pk = `PROMOTIONS#<model>`, sk = `<time>#<id>`            | one item per decision; Query newest first, paged |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
@@ -83,7 +86,24 @@ export const keys = {
   tokensPartition: 'TOKENS',
   token: (name: string): ItemKey => ({ pk: 'TOKENS', sk: `TOKEN#${name}` }),
   tokenPrefix: 'TOKEN#',
+  promotionPolicy: (modelName: string, target: PromotionTargetKey): ItemKey => ({
+    pk: `POLICY#${modelName}`,
+    sk: `${target.kind === 'alias' ? 'ALIAS' : 'STAGE'}#${target.name}`,
+  }),
+  promotionPoliciesPartition: (modelName: string) => `POLICY#${modelName}`,
+  /** Time-ordered (epoch ms, zero-padded), then a random id so that simultaneous decisions never collide. */
+  promotionAudit: (modelName: string, at: number, id: string): ItemKey => ({
+    pk: `PROMOTIONS#${modelName}`,
+    sk: `${String(at).padStart(15, '0')}#${id}`,
+  }),
+  promotionAuditPartition: (modelName: string) => `PROMOTIONS#${modelName}`,
 } as const;
+
+/** Where a promotion policy applies: an alias, or a stage (canonical MLflow spelling). */
+export interface PromotionTargetKey {
+  kind: 'alias' | 'stage';
+  name: string;
+}
 
 /**
  * A chunk's first point's (step, timestamp): chunk keys sort by it, so that history pages can read chunks

@@ -1,0 +1,21 @@
+/**
+ * The seam between the model registry and promotion policies: the registry asks a guard before it sets an
+ * alias on a model version or transitions a version's stage.
+ */
+
+/** One promotion the registry is about to make: a model version to an alias or a stage. */
+export interface PromotionRequest {
+  modelName: string;
+  version: string;
+  runId?: string;
+  target: { kind: 'alias' | 'stage'; name: string };
+  principal?: string;
+}
+
+/** Decides whether a promotion may go ahead; `check` throws an MlflowError (400) to refuse it. */
+export interface PromotionGuard {
+  check(request: PromotionRequest): Promise<void>;
+}
+
+/** The guard that refuses nothing (no policies configured, tests of the registry alone). */
+export const allowAllPromotions: PromotionGuard = { check: async () => {} };
