@@ -18,11 +18,11 @@ import {
   TokenStoreUnavailableError,
 } from '../shared/auth/token-stores.js';
 import {
-  compileCondition,
   PROMOTION_LIMITS,
   type PromotionPolicy,
   PromotionPolicyService,
   parseTarget,
+  validateCondition,
   validateModelName,
 } from '../shared/domain/promotion.js';
 import { DataDirLockedError } from '../shared/local/data-dir-lock.js';
@@ -306,7 +306,7 @@ async function policyCommand(action: string | undefined, args: string[]): Promis
       const target = parseTarget(values.alias, values.stage);
       if (values.condition === undefined) throw new UsageError('--condition is required');
       const condition = values.condition;
-      compileCondition(condition);
+      validateCondition(condition);
       return withTarget(values, async (store) => {
         await policyService(store).set(model, target, condition);
         console.log(

@@ -38,14 +38,6 @@ export function decisionJson(decision: PromotionDecision) {
 const targetOf = (fields: Record<string, unknown>) =>
   parseTarget(readString(fields, 'alias'), readString(fields, 'stage'));
 
-/** Aliases first, then stages, each by name: a stable order for people and scripts. */
-const byTarget = (a: PromotionPolicy, b: PromotionPolicy) =>
-  a.target.kind === b.target.kind
-    ? a.target.name.localeCompare(b.target.name)
-    : a.target.kind === 'alias'
-      ? -1
-      : 1;
-
 export function promotionOperations(policies: PromotionPolicyService): Operations {
   return {
     async setPromotionPolicy({ fields }) {
@@ -57,7 +49,7 @@ export function promotionOperations(policies: PromotionPolicyService): Operation
 
     async getPromotionPolicies({ fields }) {
       const all = await policies.list(readString(fields, 'name', true));
-      return jsonResponse({ policies: all.sort(byTarget).map(policyJson) });
+      return jsonResponse({ policies: all.map(policyJson) });
     },
 
     async deletePromotionPolicy({ fields }) {

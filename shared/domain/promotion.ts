@@ -10,7 +10,7 @@ import { InvalidParameterValueError } from '../api/errors.js';
 import type { Run } from './model.js';
 import { decodePageToken, encodePageToken, queryFingerprint } from './page-token.js';
 import type { PromotionGuard, PromotionRequest } from './promotion-guard.js';
-import { type CompiledRunClause, compileRunFilterClauses } from './search-runs.js';
+import { type CompiledRunClause, compileRunFilter, compileRunFilterClauses } from './search-runs.js';
 import { validateMaxLength, validateMaxResults } from './validation.js';
 
 export type PromotionTarget = PromotionRequest['target'];
@@ -51,6 +51,7 @@ export interface DecisionPage {
 export interface PromotionRepository {
   /** One GetItem: the guard calls it on every promotion. */
   getPolicy(modelName: string, target: PromotionTarget): Promise<PromotionPolicy | undefined>;
+  /** Aliases first, then stages, each by name (code point order). */
   listPolicies(modelName: string): Promise<PromotionPolicy[]>;
   /** Replaces the target's policy (idempotent). */
   putPolicy(policy: PromotionPolicy): Promise<void>;
@@ -109,8 +110,21 @@ export function validateModelName(name: string): void {
   validateMaxLength('name', name, PROMOTION_LIMITS.modelName);
 }
 
-/** Compiles a policy condition; an invalid one is a 400 naming the field and the position. */
+/** Validates a policy condition; an invalid one is a 400 naming the field and the position. */
+export function validateCondition(condition: string): void {
+  checkedCondition(condition, compileRunFilter);
+}
+
+/** A policy condition's clauses, each reporting whether a run meets it and the run's value; 400 as above. */
 export function compileCondition(condition: string): CompiledRunClause[] {
+  return checkedCondition(condition, compileRunFilterClauses);
+}
+
+/**
+ * Both compilers apply the same checks; the API's bundle validates with the whole-filter one, so that
+ * the per-clause reporting (the guard's) stays out of it.
+ */
+function checkedCondition<T>(condition: string, compile: (filter: string) => T): T {
   if (condition.trim() === '') {
     throw new InvalidParameterValueError(
       "Missing value for 'condition': a run filter such as `metrics.accuracy >= 0.9`.",
@@ -118,7 +132,7 @@ export function compileCondition(condition: string): CompiledRunClause[] {
   }
   validateMaxLength('condition', condition, PROMOTION_LIMITS.condition);
   try {
-    return compileRunFilterClauses(condition);
+    return compile(condition);
   } catch (error) {
     if (error instanceof InvalidParameterValueError) {
       throw new InvalidParameterValueError(`Invalid value for 'condition': ${error.message}`);
@@ -209,7 +223,7 @@ export class PromotionPolicyService {
 
   async set(modelName: string, target: PromotionTarget, condition: string): Promise<PromotionPolicy> {
     validateModelName(modelName);
-    compileCondition(condition);
+    validateCondition(condition);
     const policy = { modelName, target, condition, lastUpdated: this.now() };
     await this.repo.putPolicy(policy);
     return policy;
