@@ -2,9 +2,12 @@
  * `cairn <command>`. Commands:
  *   server   run the tracking server locally on embedded stand-ins for DynamoDB and S3
  *   token    create, list and revoke API tokens, locally or in a deployed stack
+ *   policy   set, read and delete registered models' promotion policies; read their promotion audit trail
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { MlflowError } from '../shared/api/errors.js';
 import { InvalidTokenRequestError, issueToken, validateIssueRequest } from '../shared/auth/issue.js';
 import { AUTHORIZER_CACHE_TTL_SECONDS, isScope, SCOPES } from '../shared/auth/scopes.js';
 import { isValidTokenName, TOKEN_NAME_RULE } from '../shared/auth/token.js';
@@ -14,8 +17,17 @@ import {
   openStackTokenStore,
   TokenStoreUnavailableError,
 } from '../shared/auth/token-stores.js';
+import {
+  PROMOTION_LIMITS,
+  type PromotionPolicy,
+  PromotionPolicyService,
+  parseTarget,
+  validateCondition,
+  validateModelName,
+} from '../shared/domain/promotion.js';
 import { DataDirLockedError } from '../shared/local/data-dir-lock.js';
 import { startLocalServer } from '../shared/local/server.js';
+import { DynamoPromotionRepository } from '../shared/store/promotion-repo.js';
 import {
   TokenAlreadyExistsError,
   TokenNotFoundError,
@@ -27,6 +39,10 @@ const USAGE = `Usage:
   cairn token create --name NAME --scope read|write|admin [--expires DAYS] [TARGET]
   cairn token list [TARGET]
   cairn token revoke NAME [TARGET]
+  cairn policy set --model NAME (--alias ALIAS | --stage STAGE) --condition FILTER [TARGET]
+  cairn policy get --model NAME [TARGET]
+  cairn policy delete --model NAME (--alias ALIAS | --stage STAGE) [TARGET]
+  cairn policy audit --model NAME [--max-results N] [TARGET]
 
 server:
   --host      address to listen on (env CAIRN_HOST, default 127.0.0.1); anything but loopback needs --auth
@@ -40,7 +56,16 @@ token:
   --expires   days until the token stops working (default: never)
   TARGET      --data-dir DIR (as for server; works whether or not a server is running on it),
               or --stack STACK [--region REGION] for a deployed stack (AWS credentials from the usual
-              chain: environment, profile, SSO, instance role)`;
+              chain: environment, profile, SSO, instance role)
+
+policy:
+  --model      the registered model's name
+  --alias      the alias the policy guards, or
+  --stage      the stage it guards: None, Staging, Production or Archived
+  --condition  a runs search filter the version's source run must meet to get that alias or stage,
+               e.g. "metrics.accuracy >= 0.9 AND tags.data_version = 'v3'"
+  --max-results  audit entries to show, newest first (default ${PROMOTION_LIMITS.defaultMaxResults})
+  TARGET       as for token`;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
@@ -246,6 +271,124 @@ async function tokenRevoke(args: string[]): Promise<number> {
   });
 }
 
+const POLICY_OPTIONS = {
+  ...TARGET_OPTIONS,
+  model: { type: 'string' },
+  alias: { type: 'string' },
+  stage: { type: 'string' },
+} as const;
+
+function requireModel(model: string | undefined): string {
+  if (model === undefined) throw new UsageError('--model is required');
+  validateModelName(model);
+  return model;
+}
+
+function policyService(store: OpenTokenStore): PromotionPolicyService {
+  const doc = DynamoDBDocumentClient.from(store.client, { marshallOptions: { removeUndefinedValues: true } });
+  return new PromotionPolicyService(new DynamoPromotionRepository(doc, store.tableName));
+}
+
+const describePolicyTarget = ({ target }: Pick<PromotionPolicy, 'target'>) =>
+  `${target.kind} '${target.name}'`;
+
+async function policyCommand(action: string | undefined, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { ...POLICY_OPTIONS, condition: { type: 'string' }, 'max-results': { type: 'string' } },
+    strict: true,
+  });
+  if (values.help) return usage(0);
+  const model = requireModel(values.model);
+  // Everything is validated before the data is opened (and locked).
+  switch (action) {
+    case 'set': {
+      const target = parseTarget(values.alias, values.stage);
+      if (values.condition === undefined) throw new UsageError('--condition is required');
+      const condition = values.condition;
+      validateCondition(condition);
+      return withTarget(values, async (store) => {
+        await policyService(store).set(model, target, condition);
+        console.log(
+          `Set the promotion policy of model '${model}' for ${describePolicyTarget({ target })} in ${store.where}: ${condition}`,
+        );
+        return 0;
+      });
+    }
+    case 'get':
+      return withTarget(values, async (store) => {
+        const policies = await policyService(store).list(model);
+        if (policies.length === 0)
+          console.log(`Model '${model}' has no promotion policies in ${store.where}.`);
+        for (const policy of policies) {
+          console.log(`${policy.target.kind} ${policy.target.name}: ${policy.condition}`);
+        }
+        return 0;
+      });
+    case 'delete': {
+      const target = parseTarget(values.alias, values.stage);
+      return withTarget(values, async (store) => {
+        await policyService(store).delete(model, target);
+        console.log(
+          `Deleted the promotion policy of model '${model}' for ${describePolicyTarget({ target })} in ${store.where} (if it had one).`,
+        );
+        return 0;
+      });
+    }
+    default: {
+      const raw = values['max-results'];
+      if (raw !== undefined && !/^\d+$/.test(raw)) {
+        throw new UsageError(`--max-results takes a whole number, not '${raw}'`);
+      }
+      return withTarget(values, async (store) => {
+        const { decisions } = await policyService(store).decisions(
+          model,
+          raw === undefined ? undefined : Number(raw),
+        );
+        if (decisions.length === 0)
+          console.log(`Model '${model}' has no recorded promotions in ${store.where}.`);
+        for (const d of decisions) {
+          console.log(
+            `${formatTime(d.timestamp, '-')}  ${d.outcome}  version ${d.version} -> ${d.target.kind} ${d.target.name}  run ${d.runId ?? '-'}  by ${d.principal ?? '-'}`,
+          );
+          for (const clause of d.failingClauses) console.log(`    failing: ${clause}`);
+        }
+        return 0;
+      });
+    }
+  }
+}
+
+async function policy(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (action === 'help' || action === '--help' || action === '-h') return usage(0);
+  if (action !== 'set' && action !== 'get' && action !== 'delete' && action !== 'audit') {
+    console.error(`cairn: policy needs set, get, delete or audit${action ? `, not '${action}'` : ''}\n`);
+    return usage(2);
+  }
+  try {
+    return await policyCommand(action, rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`cairn: ${error.message}\n`);
+      return usage(2);
+    }
+    if (error instanceof MlflowError && error.statusCode === 400) {
+      console.error(`cairn: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof TokenStoreUnavailableError) {
+      console.error(`cairn: ${error.message}`);
+      return 1;
+    }
+    if (error instanceof Error && error.name !== 'TypeError') {
+      console.error(`cairn: ${error.name}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
 function usage(code: number): number {
   (code === 0 ? console.log : console.error)(USAGE);
   return code;
@@ -299,6 +442,8 @@ export async function main(argv: string[]): Promise<number> {
         return await server(rest);
       case 'token':
         return await token(rest);
+      case 'policy':
+        return await policy(rest);
       case undefined:
       case 'help':
       case '--help':

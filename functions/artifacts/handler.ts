@@ -2,6 +2,8 @@
  * The artifacts function: MLflow's proxied-artifact protocol, answered with presigned S3 URLs, plus the
  * `artifacts/list` and `presigned-upload-url` RPCs. The only function that can touch the bucket.
  */
+
+import { ARTIFACTS_ROUTE_SPECS } from '../../shared/api/routes-artifacts.js';
 import { loadConfig } from '../../shared/config.js';
 import { ArtifactService } from '../../shared/domain/artifacts.js';
 import { S3ArtifactStore } from '../../shared/store/artifact-store.js';
@@ -26,6 +28,7 @@ const artifacts = new ArtifactService(
 
 export const handler = createHttpHandler(
   'artifacts',
+  ARTIFACTS_ROUTE_SPECS,
   artifactOperations(artifacts, observability),
   observability,
 );

@@ -15,9 +15,10 @@ import {
   DEFAULT_ROUTE_KEY,
   type FunctionName,
   greedyRemainder,
-  routeByKey,
-  routesForFunction,
-} from '../../shared/api/routes.js';
+  type Route,
+  type RouteSpec,
+  toRoutes,
+} from '../../shared/api/route-kit.js';
 import { authorize } from './authorize.js';
 import { createObservability, type Observability } from './observability.js';
 
@@ -39,10 +40,21 @@ export function textResponse(body: string, statusCode = 200): HttpResult {
  */
 export function createHttpHandler(
   fn: FunctionName,
+  specs: readonly RouteSpec[],
   operations: Operations,
   observability: Observability = createObservability(fn),
 ) {
-  const missing = routesForFunction(fn).filter((route) => !(route.operation in operations));
+  // The function's own part of the route table (shared/api/routes-<area>.ts), not the whole table: each
+  // bundle carries only its routes.
+  const routes = toRoutes(specs);
+  const foreign = routes.filter((route) => route.fn !== fn);
+  if (foreign.length > 0) {
+    throw new Error(
+      `Function ${fn} was given routes of other functions: ${foreign.map((r) => r.routeKey).join(', ')}`,
+    );
+  }
+  const byKey = new Map<string, Route>(routes.map((route) => [route.routeKey, route]));
+  const missing = routes.filter((route) => !(route.operation in operations));
   if (missing.length > 0) {
     throw new Error(
       `Function ${fn} lacks operations for routes: ${missing.map((r) => r.routeKey).join(', ')}`,
@@ -50,8 +62,8 @@ export function createHttpHandler(
   }
 
   async function dispatch(event: APIGatewayProxyEventV2): Promise<HttpResult> {
-    const route = routeByKey(event.routeKey);
-    if (!route || route.fn !== fn || event.routeKey === DEFAULT_ROUTE_KEY) {
+    const route = byKey.get(event.routeKey);
+    if (!route || event.routeKey === DEFAULT_ROUTE_KEY) {
       throw new EndpointNotFoundError(event.requestContext.http.method, event.rawPath);
     }
     const caller = authorize(route, event);

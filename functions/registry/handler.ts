@@ -1,28 +1,39 @@
 /**
  * The registry function: registered models, model versions, stages and aliases (MLflow's model
- * registry). Clients and services are built once per container. Promotions (set-alias,
- * transition-stage) go through a PromotionGuard; this deployment allows every promotion for now.
+ * registry), and Cairn's promotion policies with their audit trail. Clients and services are built once
+ * per container. Promotions (set-alias, transition-stage) go through the policy guard, which evaluates
+ * the model's policy for that alias or stage against the version's source run and records the decision.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { REGISTRY_ROUTE_SPECS } from '../../shared/api/routes-registry.js';
 import { loadConfig } from '../../shared/config.js';
-import { allowAllPromotions } from '../../shared/domain/promotion-guard.js';
+import { PolicyPromotionGuard, PromotionPolicyService } from '../../shared/domain/promotion.js';
 import { RegistryService } from '../../shared/domain/registry.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
+import { DynamoPromotionRepository } from '../../shared/store/promotion-repo.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry-repo.js';
+import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { registryOperations } from './operations.js';
+import { promotionOperations } from './promotion.js';
 
 const config = loadConfig();
 const observability = createObservability('registry');
 const doc = DynamoDBDocumentClient.from(createDynamoClient(config, createClientTracer('registry')), {
   marshallOptions: { removeUndefinedValues: true },
 });
+const promotions = new DynamoPromotionRepository(doc, config.tableName);
 const registry = new RegistryService(
   new DynamoRegistryRepository(doc, config.tableName),
   { artifactRoot: config.artifactRoot },
-  allowAllPromotions,
+  new PolicyPromotionGuard(promotions, new DynamoRunRepository(doc, config.tableName)),
 );
 
-export const handler = createHttpHandler('registry', registryOperations(registry), observability);
+export const handler = createHttpHandler(
+  'registry',
+  REGISTRY_ROUTE_SPECS,
+  { ...registryOperations(registry), ...promotionOperations(new PromotionPolicyService(promotions)) },
+  observability,
+);

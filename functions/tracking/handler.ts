@@ -3,6 +3,7 @@
  * `/health` probe (open) and `/version` (behind a token like the rest). Clients and services are built once per container.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { TRACKING_ROUTE_SPECS } from '../../shared/api/routes-tracking.js';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments.js';
 import { RunService } from '../../shared/domain/runs.js';
@@ -39,6 +40,7 @@ const runs: RunService = new RunService(new DynamoRunRepository(doc, config.tabl
 
 export const handler = createHttpHandler(
   'tracking',
+  TRACKING_ROUTE_SPECS,
   {
     health: async () => textResponse('OK'),
     version: async () => textResponse(MLFLOW_COMPATIBLE_VERSION),

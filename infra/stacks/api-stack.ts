@@ -103,8 +103,9 @@ export class ApiStack extends Stack {
     })
       .bindTable(props.table, { actions: ['dynamodb:BatchGetItem'], ...noTokens })
       .bindBucket(props.artifactBucket, props.artifactKeyPrefix ?? '');
-    // The commands in shared/store/registry-repo.ts: single-item reads and conditional writes, the model
-    // listing on gsi1 and the version listing on gsi2 (searches). No batch commands.
+    // The commands in shared/store/registry-repo.ts (single-item reads and conditional writes, the model
+    // listing on gsi1 and the version listing on gsi2 for searches), promotion-repo.ts (policies, audit
+    // trail) and the promotion guard's run read (runs-repo.ts reads RUN and LATEST in one BatchGetItem).
     const registry = new CairnFunction(this, 'Registry', {
       area: 'registry',
       logRetention,
@@ -112,6 +113,7 @@ export class ApiStack extends Stack {
     }).bindTable(props.table, {
       actions: [
         'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
         'dynamodb:DeleteItem',

@@ -3,152 +3,34 @@
  * server dispatches from it, and each function's handler maps the route key API Gateway hands it back to
  * an operation. A route missing here does not exist: API Gateway sends it to `$default`, which answers
  * 404 ENDPOINT_NOT_FOUND in MLflow's JSON shape.
+ *
+ * The table is kept in one part per function (routes-<area>.ts, built from route-kit.ts) so that each
+ * function's bundle carries only its own routes; this module joins them for the CDK app, the local
+ * front and the tests.
  */
 
-/** Lambda functions, one per area (design decision 3). */
-export type FunctionName = 'tracking' | 'artifacts' | 'registry';
+export type {
+  FunctionName,
+  HttpMethod,
+  Mount,
+  Permission,
+  Route,
+  RouteSpec,
+} from './route-kit.js';
+export { DEFAULT_ROUTE_KEY, greedyRemainder, toRoutes } from './route-kit.js';
 
-/** What a caller must hold. `public` needs no token (health checks). Default deny: there is no "none". */
-export type Permission = 'public' | 'read' | 'write' | 'admin';
-
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-
-/** How a route's path is published: MLflow routes twice (`/api/2.0` and `/ajax-api/2.0`), root routes once. */
-type Mount = 'mlflow-2.0' | 'root';
-
-export interface RouteSpec {
-  operation: string;
-  method: HttpMethod;
-  /** Path below the mount point. MLflow routes start with `/mlflow/`. */
-  path: string;
-  fn: FunctionName;
-  permission: Permission;
-  mount: Mount;
-  /** The body is raw bytes (artifact uploads), not a JSON request message. */
-  rawBody?: boolean;
-}
-
-/** One published (method, path) pair, as API Gateway sees it. */
-export interface Route extends RouteSpec {
-  fullPath: string;
-  /** API Gateway's route key, e.g. `POST /api/2.0/mlflow/experiments/create`; also the event's `routeKey`. */
-  routeKey: string;
-}
-
-const mlflow = (
-  operation: string,
-  method: HttpMethod,
-  path: string,
-  permission: Permission,
-  fn: FunctionName = 'tracking',
-): RouteSpec => ({ operation, method, path: `/mlflow${path}`, fn, permission, mount: 'mlflow-2.0' });
-
-/** MLflow's proxied-artifact service (`mlflow-artifacts`), served by the artifacts function. */
-const proxied = (operation: string, method: HttpMethod, path: string, permission: Permission): RouteSpec => ({
-  operation,
-  method,
-  path: `/mlflow-artifacts${path}`,
-  fn: 'artifacts',
-  permission,
-  mount: 'mlflow-2.0',
-});
+import { type FunctionName, type Route, type RouteSpec, toRoutes } from './route-kit.js';
+import { ARTIFACTS_ROUTE_SPECS } from './routes-artifacts.js';
+import { REGISTRY_ROUTE_SPECS } from './routes-registry.js';
+import { TRACKING_ROUTE_SPECS } from './routes-tracking.js';
 
 export const ROUTE_SPECS: readonly RouteSpec[] = [
-  {
-    operation: 'health',
-    method: 'GET',
-    path: '/health',
-    fn: 'tracking',
-    permission: 'public',
-    mount: 'root',
-  },
-  // Behind a token like the MLflow routes: the stock client sends its credentials here too, and the
-  // gateway opens nothing but the health probe (infra/stacks/api-stack.ts GATEWAY_OPEN_ROUTES).
-  {
-    operation: 'version',
-    method: 'GET',
-    path: '/version',
-    fn: 'tracking',
-    permission: 'read',
-    mount: 'root',
-  },
-
-  mlflow('createExperiment', 'POST', '/experiments/create', 'write'),
-  mlflow('getExperiment', 'GET', '/experiments/get', 'read'),
-  mlflow('getExperimentByName', 'GET', '/experiments/get-by-name', 'read'),
-  mlflow('searchExperiments', 'POST', '/experiments/search', 'read'),
-  mlflow('searchExperiments', 'GET', '/experiments/search', 'read'),
-  mlflow('updateExperiment', 'POST', '/experiments/update', 'write'),
-  mlflow('deleteExperiment', 'POST', '/experiments/delete', 'write'),
-  mlflow('restoreExperiment', 'POST', '/experiments/restore', 'write'),
-  mlflow('setExperimentTag', 'POST', '/experiments/set-experiment-tag', 'write'),
-  mlflow('deleteExperimentTag', 'POST', '/experiments/delete-experiment-tag', 'write'),
-
-  mlflow('createRun', 'POST', '/runs/create', 'write'),
-  mlflow('getRun', 'GET', '/runs/get', 'read'),
-  mlflow('updateRun', 'POST', '/runs/update', 'write'),
-  mlflow('deleteRun', 'POST', '/runs/delete', 'write'),
-  mlflow('restoreRun', 'POST', '/runs/restore', 'write'),
-  mlflow('logMetric', 'POST', '/runs/log-metric', 'write'),
-  mlflow('logParam', 'POST', '/runs/log-parameter', 'write'),
-  mlflow('setTag', 'POST', '/runs/set-tag', 'write'),
-  mlflow('deleteTag', 'POST', '/runs/delete-tag', 'write'),
-  mlflow('logBatch', 'POST', '/runs/log-batch', 'write'),
-  mlflow('logInputs', 'POST', '/runs/log-inputs', 'write'),
-  mlflow('logOutputs', 'POST', '/runs/outputs', 'write'),
-  mlflow('searchRuns', 'POST', '/runs/search', 'read'),
-  mlflow('getMetricHistory', 'GET', '/metrics/get-history', 'read'),
-  mlflow('getMetricHistoryBulkInterval', 'GET', '/metrics/get-history-bulk-interval', 'read'),
-
-  { ...proxied('uploadArtifact', 'PUT', '/artifacts/{path+}', 'write'), rawBody: true },
-  proxied('downloadArtifact', 'GET', '/artifacts/{path+}', 'read'),
-  proxied('listArtifacts', 'GET', '/artifacts', 'read'),
-  proxied('deleteArtifact', 'DELETE', '/artifacts/{path+}', 'write'),
-  proxied('presignedDownload', 'GET', '/presigned/{path+}', 'read'),
-  proxied('createMultipartUpload', 'POST', '/mpu/create/{path+}', 'write'),
-  proxied('completeMultipartUpload', 'POST', '/mpu/complete/{path+}', 'write'),
-  proxied('abortMultipartUpload', 'POST', '/mpu/abort/{path+}', 'write'),
-  mlflow('listRunArtifacts', 'GET', '/artifacts/list', 'read', 'artifacts'),
-  mlflow('createPresignedUploadUrl', 'POST', '/artifacts/presigned-upload-url', 'write', 'artifacts'),
-
-  mlflow('createRegisteredModel', 'POST', '/registered-models/create', 'write', 'registry'),
-  mlflow('getRegisteredModel', 'GET', '/registered-models/get', 'read', 'registry'),
-  mlflow('renameRegisteredModel', 'POST', '/registered-models/rename', 'write', 'registry'),
-  mlflow('updateRegisteredModel', 'PATCH', '/registered-models/update', 'write', 'registry'),
-  mlflow('deleteRegisteredModel', 'DELETE', '/registered-models/delete', 'write', 'registry'),
-  mlflow('searchRegisteredModels', 'GET', '/registered-models/search', 'read', 'registry'),
-  mlflow('getLatestVersions', 'POST', '/registered-models/get-latest-versions', 'read', 'registry'),
-  mlflow('getLatestVersions', 'GET', '/registered-models/get-latest-versions', 'read', 'registry'),
-  mlflow('setRegisteredModelTag', 'POST', '/registered-models/set-tag', 'write', 'registry'),
-  mlflow('deleteRegisteredModelTag', 'DELETE', '/registered-models/delete-tag', 'write', 'registry'),
-  mlflow('setRegisteredModelAlias', 'POST', '/registered-models/alias', 'write', 'registry'),
-  mlflow('deleteRegisteredModelAlias', 'DELETE', '/registered-models/alias', 'write', 'registry'),
-  mlflow('getModelVersionByAlias', 'GET', '/registered-models/alias', 'read', 'registry'),
-  mlflow('createModelVersion', 'POST', '/model-versions/create', 'write', 'registry'),
-  mlflow('getModelVersion', 'GET', '/model-versions/get', 'read', 'registry'),
-  mlflow('updateModelVersion', 'PATCH', '/model-versions/update', 'write', 'registry'),
-  mlflow('deleteModelVersion', 'DELETE', '/model-versions/delete', 'write', 'registry'),
-  mlflow('searchModelVersions', 'GET', '/model-versions/search', 'read', 'registry'),
-  mlflow('getModelVersionDownloadUri', 'GET', '/model-versions/get-download-uri', 'read', 'registry'),
-  mlflow('transitionModelVersionStage', 'POST', '/model-versions/transition-stage', 'write', 'registry'),
-  mlflow('setModelVersionTag', 'POST', '/model-versions/set-tag', 'write', 'registry'),
-  mlflow('deleteModelVersionTag', 'DELETE', '/model-versions/delete-tag', 'write', 'registry'),
+  ...TRACKING_ROUTE_SPECS,
+  ...ARTIFACTS_ROUTE_SPECS,
+  ...REGISTRY_ROUTE_SPECS,
 ];
 
-const MOUNT_PREFIXES: Record<Mount, readonly string[]> = {
-  'mlflow-2.0': ['/api/2.0', '/ajax-api/2.0'],
-  root: [''],
-};
-
-export const ROUTES: readonly Route[] = ROUTE_SPECS.flatMap((spec) =>
-  MOUNT_PREFIXES[spec.mount].map((prefix) => {
-    const fullPath = `${prefix}${spec.path}`;
-    return { ...spec, fullPath, routeKey: `${spec.method} ${fullPath}` };
-  }),
-);
-
-/** API Gateway's catch-all route key; every function answers it with ENDPOINT_NOT_FOUND. */
-export const DEFAULT_ROUTE_KEY = '$default';
+export const ROUTES: readonly Route[] = toRoutes(ROUTE_SPECS);
 
 const ROUTES_BY_KEY = new Map(ROUTES.map((route) => [route.routeKey, route]));
 
@@ -177,14 +59,6 @@ export function matchRoute(
     }
   }
   return undefined;
-}
-
-/** The raw remainder of a greedy `{name+}` route's path, read from the request path itself. */
-export function greedyRemainder(route: Route, rawPath: string): string | undefined {
-  const greedy = /^(.*)\/\{[A-Za-z_]+\+\}$/.exec(route.fullPath);
-  if (!greedy) return undefined;
-  const base = `${greedy[1] ?? ''}/`;
-  return rawPath.startsWith(base) ? rawPath.slice(base.length) : undefined;
 }
 
 export function routesForFunction(fn: FunctionName): Route[] {

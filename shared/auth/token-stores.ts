@@ -33,6 +33,9 @@ export class TokenStoreUnavailableError extends Error {
 
 export interface OpenTokenStore {
   tokens: TokenRepository;
+  /** The table itself, for the CLI's other commands on the same target (`cairn policy`). */
+  client: DynamoDBClient;
+  tableName: string;
   /** Where the tokens live, for messages: a directory, or a stack and table. */
   where: string;
   close(): Promise<void>;
@@ -67,6 +70,8 @@ export async function openLocalTokenStore(dataDir: string): Promise<OpenTokenSto
     });
     return {
       tokens: new DynamoTokenRepository(client, published.tableName),
+      client,
+      tableName: published.tableName,
       where: `${dataDir} (through the running server, pid ${published.pid})`,
       close: async () => client.destroy(),
     };
@@ -89,6 +94,8 @@ export async function openLocalTokenStore(dataDir: string): Promise<OpenTokenSto
   });
   return {
     tokens: new DynamoTokenRepository(client, LOCAL_TABLE_NAME),
+    client,
+    tableName: LOCAL_TABLE_NAME,
     where: dataDir,
     close: async () => {
       client.destroy();
@@ -121,6 +128,8 @@ export async function openStackTokenStore(stackName: string, region?: string): P
   const client = new DynamoDBClient(config);
   return {
     tokens: new DynamoTokenRepository(client, tableName),
+    client,
+    tableName,
     where: `stack ${stackName} (table ${tableName})`,
     close: async () => client.destroy(),
   };

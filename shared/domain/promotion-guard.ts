@@ -1,9 +1,9 @@
 /**
- * The promotion hook: every request that points an alias or a stage at a model version asks the guard
- * first, before anything is written. The registry only knows this interface; the real policy (which
- * versions may be promoted, by whom) lives elsewhere and is passed to the registry service.
+ * The seam between the model registry and promotion policies: the registry asks a guard before it sets an
+ * alias on a model version or transitions a version's stage.
  */
 
+/** One promotion the registry is about to make: a model version to an alias or a stage. */
 export interface PromotionRequest {
   modelName: string;
   version: string;
@@ -12,9 +12,10 @@ export interface PromotionRequest {
   principal?: string;
 }
 
-/** Resolves to allow; throws an MlflowError (400) to refuse. */
+/** Decides whether a promotion may go ahead; `check` throws an MlflowError (400) to refuse it. */
 export interface PromotionGuard {
   check(request: PromotionRequest): Promise<void>;
 }
 
+/** The guard that refuses nothing (no policies configured, tests of the registry alone). */
 export const allowAllPromotions: PromotionGuard = { check: async () => {} };

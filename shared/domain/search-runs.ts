@@ -227,6 +227,61 @@ export function compileRunFilter(filter: string | undefined): Predicate {
   return (run) => predicates.every((predicate) => predicate(run));
 }
 
+/** One clause of a compiled filter, for callers that report which clauses a run fails. */
+export interface CompiledRunClause {
+  /** The clause as written in the filter. */
+  text: string;
+  entity: Clause['entity'];
+  matches: Predicate;
+  /** The run's value the clause reads (dataset values joined by ', '); undefined when it has none. */
+  actual(run: Run): string | number | undefined;
+}
+
+/** Like compileRunFilter, one entry per clause, with the same validation and semantics. */
+export function compileRunFilterClauses(filter: string): CompiledRunClause[] {
+  const clauses = parseFilter(filter);
+  return clauses.map((clause, index) => {
+    const end = clauses[index + 1]?.offset ?? filter.length;
+    const text = filter
+      .slice(clause.offset, end)
+      .trim()
+      .replace(/\s+AND$/i, '');
+    return {
+      text,
+      entity: clause.entity,
+      matches: compileClause(filter, clause),
+      actual: (run) => clauseActual(run, clause),
+    };
+  });
+}
+
+function clauseActual(run: Run, clause: Clause): string | number | undefined {
+  const { key } = clause;
+  switch (clause.entity) {
+    case 'metric':
+      return Object.hasOwn(run.metrics, key) ? run.metrics[key]?.value : undefined;
+    case 'param':
+    case 'tag': {
+      const values = clause.entity === 'param' ? run.params : run.tags;
+      return Object.hasOwn(values, key) ? values[key] : undefined;
+    }
+    case 'dataset': {
+      const found = run.datasets.flatMap((dataset) => {
+        if (key === 'name') return [dataset.name];
+        if (key === 'digest') return [dataset.digest];
+        const context = dataset.tags[DATASET_CONTEXT_TAG];
+        return Object.hasOwn(dataset.tags, DATASET_CONTEXT_TAG) && context !== undefined ? [context] : [];
+      });
+      return found.length > 0 ? found.join(', ') : undefined;
+    }
+    default: {
+      const attribute = alias(ATTRIBUTE_ALIASES, key);
+      if (attribute === 'start_time' || attribute === 'end_time') return numericAttribute(run, attribute);
+      return stringAttribute(run, attribute as StringAttribute);
+    }
+  }
+}
+
 export type RunSortTerm =
   | { entity: 'metric' | 'param' | 'tag'; key: string; ascending: boolean }
   | { entity: 'attribute'; key: Attribute; ascending: boolean };

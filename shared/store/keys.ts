@@ -23,6 +23,9 @@
  * | All registered models          | gsi1   | gsi1pk = `MODELS`                                       | Query; search filters and sorts after     |
  * | One model's versions           | table  | pk = `MODEL#<model_id>`, sk begins_with `V#`             | Query; version numbers zero-padded        |
  * | All model versions             | gsi2   | gsi2pk = `MODELVERSIONS`                                | Query; version search without `name =`    |
+ * | Promotion policy of a target   | table  | pk = `POLICY#<model>`, sk = `ALIAS#<alias>` or `STAGE#<stage>` | GetItem per guarded promotion; put/delete are idempotent |
+ * | Promotion policies of a model  | table  | pk = `POLICY#<model>`                                    | Query (policies get)                      |
+ * | Promotion audit of a model     | table  | pk = `PROMOTIONS#<model>`, sk = `<time>#<id>`            | one item per decision; Query newest first, paged |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
@@ -104,7 +107,24 @@ export const keys = {
     gsi2sk: `${modelId}#${padId(String(version))}`,
   }),
   allModelVersionsPartition: 'MODELVERSIONS',
+  promotionPolicy: (modelName: string, target: PromotionTargetKey): ItemKey => ({
+    pk: `POLICY#${modelName}`,
+    sk: `${target.kind === 'alias' ? 'ALIAS' : 'STAGE'}#${target.name}`,
+  }),
+  promotionPoliciesPartition: (modelName: string) => `POLICY#${modelName}`,
+  /** Time-ordered (epoch ms, zero-padded), then a random id so that simultaneous decisions never collide. */
+  promotionAudit: (modelName: string, at: number, id: string): ItemKey => ({
+    pk: `PROMOTIONS#${modelName}`,
+    sk: `${String(at).padStart(15, '0')}#${id}`,
+  }),
+  promotionAuditPartition: (modelName: string) => `PROMOTIONS#${modelName}`,
 } as const;
+
+/** Where a promotion policy applies: an alias, or a stage (canonical MLflow spelling). */
+export interface PromotionTargetKey {
+  kind: 'alias' | 'stage';
+  name: string;
+}
 
 /**
  * A chunk's first point's (step, timestamp): chunk keys sort by it, so that history pages can read chunks

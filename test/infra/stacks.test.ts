@@ -344,9 +344,10 @@ describe('api stack: least privilege', () => {
     ]);
   });
 
-  it('gives the registry function exactly its single-item commands and index queries, never token items', () => {
+  it('gives the registry function exactly its single-item commands, run reads and index queries, never token items', () => {
     const commands = [
       'dynamodb:GetItem',
+      'dynamodb:BatchGetItem',
       'dynamodb:PutItem',
       'dynamodb:UpdateItem',
       'dynamodb:DeleteItem',

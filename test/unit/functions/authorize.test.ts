@@ -8,6 +8,7 @@ import {
 } from '../../../functions/middleware/http-handler.js';
 import { PermissionDeniedError, UnauthenticatedError } from '../../../shared/api/errors.js';
 import { ROUTES, type Route, routeByKey, routesForFunction } from '../../../shared/api/routes.js';
+import { TRACKING_ROUTE_SPECS } from '../../../shared/api/routes-tracking.js';
 import { SCOPES, scopeAllows } from '../../../shared/auth/scopes.js';
 
 function event(route: Route, lambda?: Record<string, unknown>): APIGatewayProxyEventV2 {
@@ -93,7 +94,7 @@ describe('the shared handler', () => {
   const operations: Operations = Object.fromEntries(
     routesForFunction('tracking').map((route) => [route.operation, async () => jsonResponse({ ran: true })]),
   );
-  const handler = createHttpHandler('tracking', operations);
+  const handler = createHttpHandler('tracking', TRACKING_ROUTE_SPECS, operations);
   const invoke = (e: APIGatewayProxyEventV2) => handler(e, {} as Context);
 
   it('answers 401 UNAUTHENTICATED and 403 PERMISSION_DENIED in MLflow shape without running the operation', async () => {

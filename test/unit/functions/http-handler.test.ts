@@ -6,6 +6,7 @@ import {
   type Operations,
 } from '../../../functions/middleware/http-handler.js';
 import { routesForFunction } from '../../../shared/api/routes.js';
+import { ARTIFACTS_ROUTE_SPECS } from '../../../shared/api/routes-artifacts.js';
 
 /** Every artifacts operation answers with the greedy path it was handed. */
 const echo: Operations = Object.fromEntries(
@@ -14,7 +15,7 @@ const echo: Operations = Object.fromEntries(
     async (request) => jsonResponse({ greedy: request.greedyPath ?? null }),
   ]),
 );
-const handler = createHttpHandler('artifacts', echo);
+const handler = createHttpHandler('artifacts', ARTIFACTS_ROUTE_SPECS, echo);
 
 function event(rawPath: string, pathParameters?: Record<string, string>): APIGatewayProxyEventV2 {
   return {
@@ -60,6 +61,7 @@ describe('the caller', () => {
   it("hands the authorizer's principal to the operation (the registry's promotion guard needs it)", async () => {
     const whoHandler = createHttpHandler(
       'artifacts',
+      ARTIFACTS_ROUTE_SPECS,
       Object.fromEntries(
         routesForFunction('artifacts').map((route) => [
           route.operation,

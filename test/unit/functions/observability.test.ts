@@ -7,6 +7,7 @@ import {
   metricsEnabledFor,
 } from '../../../functions/middleware/observability.js';
 import { routesForFunction } from '../../../shared/api/routes.js';
+import { TRACKING_ROUTE_SPECS } from '../../../shared/api/routes-tracking.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -39,6 +40,7 @@ describe('the request line', () => {
     );
     const handler = createHttpHandler(
       'tracking',
+      TRACKING_ROUTE_SPECS,
       operations,
       createObservability('tracking', { env: {}, logLevel: 'INFO' }),
     );

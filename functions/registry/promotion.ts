@@ -1,0 +1,72 @@
+/** Adapters for Cairn's promotion-policy endpoints (`/api/2.0/cairn/registered-models/...`). */
+import { readOptionalInt, readString } from '../../shared/api/fields.js';
+import {
+  type PromotionDecision,
+  type PromotionPolicy,
+  type PromotionPolicyService,
+  parseTarget,
+} from '../../shared/domain/promotion.js';
+import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+
+const targetJson = (target: PromotionPolicy['target']) =>
+  target.kind === 'alias' ? { alias: target.name } : { stage: target.name };
+
+export function policyJson(policy: PromotionPolicy) {
+  return {
+    name: policy.modelName,
+    ...targetJson(policy.target),
+    condition: policy.condition,
+    last_updated_timestamp: policy.lastUpdated,
+  };
+}
+
+export function decisionJson(decision: PromotionDecision) {
+  return {
+    id: decision.id,
+    name: decision.modelName,
+    version: decision.version,
+    ...(decision.runId ? { run_id: decision.runId } : {}),
+    ...targetJson(decision.target),
+    ...(decision.principal ? { principal: decision.principal } : {}),
+    timestamp: decision.timestamp,
+    outcome: decision.outcome,
+    ...(decision.condition ? { condition: decision.condition } : {}),
+    failing_clauses: decision.failingClauses,
+  };
+}
+
+const targetOf = (fields: Record<string, unknown>) =>
+  parseTarget(readString(fields, 'alias'), readString(fields, 'stage'));
+
+export function promotionOperations(policies: PromotionPolicyService): Operations {
+  return {
+    async setPromotionPolicy({ fields }) {
+      const name = readString(fields, 'name', true);
+      const target = targetOf(fields);
+      const condition = readString(fields, 'condition', true);
+      return jsonResponse({ policy: policyJson(await policies.set(name, target, condition)) });
+    },
+
+    async getPromotionPolicies({ fields }) {
+      const all = await policies.list(readString(fields, 'name', true));
+      return jsonResponse({ policies: all.map(policyJson) });
+    },
+
+    async deletePromotionPolicy({ fields }) {
+      await policies.delete(readString(fields, 'name', true), targetOf(fields));
+      return jsonResponse({});
+    },
+
+    async listPromotions({ fields }) {
+      const page = await policies.decisions(
+        readString(fields, 'name', true),
+        readOptionalInt(fields, 'max_results'),
+        readString(fields, 'page_token') || undefined,
+      );
+      return jsonResponse({
+        promotions: page.decisions.map(decisionJson),
+        ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
+      });
+    },
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * What every part of the route table is built from: the types, the spec builders, and how a spec is
+ * published. Each function's bundle imports only this and its own area's routes (routes-<area>.ts); the
+ * whole table is shared/api/routes.ts.
+ */
+
+/** Lambda functions, one per area (design decision 3). */
+export type FunctionName = 'tracking' | 'artifacts' | 'registry';
+
+/** What a caller must hold. `public` needs no token (health checks). Default deny: there is no "none". */
+export type Permission = 'public' | 'read' | 'write' | 'admin';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * How a route's path is published: MLflow routes twice (`/api/2.0` and `/ajax-api/2.0`), root routes
+ * once, Cairn's own additions once under `/api/2.0/cairn/` (never inside MLflow's paths; design decision 1).
+ */
+export type Mount = 'mlflow-2.0' | 'cairn-2.0' | 'root';
+
+export interface RouteSpec {
+  operation: string;
+  method: HttpMethod;
+  /** Path below the mount point. MLflow routes start with `/mlflow/`. */
+  path: string;
+  fn: FunctionName;
+  permission: Permission;
+  mount: Mount;
+  /** The body is raw bytes (artifact uploads), not a JSON request message. */
+  rawBody?: boolean;
+}
+
+/** One published (method, path) pair, as API Gateway sees it. */
+export interface Route extends RouteSpec {
+  fullPath: string;
+  /** API Gateway's route key, e.g. `POST /api/2.0/mlflow/experiments/create`; also the event's `routeKey`. */
+  routeKey: string;
+}
+
+export const mlflow = (
+  operation: string,
+  method: HttpMethod,
+  path: string,
+  permission: Permission,
+  fn: FunctionName = 'tracking',
+): RouteSpec => ({ operation, method, path: `/mlflow${path}`, fn, permission, mount: 'mlflow-2.0' });
+
+/** MLflow's proxied-artifact service (`mlflow-artifacts`), served by the artifacts function. */
+export const proxied = (
+  operation: string,
+  method: HttpMethod,
+  path: string,
+  permission: Permission,
+): RouteSpec => ({
+  operation,
+  method,
+  path: `/mlflow-artifacts${path}`,
+  fn: 'artifacts',
+  permission,
+  mount: 'mlflow-2.0',
+});
+
+/** Cairn's own endpoints: `/api/2.0/cairn/<area>/<resource>/<verb>`, in MLflow's request style. */
+export const cairn = (
+  operation: string,
+  method: HttpMethod,
+  path: string,
+  permission: Permission,
+  fn: FunctionName = 'tracking',
+): RouteSpec => ({ operation, method, path: `/cairn${path}`, fn, permission, mount: 'cairn-2.0' });
+
+const MOUNT_PREFIXES: Record<Mount, readonly string[]> = {
+  'mlflow-2.0': ['/api/2.0', '/ajax-api/2.0'],
+  'cairn-2.0': ['/api/2.0'],
+  root: [''],
+};
+
+/** The routes a list of specs publishes (one per mount prefix). */
+export function toRoutes(specs: readonly RouteSpec[]): Route[] {
+  return specs.flatMap((spec) =>
+    MOUNT_PREFIXES[spec.mount].map((prefix) => {
+      const fullPath = `${prefix}${spec.path}`;
+      return { ...spec, fullPath, routeKey: `${spec.method} ${fullPath}` };
+    }),
+  );
+}
+
+/** API Gateway's catch-all route key; every function answers it with ENDPOINT_NOT_FOUND. */
+export const DEFAULT_ROUTE_KEY = '$default';
+
+/** The raw remainder of a greedy `{name+}` route's path, read from the request path itself. */
+export function greedyRemainder(route: Route, rawPath: string): string | undefined {
+  const greedy = /^(.*)\/\{[A-Za-z_]+\+\}$/.exec(route.fullPath);
+  if (!greedy) return undefined;
+  const base = `${greedy[1] ?? ''}/`;
+  return rawPath.startsWith(base) ? rawPath.slice(base.length) : undefined;
+}

@@ -1,0 +1,50 @@
+/** The tracking function's routes: health and version, experiments, runs, metrics, run search. */
+import { mlflow, type RouteSpec } from './route-kit.js';
+
+export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
+  {
+    operation: 'health',
+    method: 'GET',
+    path: '/health',
+    fn: 'tracking',
+    permission: 'public',
+    mount: 'root',
+  },
+  // Behind a token like the MLflow routes: the stock client sends its credentials here too, and the
+  // gateway opens nothing but the health probe (infra/stacks/api-stack.ts GATEWAY_OPEN_ROUTES).
+  {
+    operation: 'version',
+    method: 'GET',
+    path: '/version',
+    fn: 'tracking',
+    permission: 'read',
+    mount: 'root',
+  },
+
+  mlflow('createExperiment', 'POST', '/experiments/create', 'write'),
+  mlflow('getExperiment', 'GET', '/experiments/get', 'read'),
+  mlflow('getExperimentByName', 'GET', '/experiments/get-by-name', 'read'),
+  mlflow('searchExperiments', 'POST', '/experiments/search', 'read'),
+  mlflow('searchExperiments', 'GET', '/experiments/search', 'read'),
+  mlflow('updateExperiment', 'POST', '/experiments/update', 'write'),
+  mlflow('deleteExperiment', 'POST', '/experiments/delete', 'write'),
+  mlflow('restoreExperiment', 'POST', '/experiments/restore', 'write'),
+  mlflow('setExperimentTag', 'POST', '/experiments/set-experiment-tag', 'write'),
+  mlflow('deleteExperimentTag', 'POST', '/experiments/delete-experiment-tag', 'write'),
+
+  mlflow('createRun', 'POST', '/runs/create', 'write'),
+  mlflow('getRun', 'GET', '/runs/get', 'read'),
+  mlflow('updateRun', 'POST', '/runs/update', 'write'),
+  mlflow('deleteRun', 'POST', '/runs/delete', 'write'),
+  mlflow('restoreRun', 'POST', '/runs/restore', 'write'),
+  mlflow('logMetric', 'POST', '/runs/log-metric', 'write'),
+  mlflow('logParam', 'POST', '/runs/log-parameter', 'write'),
+  mlflow('setTag', 'POST', '/runs/set-tag', 'write'),
+  mlflow('deleteTag', 'POST', '/runs/delete-tag', 'write'),
+  mlflow('logBatch', 'POST', '/runs/log-batch', 'write'),
+  mlflow('logInputs', 'POST', '/runs/log-inputs', 'write'),
+  mlflow('logOutputs', 'POST', '/runs/outputs', 'write'),
+  mlflow('searchRuns', 'POST', '/runs/search', 'read'),
+  mlflow('getMetricHistory', 'GET', '/metrics/get-history', 'read'),
+  mlflow('getMetricHistoryBulkInterval', 'GET', '/metrics/get-history-bulk-interval', 'read'),
+];

@@ -1,0 +1,284 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MlflowError } from '../../../shared/api/errors.js';
+import type { LatestMetric, Run } from '../../../shared/domain/model.js';
+import {
+  canonicalStage,
+  compileCondition,
+  type DecisionPage,
+  failingClauses,
+  PolicyPromotionGuard,
+  type PromotionDecision,
+  type PromotionPolicy,
+  type PromotionRepository,
+  type PromotionTarget,
+  parseTarget,
+} from '../../../shared/domain/promotion.js';
+import { compileRunFilter } from '../../../shared/domain/search-runs.js';
+
+function metrics(values: Record<string, number>): Record<string, LatestMetric> {
+  return Object.fromEntries(
+    Object.entries(values).map(([key, value]) => [key, { key, value, step: 0, timestamp: 0 }]),
+  );
+}
+
+const RUN: Run = {
+  runId: 'a'.repeat(32),
+  experimentId: '1',
+  runName: 'baseline',
+  userId: 'alice',
+  status: 'FINISHED',
+  startTime: 1000,
+  artifactUri: 'mlflow-artifacts:/1/run/artifacts',
+  lifecycleStage: 'active',
+  params: { lr: '0.01', optimizer: 'adam' },
+  tags: { data_version: 'v2', quote: "it's" },
+  metrics: metrics({ accuracy: 0.85, loss: 0.2, broken: Number.NaN, big: Number.POSITIVE_INFINITY }),
+  datasets: [
+    {
+      name: 'train',
+      digest: 'abc',
+      sourceType: 'local',
+      source: '{}',
+      tags: { 'mlflow.data.context': 'training' },
+    },
+  ],
+  modelOutputs: [],
+};
+
+const failures = (condition: string, run: Run = RUN) => failingClauses(compileCondition(condition), run);
+
+describe('failing clauses of a policy condition', () => {
+  const cases: [string, string[]][] = [
+    ['metrics.accuracy >= 0.8', []],
+    ['metrics.accuracy >= 0.9', ['metrics.accuracy >= 0.9 (run has 0.85)']],
+    ['metrics.accuracy > 0.8 and metrics.loss < 0.1', ['metrics.loss < 0.1 (run has 0.2)']],
+    ['metrics.f1 >= 0.5', ['metrics.f1 >= 0.5 (run has no such metric)']],
+    // NaN compares like Python's floats: only != holds.
+    ['metrics.broken >= 0', ['metrics.broken >= 0 (run has NaN)']],
+    ['metrics.broken < 0', ['metrics.broken < 0 (run has NaN)']],
+    ['metrics.broken != 0', []],
+    ['metrics.big > 1e308', []],
+    ['metrics.big < 1', ['metrics.big < 1 (run has Infinity)']],
+    ["params.lr = '0.01'", []],
+    ["params.lr = '0.1'", ["params.lr = '0.1' (run has '0.01')"]],
+    ["params.batch = '32'", ["params.batch = '32' (run has no such param)"]],
+    ["params.optimizer LIKE 'sgd%'", ["params.optimizer LIKE 'sgd%' (run has 'adam')"]],
+    ['params.batch IS NULL', []],
+    ['params.lr IS NULL', ["params.lr IS NULL (run has '0.01')"]],
+    [
+      "metrics.accuracy >= 0.9 AND tags.data_version = 'v3'",
+      ['metrics.accuracy >= 0.9 (run has 0.85)', "tags.data_version = 'v3' (run has 'v2')"],
+    ],
+    ["tags.reviewed = 'yes'", ["tags.reviewed = 'yes' (run has no such tag)"]],
+    ['tags.reviewed IS NOT NULL', ['tags.reviewed IS NOT NULL (run has no such tag)']],
+    ["tags.quote = 'its'", ["tags.quote = 'its' (run has 'it''s')"]],
+    ["attributes.status = 'FINISHED'", []],
+    ["status = 'RUNNING'", ["status = 'RUNNING' (run has 'FINISHED')"]],
+    ["`Run Name` = 'other'", ["`Run Name` = 'other' (run has 'baseline')"]],
+    ['attributes.end_time > 0', ['attributes.end_time > 0 (run has no value for it)']],
+    ['created < 500', ['created < 500 (run has 1000)']],
+    ["datasets.context = 'training'", []],
+    ["datasets.name = 'eval'", ["datasets.name = 'eval' (run has 'train')"]],
+    ["datasets.digest = 'x'", ["datasets.digest = 'x' (run has 'abc')"]],
+  ];
+  it.each(cases)('%s', (condition, expected) => {
+    expect(failures(condition)).toEqual(expected);
+  });
+
+  it('reports a run without dataset inputs as having none', () => {
+    expect(failures("datasets.name = 'train'", { ...RUN, datasets: [] })).toEqual([
+      "datasets.name = 'train' (run has no dataset inputs)",
+    ]);
+  });
+
+  it('keeps each clause as written, including an AND inside a quoted value', () => {
+    expect(failures("tags.note = 'x AND y'   AND   metrics.loss  <  0.1")).toEqual([
+      "tags.note = 'x AND y' (run has no such tag)",
+      'metrics.loss  <  0.1 (run has 0.2)',
+    ]);
+  });
+
+  it('agrees with the runs search evaluator on every condition (property)', () => {
+    const clause = fc.oneof(
+      fc
+        .tuple(
+          fc.constantFrom('accuracy', 'loss', 'broken', 'big', 'f1'),
+          fc.constantFrom('=', '!=', '<', '<=', '>', '>='),
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+        )
+        .map(([key, op, value]) => `metrics.${key} ${op} ${value}`),
+      fc
+        .tuple(
+          fc.constantFrom('params.lr', 'params.optimizer', 'params.batch', 'tags.data_version', 'tags.quote'),
+          fc.constantFrom('=', '!=', 'LIKE', 'ILIKE'),
+          fc.constantFrom('0.01', 'adam', 'v2', '%a%', "it''s", 'V2'),
+        )
+        .map(([key, op, value]) => `${key} ${op} '${value}'`),
+      fc
+        .tuple(fc.constantFrom('params.lr', 'tags.reviewed'), fc.constantFrom('IS NULL', 'IS NOT NULL'))
+        .map(([key, op]) => `${key} ${op}`),
+    );
+    fc.assert(
+      fc.property(fc.array(clause, { minLength: 1, maxLength: 5 }), (clauses) => {
+        const condition = clauses.join(' AND ');
+        const failing = failures(condition);
+        expect(failing.length === 0).toBe(compileRunFilter(condition)(RUN));
+        expect(failing.length).toBeLessThanOrEqual(clauses.length);
+      }),
+    );
+  });
+});
+
+function caught(action: () => unknown): MlflowError {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof MlflowError) return error;
+    throw error;
+  }
+  throw new Error('expected an MlflowError');
+}
+
+describe('validating policies', () => {
+  it.each([
+    ['metrics.accuracy >', 'position 18'],
+    ['metrics.accuracy >= 0.9 OR tags.x = 1', 'OR is not supported'],
+    ["metrics.accuracy = 'high'", 'expected a numeric value'],
+    ['lifecycle_stage = 1', "invalid attribute key 'lifecycle_stage'"],
+    ['   ', "Missing value for 'condition'"],
+  ])('refuses %j with a 400 naming the field', (condition, where) => {
+    const error = caught(() => compileCondition(condition));
+    expect(error.statusCode).toBe(400);
+    expect(error.errorCode).toBe('INVALID_PARAMETER_VALUE');
+    expect(error.message).toContain('condition');
+    expect(error.message).toContain(where);
+  });
+
+  it('canonicalizes stages in any case and refuses others', () => {
+    expect(canonicalStage('production')).toBe('Production');
+    expect(canonicalStage('STAGING')).toBe('Staging');
+    expect(canonicalStage('none')).toBe('None');
+    expect(caught(() => canonicalStage('prod')).message).toContain('None, Staging, Production, Archived');
+  });
+
+  it('needs exactly one valid target', () => {
+    expect(parseTarget('champion', undefined)).toEqual({ kind: 'alias', name: 'champion' });
+    expect(parseTarget(undefined, 'archived')).toEqual({ kind: 'stage', name: 'Archived' });
+    expect(caught(() => parseTarget('a', 'Staging')).message).toContain('exactly one');
+    expect(caught(() => parseTarget(undefined, undefined)).message).toContain('exactly one');
+    expect(caught(() => parseTarget('latest', undefined)).message).toContain('reserved');
+    expect(caught(() => parseTarget('v3', undefined)).message).toContain('reserved');
+    expect(caught(() => parseTarget('a'.repeat(256), undefined)).message).toContain('255');
+  });
+});
+
+class MemoryRepo implements PromotionRepository {
+  policies = new Map<string, PromotionPolicy>();
+  decisions: PromotionDecision[] = [];
+  private key = (model: string, t: PromotionTarget) => `${model}|${t.kind}|${t.name}`;
+  async getPolicy(model: string, target: PromotionTarget) {
+    return this.policies.get(this.key(model, target));
+  }
+  async listPolicies(model: string) {
+    return [...this.policies.values()].filter((p) => p.modelName === model);
+  }
+  async putPolicy(policy: PromotionPolicy) {
+    this.policies.set(this.key(policy.modelName, policy.target), policy);
+  }
+  async deletePolicy(model: string, target: PromotionTarget) {
+    this.policies.delete(this.key(model, target));
+  }
+  async recordDecision(decision: PromotionDecision) {
+    this.decisions.push(decision);
+  }
+  async listDecisions(): Promise<DecisionPage> {
+    return { decisions: [...this.decisions].reverse() };
+  }
+}
+
+describe('PolicyPromotionGuard', () => {
+  const setup = () => {
+    const repo = new MemoryRepo();
+    const runs = { get: async (id: string) => (id === RUN.runId ? RUN : undefined) };
+    const guard = new PolicyPromotionGuard(repo, runs, () => 42);
+    return { repo, guard };
+  };
+  const policy = (target: PromotionTarget, condition: string): PromotionPolicy => ({
+    modelName: 'm',
+    target,
+    condition,
+    lastUpdated: 1,
+  });
+
+  it('allows and records a promotion when the target has no policy', async () => {
+    const { repo, guard } = setup();
+    await guard.check({ modelName: 'm', version: '1', target: { kind: 'alias', name: 'champion' } });
+    expect(repo.decisions).toEqual([
+      expect.objectContaining({ outcome: 'ALLOWED', failingClauses: [], timestamp: 42, version: '1' }),
+    ]);
+    expect(repo.decisions[0]).not.toHaveProperty('condition');
+  });
+
+  it('refuses with every failing clause, and records the refusal', async () => {
+    const { repo, guard } = setup();
+    await repo.putPolicy(
+      policy({ kind: 'stage', name: 'Production' }, "metrics.accuracy >= 0.9 AND tags.data_version = 'v3'"),
+    );
+    const error = await guard
+      .check({
+        modelName: 'm',
+        version: '4',
+        runId: RUN.runId,
+        target: { kind: 'stage', name: 'production' },
+        principal: 'ci',
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(MlflowError);
+    expect((error as MlflowError).statusCode).toBe(400);
+    expect((error as MlflowError).errorCode).toBe('INVALID_PARAMETER_VALUE');
+    expect((error as MlflowError).message).toBe(
+      "Promotion of model 'm' version 4 to stage 'Production' refused by its promotion policy `metrics.accuracy >= 0.9 AND tags.data_version = 'v3'`: metrics.accuracy >= 0.9 (run has 0.85); tags.data_version = 'v3' (run has 'v2').",
+    );
+    expect(repo.decisions).toEqual([
+      {
+        id: expect.any(String),
+        modelName: 'm',
+        version: '4',
+        runId: RUN.runId,
+        target: { kind: 'stage', name: 'Production' },
+        principal: 'ci',
+        timestamp: 42,
+        outcome: 'REFUSED',
+        condition: "metrics.accuracy >= 0.9 AND tags.data_version = 'v3'",
+        failingClauses: ['metrics.accuracy >= 0.9 (run has 0.85)', "tags.data_version = 'v3' (run has 'v2')"],
+      },
+    ]);
+  });
+
+  it('allows a run that meets the policy', async () => {
+    const { repo, guard } = setup();
+    await repo.putPolicy(policy({ kind: 'alias', name: 'champion' }, 'metrics.accuracy >= 0.8'));
+    await guard.check({
+      modelName: 'm',
+      version: '2',
+      runId: RUN.runId,
+      target: { kind: 'alias', name: 'champion' },
+    });
+    expect(repo.decisions.map((d) => d.outcome)).toEqual(['ALLOWED']);
+  });
+
+  it('refuses a version without a run, or whose run is missing', async () => {
+    const { repo, guard } = setup();
+    await repo.putPolicy(policy({ kind: 'alias', name: 'champion' }, 'metrics.accuracy >= 0.8'));
+    const target = { kind: 'alias', name: 'champion' } as const;
+    await expect(guard.check({ modelName: 'm', version: '1', target })).rejects.toThrow('has no source run');
+    await expect(
+      guard.check({ modelName: 'm', version: '2', runId: 'f'.repeat(32), target }),
+    ).rejects.toThrow(`source run ${'f'.repeat(32)} does not exist`);
+    expect(repo.decisions.map((d) => d.outcome)).toEqual(['REFUSED', 'REFUSED']);
+  });
+});
