@@ -4,7 +4,8 @@
  *   token    create, list and revoke API tokens, locally or in a deployed stack
  *   policy   set, read and delete registered models' promotion policies; read their promotion audit trail
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MlflowError } from '../shared/api/errors.js';
@@ -48,7 +49,7 @@ server:
   --host      address to listen on (env CAIRN_HOST, default 127.0.0.1); anything but loopback needs --auth
   --port      port to listen on, 0 for any free port (env CAIRN_PORT, default 5000)
   --data-dir  where data is kept across restarts (env CAIRN_DATA_DIR, default ./cairn-data)
-  --auth      require an API token on every request but /health and /version, as the deployed API does
+  --auth      require an API token on every request but /health, as the deployed API does
 
 token:
   --name      ${TOKEN_NAME_RULE}
@@ -140,7 +141,14 @@ const TARGET_OPTIONS = {
 
 class UsageError extends Error {}
 
-async function openTarget(values: { 'data-dir'?: string; stack?: string; region?: string }) {
+/**
+ * `existing`: the command reads or removes what is there, so a local data directory that holds no data
+ * is a mistyped path, not an empty store (opening it would create it). Creating commands may start one.
+ */
+async function openTarget(
+  values: { 'data-dir'?: string; stack?: string; region?: string },
+  existing: boolean,
+) {
   if (values.stack !== undefined && values['data-dir'] !== undefined) {
     throw new UsageError('give either --stack or --data-dir, not both');
   }
@@ -148,14 +156,21 @@ async function openTarget(values: { 'data-dir'?: string; stack?: string; region?
     throw new UsageError('--region goes with --stack');
   }
   if (values.stack !== undefined) return openStackTokenStore(values.stack, values.region);
-  return openLocalTokenStore(resolve(values['data-dir'] ?? (process.env.CAIRN_DATA_DIR || './cairn-data')));
+  const dataDir = resolve(values['data-dir'] ?? (process.env.CAIRN_DATA_DIR || './cairn-data'));
+  if (existing && !existsSync(join(dataDir, 'dynamodb'))) {
+    throw new TokenStoreUnavailableError(
+      `No Cairn data in ${dataDir}: check --data-dir (or CAIRN_DATA_DIR); nothing was created there.`,
+    );
+  }
+  return openLocalTokenStore(dataDir);
 }
 
 async function withTarget(
   values: { 'data-dir'?: string; stack?: string; region?: string },
   work: (store: OpenTokenStore) => Promise<number>,
+  existing = true,
 ): Promise<number> {
-  const store = await openTarget(values);
+  const store = await openTarget(values, existing);
   try {
     return await work(store);
   } finally {
@@ -222,23 +237,27 @@ async function tokenCreate(args: string[]): Promise<number> {
   const scope = values.scope;
   // Refuse bad input before opening (and locking) anything.
   validateIssueRequest({ name, scope, ...(expiresInDays === undefined ? {} : { expiresInDays }) });
-  return withTarget(values, async ({ tokens, where }) => {
-    const issued = await issueToken(tokens, {
-      name,
-      scope,
-      ...(expiresInDays === undefined ? {} : { expiresInDays }),
-    });
-    console.log(
-      `Created token '${name}' with scope ${scope} in ${where}; it ${issued.record.expires === undefined ? 'never expires' : `expires ${formatTime(issued.record.expires, '')}`}.`,
-    );
-    console.log('This is the only time the secret is shown: Cairn stores only its SHA-256.\n');
-    console.log('As a token:\n');
-    console.log(`  export MLFLOW_TRACKING_TOKEN=${issued.token}\n`);
-    console.log('or as username and password:\n');
-    console.log(`  export MLFLOW_TRACKING_USERNAME=${name}`);
-    console.log(`  export MLFLOW_TRACKING_PASSWORD=${issued.secret}`);
-    return 0;
-  });
+  return withTarget(
+    values,
+    async ({ tokens, where }) => {
+      const issued = await issueToken(tokens, {
+        name,
+        scope,
+        ...(expiresInDays === undefined ? {} : { expiresInDays }),
+      });
+      console.log(
+        `Created token '${name}' with scope ${scope} in ${where}; it ${issued.record.expires === undefined ? 'never expires' : `expires ${formatTime(issued.record.expires, '')}`}.`,
+      );
+      console.log('This is the only time the secret is shown: Cairn stores only its SHA-256.\n');
+      console.log('As a token:\n');
+      console.log(`  export MLFLOW_TRACKING_TOKEN=${issued.token}\n`);
+      console.log('or as username and password:\n');
+      console.log(`  export MLFLOW_TRACKING_USERNAME=${name}`);
+      console.log(`  export MLFLOW_TRACKING_PASSWORD=${issued.secret}`);
+      return 0;
+    },
+    false,
+  );
 }
 
 async function tokenList(args: string[]): Promise<number> {
@@ -265,7 +284,7 @@ async function tokenRevoke(args: string[]): Promise<number> {
   return withTarget(values, async ({ tokens, where }) => {
     await tokens.revoke(name);
     console.log(
-      `Revoked token '${name}' in ${where}. Requests already authorized with it keep working for up to ${AUTHORIZER_CACHE_TTL_SECONDS / 60} minutes (the authorizer's cache).`,
+      `Revoked token '${name}' in ${where}. Requests already authorized with it keep working for up to ${AUTHORIZER_CACHE_TTL_SECONDS / 60} minutes locally, and on AWS for the stack's cairn:authorizerCacheSeconds (default ${AUTHORIZER_CACHE_TTL_SECONDS / 60} minutes): the authorizer's cache.`,
     );
     return 0;
   });

@@ -23,7 +23,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 
 type LogFunction = (...args: unknown[]) => void;
 type Logger = Partial<Record<'debug' | 'info' | 'warn' | 'error', LogFunction>>;
@@ -217,9 +217,30 @@ function stackOf(stack: string | undefined): CapturedException['stack'] {
 }
 
 /**
- * One socket per document, closed once sent: Lambda freezes the process between invocations, and a
- * socket kept open across a freeze is what the real SDK also avoids on Lambda.
+ * One UDP socket per address family for the whole process, unref'd so it never keeps the event loop
+ * alive. A socket per document ran out of file descriptors: a multipart create presigns thousands of
+ * part URLs at once, each recorded as a subsegment, and Lambda allows 1,024 open files (an unhandled
+ * EMFILE then killed the process). UDP holds no connection, so the socket survives Lambda's freezes. A
+ * socket that errors is dropped and the next send opens a new one; tracing never fails a request.
  */
+const sockets = new Map<'udp4' | 'udp6', Socket>();
+
+function socketFor(family: 'udp4' | 'udp6'): Socket {
+  let socket = sockets.get(family);
+  if (!socket) {
+    const created = createSocket(family);
+    created.unref();
+    created.on('error', (error) => {
+      logger.error?.('X-Ray: the daemon socket failed', error);
+      sockets.delete(family);
+      created.close();
+    });
+    sockets.set(family, created);
+    socket = created;
+  }
+  return socket;
+}
+
 function send(document: string): void {
   // `host:port`, or `udp:host:port tcp:host:port` in either order; only the UDP address is used.
   const spec = process.env.AWS_XRAY_DAEMON_ADDRESS || daemonAddress;
@@ -227,11 +248,18 @@ function send(document: string): void {
   const address = udp.replace(/^udp:/, '');
   const colon = address.lastIndexOf(':');
   const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
-  const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  socket.send(DAEMON_HEADER + document, Number(address.slice(colon + 1)), host, (error) => {
-    if (error) logger.error?.('X-Ray: failed to send a subsegment to the daemon', error);
-    socket.close();
-  });
+  try {
+    socketFor(host.includes(':') ? 'udp6' : 'udp4').send(
+      DAEMON_HEADER + document,
+      Number(address.slice(colon + 1)),
+      host,
+      (error) => {
+        if (error) logger.error?.('X-Ray: failed to send a subsegment to the daemon', error);
+      },
+    );
+  } catch (error) {
+    logger.error?.('X-Ray: failed to send a subsegment to the daemon', error);
+  }
 }
 
 /** The facade for the current `_X_AMZN_TRACE_ID`; a new one per header, so a late subsegment keeps its trace. */

@@ -36,7 +36,10 @@ import { DEFAULT_SETTINGS } from '../settings.js';
  * Routes API Gateway serves without a token. Only the health probe: load balancers and uptime checks
  * carry no credentials, and it reveals nothing. Each must be `public` in the route table.
  */
-export const GATEWAY_OPEN_ROUTES: ReadonlySet<string> = new Set(['GET /health']);
+export const GATEWAY_OPEN_ROUTES: ReadonlySet<string> = new Set(
+  // From the route table, as the local server's gate decides it: the two cannot disagree.
+  ROUTES.filter((route) => route.permission === 'public').map((route) => route.routeKey),
+);
 
 /** Token items' partition key (pk `TOKENS`, sk `TOKEN#<name>`): what the authorizer may read. */
 export const TOKENS_PARTITION = keys.tokensPartition;

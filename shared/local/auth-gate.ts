@@ -6,6 +6,7 @@
  * 403 `{"message":"Forbidden"}`, an authorizer failure 500 `{"message":"Internal Server Error"}` (not
  * cached), and an allow passes `context` to the function as `requestContext.authorizer.lambda`.
  */
+import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import type { AuthorizerHandler, AuthorizerResult } from '../../functions/authorizer/authorizer.js';
 import { type HttpResult, JSON_HEADERS } from '../api/errors.js';
@@ -86,13 +87,20 @@ export interface AuthGateOptions {
  * Returns the front's gate: undefined lets the request through (with the principal attached), an
  * HttpResult is API Gateway's own answer.
  */
+/** What the authorizer reads at most (shared/auth/credentials.ts); longer headers are refused. */
+const MAX_AUTHORIZATION_LENGTH = 1024;
+
 export function createAuthGate(options: AuthGateOptions) {
   const cache = new AuthorizerCache(options.cacheTtlMs, options.now);
   return async (event: APIGatewayProxyEventV2): Promise<HttpResult | undefined> => {
     if (routeByKey(event.routeKey)?.permission === 'public') return undefined;
     const authorization = event.headers.authorization;
     if (authorization === undefined || authorization.trim() === '') return UNAUTHORIZED;
-    let result = cache.get(authorization);
+    // The authorizer refuses such headers unread; caching them would let anyone pin memory with them.
+    if (authorization.length > MAX_AUTHORIZATION_LENGTH) return FORBIDDEN;
+    // Keyed by a digest: the cache holds 32 bytes per caller, not whatever header each one sent.
+    const key = createHash('sha256').update(authorization).digest('base64');
+    let result = cache.get(key);
     if (!result) {
       try {
         result = await options.authorizer(authorizerEvent(event, authorization));
@@ -101,7 +109,7 @@ export function createAuthGate(options: AuthGateOptions) {
         console.error(JSON.stringify({ level: 'ERROR', message: 'authorizer failed', error: name }));
         return AUTHORIZER_FAILED;
       }
-      cache.set(authorization, result);
+      cache.set(key, result);
     }
     if (!result.isAuthorized) return FORBIDDEN;
     (event.requestContext as { authorizer?: unknown }).authorizer = { lambda: { ...result.context } };

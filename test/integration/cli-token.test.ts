@@ -128,6 +128,19 @@ describe('cairn token on a data directory no server holds', () => {
     expect((await cairn(['token', 'list', '--data-dir', dataDir])).stdout).not.toContain('ok ');
   });
 
+  it('refuses to list or revoke in a directory that holds no data, and creates nothing there', async () => {
+    const typo = join(root, 'no-such-dir');
+    for (const args of [
+      ['token', 'list', '--data-dir', typo],
+      ['token', 'revoke', 'ci', '--data-dir', typo],
+    ]) {
+      const run = await cairn(args);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`No Cairn data in ${typo}`);
+    }
+    expect(existsSync(typo)).toBe(false);
+  });
+
   it('revokes a token, and refuses to revoke an unknown one with exit code 1', async () => {
     const revoked = await cairn(['token', 'revoke', 'reader', '--data-dir', dataDir]);
     expect(revoked.code).toBe(0);

@@ -47,6 +47,18 @@ describe('local authorizer gate', () => {
     expect(calls).toHaveLength(0);
   });
 
+  it('refuses an Authorization header over 1,024 characters without asking the authorizer or caching it', async () => {
+    const { calls, authorizer } = recordingAuthorizer(() => allow('x'));
+    const gate = createAuthGate({ authorizer, cacheTtlMs: 1000 });
+    const long = `Bearer ${'a'.repeat(2000)}`;
+    expect((await gate(event(READ_ROUTE, { authorization: long })))?.statusCode).toBe(403);
+    expect(calls).toHaveLength(0);
+    // A header the authorizer does read is still asked once, then answered from the cache.
+    await gate(event(READ_ROUTE, { authorization: 'Bearer short' }));
+    await gate(event(READ_ROUTE, { authorization: 'Bearer short' }));
+    expect(calls).toHaveLength(1);
+  });
+
   it('lets public routes through untouched, and guards $default like any other route', async () => {
     const { calls, authorizer } = recordingAuthorizer(() => allow('x'));
     const gate = createAuthGate({ authorizer, cacheTtlMs: 1000 });
