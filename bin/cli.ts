@@ -326,13 +326,18 @@ async function policyCommand(action: string | undefined, args: string[]): Promis
       if (values.condition === undefined) throw new UsageError('--condition is required');
       const condition = values.condition;
       validateCondition(condition);
-      return withTarget(values, async (store) => {
-        await policyService(store).set(model, target, condition);
-        console.log(
-          `Set the promotion policy of model '${model}' for ${describePolicyTarget({ target })} in ${store.where}: ${condition}`,
-        );
-        return 0;
-      });
+      return withTarget(
+        values,
+        async (store) => {
+          await policyService(store).set(model, target, condition);
+          console.log(
+            `Set the promotion policy of model '${model}' for ${describePolicyTarget({ target })} in ${store.where}: ${condition}`,
+          );
+          return 0;
+          // Like token create, it may be the first thing written to a new data directory.
+        },
+        false,
+      );
     }
     case 'get':
       return withTarget(values, async (store) => {
