@@ -334,8 +334,8 @@ async function policyCommand(action: string | undefined, args: string[]): Promis
             `Set the promotion policy of model '${model}' for ${describePolicyTarget({ target })} in ${store.where}: ${condition}`,
           );
           return 0;
-          // Like token create, it may be the first thing written to a new data directory.
         },
+        // Like token create, it may be the first thing written to a new data directory.
         false,
       );
     }
