@@ -5,7 +5,7 @@
  *   policy   set, read and delete registered models' promotion policies; read their promotion audit trail
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MlflowError } from '../shared/api/errors.js';
@@ -157,7 +157,8 @@ async function openTarget(
   }
   if (values.stack !== undefined) return openStackTokenStore(values.stack, values.region);
   const dataDir = resolve(values['data-dir'] ?? (process.env.CAIRN_DATA_DIR || './cairn-data'));
-  if (existing && !existsSync(join(dataDir, 'dynamodb'))) {
+  // The directory itself, not its dynamodb/ part: a server on an external DynamoDB keeps none there.
+  if (existing && !existsSync(dataDir)) {
     throw new TokenStoreUnavailableError(
       `No Cairn data in ${dataDir}: check --data-dir (or CAIRN_DATA_DIR); nothing was created there.`,
     );
