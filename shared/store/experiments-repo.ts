@@ -15,7 +15,6 @@
  * claim is never stolen from a create or rename still in flight.
  */
 import {
-  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -26,9 +25,9 @@ import { MlflowError, ResourceAlreadyExistsError } from '../api/errors.js';
 import type { Experiment, ExperimentRepository, LifecycleStage, NewExperiment } from '../domain/model.js';
 import { fromStoredMap, isConditionFailure, storedKey, toStoredMap } from './items.js';
 import { keys } from './keys.js';
+import { NameClaims } from './name-claims.js';
 
-/** Twice API Gateway's 30 s integration limit. */
-export const CLAIM_TAKEOVER_MS = 60_000;
+export { CLAIM_TAKEOVER_MS } from './name-claims.js';
 
 const DEFAULT_EXPERIMENT_ID = '0';
 const DEFAULT_EXPERIMENT_NAME = 'Default';
@@ -48,14 +47,6 @@ interface ExperimentItem {
   tags: Record<string, string>;
 }
 
-interface NameClaimItem {
-  pk: string;
-  sk: string;
-  type: 'experiment-name';
-  experiment_id: string;
-  claimed_at: number;
-}
-
 function toExperiment(item: ExperimentItem): Experiment {
   return {
     experimentId: item.experiment_id,
@@ -69,11 +60,24 @@ function toExperiment(item: ExperimentItem): Experiment {
 }
 
 export class DynamoExperimentRepository implements ExperimentRepository {
+  private readonly claims: NameClaims;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly clock: () => number = Date.now,
-  ) {}
+    readonly clock: () => number = Date.now,
+  ) {
+    this.claims = new NameClaims({
+      doc,
+      tableName,
+      key: keys.experimentName,
+      type: 'experiment-name',
+      idAttribute: 'experiment_id',
+      ownerName: async (id) => (await this.get(id))?.name,
+      alreadyExists: (name) => new ResourceAlreadyExistsError(`Experiment(name=${name}) already exists.`),
+      clock,
+    });
+  }
 
   async get(experimentId: string): Promise<Experiment | undefined> {
     const { Item } = await this.doc.send(
@@ -83,16 +87,16 @@ export class DynamoExperimentRepository implements ExperimentRepository {
   }
 
   async getByName(name: string): Promise<Experiment | undefined> {
-    const claim = await this.getClaim(name);
+    const claim = await this.claims.get(name);
     if (!claim) return undefined;
-    const experiment = await this.get(claim.experiment_id);
+    const experiment = await this.get(claim.id);
     // A claim left behind by an interrupted create or rename does not name this experiment.
     return experiment?.name === name ? experiment : undefined;
   }
 
   async create(input: NewExperiment): Promise<Experiment> {
     const experimentId = await this.nextExperimentId();
-    await this.claimName(input.name, experimentId);
+    await this.claims.claim(input.name, experimentId);
     const experiment: Experiment = {
       experimentId,
       name: input.name,
@@ -105,7 +109,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
     try {
       await this.putExperimentIfAbsent(experiment);
     } catch (error) {
-      await this.releaseClaim(input.name, experimentId).catch(() => undefined);
+      await this.claims.release(input.name, experimentId).catch(() => undefined);
       throw error;
     }
     return experiment;
@@ -114,12 +118,12 @@ export class DynamoExperimentRepository implements ExperimentRepository {
   async ensureDefault(artifactLocation: string, now: number): Promise<void> {
     if (await this.get(DEFAULT_EXPERIMENT_ID)) return;
     try {
-      await this.claimName(DEFAULT_EXPERIMENT_NAME, DEFAULT_EXPERIMENT_ID);
+      await this.claims.claim(DEFAULT_EXPERIMENT_NAME, DEFAULT_EXPERIMENT_ID);
     } catch (error) {
       // Already claimed: by "0" itself after an interrupted first start (fine), or by someone else.
       if (!(error instanceof ResourceAlreadyExistsError)) throw error;
-      const claim = await this.getClaim(DEFAULT_EXPERIMENT_NAME);
-      if (claim?.experiment_id !== DEFAULT_EXPERIMENT_ID) return;
+      const claim = await this.claims.get(DEFAULT_EXPERIMENT_NAME);
+      if (claim?.id !== DEFAULT_EXPERIMENT_ID) return;
     }
     await this.putExperimentIfAbsent({
       experimentId: DEFAULT_EXPERIMENT_ID,
@@ -136,7 +140,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
 
   async rename(experiment: Experiment, newName: string, now: number): Promise<void> {
     const oldName = experiment.name;
-    if (newName !== oldName) await this.claimName(newName, experiment.experimentId);
+    if (newName !== oldName) await this.claims.claim(newName, experiment.experimentId);
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -151,7 +155,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
       );
     } catch (error) {
       if (newName !== oldName)
-        await this.releaseClaim(newName, experiment.experimentId).catch(() => undefined);
+        await this.claims.release(newName, experiment.experimentId).catch(() => undefined);
       if (isConditionFailure(error)) {
         throw new MlflowError(
           'RESOURCE_CONFLICT',
@@ -160,7 +164,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
       }
       throw error;
     }
-    if (newName !== oldName) await this.releaseClaim(oldName, experiment.experimentId);
+    if (newName !== oldName) await this.claims.release(oldName, experiment.experimentId);
   }
 
   async setLifecycle(
@@ -240,71 +244,6 @@ export class DynamoExperimentRepository implements ExperimentRepository {
       }),
     );
     return String(Attributes?.value);
-  }
-
-  private async getClaim(name: string): Promise<NameClaimItem | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.experimentName(name), ConsistentRead: true }),
-    );
-    return Item as NameClaimItem | undefined;
-  }
-
-  /** Claims `name` for `experimentId`, taking over a stale claim; throws ResourceAlreadyExistsError. */
-  private async claimName(name: string, experimentId: string): Promise<void> {
-    const now = this.clock();
-    const claim: NameClaimItem = {
-      ...keys.experimentName(name),
-      type: 'experiment-name',
-      experiment_id: experimentId,
-      claimed_at: now,
-    };
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: claim,
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-    const existing = await this.getClaim(name);
-    const alreadyExists = new ResourceAlreadyExistsError(`Experiment(name=${name}) already exists.`);
-    if (!existing) throw alreadyExists; // released a moment ago; the caller may retry
-    if (existing.claimed_at > now - CLAIM_TAKEOVER_MS) throw alreadyExists;
-    const owner = await this.get(existing.experiment_id);
-    if (owner?.name === name) throw alreadyExists;
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: claim,
-          // Only replace the exact stale claim we inspected.
-          ConditionExpression: 'experiment_id = :staleId AND claimed_at = :staleAt',
-          ExpressionAttributeValues: { ':staleId': existing.experiment_id, ':staleAt': existing.claimed_at },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw alreadyExists;
-      throw error;
-    }
-  }
-
-  private async releaseClaim(name: string, experimentId: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: keys.experimentName(name),
-          ConditionExpression: 'experiment_id = :id',
-          ExpressionAttributeValues: { ':id': experimentId },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
   }
 
   private async putExperimentIfAbsent(experiment: Experiment): Promise<void> {

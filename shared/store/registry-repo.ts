@@ -33,9 +33,9 @@ import type {
   Stage,
   VersionChanges,
 } from '../domain/registry.js';
-import { CLAIM_TAKEOVER_MS } from './experiments-repo.js';
 import { fromStoredMap, isConditionFailure, storedKey, toStoredMap } from './items.js';
 import { keys } from './keys.js';
+import { NameClaims } from './name-claims.js';
 
 interface ModelItem {
   pk: string;
@@ -52,14 +52,6 @@ interface ModelItem {
   tags: Record<string, string>;
   aliases: Record<string, number>;
   version_counter?: number;
-}
-
-interface NameClaimItem {
-  pk: string;
-  sk: string;
-  type: 'registered-model-name';
-  model_id: string;
-  claimed_at: number;
 }
 
 interface VersionItem {
@@ -115,23 +107,37 @@ function toVersion(item: VersionItem): ModelVersion {
 }
 
 export class DynamoRegistryRepository implements RegistryRepository {
+  private readonly claims: NameClaims;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly clock: () => number = Date.now,
-  ) {}
+    readonly clock: () => number = Date.now,
+  ) {
+    this.claims = new NameClaims({
+      doc,
+      tableName,
+      key: keys.registeredModelName,
+      type: 'registered-model-name',
+      idAttribute: 'model_id',
+      ownerName: async (id) => (await this.getModel(id))?.name,
+      alreadyExists: (name) =>
+        new ResourceAlreadyExistsError(`Registered Model (name=${name}) already exists.`),
+      clock,
+    });
+  }
 
   async getModelByName(name: string): Promise<RegisteredModel | undefined> {
-    const claim = await this.getClaim(name);
+    const claim = await this.claims.get(name);
     if (!claim) return undefined;
-    const model = await this.getModel(claim.model_id);
+    const model = await this.getModel(claim.id);
     // A claim left behind by an interrupted create, rename or delete does not name this model.
     return model?.name === name ? model : undefined;
   }
 
   async createModel(input: NewRegisteredModel): Promise<RegisteredModel> {
     const modelId = randomUUID().replaceAll('-', '');
-    await this.claimName(input.name, modelId);
+    await this.claims.claim(input.name, modelId);
     const item: ModelItem = {
       ...keys.registeredModel(modelId),
       ...keys.registeredModelListing(modelId),
@@ -154,7 +160,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
         }),
       );
     } catch (error) {
-      await this.releaseClaim(input.name, modelId).catch(() => undefined);
+      await this.claims.release(input.name, modelId).catch(() => undefined);
       throw error;
     }
     return toModel(item);
@@ -163,7 +169,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
   async renameModel(model: RegisteredModel, newName: string, now: number): Promise<void> {
     const oldName = model.name;
     if (newName === oldName) return;
-    await this.claimName(newName, model.modelId);
+    await this.claims.claim(newName, model.modelId);
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -177,7 +183,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
         }),
       );
     } catch (error) {
-      await this.releaseClaim(newName, model.modelId).catch(() => undefined);
+      await this.claims.release(newName, model.modelId).catch(() => undefined);
       if (isConditionFailure(error)) {
         throw new MlflowError(
           'RESOURCE_CONFLICT',
@@ -186,7 +192,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
       }
       throw error;
     }
-    await this.releaseClaim(oldName, model.modelId);
+    await this.claims.release(oldName, model.modelId);
   }
 
   updateModel(modelId: string, description: string, now: number): Promise<boolean> {
@@ -207,7 +213,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
     // it), but a create that got its number just before may have put its version since the first sweep.
     // A version written after this second sweep is unreachable: its model id is never used again.
     await this.deleteVersionItems(model.modelId);
-    await this.releaseClaim(model.name, model.modelId);
+    await this.claims.release(model.name, model.modelId);
   }
 
   setModelTag(modelId: string, key: string, value: string): Promise<boolean> {
@@ -429,74 +435,6 @@ export class DynamoRegistryRepository implements RegistryRepository {
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
-    }
-  }
-
-  private async getClaim(name: string): Promise<NameClaimItem | undefined> {
-    const { Item } = await this.doc.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.registeredModelName(name),
-        ConsistentRead: true,
-      }),
-    );
-    return Item as NameClaimItem | undefined;
-  }
-
-  /** Claims `name` for `modelId`, taking over a stale claim; throws ResourceAlreadyExistsError. */
-  private async claimName(name: string, modelId: string): Promise<void> {
-    const now = this.clock();
-    const claim: NameClaimItem = {
-      ...keys.registeredModelName(name),
-      type: 'registered-model-name',
-      model_id: modelId,
-      claimed_at: now,
-    };
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: claim,
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-    const existing = await this.getClaim(name);
-    const alreadyExists = new ResourceAlreadyExistsError(`Registered Model (name=${name}) already exists.`);
-    if (!existing) throw alreadyExists; // released a moment ago; the caller may retry
-    if (existing.claimed_at > now - CLAIM_TAKEOVER_MS) throw alreadyExists;
-    const owner = await this.getModel(existing.model_id);
-    if (owner?.name === name) throw alreadyExists;
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: claim,
-          ConditionExpression: 'model_id = :staleId AND claimed_at = :staleAt',
-          ExpressionAttributeValues: { ':staleId': existing.model_id, ':staleAt': existing.claimed_at },
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) throw alreadyExists;
-      throw error;
-    }
-  }
-
-  private async releaseClaim(name: string, modelId: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: keys.registeredModelName(name),
-          ConditionExpression: 'model_id = :id',
-          ExpressionAttributeValues: { ':id': modelId },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
     }
   }
 }
