@@ -18,11 +18,12 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { MlflowError, ResourceAlreadyExistsError } from '../api/errors.js';
 import type { Experiment, ExperimentRepository, LifecycleStage, NewExperiment } from '../domain/model.js';
+import { queryAll, updateIfCondition } from './doc-commands.js';
 import { fromStoredMap, isConditionFailure, storedKey, toStoredMap } from './items.js';
 import { keys } from './keys.js';
 import { NameClaims } from './name-claims.js';
@@ -202,34 +203,17 @@ export class DynamoExperimentRepository implements ExperimentRepository {
   }
 
   async listAll(): Promise<Experiment[]> {
-    const experiments: Experiment[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: 'gsi1',
-          KeyConditionExpression: 'gsi1pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.allExperimentsPartition },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) experiments.push(toExperiment(item as ExperimentItem));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return experiments;
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.allExperimentsPartition },
+    });
+    return items.map((item) => toExperiment(item as unknown as ExperimentItem));
   }
 
-  private async conditionalUpdate(
-    command: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>,
-  ): Promise<boolean> {
-    try {
-      await this.doc.send(new UpdateCommand({ TableName: this.tableName, ...command }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  private conditionalUpdate(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
+    return updateIfCondition(this.doc, { TableName: this.tableName, ...input });
   }
 
   private async nextExperimentId(): Promise<string> {

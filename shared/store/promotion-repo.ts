@@ -19,6 +19,7 @@ import type {
   PromotionRepository,
   PromotionTarget,
 } from '../domain/promotion.js';
+import { queryAll } from './doc-commands.js';
 import { keys } from './keys.js';
 
 interface PolicyItem {
@@ -67,20 +68,13 @@ export class DynamoPromotionRepository implements PromotionRepository {
 
   async listPolicies(modelName: string): Promise<PromotionPolicy[]> {
     const policies: PromotionPolicy[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.promotionPoliciesPartition(modelName) },
-          ConsistentRead: true,
-          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
-        }),
-      );
-      policies.push(...(page.Items ?? []).map(toPolicy));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.promotionPoliciesPartition(modelName) },
+      ConsistentRead: true,
+    });
+    policies.push(...items.map(toPolicy));
     return policies;
   }
 

@@ -21,8 +21,9 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
+  type QueryCommandInput,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { MlflowError, ResourceAlreadyExistsError } from '../api/errors.js';
 import type {
@@ -33,6 +34,7 @@ import type {
   Stage,
   VersionChanges,
 } from '../domain/registry.js';
+import { queryAll, updateIfCondition } from './doc-commands.js';
 import { fromStoredMap, isConditionFailure, storedKey, toStoredMap } from './items.js';
 import { keys } from './keys.js';
 import { NameClaims } from './name-claims.js';
@@ -411,30 +413,11 @@ export class DynamoRegistryRepository implements RegistryRepository {
     return Item ? toModel(Item as ModelItem) : undefined;
   }
 
-  private async queryAll(
-    command: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName' | 'ExclusiveStartKey'>,
-  ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({ TableName: this.tableName, ...command, ExclusiveStartKey: startKey }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+  private queryAll(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>) {
+    return queryAll(this.doc, { TableName: this.tableName, ...input });
   }
 
-  private async conditionalUpdate(
-    command: Omit<ConstructorParameters<typeof UpdateCommand>[0], 'TableName'>,
-  ): Promise<boolean> {
-    try {
-      await this.doc.send(new UpdateCommand({ TableName: this.tableName, ...command }));
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  private conditionalUpdate(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
+    return updateIfCondition(this.doc, { TableName: this.tableName, ...input });
   }
 }

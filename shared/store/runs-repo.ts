@@ -17,7 +17,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { InvalidParameterValueError, MlflowError } from '../api/errors.js';
@@ -43,6 +42,7 @@ import type {
   RunStatus,
   StepInterval,
 } from '../domain/model.js';
+import { queryAll, updateIfCondition } from './doc-commands.js';
 import { readHistoryPage } from './history-pages.js';
 import { readHistoryHead, readHistoryIntervals } from './history-sample.js';
 import {
@@ -319,21 +319,13 @@ export class DynamoRunRepository implements RunRepository {
 
   /** Moves `from` → `to`; false when the run is missing or in another stage. */
   async setLifecycle(runId: string, from: LifecycleStage, to: LifecycleStage): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.run(runId),
-          UpdateExpression: 'SET lifecycle_stage = :to, ver = ver + :one',
-          ConditionExpression: 'lifecycle_stage = :from',
-          ExpressionAttributeValues: { ':to': to, ':from': from, ':one': 1 },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return updateIfCondition(this.doc, {
+      TableName: this.tableName,
+      Key: keys.run(runId),
+      UpdateExpression: 'SET lifecycle_stage = :to, ver = ver + :one',
+      ConditionExpression: 'lifecycle_stage = :from',
+      ExpressionAttributeValues: { ':to': to, ':from': from, ':one': 1 },
+    });
   }
 
   /**
@@ -581,27 +573,17 @@ export class DynamoRunRepository implements RunRepository {
     upToStep?: number,
     options: { expression?: string; names?: Record<string, string>; consistent?: boolean } = {},
   ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
     // Chunk keys sort by first step, so "starts at or before upToStep" is a key range.
     const to = upToStep === undefined ? `${skPrefix}\uffff` : `${skPrefix}${sortableStep(upToStep)}\uffff`;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ExpressionAttributeValues: { ':pk': keys.run(runId).pk, ':from': skPrefix, ':to': to },
-          ...(options.expression
-            ? { ProjectionExpression: options.expression, ExpressionAttributeNames: options.names }
-            : {}),
-          ConsistentRead: options.consistent ?? false,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+    return queryAll(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: { ':pk': keys.run(runId).pk, ':from': skPrefix, ':to': to },
+      ...(options.expression
+        ? { ProjectionExpression: options.expression, ExpressionAttributeNames: options.names }
+        : {}),
+      ConsistentRead: options.consistent ?? false,
+    });
   }
 
   /** Every run of an experiment with its latest metrics: RUN_SHARDS partitions of each index, in parallel. */
@@ -625,22 +607,12 @@ export class DynamoRunRepository implements RunRepository {
     partition: string,
     projection?: string,
   ): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: index,
-          KeyConditionExpression: `${attribute} = :p`,
-          ExpressionAttributeValues: { ':p': partition },
-          ...(projection ? { ProjectionExpression: projection } : {}),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+    return queryAll(this.doc, {
+      TableName: this.tableName,
+      IndexName: index,
+      KeyConditionExpression: `${attribute} = :p`,
+      ExpressionAttributeValues: { ':p': partition },
+      ...(projection ? { ProjectionExpression: projection } : {}),
+    });
   }
 }
