@@ -3,7 +3,6 @@
  * server holds and on one a running server (with --auth) holds. Also the endpoints' scopes: policies are
  * set and deleted with an admin token, read with any.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,32 +12,19 @@ import { issueToken } from '../../shared/auth/issue.js';
 import { type OpenTokenStore, openLocalTokenStore } from '../../shared/auth/token-stores.js';
 import { type LocalServer, startLocalServer } from '../../shared/local/server.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion-repo.js';
+import { CairnCli } from '../helpers/cli.js';
 import { externalDynamoEndpoint, uniqueTableName } from '../helpers/dynamo.js';
 import { Api } from '../helpers/http.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cairn.mjs');
 const root = mkdtempSync(join(tmpdir(), 'cairn-cli-policy-'));
-const children: ChildProcess[] = [];
+const cli = new CairnCli();
 
 afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  cli.killAll();
   rmSync(root, { recursive: true, force: true });
 });
 
-async function cairn(args: string[]) {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return { code, stdout, stderr };
-}
+const cairn = (args: string[]) => cli.run(args);
 
 const CONDITION = "metrics.accuracy >= 0.9 AND tags.data_version = 'v3'";
 

@@ -4,7 +4,6 @@
  * CloudFormation endpoint answering DescribeStacks, and a stand-in DynamoDB, reached through the SDK's
  * standard AWS_ENDPOINT_URL_* settings). Also: `cairn server` refuses non-loopback addresses without --auth.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,40 +12,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../shared/auth/token.js';
 import { DynamoTokenRepository } from '../../shared/store/tokens-repo.js';
+import { CairnCli } from '../helpers/cli.js';
 import { createTestTable, type TestTable } from '../helpers/dynamo.js';
 import { Api } from '../helpers/http.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cairn.mjs');
 const root = mkdtempSync(join(tmpdir(), 'cairn-cli-token-'));
-const children: ChildProcess[] = [];
+const cli = new CairnCli();
 
 afterAll(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  cli.killAll();
   rmSync(root, { recursive: true, force: true });
 });
 
-function spawnCairn(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk) => {
-    stdout += chunk;
-  });
-  child.stderr?.on('data', (chunk) => {
-    stderr += chunk;
-  });
-  return { child, stdout: () => stdout, stderr: () => stderr };
-}
-
-async function cairn(args: string[], env: Record<string, string> = {}) {
-  const run = spawnCairn(args, env);
-  const code = await new Promise<number | null>((resolve) => run.child.once('exit', resolve));
-  return { code, stdout: run.stdout(), stderr: run.stderr() };
-}
+const spawnCairn = (args: string[], env: Record<string, string> = {}) => cli.spawn(args, env);
+const cairn = (args: string[], env: Record<string, string> = {}) => cli.run(args, env);
 
 /** The token and the password lines `token create` prints for pasting. */
 function pasted(stdout: string) {
