@@ -15,7 +15,7 @@ import {
   stringMatcher,
 } from './filter.js';
 import type { Experiment } from './model.js';
-import { decodePageToken, encodePageToken, queryFingerprint, type SortValue } from './page-token.js';
+import { compareSortTuples, decodePageToken, encodePageToken, queryFingerprint } from './page-token.js';
 
 const STRING_ATTRIBUTES = ['name'] as const;
 const NUMERIC_ATTRIBUTES = ['creation_time', 'last_update_time'] as const;
@@ -147,21 +147,6 @@ function sortValue(experiment: Experiment, key: OrderKey): string | number {
   }
 }
 
-function compareValues(left: SortValue, right: SortValue): number {
-  if (left === right) return 0;
-  if (left === null) return 1;
-  if (right === null) return -1;
-  return left < right ? -1 : 1;
-}
-
-function compareTuples(terms: SortTerm[], left: SortValue[], right: SortValue[]): number {
-  for (const [index, term] of terms.entries()) {
-    const order = compareValues(left[index] ?? null, right[index] ?? null);
-    if (order !== 0) return term.ascending ? order : -order;
-  }
-  return 0;
-}
-
 export interface ExperimentSearch {
   filter?: string;
   orderBy: readonly string[];
@@ -190,8 +175,8 @@ export function searchExperiments(all: readonly Experiment[], search: Experiment
     )
     .filter(predicate)
     .map((experiment) => ({ experiment, tuple: terms.map((term) => sortValue(experiment, term.key)) }))
-    .filter((row) => after === undefined || compareTuples(terms, row.tuple, after) > 0)
-    .sort((left, right) => compareTuples(terms, left.tuple, right.tuple));
+    .filter((row) => after === undefined || compareSortTuples(terms, row.tuple, after) > 0)
+    .sort((left, right) => compareSortTuples(terms, left.tuple, right.tuple));
 
   const page = rows.slice(0, search.maxResults);
   const last = page.at(-1);

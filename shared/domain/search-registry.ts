@@ -19,7 +19,13 @@ import {
   parseOrderBy,
   stringMatcher,
 } from './filter.js';
-import { decodePageToken, encodePageToken, queryFingerprint, type SortValue } from './page-token.js';
+import {
+  compareSortTuples,
+  decodePageToken,
+  encodePageToken,
+  queryFingerprint,
+  type SortValue,
+} from './page-token.js';
 import type { ModelVersion, RegisteredModel } from './registry.js';
 
 export interface RegistrySearch {
@@ -163,21 +169,6 @@ function parseTerms(
   return terms;
 }
 
-function compareValues(left: SortValue, right: SortValue): number {
-  if (left === right) return 0;
-  if (left === null) return 1;
-  if (right === null) return -1;
-  return left < right ? -1 : 1;
-}
-
-function compareTuples(terms: SortTerm[], left: SortValue[], right: SortValue[]): number {
-  for (const [index, term] of terms.entries()) {
-    const order = compareValues(left[index] ?? null, right[index] ?? null);
-    if (order !== 0) return term.ascending ? order : -order;
-  }
-  return 0;
-}
-
 function paginate<T>(
   rows: { item: T; tuple: SortValue[] }[],
   terms: SortTerm[],
@@ -187,8 +178,8 @@ function paginate<T>(
 ): { items: T[]; nextPageToken?: string } {
   const after = pageToken ? decodePageToken(pageToken, fingerprint) : undefined;
   const remaining = rows
-    .filter((row) => after === undefined || compareTuples(terms, row.tuple, after) > 0)
-    .sort((left, right) => compareTuples(terms, left.tuple, right.tuple));
+    .filter((row) => after === undefined || compareSortTuples(terms, row.tuple, after) > 0)
+    .sort((left, right) => compareSortTuples(terms, left.tuple, right.tuple));
   const page = remaining.slice(0, maxResults);
   const last = page.at(-1);
   return {
