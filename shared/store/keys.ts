@@ -23,6 +23,8 @@
  * | All registered models          | gsi1   | gsi1pk = `MODELS`                                       | Query; search filters and sorts after     |
  * | One model's versions           | table  | pk = `MODEL#<model_id>`, sk begins_with `V#`             | Query; version numbers zero-padded        |
  * | All model versions             | gsi2   | gsi2pk = `MODELVERSIONS`                                | Query; version search without `name =`    |
+ * | Logged model by id             | table  | pk = `LMODEL#<model_id>`, sk = `LMODEL`                  | info, tags, params, latest metrics (MLflow 3) |
+ * | Logged models of an experiment | gsi1   | gsi1pk = `EXPMODELS#<experiment_id>`                    | Query; search filters and sorts after     |
  * | Promotion policy of a target   | table  | pk = `POLICY#<model>`, sk = `ALIAS#<alias>` or `STAGE#<stage>` | GetItem per guarded promotion; put/delete are idempotent |
  * | Promotion policies of a model  | table  | pk = `POLICY#<model>`                                    | Query (policies get)                      |
  * | Promotion audit of a model     | table  | pk = `PROMOTIONS#<model>`, sk = `<time>#<id>`            | one item per decision; Query newest first, paged |
@@ -107,6 +109,13 @@ export const keys = {
     gsi2sk: `${modelId}#${padId(String(version))}`,
   }),
   allModelVersionsPartition: 'MODELVERSIONS',
+  /** MLflow 3 logged models (`m-<32 hex>`), a different thing from registered models (`MODEL#`). */
+  loggedModel: (modelId: string): ItemKey => ({ pk: `LMODEL#${modelId}`, sk: 'LMODEL' }),
+  loggedModelListing: (experimentId: string, modelId: string) => ({
+    gsi1pk: `EXPMODELS#${experimentId}`,
+    gsi1sk: modelId,
+  }),
+  experimentLoggedModelsPartition: (experimentId: string) => `EXPMODELS#${experimentId}`,
   promotionPolicy: (modelName: string, target: PromotionTargetKey): ItemKey => ({
     pk: `POLICY#${modelName}`,
     sk: `${target.kind === 'alias' ? 'ALIAS' : 'STAGE'}#${target.name}`,
