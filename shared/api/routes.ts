@@ -38,9 +38,51 @@ export function routeByKey(routeKey: string): Route | undefined {
   return ROUTES_BY_KEY.get(routeKey);
 }
 
+interface Pattern {
+  route: Route;
+  regexp: RegExp;
+  names: string[];
+  greedy: boolean;
+  /** Literal segments: API Gateway prefers the most specific route. */
+  literals: number;
+}
+
+/** Routes with `{name}` or a trailing `{name+}` segment, most specific first. */
+const PATTERNS: readonly Pattern[] = ROUTES.filter((route) => route.fullPath.includes('{'))
+  .map((route): Pattern => {
+    const names: string[] = [];
+    const segments = route.fullPath.split('/');
+    const source = segments
+      .map((segment) => {
+        const param = /^\{([A-Za-z_]+)(\+?)\}$/.exec(segment);
+        if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        names.push(param[1] as string);
+        return param[2] ? '(.+)' : '([^/]+)';
+      })
+      .join('/');
+    return {
+      route,
+      regexp: new RegExp(`^${source}$`),
+      names,
+      greedy: route.fullPath.endsWith('+}'),
+      literals: segments.filter((segment) => !segment.startsWith('{')).length,
+    };
+  })
+  .sort((left, right) => Number(left.greedy) - Number(right.greedy) || right.literals - left.literals);
+
+function decodeSegment(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 /**
- * Matches a request the way API Gateway does: exact paths, plus a trailing greedy `{name+}` segment.
- * Returns the route and its path parameters, or undefined (→ `$default`).
+ * Matches a request the way API Gateway does: exact paths first, then `{name}` segments, then a trailing
+ * greedy `{name+}` segment. Returns the route and its path parameters, or undefined (→ `$default`).
+ * A `{name}` value is percent-decoded once, as HTTP APIs hand it to Lambda; a greedy value stays raw:
+ * artifact handlers canonicalize paths themselves, decoding until stable.
  */
 export function matchRoute(
   method: string,
@@ -48,15 +90,17 @@ export function matchRoute(
 ): { route: Route; pathParameters?: Record<string, string> } | undefined {
   const exact = ROUTES_BY_KEY.get(`${method} ${path}`);
   if (exact) return { route: exact };
-  for (const route of ROUTES) {
-    if (route.method !== method) continue;
-    const greedy = /^(.*)\/\{([A-Za-z_]+)\+\}$/.exec(route.fullPath);
-    if (!greedy) continue;
-    const [, base = '', name = ''] = greedy;
-    if (path.startsWith(`${base}/`) && path.length > base.length + 1) {
-      // Raw (still percent-encoded): handlers canonicalize paths themselves, decoding until stable.
-      return { route, pathParameters: { [name]: path.slice(base.length + 1) } };
+  for (const pattern of PATTERNS) {
+    if (pattern.route.method !== method) continue;
+    const match = pattern.regexp.exec(path);
+    if (!match) continue;
+    const pathParameters: Record<string, string> = {};
+    for (const [index, name] of pattern.names.entries()) {
+      const value = match[index + 1] as string;
+      pathParameters[name] =
+        pattern.greedy && index === pattern.names.length - 1 ? value : decodeSegment(value);
     }
+    return { route: pattern.route, pathParameters };
   }
   return undefined;
 }
