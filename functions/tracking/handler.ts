@@ -53,7 +53,7 @@ export const handler = createHttpHandler(
     health: async () => textResponse('OK'),
     version: async () => textResponse(MLFLOW_COMPATIBLE_VERSION),
     ...experimentOperations(experiments),
-    ...runOperations(runs, observability),
+    ...runOperations(runs, observability, loggedModels),
     ...loggedModelOperations(loggedModels),
   },
   observability,

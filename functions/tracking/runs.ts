@@ -174,7 +174,16 @@ function metricJson(key: string, point: MetricPoint) {
 
 const EMPTY = {};
 
-export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEMETRY): Operations {
+/** What runs/outputs needs to know about logged models: that each one named exists. */
+export interface OutputModels {
+  requireModels(modelIds: readonly string[]): Promise<void>;
+}
+
+export function runOperations(
+  runs: RunService,
+  telemetry: Telemetry = NO_TELEMETRY,
+  outputModels?: OutputModels,
+): Operations {
   return {
     async createRun({ fields }) {
       const message = parseMessage(CreateRun, fields);
@@ -339,6 +348,8 @@ export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEME
 
     async logOutputs({ fields }) {
       const message = parseMessage(LogOutputs, fields);
+      // A run's outputs may only name models that exist: the link is what `models:/` lookups and the UI follow.
+      await outputModels?.requireModels(message.models.map((model) => model.model_id));
       await runs.logOutputs(
         message.run_id,
         message.models.map((model) => ({ modelId: model.model_id, step: model.step })),

@@ -233,6 +233,11 @@ export class LoggedModelService {
     return model;
   }
 
+  /** Throws 404 for the first of `modelIds` that is not an active logged model. */
+  async requireModels(modelIds: readonly string[]): Promise<void> {
+    await Promise.all([...new Set(modelIds)].map((modelId) => this.get(modelId)));
+  }
+
   async finalize(modelId: string, status: LoggedModelStatus): Promise<LoggedModel> {
     return this.mutateActive(modelId, (model) =>
       model.status === status ? null : { ...model, status, lastUpdatedTimestamp: this.clock() },
