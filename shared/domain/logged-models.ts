@@ -169,6 +169,50 @@ function mergeParams(model: LoggedModel, params: Map<string, string>): Record<st
   return changed ? { ...model.params, ...Object.fromEntries(params) } : null;
 }
 
+/** A metric point as logged against a model. */
+export interface LoggedModelMetricPoint {
+  key: string;
+  value: number;
+  timestamp: number;
+  step: number;
+  datasetName?: string;
+  datasetDigest?: string;
+}
+
+const metricSlot = (metric: { key: string; datasetName?: string; datasetDigest?: string }) =>
+  JSON.stringify([metric.key, metric.datasetName ?? null, metric.datasetDigest ?? null]);
+
+/** The model's metrics with `points` merged in (newer wins per slot), or null when nothing changes. */
+export function mergeLatestMetrics(
+  current: readonly LoggedModelMetric[],
+  points: readonly LoggedModelMetricPoint[],
+  runId: string,
+): LoggedModelMetric[] | null {
+  const slots = new Map(current.map((metric) => [metricSlot(metric), metric]));
+  let changed = false;
+  for (const point of points) {
+    const slot = metricSlot(point);
+    const existing = slots.get(slot);
+    if (
+      existing &&
+      (existing.timestamp > point.timestamp ||
+        (existing.timestamp === point.timestamp && existing.step >= point.step))
+    )
+      continue;
+    slots.set(slot, {
+      key: point.key,
+      value: point.value,
+      timestamp: point.timestamp,
+      step: point.step,
+      runId,
+      ...(point.datasetName ? { datasetName: point.datasetName } : {}),
+      ...(point.datasetDigest ? { datasetDigest: point.datasetDigest } : {}),
+    });
+    changed = true;
+  }
+  return changed ? [...slots.values()] : null;
+}
+
 export interface LoggedModelDeps {
   /** The experiment a model is created in: throws 404 (or 400 for a malformed id) when there is none. */
   getExperiment(experimentId: string): Promise<Experiment | undefined>;
@@ -236,6 +280,31 @@ export class LoggedModelService {
   /** Throws 404 for the first of `modelIds` that is not an active logged model. */
   async requireModels(modelIds: readonly string[]): Promise<void> {
     await Promise.all([...new Set(modelIds)].map((modelId) => this.get(modelId)));
+  }
+
+  /**
+   * Keeps the latest value per (metric, dataset) of each model the points name, by (timestamp, step) as
+   * MLflow ranks them. The models must exist (see requireModels); the run's own history holds every point.
+   */
+  async recordMetrics(
+    runId: string,
+    points: readonly (LoggedModelMetricPoint & { modelId?: string })[],
+  ): Promise<void> {
+    const byModel = new Map<string, LoggedModelMetricPoint[]>();
+    for (const point of points) {
+      if (point.modelId === undefined) continue;
+      const list = byModel.get(point.modelId) ?? [];
+      list.push(point);
+      byModel.set(point.modelId, list);
+    }
+    await Promise.all(
+      [...byModel].map(([modelId, modelPoints]) =>
+        this.mutateActive(modelId, (model) => {
+          const metrics = mergeLatestMetrics(model.metrics, modelPoints, runId);
+          return metrics ? { ...model, metrics } : null;
+        }),
+      ),
+    );
   }
 
   async finalize(modelId: string, status: LoggedModelStatus): Promise<LoggedModel> {

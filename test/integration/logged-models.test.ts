@@ -447,3 +447,107 @@ describe('search', () => {
     );
   });
 });
+
+describe('metrics logged against a model', () => {
+  interface MetricJson {
+    key: string;
+    value: number | string;
+    timestamp: number;
+    step: number;
+    dataset_name?: string;
+    dataset_digest?: string;
+    model_id: string;
+    run_id?: string;
+  }
+  const metricsOf = async (modelId: string) =>
+    ((await getLoggedModel(modelId)).body.model.data as { metrics?: MetricJson[] }).metrics ?? [];
+
+  it('keeps the latest value per metric and dataset on the model, and the full history on the run', async () => {
+    const model = await createLoggedModel({ name: 'scored', source_run_id: runId });
+    const id = model.info.model_id;
+    const log = (body: Record<string, unknown>) => api.post('runs/log-metric', { run_id: runId, ...body });
+    expect((await log({ key: 'acc', value: 0.7, timestamp: 10, step: 0, model_id: id })).status).toBe(200);
+    expect((await log({ key: 'acc', value: 0.9, timestamp: 20, step: 1, model_id: id })).status).toBe(200);
+    expect((await log({ key: 'acc', value: 0.1, timestamp: 5, step: 0, model_id: id })).status).toBe(200);
+    const batch = await api.post('runs/log-batch', {
+      run_id: runId,
+      metrics: [
+        {
+          key: 'acc',
+          value: 0.8,
+          timestamp: 30,
+          step: 2,
+          model_id: id,
+          dataset_name: 'eval',
+          dataset_digest: 'd1',
+        },
+        { key: 'loss', value: 'NaN', timestamp: 30, step: 2, model_id: id },
+        { key: 'plain', value: 1, timestamp: 30, step: 2 },
+      ],
+    });
+    expect(batch.status, batch.text).toBe(200);
+
+    const metrics = await metricsOf(id);
+    const byName = (key: string, dataset?: string) =>
+      metrics.find((metric) => metric.key === key && metric.dataset_name === dataset);
+    expect(metrics).toHaveLength(3);
+    expect(byName('acc')).toMatchObject({ value: 0.9, timestamp: 20, step: 1, model_id: id, run_id: runId });
+    expect(byName('acc', 'eval')).toMatchObject({ value: 0.8, dataset_digest: 'd1' });
+    expect(byName('loss')).toMatchObject({ value: 'NaN' });
+    const history = await api.get<{ metrics: { value: number }[] }>('metrics/get-history', {
+      run_id: runId,
+      metric_key: 'acc',
+    });
+    expect(history.body.metrics.map((point) => point.value).sort()).toEqual([0.1, 0.7, 0.8, 0.9]);
+
+    const scored = await search({ experiment_ids: [experimentId], filter: 'metrics.acc >= 0.85' });
+    expect((scored.body.models ?? []).map((m) => m.info.model_id)).toEqual([id]);
+    const onEval = await search({
+      experiment_ids: [experimentId],
+      filter: 'metrics.acc > 0.5',
+      datasets: [{ dataset_name: 'eval' }],
+    });
+    expect((onEval.body.models ?? []).map((m) => m.info.model_id)).toEqual([id]);
+  });
+
+  it('refuses a metric for an unknown model before writing anything to the run', async () => {
+    const unknown = `m-${'5'.repeat(32)}`;
+    expectError(
+      await api.post('runs/log-metric', {
+        run_id: runId,
+        key: 'ghost',
+        value: 1,
+        timestamp: 1,
+        model_id: unknown,
+      }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+      unknown,
+    );
+    expectError(
+      await api.post('runs/log-batch', {
+        run_id: runId,
+        metrics: [
+          { key: 'ghost', value: 1, timestamp: 1 },
+          { key: 'ghost', value: 2, timestamp: 2, model_id: unknown },
+        ],
+      }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+    );
+    expectError(
+      await api.post('runs/log-batch', {
+        run_id: runId,
+        metrics: [{ key: 'ghost', value: 2, timestamp: 2, model_id: 7 }],
+      }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      'metrics[0].model_id',
+    );
+    const history = await api.get<{ metrics?: unknown[] }>('metrics/get-history', {
+      run_id: runId,
+      metric_key: 'ghost',
+    });
+    expect(history.body.metrics).toBeUndefined();
+  });
+});
