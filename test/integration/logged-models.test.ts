@@ -256,6 +256,20 @@ describe('finalize, tags, params, delete', () => {
     );
   });
 
+  it('loses no tag when 20 clients set different tags at once', async () => {
+    const id = (await createLoggedModel({ name: 'contended' })).info.model_id;
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        send('PATCH', `/${id}/tags`, { tags: [{ key: `k${n}`, value: String(n) }] }),
+      ),
+    );
+    for (const response of responses) expect(response.status, response.text).toBe(200);
+    const tags = (await getLoggedModel(id)).body.model.info.tags ?? [];
+    expect(Object.fromEntries(tags.map((tag) => [tag.key, tag.value]))).toEqual(
+      Object.fromEntries(Array.from({ length: 20 }, (_, n) => [`k${n}`, String(n)])),
+    );
+  });
+
   it('logs params write-once: the same value is a no-op, another value is refused', async () => {
     const model = await createLoggedModel({ name: 'params', params: [{ key: 'lr', value: '0.1' }] });
     const id = model.info.model_id;
