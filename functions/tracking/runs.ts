@@ -93,6 +93,7 @@ const BulkInterval = v.object({
 });
 const LogInputs = v.object({
   run_id: requiredString,
+  models: v.optional(v.array(v.object({ model_id: requiredString })), []),
   datasets: v.optional(
     v.array(
       v.object({
@@ -148,6 +149,7 @@ export function runJson(run: Run) {
           },
         })),
       ),
+      model_inputs: list(run.modelInputs.map((modelId) => ({ model_id: modelId }))),
     },
     outputs: {
       model_outputs: list(
@@ -375,7 +377,9 @@ export function runOperations(
         ...(dataset.profile ? { profile: dataset.profile } : {}),
         tags: Object.fromEntries(tags.map((tag) => [tag.key, tag.value])),
       }));
-      await runs.logInputs(message.run_id, datasets);
+      const modelIds = message.models.map((model) => model.model_id);
+      if (modelIds.length > 0) await linkedModels?.requireModels(modelIds);
+      await runs.logInputs(message.run_id, datasets, modelIds);
       return jsonResponse(EMPTY);
     },
 

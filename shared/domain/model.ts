@@ -81,6 +81,8 @@ export interface Run {
   datasets: DatasetInput[];
   /** Logged models this run produced (`runs/outputs`). */
   modelOutputs: { modelId: string; step: number }[];
+  /** Logged models this run used, e.g. evaluated (`runs/log-inputs` with `models`). */
+  modelInputs: string[];
 }
 
 /** A metric point with its key, as logged. */
@@ -104,6 +106,7 @@ export interface RunChange {
   endTime?: number;
   datasets?: DatasetInput[];
   modelOutputs?: { modelId: string; step: number }[];
+  modelInputs?: string[];
 }
 
 /** Decides a change from the current run: throw to refuse, return null for "nothing to do". */

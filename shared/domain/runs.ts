@@ -143,6 +143,7 @@ export class RunService {
       metrics: {},
       datasets: [],
       modelOutputs: [],
+      modelInputs: [],
     };
     await this.repo.create(run);
     return run;
@@ -297,7 +298,7 @@ export class RunService {
     }
   }
 
-  async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
+  async logInputs(runId: string, datasets: DatasetInput[], modelIds: readonly string[] = []): Promise<void> {
     validateRunId(runId);
     if (datasets.length > RUN_LIMITS.datasetsPerRequest) {
       throw new InvalidParameterValueError(
@@ -327,7 +328,12 @@ export class RunService {
         known.add(identity(dataset));
         added.push(dataset);
       }
-      return added.length === 0 ? null : { datasets: [...run.datasets, ...added] };
+      const models = [...new Set(modelIds)].filter((modelId) => !run.modelInputs.includes(modelId));
+      if (added.length === 0 && models.length === 0) return null;
+      return {
+        ...(added.length > 0 ? { datasets: [...run.datasets, ...added] } : {}),
+        ...(models.length > 0 ? { modelInputs: [...run.modelInputs, ...models] } : {}),
+      };
     });
   }
 

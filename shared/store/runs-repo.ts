@@ -75,6 +75,7 @@ interface RunItem {
   tags: Record<string, string>;
   datasets?: DatasetInput[];
   model_outputs?: { modelId: string; step: number }[];
+  model_inputs?: string[];
 }
 
 /** [step, timestamp, value as text]: the latest point of one key. */
@@ -120,6 +121,7 @@ function toRun(item: RunItem, latest: LatestItem | undefined): Run {
     metrics,
     datasets: item.datasets ?? [],
     modelOutputs: item.model_outputs ?? [],
+    modelInputs: item.model_inputs ?? [],
   };
 }
 
@@ -277,6 +279,7 @@ export class DynamoRunRepository implements RunRepository {
         ['end_time', change.endTime],
         ['datasets', change.datasets],
         ['model_outputs', change.modelOutputs],
+        ['model_inputs', change.modelInputs],
       ];
       for (const [attribute, value] of attributes) {
         if (value === undefined) continue;
@@ -291,6 +294,7 @@ export class DynamoRunRepository implements RunRepository {
         tags: { ...item.tags, ...toStoredMap(change.tags ?? {}) },
         ...(change.datasets ? { datasets: change.datasets } : {}),
         ...(change.modelOutputs ? { model_outputs: change.modelOutputs } : {}),
+        ...(change.modelInputs ? { model_inputs: change.modelInputs } : {}),
       };
       const size = approximateItemBytes(projected);
       if (size > ITEM_BYTES_BUDGET) {

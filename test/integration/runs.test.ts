@@ -21,7 +21,10 @@ interface RunJson {
     params?: { key: string; value: string }[];
     tags?: { key: string; value: string }[];
   };
-  inputs: { dataset_inputs?: { tags?: { key: string; value: string }[]; dataset: Record<string, string> }[] };
+  inputs: {
+    dataset_inputs?: { tags?: { key: string; value: string }[]; dataset: Record<string, string> }[];
+    model_inputs?: { model_id: string }[];
+  };
   outputs: { model_outputs?: { model_id: string; step: number }[] };
 }
 
@@ -461,6 +464,19 @@ describe('inputs and outputs', () => {
       },
     ]);
     expect(run.outputs.model_outputs).toEqual([{ model_id: modelId, step: 3 }]);
+    // Models a run used (MLflow 3 logs them when a metric names a model the run neither made nor used).
+    expect((await api.post('runs/log-inputs', { run_id: id, models: [{ model_id: modelId }] })).status).toBe(
+      200,
+    );
+    expect((await api.post('runs/log-inputs', { run_id: id, models: [{ model_id: modelId }] })).status).toBe(
+      200,
+    );
+    expectError(
+      await api.post('runs/log-inputs', { run_id: id, models: [{ model_id: `m-${'6'.repeat(32)}` }] }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+    );
+    expect((await getRun(id)).inputs.model_inputs).toEqual([{ model_id: modelId }]);
     const tooLong = await api.post('runs/log-inputs', {
       run_id: id,
       datasets: [{ dataset: { name: 'n', digest: 'd'.repeat(37), source_type: 's', source: 's' } }],

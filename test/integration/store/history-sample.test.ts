@@ -51,6 +51,7 @@ async function runWithSeries(length: number): Promise<string> {
     metrics: {},
     datasets: [],
     modelOutputs: [],
+    modelInputs: [],
   };
   await repo.create(run);
   for (let first = 0; first < length; first += 100) {

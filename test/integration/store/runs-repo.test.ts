@@ -40,6 +40,7 @@ async function newRun(): Promise<string> {
     metrics: {},
     datasets: [],
     modelOutputs: [],
+    modelInputs: [],
   };
   await repo.create(run);
   return runId;

@@ -44,6 +44,7 @@ const RUN: Run = {
     },
   ],
   modelOutputs: [],
+  modelInputs: [],
 };
 
 const failures = (condition: string, run: Run = RUN) => failingClauses(compileCondition(condition), run);

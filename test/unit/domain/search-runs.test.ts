@@ -22,6 +22,7 @@ function run(n: number, overrides: Partial<Run> = {}): Run {
     metrics: {},
     datasets: [],
     modelOutputs: [],
+    modelInputs: [],
     ...overrides,
   };
 }
