@@ -4,8 +4,8 @@ import { InvalidParameterValueError } from '../../shared/api/errors.js';
 import {
   int64,
   keyValue,
-  parseMessage,
   type ParsedMetric,
+  parseMessage,
   parseMetricList,
   protoEnum,
   repeatedString,
@@ -292,7 +292,8 @@ export function runOperations(
       const metrics = parseMetricList('metrics', message.metrics);
       const linked = linkedMetrics(metrics);
       // The models are checked before anything is written, and get their metrics after the run does.
-      if (linked.length > 0) await linkedModels?.requireModels(linked.map((metric) => metric.modelId as string));
+      if (linked.length > 0)
+        await linkedModels?.requireModels(linked.map((metric) => metric.modelId as string));
       await runs.logBatch(message.run_id, { metrics, params: message.params, tags: message.tags });
       if (linked.length > 0) await linkedModels?.recordMetrics(message.run_id, linked);
       telemetry.metricPointsIngested(metrics.length);
