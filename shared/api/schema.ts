@@ -186,10 +186,12 @@ export const BatchMetricSchema = v.pipe(
     dataset_name: v.optional(str),
     dataset_digest: v.optional(str),
   }),
-  v.transform(({ model_id, dataset_name, dataset_digest, ...point }): ParsedMetric => ({
-    ...point,
-    ...(model_id ? { modelId: model_id } : {}),
-    ...(dataset_name ? { datasetName: dataset_name } : {}),
-    ...(dataset_digest ? { datasetDigest: dataset_digest } : {}),
-  })),
+  v.transform(
+    ({ model_id, dataset_name, dataset_digest, ...point }): ParsedMetric => ({
+      ...point,
+      ...(model_id ? { modelId: model_id } : {}),
+      ...(dataset_name ? { datasetName: dataset_name } : {}),
+      ...(dataset_digest ? { datasetDigest: dataset_digest } : {}),
+    }),
+  ),
 );
