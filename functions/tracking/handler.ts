@@ -1,19 +1,22 @@
 /**
- * The tracking function: experiments, runs, params, tags, metrics and run search, plus the
+ * The tracking function: experiments, runs, params, tags, metrics, run search and logged models, plus the
  * `/health` probe (open) and `/version` (behind a token like the rest). Clients and services are built once per container.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TRACKING_ROUTE_SPECS } from '../../shared/api/routes-tracking.js';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments.js';
+import { LoggedModelService } from '../../shared/domain/logged-models.js';
 import { RunService } from '../../shared/domain/runs.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments-repo.js';
+import { DynamoLoggedModelRepository } from '../../shared/store/logged-models-repo.js';
 import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
 import { createHttpHandler, textResponse } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { experimentOperations } from './experiments.js';
+import { loggedModelOperations } from './logged-models.js';
 import { runOperations } from './runs.js';
 
 /**
@@ -36,7 +39,12 @@ const experiments: ExperimentService = new ExperimentService(
   Date.now,
   (experimentId, from, to): Promise<void> => runs.setLifecycleForExperiment(experimentId, from, to),
 );
-const runs: RunService = new RunService(new DynamoRunRepository(doc, config.tableName), experiments);
+const runRepository = new DynamoRunRepository(doc, config.tableName);
+const runs: RunService = new RunService(runRepository, experiments);
+const loggedModels = new LoggedModelService(new DynamoLoggedModelRepository(doc, config.tableName), {
+  getExperiment: (experimentId) => experiments.get(experimentId),
+  runExists: async (runId) => (await runRepository.get(runId)) !== undefined,
+});
 
 export const handler = createHttpHandler(
   'tracking',
@@ -45,7 +53,8 @@ export const handler = createHttpHandler(
     health: async () => textResponse('OK'),
     version: async () => textResponse(MLFLOW_COMPATIBLE_VERSION),
     ...experimentOperations(experiments),
-    ...runOperations(runs, observability),
+    ...runOperations(runs, observability, loggedModels),
+    ...loggedModelOperations(loggedModels),
   },
   observability,
 );

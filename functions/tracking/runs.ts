@@ -5,6 +5,7 @@ import {
   int64,
   keyValue,
   parseMessage,
+  type ParsedMetric,
   parseMetricList,
   protoEnum,
   repeatedString,
@@ -55,6 +56,9 @@ const LogMetric = v.object({
   value: requiredDouble,
   timestamp: requiredInt64,
   step: v.optional(int64, 0),
+  model_id: v.optional(str),
+  dataset_name: v.optional(str),
+  dataset_digest: v.optional(str),
 });
 const LogParam = v.object({ ...runRef, key: requiredString, value: v.optional(str, '') });
 const SetTag = v.object({ ...runRef, key: requiredString, value: v.optional(str, '') });
@@ -174,7 +178,28 @@ function metricJson(key: string, point: MetricPoint) {
 
 const EMPTY = {};
 
-export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEMETRY): Operations {
+/**
+ * What the run endpoints need from logged models: runs/outputs may only name models that exist, and a
+ * metric logged against a model (MLflow 3 sends `model_id` once the run has logged one) also becomes
+ * that model's metric.
+ */
+export interface LinkedModels {
+  requireModels(modelIds: readonly string[]): Promise<void>;
+  recordMetrics(runId: string, metrics: readonly ParsedMetric[]): Promise<void>;
+}
+
+/** The points of `metrics` logged against a model (usually none: then no copy is made). */
+function linkedMetrics(metrics: readonly ParsedMetric[]): ParsedMetric[] {
+  const linked: ParsedMetric[] = [];
+  for (const metric of metrics) if (metric.modelId !== undefined) linked.push(metric);
+  return linked;
+}
+
+export function runOperations(
+  runs: RunService,
+  telemetry: Telemetry = NO_TELEMETRY,
+  linkedModels?: LinkedModels,
+): Operations {
   return {
     async createRun({ fields }) {
       const message = parseMessage(CreateRun, fields);
@@ -214,12 +239,25 @@ export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEME
 
     async logMetric({ fields }) {
       const message = parseMessage(LogMetric, fields);
-      await runs.logMetric(runIdOf(message), {
+      const runId = runIdOf(message);
+      const point = {
         key: message.key,
         value: message.value,
         timestamp: message.timestamp,
         step: message.step,
-      });
+      };
+      if (message.model_id) await linkedModels?.requireModels([message.model_id]);
+      await runs.logMetric(runId, point);
+      if (message.model_id) {
+        await linkedModels?.recordMetrics(runId, [
+          {
+            ...point,
+            modelId: message.model_id,
+            ...(message.dataset_name ? { datasetName: message.dataset_name } : {}),
+            ...(message.dataset_digest ? { datasetDigest: message.dataset_digest } : {}),
+          },
+        ]);
+      }
       telemetry.metricPointsIngested(1);
       return jsonResponse(EMPTY);
     },
@@ -250,7 +288,11 @@ export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEME
       }
       const message = parseMessage(LogBatch, fields);
       const metrics = parseMetricList('metrics', message.metrics);
+      const linked = linkedMetrics(metrics);
+      // The models are checked before anything is written, and get their metrics after the run does.
+      if (linked.length > 0) await linkedModels?.requireModels(linked.map((metric) => metric.modelId as string));
       await runs.logBatch(message.run_id, { metrics, params: message.params, tags: message.tags });
+      if (linked.length > 0) await linkedModels?.recordMetrics(message.run_id, linked);
       telemetry.metricPointsIngested(metrics.length);
       return jsonResponse(EMPTY);
     },
@@ -339,6 +381,8 @@ export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEME
 
     async logOutputs({ fields }) {
       const message = parseMessage(LogOutputs, fields);
+      // A run's outputs may only name models that exist: the link is what `models:/` lookups and the UI follow.
+      await linkedModels?.requireModels(message.models.map((model) => model.model_id));
       await runs.logOutputs(
         message.run_id,
         message.models.map((model) => ({ modelId: model.model_id, step: model.step })),

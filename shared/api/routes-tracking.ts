@@ -1,4 +1,4 @@
-/** The tracking function's routes: health and version, experiments, runs, metrics, run search. */
+/** The tracking function's routes: health and version, experiments, runs, metrics, run search, logged models. */
 import { mlflow, type RouteSpec } from './route-kit.js';
 
 export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
@@ -47,4 +47,14 @@ export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
   mlflow('searchRuns', 'POST', '/runs/search', 'read'),
   mlflow('getMetricHistory', 'GET', '/metrics/get-history', 'read'),
   mlflow('getMetricHistoryBulkInterval', 'GET', '/metrics/get-history-bulk-interval', 'read'),
+
+  // MLflow 3 logged models (their artifact listing is the artifacts function's: it needs S3).
+  mlflow('createLoggedModel', 'POST', '/logged-models', 'write'),
+  mlflow('searchLoggedModels', 'POST', '/logged-models/search', 'read'),
+  mlflow('getLoggedModel', 'GET', '/logged-models/{model_id}', 'read'),
+  mlflow('finalizeLoggedModel', 'PATCH', '/logged-models/{model_id}', 'write'),
+  mlflow('deleteLoggedModel', 'DELETE', '/logged-models/{model_id}', 'write'),
+  mlflow('setLoggedModelTags', 'PATCH', '/logged-models/{model_id}/tags', 'write'),
+  mlflow('deleteLoggedModelTag', 'DELETE', '/logged-models/{model_id}/tags/{tag_key}', 'write'),
+  mlflow('logLoggedModelParams', 'POST', '/logged-models/{model_id}/params', 'write'),
 ];

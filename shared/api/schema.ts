@@ -116,6 +116,17 @@ export interface ParsedMetric {
   value: number;
   timestamp: number;
   step: number;
+  /** MLflow 3: the logged model (and dataset) the point is about; absent for plain run metrics. */
+  modelId?: string;
+  datasetName?: string;
+  datasetDigest?: string;
+}
+
+/** An optional string of a metric entry; '' is proto3's unset. */
+function optionalText(path: string, raw: unknown): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string') throw invalidValue(path, raw);
+  return raw;
 }
 
 const NUMBER_TEXT = /^(NaN|-?Infinity|[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)$/;
@@ -135,7 +146,7 @@ export function parseMetricList(field: string, raw: unknown): ParsedMetric[] {
     const entry = raw[i] as Record<string, unknown> | null;
     const path = `${field}[${i}]`;
     if (entry === null || typeof entry !== 'object') throw invalidValue(path, entry);
-    const { key, value, timestamp, step } = entry;
+    const { key, value, timestamp, step, model_id, dataset_name, dataset_digest } = entry;
     if (key === undefined || key === null || key === '') throw missingValue(`${path}.key`);
     if (typeof key !== 'string') throw invalidValue(`${path}.key`, key);
     let number: number;
@@ -144,20 +155,41 @@ export function parseMetricList(field: string, raw: unknown): ParsedMetric[] {
     else if (typeof value === 'string' && NUMBER_TEXT.test(value)) number = Number(value);
     else throw invalidValue(`${path}.value`, value);
     if (timestamp === undefined || timestamp === null) throw missingValue(`${path}.timestamp`);
-    metrics[i] = {
+    const metric: ParsedMetric = {
       key,
       value: number,
       timestamp: readInt64(`${path}.timestamp`, timestamp),
       step: step === undefined ? 0 : readInt64(`${path}.step`, step),
     };
+    // Rare on the hot path: only metrics logged against a model carry these.
+    if (model_id !== undefined || dataset_name !== undefined || dataset_digest !== undefined) {
+      const modelId = optionalText(`${path}.model_id`, model_id);
+      const datasetName = optionalText(`${path}.dataset_name`, dataset_name);
+      const datasetDigest = optionalText(`${path}.dataset_digest`, dataset_digest);
+      if (modelId !== undefined) metric.modelId = modelId;
+      if (datasetName !== undefined) metric.datasetName = datasetName;
+      if (datasetDigest !== undefined) metric.datasetDigest = datasetDigest;
+    }
+    metrics[i] = metric;
   }
   return metrics;
 }
 
 /** The schema `parseMetricList` implements by hand, kept for the property test that ties them. */
-export const BatchMetricSchema = v.object({
-  key: requiredString,
-  value: requiredDouble,
-  timestamp: requiredInt64,
-  step: v.optional(int64, 0),
-});
+export const BatchMetricSchema = v.pipe(
+  v.object({
+    key: requiredString,
+    value: requiredDouble,
+    timestamp: requiredInt64,
+    step: v.optional(int64, 0),
+    model_id: v.optional(str),
+    dataset_name: v.optional(str),
+    dataset_digest: v.optional(str),
+  }),
+  v.transform(({ model_id, dataset_name, dataset_digest, ...point }): ParsedMetric => ({
+    ...point,
+    ...(model_id ? { modelId: model_id } : {}),
+    ...(dataset_name ? { datasetName: dataset_name } : {}),
+    ...(dataset_digest ? { datasetDigest: dataset_digest } : {}),
+  })),
+);

@@ -433,7 +433,26 @@ describe('inputs and outputs', () => {
     ];
     expect((await api.post('runs/log-inputs', { run_id: id, datasets })).status).toBe(200);
     expect((await api.post('runs/log-inputs', { run_id: id, datasets })).status).toBe(200);
-    await api.post('runs/outputs', { run_id: id, models: [{ model_id: `m-${'0'.repeat(32)}`, step: 3 }] });
+    const created = await api.post<{ model: { info: { model_id: string } } }>('logged-models', {
+      experiment_id: (await getRun(id)).info.experiment_id,
+      name: 'out',
+    });
+    const modelId = created.body.model.info.model_id;
+    expect(
+      (await api.post('runs/outputs', { run_id: id, models: [{ model_id: modelId, step: 3 }] })).status,
+    ).toBe(200);
+    // An output must name a logged model that exists; the refused request links nothing.
+    expectError(
+      await api.post('runs/outputs', {
+        run_id: id,
+        models: [
+          { model_id: modelId, step: 4 },
+          { model_id: `m-${'0'.repeat(32)}`, step: 5 },
+        ],
+      }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+    );
     const run = await getRun(id);
     expect(run.inputs.dataset_inputs).toEqual([
       {
@@ -441,7 +460,7 @@ describe('inputs and outputs', () => {
         dataset: { name: 'tiny', digest: 'abc123', source_type: 'code', source: '{}', schema: '{"x":1}' },
       },
     ]);
-    expect(run.outputs.model_outputs).toEqual([{ model_id: `m-${'0'.repeat(32)}`, step: 3 }]);
+    expect(run.outputs.model_outputs).toEqual([{ model_id: modelId, step: 3 }]);
     const tooLong = await api.post('runs/log-inputs', {
       run_id: id,
       datasets: [{ dataset: { name: 'n', digest: 'd'.repeat(37), source_type: 's', source: 's' } }],

@@ -51,6 +51,17 @@ const entry = fc.oneof(
     { key: fieldValue, value: fieldValue, timestamp: fieldValue, step: fieldValue },
     { requiredKeys: [] },
   ),
+  fc.record(
+    {
+      key: fc.constantFrom('loss', 'acc'),
+      value: jsonDouble,
+      timestamp: fc.integer({ min: 0 }),
+      model_id: fieldValue,
+      dataset_name: fieldValue,
+      dataset_digest: fieldValue,
+    },
+    { requiredKeys: ['key', 'value', 'timestamp'] },
+  ),
   fc.record({
     key: fc.constantFrom('loss', 'acc'),
     value: jsonDouble,
