@@ -1,5 +1,5 @@
 /** Adapters for the artifact endpoints: parse, call the artifacts domain, answer as MLflow's server does. */
-import { InvalidParameterValueError } from '../../shared/api/errors.js';
+import { type HttpResult, InvalidParameterValueError } from '../../shared/api/errors.js';
 import {
   invalidValue,
   missingValue,
@@ -8,7 +8,7 @@ import {
   readString,
 } from '../../shared/api/fields.js';
 import type { ApiRequest } from '../../shared/api/request.js';
-import type { ArtifactService, FileInfo } from '../../shared/domain/artifacts.js';
+import type { ArtifactPage, ArtifactService, FileInfo } from '../../shared/domain/artifacts.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 import { NO_TELEMETRY, type Telemetry } from '../middleware/observability.js';
 
@@ -40,6 +40,20 @@ function fileInfoJson(file: FileInfo) {
   };
 }
 
+/** A listing page as protobuf JSON has it: empty lists and tokens left out. */
+function pageJson(page: ArtifactPage) {
+  return jsonResponse({
+    root_uri: page.rootUri,
+    ...(page.files.length > 0 ? { files: page.files.map(fileInfoJson) } : {}),
+    ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
+  });
+}
+
+/** 307 keeps the method; the stock client follows it and drops its Authorization header for S3. */
+function redirect(url: string): HttpResult {
+  return { statusCode: 307, headers: { location: url, 'cache-control': 'no-store' }, body: '' };
+}
+
 export function artifactOperations(
   artifacts: ArtifactService,
   telemetry: Telemetry = NO_TELEMETRY,
@@ -55,10 +69,9 @@ export function artifactOperations(
     },
 
     async downloadArtifact(request) {
-      // 307 keeps the method; the stock client follows it and drops its Authorization header for S3.
       const { url } = await artifacts.downloadUrl(greedy(request));
       telemetry.urlsPresigned(1);
-      return { statusCode: 307, headers: { location: url, 'cache-control': 'no-store' }, body: '' };
+      return redirect(url);
     },
 
     async listArtifacts({ fields }) {
@@ -116,16 +129,32 @@ export function artifactOperations(
           "Missing value for required parameter 'run_id'. See the API docs for more information about request parameters.",
         );
       }
-      const page = await artifacts.listRun(
-        runId,
-        readString(fields, 'path') ?? '',
-        readString(fields, 'page_token') || undefined,
+      return pageJson(
+        await artifacts.listRun(
+          runId,
+          readString(fields, 'path') ?? '',
+          readString(fields, 'page_token') || undefined,
+        ),
       );
-      return jsonResponse({
-        root_uri: page.rootUri,
-        ...(page.files.length > 0 ? { files: page.files.map(fileInfoJson) } : {}),
-        ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
-      });
+    },
+
+    async listLoggedModelArtifacts({ fields, pathParameters }) {
+      return pageJson(
+        await artifacts.listLoggedModel(
+          pathParameters.model_id ?? '',
+          readString(fields, 'artifact_directory_path') ?? '',
+          readString(fields, 'page_token') || undefined,
+        ),
+      );
+    },
+
+    async getLoggedModelArtifact({ fields, pathParameters }) {
+      const { url } = await artifacts.loggedModelFileUrl(
+        pathParameters.model_id ?? '',
+        readString(fields, 'artifact_file_path', true),
+      );
+      telemetry.urlsPresigned(1);
+      return redirect(url);
     },
 
     async createPresignedUploadUrl({ fields }) {

@@ -93,8 +93,8 @@ export class ApiStack extends Stack {
       queryIndexes: gsis,
       ...noTokens,
     });
-    // Artifacts reads one run at a time (shared/store/run-reader.ts, a BatchGetItem) to authorize paths,
-    // and is the only function that touches the bucket.
+    // Artifacts reads one run or logged model at a time (shared/store/run-reader.ts, a BatchGetItem of a
+    // RUN# or LMODEL# item) to authorize paths, and is the only function that touches the bucket.
     const artifacts = new CairnFunction(this, 'Artifacts', {
       area: 'artifacts',
       logRetention,

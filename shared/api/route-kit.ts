@@ -13,10 +13,11 @@ export type Permission = 'public' | 'read' | 'write' | 'admin';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
- * How a route's path is published: MLflow routes twice (`/api/2.0` and `/ajax-api/2.0`), root routes
- * once, Cairn's own additions once under `/api/2.0/cairn/` (never inside MLflow's paths; design decision 1).
+ * How a route's path is published: MLflow routes twice (`/api/2.0` and `/ajax-api/2.0`), MLflow's UI-only
+ * routes once under `/ajax-api/2.0`, root routes once, Cairn's own additions once under `/api/2.0/cairn/`
+ * (never inside MLflow's paths; design decision 1).
  */
-export type Mount = 'mlflow-2.0' | 'cairn-2.0' | 'root';
+export type Mount = 'mlflow-2.0' | 'ajax-2.0' | 'cairn-2.0' | 'root';
 
 export interface RouteSpec {
   operation: string;
@@ -71,6 +72,7 @@ export const cairn = (
 
 const MOUNT_PREFIXES: Record<Mount, readonly string[]> = {
   'mlflow-2.0': ['/api/2.0', '/ajax-api/2.0'],
+  'ajax-2.0': ['/ajax-api/2.0'],
   'cairn-2.0': ['/api/2.0'],
   root: [''],
 };

@@ -1,4 +1,7 @@
-/** The artifacts function's routes: MLflow's proxied-artifact service and the run artifact listing. */
+/**
+ * The artifacts function's routes: MLflow's proxied-artifact service, the run and logged-model artifact
+ * listings, and the UI's logged-model file download (MLflow serves that one under /ajax-api only).
+ */
 import { mlflow, proxied, type RouteSpec } from './route-kit.js';
 
 export const ARTIFACTS_ROUTE_SPECS: readonly RouteSpec[] = [
@@ -12,4 +15,21 @@ export const ARTIFACTS_ROUTE_SPECS: readonly RouteSpec[] = [
   proxied('abortMultipartUpload', 'POST', '/mpu/abort/{path+}', 'write'),
   mlflow('listRunArtifacts', 'GET', '/artifacts/list', 'read', 'artifacts'),
   mlflow('createPresignedUploadUrl', 'POST', '/artifacts/presigned-upload-url', 'write', 'artifacts'),
+  mlflow(
+    'listLoggedModelArtifacts',
+    'GET',
+    '/logged-models/{model_id}/artifacts/directories',
+    'read',
+    'artifacts',
+  ),
+  {
+    ...mlflow(
+      'getLoggedModelArtifact',
+      'GET',
+      '/logged-models/{model_id}/artifacts/files',
+      'read',
+      'artifacts',
+    ),
+    mount: 'ajax-2.0',
+  },
 ];

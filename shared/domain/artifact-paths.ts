@@ -35,7 +35,7 @@ const EXPERIMENT_ID = /^(?:0|[1-9][0-9]{0,18})$/;
 /** MLflow's run id form (mlflow/utils/validation.py `_RUN_ID_REGEX`), ASCII only; Cairn's are 32 hex. */
 const RUN_ID = /^[a-zA-Z0-9][\w-]{0,255}$/;
 /** MLflow's logged model ids: `m-` + uuid4().hex. */
-const MODEL_ID = /^m-[0-9a-f]{32}$/;
+export const LOGGED_MODEL_ID = /^m-[0-9a-f]{32}$/;
 const MODELS_SEGMENT = 'models';
 const ARTIFACTS_SEGMENT = 'artifacts';
 
@@ -154,7 +154,7 @@ export function parseArtifactPath(canonical: string, field = 'path'): ParsedArti
   const [experimentId, second, third, fourth] = segments;
   if (experimentId === undefined || !EXPERIMENT_ID.test(experimentId)) throw outside();
   if (second === MODELS_SEGMENT) {
-    if (third === undefined || !MODEL_ID.test(third) || fourth !== ARTIFACTS_SEGMENT) throw outside();
+    if (third === undefined || !LOGGED_MODEL_ID.test(third) || fourth !== ARTIFACTS_SEGMENT) throw outside();
     return { owner: { kind: 'model', experimentId, modelId: third }, relative: segments.slice(4).join('/') };
   }
   if (second === undefined || !RUN_ID.test(second) || third !== ARTIFACTS_SEGMENT) throw outside();
@@ -173,7 +173,7 @@ function assertOwner(owner: ArtifactOwner): void {
     EXPERIMENT_ID.test(owner.experimentId) &&
     (owner.kind === 'run'
       ? RUN_ID.test(owner.runId) && owner.runId !== MODELS_SEGMENT
-      : MODEL_ID.test(owner.modelId));
+      : LOGGED_MODEL_ID.test(owner.modelId));
   if (!valid) throw new Error(`Invalid artifact owner: ${JSON.stringify(owner)}`);
 }
 

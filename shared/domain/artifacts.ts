@@ -13,6 +13,7 @@ import {
   artifactKey,
   canonicalArtifactPath,
   isUnder,
+  LOGGED_MODEL_ID,
   ownerRoot,
   parseArtifactPath,
 } from './artifact-paths.js';
@@ -24,6 +25,26 @@ export interface ArtifactRun {
   experimentId: string;
   lifecycleStage: LifecycleStage;
   artifactUri: string;
+}
+
+/** The logged model (MLflow 3) fields authorization needs. */
+export interface ArtifactLoggedModel {
+  modelId: string;
+  experimentId: string;
+  lifecycleStage: LifecycleStage;
+  artifactUri: string;
+}
+
+/** Where the owners of artifact paths are looked up (DynamoRunReader implements it). */
+export interface ArtifactOwners {
+  get(runId: string): Promise<ArtifactRun | undefined>;
+  getLoggedModel(modelId: string): Promise<ArtifactLoggedModel | undefined>;
+}
+
+export interface ArtifactPage {
+  rootUri: string;
+  files: FileInfo[];
+  nextPageToken?: string;
 }
 
 /** What the domain needs from object storage (S3ArtifactStore implements it). */
@@ -115,15 +136,23 @@ function lastSegment(path: string): string {
 export class ArtifactService {
   constructor(
     private readonly storage: ArtifactStorage,
-    private readonly runs: { get(runId: string): Promise<ArtifactRun | undefined> },
+    private readonly owners: ArtifactOwners,
     private readonly keyPrefix: string,
   ) {}
 
-  /** Canonicalizes, parses and authorizes a proxied-artifact path (`<exp>/<run>/artifacts/...`). */
+  /**
+   * Canonicalizes, parses and authorizes a proxied-artifact path (`<exp>/<run>/artifacts/...` or
+   * `<exp>/models/<model_id>/artifacts/...`).
+   */
   async resolve(rawPath: string, field: string, access: 'read' | 'write'): Promise<Resolved> {
     const canonical = canonicalArtifactPath(rawPath, field);
     const { owner, relative } = parseArtifactPath(canonical, field);
     await this.checkOwner(owner, access);
+    return this.locate(owner, relative, rawPath, field);
+  }
+
+  /** The key of a canonical `relative` path under an owner already authorized. */
+  private locate(owner: ArtifactOwner, relative: string, rawPath: string, field: string): Resolved {
     const root = ownerRoot(this.keyPrefix, owner);
     const key = artifactKey(this.keyPrefix, owner, relative);
     if (!isUnder(key, root))
@@ -131,12 +160,19 @@ export class ArtifactService {
     return { owner, relative, root, key };
   }
 
-  private async checkOwner(owner: ArtifactOwner, access: 'read' | 'write'): Promise<ArtifactRun | undefined> {
+  /** The owner exists in the experiment its path names; writes need it active. */
+  private async checkOwner(owner: ArtifactOwner, access: 'read' | 'write'): Promise<void> {
     if (owner.kind === 'model') {
-      // Logged models arrive with the model registry milestone; until then none exists.
-      throw new ResourceDoesNotExistError(`Logged model with id=${owner.modelId} not found`);
+      // A deleted logged model is gone for reads and writes alike, as MLflow's store answers for it.
+      const model = await this.owners.getLoggedModel(owner.modelId);
+      if (!model || model.experimentId !== owner.experimentId || model.lifecycleStage !== 'active') {
+        throw new ResourceDoesNotExistError(
+          `Logged model with id=${owner.modelId} not found in experiment ${owner.experimentId}`,
+        );
+      }
+      return;
     }
-    const run = await this.runs.get(owner.runId);
+    const run = await this.owners.get(owner.runId);
     if (!run || run.experimentId !== owner.experimentId) {
       throw new ResourceDoesNotExistError(
         `Run with id=${owner.runId} not found in experiment ${owner.experimentId}`,
@@ -147,14 +183,13 @@ export class ArtifactService {
         `The run ${owner.runId} must be in the 'active' state. Current state is ${run.lifecycleStage}.`,
       );
     }
-    return run;
   }
 
   async upload(rawPath: string, body: Uint8Array, contentType: string | undefined): Promise<void> {
     const target = await this.resolve(rawPath, 'path', 'write');
     if (target.relative === '') {
       throw new InvalidParameterValueError(
-        `Invalid path '${rawPath}': an upload needs a file name under the run's artifacts.`,
+        `Invalid path '${rawPath}': an upload needs a file name under the artifact root.`,
       );
     }
     await this.storage.put(target.key, body, contentType);
@@ -162,7 +197,10 @@ export class ArtifactService {
 
   /** A presigned GET URL for an existing file, or 404. */
   async downloadUrl(rawPath: string): Promise<{ url: string; size: number }> {
-    const target = await this.resolve(rawPath, 'path', 'read');
+    return this.presignedGet(await this.resolve(rawPath, 'path', 'read'), rawPath);
+  }
+
+  private async presignedGet(target: Resolved, rawPath: string): Promise<{ url: string; size: number }> {
     const size = target.relative === '' ? undefined : await this.storage.size(target.key);
     if (size === undefined) throw new ResourceDoesNotExistError(`Artifact '${rawPath}' not found`);
     return { url: await this.storage.presignGet(target.key, lastSegment(target.relative)), size };
@@ -204,25 +242,63 @@ export class ArtifactService {
    * The `artifacts/list` RPC: entries under `path` of a run's artifact root, with paths relative to that
    * root, paged by S3 continuation tokens.
    */
-  async listRun(
-    runId: string,
+  async listRun(runId: string, rawPath: string, pageToken: string | undefined): Promise<ArtifactPage> {
+    checkRunId(runId);
+    const run = await this.owners.get(runId);
+    if (!run) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
+    const owner: ArtifactOwner = { kind: 'run', experimentId: run.experimentId, runId };
+    return this.listPage(owner, run.artifactUri, rawPath, 'path', pageToken);
+  }
+
+  /**
+   * The `logged-models/<model_id>/artifacts/directories` RPC (listLoggedModelArtifacts): `artifacts/list`
+   * for a logged model, under `artifact_directory_path`. Deleted models are not found.
+   */
+  async listLoggedModel(
+    modelId: string,
     rawPath: string,
     pageToken: string | undefined,
-  ): Promise<{ rootUri: string; files: FileInfo[]; nextPageToken?: string }> {
-    checkRunId(runId);
-    const run = await this.runs.get(runId);
-    if (!run) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
-    const relative = canonicalArtifactPath(rawPath.replace(/\/+$/, ''), 'path');
-    const target = await this.resolve(
-      `${run.experimentId}/${runId}/artifacts${relative ? `/${relative}` : ''}`,
-      'path',
-      'read',
+  ): Promise<ArtifactPage> {
+    const model = await this.loggedModel(modelId);
+    const owner: ArtifactOwner = { kind: 'model', experimentId: model.experimentId, modelId };
+    return this.listPage(owner, model.artifactUri, rawPath, 'artifact_directory_path', pageToken);
+  }
+
+  /** The UI's logged-model file download (`artifact_file_path`): a presigned GET for an existing file. */
+  async loggedModelFileUrl(modelId: string, rawPath: string): Promise<{ url: string; size: number }> {
+    const model = await this.loggedModel(modelId);
+    const field = 'artifact_file_path';
+    const owner: ArtifactOwner = { kind: 'model', experimentId: model.experimentId, modelId };
+    return this.presignedGet(
+      this.locate(owner, canonicalArtifactPath(rawPath, field), rawPath, field),
+      rawPath,
     );
+  }
+
+  private async loggedModel(modelId: string): Promise<ArtifactLoggedModel> {
+    // An id of another form cannot exist: it is not looked up, nor put into a path.
+    const model = LOGGED_MODEL_ID.test(modelId) ? await this.owners.getLoggedModel(modelId) : undefined;
+    if (model?.lifecycleStage !== 'active') {
+      throw new ResourceDoesNotExistError(`Logged model with id=${modelId.slice(0, 300)} not found`);
+    }
+    return model;
+  }
+
+  /** One page of entries under `rawPath` (relative to an authorized owner's root), paths relative to it. */
+  private async listPage(
+    owner: ArtifactOwner,
+    rootUri: string,
+    rawPath: string,
+    field: string,
+    pageToken: string | undefined,
+  ): Promise<ArtifactPage> {
+    const relative = canonicalArtifactPath(rawPath.replace(/\/+$/, ''), field);
+    const target = this.locate(owner, relative, rawPath, field);
     const directory = target.relative === '' ? target.root : `${target.key}/`;
     const page = await this.storage.listPage(directory, true, pageToken, ARTIFACT_LIMITS.listPageSize);
     const relativeOf = (key: string) => key.slice(target.root.length).replace(/\/$/, '');
     return {
-      rootUri: run.artifactUri,
+      rootUri,
       files: [
         ...page.prefixes.map((prefix) => ({ path: relativeOf(prefix), isDir: true })),
         ...page.objects
@@ -327,7 +403,7 @@ export class ArtifactService {
       );
     }
     checkRunId(runId);
-    const run = await this.runs.get(runId);
+    const run = await this.owners.get(runId);
     if (!run) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
     const relative = canonicalArtifactPath(rawPath, 'path');
     if (relative === '')

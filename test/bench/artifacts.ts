@@ -22,7 +22,10 @@ export async function presignCost() {
   const runId = '0123456789abcdef0123456789abcdef';
   const service = new ArtifactService(
     store,
-    { get: async () => ({ runId, experimentId: '1', lifecycleStage: 'active', artifactUri: 'x' }) },
+    {
+      get: async () => ({ runId, experimentId: '1', lifecycleStage: 'active', artifactUri: 'x' }),
+      getLoggedModel: async () => undefined,
+    },
     '',
   );
   for (let i = 0; i < 500; i++) await store.presignPart('1/run/artifacts/f', 'u', i + 1);

@@ -92,6 +92,49 @@ describe('stock client: log_artifact(s), list_artifacts, download_artifacts (sec
   });
 });
 
+describe('stock client: log_model and load_model of an MLflow 3 logged model (section B)', () => {
+  it("stores the model's PUTs and answers the listing and downloads load_model makes", async () => {
+    const experimentId = root.split('/')[0] as string;
+    const runId = root.split('/')[1] as string;
+    const created = await post(
+      '/api/2.0/mlflow/logged-models',
+      JSON.stringify({
+        experiment_id: experimentId,
+        name: 'm',
+        source_run_id: runId,
+        tags: [{ key: 'mlflow.user', value: 'root' }],
+      }),
+    );
+    const info = (created.model as { info: { model_id: string; artifact_uri: string } }).info;
+    const modelRoot = `${experimentId}/models/${info.model_id}/artifacts`;
+    expect(info.artifact_uri).toBe(`mlflow-artifacts:/${modelRoot}`);
+    const files: [string, string, string][] = [
+      ['requirements.txt', 'mlflow', 'text/plain'],
+      ['MLmodel', 'artifact_path: m\nflavors: {}\n', 'text/plain'],
+      ['python_env.yaml', 'python: 3.11\n', 'text/plain'],
+      ['python_model.pkl', '\x80\x04pickle', 'application/octet-stream'],
+      ['conda.yaml', 'name: mlflow-env\n', 'text/plain'],
+    ];
+    for (const [name, body, type] of files) await put(`${modelRoot}/${name}`, body, type);
+
+    // load_model lists the model's root (`?path=<exp>/models/m-<id>/artifacts`), then GETs every file.
+    const listing = await fetch(`${server.url}/api/2.0/mlflow-artifacts/artifacts?path=${modelRoot}`, {
+      headers: STOCK_CLIENT_HEADERS,
+    });
+    expect(listing.status).toBe(200);
+    const listed = (
+      (await listing.json()) as { files: { path: string; is_dir: boolean; file_size: number }[] }
+    ).files;
+    expect(listed.map((file) => file.path).sort()).toEqual(files.map(([name]) => name).sort());
+    expect(listed.every((file) => !file.is_dir && file.file_size > 0)).toBe(true);
+    for (const [name, body] of files) {
+      expect((await getFollowing(`/api/2.0/mlflow-artifacts/artifacts/${modelRoot}/${name}`)).text).toBe(
+        body,
+      );
+    }
+  });
+});
+
 describe('stock client: proxied multipart upload and presigned download (section F)', () => {
   it('answers mpu/create, complete and presigned with the shapes the client reads', async () => {
     const bytes = new Uint8Array(2500).map((_, i) => i % 251);

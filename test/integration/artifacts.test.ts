@@ -429,3 +429,243 @@ describe('path safety and ownership', () => {
     expect((await list(`${experimentId}/${other}/artifacts`)).status).toBe(200);
   });
 });
+
+describe('logged-model artifacts (MLflow 3)', () => {
+  interface Page {
+    root_uri?: string;
+    files?: { path: string; is_dir: boolean; file_size?: number }[];
+    next_page_token?: string;
+  }
+  const DIRECTORIES = (id: string, prefix = '/api') =>
+    `${prefix}/2.0/mlflow/logged-models/${id}/artifacts/directories`;
+  const FILES = (id: string) => `/ajax-api/2.0/mlflow/logged-models/${id}/artifacts/files`;
+
+  async function newModel(experiment = experimentId): Promise<{ id: string; root: string; uri: string }> {
+    const response = await api.post<{ model: { info: { model_id: string; artifact_uri: string } } }>(
+      'logged-models',
+      { experiment_id: experiment, name: 'm' },
+    );
+    expect(response.status, response.text).toBe(200);
+    const { model_id: id, artifact_uri: uri } = response.body.model.info;
+    return { id, root: `${experiment}/models/${id}/artifacts`, uri };
+  }
+
+  async function directories(id: string, query: Record<string, string> = {}, prefix = '/api') {
+    const qs = new URLSearchParams(query).toString();
+    return api.request<Page>('GET', `${DIRECTORIES(id, prefix)}${qs ? `?${qs}` : ''}`);
+  }
+
+  it("uploads, lists and downloads a model's files the way log_model and load_model do", async () => {
+    const model = await newModel();
+    expect(model.uri).toBe(`mlflow-artifacts:/${model.root}`);
+    const weights = new Uint8Array(randomBytes(2048));
+    expect((await upload(`${model.root}/MLmodel`, new TextEncoder().encode('flavors: {}\n'))).status).toBe(
+      200,
+    );
+    expect((await upload(`${model.root}/data/model.pkl`, weights)).status).toBe(200);
+
+    expect((await list(model.root)).body.files).toEqual([
+      { path: 'data', is_dir: true },
+      { path: 'MLmodel', is_dir: false, file_size: 12 },
+    ]);
+    const got = await download(`${model.root}/data/model.pkl`);
+    expect(got.redirected).toBe(true);
+    expect(sha(got.bytes)).toBe(sha(weights));
+
+    for (const prefix of ['/api', '/ajax-api']) {
+      const top = await directories(model.id, {}, prefix);
+      expect(top.status, top.text).toBe(200);
+      expect(top.body).toEqual({
+        root_uri: model.uri,
+        files: [
+          { path: 'data', is_dir: true },
+          { path: 'MLmodel', is_dir: false, file_size: 12 },
+        ],
+      });
+    }
+    const nested = await directories(model.id, { artifact_directory_path: 'data' });
+    expect(nested.body.files).toEqual([{ path: 'data/model.pkl', is_dir: false, file_size: 2048 }]);
+    // An empty directory answers no files at all, as protobuf JSON leaves out empty lists.
+    expect((await directories(model.id, { artifact_directory_path: 'nothing' })).body).toEqual({
+      root_uri: model.uri,
+    });
+  });
+
+  it('uploads through multipart and downloads through presigned under a model path', async () => {
+    const model = await newModel();
+    const created = await api.request<{ upload_id: string; credentials: { url: string }[] }>(
+      'POST',
+      `/api/2.0/mlflow-artifacts/mpu/create/${model.root}/data`,
+      { json: { path: '/tmp/weights.bin', num_parts: 1 } },
+    );
+    expect(created.status, created.text).toBe(200);
+    const bytes = new Uint8Array(randomBytes(1000));
+    const part = await fetch(created.body.credentials[0]?.url as string, { method: 'PUT', body: bytes });
+    const completed = await api.request('POST', `/api/2.0/mlflow-artifacts/mpu/complete/${model.root}/data`, {
+      json: {
+        path: '/tmp/weights.bin',
+        upload_id: created.body.upload_id,
+        parts: [{ part_number: 1, etag: part.headers.get('etag') }],
+      },
+    });
+    expect(completed.status, completed.text).toBe(200);
+    const presigned = await api.request<{ url: string; file_size: number }>(
+      'GET',
+      `/api/2.0/mlflow-artifacts/presigned/${model.root}/data/weights.bin`,
+    );
+    expect(presigned.body.file_size).toBe(1000);
+    expect(sha(new Uint8Array(await (await fetch(presigned.body.url)).arrayBuffer()))).toBe(sha(bytes));
+    expect((await api.request('DELETE', `${ARTIFACTS}/${model.root}/data/weights.bin`)).status).toBe(200);
+    expect((await download(`${model.root}/data/weights.bin`)).status).toBe(404);
+  });
+
+  it('pages a listing of more than 1,000 files', async () => {
+    const model = await newModel();
+    const names = Array.from({ length: 1001 }, (_, i) => `f${String(i).padStart(4, '0')}.txt`);
+    for (let start = 0; start < names.length; start += 50) {
+      await Promise.all(
+        names
+          .slice(start, start + 50)
+          .map((name) => upload(`${model.root}/many/${name}`, new Uint8Array([1]))),
+      );
+    }
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const page = await directories(model.id, {
+        artifact_directory_path: 'many',
+        ...(token ? { page_token: token } : {}),
+      });
+      expect(page.status, page.text).toBe(200);
+      expect(page.body.root_uri).toBe(model.uri);
+      seen.push(...(page.body.files ?? []).map((file) => file.path));
+      token = page.body.next_page_token;
+      pages++;
+    } while (token);
+    expect(pages).toBe(2);
+    expect(seen).toEqual(names.map((name) => `many/${name}`));
+  });
+
+  it('answers 404 for a model under another experiment, writing nothing', async () => {
+    const model = await newModel();
+    const other = (await api.post<{ experiment_id: string }>('experiments/create', { name: 'elsewhere' }))
+      .body.experiment_id;
+    const wrong = `${other}/models/${model.id}/artifacts/x.txt`;
+    const put = await upload(wrong, new Uint8Array([1]));
+    expect(put.status).toBe(404);
+    const body = (await put.json()) as { error_code: string; message: string };
+    expect(body).toEqual({
+      error_code: 'RESOURCE_DOES_NOT_EXIST',
+      message: `Logged model with id=${model.id} not found in experiment ${other}`,
+    });
+    expect((await download(wrong)).status).toBe(404);
+    expect((await list(`${other}/models/${model.id}/artifacts`)).status).toBe(404);
+    expect((await list(model.root)).body).toEqual({});
+  });
+
+  it('answers 404 for unknown and malformed model ids', async () => {
+    const unknown = `m-${'0'.repeat(32)}`;
+    for (const id of [unknown, 'm-123', 'not-a-model']) {
+      const response = await directories(id);
+      expect(response.status, id).toBe(404);
+      expect(response.body).toEqual({
+        error_code: 'RESOURCE_DOES_NOT_EXIST',
+        message: `Logged model with id=${id} not found`,
+      });
+    }
+    expect((await upload(`${experimentId}/models/${unknown}/artifacts/x`, new Uint8Array([1]))).status).toBe(
+      404,
+    );
+  });
+
+  it('answers 404 for a deleted model, to reads and writes alike', async () => {
+    const model = await newModel();
+    await upload(`${model.root}/MLmodel`, new Uint8Array([1]));
+    const deleted = await api.request('DELETE', `/api/2.0/mlflow/logged-models/${model.id}`);
+    expect(deleted.status, deleted.text).toBe(200);
+    const file = `${model.root}/MLmodel`;
+    const requests: [string, string, Record<string, unknown>?][] = [
+      ['GET', `${ARTIFACTS}/${file}`],
+      ['GET', `${ARTIFACTS}?path=${encodeURIComponent(model.root)}`],
+      ['GET', `/api/2.0/mlflow-artifacts/presigned/${file}`],
+      ['GET', DIRECTORIES(model.id)],
+      ['GET', `${FILES(model.id)}?artifact_file_path=MLmodel`],
+      ['PUT', `${ARTIFACTS}/${model.root}/new.txt`],
+      ['DELETE', `${ARTIFACTS}/${file}`],
+      ['POST', `/api/2.0/mlflow-artifacts/mpu/create/${model.root}`, { path: 'f.bin', num_parts: 1 }],
+      ['POST', `/api/2.0/mlflow-artifacts/mpu/abort/${model.root}`, { path: 'f.bin', upload_id: 'u' }],
+    ];
+    for (const [method, url, json] of requests) {
+      const response = await rawRequest(server.url, method, url, {
+        ...(json
+          ? { json }
+          : method === 'PUT'
+            ? { body: 'x', headers: { 'content-type': 'text/plain' } }
+            : {}),
+      });
+      expect(response.status, `${method} ${url}`).toBe(404);
+      expect(response.body.error_code, `${method} ${url}`).toBe('RESOURCE_DOES_NOT_EXIST');
+    }
+  });
+
+  it('refuses traversal in artifact_directory_path and artifact_file_path with 400 naming the field', async () => {
+    const model = await newModel();
+    for (const bad of traversalsOf(model.root)) {
+      const listing = await rawRequest(
+        server.url,
+        'GET',
+        `${DIRECTORIES(model.id)}?artifact_directory_path=${bad}`,
+      );
+      expect(listing.status, bad).toBe(400);
+      expect(listing.body.error_code, bad).toBe('INVALID_PARAMETER_VALUE');
+      expect(String(listing.body.message), bad).toContain("'artifact_directory_path'");
+      const file = await rawRequest(server.url, 'GET', `${FILES(model.id)}?artifact_file_path=${bad}`);
+      expect(file.status, bad).toBe(400);
+      expect(String(file.body.message), bad).toContain("'artifact_file_path'");
+    }
+  });
+
+  it("serves the UI's file download as a 307 to a presigned GET, on /ajax-api only", async () => {
+    const model = await newModel();
+    await upload(`${model.root}/data/MLmodel`, new TextEncoder().encode('flavors: {}\n'));
+    const redirected = await api.request(
+      'GET',
+      `${FILES(model.id)}?artifact_file_path=${encodeURIComponent('data/MLmodel')}`,
+    );
+    expect(redirected.status, redirected.text).toBe(307);
+    const location = redirected.headers.get('location') as string;
+    expect(await (await fetch(location)).text()).toBe('flavors: {}\n');
+
+    const missing = await api.request('GET', FILES(model.id));
+    expect(missing.status).toBe(400);
+    expect(missing.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+    expect(String(missing.body.message)).toContain("'artifact_file_path'");
+    const absent = await api.request('GET', `${FILES(model.id)}?artifact_file_path=nothing`);
+    expect(absent.status).toBe(404);
+    // MLflow serves this route to its UI only: no /api twin.
+    const api2 = await api.request(
+      'GET',
+      `/api/2.0/mlflow/logged-models/${model.id}/artifacts/files?artifact_file_path=data/MLmodel`,
+    );
+    expect(api2.status).toBe(404);
+    expect(api2.body.error_code).toBe('ENDPOINT_NOT_FOUND');
+  });
+});
+
+/** Traversal forms as they go into a query string (already percent-encoded where they must be). */
+function traversalsOf(root: string): string[] {
+  return [
+    '..',
+    '../x',
+    '%2e%2e%2fx',
+    '%252e%252e%252fx',
+    'a%2f..%2f..%2fb',
+    `%2f${encodeURIComponent(root)}`,
+    'a%5cb',
+    'a%00b',
+    'a%23b',
+    'a%3Bb',
+    '.%2fa',
+  ];
+}
