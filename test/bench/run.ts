@@ -1,12 +1,13 @@
 /**
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
- * Sections: bundles, init, experiments, tracking, workload, artifacts (default: all).
+ * Sections: bundles, init, experiments, tracking, models, workload, artifacts (default: all).
  */
 import { cpus, totalmem } from 'node:os';
 import { largeTransfers, presignCost } from './artifacts.js';
 import { bundleSizes, initTimes } from './bundles.js';
 import { experimentsHttp } from './experiments-http.js';
+import { loggedModelBenchmarks } from './models.js';
 import { trackingBenchmarks } from './tracking.js';
 import { stockClientWorkload } from './workload.js';
 
@@ -45,6 +46,15 @@ if (run('tracking')) {
   console.log('\nHandler CPU per log-batch, DynamoDB answered instantly (no I/O):');
   console.table(figures.cpu);
   console.log('\nsearch_runs on one experiment (10 params, 5 metrics per run):');
+  console.table(figures.search);
+}
+if (run('models')) {
+  const figures = await loggedModelBenchmarks();
+  console.log(
+    '\nLogged models: one log_model flow, step by step (DynamoDB Local, ReturnConsumedCapacity TOTAL):',
+  );
+  console.table(figures.steps);
+  console.log('\nsearch-logged-models, one experiment, a tag filter, first page of 50:');
   console.table(figures.search);
 }
 if (run('workload')) {
