@@ -297,4 +297,52 @@ describe('guarded promotion through the registry endpoints', () => {
       ['champion', 'REFUSED'],
     ]);
   });
+
+  it('guards a version registered from a logged model by the logged model source run', async () => {
+    const experiment = await mlflow('POST', 'experiments/create', { name: 'guarded-logged-model' });
+    const experimentId = (experiment.body as { experiment_id: string }).experiment_id;
+    const created = await mlflow('POST', 'runs/create', { experiment_id: experimentId });
+    const runId = (created.body as { run: { info: { run_id: string } } }).run.info.run_id;
+    await mlflow('POST', 'runs/log-batch', {
+      run_id: runId,
+      metrics: [{ key: 'accuracy', value: 0.7, timestamp: 1, step: 0 }],
+    });
+    const logged = await mlflow('POST', 'logged-models', {
+      experiment_id: experimentId,
+      name: 'm',
+      source_run_id: runId,
+    });
+    expect(logged.status, logged.text).toBe(200);
+    const modelId = (logged.body as { model: { info: { model_id: string } } }).model.info.model_id;
+    expect((await mlflow('POST', 'registered-models/create', { name: 'guarded-lm' })).status).toBe(200);
+    // As the stock client registers it: no run_id, only the models:/ source and the model id.
+    const version = await mlflow('POST', 'model-versions/create', {
+      name: 'guarded-lm',
+      source: `models:/${modelId}`,
+      model_id: modelId,
+    });
+    expect(version.status, version.text).toBe(200);
+    expect((version.body as { model_version: { run_id?: string } }).model_version.run_id).toBe(runId);
+    const condition = 'metrics.accuracy >= 0.9';
+    expect((await post('policies/set', { name: 'guarded-lm', alias: 'champion', condition })).status).toBe(
+      200,
+    );
+    const promote = () =>
+      mlflow('POST', 'registered-models/alias', { name: 'guarded-lm', alias: 'champion', version: '1' });
+
+    const refused = await promote();
+    expect(refused.status).toBe(400);
+    expect((refused.body as { message: string }).message).toContain('metrics.accuracy >= 0.9 (run has 0.7)');
+    await mlflow('POST', 'runs/log-batch', {
+      run_id: runId,
+      metrics: [{ key: 'accuracy', value: 0.95, timestamp: 2, step: 1 }],
+    });
+    expect((await promote()).status).toBe(200);
+    const audit = await get('promotions/list', { name: 'guarded-lm' });
+    const decisions = (audit.body as { promotions: { outcome: string; run_id?: string }[] }).promotions;
+    expect(decisions.map((d) => [d.outcome, d.run_id])).toEqual([
+      ['ALLOWED', runId],
+      ['REFUSED', runId],
+    ]);
+  });
 });
