@@ -25,8 +25,9 @@ const observability = createObservability('registry');
 const client = createDynamoClient(config, createClientTracer('registry'));
 const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 const promotions = new DynamoPromotionRepository(doc, config.tableName);
+const registryRepo = new DynamoRegistryRepository(doc, config.tableName);
 const registry = new RegistryService(
-  new DynamoRegistryRepository(doc, config.tableName),
+  registryRepo,
   { artifactRoot: config.artifactRoot },
   new PolicyPromotionGuard(promotions, new DynamoRunRepository(doc, config.tableName)),
   new DynamoRunReader(client, config.tableName),
@@ -35,6 +36,9 @@ const registry = new RegistryService(
 export const handler = createHttpHandler(
   'registry',
   REGISTRY_ROUTE_SPECS,
-  { ...registryOperations(registry), ...promotionOperations(new PromotionPolicyService(promotions)) },
+  {
+    ...registryOperations(registry),
+    ...promotionOperations(new PromotionPolicyService(promotions, registryRepo)),
+  },
   observability,
 );

@@ -547,6 +547,7 @@ export class RegistryService {
     }
     const { model, version } = await this.getVersion(name, rawVersion);
     await this.guard.check({
+      modelId: model.modelId,
       modelName: model.name,
       version: String(version.version),
       ...(version.runId ? { runId: version.runId } : {}),
@@ -614,6 +615,7 @@ export class RegistryService {
     validateAlias(alias);
     const { model, version } = await this.getVersion(name, rawVersion);
     await this.guard.check({
+      modelId: model.modelId,
       modelName: model.name,
       version: String(version.version),
       ...(version.runId ? { runId: version.runId } : {}),

@@ -43,13 +43,14 @@ afterAll(async () => {
 
 describe('the promotion guard', () => {
   it('is asked before set-alias and transition-stage, with the version, run and principal', async () => {
-    await registry.createModel({ name: 'guarded', tags: [] });
+    const { model } = await registry.createModel({ name: 'guarded', tags: [] });
     await registry.createVersion({ name: 'guarded', source: `runs:/${RUN_ID}/m`, runId: RUN_ID, tags: [] });
     seen.length = 0;
     await registry.setAlias('guarded', 'champion', '1', { principal: 'alice' });
     await registry.transitionStage('guarded', '1', 'production', false, { principal: 'bob' });
     expect(seen).toEqual([
       {
+        modelId: model.modelId,
         modelName: 'guarded',
         version: '1',
         runId: RUN_ID,
@@ -57,6 +58,7 @@ describe('the promotion guard', () => {
         principal: 'alice',
       },
       {
+        modelId: model.modelId,
         modelName: 'guarded',
         version: '1',
         runId: RUN_ID,
