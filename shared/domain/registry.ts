@@ -297,6 +297,8 @@ function liveAliases(model: RegisteredModel, versions: readonly ModelVersion[]):
 
 export interface CreateVersionInput {
   name: string;
+  /** The authenticated principal creating the version (MLflow's user_id); unset without auth. */
+  userId?: string;
   source: string;
   runId?: string;
   runLink?: string;
@@ -320,6 +322,8 @@ export class RegistryService {
     name: string;
     description?: string;
     tags: { key: string; value: string }[];
+    /** The authenticated principal creating the model (MLflow's user_id); unset without auth. */
+    userId?: string;
   }): Promise<ModelView> {
     validateModelName('name', input.name);
     const tags = tagMapOf(input.tags);
@@ -330,6 +334,7 @@ export class RegistryService {
       ...(input.description ? { description: input.description } : {}),
       tags,
       now: this.clock(),
+      ...(input.userId ? { userId: input.userId } : {}),
     });
     return { model, latestVersions: [] };
   }
@@ -427,6 +432,7 @@ export class RegistryService {
       version: number,
       creationTimestamp: now,
       lastUpdatedTimestamp: now,
+      ...(input.userId ? { userId: input.userId } : {}),
       currentStage: 'None',
       source: input.source,
       ...(resolved.runId ? { runId: resolved.runId } : {}),

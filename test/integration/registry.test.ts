@@ -118,6 +118,9 @@ describe('registered models', () => {
     });
     expect(created.creation_timestamp).toBeGreaterThan(0);
     expect(await getModel('rm-create')).toMatchObject({ name: 'rm-create', description: 'first' });
+    // Without auth there is no principal: MLflow leaves user_id unset.
+    expect(created).not.toHaveProperty('user_id');
+    expect((await createVersion('rm-create')) as object).not.toHaveProperty('user_id');
     expectError(
       await api.post('registered-models/create', { name: 'rm-create' }),
       400,
