@@ -29,6 +29,7 @@ import {
 import { DataDirLockedError } from '../shared/local/data-dir-lock.js';
 import { startLocalServer } from '../shared/local/server.js';
 import { DynamoPromotionRepository } from '../shared/store/promotion-repo.js';
+import { DynamoRegistryRepository } from '../shared/store/registry-repo.js';
 import {
   TokenAlreadyExistsError,
   TokenNotFoundError,
@@ -306,7 +307,11 @@ function requireModel(model: string | undefined): string {
 
 function policyService(store: OpenTokenStore): PromotionPolicyService {
   const doc = DynamoDBDocumentClient.from(store.client, { marshallOptions: { removeUndefinedValues: true } });
-  return new PromotionPolicyService(new DynamoPromotionRepository(doc, store.tableName));
+  // Policies belong to the model's id: the registry resolves the name the user gives.
+  return new PromotionPolicyService(
+    new DynamoPromotionRepository(doc, store.tableName),
+    new DynamoRegistryRepository(doc, store.tableName),
+  );
 }
 
 const describePolicyTarget = ({ target }: Pick<PromotionPolicy, 'target'>) =>
@@ -401,6 +406,10 @@ async function policy(args: string[]): Promise<number> {
     if (error instanceof MlflowError && error.statusCode === 400) {
       console.error(`cairn: ${error.message}`);
       return 2;
+    }
+    if (error instanceof MlflowError && error.statusCode === 404) {
+      console.error(`cairn: ${error.message}`);
+      return 1;
     }
     if (error instanceof TokenStoreUnavailableError) {
       console.error(`cairn: ${error.message}`);

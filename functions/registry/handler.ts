@@ -12,6 +12,7 @@ import { RegistryService } from '../../shared/domain/registry.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion-repo.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry-repo.js';
+import { DynamoRunReader } from '../../shared/store/run-reader.js';
 import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
@@ -21,19 +22,23 @@ import { promotionOperations } from './promotion.js';
 
 const config = loadConfig();
 const observability = createObservability('registry');
-const doc = DynamoDBDocumentClient.from(createDynamoClient(config, createClientTracer('registry')), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+const client = createDynamoClient(config, createClientTracer('registry'));
+const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 const promotions = new DynamoPromotionRepository(doc, config.tableName);
+const registryRepo = new DynamoRegistryRepository(doc, config.tableName);
 const registry = new RegistryService(
-  new DynamoRegistryRepository(doc, config.tableName),
+  registryRepo,
   { artifactRoot: config.artifactRoot },
   new PolicyPromotionGuard(promotions, new DynamoRunRepository(doc, config.tableName)),
+  new DynamoRunReader(client, config.tableName),
 );
 
 export const handler = createHttpHandler(
   'registry',
   REGISTRY_ROUTE_SPECS,
-  { ...registryOperations(registry), ...promotionOperations(new PromotionPolicyService(promotions)) },
+  {
+    ...registryOperations(registry),
+    ...promotionOperations(new PromotionPolicyService(promotions, registryRepo)),
+  },
   observability,
 );

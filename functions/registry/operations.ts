@@ -113,10 +113,11 @@ export function registeredModelJson(model: RegisteredModel, latestVersions: read
 
 export function registryOperations(registry: RegistryService): Operations {
   return {
-    async createRegisteredModel({ fields }) {
+    async createRegisteredModel({ fields, principal }) {
       const message = parseMessage(CreateModel, fields);
       const { model, latestVersions } = await registry.createModel({
         name: message.name,
+        ...(principal ? { userId: principal } : {}),
         tags: message.tags,
         ...(message.description === undefined ? {} : { description: message.description }),
       });
@@ -203,10 +204,11 @@ export function registryOperations(registry: RegistryService): Operations {
       return jsonResponse({ model_version: modelVersionJson(model, version) });
     },
 
-    async createModelVersion({ fields }) {
+    async createModelVersion({ fields, principal }) {
       const message = parseMessage(CreateVersion, fields);
       const { model, version } = await registry.createVersion({
         name: message.name,
+        ...(principal ? { userId: principal } : {}),
         source: message.source,
         tags: message.tags,
         ...(message.run_id ? { runId: message.run_id } : {}),

@@ -5,6 +5,8 @@
 
 /** One promotion the registry is about to make: a model version to an alias or a stage. */
 export interface PromotionRequest {
+  /** The registered model's immutable id: policies and the audit trail are keyed by it, not its name. */
+  modelId: string;
   modelName: string;
   version: string;
   runId?: string;

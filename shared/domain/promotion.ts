@@ -4,9 +4,14 @@
  * run must meet before the version gets that alias or stage. Every decision, allowed or refused, is
  * recorded in the model's audit trail. The grammar and its semantics are search-runs' own
  * (compileRunFilterClauses): a condition means exactly what the same filter means in runs/search.
+ *
+ * Policies and decisions belong to the registered model's immutable id, never its name: a rename keeps
+ * them (renaming cannot shed a guard), and a new model that reuses a deleted model's name starts clean.
+ * The API and the CLI name models by name; the service resolves the name to the id, and answers with the
+ * model's current name.
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidParameterValueError } from '../api/errors.js';
+import { InvalidParameterValueError, ResourceDoesNotExistError } from '../api/errors.js';
 import type { Run } from './model.js';
 import { decodePageToken, encodePageToken, queryFingerprint } from './page-token.js';
 import type { PromotionGuard, PromotionRequest } from './promotion-guard.js';
@@ -16,6 +21,8 @@ import { validateMaxLength, validateMaxResults } from './validation.js';
 export type PromotionTarget = PromotionRequest['target'];
 
 export interface PromotionPolicy {
+  /** The registered model's id (the key); modelName is its name when read. */
+  modelId: string;
   modelName: string;
   target: PromotionTarget;
   condition: string;
@@ -28,6 +35,8 @@ export type PromotionOutcome = 'ALLOWED' | 'REFUSED';
 /** One audit entry: what the guard decided, for whom, and why. */
 export interface PromotionDecision {
   id: string;
+  /** The registered model's id (the key); modelName is its name at the time, its current name when read. */
+  modelId: string;
   modelName: string;
   version: string;
   runId?: string;
@@ -48,18 +57,24 @@ export interface DecisionPage {
   after?: string;
 }
 
+/** Every method is keyed by the registered model's id (RegisteredModel.modelId). */
 export interface PromotionRepository {
   /** One GetItem: the guard calls it on every promotion. */
-  getPolicy(modelName: string, target: PromotionTarget): Promise<PromotionPolicy | undefined>;
+  getPolicy(modelId: string, target: PromotionTarget): Promise<PromotionPolicy | undefined>;
   /** Aliases first, then stages, each by name (code point order). */
-  listPolicies(modelName: string): Promise<PromotionPolicy[]>;
+  listPolicies(modelId: string): Promise<PromotionPolicy[]>;
   /** Replaces the target's policy (idempotent). */
   putPolicy(policy: PromotionPolicy): Promise<void>;
   /** Removes the target's policy; removing none is not an error (a retried delete succeeds). */
-  deletePolicy(modelName: string, target: PromotionTarget): Promise<void>;
+  deletePolicy(modelId: string, target: PromotionTarget): Promise<void>;
   recordDecision(decision: PromotionDecision): Promise<void>;
   /** Newest first. */
-  listDecisions(modelName: string, limit: number, after?: string): Promise<DecisionPage>;
+  listDecisions(modelId: string, limit: number, after?: string): Promise<DecisionPage>;
+}
+
+/** Resolves a registered model's name to its id (the registry repository fits). */
+export interface RegisteredModelLookup {
+  getModelByName(name: string): Promise<{ modelId: string; name: string } | undefined>;
 }
 
 /** What the guard needs of the runs store (DynamoRunRepository fits). */
@@ -182,10 +197,11 @@ export class PolicyPromotionGuard implements PromotionGuard {
       STAGES.some((s) => s.toLowerCase() === request.target.name.toLowerCase())
         ? { kind: 'stage', name: canonicalStage(request.target.name) }
         : request.target;
-    const policy = await this.repo.getPolicy(request.modelName, target);
+    const policy = await this.repo.getPolicy(request.modelId, target);
     const failing = policy ? await this.evaluate(policy.condition, request.runId) : [];
     const decision: PromotionDecision = {
       id: randomUUID(),
+      modelId: request.modelId,
       modelName: request.modelName,
       version: request.version,
       ...(request.runId ? { runId: request.runId } : {}),
@@ -218,25 +234,36 @@ export class PolicyPromotionGuard implements PromotionGuard {
 export class PromotionPolicyService {
   constructor(
     private readonly repo: PromotionRepository,
+    private readonly models: RegisteredModelLookup,
     private readonly now: () => number = Date.now,
   ) {}
 
   async set(modelName: string, target: PromotionTarget, condition: string): Promise<PromotionPolicy> {
     validateModelName(modelName);
     validateCondition(condition);
-    const policy = { modelName, target, condition, lastUpdated: this.now() };
+    const model = await this.requireModel(modelName);
+    const policy = {
+      modelId: model.modelId,
+      modelName: model.name,
+      target,
+      condition,
+      lastUpdated: this.now(),
+    };
     await this.repo.putPolicy(policy);
     return policy;
   }
 
   async list(modelName: string): Promise<PromotionPolicy[]> {
     validateModelName(modelName);
-    return this.repo.listPolicies(modelName);
+    const model = await this.requireModel(modelName);
+    const policies = await this.repo.listPolicies(model.modelId);
+    return policies.map((policy) => ({ ...policy, modelName: model.name }));
   }
 
   async delete(modelName: string, target: PromotionTarget): Promise<void> {
     validateModelName(modelName);
-    await this.repo.deletePolicy(modelName, target);
+    const model = await this.requireModel(modelName);
+    await this.repo.deletePolicy(model.modelId, target);
   }
 
   async decisions(
@@ -246,7 +273,9 @@ export class PromotionPolicyService {
   ): Promise<{ decisions: PromotionDecision[]; nextPageToken?: string }> {
     validateModelName(modelName);
     validateMaxResults(maxResults, PROMOTION_LIMITS.maxResultsCap);
-    const fingerprint = queryFingerprint({ promotions: modelName });
+    const model = await this.requireModel(modelName);
+    // By id: a page token stays good across a rename.
+    const fingerprint = queryFingerprint({ promotions: model.modelId });
     let after: string | undefined;
     if (pageToken) {
       const [position] = decodePageToken(pageToken, fingerprint);
@@ -255,10 +284,16 @@ export class PromotionPolicyService {
       }
       after = position;
     }
-    const page = await this.repo.listDecisions(modelName, maxResults, after);
+    const page = await this.repo.listDecisions(model.modelId, maxResults, after);
     return {
-      decisions: page.decisions,
+      decisions: page.decisions.map((decision) => ({ ...decision, modelName: model.name })),
       ...(page.after ? { nextPageToken: encodePageToken(fingerprint, [page.after]) } : {}),
     };
+  }
+
+  private async requireModel(name: string): Promise<{ modelId: string; name: string }> {
+    const model = await this.models.getModelByName(name);
+    if (!model) throw new ResourceDoesNotExistError(`Registered Model with name=${name} not found`);
+    return model;
   }
 }

@@ -54,6 +54,11 @@ export interface ModelVersion {
   runLink?: string;
   /** The logged model (`m-<hex>`) this version was registered from, if any. */
   loggedModelId?: string;
+  /**
+   * Where the version's files are, when not at `source`: a `models:/m-<id>` source is stored at the
+   * logged model's artifact location (what get-download-uri answers).
+   */
+  storageLocation?: string;
   status: 'READY';
   tags: Record<string, string>;
 }
@@ -104,6 +109,17 @@ export interface RegistryRepository {
   setAlias(modelId: string, alias: string, version: number, now: number): Promise<boolean>;
   /** Removes the alias; with `onlyIfVersion`, only while it still points at that version. */
   deleteAlias(modelId: string, alias: string, onlyIfVersion?: number): Promise<boolean>;
+}
+
+/**
+ * What the registry reads of the tracking store to check a new version's source (DynamoRunReader fits):
+ * runs named by `runs:/` sources or `run_id`, and logged models named by `models:/` sources or `model_id`.
+ */
+export interface VersionSourceLookup {
+  get(runId: string): Promise<object | undefined>;
+  getLoggedModel(
+    modelId: string,
+  ): Promise<{ lifecycleStage: string; artifactUri: string; sourceRunId?: string } | undefined>;
 }
 
 export interface RegistryConfig {
@@ -281,6 +297,8 @@ function liveAliases(model: RegisteredModel, versions: readonly ModelVersion[]):
 
 export interface CreateVersionInput {
   name: string;
+  /** The authenticated principal creating the version (MLflow's user_id); unset without auth. */
+  userId?: string;
   source: string;
   runId?: string;
   runLink?: string;
@@ -294,6 +312,7 @@ export class RegistryService {
     private readonly repo: RegistryRepository,
     private readonly config: RegistryConfig,
     private readonly guard: PromotionGuard,
+    private readonly sources: VersionSourceLookup,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -303,6 +322,8 @@ export class RegistryService {
     name: string;
     description?: string;
     tags: { key: string; value: string }[];
+    /** The authenticated principal creating the model (MLflow's user_id); unset without auth. */
+    userId?: string;
   }): Promise<ModelView> {
     validateModelName('name', input.name);
     const tags = tagMapOf(input.tags);
@@ -313,6 +334,7 @@ export class RegistryService {
       ...(input.description ? { description: input.description } : {}),
       tags,
       now: this.clock(),
+      ...(input.userId ? { userId: input.userId } : {}),
     });
     return { model, latestVersions: [] };
   }
@@ -400,6 +422,8 @@ export class RegistryService {
     if (input.description !== undefined)
       validateMaxLength('description', input.description, REGISTRY_LIMITS.description);
     const model = await this.requireModel(input.name);
+    // Every read before the first write (the version counter): a refused source changes nothing.
+    const resolved = await this.resolveSource(input);
     const now = this.clock();
     const number = await this.repo.nextVersion(model.modelId, now);
     if (number === undefined) throw modelNotFound(input.name);
@@ -408,9 +432,11 @@ export class RegistryService {
       version: number,
       creationTimestamp: now,
       lastUpdatedTimestamp: now,
+      ...(input.userId ? { userId: input.userId } : {}),
       currentStage: 'None',
       source: input.source,
-      ...(input.runId ? { runId: input.runId } : {}),
+      ...(resolved.runId ? { runId: resolved.runId } : {}),
+      ...(resolved.storageLocation ? { storageLocation: resolved.storageLocation } : {}),
       ...(input.runLink ? { runLink: input.runLink } : {}),
       ...(input.description ? { description: input.description } : {}),
       ...(input.loggedModelId ? { loggedModelId: input.loggedModelId } : {}),
@@ -419,6 +445,47 @@ export class RegistryService {
     };
     await this.repo.putVersion(version);
     return { model, version };
+  }
+
+  /**
+   * Checks what a new version's source, run_id and model_id name, as MLflow's create_model_version does:
+   * runs must exist; a logged model must exist and not be deleted, its artifact location becomes the
+   * version's storage location, and its source run the version's run when the request names none (the
+   * run promotion policies are evaluated against).
+   */
+  private async resolveSource(
+    input: CreateVersionInput,
+  ): Promise<{ runId?: string; storageLocation?: string }> {
+    const sourceModelId = input.source.startsWith('models:/')
+      ? input.source.slice('models:/'.length)
+      : undefined;
+    const sourceRunId = input.source.startsWith('runs:/')
+      ? input.source.slice('runs:/'.length).split('/')[0]
+      : undefined;
+    const runIds = new Set([input.runId, sourceRunId].filter((id): id is string => !!id));
+    const [sourceModel, paramModel] = await Promise.all([
+      sourceModelId ? this.requireLoggedModel(sourceModelId, `source '${input.source}'`) : undefined,
+      input.loggedModelId && input.loggedModelId !== sourceModelId
+        ? this.requireLoggedModel(input.loggedModelId, "'model_id'")
+        : undefined,
+      ...[...runIds].map(async (runId) => {
+        if (!(await this.sources.get(runId)))
+          throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
+      }),
+    ]);
+    const runId = input.runId || sourceModel?.sourceRunId || paramModel?.sourceRunId;
+    return {
+      ...(runId ? { runId } : {}),
+      ...(sourceModel ? { storageLocation: sourceModel.artifactUri } : {}),
+    };
+  }
+
+  private async requireLoggedModel(modelId: string, namedBy: string) {
+    const logged = await this.sources.getLoggedModel(modelId);
+    if (!logged || logged.lifecycleStage === 'deleted') {
+      throw new ResourceDoesNotExistError(`Logged model '${modelId}' named by ${namedBy} not found`);
+    }
+    return logged;
   }
 
   async getVersion(name: string, rawVersion: string): Promise<VersionView> {
@@ -486,6 +553,7 @@ export class RegistryService {
     }
     const { model, version } = await this.getVersion(name, rawVersion);
     await this.guard.check({
+      modelId: model.modelId,
       modelName: model.name,
       version: String(version.version),
       ...(version.runId ? { runId: version.runId } : {}),
@@ -510,7 +578,7 @@ export class RegistryService {
 
   async getDownloadUri(name: string, rawVersion: string): Promise<string> {
     const { version } = await this.getVersion(name, rawVersion);
-    return version.source;
+    return version.storageLocation ?? version.source;
   }
 
   async searchVersions(
@@ -553,6 +621,7 @@ export class RegistryService {
     validateAlias(alias);
     const { model, version } = await this.getVersion(name, rawVersion);
     await this.guard.check({
+      modelId: model.modelId,
       modelName: model.name,
       version: String(version.version),
       ...(version.runId ? { runId: version.runId } : {}),

@@ -25,9 +25,9 @@
  * | All model versions             | gsi2   | gsi2pk = `MODELVERSIONS`                                | Query; version search without `name =`    |
  * | Logged model by id             | table  | pk = `LMODEL#<model_id>`, sk = `LMODEL`                  | info, tags, params, latest metrics (MLflow 3) |
  * | Logged models of an experiment | gsi1   | gsi1pk = `EXPMODELS#<experiment_id>`                    | Query; search filters and sorts after     |
- * | Promotion policy of a target   | table  | pk = `POLICY#<model>`, sk = `ALIAS#<alias>` or `STAGE#<stage>` | GetItem per guarded promotion; put/delete are idempotent |
- * | Promotion policies of a model  | table  | pk = `POLICY#<model>`                                    | Query (policies get)                      |
- * | Promotion audit of a model     | table  | pk = `PROMOTIONS#<model>`, sk = `<time>#<id>`            | one item per decision; Query newest first, paged |
+ * | Promotion policy of a target   | table  | pk = `POLICY#<model_id>`, sk = `ALIAS#<alias>` or `STAGE#<stage>` | registered model's id, never its name; GetItem per guarded promotion |
+ * | Promotion policies of a model  | table  | pk = `POLICY#<model_id>`                                 | Query (policies get)                      |
+ * | Promotion audit of a model     | table  | pk = `PROMOTIONS#<model_id>`, sk = `<time>#<id>`         | one item per decision; Query newest first, paged |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
@@ -116,17 +116,18 @@ export const keys = {
     gsi1sk: modelId,
   }),
   experimentLoggedModelsPartition: (experimentId: string) => `EXPMODELS#${experimentId}`,
-  promotionPolicy: (modelName: string, target: PromotionTargetKey): ItemKey => ({
-    pk: `POLICY#${modelName}`,
+  /** By the registered model's immutable id: a rename keeps the guard, a reused name does not get it. */
+  promotionPolicy: (modelId: string, target: PromotionTargetKey): ItemKey => ({
+    pk: `POLICY#${modelId}`,
     sk: `${target.kind === 'alias' ? 'ALIAS' : 'STAGE'}#${target.name}`,
   }),
-  promotionPoliciesPartition: (modelName: string) => `POLICY#${modelName}`,
+  promotionPoliciesPartition: (modelId: string) => `POLICY#${modelId}`,
   /** Time-ordered (epoch ms, zero-padded), then a random id so that simultaneous decisions never collide. */
-  promotionAudit: (modelName: string, at: number, id: string): ItemKey => ({
-    pk: `PROMOTIONS#${modelName}`,
+  promotionAudit: (modelId: string, at: number, id: string): ItemKey => ({
+    pk: `PROMOTIONS#${modelId}`,
     sk: `${String(at).padStart(15, '0')}#${id}`,
   }),
-  promotionAuditPartition: (modelName: string) => `PROMOTIONS#${modelName}`,
+  promotionAuditPartition: (modelId: string) => `PROMOTIONS#${modelId}`,
 } as const;
 
 /** Where a promotion policy applies: an alias, or a stage (canonical MLflow spelling). */

@@ -1,5 +1,6 @@
 /**
- * Promotion policies and their audit trail. A policy is one item per (model, alias or stage), so the
+ * Promotion policies and their audit trail, under the registered model's immutable id (a rename keeps
+ * them; a reused name does not inherit them). A policy is one item per (model, alias or stage), so the
  * guard's lookup on every promotion is one GetItem, and set and delete are single idempotent writes. The
  * audit trail is one item per decision under the model's own partition, sorted by time: it never grows
  * an item, and reads newest first a page at a time.
@@ -23,6 +24,7 @@ import { queryAll } from './doc-commands.js';
 import { keys } from './keys.js';
 
 interface PolicyItem {
+  modelId: string;
   modelName: string;
   kind: 'alias' | 'stage';
   target: string;
@@ -35,8 +37,8 @@ type DecisionItem = Omit<PromotionDecision, 'target'> & { kind: 'alias' | 'stage
 const AUDIT_SK = /^\d{15}#[0-9a-f-]{36}$/;
 
 function toPolicy(item: Record<string, unknown>): PromotionPolicy {
-  const { modelName, kind, target, condition, lastUpdated } = item as unknown as PolicyItem;
-  return { modelName, target: { kind, name: target }, condition, lastUpdated };
+  const { modelId, modelName, kind, target, condition, lastUpdated } = item as unknown as PolicyItem;
+  return { modelId, modelName, target: { kind, name: target }, condition, lastUpdated };
 }
 
 function toDecision(item: Record<string, unknown>): PromotionDecision {
@@ -55,23 +57,23 @@ export class DynamoPromotionRepository implements PromotionRepository {
     private readonly tableName: string,
   ) {}
 
-  async getPolicy(modelName: string, target: PromotionTarget): Promise<PromotionPolicy | undefined> {
+  async getPolicy(modelId: string, target: PromotionTarget): Promise<PromotionPolicy | undefined> {
     const { Item } = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: keys.promotionPolicy(modelName, target),
+        Key: keys.promotionPolicy(modelId, target),
         ConsistentRead: true,
       }),
     );
     return Item ? toPolicy(Item) : undefined;
   }
 
-  async listPolicies(modelName: string): Promise<PromotionPolicy[]> {
+  async listPolicies(modelId: string): Promise<PromotionPolicy[]> {
     const policies: PromotionPolicy[] = [];
     const items = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.promotionPoliciesPartition(modelName) },
+      ExpressionAttributeValues: { ':pk': keys.promotionPoliciesPartition(modelId) },
       ConsistentRead: true,
     });
     policies.push(...items.map(toPolicy));
@@ -80,7 +82,8 @@ export class DynamoPromotionRepository implements PromotionRepository {
 
   async putPolicy(policy: PromotionPolicy): Promise<void> {
     const item: PolicyItem & ItemKeys = {
-      ...keys.promotionPolicy(policy.modelName, policy.target),
+      ...keys.promotionPolicy(policy.modelId, policy.target),
+      modelId: policy.modelId,
       modelName: policy.modelName,
       kind: policy.target.kind,
       target: policy.target.name,
@@ -90,16 +93,16 @@ export class DynamoPromotionRepository implements PromotionRepository {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
 
-  async deletePolicy(modelName: string, target: PromotionTarget): Promise<void> {
+  async deletePolicy(modelId: string, target: PromotionTarget): Promise<void> {
     await this.doc.send(
-      new DeleteCommand({ TableName: this.tableName, Key: keys.promotionPolicy(modelName, target) }),
+      new DeleteCommand({ TableName: this.tableName, Key: keys.promotionPolicy(modelId, target) }),
     );
   }
 
   async recordDecision(decision: PromotionDecision): Promise<void> {
     const { target, ...rest } = decision;
     const item: DecisionItem & ItemKeys = {
-      ...keys.promotionAudit(decision.modelName, decision.timestamp, decision.id),
+      ...keys.promotionAudit(decision.modelId, decision.timestamp, decision.id),
       ...rest,
       kind: target.kind,
       target: target.name,
@@ -107,8 +110,8 @@ export class DynamoPromotionRepository implements PromotionRepository {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
   }
 
-  async listDecisions(modelName: string, limit: number, after?: string): Promise<DecisionPage> {
-    const pk = keys.promotionAuditPartition(modelName);
+  async listDecisions(modelId: string, limit: number, after?: string): Promise<DecisionPage> {
+    const pk = keys.promotionAuditPartition(modelId);
     const decisions: PromotionDecision[] = [];
     if (after !== undefined && !AUDIT_SK.test(after)) {
       throw new InvalidParameterValueError('Invalid page token: it is not a token this server issued.');

@@ -73,6 +73,7 @@ interface VersionItem {
   run_id?: string;
   run_link?: string;
   logged_model_id?: string;
+  storage_location?: string;
   status: 'READY';
   tags: Record<string, string>;
 }
@@ -103,6 +104,7 @@ function toVersion(item: VersionItem): ModelVersion {
     ...(item.run_id ? { runId: item.run_id } : {}),
     ...(item.run_link ? { runLink: item.run_link } : {}),
     ...(item.logged_model_id ? { loggedModelId: item.logged_model_id } : {}),
+    ...(item.storage_location ? { storageLocation: item.storage_location } : {}),
     status: item.status,
     tags: fromStoredMap(item.tags),
   };
@@ -281,6 +283,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
       ...(version.runId ? { run_id: version.runId } : {}),
       ...(version.runLink ? { run_link: version.runLink } : {}),
       ...(version.loggedModelId ? { logged_model_id: version.loggedModelId } : {}),
+      ...(version.storageLocation ? { storage_location: version.storageLocation } : {}),
       status: version.status,
       tags: toStoredMap(version.tags),
     };

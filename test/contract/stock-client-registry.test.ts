@@ -9,16 +9,44 @@ import { STOCK_CLIENT_HEADERS } from '../fixtures/stock-client-experiments.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
+/** The run and the logged model the traces register, created first as the stock client does. */
+let RUN_ID = '';
+let LOGGED_MODEL_ID = '';
+let EXPERIMENT_ID = '';
+
+async function postJson<T>(path: string, body: unknown): Promise<T> {
+  const response = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { ...STOCK_CLIENT_HEADERS, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(response.status, `${path}: ${await response.clone().text()}`).toBe(200);
+  return (await response.json()) as T;
+}
 
 beforeAll(async () => {
   server = await startTestServer();
+  ({ experiment_id: EXPERIMENT_ID } = await postJson<{ experiment_id: string }>(
+    '/api/2.0/mlflow/experiments/create',
+    { name: 'compat-demo' },
+  ));
+  RUN_ID = (
+    await postJson<{ run: { info: { run_id: string } } }>('/api/2.0/mlflow/runs/create', {
+      experiment_id: EXPERIMENT_ID,
+    })
+  ).run.info.run_id;
+  LOGGED_MODEL_ID = (
+    await postJson<{ model: { info: { model_id: string } } }>('/api/2.0/mlflow/logged-models', {
+      experiment_id: EXPERIMENT_ID,
+      name: 'm',
+      source_run_id: RUN_ID,
+    })
+  ).model.info.model_id;
 });
 afterAll(async () => {
   await server?.close();
 });
 
-const RUN_ID = '5f0c7a3e9b1d4c2a8e6f0b3d7a9c1e25';
-const LOGGED_MODEL_ID = 'm-0d4c9f7b2a6e41c8b3f5e7a9d1c3b5e7';
 const STAGES = /^(None|Staging|Production|Archived)$/;
 
 type Expected =
@@ -210,7 +238,8 @@ describe('the stock client registry traffic', () => {
       `{"name": "demo-pyfunc", "source": "models:/${LOGGED_MODEL_ID}", "model_id": "${LOGGED_MODEL_ID}"}`,
       'model_version',
     );
-    expect(version.model_version).toMatchObject({ version: '1', model_id: LOGGED_MODEL_ID });
+    // The run comes from the logged model's source run: the client sent none.
+    expect(version.model_version).toMatchObject({ version: '1', model_id: LOGGED_MODEL_ID, run_id: RUN_ID });
     await replay(
       'GET',
       '/api/2.0/mlflow/registered-models/get?name=demo-pyfunc',
@@ -223,7 +252,8 @@ describe('the stock client registry traffic', () => {
       undefined,
       'artifact_uri',
     );
-    expect(uri.artifact_uri).toBe(`models:/${LOGGED_MODEL_ID}`);
+    // Where the client then lists and downloads the files: the logged model's artifact location.
+    expect(uri.artifact_uri).toBe(`mlflow-artifacts:/${EXPERIMENT_ID}/models/${LOGGED_MODEL_ID}/artifacts`);
 
     // A second log_model with the same name: RESOURCE_ALREADY_EXISTS, which the client treats as "reuse it".
     const again = await fetch(`${server.url}/api/2.0/mlflow/registered-models/create`, {

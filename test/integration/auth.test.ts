@@ -205,4 +205,37 @@ describe('cairn server --auth', () => {
     expect(listed.find((t) => t.name === 'write-token')?.lastUsed).toBeGreaterThan(0);
     expect(listed.find((t) => t.name === 'expired')?.lastUsed).toBeUndefined();
   });
+
+  it("records the token's principal as user_id on registered models and versions it creates", async () => {
+    type Answer = {
+      experiment_id?: string;
+      run?: { info: { run_id: string } };
+      registered_model?: { user_id?: string };
+      model_version?: { user_id?: string };
+    };
+    const post = (endpoint: string, json: unknown) =>
+      api.request<Answer>('POST', `/api/2.0/mlflow/${endpoint}`, { json, headers: as('write') });
+    const experiment = await post('experiments/create', { name: 'owned-registry' });
+    const run = await post('runs/create', { experiment_id: experiment.body.experiment_id });
+    const runId = run.body.run?.info.run_id;
+    expect(runId, run.text).toBeDefined();
+    const model = await post('registered-models/create', { name: 'owned' });
+    expect(model.status, model.text).toBe(200);
+    expect(model.body.registered_model?.user_id).toBe('write-token');
+    const version = await post('model-versions/create', {
+      name: 'owned',
+      source: `runs:/${runId}/m`,
+      run_id: runId,
+    });
+    expect(version.status, version.text).toBe(200);
+    expect(version.body.model_version?.user_id).toBe('write-token');
+    const read = await api.request<Answer>('GET', '/api/2.0/mlflow/model-versions/get?name=owned&version=1', {
+      headers: as('read'),
+    });
+    expect(read.body.model_version?.user_id).toBe('write-token');
+    const got = await api.request<Answer>('GET', '/api/2.0/mlflow/registered-models/get?name=owned', {
+      headers: as('read'),
+    });
+    expect(got.body.registered_model?.user_id).toBe('write-token');
+  });
 });

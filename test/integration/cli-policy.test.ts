@@ -12,6 +12,7 @@ import { issueToken } from '../../shared/auth/issue.js';
 import { type OpenTokenStore, openLocalTokenStore } from '../../shared/auth/token-stores.js';
 import { type LocalServer, startLocalServer } from '../../shared/local/server.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion-repo.js';
+import { DynamoRegistryRepository } from '../../shared/store/registry-repo.js';
 import { CairnCli } from '../helpers/cli.js';
 import { externalDynamoEndpoint, uniqueTableName } from '../helpers/dynamo.js';
 import { Api } from '../helpers/http.js';
@@ -31,6 +32,24 @@ const CONDITION = "metrics.accuracy >= 0.9 AND tags.data_version = 'v3'";
 describe('cairn policy on a data directory no server holds', () => {
   const dataDir = join(root, 'idle');
   const on = ['--data-dir', dataDir];
+
+  // Policies belong to registered models: register one in the directory's store, then leave it idle. (Not
+  // through a server: the registry function, once loaded, stays bound to the file's one server below.)
+  beforeAll(async () => {
+    const store = await openLocalTokenStore(dataDir);
+    try {
+      const doc = DynamoDBDocumentClient.from(store.client, {
+        marshallOptions: { removeUndefinedValues: true },
+      });
+      await new DynamoRegistryRepository(doc, store.tableName).createModel({
+        name: 'fraud',
+        tags: {},
+        now: 1,
+      });
+    } finally {
+      await store.close();
+    }
+  });
 
   it('sets, gets and deletes policies, and releases the directory', async () => {
     const set = await cairn([
@@ -69,6 +88,25 @@ describe('cairn policy on a data directory no server holds', () => {
     expect(audit.code).toBe(0);
     expect(audit.stdout).toContain("Model 'fraud' has no recorded promotions");
     expect(existsSync(join(dataDir, 'cairn.lock'))).toBe(false);
+  });
+
+  it('refuses a registered model that does not exist, writing nothing', async () => {
+    const set = await cairn([
+      'policy',
+      'set',
+      '--model',
+      'nobody',
+      '--alias',
+      'champion',
+      '--condition',
+      CONDITION,
+      ...on,
+    ]);
+    expect(set.code).toBe(1);
+    expect(set.stderr).toContain('Registered Model with name=nobody not found');
+    const audit = await cairn(['policy', 'audit', '--model', 'nobody', ...on]);
+    expect(audit.code).toBe(1);
+    expect(audit.stderr).toContain('Registered Model with name=nobody not found');
   });
 
   // Several CLI processes at once: generous on a loaded 2-core machine (a time limit, never an assertion).
@@ -143,6 +181,11 @@ describe('cairn policy next to a running server with --auth', () => {
   const path = (endpoint: string) => `/api/2.0/cairn/registered-models/${endpoint}`;
 
   it('sets a policy the server then serves, and shows the audit trail', async () => {
+    const created = await api.request('POST', '/api/2.0/mlflow/registered-models/create', {
+      json: { name: 'churn' },
+      headers: bearer.write,
+    });
+    expect(created.status, created.text).toBe(200);
     const set = await cairn([
       'policy',
       'set',
@@ -163,9 +206,13 @@ describe('cairn policy next to a running server with --auth', () => {
       { name: 'churn', alias: 'champion', condition: CONDITION, last_updated_timestamp: expect.any(Number) },
     ]);
 
-    const repo = new DynamoPromotionRepository(DynamoDBDocumentClient.from(store.client), store.tableName);
+    const doc = DynamoDBDocumentClient.from(store.client);
+    const model = await new DynamoRegistryRepository(doc, store.tableName).getModelByName('churn');
+    if (!model) throw new Error('registered-models/create left no model');
+    const repo = new DynamoPromotionRepository(doc, store.tableName);
     await repo.recordDecision({
       id: '00000000-0000-4000-8000-000000000001',
+      modelId: model.modelId,
       modelName: 'churn',
       version: '3',
       runId: 'a'.repeat(32),

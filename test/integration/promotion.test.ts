@@ -10,6 +10,7 @@ import { PolicyPromotionGuard } from '../../shared/domain/promotion.js';
 import { readPublishedEndpoint } from '../../shared/local/data-dir-endpoint.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../shared/local/stand-ins.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion-repo.js';
+import { DynamoRegistryRepository } from '../../shared/store/registry-repo.js';
 import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
 import { Api } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -18,6 +19,7 @@ let server: TestServer;
 let api: Api;
 let client: DynamoDBClient;
 let guard: PolicyPromotionGuard;
+let registry: DynamoRegistryRepository;
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -30,6 +32,7 @@ beforeAll(async () => {
     credentials: LOCAL_CREDENTIALS,
   });
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  registry = new DynamoRegistryRepository(doc, published.tableName);
   guard = new PolicyPromotionGuard(
     new DynamoPromotionRepository(doc, published.tableName),
     new DynamoRunRepository(doc, published.tableName),
@@ -46,8 +49,15 @@ const post = (endpoint: string, json: unknown) => api.request('POST', `${PREFIX}
 const get = (endpoint: string, query: Record<string, string>) =>
   api.request('GET', `${PREFIX}/${endpoint}?${new URLSearchParams(query)}`);
 
+const createModel = async (name: string) => {
+  const created = await api.post('registered-models/create', { name });
+  expect(created.status, created.text).toBe(200);
+};
+
 describe('policy endpoints', () => {
   it('sets, reads and deletes policies per alias and stage', async () => {
+    await createModel('fraud');
+    await createModel('other');
     const condition = "metrics.accuracy >= 0.9 AND tags.data_version = 'v3'";
     const set = await post('policies/set', { name: 'fraud', alias: 'champion', condition });
     expect(set.status).toBe(200);
@@ -79,7 +89,22 @@ describe('policy endpoints', () => {
     expect((await post('policies/delete', { name: 'fraud', stage: 'Production' })).status).toBe(200);
     const after = await get('policies/get', { name: 'fraud' });
     expect((after.body.policies as unknown[]).length).toBe(1);
-    expect((await get('policies/get', { name: 'nobody' })).body).toEqual({ policies: [] });
+  });
+
+  it('refuses every policy endpoint for a registered model that does not exist', async () => {
+    const cases = [
+      await post('policies/set', { name: 'nobody', alias: 'champion', condition: 'metrics.x > 0' }),
+      await get('policies/get', { name: 'nobody' }),
+      await post('policies/delete', { name: 'nobody', alias: 'champion' }),
+      await get('promotions/list', { name: 'nobody' }),
+    ];
+    for (const response of cases) {
+      expect(response.status, response.text).toBe(404);
+      expect(response.body).toMatchObject({
+        error_code: 'RESOURCE_DOES_NOT_EXIST',
+        message: 'Registered Model with name=nobody not found',
+      });
+    }
   });
 
   it.each([
@@ -110,8 +135,12 @@ describe('policy endpoints', () => {
 
 describe('the guard against a run logged through the API', () => {
   let runId = '';
+  let modelId = '';
 
   beforeAll(async () => {
+    await createModel('churn');
+    modelId = (await registry.getModelByName('churn'))?.modelId ?? '';
+    expect(modelId).not.toBe('');
     const experiment = await api.post('experiments/create', { name: 'promotion' });
     const created = await api.post<{ run: { info: { run_id: string } } }>('runs/create', {
       experiment_id: experiment.body.experiment_id,
@@ -132,6 +161,7 @@ describe('the guard against a run logged through the API', () => {
 
   const promote = (version: string, principal = 'ci') =>
     guard.check({
+      modelId,
       modelName: 'churn',
       version,
       runId,
@@ -159,7 +189,13 @@ describe('the guard against a run logged through the API', () => {
     // Decisions in the same millisecond have no defined order; the listing below expects this one later.
     await new Promise((resolve) => setTimeout(resolve, 5));
     await expect(
-      guard.check({ modelName: 'churn', version: '2', runId, target: { kind: 'stage', name: 'Staging' } }),
+      guard.check({
+        modelId,
+        modelName: 'churn',
+        version: '2',
+        runId,
+        target: { kind: 'stage', name: 'Staging' },
+      }),
     ).resolves.toBeUndefined();
   });
 
@@ -296,5 +332,128 @@ describe('guarded promotion through the registry endpoints', () => {
       ['Production', 'ALLOWED'],
       ['champion', 'REFUSED'],
     ]);
+  });
+
+  it('guards a version registered from a logged model by the logged model source run', async () => {
+    const experiment = await mlflow('POST', 'experiments/create', { name: 'guarded-logged-model' });
+    const experimentId = (experiment.body as { experiment_id: string }).experiment_id;
+    const created = await mlflow('POST', 'runs/create', { experiment_id: experimentId });
+    const runId = (created.body as { run: { info: { run_id: string } } }).run.info.run_id;
+    await mlflow('POST', 'runs/log-batch', {
+      run_id: runId,
+      metrics: [{ key: 'accuracy', value: 0.7, timestamp: 1, step: 0 }],
+    });
+    const logged = await mlflow('POST', 'logged-models', {
+      experiment_id: experimentId,
+      name: 'm',
+      source_run_id: runId,
+    });
+    expect(logged.status, logged.text).toBe(200);
+    const modelId = (logged.body as { model: { info: { model_id: string } } }).model.info.model_id;
+    expect((await mlflow('POST', 'registered-models/create', { name: 'guarded-lm' })).status).toBe(200);
+    // As the stock client registers it: no run_id, only the models:/ source and the model id.
+    const version = await mlflow('POST', 'model-versions/create', {
+      name: 'guarded-lm',
+      source: `models:/${modelId}`,
+      model_id: modelId,
+    });
+    expect(version.status, version.text).toBe(200);
+    expect((version.body as { model_version: { run_id?: string } }).model_version.run_id).toBe(runId);
+    const condition = 'metrics.accuracy >= 0.9';
+    expect((await post('policies/set', { name: 'guarded-lm', alias: 'champion', condition })).status).toBe(
+      200,
+    );
+    const promote = () =>
+      mlflow('POST', 'registered-models/alias', { name: 'guarded-lm', alias: 'champion', version: '1' });
+
+    const refused = await promote();
+    expect(refused.status).toBe(400);
+    expect((refused.body as { message: string }).message).toContain('metrics.accuracy >= 0.9 (run has 0.7)');
+    await mlflow('POST', 'runs/log-batch', {
+      run_id: runId,
+      metrics: [{ key: 'accuracy', value: 0.95, timestamp: 2, step: 1 }],
+    });
+    expect((await promote()).status).toBe(200);
+    const audit = await get('promotions/list', { name: 'guarded-lm' });
+    const decisions = (audit.body as { promotions: { outcome: string; run_id?: string }[] }).promotions;
+    expect(decisions.map((d) => [d.outcome, d.run_id])).toEqual([
+      ['ALLOWED', runId],
+      ['REFUSED', runId],
+    ]);
+  });
+
+  /** A registered model with version 1 from a fresh run whose accuracy is 0.5. */
+  async function modelWithFailingVersion(name: string): Promise<void> {
+    const experiment = await mlflow('POST', 'experiments/create', { name: `exp-${name}` });
+    const experimentId = (experiment.body as { experiment_id: string }).experiment_id;
+    const created = await mlflow('POST', 'runs/create', { experiment_id: experimentId });
+    const runId = (created.body as { run: { info: { run_id: string } } }).run.info.run_id;
+    await mlflow('POST', 'runs/log-metric', { run_id: runId, key: 'accuracy', value: 0.5, timestamp: 1 });
+    expect((await mlflow('POST', 'registered-models/create', { name })).status).toBe(200);
+    const version = await mlflow('POST', 'model-versions/create', {
+      name,
+      source: `runs:/${runId}/model`,
+      run_id: runId,
+    });
+    expect(version.status, version.text).toBe(200);
+  }
+
+  it('keeps the policy and the audit trail across a rename: renaming cannot shed the guard', async () => {
+    await modelWithFailingVersion('before-rename');
+    const condition = 'metrics.accuracy >= 0.9';
+    expect((await post('policies/set', { name: 'before-rename', alias: 'champion', condition })).status).toBe(
+      200,
+    );
+    const promote = (name: string) =>
+      mlflow('POST', 'registered-models/alias', { name, alias: 'champion', version: '1' });
+    expect((await promote('before-rename')).status).toBe(400);
+
+    const renamed = await mlflow('POST', 'registered-models/rename', {
+      name: 'before-rename',
+      new_name: 'after-rename',
+    });
+    expect(renamed.status, renamed.text).toBe(200);
+    const refused = await promote('after-rename');
+    expect(refused.status, refused.text).toBe(400);
+    expect((refused.body as { message: string }).message).toContain("model 'after-rename' version 1");
+
+    const policies = await get('policies/get', { name: 'after-rename' });
+    expect(policies.body).toEqual({
+      policies: [
+        { name: 'after-rename', alias: 'champion', condition, last_updated_timestamp: expect.any(Number) },
+      ],
+    });
+    // Both refusals, the one from before the rename too, under the model's current name.
+    const audit = await get('promotions/list', { name: 'after-rename' });
+    expect(audit.status).toBe(200);
+    const decisions = (audit.body as { promotions: { name: string; outcome: string }[] }).promotions;
+    expect(decisions.map((d) => [d.name, d.outcome])).toEqual([
+      ['after-rename', 'REFUSED'],
+      ['after-rename', 'REFUSED'],
+    ]);
+    // The old name names nothing now.
+    expect((await get('policies/get', { name: 'before-rename' })).status).toBe(404);
+  });
+
+  it('starts a model that reuses a deleted model name with no policies and no audit trail', async () => {
+    await modelWithFailingVersion('reused');
+    await post('policies/set', { name: 'reused', alias: 'champion', condition: 'metrics.accuracy >= 0.9' });
+    const first = await mlflow('POST', 'registered-models/alias', {
+      name: 'reused',
+      alias: 'champion',
+      version: '1',
+    });
+    expect(first.status).toBe(400);
+    expect((await mlflow('DELETE', 'registered-models/delete', { name: 'reused' })).status).toBe(200);
+
+    await modelWithFailingVersion('reused');
+    expect((await get('policies/get', { name: 'reused' })).body).toEqual({ policies: [] });
+    expect((await get('promotions/list', { name: 'reused' })).body).toEqual({ promotions: [] });
+    const promoted = await mlflow('POST', 'registered-models/alias', {
+      name: 'reused',
+      alias: 'champion',
+      version: '1',
+    });
+    expect(promoted.status, promoted.text).toBe(200);
   });
 });

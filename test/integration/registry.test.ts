@@ -28,11 +28,38 @@ interface ModelJson {
 
 let server: TestServer;
 let api: Api;
-const RUN_ID = 'a'.repeat(32);
+/** Runs and a logged model created over HTTP: version sources must name things that exist. */
+let RUN_ID = '';
+let OTHER_RUN_ID = '';
+let EXPERIMENT_ID = '';
+let MODEL_ID = '';
+
+async function createRun(experimentId: string): Promise<string> {
+  const run = await api.post<{ run: { info: { run_id: string } } }>('runs/create', {
+    experiment_id: experimentId,
+  });
+  expect(run.status, run.text).toBe(200);
+  return run.body.run.info.run_id;
+}
+
+async function createLoggedModel(sourceRunId?: string): Promise<{ model_id: string; artifact_uri: string }> {
+  const response = await api.post<{ model: { info: { model_id: string; artifact_uri: string } } }>(
+    'logged-models',
+    { experiment_id: EXPERIMENT_ID, name: 'm', ...(sourceRunId ? { source_run_id: sourceRunId } : {}) },
+  );
+  expect(response.status, response.text).toBe(200);
+  return response.body.model.info;
+}
 
 beforeAll(async () => {
   server = await startTestServer();
   api = new Api(server.url);
+  const experiment = await api.post<{ experiment_id: string }>('experiments/create', { name: 'registry' });
+  expect(experiment.status, experiment.text).toBe(200);
+  EXPERIMENT_ID = experiment.body.experiment_id;
+  RUN_ID = await createRun(EXPERIMENT_ID);
+  OTHER_RUN_ID = await createRun(EXPERIMENT_ID);
+  MODEL_ID = (await createLoggedModel(RUN_ID)).model_id;
 });
 afterAll(async () => {
   await server?.close();
@@ -91,6 +118,9 @@ describe('registered models', () => {
     });
     expect(created.creation_timestamp).toBeGreaterThan(0);
     expect(await getModel('rm-create')).toMatchObject({ name: 'rm-create', description: 'first' });
+    // Without auth there is no principal: MLflow leaves user_id unset.
+    expect(created).not.toHaveProperty('user_id');
+    expect((await createVersion('rm-create')) as object).not.toHaveProperty('user_id');
     expectError(
       await api.post('registered-models/create', { name: 'rm-create' }),
       400,
@@ -472,12 +502,12 @@ describe('model versions', () => {
     );
   });
 
-  const MODEL_ID = `m-${'0123456789abcdef'.repeat(2)}`;
+  // {run} and {model} stand for the run and logged model that beforeAll creates.
   it.each([
-    [`runs:/${RUN_ID}/model`, 200],
-    [`runs:/${RUN_ID}`, 200],
-    [`runs:/${RUN_ID}/a/b/c`, 200],
-    [`models:/${MODEL_ID}`, 200],
+    ['runs:/{run}/model', 200],
+    ['runs:/{run}', 200],
+    ['runs:/{run}/a/b/c', 200],
+    ['models:/{model}', 200],
     ['mlflow-artifacts:/1/abc/artifacts/model', 200],
     ['file:///etc/passwd', 400],
     ['/etc/passwd', 400],
@@ -493,14 +523,15 @@ describe('model versions', () => {
     ['mlflow-artifacts:/1/%252e%252e/etc', 400],
     ['mlflow-artifacts:/1\\..\\..\\etc', 400],
     ['mlflow-artifacts:/', 400],
-    [`runs:/${RUN_ID}/../../other`, 400],
-    [`runs:/${RUN_ID}/%2E%2E/x`, 400],
+    ['runs:/{run}/../../other', 400],
+    ['runs:/{run}/%2E%2E/x', 400],
     ['runs:/../x', 400],
     ['models:/demo/1', 400],
-    [`models:/${MODEL_ID}/../x`, 400],
+    ['models:/{model}/../x', 400],
     ['models:/m-xyz', 400],
     ['', 400],
-  ])('source %j → %i', async (source, status) => {
+  ])('source %j → %i', async (template, status) => {
+    const source = template.replace('{run}', RUN_ID).replace('{model}', MODEL_ID);
     await api.post('registered-models/create', { name: 'mv-sources' });
     const response = await api.post('model-versions/create', { name: 'mv-sources', source });
     expect(response.status, response.text).toBe(status);
@@ -519,6 +550,88 @@ describe('model versions', () => {
       body: {},
     });
     expect((await createVersion('mv-refused')).version).toBe('1');
+  });
+
+  it('registers a logged model: stored at its artifact location, run from its source run', async () => {
+    await createModel('mv-logged');
+    const logged = await createLoggedModel(OTHER_RUN_ID);
+    expect(logged.artifact_uri).toBe(
+      `mlflow-artifacts:/${EXPERIMENT_ID}/models/${logged.model_id}/artifacts`,
+    );
+    // What the stock client sends: the models:/ source and the model id, no run id.
+    const created = await api.post<{ model_version: VersionJson & { model_id?: string } }>(
+      'model-versions/create',
+      { name: 'mv-logged', source: `models:/${logged.model_id}`, model_id: logged.model_id },
+    );
+    expect(created.status, created.text).toBe(200);
+    expect(created.body.model_version).toMatchObject({
+      source: `models:/${logged.model_id}`,
+      run_id: OTHER_RUN_ID,
+      model_id: logged.model_id,
+    });
+    expect((await getVersion('mv-logged', '1')).run_id).toBe(OTHER_RUN_ID);
+    const uri = await api.get('model-versions/get-download-uri', { name: 'mv-logged', version: '1' });
+    expect(uri.status, uri.text).toBe(200);
+    expect(uri.body).toEqual({ artifact_uri: logged.artifact_uri });
+    // An explicit run id wins over the logged model's source run.
+    const explicit = await createVersion('mv-logged', {
+      source: `models:/${logged.model_id}`,
+      run_id: RUN_ID,
+    });
+    expect(explicit.run_id).toBe(RUN_ID);
+    // model_id alone names the run too; the download location stays the (run) source.
+    const byParam = await createVersion('mv-logged', {
+      source: `runs:/${RUN_ID}/model`,
+      run_id: undefined,
+      model_id: logged.model_id,
+    });
+    expect(byParam.run_id).toBe(OTHER_RUN_ID);
+    expect(
+      (await api.get('model-versions/get-download-uri', { name: 'mv-logged', version: byParam.version }))
+        .body,
+    ).toEqual({ artifact_uri: `runs:/${RUN_ID}/model` });
+    // A logged model without a source run leaves the version without one.
+    const orphan = await createLoggedModel();
+    const noRun = await createVersion('mv-logged', {
+      source: `models:/${orphan.model_id}`,
+      run_id: undefined,
+    });
+    expect(noRun.run_id).toBeUndefined();
+  });
+
+  it('refuses sources, run ids and model ids naming nothing, and writes nothing', async () => {
+    await createModel('mv-missing');
+    const missingModel = `m-${'0'.repeat(32)}`;
+    const missingRun = 'f'.repeat(32);
+    const deleted = await createLoggedModel(RUN_ID);
+    expect((await api.request('DELETE', `/api/2.0/mlflow/logged-models/${deleted.model_id}`)).status).toBe(
+      200,
+    );
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { source: `models:/${missingModel}` },
+        `Logged model '${missingModel}' named by source 'models:/${missingModel}' not found`,
+      ],
+      [
+        { source: `models:/${deleted.model_id}` },
+        `Logged model '${deleted.model_id}' named by source 'models:/${deleted.model_id}' not found`,
+      ],
+      [
+        { source: `runs:/${RUN_ID}/model`, model_id: missingModel },
+        `Logged model '${missingModel}' named by 'model_id' not found`,
+      ],
+      [{ source: `runs:/${missingRun}/model` }, `Run with id=${missingRun} not found`],
+      [{ source: `runs:/${RUN_ID}/model`, run_id: missingRun }, `Run with id=${missingRun} not found`],
+      [{ source: `models:/${MODEL_ID}`, run_id: missingRun }, `Run with id=${missingRun} not found`],
+    ];
+    for (const [fields, message] of cases) {
+      const response = await api.post('model-versions/create', { name: 'mv-missing', ...fields });
+      expectError(response, 404, 'RESOURCE_DOES_NOT_EXIST');
+      expect(response.body.message).toBe(message);
+    }
+    expect((await api.get('model-versions/search', { filter: "name='mv-missing'" })).body).toEqual({});
+    // No version number was used up either.
+    expect((await createVersion('mv-missing')).version).toBe('1');
   });
 
   it('transitions stages, archives existing versions and reports latest versions', async () => {
@@ -573,7 +686,7 @@ describe('model versions', () => {
   it('searches versions by name, run_id, source, version_number and tags, with order and pages', async () => {
     await createModel('mvs-a');
     await createModel('mvs-b');
-    const otherRun = 'b'.repeat(32);
+    const otherRun = await createRun(EXPERIMENT_ID);
     await createVersion('mvs-a', { tags: [{ key: 'k', value: 'x' }] });
     await createVersion('mvs-a', { run_id: otherRun, source: `runs:/${otherRun}/m` });
     await createVersion('mvs-b');

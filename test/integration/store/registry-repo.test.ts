@@ -6,7 +6,7 @@ import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidParameterValueError, ResourceAlreadyExistsError } from '../../../shared/api/errors.js';
 import type { PromotionGuard, PromotionRequest } from '../../../shared/domain/promotion-guard.js';
-import { RegistryService } from '../../../shared/domain/registry.js';
+import { RegistryService, type VersionSourceLookup } from '../../../shared/domain/registry.js';
 import { CLAIM_TAKEOVER_MS } from '../../../shared/store/experiments-repo.js';
 import { keys } from '../../../shared/store/keys.js';
 import { DynamoRegistryRepository } from '../../../shared/store/registry-repo.js';
@@ -26,11 +26,16 @@ const guard: PromotionGuard = {
 };
 let registry: RegistryService;
 const RUN_ID = 'c'.repeat(32);
+// The repository is what this file tests; the tracking store's answer for the one run it names is given.
+const sources: VersionSourceLookup = {
+  get: async (runId) => (runId === RUN_ID ? { runId } : undefined),
+  getLoggedModel: async () => undefined,
+};
 
 beforeAll(async () => {
   table = await createTestTable();
   repo = new DynamoRegistryRepository(table.doc, table.tableName, clock);
-  registry = new RegistryService(repo, { artifactRoot: 'mlflow-artifacts:/' }, guard, clock);
+  registry = new RegistryService(repo, { artifactRoot: 'mlflow-artifacts:/' }, guard, sources, clock);
 });
 afterAll(async () => {
   await table?.close();
@@ -38,13 +43,14 @@ afterAll(async () => {
 
 describe('the promotion guard', () => {
   it('is asked before set-alias and transition-stage, with the version, run and principal', async () => {
-    await registry.createModel({ name: 'guarded', tags: [] });
+    const { model } = await registry.createModel({ name: 'guarded', tags: [] });
     await registry.createVersion({ name: 'guarded', source: `runs:/${RUN_ID}/m`, runId: RUN_ID, tags: [] });
     seen.length = 0;
     await registry.setAlias('guarded', 'champion', '1', { principal: 'alice' });
     await registry.transitionStage('guarded', '1', 'production', false, { principal: 'bob' });
     expect(seen).toEqual([
       {
+        modelId: model.modelId,
         modelName: 'guarded',
         version: '1',
         runId: RUN_ID,
@@ -52,6 +58,7 @@ describe('the promotion guard', () => {
         principal: 'alice',
       },
       {
+        modelId: model.modelId,
         modelName: 'guarded',
         version: '1',
         runId: RUN_ID,

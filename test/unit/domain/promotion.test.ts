@@ -10,6 +10,7 @@ import {
   PolicyPromotionGuard,
   type PromotionDecision,
   type PromotionPolicy,
+  PromotionPolicyService,
   type PromotionRepository,
   type PromotionTarget,
   parseTarget,
@@ -182,10 +183,10 @@ class MemoryRepo implements PromotionRepository {
     return this.policies.get(this.key(model, target));
   }
   async listPolicies(model: string) {
-    return [...this.policies.values()].filter((p) => p.modelName === model);
+    return [...this.policies.values()].filter((p) => p.modelId === model);
   }
   async putPolicy(policy: PromotionPolicy) {
-    this.policies.set(this.key(policy.modelName, policy.target), policy);
+    this.policies.set(this.key(policy.modelId, policy.target), policy);
   }
   async deletePolicy(model: string, target: PromotionTarget) {
     this.policies.delete(this.key(model, target));
@@ -206,6 +207,7 @@ describe('PolicyPromotionGuard', () => {
     return { repo, guard };
   };
   const policy = (target: PromotionTarget, condition: string): PromotionPolicy => ({
+    modelId: 'id-m',
     modelName: 'm',
     target,
     condition,
@@ -214,7 +216,12 @@ describe('PolicyPromotionGuard', () => {
 
   it('allows and records a promotion when the target has no policy', async () => {
     const { repo, guard } = setup();
-    await guard.check({ modelName: 'm', version: '1', target: { kind: 'alias', name: 'champion' } });
+    await guard.check({
+      modelId: 'id-m',
+      modelName: 'm',
+      version: '1',
+      target: { kind: 'alias', name: 'champion' },
+    });
     expect(repo.decisions).toEqual([
       expect.objectContaining({ outcome: 'ALLOWED', failingClauses: [], timestamp: 42, version: '1' }),
     ]);
@@ -228,6 +235,7 @@ describe('PolicyPromotionGuard', () => {
     );
     const error = await guard
       .check({
+        modelId: 'id-m',
         modelName: 'm',
         version: '4',
         runId: RUN.runId,
@@ -247,6 +255,7 @@ describe('PolicyPromotionGuard', () => {
     expect(repo.decisions).toEqual([
       {
         id: expect.any(String),
+        modelId: 'id-m',
         modelName: 'm',
         version: '4',
         runId: RUN.runId,
@@ -264,6 +273,7 @@ describe('PolicyPromotionGuard', () => {
     const { repo, guard } = setup();
     await repo.putPolicy(policy({ kind: 'alias', name: 'champion' }, 'metrics.accuracy >= 0.8'));
     await guard.check({
+      modelId: 'id-m',
       modelName: 'm',
       version: '2',
       runId: RUN.runId,
@@ -276,10 +286,66 @@ describe('PolicyPromotionGuard', () => {
     const { repo, guard } = setup();
     await repo.putPolicy(policy({ kind: 'alias', name: 'champion' }, 'metrics.accuracy >= 0.8'));
     const target = { kind: 'alias', name: 'champion' } as const;
-    await expect(guard.check({ modelName: 'm', version: '1', target })).rejects.toThrow('has no source run');
+    await expect(guard.check({ modelId: 'id-m', modelName: 'm', version: '1', target })).rejects.toThrow(
+      'has no source run',
+    );
     await expect(
-      guard.check({ modelName: 'm', version: '2', runId: 'f'.repeat(32), target }),
+      guard.check({ modelId: 'id-m', modelName: 'm', version: '2', runId: 'f'.repeat(32), target }),
     ).rejects.toThrow(`source run ${'f'.repeat(32)} does not exist`);
     expect(repo.decisions.map((d) => d.outcome)).toEqual(['REFUSED', 'REFUSED']);
+  });
+});
+
+describe('PromotionPolicyService', () => {
+  // name → id, as the registry's name claims resolve it; a rename moves the name, never the id.
+  const names = new Map<string, string>([['fraud', 'id-1']]);
+  const models = {
+    getModelByName: async (name: string) => {
+      const modelId = names.get(name);
+      return modelId ? { modelId, name } : undefined;
+    },
+  };
+
+  it('keys policies and decisions by the model id and answers with the current name', async () => {
+    const repo = new MemoryRepo();
+    const service = new PromotionPolicyService(repo, models, () => 7);
+    const target = { kind: 'alias', name: 'champion' } as const;
+    await service.set('fraud', target, 'metrics.x > 0');
+    expect([...repo.policies.values()]).toEqual([
+      { modelId: 'id-1', modelName: 'fraud', target, condition: 'metrics.x > 0', lastUpdated: 7 },
+    ]);
+    await new PolicyPromotionGuard(repo, { get: async () => undefined }, () => 8)
+      .check({ modelId: 'id-1', modelName: 'fraud', version: '1', target })
+      .catch(() => undefined);
+    names.delete('fraud');
+    names.set('renamed', 'id-1');
+    expect((await service.list('renamed')).map((p) => [p.modelId, p.modelName])).toEqual([
+      ['id-1', 'renamed'],
+    ]);
+    expect((await service.decisions('renamed')).decisions.map((d) => [d.modelId, d.modelName])).toEqual([
+      ['id-1', 'renamed'],
+    ]);
+  });
+
+  it('answers 404 RESOURCE_DOES_NOT_EXIST for a name that names no model, before any write', async () => {
+    const repo = new MemoryRepo();
+    const service = new PromotionPolicyService(repo, models);
+    const target = { kind: 'stage', name: 'Production' } as const;
+    for (const attempt of [
+      () => service.set('nobody', target, 'metrics.x > 0'),
+      () => service.list('nobody'),
+      () => service.delete('nobody', target),
+      () => service.decisions('nobody'),
+    ]) {
+      const error = await attempt().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(MlflowError);
+      expect((error as MlflowError).statusCode).toBe(404);
+      expect((error as MlflowError).errorCode).toBe('RESOURCE_DOES_NOT_EXIST');
+      expect((error as MlflowError).message).toBe('Registered Model with name=nobody not found');
+    }
+    expect(repo.policies.size).toBe(0);
   });
 });
