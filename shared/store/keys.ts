@@ -58,6 +58,13 @@ function padId(id: string): string {
   return id.padStart(20, '0');
 }
 
+/**
+ * The keys of a run and of a logged model, also exported alone: the artifacts function needs only these,
+ * and importing them without `keys` lets its bundle (at its 400 KB budget) leave the rest of this table out.
+ */
+export const runKey = (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'RUN' });
+export const loggedModelKey = (modelId: string): ItemKey => ({ pk: `LMODEL#${modelId}`, sk: 'LMODEL' });
+
 export const keys = {
   experiment: (experimentId: string): ItemKey => ({ pk: `EXP#${experimentId}`, sk: 'EXP' }),
   experimentListing: (experimentId: string) => ({
@@ -67,7 +74,7 @@ export const keys = {
   allExperimentsPartition: 'EXPERIMENTS',
   experimentName: (name: string): ItemKey => ({ pk: `EXPNAME#${name}`, sk: 'EXPNAME' }),
   experimentCounter: (): ItemKey => ({ pk: 'COUNTER#EXPERIMENT', sk: 'COUNTER' }),
-  run: (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'RUN' }),
+  run: runKey,
   runListing: (experimentId: string, runId: string) => ({
     gsi1pk: experimentRunsPartition(experimentId, shardOf(runId)),
     gsi1sk: runId,
@@ -110,7 +117,7 @@ export const keys = {
   }),
   allModelVersionsPartition: 'MODELVERSIONS',
   /** MLflow 3 logged models (`m-<32 hex>`), a different thing from registered models (`MODEL#`). */
-  loggedModel: (modelId: string): ItemKey => ({ pk: `LMODEL#${modelId}`, sk: 'LMODEL' }),
+  loggedModel: loggedModelKey,
   loggedModelListing: (experimentId: string, modelId: string) => ({
     gsi1pk: `EXPMODELS#${experimentId}`,
     gsi1sk: modelId,

@@ -6,7 +6,7 @@
  */
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LifecycleStage } from '../domain/model.js';
-import { type ItemKey, keys } from './keys.js';
+import { type ItemKey, loggedModelKey, runKey } from './keys.js';
 
 export interface RunIdentity {
   runId: string;
@@ -71,7 +71,7 @@ export class DynamoRunReader {
     const run = await readOne(
       this.client,
       this.tableName,
-      keys.run(runId),
+      runKey(runId),
       'run_id, experiment_id, lifecycle_stage, artifact_uri',
     );
     return run
@@ -88,7 +88,7 @@ export class DynamoRunReader {
     const model = await readOne(
       this.client,
       this.tableName,
-      keys.loggedModel(modelId),
+      loggedModelKey(modelId),
       'model_id, experiment_id, lifecycle_stage, artifact_uri, source_run_id',
     );
     return model
