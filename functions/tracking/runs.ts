@@ -4,13 +4,12 @@ import { InvalidParameterValueError } from '../../shared/api/errors.js';
 import {
   int64,
   keyValue,
+  METRIC_FIELDS,
   type ParsedMetric,
   parseMessage,
   parseMetricList,
   protoEnum,
   repeatedString,
-  requiredDouble,
-  requiredInt64,
   requiredString,
   str,
   viewType,
@@ -50,16 +49,7 @@ const UpdateRun = v.object({
   end_time: v.optional(int64),
   run_name: v.optional(str),
 });
-const LogMetric = v.object({
-  ...runRef,
-  key: requiredString,
-  value: requiredDouble,
-  timestamp: requiredInt64,
-  step: v.optional(int64, 0),
-  model_id: v.optional(str),
-  dataset_name: v.optional(str),
-  dataset_digest: v.optional(str),
-});
+const LogMetric = v.object({ ...runRef, ...METRIC_FIELDS });
 const LogParam = v.object({ ...runRef, key: requiredString, value: v.optional(str, '') });
 const SetTag = v.object({ ...runRef, key: requiredString, value: v.optional(str, '') });
 const DeleteTag = v.object({ run_id: requiredString, key: requiredString });

@@ -175,17 +175,20 @@ export function parseMetricList(field: string, raw: unknown): ParsedMetric[] {
   return metrics;
 }
 
+/** A Metric message's fields, as log-metric and each log-batch entry carry them (MLflow 3 adds the model and dataset). */
+export const METRIC_FIELDS = {
+  key: requiredString,
+  value: requiredDouble,
+  timestamp: requiredInt64,
+  step: v.optional(int64, 0),
+  model_id: v.optional(str),
+  dataset_name: v.optional(str),
+  dataset_digest: v.optional(str),
+};
+
 /** The schema `parseMetricList` implements by hand, kept for the property test that ties them. */
 export const BatchMetricSchema = v.pipe(
-  v.object({
-    key: requiredString,
-    value: requiredDouble,
-    timestamp: requiredInt64,
-    step: v.optional(int64, 0),
-    model_id: v.optional(str),
-    dataset_name: v.optional(str),
-    dataset_digest: v.optional(str),
-  }),
+  v.object(METRIC_FIELDS),
   v.transform(
     ({ model_id, dataset_name, dataset_digest, ...point }): ParsedMetric => ({
       ...point,
