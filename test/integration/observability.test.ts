@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../shared/local/stand-ins.js';
 import { Api } from '../helpers/http.js';
+import { type CapturedOutput, captureOutput } from '../helpers/output.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const TOKEN = 'cairn-test-token-0f6b8e0d9c1a4e7b';
@@ -14,21 +15,9 @@ const ARTIFACTS = '/api/2.0/mlflow-artifacts/artifacts';
 
 let server: TestServer;
 let api: Api;
-const written: string[] = [];
-const restore: (() => void)[] = [];
+let output: CapturedOutput;
 let presignedUrl = '';
 let downloadLocation = '';
-
-function capture(stream: NodeJS.WriteStream): void {
-  const original = stream.write.bind(stream);
-  stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof stream.write;
-  restore.push(() => {
-    stream.write = original as typeof stream.write;
-  });
-}
 
 interface LogLine {
   level?: string;
@@ -45,11 +34,7 @@ interface LogLine {
 }
 
 function lines(): LogLine[] {
-  return written
-    .join('')
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogLine);
+  return output.jsonLines() as LogLine[];
 }
 
 const requestLines = () => lines().filter((line) => line.message === 'request');
@@ -62,8 +47,7 @@ beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
   server = await startTestServer();
   api = new Api(server.url);
-  capture(process.stdout);
-  capture(process.stderr);
+  output = captureOutput();
 
   const auth = { authorization: `Bearer ${TOKEN}` };
   const experimentId = (
@@ -99,7 +83,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const undo of restore.reverse()) undo();
+  output?.restore();
   delete process.env.CAIRN_LOG_LEVEL;
   delete process.env.POWERTOOLS_METRICS_DISABLED;
   await server?.close();
@@ -130,7 +114,7 @@ describe('request log lines', () => {
   });
 
   it('never writes the token, the Authorization header, a presigned URL or its signature', () => {
-    const output = written.join('');
+    const text = output.written.join('');
     expect(presignedUrl).toContain('X-Amz-Signature=');
     expect(downloadLocation).toContain('X-Amz-Signature=');
     for (const secret of [
@@ -144,7 +128,7 @@ describe('request log lines', () => {
       'X-Amz-Credential',
       LOCAL_CREDENTIALS.secretAccessKey,
     ]) {
-      expect(output.toLowerCase()).not.toContain(secret.toLowerCase());
+      expect(text.toLowerCase()).not.toContain(secret.toLowerCase());
     }
   });
 });

@@ -1,0 +1,55 @@
+/**
+ * Captures what the process writes — stdout, stderr, and console output (which vitest takes over before
+ * it reaches the streams) — for tests that check log lines, while still letting it through.
+ */
+export interface CapturedOutput {
+  /** Everything written so far, in order. */
+  readonly written: string[];
+  /** The lines that are JSON objects (structured logs and EMF), parsed. */
+  jsonLines(): Record<string, unknown>[];
+  /** Puts the streams and console back. */
+  restore(): void;
+}
+
+export function captureOutput(): CapturedOutput {
+  const written: string[] = [];
+  const undo: (() => void)[] = [];
+  for (const stream of [process.stdout, process.stderr]) {
+    const original = stream.write.bind(stream);
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof stream.write;
+    undo.push(() => {
+      stream.write = original as typeof stream.write;
+    });
+  }
+  for (const method of ['log', 'error', 'warn'] as const) {
+    const original = console[method];
+    console[method] = (...args: unknown[]) => {
+      written.push(`${args.map(String).join(' ')}\n`);
+      original(...args);
+    };
+    undo.push(() => {
+      console[method] = original;
+    });
+  }
+  return {
+    written,
+    jsonLines: () =>
+      written
+        .join('')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .flatMap((line) => {
+          try {
+            return [JSON.parse(line) as Record<string, unknown>];
+          } catch {
+            return []; // console.log of an object prints `{ key: … }`, not JSON
+          }
+        }),
+    restore: () => {
+      for (const step of undo.reverse()) step();
+    },
+  };
+}
