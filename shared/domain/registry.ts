@@ -4,6 +4,7 @@
  * changes nothing.
  */
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../api/errors.js';
+import { canonicalArtifactPath, parseArtifactPath } from './artifact-paths.js';
 import type { PromotionGuard } from './promotion-guard.js';
 import {
   type ModelPage,
@@ -449,20 +450,23 @@ export class RegistryService {
 
   /**
    * Checks what a new version's source, run_id and model_id name, as MLflow's create_model_version does:
-   * runs must exist; a logged model must exist and not be deleted, its artifact location becomes the
-   * version's storage location, and its source run the version's run when the request names none (the
-   * run promotion policies are evaluated against).
+   * runs must exist; a logged model must exist and not be deleted, and its artifact location becomes the
+   * version's storage location.
+   *
+   * The version's run is the run that produced its files — the `runs:/` run, the logged model's source
+   * run, or the run (or logged model) an artifact-root path lies under — because promotion policies judge
+   * a version by it. MLflow takes any `run_id` the request names; here a `run_id` (or a `model_id` whose
+   * source run) that contradicts the source is refused, so a version cannot borrow a run that passes a
+   * policy its own files' run fails.
    */
   private async resolveSource(
     input: CreateVersionInput,
   ): Promise<{ runId?: string; storageLocation?: string }> {
-    const sourceModelId = input.source.startsWith('models:/')
-      ? input.source.slice('models:/'.length)
-      : undefined;
-    const sourceRunId = input.source.startsWith('runs:/')
-      ? input.source.slice('runs:/'.length).split('/')[0]
-      : undefined;
-    const runIds = new Set([input.runId, sourceRunId].filter((id): id is string => !!id));
+    const owner = this.sourceOwner(input.source);
+    const runIds = new Set(
+      [input.runId, owner?.kind === 'run' ? owner.runId : undefined].filter((id): id is string => !!id),
+    );
+    const sourceModelId = owner?.kind === 'model' ? owner.modelId : undefined;
     const [sourceModel, paramModel] = await Promise.all([
       sourceModelId ? this.requireLoggedModel(sourceModelId, `source '${input.source}'`) : undefined,
       input.loggedModelId && input.loggedModelId !== sourceModelId
@@ -473,11 +477,49 @@ export class RegistryService {
           throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
       }),
     ]);
-    const runId = input.runId || sourceModel?.sourceRunId || paramModel?.sourceRunId;
+    const producedBy = owner?.kind === 'run' ? owner.runId : sourceModel?.sourceRunId;
+    const refuse = (field: string, named: string, why: string): never => {
+      throw new InvalidParameterValueError(
+        `'${field}' names run ${named}, but ${why}: a version's run is the run that produced its source.`,
+      );
+    };
+    if (paramModel?.sourceRunId && producedBy && paramModel.sourceRunId !== producedBy)
+      refuse('model_id', paramModel.sourceRunId, `source '${input.source}' comes from run ${producedBy}`);
+    const runId = producedBy ?? paramModel?.sourceRunId;
+    if (input.runId && runId && input.runId !== runId)
+      refuse('run_id', input.runId, `source '${input.source}' comes from run ${runId}`);
+    if (input.runId && !runId && owner !== undefined)
+      refuse('run_id', input.runId, `source '${input.source}' was not logged from a run`);
     return {
-      ...(runId ? { runId } : {}),
+      ...(runId || input.runId ? { runId: runId ?? input.runId } : {}),
       ...(sourceModel ? { storageLocation: sourceModel.artifactUri } : {}),
     };
+  }
+
+  /**
+   * The run or logged model a source lies under: `runs:/<run>/...`, `models:/m-<id>`, or a path under this
+   * deployment's artifact root in MLflow's layout (`<exp>/<run>/artifacts/...`,
+   * `<exp>/models/<id>/artifacts/...`); undefined for another path under the root.
+   */
+  private sourceOwner(
+    source: string,
+  ): { kind: 'run'; runId: string } | { kind: 'model'; modelId: string } | undefined {
+    if (source.startsWith('runs:/')) return { kind: 'run', runId: source.slice(6).split('/')[0] as string };
+    if (source.startsWith('models:/')) return { kind: 'model', modelId: source.slice(8) };
+    const root = this.config.artifactRoot.endsWith('/')
+      ? this.config.artifactRoot
+      : `${this.config.artifactRoot}/`;
+    try {
+      const { owner } = parseArtifactPath(
+        canonicalArtifactPath(source.slice(root.length), 'source'),
+        'source',
+      );
+      return owner.kind === 'run'
+        ? { kind: 'run', runId: owner.runId }
+        : { kind: 'model', modelId: owner.modelId };
+    } catch {
+      return undefined; // under the root (validateSource checked that), but not in a run's or model's tree
+    }
   }
 
   private async requireLoggedModel(modelId: string, namedBy: string) {

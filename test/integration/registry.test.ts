@@ -502,13 +502,17 @@ describe('model versions', () => {
     );
   });
 
-  // {run} and {model} stand for the run and logged model that beforeAll creates.
+  // {experiment}, {run} and {model} stand for what beforeAll creates; a run path under the artifact
+  // root must name a run that exists (404 otherwise), like a runs:/ source.
   it.each([
     ['runs:/{run}/model', 200],
     ['runs:/{run}', 200],
     ['runs:/{run}/a/b/c', 200],
     ['models:/{model}', 200],
-    ['mlflow-artifacts:/1/abc/artifacts/model', 200],
+    ['mlflow-artifacts:/{experiment}/{run}/artifacts/model', 200],
+    ['mlflow-artifacts:/{experiment}/models/{model}/artifacts', 200],
+    ['mlflow-artifacts:/{experiment}/datasets/train.csv', 200],
+    ['mlflow-artifacts:/1/abc/artifacts/model', 404],
     ['file:///etc/passwd', 400],
     ['/etc/passwd', 400],
     ['relative/path', 400],
@@ -531,7 +535,10 @@ describe('model versions', () => {
     ['models:/m-xyz', 400],
     ['', 400],
   ])('source %j → %i', async (template, status) => {
-    const source = template.replace('{run}', RUN_ID).replace('{model}', MODEL_ID);
+    const source = template
+      .replace('{run}', RUN_ID)
+      .replace('{model}', MODEL_ID)
+      .replace('{experiment}', EXPERIMENT_ID);
     await api.post('registered-models/create', { name: 'mv-sources' });
     const response = await api.post('model-versions/create', { name: 'mv-sources', source });
     expect(response.status, response.text).toBe(status);
@@ -573,15 +580,15 @@ describe('model versions', () => {
     const uri = await api.get('model-versions/get-download-uri', { name: 'mv-logged', version: '1' });
     expect(uri.status, uri.text).toBe(200);
     expect(uri.body).toEqual({ artifact_uri: logged.artifact_uri });
-    // An explicit run id wins over the logged model's source run.
-    const explicit = await createVersion('mv-logged', {
+    // A run id or model id that agrees with the source is accepted; the same run either way.
+    const agreeing = await createVersion('mv-logged', {
       source: `models:/${logged.model_id}`,
-      run_id: RUN_ID,
+      run_id: OTHER_RUN_ID,
+      model_id: logged.model_id,
     });
-    expect(explicit.run_id).toBe(RUN_ID);
-    // model_id alone names the run too; the download location stays the (run) source.
+    expect(agreeing.run_id).toBe(OTHER_RUN_ID);
     const byParam = await createVersion('mv-logged', {
-      source: `runs:/${RUN_ID}/model`,
+      source: `runs:/${OTHER_RUN_ID}/model`,
       run_id: undefined,
       model_id: logged.model_id,
     });
@@ -589,7 +596,7 @@ describe('model versions', () => {
     expect(
       (await api.get('model-versions/get-download-uri', { name: 'mv-logged', version: byParam.version }))
         .body,
-    ).toEqual({ artifact_uri: `runs:/${RUN_ID}/model` });
+    ).toEqual({ artifact_uri: `runs:/${OTHER_RUN_ID}/model` });
     // A logged model without a source run leaves the version without one.
     const orphan = await createLoggedModel();
     const noRun = await createVersion('mv-logged', {
@@ -597,6 +604,38 @@ describe('model versions', () => {
       run_id: undefined,
     });
     expect(noRun.run_id).toBeUndefined();
+  });
+
+  it('refuses a run_id or model_id that contradicts the run the source came from (a policy judges that run)', async () => {
+    await createModel('mv-borrow');
+    const logged = await createLoggedModel(OTHER_RUN_ID);
+    const orphan = await createLoggedModel();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ source: `models:/${logged.model_id}`, run_id: RUN_ID }, 'run_id'],
+      [{ source: `runs:/${OTHER_RUN_ID}/model`, run_id: RUN_ID }, 'run_id'],
+      [
+        { source: `mlflow-artifacts:/${EXPERIMENT_ID}/${OTHER_RUN_ID}/artifacts/model`, run_id: RUN_ID },
+        'run_id',
+      ],
+      [
+        { source: `mlflow-artifacts:/${EXPERIMENT_ID}/models/${logged.model_id}/artifacts`, run_id: RUN_ID },
+        'run_id',
+      ],
+      [{ source: `runs:/${RUN_ID}/model`, run_id: undefined, model_id: logged.model_id }, 'model_id'],
+      [{ source: `models:/${orphan.model_id}`, run_id: RUN_ID }, 'run_id'],
+    ];
+    for (const [fields, field] of cases) {
+      const response = await api.post('model-versions/create', { name: 'mv-borrow', ...fields });
+      expectError(response, 400, 'INVALID_PARAMETER_VALUE');
+      expect(String(response.body.message)).toContain(`'${field}'`);
+    }
+    expect((await api.get('model-versions/search', { filter: "name='mv-borrow'" })).body).toEqual({});
+    // An artifact-root source takes its run from the path.
+    const fromPath = await createVersion('mv-borrow', {
+      source: `mlflow-artifacts:/${EXPERIMENT_ID}/${OTHER_RUN_ID}/artifacts/model`,
+      run_id: undefined,
+    });
+    expect(fromPath).toMatchObject({ version: '1', run_id: OTHER_RUN_ID });
   });
 
   it('refuses sources, run ids and model ids naming nothing, and writes nothing', async () => {
