@@ -112,12 +112,12 @@ export function loggedModelJson(model: LoggedModel) {
   };
 }
 
-/** A search page's size estimate: the item's strings dominate, and JSON adds little to them. */
-function estimatedJsonBytes(model: LoggedModel): number {
-  let bytes = 400 + model.name.length + model.artifactUri.length + model.metrics.length * 160;
-  for (const [key, value] of Object.entries(model.tags)) bytes += key.length + value.length * 2 + 24;
-  for (const [key, value] of Object.entries(model.params)) bytes += key.length + value.length * 2 + 24;
-  return bytes;
+/**
+ * A model's share of a search answer, measured rather than estimated: JSON escaping can make a string up
+ * to six times its length (control characters), and the page must stay under Lambda's 6 MB.
+ */
+function jsonBytes(model: LoggedModel): number {
+  return Buffer.byteLength(JSON.stringify(loggedModelJson(model)));
 }
 
 const EMPTY = {};
@@ -191,7 +191,7 @@ export function loggedModelOperations(models: LoggedModelService): Operations {
         })),
         ...(message.max_results === undefined ? {} : { maxResults: message.max_results }),
         ...(message.page_token ? { pageToken: message.page_token } : {}),
-        sizeOf: estimatedJsonBytes,
+        sizeOf: jsonBytes,
       });
       return jsonResponse({
         ...nonEmpty('models', page.models.map(loggedModelJson)),

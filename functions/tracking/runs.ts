@@ -14,6 +14,7 @@ import {
   str,
   viewType,
 } from '../../shared/api/schema.js';
+import { validateMetricDataset } from '../../shared/domain/logged-models.js';
 import { metricValueJson } from '../../shared/domain/metrics.js';
 import type { DatasetInput, MetricPoint, Run } from '../../shared/domain/model.js';
 import type { RunService } from '../../shared/domain/runs.js';
@@ -177,13 +178,21 @@ const EMPTY = {};
  */
 export interface LinkedModels {
   requireModels(modelIds: readonly string[]): Promise<void>;
-  recordMetrics(runId: string, metrics: readonly ParsedMetric[]): Promise<void>;
+  /** Everything that could refuse the model side, checked before the run is written. */
+  checkMetrics(runId: string, metrics: readonly LinkedMetric[]): Promise<void>;
+  recordMetrics(runId: string, metrics: readonly LinkedMetric[]): Promise<void>;
 }
 
-/** The points of `metrics` logged against a model (usually none: then no copy is made). */
-function linkedMetrics(metrics: readonly ParsedMetric[]): ParsedMetric[] {
-  const linked: ParsedMetric[] = [];
-  for (const metric of metrics) if (metric.modelId !== undefined) linked.push(metric);
+type LinkedMetric = ParsedMetric & { modelId: string };
+
+/** The points of `metrics` logged against a model (usually none: then no copy is made), fields checked. */
+function linkedMetrics(metrics: readonly ParsedMetric[]): LinkedMetric[] {
+  const linked: LinkedMetric[] = [];
+  for (const [index, metric] of metrics.entries()) {
+    if (metric.modelId === undefined) continue;
+    validateMetricDataset(`metrics[${index}].`, metric);
+    linked.push(metric as LinkedMetric);
+  }
   return linked;
 }
 
@@ -238,18 +247,21 @@ export function runOperations(
         timestamp: message.timestamp,
         step: message.step,
       };
-      if (message.model_id) await linkedModels?.requireModels([message.model_id]);
+      const linked: LinkedMetric[] = message.model_id
+        ? [
+            {
+              ...point,
+              modelId: message.model_id,
+              ...(message.dataset_name ? { datasetName: message.dataset_name } : {}),
+              ...(message.dataset_digest ? { datasetDigest: message.dataset_digest } : {}),
+            },
+          ]
+        : [];
+      for (const metric of linked) validateMetricDataset('', metric);
+      // The model side is checked before anything is written, and gets its metric after the run does.
+      if (linked.length > 0) await linkedModels?.checkMetrics(runId, linked);
       await runs.logMetric(runId, point);
-      if (message.model_id) {
-        await linkedModels?.recordMetrics(runId, [
-          {
-            ...point,
-            modelId: message.model_id,
-            ...(message.dataset_name ? { datasetName: message.dataset_name } : {}),
-            ...(message.dataset_digest ? { datasetDigest: message.dataset_digest } : {}),
-          },
-        ]);
-      }
+      if (linked.length > 0) await linkedModels?.recordMetrics(runId, linked);
       telemetry.metricPointsIngested(1);
       return jsonResponse(EMPTY);
     },
@@ -281,9 +293,8 @@ export function runOperations(
       const message = parseMessage(LogBatch, fields);
       const metrics = parseMetricList('metrics', message.metrics);
       const linked = linkedMetrics(metrics);
-      // The models are checked before anything is written, and get their metrics after the run does.
-      if (linked.length > 0)
-        await linkedModels?.requireModels(linked.map((metric) => metric.modelId as string));
+      // The model side is checked before anything is written, and gets its metrics after the run does.
+      if (linked.length > 0) await linkedModels?.checkMetrics(message.run_id, linked);
       await runs.logBatch(message.run_id, { metrics, params: message.params, tags: message.tags });
       if (linked.length > 0) await linkedModels?.recordMetrics(message.run_id, linked);
       telemetry.metricPointsIngested(metrics.length);

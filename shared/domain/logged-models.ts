@@ -37,8 +37,12 @@ export const LOGGED_MODEL_LIMITS = {
   tagValue: 100_000,
   /** Tags or params in one request. */
   perRequest: 1000,
-  searchDefaultMaxResults: 100,
+  /** The proto's default; `max_results: 0` means the store's default (100), as MLflow's `or None` has it. */
+  searchDefaultMaxResults: 50,
+  searchZeroMaxResults: 100,
   searchMaxResultsCap: 1000,
+  /** Distinct logged models one request may name (runs/outputs, log-inputs, metrics): each is a read. */
+  modelsPerRequest: 100,
   /** A search page stops early past this estimate of its JSON, under Lambda's 6 MB response limit. */
   searchResponseBytes: 5 * 1024 * 1024,
 } as const;
@@ -89,6 +93,8 @@ export interface LoggedModelRepository {
   mutate(modelId: string, mutation: LoggedModelMutation): Promise<LoggedModel | undefined>;
   /** Every model of one experiment, any lifecycle stage. */
   listByExperiment(experimentId: string): Promise<LoggedModel[]>;
+  /** Throws 400 when `model` would not fit in storage (DynamoDB's item limit). */
+  assertFits(model: LoggedModel): void;
 }
 
 export interface CreateLoggedModelInput {
@@ -178,6 +184,18 @@ export interface LoggedModelMetricPoint {
   datasetName?: string;
   datasetDigest?: string;
 }
+
+/** A metric's dataset fields, within MLflow's dataset limits; `field` is where the metric sits (`metrics[3].`). */
+export function validateMetricDataset(
+  field: string,
+  point: { datasetName?: string; datasetDigest?: string },
+) {
+  validateMaxLength(`${field}dataset_name`, point.datasetName ?? '', RUN_LIMITS.datasetName);
+  validateMaxLength(`${field}dataset_digest`, point.datasetDigest ?? '', RUN_LIMITS.datasetDigest);
+}
+
+/** A metric point logged against a model. */
+export type LinkedMetricPoint = LoggedModelMetricPoint & { modelId: string };
 
 const metricSlot = (metric: { key: string; datasetName?: string; datasetDigest?: string }) =>
   JSON.stringify([metric.key, metric.datasetName ?? null, metric.datasetDigest ?? null]);
@@ -279,20 +297,43 @@ export class LoggedModelService {
 
   /** Throws 404 for the first of `modelIds` that is not an active logged model. */
   async requireModels(modelIds: readonly string[]): Promise<void> {
-    await Promise.all([...new Set(modelIds)].map((modelId) => this.get(modelId)));
+    await this.activeModels(modelIds);
+  }
+
+  /**
+   * Checks metrics about to be logged against models, before the run is written: the models exist and are
+   * active, and each model can hold its new metrics (see validateMetricDataset for the fields). A request that passes can still fail afterwards only through a concurrent change (the
+   * model deleted, or filled, in between).
+   */
+  async checkMetrics(runId: string, points: readonly LinkedMetricPoint[]): Promise<void> {
+    const models = await this.activeModels(points.map((point) => point.modelId));
+    for (const model of models) {
+      const metrics = mergeLatestMetrics(
+        model.metrics,
+        points.filter((point) => point.modelId === model.modelId),
+        runId,
+      );
+      if (metrics) this.repo.assertFits({ ...model, metrics });
+    }
+  }
+
+  private async activeModels(modelIds: readonly string[]): Promise<LoggedModel[]> {
+    const distinct = [...new Set(modelIds)];
+    if (distinct.length > LOGGED_MODEL_LIMITS.modelsPerRequest) {
+      throw new InvalidParameterValueError(
+        `A request may name at most ${LOGGED_MODEL_LIMITS.modelsPerRequest} distinct logged models; this one names ${distinct.length}.`,
+      );
+    }
+    return Promise.all(distinct.map((modelId) => this.get(modelId)));
   }
 
   /**
    * Keeps the latest value per (metric, dataset) of each model the points name, by (timestamp, step) as
    * MLflow ranks them. The models must exist (see requireModels); the run's own history holds every point.
    */
-  async recordMetrics(
-    runId: string,
-    points: readonly (LoggedModelMetricPoint & { modelId?: string })[],
-  ): Promise<void> {
+  async recordMetrics(runId: string, points: readonly LinkedMetricPoint[]): Promise<void> {
     const byModel = new Map<string, LoggedModelMetricPoint[]>();
     for (const point of points) {
-      if (point.modelId === undefined) continue;
       const list = byModel.get(point.modelId) ?? [];
       list.push(point);
       byModel.set(point.modelId, list);
@@ -372,7 +413,12 @@ export class LoggedModelService {
     const experimentIds = [
       ...new Set(input.experimentIds.map((id, index) => parseExperimentId(`experiment_ids[${index}]`, id))),
     ];
-    const maxResults = input.maxResults ?? LOGGED_MODEL_LIMITS.searchDefaultMaxResults;
+    const maxResults =
+      input.maxResults === undefined
+        ? LOGGED_MODEL_LIMITS.searchDefaultMaxResults
+        : input.maxResults === 0
+          ? LOGGED_MODEL_LIMITS.searchZeroMaxResults
+          : input.maxResults;
     validateMaxResults(maxResults, LOGGED_MODEL_LIMITS.searchMaxResultsCap);
     const search = {
       ...input,

@@ -198,6 +198,10 @@ export class DynamoLoggedModelRepository implements LoggedModelRepository {
     throw new LoggedModelConflictError(modelId);
   }
 
+  assertFits(model: LoggedModel): void {
+    checkSize(toItem(model, 0));
+  }
+
   async listByExperiment(experimentId: string): Promise<LoggedModel[]> {
     const items = await queryAll(this.doc, {
       TableName: this.tableName,

@@ -427,6 +427,40 @@ describe('search', () => {
     );
   });
 
+  it("answers 50 models by default (the proto default) and 100 for max_results 0 (MLflow's `or None`)", async () => {
+    const many = await createExperiment('logged-models-many');
+    for (let n = 0; n < 55; n++) {
+      const response = await send('POST', '', { experiment_id: many, name: `n${n}` });
+      expect(response.status, response.text).toBe(200);
+    }
+    const byDefault = await search({ experiment_ids: [many] });
+    expect(byDefault.body.models).toHaveLength(50);
+    expect(byDefault.body.next_page_token).toBeDefined();
+    const zero = await search({ experiment_ids: [many], max_results: 0 });
+    expect(zero.body.models).toHaveLength(55);
+    expect(zero.body.next_page_token).toBeUndefined();
+  });
+
+  it('ends a page before its JSON passes ~5 MB (Lambda answers at most 6 MB), and pages on', async () => {
+    const big = await createExperiment('logged-models-big');
+    // Control characters take six bytes each in JSON: 4 × 90,000 of them make a model ~2.2 MB of JSON.
+    const tags = [0, 1, 2, 3].map((n) => ({ key: `t${n}`, value: '\u0001'.repeat(90_000) }));
+    for (let n = 0; n < 4; n++) {
+      const response = await send('POST', '', { experiment_id: big, name: `big${n}`, tags });
+      expect(response.status, response.text).toBe(200);
+    }
+    const seen: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await search({ experiment_ids: [big], page_token: token });
+      expect(page.status).toBe(200);
+      expect(Buffer.byteLength(page.text)).toBeLessThan(5.5 * 1024 * 1024);
+      seen.push(...names(page));
+      token = page.body.next_page_token;
+    } while (token);
+    expect(seen.sort()).toEqual(['big0', 'big1', 'big2', 'big3']);
+  });
+
   it('refuses bad filters, orders, datasets, sizes and tokens with 400s naming the problem', async () => {
     const bad: [Record<string, unknown>, string][] = [
       [{}, 'experiment_ids'],
@@ -439,7 +473,7 @@ describe('search', () => {
       [{ experiment_ids: [searchExperiment], order_by: [{ field_name: 'colour' }] }, 'colour'],
       [{ experiment_ids: [searchExperiment], order_by: [{ field_name: 'params.size' }] }, 'Only metrics'],
       [{ experiment_ids: [searchExperiment], datasets: [{ dataset_digest: 'abc' }] }, 'dataset_name'],
-      [{ experiment_ids: [searchExperiment], max_results: 0 }, 'max_results'],
+      [{ experiment_ids: [searchExperiment], max_results: -1 }, 'max_results'],
       [{ experiment_ids: [searchExperiment], max_results: 1001 }, 'max_results'],
       [{ experiment_ids: [searchExperiment], page_token: 'garbage' }, 'page token'],
       [{ experiment_ids: ['x1'] }, 'experiment_ids[0]'],
@@ -522,6 +556,74 @@ describe('metrics logged against a model', () => {
       datasets: [{ dataset_name: 'eval' }],
     });
     expect((onEval.body.models ?? []).map((m) => m.info.model_id)).toEqual([id]);
+  });
+
+  it('refuses oversized dataset fields, and metrics a model cannot hold, before writing the run', async () => {
+    const id = (await createLoggedModel({ name: 'small' })).info.model_id;
+    expectError(
+      await api.post('runs/log-metric', {
+        run_id: runId,
+        key: 'big',
+        value: 1,
+        timestamp: 1,
+        model_id: id,
+        dataset_name: 'd'.repeat(501),
+      }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      'dataset_name',
+    );
+    expectError(
+      await api.post('runs/log-batch', {
+        run_id: runId,
+        metrics: [
+          { key: 'big', value: 1, timestamp: 1 },
+          { key: 'big', value: 1, timestamp: 1, model_id: id, dataset_digest: 'd'.repeat(37) },
+        ],
+      }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      'metrics[1].dataset_digest',
+    );
+    // 600 distinct (key, dataset) slots of ~750 bytes each: more than one model item can hold.
+    const wide = Array.from({ length: 600 }, (_, n) => ({
+      key: `wide-${String(n).padStart(3, '0')}-${'k'.repeat(230)}`,
+      value: n,
+      timestamp: 1,
+      model_id: id,
+      dataset_name: 'd'.repeat(500),
+    }));
+    expectError(
+      await api.post('runs/log-batch', { run_id: runId, metrics: wide }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      'storage limit',
+    );
+    const run = await api.get<{ run: { data: { metrics?: { key: string }[] } } }>('runs/get', {
+      run_id: runId,
+    });
+    const keys = (run.body.run.data.metrics ?? []).map((metric) => metric.key);
+    expect(keys.some((key) => key === 'big' || key.startsWith('wide-'))).toBe(false);
+    expect(await metricsOf(id)).toEqual([]);
+  });
+
+  it('refuses a request naming more than 100 distinct logged models before reading any', async () => {
+    const ids = Array.from({ length: 101 }, (_, n) => `m-${n.toString(16).padStart(32, '0')}`);
+    expectError(
+      await api.post('runs/outputs', {
+        run_id: runId,
+        models: ids.map((model_id) => ({ model_id, step: 0 })),
+      }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      '100',
+    );
+    expectError(
+      await api.post('runs/log-inputs', { run_id: runId, models: ids.map((model_id) => ({ model_id })) }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      '100',
+    );
   });
 
   it('refuses a metric for an unknown model before writing anything to the run', async () => {
