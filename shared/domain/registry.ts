@@ -463,13 +463,22 @@ export class RegistryService {
     input: CreateVersionInput,
   ): Promise<{ runId?: string; storageLocation?: string }> {
     const owner = this.sourceOwner(input.source);
+    const refuse = (field: string, why: string): never => {
+      throw new InvalidParameterValueError(
+        `Invalid value for '${field}': ${why}. A version's run is the run that produced its source, and its logged model the one its source names.`,
+      );
+    };
+    if (owner.kind === 'model' && input.loggedModelId && input.loggedModelId !== owner.modelId)
+      refuse(
+        'model_id',
+        `'${input.loggedModelId}' is not ${owner.modelId}, the logged model source '${input.source}' names`,
+      );
     const runIds = new Set(
-      [input.runId, owner?.kind === 'run' ? owner.runId : undefined].filter((id): id is string => !!id),
+      [input.runId, owner.kind === 'run' ? owner.runId : undefined].filter((id): id is string => !!id),
     );
-    const sourceModelId = owner?.kind === 'model' ? owner.modelId : undefined;
     const [sourceModel, paramModel] = await Promise.all([
-      sourceModelId ? this.requireLoggedModel(sourceModelId, `source '${input.source}'`) : undefined,
-      input.loggedModelId && input.loggedModelId !== sourceModelId
+      owner.kind === 'model' ? this.requireLoggedModel(owner.modelId, `source '${input.source}'`) : undefined,
+      owner.kind === 'run' && input.loggedModelId
         ? this.requireLoggedModel(input.loggedModelId, "'model_id'")
         : undefined,
       ...[...runIds].map(async (runId) => {
@@ -477,48 +486,53 @@ export class RegistryService {
           throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
       }),
     ]);
-    const producedBy = owner?.kind === 'run' ? owner.runId : sourceModel?.sourceRunId;
-    const refuse = (field: string, named: string, why: string): never => {
-      throw new InvalidParameterValueError(
-        `'${field}' names run ${named}, but ${why}: a version's run is the run that produced its source.`,
+    if (owner.kind === 'run' && paramModel && paramModel.sourceRunId !== owner.runId)
+      refuse(
+        'model_id',
+        `logged model '${input.loggedModelId}' was not logged from run ${owner.runId}, which source '${input.source}' names`,
       );
-    };
-    if (paramModel?.sourceRunId && producedBy && paramModel.sourceRunId !== producedBy)
-      refuse('model_id', paramModel.sourceRunId, `source '${input.source}' comes from run ${producedBy}`);
-    const runId = producedBy ?? paramModel?.sourceRunId;
-    if (input.runId && runId && input.runId !== runId)
-      refuse('run_id', input.runId, `source '${input.source}' comes from run ${runId}`);
-    if (input.runId && !runId && owner !== undefined)
-      refuse('run_id', input.runId, `source '${input.source}' was not logged from a run`);
+    // A logged model's run is its source run or none: never one the request (or another model) brings.
+    const runId = owner.kind === 'run' ? owner.runId : sourceModel?.sourceRunId;
+    if (input.runId && input.runId !== runId) {
+      refuse(
+        'run_id',
+        runId
+          ? `source '${input.source}' comes from run ${runId}`
+          : `source '${input.source}' was not logged from a run`,
+      );
+    }
     return {
-      ...(runId || input.runId ? { runId: runId ?? input.runId } : {}),
-      ...(sourceModel ? { storageLocation: sourceModel.artifactUri } : {}),
+      ...(runId ? { runId } : {}),
+      // MLflow's storage location for `models:/m-<id>`; a path under a model's artifacts is its own location.
+      ...(sourceModel && input.source.startsWith('models:/')
+        ? { storageLocation: sourceModel.artifactUri }
+        : {}),
     };
   }
 
   /**
    * The run or logged model a source lies under: `runs:/<run>/...`, `models:/m-<id>`, or a path under this
    * deployment's artifact root in MLflow's layout (`<exp>/<run>/artifacts/...`,
-   * `<exp>/models/<id>/artifacts/...`); undefined for another path under the root.
+   * `<exp>/models/<id>/artifacts/...`), read as the artifacts function reads paths (decoded until stable,
+   * trailing slashes dropped). Any other path under the root holds nothing a client can have uploaded,
+   * and is refused.
    */
-  private sourceOwner(
-    source: string,
-  ): { kind: 'run'; runId: string } | { kind: 'model'; modelId: string } | undefined {
+  private sourceOwner(source: string): { kind: 'run'; runId: string } | { kind: 'model'; modelId: string } {
     if (source.startsWith('runs:/')) return { kind: 'run', runId: source.slice(6).split('/')[0] as string };
     if (source.startsWith('models:/')) return { kind: 'model', modelId: source.slice(8) };
     const root = this.config.artifactRoot.endsWith('/')
       ? this.config.artifactRoot
       : `${this.config.artifactRoot}/`;
     try {
-      const { owner } = parseArtifactPath(
-        canonicalArtifactPath(source.slice(root.length), 'source'),
-        'source',
-      );
+      const canonical = canonicalArtifactPath(source.slice(root.length).replace(/\/+$/, ''), 'source');
+      const { owner } = parseArtifactPath(canonical, 'source');
       return owner.kind === 'run'
         ? { kind: 'run', runId: owner.runId }
         : { kind: 'model', modelId: owner.modelId };
     } catch {
-      return undefined; // under the root (validateSource checked that), but not in a run's or model's tree
+      throw new InvalidParameterValueError(
+        `Invalid value for 'source' ('${source}'): a location under ${root} must lie in a run's or a logged model's artifacts ('<experiment_id>/<run_id>/artifacts/...' or '<experiment_id>/models/<model_id>/artifacts/...').`,
+      );
     }
   }
 

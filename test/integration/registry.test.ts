@@ -511,7 +511,8 @@ describe('model versions', () => {
     ['models:/{model}', 200],
     ['mlflow-artifacts:/{experiment}/{run}/artifacts/model', 200],
     ['mlflow-artifacts:/{experiment}/models/{model}/artifacts', 200],
-    ['mlflow-artifacts:/{experiment}/datasets/train.csv', 200],
+    ['mlflow-artifacts:/{experiment}/{run}/artifacts/model/', 200],
+    ['mlflow-artifacts:/{experiment}/datasets/train.csv', 400],
     ['mlflow-artifacts:/1/abc/artifacts/model', 404],
     ['file:///etc/passwd', 400],
     ['/etc/passwd', 400],
@@ -623,6 +624,21 @@ describe('model versions', () => {
       ],
       [{ source: `runs:/${RUN_ID}/model`, run_id: undefined, model_id: logged.model_id }, 'model_id'],
       [{ source: `models:/${orphan.model_id}`, run_id: RUN_ID }, 'run_id'],
+      // Spellings the artifacts function reads as the same path, and model ids that bring another run.
+      [
+        { source: `mlflow-artifacts:/${EXPERIMENT_ID}/${OTHER_RUN_ID}/artifacts/model/`, run_id: RUN_ID },
+        'run_id',
+      ],
+      [
+        { source: `mlflow-artifacts:/${EXPERIMENT_ID}/${OTHER_RUN_ID}/artifacts/model%2F`, run_id: RUN_ID },
+        'source',
+      ],
+      [{ source: `mlflow-artifacts:/${EXPERIMENT_ID}/${OTHER_RUN_ID}/artifacts/`, run_id: RUN_ID }, 'run_id'],
+      [{ source: `${orphan.artifact_uri}/`, run_id: RUN_ID }, 'run_id'],
+      [{ source: `models:/${orphan.model_id}`, run_id: undefined, model_id: logged.model_id }, 'model_id'],
+      [{ source: `${orphan.artifact_uri}/x`, run_id: undefined, model_id: logged.model_id }, 'model_id'],
+      [{ source: `runs:/${OTHER_RUN_ID}/model`, run_id: undefined, model_id: orphan.model_id }, 'model_id'],
+      [{ source: `mlflow-artifacts:/${EXPERIMENT_ID}/elsewhere`, run_id: RUN_ID }, 'source'],
     ];
     for (const [fields, field] of cases) {
       const response = await api.post('model-versions/create', { name: 'mv-borrow', ...fields });
@@ -636,6 +652,16 @@ describe('model versions', () => {
       run_id: undefined,
     });
     expect(fromPath).toMatchObject({ version: '1', run_id: OTHER_RUN_ID });
+    // A path inside a logged model's artifacts is its own download location, and takes the model's run.
+    const subPath = await createVersion('mv-borrow', {
+      source: `${logged.artifact_uri}/sub/dir`,
+      run_id: undefined,
+    });
+    expect(subPath.run_id).toBe(OTHER_RUN_ID);
+    expect(
+      (await api.get('model-versions/get-download-uri', { name: 'mv-borrow', version: subPath.version }))
+        .body,
+    ).toEqual({ artifact_uri: `${logged.artifact_uri}/sub/dir` });
   });
 
   it('refuses sources, run ids and model ids naming nothing, and writes nothing', async () => {
