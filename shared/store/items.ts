@@ -1,5 +1,6 @@
 /** Item-level helpers shared by the repositories. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { MlflowError } from '../api/errors.js';
 
 /** True for the failure of a write's ConditionExpression (the SDK class, or its name across copies). */
 export function isConditionFailure(error: unknown): boolean {
@@ -51,3 +52,18 @@ export function approximateItemBytes(value: unknown): number {
 
 /** Stay clear of DynamoDB's 400 KB item limit, estimate error included. */
 export const ITEM_BYTES_BUDGET = 380_000;
+
+/** Full-jitter exponential backoff between optimistic-write attempts, capped at 250 ms, so contending writers spread out. */
+export function contendedWriteBackoff(attempt: number): Promise<void> {
+  if (attempt === 0) return Promise.resolve();
+  const ceiling = Math.min(250, 5 * 2 ** attempt);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+}
+
+/** Still contended after every attempt: a 503, which the stock client retries with its own backoff. */
+export class ConcurrentWritesError extends MlflowError {
+  constructor(what: string) {
+    super('TEMPORARILY_UNAVAILABLE', `Too many concurrent writes to ${what}; retry the request.`);
+    this.name = 'ConcurrentWritesError';
+  }
+}

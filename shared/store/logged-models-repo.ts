@@ -6,7 +6,7 @@
  * and one conditional put, whatever changed.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { InvalidParameterValueError, MlflowError } from '../api/errors.js';
+import { InvalidParameterValueError } from '../api/errors.js';
 import type {
   LoggedModel,
   LoggedModelMetric,
@@ -18,6 +18,8 @@ import type { LifecycleStage } from '../domain/model.js';
 import { queryAll } from './doc-commands.js';
 import {
   approximateItemBytes,
+  ConcurrentWritesError,
+  contendedWriteBackoff,
   fromStoredMap,
   ITEM_BYTES_BUDGET,
   isConditionFailure,
@@ -59,22 +61,6 @@ interface LoggedModelItem {
 }
 
 const MAX_ATTEMPTS = 20;
-
-function backoff(attempt: number): Promise<void> {
-  if (attempt === 0) return Promise.resolve();
-  const ceiling = Math.min(250, 5 * 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
-}
-
-export class LoggedModelConflictError extends MlflowError {
-  constructor(modelId: string) {
-    super(
-      'TEMPORARILY_UNAVAILABLE',
-      `Too many concurrent writes to logged model ${modelId}; retry the request.`,
-    );
-    this.name = 'LoggedModelConflictError';
-  }
-}
 
 const metricValue = (value: number): string => (Object.is(value, -0) ? '-0' : String(value));
 
@@ -173,7 +159,7 @@ export class DynamoLoggedModelRepository implements LoggedModelRepository {
 
   async mutate(modelId: string, mutation: LoggedModelMutation): Promise<LoggedModel | undefined> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      await backoff(attempt);
+      await contendedWriteBackoff(attempt);
       const item = await this.read(modelId);
       if (!item) return undefined;
       const current = toModel(item);
@@ -195,7 +181,7 @@ export class DynamoLoggedModelRepository implements LoggedModelRepository {
         if (!isConditionFailure(error)) throw error;
       }
     }
-    throw new LoggedModelConflictError(modelId);
+    throw new ConcurrentWritesError(`logged model ${modelId}`);
   }
 
   assertFits(model: LoggedModel): void {

@@ -19,7 +19,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { InvalidParameterValueError, MlflowError } from '../api/errors.js';
+import { InvalidParameterValueError } from '../api/errors.js';
 import { decodeChunk, encodeChunk, sortAndDedupe, stepTimeRange } from '../domain/metric-codec.js';
 import {
   formatMetricValue,
@@ -47,6 +47,8 @@ import { readHistoryPage } from './history-pages.js';
 import { readHistoryHead, readHistoryIntervals } from './history-sample.js';
 import {
   approximateItemBytes,
+  ConcurrentWritesError,
+  contendedWriteBackoff,
   fromStoredMap,
   ITEM_BYTES_BUDGET,
   isConditionFailure,
@@ -149,21 +151,6 @@ function tailPoints(tail: Record<string, Uint8Array> | undefined): KeyedPoint[] 
 /** Optimistic-concurrency attempts per write before giving up with a retryable 503. */
 const MAX_ATTEMPTS = 30;
 
-/** Full-jitter exponential backoff between attempts, capped at 250 ms, so contending writers spread out. */
-function backoff(attempt: number): Promise<void> {
-  if (attempt === 0) return Promise.resolve();
-  const ceiling = Math.min(250, 5 * 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
-}
-
-/** Still contended after every attempt: a 503, which the stock client retries with its own backoff. */
-export class RunConflictError extends MlflowError {
-  constructor(runId: string) {
-    super('TEMPORARILY_UNAVAILABLE', `Too many concurrent writes to run ${runId}; retry the request.`);
-    this.name = 'RunConflictError';
-  }
-}
-
 export class DynamoRunRepository implements RunRepository {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -245,7 +232,7 @@ export class DynamoRunRepository implements RunRepository {
    */
   async mutate(runId: string, mutate: RunMutation): Promise<Run | undefined> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      await backoff(attempt);
+      await contendedWriteBackoff(attempt);
       const { Item } = await this.doc.send(
         new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }),
       );
@@ -318,7 +305,7 @@ export class DynamoRunRepository implements RunRepository {
         if (!isConditionFailure(error)) throw error;
       }
     }
-    throw new RunConflictError(runId);
+    throw new ConcurrentWritesError(`run ${runId}`);
   }
 
   /** Moves `from` → `to`; false when the run is missing or in another stage. */
@@ -344,7 +331,7 @@ export class DynamoRunRepository implements RunRepository {
   ): Promise<void> {
     const written = new Set<string>();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      await backoff(attempt);
+      await contendedWriteBackoff(attempt);
       const { run: runItem, latest } = await this.read(runId);
       const run = check(runItem ? toRun(runItem, latest) : undefined);
       if (!latest) throw new Error(`Run ${runId} has no LATEST item`);
@@ -439,7 +426,7 @@ export class DynamoRunRepository implements RunRepository {
         if (!isConditionFailure(error)) throw error;
       }
     }
-    throw new RunConflictError(runId);
+    throw new ConcurrentWritesError(`run ${runId}`);
   }
 
   private async putChunks(items: Record<string, unknown>[]): Promise<void> {
