@@ -2,7 +2,8 @@
  * `cairn <command>`. Commands:
  *   server   run the tracking server locally on embedded stand-ins for DynamoDB and S3
  *   token    create, list and revoke API tokens, locally or in a deployed stack
- *   policy   set, read and delete registered models' promotion policies; read their promotion audit trail
+ *   policy   set, read and delete registered models' promotion policies; read their promotion audit trail;
+ *            migrate policies stored under model names by earlier builds
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -28,6 +29,7 @@ import {
 } from '../shared/domain/promotion.js';
 import { DataDirLockedError } from '../shared/local/data-dir-lock.js';
 import { startLocalServer } from '../shared/local/server.js';
+import { type MigrationReport, migrateLegacyPromotions } from '../shared/store/promotion-migrate.js';
 import { DynamoPromotionRepository } from '../shared/store/promotion-repo.js';
 import { DynamoRegistryRepository } from '../shared/store/registry-repo.js';
 import {
@@ -45,6 +47,7 @@ const USAGE = `Usage:
   cairn policy get --model NAME [TARGET]
   cairn policy delete --model NAME (--alias ALIAS | --stage STAGE) [TARGET]
   cairn policy audit --model NAME [--max-results N] [TARGET]
+  cairn policy migrate [--dry-run] [TARGET]
 
 server:
   --host      address to listen on (env CAIRN_HOST, default 127.0.0.1); anything but loopback needs --auth
@@ -67,7 +70,11 @@ policy:
   --condition  a runs search filter the version's source run must meet to get that alias or stage,
                e.g. "metrics.accuracy >= 0.9 AND tags.data_version = 'v3'"
   --max-results  audit entries to show, newest first (default ${PROMOTION_LIMITS.defaultMaxResults})
-  TARGET       as for token`;
+  --dry-run    migrate: report what would move, change nothing
+  TARGET       as for token
+
+policy migrate moves the policies and audit entries that Cairn builds before the id-keyed layout stored
+under a model's name to the model's id. Until it has run, those models' promotions are refused.`;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
 
@@ -305,8 +312,11 @@ function requireModel(model: string | undefined): string {
   return model;
 }
 
+const documentClient = (store: OpenTokenStore) =>
+  DynamoDBDocumentClient.from(store.client, { marshallOptions: { removeUndefinedValues: true } });
+
 function policyService(store: OpenTokenStore): PromotionPolicyService {
-  const doc = DynamoDBDocumentClient.from(store.client, { marshallOptions: { removeUndefinedValues: true } });
+  const doc = documentClient(store);
   // Policies belong to the model's id: the registry resolves the name the user gives.
   return new PromotionPolicyService(
     new DynamoPromotionRepository(doc, store.tableName),
@@ -317,7 +327,56 @@ function policyService(store: OpenTokenStore): PromotionPolicyService {
 const describePolicyTarget = ({ target }: Pick<PromotionPolicy, 'target'>) =>
   `${target.kind} '${target.name}'`;
 
+function printMigration(report: MigrationReport, where: string): void {
+  const verb = report.dryRun ? 'Would migrate' : 'Migrated';
+  const total = report.policies + report.auditEntries + report.orphaned + report.conflicts.length;
+  if (total === 0) {
+    console.log(
+      `Nothing to migrate in ${where}: no promotion policies or audit entries are keyed by a model name.`,
+    );
+    return;
+  }
+  console.log(
+    `${verb} ${report.policies} policies and ${report.auditEntries} audit entries to their models' ids in ${where}.`,
+  );
+  if (report.orphaned > 0) {
+    console.log(
+      `${report.dryRun ? 'Would delete' : 'Deleted'} ${report.orphaned} orphaned items of models that no longer exist: ${report.orphanedNames.map((n) => `'${n}'`).join(', ')}.`,
+    );
+  }
+  for (const c of report.conflicts) {
+    console.log(
+      `Conflict: model '${c.modelName}' already has a policy for ${c.target} under its id, kept: ${c.keptCondition}; the name-keyed one ${report.dryRun ? 'would be' : 'was'} dropped: ${c.legacyCondition}`,
+    );
+  }
+  if (report.dryRun) console.log('Dry run: nothing was changed.');
+}
+
+async function policyMigrate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { ...TARGET_OPTIONS, 'dry-run': { type: 'boolean', default: false } },
+    strict: true,
+  });
+  if (values.help) return usage(0);
+  // With --stack this runs with the operator's own AWS credentials (the usual chain), like every policy
+  // command: it needs cloudformation:DescribeStacks, and dynamodb:Scan, GetItem, Query, PutItem and DeleteItem
+  // on the table; no function role is involved, so the stack needs no IAM change.
+  return withTarget(values, async (store) => {
+    const doc = documentClient(store);
+    const report = await migrateLegacyPromotions(
+      doc,
+      store.tableName,
+      new DynamoRegistryRepository(doc, store.tableName),
+      { dryRun: values['dry-run'] },
+    );
+    printMigration(report, store.where);
+    return 0;
+  });
+}
+
 async function policyCommand(action: string | undefined, args: string[]): Promise<number> {
+  if (action === 'migrate') return policyMigrate(args);
   const { values } = parseArgs({
     args,
     options: { ...POLICY_OPTIONS, condition: { type: 'string' }, 'max-results': { type: 'string' } },
@@ -347,9 +406,14 @@ async function policyCommand(action: string | undefined, args: string[]): Promis
     }
     case 'get':
       return withTarget(values, async (store) => {
-        const policies = await policyService(store).list(model);
-        if (policies.length === 0)
+        const { policies, legacyPoliciesPending } = await policyService(store).listWithLegacy(model);
+        if (legacyPoliciesPending) {
+          console.log(
+            `Model '${model}' has promotion policies stored under its name by an earlier Cairn version, pending migration: run 'cairn policy migrate'. Its promotions are refused until then.`,
+          );
+        } else if (policies.length === 0) {
           console.log(`Model '${model}' has no promotion policies in ${store.where}.`);
+        }
         for (const policy of policies) {
           console.log(`${policy.target.kind} ${policy.target.name}: ${policy.condition}`);
         }
@@ -392,8 +456,16 @@ async function policyCommand(action: string | undefined, args: string[]): Promis
 async function policy(args: string[]): Promise<number> {
   const [action, ...rest] = args;
   if (action === 'help' || action === '--help' || action === '-h') return usage(0);
-  if (action !== 'set' && action !== 'get' && action !== 'delete' && action !== 'audit') {
-    console.error(`cairn: policy needs set, get, delete or audit${action ? `, not '${action}'` : ''}\n`);
+  if (
+    action !== 'set' &&
+    action !== 'get' &&
+    action !== 'delete' &&
+    action !== 'audit' &&
+    action !== 'migrate'
+  ) {
+    console.error(
+      `cairn: policy needs set, get, delete, audit or migrate${action ? `, not '${action}'` : ''}\n`,
+    );
     return usage(2);
   }
   try {

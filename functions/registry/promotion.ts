@@ -48,8 +48,12 @@ export function promotionOperations(policies: PromotionPolicyService): Operation
     },
 
     async getPromotionPolicies({ fields }) {
-      const all = await policies.list(readString(fields, 'name', true));
-      return jsonResponse({ policies: all.map(policyJson) });
+      const found = await policies.listWithLegacy(readString(fields, 'name', true));
+      return jsonResponse({
+        policies: found.policies.map(policyJson),
+        // Policies an earlier Cairn stored under the model's name: promotions are refused until migrated.
+        ...(found.legacyPoliciesPending ? { legacy_policies_pending: true } : {}),
+      });
     },
 
     async deletePromotionPolicy({ fields }) {

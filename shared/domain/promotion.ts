@@ -59,10 +59,18 @@ export interface DecisionPage {
 
 /** Every method is keyed by the registered model's id (RegisteredModel.modelId). */
 export interface PromotionRepository {
-  /** One GetItem: the guard calls it on every promotion. */
+  /** One GetItem. */
   getPolicy(modelId: string, target: PromotionTarget): Promise<PromotionPolicy | undefined>;
-  /** Aliases first, then stages, each by name (code point order). */
+  /**
+   * Aliases first, then stages, each by name (code point order). The guard calls it on every promotion:
+   * one Query of the model's few policies, as cheap as a GetItem, and it tells whether the model has any.
+   */
   listPolicies(modelId: string): Promise<PromotionPolicy[]>;
+  /**
+   * Whether policies stored by an earlier Cairn version under the model's NAME (not its id) remain: one
+   * Query with Limit 1. Such policies guard nothing until `cairn policy migrate` moves them.
+   */
+  hasLegacyPolicies(modelName: string): Promise<boolean>;
   /** Replaces the target's policy (idempotent). */
   putPolicy(policy: PromotionPolicy): Promise<void>;
   /** Removes the target's policy; removing none is not an error (a retried delete succeeds). */
@@ -179,9 +187,18 @@ export function failingClauses(clauses: readonly CompiledRunClause[], run: Run):
     });
 }
 
+/** The refusal of a promotion while the model's policies still wait under its name. */
+export function legacyPoliciesMessage(modelName: string): string {
+  return `Model '${modelName}' has promotion policies stored by an earlier Cairn version under its name; they must be migrated first with \`cairn policy migrate\` before its versions can be promoted.`;
+}
+
 function describeTarget(target: PromotionTarget): string {
   return `${target.kind} '${target.name}'`;
 }
+
+/** The audit trail's reason for a refusal while legacy (name-keyed) policies await migration. */
+export const LEGACY_PENDING_CLAUSE =
+  'promotion policies stored under the model name by an earlier Cairn version await `cairn policy migrate`';
 
 /** Decides promotions from the model's policies and records every decision. */
 export class PolicyPromotionGuard implements PromotionGuard {
@@ -197,8 +214,17 @@ export class PolicyPromotionGuard implements PromotionGuard {
       STAGES.some((s) => s.toLowerCase() === request.target.name.toLowerCase())
         ? { kind: 'stage', name: canonicalStage(request.target.name) }
         : request.target;
-    const policy = await this.repo.getPolicy(request.modelId, target);
-    const failing = policy ? await this.evaluate(policy.condition, request.runId) : [];
+    // One Query for all of the model's policies: no extra read when it has any. With none under its id,
+    // one more Query looks for policies an earlier version stored under its name: unmigrated, they would
+    // leave the model unguarded, so the promotion is refused until `cairn policy migrate` has run.
+    const policies = await this.repo.listPolicies(request.modelId);
+    const policy = policies.find((p) => p.target.kind === target.kind && p.target.name === target.name);
+    const legacy = policies.length === 0 && (await this.repo.hasLegacyPolicies(request.modelName));
+    const failing = legacy
+      ? [LEGACY_PENDING_CLAUSE]
+      : policy
+        ? await this.evaluate(policy.condition, request.runId)
+        : [];
     const decision: PromotionDecision = {
       id: randomUUID(),
       modelId: request.modelId,
@@ -214,6 +240,7 @@ export class PolicyPromotionGuard implements PromotionGuard {
     };
     // Recorded before answering: a promotion the trail does not show never goes ahead.
     await this.repo.recordDecision(decision);
+    if (legacy) throw new InvalidParameterValueError(legacyPoliciesMessage(request.modelName));
     if (failing.length > 0) {
       throw new InvalidParameterValueError(
         `Promotion of model '${request.modelName}' version ${request.version} to ${describeTarget(target)} refused by its promotion policy \`${policy?.condition}\`: ${failing.join('; ')}.`,
@@ -254,10 +281,24 @@ export class PromotionPolicyService {
   }
 
   async list(modelName: string): Promise<PromotionPolicy[]> {
+    return (await this.listWithLegacy(modelName)).policies;
+  }
+
+  /**
+   * The model's policies, and whether policies an earlier version stored under its name await
+   * `cairn policy migrate` (checked, with one Query, only when it has none under its id: the guard's rule).
+   */
+  async listWithLegacy(
+    modelName: string,
+  ): Promise<{ policies: PromotionPolicy[]; legacyPoliciesPending: boolean }> {
     validateModelName(modelName);
     const model = await this.requireModel(modelName);
     const policies = await this.repo.listPolicies(model.modelId);
-    return policies.map((policy) => ({ ...policy, modelName: model.name }));
+    const legacyPoliciesPending = policies.length === 0 && (await this.repo.hasLegacyPolicies(model.name));
+    return {
+      policies: policies.map((policy) => ({ ...policy, modelName: model.name })),
+      legacyPoliciesPending,
+    };
   }
 
   async delete(modelName: string, target: PromotionTarget): Promise<void> {

@@ -25,8 +25,8 @@
  * | All model versions             | gsi2   | gsi2pk = `MODELVERSIONS`                                | Query; version search without `name =`    |
  * | Logged model by id             | table  | pk = `LMODEL#<model_id>`, sk = `LMODEL`                  | info, tags, params, latest metrics (MLflow 3) |
  * | Logged models of an experiment | gsi1   | gsi1pk = `EXPMODELS#<experiment_id>`                    | Query; search filters and sorts after     |
- * | Promotion policy of a target   | table  | pk = `POLICY#<model_id>`, sk = `ALIAS#<alias>` or `STAGE#<stage>` | registered model's id, never its name; GetItem per guarded promotion |
- * | Promotion policies of a model  | table  | pk = `POLICY#<model_id>`                                 | Query (policies get)                      |
+ * | Promotion policy of a target   | table  | pk = `POLICY#<model_id>`, sk = `ALIAS#<alias>` or `STAGE#<stage>` | registered model's id, never its name (`cairn policy migrate` moves name-keyed ones) |
+ * | Promotion policies of a model  | table  | pk = `POLICY#<model_id>`                                 | Query (policies get; the guard, per promotion) |
  * | Promotion audit of a model     | table  | pk = `PROMOTIONS#<model_id>`, sk = `<time>#<id>`         | one item per decision; Query newest first, paged |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over

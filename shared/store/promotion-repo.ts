@@ -1,7 +1,7 @@
 /**
  * Promotion policies and their audit trail, under the registered model's immutable id (a rename keeps
  * them; a reused name does not inherit them). A policy is one item per (model, alias or stage), so the
- * guard's lookup on every promotion is one GetItem, and set and delete are single idempotent writes. The
+ * guard's lookup on every promotion is one Query of the model's few policies, and set and delete are single idempotent writes. The
  * audit trail is one item per decision under the model's own partition, sorted by time: it never grows
  * an item, and reads newest first a page at a time.
  */
@@ -78,6 +78,20 @@ export class DynamoPromotionRepository implements PromotionRepository {
     });
     policies.push(...items.map(toPolicy));
     return policies;
+  }
+
+  async hasLegacyPolicies(modelName: string): Promise<boolean> {
+    const { Items } = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        // Earlier versions keyed policies by the model's name: keys.promotionPoliciesPartition(name).
+        ExpressionAttributeValues: { ':pk': keys.promotionPoliciesPartition(modelName) },
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    return (Items ?? []).length > 0;
   }
 
   async putPolicy(policy: PromotionPolicy): Promise<void> {

@@ -409,7 +409,8 @@ export class DynamoRegistryRepository implements RegistryRepository {
     }
   }
 
-  private async getModel(modelId: string): Promise<RegisteredModel | undefined> {
+  /** The model with this id, strongly consistent (`cairn policy migrate` tells ids from names by it). */
+  async getModel(modelId: string): Promise<RegisteredModel | undefined> {
     const { Item } = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: keys.registeredModel(modelId), ConsistentRead: true }),
     );

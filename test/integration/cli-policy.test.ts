@@ -135,7 +135,8 @@ describe('cairn policy on a data directory no server holds', () => {
       [['policy', 'set', '--model', 'm', '--alias', 'a'], '--condition is required'],
       [['policy', 'get'], '--model is required'],
       [['policy', 'audit', '--model', 'm', '--max-results', 'ten'], '--max-results'],
-      [['policy', 'promote'], 'set, get, delete or audit'],
+      [['policy', 'promote'], 'set, get, delete, audit or migrate'],
+      [['policy', 'migrate', '--model', 'm'], "Unknown option '--model'"],
     ];
     const results = await Promise.all(
       cases.map(([args]) => cairn([...args, '--data-dir', join(root, 'never')])),

@@ -7,6 +7,7 @@ import {
   compileCondition,
   type DecisionPage,
   failingClauses,
+  LEGACY_PENDING_CLAUSE,
   PolicyPromotionGuard,
   type PromotionDecision,
   type PromotionPolicy,
@@ -178,12 +179,17 @@ describe('validating policies', () => {
 class MemoryRepo implements PromotionRepository {
   policies = new Map<string, PromotionPolicy>();
   decisions: PromotionDecision[] = [];
+  /** Model names with policies stored under the name by an earlier version. */
+  legacy = new Set<string>();
   private key = (model: string, t: PromotionTarget) => `${model}|${t.kind}|${t.name}`;
   async getPolicy(model: string, target: PromotionTarget) {
     return this.policies.get(this.key(model, target));
   }
   async listPolicies(model: string) {
     return [...this.policies.values()].filter((p) => p.modelId === model);
+  }
+  async hasLegacyPolicies(name: string) {
+    return this.legacy.has(name);
   }
   async putPolicy(policy: PromotionPolicy) {
     this.policies.set(this.key(policy.modelId, policy.target), policy);
@@ -293,6 +299,47 @@ describe('PolicyPromotionGuard', () => {
       guard.check({ modelId: 'id-m', modelName: 'm', version: '2', runId: 'f'.repeat(32), target }),
     ).rejects.toThrow(`source run ${'f'.repeat(32)} does not exist`);
     expect(repo.decisions.map((d) => d.outcome)).toEqual(['REFUSED', 'REFUSED']);
+  });
+
+  it('refuses, and records, while policies of an earlier version wait under the name', async () => {
+    const { repo, guard } = setup();
+    repo.legacy.add('m');
+    const target = { kind: 'alias', name: 'champion' } as const;
+    const error = await guard
+      .check({ modelId: 'id-m', modelName: 'm', version: '1', runId: RUN.runId, target })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(MlflowError);
+    expect((error as MlflowError).statusCode).toBe(400);
+    expect((error as MlflowError).errorCode).toBe('INVALID_PARAMETER_VALUE');
+    expect((error as MlflowError).message).toContain('cairn policy migrate');
+    expect(repo.decisions).toEqual([
+      expect.objectContaining({ outcome: 'REFUSED', failingClauses: [LEGACY_PENDING_CLAUSE] }),
+    ]);
+  });
+
+  it('ignores name-keyed leftovers once the model has policies under its id', async () => {
+    const { repo, guard } = setup();
+    repo.legacy.add('m');
+    let legacyChecks = 0;
+    const has = repo.hasLegacyPolicies.bind(repo);
+    repo.hasLegacyPolicies = async (name: string) => {
+      legacyChecks++;
+      return has(name);
+    };
+    await repo.putPolicy(policy({ kind: 'stage', name: 'Staging' }, 'metrics.accuracy >= 0.5'));
+    // Another target than the policy's: unguarded, and no read of the legacy partition.
+    await guard.check({
+      modelId: 'id-m',
+      modelName: 'm',
+      version: '1',
+      runId: RUN.runId,
+      target: { kind: 'alias', name: 'champion' },
+    });
+    expect(legacyChecks).toBe(0);
+    expect(repo.decisions.map((d) => d.outcome)).toEqual(['ALLOWED']);
   });
 });
 
