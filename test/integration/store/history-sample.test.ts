@@ -7,6 +7,7 @@ import type { MetricPoint, Run } from '../../../shared/domain/model.js';
 import { sampleByIntervals, stepIntervals } from '../../../shared/domain/runs.js';
 import { DynamoRunRepository } from '../../../shared/store/runs-repo.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
+import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
 let repo: DynamoRunRepository;
@@ -37,22 +38,7 @@ const valueAt = (step: number) => Math.fround(1 / (step + 1));
 /** A run whose `loss` has one point per step 0…length − 1, written 100 points (one chunk) at a time. */
 async function runWithSeries(length: number): Promise<string> {
   const runId = `${(++counter).toString(16).padStart(30, '0')}aa`;
-  const run: Run = {
-    runId,
-    experimentId: '1',
-    runName: `r${counter}`,
-    userId: '',
-    status: 'RUNNING',
-    startTime: 0,
-    artifactUri: `mlflow-artifacts:/1/${runId}/artifacts`,
-    lifecycleStage: 'active',
-    params: {},
-    tags: {},
-    metrics: {},
-    datasets: [],
-    modelOutputs: [],
-    modelInputs: [],
-  };
+  const run = testRun(runId, { runName: `r${counter}` });
   await repo.create(run);
   for (let first = 0; first < length; first += 100) {
     const points = Array.from({ length: 100 }, (_, i) => ({

@@ -11,6 +11,7 @@ import type { HistoryCursor, KeyedPoint, MetricPoint, Run } from '../../../share
 import { keys } from '../../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../../shared/store/runs-repo.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
+import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
 let repo: DynamoRunRepository;
@@ -26,22 +27,7 @@ afterAll(async () => {
 
 async function newRun(): Promise<string> {
   const runId = (++counter).toString(16).padStart(32, '0');
-  const run: Run = {
-    runId,
-    experimentId: '1',
-    runName: `r${counter}`,
-    userId: '',
-    status: 'RUNNING',
-    startTime: 0,
-    artifactUri: `mlflow-artifacts:/1/${runId}/artifacts`,
-    lifecycleStage: 'active',
-    params: {},
-    tags: {},
-    metrics: {},
-    datasets: [],
-    modelOutputs: [],
-    modelInputs: [],
-  };
+  const run = testRun(runId, { runName: `r${counter}` });
   await repo.create(run);
   return runId;
 }

@@ -17,6 +17,7 @@ import {
   parseTarget,
 } from '../../../shared/domain/promotion.js';
 import { compileRunFilter } from '../../../shared/domain/search-runs.js';
+import { testRun } from '../../helpers/runs.js';
 
 function metrics(values: Record<string, number>): Record<string, LatestMetric> {
   return Object.fromEntries(
@@ -24,15 +25,12 @@ function metrics(values: Record<string, number>): Record<string, LatestMetric> {
   );
 }
 
-const RUN: Run = {
-  runId: 'a'.repeat(32),
-  experimentId: '1',
+const RUN: Run = testRun('a'.repeat(32), {
   runName: 'baseline',
   userId: 'alice',
   status: 'FINISHED',
   startTime: 1000,
   artifactUri: 'mlflow-artifacts:/1/run/artifacts',
-  lifecycleStage: 'active',
   params: { lr: '0.01', optimizer: 'adam' },
   tags: { data_version: 'v2', quote: "it's" },
   metrics: metrics({ accuracy: 0.85, loss: 0.2, broken: Number.NaN, big: Number.POSITIVE_INFINITY }),
@@ -45,9 +43,7 @@ const RUN: Run = {
       tags: { 'mlflow.data.context': 'training' },
     },
   ],
-  modelOutputs: [],
-  modelInputs: [],
-};
+});
 
 const failures = (condition: string, run: Run = RUN) => failingClauses(compileCondition(condition), run);
 

@@ -3,28 +3,19 @@ import { describe, expect, it } from 'vitest';
 import { MlflowError } from '../../../shared/api/errors.js';
 import type { DatasetInput, LatestMetric, Run } from '../../../shared/domain/model.js';
 import { compileRunFilter, parseRunOrderBy, searchRuns } from '../../../shared/domain/search-runs.js';
+import { testRun } from '../../helpers/runs.js';
 
 const runId = (n: number) => `r${String(n).padStart(4, '0')}`;
 
 function run(n: number, overrides: Partial<Run> = {}): Run {
-  return {
-    runId: runId(n),
-    experimentId: '1',
+  return testRun(runId(n), {
     runName: `run-${n}`,
     userId: 'alice',
     status: 'FINISHED',
     startTime: 1000 + n,
     endTime: 2000 + n,
-    artifactUri: `mlflow-artifacts:/1/${runId(n)}/artifacts`,
-    lifecycleStage: 'active',
-    params: {},
-    tags: {},
-    metrics: {},
-    datasets: [],
-    modelOutputs: [],
-    modelInputs: [],
     ...overrides,
-  };
+  });
 }
 
 function metrics(values: Record<string, number>): Record<string, LatestMetric> {
