@@ -1,6 +1,6 @@
 /** Adapters for MLflow 3's logged-model endpoints (`/mlflow/logged-models...`), but for artifact listing. */
 import * as v from 'valibot';
-import { InvalidParameterValueError } from '../../shared/api/errors.js';
+import { InvalidParameterValueError, JSON_HEADERS } from '../../shared/api/errors.js';
 import type { ApiRequest } from '../../shared/api/request.js';
 import {
   bool,
@@ -113,12 +113,21 @@ export function loggedModelJson(model: LoggedModel) {
 }
 
 /**
- * A model's share of a search answer, measured rather than estimated: Lambda's 6 MB limit applies to its
- * response, in which the body is a JSON string, escaped once more (a `"` in a tag takes 4 bytes there, a
- * control character 7), as the runs search measures it.
+ * Serializes each model once for a search answer, and measures it as Lambda returns it: its 6 MB limit
+ * applies to the response, in which the body is a JSON string escaped once more (a `"` in a tag takes 4
+ * bytes there, a control character 7), as the runs search measures it.
  */
-function jsonBytes(model: LoggedModel): number {
-  return Buffer.byteLength(JSON.stringify(JSON.stringify(loggedModelJson(model)))) - 2;
+function searchSerializer() {
+  const serialized = new Map<LoggedModel, string>();
+  const json = (model: LoggedModel): string => {
+    let text = serialized.get(model);
+    if (text === undefined) {
+      text = JSON.stringify(loggedModelJson(model));
+      serialized.set(model, text);
+    }
+    return text;
+  };
+  return { json, sizeOf: (model: LoggedModel) => Buffer.byteLength(JSON.stringify(json(model))) - 2 };
 }
 
 const EMPTY = {};
@@ -177,6 +186,7 @@ export function loggedModelOperations(models: LoggedModelService): Operations {
 
     async searchLoggedModels({ fields }) {
       const message = parseMessage(SearchLoggedModels, fields);
+      const serializer = searchSerializer();
       const page = await models.search({
         experimentIds: message.experiment_ids,
         ...(message.filter ? { filter: message.filter } : {}),
@@ -192,12 +202,14 @@ export function loggedModelOperations(models: LoggedModelService): Operations {
         })),
         ...(message.max_results === undefined ? {} : { maxResults: message.max_results }),
         ...(message.page_token ? { pageToken: message.page_token } : {}),
-        sizeOf: jsonBytes,
+        sizeOf: serializer.sizeOf,
       });
-      return jsonResponse({
-        ...nonEmpty('models', page.models.map(loggedModelJson)),
-        ...(page.nextPageToken ? { next_page_token: page.nextPageToken } : {}),
-      });
+      // The page's models were serialized to be measured: the answer is joined from those strings.
+      const parts = [
+        ...(page.models.length > 0 ? [`"models":[${page.models.map(serializer.json).join(',')}]`] : []),
+        ...(page.nextPageToken ? [`"next_page_token":${JSON.stringify(page.nextPageToken)}`] : []),
+      ];
+      return { statusCode: 200, headers: { ...JSON_HEADERS }, body: `{${parts.join(',')}}` };
     },
   };
 }
