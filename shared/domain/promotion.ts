@@ -200,6 +200,18 @@ function describeTarget(target: PromotionTarget): string {
 export const LEGACY_PENDING_CLAUSE =
   'promotion policies stored under the model name by an earlier Cairn version await `cairn policy migrate`';
 
+/**
+ * Whether a model's promotions wait on `cairn policy migrate`: it has no policy under its id, and an
+ * earlier version stored some under its name (one Query, made only when `policies` is empty).
+ */
+async function legacyPending(
+  repo: PromotionRepository,
+  policies: readonly PromotionPolicy[],
+  modelName: string,
+): Promise<boolean> {
+  return policies.length === 0 && (await repo.hasLegacyPolicies(modelName));
+}
+
 /** Decides promotions from the model's policies and records every decision. */
 export class PolicyPromotionGuard implements PromotionGuard {
   constructor(
@@ -219,7 +231,7 @@ export class PolicyPromotionGuard implements PromotionGuard {
     // leave the model unguarded, so the promotion is refused until `cairn policy migrate` has run.
     const policies = await this.repo.listPolicies(request.modelId);
     const policy = policies.find((p) => p.target.kind === target.kind && p.target.name === target.name);
-    const legacy = policies.length === 0 && (await this.repo.hasLegacyPolicies(request.modelName));
+    const legacy = await legacyPending(this.repo, policies, request.modelName);
     const failing = legacy
       ? [LEGACY_PENDING_CLAUSE]
       : policy
@@ -294,7 +306,7 @@ export class PromotionPolicyService {
     validateModelName(modelName);
     const model = await this.requireModel(modelName);
     const policies = await this.repo.listPolicies(model.modelId);
-    const legacyPoliciesPending = policies.length === 0 && (await this.repo.hasLegacyPolicies(model.name));
+    const legacyPoliciesPending = await legacyPending(this.repo, policies, model.name);
     return {
       policies: policies.map((policy) => ({ ...policy, modelName: model.name })),
       legacyPoliciesPending,
