@@ -5,7 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { readPublishedEndpoint } from '../../shared/local/data-dir-endpoint.js';
 import { startLocalServer } from '../../shared/local/server.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../shared/local/stand-ins.js';
 import { externalDynamoEndpoint, uniqueTableName } from './dynamo.js';
 
 export interface TestServer {
@@ -30,5 +34,28 @@ export async function startTestServer(): Promise<TestServer> {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A document client on a running test server's own table (the endpoint the server publishes), for tests
+ * that read or seed items the API does not expose. `destroy` closes it.
+ */
+export function serverTable(server: TestServer): {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+  destroy(): void;
+} {
+  const published = readPublishedEndpoint(server.dataDir);
+  if (!published) throw new Error('the server published no DynamoDB endpoint');
+  const client = new DynamoDBClient({
+    endpoint: published.dynamodbEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  return {
+    doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    tableName: published.tableName,
+    destroy: () => client.destroy(),
   };
 }

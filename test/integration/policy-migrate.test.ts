@@ -1,21 +1,12 @@
-/**
- * Upgrading from a build that keyed promotion policies by the model's name: such policies, left in the
- * table, refuse the model's promotions until `cairn policy migrate` moves them to the model's id, after
- * which they guard it again. Legacy items are written straight into the server's table (they model data
- * an older build wrote); everything else goes through HTTP and the CLI's bin.
- */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readPublishedEndpoint } from '../../shared/local/data-dir-endpoint.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../shared/local/stand-ins.js';
 import { CairnCli } from '../helpers/cli.js';
 import { Api } from '../helpers/http.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { serverTable, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let api: Api;
-let client: DynamoDBClient;
+let table: ReturnType<typeof serverTable>;
 let doc: DynamoDBDocumentClient;
 let tableName: string;
 const cli = new CairnCli();
@@ -23,20 +14,14 @@ const cli = new CairnCli();
 beforeAll(async () => {
   server = await startTestServer();
   api = new Api(server.url);
-  const published = readPublishedEndpoint(server.dataDir);
-  if (!published) throw new Error('the server published no DynamoDB endpoint');
-  client = new DynamoDBClient({
-    endpoint: published.dynamodbEndpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
-  doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  tableName = published.tableName;
+  table = serverTable(server);
+  doc = table.doc;
+  tableName = table.tableName;
 });
 
 afterAll(async () => {
   cli.killAll();
-  client?.destroy();
+  table?.destroy();
   await server?.close();
 });
 

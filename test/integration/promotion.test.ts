@@ -1,46 +1,32 @@
-/**
- * Promotion policies over HTTP (Cairn's own `/api/2.0/cairn/registered-models/...` endpoints), and the
- * guard the registry calls, against a run logged through the API and the same table the server uses.
- */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MlflowError } from '../../shared/api/errors.js';
 import { PolicyPromotionGuard } from '../../shared/domain/promotion.js';
-import { readPublishedEndpoint } from '../../shared/local/data-dir-endpoint.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../shared/local/stand-ins.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion-repo.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry-repo.js';
 import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
 import { Api } from '../helpers/http.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { serverTable, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let api: Api;
-let client: DynamoDBClient;
+let table: ReturnType<typeof serverTable>;
 let guard: PolicyPromotionGuard;
 let registry: DynamoRegistryRepository;
 
 beforeAll(async () => {
   server = await startTestServer();
   api = new Api(server.url);
-  const published = readPublishedEndpoint(server.dataDir);
-  if (!published) throw new Error('the server published no DynamoDB endpoint');
-  client = new DynamoDBClient({
-    endpoint: published.dynamodbEndpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
-  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  registry = new DynamoRegistryRepository(doc, published.tableName);
+  table = serverTable(server);
+  const { doc, tableName } = table;
+  registry = new DynamoRegistryRepository(doc, tableName);
   guard = new PolicyPromotionGuard(
-    new DynamoPromotionRepository(doc, published.tableName),
-    new DynamoRunRepository(doc, published.tableName),
+    new DynamoPromotionRepository(doc, tableName),
+    new DynamoRunRepository(doc, tableName),
   );
 });
 
 afterAll(async () => {
-  client?.destroy();
+  table?.destroy();
   await server?.close();
 });
 
