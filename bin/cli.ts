@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { MlflowError } from '../shared/api/errors.js';
+import { statusOf } from '../shared/api/http.js';
 import { InvalidTokenRequestError, issueToken, validateIssueRequest } from '../shared/auth/issue.js';
 import { AUTHORIZER_CACHE_TTL_SECONDS, isScope, SCOPES } from '../shared/auth/scopes.js';
 import { isValidTokenName, TOKEN_NAME_RULE } from '../shared/auth/token.js';
@@ -26,17 +26,18 @@ import {
   parseTarget,
   validateCondition,
   validateModelName,
-} from '../shared/domain/promotion.js';
+} from '../shared/domain/promotion/service.js';
+import { MlflowError } from '../shared/errors.js';
 import { DataDirLockedError } from '../shared/local/data-dir-lock.js';
 import { startLocalServer } from '../shared/local/server.js';
-import { type MigrationReport, migrateLegacyPromotions } from '../shared/store/promotion-migrate.js';
-import { DynamoPromotionRepository } from '../shared/store/promotion-repo.js';
-import { DynamoRegistryRepository } from '../shared/store/registry-repo.js';
+import { type MigrationReport, migrateLegacyPromotions } from '../shared/store/promotion/migrate.js';
+import { DynamoPromotionRepository } from '../shared/store/promotion/repository.js';
+import { DynamoRegistryRepository } from '../shared/store/registry/repository.js';
 import {
   TokenAlreadyExistsError,
   TokenNotFoundError,
   type TokenSummary,
-} from '../shared/store/tokens-repo.js';
+} from '../shared/store/tokens/repository.js';
 
 const USAGE = `Usage:
   cairn server [--host HOST] [--port PORT] [--data-dir DIR] [--auth]
@@ -475,11 +476,11 @@ async function policy(args: string[]): Promise<number> {
       console.error(`cairn: ${error.message}\n`);
       return usage(2);
     }
-    if (error instanceof MlflowError && error.statusCode === 400) {
+    if (error instanceof MlflowError && statusOf(error) === 400) {
       console.error(`cairn: ${error.message}`);
       return 2;
     }
-    if (error instanceof MlflowError && error.statusCode === 404) {
+    if (error instanceof MlflowError && statusOf(error) === 404) {
       console.error(`cairn: ${error.message}`);
       return 1;
     }

@@ -5,10 +5,10 @@
 
 import { ARTIFACTS_ROUTE_SPECS } from '../../shared/api/routes-artifacts.js';
 import { loadConfig } from '../../shared/config.js';
-import { ArtifactService } from '../../shared/domain/artifacts.js';
-import { S3ArtifactStore } from '../../shared/store/artifact-store.js';
+import { ArtifactService } from '../../shared/domain/artifacts/service.js';
+import { S3ArtifactStore } from '../../shared/store/artifacts/artifact-store.js';
 import { createDynamoClient, createS3Client } from '../../shared/store/clients.js';
-import { DynamoRunReader } from '../../shared/store/run-reader.js';
+import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
 import { createClientTracer } from '../middleware/tracing.js';

@@ -1,5 +1,5 @@
 /** Adapters for the artifact endpoints: parse, call the artifacts domain, answer as MLflow's server does. */
-import { type HttpResult, InvalidParameterValueError } from '../../shared/api/errors.js';
+
 import {
   invalidValue,
   missingValue,
@@ -7,8 +7,10 @@ import {
   readOptionalInt,
   readString,
 } from '../../shared/api/fields.js';
+import type { HttpResult } from '../../shared/api/http.js';
 import type { ApiRequest } from '../../shared/api/request.js';
-import type { ArtifactPage, ArtifactService, FileInfo } from '../../shared/domain/artifacts.js';
+import type { ArtifactPage, ArtifactService, FileInfo } from '../../shared/domain/artifacts/service.js';
+import { InvalidParameterValueError } from '../../shared/errors.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 import { NO_TELEMETRY, type Telemetry } from '../middleware/observability.js';
 

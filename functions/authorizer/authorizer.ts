@@ -7,7 +7,7 @@
 import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { authenticate } from '../../shared/auth/authenticate.js';
 import { type AuthorizerContext, LAST_USED_RESOLUTION_MS } from '../../shared/auth/scopes.js';
-import type { TokenRepository } from '../../shared/store/tokens-repo.js';
+import type { TokenRepository } from '../../shared/store/tokens/repository.js';
 
 /** API Gateway HTTP API's "simple response" (payload format 2.0, enableSimpleResponses). */
 export type AuthorizerResult = { isAuthorized: false } | { isAuthorized: true; context: AuthorizerContext };

@@ -9,7 +9,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../../shared/config.js';
-import { DynamoTokenRepository } from '../../shared/store/tokens-repo.js';
+import { DynamoTokenRepository } from '../../shared/store/tokens/repository.js';
 import { createAuthorizer } from './authorizer.js';
 
 const config = loadConfig();

@@ -8,9 +8,9 @@
  * a deployed function without an authorizer in front of it refuses everything but public routes.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { PermissionDeniedError, UnauthenticatedError } from '../../shared/api/errors.js';
 import type { Route } from '../../shared/api/routes.js';
 import { type AuthorizerContext, isScope, scopeAllows } from '../../shared/auth/scopes.js';
+import { PermissionDeniedError, UnauthenticatedError } from '../../shared/errors.js';
 
 /** The principal of a request, when an authorizer vouched for one with a known scope. */
 export function principalOf(event: APIGatewayProxyEventV2): AuthorizerContext | undefined {

@@ -4,12 +4,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import {
-  EndpointNotFoundError,
-  type HttpResult,
-  JSON_HEADERS,
-  toErrorResponse,
-} from '../../shared/api/errors.js';
+import { type HttpResult, JSON_HEADERS, toErrorResponse } from '../../shared/api/http.js';
 import { type ApiRequest, toApiRequest } from '../../shared/api/request.js';
 import {
   DEFAULT_ROUTE_KEY,
@@ -19,6 +14,7 @@ import {
   type RouteSpec,
   toRoutes,
 } from '../../shared/api/route-kit.js';
+import { EndpointNotFoundError } from '../../shared/errors.js';
 import { authorize } from './authorize.js';
 import { createObservability, type Observability } from './observability.js';
 

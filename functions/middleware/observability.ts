@@ -12,8 +12,9 @@ import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { type HttpResult, MlflowError } from '../../shared/api/errors.js';
+import type { HttpResult } from '../../shared/api/http.js';
 import type { FunctionName } from '../../shared/api/routes.js';
+import { MlflowError } from '../../shared/errors.js';
 
 /** Metric names and namespace the dashboard reads; they are a contract, not a detail. */
 export const METRICS = {

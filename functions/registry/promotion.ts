@@ -5,7 +5,7 @@ import {
   type PromotionPolicy,
   type PromotionPolicyService,
   parseTarget,
-} from '../../shared/domain/promotion.js';
+} from '../../shared/domain/promotion/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 
 const targetJson = (target: PromotionPolicy['target']) =>

@@ -9,8 +9,8 @@ import {
   str,
   viewType,
 } from '../../shared/api/schema.js';
-import type { ExperimentService } from '../../shared/domain/experiments.js';
-import type { Experiment } from '../../shared/domain/model.js';
+import type { Experiment } from '../../shared/domain/experiments/model.js';
+import type { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 
 const CreateExperiment = v.object({

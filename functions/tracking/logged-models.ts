@@ -1,6 +1,6 @@
 /** Adapters for MLflow 3's logged-model endpoints (`/mlflow/logged-models...`), but for artifact listing. */
 import * as v from 'valibot';
-import { InvalidParameterValueError, JSON_HEADERS } from '../../shared/api/errors.js';
+import { JSON_HEADERS } from '../../shared/api/http.js';
 import type { ApiRequest } from '../../shared/api/request.js';
 import {
   bool,
@@ -15,8 +15,9 @@ import {
   type LoggedModel,
   type LoggedModelService,
   parseLoggedModelStatus,
-} from '../../shared/domain/logged-models.js';
-import { metricValueJson } from '../../shared/domain/metrics.js';
+} from '../../shared/domain/logged-models/service.js';
+import { metricValueJson } from '../../shared/domain/runs/metrics.js';
+import { InvalidParameterValueError } from '../../shared/errors.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 
 const CreateLoggedModel = v.object({

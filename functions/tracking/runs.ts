@@ -1,6 +1,5 @@
 /** Adapters for the runs, params, tags, metrics, inputs/outputs and run-search endpoints. */
 import * as v from 'valibot';
-import { InvalidParameterValueError } from '../../shared/api/errors.js';
 import {
   int64,
   keyValue,
@@ -14,10 +13,11 @@ import {
   str,
   viewType,
 } from '../../shared/api/schema.js';
-import { validateMetricDataset } from '../../shared/domain/logged-models.js';
-import { metricValueJson } from '../../shared/domain/metrics.js';
-import type { DatasetInput, MetricPoint, Run } from '../../shared/domain/model.js';
-import type { RunService } from '../../shared/domain/runs.js';
+import { validateMetricDataset } from '../../shared/domain/logged-models/service.js';
+import { metricValueJson } from '../../shared/domain/runs/metrics.js';
+import type { DatasetInput, MetricPoint, Run } from '../../shared/domain/runs/model.js';
+import type { RunService } from '../../shared/domain/runs/service.js';
+import { InvalidParameterValueError } from '../../shared/errors.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 import { NO_TELEMETRY, type Telemetry } from '../middleware/observability.js';
 

@@ -3,7 +3,7 @@
  * messages too; the artifacts function reads its few fields with these helpers alone, which keeps the
  * schema library out of its bundle (the 400 KB budget, beside the S3 client).
  */
-import { InvalidParameterValueError } from './errors.js';
+import { InvalidParameterValueError } from '../errors.js';
 
 export const API_DOCS_HINT = 'See the API docs for more information about request parameters.';
 const INT64_TEXT = /^-?\d{1,16}$/;

@@ -4,7 +4,7 @@
  * method from a JSON body that must be declared `application/json`.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { InvalidParameterValueError } from './errors.js';
+import { InvalidParameterValueError } from '../errors.js';
 
 export type QueryFields = Record<string, string | string[]>;
 

@@ -5,7 +5,7 @@
  * Unknown fields are ignored, as MLflow's parser ignores them.
  */
 import * as v from 'valibot';
-import { InvalidParameterValueError } from './errors.js';
+import { InvalidParameterValueError } from '../errors.js';
 import { API_DOCS_HINT, describeType, invalidValue, missingValue, readInt64 } from './fields.js';
 
 export const str = v.string();

@@ -3,7 +3,7 @@
  * scope suffices is decided by each function per route (`functions/middleware/authorize.ts`), because API
  * Gateway caches this answer per `Authorization` value across all routes.
  */
-import type { TokenRecord, TokenRepository } from '../store/tokens-repo.js';
+import type { TokenRecord, TokenRepository } from '../store/tokens/repository.js';
 import { credentialsFromAuthorization } from './credentials.js';
 import type { AuthorizerContext } from './scopes.js';
 import { secretMatches } from './token.js';

@@ -1,5 +1,5 @@
 /** Creating a token: the secret is generated here, returned once, and only its hash is stored. */
-import type { TokenRecord, TokenRepository } from '../store/tokens-repo.js';
+import type { TokenRecord, TokenRepository } from '../store/tokens/repository.js';
 import type { Scope } from './scopes.js';
 import { formatToken, generateSecret, hashSecret, isValidTokenName, TOKEN_NAME_RULE } from './token.js';
 

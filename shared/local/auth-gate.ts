@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import type { AuthorizerHandler, AuthorizerResult } from '../../functions/authorizer/authorizer.js';
-import { type HttpResult, JSON_HEADERS } from '../api/errors.js';
+import { type HttpResult, JSON_HEADERS } from '../api/http.js';
 import { routeByKey } from '../api/routes.js';
 
 const gatewayAnswer = (statusCode: number, message: string): HttpResult => ({

@@ -1,6 +1,6 @@
 /** Item-level helpers shared by the repositories. */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { MlflowError } from '../api/errors.js';
+import { MlflowError } from '../errors.js';
 
 /** True for the failure of a write's ConditionExpression (the SDK class, or its name across copies). */
 export function isConditionFailure(error: unknown): boolean {

@@ -7,7 +7,7 @@
  * a live create is never robbed.
  */
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { MlflowError } from '../api/errors.js';
+import type { MlflowError } from '../errors.js';
 import { isConditionFailure } from './items.js';
 import type { ItemKey } from './keys.js';
 

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArtifactService } from '../../shared/domain/artifacts.js';
-import { S3ArtifactStore } from '../../shared/store/artifact-store.js';
+import { ArtifactService } from '../../shared/domain/artifacts/service.js';
+import { S3ArtifactStore } from '../../shared/store/artifacts/artifact-store.js';
 import { createS3Client } from '../../shared/store/clients.js';
 import { startServerProcess } from './server-process.js';
 

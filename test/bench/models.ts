@@ -3,13 +3,13 @@
  * (create, link to the run, read back, finalize, tag, a metric logged against the model), and the read
  * cost of a logged-model search as an experiment's models grow. Units from DynamoDB Local.
  */
-import { ExperimentService } from '../../shared/domain/experiments.js';
-import { LoggedModelService } from '../../shared/domain/logged-models.js';
-import { RunService } from '../../shared/domain/runs.js';
+import { ExperimentService } from '../../shared/domain/experiments/service.js';
+import { LoggedModelService } from '../../shared/domain/logged-models/service.js';
+import { RunService } from '../../shared/domain/runs/service.js';
 import { ensureTable } from '../../shared/local/stand-ins.js';
-import { DynamoExperimentRepository } from '../../shared/store/experiments-repo.js';
-import { DynamoLoggedModelRepository } from '../../shared/store/logged-models-repo.js';
-import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
+import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
+import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
+import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { startDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { meteredDocumentClient } from './capacity.js';
 

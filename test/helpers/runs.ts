@@ -1,4 +1,4 @@
-import type { Run } from '../../shared/domain/model.js';
+import type { Run } from '../../shared/domain/runs/model.js';
 
 /**
  * A run as RunService.create would make it (active, RUNNING, in experiment 1, nothing logged), with

@@ -8,7 +8,7 @@ import { createAuthorizer } from '../../functions/authorizer/authorizer.js';
 import { basicAuthorization } from '../../shared/auth/credentials.js';
 import { issueToken } from '../../shared/auth/issue.js';
 import { formatToken, generateSecret } from '../../shared/auth/token.js';
-import { DynamoTokenRepository } from '../../shared/store/tokens-repo.js';
+import { DynamoTokenRepository } from '../../shared/store/tokens/repository.js';
 import { createTestTable, type TestTable } from '../helpers/dynamo.js';
 
 const DAY = 86_400_000;

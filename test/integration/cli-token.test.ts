@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../shared/auth/token.js';
-import { DynamoTokenRepository } from '../../shared/store/tokens-repo.js';
+import { DynamoTokenRepository } from '../../shared/store/tokens/repository.js';
 import { CairnCli } from '../helpers/cli.js';
 import { createTestTable, type TestTable } from '../helpers/dynamo.js';
 import { Api } from '../helpers/http.js';

@@ -5,7 +5,7 @@
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HttpResult } from '../../shared/api/errors.js';
+import type { HttpResult } from '../../shared/api/http.js';
 import { createFront, type LambdaHandler } from '../../shared/local/front.js';
 
 let close: (() => Promise<void>) | undefined;

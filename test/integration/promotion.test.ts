@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MlflowError } from '../../shared/api/errors.js';
-import { PolicyPromotionGuard } from '../../shared/domain/promotion.js';
-import { DynamoPromotionRepository } from '../../shared/store/promotion-repo.js';
-import { DynamoRegistryRepository } from '../../shared/store/registry-repo.js';
-import { DynamoRunRepository } from '../../shared/store/runs-repo.js';
+import { statusOf } from '../../shared/api/http.js';
+import { PolicyPromotionGuard } from '../../shared/domain/promotion/service.js';
+import { MlflowError } from '../../shared/errors.js';
+import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
+import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
+import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { Api } from '../helpers/http.js';
 import { serverTable, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -161,7 +162,7 @@ describe('the guard against a run logged through the API', () => {
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(MlflowError);
-    expect((error as MlflowError).statusCode).toBe(400);
+    expect(statusOf(error as MlflowError)).toBe(400);
     expect((error as MlflowError).errorCode).toBe('INVALID_PARAMETER_VALUE');
     expect((error as MlflowError).message).toContain(
       "metrics.accuracy >= 0.9 (run has 0.85); tags.data_version = 'v3' (run has 'v2')",

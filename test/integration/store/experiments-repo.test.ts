@@ -5,9 +5,12 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResourceAlreadyExistsError } from '../../../shared/api/errors.js';
-import type { NewExperiment } from '../../../shared/domain/model.js';
-import { CLAIM_TAKEOVER_MS, DynamoExperimentRepository } from '../../../shared/store/experiments-repo.js';
+import type { NewExperiment } from '../../../shared/domain/experiments/model.js';
+import { ResourceAlreadyExistsError } from '../../../shared/errors.js';
+import {
+  CLAIM_TAKEOVER_MS,
+  DynamoExperimentRepository,
+} from '../../../shared/store/experiments/repository.js';
 import { keys } from '../../../shared/store/keys.js';
 import { createTestTable, type TestTable, usingDynamoDbLocal } from '../../helpers/dynamo.js';
 

@@ -3,9 +3,9 @@
  * sampled by interval reads whose item count follows the number of intervals, not the series length.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetricPoint, Run } from '../../../shared/domain/model.js';
-import { sampleByIntervals, stepIntervals } from '../../../shared/domain/runs.js';
-import { DynamoRunRepository } from '../../../shared/store/runs-repo.js';
+import type { MetricPoint, Run } from '../../../shared/domain/runs/model.js';
+import { sampleByIntervals, stepIntervals } from '../../../shared/domain/runs/service.js';
+import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
 import { testRun } from '../../helpers/runs.js';
 

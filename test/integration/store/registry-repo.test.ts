@@ -4,12 +4,12 @@
  */
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidParameterValueError, ResourceAlreadyExistsError } from '../../../shared/api/errors.js';
-import type { PromotionGuard, PromotionRequest } from '../../../shared/domain/promotion-guard.js';
-import { RegistryService, type VersionSourceLookup } from '../../../shared/domain/registry.js';
-import { CLAIM_TAKEOVER_MS } from '../../../shared/store/experiments-repo.js';
+import type { PromotionGuard, PromotionRequest } from '../../../shared/domain/promotion/guard.js';
+import { RegistryService, type VersionSourceLookup } from '../../../shared/domain/registry/service.js';
+import { InvalidParameterValueError, ResourceAlreadyExistsError } from '../../../shared/errors.js';
+import { CLAIM_TAKEOVER_MS } from '../../../shared/store/experiments/repository.js';
 import { keys } from '../../../shared/store/keys.js';
-import { DynamoRegistryRepository } from '../../../shared/store/registry-repo.js';
+import { DynamoRegistryRepository } from '../../../shared/store/registry/repository.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
 
 let table: TestTable;

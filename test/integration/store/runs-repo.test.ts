@@ -5,11 +5,11 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sortAndDedupe } from '../../../shared/domain/metric-codec.js';
-import { TAIL_MAX_POINTS } from '../../../shared/domain/metrics.js';
-import type { HistoryCursor, KeyedPoint, MetricPoint, Run } from '../../../shared/domain/model.js';
+import { sortAndDedupe } from '../../../shared/domain/runs/metric-codec.js';
+import { TAIL_MAX_POINTS } from '../../../shared/domain/runs/metrics.js';
+import type { HistoryCursor, KeyedPoint, MetricPoint, Run } from '../../../shared/domain/runs/model.js';
 import { keys } from '../../../shared/store/keys.js';
-import { DynamoRunRepository } from '../../../shared/store/runs-repo.js';
+import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
 import { testRun } from '../../helpers/runs.js';
 

@@ -8,7 +8,7 @@ import {
   DynamoTokenRepository,
   TokenAlreadyExistsError,
   TokenNotFoundError,
-} from '../../../shared/store/tokens-repo.js';
+} from '../../../shared/store/tokens/repository.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
 
 let table: TestTable;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
-import { MlflowError } from '../../../shared/api/errors.js';
+import { statusOf } from '../../../shared/api/http.js';
 import { parseJsonBody, parseQueryString } from '../../../shared/api/request.js';
 import {
   int64,
@@ -11,13 +11,14 @@ import {
   requiredString,
   viewType,
 } from '../../../shared/api/schema.js';
+import { MlflowError } from '../../../shared/errors.js';
 
 const message = (fn: () => unknown): string => {
   try {
     fn();
   } catch (error) {
     expect(error).toBeInstanceOf(MlflowError);
-    expect((error as MlflowError).statusCode).toBe(400);
+    expect(statusOf(error as MlflowError)).toBe(400);
     return (error as MlflowError).message;
   }
   throw new Error('expected an error');
@@ -47,7 +48,7 @@ describe('parseJsonBody', () => {
         try {
           parseJsonBody(body, 'application/json');
         } catch (error) {
-          expect((error as MlflowError).statusCode).toBe(400);
+          expect(statusOf(error as MlflowError)).toBe(400);
         }
       }),
     );

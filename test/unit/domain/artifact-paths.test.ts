@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidParameterValueError } from '../../../shared/api/errors.js';
 import {
   type ArtifactOwner,
   artifactKey,
@@ -8,7 +7,8 @@ import {
   isUnder,
   ownerRoot,
   parseArtifactPath,
-} from '../../../shared/domain/artifact-paths.js';
+} from '../../../shared/domain/artifacts/paths.js';
+import { InvalidParameterValueError } from '../../../shared/errors.js';
 
 const RUN = '0123456789abcdef0123456789abcdef';
 const MODEL = 'm-fedcba9876543210fedcba9876543210';

@@ -3,14 +3,16 @@
  * storage and owner table (no AWS): which model may be read or written under which path, and how a
  * listing is shaped and paged. The same behaviour over HTTP is in test/integration/artifacts.test.ts.
  */
+
 import { describe, expect, it } from 'vitest';
-import type { MlflowError } from '../../../shared/api/errors.js';
+import { statusOf } from '../../../shared/api/http.js';
 import {
   type ArtifactLoggedModel,
   type ArtifactRun,
   ArtifactService,
   type ArtifactStorage,
-} from '../../../shared/domain/artifacts.js';
+} from '../../../shared/domain/artifacts/service.js';
+import type { MlflowError } from '../../../shared/errors.js';
 
 const MODEL = `m-${'a'.repeat(32)}`;
 const DELETED = `m-${'d'.repeat(32)}`;
@@ -134,7 +136,7 @@ describe('logged-model owners of proxied artifact paths', () => {
     for (const attempt of attempts) {
       const error = await failure(attempt);
       expect(error.errorCode).toBe('RESOURCE_DOES_NOT_EXIST');
-      expect(error.statusCode).toBe(404);
+      expect(statusOf(error)).toBe(404);
       expect(error.message).toBe(`Logged model with id=${id} not found in experiment ${exp}`);
     }
   });
@@ -200,10 +202,10 @@ describe('loggedModelFileUrl (the UI file download)', () => {
     const { artifacts } = service();
     await artifacts.upload(`1/models/${MODEL}/artifacts/MLmodel`, new Uint8Array(2), undefined);
     expect((await artifacts.loggedModelFileUrl(MODEL, 'MLmodel')).size).toBe(2);
-    expect((await failure(artifacts.loggedModelFileUrl(MODEL, 'missing'))).statusCode).toBe(404);
+    expect(statusOf(await failure(artifacts.loggedModelFileUrl(MODEL, 'missing')))).toBe(404);
     const traversal = await failure(artifacts.loggedModelFileUrl(MODEL, '../../1/x'));
-    expect(traversal.statusCode).toBe(400);
+    expect(statusOf(traversal)).toBe(400);
     expect(traversal.message).toContain("'artifact_file_path'");
-    expect((await failure(artifacts.loggedModelFileUrl(DELETED, 'MLmodel'))).statusCode).toBe(404);
+    expect(statusOf(await failure(artifacts.loggedModelFileUrl(DELETED, 'MLmodel')))).toBe(404);
   });
 });

@@ -1,7 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MlflowError } from '../../../shared/api/errors.js';
-import { type Clause, likeToRegExp, parseFilter, parseOrderBy } from '../../../shared/domain/filter.js';
+import { statusOf } from '../../../shared/api/http.js';
+import {
+  type Clause,
+  likeToRegExp,
+  parseFilter,
+  parseOrderBy,
+} from '../../../shared/domain/search/filter.js';
+import { MlflowError } from '../../../shared/errors.js';
 
 describe('parseFilter', () => {
   it('parses prefixed, bare and quoted identifiers with every comparator', () => {
@@ -135,7 +141,7 @@ describe('parseFilter', () => {
           parseFilter(filter);
         } catch (error) {
           expect(error).toBeInstanceOf(MlflowError);
-          expect((error as MlflowError).statusCode).toBe(400);
+          expect(statusOf(error as MlflowError)).toBe(400);
         }
       }),
     );

@@ -7,8 +7,8 @@ import {
   encodeChunk,
   isStrictlyOrdered,
   sortAndDedupe,
-} from '../../../shared/domain/metric-codec.js';
-import type { MetricPoint } from '../../../shared/domain/model.js';
+} from '../../../shared/domain/runs/metric-codec.js';
+import type { MetricPoint } from '../../../shared/domain/runs/model.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
 

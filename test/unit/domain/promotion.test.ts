@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MlflowError } from '../../../shared/api/errors.js';
-import type { LatestMetric, Run } from '../../../shared/domain/model.js';
+import { statusOf } from '../../../shared/api/http.js';
 import {
   canonicalStage,
   compileCondition,
@@ -15,8 +14,10 @@ import {
   type PromotionRepository,
   type PromotionTarget,
   parseTarget,
-} from '../../../shared/domain/promotion.js';
-import { compileRunFilter } from '../../../shared/domain/search-runs.js';
+} from '../../../shared/domain/promotion/service.js';
+import type { LatestMetric, Run } from '../../../shared/domain/runs/model.js';
+import { compileRunFilter } from '../../../shared/domain/runs/search.js';
+import { MlflowError } from '../../../shared/errors.js';
 import { testRun } from '../../helpers/runs.js';
 
 function metrics(values: Record<string, number>): Record<string, LatestMetric> {
@@ -148,7 +149,7 @@ describe('validating policies', () => {
     ['   ', "Missing value for 'condition'"],
   ])('refuses %j with a 400 naming the field', (condition, where) => {
     const error = caught(() => compileCondition(condition));
-    expect(error.statusCode).toBe(400);
+    expect(statusOf(error)).toBe(400);
     expect(error.errorCode).toBe('INVALID_PARAMETER_VALUE');
     expect(error.message).toContain('condition');
     expect(error.message).toContain(where);
@@ -249,7 +250,7 @@ describe('PolicyPromotionGuard', () => {
         (e: unknown) => e,
       );
     expect(error).toBeInstanceOf(MlflowError);
-    expect((error as MlflowError).statusCode).toBe(400);
+    expect(statusOf(error as MlflowError)).toBe(400);
     expect((error as MlflowError).errorCode).toBe('INVALID_PARAMETER_VALUE');
     expect((error as MlflowError).message).toBe(
       "Promotion of model 'm' version 4 to stage 'Production' refused by its promotion policy `metrics.accuracy >= 0.9 AND tags.data_version = 'v3'`: metrics.accuracy >= 0.9 (run has 0.85); tags.data_version = 'v3' (run has 'v2').",
@@ -308,7 +309,7 @@ describe('PolicyPromotionGuard', () => {
         (e: unknown) => e,
       );
     expect(error).toBeInstanceOf(MlflowError);
-    expect((error as MlflowError).statusCode).toBe(400);
+    expect(statusOf(error as MlflowError)).toBe(400);
     expect((error as MlflowError).errorCode).toBe('INVALID_PARAMETER_VALUE');
     expect((error as MlflowError).message).toContain('cairn policy migrate');
     expect(repo.decisions).toEqual([
@@ -385,7 +386,7 @@ describe('PromotionPolicyService', () => {
         (e: unknown) => e,
       );
       expect(error).toBeInstanceOf(MlflowError);
-      expect((error as MlflowError).statusCode).toBe(404);
+      expect(statusOf(error as MlflowError)).toBe(404);
       expect((error as MlflowError).errorCode).toBe('RESOURCE_DOES_NOT_EXIST');
       expect((error as MlflowError).message).toBe('Registered Model with name=nobody not found');
     }

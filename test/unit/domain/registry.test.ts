@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidParameterValueError } from '../../../shared/api/errors.js';
+import { searchModels, searchVersions } from '../../../shared/domain/registry/search.js';
 import {
   latestPerStage,
   type ModelVersion,
@@ -9,8 +9,8 @@ import {
   validateAlias,
   validateModelName,
   validateSource,
-} from '../../../shared/domain/registry.js';
-import { searchModels, searchVersions } from '../../../shared/domain/search-registry.js';
+} from '../../../shared/domain/registry/service.js';
+import { InvalidParameterValueError } from '../../../shared/errors.js';
 
 const ROOT = 'mlflow-artifacts:/';
 const RUN = '0123456789abcdef0123456789abcdef';

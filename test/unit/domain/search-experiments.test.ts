@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MlflowError } from '../../../shared/api/errors.js';
-import type { Experiment } from '../../../shared/domain/model.js';
-import { parseExperimentOrderBy, searchExperiments } from '../../../shared/domain/search-experiments.js';
+import type { Experiment } from '../../../shared/domain/experiments/model.js';
+import { parseExperimentOrderBy, searchExperiments } from '../../../shared/domain/experiments/search.js';
+import { MlflowError } from '../../../shared/errors.js';
 
 function experiment(id: number, overrides: Partial<Experiment> = {}): Experiment {
   return {

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MlflowError } from '../../../shared/api/errors.js';
-import type { LoggedModel, LoggedModelMetric } from '../../../shared/domain/logged-models.js';
-import { type LoggedModelSearch, searchLoggedModels } from '../../../shared/domain/search-logged-models.js';
+import { type LoggedModelSearch, searchLoggedModels } from '../../../shared/domain/logged-models/search.js';
+import type { LoggedModel, LoggedModelMetric } from '../../../shared/domain/logged-models/service.js';
+import { MlflowError } from '../../../shared/errors.js';
 
 function model(n: number, overrides: Partial<LoggedModel> = {}): LoggedModel {
   const modelId = `m-${n.toString(16).padStart(32, '0')}`;

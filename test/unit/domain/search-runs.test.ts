@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MlflowError } from '../../../shared/api/errors.js';
-import type { DatasetInput, LatestMetric, Run } from '../../../shared/domain/model.js';
-import { compileRunFilter, parseRunOrderBy, searchRuns } from '../../../shared/domain/search-runs.js';
+import { statusOf } from '../../../shared/api/http.js';
+import type { DatasetInput, LatestMetric, Run } from '../../../shared/domain/runs/model.js';
+import { compileRunFilter, parseRunOrderBy, searchRuns } from '../../../shared/domain/runs/search.js';
+import { MlflowError } from '../../../shared/errors.js';
 import { testRun } from '../../helpers/runs.js';
 
 const runId = (n: number) => `r${String(n).padStart(4, '0')}`;
@@ -51,7 +52,7 @@ function caught(action: () => unknown): MlflowError {
     action();
   } catch (error) {
     expect(error).toBeInstanceOf(MlflowError);
-    expect((error as MlflowError).statusCode).toBe(400);
+    expect(statusOf(error as MlflowError)).toBe(400);
     expect((error as MlflowError).errorCode).toBe('INVALID_PARAMETER_VALUE');
     return error as MlflowError;
   }
@@ -675,7 +676,7 @@ describe('searchRuns: properties', () => {
             action();
           } catch (error) {
             expect(error).toBeInstanceOf(MlflowError);
-            expect((error as MlflowError).statusCode).toBe(400);
+            expect(statusOf(error as MlflowError)).toBe(400);
           }
         }
       }),

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MlflowError } from '../../../shared/api/errors.js';
+import { parseExperimentId } from '../../../shared/domain/ids.js';
 import {
-  parseExperimentId,
   validateArtifactLocation,
   validateExperimentName,
   validateKey,
   validateMaxResults,
-} from '../../../shared/domain/validation.js';
+} from '../../../shared/domain/rules.js';
+import { MlflowError } from '../../../shared/errors.js';
 
 const refuses = (fn: () => void, fragment: string) => {
   try {

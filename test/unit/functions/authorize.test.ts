@@ -6,10 +6,11 @@ import {
   jsonResponse,
   type Operations,
 } from '../../../functions/middleware/http-handler.js';
-import { PermissionDeniedError, UnauthenticatedError } from '../../../shared/api/errors.js';
+import { statusOf } from '../../../shared/api/http.js';
 import { ROUTES, type Route, routeByKey, routesForFunction } from '../../../shared/api/routes.js';
 import { TRACKING_ROUTE_SPECS } from '../../../shared/api/routes-tracking.js';
 import { SCOPES, scopeAllows } from '../../../shared/auth/scopes.js';
+import { PermissionDeniedError, UnauthenticatedError } from '../../../shared/errors.js';
 
 function event(route: Route, lambda?: Record<string, unknown>): APIGatewayProxyEventV2 {
   return {
@@ -60,7 +61,7 @@ describe('authorize', () => {
       }
     })();
     expect(denied).toBeInstanceOf(PermissionDeniedError);
-    expect((denied as PermissionDeniedError).statusCode).toBe(403);
+    expect(statusOf(denied as PermissionDeniedError)).toBe(403);
     expect((denied as Error).message).toContain("'reader'");
     expect((denied as Error).message).toContain('POST /api/2.0/mlflow/experiments/create');
   });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { metricHistoryBody } from '../../../functions/tracking/runs.js';
-import { metricValueJson } from '../../../shared/domain/metrics.js';
+import { metricValueJson } from '../../../shared/domain/runs/metrics.js';
 
 describe('metricHistoryBody', () => {
   it('writes the JSON of the response object, each metric with exactly its four fields (property)', () => {

@@ -3,7 +3,7 @@
  * any signature, so only these checks catch a URL signed for the wrong key, method or headers.
  */
 import { describe, expect, it } from 'vitest';
-import { S3ArtifactStore } from '../../../shared/store/artifact-store.js';
+import { S3ArtifactStore } from '../../../shared/store/artifacts/artifact-store.js';
 import { createS3Client } from '../../../shared/store/clients.js';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIDEXAMPLE';

@@ -3,7 +3,7 @@ import {
   type ModelResolver,
   promotionPartition,
   resolveSuffix,
-} from '../../../shared/store/promotion-migrate.js';
+} from '../../../shared/store/promotion/migrate.js';
 
 const ID = 'a'.repeat(32);
 const OTHER_ID = 'b'.repeat(32);

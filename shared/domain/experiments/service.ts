@@ -1,0 +1,188 @@
+/**
+ * The experiments domain: MLflow's rules for experiments on top of an ExperimentRepository. Validation
+ * happens before any write, so a refused request changes nothing.
+ */
+
+import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
+import { parseExperimentId } from '../ids.js';
+import {
+  LIMITS,
+  validateArtifactLocation,
+  validateExperimentName,
+  validateExperimentTag,
+  validateMaxResults,
+} from '../rules.js';
+import type { Experiment, ExperimentRepository, LifecycleStage } from './model.js';
+import { type ExperimentPage, type ExperimentSearch, searchExperiments } from './search.js';
+
+export interface ExperimentsConfig {
+  /** Root under which the server assigns each experiment's artifact location, e.g. `mlflow-artifacts:/`. */
+  artifactRoot: string;
+  /** Whether a client may choose `artifact_location` on create (off by default: see README). */
+  allowClientArtifactLocation: boolean;
+}
+
+export interface CreateExperimentInput {
+  name: string;
+  artifactLocation?: string;
+  tags: { key: string; value: string }[];
+}
+
+function experimentNotFound(experimentId: string): ResourceDoesNotExistError {
+  return new ResourceDoesNotExistError(`No Experiment with id=${experimentId} exists`);
+}
+
+export function artifactLocationFor(root: string, experimentId: string): string {
+  return root.endsWith('/') ? `${root}${experimentId}` : `${root}/${experimentId}`;
+}
+
+export class ExperimentService {
+  private defaultReady: Promise<void> | undefined;
+
+  constructor(
+    private readonly repo: ExperimentRepository,
+    private readonly config: ExperimentsConfig,
+    private readonly clock: () => number = Date.now,
+    /** Applies an experiment's delete or restore to its runs (MLflow cascades both). */
+    private readonly cascadeToRuns?: (
+      experimentId: string,
+      from: LifecycleStage,
+      to: LifecycleStage,
+    ) => Promise<void>,
+  ) {}
+
+  /**
+   * Experiment "0" must exist before the first request is served (the stock client logs to it by default).
+   * Checked once per process; a failed attempt is retried by the next request.
+   */
+  ready(): Promise<void> {
+    this.defaultReady ??= this.repo
+      .ensureDefault(artifactLocationFor(this.config.artifactRoot, '0'), this.clock())
+      .catch((error: unknown) => {
+        this.defaultReady = undefined;
+        throw error;
+      });
+    return this.defaultReady;
+  }
+
+  async create(input: CreateExperimentInput): Promise<string> {
+    validateExperimentName('name', input.name);
+    const tagMap = new Map<string, string>();
+    for (const [index, tag] of input.tags.entries()) {
+      validateExperimentTag(`tags[${index}].key`, tag.key, `tags[${index}].value`, tag.value);
+      if (tagMap.has(tag.key)) {
+        throw new InvalidParameterValueError(`Duplicate tag key '${tag.key}' in 'tags'.`);
+      }
+      tagMap.set(tag.key, tag.value);
+    }
+    // fromEntries defines own properties, so keys like `__proto__` stay ordinary tag keys.
+    const tags = Object.fromEntries(tagMap);
+    const requested = input.artifactLocation;
+    if (requested) {
+      if (!this.config.allowClientArtifactLocation) {
+        throw new InvalidParameterValueError(
+          "'artifact_location' is assigned by this server and cannot be chosen by the client. Omit it; the experiment's artifacts go under the deployment's artifact root.",
+        );
+      }
+      validateArtifactLocation(requested);
+    }
+    await this.ready();
+    const experiment = await this.repo.create({
+      name: input.name,
+      artifactLocation: (id) => requested || artifactLocationFor(this.config.artifactRoot, id),
+      tags,
+      now: this.clock(),
+    });
+    return experiment.experimentId;
+  }
+
+  async get(rawExperimentId: string): Promise<Experiment> {
+    const experimentId = parseExperimentId('experiment_id', rawExperimentId);
+    await this.ready();
+    const experiment = await this.repo.get(experimentId);
+    if (!experiment) throw experimentNotFound(experimentId);
+    return experiment;
+  }
+
+  async getByName(name: string): Promise<Experiment> {
+    await this.ready();
+    const experiment = await this.repo.getByName(name);
+    if (!experiment) throw new ResourceDoesNotExistError(`Could not find experiment with name '${name}'`);
+    return experiment;
+  }
+
+  async search(
+    search: Omit<ExperimentSearch, 'maxResults'> & { maxResults?: number },
+  ): Promise<ExperimentPage> {
+    const maxResults = search.maxResults ?? LIMITS.defaultMaxResults;
+    validateMaxResults(maxResults, LIMITS.maxResultsCap);
+    // Parse everything before reading, so a bad filter costs no read.
+    searchExperiments([], { ...search, maxResults });
+    await this.ready();
+    return searchExperiments(await this.repo.listAll(), { ...search, maxResults });
+  }
+
+  async rename(rawExperimentId: string, newName: string): Promise<void> {
+    validateExperimentName('new_name', newName);
+    const experiment = await this.get(rawExperimentId);
+    if (experiment.lifecycleStage !== 'active') {
+      // MLflow answers INVALID_STATE (a 500 the client retries for minutes); this never succeeds on retry.
+      throw new InvalidParameterValueError('Cannot rename a non-active experiment.');
+    }
+    await this.repo.rename(experiment, newName, this.clock());
+  }
+
+  async delete(rawExperimentId: string): Promise<void> {
+    await this.moveLifecycle(rawExperimentId, 'active', 'deleted');
+  }
+
+  async restore(rawExperimentId: string): Promise<void> {
+    await this.moveLifecycle(rawExperimentId, 'deleted', 'active');
+  }
+
+  async setTag(rawExperimentId: string, key: string, value: string): Promise<void> {
+    validateExperimentTag('key', key, 'value', value);
+    const experimentId = parseExperimentId('experiment_id', rawExperimentId);
+    await this.ready();
+    if (!(await this.repo.setTag(experimentId, key, value))) {
+      throw await this.notActive(experimentId);
+    }
+  }
+
+  async deleteTag(rawExperimentId: string, key: string): Promise<void> {
+    const experimentId = parseExperimentId('experiment_id', rawExperimentId);
+    await this.ready();
+    if (await this.repo.deleteTag(experimentId, key)) return;
+    const experiment = await this.repo.get(experimentId);
+    if (experiment?.lifecycleStage === 'active') {
+      throw new ResourceDoesNotExistError(`No tag with name: ${key} in experiment with id ${experimentId}`);
+    }
+    throw await this.notActive(experimentId);
+  }
+
+  private async moveLifecycle(
+    rawExperimentId: string,
+    from: LifecycleStage,
+    to: LifecycleStage,
+  ): Promise<void> {
+    const experimentId = parseExperimentId('experiment_id', rawExperimentId);
+    await this.ready();
+    // MLflow looks the experiment up among `from` experiments only: anything else is "no such experiment".
+    const experiment = await this.repo.get(experimentId);
+    if (experiment?.lifecycleStage !== from) throw experimentNotFound(experimentId);
+    // Runs first: if this request dies half way, the experiment is still in `from` and a retry redoes it.
+    await this.cascadeToRuns?.(experimentId, from, to);
+    if (!(await this.repo.setLifecycle(experimentId, from, to, this.clock()))) {
+      throw experimentNotFound(experimentId);
+    }
+  }
+
+  /** The error for a conditional write on an experiment that failed: missing, or not active. */
+  private async notActive(experimentId: string): Promise<Error> {
+    const experiment = await this.repo.get(experimentId);
+    if (!experiment) return experimentNotFound(experimentId);
+    return new InvalidParameterValueError(
+      `The experiment ${experimentId} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`,
+    );
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * MLflow's input limits (contract 3.3, mlflow/utils/validation.py), with MLflow's messages. Every
+ * check throws 400 INVALID_PARAMETER_VALUE naming the field, before anything is written.
+ */
+import { InvalidParameterValueError } from '../errors.js';
+
+export const LIMITS = {
+  experimentName: 500,
+  tagKey: 250,
+  experimentTagValue: 5000,
+  artifactLocation: 2048,
+  maxResultsCap: 50_000,
+  defaultMaxResults: 1000,
+} as const;
+
+// Unicode \w like Python's re; space, dot, dash, slash and colon allowed.
+const KEY_CHARSET = /^[\p{L}\p{N}\p{Mn}\p{Mc}\p{Pc}/.\- :]*$/u;
+
+/** Python's posixpath.normpath, enough to tell whether a key would resolve to another name. */
+function normpath(path: string): string {
+  if (path === '') return '.';
+  const initialSlashes = path.startsWith('//') && !path.startsWith('///') ? 2 : path.startsWith('/') ? 1 : 0;
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part !== '..' || (initialSlashes === 0 && parts.length === 0) || parts.at(-1) === '..')
+      parts.push(part);
+    else if (parts.length > 0) parts.pop();
+  }
+  const joined = '/'.repeat(initialSlashes) + parts.join('/');
+  return joined === '' ? '.' : joined;
+}
+
+export function validateMaxLength(field: string, value: string, limit: number): void {
+  if (value.length > limit) {
+    throw new InvalidParameterValueError(`'${field}' exceeds the maximum length of ${limit} characters`);
+  }
+}
+
+/** Metric, param and tag keys: MLflow's charset, ≤ 250 chars, and a normalized path. */
+export function validateKey(field: string, key: string): void {
+  if (!KEY_CHARSET.test(key)) {
+    throw new InvalidParameterValueError(
+      `Invalid value ${JSON.stringify(key)} for parameter '${field}' supplied: Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).`,
+    );
+  }
+  const normalized = normpath(key);
+  if (normalized !== key || key === '.' || key.startsWith('..') || key.startsWith('/')) {
+    throw new InvalidParameterValueError(
+      `Invalid value ${JSON.stringify(key)} for parameter '${field}' supplied: Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '${normalized}'`,
+    );
+  }
+  validateMaxLength(field, key, LIMITS.tagKey);
+}
+
+export function validateExperimentName(field: string, name: string): void {
+  if (name.trim() === '') {
+    throw new InvalidParameterValueError(`Invalid experiment name: '${name}'. '${field}' must not be empty.`);
+  }
+  validateMaxLength(field, name, LIMITS.experimentName);
+}
+
+export function validateExperimentTag(
+  keyField: string,
+  key: string,
+  valueField: string,
+  value: string,
+): void {
+  validateKey(keyField, key);
+  validateMaxLength(valueField, value, LIMITS.experimentTagValue);
+}
+
+export function validateMaxResults(maxResults: number, cap: number): void {
+  if (maxResults < 1) {
+    throw new InvalidParameterValueError(
+      `Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer`,
+    );
+  }
+  if (maxResults > cap) {
+    throw new InvalidParameterValueError(
+      `Invalid value ${maxResults} for parameter 'max_results' supplied. It must be at most ${cap}`,
+    );
+  }
+}
+
+/** A client-supplied artifact location (only when the deployment allows it). */
+export function validateArtifactLocation(location: string): void {
+  if (location.startsWith('runs:')) {
+    throw new InvalidParameterValueError(`Artifact location cannot be a runs:/ URI. Given: '${location}'`);
+  }
+  if (location.length > LIMITS.artifactLocation) {
+    throw new InvalidParameterValueError(
+      `Invalid artifact path length. The length of the artifact path cannot be greater than ${LIMITS.artifactLocation} characters.`,
+    );
+  }
+  if (/[#;]/.test(location) || /(^|\/)\.\.(\/|$)/.test(decodeURIComponentSafe(location))) {
+    throw new InvalidParameterValueError(
+      `'artifact_location' must not contain fragments, params or '..' segments. Given: '${location}'`,
+    );
+  }
+}
+
+function decodeURIComponentSafe(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,136 @@
+/** Domain entities and the store interfaces the domain needs. No AWS imports here (design decision 4). */
+import type { LifecycleStage } from '../experiments/model.js';
+
+export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
+
+/** One logged metric point. `value` may be NaN, ±Infinity or -0; steps and timestamps are safe integers. */
+export interface MetricPoint {
+  step: number;
+  timestamp: number;
+  value: number;
+}
+
+/** The latest point of one metric key, by MLflow's rule: greatest (step, timestamp, value). */
+export interface LatestMetric extends MetricPoint {
+  key: string;
+}
+
+export interface DatasetInput {
+  name: string;
+  digest: string;
+  sourceType: string;
+  source: string;
+  schema?: string;
+  profile?: string;
+  tags: Record<string, string>;
+}
+
+export interface Run {
+  runId: string;
+  experimentId: string;
+  runName: string;
+  userId: string;
+  status: RunStatus;
+  startTime: number;
+  endTime?: number;
+  artifactUri: string;
+  lifecycleStage: LifecycleStage;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  /** Latest value per metric key. */
+  metrics: Record<string, LatestMetric>;
+  datasets: DatasetInput[];
+  /** Logged models this run produced (`runs/outputs`). */
+  modelOutputs: { modelId: string; step: number }[];
+  /** Logged models this run used, e.g. evaluated (`runs/log-inputs` with `models`). */
+  modelInputs: string[];
+}
+
+/** A metric point with its key, as logged. */
+export interface KeyedPoint extends MetricPoint {
+  key: string;
+}
+
+/** Where a history page ends: the last point served and the store's opaque resume positions. */
+export interface HistoryCursor {
+  after: MetricPoint;
+  resume: Record<string, string>;
+}
+
+/** A change to a run, decided from the run as read; see RunRepository.mutate. */
+export interface RunChange {
+  params?: Record<string, string>;
+  tags?: Record<string, string>;
+  deleteTags?: string[];
+  runName?: string;
+  status?: RunStatus;
+  endTime?: number;
+  datasets?: DatasetInput[];
+  modelOutputs?: { modelId: string; step: number }[];
+  modelInputs?: string[];
+}
+
+/** Decides a change from the current run: throw to refuse, return null for "nothing to do". */
+export type RunMutation = (run: Run) => RunChange | null;
+
+/** Steps `from` to `to`, both included. */
+export interface StepInterval {
+  from: number;
+  to: number;
+}
+
+/** What get-history-bulk-interval's first read of one run found; see shared/store/history-sample.ts. */
+export interface HistoryHead {
+  /** Points read with steps in the requested range, sorted and deduplicated. */
+  points: MetricPoint[];
+  /** True when `points` are all the points in the range. */
+  complete: boolean;
+  /** The key's highest logged step, when it has any point. */
+  latestStep?: number;
+  /** Per chunk family, the first step of the last chunk read, when reading stopped before the range's end. */
+  frontier: { own?: number; mixed?: number };
+}
+
+/** What the runs domain needs from storage. */
+export interface RunRepository {
+  create(run: Run): Promise<void>;
+  get(runId: string): Promise<Run | undefined>;
+  /** Applies `mutate` atomically with respect to other mutations; undefined when the run is missing. */
+  mutate(runId: string, mutate: RunMutation): Promise<Run | undefined>;
+  /** Moves a run from `from` to `to`; false when it is missing or in another stage. */
+  setLifecycle(runId: string, from: LifecycleStage, to: LifecycleStage): Promise<boolean>;
+  /** Appends points; `check` validates the run as read (and may throw) before anything is written. */
+  appendMetrics(
+    runId: string,
+    points: readonly KeyedPoint[],
+    check: (run: Run | undefined) => Run,
+  ): Promise<void>;
+  /** Every point of one key, sorted by (step, timestamp, value) and deduplicated. */
+  readHistory(runId: string, key: string, upToStep?: number): Promise<MetricPoint[] | undefined>;
+  /** get-history-bulk-interval, phase one: the range's points up to a byte budget; undefined for no run. */
+  readHistoryHead(
+    runId: string,
+    key: string,
+    start: number,
+    end: number | undefined,
+    byteBudget: number,
+  ): Promise<HistoryHead | undefined>;
+  /** Phase two: the head's points plus the first chunk starting in each interval above its frontier. */
+  readHistoryIntervals(
+    runId: string,
+    key: string,
+    head: HistoryHead,
+    intervals: readonly StepInterval[],
+    start: number,
+    end: number,
+  ): Promise<MetricPoint[]>;
+  /** One page of at most `limit` points after `cursor`, in order, reading only what the page needs. */
+  readHistoryPage(
+    runId: string,
+    key: string,
+    cursor: HistoryCursor | undefined,
+    limit: number,
+  ): Promise<{ points: MetricPoint[]; next?: HistoryCursor } | undefined>;
+  /** Every run of an experiment, any lifecycle stage, with latest metrics. */
+  listByExperiment(experimentId: string): Promise<Run[]>;
+}

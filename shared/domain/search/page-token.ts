@@ -1,0 +1,72 @@
+/**
+ * Opaque keyset page tokens. A token carries the sort values of the last row served and a fingerprint
+ * of the query it belongs to; the next page starts strictly after that row in the query's order. Unlike
+ * MLflow's offset tokens, rows created or deleted between two pages never shift the page boundary, so
+ * paging never skips or repeats a row that stays in the result.
+ */
+import { createHash } from 'node:crypto';
+import { InvalidParameterValueError } from '../../errors.js';
+
+export type SortValue = string | number | null;
+
+interface TokenBody {
+  v: 1;
+  q: string;
+  after: SortValue[];
+}
+
+/** A short digest of everything that defines a query's result order and membership. */
+export function queryFingerprint(query: unknown): string {
+  return createHash('sha256').update(JSON.stringify(query)).digest('base64url').slice(0, 16);
+}
+
+export function encodePageToken(fingerprint: string, after: SortValue[]): string {
+  const body: TokenBody = { v: 1, q: fingerprint, after };
+  return Buffer.from(JSON.stringify(body)).toString('base64url');
+}
+
+/** Decodes a token issued for the query with `fingerprint`; anything else is a 400. */
+export function decodePageToken(token: string, fingerprint: string): SortValue[] {
+  const fail = (why: string): never => {
+    throw new InvalidParameterValueError(`Invalid page token: ${why}.`);
+  };
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    return fail('it is not a token this server issued');
+  }
+  if (
+    typeof body !== 'object' ||
+    body === null ||
+    (body as TokenBody).v !== 1 ||
+    typeof (body as TokenBody).q !== 'string' ||
+    !Array.isArray((body as TokenBody).after) ||
+    !(body as TokenBody).after.every((value) => value === null || ['string', 'number'].includes(typeof value))
+  ) {
+    return fail('it is not a token this server issued');
+  }
+  if ((body as TokenBody).q !== fingerprint) {
+    return fail('it belongs to a search with a different filter, order or view type');
+  }
+  return (body as TokenBody).after;
+}
+
+/**
+ * Orders two keyset tuples term by term, each ascending or descending; null sorts after every value in
+ * ascending order (so before them in descending).
+ */
+export function compareSortTuples(
+  terms: readonly { ascending: boolean }[],
+  left: readonly SortValue[],
+  right: readonly SortValue[],
+): number {
+  for (const [index, term] of terms.entries()) {
+    const a = left[index] ?? null;
+    const b = right[index] ?? null;
+    if (a === b) continue;
+    const order = a === null ? 1 : b === null ? -1 : a < b ? -1 : 1;
+    return term.ascending ? order : -order;
+  }
+  return 0;
+}

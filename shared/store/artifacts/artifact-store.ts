@@ -1,0 +1,223 @@
+/**
+ * Artifact bytes in S3. Every key reaching this module was derived by the artifacts domain from a
+ * canonical path under a run's (or logged model's) prefix; this module never builds a key from input.
+ * Presigned URLs are made for exactly one key and one method, expire in minutes, and carry no checksum
+ * parameters (the client is built with WHEN_REQUIRED checksums).
+ */
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
+
+export interface ListedObject {
+  key: string;
+  size: number;
+}
+
+export interface Listing {
+  objects: ListedObject[];
+  /** Common prefixes (sub-directories), each ending in `/`. */
+  prefixes: string[];
+  nextToken?: string;
+}
+
+/** Part URLs outlive ordinary presigned URLs: every part of a large upload is signed at create time. */
+const PART_URL_SECONDS = 3600;
+
+function s3Status(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+/**
+ * S3's answers to a client's mistakes (an unknown upload, parts that were not uploaded or are too small,
+ * a bad continuation token) as MLflow errors: a 500 would have the stock client retry for minutes.
+ */
+function clientError(error: unknown, what: string): unknown {
+  const name = (error as { name?: string })?.name ?? 'Error';
+  const status = s3Status(error);
+  if (name === 'NoSuchUpload' || status === 404) return new ResourceDoesNotExistError(`${what}: ${name}`);
+  if (status !== undefined && status >= 400 && status < 500)
+    return new InvalidParameterValueError(`${what}: ${name}`);
+  return error;
+}
+
+function isNotFound(error: unknown): boolean {
+  const name = (error as { name?: string })?.name;
+  const status = s3Status(error);
+  return name === 'NotFound' || name === 'NoSuchKey' || status === 404;
+}
+
+export class S3ArtifactStore {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly expiresSeconds: number,
+  ) {}
+
+  async put(key: string, body: Uint8Array, contentType: string | undefined): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentLength: body.length,
+        ...(contentType ? { ContentType: contentType } : {}),
+      }),
+    );
+  }
+
+  /** The object's size, or undefined when there is no such object. */
+  async size(key: string): Promise<number | undefined> {
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return head.ContentLength ?? 0;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** A GET URL for one key; the browser or client saves it under `fileName`. */
+  presignGet(key: string, fileName: string): Promise<string> {
+    return getSignedUrl(
+      this.s3,
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(fileName)}`,
+      }),
+      { expiresIn: this.expiresSeconds },
+    );
+  }
+
+  /** A PUT URL for one key; a known size is bound into the signature (Content-Length is signed when set). */
+  presignPut(key: string, expiresSeconds: number, contentLength?: number): Promise<string> {
+    return getSignedUrl(
+      this.s3,
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ...(contentLength === undefined ? {} : { ContentLength: contentLength }),
+      }),
+      { expiresIn: expiresSeconds },
+    );
+  }
+
+  /** One page of a listing; with `delimiter`, sub-directories come back as prefixes. */
+  async listPage(prefix: string, delimiter: boolean, token?: string, maxKeys = 1000): Promise<Listing> {
+    const page = await this.s3
+      .send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ...(delimiter ? { Delimiter: '/' } : {}),
+          ...(token ? { ContinuationToken: token } : {}),
+          MaxKeys: maxKeys,
+        }),
+      )
+      .catch((error: unknown) => {
+        throw token ? clientError(error, 'Invalid page token') : error;
+      });
+    return {
+      objects: (page.Contents ?? []).map((object) => ({ key: object.Key ?? '', size: object.Size ?? 0 })),
+      prefixes: (page.CommonPrefixes ?? []).map((common) => common.Prefix ?? '').filter(Boolean),
+      ...(page.IsTruncated && page.NextContinuationToken ? { nextToken: page.NextContinuationToken } : {}),
+    };
+  }
+
+  /** Every page of a listing. */
+  async listAll(prefix: string, delimiter: boolean): Promise<Listing> {
+    const all: Listing = { objects: [], prefixes: [] };
+    let token: string | undefined;
+    do {
+      const page = await this.listPage(prefix, delimiter, token);
+      all.objects.push(...page.objects);
+      all.prefixes.push(...page.prefixes);
+      token = page.nextToken;
+    } while (token);
+    return all;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  /** Deletes every object under `prefix`, 1,000 keys per call. */
+  async deletePrefix(prefix: string): Promise<number> {
+    const { objects } = await this.listAll(prefix, false);
+    for (let start = 0; start < objects.length; start += 1000) {
+      const batch = objects.slice(start, start + 1000);
+      if (batch.length === 1) {
+        await this.delete(batch[0]?.key as string);
+        continue;
+      }
+      await this.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: batch.map((object) => ({ Key: object.key })), Quiet: true },
+        }),
+      );
+    }
+    return objects.length;
+  }
+
+  async createMultipart(key: string): Promise<string> {
+    const { UploadId } = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
+    );
+    if (!UploadId) throw new Error('S3 returned no UploadId');
+    return UploadId;
+  }
+
+  presignPart(key: string, uploadId: string, partNumber: number): Promise<string> {
+    return getSignedUrl(
+      this.s3,
+      new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }),
+      { expiresIn: Math.max(this.expiresSeconds, PART_URL_SECONDS) },
+    );
+  }
+
+  async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]) {
+    await this.s3
+      .send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: {
+            Parts: [...parts]
+              .sort((a, b) => a.partNumber - b.partNumber)
+              .map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })),
+          },
+        }),
+      )
+      .catch((error: unknown) => {
+        throw clientError(error, 'Multipart upload could not be completed');
+      });
+  }
+
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.s3.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+      );
+    } catch (error) {
+      const status = s3Status(error);
+      // The local stand-in has no AbortMultipartUpload (405): nothing to abort there; S3's lifecycle rule
+      // aborts forgotten uploads on AWS. An upload that no longer exists is already aborted.
+      if (status === 405 || status === 404 || (error as { name?: string })?.name === 'NoSuchUpload') return;
+      throw error;
+    }
+  }
+}

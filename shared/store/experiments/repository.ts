@@ -1,0 +1,260 @@
+/**
+ * Experiments in DynamoDB, without transactions (dynalite has none; design decision 5).
+ *
+ * Name uniqueness rests on a *name claim* item (`EXPNAME#<name>`) written with `attribute_not_exists`
+ * before the experiment item. Creating is three single-item writes:
+ *
+ *   1. ADD 1 to the experiment counter            → id (a failed create leaves a gap; ids stay unique)
+ *   2. put claim(name → id)   if absent            → the one writer that wins owns the name
+ *   3. put experiment(id)     if absent
+ *
+ * Renaming claims the new name, moves the experiment item (conditional on its old name), then releases
+ * the old claim. A crash between steps leaves a claim whose experiment is missing or carries another
+ * name. Readers treat such a claim as absent (get-by-name checks the experiment's name), and a writer may
+ * take it over once it is older than CLAIM_TAKEOVER_MS, which is longer than any request can run, so a
+ * claim is never stolen from a create or rename still in flight.
+ */
+
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type {
+  Experiment,
+  ExperimentRepository,
+  LifecycleStage,
+  NewExperiment,
+} from '../../domain/experiments/model.js';
+import { DEFAULT_EXPERIMENT_ID } from '../../domain/ids.js';
+import { MlflowError, ResourceAlreadyExistsError } from '../../errors.js';
+import { queryAll, updateIfCondition } from '../doc-commands.js';
+import { fromStoredMap, isConditionFailure, storedKey, toStoredMap } from '../items.js';
+import { keys } from '../keys.js';
+import { NameClaims } from '../name-claims.js';
+
+export { CLAIM_TAKEOVER_MS } from '../name-claims.js';
+
+const DEFAULT_EXPERIMENT_NAME = 'Default';
+
+interface ExperimentItem {
+  pk: string;
+  sk: string;
+  gsi1pk: string;
+  gsi1sk: string;
+  type: 'experiment';
+  experiment_id: string;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: LifecycleStage;
+  creation_time: number;
+  last_update_time: number;
+  tags: Record<string, string>;
+}
+
+function toExperiment(item: ExperimentItem): Experiment {
+  return {
+    experimentId: item.experiment_id,
+    name: item.name,
+    artifactLocation: item.artifact_location,
+    lifecycleStage: item.lifecycle_stage,
+    creationTime: item.creation_time,
+    lastUpdateTime: item.last_update_time,
+    tags: fromStoredMap(item.tags),
+  };
+}
+
+export class DynamoExperimentRepository implements ExperimentRepository {
+  private readonly claims: NameClaims;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    readonly clock: () => number = Date.now,
+  ) {
+    this.claims = new NameClaims({
+      doc,
+      tableName,
+      key: keys.experimentName,
+      type: 'experiment-name',
+      idAttribute: 'experiment_id',
+      ownerName: async (id) => (await this.get(id))?.name,
+      alreadyExists: (name) => new ResourceAlreadyExistsError(`Experiment(name=${name}) already exists.`),
+      clock,
+    });
+  }
+
+  async get(experimentId: string): Promise<Experiment | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.experiment(experimentId), ConsistentRead: true }),
+    );
+    return Item ? toExperiment(Item as ExperimentItem) : undefined;
+  }
+
+  async getByName(name: string): Promise<Experiment | undefined> {
+    const claim = await this.claims.get(name);
+    if (!claim) return undefined;
+    const experiment = await this.get(claim.id);
+    // A claim left behind by an interrupted create or rename does not name this experiment.
+    return experiment?.name === name ? experiment : undefined;
+  }
+
+  async create(input: NewExperiment): Promise<Experiment> {
+    const experimentId = await this.nextExperimentId();
+    await this.claims.claim(input.name, experimentId);
+    const experiment: Experiment = {
+      experimentId,
+      name: input.name,
+      artifactLocation: input.artifactLocation(experimentId),
+      lifecycleStage: 'active',
+      creationTime: input.now,
+      lastUpdateTime: input.now,
+      tags: input.tags,
+    };
+    try {
+      await this.putExperimentIfAbsent(experiment);
+    } catch (error) {
+      await this.claims.release(input.name, experimentId).catch(() => undefined);
+      throw error;
+    }
+    return experiment;
+  }
+
+  async ensureDefault(artifactLocation: string, now: number): Promise<void> {
+    if (await this.get(DEFAULT_EXPERIMENT_ID)) return;
+    try {
+      await this.claims.claim(DEFAULT_EXPERIMENT_NAME, DEFAULT_EXPERIMENT_ID);
+    } catch (error) {
+      // Already claimed: by "0" itself after an interrupted first start (fine), or by someone else.
+      if (!(error instanceof ResourceAlreadyExistsError)) throw error;
+      const claim = await this.claims.get(DEFAULT_EXPERIMENT_NAME);
+      if (claim?.id !== DEFAULT_EXPERIMENT_ID) return;
+    }
+    await this.putExperimentIfAbsent({
+      experimentId: DEFAULT_EXPERIMENT_ID,
+      name: DEFAULT_EXPERIMENT_NAME,
+      artifactLocation,
+      lifecycleStage: 'active',
+      creationTime: now,
+      lastUpdateTime: now,
+      tags: {},
+    }).catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
+  }
+
+  async rename(experiment: Experiment, newName: string, now: number): Promise<void> {
+    const oldName = experiment.name;
+    if (newName !== oldName) await this.claims.claim(newName, experiment.experimentId);
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.experiment(experiment.experimentId),
+          UpdateExpression: 'SET #name = :new, last_update_time = :now',
+          // Guards against a concurrent rename or delete between our read and this write.
+          ConditionExpression: '#name = :old AND lifecycle_stage = :active',
+          ExpressionAttributeNames: { '#name': 'name' },
+          ExpressionAttributeValues: { ':new': newName, ':old': oldName, ':now': now, ':active': 'active' },
+        }),
+      );
+    } catch (error) {
+      if (newName !== oldName)
+        await this.claims.release(newName, experiment.experimentId).catch(() => undefined);
+      if (isConditionFailure(error)) {
+        throw new MlflowError(
+          'RESOURCE_CONFLICT',
+          `Experiment ${experiment.experimentId} was changed by another request while being renamed; retry the rename.`,
+        );
+      }
+      throw error;
+    }
+    if (newName !== oldName) await this.claims.release(oldName, experiment.experimentId);
+  }
+
+  async setLifecycle(
+    experimentId: string,
+    from: LifecycleStage,
+    to: LifecycleStage,
+    now: number,
+  ): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: keys.experiment(experimentId),
+      UpdateExpression: 'SET lifecycle_stage = :to, last_update_time = :now',
+      ConditionExpression: 'lifecycle_stage = :from',
+      ExpressionAttributeValues: { ':to': to, ':from': from, ':now': now },
+    });
+  }
+
+  async setTag(experimentId: string, key: string, value: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: keys.experiment(experimentId),
+      UpdateExpression: 'SET tags.#key = :value',
+      ConditionExpression: 'lifecycle_stage = :active',
+      ExpressionAttributeNames: { '#key': storedKey(key) },
+      ExpressionAttributeValues: { ':value': value, ':active': 'active' },
+    });
+  }
+
+  async deleteTag(experimentId: string, key: string): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: keys.experiment(experimentId),
+      UpdateExpression: 'REMOVE tags.#key',
+      ConditionExpression: 'lifecycle_stage = :active AND attribute_exists(tags.#key)',
+      ExpressionAttributeNames: { '#key': storedKey(key) },
+      ExpressionAttributeValues: { ':active': 'active' },
+    });
+  }
+
+  async listAll(): Promise<Experiment[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tableName,
+      IndexName: 'gsi1',
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.allExperimentsPartition },
+    });
+    return items.map((item) => toExperiment(item as unknown as ExperimentItem));
+  }
+
+  private conditionalUpdate(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
+    return updateIfCondition(this.doc, { TableName: this.tableName, ...input });
+  }
+
+  private async nextExperimentId(): Promise<string> {
+    const { Attributes } = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.experimentCounter(),
+        UpdateExpression: 'ADD #value :one',
+        ExpressionAttributeNames: { '#value': 'value' },
+        ExpressionAttributeValues: { ':one': 1 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    return String(Attributes?.value);
+  }
+
+  private async putExperimentIfAbsent(experiment: Experiment): Promise<void> {
+    const item: ExperimentItem = {
+      ...keys.experiment(experiment.experimentId),
+      ...keys.experimentListing(experiment.experimentId),
+      type: 'experiment',
+      experiment_id: experiment.experimentId,
+      name: experiment.name,
+      artifact_location: experiment.artifactLocation,
+      lifecycle_stage: experiment.lifecycleStage,
+      creation_time: experiment.creationTime,
+      last_update_time: experiment.lastUpdateTime,
+      tags: toStoredMap(experiment.tags),
+    };
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+}
