@@ -172,3 +172,38 @@ function shardOf(runId: string): number {
 export function sortableStep(step: number): string {
   return (BigInt(step) + 2n ** 53n).toString().padStart(17, '0');
 }
+
+/** The key-condition part of a Query: spread into QueryCommand input, merging `ExpressionAttributeValues`. */
+export interface KeyCondition {
+  IndexName?: IndexName;
+  KeyConditionExpression: string;
+  ExpressionAttributeValues: Record<string, string>;
+}
+
+/**
+ * Every Query's key condition, built here so that no repository spells `pk = :pk` by hand. Value
+ * placeholders are `:kpk`, `:ksk1`, `:ksk2`, so a caller's own filter values cannot collide with them.
+ */
+export const keyConditions = {
+  /** Every item of one table partition. */
+  partition: (pk: string): KeyCondition => ({
+    KeyConditionExpression: 'pk = :kpk',
+    ExpressionAttributeValues: { ':kpk': pk },
+  }),
+  /** The items of one table partition whose sort key begins with `prefix`. */
+  prefix: (pk: string, prefix: string): KeyCondition => ({
+    KeyConditionExpression: 'pk = :kpk AND begins_with(sk, :ksk1)',
+    ExpressionAttributeValues: { ':kpk': pk, ':ksk1': prefix },
+  }),
+  /** The items of one table partition whose sort key lies in [from, to]. */
+  between: (pk: string, from: string, to: string): KeyCondition => ({
+    KeyConditionExpression: 'pk = :kpk AND sk BETWEEN :ksk1 AND :ksk2',
+    ExpressionAttributeValues: { ':kpk': pk, ':ksk1': from, ':ksk2': to },
+  }),
+  /** Every item of one index partition. */
+  indexPartition: (index: IndexName, partition: string): KeyCondition => ({
+    IndexName: index,
+    KeyConditionExpression: `${index}pk = :kpk`,
+    ExpressionAttributeValues: { ':kpk': partition },
+  }),
+} as const;
