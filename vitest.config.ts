@@ -8,6 +8,8 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
+    // Console output of a test is printed only when that test fails: a passing suite prints results only.
+    silent: 'passed-only',
     // The pinned SDK's notice that its later releases need Node 22 would otherwise print in every worker.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [

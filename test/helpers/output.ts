@@ -1,14 +1,15 @@
 /**
  * Captures what the process writes — stdout, stderr, and console output (which vitest takes over before
- * it reaches the streams) — for tests that check log lines, while still letting it through.
+ * it reaches the streams) — for tests that check log lines. The captured output is held back, so that a
+ * passing suite prints results only; `restore()` prints it after all when the test that captured it failed.
  */
 export interface CapturedOutput {
   /** Everything written so far, in order. */
   readonly written: string[];
   /** The lines that are JSON objects (structured logs and EMF), parsed. */
   jsonLines(): Record<string, unknown>[];
-  /** Puts the streams and console back. */
-  restore(): void;
+  /** Puts the streams and console back; with `failed`, prints what was held back. */
+  restore(failed?: boolean): void;
 }
 
 export function captureOutput(): CapturedOutput {
@@ -18,7 +19,9 @@ export function captureOutput(): CapturedOutput {
     const original = stream.write.bind(stream);
     stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
       written.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
+      const callback = rest.find((arg) => typeof arg === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
     }) as typeof stream.write;
     undo.push(() => {
       stream.write = original as typeof stream.write;
@@ -28,7 +31,6 @@ export function captureOutput(): CapturedOutput {
     const original = console[method];
     console[method] = (...args: unknown[]) => {
       written.push(`${args.map(String).join(' ')}\n`);
-      original(...args);
     };
     undo.push(() => {
       console[method] = original;
@@ -48,8 +50,10 @@ export function captureOutput(): CapturedOutput {
             return []; // console.log of an object prints `{ key: … }`, not JSON
           }
         }),
-    restore: () => {
+    restore: (failed = false) => {
       for (const step of undo.reverse()) step();
+      undo.length = 0;
+      if (failed) process.stderr.write(written.join(''));
     },
   };
 }
