@@ -1,6 +1,5 @@
 /** Adapters for MLflow 3's logged-model endpoints (`/mlflow/logged-models...`), but for artifact listing. */
 import * as v from 'valibot';
-import { JSON_HEADERS } from '../../shared/api/http.js';
 import type { ApiRequest } from '../../shared/api/request.js';
 import {
   bool,
@@ -11,14 +10,15 @@ import {
   requiredString,
   str,
 } from '../../shared/api/schema.js';
+import type { LoggedModel } from '../../shared/domain/logged-models/model.js';
 import {
-  type LoggedModel,
   type LoggedModelService,
   parseLoggedModelStatus,
 } from '../../shared/domain/logged-models/service.js';
 import { metricValueJson } from '../../shared/domain/runs/metrics.js';
 import { InvalidParameterValueError } from '../../shared/errors.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+import { searchAnswer, searchSerializer } from './search-answer.js';
 
 const CreateLoggedModel = v.object({
   experiment_id: requiredString,
@@ -113,24 +113,6 @@ export function loggedModelJson(model: LoggedModel) {
   };
 }
 
-/**
- * Serializes each model once for a search answer, and measures it as Lambda returns it: its 6 MB limit
- * applies to the response, in which the body is a JSON string escaped once more (a `"` in a tag takes 4
- * bytes there, a control character 7), as the runs search measures it.
- */
-function searchSerializer() {
-  const serialized = new Map<LoggedModel, string>();
-  const json = (model: LoggedModel): string => {
-    let text = serialized.get(model);
-    if (text === undefined) {
-      text = JSON.stringify(loggedModelJson(model));
-      serialized.set(model, text);
-    }
-    return text;
-  };
-  return { json, sizeOf: (model: LoggedModel) => Buffer.byteLength(JSON.stringify(json(model))) - 2 };
-}
-
 const EMPTY = {};
 
 export function loggedModelOperations(models: LoggedModelService): Operations {
@@ -187,7 +169,7 @@ export function loggedModelOperations(models: LoggedModelService): Operations {
 
     async searchLoggedModels({ fields }) {
       const message = parseMessage(SearchLoggedModels, fields);
-      const serializer = searchSerializer();
+      const serializer = searchSerializer(loggedModelJson, 0);
       const page = await models.search({
         experimentIds: message.experiment_ids,
         ...(message.filter ? { filter: message.filter } : {}),
@@ -206,11 +188,7 @@ export function loggedModelOperations(models: LoggedModelService): Operations {
         sizeOf: serializer.sizeOf,
       });
       // The page's models were serialized to be measured: the answer is joined from those strings.
-      const parts = [
-        ...(page.models.length > 0 ? [`"models":[${page.models.map(serializer.json).join(',')}]`] : []),
-        ...(page.nextPageToken ? [`"next_page_token":${JSON.stringify(page.nextPageToken)}`] : []),
-      ];
-      return { statusCode: 200, headers: { ...JSON_HEADERS }, body: `{${parts.join(',')}}` };
+      return searchAnswer('models', page.models.map(serializer.json), page.nextPageToken);
     },
   };
 }

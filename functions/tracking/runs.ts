@@ -20,6 +20,7 @@ import type { RunService } from '../../shared/domain/runs/service.js';
 import { InvalidParameterValueError } from '../../shared/errors.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 import { NO_TELEMETRY, type Telemetry } from '../middleware/observability.js';
+import { searchAnswer, searchSerializer } from './search-answer.js';
 
 const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;
 
@@ -334,6 +335,7 @@ export function runOperations(
 
     async searchRuns({ fields }) {
       const message = parseMessage(SearchRuns, fields);
+      const serializer = searchSerializer(runJson, 1);
       const page = await runs.search({
         experimentIds: message.experiment_ids,
         filter: message.filter,
@@ -341,31 +343,12 @@ export function runOperations(
         viewType: message.run_view_type,
         maxResults: message.max_results,
         pageToken: message.page_token || undefined,
+        // A Lambda response is at most 6 MB: a page that would not fit ends early with a token (MLflow's
+        // clients follow tokens and accept pages shorter than max_results).
+        byteBudget: SEARCH_RESPONSE_BUDGET_BYTES,
+        sizeOf: serializer.sizeOf,
       });
-      // A Lambda response is at most 6 MB: a page that would not fit ends early with a token (MLflow's
-      // clients follow tokens and accept pages shorter than max_results).
-      const serialized: string[] = [];
-      let bytes = 0;
-      for (const run of page.runs) {
-        const json = JSON.stringify(runJson(run));
-        // Lambda limits the response envelope, in which the body is a JSON string: count UTF-8 bytes
-        // with that second escaping, not characters.
-        const cost = Buffer.byteLength(JSON.stringify(json)) - 1;
-        if (serialized.length > 0 && bytes + cost > SEARCH_RESPONSE_BUDGET_BYTES) break;
-        serialized.push(json);
-        bytes += cost;
-      }
-      const token =
-        serialized.length < page.runs.length ? page.tokenAfter(serialized.length) : page.nextPageToken;
-      const parts = [
-        ...(serialized.length > 0 ? [`"runs":[${serialized.join(',')}]`] : []),
-        ...(token ? [`"next_page_token":${JSON.stringify(token)}`] : []),
-      ];
-      return {
-        statusCode: 200,
-        headers: { 'content-type': 'application/json' },
-        body: `{${parts.join(',')}}`,
-      };
+      return searchAnswer('runs', page.runs.map(serializer.json), page.nextPageToken);
     },
 
     async logInputs({ fields }) {

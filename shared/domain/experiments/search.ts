@@ -5,22 +5,21 @@
  * experiment_id ASC`; with an explicit order MLflow appends `experiment_id DESC` as the tie-breaker.
  */
 
-import type { ViewType } from '../../api/schema.js';
 import { InvalidParameterValueError } from '../../errors.js';
 import {
   type Clause,
   compareNumbers,
   invalidClause,
+  keyValuePredicate,
+  NULL_COMPARATORS,
+  NUMERIC_COMPARATORS,
   parseFilter,
-  parseOrderBy,
+  STRING_COMPARATORS,
   stringMatcher,
 } from '../search/filter.js';
-import {
-  compareSortTuples,
-  decodePageToken,
-  encodePageToken,
-  queryFingerprint,
-} from '../search/page-token.js';
+import { parseOrderTerms } from '../search/order.js';
+import { queryFingerprint } from '../search/page-token.js';
+import { lifecycleView, plainCodec, searchPage, type ViewType } from '../search/pipeline.js';
 import type { Experiment } from './model.js';
 
 const STRING_ATTRIBUTES = ['name'] as const;
@@ -28,16 +27,12 @@ const NUMERIC_ATTRIBUTES = ['creation_time', 'last_update_time'] as const;
 const ORDER_KEYS = ['name', 'experiment_id', 'creation_time', 'last_update_time'] as const;
 type OrderKey = (typeof ORDER_KEYS)[number];
 
-const STRING_COMPARATORS = new Set(['=', '!=', 'LIKE', 'ILIKE']);
-const NUMERIC_COMPARATORS = new Set(['=', '!=', '<', '<=', '>', '>=']);
-const TAG_COMPARATORS = new Set(['=', '!=', 'LIKE', 'ILIKE', 'IS NULL', 'IS NOT NULL']);
-
 type Predicate = (experiment: Experiment) => boolean;
 
 function compileClause(filter: string, clause: Clause): Predicate {
   const { entity, key, comparator, value } = clause;
   if (entity === 'tag') {
-    if (!TAG_COMPARATORS.has(comparator))
+    if (!STRING_COMPARATORS.has(comparator) && !NULL_COMPARATORS.has(comparator))
       invalidClause(filter, clause, `invalid comparator for tag: ${comparator}`);
     if (comparator === 'IS NULL') return (experiment) => !Object.hasOwn(experiment.tags, key);
     if (comparator === 'IS NOT NULL') return (experiment) => Object.hasOwn(experiment.tags, key);
@@ -48,15 +43,14 @@ function compileClause(filter: string, clause: Clause): Predicate {
         `expected a quoted string value for tag (e.g. 'my-value'), got ${String(value)}`,
       );
     }
-    const matches = stringMatcher(comparator, value);
-    // MLflow joins on the tag table: an experiment without the tag never matches, not even `!=`.
-    return (experiment) => Object.hasOwn(experiment.tags, key) && matches(experiment.tags[key] as string);
+    const matches = keyValuePredicate(key, stringMatcher(comparator, value));
+    return (experiment) => matches(experiment.tags);
   }
   if (entity !== 'attribute') {
     invalidClause(filter, clause, `invalid entity type '${entity}' (valid: attribute, tag, tags)`);
   }
   if ((STRING_ATTRIBUTES as readonly string[]).includes(key)) {
-    if (comparator === 'IS NULL' || comparator === 'IS NOT NULL') {
+    if (NULL_COMPARATORS.has(comparator)) {
       invalidClause(
         filter,
         clause,
@@ -118,26 +112,23 @@ export function parseExperimentOrderBy(orderBy: readonly string[]): SortTerm[] {
       { key: 'experiment_id', ascending: true },
     ];
   }
-  const terms = orderBy.map((text): SortTerm => {
-    const term = parseOrderBy(text);
-    if (term.entity !== 'attribute') {
-      throw new InvalidParameterValueError(`Invalid order_by entity: ${term.entity} (in '${text}')`);
-    }
-    if (!(ORDER_KEYS as readonly string[]).includes(term.key)) {
-      throw new InvalidParameterValueError(
-        `Invalid order_by key '${term.key}' in '${text}'. Valid keys are ${ORDER_KEYS.join(', ')}.`,
-      );
-    }
-    return { key: term.key as OrderKey, ascending: term.ascending };
+  return parseOrderTerms(orderBy, {
+    resolve: (term, text): SortTerm => {
+      if (term.entity !== 'attribute') {
+        throw new InvalidParameterValueError(`Invalid order_by entity: ${term.entity} (in '${text}')`);
+      }
+      if (!(ORDER_KEYS as readonly string[]).includes(term.key)) {
+        throw new InvalidParameterValueError(
+          `Invalid order_by key '${term.key}' in '${text}'. Valid keys are ${ORDER_KEYS.join(', ')}.`,
+        );
+      }
+      return { key: term.key as OrderKey, ascending: term.ascending };
+    },
+    id: (term) => term.key,
+    duplicate: (key) => `order_by lists '${key}' more than once.`,
+    // With an explicit order MLflow breaks ties by experiment_id DESC.
+    tieBreakers: [{ key: 'experiment_id', ascending: false }],
   });
-  const seen = new Set<string>();
-  for (const term of terms) {
-    if (seen.has(term.key))
-      throw new InvalidParameterValueError(`order_by lists '${term.key}' more than once.`);
-    seen.add(term.key);
-  }
-  if (!seen.has('experiment_id')) terms.push({ key: 'experiment_id', ascending: false });
-  return terms;
 }
 
 function sortValue(experiment: Experiment, key: OrderKey): string | number {
@@ -170,25 +161,18 @@ export interface ExperimentPage {
 export function searchExperiments(all: readonly Experiment[], search: ExperimentSearch): ExperimentPage {
   const predicate = compileExperimentFilter(search.filter);
   const terms = parseExperimentOrderBy(search.orderBy);
-  const fingerprint = queryFingerprint({ f: search.filter ?? '', o: terms, v: search.viewType });
-  const after = search.pageToken ? decodePageToken(search.pageToken, fingerprint) : undefined;
-
-  const rows = all
-    .filter(
-      (experiment) =>
-        search.viewType === 'ALL' ||
-        (search.viewType === 'ACTIVE_ONLY') === (experiment.lifecycleStage === 'active'),
-    )
-    .filter(predicate)
-    .map((experiment) => ({ experiment, tuple: terms.map((term) => sortValue(experiment, term.key)) }))
-    .filter((row) => after === undefined || compareSortTuples(terms, row.tuple, after) > 0)
-    .sort((left, right) => compareSortTuples(terms, left.tuple, right.tuple));
-
-  const page = rows.slice(0, search.maxResults);
-  const last = page.at(-1);
-  return {
-    experiments: page.map((row) => row.experiment),
-    nextPageToken:
-      rows.length > search.maxResults && last ? encodePageToken(fingerprint, last.tuple) : undefined,
-  };
+  const { items, nextPageToken } = searchPage(
+    all,
+    {
+      // The token layout of earlier releases: tokens issued by them still read.
+      fingerprint: queryFingerprint({ f: search.filter ?? '', o: terms, v: search.viewType }),
+      view: lifecycleView(search.viewType),
+      predicate,
+      terms,
+      sortKey: (experiment) => terms.map((term) => sortValue(experiment, term.key)),
+      codec: plainCodec(terms.map((term) => (term.key === 'name' ? 'string' : 'number'))),
+    },
+    search,
+  );
+  return { experiments: items, ...(nextPageToken === undefined ? {} : { nextPageToken }) };
 }

@@ -13,15 +13,21 @@
  * metric ordering look at latest values; a NaN metric counts as missing, as it does in MLflow's SQL.
  */
 import { InvalidParameterValueError } from '../../errors.js';
-import { type Clause, compareNumbers, invalidClause, parseFilter, stringMatcher } from '../search/filter.js';
 import {
-  compareSortTuples,
-  decodePageToken,
-  encodePageToken,
-  queryFingerprint,
-  type SortValue,
-} from '../search/page-token.js';
-import type { LoggedModel, LoggedModelMetric } from './service.js';
+  type Clause,
+  compareNumbers,
+  invalidClause,
+  keyValuePredicate,
+  LIST_COMPARATORS,
+  NUMERIC_COMPARATORS,
+  parseFilter,
+  STRING_COMPARATORS,
+  stringMatcher,
+} from '../search/filter.js';
+import type { SortCell } from '../search/order.js';
+import { queryFingerprint } from '../search/page-token.js';
+import { type CellKind, pairCodec, searchPage } from '../search/pipeline.js';
+import type { LoggedModel, LoggedModelMetric } from './model.js';
 
 export interface DatasetScope {
   datasetName: string;
@@ -79,8 +85,9 @@ const ALIASES: Record<string, string> = {
   artifact_uri: 'artifact_location',
 };
 
-const STRING_COMPARATORS = ['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN'];
-const NUMERIC_COMPARATORS = ['<', '<=', '>', '>=', '=', '!='];
+// Listed in this order in error messages.
+const STRING_OR_LIST_COMPARATORS = [...STRING_COMPARATORS, ...LIST_COMPARATORS];
+const NUMERIC_ORDER = ['<', '<=', '>', '>=', '=', '!='];
 
 function attributeNamed(name: string): { name: string; attribute: Attribute } | undefined {
   const canonical = ALIASES[name] ?? name;
@@ -118,14 +125,14 @@ function numberValue(filter: string, clause: Clause): number {
 
 function stringTest(filter: string, clause: Clause): (candidate: string) => boolean {
   const { comparator, value } = clause;
-  if (!STRING_COMPARATORS.includes(comparator)) {
+  if (!STRING_OR_LIST_COMPARATORS.includes(comparator)) {
     invalidClause(
       filter,
       clause,
-      `invalid comparator '${comparator}' for '${clause.key}' (one of ${STRING_COMPARATORS.join(', ')})`,
+      `invalid comparator '${comparator}' for '${clause.key}' (one of ${STRING_OR_LIST_COMPARATORS.join(', ')})`,
     );
   }
-  if (comparator === 'IN' || comparator === 'NOT IN') {
+  if (LIST_COMPARATORS.has(comparator)) {
     if (!Array.isArray(value))
       invalidClause(filter, clause, `expected a list of strings for '${clause.key}'`);
   } else if (typeof value !== 'string') {
@@ -135,11 +142,11 @@ function stringTest(filter: string, clause: Clause): (candidate: string) => bool
 }
 
 function numericComparator(filter: string, clause: Clause): void {
-  if (!NUMERIC_COMPARATORS.includes(clause.comparator)) {
+  if (!NUMERIC_COMPARATORS.has(clause.comparator)) {
     invalidClause(
       filter,
       clause,
-      `invalid comparator '${clause.comparator}' for '${clause.key}' (one of ${NUMERIC_COMPARATORS.join(', ')})`,
+      `invalid comparator '${clause.comparator}' for '${clause.key}' (one of ${NUMERIC_ORDER.join(', ')})`,
     );
   }
 }
@@ -159,12 +166,12 @@ function compileClause(filter: string, clause: Clause, datasets: readonly Datase
         );
     }
     case 'param': {
-      const test = stringTest(filter, clause);
-      return (model) => Object.hasOwn(model.params, clause.key) && test(model.params[clause.key] as string);
+      const test = keyValuePredicate(clause.key, stringTest(filter, clause));
+      return (model) => test(model.params);
     }
     case 'tag': {
-      const test = stringTest(filter, clause);
-      return (model) => Object.hasOwn(model.tags, clause.key) && test(model.tags[clause.key] as string);
+      const test = keyValuePredicate(clause.key, stringTest(filter, clause));
+      return (model) => test(model.tags);
     }
     case 'attribute': {
       const found = attributeNamed(clause.key);
@@ -206,10 +213,11 @@ function compileClause(filter: string, clause: Clause, datasets: readonly Datase
   }
 }
 
-/** A compiled order: two keyset terms per field (a null flag, then the value), so nulls sort last both ways. */
+/** A compiled order: one sort term per field, null (no value) last in both directions. */
 interface CompiledOrder {
   terms: { ascending: boolean }[];
-  values: (model: LoggedModel) => SortValue[];
+  kinds: CellKind[];
+  values: (model: LoggedModel) => SortCell[];
   names: string[];
 }
 
@@ -230,16 +238,15 @@ function latestMetric(model: LoggedModel, order: LoggedModelOrder, key: string):
 }
 
 function compileOrder(orderBy: readonly LoggedModelOrder[]): CompiledOrder {
-  const getters: ((model: LoggedModel) => SortValue)[] = [];
+  const getters: ((model: LoggedModel) => SortCell)[] = [];
   const terms: { ascending: boolean }[] = [];
+  const kinds: CellKind[] = [];
   const names: string[] = [];
-  const push = (name: string, ascending: boolean, get: (model: LoggedModel) => SortValue) => {
+  const push = (name: string, ascending: boolean, kind: CellKind, get: (model: LoggedModel) => SortCell) => {
     names.push(name);
-    terms.push({ ascending: true }, { ascending });
-    getters.push(
-      (model) => (get(model) === null ? 1 : 0),
-      (model) => get(model) ?? 0,
-    );
+    terms.push({ ascending });
+    kinds.push(kind);
+    getters.push(get);
   };
   for (const order of orderBy) {
     const field = order.fieldName;
@@ -248,7 +255,7 @@ function compileOrder(orderBy: readonly LoggedModelOrder[]): CompiledOrder {
     if (dot === -1) {
       const found = attributeNamed(field);
       if (!found) throw new InvalidParameterValueError(`Invalid order by field name: ${field}`);
-      push(found.name, order.ascending, (model) => found.attribute.get(model) ?? null);
+      push(found.name, order.ascending, found.attribute.kind, (model) => found.attribute.get(model) ?? null);
       continue;
     }
     if (field.slice(0, dot) !== 'metrics') {
@@ -257,14 +264,14 @@ function compileOrder(orderBy: readonly LoggedModelOrder[]): CompiledOrder {
       );
     }
     const key = field.slice(dot + 1).replace(/^`(.*)`$/, '$1');
-    push(`metrics.${key}`, order.ascending, (model) => latestMetric(model, order, key));
+    push(`metrics.${key}`, order.ascending, 'number', (model) => latestMetric(model, order, key));
   }
   if (!names.includes('creation_timestamp_ms')) {
-    push('creation_timestamp_ms', false, (model) => model.creationTimestamp);
+    push('creation_timestamp_ms', false, 'number', (model) => model.creationTimestamp);
   }
   // The id ends every order, so that it is total and page boundaries are exact.
-  push('model_id', true, (model) => model.modelId);
-  return { terms, values: (model) => getters.map((get) => get(model)), names };
+  push('model_id', true, 'string', (model) => model.modelId);
+  return { terms, kinds, values: (model) => getters.map((get) => get(model)), names };
 }
 
 export function validateDatasets(datasets: readonly DatasetScope[]): void {
@@ -285,36 +292,25 @@ export function searchLoggedModels(all: readonly LoggedModel[], search: LoggedMo
   }
   const order = compileOrder(search.orderBy);
   const experiments = new Set(search.experimentIds);
-  const fingerprint = queryFingerprint({
-    e: [...experiments].sort(),
-    f: filter,
-    d: search.datasets,
-    o: search.orderBy,
-    s: 'logged-models',
-  });
-  const after = search.pageToken ? decodePageToken(search.pageToken, fingerprint) : undefined;
-  const rows = all
-    .filter(
-      (model) =>
-        model.lifecycleStage === 'active' &&
-        experiments.has(model.experimentId) &&
-        predicates.every((predicate) => predicate(model)),
-    )
-    .map((model) => ({ model, tuple: order.values(model) }))
-    .filter((row) => after === undefined || compareSortTuples(order.terms, row.tuple, after) > 0)
-    .sort((left, right) => compareSortTuples(order.terms, left.tuple, right.tuple));
-  const page: typeof rows = [];
-  let bytes = 0;
-  for (const row of rows) {
-    if (page.length >= search.maxResults) break;
-    const size = search.sizeOf?.(row.model) ?? 0;
-    if (page.length > 0 && search.byteBudget !== undefined && bytes + size > search.byteBudget) break;
-    bytes += size;
-    page.push(row);
-  }
-  const last = page.at(-1);
-  return {
-    models: page.map((row) => row.model),
-    ...(page.length < rows.length && last ? { nextPageToken: encodePageToken(fingerprint, last.tuple) } : {}),
-  };
+  const { items, nextPageToken } = searchPage(
+    all,
+    {
+      // The token layout of earlier releases: tokens issued by them still read.
+      fingerprint: queryFingerprint({
+        e: [...experiments].sort(),
+        f: filter,
+        d: search.datasets,
+        o: search.orderBy,
+        s: 'logged-models',
+      }),
+      view: (model) => model.lifecycleStage === 'active' && experiments.has(model.experimentId),
+      predicate: (model) => predicates.every((predicate) => predicate(model)),
+      terms: order.terms,
+      sortKey: order.values,
+      // Each field was once two token values, a null flag and the value (0 when null): kept.
+      codec: pairCodec(order.kinds, [1, 0]),
+    },
+    search,
+  );
+  return { models: items, ...(nextPageToken ? { nextPageToken } : {}) };
 }

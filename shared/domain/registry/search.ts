@@ -15,18 +15,17 @@ import {
   type Clause,
   compareNumbers,
   invalidClause,
+  LIST_COMPARATORS,
+  NUMERIC_COMPARATORS,
+  ownValue,
   parseFilter,
-  parseOrderBy,
+  STRING_COMPARATORS,
   stringMatcher,
 } from '../search/filter.js';
-import {
-  compareSortTuples,
-  decodePageToken,
-  encodePageToken,
-  queryFingerprint,
-  type SortValue,
-} from '../search/page-token.js';
-import type { ModelVersion, RegisteredModel } from './service.js';
+import { parseOrderTerms, type SortCell } from '../search/order.js';
+import { queryFingerprint } from '../search/page-token.js';
+import { type CellKind, plainCodec, type SearchPlan, searchPage } from '../search/pipeline.js';
+import type { ModelVersion, RegisteredModel } from './model.js';
 
 export interface RegistrySearch {
   filter?: string;
@@ -47,10 +46,6 @@ export interface VersionPage {
   exactName?: string;
 }
 
-const STRING_COMPARATORS = new Set(['=', '!=', 'LIKE', 'ILIKE']);
-const LIST_COMPARATORS = new Set(['IN', 'NOT IN']);
-const NUMERIC_COMPARATORS = new Set(['=', '!=', '<', '<=', '>', '>=']);
-
 function tagPredicate(filter: string, clause: Clause): (tags: Record<string, string>) => boolean {
   const { key, comparator, value } = clause;
   if (!STRING_COMPARATORS.has(comparator))
@@ -58,8 +53,16 @@ function tagPredicate(filter: string, clause: Clause): (tags: Record<string, str
   if (typeof value !== 'string')
     invalidClause(filter, clause, `expected a quoted string value for tag, got ${String(value)}`);
   const matches = stringMatcher(comparator, value);
-  if (comparator === '!=') return (tags) => !Object.hasOwn(tags, key) || matches(tags[key] as string);
-  return (tags) => Object.hasOwn(tags, key) && matches(tags[key] as string);
+  if (comparator === '!=') {
+    return (tags) => {
+      const tag = ownValue(tags, key);
+      return tag === undefined || matches(tag);
+    };
+  }
+  return (tags) => {
+    const tag = ownValue(tags, key);
+    return tag !== undefined && matches(tag);
+  };
 }
 
 function stringPredicate(
@@ -151,44 +154,25 @@ function parseTerms(
   allowed: readonly SortKey[],
   defaults: SortTerm[],
 ): SortTerm[] {
-  const terms = orderBy.map((text): SortTerm => {
-    const term = parseOrderBy(text);
-    const key = term.key === 'timestamp' ? 'last_updated_timestamp' : term.key;
-    if (term.entity !== 'attribute' || !(allowed as readonly string[]).includes(key)) {
-      throw new InvalidParameterValueError(
-        `Invalid order_by clause '${text}'. Valid keys are ${allowed.join(', ')}.`,
-      );
-    }
-    return { key: key as SortKey, ascending: term.ascending };
+  return parseOrderTerms(orderBy, {
+    resolve: (term, text): SortTerm => {
+      const key = term.key === 'timestamp' ? 'last_updated_timestamp' : term.key;
+      if (term.entity !== 'attribute' || !(allowed as readonly string[]).includes(key)) {
+        throw new InvalidParameterValueError(
+          `Invalid order_by clause '${text}'. Valid keys are ${allowed.join(', ')}.`,
+        );
+      }
+      return { key: key as SortKey, ascending: term.ascending };
+    },
+    id: (term) => term.key,
+    duplicate: () => 'order_by lists a key more than once.',
+    // Defaults end the order as tie-breakers, so that the order is total (page tokens need that).
+    tieBreakers: defaults,
   });
-  const seen = new Set(terms.map((term) => term.key));
-  if (seen.size !== terms.length)
-    throw new InvalidParameterValueError('order_by lists a key more than once.');
-  // Defaults end the order as tie-breakers, so that the order is total (page tokens need that).
-  for (const term of defaults) if (!seen.has(term.key)) terms.push(term);
-  return terms;
 }
 
-function paginate<T>(
-  rows: { item: T; tuple: SortValue[] }[],
-  terms: SortTerm[],
-  fingerprint: string,
-  maxResults: number,
-  pageToken: string | undefined,
-): { items: T[]; nextPageToken?: string } {
-  const after = pageToken ? decodePageToken(pageToken, fingerprint) : undefined;
-  const remaining = rows
-    .filter((row) => after === undefined || compareSortTuples(terms, row.tuple, after) > 0)
-    .sort((left, right) => compareSortTuples(terms, left.tuple, right.tuple));
-  const page = remaining.slice(0, maxResults);
-  const last = page.at(-1);
-  return {
-    items: page.map((row) => row.item),
-    ...(remaining.length > maxResults && last
-      ? { nextPageToken: encodePageToken(fingerprint, last.tuple) }
-      : {}),
-  };
-}
+const kinds = (terms: readonly SortTerm[]): CellKind[] =>
+  terms.map((term) => (term.key === 'name' ? 'string' : 'number'));
 
 const MODEL_ORDER_KEYS: readonly SortKey[] = ['name', 'creation_timestamp', 'last_updated_timestamp'];
 
@@ -199,18 +183,20 @@ export function searchModels(
   const filter = search.filter ?? '';
   const predicates = parseFilter(filter).map((clause) => compileModelClause(filter, clause));
   const terms = parseTerms(search.orderBy, MODEL_ORDER_KEYS, [{ key: 'name', ascending: true }]);
-  const fingerprint = queryFingerprint({ f: filter, o: terms, s: 'models' });
-  const rows = all
-    .filter((model) => predicates.every((predicate) => predicate(model)))
-    .map((model) => ({
-      item: model,
-      tuple: terms.map((term): SortValue => {
+  const plan: SearchPlan<RegisteredModel> = {
+    // The token layout of earlier releases: tokens issued by them still read.
+    fingerprint: queryFingerprint({ f: filter, o: terms, s: 'models' }),
+    predicate: (model) => predicates.every((predicate) => predicate(model)),
+    terms,
+    sortKey: (model) =>
+      terms.map((term): SortCell => {
         if (term.key === 'name') return model.name;
         if (term.key === 'creation_timestamp') return model.creationTimestamp;
         return model.lastUpdatedTimestamp;
       }),
-    }));
-  const { items, nextPageToken } = paginate(rows, terms, fingerprint, search.maxResults, search.pageToken);
+    codec: plainCodec(kinds(terms)),
+  };
+  const { items, nextPageToken } = searchPage(all, plan, search);
   return { models: items, ...(nextPageToken ? { nextPageToken } : {}) };
 }
 
@@ -241,21 +227,27 @@ export function searchVersions(
     { key: 'name', ascending: true },
     { key: 'version_number', ascending: false },
   ]);
-  const fingerprint = queryFingerprint({ f: filter, o: terms, s: 'versions' });
+  // A version is searched with its model; versions whose model is gone are left out.
   const rows = all.flatMap((version) => {
     const model = models.get(version.modelId);
-    if (!model || !predicates.every((predicate) => predicate(version, model))) return [];
-    const tuple = terms.map((term): SortValue => {
-      if (term.key === 'name') return model.name;
-      if (term.key === 'version_number') return version.version;
-      if (term.key === 'creation_timestamp') return version.creationTimestamp;
-      return version.lastUpdatedTimestamp;
-    });
-    return [{ item: version, tuple }];
+    return model ? [{ version, model }] : [];
   });
-  const { items, nextPageToken } = paginate(rows, terms, fingerprint, search.maxResults, search.pageToken);
+  const plan: SearchPlan<{ version: ModelVersion; model: RegisteredModel }> = {
+    fingerprint: queryFingerprint({ f: filter, o: terms, s: 'versions' }),
+    predicate: ({ version, model }) => predicates.every((predicate) => predicate(version, model)),
+    terms,
+    sortKey: ({ version, model }) =>
+      terms.map((term): SortCell => {
+        if (term.key === 'name') return model.name;
+        if (term.key === 'version_number') return version.version;
+        if (term.key === 'creation_timestamp') return version.creationTimestamp;
+        return version.lastUpdatedTimestamp;
+      }),
+    codec: plainCodec(kinds(terms)),
+  };
+  const { items, nextPageToken } = searchPage(rows, plan, search);
   return {
-    versions: items,
+    versions: items.map((row) => row.version),
     ...(nextPageToken ? { nextPageToken } : {}),
     ...(exact ? { exactName: exact.value as string } : {}),
   };

@@ -15,17 +15,23 @@
  * start_time was ordered on; then `run_id ASC` (`sort`, and the SQL store's `_get_orderby_clauses`).
  */
 
-import type { ViewType } from '../../api/schema.js';
 import { InvalidParameterValueError } from '../../errors.js';
 import {
   type Clause,
   compareNumbers,
   invalidClause,
+  keyValuePredicate,
+  LIST_COMPARATORS,
+  NULL_COMPARATORS,
+  NUMERIC_COMPARATORS,
+  ownValue,
   parseFilter,
-  parseOrderBy,
+  STRING_COMPARATORS,
   stringMatcher,
 } from '../search/filter.js';
-import { decodePageToken, encodePageToken, queryFingerprint, type SortValue } from '../search/page-token.js';
+import { parseOrderTerms, type SortCell } from '../search/order.js';
+import { queryFingerprint } from '../search/page-token.js';
+import { lifecycleView, pairCodec, searchPage, type ViewType } from '../search/pipeline.js';
 import type { DatasetInput, Run } from './model.js';
 
 /** The dataset input tag that holds a dataset's context (`mlflow.data.context`, e.g. `training`). */
@@ -48,10 +54,10 @@ const ATTRIBUTE_ALIASES: Record<string, Attribute> = {
 const ORDER_BY_ALIASES: Record<string, Attribute> = { created: 'start_time', Created: 'start_time' };
 const DATASET_KEYS = ['name', 'digest', 'context'] as const;
 
-const NUMERIC_COMPARATORS = new Set(['=', '!=', '<', '<=', '>', '>=']);
-const KEY_VALUE_COMPARATORS = new Set(['=', '!=', 'LIKE', 'ILIKE', 'IS NULL', 'IS NOT NULL']);
-const STRING_ATTRIBUTE_COMPARATORS = new Set(['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN']);
-const DATASET_COMPARATORS = new Set(['=', '!=', 'LIKE', 'ILIKE', 'IN', 'NOT IN']);
+// Listed in this order in error messages.
+const KEY_VALUE_COMPARATORS = new Set([...STRING_COMPARATORS, ...NULL_COMPARATORS]);
+const STRING_ATTRIBUTE_COMPARATORS = new Set([...STRING_COMPARATORS, ...LIST_COMPARATORS]);
+const DATASET_COMPARATORS = STRING_ATTRIBUTE_COMPARATORS;
 
 type Predicate = (run: Run) => boolean;
 
@@ -66,7 +72,7 @@ function alias(aliases: Record<string, Attribute>, key: string): string {
 }
 
 function refuseNullTest(filter: string, clause: Clause, what: string): void {
-  if (clause.comparator === 'IS NULL' || clause.comparator === 'IS NOT NULL') {
+  if (NULL_COMPARATORS.has(clause.comparator)) {
     invalidClause(
       filter,
       clause,
@@ -75,7 +81,7 @@ function refuseNullTest(filter: string, clause: Clause, what: string): void {
   }
 }
 
-function requireComparator(filter: string, clause: Clause, allowed: Set<string>, what: string): void {
+function requireComparator(filter: string, clause: Clause, allowed: ReadonlySet<string>, what: string): void {
   if (!allowed.has(clause.comparator)) {
     invalidClause(
       filter,
@@ -112,8 +118,8 @@ function compileKeyValueClause(filter: string, clause: Clause): Predicate {
   requireComparator(filter, clause, KEY_VALUE_COMPARATORS, what);
   if (comparator === 'IS NULL') return (run) => !Object.hasOwn(run[field], key);
   if (comparator === 'IS NOT NULL') return (run) => Object.hasOwn(run[field], key);
-  const matches = stringMatcher(comparator, requireString(filter, clause, what));
-  return (run) => Object.hasOwn(run[field], key) && matches(run[field][key] as string);
+  const matches = keyValuePredicate(key, stringMatcher(comparator, requireString(filter, clause, what)));
+  return (run) => matches(run[field]);
 }
 
 function compileMetricClause(filter: string, clause: Clause): Predicate {
@@ -140,7 +146,7 @@ function compileDatasetClause(filter: string, clause: Clause): Predicate {
   const field = (dataset: DatasetInput): string | undefined => {
     if (key === 'name') return dataset.name;
     if (key === 'digest') return dataset.digest;
-    return Object.hasOwn(dataset.tags, DATASET_CONTEXT_TAG) ? dataset.tags[DATASET_CONTEXT_TAG] : undefined;
+    return ownValue(dataset.tags, DATASET_CONTEXT_TAG);
   };
   // Any dataset input of the run; for `context` only inputs that carry the context tag take part.
   return (run) =>
@@ -292,142 +298,61 @@ export type RunSortTerm =
  * `created`) is listed, then `run_id ASC` unless run_id is listed (after it nothing could matter).
  */
 export function parseRunOrderBy(orderBy: readonly string[]): RunSortTerm[] {
-  const terms = orderBy.map((text): RunSortTerm => {
-    const term = parseOrderBy(text);
-    if (term.entity === 'metric' || term.entity === 'param' || term.entity === 'tag') {
-      return { entity: term.entity, key: term.key, ascending: term.ascending };
-    }
-    if (term.entity !== 'attribute') {
-      // filter.ts looks prefixes up with `[]`, so `constructor.x` arrives with a non-string entity.
-      const entity = typeof term.entity === 'string' ? term.entity : text.split('.')[0];
-      throw new InvalidParameterValueError(
-        `Invalid order_by entity '${entity}' (in '${text}'): runs order by metrics, params, tags or attributes.`,
-      );
-    }
-    const key = alias(ORDER_BY_ALIASES, term.key);
-    if (
-      !(STRING_ATTRIBUTES as readonly string[]).includes(key) &&
-      !(NUMERIC_ATTRIBUTES as readonly string[]).includes(key)
-    ) {
-      throw new InvalidParameterValueError(
-        `Invalid order_by attribute key '${term.key}' in '${text}'. Valid keys are ${[...STRING_ATTRIBUTES, ...NUMERIC_ATTRIBUTES, ...Object.keys(ORDER_BY_ALIASES)].join(', ')}.`,
-      );
-    }
-    return { entity: 'attribute', key: key as Attribute, ascending: term.ascending };
+  return parseOrderTerms(orderBy, {
+    resolve: (term, text): RunSortTerm => {
+      if (term.entity === 'metric' || term.entity === 'param' || term.entity === 'tag') {
+        return { entity: term.entity, key: term.key, ascending: term.ascending };
+      }
+      if (term.entity !== 'attribute') {
+        // filter.ts looks prefixes up with `[]`, so `constructor.x` arrives with a non-string entity.
+        const entity = typeof term.entity === 'string' ? term.entity : text.split('.')[0];
+        throw new InvalidParameterValueError(
+          `Invalid order_by entity '${entity}' (in '${text}'): runs order by metrics, params, tags or attributes.`,
+        );
+      }
+      const key = alias(ORDER_BY_ALIASES, term.key);
+      if (
+        !(STRING_ATTRIBUTES as readonly string[]).includes(key) &&
+        !(NUMERIC_ATTRIBUTES as readonly string[]).includes(key)
+      ) {
+        throw new InvalidParameterValueError(
+          `Invalid order_by attribute key '${term.key}' in '${text}'. Valid keys are ${[...STRING_ATTRIBUTES, ...NUMERIC_ATTRIBUTES, ...Object.keys(ORDER_BY_ALIASES)].join(', ')}.`,
+        );
+      }
+      return { entity: 'attribute', key: key as Attribute, ascending: term.ascending };
+    },
+    id: (term) => `${term.entity}.${term.key}`,
+    duplicate: (id) => `order_by lists '${id}' more than once: ${JSON.stringify(orderBy)}.`,
+    tieBreakers: [
+      { entity: 'attribute', key: 'start_time', ascending: false },
+      { entity: 'attribute', key: 'run_id', ascending: true },
+    ],
   });
-  const seen = new Set<string>();
-  for (const term of terms) {
-    const id = `${term.entity}.${term.key}`;
-    if (seen.has(id)) {
-      throw new InvalidParameterValueError(
-        `order_by lists '${id}' more than once: ${JSON.stringify(orderBy)}.`,
-      );
-    }
-    seen.add(id);
-  }
-  if (!seen.has('attribute.start_time'))
-    terms.push({ entity: 'attribute', key: 'start_time', ascending: false });
-  if (!seen.has('attribute.run_id')) terms.push({ entity: 'attribute', key: 'run_id', ascending: true });
-  return terms;
 }
 
 /**
- * One term's sort key. `rank` places the value classes and is never reversed: 0 a value, 1 a NaN
- * metric value, 2 no value (missing metric/param/tag, no end_time). `value` is set for rank 0 only.
+ * One term's sort cell: the value; NaN for a NaN metric value; null for no value (missing
+ * metric/param/tag, no end_time). order.ts sorts NaN and then null after the values in both directions.
  */
-interface SortKey {
-  rank: 0 | 1 | 2;
-  value?: string | number;
-}
-
-const MISSING: SortKey = { rank: 2 };
-
-function sortKey(run: Run, term: RunSortTerm): SortKey {
+function sortCell(run: Run, term: RunSortTerm): SortCell {
   switch (term.entity) {
     case 'metric': {
       const metric = Object.hasOwn(run.metrics, term.key) ? run.metrics[term.key] : undefined;
-      if (metric === undefined) return MISSING;
-      return Number.isNaN(metric.value) ? { rank: 1 } : { rank: 0, value: metric.value };
+      return metric === undefined ? null : metric.value;
     }
     case 'param':
-    case 'tag': {
-      const values = term.entity === 'param' ? run.params : run.tags;
-      return Object.hasOwn(values, term.key) ? { rank: 0, value: values[term.key] as string } : MISSING;
-    }
+    case 'tag':
+      return ownValue(term.entity === 'param' ? run.params : run.tags, term.key) ?? null;
     default: {
-      if (term.key === 'start_time' || term.key === 'end_time') {
-        const value = numericAttribute(run, term.key);
-        return value === undefined ? MISSING : { rank: 0, value };
-      }
-      return { rank: 0, value: stringAttribute(run, term.key) };
+      if (term.key === 'start_time' || term.key === 'end_time')
+        return numericAttribute(run, term.key) ?? null;
+      return stringAttribute(run, term.key);
     }
   }
-}
-
-/** Strings compare by code point, as Python's do (UTF-16 `<` differs above U+FFFF). */
-function compareStrings(left: string, right: string): number {
-  if (left === right) return 0;
-  const a = left[Symbol.iterator]();
-  const b = right[Symbol.iterator]();
-  for (;;) {
-    const x = a.next();
-    const y = b.next();
-    if (x.done) return y.done ? 0 : -1;
-    if (y.done) return 1;
-    const difference = (x.value.codePointAt(0) as number) - (y.value.codePointAt(0) as number);
-    if (difference !== 0) return difference < 0 ? -1 : 1;
-  }
-}
-
-function compareKeys(term: RunSortTerm, left: SortKey, right: SortKey): number {
-  if (left.rank !== right.rank) return left.rank < right.rank ? -1 : 1;
-  if (left.rank !== 0) return 0;
-  const a = left.value as string | number;
-  const b = right.value as string | number;
-  let order: number;
-  if (typeof a === 'string' && typeof b === 'string') order = compareStrings(a, b);
-  else order = a === b ? 0 : a < b ? -1 : 1; // -0 and 0 are equal
-  return term.ascending ? order : -order;
-}
-
-function compareTuples(terms: RunSortTerm[], left: SortKey[], right: SortKey[]): number {
-  for (const [index, term] of terms.entries()) {
-    const order = compareKeys(term, left[index] ?? MISSING, right[index] ?? MISSING);
-    if (order !== 0) return order;
-  }
-  return 0;
 }
 
 function isNumericTerm(term: RunSortTerm): boolean {
   return term.entity === 'metric' || term.key === 'start_time' || term.key === 'end_time';
-}
-
-/** Two token entries per term, `[rank, value]`; ±Infinity travel as strings (JSON has no Infinity). */
-function encodeTuple(tuple: SortKey[]): SortValue[] {
-  return tuple.flatMap((key): SortValue[] => {
-    const value = key.value;
-    if (value === undefined) return [key.rank, null];
-    return [key.rank, typeof value === 'number' && !Number.isFinite(value) ? String(value) : value];
-  });
-}
-
-function decodeTuple(terms: RunSortTerm[], after: SortValue[]): SortKey[] {
-  const fail = (): never => {
-    throw new InvalidParameterValueError('Invalid page token: it is not a token this server issued.');
-  };
-  if (after.length !== terms.length * 2) fail();
-  return terms.map((term, index): SortKey => {
-    const rank = after[index * 2];
-    const value = after[index * 2 + 1];
-    if (rank === 1 || rank === 2) return value === null ? { rank } : fail();
-    if (rank !== 0) return fail();
-    if (isNumericTerm(term)) {
-      if (typeof value === 'number') return { rank, value };
-      if (value === 'Infinity' || value === '-Infinity') return { rank, value: Number(value) };
-      return fail();
-    }
-    return typeof value === 'string' ? { rank, value } : fail();
-  });
 }
 
 export interface RunSearch {
@@ -438,57 +363,46 @@ export interface RunSearch {
   pageToken?: string;
   /** What else defines the result set (the experiment ids): bound into page tokens. */
   scope?: unknown;
+  /** Stop a page early once the runs' measured size passes this many bytes (Lambda's 6 MB). */
+  byteBudget?: number;
+  sizeOf?: (run: Run) => number;
 }
 
 export interface RunPage {
   runs: Run[];
   nextPageToken?: string;
-  /** A token for the page that starts after the first `count` runs of this one (for size-capped answers). */
-  tokenAfter(count: number): string;
 }
 
 /**
  * Filters, orders and pages runs already read from the store (the caller selects the experiments).
- * Page tokens are keyset tokens: the sort tuple of the last run served, so runs added or removed
+ * Page tokens are keyset tokens: the sort key of the last run served, so runs added or removed
  * between pages never make the next page skip or repeat a run that stays in the result.
  */
 export function searchRuns(all: readonly Run[], search: RunSearch): RunPage {
   const predicate = compileRunFilter(search.filter);
   const terms = parseRunOrderBy(search.orderBy);
-  const fingerprint = queryFingerprint({
-    s: 'runs',
-    f: search.filter ?? '',
-    o: terms,
-    v: search.viewType,
-    ...(search.scope === undefined ? {} : { scope: search.scope }),
-  });
-  const after = search.pageToken
-    ? decodeTuple(terms, decodePageToken(search.pageToken, fingerprint))
-    : undefined;
-
-  const rows = all
-    .filter(
-      (run) =>
-        search.viewType === 'ALL' ||
-        (search.viewType === 'ACTIVE_ONLY') === (run.lifecycleStage === 'active'),
-    )
-    .filter(predicate)
-    .map((run) => ({ run, tuple: terms.map((term) => sortKey(run, term)) }))
-    .filter((row) => after === undefined || compareTuples(terms, row.tuple, after) > 0)
-    .sort((left, right) => compareTuples(terms, left.tuple, right.tuple));
-
-  const page = rows.slice(0, search.maxResults);
-  const last = page.at(-1);
-  return {
-    runs: page.map((row) => row.run),
-    nextPageToken:
-      rows.length > search.maxResults && last
-        ? encodePageToken(fingerprint, encodeTuple(last.tuple))
-        : undefined,
-    tokenAfter: (count) => {
-      const row = page[count - 1];
-      if (!row) throw new RangeError(`tokenAfter(${count}) outside a page of ${page.length} runs`);
-      return encodePageToken(fingerprint, encodeTuple(row.tuple));
+  const { items, nextPageToken } = searchPage(
+    all,
+    {
+      // The token layout of earlier releases: tokens issued by them still read.
+      fingerprint: queryFingerprint({
+        s: 'runs',
+        f: search.filter ?? '',
+        o: terms,
+        v: search.viewType,
+        ...(search.scope === undefined ? {} : { scope: search.scope }),
+      }),
+      view: lifecycleView(search.viewType),
+      predicate,
+      terms,
+      sortKey: (run) => terms.map((term) => sortCell(run, term)),
+      strings: 'code-point',
+      codec: pairCodec(
+        terms.map((term) => (isNumericTerm(term) ? 'number' : 'string')),
+        [2, null],
+      ),
     },
-  };
+    search,
+  );
+  return { runs: items, ...(nextPageToken === undefined ? {} : { nextPageToken }) };
 }

@@ -458,6 +458,9 @@ export class RunService {
     viewType: ViewType;
     maxResults?: number;
     pageToken?: string;
+    /** The caller's response budget and its measure of a run in the response (see searchRuns). */
+    byteBudget?: number;
+    sizeOf?: (run: Run) => number;
   }): Promise<RunPage> {
     const maxResults = search.maxResults ?? LIMITS.defaultMaxResults;
     validateMaxResults(maxResults, LIMITS.maxResultsCap);

@@ -7,6 +7,7 @@
  * Errors are 400 INVALID_PARAMETER_VALUE naming what is wrong and where (character offset).
  */
 import { InvalidParameterValueError } from '../../errors.js';
+import { compileLike } from './like.js';
 
 export type Comparator =
   | '='
@@ -285,17 +286,6 @@ export function parseFilter(filter: string | undefined): Clause[] {
   }
 }
 
-/** Compiles a SQL LIKE pattern (`%` any run, `_` one character) into an anchored regular expression. */
-export function likeToRegExp(pattern: string, caseInsensitive: boolean): RegExp {
-  let source = '';
-  for (const ch of pattern) {
-    if (ch === '%') source += '.*';
-    else if (ch === '_') source += '.';
-    else source += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`, caseInsensitive ? 'isu' : 'su');
-}
-
 /** Errors raised by a search's clause validation share this shape. */
 export function invalidClause(filter: string, clause: Clause, what: string): never {
   invalid(filter, clause.offset, what);
@@ -362,8 +352,38 @@ export function stringMatcher(comparator: string, value: string | string[]): (ca
     case '!=':
       return (candidate) => candidate !== value;
     default: {
-      const regexp = likeToRegExp(value, comparator === 'ILIKE');
-      return (candidate) => regexp.test(candidate);
+      const like = compileLike(value, comparator === 'ILIKE');
+      return (candidate) => like.test(candidate);
     }
   }
+}
+
+/** Comparator sets the searches allow, each for one kind of operand. */
+export const EQUALITY_COMPARATORS: ReadonlySet<Comparator> = new Set(['=', '!=']);
+export const STRING_COMPARATORS: ReadonlySet<Comparator> = new Set(['=', '!=', 'LIKE', 'ILIKE']);
+export const LIST_COMPARATORS: ReadonlySet<Comparator> = new Set(['IN', 'NOT IN']);
+export const NULL_COMPARATORS: ReadonlySet<Comparator> = new Set(['IS NULL', 'IS NOT NULL']);
+export const NUMERIC_COMPARATORS: ReadonlySet<Comparator> = new Set(['=', '!=', '<', '<=', '>', '>=']);
+
+/**
+ * A key's value in a tags/params map, or undefined. Own properties only: a key such as `constructor`
+ * must not find Object.prototype's members.
+ */
+export function ownValue(values: Readonly<Record<string, string>>, key: string): string | undefined {
+  return Object.hasOwn(values, key) ? values[key] : undefined;
+}
+
+/**
+ * A `tags.<key>` / `params.<key>` comparison. In MLflow's SQL stores it is a join on the tag table,
+ * so an item without the key never matches, not even `!=` (registry models are the exception: see
+ * registry/search.ts).
+ */
+export function keyValuePredicate(
+  key: string,
+  matches: (value: string) => boolean,
+): (values: Readonly<Record<string, string>>) => boolean {
+  return (values) => {
+    const value = ownValue(values, key);
+    return value !== undefined && matches(value);
+  };
 }

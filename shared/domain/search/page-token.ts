@@ -51,22 +51,3 @@ export function decodePageToken(token: string, fingerprint: string): SortValue[]
   }
   return (body as TokenBody).after;
 }
-
-/**
- * Orders two keyset tuples term by term, each ascending or descending; null sorts after every value in
- * ascending order (so before them in descending).
- */
-export function compareSortTuples(
-  terms: readonly { ascending: boolean }[],
-  left: readonly SortValue[],
-  right: readonly SortValue[],
-): number {
-  for (const [index, term] of terms.entries()) {
-    const a = left[index] ?? null;
-    const b = right[index] ?? null;
-    if (a === b) continue;
-    const order = a === null ? 1 : b === null ? -1 : a < b ? -1 : 1;
-    return term.ascending ? order : -order;
-  }
-  return 0;
-}

@@ -7,13 +7,8 @@
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
-import type {
-  LoggedModel,
-  LoggedModelMetric,
-  LoggedModelMutation,
-  LoggedModelRepository,
-  LoggedModelStatus,
-} from '../../domain/logged-models/service.js';
+import type { LoggedModel, LoggedModelMetric, LoggedModelStatus } from '../../domain/logged-models/model.js';
+import type { LoggedModelMutation, LoggedModelRepository } from '../../domain/logged-models/service.js';
 import { InvalidParameterValueError } from '../../errors.js';
 import { queryAll } from '../doc-commands.js';
 import {

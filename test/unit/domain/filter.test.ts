@@ -1,12 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { statusOf } from '../../../shared/api/http.js';
-import {
-  type Clause,
-  likeToRegExp,
-  parseFilter,
-  parseOrderBy,
-} from '../../../shared/domain/search/filter.js';
+import { type Clause, parseFilter, parseOrderBy } from '../../../shared/domain/search/filter.js';
+import { compileLike } from '../../../shared/domain/search/like.js';
 import { MlflowError } from '../../../shared/errors.js';
 
 describe('parseFilter', () => {
@@ -148,22 +144,126 @@ describe('parseFilter', () => {
   });
 });
 
-describe('likeToRegExp', () => {
-  it('maps % and _ and escapes everything else', () => {
-    expect(likeToRegExp('a%b_c', false).test('aXYZbQc')).toBe(true);
-    expect(likeToRegExp('a.b', false).test('aXb')).toBe(false);
-    expect(likeToRegExp('(x)*', false).test('(x)*')).toBe(true);
-    expect(likeToRegExp('ABC', true).test('abc')).toBe(true);
-    expect(likeToRegExp('ABC', false).test('abc')).toBe(false);
+/**
+ * The RegExp compilation LIKE used before compileLike (it backtracks on many `%`): the reference for
+ * the semantics compileLike must keep, only ever run on small inputs here.
+ */
+function referenceLike(pattern: string, caseInsensitive: boolean): RegExp {
+  let source = '';
+  for (const ch of pattern) {
+    if (ch === '%') source += '.*';
+    else if (ch === '_') source += '.';
+    else source += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`, caseInsensitive ? 'isu' : 'su');
+}
+
+/** Characters that make LIKE interesting: wildcards, case pairs, folding oddities, astral, line breaks. */
+const likeChar = fc.constantFrom(
+  ...[
+    '%',
+    '%',
+    '_',
+    'a',
+    'A',
+    'b',
+    'B',
+    '.',
+    '*',
+    '\\',
+    '(',
+    '\n',
+    'ß',
+    'ẞ',
+    'K',
+    '\u212a',
+    'k',
+    'ſ',
+    's',
+    'Σ',
+  ],
+  ...['σ', 'ς', 'İ', 'i', '😀', '\ud800', '$'],
+);
+const likeText = fc.array(likeChar, { maxLength: 12 }).map((chars) => chars.join(''));
+
+describe('compileLike', () => {
+  it('maps % and _ and takes everything else literally', () => {
+    expect(compileLike('a%b_c', false).test('aXYZbQc')).toBe(true);
+    expect(compileLike('a.b', false).test('aXb')).toBe(false);
+    expect(compileLike('(x)*', false).test('(x)*')).toBe(true);
+    expect(compileLike('ABC', true).test('abc')).toBe(true);
+    expect(compileLike('ABC', false).test('abc')).toBe(false);
+    expect(compileLike('a_c', false).test('a😀c')).toBe(true); // `_` is one code point
+    expect(compileLike('a_c', false).test('a\nc')).toBe(true); // and a line break is one too
+    expect(compileLike('%', false).test('')).toBe(true);
+    expect(compileLike('', false).test('x')).toBe(false);
+    expect(compileLike('ab%ab', false).test('ab')).toBe(false); // prefix and suffix may not overlap
+  });
+
+  it('folds case as a Unicode RegExp does for ILIKE', () => {
+    expect(compileLike('\u212a', true).test('k')).toBe(true); // Kelvin sign
+    expect(compileLike('ß', true).test('ẞ')).toBe(true);
+    expect(compileLike('ς', true).test('Σ')).toBe(true);
+    expect(compileLike('ß', true).test('ss')).toBe(false); // simple folding, one character each
   });
 
   it('matches a string against itself with no wildcards (property)', () => {
     fc.assert(
       fc.property(
         fc.string().filter((s) => !s.includes('%') && !s.includes('_')),
-        (text) => likeToRegExp(text, false).test(text),
+        (text) => compileLike(text, false).test(text),
       ),
     );
+  });
+
+  it('answers as the RegExp it replaces, LIKE and ILIKE (property)', () => {
+    fc.assert(
+      fc.property(likeText, likeText, fc.boolean(), (pattern, text, caseInsensitive) => {
+        expect(compileLike(pattern, caseInsensitive).test(text)).toBe(
+          referenceLike(pattern, caseInsensitive).test(text),
+        );
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('answers as the RegExp on full-Unicode strings (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 8 }),
+        fc.string({ maxLength: 8 }),
+        fc.boolean(),
+        (pattern, text, caseInsensitive) => {
+          expect(compileLike(pattern, caseInsensitive).test(text)).toBe(
+            referenceLike(pattern, caseInsensitive).test(text),
+          );
+        },
+      ),
+    );
+  });
+
+  it('never makes more character comparisons than its bound, (n + 2) × pattern characters (property)', () => {
+    fc.assert(
+      fc.property(likeText, fc.array(likeChar, { maxLength: 60 }), fc.boolean(), (pattern, chars, ci) => {
+        const like = compileLike(pattern, ci);
+        const text = chars.join('');
+        expect(like.measure(text).comparisons).toBeLessThanOrEqual(like.bound([...text].length));
+      }),
+    );
+  });
+
+  it('does linear work on the pattern that made the RegExp backtrack for seconds', () => {
+    // 40 `%` then `x`: the RegExp tried every way of splitting the name among 40 `.*`.
+    const like = compileLike(`${'%'.repeat(40)}x`, false);
+    const name = 'a'.repeat(10_000);
+    expect(like.measure(name)).toEqual({ matched: false, comparisons: 1 });
+    expect(like.measure(`${name}x`)).toEqual({ matched: true, comparisons: 1 });
+    // Many segments between `%`: each is tried once per start position at most.
+    const segments = compileLike(`%${'a%'.repeat(40)}b`, true);
+    const { matched, comparisons } = segments.measure(name);
+    expect(matched).toBe(false);
+    expect(comparisons).toBeLessThanOrEqual(segments.bound(name.length));
+    expect(segments.bound(name.length)).toBe((10_000 + 2) * 41);
   });
 });
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { LoggedModel, LoggedModelMetric } from '../../../shared/domain/logged-models/model.js';
 import { type LoggedModelSearch, searchLoggedModels } from '../../../shared/domain/logged-models/search.js';
-import type { LoggedModel, LoggedModelMetric } from '../../../shared/domain/logged-models/service.js';
 import { MlflowError } from '../../../shared/errors.js';
 
 function model(n: number, overrides: Partial<LoggedModel> = {}): LoggedModel {
