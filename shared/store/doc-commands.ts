@@ -11,16 +11,19 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './items.js';
 
-/** Every item a query matches, following DynamoDB's pages. */
-export async function queryAll(
+/**
+ * Every item a query matches, following DynamoDB's pages. `Item` is what the caller's entity module says
+ * the query's items (or projections of them) are: the store does not check items it wrote itself.
+ */
+export async function queryAll<Item = Record<string, unknown>>(
   doc: DynamoDBDocumentClient,
   input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
-): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
+): Promise<Item[]> {
+  const items: Item[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await doc.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
-    items.push(...(page.Items ?? []));
+    items.push(...((page.Items ?? []) as Item[]));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return items;
