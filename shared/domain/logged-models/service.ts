@@ -1,9 +1,15 @@
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
-import type { Experiment, LifecycleStage } from '../experiments/model.js';
+import type { Experiment } from '../experiments/model.js';
 import { isLoggedModelId, newLoggedModelId, parseExperimentId, validateRunId } from '../ids.js';
 import { validateKey, validateMaxLength, validateMaxResults } from '../rules.js';
 import { generateRunName } from '../runs/run-names.js';
 import { RUN_LIMITS } from '../runs/service.js';
+import {
+  LOGGED_MODEL_STATUSES,
+  type LoggedModel,
+  type LoggedModelMetric,
+  type LoggedModelStatus,
+} from './model.js';
 import {
   type DatasetScope,
   type LoggedModelOrder,
@@ -11,13 +17,8 @@ import {
   searchLoggedModels,
 } from './search.js';
 
-export const LOGGED_MODEL_STATUSES = [
-  'LOGGED_MODEL_STATUS_UNSPECIFIED',
-  'LOGGED_MODEL_PENDING',
-  'LOGGED_MODEL_READY',
-  'LOGGED_MODEL_UPLOAD_FAILED',
-] as const;
-export type LoggedModelStatus = (typeof LOGGED_MODEL_STATUSES)[number];
+// Kept importable from here while other modules move to model.ts.
+export { LOGGED_MODEL_STATUSES, type LoggedModel, type LoggedModelMetric, type LoggedModelStatus };
 
 export const LOGGED_MODEL_LIMITS = {
   /** MLflow's column sizes (logged_models.name, model_type, status_message). */
@@ -40,34 +41,6 @@ export const LOGGED_MODEL_LIMITS = {
 } as const;
 
 const NAME_FORBIDDEN = ['/', ':', '.', '%', '"', "'"] as const;
-
-/** The latest value of one metric logged against a model, per (key, dataset). */
-export interface LoggedModelMetric {
-  key: string;
-  value: number;
-  timestamp: number;
-  step: number;
-  runId?: string;
-  datasetName?: string;
-  datasetDigest?: string;
-}
-
-export interface LoggedModel {
-  modelId: string;
-  experimentId: string;
-  name: string;
-  artifactUri: string;
-  creationTimestamp: number;
-  lastUpdatedTimestamp: number;
-  status: LoggedModelStatus;
-  lifecycleStage: LifecycleStage;
-  modelType?: string;
-  sourceRunId?: string;
-  statusMessage?: string;
-  tags: Record<string, string>;
-  params: Record<string, string>;
-  metrics: LoggedModelMetric[];
-}
 
 /** What changes in one write; decided from the model as read (see LoggedModelRepository.mutate). */
 export type LoggedModelMutation = (model: LoggedModel) => LoggedModel | null;
