@@ -36,11 +36,11 @@ const experiments: ExperimentService = new ExperimentService(
   (experimentId, from, to): Promise<void> => runs.setLifecycleForExperiment(experimentId, from, to),
 );
 const runRepository = new DynamoRunRepository(doc, config.tableName);
-const runs: RunService = new RunService(runRepository, experiments);
 const loggedModels = new LoggedModelService(new DynamoLoggedModelRepository(doc, config.tableName), {
   getExperiment: (experimentId) => experiments.get(experimentId),
   runExists: async (runId) => (await runRepository.get(runId)) !== undefined,
 });
+const runs: RunService = new RunService(runRepository, experiments, loggedModels);
 
 export const handler = createHttpHandler(
   'tracking',
@@ -49,7 +49,7 @@ export const handler = createHttpHandler(
     health: async () => textResponse('OK'),
     version: async () => textResponse(MLFLOW_COMPATIBLE_VERSION),
     ...experimentOperations(experiments),
-    ...runOperations(runs, observability, loggedModels),
+    ...runOperations(runs, observability),
     ...loggedModelOperations(loggedModels),
   },
   observability,
