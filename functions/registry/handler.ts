@@ -4,12 +4,12 @@
  * per container. Promotions (set-alias, transition-stage) go through the policy guard, which evaluates
  * the model's policy for that alias or stage against the version's source run and records the decision.
  */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { REGISTRY_ROUTE_SPECS } from '../../shared/api/routes-registry.js';
 import { loadConfig } from '../../shared/config.js';
 import { PolicyPromotionGuard, PromotionPolicyService } from '../../shared/domain/promotion/service.js';
 import { RegistryService } from '../../shared/domain/registry/service.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
+import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
@@ -23,7 +23,7 @@ import { promotionOperations } from './promotion.js';
 const config = loadConfig();
 const observability = createObservability('registry');
 const client = createDynamoClient(config, createClientTracer('registry'));
-const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+const doc = createDocumentClient(client);
 const promotions = new DynamoPromotionRepository(doc, config.tableName);
 const registryRepo = new DynamoRegistryRepository(doc, config.tableName);
 const registry = new RegistryService(

@@ -2,13 +2,13 @@
  * The tracking function: experiments, runs, params, tags, metrics, run search and logged models, plus the
  * `/health` probe (open) and `/version` (behind a token like the rest). Clients and services are built once per container.
  */
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TRACKING_ROUTE_SPECS } from '../../shared/api/routes-tracking.js';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { LoggedModelService } from '../../shared/domain/logged-models/service.js';
 import { RunService } from '../../shared/domain/runs/service.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
+import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
 import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
@@ -28,11 +28,7 @@ export const MLFLOW_COMPATIBLE_VERSION = '3.3.2';
 
 const config = loadConfig();
 const observability = createObservability('tracking');
-// The document client is built here, not in shared/store/clients.ts: lib-dynamodb's module-level
-// paginators keep ~7 KB alive in any bundle that imports it, and the artifacts function has none to spare.
-const doc = DynamoDBDocumentClient.from(createDynamoClient(config, createClientTracer('tracking')), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+const doc = createDocumentClient(createDynamoClient(config, createClientTracer('tracking')));
 const experiments: ExperimentService = new ExperimentService(
   new DynamoExperimentRepository(doc, config.tableName),
   { artifactRoot: config.artifactRoot, allowClientArtifactLocation: config.allowClientArtifactLocation },
@@ -40,11 +36,11 @@ const experiments: ExperimentService = new ExperimentService(
   (experimentId, from, to): Promise<void> => runs.setLifecycleForExperiment(experimentId, from, to),
 );
 const runRepository = new DynamoRunRepository(doc, config.tableName);
-const runs: RunService = new RunService(runRepository, experiments);
 const loggedModels = new LoggedModelService(new DynamoLoggedModelRepository(doc, config.tableName), {
   getExperiment: (experimentId) => experiments.get(experimentId),
   runExists: async (runId) => (await runRepository.get(runId)) !== undefined,
 });
+const runs: RunService = new RunService(runRepository, experiments, loggedModels);
 
 export const handler = createHttpHandler(
   'tracking',
@@ -53,7 +49,7 @@ export const handler = createHttpHandler(
     health: async () => textResponse('OK'),
     version: async () => textResponse(MLFLOW_COMPATIBLE_VERSION),
     ...experimentOperations(experiments),
-    ...runOperations(runs, observability, loggedModels),
+    ...runOperations(runs, observability),
     ...loggedModelOperations(loggedModels),
   },
   observability,

@@ -4,7 +4,6 @@ import {
   int64,
   keyValue,
   METRIC_FIELDS,
-  type ParsedMetric,
   parseMessage,
   parseMetricList,
   protoEnum,
@@ -13,9 +12,9 @@ import {
   str,
   viewType,
 } from '../../shared/api/schema.js';
-import { validateMetricDataset } from '../../shared/domain/logged-models/service.js';
 import { metricValueJson } from '../../shared/domain/runs/metrics.js';
 import type { DatasetInput, MetricPoint, Run } from '../../shared/domain/runs/model.js';
+import { validateLogBatchBodySize } from '../../shared/domain/runs/rules.js';
 import type { RunService } from '../../shared/domain/runs/service.js';
 import { InvalidParameterValueError } from '../../shared/errors.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
@@ -172,36 +171,7 @@ function metricJson(key: string, point: MetricPoint) {
 
 const EMPTY = {};
 
-/**
- * What the run endpoints need from logged models: runs/outputs may only name models that exist, and a
- * metric logged against a model (MLflow 3 sends `model_id` once the run has logged one) also becomes
- * that model's metric.
- */
-export interface LinkedModels {
-  requireModels(modelIds: readonly string[]): Promise<void>;
-  /** Everything that could refuse the model side, checked before the run is written. */
-  checkMetrics(runId: string, metrics: readonly LinkedMetric[]): Promise<void>;
-  recordMetrics(runId: string, metrics: readonly LinkedMetric[]): Promise<void>;
-}
-
-type LinkedMetric = ParsedMetric & { modelId: string };
-
-/** The points of `metrics` logged against a model (usually none: then no copy is made), fields checked. */
-function linkedMetrics(metrics: readonly ParsedMetric[]): LinkedMetric[] {
-  const linked: LinkedMetric[] = [];
-  for (const [index, metric] of metrics.entries()) {
-    if (metric.modelId === undefined) continue;
-    validateMetricDataset(`metrics[${index}].`, metric);
-    linked.push(metric as LinkedMetric);
-  }
-  return linked;
-}
-
-export function runOperations(
-  runs: RunService,
-  telemetry: Telemetry = NO_TELEMETRY,
-  linkedModels?: LinkedModels,
-): Operations {
+export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEMETRY): Operations {
   return {
     async createRun({ fields }) {
       const message = parseMessage(CreateRun, fields);
@@ -241,28 +211,15 @@ export function runOperations(
 
     async logMetric({ fields }) {
       const message = parseMessage(LogMetric, fields);
-      const runId = runIdOf(message);
-      const point = {
+      await runs.logMetric(runIdOf(message), {
         key: message.key,
         value: message.value,
         timestamp: message.timestamp,
         step: message.step,
-      };
-      const linked: LinkedMetric[] = message.model_id
-        ? [
-            {
-              ...point,
-              modelId: message.model_id,
-              ...(message.dataset_name ? { datasetName: message.dataset_name } : {}),
-              ...(message.dataset_digest ? { datasetDigest: message.dataset_digest } : {}),
-            },
-          ]
-        : [];
-      for (const metric of linked) validateMetricDataset('', metric);
-      // The model side is checked before anything is written, and gets its metric after the run does.
-      if (linked.length > 0) await linkedModels?.checkMetrics(runId, linked);
-      await runs.logMetric(runId, point);
-      if (linked.length > 0) await linkedModels?.recordMetrics(runId, linked);
+        ...(message.model_id ? { modelId: message.model_id } : {}),
+        ...(message.dataset_name ? { datasetName: message.dataset_name } : {}),
+        ...(message.dataset_digest ? { datasetDigest: message.dataset_digest } : {}),
+      });
       telemetry.metricPointsIngested(1);
       return jsonResponse(EMPTY);
     },
@@ -286,18 +243,11 @@ export function runOperations(
     },
 
     async logBatch({ fields, bodyBytes }) {
-      if (bodyBytes > LOG_BATCH_MAX_BODY_BYTES) {
-        throw new InvalidParameterValueError(
-          `Batched logging API requests must be at most ${LOG_BATCH_MAX_BODY_BYTES} bytes, got a request body of ${bodyBytes} bytes.`,
-        );
-      }
+      // Before parsing, as MLflow does: an oversized body is refused whatever it holds.
+      validateLogBatchBodySize(bodyBytes);
       const message = parseMessage(LogBatch, fields);
       const metrics = parseMetricList('metrics', message.metrics);
-      const linked = linkedMetrics(metrics);
-      // The model side is checked before anything is written, and gets its metrics after the run does.
-      if (linked.length > 0) await linkedModels?.checkMetrics(message.run_id, linked);
       await runs.logBatch(message.run_id, { metrics, params: message.params, tags: message.tags });
-      if (linked.length > 0) await linkedModels?.recordMetrics(message.run_id, linked);
       telemetry.metricPointsIngested(metrics.length);
       return jsonResponse(EMPTY);
     },
@@ -362,16 +312,16 @@ export function runOperations(
         ...(dataset.profile ? { profile: dataset.profile } : {}),
         tags: Object.fromEntries(tags.map((tag) => [tag.key, tag.value])),
       }));
-      const modelIds = message.models.map((model) => model.model_id);
-      if (modelIds.length > 0) await linkedModels?.requireModels(modelIds);
-      await runs.logInputs(message.run_id, datasets, modelIds);
+      await runs.logInputs(
+        message.run_id,
+        datasets,
+        message.models.map((model) => model.model_id),
+      );
       return jsonResponse(EMPTY);
     },
 
     async logOutputs({ fields }) {
       const message = parseMessage(LogOutputs, fields);
-      // A run's outputs may only name models that exist: the link is what `models:/` lookups and the UI follow.
-      await linkedModels?.requireModels(message.models.map((model) => model.model_id));
       await runs.logOutputs(
         message.run_id,
         message.models.map((model) => ({ modelId: model.model_id, step: model.step })),
@@ -417,6 +367,3 @@ export function metricHistoryBody(
 
 /** Room for run JSON in one search answer: under Lambda's 6 MB response limit with headroom. */
 export const SEARCH_RESPONSE_BUDGET_BYTES = 5 * 1024 * 1024;
-
-/** MLflow's `MAX_BATCH_LOG_REQUEST_SIZE`. */
-export const LOG_BATCH_MAX_BODY_BYTES = 1_000_000;

@@ -5,6 +5,8 @@
  * Unknown fields are ignored, as MLflow's parser ignores them.
  */
 import * as v from 'valibot';
+import type { LoggedMetric } from '../domain/runs/model.js';
+import { VIEW_TYPES } from '../domain/search/pipeline.js';
 import { InvalidParameterValueError } from '../errors.js';
 import { API_DOCS_HINT, describeType, invalidValue, missingValue, readInt64 } from './fields.js';
 
@@ -37,8 +39,6 @@ export function protoEnum<const T extends readonly string[]>(names: T) {
   );
 }
 
-export const VIEW_TYPES = ['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL'] as const;
-export type ViewType = (typeof VIEW_TYPES)[number];
 export const viewType = protoEnum(VIEW_TYPES);
 
 const MISSING = 'missing';
@@ -111,16 +111,8 @@ export const bool = v.union([
   ),
 ]);
 
-export interface ParsedMetric {
-  key: string;
-  value: number;
-  timestamp: number;
-  step: number;
-  /** MLflow 3: the logged model (and dataset) the point is about; absent for plain run metrics. */
-  modelId?: string;
-  datasetName?: string;
-  datasetDigest?: string;
-}
+/** A metric entry of log-metric or log-batch, as the runs domain takes it. */
+export type ParsedMetric = LoggedMetric;
 
 /** An optional string of a metric entry; '' is proto3's unset. */
 function optionalText(path: string, raw: unknown): string | undefined {

@@ -67,3 +67,26 @@ export class ConcurrentWritesError extends MlflowError {
     this.name = 'ConcurrentWritesError';
   }
 }
+
+/**
+ * A ProjectionExpression from attribute names checked against the item type, so that a projection cannot
+ * name an attribute its entity does not declare (the item's shape is stated once, in its entity module).
+ */
+export function projection<Item>(...attributes: readonly (keyof Item & string)[]): string {
+  return attributes.join(', ');
+}
+
+/**
+ * A projection of whole attributes and of one user key inside map attributes (`tail.#key`): the key goes
+ * in as a name placeholder, stored (prefixed) as toStoredMap writes it.
+ */
+export function projectionWithKey<Item>(
+  whole: readonly (keyof Item & string)[],
+  maps: readonly (keyof Item & string)[],
+  key: string,
+): { ProjectionExpression: string; ExpressionAttributeNames: Record<string, string> } {
+  return {
+    ProjectionExpression: [...whole, ...maps.map((map) => `${map}.#key`)].join(', '),
+    ExpressionAttributeNames: { '#key': storedKey(key) },
+  };
+}

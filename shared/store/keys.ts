@@ -207,3 +207,16 @@ export const keyConditions = {
     ExpressionAttributeValues: { ':kpk': partition },
   }),
 } as const;
+
+/**
+ * A key condition for the low-level client (the token store avoids the document client): its values as
+ * DynamoDB string attribute values.
+ */
+export function asAttributeValues(condition: KeyCondition) {
+  return {
+    ...condition,
+    ExpressionAttributeValues: Object.fromEntries(
+      Object.entries(condition.ExpressionAttributeValues).map(([name, value]) => [name, { S: value }]),
+    ),
+  };
+}

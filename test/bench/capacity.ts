@@ -4,7 +4,8 @@
  * AWS bills them).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '../../shared/store/doc-commands.js';
 
 interface Capacity {
   CapacityUnits?: number;
@@ -61,7 +62,7 @@ export function meteredDocumentClient(endpoint: string): {
     { step: 'initialize', name: 'cairnCapacityMeter' },
   );
   return {
-    doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    doc: createDocumentClient(client),
     meter,
   };
 }

@@ -14,7 +14,7 @@ import type { KeyedPoint, MetricPoint } from '../../shared/domain/runs/model.js'
 import { RunService } from '../../shared/domain/runs/service.js';
 import { ensureTable, startDynalite } from '../../shared/local/stand-ins.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
-import { keys } from '../../shared/store/keys.js';
+import { keyConditions, keys } from '../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { startDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { type CapacityMeter, meteredDocumentClient } from './capacity.js';
@@ -146,11 +146,7 @@ async function historyRead(s: Services, precision: 'float32' | 'float64') {
   const { Items } = await s.doc.send(
     new QueryCommand({
       TableName: s.tableName,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: {
-        ':pk': keys.run(run.runId).pk,
-        ':prefix': keys.metricChunkPrefix('metric_0'),
-      },
+      ...keyConditions.prefix(keys.run(run.runId).pk, keys.metricChunkPrefix('metric_0')),
       Limit: 25,
     }),
   );

@@ -4,9 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite } from '../../shared/local/stand-ins.js';
+import { createDocumentClient } from '../../shared/store/doc-commands.js';
 
 export const usingDynamoDbLocal = process.env.CAIRN_TEST_DYNAMODB === 'dynamodb-local';
 
@@ -34,7 +35,7 @@ export async function createTestTable(): Promise<TestTable> {
   const tableName = uniqueTableName();
   await ensureTable(endpoint, tableName);
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  const doc = createDocumentClient(client);
   return {
     endpoint,
     tableName,

@@ -6,10 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readPublishedEndpoint } from '../../shared/local/data-dir-endpoint.js';
 import { startLocalServer } from '../../shared/local/server.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../shared/local/stand-ins.js';
+import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { externalDynamoEndpoint, uniqueTableName } from './dynamo.js';
 
 export interface TestServer {
@@ -54,7 +55,7 @@ export function serverTable(server: TestServer): {
     credentials: LOCAL_CREDENTIALS,
   });
   return {
-    doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    doc: createDocumentClient(client),
     tableName: published.tableName,
     destroy: () => client.destroy(),
   };

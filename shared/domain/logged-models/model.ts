@@ -1,12 +1,13 @@
-/** The logged model entity. Types only, so that search and store modules need not import the service. */
+/** The logged-model entity (MLflow 3). No AWS imports (design decision 4). */
 import type { LifecycleStage } from '../experiments/model.js';
 
-/** MLflow's LoggedModelStatus (the service lists them in LOGGED_MODEL_STATUSES). */
-export type LoggedModelStatus =
-  | 'LOGGED_MODEL_STATUS_UNSPECIFIED'
-  | 'LOGGED_MODEL_PENDING'
-  | 'LOGGED_MODEL_READY'
-  | 'LOGGED_MODEL_UPLOAD_FAILED';
+export const LOGGED_MODEL_STATUSES = [
+  'LOGGED_MODEL_STATUS_UNSPECIFIED',
+  'LOGGED_MODEL_PENDING',
+  'LOGGED_MODEL_READY',
+  'LOGGED_MODEL_UPLOAD_FAILED',
+] as const;
+export type LoggedModelStatus = (typeof LOGGED_MODEL_STATUSES)[number];
 
 /** The latest value of one metric logged against a model, per (key, dataset). */
 export interface LoggedModelMetric {

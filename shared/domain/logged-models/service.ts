@@ -2,22 +2,20 @@ import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../err
 import type { Experiment } from '../experiments/model.js';
 import { isLoggedModelId, newLoggedModelId, parseExperimentId, validateRunId } from '../ids.js';
 import { validateKey, validateMaxLength, validateMaxResults } from '../rules.js';
+import { RUN_LIMITS } from '../runs/rules.js';
 import { generateRunName } from '../runs/run-names.js';
-import { RUN_LIMITS } from '../runs/service.js';
-import type { LoggedModel, LoggedModelMetric, LoggedModelStatus } from './model.js';
+import {
+  LOGGED_MODEL_STATUSES,
+  type LoggedModel,
+  type LoggedModelMetric,
+  type LoggedModelStatus,
+} from './model.js';
 import {
   type DatasetScope,
   type LoggedModelOrder,
   type LoggedModelPage,
   searchLoggedModels,
 } from './search.js';
-
-export const LOGGED_MODEL_STATUSES = [
-  'LOGGED_MODEL_STATUS_UNSPECIFIED',
-  'LOGGED_MODEL_PENDING',
-  'LOGGED_MODEL_READY',
-  'LOGGED_MODEL_UPLOAD_FAILED',
-] as const satisfies readonly LoggedModelStatus[];
 
 export const LOGGED_MODEL_LIMITS = {
   /** MLflow's column sizes (logged_models.name, model_type, status_message). */
@@ -144,15 +142,6 @@ export interface LoggedModelMetricPoint {
   datasetDigest?: string;
 }
 
-/** A metric's dataset fields, within MLflow's dataset limits; `field` is where the metric sits (`metrics[3].`). */
-export function validateMetricDataset(
-  field: string,
-  point: { datasetName?: string; datasetDigest?: string },
-) {
-  validateMaxLength(`${field}dataset_name`, point.datasetName ?? '', RUN_LIMITS.datasetName);
-  validateMaxLength(`${field}dataset_digest`, point.datasetDigest ?? '', RUN_LIMITS.datasetDigest);
-}
-
 /** A metric point logged against a model. */
 export type LinkedMetricPoint = LoggedModelMetricPoint & { modelId: string };
 
@@ -261,7 +250,7 @@ export class LoggedModelService {
 
   /**
    * Checks metrics about to be logged against models, before the run is written: the models exist and are
-   * active, and each model can hold its new metrics (see validateMetricDataset for the fields). A request that passes can still fail afterwards only through a concurrent change (the
+   * active, and each model can hold its new metrics (runs/rules.ts validateMetricDataset checks their fields). A request that passes can still fail afterwards only through a concurrent change (the
    * model deleted, or filled, in between).
    */
   async checkMetrics(runId: string, points: readonly LinkedMetricPoint[]): Promise<void> {

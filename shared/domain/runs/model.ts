@@ -51,6 +51,30 @@ export interface KeyedPoint extends MetricPoint {
   key: string;
 }
 
+/** A metric point as a request logs it: MLflow 3 may log it against a logged model (and dataset) too. */
+export interface LoggedMetric extends KeyedPoint {
+  /** The logged model the point is about; absent for plain run metrics. */
+  modelId?: string;
+  datasetName?: string;
+  datasetDigest?: string;
+}
+
+/** A point logged against a model. */
+export type LinkedMetric = LoggedMetric & { modelId: string };
+
+/**
+ * What run logging needs from logged models (implemented by the logged-models service): runs may only name
+ * models that exist, and a metric logged against a model also becomes that model's metric.
+ */
+export interface LinkedModels {
+  /** Throws 404 for the first model that is not an active logged model. */
+  requireModels(modelIds: readonly string[]): Promise<void>;
+  /** Everything that could refuse the model side, checked before the run is written. */
+  checkMetrics(runId: string, metrics: readonly LinkedMetric[]): Promise<void>;
+  /** Records the points as the models' latest metrics, after the run has them. */
+  recordMetrics(runId: string, metrics: readonly LinkedMetric[]): Promise<void>;
+}
+
 /** Where a history page ends: the last point served and the store's opaque resume positions. */
 export interface HistoryCursor {
   after: MetricPoint;

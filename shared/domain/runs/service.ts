@@ -1,71 +1,41 @@
-import type { ViewType } from '../../api/schema.js';
+/**
+ * The runs service: a run's lifecycle, its params, tags, inputs and outputs, metric logging (with the
+ * logged models a metric or input names), and the entry points of history reads and run search.
+ */
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import type { LifecycleStage } from '../experiments/model.js';
 import type { ExperimentService } from '../experiments/service.js';
 import { newRunId, parseExperimentId, validateRunId } from '../ids.js';
 import { LIMITS, validateKey, validateMaxLength, validateMaxResults } from '../rules.js';
-import { decodePageToken, encodePageToken, queryFingerprint } from '../search/page-token.js';
-import { formatMetricValue, parseMetricValue } from './metrics.js';
+import type { ViewType } from '../search/pipeline.js';
+import { type HistoryPage, historyBulkInterval, historyPage } from './history.js';
 import type {
   DatasetInput,
-  HistoryCursor,
-  KeyedPoint,
+  LinkedMetric,
+  LinkedModels,
+  LoggedMetric,
   MetricPoint,
   Run,
   RunRepository,
   RunStatus,
-  StepInterval,
 } from './model.js';
+import {
+  paramConflict,
+  RUN_LIMITS,
+  RUN_NAME_TAG,
+  requireActive,
+  runNotFound,
+  validateBatchCounts,
+  validateDatasetInputs,
+  validateMetricDataset,
+  validateParam,
+  validateRunTag,
+  validateTimestamp,
+} from './rules.js';
 import { generateRunName } from './run-names.js';
 import { type RunPage, searchRuns } from './search.js';
 
-export const RUN_LIMITS = {
-  paramValue: 6000,
-  runTagValue: 8000,
-  batchMetrics: 1000,
-  batchParams: 100,
-  batchTags: 100,
-  batchEntities: 1000,
-  historyPageMax: 25_000,
-  datasetName: 500,
-  datasetDigest: 36,
-  datasetSource: 65_535,
-  datasetSchema: 1_048_575,
-  datasetProfile: 16_777_215,
-  inputTagKey: 255,
-  inputTagValue: 500,
-  datasetsPerRequest: 1000,
-  bulkIntervalRuns: 100,
-  bulkIntervalMaxResults: 2500,
-  bulkIntervalMaxPoints: 50_000,
-} as const;
-
-const RUN_NAME_TAG = 'mlflow.runName';
-
-function runNotFound(runId: string): ResourceDoesNotExistError {
-  return new ResourceDoesNotExistError(`Run with id=${runId} not found`);
-}
-
-function requireActive(run: Run | undefined, runId: string): Run {
-  if (!run) throw runNotFound(runId);
-  if (run.lifecycleStage !== 'active') {
-    throw new InvalidParameterValueError(
-      `The run ${runId} must be in the 'active' state. Current state is ${run.lifecycleStage}.`,
-    );
-  }
-  return run;
-}
-
-/** Validates a param; `field` is the prefix naming where it sits in the request (`params[3].`), or ''. */
-function validateParam(field: string, key: string, value: string): void {
-  validateKey(`${field}key`, key);
-  validateMaxLength(`${field}value`, value, RUN_LIMITS.paramValue);
-}
-
-function validateRunTag(field: string, key: string, value: string): void {
-  validateKey(`${field}key`, key);
-  validateMaxLength(`${field}value`, value, RUN_LIMITS.runTagValue);
-}
+export type { HistoryPage };
 
 export interface CreateRunInput {
   experimentId?: string;
@@ -76,20 +46,17 @@ export interface CreateRunInput {
 }
 
 export interface BatchInput {
-  metrics: KeyedPoint[];
+  metrics: LoggedMetric[];
   params: { key: string; value: string }[];
   tags: { key: string; value: string }[];
-}
-
-export interface HistoryPage {
-  points: MetricPoint[];
-  nextPageToken?: string;
 }
 
 export class RunService {
   constructor(
     private readonly repo: RunRepository,
     private readonly experiments: ExperimentService,
+    /** Logged models that metrics, inputs and outputs may name; without them, such links are not checked. */
+    private readonly linkedModels?: LinkedModels,
   ) {}
 
   async create(input: CreateRunInput): Promise<Run> {
@@ -215,30 +182,60 @@ export class RunService {
     });
   }
 
-  async logMetric(runId: string, point: KeyedPoint): Promise<void> {
-    validateRunId(runId);
-    validateKey('key', point.key);
-    validateTimestamp('timestamp', point.timestamp);
-    await this.repo.appendMetrics(runId, [point], (run) => requireActive(run, runId));
+  /** One point; logged against a model (MLflow 3's `model_id`), it also becomes that model's metric. */
+  async logMetric(runId: string, metric: LoggedMetric): Promise<void> {
+    const { modelId, datasetName, datasetDigest, ...point } = metric;
+    const linked: LinkedMetric[] = modelId
+      ? [
+          {
+            ...point,
+            modelId,
+            ...(datasetName ? { datasetName } : {}),
+            ...(datasetDigest ? { datasetDigest } : {}),
+          },
+        ]
+      : [];
+    for (const entry of linked) validateMetricDataset('', entry);
+    await this.withLinkedMetrics(runId, linked, async () => {
+      validateRunId(runId);
+      validateKey('key', point.key);
+      validateTimestamp('timestamp', point.timestamp);
+      await this.repo.appendMetrics(runId, [point], (run) => requireActive(run, runId));
+    });
   }
 
+  /**
+   * The one place a run's metric write and its logged models' meet: the model side is checked before
+   * anything is written, and gets its metrics after the run does (a failed run write records nothing).
+   */
+  private async withLinkedMetrics(
+    runId: string,
+    linked: readonly LinkedMetric[],
+    writeRun: () => Promise<void>,
+  ): Promise<void> {
+    if (linked.length > 0) await this.linkedModels?.checkMetrics(runId, linked);
+    await writeRun();
+    if (linked.length > 0) await this.linkedModels?.recordMetrics(runId, linked);
+  }
+
+  /** log-batch: metrics (some perhaps logged against models), params and tags of one run. */
   async logBatch(runId: string, batch: BatchInput): Promise<void> {
+    const linked: LinkedMetric[] = [];
+    for (const [index, metric] of batch.metrics.entries()) {
+      if (metric.modelId === undefined) continue;
+      validateMetricDataset(`metrics[${index}].`, metric);
+      linked.push(metric as LinkedMetric);
+    }
+    await this.withLinkedMetrics(runId, linked, () => this.writeBatch(runId, batch));
+  }
+
+  private async writeBatch(runId: string, batch: BatchInput): Promise<void> {
     validateRunId(runId);
-    const limit = (what: string, count: number, max: number) => {
-      if (count > max) {
-        throw new InvalidParameterValueError(
-          `A batch logging request can contain at most ${max} ${what}. Got ${count} ${what}. Please split up ${what} across multiple requests and try again.`,
-        );
-      }
-    };
-    limit('metrics', batch.metrics.length, RUN_LIMITS.batchMetrics);
-    limit('params', batch.params.length, RUN_LIMITS.batchParams);
-    limit('tags', batch.tags.length, RUN_LIMITS.batchTags);
-    limit(
-      'total entities',
-      batch.metrics.length + batch.params.length + batch.tags.length,
-      RUN_LIMITS.batchEntities,
-    );
+    validateBatchCounts({
+      metrics: batch.metrics.length,
+      params: batch.params.length,
+      tags: batch.tags.length,
+    });
     // A batch repeats a handful of keys hundreds of times: check each distinct key once.
     const checkedKeys = new Set<string>();
     for (const [index, metric] of batch.metrics.entries()) {
@@ -283,25 +280,11 @@ export class RunService {
     }
   }
 
+  /** Dataset inputs, and logged models the run used (which must exist). */
   async logInputs(runId: string, datasets: DatasetInput[], modelIds: readonly string[] = []): Promise<void> {
+    if (modelIds.length > 0) await this.linkedModels?.requireModels(modelIds);
     validateRunId(runId);
-    if (datasets.length > RUN_LIMITS.datasetsPerRequest) {
-      throw new InvalidParameterValueError(
-        `A request can log at most ${RUN_LIMITS.datasetsPerRequest} dataset inputs. Got ${datasets.length}.`,
-      );
-    }
-    for (const [index, dataset] of datasets.entries()) {
-      const field = `datasets[${index}].dataset.`;
-      validateMaxLength(`${field}name`, dataset.name, RUN_LIMITS.datasetName);
-      validateMaxLength(`${field}digest`, dataset.digest, RUN_LIMITS.datasetDigest);
-      validateMaxLength(`${field}source`, dataset.source, RUN_LIMITS.datasetSource);
-      validateMaxLength(`${field}schema`, dataset.schema ?? '', RUN_LIMITS.datasetSchema);
-      validateMaxLength(`${field}profile`, dataset.profile ?? '', RUN_LIMITS.datasetProfile);
-      for (const [key, value] of Object.entries(dataset.tags)) {
-        validateMaxLength(`datasets[${index}].tags.key`, key, RUN_LIMITS.inputTagKey);
-        validateMaxLength(`datasets[${index}].tags.value`, value, RUN_LIMITS.inputTagValue);
-      }
-    }
+    validateDatasetInputs(datasets);
     await this.mutateActive(runId, (run) => {
       // A dataset input is identified by (name, digest, context), as MLflow's input tables do.
       const identity = (d: DatasetInput) =>
@@ -322,7 +305,9 @@ export class RunService {
     });
   }
 
+  /** Logged models the run produced: they must exist, the link is what `models:/` lookups and the UI follow. */
   async logOutputs(runId: string, outputs: { modelId: string; step: number }[]): Promise<void> {
+    await this.linkedModels?.requireModels(outputs.map((output) => output.modelId));
     validateRunId(runId);
     await this.mutateActive(runId, (run) => {
       const known = new Set(run.modelOutputs.map((output) => `${output.modelId}@${output.step}`));
@@ -331,124 +316,21 @@ export class RunService {
     });
   }
 
-  async history(
+  /** One page of a key's history (get-history). */
+  history(
     runId: string,
     key: string,
     maxResults: number | undefined,
     pageToken?: string,
   ): Promise<HistoryPage> {
-    validateRunId(runId);
-    validateKey('metric_key', key);
-    const pageSize = maxResults ?? RUN_LIMITS.historyPageMax;
-    if (pageSize < 1) {
-      throw new InvalidParameterValueError(
-        `Invalid value ${pageSize} for parameter 'max_results' supplied. It must be a positive integer`,
-      );
-    }
-    const fingerprint = queryFingerprint({ r: runId, k: key });
-    const cursor = pageToken ? decodeHistoryToken(pageToken, fingerprint) : undefined;
-    // A page never exceeds what fits a Lambda response, whatever max_results asks for.
-    const limit = Math.min(pageSize, RUN_LIMITS.historyPageMax);
-    const page = await this.repo.readHistoryPage(runId, key, cursor, limit);
-    if (!page) throw runNotFound(runId);
-    return {
-      points: page.points,
-      ...(page.next ? { nextPageToken: encodeHistoryToken(fingerprint, page.next) } : {}),
-    };
+    return historyPage(this.repo, runId, key, maxResults, pageToken);
   }
 
-  /**
-   * MLflow's get-history-bulk-interval: the steps of all runs pooled and sampled to `maxResults` evenly
-   * spaced steps (the first and last in range always kept, and each run's own first and last step), then
-   * every point of each run at those steps, runs in request order.
-   */
-  async historyBulkInterval(request: {
-    runIds: string[];
-    key: string;
-    startStep?: number;
-    endStep?: number;
-    maxResults?: number;
-  }): Promise<{ runId: string; point: MetricPoint }[]> {
-    const { runIds, key } = request;
-    if (runIds.length === 0) {
-      throw new InvalidParameterValueError(
-        "Missing value for required parameter 'run_ids'. See the API docs for more information about request parameters.",
-      );
-    }
-    if (runIds.length > RUN_LIMITS.bulkIntervalRuns) {
-      throw new InvalidParameterValueError(
-        `GetMetricHistoryBulkInterval request must specify at most ${RUN_LIMITS.bulkIntervalRuns} run_ids. Received ${runIds.length} run_ids.`,
-      );
-    }
-    const maxResults = request.maxResults ?? RUN_LIMITS.bulkIntervalMaxResults;
-    if (maxResults < 1 || maxResults > RUN_LIMITS.bulkIntervalMaxResults) {
-      throw new InvalidParameterValueError(
-        `max_results must be between 1 and ${RUN_LIMITS.bulkIntervalMaxResults}.`,
-      );
-    }
-    if ((request.startStep === undefined) !== (request.endStep === undefined)) {
-      throw new InvalidParameterValueError(
-        'If either start step or end step are specified, both must be specified.',
-      );
-    }
-    if (
-      request.startStep !== undefined &&
-      request.endStep !== undefined &&
-      request.startStep > request.endStep
-    ) {
-      throw new InvalidParameterValueError(
-        `end_step must be greater than start_step. Found start_step=${request.startStep} and end_step=${request.endStep}.`,
-      );
-    }
-    for (const runId of runIds) validateRunId(runId);
-    validateKey('metric_key', key);
-    // MLflow's default range starts at step 0 (negative steps are left out) and ends at the last step.
-    const start = request.startStep ?? 0;
-    const budget = Math.max(
-      BULK_INTERVAL_MIN_BYTES,
-      Math.min(maxResults * BULK_INTERVAL_BYTES_PER_POINT, BULK_INTERVAL_TOTAL_BYTES / runIds.length),
-    );
-    const heads = await Promise.all(
-      runIds.map((runId) => this.repo.readHistoryHead(runId, key, start, request.endStep, budget)),
-    );
-    const found = heads.map((head, index) => {
-      if (!head) throw runNotFound(runIds[index] as string);
-      return head;
-    });
-    let selected: MetricPoint[][];
-    if (found.every((head) => head.complete)) {
-      // Every series in range was read whole: sample exactly as MLflow does.
-      const series = found.map((head) => head.points);
-      const steps = sampleSteps(series, maxResults, request.startStep, request.endStep);
-      selected = series.map((points) => points.filter((point) => steps.has(point.step)));
-    } else {
-      // A long series: the same step intervals for every run, the first logged step of each, read
-      // without reading the whole series (see shared/store/history-sample.ts).
-      const end =
-        request.endStep ??
-        Math.max(...found.flatMap((head) => [head.latestStep ?? start, head.points.at(-1)?.step ?? start]));
-      const partial = found.filter((head) => !head.complete).length;
-      const perRun = Math.max(1, Math.floor(BULK_INTERVAL_MAX_QUERIES / (2 * partial)));
-      const intervals = stepIntervals(start, end, Math.min(maxResults, perRun));
-      const series = await Promise.all(
-        found.map((head, index) =>
-          head.complete
-            ? head.points
-            : this.repo.readHistoryIntervals(runIds[index] as string, key, head, intervals, start, end),
-        ),
-      );
-      selected = series.map((points) => sampleByIntervals(points, intervals));
-    }
-    const rows = selected.reduce((count, points) => count + points.length, 0);
-    // One answer must fit a Lambda response (6 MB): about 60,000 points of JSON with run ids.
-    if (rows > RUN_LIMITS.bulkIntervalMaxPoints) {
-      throw new InvalidParameterValueError(
-        `The request selects ${rows} points, more than ${RUN_LIMITS.bulkIntervalMaxPoints} in one answer; request fewer run_ids or a lower max_results.`,
-      );
-    }
-    return selected.flatMap((points, index) =>
-      points.slice(0, RUN_LIMITS.historyPageMax).map((point) => ({ runId: runIds[index] as string, point })),
-    );
+  /** MLflow's get-history-bulk-interval; see history.ts. */
+  historyBulkInterval(
+    request: Parameters<typeof historyBulkInterval>[1],
+  ): Promise<{ runId: string; point: MetricPoint }[]> {
+    return historyBulkInterval(this.repo, request);
   }
 
   async search(search: {
@@ -480,150 +362,5 @@ export class RunService {
   ) {
     const before = await this.repo.mutate(runId, (run) => decide(requireActive(run, runId)));
     if (!before) throw runNotFound(runId);
-  }
-}
-
-/** True when `key` already holds `value` (a no-op); throws when it holds another value (params are write-once). */
-function paramConflict(run: Run, runId: string, key: string, value: string): boolean {
-  if (!Object.hasOwn(run.params, key)) return false;
-  const existing = run.params[key];
-  if (existing === value) return true;
-  throw new InvalidParameterValueError(
-    `Changing param values is not allowed. Param with key='${key}' was already logged with value='${existing}' for run ID='${runId}'. Attempted logging new value '${value}'.`,
-  );
-}
-
-function encodeHistoryToken(fingerprint: string, cursor: HistoryCursor): string {
-  const { step, timestamp, value } = cursor.after;
-  return encodePageToken(fingerprint, [
-    step,
-    timestamp,
-    formatMetricValue(value),
-    JSON.stringify(cursor.resume),
-  ]);
-}
-
-function decodeHistoryToken(token: string, fingerprint: string): HistoryCursor {
-  const [step, timestamp, value, resume] = decodePageToken(token, fingerprint);
-  let positions: unknown;
-  try {
-    positions = typeof resume === 'string' ? JSON.parse(resume) : undefined;
-  } catch {
-    positions = undefined;
-  }
-  if (
-    typeof step !== 'number' ||
-    typeof timestamp !== 'number' ||
-    typeof value !== 'string' ||
-    typeof positions !== 'object' ||
-    positions === null ||
-    !Object.values(positions).every((position) => typeof position === 'string')
-  ) {
-    throw new InvalidParameterValueError('Invalid page token: it is not a token this server issued.');
-  }
-  return {
-    after: { step, timestamp, value: parseMetricValue(value) },
-    resume: positions as Record<string, string>,
-  };
-}
-
-/**
- * get-history-bulk-interval's read budget: bytes of chunk data read whole per run before switching to
- * interval reads. Each interval read costs at least half a read unit (one item up to 4 KB), which reads
- * 4 KB of a whole series: reading ~2 KB per requested point first keeps series up to ~100,000 points
- * exact at a cost no more than the interval reads that follow for longer ones.
- */
-const BULK_INTERVAL_BYTES_PER_POINT = 2 * 1024;
-const BULK_INTERVAL_MIN_BYTES = 64 * 1024;
-/** All runs of one request together: bounds the function's memory (about 1M decoded points). */
-const BULK_INTERVAL_TOTAL_BYTES = 8 * 1024 * 1024;
-/** Interval queries per request: at ~24 in flight, about a second of DynamoDB round trips. */
-const BULK_INTERVAL_MAX_QUERIES = 4000;
-
-/**
- * [start, end] cut into `count` (at most one per step) contiguous intervals of near-equal width. For a
- * series logged at every step, the first step of each is the step MLflow's sampling picks: interval i
- * starts at start + ⌊i · (width / count)⌋, in floating point as MLflow computes it.
- */
-export function stepIntervals(start: number, end: number, count: number): StepInterval[] {
-  if (end < start) return [];
-  const width = end - start + 1;
-  const n = Math.min(count, width);
-  const starts: number[] = [];
-  if (width * n <= Number.MAX_SAFE_INTEGER) {
-    const interval = width / n;
-    for (let i = 0; i < n; i++) starts.push(start + Math.floor(i * interval));
-  } else {
-    // Steps near ±2^53: only BigInt is exact here (MLflow's floats would not be either).
-    const wide = BigInt(end) - BigInt(start) + 1n;
-    for (let i = 0n; i < BigInt(n); i++) starts.push(Number(BigInt(start) + (i * wide) / BigInt(n)));
-  }
-  const intervals: StepInterval[] = [];
-  for (let i = 0; i < starts.length; i++) {
-    const from = starts[i] as number;
-    const to = i + 1 < starts.length ? (starts[i + 1] as number) - 1 : end;
-    // Rounding can make two starts meet; an empty interval is dropped.
-    if (to >= from) intervals.push({ from, to });
-  }
-  return intervals;
-}
-
-/**
- * The points at the first logged step of each interval, and at the last logged step of all (MLflow
- * always returns the first and the last step). `points` must be sorted; intervals sorted and disjoint.
- */
-export function sampleByIntervals(
-  points: readonly MetricPoint[],
-  intervals: readonly StepInterval[],
-): MetricPoint[] {
-  const steps = new Set<number>();
-  let at = 0;
-  for (const { from, to } of intervals) {
-    while (at < points.length && (points[at] as MetricPoint).step < from) at++;
-    const point = points[at];
-    if (point && point.step <= to) steps.add(point.step);
-  }
-  const lastInRange = intervals.length
-    ? points.findLast((point) => point.step <= (intervals.at(-1) as StepInterval).to)
-    : undefined;
-  if (lastInRange && lastInRange.step >= (intervals[0] as StepInterval).from) steps.add(lastInRange.step);
-  return points.filter((point) => steps.has(point.step));
-}
-
-/** The steps get-history-bulk-interval returns; see RunService.historyBulkInterval. */
-export function sampleSteps(
-  series: readonly (readonly MetricPoint[])[],
-  maxResults: number,
-  startStep?: number,
-  endStep?: number,
-): Set<number> {
-  const all = [...new Set(series.flatMap((points) => points.map((point) => point.step)))].sort(
-    (a, b) => a - b,
-  );
-  const start = startStep ?? 0;
-  const end = endStep ?? all.at(-1) ?? 0;
-  const inRange = all.filter((step) => step >= start && step <= end);
-  const sampled = new Set<number>();
-  if (inRange.length <= maxResults) {
-    for (const step of inRange) sampled.add(step);
-  } else {
-    const interval = inRange.length / maxResults;
-    for (let i = 0; i < maxResults; i++) sampled.add(inRange[Math.floor(i * interval)] as number);
-    sampled.add(inRange.at(-1) as number);
-  }
-  for (const points of series) {
-    for (const edge of [points[0], points.at(-1)]) {
-      if (edge && edge.step >= start && edge.step <= end) sampled.add(edge.step);
-    }
-  }
-  return sampled;
-}
-
-/** MLflow refuses negative metric timestamps (epoch milliseconds). */
-function validateTimestamp(field: string, timestamp: number): void {
-  if (timestamp < 0) {
-    throw new InvalidParameterValueError(
-      `Invalid value ${timestamp} for parameter '${field}' supplied: a metric timestamp must not be negative.`,
-    );
   }
 }

@@ -94,7 +94,8 @@ function decodeAfter<T>(plan: SearchPlan<T>, token: string): SortCell[] {
 }
 
 /** MLflow's ViewType: which lifecycle stages a search of experiments or runs covers. */
-export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
+export const VIEW_TYPES = ['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL'] as const;
+export type ViewType = (typeof VIEW_TYPES)[number];
 
 export function lifecycleView(viewType: ViewType): (item: { lifecycleStage: string }) => boolean {
   if (viewType === 'ALL') return () => true;

@@ -31,40 +31,14 @@ import type {
 import { DEFAULT_EXPERIMENT_ID } from '../../domain/ids.js';
 import { MlflowError, ResourceAlreadyExistsError } from '../../errors.js';
 import { queryAll, updateIfCondition } from '../doc-commands.js';
-import { fromStoredMap, isConditionFailure, storedKey, toStoredMap } from '../items.js';
-import { keys } from '../keys.js';
+import { isConditionFailure, storedKey } from '../items.js';
+import { keyConditions, keys } from '../keys.js';
 import { NameClaims } from '../name-claims.js';
+import { type ExperimentItem, toExperiment, toExperimentItem } from './entity.js';
 
 export { CLAIM_TAKEOVER_MS } from '../name-claims.js';
 
 const DEFAULT_EXPERIMENT_NAME = 'Default';
-
-interface ExperimentItem {
-  pk: string;
-  sk: string;
-  gsi1pk: string;
-  gsi1sk: string;
-  type: 'experiment';
-  experiment_id: string;
-  name: string;
-  artifact_location: string;
-  lifecycle_stage: LifecycleStage;
-  creation_time: number;
-  last_update_time: number;
-  tags: Record<string, string>;
-}
-
-function toExperiment(item: ExperimentItem): Experiment {
-  return {
-    experimentId: item.experiment_id,
-    name: item.name,
-    artifactLocation: item.artifact_location,
-    lifecycleStage: item.lifecycle_stage,
-    creationTime: item.creation_time,
-    lastUpdateTime: item.last_update_time,
-    tags: fromStoredMap(item.tags),
-  };
-}
 
 export class DynamoExperimentRepository implements ExperimentRepository {
   private readonly claims: NameClaims;
@@ -209,13 +183,11 @@ export class DynamoExperimentRepository implements ExperimentRepository {
   }
 
   async listAll(): Promise<Experiment[]> {
-    const items = await queryAll(this.doc, {
+    const items = await queryAll<ExperimentItem>(this.doc, {
       TableName: this.tableName,
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.allExperimentsPartition },
+      ...keyConditions.indexPartition('gsi1', keys.allExperimentsPartition),
     });
-    return items.map((item) => toExperiment(item as unknown as ExperimentItem));
+    return items.map(toExperiment);
   }
 
   private conditionalUpdate(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
@@ -237,18 +209,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
   }
 
   private async putExperimentIfAbsent(experiment: Experiment): Promise<void> {
-    const item: ExperimentItem = {
-      ...keys.experiment(experiment.experimentId),
-      ...keys.experimentListing(experiment.experimentId),
-      type: 'experiment',
-      experiment_id: experiment.experimentId,
-      name: experiment.name,
-      artifact_location: experiment.artifactLocation,
-      lifecycle_stage: experiment.lifecycleStage,
-      creation_time: experiment.creationTime,
-      last_update_time: experiment.lastUpdateTime,
-      tags: toStoredMap(experiment.tags),
-    };
+    const item = toExperimentItem(experiment);
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,

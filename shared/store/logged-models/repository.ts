@@ -6,8 +6,7 @@
  * and one conditional put, whatever changed.
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { LifecycleStage } from '../../domain/experiments/model.js';
-import type { LoggedModel, LoggedModelMetric, LoggedModelStatus } from '../../domain/logged-models/model.js';
+import type { LoggedModel } from '../../domain/logged-models/model.js';
 import type { LoggedModelMutation, LoggedModelRepository } from '../../domain/logged-models/service.js';
 import { InvalidParameterValueError } from '../../errors.js';
 import { queryAll } from '../doc-commands.js';
@@ -15,110 +14,13 @@ import {
   approximateItemBytes,
   ConcurrentWritesError,
   contendedWriteBackoff,
-  fromStoredMap,
   ITEM_BYTES_BUDGET,
   isConditionFailure,
-  toStoredMap,
 } from '../items.js';
-import { keys } from '../keys.js';
-
-interface MetricItem {
-  key: string;
-  /** A string, so that NaN, ±Infinity and -0 survive (DynamoDB numbers cannot hold them). */
-  value: string;
-  timestamp: number;
-  step: number;
-  run_id?: string;
-  dataset_name?: string;
-  dataset_digest?: string;
-}
-
-interface LoggedModelItem {
-  pk: string;
-  sk: string;
-  gsi1pk: string;
-  gsi1sk: string;
-  ver: number;
-  model_id: string;
-  experiment_id: string;
-  name: string;
-  artifact_uri: string;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-  status: LoggedModelStatus;
-  lifecycle_stage: LifecycleStage;
-  model_type?: string;
-  source_run_id?: string;
-  status_message?: string;
-  tags: Record<string, string>;
-  params: Record<string, string>;
-  metrics: MetricItem[];
-}
+import { keyConditions, keys } from '../keys.js';
+import { type LoggedModelItem, toItem, toModel } from './entity.js';
 
 const MAX_ATTEMPTS = 20;
-
-const metricValue = (value: number): string => (Object.is(value, -0) ? '-0' : String(value));
-
-function toItem(model: LoggedModel, ver: number): LoggedModelItem {
-  return {
-    ...keys.loggedModel(model.modelId),
-    ...keys.loggedModelListing(model.experimentId, model.modelId),
-    ver,
-    model_id: model.modelId,
-    experiment_id: model.experimentId,
-    name: model.name,
-    artifact_uri: model.artifactUri,
-    creation_timestamp: model.creationTimestamp,
-    last_updated_timestamp: model.lastUpdatedTimestamp,
-    status: model.status,
-    lifecycle_stage: model.lifecycleStage,
-    ...(model.modelType ? { model_type: model.modelType } : {}),
-    ...(model.sourceRunId ? { source_run_id: model.sourceRunId } : {}),
-    ...(model.statusMessage ? { status_message: model.statusMessage } : {}),
-    tags: toStoredMap(model.tags),
-    params: toStoredMap(model.params),
-    metrics: model.metrics.map(
-      (metric): MetricItem => ({
-        key: metric.key,
-        value: metricValue(metric.value),
-        timestamp: metric.timestamp,
-        step: metric.step,
-        ...(metric.runId ? { run_id: metric.runId } : {}),
-        ...(metric.datasetName ? { dataset_name: metric.datasetName } : {}),
-        ...(metric.datasetDigest ? { dataset_digest: metric.datasetDigest } : {}),
-      }),
-    ),
-  };
-}
-
-function toModel(item: LoggedModelItem): LoggedModel {
-  return {
-    modelId: item.model_id,
-    experimentId: item.experiment_id,
-    name: item.name,
-    artifactUri: item.artifact_uri,
-    creationTimestamp: item.creation_timestamp,
-    lastUpdatedTimestamp: item.last_updated_timestamp,
-    status: item.status,
-    lifecycleStage: item.lifecycle_stage,
-    ...(item.model_type ? { modelType: item.model_type } : {}),
-    ...(item.source_run_id ? { sourceRunId: item.source_run_id } : {}),
-    ...(item.status_message ? { statusMessage: item.status_message } : {}),
-    tags: fromStoredMap(item.tags),
-    params: fromStoredMap(item.params),
-    metrics: (item.metrics ?? []).map(
-      (metric): LoggedModelMetric => ({
-        key: metric.key,
-        value: Number(metric.value),
-        timestamp: metric.timestamp,
-        step: metric.step,
-        ...(metric.run_id ? { runId: metric.run_id } : {}),
-        ...(metric.dataset_name ? { datasetName: metric.dataset_name } : {}),
-        ...(metric.dataset_digest ? { datasetDigest: metric.dataset_digest } : {}),
-      }),
-    ),
-  };
-}
 
 function checkSize(item: LoggedModelItem): void {
   const size = approximateItemBytes(item);
@@ -184,13 +86,11 @@ export class DynamoLoggedModelRepository implements LoggedModelRepository {
   }
 
   async listByExperiment(experimentId: string): Promise<LoggedModel[]> {
-    const items = await queryAll(this.doc, {
+    const items = await queryAll<LoggedModelItem>(this.doc, {
       TableName: this.tableName,
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.experimentLoggedModelsPartition(experimentId) },
+      ...keyConditions.indexPartition('gsi1', keys.experimentLoggedModelsPartition(experimentId)),
     });
-    return items.map((item) => toModel(item as unknown as LoggedModelItem));
+    return items.map(toModel);
   }
 
   private async read(modelId: string): Promise<LoggedModelItem | undefined> {

@@ -21,6 +21,9 @@ import {
   sortAndDedupe,
 } from '../../domain/runs/metric-codec.js';
 import type { MetricPoint } from '../../domain/runs/model.js';
+import { storedKey } from '../items.js';
+import { keyConditions } from '../keys.js';
+import { mixedChunkRangeProjection } from './entity.js';
 
 /** Where each stream resumes: the sk to start from (inclusive). */
 export type StreamResume = Record<'own' | 'mixed', string>;
@@ -72,7 +75,7 @@ class ChunkStream {
     private readonly prefix: string,
     private readonly from: string,
     private readonly pointsOf: (item: Record<string, unknown>) => MetricPoint[],
-    private readonly projection?: { expression: string; names: Record<string, string> },
+    private readonly projection?: ReturnType<typeof mixedChunkRangeProjection>,
     private readonly consistent = false,
   ) {}
 
@@ -106,14 +109,8 @@ class ChunkStream {
     const page = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: { ':pk': this.pk, ':from': this.from, ':to': `${this.prefix}\uffff` },
-        ...(this.projection
-          ? {
-              ProjectionExpression: this.projection.expression,
-              ExpressionAttributeNames: this.projection.names,
-            }
-          : {}),
+        ...keyConditions.between(this.pk, this.from, `${this.prefix}\uffff`),
+        ...this.projection,
         // Read ahead only as far as the page is likely to need: every item read is paid for.
         Limit: Math.max(1, Math.min(QUERY_LIMIT, wanted)),
         ConsistentRead: this.consistent,
@@ -144,8 +141,8 @@ export interface HistoryPageRequest {
   pk: string;
   ownPrefix: string;
   mixedPrefix: string;
-  /** The stored (prefixed) metric key inside mixed chunks. */
-  storedKey: string;
+  /** The metric key (mixed chunks hold it stored, prefixed). */
+  key: string;
   tail: MetricPoint[];
   after?: MetricPoint;
   resume?: StreamResume;
@@ -166,10 +163,10 @@ export async function readHistoryPage(request: HistoryPageRequest): Promise<Hist
       request.mixedPrefix,
       request.resume?.mixed ?? request.mixedPrefix,
       (item) => {
-        const bytes = (item.d as Record<string, Uint8Array> | undefined)?.[request.storedKey];
+        const bytes = (item.d as Record<string, Uint8Array> | undefined)?.[storedKey(request.key)];
         return bytes ? decodeChunk(bytes) : [];
       },
-      { expression: 'sk, hi, ht, d.#key', names: { '#key': request.storedKey } },
+      mixedChunkRangeProjection(request.key),
       // Strongly consistent: a reader that saw the LATEST item without the tail points it sealed must
       // see the mixed chunk holding them, or those points would vanish from its page.
       true,

@@ -20,7 +20,8 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeChunk, sortAndDedupe } from '../../domain/runs/metric-codec.js';
 import type { HistoryHead, MetricPoint, StepInterval } from '../../domain/runs/model.js';
 import { storedKey } from '../items.js';
-import { keys, sortableStep } from '../keys.js';
+import { keyConditions, keys, sortableStep } from '../keys.js';
+import { type LatestItem, latestHeadProjection, mixedChunkProjection } from './entity.js';
 
 const STEP_OFFSET = 2n ** 53n;
 const SORTABLE_STEP_WIDTH = 17;
@@ -71,15 +72,8 @@ function chunkQuery(
 ) {
   return new QueryCommand({
     TableName: ctx.tableName,
-    KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-    ExpressionAttributeValues: { ':pk': keys.run(ctx.runId).pk, ':from': from, ':to': to },
-    ...(family === 'mixed'
-      ? {
-          ProjectionExpression: 'sk, d.#key',
-          ExpressionAttributeNames: { '#key': storedKey(ctx.key) },
-          ConsistentRead: true,
-        }
-      : {}),
+    ...keyConditions.between(keys.run(ctx.runId).pk, from, to),
+    ...(family === 'mixed' ? { ...mixedChunkProjection(ctx.key), ConsistentRead: true } : {}),
     ...(options.limit ? { Limit: options.limit } : {}),
     ...(options.backward ? { ScanIndexForward: false } : {}),
     ...(options.startKey ? { ExclusiveStartKey: options.startKey } : {}),
@@ -98,18 +92,18 @@ export async function readHistoryHead(
   byteBudget: number,
 ): Promise<HistoryHead | undefined> {
   const stored = storedKey(ctx.key);
-  const { Item: latest } = await ctx.doc.send(
+  const { Item } = await ctx.doc.send(
     new GetCommand({
       TableName: ctx.tableName,
       Key: keys.runLatest(ctx.runId),
       ConsistentRead: true,
-      ProjectionExpression: 'pk, tail.#key, m.#key',
-      ExpressionAttributeNames: { '#key': stored },
+      ...latestHeadProjection(ctx.key),
     }),
   );
-  if (!latest) return undefined;
-  const tailBytes = (latest.tail as Record<string, Uint8Array> | undefined)?.[stored];
-  const latestPoint = (latest.m as Record<string, [number, number, unknown]> | undefined)?.[stored];
+  if (!Item) return undefined;
+  const latest = Item as Partial<LatestItem>;
+  const tailBytes = latest.tail?.[stored];
+  const latestPoint = latest.m?.[stored];
   const points: MetricPoint[] = tailBytes ? decodeChunk(tailBytes) : [];
   const frontier: HistoryHead['frontier'] = {};
 

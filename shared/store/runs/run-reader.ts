@@ -6,7 +6,10 @@
  */
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
+import { projection } from '../items.js';
 import { type ItemKey, loggedModelKey, runKey } from '../keys.js';
+import type { LoggedModelItem } from '../logged-models/entity.js';
+import type { RunItem } from './entity.js';
 
 export interface RunIdentity {
   runId: string;
@@ -15,7 +18,7 @@ export interface RunIdentity {
   artifactUri: string;
 }
 
-/** What authorizing against a logged model, or registering it, needs (items of `logged-models-repo.ts`). */
+/** What authorizing against a logged model, or registering it, needs (items of logged-models/entity.ts). */
 export interface LoggedModelIdentity {
   modelId: string;
   experimentId: string;
@@ -72,7 +75,7 @@ export class DynamoRunReader {
       this.client,
       this.tableName,
       runKey(runId),
-      'run_id, experiment_id, lifecycle_stage, artifact_uri',
+      projection<RunItem>('run_id', 'experiment_id', 'lifecycle_stage', 'artifact_uri'),
     );
     return run
       ? {
@@ -89,7 +92,13 @@ export class DynamoRunReader {
       this.client,
       this.tableName,
       loggedModelKey(modelId),
-      'model_id, experiment_id, lifecycle_stage, artifact_uri, source_run_id',
+      projection<LoggedModelItem>(
+        'model_id',
+        'experiment_id',
+        'lifecycle_stage',
+        'artifact_uri',
+        'source_run_id',
+      ),
     );
     return model
       ? {

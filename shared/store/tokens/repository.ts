@@ -14,7 +14,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { isScope, type Scope } from '../../auth/scopes.js';
-import { keys } from '../keys.js';
+import { asAttributeValues, keyConditions, keys } from '../keys.js';
 
 /** What `cairn token list` shows: never the secret (never stored) nor its hash. */
 export interface TokenSummary {
@@ -108,11 +108,7 @@ export class DynamoTokenRepository implements TokenRepository {
       const page = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: {
-            ':pk': { S: keys.tokensPartition },
-            ':prefix': { S: keys.tokenPrefix },
-          },
+          ...asAttributeValues(keyConditions.prefix(keys.tokensPartition, keys.tokenPrefix)),
           // The hash never leaves the table for a listing.
           ProjectionExpression: Object.keys(SUMMARY_NAMES).join(', '),
           ExpressionAttributeNames: SUMMARY_NAMES,

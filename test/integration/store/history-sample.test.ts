@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricPoint, Run } from '../../../shared/domain/runs/model.js';
-import { sampleByIntervals, stepIntervals } from '../../../shared/domain/runs/service.js';
+import { sampleByIntervals, stepIntervals } from '../../../shared/domain/runs/sampling.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
 import { testRun } from '../../helpers/runs.js';

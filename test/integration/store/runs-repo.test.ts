@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sortAndDedupe } from '../../../shared/domain/runs/metric-codec.js';
 import { TAIL_MAX_POINTS } from '../../../shared/domain/runs/metrics.js';
 import type { HistoryCursor, KeyedPoint, MetricPoint, Run } from '../../../shared/domain/runs/model.js';
-import { keys } from '../../../shared/store/keys.js';
+import { keyConditions, keys } from '../../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
 import { testRun } from '../../helpers/runs.js';
@@ -186,12 +186,11 @@ describe('history paging', () => {
     const latest = await table.doc.send(
       new QueryCommand({
         TableName: table.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.run(runId).pk },
+        ...keyConditions.partition(keys.run(runId).pk),
       }),
     );
     const items = latest.Items ?? [];
-    const mixed = items.filter((item) => String(item.sk).startsWith('MX#'));
+    const mixed = items.filter((item) => String(item.sk).startsWith(keys.mixedChunkPrefix));
     expect(mixed.length).toBe(Math.floor(200 / (TAIL_MAX_POINTS + 1)));
     expect(items.filter((item) => String(item.sk).startsWith('MC#'))).toHaveLength(0);
     for (let k = 0; k < 5; k++) expect((await allPages(runId, `k${k}`, 7)).points).toHaveLength(40);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MetricPoint } from '../../../shared/domain/runs/model.js';
-import { sampleByIntervals, sampleSteps, stepIntervals } from '../../../shared/domain/runs/service.js';
+import { sampleByIntervals, sampleSteps, stepIntervals } from '../../../shared/domain/runs/sampling.js';
 
 const series = (...steps: number[]): MetricPoint[] => steps.map((step) => ({ step, timestamp: 0, value: 0 }));
 

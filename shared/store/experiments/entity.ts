@@ -1,0 +1,49 @@
+/**
+ * The experiment item, stated once: its type, its keys (from keys.ts) and its item ↔ domain mappers. The
+ * name claim (`EXPNAME#<name>`) and the id counter are name-claims.ts's and the repository's.
+ */
+import type { Experiment, LifecycleStage } from '../../domain/experiments/model.js';
+import { fromStoredMap, toStoredMap } from '../items.js';
+import { keys } from '../keys.js';
+
+export interface ExperimentItem {
+  pk: string;
+  sk: string;
+  gsi1pk: string;
+  gsi1sk: string;
+  type: 'experiment';
+  experiment_id: string;
+  name: string;
+  artifact_location: string;
+  lifecycle_stage: LifecycleStage;
+  creation_time: number;
+  last_update_time: number;
+  tags: Record<string, string>;
+}
+
+export function toExperimentItem(experiment: Experiment): ExperimentItem {
+  return {
+    ...keys.experiment(experiment.experimentId),
+    ...keys.experimentListing(experiment.experimentId),
+    type: 'experiment',
+    experiment_id: experiment.experimentId,
+    name: experiment.name,
+    artifact_location: experiment.artifactLocation,
+    lifecycle_stage: experiment.lifecycleStage,
+    creation_time: experiment.creationTime,
+    last_update_time: experiment.lastUpdateTime,
+    tags: toStoredMap(experiment.tags),
+  };
+}
+
+export function toExperiment(item: ExperimentItem): Experiment {
+  return {
+    experimentId: item.experiment_id,
+    name: item.name,
+    artifactLocation: item.artifact_location,
+    lifecycleStage: item.lifecycle_stage,
+    creationTime: item.creation_time,
+    lastUpdateTime: item.last_update_time,
+    tags: fromStoredMap(item.tags),
+  };
+}

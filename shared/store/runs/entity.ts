@@ -1,0 +1,164 @@
+/**
+ * The runs aggregate's items, stated once: their types, their keys (from keys.ts) and the item ↔ domain
+ * mappers. Three item kinds share the run's partition `RUN#<run_id>`:
+ *
+ * - RUN: info, params, tags and dataset/model inputs and outputs, with a version number `ver`.
+ * - LATEST: the latest value per metric key and the unsealed tail, with its own version number.
+ * - metric chunks (`MC#…` one key, `MX#…` many keys): sealed history, encoded by the metric codec.
+ */
+import type { LifecycleStage } from '../../domain/experiments/model.js';
+import { formatMetricValue, parseMetricValue } from '../../domain/runs/metrics.js';
+import type { DatasetInput, LatestMetric, MetricPoint, Run, RunStatus } from '../../domain/runs/model.js';
+import { fromStoredMap, projection, projectionWithKey, toStoredMap } from '../items.js';
+import { type ItemKey, keys } from '../keys.js';
+
+export interface RunItem {
+  pk: string;
+  sk: string;
+  gsi1pk: string;
+  gsi1sk: string;
+  type: 'run';
+  ver: number;
+  run_id: string;
+  experiment_id: string;
+  run_name: string;
+  user_id: string;
+  status: RunStatus;
+  start_time: number;
+  end_time?: number;
+  artifact_uri: string;
+  lifecycle_stage: LifecycleStage;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+  datasets?: DatasetInput[];
+  model_outputs?: { modelId: string; step: number }[];
+  model_inputs?: string[];
+}
+
+/** [step, timestamp, value as text]: the latest point of one key. */
+export type StoredLatest = [number, number, string];
+
+export interface LatestItem {
+  pk: string;
+  sk: string;
+  gsi2pk: string;
+  gsi2sk: string;
+  type: 'run-latest';
+  ver: number;
+  run_id: string;
+  m: Record<string, StoredLatest>;
+  /** Tail points per key, each an encoded chunk. */
+  tail: Record<string, Uint8Array>;
+  /**
+   * Chunk items written so far. A history page token remembers it: when chunks appeared since (a sealed
+   * tail can sort before where the next page would resume), the next page starts its chunk streams over.
+   */
+  ch?: number;
+}
+
+/** A sealed chunk of one key's points (`MC#<key>#…`), or of several keys' (`MX#…`, `d` by stored key). */
+export interface ChunkItem<Data extends Uint8Array | Record<string, Uint8Array>> extends ItemKey {
+  /** The encoded points (metric-codec). */
+  d: Data;
+  /** The last point's step and timestamp: with the key's first, a chunk's range is known unread. */
+  hi: number;
+  ht: number;
+}
+export type MetricChunkItem = ChunkItem<Uint8Array>;
+export type MixedChunkItem = ChunkItem<Record<string, Uint8Array>>;
+
+/** A new run's RUN item (version 0). */
+export function newRunItem(run: Run): RunItem {
+  return {
+    ...keys.run(run.runId),
+    ...keys.runListing(run.experimentId, run.runId),
+    type: 'run',
+    ver: 0,
+    run_id: run.runId,
+    experiment_id: run.experimentId,
+    run_name: run.runName,
+    user_id: run.userId,
+    status: run.status,
+    start_time: run.startTime,
+    ...(run.endTime === undefined ? {} : { end_time: run.endTime }),
+    artifact_uri: run.artifactUri,
+    lifecycle_stage: run.lifecycleStage,
+    params: toStoredMap(run.params),
+    tags: toStoredMap(run.tags),
+  };
+}
+
+/** A new run's LATEST item: no metrics yet, version 0. */
+export function newLatestItem(run: Run): LatestItem {
+  return {
+    ...keys.runLatest(run.runId),
+    ...keys.runLatestListing(run.experimentId, run.runId),
+    type: 'run-latest',
+    ver: 0,
+    run_id: run.runId,
+    m: {},
+    tail: {},
+  };
+}
+
+/** The latest point per metric key, as stored in a LATEST item's `m`. */
+export function latestMetrics(m: LatestItem['m'] | undefined): Record<string, LatestMetric> {
+  return Object.fromEntries(
+    Object.entries(fromStoredMap(m)).map(([key, [step, timestamp, value]]) => [
+      key,
+      { key, step, timestamp, value: parseMetricValue(value) },
+    ]),
+  );
+}
+
+/** One key's latest point as a LATEST item stores it. */
+export function storedLatest(point: MetricPoint): StoredLatest {
+  return [point.step, point.timestamp, formatMetricValue(point.value)];
+}
+
+/** The run of a RUN item, with the latest metrics of its LATEST item (none when it is not read). */
+export function toRun(item: RunItem, latest: Pick<LatestItem, 'm'> | undefined): Run {
+  return {
+    runId: item.run_id,
+    experimentId: item.experiment_id,
+    runName: item.run_name,
+    userId: item.user_id,
+    status: item.status,
+    startTime: item.start_time,
+    ...(item.end_time === undefined ? {} : { endTime: item.end_time }),
+    artifactUri: item.artifact_uri,
+    lifecycleStage: item.lifecycle_stage,
+    params: fromStoredMap(item.params),
+    tags: fromStoredMap(item.tags),
+    metrics: latestMetrics(latest?.m),
+    datasets: item.datasets ?? [],
+    modelOutputs: item.model_outputs ?? [],
+    modelInputs: item.model_inputs ?? [],
+  };
+}
+
+/** What a run listing reads of LATEST items: enough to join them to their runs. */
+export const LATEST_LISTING_PROJECTION = projection<LatestItem>('run_id', 'm');
+
+/** One key's tail and the chunk count of a LATEST item (a history page). */
+export const latestTailProjection = (key: string) =>
+  projectionWithKey<LatestItem>(['pk', 'ch'], ['tail'], key);
+
+/** One key's tail and latest point of a LATEST item (a bulk-interval sample). */
+export const latestHeadProjection = (key: string) =>
+  projectionWithKey<LatestItem>(['pk'], ['tail', 'm'], key);
+
+/** One key's part of mixed chunks. */
+export const mixedChunkProjection = (key: string) => projectionWithKey<MixedChunkItem>(['sk'], ['d'], key);
+
+/** One key's part of mixed chunks, with their last (step, timestamp) (a history page). */
+export const mixedChunkRangeProjection = (key: string) =>
+  projectionWithKey<MixedChunkItem>(['sk', 'hi', 'ht'], ['d'], key);
+
+/** Which of a run partition's items this is, by its sort key as keys.ts builds it. */
+export function isRunItem(item: Record<string, unknown>, runId: string): boolean {
+  return item.sk === keys.run(runId).sk;
+}
+export function isLatestItem(item: Record<string, unknown>, runId: string): boolean {
+  return item.sk === keys.runLatest(runId).sk;
+}
