@@ -9,7 +9,8 @@ import {
   requiredString,
   str,
 } from '../../shared/api/schema.js';
-import type { ModelVersion, RegisteredModel, RegistryService } from '../../shared/domain/registry/service.js';
+import type { ModelVersion, RegisteredModel } from '../../shared/domain/registry/model.js';
+import type { RegistryService } from '../../shared/domain/registry/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 
 const ByName = v.object({ name: requiredString });

@@ -26,7 +26,7 @@ import {
   queryFingerprint,
   type SortValue,
 } from '../search/page-token.js';
-import type { ModelVersion, RegisteredModel } from './service.js';
+import type { ModelVersion, RegisteredModel } from './model.js';
 
 export interface RegistrySearch {
   filter?: string;

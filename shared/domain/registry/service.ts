@@ -9,6 +9,7 @@ import { canonicalArtifactPath, parseArtifactPath } from '../artifacts/paths.js'
 import { isLoggedModelId, isRunId } from '../ids.js';
 import type { PromotionGuard } from '../promotion/guard.js';
 import { validateKey, validateMaxLength, validateMaxResults } from '../rules.js';
+import { type ModelVersion, type RegisteredModel, STAGES, type Stage } from './model.js';
 import {
   type ModelPage,
   type RegistrySearch,
@@ -16,9 +17,6 @@ import {
   searchVersions,
   type VersionPage,
 } from './search.js';
-
-export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
-export type Stage = (typeof STAGES)[number];
 
 export const REGISTRY_LIMITS = {
   tagValue: 100_000,
@@ -30,41 +28,6 @@ export const REGISTRY_LIMITS = {
   versionsDefaultMaxResults: 10_000,
   versionsMaxResultsCap: 200_000,
 } as const;
-
-export interface RegisteredModel {
-  /** Immutable internal id; the name can change (rename), the id never does. */
-  modelId: string;
-  name: string;
-  description?: string;
-  creationTimestamp: number;
-  lastUpdatedTimestamp: number;
-  userId?: string;
-  tags: Record<string, string>;
-  /** alias → version number. */
-  aliases: Record<string, number>;
-}
-
-export interface ModelVersion {
-  modelId: string;
-  version: number;
-  creationTimestamp: number;
-  lastUpdatedTimestamp: number;
-  userId?: string;
-  currentStage: Stage;
-  description?: string;
-  source: string;
-  runId?: string;
-  runLink?: string;
-  /** The logged model (`m-<hex>`) this version was registered from, if any. */
-  loggedModelId?: string;
-  /**
-   * Where the version's files are, when not at `source`: a `models:/m-<id>` source is stored at the
-   * logged model's artifact location (what get-download-uri answers).
-   */
-  storageLocation?: string;
-  status: 'READY';
-  tags: Record<string, string>;
-}
 
 /** A version together with its model, the shape every response needs. */
 export interface VersionView {

@@ -26,12 +26,10 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { newRegisteredModelId } from '../../domain/ids.js';
+import type { ModelVersion, RegisteredModel, Stage } from '../../domain/registry/model.js';
 import type {
-  ModelVersion,
   NewRegisteredModel,
-  RegisteredModel,
   RegistryRepository,
-  Stage,
   VersionChanges,
 } from '../../domain/registry/service.js';
 import { MlflowError, ResourceAlreadyExistsError } from '../../errors.js';

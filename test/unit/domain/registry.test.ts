@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { ModelVersion, RegisteredModel } from '../../../shared/domain/registry/model.js';
 import { searchModels, searchVersions } from '../../../shared/domain/registry/search.js';
 import {
   latestPerStage,
-  type ModelVersion,
   parseStage,
   parseVersion,
-  type RegisteredModel,
   validateAlias,
   validateModelName,
   validateSource,
