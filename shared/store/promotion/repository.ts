@@ -18,7 +18,7 @@ import type {
   PromotionPolicy,
   PromotionRepository,
   PromotionTarget,
-} from '../../domain/promotion/service.js';
+} from '../../domain/promotion/model.js';
 import { InvalidParameterValueError } from '../../errors.js';
 import { queryAll } from '../doc-commands.js';
 import { keys } from '../keys.js';

@@ -26,12 +26,14 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { newRegisteredModelId } from '../../domain/ids.js';
-import type { ModelVersion, RegisteredModel, Stage } from '../../domain/registry/model.js';
 import type {
+  ModelVersion,
   NewRegisteredModel,
+  RegisteredModel,
   RegistryRepository,
+  Stage,
   VersionChanges,
-} from '../../domain/registry/service.js';
+} from '../../domain/registry/model.js';
 import { MlflowError, ResourceAlreadyExistsError } from '../../errors.js';
 import { queryAll, updateIfCondition } from '../doc-commands.js';
 import { fromStoredMap, isConditionFailure, storedKey, toStoredMap } from '../items.js';

@@ -1,23 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { statusOf } from '../../../shared/api/http.js';
+import type { PromotionPolicy, PromotionTarget } from '../../../shared/domain/promotion/model.js';
 import {
-  canonicalStage,
   compileCondition,
-  type DecisionPage,
   failingClauses,
   LEGACY_PENDING_CLAUSE,
-  PolicyPromotionGuard,
-  type PromotionDecision,
-  type PromotionPolicy,
-  PromotionPolicyService,
-  type PromotionRepository,
-  type PromotionTarget,
   parseTarget,
-} from '../../../shared/domain/promotion/service.js';
+} from '../../../shared/domain/promotion/rules.js';
+import { PolicyPromotionGuard, PromotionPolicyService } from '../../../shared/domain/promotion/service.js';
+import { parseStage } from '../../../shared/domain/registry/rules.js';
 import type { LatestMetric, Run } from '../../../shared/domain/runs/model.js';
 import { compileRunFilter } from '../../../shared/domain/runs/search.js';
 import { MlflowError } from '../../../shared/errors.js';
+import { MemoryPromotionRepository } from '../../helpers/memory/promotion.js';
 import { testRun } from '../../helpers/runs.js';
 
 function metrics(values: Record<string, number>): Record<string, LatestMetric> {
@@ -156,10 +152,11 @@ describe('validating policies', () => {
   });
 
   it('canonicalizes stages in any case and refuses others', () => {
-    expect(canonicalStage('production')).toBe('Production');
-    expect(canonicalStage('STAGING')).toBe('Staging');
-    expect(canonicalStage('none')).toBe('None');
-    expect(caught(() => canonicalStage('prod')).message).toContain('None, Staging, Production, Archived');
+    expect(parseStage('production')).toBe('Production');
+    expect(parseStage('STAGING')).toBe('Staging');
+    expect(parseStage('none')).toBe('None');
+    expect(caught(() => parseStage('prod')).message).toContain('None, Staging, Production, Archived');
+    expect(parseTarget(undefined, 'STAGING')).toEqual({ kind: 'stage', name: 'Staging' });
   });
 
   it('needs exactly one valid target', () => {
@@ -173,38 +170,9 @@ describe('validating policies', () => {
   });
 });
 
-class MemoryRepo implements PromotionRepository {
-  policies = new Map<string, PromotionPolicy>();
-  decisions: PromotionDecision[] = [];
-  /** Model names with policies stored under the name by an earlier version. */
-  legacy = new Set<string>();
-  private key = (model: string, t: PromotionTarget) => `${model}|${t.kind}|${t.name}`;
-  async getPolicy(model: string, target: PromotionTarget) {
-    return this.policies.get(this.key(model, target));
-  }
-  async listPolicies(model: string) {
-    return [...this.policies.values()].filter((p) => p.modelId === model);
-  }
-  async hasLegacyPolicies(name: string) {
-    return this.legacy.has(name);
-  }
-  async putPolicy(policy: PromotionPolicy) {
-    this.policies.set(this.key(policy.modelId, policy.target), policy);
-  }
-  async deletePolicy(model: string, target: PromotionTarget) {
-    this.policies.delete(this.key(model, target));
-  }
-  async recordDecision(decision: PromotionDecision) {
-    this.decisions.push(decision);
-  }
-  async listDecisions(): Promise<DecisionPage> {
-    return { decisions: [...this.decisions].reverse() };
-  }
-}
-
 describe('PolicyPromotionGuard', () => {
   const setup = () => {
-    const repo = new MemoryRepo();
+    const repo = new MemoryPromotionRepository();
     const runs = { get: async (id: string) => (id === RUN.runId ? RUN : undefined) };
     const guard = new PolicyPromotionGuard(repo, runs, () => 42);
     return { repo, guard };
@@ -351,7 +319,7 @@ describe('PromotionPolicyService', () => {
   };
 
   it('keys policies and decisions by the model id and answers with the current name', async () => {
-    const repo = new MemoryRepo();
+    const repo = new MemoryPromotionRepository();
     const service = new PromotionPolicyService(repo, models, () => 7);
     const target = { kind: 'alias', name: 'champion' } as const;
     await service.set('fraud', target, 'metrics.x > 0');
@@ -372,7 +340,7 @@ describe('PromotionPolicyService', () => {
   });
 
   it('answers 404 RESOURCE_DOES_NOT_EXIST for a name that names no model, before any write', async () => {
-    const repo = new MemoryRepo();
+    const repo = new MemoryPromotionRepository();
     const service = new PromotionPolicyService(repo, models);
     const target = { kind: 'stage', name: 'Production' } as const;
     for (const attempt of [

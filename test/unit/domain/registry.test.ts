@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelVersion, RegisteredModel } from '../../../shared/domain/registry/model.js';
-import { searchModels, searchVersions } from '../../../shared/domain/registry/search.js';
 import {
   latestPerStage,
   parseStage,
   parseVersion,
   validateAlias,
   validateModelName,
-  validateSource,
-} from '../../../shared/domain/registry/service.js';
+} from '../../../shared/domain/registry/rules.js';
+import { searchModels, searchVersions } from '../../../shared/domain/registry/search.js';
+import { validateSource } from '../../../shared/domain/registry/sources.js';
 import { InvalidParameterValueError } from '../../../shared/errors.js';
 
 const ROOT = 'mlflow-artifacts:/';
