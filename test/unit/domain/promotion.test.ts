@@ -167,6 +167,8 @@ describe('validating policies', () => {
     expect(caught(() => parseTarget('latest', undefined)).message).toContain('reserved');
     expect(caught(() => parseTarget('v3', undefined)).message).toContain('reserved');
     expect(caught(() => parseTarget('a'.repeat(256), undefined)).message).toContain('255');
+    // The registry's alias rule: a policy can only guard an alias a version could ever carry.
+    expect(caught(() => parseTarget('a.b', undefined)).message).toContain('Invalid alias name');
   });
 });
 
@@ -359,5 +361,35 @@ describe('PromotionPolicyService', () => {
       expect((error as MlflowError).message).toBe('Registered Model with name=nobody not found');
     }
     expect(repo.policies.size).toBe(0);
+  });
+
+  it("names models by the registry's rule: a name the registry refuses is a 400, a long one it allows a 404", async () => {
+    const service = new PromotionPolicyService(new MemoryPromotionRepository(), models);
+    const status = (attempt: Promise<unknown>) =>
+      attempt.then(
+        () => 200,
+        (e: unknown) => statusOf(e as MlflowError),
+      );
+    expect(await status(service.list('a/b'))).toBe(400);
+    expect(await status(service.list('x'.repeat(501)))).toBe(400);
+    expect(await status(service.list('x'.repeat(500)))).toBe(404);
+  });
+
+  it('pages the audit trail newest first with tokens bound to the model', async () => {
+    const repo = new MemoryPromotionRepository();
+    const [modelId, name] = ['id-p', 'paged'];
+    const service = new PromotionPolicyService(repo, {
+      getModelByName: async (n) => (n === name ? { modelId, name } : undefined),
+    });
+    const guard = new PolicyPromotionGuard(repo, { get: async () => undefined }, () => 1);
+    for (const v of ['1', '2', '3']) {
+      await guard.check({ modelId, modelName: name, version: v, target: { kind: 'alias', name: 'a' } });
+    }
+    const first = await service.decisions(name, 2);
+    expect(first.decisions.map((d) => d.version)).toEqual(['3', '2']);
+    const second = await service.decisions(name, 2, first.nextPageToken);
+    expect(second.decisions.map((d) => d.version)).toEqual(['1']);
+    expect(second.nextPageToken).toBeUndefined();
+    expect(caught(() => parseTarget(undefined, undefined)).errorCode).toBe('INVALID_PARAMETER_VALUE');
   });
 });
