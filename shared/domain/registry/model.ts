@@ -1,7 +1,7 @@
-/** The model registry's entities: registered models and their versions. */
+/** The registry's entities. Types only, so that search and store modules need not import the service. */
 
-export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const;
-export type Stage = (typeof STAGES)[number];
+/** MLflow's model version stages (rules.ts lists them in STAGES). */
+export type Stage = 'None' | 'Staging' | 'Production' | 'Archived';
 
 export interface RegisteredModel {
   /** Immutable internal id; the name can change (rename), the id never does. */

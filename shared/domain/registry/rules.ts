@@ -6,7 +6,10 @@
 
 import { InvalidParameterValueError } from '../../errors.js';
 import { validateKey, validateMaxLength } from '../rules.js';
-import { type ModelVersion, STAGES, type Stage } from './model.js';
+import type { ModelVersion, Stage } from './model.js';
+
+/** MLflow's stages in MLflow's spelling and order (latest versions are listed in it). */
+export const STAGES = ['None', 'Staging', 'Production', 'Archived'] as const satisfies readonly Stage[];
 
 export const REGISTRY_LIMITS = {
   modelName: 500,
