@@ -32,22 +32,22 @@ export interface ArtifactPage {
   nextPageToken?: string;
 }
 
+/** One page of a storage listing under a prefix. */
+export interface StorageListing {
+  objects: { key: string; size: number }[];
+  /** Common prefixes (sub-directories), each ending in `/`; only with a delimiter. */
+  prefixes: string[];
+  nextToken?: string;
+}
+
 /** What the domain needs from object storage (S3ArtifactStore implements it). */
 export interface ArtifactStorage {
   put(key: string, body: Uint8Array, contentType: string | undefined): Promise<void>;
   size(key: string): Promise<number | undefined>;
   presignGet(key: string, fileName: string): Promise<string>;
   presignPut(key: string, expiresSeconds: number, contentLength?: number): Promise<string>;
-  listPage(
-    prefix: string,
-    delimiter: boolean,
-    token?: string,
-    maxKeys?: number,
-  ): Promise<{ objects: { key: string; size: number }[]; prefixes: string[]; nextToken?: string }>;
-  listAll(
-    prefix: string,
-    delimiter: boolean,
-  ): Promise<{ objects: { key: string; size: number }[]; prefixes: string[] }>;
+  listPage(prefix: string, delimiter: boolean, token?: string, maxKeys?: number): Promise<StorageListing>;
+  listAll(prefix: string, delimiter: boolean): Promise<Omit<StorageListing, 'nextToken'>>;
   delete(key: string): Promise<void>;
   deletePrefix(prefix: string): Promise<number>;
   createMultipart(key: string): Promise<string>;

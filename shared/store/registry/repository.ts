@@ -3,7 +3,7 @@
  *
  * A registered model is keyed by an immutable internal id (`MODEL#<id>`); its versions live in the same
  * partition (`V#<padded number>`), and its name is a *name claim* item (`MODELNAME#<name>` → id) written
- * with `attribute_not_exists`, as for experiments (experiments-repo.ts). A rename therefore writes three
+ * with `attribute_not_exists`, as for experiments (store/experiments/repository.ts). A rename therefore writes three
  * items (claim the new name, move the model item's name under a condition, release the old claim) and
  * never touches a version. Tags and aliases are maps on the model item; version numbers come from an
  * atomic ADD on it, so concurrent creates get 1, 2, 3… without gaps or repeats.
