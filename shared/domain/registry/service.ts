@@ -5,7 +5,7 @@
  */
 
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
-import type { PromotionGuard } from '../promotion/guard.js';
+import type { PromotionGuard, PromotionRequest } from '../promotion/guard.js';
 import { validateKey, validateMaxResults } from '../rules.js';
 import type {
   CreateVersionInput,
@@ -243,14 +243,7 @@ export class RegistryService {
     const stage = parseStage(rawStage);
     validateArchiveExisting(stage, archiveExisting);
     const { model, version } = await this.getVersion(name, rawVersion);
-    await this.guard.check({
-      modelId: model.modelId,
-      modelName: model.name,
-      version: String(version.version),
-      ...(version.runId ? { runId: version.runId } : {}),
-      target: { kind: 'stage', name: stage },
-      ...(context.principal ? { principal: context.principal } : {}),
-    });
+    await this.askGuard({ model, version }, { kind: 'stage', name: stage }, context);
     const now = this.clock();
     if (!(await this.repo.updateVersion(model.modelId, version.version, { stage }, now)))
       throw versionNotFound(name, version.version);
@@ -311,14 +304,7 @@ export class RegistryService {
   ): Promise<void> {
     validateAlias(alias);
     const { model, version } = await this.getVersion(name, rawVersion);
-    await this.guard.check({
-      modelId: model.modelId,
-      modelName: model.name,
-      version: String(version.version),
-      ...(version.runId ? { runId: version.runId } : {}),
-      target: { kind: 'alias', name: alias },
-      ...(context.principal ? { principal: context.principal } : {}),
-    });
+    await this.askGuard({ model, version }, { kind: 'alias', name: alias }, context);
     if (!(await this.repo.setAlias(model.modelId, alias, version.version, this.clock())))
       throw modelNotFound(name);
   }
@@ -337,6 +323,22 @@ export class RegistryService {
       throw new ResourceDoesNotExistError(`Registered model alias ${alias} not found.`);
     }
     return { model, version };
+  }
+
+  /** The guard judges a version by its source run; it throws to refuse, before anything is written. */
+  private askGuard(
+    { model, version }: VersionView,
+    target: PromotionRequest['target'],
+    context: PromotionContext,
+  ): Promise<void> {
+    return this.guard.check({
+      modelId: model.modelId,
+      modelName: model.name,
+      version: String(version.version),
+      ...(version.runId ? { runId: version.runId } : {}),
+      target,
+      ...(context.principal ? { principal: context.principal } : {}),
+    });
   }
 
   private async requireModel(name: string): Promise<RegisteredModel> {
