@@ -19,14 +19,10 @@ import {
   openStackTokenStore,
   TokenStoreUnavailableError,
 } from '../shared/auth/token-stores.js';
-import {
-  PROMOTION_LIMITS,
-  type PromotionPolicy,
-  PromotionPolicyService,
-  parseTarget,
-  validateCondition,
-  validateModelName,
-} from '../shared/domain/promotion/service.js';
+import type { PromotionPolicy } from '../shared/domain/promotion/model.js';
+import { PROMOTION_LIMITS, parseTarget, validateCondition } from '../shared/domain/promotion/rules.js';
+import { PromotionPolicyService } from '../shared/domain/promotion/service.js';
+import { validateModelName } from '../shared/domain/registry/rules.js';
 import { MlflowError } from '../shared/errors.js';
 import { DataDirLockedError } from '../shared/local/data-dir-lock.js';
 import { startLocalServer } from '../shared/local/server.js';
@@ -309,7 +305,7 @@ const POLICY_OPTIONS = {
 
 function requireModel(model: string | undefined): string {
   if (model === undefined) throw new UsageError('--model is required');
-  validateModelName(model);
+  validateModelName('name', model);
   return model;
 }
 

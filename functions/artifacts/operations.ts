@@ -9,7 +9,8 @@ import {
 } from '../../shared/api/fields.js';
 import type { HttpResult } from '../../shared/api/http.js';
 import type { ApiRequest } from '../../shared/api/request.js';
-import type { ArtifactPage, ArtifactService, FileInfo } from '../../shared/domain/artifacts/service.js';
+import type { ArtifactPage, FileInfo } from '../../shared/domain/artifacts/model.js';
+import type { ArtifactService } from '../../shared/domain/artifacts/service.js';
 import { InvalidParameterValueError } from '../../shared/errors.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 import { NO_TELEMETRY, type Telemetry } from '../middleware/observability.js';

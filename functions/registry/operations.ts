@@ -9,9 +9,9 @@ import {
   requiredString,
   str,
 } from '../../shared/api/schema.js';
-import type { ModelVersion, RegisteredModel } from '../../shared/domain/registry/model.js';
 import type { RegistryService } from '../../shared/domain/registry/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+import { modelResponse, modelVersionJson, registeredModelJson, versionResponse } from './json.js';
 
 const ByName = v.object({ name: requiredString });
 const CreateModel = v.object({
@@ -65,82 +65,33 @@ const VersionTagKey = v.object({ name: requiredString, version: versionField, ke
 
 const EMPTY = {};
 
-function tagList(tags: Record<string, string>) {
-  const list = Object.entries(tags).map(([key, value]) => ({ key, value }));
-  return list.length > 0 ? { tags: list } : {};
-}
-
-/** MLflow's ModelVersion JSON; empty lists are omitted, as protobuf's JSON printer does. */
-export function modelVersionJson(model: RegisteredModel, version: ModelVersion) {
-  const aliases = Object.entries(model.aliases)
-    .filter(([, target]) => target === version.version)
-    .map(([alias]) => alias)
-    .sort();
-  return {
-    name: model.name,
-    version: String(version.version),
-    creation_timestamp: version.creationTimestamp,
-    last_updated_timestamp: version.lastUpdatedTimestamp,
-    ...(version.userId ? { user_id: version.userId } : {}),
-    current_stage: version.currentStage,
-    ...(version.description ? { description: version.description } : {}),
-    source: version.source,
-    ...(version.runId ? { run_id: version.runId } : {}),
-    status: version.status,
-    ...tagList(version.tags),
-    ...(version.runLink ? { run_link: version.runLink } : {}),
-    ...(aliases.length > 0 ? { aliases } : {}),
-    ...(version.loggedModelId ? { model_id: version.loggedModelId } : {}),
-  };
-}
-
-export function registeredModelJson(model: RegisteredModel, latestVersions: readonly ModelVersion[]) {
-  const aliases = Object.entries(model.aliases)
-    .sort(([left], [right]) => (left < right ? -1 : 1))
-    .map(([alias, version]) => ({ alias, version: String(version) }));
-  return {
-    name: model.name,
-    creation_timestamp: model.creationTimestamp,
-    last_updated_timestamp: model.lastUpdatedTimestamp,
-    ...(model.userId ? { user_id: model.userId } : {}),
-    ...(model.description ? { description: model.description } : {}),
-    ...(latestVersions.length > 0
-      ? { latest_versions: latestVersions.map((version) => modelVersionJson(model, version)) }
-      : {}),
-    ...tagList(model.tags),
-    ...(aliases.length > 0 ? { aliases } : {}),
-  };
-}
-
 export function registryOperations(registry: RegistryService): Operations {
   return {
     async createRegisteredModel({ fields, principal }) {
       const message = parseMessage(CreateModel, fields);
-      const { model, latestVersions } = await registry.createModel({
-        name: message.name,
-        ...(principal ? { userId: principal } : {}),
-        tags: message.tags,
-        ...(message.description === undefined ? {} : { description: message.description }),
-      });
-      return jsonResponse({ registered_model: registeredModelJson(model, latestVersions) });
+      return modelResponse(
+        await registry.createModel({
+          name: message.name,
+          ...(principal ? { userId: principal } : {}),
+          tags: message.tags,
+          ...(message.description === undefined ? {} : { description: message.description }),
+        }),
+      );
     },
 
     async getRegisteredModel({ fields }) {
       const { name } = parseMessage(ByName, fields);
-      const { model, latestVersions } = await registry.getModel(name);
-      return jsonResponse({ registered_model: registeredModelJson(model, latestVersions) });
+      return modelResponse(await registry.getModel(name));
     },
 
     async renameRegisteredModel({ fields }) {
       const message = parseMessage(RenameModel, fields);
-      const { model, latestVersions } = await registry.renameModel(message.name, message.new_name);
-      return jsonResponse({ registered_model: registeredModelJson(model, latestVersions) });
+      return modelResponse(await registry.renameModel(message.name, message.new_name));
     },
 
     async updateRegisteredModel({ fields }) {
       const message = parseMessage(UpdateModel, fields);
-      const { model, latestVersions } = await registry.updateModel(message.name, message.description);
-      return jsonResponse({ registered_model: registeredModelJson(model, latestVersions) });
+      return modelResponse(await registry.updateModel(message.name, message.description));
     },
 
     async deleteRegisteredModel({ fields }) {
@@ -201,39 +152,35 @@ export function registryOperations(registry: RegistryService): Operations {
 
     async getModelVersionByAlias({ fields }) {
       const message = parseMessage(Alias, fields);
-      const { model, version } = await registry.getVersionByAlias(message.name, message.alias);
-      return jsonResponse({ model_version: modelVersionJson(model, version) });
+      return versionResponse(await registry.getVersionByAlias(message.name, message.alias));
     },
 
     async createModelVersion({ fields, principal }) {
       const message = parseMessage(CreateVersion, fields);
-      const { model, version } = await registry.createVersion({
-        name: message.name,
-        ...(principal ? { userId: principal } : {}),
-        source: message.source,
-        tags: message.tags,
-        ...(message.run_id ? { runId: message.run_id } : {}),
-        ...(message.run_link ? { runLink: message.run_link } : {}),
-        ...(message.description ? { description: message.description } : {}),
-        ...(message.model_id ? { loggedModelId: message.model_id } : {}),
-      });
-      return jsonResponse({ model_version: modelVersionJson(model, version) });
+      return versionResponse(
+        await registry.createVersion({
+          name: message.name,
+          ...(principal ? { userId: principal } : {}),
+          source: message.source,
+          tags: message.tags,
+          ...(message.run_id ? { runId: message.run_id } : {}),
+          ...(message.run_link ? { runLink: message.run_link } : {}),
+          ...(message.description ? { description: message.description } : {}),
+          ...(message.model_id ? { loggedModelId: message.model_id } : {}),
+        }),
+      );
     },
 
     async getModelVersion({ fields }) {
       const message = parseMessage(ByVersion, fields);
-      const { model, version } = await registry.getVersion(message.name, message.version);
-      return jsonResponse({ model_version: modelVersionJson(model, version) });
+      return versionResponse(await registry.getVersion(message.name, message.version));
     },
 
     async updateModelVersion({ fields }) {
       const message = parseMessage(UpdateVersion, fields);
-      const { model, version } = await registry.updateVersion(
-        message.name,
-        message.version,
-        message.description,
+      return versionResponse(
+        await registry.updateVersion(message.name, message.version, message.description),
       );
-      return jsonResponse({ model_version: modelVersionJson(model, version) });
     },
 
     async deleteModelVersion({ fields }) {
@@ -267,14 +214,15 @@ export function registryOperations(registry: RegistryService): Operations {
 
     async transitionModelVersionStage({ fields, principal }) {
       const message = parseMessage(TransitionStage, fields);
-      const { model, version } = await registry.transitionStage(
-        message.name,
-        message.version,
-        message.stage,
-        message.archive_existing_versions,
-        principal ? { principal } : {},
+      return versionResponse(
+        await registry.transitionStage(
+          message.name,
+          message.version,
+          message.stage,
+          message.archive_existing_versions,
+          principal ? { principal } : {},
+        ),
       );
-      return jsonResponse({ model_version: modelVersionJson(model, version) });
     },
 
     async setModelVersionTag({ fields }) {

@@ -1,11 +1,8 @@
 /** Adapters for Cairn's promotion-policy endpoints (`/api/2.0/cairn/registered-models/...`). */
 import { readOptionalInt, readString } from '../../shared/api/fields.js';
-import {
-  type PromotionDecision,
-  type PromotionPolicy,
-  type PromotionPolicyService,
-  parseTarget,
-} from '../../shared/domain/promotion/service.js';
+import type { PromotionDecision, PromotionPolicy } from '../../shared/domain/promotion/model.js';
+import { parseTarget } from '../../shared/domain/promotion/rules.js';
+import type { PromotionPolicyService } from '../../shared/domain/promotion/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 
 const targetJson = (target: PromotionPolicy['target']) =>

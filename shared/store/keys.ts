@@ -129,12 +129,15 @@ export const keys = {
     sk: `${target.kind === 'alias' ? 'ALIAS' : 'STAGE'}#${target.name}`,
   }),
   promotionPoliciesPartition: (modelId: string) => `POLICY#${modelId}`,
+  /** What every policy partition's pk begins with (`cairn policy migrate` finds name-keyed ones by it). */
+  promotionPoliciesPartitionPrefix: 'POLICY#',
   /** Time-ordered (epoch ms, zero-padded), then a random id so that simultaneous decisions never collide. */
   promotionAudit: (modelId: string, at: number, id: string): ItemKey => ({
     pk: `PROMOTIONS#${modelId}`,
     sk: `${String(at).padStart(15, '0')}#${id}`,
   }),
   promotionAuditPartition: (modelId: string) => `PROMOTIONS#${modelId}`,
+  promotionAuditPartitionPrefix: 'PROMOTIONS#',
 } as const;
 
 /** Where a promotion policy applies: an alias, or a stage (canonical MLflow spelling). */

@@ -61,8 +61,12 @@ function refusal(raw: string, decoded: string | undefined, field: string, reason
   );
 }
 
-/** Percent-decodes until stable; refuses malformed encodings and paths still changing after the cap. */
-function decodeUntilStable(raw: string, field: string): string {
+/**
+ * Percent-decodes until stable; refuses malformed encodings and paths still changing after the cap, with a
+ * 400 naming `field`. The one decoding of client-supplied paths: artifact paths here, and the paths inside
+ * model version sources (registry/sources.ts), so both read a path the same way.
+ */
+export function decodeUntilStable(raw: string, field: string): string {
   let current = raw;
   let rounds = 0;
   for (;;) {

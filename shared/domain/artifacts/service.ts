@@ -9,8 +9,14 @@
 
 import { createHash } from 'node:crypto';
 import { InvalidParameterValueError, MlflowError, ResourceDoesNotExistError } from '../../errors.js';
-import type { LifecycleStage } from '../experiments/model.js';
 import { isLoggedModelId, validateRunId } from '../ids.js';
+import type {
+  ArtifactLoggedModel,
+  ArtifactOwners,
+  ArtifactPage,
+  ArtifactStorage,
+  FileInfo,
+} from './model.js';
 import {
   type ArtifactOwner,
   artifactKey,
@@ -19,62 +25,6 @@ import {
   ownerRoot,
   parseArtifactPath,
 } from './paths.js';
-
-/** The run fields authorization needs. */
-export interface ArtifactRun {
-  runId: string;
-  experimentId: string;
-  lifecycleStage: LifecycleStage;
-  artifactUri: string;
-}
-
-/** The logged model (MLflow 3) fields authorization needs. */
-export interface ArtifactLoggedModel {
-  modelId: string;
-  experimentId: string;
-  lifecycleStage: LifecycleStage;
-  artifactUri: string;
-}
-
-/** Where the owners of artifact paths are looked up (DynamoRunReader implements it). */
-export interface ArtifactOwners {
-  get(runId: string): Promise<ArtifactRun | undefined>;
-  getLoggedModel(modelId: string): Promise<ArtifactLoggedModel | undefined>;
-}
-
-export interface ArtifactPage {
-  rootUri: string;
-  files: FileInfo[];
-  nextPageToken?: string;
-}
-
-/** What the domain needs from object storage (S3ArtifactStore implements it). */
-export interface ArtifactStorage {
-  put(key: string, body: Uint8Array, contentType: string | undefined): Promise<void>;
-  size(key: string): Promise<number | undefined>;
-  presignGet(key: string, fileName: string): Promise<string>;
-  presignPut(key: string, expiresSeconds: number, contentLength?: number): Promise<string>;
-  listPage(
-    prefix: string,
-    delimiter: boolean,
-    token?: string,
-    maxKeys?: number,
-  ): Promise<{ objects: { key: string; size: number }[]; prefixes: string[]; nextToken?: string }>;
-  listAll(
-    prefix: string,
-    delimiter: boolean,
-  ): Promise<{ objects: { key: string; size: number }[]; prefixes: string[] }>;
-  delete(key: string): Promise<void>;
-  deletePrefix(prefix: string): Promise<number>;
-  createMultipart(key: string): Promise<string>;
-  presignPart(key: string, uploadId: string, partNumber: number): Promise<string>;
-  completeMultipart(
-    key: string,
-    uploadId: string,
-    parts: { partNumber: number; etag: string }[],
-  ): Promise<void>;
-  abortMultipart(key: string, uploadId: string): Promise<void>;
-}
 
 export const ARTIFACT_LIMITS = {
   /** S3's limit on parts per multipart upload. */
@@ -115,12 +65,6 @@ function redeemUploadId(uploadId: string, key: string): string {
   if (typeof u !== 'string' || u === '' || k !== createHash('sha256').update(key).digest('base64url'))
     throw refuse();
   return u;
-}
-
-export interface FileInfo {
-  path: string;
-  isDir: boolean;
-  fileSize?: number;
 }
 
 interface Resolved {

@@ -1,6 +1,6 @@
 /** The registry's entities. Types only, so that search and store modules need not import the service. */
 
-/** MLflow's model version stages (the service lists them in STAGES). */
+/** MLflow's model version stages (rules.ts lists them in STAGES). */
 export type Stage = 'None' | 'Staging' | 'Production' | 'Archived';
 
 export interface RegisteredModel {
@@ -36,4 +36,84 @@ export interface ModelVersion {
   storageLocation?: string;
   status: 'READY';
   tags: Record<string, string>;
+}
+
+/** A version together with its model, the shape every response needs. */
+export interface VersionView {
+  model: RegisteredModel;
+  version: ModelVersion;
+}
+
+export interface ModelView {
+  model: RegisteredModel;
+  latestVersions: ModelVersion[];
+}
+
+export interface NewRegisteredModel {
+  name: string;
+  description?: string;
+  tags: Record<string, string>;
+  now: number;
+  userId?: string;
+}
+
+export interface VersionChanges {
+  description?: string;
+  stage?: Stage;
+}
+
+export interface CreateVersionInput {
+  name: string;
+  /** The authenticated principal creating the version (MLflow's user_id); unset without auth. */
+  userId?: string;
+  source: string;
+  runId?: string;
+  runLink?: string;
+  description?: string;
+  loggedModelId?: string;
+  tags: { key: string; value: string }[];
+}
+
+export interface RegistryRepository {
+  getModelByName(name: string): Promise<RegisteredModel | undefined>;
+  createModel(input: NewRegisteredModel): Promise<RegisteredModel>;
+  renameModel(model: RegisteredModel, newName: string, now: number): Promise<void>;
+  updateModel(modelId: string, description: string, now: number): Promise<boolean>;
+  deleteModel(model: RegisteredModel): Promise<void>;
+  setModelTag(modelId: string, key: string, value: string): Promise<boolean>;
+  deleteModelTag(modelId: string, key: string): Promise<boolean>;
+  listModels(): Promise<RegisteredModel[]>;
+  /** Next version number of a model (atomic counter); undefined when the model is gone. */
+  nextVersion(modelId: string, now: number): Promise<number | undefined>;
+  putVersion(version: ModelVersion): Promise<void>;
+  getVersion(modelId: string, version: number): Promise<ModelVersion | undefined>;
+  listVersions(modelId: string): Promise<ModelVersion[]>;
+  listAllVersions(): Promise<ModelVersion[]>;
+  updateVersion(modelId: string, version: number, changes: VersionChanges, now: number): Promise<boolean>;
+  deleteVersion(modelId: string, version: number): Promise<void>;
+  setVersionTag(modelId: string, version: number, key: string, value: string): Promise<boolean>;
+  deleteVersionTag(modelId: string, version: number, key: string): Promise<boolean>;
+  setAlias(modelId: string, alias: string, version: number, now: number): Promise<boolean>;
+  /** Removes the alias; with `onlyIfVersion`, only while it still points at that version. */
+  deleteAlias(modelId: string, alias: string, onlyIfVersion?: number): Promise<boolean>;
+}
+
+/**
+ * What the registry reads of the tracking store to check a new version's source (DynamoRunReader fits):
+ * runs named by `runs:/` sources or `run_id`, and logged models named by `models:/` sources or `model_id`.
+ */
+export interface VersionSourceLookup {
+  get(runId: string): Promise<object | undefined>;
+  getLoggedModel(
+    modelId: string,
+  ): Promise<{ lifecycleStage: string; artifactUri: string; sourceRunId?: string } | undefined>;
+}
+
+export interface RegistryConfig {
+  /** This deployment's artifact root, e.g. `mlflow-artifacts:/`; version sources may point under it. */
+  artifactRoot: string;
+}
+
+export interface PromotionContext {
+  principal?: string;
 }

@@ -18,19 +18,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { ArtifactStorage, StorageListing } from '../../domain/artifacts/model.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
-
-export interface ListedObject {
-  key: string;
-  size: number;
-}
-
-export interface Listing {
-  objects: ListedObject[];
-  /** Common prefixes (sub-directories), each ending in `/`. */
-  prefixes: string[];
-  nextToken?: string;
-}
 
 /** Part URLs outlive ordinary presigned URLs: every part of a large upload is signed at create time. */
 const PART_URL_SECONDS = 3600;
@@ -58,7 +47,7 @@ function isNotFound(error: unknown): boolean {
   return name === 'NotFound' || name === 'NoSuchKey' || status === 404;
 }
 
-export class S3ArtifactStore {
+export class S3ArtifactStore implements ArtifactStorage {
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
@@ -115,7 +104,12 @@ export class S3ArtifactStore {
   }
 
   /** One page of a listing; with `delimiter`, sub-directories come back as prefixes. */
-  async listPage(prefix: string, delimiter: boolean, token?: string, maxKeys = 1000): Promise<Listing> {
+  async listPage(
+    prefix: string,
+    delimiter: boolean,
+    token?: string,
+    maxKeys = 1000,
+  ): Promise<StorageListing> {
     const page = await this.s3
       .send(
         new ListObjectsV2Command({
@@ -137,8 +131,8 @@ export class S3ArtifactStore {
   }
 
   /** Every page of a listing. */
-  async listAll(prefix: string, delimiter: boolean): Promise<Listing> {
-    const all: Listing = { objects: [], prefixes: [] };
+  async listAll(prefix: string, delimiter: boolean): Promise<StorageListing> {
+    const all: StorageListing = { objects: [], prefixes: [] };
     let token: string | undefined;
     do {
       const page = await this.listPage(prefix, delimiter, token);

@@ -17,12 +17,13 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { isRegisteredModelId } from '../../domain/ids.js';
+import { describeTarget } from '../../domain/promotion/rules.js';
 import { isConditionFailure } from '../items.js';
 import { keys } from '../keys.js';
+import { policyEntity } from './entity.js';
 
-const POLICY_PREFIX = 'POLICY#';
-const AUDIT_PREFIX = 'PROMOTIONS#';
-/** Registered model ids: a UUID without its dashes (DynamoRegistryRepository.createModel). */
+const POLICY_PREFIX = keys.promotionPoliciesPartitionPrefix;
+const AUDIT_PREFIX = keys.promotionAuditPartitionPrefix;
 
 /** What a promotion item's pk says: a policy or audit partition, and its suffix (a model id or a name). */
 export function promotionPartition(pk: string): { kind: 'policy' | 'audit'; suffix: string } | undefined {
@@ -97,8 +98,6 @@ async function scanPromotionItems(doc: DynamoDBDocumentClient, tableName: string
   return items;
 }
 
-const describeTarget = (item: Item) => `${String(item.kind)} '${String(item.target)}'`;
-
 export async function migrateLegacyPromotions(
   doc: DynamoDBDocumentClient,
   tableName: string,
@@ -132,10 +131,11 @@ export async function migrateLegacyPromotions(
       report.orphaned++;
       if (!report.orphanedNames.includes(partition.suffix)) report.orphanedNames.push(partition.suffix);
     } else if (partition.kind === 'policy') {
-      const target = { kind: item.kind as 'alias' | 'stage', name: String(item.target) };
+      const { target, condition } = policyEntity.fromItem(item);
+      // The item as stored, keys and model moved: attributes this build does not know travel along.
       const moved = {
         ...item,
-        ...keys.promotionPolicy(resolution.modelId, target),
+        ...policyEntity.key(resolution.modelId, target),
         modelId: resolution.modelId,
         modelName: resolution.modelName,
       };
@@ -143,8 +143,8 @@ export async function migrateLegacyPromotions(
       if (kept) {
         report.conflicts.push({
           modelName: resolution.modelName,
-          target: describeTarget(item),
-          legacyCondition: String(item.condition),
+          target: describeTarget(target),
+          legacyCondition: condition,
           keptCondition: String(kept.condition),
         });
       } else {

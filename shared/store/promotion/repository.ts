@@ -18,38 +18,11 @@ import type {
   PromotionPolicy,
   PromotionRepository,
   PromotionTarget,
-} from '../../domain/promotion/service.js';
+} from '../../domain/promotion/model.js';
 import { InvalidParameterValueError } from '../../errors.js';
 import { queryAll } from '../doc-commands.js';
-import { keys } from '../keys.js';
-
-interface PolicyItem {
-  modelId: string;
-  modelName: string;
-  kind: 'alias' | 'stage';
-  target: string;
-  condition: string;
-  lastUpdated: number;
-}
-
-type DecisionItem = Omit<PromotionDecision, 'target'> & { kind: 'alias' | 'stage'; target: string };
-
-const AUDIT_SK = /^\d{15}#[0-9a-f-]{36}$/;
-
-function toPolicy(item: Record<string, unknown>): PromotionPolicy {
-  const { modelId, modelName, kind, target, condition, lastUpdated } = item as unknown as PolicyItem;
-  return { modelId, modelName, target: { kind, name: target }, condition, lastUpdated };
-}
-
-function toDecision(item: Record<string, unknown>): PromotionDecision {
-  const { pk: _pk, sk: _sk, kind, target, ...rest } = item as unknown as DecisionItem & ItemKeys;
-  return { ...rest, target: { kind, name: target }, failingClauses: rest.failingClauses ?? [] };
-}
-
-interface ItemKeys {
-  pk: string;
-  sk: string;
-}
+import { keyConditions, keys } from '../keys.js';
+import { AUDIT_SORT_KEY, decisionEntity, policyEntity } from './entity.js';
 
 export class DynamoPromotionRepository implements PromotionRepository {
   constructor(
@@ -61,32 +34,28 @@ export class DynamoPromotionRepository implements PromotionRepository {
     const { Item } = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: keys.promotionPolicy(modelId, target),
+        Key: policyEntity.key(modelId, target),
         ConsistentRead: true,
       }),
     );
-    return Item ? toPolicy(Item) : undefined;
+    return Item ? policyEntity.fromItem(Item) : undefined;
   }
 
   async listPolicies(modelId: string): Promise<PromotionPolicy[]> {
-    const policies: PromotionPolicy[] = [];
     const items = await queryAll(this.doc, {
       TableName: this.tableName,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.promotionPoliciesPartition(modelId) },
+      ...keyConditions.partition(keys.promotionPoliciesPartition(modelId)),
       ConsistentRead: true,
     });
-    policies.push(...items.map(toPolicy));
-    return policies;
+    return items.map(policyEntity.fromItem);
   }
 
   async hasLegacyPolicies(modelName: string): Promise<boolean> {
     const { Items } = await this.doc.send(
       new QueryCommand({
         TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
         // Earlier versions keyed policies by the model's name: keys.promotionPoliciesPartition(name).
-        ExpressionAttributeValues: { ':pk': keys.promotionPoliciesPartition(modelName) },
+        ...keyConditions.partition(keys.promotionPoliciesPartition(modelName)),
         Limit: 1,
         ConsistentRead: true,
       }),
@@ -95,39 +64,23 @@ export class DynamoPromotionRepository implements PromotionRepository {
   }
 
   async putPolicy(policy: PromotionPolicy): Promise<void> {
-    const item: PolicyItem & ItemKeys = {
-      ...keys.promotionPolicy(policy.modelId, policy.target),
-      modelId: policy.modelId,
-      modelName: policy.modelName,
-      kind: policy.target.kind,
-      target: policy.target.name,
-      condition: policy.condition,
-      lastUpdated: policy.lastUpdated,
-    };
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: policyEntity.toItem(policy) }));
   }
 
   async deletePolicy(modelId: string, target: PromotionTarget): Promise<void> {
     await this.doc.send(
-      new DeleteCommand({ TableName: this.tableName, Key: keys.promotionPolicy(modelId, target) }),
+      new DeleteCommand({ TableName: this.tableName, Key: policyEntity.key(modelId, target) }),
     );
   }
 
   async recordDecision(decision: PromotionDecision): Promise<void> {
-    const { target, ...rest } = decision;
-    const item: DecisionItem & ItemKeys = {
-      ...keys.promotionAudit(decision.modelId, decision.timestamp, decision.id),
-      ...rest,
-      kind: target.kind,
-      target: target.name,
-    };
-    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item }));
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: decisionEntity.toItem(decision) }));
   }
 
   async listDecisions(modelId: string, limit: number, after?: string): Promise<DecisionPage> {
     const pk = keys.promotionAuditPartition(modelId);
     const decisions: PromotionDecision[] = [];
-    if (after !== undefined && !AUDIT_SK.test(after)) {
+    if (after !== undefined && !AUDIT_SORT_KEY.test(after)) {
       throw new InvalidParameterValueError('Invalid page token: it is not a token this server issued.');
     }
     let startKey: Record<string, unknown> | undefined = after === undefined ? undefined : { pk, sk: after };
@@ -137,14 +90,13 @@ export class DynamoPromotionRepository implements PromotionRepository {
       const page = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': pk },
+          ...keyConditions.partition(pk),
           ScanIndexForward: false,
           Limit: limit - decisions.length,
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
-      decisions.push(...(page.Items ?? []).map(toDecision));
+      decisions.push(...(page.Items ?? []).map(decisionEntity.fromItem));
       startKey = page.LastEvaluatedKey;
     } while (startKey && decisions.length < limit);
     const last = startKey ? (startKey.sk as string) : undefined;

@@ -3,7 +3,7 @@
  *
  * A registered model is keyed by an immutable internal id (`MODEL#<id>`); its versions live in the same
  * partition (`V#<padded number>`), and its name is a *name claim* item (`MODELNAME#<name>` → id) written
- * with `attribute_not_exists`, as for experiments (experiments-repo.ts). A rename therefore writes three
+ * with `attribute_not_exists`, as for experiments (store/experiments/repository.ts). A rename therefore writes three
  * items (claim the new name, move the model item's name under a condition, release the old claim) and
  * never touches a version. Tags and aliases are maps on the model item; version numbers come from an
  * atomic ADD on it, so concurrent creates get 1, 2, 3… without gaps or repeats.
@@ -26,88 +26,19 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { newRegisteredModelId } from '../../domain/ids.js';
-import type { ModelVersion, RegisteredModel, Stage } from '../../domain/registry/model.js';
 import type {
+  ModelVersion,
   NewRegisteredModel,
+  RegisteredModel,
   RegistryRepository,
   VersionChanges,
-} from '../../domain/registry/service.js';
+} from '../../domain/registry/model.js';
 import { MlflowError, ResourceAlreadyExistsError } from '../../errors.js';
 import { queryAll, updateIfCondition } from '../doc-commands.js';
-import { fromStoredMap, isConditionFailure, storedKey, toStoredMap } from '../items.js';
-import { keys } from '../keys.js';
+import { isConditionFailure, storedKey } from '../items.js';
+import { keyConditions, keys } from '../keys.js';
 import { NameClaims } from '../name-claims.js';
-
-interface ModelItem {
-  pk: string;
-  sk: string;
-  gsi1pk: string;
-  gsi1sk: string;
-  type: 'registered-model';
-  model_id: string;
-  name: string;
-  description?: string;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-  user_id?: string;
-  tags: Record<string, string>;
-  aliases: Record<string, number>;
-  version_counter?: number;
-}
-
-interface VersionItem {
-  pk: string;
-  sk: string;
-  gsi2pk: string;
-  gsi2sk: string;
-  type: 'model-version';
-  model_id: string;
-  version: number;
-  creation_timestamp: number;
-  last_updated_timestamp: number;
-  user_id?: string;
-  current_stage: Stage;
-  description?: string;
-  source: string;
-  run_id?: string;
-  run_link?: string;
-  logged_model_id?: string;
-  storage_location?: string;
-  status: 'READY';
-  tags: Record<string, string>;
-}
-
-function toModel(item: ModelItem): RegisteredModel {
-  return {
-    modelId: item.model_id,
-    name: item.name,
-    ...(item.description ? { description: item.description } : {}),
-    creationTimestamp: item.creation_timestamp,
-    lastUpdatedTimestamp: item.last_updated_timestamp,
-    ...(item.user_id ? { userId: item.user_id } : {}),
-    tags: fromStoredMap(item.tags),
-    aliases: fromStoredMap(item.aliases),
-  };
-}
-
-function toVersion(item: VersionItem): ModelVersion {
-  return {
-    modelId: item.model_id,
-    version: item.version,
-    creationTimestamp: item.creation_timestamp,
-    lastUpdatedTimestamp: item.last_updated_timestamp,
-    ...(item.user_id ? { userId: item.user_id } : {}),
-    currentStage: item.current_stage,
-    ...(item.description ? { description: item.description } : {}),
-    source: item.source,
-    ...(item.run_id ? { runId: item.run_id } : {}),
-    ...(item.run_link ? { runLink: item.run_link } : {}),
-    ...(item.logged_model_id ? { loggedModelId: item.logged_model_id } : {}),
-    ...(item.storage_location ? { storageLocation: item.storage_location } : {}),
-    status: item.status,
-    tags: fromStoredMap(item.tags),
-  };
-}
+import { modelEntity, versionEntity } from './entity.js';
 
 export class DynamoRegistryRepository implements RegistryRepository {
   private readonly claims: NameClaims;
@@ -141,24 +72,21 @@ export class DynamoRegistryRepository implements RegistryRepository {
   async createModel(input: NewRegisteredModel): Promise<RegisteredModel> {
     const modelId = newRegisteredModelId();
     await this.claims.claim(input.name, modelId);
-    const item: ModelItem = {
-      ...keys.registeredModel(modelId),
-      ...keys.registeredModelListing(modelId),
-      type: 'registered-model',
-      model_id: modelId,
+    const model: RegisteredModel = {
+      modelId,
       name: input.name,
       ...(input.description ? { description: input.description } : {}),
-      creation_timestamp: input.now,
-      last_updated_timestamp: input.now,
-      ...(input.userId ? { user_id: input.userId } : {}),
-      tags: toStoredMap(input.tags),
+      creationTimestamp: input.now,
+      lastUpdatedTimestamp: input.now,
+      ...(input.userId ? { userId: input.userId } : {}),
+      tags: input.tags,
       aliases: {},
     };
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: item,
+          Item: modelEntity.toItem(model),
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       );
@@ -166,7 +94,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
       await this.claims.release(input.name, modelId).catch(() => undefined);
       throw error;
     }
-    return toModel(item);
+    return model;
   }
 
   async renameModel(model: RegisteredModel, newName: string, now: number): Promise<void> {
@@ -177,7 +105,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.registeredModel(model.modelId),
+          Key: modelEntity.key(model.modelId),
           UpdateExpression: 'SET #name = :new, last_updated_timestamp = :now',
           // Guards against a concurrent rename or delete between our read and this write.
           ConditionExpression: '#name = :old',
@@ -200,7 +128,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
 
   updateModel(modelId: string, description: string, now: number): Promise<boolean> {
     return this.conditionalUpdate({
-      Key: keys.registeredModel(modelId),
+      Key: modelEntity.key(modelId),
       UpdateExpression: 'SET description = :description, last_updated_timestamp = :now',
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeValues: { ':description': description, ':now': now },
@@ -210,7 +138,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
   async deleteModel(model: RegisteredModel): Promise<void> {
     await this.deleteVersionItems(model.modelId);
     await this.doc.send(
-      new DeleteCommand({ TableName: this.tableName, Key: keys.registeredModel(model.modelId) }),
+      new DeleteCommand({ TableName: this.tableName, Key: modelEntity.key(model.modelId) }),
     );
     // Once the model item is gone no version number can be allocated (nextVersion is conditional on
     // it), but a create that got its number just before may have put its version since the first sweep.
@@ -221,7 +149,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
 
   setModelTag(modelId: string, key: string, value: string): Promise<boolean> {
     return this.conditionalUpdate({
-      Key: keys.registeredModel(modelId),
+      Key: modelEntity.key(modelId),
       UpdateExpression: 'SET tags.#key = :value',
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeNames: { '#key': storedKey(key) },
@@ -231,7 +159,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
 
   deleteModelTag(modelId: string, key: string): Promise<boolean> {
     return this.conditionalUpdate({
-      Key: keys.registeredModel(modelId),
+      Key: modelEntity.key(modelId),
       UpdateExpression: 'REMOVE tags.#key',
       ConditionExpression: 'attribute_exists(tags.#key)',
       ExpressionAttributeNames: { '#key': storedKey(key) },
@@ -239,12 +167,10 @@ export class DynamoRegistryRepository implements RegistryRepository {
   }
 
   async listModels(): Promise<RegisteredModel[]> {
-    const items = await this.queryAll({
-      IndexName: 'gsi1',
-      KeyConditionExpression: 'gsi1pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.allRegisteredModelsPartition },
-    });
-    return items.map((item) => toModel(item as unknown as ModelItem));
+    const items = await this.queryAll(
+      keyConditions.indexPartition('gsi1', keys.allRegisteredModelsPartition),
+    );
+    return items.map(modelEntity.fromItem);
   }
 
   async nextVersion(modelId: string, now: number): Promise<number | undefined> {
@@ -252,7 +178,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
       const { Attributes } = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.registeredModel(modelId),
+          Key: modelEntity.key(modelId),
           UpdateExpression: 'ADD version_counter :one SET last_updated_timestamp = :now',
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeValues: { ':one': 1, ':now': now },
@@ -267,29 +193,10 @@ export class DynamoRegistryRepository implements RegistryRepository {
   }
 
   async putVersion(version: ModelVersion): Promise<void> {
-    const item: VersionItem = {
-      ...keys.modelVersion(version.modelId, version.version),
-      ...keys.modelVersionListing(version.modelId, version.version),
-      type: 'model-version',
-      model_id: version.modelId,
-      version: version.version,
-      creation_timestamp: version.creationTimestamp,
-      last_updated_timestamp: version.lastUpdatedTimestamp,
-      ...(version.userId ? { user_id: version.userId } : {}),
-      current_stage: version.currentStage,
-      ...(version.description ? { description: version.description } : {}),
-      source: version.source,
-      ...(version.runId ? { run_id: version.runId } : {}),
-      ...(version.runLink ? { run_link: version.runLink } : {}),
-      ...(version.loggedModelId ? { logged_model_id: version.loggedModelId } : {}),
-      ...(version.storageLocation ? { storage_location: version.storageLocation } : {}),
-      status: version.status,
-      tags: toStoredMap(version.tags),
-    };
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: item,
+        Item: versionEntity.toItem(version),
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -299,32 +206,24 @@ export class DynamoRegistryRepository implements RegistryRepository {
     const { Item } = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: keys.modelVersion(modelId, version),
+        Key: versionEntity.key(modelId, version),
         ConsistentRead: true,
       }),
     );
-    return Item ? toVersion(Item as VersionItem) : undefined;
+    return Item ? versionEntity.fromItem(Item) : undefined;
   }
 
   async listVersions(modelId: string): Promise<ModelVersion[]> {
     const items = await this.queryAll({
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: {
-        ':pk': keys.registeredModelPartition(modelId),
-        ':prefix': keys.modelVersionPrefix,
-      },
+      ...keyConditions.prefix(keys.registeredModelPartition(modelId), keys.modelVersionPrefix),
       ConsistentRead: true,
     });
-    return items.map((item) => toVersion(item as unknown as VersionItem));
+    return items.map(versionEntity.fromItem);
   }
 
   async listAllVersions(): Promise<ModelVersion[]> {
-    const items = await this.queryAll({
-      IndexName: 'gsi2',
-      KeyConditionExpression: 'gsi2pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.allModelVersionsPartition },
-    });
-    return items.map((item) => toVersion(item as unknown as VersionItem));
+    const items = await this.queryAll(keyConditions.indexPartition('gsi2', keys.allModelVersionsPartition));
+    return items.map(versionEntity.fromItem);
   }
 
   updateVersion(modelId: string, version: number, changes: VersionChanges, now: number): Promise<boolean> {
@@ -339,7 +238,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
       values[':stage'] = changes.stage;
     }
     return this.conditionalUpdate({
-      Key: keys.modelVersion(modelId, version),
+      Key: versionEntity.key(modelId, version),
       UpdateExpression: `SET ${sets.join(', ')}`,
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeValues: values,
@@ -348,13 +247,13 @@ export class DynamoRegistryRepository implements RegistryRepository {
 
   async deleteVersion(modelId: string, version: number): Promise<void> {
     await this.doc.send(
-      new DeleteCommand({ TableName: this.tableName, Key: keys.modelVersion(modelId, version) }),
+      new DeleteCommand({ TableName: this.tableName, Key: versionEntity.key(modelId, version) }),
     );
   }
 
   setVersionTag(modelId: string, version: number, key: string, value: string): Promise<boolean> {
     return this.conditionalUpdate({
-      Key: keys.modelVersion(modelId, version),
+      Key: versionEntity.key(modelId, version),
       UpdateExpression: 'SET tags.#key = :value',
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeNames: { '#key': storedKey(key) },
@@ -364,7 +263,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
 
   deleteVersionTag(modelId: string, version: number, key: string): Promise<boolean> {
     return this.conditionalUpdate({
-      Key: keys.modelVersion(modelId, version),
+      Key: versionEntity.key(modelId, version),
       UpdateExpression: 'REMOVE tags.#key',
       ConditionExpression: 'attribute_exists(tags.#key)',
       ExpressionAttributeNames: { '#key': storedKey(key) },
@@ -373,7 +272,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
 
   setAlias(modelId: string, alias: string, version: number, now: number): Promise<boolean> {
     return this.conditionalUpdate({
-      Key: keys.registeredModel(modelId),
+      Key: modelEntity.key(modelId),
       UpdateExpression: 'SET aliases.#alias = :version, last_updated_timestamp = :now',
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeNames: { '#alias': storedKey(alias) },
@@ -383,7 +282,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
 
   deleteAlias(modelId: string, alias: string, onlyIfVersion?: number): Promise<boolean> {
     return this.conditionalUpdate({
-      Key: keys.registeredModel(modelId),
+      Key: modelEntity.key(modelId),
       UpdateExpression: 'REMOVE aliases.#alias',
       ConditionExpression:
         onlyIfVersion === undefined ? 'attribute_exists(aliases.#alias)' : 'aliases.#alias = :version',
@@ -400,7 +299,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
           this.doc.send(
             new DeleteCommand({
               TableName: this.tableName,
-              Key: keys.modelVersion(modelId, version.version),
+              Key: versionEntity.key(modelId, version.version),
             }),
           ),
         ),
@@ -411,9 +310,9 @@ export class DynamoRegistryRepository implements RegistryRepository {
   /** The model with this id, strongly consistent (`cairn policy migrate` tells ids from names by it). */
   async getModel(modelId: string): Promise<RegisteredModel | undefined> {
     const { Item } = await this.doc.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.registeredModel(modelId), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: modelEntity.key(modelId), ConsistentRead: true }),
     );
-    return Item ? toModel(Item as ModelItem) : undefined;
+    return Item ? modelEntity.fromItem(Item) : undefined;
   }
 
   private queryAll(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>) {

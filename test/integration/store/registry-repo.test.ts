@@ -5,7 +5,8 @@
 import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PromotionGuard, PromotionRequest } from '../../../shared/domain/promotion/guard.js';
-import { RegistryService, type VersionSourceLookup } from '../../../shared/domain/registry/service.js';
+import type { VersionSourceLookup } from '../../../shared/domain/registry/model.js';
+import { RegistryService } from '../../../shared/domain/registry/service.js';
 import { InvalidParameterValueError, ResourceAlreadyExistsError } from '../../../shared/errors.js';
 import { CLAIM_TAKEOVER_MS } from '../../../shared/store/experiments/repository.js';
 import { keys } from '../../../shared/store/keys.js';

@@ -6,91 +6,24 @@
 
 import { describe, expect, it } from 'vitest';
 import { statusOf } from '../../../shared/api/http.js';
-import {
-  type ArtifactLoggedModel,
-  type ArtifactRun,
-  ArtifactService,
-  type ArtifactStorage,
-} from '../../../shared/domain/artifacts/service.js';
+import { ArtifactService } from '../../../shared/domain/artifacts/service.js';
 import type { MlflowError } from '../../../shared/errors.js';
+import { MemoryArtifactOwners, MemoryArtifactStorage } from '../../helpers/memory/artifacts.js';
 
 const MODEL = `m-${'a'.repeat(32)}`;
 const DELETED = `m-${'d'.repeat(32)}`;
 const UNKNOWN = `m-${'0'.repeat(32)}`;
 const RUN = 'f'.repeat(32);
 
-/** Objects in a Map; pages of `maxKeys` keys with the next key as token, like S3's delimiter listing. */
-class MemoryStorage implements ArtifactStorage {
-  readonly objects = new Map<string, number>();
-
-  async put(key: string, body: Uint8Array) {
-    this.objects.set(key, body.length);
-  }
-  async size(key: string) {
-    return this.objects.get(key);
-  }
-  async presignGet(key: string) {
-    return `https://s3.example/${key}?get`;
-  }
-  async presignPut(key: string) {
-    return `https://s3.example/${key}?put`;
-  }
-  async listPage(prefix: string, _delimiter: boolean, token?: string, maxKeys = 1000) {
-    const entries = new Map<string, number | undefined>();
-    for (const [key, size] of [...this.objects].sort(([a], [b]) => a.localeCompare(b))) {
-      if (!key.startsWith(prefix)) continue;
-      const slash = key.indexOf('/', prefix.length);
-      if (slash === -1) entries.set(key, size);
-      else entries.set(key.slice(0, slash + 1), undefined);
-    }
-    const all = [...entries].filter(([key]) => token === undefined || key >= token);
-    const page = all.slice(0, maxKeys);
-    const next = all[maxKeys]?.[0];
-    return {
-      objects: page.filter(([, size]) => size !== undefined).map(([key, size]) => ({ key, size: size ?? 0 })),
-      prefixes: page.filter(([, size]) => size === undefined).map(([key]) => key),
-      ...(next === undefined ? {} : { nextToken: next }),
-    };
-  }
-  async listAll(prefix: string, delimiter: boolean) {
-    return this.listPage(prefix, delimiter, undefined, Number.MAX_SAFE_INTEGER);
-  }
-  async delete(key: string) {
-    this.objects.delete(key);
-  }
-  async deletePrefix(prefix: string) {
-    const doomed = [...this.objects.keys()].filter((key) => key.startsWith(prefix));
-    for (const key of doomed) this.objects.delete(key);
-    return doomed.length;
-  }
-  async createMultipart() {
-    return 's3-upload';
-  }
-  async presignPart(key: string, _uploadId: string, part: number) {
-    return `https://s3.example/${key}?part=${part}`;
-  }
-  async completeMultipart() {}
-  async abortMultipart() {}
-}
-
 function service() {
-  const storage = new MemoryStorage();
-  const models = new Map<string, ArtifactLoggedModel>(
-    [
+  const storage = new MemoryArtifactStorage();
+  const owners = new MemoryArtifactOwners({
+    runs: [{ runId: RUN, experimentId: '1', lifecycleStage: 'active', artifactUri: 'mlflow-artifacts:/x' }],
+    models: [
       { modelId: MODEL, experimentId: '1', lifecycleStage: 'active' as const },
       { modelId: DELETED, experimentId: '1', lifecycleStage: 'deleted' as const },
-    ].map((model) => [
-      model.modelId,
-      { ...model, artifactUri: `mlflow-artifacts:/1/models/${model.modelId}/artifacts` },
-    ]),
-  );
-  const runs = new Map<string, ArtifactRun>([
-    [RUN, { runId: RUN, experimentId: '1', lifecycleStage: 'active', artifactUri: 'mlflow-artifacts:/x' }],
-  ]);
-  const owners = {
-    get: async (runId: string) => runs.get(runId),
-    getLoggedModel: async (modelId: string) => models.get(modelId),
-  };
+    ].map((model) => ({ ...model, artifactUri: `mlflow-artifacts:/1/models/${model.modelId}/artifacts` })),
+  });
   return { storage, artifacts: new ArtifactService(storage, owners, 'pre/') };
 }
 

@@ -1,23 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { statusOf } from '../../../shared/api/http.js';
+import type { PromotionPolicy, PromotionTarget } from '../../../shared/domain/promotion/model.js';
 import {
-  canonicalStage,
   compileCondition,
-  type DecisionPage,
   failingClauses,
   LEGACY_PENDING_CLAUSE,
-  PolicyPromotionGuard,
-  type PromotionDecision,
-  type PromotionPolicy,
-  PromotionPolicyService,
-  type PromotionRepository,
-  type PromotionTarget,
   parseTarget,
-} from '../../../shared/domain/promotion/service.js';
+} from '../../../shared/domain/promotion/rules.js';
+import { PolicyPromotionGuard, PromotionPolicyService } from '../../../shared/domain/promotion/service.js';
+import { parseStage } from '../../../shared/domain/registry/rules.js';
 import type { LatestMetric, Run } from '../../../shared/domain/runs/model.js';
 import { compileRunFilter } from '../../../shared/domain/runs/search.js';
 import { MlflowError } from '../../../shared/errors.js';
+import { MemoryPromotionRepository } from '../../helpers/memory/promotion.js';
 import { testRun } from '../../helpers/runs.js';
 
 function metrics(values: Record<string, number>): Record<string, LatestMetric> {
@@ -156,10 +152,11 @@ describe('validating policies', () => {
   });
 
   it('canonicalizes stages in any case and refuses others', () => {
-    expect(canonicalStage('production')).toBe('Production');
-    expect(canonicalStage('STAGING')).toBe('Staging');
-    expect(canonicalStage('none')).toBe('None');
-    expect(caught(() => canonicalStage('prod')).message).toContain('None, Staging, Production, Archived');
+    expect(parseStage('production')).toBe('Production');
+    expect(parseStage('STAGING')).toBe('Staging');
+    expect(parseStage('none')).toBe('None');
+    expect(caught(() => parseStage('prod')).message).toContain('None, Staging, Production, Archived');
+    expect(parseTarget(undefined, 'STAGING')).toEqual({ kind: 'stage', name: 'Staging' });
   });
 
   it('needs exactly one valid target', () => {
@@ -170,41 +167,14 @@ describe('validating policies', () => {
     expect(caught(() => parseTarget('latest', undefined)).message).toContain('reserved');
     expect(caught(() => parseTarget('v3', undefined)).message).toContain('reserved');
     expect(caught(() => parseTarget('a'.repeat(256), undefined)).message).toContain('255');
+    // The registry's alias rule: a policy can only guard an alias a version could ever carry.
+    expect(caught(() => parseTarget('a.b', undefined)).message).toContain('Invalid alias name');
   });
 });
 
-class MemoryRepo implements PromotionRepository {
-  policies = new Map<string, PromotionPolicy>();
-  decisions: PromotionDecision[] = [];
-  /** Model names with policies stored under the name by an earlier version. */
-  legacy = new Set<string>();
-  private key = (model: string, t: PromotionTarget) => `${model}|${t.kind}|${t.name}`;
-  async getPolicy(model: string, target: PromotionTarget) {
-    return this.policies.get(this.key(model, target));
-  }
-  async listPolicies(model: string) {
-    return [...this.policies.values()].filter((p) => p.modelId === model);
-  }
-  async hasLegacyPolicies(name: string) {
-    return this.legacy.has(name);
-  }
-  async putPolicy(policy: PromotionPolicy) {
-    this.policies.set(this.key(policy.modelId, policy.target), policy);
-  }
-  async deletePolicy(model: string, target: PromotionTarget) {
-    this.policies.delete(this.key(model, target));
-  }
-  async recordDecision(decision: PromotionDecision) {
-    this.decisions.push(decision);
-  }
-  async listDecisions(): Promise<DecisionPage> {
-    return { decisions: [...this.decisions].reverse() };
-  }
-}
-
 describe('PolicyPromotionGuard', () => {
   const setup = () => {
-    const repo = new MemoryRepo();
+    const repo = new MemoryPromotionRepository();
     const runs = { get: async (id: string) => (id === RUN.runId ? RUN : undefined) };
     const guard = new PolicyPromotionGuard(repo, runs, () => 42);
     return { repo, guard };
@@ -351,7 +321,7 @@ describe('PromotionPolicyService', () => {
   };
 
   it('keys policies and decisions by the model id and answers with the current name', async () => {
-    const repo = new MemoryRepo();
+    const repo = new MemoryPromotionRepository();
     const service = new PromotionPolicyService(repo, models, () => 7);
     const target = { kind: 'alias', name: 'champion' } as const;
     await service.set('fraud', target, 'metrics.x > 0');
@@ -372,7 +342,7 @@ describe('PromotionPolicyService', () => {
   });
 
   it('answers 404 RESOURCE_DOES_NOT_EXIST for a name that names no model, before any write', async () => {
-    const repo = new MemoryRepo();
+    const repo = new MemoryPromotionRepository();
     const service = new PromotionPolicyService(repo, models);
     const target = { kind: 'stage', name: 'Production' } as const;
     for (const attempt of [
@@ -391,5 +361,35 @@ describe('PromotionPolicyService', () => {
       expect((error as MlflowError).message).toBe('Registered Model with name=nobody not found');
     }
     expect(repo.policies.size).toBe(0);
+  });
+
+  it("names models by the registry's rule: a name the registry refuses is a 400, a long one it allows a 404", async () => {
+    const service = new PromotionPolicyService(new MemoryPromotionRepository(), models);
+    const status = (attempt: Promise<unknown>) =>
+      attempt.then(
+        () => 200,
+        (e: unknown) => statusOf(e as MlflowError),
+      );
+    expect(await status(service.list('a/b'))).toBe(400);
+    expect(await status(service.list('x'.repeat(501)))).toBe(400);
+    expect(await status(service.list('x'.repeat(500)))).toBe(404);
+  });
+
+  it('pages the audit trail newest first with tokens bound to the model', async () => {
+    const repo = new MemoryPromotionRepository();
+    const [modelId, name] = ['id-p', 'paged'];
+    const service = new PromotionPolicyService(repo, {
+      getModelByName: async (n) => (n === name ? { modelId, name } : undefined),
+    });
+    const guard = new PolicyPromotionGuard(repo, { get: async () => undefined }, () => 1);
+    for (const v of ['1', '2', '3']) {
+      await guard.check({ modelId, modelName: name, version: v, target: { kind: 'alias', name: 'a' } });
+    }
+    const first = await service.decisions(name, 2);
+    expect(first.decisions.map((d) => d.version)).toEqual(['3', '2']);
+    const second = await service.decisions(name, 2, first.nextPageToken);
+    expect(second.decisions.map((d) => d.version)).toEqual(['1']);
+    expect(second.nextPageToken).toBeUndefined();
+    expect(caught(() => parseTarget(undefined, undefined)).errorCode).toBe('INVALID_PARAMETER_VALUE');
   });
 });

@@ -1,14 +1,16 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { decodeUntilStable } from '../../../shared/domain/artifacts/paths.js';
 import type { ModelVersion, RegisteredModel } from '../../../shared/domain/registry/model.js';
-import { searchModels, searchVersions } from '../../../shared/domain/registry/search.js';
 import {
   latestPerStage,
   parseStage,
   parseVersion,
   validateAlias,
   validateModelName,
-  validateSource,
-} from '../../../shared/domain/registry/service.js';
+} from '../../../shared/domain/registry/rules.js';
+import { searchModels, searchVersions } from '../../../shared/domain/registry/search.js';
+import { validateSource } from '../../../shared/domain/registry/sources.js';
 import { InvalidParameterValueError } from '../../../shared/errors.js';
 
 const ROOT = 'mlflow-artifacts:/';
@@ -171,5 +173,42 @@ describe('registry search', () => {
         pageToken: first.nextPageToken as string,
       }),
     ).toThrow(InvalidParameterValueError);
+  });
+});
+
+describe('source paths are decoded as artifact paths are', () => {
+  // One decoder for both: a source path and an artifact path with the same bytes are refused alike.
+  const pathChars = fc.stringMatching(/^[a-zA-Z0-9%./_-]{1,40}$/);
+
+  it('refuses a runs:/ path exactly when its percent-encoding is malformed or its decoding escapes', () => {
+    fc.assert(
+      fc.property(pathChars, (path) => {
+        let decoded: string | undefined;
+        try {
+          decoded = decodeUntilStable(path, 'source');
+        } catch {
+          decoded = undefined;
+        }
+        const escapes =
+          decoded === undefined ||
+          /[\\#?\0]/.test(decoded) ||
+          decoded.startsWith('/') ||
+          decoded.split('/').some((segment) => segment === '..' || segment === '.');
+        let refused = false;
+        try {
+          validateSource(`runs:/${RUN}/${path}`, ROOT);
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidParameterValueError);
+          refused = true;
+        }
+        expect(refused).toBe(escapes);
+      }),
+    );
+  });
+
+  it("names the 'source' field when the encoding is malformed", () => {
+    for (const path of ['a%', 'a%zz', '%E0%A4%A']) {
+      expect(() => validateSource(`runs:/${RUN}/${path}`, ROOT)).toThrow("parameter 'source'");
+    }
   });
 });

@@ -1,0 +1,67 @@
+/**
+ * The artifacts domain's types: what it reads of artifact owners (runs, logged models) and what it needs
+ * of object storage, both implemented outside the domain (DynamoRunReader, S3ArtifactStore).
+ */
+import type { LifecycleStage } from '../experiments/model.js';
+
+/** The run fields authorization needs. */
+export interface ArtifactRun {
+  runId: string;
+  experimentId: string;
+  lifecycleStage: LifecycleStage;
+  artifactUri: string;
+}
+
+/** The logged model (MLflow 3) fields authorization needs. */
+export interface ArtifactLoggedModel {
+  modelId: string;
+  experimentId: string;
+  lifecycleStage: LifecycleStage;
+  artifactUri: string;
+}
+
+/** Where the owners of artifact paths are looked up (DynamoRunReader implements it). */
+export interface ArtifactOwners {
+  get(runId: string): Promise<ArtifactRun | undefined>;
+  getLoggedModel(modelId: string): Promise<ArtifactLoggedModel | undefined>;
+}
+
+export interface ArtifactPage {
+  rootUri: string;
+  files: FileInfo[];
+  nextPageToken?: string;
+}
+
+/** One page of a storage listing under a prefix. */
+export interface StorageListing {
+  objects: { key: string; size: number }[];
+  /** Common prefixes (sub-directories), each ending in `/`; only with a delimiter. */
+  prefixes: string[];
+  nextToken?: string;
+}
+
+/** What the domain needs from object storage (S3ArtifactStore implements it). */
+export interface ArtifactStorage {
+  put(key: string, body: Uint8Array, contentType: string | undefined): Promise<void>;
+  size(key: string): Promise<number | undefined>;
+  presignGet(key: string, fileName: string): Promise<string>;
+  presignPut(key: string, expiresSeconds: number, contentLength?: number): Promise<string>;
+  listPage(prefix: string, delimiter: boolean, token?: string, maxKeys?: number): Promise<StorageListing>;
+  listAll(prefix: string, delimiter: boolean): Promise<Omit<StorageListing, 'nextToken'>>;
+  delete(key: string): Promise<void>;
+  deletePrefix(prefix: string): Promise<number>;
+  createMultipart(key: string): Promise<string>;
+  presignPart(key: string, uploadId: string, partNumber: number): Promise<string>;
+  completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void>;
+  abortMultipart(key: string, uploadId: string): Promise<void>;
+}
+
+export interface FileInfo {
+  path: string;
+  isDir: boolean;
+  fileSize?: number;
+}

@@ -1,0 +1,95 @@
+/**
+ * Promotion policies' own rules: a policy's target and condition, and how a refusal reads. Model names,
+ * aliases and stages follow the registry's rules (registry/rules.ts): a policy can guard only a target
+ * the registry could promote to.
+ */
+import { InvalidParameterValueError } from '../../errors.js';
+import { parseStage, validateAlias } from '../registry/rules.js';
+import { validateMaxLength } from '../rules.js';
+import type { Run } from '../runs/model.js';
+import { type CompiledRunClause, compileRunFilter, compileRunFilterClauses } from '../runs/search.js';
+import type { PromotionTarget } from './model.js';
+
+export const PROMOTION_LIMITS = {
+  condition: 4000,
+  defaultMaxResults: 100,
+  maxResultsCap: 1000,
+} as const;
+
+/** The target named by exactly one of `alias` and `stage`, validated and canonical. */
+export function parseTarget(alias: string | undefined, stage: string | undefined): PromotionTarget {
+  if ((alias === undefined || alias === '') === (stage === undefined || stage === '')) {
+    throw new InvalidParameterValueError("Give exactly one of 'alias' and 'stage'.");
+  }
+  if (stage) return { kind: 'stage', name: parseStage(stage) };
+  const name = alias as string;
+  validateAlias(name);
+  return { kind: 'alias', name };
+}
+
+/** Validates a policy condition; an invalid one is a 400 naming the field and the position. */
+export function validateCondition(condition: string): void {
+  checkedCondition(condition, compileRunFilter);
+}
+
+/** A policy condition's clauses, each reporting whether a run meets it and the run's value; 400 as above. */
+export function compileCondition(condition: string): CompiledRunClause[] {
+  return checkedCondition(condition, compileRunFilterClauses);
+}
+
+/**
+ * Both compilers apply the same checks; the API's bundle validates with the whole-filter one, so that
+ * the per-clause reporting (the guard's) stays out of it.
+ */
+function checkedCondition<T>(condition: string, compile: (filter: string) => T): T {
+  if (condition.trim() === '') {
+    throw new InvalidParameterValueError(
+      "Missing value for 'condition': a run filter such as `metrics.accuracy >= 0.9`.",
+    );
+  }
+  validateMaxLength('condition', condition, PROMOTION_LIMITS.condition);
+  try {
+    return compile(condition);
+  } catch (error) {
+    if (error instanceof InvalidParameterValueError) {
+      throw new InvalidParameterValueError(`Invalid value for 'condition': ${error.message}`);
+    }
+    throw error;
+  }
+}
+
+function formatActual(value: string | number): string {
+  return typeof value === 'number' ? String(value) : `'${value.replaceAll("'", "''")}'`;
+}
+
+const MISSING_WHAT: Record<CompiledRunClause['entity'], string> = {
+  metric: 'no such metric',
+  param: 'no such param',
+  tag: 'no such tag',
+  dataset: 'no dataset inputs',
+  attribute: 'no value for it',
+};
+
+/** The clauses of `clauses` that `run` fails, each with the run's actual value. */
+export function failingClauses(clauses: readonly CompiledRunClause[], run: Run): string[] {
+  return clauses
+    .filter((clause) => !clause.matches(run))
+    .map((clause) => {
+      const actual = clause.actual(run);
+      const has = actual === undefined ? MISSING_WHAT[clause.entity] : formatActual(actual);
+      return `${clause.text} (run has ${has})`;
+    });
+}
+
+/** The refusal of a promotion while the model's policies still wait under its name. */
+export function legacyPoliciesMessage(modelName: string): string {
+  return `Model '${modelName}' has promotion policies stored by an earlier Cairn version under its name; they must be migrated first with \`cairn policy migrate\` before its versions can be promoted.`;
+}
+
+export function describeTarget(target: PromotionTarget): string {
+  return `${target.kind} '${target.name}'`;
+}
+
+/** The audit trail's reason for a refusal while legacy (name-keyed) policies await migration. */
+export const LEGACY_PENDING_CLAUSE =
+  'promotion policies stored under the model name by an earlier Cairn version await `cairn policy migrate`';
