@@ -4,9 +4,10 @@
  * its module-init time measured the way a cold start pays it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
 import {
   BUNDLE_BUDGET_BYTES,
@@ -88,30 +89,90 @@ function initMs(file: string, env: NodeJS.ProcessEnv): number {
   return Number(child.stdout);
 }
 
-export async function initTimes(runs = Number(process.env.BENCH_INIT_RUNS ?? 21)) {
+/**
+ * Bundles built from the tree at git revision `rev` with that revision's own esbuild settings, for
+ * comparing module init before and after a change within one interleaved run (separate runs on this
+ * shared machine differ more than most changes do). The old tree is resolved against this checkout's
+ * node_modules: a revision with other dependencies is compared against today's.
+ */
+async function bundlesAt(rev: string, into: string, functions: string[]): Promise<Bundle[]> {
+  const tree = join(into, 'tree');
+  mkdirSync(tree);
+  const archive = spawnSync('git', ['-C', REPO_ROOT, 'archive', '--format=tar', rev], {
+    maxBuffer: 1 << 30,
+  });
+  if (archive.status !== 0) throw new Error(`git archive ${rev} failed: ${archive.stderr}`);
+  const untar = spawnSync('tar', ['-x', '-C', tree], { input: archive.stdout });
+  if (untar.status !== 0) throw new Error(`untar of ${rev} failed: ${untar.stderr}`);
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(tree, 'node_modules'), 'dir');
+  const old = (await import(pathToFileURL(join(tree, 'infra', 'constructs', 'bundling.ts')).href)) as {
+    lambdaBuildOptions: typeof lambdaBuildOptions;
+  };
+  return Promise.all(
+    functions
+      .filter((fn) => existsSync(join(tree, 'functions', fn, 'handler.ts')))
+      .map(async (fn) => {
+        const result = await build({ ...old.lambdaBuildOptions(fn), write: false, metafile: true });
+        const code = result.outputFiles[0]?.contents ?? new Uint8Array(0);
+        return { fn: `${fn} @ ${rev}`, bytes: code.length, code, metafile: result.metafile };
+      }),
+  );
+}
+
+/**
+ * What Lambda sets that module init reads: configuration is read and clients are built at load, and
+ * the X-Ray SDK and the Tracer set themselves up for Lambda when they see its variables (the SDK opens
+ * its facade segment under LAMBDA_TASK_ROOT; the Tracer is on only under AWS_EXECUTION_ENV). No
+ * _X_AMZN_TRACE_ID: Lambda sets it per invocation, after init.
+ */
+export const LAMBDA_INIT_ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_DEFAULT_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'AKIDINITBENCH',
+  AWS_SECRET_ACCESS_KEY: 'init-bench',
+  AWS_SESSION_TOKEN: 'init-bench',
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+  AWS_LAMBDA_FUNCTION_NAME: 'cairn-init-bench',
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
+  AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  LAMBDA_TASK_ROOT: '/var/task',
+  AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000',
+  AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+  CAIRN_TABLE_NAME: 'init-bench',
+  CAIRN_ARTIFACT_BUCKET: 'init-bench',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+
+/**
+ * Module init of each bundle against an empty middy handler. BENCH_INIT_BEFORE=<git rev> adds that
+ * revision's bundles to the same interleaved rounds, so before and after share the machine's load.
+ */
+export async function initTimes(
+  runs = Number(process.env.BENCH_INIT_RUNS ?? 21),
+  before = process.env.BENCH_INIT_BEFORE,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'cairn-init-'));
   try {
     const empty = await buildBundle('empty', EMPTY_HANDLER);
-    const bundles = [empty, ...(await Promise.all(bundledFunctions().map((fn) => buildBundle(fn))))];
-    // What Lambda sets that module init reads (configuration is read, clients built, at load).
-    const env = {
-      PATH: process.env.PATH,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIDINITBENCH',
-      AWS_SECRET_ACCESS_KEY: 'init-bench',
-      CAIRN_TABLE_NAME: 'init-bench',
-      CAIRN_ARTIFACT_BUCKET: 'init-bench',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    };
-    const files = bundles.map((bundle) => {
-      const file = join(dir, `${bundle.fn}.mjs`);
+    const current = await Promise.all(bundledFunctions().map((fn) => buildBundle(fn)));
+    const old = before ? await bundlesAt(before, dir, bundledFunctions()) : [];
+    // Each current bundle beside its old self, so the table reads before/after line by line.
+    const bundles = [
+      empty,
+      ...current.flatMap((bundle) => [...old.filter((o) => o.fn.startsWith(`${bundle.fn} @`)), bundle]),
+    ];
+    const env = { PATH: process.env.PATH, ...LAMBDA_INIT_ENV };
+    const files = bundles.map((bundle, index) => {
+      const file = join(dir, `${index}.mjs`);
       writeFileSync(file, bundle.code);
       return { bundle, file };
     });
-    // Interleaved rounds, so that load on the shared machine falls on every bundle alike.
+    // Interleaved rounds, so that load on the shared machine falls on every bundle alike; every other
+    // round runs backwards, so that no bundle always follows the same one.
     const samples = new Map<string, number[]>(files.map(({ bundle }) => [bundle.fn, []]));
     for (let round = 0; round < runs; round++) {
-      for (const { bundle, file } of files) samples.get(bundle.fn)?.push(initMs(file, env));
+      for (const { bundle, file } of round % 2 === 0 ? files : [...files].reverse())
+        samples.get(bundle.fn)?.push(initMs(file, env));
     }
     const median = (values: number[]) =>
       [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
