@@ -18,7 +18,7 @@ import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js'
 import { Construct } from 'constructs';
 import type { FunctionName } from '../../shared/api/routes.js';
 import type { IndexName } from '../../shared/store/keys.js';
-import { ESM_REQUIRE_BANNER, LAMBDA_ALIASES, REPO_ROOT } from './bundling.js';
+import { ESM_REQUIRE_BANNER, REPO_ROOT } from './bundling.js';
 
 /** The API's functions, plus the authorizer API Gateway runs before them. */
 export type FunctionArea = FunctionName | 'authorizer';
@@ -105,9 +105,6 @@ export class CairnFunction extends Construct {
         externalModules: [],
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
-        esbuildArgs: Object.fromEntries(
-          Object.entries(LAMBDA_ALIASES).map(([module, replacement]) => [`--alias:${module}`, replacement]),
-        ),
         forceDockerBundling: false,
       },
     });

@@ -22,7 +22,7 @@ console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
 );
 if (run('bundles')) {
-  console.log('\nBundle size per function (minified ESM, everything bundled; budget 400 KB):');
+  console.log('\nBundle size per function (minified ESM, everything bundled; under 1 MB):');
   console.table(await bundleSizes());
 }
 if (run('init')) {
