@@ -15,7 +15,7 @@ for (const fn of bundledFunctions()) {
   const kb = (bytes: number) => (bytes / 1024).toFixed(1);
   console.log(
     `${within ? 'ok  ' : 'OVER'} ${fn.padEnd(11)} ${kb(bundle.bytes).padStart(6)} KB of ${kb(BUNDLE_LIMIT_BYTES)} KB` +
-      `  (${kb(BUNDLE_LIMIT_BYTES - bundle.bytes)} KB left)`,
+      `  (${kb(BUNDLE_LIMIT_BYTES - bundle.bytes)} KB left; ${kb(bundle.initBytes)} KB loaded at init)`,
   );
   console.log(
     `     ${largestParts(bundle, 6)

@@ -18,7 +18,7 @@ import { BUNDLE_LIMIT_BYTES } from '../../infra/constructs/bundling.js';
 import type { FunctionName } from '../../shared/api/routes.js';
 import type { LambdaHandler } from '../../shared/local/front.js';
 import { type LocalServer, startLocalServer } from '../../shared/local/server.js';
-import { buildBundle, LAMBDA_INIT_ENV } from '../bench/bundles.js';
+import { type Bundle, buildBundle, LAMBDA_INIT_ENV } from '../bench/bundles.js';
 import { Api } from '../helpers/http.js';
 
 let bundles: Record<FunctionName, string>;
@@ -104,11 +104,33 @@ describe('the synthesized bundles', () => {
   });
 });
 
-describe('the modules each function bundles', () => {
-  it('are the packages themselves: nothing of the project stands in for an SDK or X-Ray module', async () => {
-    for (const fn of ['tracking', 'artifacts', 'registry'] as const) {
-      const bundle = await buildBundle(fn);
-      const inputs = Object.keys(bundle.metafile.inputs);
+describe('each function as the bench builds it (npm run size, npm run bench)', () => {
+  const FUNCTIONS = ['tracking', 'artifacts', 'registry'] as const;
+  let built: Record<(typeof FUNCTIONS)[number], Bundle>;
+  beforeAll(async () => {
+    built = Object.fromEntries(
+      await Promise.all(FUNCTIONS.map(async (fn) => [fn, await buildBundle(fn)] as const)),
+    ) as typeof built;
+  });
+
+  it('is the code synthesis deploys', () => {
+    for (const fn of FUNCTIONS) {
+      // Chunk names aside (they hash the source maps, which name sources relative to where the bundle
+      // is written), the same files of the same sizes.
+      const synthesized = javascriptIn(bundles[fn]).map((file) => statSync(file).size);
+      expect(
+        synthesized.reduce((sum, size) => sum + size, 0),
+        fn,
+      ).toBe(built[fn].bytes);
+      expect(synthesized.length, fn).toBe(
+        [...built[fn].files.keys()].filter((name) => name.endsWith('.mjs')).length,
+      );
+    }
+  });
+
+  it('bundles the packages themselves: nothing of the project stands in for an SDK or X-Ray module', () => {
+    for (const fn of FUNCTIONS) {
+      const inputs = Object.keys(built[fn].metafile.inputs);
       const own = inputs.filter((path) => !path.startsWith('node_modules/'));
       expect(
         own.filter((path) => !/^(functions|shared)\//.test(path)),

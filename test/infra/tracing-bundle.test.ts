@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildEvent } from '../../shared/local/front.js';
 import { LOCAL_BUCKET_NAME, type LocalServer, startLocalServer } from '../../shared/local/server.js';
-import { buildBundle } from '../bench/bundles.js';
+import { buildBundle, writeBundle } from '../bench/bundles.js';
 import { Api } from '../helpers/http.js';
 import { startXrayDaemon, type XrayDaemon } from '../helpers/xray-daemon.js';
 
@@ -47,9 +47,8 @@ beforeAll(async () => {
   server = await startLocalServer({ host: '127.0.0.1', port: 0, dataDir: join(dir, 'data') });
   api = new Api(server.url);
   const bundle = await buildBundle('artifacts');
-  bundleInputs = Object.keys(Object.values(bundle.metafile.outputs)[0]?.inputs ?? {});
-  bundleFile = join(dir, 'index.mjs');
-  writeFileSync(bundleFile, bundle.code);
+  bundleInputs = Object.keys(bundle.metafile.inputs);
+  bundleFile = writeBundle(bundle, join(dir, 'bundle'));
   writeFileSync(join(dir, 'runner.mjs'), RUNNER);
 });
 
