@@ -54,6 +54,8 @@ export function lambdaBuildOptions(fn: string, outdir: string): BuildOptions {
     outdir,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunk-[hash]',
+    // Everything, the AWS SDK included (no externals): Lambda runs the versions the lockfile pins and
+    // the tests ran, not the runtime's.
     bundle: true,
     splitting: true,
     minify: true,

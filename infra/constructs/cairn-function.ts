@@ -19,7 +19,7 @@ import { Construct } from 'constructs';
 import { buildSync } from 'esbuild';
 import type { FunctionName } from '../../shared/api/routes.js';
 import type { IndexName } from '../../shared/store/keys.js';
-import { entryOf, LAMBDA_ENTRY_FILE, lambdaBuildOptions } from './bundling.js';
+import { entryOf, lambdaBuildOptions } from './bundling.js';
 
 /** The API's functions, plus the authorizer API Gateway runs before them. */
 export type FunctionArea = FunctionName | 'authorizer';
@@ -98,7 +98,8 @@ export class CairnFunction extends Construct {
           },
         },
       }),
-      handler: `${LAMBDA_ENTRY_FILE.replace(/\.mjs$/, '')}.handler`,
+      // The `handler` export of index.mjs (LAMBDA_ENTRY_FILE).
+      handler: 'index.handler',
       runtime,
       architecture: Architecture.ARM_64,
       memorySize: 1024,
