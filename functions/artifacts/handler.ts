@@ -17,8 +17,7 @@ import { artifactOperations } from './operations.js';
 const config = loadConfig();
 const observability = createObservability('artifacts');
 if (!config.artifactBucket) throw new Error('Missing required environment variable CAIRN_ARTIFACT_BUCKET');
-// Both clients traced: the Lambda bundle carries a 5 KB X-Ray stand-in in place of the X-Ray SDK, which
-// did not fit beside the S3 client under the 400 KB budget (infra/lambda/xray-lite.ts).
+// Both clients traced: every DynamoDB and S3 call is a subsegment of the invocation's trace.
 const capture = createClientTracer('artifacts');
 const artifacts = new ArtifactService(
   new S3ArtifactStore(createS3Client(config, capture), config.artifactBucket, config.presignExpiresSeconds),

@@ -8,8 +8,11 @@ import type { FunctionName } from '../../shared/api/routes.js';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
-/** design.md: cold start grows with the bundle. */
-export const BUNDLE_BUDGET_BYTES = 400 * 1024;
+/**
+ * A ceiling, not the budget: design.md budgets cold start as module init (`npm run bench -- init`), and
+ * bytes are only a proxy for it. Past 1 MB something large has crept in and is worth a look.
+ */
+export const BUNDLE_LIMIT_BYTES = 1024 * 1024;
 
 /** Every function with an entry point; the authorizer joins when functions/authorizer/handler.ts exists. */
 export const BUNDLED_FUNCTIONS: readonly (FunctionName | 'authorizer')[] = [
@@ -23,44 +26,46 @@ export function entryOf(fn: string): string {
   return join(REPO_ROOT, 'functions', fn, 'handler.ts');
 }
 
-const lambda = (file: string) => join(REPO_ROOT, 'infra', 'lambda', file);
-
-/**
- * Module replacements for Lambda bundles. Each stands in for code that cannot run, or is never called,
- * on Lambda, or (xray-lite) does on Lambda, in a few KB, the part of a library that runs there; the
- * local server and the tests do not bundle and keep the real modules. Measured savings are in
- * docs/benchmarks.md; each file says why its module is not needed.
- */
-export const LAMBDA_ALIASES: Record<string, string> = {
-  '@aws-sdk/credential-provider-node': lambda('env-credentials.ts'),
-  '@aws-sdk/endpoint-cache': lambda('no-endpoint-cache.ts'),
-  '@smithy/core/event-streams': lambda('no-event-streams.ts'),
-  'aws-xray-sdk-core': lambda('xray-lite.ts'),
-  '@smithy/core/checksum': lambda('native-hashes.ts'),
-  '@aws-sdk/checksums/sha': lambda('native-hashes.ts'),
-  '@aws-sdk/checksums/crc': lambda('native-hashes.ts'),
-};
-
 /** Some CommonJS dependencies call require() for Node built-ins; ESM output needs a require. */
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __cairnCreateRequire } from 'node:module'; const require = __cairnCreateRequire(import.meta.url);";
 
+/** The module Lambda loads (`index.handler`); the chunks it imports sit beside it. */
+export const LAMBDA_ENTRY_FILE = 'index.mjs';
+
 /**
- * The esbuild settings the CDK construct (infra/constructs/cairn-function.ts) passes to NodejsFunction,
- * for building the same bundle outside CDK. Source maps are written beside the bundle there and do not
- * count towards its size.
+ * The esbuild settings of every function's bundle, written to `outdir`: by the CDK construct
+ * (infra/constructs/cairn-function.ts) for deployment, and by the bench and the tests to measure the
+ * same bytes.
+ *
+ * Code splitting: the AWS SDK loads what few calls need with `import()` (the credential sources other
+ * than the environment, IMDS, event streams). In one file those modules are parsed at every cold start
+ * all the same; as chunks they are read only if a call needs them, which on Lambda, with the role's
+ * credentials in the environment, it does not. The deployed code is the same, only cut in files.
+ *
+ * Source maps are linked (Lambda runs with --enable-source-maps, cairn-function.ts) without the sources
+ * themselves: stack traces map to file and line all the same, and Node, which reads and parses the map
+ * of every module it loads, reads less than half (artifacts: 0.9 MB at init, 1.9 MB in one map before;
+ * docs/benchmarks.md).
  */
-export function lambdaBuildOptions(fn: string): BuildOptions {
+export function lambdaBuildOptions(fn: string, outdir: string): BuildOptions {
   return {
-    entryPoints: [entryOf(fn)],
+    entryPoints: { index: entryOf(fn) },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'chunk-[hash]',
+    // Everything, the AWS SDK included (no externals): Lambda runs the versions the lockfile pins and
+    // the tests ran, not the runtime's.
     bundle: true,
+    splitting: true,
     minify: true,
     format: 'esm',
     platform: 'node',
     target: 'node22',
     mainFields: ['module', 'main'],
     banner: { js: ESM_REQUIRE_BANNER },
-    alias: LAMBDA_ALIASES,
+    sourcemap: 'linked',
+    sourcesContent: false,
     logLevel: 'error',
   };
 }

@@ -1,24 +1,25 @@
 /**
  * Every Cairn function's defaults in one place: Node 22 on arm64, ESM, minified, the AWS SDK bundled
- * (not taken from the runtime, so the code runs against the SDK version the lockfile pins and tests), an
+ * (not taken from the runtime, so the code runs against the SDK version the lockfile pins and tests),
+ * bundled by infra/constructs/bundling.ts (the same settings the bench and the bundle tests build), an
  * explicit log group with retention, X-Ray tracing, Powertools' service name and metrics namespace, and
  * its own role with least privilege: no AWS managed policy, no wildcard action, each grant bound to the
  * environment variable that names its resource. The cdk-nag acknowledgements every function shares are
  * made here, each with its reason.
  */
-import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { dirname } from 'node:path';
+import { AssetHashType, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct } from 'constructs';
+import { buildSync } from 'esbuild';
 import type { FunctionName } from '../../shared/api/routes.js';
 import type { IndexName } from '../../shared/store/keys.js';
-import { ESM_REQUIRE_BANNER, LAMBDA_ALIASES, REPO_ROOT } from './bundling.js';
+import { entryOf, lambdaBuildOptions } from './bundling.js';
 
 /** The API's functions, plus the authorizer API Gateway runs before them. */
 export type FunctionArea = FunctionName | 'authorizer';
@@ -52,7 +53,7 @@ export interface CairnFunctionProps {
 }
 
 export class CairnFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: LambdaFunction;
   readonly role: Role;
   readonly logGroup: LogGroup;
   readonly area: FunctionArea;
@@ -77,12 +78,29 @@ export class CairnFunction extends Construct {
         resources: [this.logGroup.logGroupArn],
       }),
     );
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(REPO_ROOT, 'functions', props.area, 'handler.ts'),
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
-      runtime: Runtime.NODEJS_22_X,
+    const runtime = Runtime.NODEJS_22_X;
+    this.fn = new LambdaFunction(this, 'Function', {
+      // Bundled here rather than by NodejsFunction, which writes one file and so cannot split the code
+      // the SDK loads only on demand into chunks (bundling.ts says why that matters at cold start).
+      // The asset is named by the bundle's bytes, as NodejsFunction names it. Its source is the
+      // function's folder: CDK caches a bundled asset by its source and options, in which the bundling
+      // callback does not show, so a source shared by all functions would give each the first's bundle.
+      code: Code.fromAsset(dirname(entryOf(props.area)), {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never pulled: local bundling below either succeeds or throws, so Docker is not used.
+          image: runtime.bundlingImage,
+          local: {
+            tryBundle: (outputDir) => {
+              buildSync(lambdaBuildOptions(props.area, outputDir));
+              return true;
+            },
+          },
+        },
+      }),
+      // The `handler` export of index.mjs (LAMBDA_ENTRY_FILE).
+      handler: 'index.handler',
+      runtime,
       architecture: Architecture.ARM_64,
       memorySize: 1024,
       // Below API Gateway's 30 s integration limit, so the function's own timeout is what the client sees.
@@ -95,20 +113,6 @@ export class CairnFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: `cairn-${props.area}`,
         POWERTOOLS_METRICS_NAMESPACE: 'Cairn',
         ...props.environment,
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        // Bundle everything, the SDK included: the lockfile's versions are the ones the tests ran.
-        externalModules: [],
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
-        esbuildArgs: Object.fromEntries(
-          Object.entries(LAMBDA_ALIASES).map(([module, replacement]) => [`--alias:${module}`, replacement]),
-        ),
-        forceDockerBundling: false,
       },
     });
     this.acknowledgeSharedFindings();

@@ -2,6 +2,8 @@
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
  * Sections: bundles, init, experiments, tracking, models, workload, artifacts (default: all).
+ * BENCH_INIT_RUNS=<n> sets the init samples per bundle; BENCH_INIT_BEFORE=<git rev> measures that
+ * revision's bundles in the same rounds.
  */
 import { cpus, totalmem } from 'node:os';
 import { largeTransfers, presignCost } from './artifacts.js';
@@ -20,12 +22,12 @@ console.log(
   `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
 );
 if (run('bundles')) {
-  console.log('\nBundle size per function (minified ESM, everything bundled; budget 400 KB):');
+  console.log('\nBundle size per function (minified ESM, everything bundled; under 1 MB):');
   console.table(await bundleSizes());
 }
 if (run('init')) {
   console.log(
-    '\nModule init per bundle: one fresh `node` per sample importing it once, median; ratio to an empty middy handler bundled the same way:',
+    "\nModule init per bundle: one fresh `node` per sample importing it once with Lambda's environment, median; ratio to an empty middy handler bundled the same way:",
   );
   console.table(await initTimes());
 }

@@ -1,11 +1,22 @@
 /**
  * A stand-in X-Ray daemon for tests: a UDP socket on 127.0.0.1 that keeps every datagram, checks the
- * daemon's header line on each, and parses the segment document after it.
+ * daemon's header line on each, and parses the segment document after it. The header is read as JSON,
+ * as the daemon reads it: the X-Ray SDK writes it without the spaces AWS's documentation shows.
  */
 import { createSocket } from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 
-export const DAEMON_HEADER = '{"format": "json", "version": 1}\n';
+/** A datagram's header line, or undefined when its first line is not `{"format": "json", "version": 1}`. */
+function documentAfterHeader(text: string): string | undefined {
+  const newline = text.indexOf('\n');
+  if (newline < 0) return undefined;
+  try {
+    const header = JSON.parse(text.slice(0, newline)) as { format?: unknown; version?: unknown };
+    return header.format === 'json' && header.version === 1 ? text.slice(newline + 1) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface XrayDocument {
   type?: string;
@@ -31,7 +42,7 @@ export interface XrayDaemon {
   /** For AWS_XRAY_DAEMON_ADDRESS. */
   address: string;
   documents: XrayDocument[];
-  /** Datagrams whose first line was not the daemon header. */
+  /** Datagrams whose first line was not the daemon's JSON header. */
   malformed: string[];
   /** Resolves once `count` documents with this trace id have arrived (the test's timeout bounds it). */
   waitFor(traceId: string, count: number): Promise<XrayDocument[]>;
@@ -45,8 +56,9 @@ export async function startXrayDaemon(): Promise<XrayDaemon> {
   const waiters = new Set<() => void>();
   socket.on('message', (message) => {
     const text = message.toString('utf8');
-    if (!text.startsWith(DAEMON_HEADER)) malformed.push(text);
-    else documents.push(JSON.parse(text.slice(DAEMON_HEADER.length)) as XrayDocument);
+    const document = documentAfterHeader(text);
+    if (document === undefined) malformed.push(text);
+    else documents.push(JSON.parse(document) as XrayDocument);
     for (const wake of waiters) wake();
   });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));

@@ -1,21 +1,24 @@
 /**
  * The deployable artifacts themselves: the bundles `cdk synth` writes, loaded as Lambda loads them (ESM
  * import of index.mjs, its `handler` export) and served by the local API Gateway front against the real
- * stand-ins, so an HTTP round trip exercises exactly the code that would be deployed: bundling, the
- * Lambda module aliases, Powertools, the SDK clients.
+ * stand-ins, so an HTTP round trip exercises exactly the code that would be deployed: bundling,
+ * Powertools, the AWS SDK and the X-Ray SDK as their packages ship them.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/bin/app.js';
-import { BUNDLE_BUDGET_BYTES } from '../../infra/constructs/bundling.js';
+import { BUNDLE_LIMIT_BYTES } from '../../infra/constructs/bundling.js';
 import type { FunctionName } from '../../shared/api/routes.js';
 import type { LambdaHandler } from '../../shared/local/front.js';
 import { type LocalServer, startLocalServer } from '../../shared/local/server.js';
+import { type Bundle, buildBundle, LAMBDA_INIT_ENV } from '../bench/bundles.js';
 import { Api } from '../helpers/http.js';
 
 let bundles: Record<FunctionName, string>;
@@ -65,13 +68,95 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
+/** The JavaScript Lambda would load from a bundle's directory (source maps aside). */
+function javascriptIn(index: string): string[] {
+  return readdirSync(dirname(index))
+    .filter((name) => name.endsWith('.mjs'))
+    .map((name) => join(dirname(index), name));
+}
+
 describe('the synthesized bundles', () => {
-  it('exist for every function and fit the budget', () => {
+  it('exist for every function and stay under 1 MB', () => {
     expect(Object.keys(bundles).sort()).toEqual(['artifacts', 'registry', 'tracking']);
-    for (const file of Object.values(bundles))
-      expect(statSync(file).size).toBeLessThanOrEqual(BUNDLE_BUDGET_BYTES);
+    for (const index of Object.values(bundles)) {
+      const bytes = javascriptIn(index).reduce((sum, file) => sum + statSync(file).size, 0);
+      expect(bytes).toBeLessThan(BUNDLE_LIMIT_BYTES);
+    }
   });
 
+  it('carry the X-Ray SDK itself', () => {
+    for (const index of Object.values(bundles)) {
+      const code = javascriptIn(index).map((file) => readFileSync(file, 'utf8'));
+      // The SDK's name as it reports itself in every segment (aws-xray-sdk-core/dist/lib/aws-xray.js).
+      expect(code.some((text) => text.includes('X-Ray for Node.js'))).toBe(true);
+    }
+  });
+
+  it('start in a fresh Node with the environment Lambda gives a traced function, quietly', async () => {
+    for (const index of Object.values(bundles)) {
+      const probe = `const { handler } = await import(${JSON.stringify(pathToFileURL(index).href)}); if (typeof handler !== 'function') throw new Error('no handler');`;
+      const child = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', probe], {
+        env: { PATH: process.env.PATH, ...LAMBDA_INIT_ENV, LAMBDA_TASK_ROOT: dirname(index) },
+      });
+      // The X-Ray SDK and the credential chain would complain here about a Lambda setup they cannot use.
+      expect(child.stderr).toBe('');
+    }
+  });
+});
+
+describe('each function as the bench builds it (npm run size, npm run bench)', () => {
+  const FUNCTIONS = ['tracking', 'artifacts', 'registry'] as const;
+  let built: Record<(typeof FUNCTIONS)[number], Bundle>;
+  beforeAll(async () => {
+    built = Object.fromEntries(
+      await Promise.all(FUNCTIONS.map(async (fn) => [fn, await buildBundle(fn)] as const)),
+    ) as typeof built;
+  });
+
+  it('is the code synthesis deploys', () => {
+    for (const fn of FUNCTIONS) {
+      // Chunk names aside (they hash the source maps, which name sources relative to where the bundle
+      // is written), the same files of the same sizes.
+      const synthesized = javascriptIn(bundles[fn]).map((file) => statSync(file).size);
+      expect(
+        synthesized.reduce((sum, size) => sum + size, 0),
+        fn,
+      ).toBe(built[fn].bytes);
+      expect(synthesized.length, fn).toBe(
+        [...built[fn].files.keys()].filter((name) => name.endsWith('.mjs')).length,
+      );
+    }
+  });
+
+  it('bundles the packages themselves: nothing of the project stands in for an SDK or X-Ray module', () => {
+    for (const fn of FUNCTIONS) {
+      const inputs = Object.keys(built[fn].metafile.inputs);
+      const own = inputs.filter((path) => !path.startsWith('node_modules/'));
+      expect(
+        own.filter((path) => !/^(functions|shared)\//.test(path)),
+        fn,
+      ).toEqual([]);
+      const packages = new Set(inputs.map((path) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1]));
+      for (const name of [
+        'aws-xray-sdk-core',
+        'cls-hooked',
+        '@aws-lambda-powertools/tracer',
+        // The whole default credential chain, not the environment provider alone.
+        '@aws-sdk/credential-provider-node',
+        '@aws-sdk/credential-provider-ini',
+        '@aws-sdk/credential-provider-sso',
+        '@smithy/credential-provider-imds',
+        '@aws-sdk/endpoint-cache',
+      ])
+        expect(packages, `${fn} bundles ${name}`).toContain(name);
+      expect(inputs.some((path) => path.includes('@smithy/core/dist-es/submodules/event-streams/'))).toBe(
+        true,
+      );
+    }
+  });
+});
+
+describe('the synthesized bundles, served', () => {
   it('serve an HTTP round trip: experiment, run, log-batch, history, artifact up and down, health', async () => {
     expect((await api.request('GET', '/health')).text).toBe('OK');
 

@@ -783,7 +783,7 @@ describe('the synthesized bundles', () => {
     expect(source, area).toBeDefined();
     const path = join(assemblyDir, source as string, 'index.mjs');
     expect(existsSync(path), path).toBe(true);
-    expect(statSync(path).size).toBeLessThan(400 * 1024);
+    expect(statSync(path).size).toBeLessThan(1024 * 1024);
     return path;
   }
 
