@@ -1,7 +1,7 @@
 /**
  * Reading request-message fields by hand, with MLflow's messages. The schemas in schema.ts use these
  * messages too; the artifacts function reads its few fields with these helpers alone, which keeps the
- * schema library out of its bundle (the 400 KB budget, beside the S3 client).
+ * schema library out of its bundle: less code to load at a cold start (design.md's init-time budget).
  */
 import { InvalidParameterValueError } from '../errors.js';
 

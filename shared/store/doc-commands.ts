@@ -1,7 +1,7 @@
 /**
  * The document client and the patterns the repositories share with it. Kept apart from items.ts and
  * clients.ts: the artifacts function imports those but not lib-dynamodb, whose module-level code (it
- * declares no `sideEffects: false`, so bundlers keep it) would cost its bundle ~7 KB.
+ * declares no `sideEffects: false`, so bundlers keep it) would add ~7 KB to what its cold start loads.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {

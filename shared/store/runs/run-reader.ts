@@ -2,7 +2,7 @@
  * Lean reads of one run's or one logged model's identity and state, for functions that only need to
  * authorize against them (the artifacts function; the registry resolving a `models:/m-<id>` source).
  * They avoid the document client and the metric codec that the full repositories pull in: the artifacts
- * bundle must stay under the 400 KB budget beside the S3 client.
+ * function's cold start (design.md's init-time budget) should load no more than it uses.
  */
 import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
@@ -32,7 +32,7 @@ export interface LoggedModelIdentity {
  * GetItem only to share DynamoDB Local and dynalite behaviour with the repositories; retried while
  * DynamoDB leaves the key unprocessed (throttling). Every attribute these readers project is a string,
  * so they are read as such, not through `@aws-sdk/util-dynamodb`'s `unmarshall`: that is 1.7 KB of the
- * artifacts bundle, which sits at its 400 KB budget.
+ * artifacts bundle, loaded at every cold start for nothing.
  */
 async function readOne(
   client: DynamoDBClient,
