@@ -5,8 +5,8 @@
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createFront, type LambdaHandler } from '../../local/front.js';
 import type { HttpResult } from '../../shared/api/http.js';
-import { createFront, type LambdaHandler } from '../../shared/local/front.js';
 
 let close: (() => Promise<void>) | undefined;
 afterEach(async () => {

@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { type HttpResult, toErrorResponse } from '../api/http.js';
-import { DEFAULT_ROUTE_KEY, type FunctionName, matchRoute } from '../api/routes.js';
-import { uploadTooLargeError } from '../domain/artifacts/service.js';
-import { DeadlineExceededError, PayloadTooLargeError } from '../errors.js';
+import { type HttpResult, toErrorResponse } from '../shared/api/http.js';
+import { DEFAULT_ROUTE_KEY, type FunctionName, matchRoute } from '../shared/api/routes.js';
+import { uploadTooLargeError } from '../shared/domain/artifacts/service.js';
+import { DeadlineExceededError, PayloadTooLargeError } from '../shared/errors.js';
 
 /** Lambda's synchronous invocation payload limit, which bounds the whole event. */
 export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;

@@ -5,8 +5,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import type { FunctionName } from '../api/routes.js';
-import { AUTHORIZER_CACHE_TTL_SECONDS } from '../auth/scopes.js';
+import type { FunctionName } from '../shared/api/routes.js';
+import { AUTHORIZER_CACHE_TTL_SECONDS } from '../shared/auth/scopes.js';
 import { createAuthGate } from './auth-gate.js';
 import { publishEndpoint } from './data-dir-endpoint.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -51,9 +51,9 @@ export interface LocalServer {
 }
 
 async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
-  const tracking = await import('../../functions/tracking/handler.js');
-  const artifacts = await import('../../functions/artifacts/handler.js');
-  const registry = await import('../../functions/registry/handler.js');
+  const tracking = await import('../functions/tracking/handler.js');
+  const artifacts = await import('../functions/artifacts/handler.js');
+  const registry = await import('../functions/registry/handler.js');
   return {
     registry: registry.handler as unknown as LambdaHandler,
     tracking: tracking.handler as unknown as LambdaHandler,
@@ -103,7 +103,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       AUTHORIZER_CACHE_TTL_SECONDS * 1000;
     const gate = options.auth
       ? createAuthGate({
-          authorizer: (await import('../../functions/authorizer/handler.js')).handler,
+          authorizer: (await import('../functions/authorizer/handler.js')).handler,
           cacheTtlMs,
         })
       : undefined;
