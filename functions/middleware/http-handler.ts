@@ -14,12 +14,19 @@ import {
   type RouteSpec,
   toRoutes,
 } from '../../shared/api/route-kit.js';
-import { EndpointNotFoundError } from '../../shared/errors.js';
+import { DeadlineExceededError, EndpointNotFoundError } from '../../shared/errors.js';
 import { authorize } from './authorize.js';
 import { createObservability, type Observability } from './observability.js';
 
 export type Operation = (request: ApiRequest) => Promise<HttpResult>;
 export type Operations = Record<string, Operation>;
+
+/**
+ * How long before the invocation's deadline a hung operation is abandoned: time enough to serialize the
+ * error, write the request's log line and metrics and hand the response back before Lambda stops the
+ * function (middy's default, 5 ms, leaves none for a slow log write).
+ */
+export const DEADLINE_MARGIN_MS = 200;
 
 export function jsonResponse(body: unknown, statusCode = 200): HttpResult {
   return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
@@ -78,7 +85,16 @@ export function createHttpHandler(
 
   // Middy runs onError handlers in reverse order: the error becomes MLflow's JSON first, and the
   // observability middleware then logs the request with the status the client got.
-  return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+  return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>({
+    // Middy gives up on the operation shortly before the invocation's deadline (29 s on AWS, the front's
+    // deadline locally) so that the function still answers. Its own answer would be a plain Error, a 500
+    // INTERNAL_ERROR, logged with a stack; a deadline is MLflow's DEADLINE_EXCEEDED, 504, as API
+    // Gateway's own timeout reads locally.
+    timeoutEarlyInMillis: DEADLINE_MARGIN_MS,
+    timeoutEarlyResponse: () => {
+      throw new DeadlineExceededError();
+    },
+  })
     .use(observability.middleware)
     .use({
       onError: async function mlflowErrorResponse(request) {
