@@ -97,6 +97,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
+    // The handlers' Tracer is off here (it traces only on Lambda), but the X-Ray SDK it loads would
+    // still, in its default automatic mode, enable an async hook that tracks every promise the handlers,
+    // the AWS SDK and dynalite make, for nothing (docs/benchmarks.md, 2026-12-06). Manual mode is the
+    // X-Ray SDK's documented switch to leave the hook off; on Lambda, where the Tracer works, it stays on.
+    process.env.AWS_XRAY_MANUAL_MODE ??= 'true';
 
     const cacheTtlMs =
       (typeof options.auth === 'object' ? options.auth.cacheTtlMs : undefined) ??
