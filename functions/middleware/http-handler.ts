@@ -9,7 +9,9 @@ import { type ApiRequest, toApiRequest } from '../../shared/api/request.js';
 import {
   DEFAULT_ROUTE_KEY,
   type FunctionName,
+  type GreedySegment,
   greedyRemainder,
+  greedySegment,
   type Route,
   type RouteSpec,
   toRoutes,
@@ -56,26 +58,34 @@ export function createHttpHandler(
       `Function ${fn} was given routes of other functions: ${foreign.map((r) => r.routeKey).join(', ')}`,
     );
   }
-  const byKey = new Map<string, Route>(routes.map((route) => [route.routeKey, route]));
   const missing = routes.filter((route) => !(route.operation in operations));
   if (missing.length > 0) {
     throw new Error(
       `Function ${fn} lacks operations for routes: ${missing.map((r) => r.routeKey).join(', ')}`,
     );
   }
+  // API Gateway (or the local front) has matched the request and names the route in `routeKey`: the
+  // function only looks it up, with everything it needs about the route read once, here.
+  const byKey = new Map<string, { route: Route; operation: Operation; greedy?: GreedySegment }>(
+    routes.map((route) => {
+      const greedy = greedySegment(route);
+      const operation = operations[route.operation] as Operation;
+      return [route.routeKey, { route, operation, ...(greedy ? { greedy } : {}) }];
+    }),
+  );
 
   async function dispatch(event: APIGatewayProxyEventV2): Promise<HttpResult> {
-    const route = byKey.get(event.routeKey);
-    if (!route || event.routeKey === DEFAULT_ROUTE_KEY) {
+    const found = byKey.get(event.routeKey);
+    if (!found || event.routeKey === DEFAULT_ROUTE_KEY) {
       throw new EndpointNotFoundError(event.requestContext.http.method, event.rawPath);
     }
+    const { route, operation, greedy } = found;
     const caller = authorize(route, event);
-    const operation = operations[route.operation] as Operation;
     // API Gateway fills the greedy parameter itself (rawPath also carries a stage or custom-domain
     // prefix where one is used); the path as sent is the fallback. Either form is canonicalized later.
-    const greedyName = /\{([A-Za-z_]+)\+\}$/.exec(route.fullPath)?.[1];
-    const greedyPath =
-      (greedyName ? event.pathParameters?.[greedyName] : undefined) ?? greedyRemainder(route, event.rawPath);
+    const greedyPath = greedy
+      ? (event.pathParameters?.[greedy.name] ?? greedyRemainder(greedy, event.rawPath))
+      : undefined;
     const request = toApiRequest(event, {
       ...(route.rawBody ? { rawBody: true } : {}),
       ...(greedyPath === undefined ? {} : { greedyPath }),
