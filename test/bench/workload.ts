@@ -91,7 +91,8 @@ export async function stockClientWorkload() {
 
 const WRITE_ROUNDS = Number(process.env.BENCH_WRITE_ROUNDS ?? 7);
 const WRITES_PER_ROUND = Number(process.env.BENCH_WRITES_PER_ROUND ?? 300);
-const WRITE_WARMUP = 300;
+// A fresh server takes a few thousand writes to settle (JIT, LevelDB compactions): measure after that.
+const WRITE_WARMUP = Number(process.env.BENCH_WRITE_WARMUP ?? 2000);
 
 /** POSTs JSON over `agent` (one kept-alive socket) and returns the parsed answer. */
 function postOver(agent: Agent, base: string, path: string, body: unknown): Promise<Record<string, unknown>> {
