@@ -85,9 +85,15 @@ export class PayloadTooLargeError extends MlflowError {
   }
 }
 
+/** The request ran out of time: API Gateway's integration timeout, or the function's own deadline. */
 export class DeadlineExceededError extends MlflowError {
-  constructor(limitMs: number) {
-    super('DEADLINE_EXCEEDED', `The request did not complete within ${limitMs / 1000} s.`);
+  constructor(limitMs?: number) {
+    super(
+      'DEADLINE_EXCEEDED',
+      limitMs === undefined
+        ? "The request did not complete before the function's deadline."
+        : `The request did not complete within ${limitMs / 1000} s.`,
+    );
     this.name = 'DeadlineExceededError';
   }
 }

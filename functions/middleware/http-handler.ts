@@ -9,17 +9,26 @@ import { type ApiRequest, toApiRequest } from '../../shared/api/request.js';
 import {
   DEFAULT_ROUTE_KEY,
   type FunctionName,
+  type GreedySegment,
   greedyRemainder,
+  greedySegment,
   type Route,
   type RouteSpec,
   toRoutes,
 } from '../../shared/api/route-kit.js';
-import { EndpointNotFoundError } from '../../shared/errors.js';
+import { DeadlineExceededError, EndpointNotFoundError } from '../../shared/errors.js';
 import { authorize } from './authorize.js';
 import { createObservability, type Observability } from './observability.js';
 
 export type Operation = (request: ApiRequest) => Promise<HttpResult>;
 export type Operations = Record<string, Operation>;
+
+/**
+ * How long before the invocation's deadline a hung operation is abandoned: time enough to serialize the
+ * error, write the request's log line and metrics and hand the response back before Lambda stops the
+ * function (middy's default, 5 ms, leaves none for a slow log write).
+ */
+export const DEADLINE_MARGIN_MS = 200;
 
 export function jsonResponse(body: unknown, statusCode = 200): HttpResult {
   return { statusCode, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
@@ -49,26 +58,34 @@ export function createHttpHandler(
       `Function ${fn} was given routes of other functions: ${foreign.map((r) => r.routeKey).join(', ')}`,
     );
   }
-  const byKey = new Map<string, Route>(routes.map((route) => [route.routeKey, route]));
   const missing = routes.filter((route) => !(route.operation in operations));
   if (missing.length > 0) {
     throw new Error(
       `Function ${fn} lacks operations for routes: ${missing.map((r) => r.routeKey).join(', ')}`,
     );
   }
+  // API Gateway (or the local front) has matched the request and names the route in `routeKey`: the
+  // function only looks it up, with everything it needs about the route read once, here.
+  const byKey = new Map<string, { route: Route; operation: Operation; greedy?: GreedySegment }>(
+    routes.map((route) => {
+      const greedy = greedySegment(route);
+      const operation = operations[route.operation] as Operation;
+      return [route.routeKey, { route, operation, ...(greedy ? { greedy } : {}) }];
+    }),
+  );
 
   async function dispatch(event: APIGatewayProxyEventV2): Promise<HttpResult> {
-    const route = byKey.get(event.routeKey);
-    if (!route || event.routeKey === DEFAULT_ROUTE_KEY) {
+    const found = byKey.get(event.routeKey);
+    if (!found || event.routeKey === DEFAULT_ROUTE_KEY) {
       throw new EndpointNotFoundError(event.requestContext.http.method, event.rawPath);
     }
+    const { route, operation, greedy } = found;
     const caller = authorize(route, event);
-    const operation = operations[route.operation] as Operation;
     // API Gateway fills the greedy parameter itself (rawPath also carries a stage or custom-domain
     // prefix where one is used); the path as sent is the fallback. Either form is canonicalized later.
-    const greedyName = /\{([A-Za-z_]+)\+\}$/.exec(route.fullPath)?.[1];
-    const greedyPath =
-      (greedyName ? event.pathParameters?.[greedyName] : undefined) ?? greedyRemainder(route, event.rawPath);
+    const greedyPath = greedy
+      ? (event.pathParameters?.[greedy.name] ?? greedyRemainder(greedy, event.rawPath))
+      : undefined;
     const request = toApiRequest(event, {
       ...(route.rawBody ? { rawBody: true } : {}),
       ...(greedyPath === undefined ? {} : { greedyPath }),
@@ -78,7 +95,16 @@ export function createHttpHandler(
 
   // Middy runs onError handlers in reverse order: the error becomes MLflow's JSON first, and the
   // observability middleware then logs the request with the status the client got.
-  return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>()
+  return middy<APIGatewayProxyEventV2, HttpResult, Error, Context>({
+    // Middy gives up on the operation shortly before the invocation's deadline (29 s on AWS, the front's
+    // deadline locally) so that the function still answers. Its own answer would be a plain Error, a 500
+    // INTERNAL_ERROR, logged with a stack; a deadline is MLflow's DEADLINE_EXCEEDED, 504, as API
+    // Gateway's own timeout reads locally.
+    timeoutEarlyInMillis: DEADLINE_MARGIN_MS,
+    timeoutEarlyResponse: () => {
+      throw new DeadlineExceededError();
+    },
+  })
     .use(observability.middleware)
     .use({
       onError: async function mlflowErrorResponse(request) {

@@ -90,10 +90,20 @@ export function toRoutes(specs: readonly RouteSpec[]): Route[] {
 /** API Gateway's catch-all route key; every function answers it with ENDPOINT_NOT_FOUND. */
 export const DEFAULT_ROUTE_KEY = '$default';
 
-/** The raw remainder of a greedy `{name+}` route's path, read from the request path itself. */
-export function greedyRemainder(route: Route, rawPath: string): string | undefined {
-  const greedy = /^(.*)\/\{[A-Za-z_]+\+\}$/.exec(route.fullPath);
-  if (!greedy) return undefined;
-  const base = `${greedy[1] ?? ''}/`;
-  return rawPath.startsWith(base) ? rawPath.slice(base.length) : undefined;
+/** A route's trailing greedy `{name+}` segment: its parameter name, and the path before it. */
+export interface GreedySegment {
+  name: string;
+  /** The route's path up to the greedy segment, with its trailing slash. */
+  base: string;
+}
+
+/** The greedy segment of `route`, if it ends in one; read once per route, not per request. */
+export function greedySegment(route: Route): GreedySegment | undefined {
+  const greedy = /^(.*)\/\{([A-Za-z_]+)\+\}$/.exec(route.fullPath);
+  return greedy ? { name: greedy[2] as string, base: `${greedy[1] ?? ''}/` } : undefined;
+}
+
+/** The raw remainder of a greedy route's path, read from the request path itself. */
+export function greedyRemainder(greedy: GreedySegment, rawPath: string): string | undefined {
+  return rawPath.startsWith(greedy.base) ? rawPath.slice(greedy.base.length) : undefined;
 }

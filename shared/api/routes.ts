@@ -11,13 +11,14 @@
 
 export type {
   FunctionName,
+  GreedySegment,
   HttpMethod,
   Mount,
   Permission,
   Route,
   RouteSpec,
 } from './route-kit.js';
-export { DEFAULT_ROUTE_KEY, greedyRemainder, toRoutes } from './route-kit.js';
+export { DEFAULT_ROUTE_KEY, greedyRemainder, greedySegment, toRoutes } from './route-kit.js';
 
 import { type FunctionName, type Route, type RouteSpec, toRoutes } from './route-kit.js';
 import { ARTIFACTS_ROUTE_SPECS } from './routes-artifacts.js';
@@ -78,16 +79,19 @@ function decodeSegment(value: string): string {
   }
 }
 
+/** A matched route and the values of its `{name}` and `{name+}` path segments. */
+export interface RouteMatch {
+  route: Route;
+  pathParameters?: Record<string, string>;
+}
+
 /**
  * Matches a request the way API Gateway does: exact paths first, then `{name}` segments, then a trailing
  * greedy `{name+}` segment. Returns the route and its path parameters, or undefined (→ `$default`).
  * A `{name}` value is percent-decoded once, as HTTP APIs hand it to Lambda; a greedy value stays raw:
  * artifact handlers canonicalize paths themselves, decoding until stable.
  */
-export function matchRoute(
-  method: string,
-  path: string,
-): { route: Route; pathParameters?: Record<string, string> } | undefined {
+export function matchRoute(method: string, path: string): RouteMatch | undefined {
   const exact = ROUTES_BY_KEY.get(`${method} ${path}`);
   if (exact) return { route: exact };
   for (const pattern of PATTERNS) {

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalServer } from '../../shared/local/server.js';
+import { startLocalServer } from '../../local/server.js';
 
 const EXPERIMENTS = Number(process.env.BENCH_EXPERIMENTS ?? 1000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400);

@@ -3,10 +3,11 @@
  * (create, link to the run, read back, finalize, tag, a metric logged against the model), and the read
  * cost of a logged-model search as an experiment's models grow. Units from DynamoDB Local.
  */
+
+import { ensureTable } from '../../local/stand-ins.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { LoggedModelService } from '../../shared/domain/logged-models/service.js';
 import { RunService } from '../../shared/domain/runs/service.js';
-import { ensureTable } from '../../shared/local/stand-ins.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
 import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';

@@ -1,7 +1,7 @@
 /**
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
- * Sections: bundles, init, experiments, tracking, models, workload, artifacts (default: all).
+ * Sections: bundles, init, experiments, tracking, models, workload, single-write, artifacts (default: all).
  * BENCH_INIT_RUNS=<n> sets the init samples per bundle; BENCH_INIT_BEFORE=<git rev> measures that
  * revision's bundles in the same rounds.
  */
@@ -11,7 +11,7 @@ import { bundleSizes, initTimes } from './bundles.js';
 import { experimentsHttp } from './experiments-http.js';
 import { loggedModelBenchmarks } from './models.js';
 import { trackingBenchmarks } from './tracking.js';
-import { stockClientWorkload } from './workload.js';
+import { singleWriteLatency, stockClientWorkload } from './workload.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -62,6 +62,12 @@ if (run('models')) {
 if (run('workload')) {
   console.log('\nStock-client-shaped workload through the local server over HTTP:');
   console.table(await stockClientWorkload());
+}
+if (run('single-write')) {
+  console.log(
+    "\nOne log-metric at a time over a keep-alive connection, interleaved rounds (p50 − floor: the server's share):",
+  );
+  console.table(await singleWriteLatency());
 }
 if (run('artifacts')) {
   console.log('\nPresigning (CPU only, no network):');

@@ -7,12 +7,12 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { metricHistoryBody, runOperations } from '../../functions/tracking/runs.js';
+import { ensureTable, startDynalite } from '../../local/stand-ins.js';
 import { toApiRequest } from '../../shared/api/request.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { decodeChunk, isStrictlyOrdered, sortAndDedupe } from '../../shared/domain/runs/metric-codec.js';
 import type { KeyedPoint, MetricPoint } from '../../shared/domain/runs/model.js';
 import { RunService } from '../../shared/domain/runs/service.js';
-import { ensureTable, startDynalite } from '../../shared/local/stand-ins.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
 import { keyConditions, keys } from '../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
-import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite } from '../../shared/local/stand-ins.js';
+import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite } from '../../local/stand-ins.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 
 export const usingDynamoDbLocal = process.env.CAIRN_TEST_DYNAMODB === 'dynamodb-local';

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { readPublishedEndpoint } from '../../shared/local/data-dir-endpoint.js';
-import { startLocalServer } from '../../shared/local/server.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../shared/local/stand-ins.js';
+import { readPublishedEndpoint } from '../../local/data-dir-endpoint.js';
+import { startLocalServer } from '../../local/server.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/stand-ins.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { externalDynamoEndpoint, uniqueTableName } from './dynamo.js';
 

@@ -15,9 +15,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/bin/app.js';
 import { BUNDLE_LIMIT_BYTES } from '../../infra/constructs/bundling.js';
+import type { LambdaHandler } from '../../local/front.js';
+import { type LocalServer, startLocalServer } from '../../local/server.js';
 import type { FunctionName } from '../../shared/api/routes.js';
-import type { LambdaHandler } from '../../shared/local/front.js';
-import { type LocalServer, startLocalServer } from '../../shared/local/server.js';
 import { type Bundle, buildBundle, LAMBDA_INIT_ENV } from '../bench/bundles.js';
 import { Api } from '../helpers/http.js';
 

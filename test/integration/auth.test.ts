@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type OpenTokenStore, openLocalTokenStore } from '../../bin/token-stores.js';
+import { type LocalServer, startLocalServer } from '../../local/server.js';
 import { basicAuthorization } from '../../shared/auth/credentials.js';
 import { type IssuedToken, issueToken } from '../../shared/auth/issue.js';
 import type { Scope } from '../../shared/auth/scopes.js';
 import { formatToken, generateSecret } from '../../shared/auth/token.js';
-import { type OpenTokenStore, openLocalTokenStore } from '../../shared/auth/token-stores.js';
-import { type LocalServer, startLocalServer } from '../../shared/local/server.js';
 import { externalDynamoEndpoint, uniqueTableName } from '../helpers/dynamo.js';
 import { Api, type ApiResponse } from '../helpers/http.js';
 

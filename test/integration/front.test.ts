@@ -1,12 +1,20 @@
 /**
  * The local API Gateway front on its own, with stand-in handlers: the event it builds, the limits it
- * enforces (6 MB payload → 413, 30 s timeout → 504) and how it writes results back.
+ * enforces (6 MB payload → 413, 30 s timeout → 504) and how it writes results back. The deadline once
+ * more through the real server and handler, whose middy stack answers before the front does.
  */
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createFront, type LambdaHandler } from '../../local/front.js';
+import { startLocalServer } from '../../local/server.js';
+import { startDynalite } from '../../local/stand-ins.js';
 import type { HttpResult } from '../../shared/api/http.js';
-import { createFront, type LambdaHandler } from '../../shared/local/front.js';
+import { Api } from '../helpers/http.js';
+import { captureOutput } from '../helpers/output.js';
 
 let close: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -152,5 +160,76 @@ describe('results', () => {
     expect(response.status).toBe(201);
     expect(response.headers.get('x-extra')).toBe('yes');
     expect(new Uint8Array(await response.arrayBuffer())).toEqual(new Uint8Array([1, 2, 3]));
+  });
+});
+
+/**
+ * A TCP relay to `upstream` that, once `hang()` is called, swallows what clients send: every DynamoDB
+ * call made after that waits forever, as on a stuck connection.
+ */
+async function hangingRelay(upstream: URL) {
+  let hanging = false;
+  const sockets = new Set<Socket>();
+  const relay = createServer((client) => {
+    const server = connect(Number(upstream.port), upstream.hostname);
+    sockets.add(client).add(server);
+    client.on('data', (chunk) => {
+      if (!hanging) server.write(chunk);
+    });
+    server.pipe(client);
+    for (const socket of [client, server]) socket.on('error', () => undefined);
+    client.on('close', () => server.destroy());
+    server.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  return {
+    endpoint: `http://127.0.0.1:${(relay.address() as AddressInfo).port}`,
+    hang: () => {
+      hanging = true;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        relay.close(() => resolve());
+      }),
+  };
+}
+
+describe('a hung operation behind the real handler', () => {
+  it('answers 504 DEADLINE_EXCEEDED JSON, not a 500', async () => {
+    const dynalite = await startDynalite(undefined);
+    const relay = await hangingRelay(new URL(dynalite.endpoint));
+    const dataDir = mkdtempSync(join(tmpdir(), 'cairn-deadline-'));
+    const server = await startLocalServer({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir,
+      dynamodbEndpoint: relay.endpoint,
+      timeoutMs: 1000,
+    });
+    close = async () => {
+      await server.close();
+      await relay.close();
+      await dynalite.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+    const api = new Api(server.url);
+    expect((await api.post('experiments/create', { name: 'before' })).status).toBe(200);
+    relay.hang();
+    const output = captureOutput();
+    let passed = false;
+    try {
+      const response = await api.post('experiments/create', { name: 'stuck' });
+      expect(response.status).toBe(504);
+      expect(response.body).toMatchObject({ error_code: 'DEADLINE_EXCEEDED' });
+      expect(typeof response.body.message).toBe('string');
+      // The function's own log line says what the client got, not an internal failure with a stack.
+      const logged = output.jsonLines().filter((line) => line.message === 'request');
+      expect(logged).toMatchObject([{ status: 504, errorCode: 'DEADLINE_EXCEEDED' }]);
+      expect(logged[0]).not.toHaveProperty('error');
+      passed = true;
+    } finally {
+      output.restore(!passed);
+    }
   });
 });

@@ -5,7 +5,7 @@
  * header, no presigned URL or signature, no secret key.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOCAL_CREDENTIALS } from '../../shared/local/stand-ins.js';
+import { LOCAL_CREDENTIALS } from '../../local/stand-ins.js';
 import { Api } from '../helpers/http.js';
 import { type CapturedOutput, captureOutput } from '../helpers/output.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

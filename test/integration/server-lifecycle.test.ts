@@ -1,22 +1,29 @@
 /**
  * `cairn server` as a user runs it: a child process started through the package's bin, with its data
  * directory, its "Tracking URI:" line, its lock against a second server, clean shutdown on SIGTERM and
- * SIGINT, and data that survives restarts (also after SIGKILL).
+ * SIGINT (also when SIGTERM goes to `npm start`), and data that survives restarts (also after SIGKILL).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Api } from '../helpers/http.js';
 
-const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cairn.mjs');
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'cairn.mjs');
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-lifecycle-'));
+const npmDataDir = mkdtempSync(join(tmpdir(), 'cairn-lifecycle-npm-'));
 const children: ChildProcess[] = [];
+/** Servers this file reached only by their pid (started by `npm start`); killed if a test left them. */
+const orphans: number[] = [];
 
 afterAll(() => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const pid of orphans) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
+  rmSync(npmDataDir, { recursive: true, force: true });
 });
 
 interface Running {
@@ -26,10 +33,15 @@ interface Running {
 }
 
 function run(args: string[], env: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return track(
+    spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+}
+
+function track(child: ChildProcess): ChildProcess {
   children.push(child);
   return child;
 }
@@ -46,7 +58,10 @@ function collect(child: ChildProcess): () => string {
 }
 
 async function start(args: string[], env: Record<string, string> = {}): Promise<Running> {
-  const child = run(args, env);
+  return started(run(args, env));
+}
+
+async function started(child: ChildProcess): Promise<Running> {
   const output = collect(child);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no Tracking URI line; output:\n${output()}`)), 25_000);
@@ -66,8 +81,31 @@ async function start(args: string[], env: Record<string, string> = {}): Promise<
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once `pid` has exited; the test's timeout bounds the wait. */
+async function gone(pid: number): Promise<void> {
+  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** Whether nothing listens on `port` any more: this process can take it. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }
 
 describe('cairn server', () => {
@@ -127,5 +165,29 @@ describe('cairn server', () => {
     expect(output()).toContain('--port');
     const unknown = run(['server', '--colour']);
     expect(await exited(unknown)).toBe(2);
+  });
+
+  it('stops when SIGTERM goes to `npm start`, freeing its port and the data directory', async () => {
+    // npm runs the script through `sh -c` and signals only that shell: the test signals the PID it
+    // started, as a supervisor or a script does.
+    const npm = track(
+      spawn('npm', ['start'], {
+        cwd: ROOT,
+        env: { ...process.env, CAIRN_PORT: '0', CAIRN_DATA_DIR: npmDataDir, CAIRN_HOST: '127.0.0.1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
+    const running = await started(npm);
+    const port = Number(new URL(running.url).port);
+    const serverPid = Number(readFileSync(join(npmDataDir, 'cairn.lock'), 'utf8'));
+    orphans.push(serverPid);
+    expect(serverPid).not.toBe(npm.pid);
+    npm.kill('SIGTERM');
+    await exited(npm);
+    await gone(serverPid);
+    expect(existsSync(join(npmDataDir, 'cairn.lock'))).toBe(false);
+    expect(existsSync(join(npmDataDir, 'cairn.endpoint.json'))).toBe(false);
+    expect(await portIsFree(port)).toBe(true);
+    expect(running.output()).toContain('shutting down');
   });
 });

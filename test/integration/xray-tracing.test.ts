@@ -19,7 +19,7 @@ import {
   type RunningStandIn,
   startDynalite,
   startS3rver,
-} from '../../shared/local/stand-ins.js';
+} from '../../local/stand-ins.js';
 import { type ClientCapture, createDynamoClient, createS3Client } from '../../shared/store/clients.js';
 import { startXrayDaemon, type XrayDaemon } from '../helpers/xray-daemon.js';
 

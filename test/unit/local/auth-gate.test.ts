@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { AuthorizerResult } from '../../../functions/authorizer/authorizer.js';
-import { AuthorizerCache, createAuthGate } from '../../../shared/local/auth-gate.js';
+import { AuthorizerCache, createAuthGate } from '../../../local/auth-gate.js';
 
 function event(routeKey: string, headers: Record<string, string> = {}): APIGatewayProxyEventV2 {
   const [method = 'GET', path = '/'] = routeKey === '$default' ? ['GET', '/nowhere'] : routeKey.split(' ');

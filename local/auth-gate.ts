@@ -8,9 +8,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
-import type { AuthorizerHandler, AuthorizerResult } from '../../functions/authorizer/authorizer.js';
-import { type HttpResult, JSON_HEADERS } from '../api/http.js';
-import { routeByKey } from '../api/routes.js';
+import type { AuthorizerHandler, AuthorizerResult } from '../functions/authorizer/authorizer.js';
+import { type HttpResult, JSON_HEADERS } from '../shared/api/http.js';
+import { routeByKey } from '../shared/api/routes.js';
 
 const gatewayAnswer = (statusCode: number, message: string): HttpResult => ({
   statusCode,

@@ -20,7 +20,7 @@ import {
   type RunningStandIn,
   startDynalite,
 } from '../local/stand-ins.js';
-import { DynamoTokenRepository, type TokenRepository } from '../store/tokens/repository.js';
+import { DynamoTokenRepository, type TokenRepository } from '../shared/store/tokens/repository.js';
 
 export const TABLE_NAME_OUTPUT = 'CairnTableName';
 

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { createTableInput } from '../store/table.js';
+import { createTableInput } from '../shared/store/table.js';
 
 /** s3rver accepts only this access key id; dynalite accepts any. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;

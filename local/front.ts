@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { type HttpResult, toErrorResponse } from '../api/http.js';
-import { DEFAULT_ROUTE_KEY, type FunctionName, matchRoute } from '../api/routes.js';
-import { uploadTooLargeError } from '../domain/artifacts/service.js';
-import { DeadlineExceededError, PayloadTooLargeError } from '../errors.js';
+import { type HttpResult, toErrorResponse } from '../shared/api/http.js';
+import { DEFAULT_ROUTE_KEY, type FunctionName, matchRoute, type RouteMatch } from '../shared/api/routes.js';
+import { uploadTooLargeError } from '../shared/domain/artifacts/service.js';
+import { DeadlineExceededError, PayloadTooLargeError } from '../shared/errors.js';
 
 /** Lambda's synchronous invocation payload limit, which bounds the whole event. */
 export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -56,34 +56,62 @@ function headersOf(request: IncomingMessage): Record<string, string> {
   return headers;
 }
 
-export function buildEvent(
-  request: IncomingMessage,
-  body: Buffer,
-  now: Date = new Date(),
-): { event: APIGatewayProxyEventV2; fn: FunctionName } {
+/** Where a request goes, resolved once: its path and query string, and the route API Gateway would pick. */
+export interface RequestTarget {
+  method: string;
+  rawPath: string;
+  rawQueryString: string;
+  /** Undefined: no route matches, the request goes to `$default`. */
+  matched: RouteMatch | undefined;
+  fn: FunctionName;
+}
+
+export function resolveTarget(request: IncomingMessage): RequestTarget {
   const method = (request.method ?? 'GET').toUpperCase();
   const url = request.url ?? '/';
   const queryStart = url.indexOf('?');
   const rawPath = queryStart === -1 ? url : url.slice(0, queryStart);
-  const rawQueryString = queryStart === -1 ? '' : url.slice(queryStart + 1);
-  const headers = headersOf(request);
   const matched = matchRoute(method, rawPath);
-  const routeKey = matched?.route.routeKey ?? DEFAULT_ROUTE_KEY;
+  return {
+    method,
+    rawPath,
+    rawQueryString: queryStart === -1 ? '' : url.slice(queryStart + 1),
+    matched,
+    fn: matched?.route.fn ?? DEFAULT_ROUTE_FUNCTION,
+  };
+}
 
-  const queryStringParameters: Record<string, string> = {};
+function queryParameters(rawQueryString: string): Record<string, string> {
+  const parameters: Record<string, string> = {};
   for (const [key, value] of new URLSearchParams(rawQueryString)) {
     // API Gateway joins repeated parameters with commas here; handlers read rawQueryString instead.
-    const previous = Object.hasOwn(queryStringParameters, key) ? queryStringParameters[key] : undefined;
+    const previous = Object.hasOwn(parameters, key) ? parameters[key] : undefined;
     // defineProperty: a parameter named `__proto__` must stay a parameter.
-    Object.defineProperty(queryStringParameters, key, {
+    Object.defineProperty(parameters, key, {
       value: previous === undefined ? value : `${previous},${value}`,
       enumerable: true,
       writable: true,
       configurable: true,
     });
   }
+  return parameters;
+}
+
+/**
+ * The payload v2 event API Gateway would hand the function. The route is the one `target` resolved, so
+ * the event carries it as `routeKey` and the function looks it up by that key instead of matching again.
+ */
+export function buildEvent(
+  request: IncomingMessage,
+  body: Buffer,
+  target: RequestTarget = resolveTarget(request),
+  now: Date = new Date(),
+): { event: APIGatewayProxyEventV2; fn: FunctionName } {
+  const { method, rawPath, rawQueryString, matched } = target;
+  const headers = headersOf(request);
+  const routeKey = matched?.route.routeKey ?? DEFAULT_ROUTE_KEY;
   const isText = body.length === 0 || TEXT_CONTENT_TYPE.test(headers['content-type'] ?? '');
-  const requestId = randomUUID();
+  const host = headers.host ?? 'localhost';
 
   const event: APIGatewayProxyEventV2 = {
     version: '2.0',
@@ -92,13 +120,13 @@ export function buildEvent(
     rawQueryString,
     headers,
     ...(request.headers.cookie ? { cookies: request.headers.cookie.split(/;\s*/) } : {}),
-    ...(rawQueryString ? { queryStringParameters } : {}),
+    ...(rawQueryString ? { queryStringParameters: queryParameters(rawQueryString) } : {}),
     ...(matched?.pathParameters ? { pathParameters: matched.pathParameters } : {}),
     requestContext: {
       accountId: 'local',
       apiId: 'local',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
+      domainName: host,
+      domainPrefix: host.split('.')[0] ?? 'localhost',
       http: {
         method,
         path: rawPath,
@@ -106,7 +134,7 @@ export function buildEvent(
         sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
       },
-      requestId,
+      requestId: randomUUID(),
       routeKey,
       stage: '$default',
       time: now.toISOString(),
@@ -115,7 +143,27 @@ export function buildEvent(
     isBase64Encoded: !isText,
     ...(body.length > 0 ? { body: isText ? body.toString('utf8') : body.toString('base64') } : {}),
   };
-  return { event, fn: matched?.route.fn ?? DEFAULT_ROUTE_FUNCTION };
+  return { event, fn: target.fn };
+}
+
+/**
+ * The event's size as Lambda counts it (its JSON), or undefined when it is surely within `limit`: a
+ * character of a text body takes at most 6 bytes in JSON (`\u001f`) and base64 is already JSON-safe,
+ * so only events near the limit are serialized to be measured.
+ */
+function oversizeEventBytes(event: APIGatewayProxyEventV2, limit: number): number | undefined {
+  const { body, ...envelope } = event;
+  const bodyBound = body === undefined ? 0 : (event.isBase64Encoded ? 1 : 6) * Buffer.byteLength(body) + 10;
+  if (Buffer.byteLength(JSON.stringify(envelope)) + bodyBound <= limit) return undefined;
+  const bytes = Buffer.byteLength(JSON.stringify(event));
+  return bytes > limit ? bytes : undefined;
+}
+
+function payloadTooLarge(target: RequestTarget, bytes: number, limit: number) {
+  // An artifact upload that is too large is told how to switch the client to multipart.
+  return target.matched?.route.rawBody
+    ? uploadTooLargeError(bytes, limit)
+    : new PayloadTooLargeError(bytes, limit);
 }
 
 function lambdaContext(fn: FunctionName, requestId: string, deadline: number): Context {
@@ -167,16 +215,16 @@ export function createFront(options: FrontOptions): Server {
   const limit = options.payloadLimitBytes ?? LAMBDA_PAYLOAD_LIMIT_BYTES;
   return createServer((request, response) => {
     (async () => {
+      const target = resolveTarget(request);
       const { body, size } = await readBody(request, limit);
-      // An artifact upload that is too large is told how to switch the client to multipart.
-      const method = (request.method ?? 'GET').toUpperCase();
-      const rawBody = matchRoute(method, (request.url ?? '/').split('?')[0] ?? '/')?.route.rawBody;
-      const tooLarge = (bytes: number) =>
-        rawBody ? uploadTooLargeError(bytes, limit) : new PayloadTooLargeError(bytes, limit);
-      if (size > limit) return send(response, toErrorResponse(tooLarge(size)));
-      const { event, fn } = buildEvent(request, body);
-      const eventBytes = Buffer.byteLength(JSON.stringify(event));
-      if (eventBytes > limit) return send(response, toErrorResponse(tooLarge(eventBytes)));
+      // The one payload check, where API Gateway makes it: Lambda's limit bounds the whole event. A body
+      // over the limit on its own was not kept (readBody) and is not made into an event.
+      const built = size > limit ? undefined : buildEvent(request, body, target);
+      const oversize = built ? oversizeEventBytes(built.event, limit) : size;
+      if (built === undefined || oversize !== undefined) {
+        return send(response, toErrorResponse(payloadTooLarge(target, oversize ?? size, limit)));
+      }
+      const { event, fn } = built;
       const gatewayAnswer = await options.gate?.(event);
       if (gatewayAnswer) return send(response, gatewayAnswer);
       send(response, await invoke(options.handlers[fn], event, fn, timeoutMs));

@@ -5,8 +5,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import type { FunctionName } from '../api/routes.js';
-import { AUTHORIZER_CACHE_TTL_SECONDS } from '../auth/scopes.js';
+import type { FunctionName } from '../shared/api/routes.js';
+import { AUTHORIZER_CACHE_TTL_SECONDS } from '../shared/auth/scopes.js';
 import { createAuthGate } from './auth-gate.js';
 import { publishEndpoint } from './data-dir-endpoint.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -51,9 +51,9 @@ export interface LocalServer {
 }
 
 async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
-  const tracking = await import('../../functions/tracking/handler.js');
-  const artifacts = await import('../../functions/artifacts/handler.js');
-  const registry = await import('../../functions/registry/handler.js');
+  const tracking = await import('../functions/tracking/handler.js');
+  const artifacts = await import('../functions/artifacts/handler.js');
+  const registry = await import('../functions/registry/handler.js');
   return {
     registry: registry.handler as unknown as LambdaHandler,
     tracking: tracking.handler as unknown as LambdaHandler,
@@ -97,13 +97,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
+    // The handlers' Tracer is off here (it traces only on Lambda), but the X-Ray SDK it loads would
+    // still, in its default automatic mode, enable an async hook that tracks every promise the handlers,
+    // the AWS SDK and dynalite make, for nothing (docs/benchmarks.md, 2026-12-06). Manual mode is the
+    // X-Ray SDK's documented switch to leave the hook off; on Lambda, where the Tracer works, it stays on.
+    process.env.AWS_XRAY_MANUAL_MODE ??= 'true';
 
     const cacheTtlMs =
       (typeof options.auth === 'object' ? options.auth.cacheTtlMs : undefined) ??
       AUTHORIZER_CACHE_TTL_SECONDS * 1000;
     const gate = options.auth
       ? createAuthGate({
-          authorizer: (await import('../../functions/authorizer/handler.js')).handler,
+          authorizer: (await import('../functions/authorizer/handler.js')).handler,
           cacheTtlMs,
         })
       : undefined;

@@ -1,0 +1,102 @@
+/**
+ * `cairn server`: the local server in the foreground, until SIGINT or SIGTERM (or, under npm, until the
+ * npm process that started it is gone).
+ */
+import { parseArgs } from 'node:util';
+import { DataDirLockedError } from '../../local/data-dir-lock.js';
+import { startLocalServer } from '../../local/server.js';
+import { USAGE } from '../usage.js';
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
+
+/** How often a server started by npm checks that its parent is still there. */
+const PARENT_CHECK_MS = 250;
+
+/**
+ * Calls `onOrphaned` once this process has been handed to another parent, when npm started it.
+ *
+ * `npm start` and `npx cairn server` run the command as `sh -c '…'`, and npm forwards SIGTERM to that
+ * shell only. Debian's sh (dash) neither execs its last command nor passes the signal on: it dies and
+ * leaves this process running under init, with its port and the data directory's lock. (A terminal's
+ * Ctrl-C reaches the whole process group, which is why only supervisors and scripts, which signal the
+ * PID they started, hit this.) Node has no way to ask the kernel for a signal when the parent dies, so the
+ * server looks at its parent pid instead. Only under npm: a server started from an interactive shell
+ * with `nohup … &` is meant to outlive that shell.
+ */
+function watchParent(onOrphaned: () => void): () => void {
+  if (process.env.npm_lifecycle_event === undefined) return () => undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) onOrphaned();
+  }, PARENT_CHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+export async function server(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      host: { type: 'string', default: process.env.CAIRN_HOST || '127.0.0.1' },
+      port: { type: 'string', default: process.env.CAIRN_PORT || '5000' },
+      'data-dir': { type: 'string', default: process.env.CAIRN_DATA_DIR || './cairn-data' },
+      auth: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`cairn: --port must be a whole number from 0 to 65535, not '${values.port}'`);
+    return 2;
+  }
+  if (!values.auth && !LOOPBACK.test(values.host)) {
+    console.error(
+      `cairn: refusing to listen on ${values.host} without authentication: anyone who could reach it could read and write all data. Start with --auth (and create tokens with 'cairn token create'), or listen on 127.0.0.1.`,
+    );
+    return 2;
+  }
+  let running: Awaited<ReturnType<typeof startLocalServer>>;
+  try {
+    running = await startLocalServer({
+      host: values.host,
+      port,
+      dataDir: values['data-dir'],
+      auth: values.auth,
+    });
+  } catch (error) {
+    if (error instanceof DataDirLockedError) {
+      console.error(`cairn: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  if (values.auth) {
+    console.log(
+      `Authentication: on. Clients need MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD) from 'cairn token create'.`,
+    );
+  }
+  console.log(`Tracking URI: ${running.url}`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (reason: string) => {
+      // Ctrl-C in a terminal signals npm, its shell and this process at once: stop only once.
+      if (stopping) return;
+      stopping = true;
+      unwatch();
+      console.log(`cairn: ${reason}, shutting down`);
+      running.close().then(resolve, (error: unknown) => {
+        console.error(`cairn: error while shutting down: ${String(error)}`);
+        resolve();
+      });
+    };
+    const unwatch = watchParent(() => stop('the npm process that started it is gone'));
+    process.once('SIGINT', () => stop('SIGINT received'));
+    process.once('SIGTERM', () => stop('SIGTERM received'));
+  });
+  return 0;
+}

@@ -1,0 +1,61 @@
+/**
+ * Where `cairn token` and `cairn policy` act: a local data directory or a deployed stack (TARGET in the
+ * usage text), opened for one command and closed after it.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  type OpenTokenStore,
+  openLocalTokenStore,
+  openStackTokenStore,
+  TokenStoreUnavailableError,
+} from './token-stores.js';
+import { UsageError } from './usage.js';
+
+export const TARGET_OPTIONS = {
+  'data-dir': { type: 'string' },
+  stack: { type: 'string' },
+  region: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * `existing`: the command reads or removes what is there, so a local data directory that holds no data
+ * is a mistyped path, not an empty store (opening it would create it). Creating commands may start one.
+ */
+async function openTarget(
+  values: { 'data-dir'?: string; stack?: string; region?: string },
+  existing: boolean,
+) {
+  if (values.stack !== undefined && values['data-dir'] !== undefined) {
+    throw new UsageError('give either --stack or --data-dir, not both');
+  }
+  if (values.region !== undefined && values.stack === undefined) {
+    throw new UsageError('--region goes with --stack');
+  }
+  if (values.stack !== undefined) return openStackTokenStore(values.stack, values.region);
+  const dataDir = resolve(values['data-dir'] ?? (process.env.CAIRN_DATA_DIR || './cairn-data'));
+  // The directory itself, not its dynamodb/ part: a server on an external DynamoDB keeps none there.
+  if (existing && !existsSync(dataDir)) {
+    throw new TokenStoreUnavailableError(
+      `No Cairn data in ${dataDir}: check --data-dir (or CAIRN_DATA_DIR); nothing was created there.`,
+    );
+  }
+  return openLocalTokenStore(dataDir);
+}
+
+export async function withTarget(
+  values: { 'data-dir'?: string; stack?: string; region?: string },
+  work: (store: OpenTokenStore) => Promise<number>,
+  existing = true,
+): Promise<number> {
+  const store = await openTarget(values, existing);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export const formatTime = (epochMs: number | undefined, none: string) =>
+  epochMs === undefined ? none : new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');

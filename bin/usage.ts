@@ -1,0 +1,50 @@
+/** The `cairn` command's usage text, printed by `--help` and after every usage error. */
+import { TOKEN_NAME_RULE } from '../shared/auth/token.js';
+import { PROMOTION_LIMITS } from '../shared/domain/promotion/rules.js';
+
+export const USAGE = `Usage:
+  cairn server [--host HOST] [--port PORT] [--data-dir DIR] [--auth]
+  cairn token create --name NAME --scope read|write|admin [--expires DAYS] [TARGET]
+  cairn token list [TARGET]
+  cairn token revoke NAME [TARGET]
+  cairn policy set --model NAME (--alias ALIAS | --stage STAGE) --condition FILTER [TARGET]
+  cairn policy get --model NAME [TARGET]
+  cairn policy delete --model NAME (--alias ALIAS | --stage STAGE) [TARGET]
+  cairn policy audit --model NAME [--max-results N] [TARGET]
+  cairn policy migrate [--dry-run] [TARGET]
+
+server:
+  --host      address to listen on (env CAIRN_HOST, default 127.0.0.1); anything but loopback needs --auth
+  --port      port to listen on, 0 for any free port (env CAIRN_PORT, default 5000)
+  --data-dir  where data is kept across restarts (env CAIRN_DATA_DIR, default ./cairn-data)
+  --auth      require an API token on every request but /health, as the deployed API does
+
+token:
+  --name      ${TOKEN_NAME_RULE}
+  --scope     read (read only), write (read and log), admin (everything)
+  --expires   days until the token stops working (default: never)
+  TARGET      --data-dir DIR (as for server; works whether or not a server is running on it),
+              or --stack STACK [--region REGION] for a deployed stack (AWS credentials from the usual
+              chain: environment, profile, SSO, instance role)
+
+policy:
+  --model      the registered model's name
+  --alias      the alias the policy guards, or
+  --stage      the stage it guards: None, Staging, Production or Archived
+  --condition  a runs search filter the version's source run must meet to get that alias or stage,
+               e.g. "metrics.accuracy >= 0.9 AND tags.data_version = 'v3'"
+  --max-results  audit entries to show, newest first (default ${PROMOTION_LIMITS.defaultMaxResults})
+  --dry-run    migrate: report what would move, change nothing
+  TARGET       as for token
+
+policy migrate moves the policies and audit entries that Cairn builds before the id-keyed layout stored
+under a model's name to the model's id. Until it has run, those models' promotions are refused.`;
+
+/** A mistake in the command line: the message, then the usage text, exit code 2. */
+export class UsageError extends Error {}
+
+/** Prints the usage text (to stderr unless asked for) and returns `code` as the exit code. */
+export function usage(code: number): number {
+  (code === 0 ? console.log : console.error)(USAGE);
+  return code;
+}
