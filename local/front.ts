@@ -213,7 +213,11 @@ function send(response: ServerResponse, result: HttpResult): void {
 export function createFront(options: FrontOptions): Server {
   const timeoutMs = options.timeoutMs ?? INTEGRATION_TIMEOUT_MS;
   const limit = options.payloadLimitBytes ?? LAMBDA_PAYLOAD_LIMIT_BYTES;
-  return createServer((request, response) => {
+  // Idle keep-alive sockets stay open longer than clients keep them (undici 4 s, urllib3 until reuse),
+  // so the server never closes one that a client is about to reuse: a client whose event loop was busy
+  // past Node's 5 s default (a test generating 200 MB, a training step) got ECONNRESET on its next call.
+  // API Gateway's idle timeout is longer still.
+  return createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
     (async () => {
       const target = resolveTarget(request);
       const { body, size } = await readBody(request, limit);
