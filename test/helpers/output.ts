@@ -57,3 +57,21 @@ export function captureOutput(): CapturedOutput {
     },
   };
 }
+
+/**
+ * Runs `build` with CDK's "Bundling asset …" progress lines (written straight to stderr, past vitest's
+ * console capture) held back, so that a passing infra suite prints results only. Anything else written
+ * to stderr meanwhile still goes through.
+ */
+export function withoutBundlingProgress<T>(build: () => T): T {
+  const original = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (typeof chunk === 'string' && chunk.startsWith('Bundling asset ')) return true;
+    return (original as (...args: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  try {
+    return build();
+  } finally {
+    process.stderr.write = original as typeof process.stderr.write;
+  }
+}

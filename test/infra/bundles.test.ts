@@ -20,6 +20,7 @@ import { type LocalServer, startLocalServer } from '../../local/server.js';
 import type { FunctionName } from '../../shared/api/routes.js';
 import { type Bundle, buildBundle, LAMBDA_INIT_ENV } from '../bench/bundles.js';
 import { Api } from '../helpers/http.js';
+import { withoutBundlingProgress } from '../helpers/output.js';
 
 let bundles: Record<FunctionName, string>;
 let server: LocalServer;
@@ -29,7 +30,7 @@ let api: Api;
 /** The index.mjs of each function, found through the template: Code.S3Key is `<asset hash>.zip`. */
 function synthesizedBundles(): Record<FunctionName, string> {
   const app = new App();
-  const built = buildApp(app);
+  const built = withoutBundlingProgress(() => buildApp(app));
   const functions = Template.fromStack(built.api).findResources('AWS::Lambda::Function');
   const found: Partial<Record<FunctionName, string>> = {};
   for (const [logicalId, resource] of Object.entries(functions)) {

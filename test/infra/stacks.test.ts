@@ -13,6 +13,7 @@ import { CONTEXT_KEYS, DEFAULT_SETTINGS } from '../../infra/settings.js';
 import { GATEWAY_OPEN_ROUTES } from '../../infra/stacks/api-stack.js';
 import { ROUTES } from '../../shared/api/routes.js';
 import { TABLE_KEYS } from '../../shared/store/keys.js';
+import { withoutBundlingProgress } from '../helpers/output.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 const GSIS = TABLE_KEYS.indexes.map((index) => index.name);
@@ -29,7 +30,7 @@ const honoured: { path: string; id: string }[] = [];
 
 beforeAll(() => {
   const app = new App();
-  const built = buildApp(app);
+  const built = withoutBundlingProgress(() => buildApp(app));
   data = Template.fromStack(built.data);
   api = Template.fromStack(built.api);
   assemblyDir = app.outdir;
