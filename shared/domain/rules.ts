@@ -2,7 +2,9 @@
  * MLflow's input limits (contract 3.3, mlflow/utils/validation.py), with MLflow's messages. Every
  * check throws 400 INVALID_PARAMETER_VALUE naming the field, before anything is written.
  */
+
 import { InvalidParameterValueError } from '../errors.js';
+import { decodeUntilStable } from './artifacts/paths.js';
 
 export const LIMITS = {
   experimentName: 500,
@@ -93,17 +95,11 @@ export function validateArtifactLocation(location: string): void {
       `Invalid artifact path length. The length of the artifact path cannot be greater than ${LIMITS.artifactLocation} characters.`,
     );
   }
-  if (/[#;]/.test(location) || /(^|\/)\.\.(\/|$)/.test(decodeURIComponentSafe(location))) {
+  // The one percent-decoder of paths (artifacts/paths.ts): malformed or endlessly nested encodings are
+  // refused there, so a '..' cannot hide behind them.
+  if (/[#;]/.test(location) || /(^|\/)\.\.(\/|$)/.test(decodeUntilStable(location, 'artifact_location'))) {
     throw new InvalidParameterValueError(
       `'artifact_location' must not contain fragments, params or '..' segments. Given: '${location}'`,
     );
-  }
-}
-
-function decodeURIComponentSafe(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
   }
 }

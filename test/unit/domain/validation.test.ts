@@ -100,5 +100,8 @@ describe('validateArtifactLocation', () => {
     refuses(() => validateArtifactLocation(`s3://b/${'x'.repeat(2048)}`), '2048');
     refuses(() => validateArtifactLocation('s3://b/x#frag'), 'fragments');
     refuses(() => validateArtifactLocation('s3://b/a/%2e%2e/c'), "'..'");
+    // Decoded as artifact paths are: nested encodings to the end, malformed ones refused.
+    refuses(() => validateArtifactLocation('s3://b/a/%252e%252e/c'), "'..'");
+    refuses(() => validateArtifactLocation('s3://b/a/%zz/c'), 'malformed percent-encoding');
   });
 });
