@@ -2,6 +2,7 @@
  * `cairn server`: the local server in the foreground, until SIGINT or SIGTERM (or, under npm, until the
  * npm process that started it is gone).
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DataDirLockedError } from '../../local/data-dir-lock.js';
 import { startLocalServer } from '../../local/server.js';
@@ -20,17 +21,35 @@ const PARENT_CHECK_MS = 250;
  * leaves this process running under init, with its port and the data directory's lock. (A terminal's
  * Ctrl-C reaches the whole process group, which is why only supervisors and scripts, which signal the
  * PID they started, hit this.) Node has no way to ask the kernel for a signal when the parent dies, so the
- * server looks at its parent pid instead. Only under npm: a server started from an interactive shell
- * with `nohup … &` is meant to outlive that shell.
+ * server looks at its parent pid instead — only when it is the npm script's one command, run by npm's
+ * own shell: a server that a script backgrounds (`cairn server … &`, or from a script file), or that is
+ * started with `nohup … &`, is meant to outlive the shell that started it.
  */
 function watchParent(onOrphaned: () => void): () => void {
-  if (process.env.npm_lifecycle_event === undefined) return () => undefined;
+  if (!startedByNpmShell()) return () => undefined;
   const parent = process.ppid;
   const timer = setInterval(() => {
     if (process.ppid !== parent) onOrphaned();
   }, PARENT_CHECK_MS);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** Whether the parent is npm's `sh -c '<script>'` (npm start, npx) and the script is this command alone. */
+function startedByNpmShell(): boolean {
+  const script = process.env.npm_lifecycle_script;
+  if (process.env.npm_lifecycle_event === undefined || script === undefined) return false;
+  // `a & b`, `a; b`, `a | b`, `a && b`: the server is one of several commands, not the script itself.
+  if (/[;&|\n]/.test(script)) return false;
+  try {
+    // Linux: the parent's argv, NUL-separated. Elsewhere there is no /proc; the check above stands alone.
+    const argv = readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    // npx quotes the command it runs (`sh -c "'cairn' server …"`), so the shell's command is not compared
+    // with the script: a script file (`sh ./start.sh`) or an interactive shell has no `-c`.
+    return argv.length === 3 && /(^|\/)sh$/.test(argv[0] ?? '') && argv[1] === '-c';
+  } catch {
+    return true;
+  }
 }
 
 export async function server(args: string[]): Promise<number> {

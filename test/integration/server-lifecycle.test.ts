@@ -15,6 +15,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'cairn.mjs');
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-lifecycle-'));
 const npmDataDir = mkdtempSync(join(tmpdir(), 'cairn-lifecycle-npm-'));
+const backgroundDataDir = mkdtempSync(join(tmpdir(), 'cairn-lifecycle-bg-'));
 const children: ChildProcess[] = [];
 /** Servers this file reached only by their pid (started by `npm start`); killed if a test left them. */
 const orphans: number[] = [];
@@ -24,6 +25,7 @@ afterAll(() => {
   for (const pid of orphans) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(npmDataDir, { recursive: true, force: true });
+  rmSync(backgroundDataDir, { recursive: true, force: true });
 });
 
 interface Running {
@@ -97,6 +99,17 @@ function isAlive(pid: number): boolean {
 /** Resolves once `pid` has exited; the test's timeout bounds the wait. */
 async function gone(pid: number): Promise<void> {
   while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+/** A port nothing listens on now, for a server that must be started on a known port. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
 }
 
 /** Whether nothing listens on `port` any more: this process can take it. */
@@ -189,5 +202,38 @@ describe('cairn server', () => {
     expect(existsSync(join(npmDataDir, 'cairn.endpoint.json'))).toBe(false);
     expect(await portIsFree(port)).toBe(true);
     expect(running.output()).toContain('shutting down');
+  });
+
+  it('outlives an npm script that starts it in the background and ends', async () => {
+    const port = await freePort();
+    // What npm would run for a `"pretest"` that starts a server in the background and ends once it is
+    // up: its shell, with npm's variables. The shell outlives the server's start, so the server sees its
+    // parent change.
+    const log = join(backgroundDataDir, 'server.log');
+    const script = `"${process.execPath}" "${BIN}" server --port ${port} --data-dir "${backgroundDataDir}" > "${log}" 2>&1 & until grep -q 'Tracking URI' "${log}" 2>/dev/null; do sleep 0.1; done; sleep 0.5`;
+    const shell = track(
+      spawn('sh', ['-c', script], {
+        env: { ...process.env, npm_lifecycle_event: 'pretest', npm_lifecycle_script: script },
+        stdio: 'ignore',
+      }),
+    );
+    await exited(shell);
+    const health = `http://127.0.0.1:${port}/health`;
+    while (
+      !(await fetch(health).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const serverPid = Number(readFileSync(join(backgroundDataDir, 'cairn.lock'), 'utf8'));
+    orphans.push(serverPid);
+    // Several of the parent checks a server run as the script itself makes (every 250 ms) go by.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(isAlive(serverPid)).toBe(true);
+    expect((await fetch(health)).status).toBe(200);
+    process.kill(serverPid, 'SIGTERM');
+    await gone(serverPid);
   });
 });
