@@ -113,7 +113,7 @@ export async function server(args: string[]): Promise<number> {
         resolve();
       });
     };
-    const unwatch = watchParent(() => stop('the npm process that started it is gone'));
+    const unwatch = watchParent(() => stop('npm, which started it, has stopped (npm does not pass SIGTERM on)'));
     process.once('SIGINT', () => stop('SIGINT received'));
     process.once('SIGTERM', () => stop('SIGTERM received'));
   });
