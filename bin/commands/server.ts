@@ -113,7 +113,9 @@ export async function server(args: string[]): Promise<number> {
         resolve();
       });
     };
-    const unwatch = watchParent(() => stop('npm, which started it, has stopped (npm does not pass SIGTERM on)'));
+    const unwatch = watchParent(() =>
+      stop('npm, which started it, has stopped (npm does not pass SIGTERM on)'),
+    );
     process.once('SIGINT', () => stop('SIGINT received'));
     process.once('SIGTERM', () => stop('SIGTERM received'));
   });
