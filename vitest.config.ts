@@ -35,6 +35,16 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Regression tests of the security findings (issue 11): real HTTP to the local server.
+          name: 'security',
+          include: ['test/security/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 120_000,
