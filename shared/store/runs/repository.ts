@@ -9,6 +9,8 @@
  *   own version number, after writing any sealed chunks (see planMetricWrite for why that order is safe).
  * - Chunk items hold sealed, compact history (metric-codec), addressed by their content, so a replayed
  *   write puts the very same items again: retries cannot duplicate history.
+ * - A metric write to a run this process wrote last starts from the LATEST item it wrote, not from a
+ *   read: one conditional Put instead of a BatchGet and a Put (see `recentWrites`).
  */
 import {
   BatchGetCommand,
@@ -18,6 +20,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { LRUCache } from 'lru-cache';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
 import { decodeChunk, sortAndDedupe } from '../../domain/runs/metric-codec.js';
 import { type KeyedPoint, latestChanges, planMetricWrite } from '../../domain/runs/metrics.js';
@@ -65,7 +68,26 @@ import { projectedRunItem, runUpdate } from './run-update.js';
 /** Optimistic-concurrency attempts per write before giving up with a retryable 503. */
 const MAX_ATTEMPTS = 30;
 
+/** What `recentWrites` may hold, in approximate item bytes: a few hundred busy runs, a sliver of 1 GB. */
+const RECENT_WRITES_BYTES = 32 * 1024 * 1024;
+
+/** A run as this process last wrote its metrics: the run as then read, and the LATEST item it put. */
+interface RecentWrite {
+  run: Run;
+  latest: LatestItem;
+}
+
 export class DynamoRunRepository implements RunRepository {
+  /**
+   * The LATEST item this process last put, per run. A training loop logs to one run, one write at a
+   * time, so the next write can start from here and skip the read: its Put is conditional on LATEST's
+   * version all the same, so a write by another process (another Lambda instance) fails it, and the
+   * write is redone from a fresh read. The run's lifecycle, which a metric write checks, lives in the
+   * RUN item, so `setLifecycle` bumps LATEST's version too: a run deleted elsewhere fails the Put just
+   * the same, and the re-read sees it deleted.
+   */
+  private readonly recentWrites = new LRUCache<string, RecentWrite>({ maxSize: RECENT_WRITES_BYTES });
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -154,21 +176,40 @@ export class DynamoRunRepository implements RunRepository {
     throw new ConcurrentWritesError(`run ${runId}`);
   }
 
-  /** Moves `from` → `to`; false when the run is missing or in another stage. */
+  /**
+   * Moves `from` → `to`; false when the run is missing or in another stage. Bumps LATEST's version after
+   * RUN's, so that a metric write starting from a LATEST read before the move fails its conditional Put
+   * and reads the run again (`recentWrites`). A write that read the run just before the move may still
+   * land between the two updates, as it could land just before a one-item move.
+   */
   async setLifecycle(runId: string, from: LifecycleStage, to: LifecycleStage): Promise<boolean> {
-    return updateIfCondition(this.doc, {
+    const moved = await updateIfCondition(this.doc, {
       TableName: this.tableName,
       Key: keys.run(runId),
       UpdateExpression: 'SET lifecycle_stage = :to, ver = ver + :one',
       ConditionExpression: 'lifecycle_stage = :from',
       ExpressionAttributeValues: { ':to': to, ':from': from, ':one': 1 },
     });
+    if (moved) {
+      this.recentWrites.delete(runId);
+      // LATEST is written before RUN and never removed; the condition keeps a lone `ver` from appearing.
+      await updateIfCondition(this.doc, {
+        TableName: this.tableName,
+        Key: keys.runLatest(runId),
+        UpdateExpression: 'SET ver = ver + :one',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':one': 1 },
+      });
+    }
+    return moved;
   }
 
   /**
    * Appends metric points. `check` sees the run as read and may throw (missing, deleted). Calls for a
    * write of N keys: one BatchGet (RUN + LATEST), BatchWrites of the chunks (25 per call; none for a
-   * write that only fills the tail), one conditional Put of LATEST.
+   * write that only fills the tail), one conditional Put of LATEST. The BatchGet is left out when this
+   * process put the run's LATEST last (`recentWrites`); `check` then sees the run as read then, whose
+   * lifecycle is still current unless the Put fails.
    */
   async appendMetrics(
     runId: string,
@@ -178,8 +219,17 @@ export class DynamoRunRepository implements RunRepository {
     const written = new Set<string>();
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       await contendedWriteBackoff(attempt);
-      const { run: runItem, latest } = await this.read(runId);
-      const run = check(runItem ? toRun(runItem, latest) : undefined);
+      const recent = attempt === 0 ? this.recentWrites.get(runId) : undefined;
+      let run: Run;
+      let latest: LatestItem | undefined;
+      if (recent) {
+        ({ latest } = recent);
+        run = check(recent.run);
+      } else {
+        const read = await this.read(runId);
+        latest = read.latest;
+        run = check(read.run ? toRun(read.run, latest) : undefined);
+      }
       if (!latest) throw new Error(`Run ${runId} has no LATEST item`);
       const plan = planMetricWrite(points, tailPoints(latest.tail));
       const chunks = chunkItems(runId, plan);
@@ -216,8 +266,11 @@ export class DynamoRunRepository implements RunRepository {
             ExpressionAttributeValues: { ':read': latest.ver },
           }),
         );
+        this.recentWrites.set(runId, { run, latest: next }, { size: size });
         return;
       } catch (error) {
+        // Whether the Put landed is unknown after any other error, so nothing is kept either way.
+        this.recentWrites.delete(runId);
         if (!isConditionFailure(error)) throw error;
       }
     }

@@ -196,3 +196,70 @@ describe('history paging', () => {
     for (let k = 0; k < 5; k++) expect((await allPages(runId, `k${k}`, 7)).points).toHaveLength(40);
   });
 });
+
+describe('metric writes starting from the LATEST item this process wrote', () => {
+  /** A repository whose DynamoDB calls are counted by command name: another process on the same table. */
+  function countingRepository(): { repo: DynamoRunRepository; calls: string[] } {
+    const calls: string[] = [];
+    const doc = {
+      send: (command: { constructor: { name: string } }) => {
+        calls.push(command.constructor.name);
+        return (table.doc.send as (c: unknown) => Promise<unknown>)(command);
+      },
+    } as unknown as typeof table.doc;
+    return { repo: new DynamoRunRepository(doc, table.tableName), calls };
+  }
+  const point = (step: number): KeyedPoint[] => [{ key: 'loss', step, timestamp: step, value: step }];
+  const activeOnly = (run: Run | undefined): Run => {
+    if (run?.lifecycleStage !== 'active') throw new Error(`run is ${run?.lifecycleStage ?? 'missing'}`);
+    return run;
+  };
+
+  it('skips the read on the next write to the same run: one conditional Put', async () => {
+    const runId = await newRun();
+    const { repo: mine, calls } = countingRepository();
+    await mine.appendMetrics(runId, point(0), activeOnly);
+    expect(calls).toEqual(['BatchGetCommand', 'PutCommand']);
+    calls.length = 0;
+    await mine.appendMetrics(runId, point(1), activeOnly);
+    await mine.appendMetrics(runId, point(2), activeOnly);
+    expect(calls).toEqual(['PutCommand', 'PutCommand']);
+    expect((await repo.readHistory(runId, 'loss'))?.map((p) => p.step)).toEqual([0, 1, 2]);
+  });
+
+  it('loses no point when another process writes in between: its Put fails and it reads again', async () => {
+    const runId = await newRun();
+    const a = countingRepository();
+    const b = countingRepository();
+    await a.repo.appendMetrics(runId, point(0), activeOnly);
+    await b.repo.appendMetrics(runId, point(1), activeOnly);
+    a.calls.length = 0;
+    await a.repo.appendMetrics(runId, point(2), activeOnly);
+    expect(a.calls).toEqual(['PutCommand', 'BatchGetCommand', 'PutCommand']);
+    await b.repo.appendMetrics(runId, point(3), activeOnly);
+    await a.repo.appendMetrics(runId, point(4), activeOnly);
+    expect((await repo.readHistory(runId, 'loss'))?.map((p) => p.step)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('refuses a write to a run another process deleted, and stores nothing', async () => {
+    const runId = await newRun();
+    const a = countingRepository();
+    const b = countingRepository();
+    await a.repo.appendMetrics(runId, point(0), activeOnly);
+    expect(await b.repo.setLifecycle(runId, 'active', 'deleted')).toBe(true);
+    await expect(a.repo.appendMetrics(runId, point(1), activeOnly)).rejects.toThrow('run is deleted');
+    expect((await repo.readHistory(runId, 'loss'))?.map((p) => p.step)).toEqual([0]);
+    // Restored elsewhere: the next write reads the run again and lands.
+    expect(await b.repo.setLifecycle(runId, 'deleted', 'active')).toBe(true);
+    await a.repo.appendMetrics(runId, point(1), activeOnly);
+    expect((await repo.readHistory(runId, 'loss'))?.map((p) => p.step)).toEqual([0, 1]);
+  });
+
+  it('refuses a write to a run it deleted itself', async () => {
+    const runId = await newRun();
+    const { repo: mine } = countingRepository();
+    await mine.appendMetrics(runId, point(0), activeOnly);
+    expect(await mine.setLifecycle(runId, 'active', 'deleted')).toBe(true);
+    await expect(mine.appendMetrics(runId, point(1), activeOnly)).rejects.toThrow('run is deleted');
+  });
+});
