@@ -43,10 +43,10 @@ export const LAMBDA_ENTRY_FILE = 'index.mjs';
  * all the same; as chunks they are read only if a call needs them, which on Lambda, with the role's
  * credentials in the environment, it does not. The deployed code is the same, only cut in files.
  *
- * Source maps are linked (Lambda runs with --enable-source-maps, cairn-function.ts) without the sources
- * themselves: stack traces map to file and line all the same, and Node, which reads and parses the map
- * of every module it loads, reads less than half (artifacts: 0.9 MB at init, 1.9 MB in one map before;
- * docs/benchmarks.md).
+ * Source maps are written beside each file, without the sources themselves, but Lambda does not load
+ * them (no --enable-source-maps, cairn-function.ts): Node would read and parse the map of every module
+ * at cold start. They ship in the asset so that a minified frame of a logged stack maps to its file and
+ * line offline (docs/architecture.md).
  */
 export function lambdaBuildOptions(fn: string, outdir: string): BuildOptions {
   return {

@@ -108,8 +108,10 @@ export class CairnFunction extends Construct {
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
       role: this.role,
+      // No NODE_OPTIONS=--enable-source-maps: Node would read and parse every loaded chunk's map at cold
+      // start, 14–26 ms a function, as much as the X-Ray SDK (docs/benchmarks.md, 2026-12-06). The maps
+      // ship beside the bundle, so a logged stack maps offline (docs/architecture.md).
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: `cairn-${props.area}`,
         POWERTOOLS_METRICS_NAMESPACE: 'Cairn',
         ...props.environment,

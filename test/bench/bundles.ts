@@ -211,14 +211,20 @@ export const LAMBDA_INIT_ENV = {
 /**
  * Module init of each bundle against an empty middy handler. BENCH_INIT_BEFORE=<git rev> adds that
  * revision's bundles to the same interleaved rounds, so before and after share the machine's load.
- * BENCH_INIT_SOURCE_MAPS=1 runs every bundle as deployed, with its source map and NODE_OPTIONS
- * --enable-source-maps (Node then reads and parses the map at load).
+ * BENCH_INIT_SOURCE_MAPS=1 runs every bundle with its source map and NODE_OPTIONS --enable-source-maps
+ * (Node then reads and parses the map at load); BENCH_INIT_SOURCE_MAPS=before runs only the old
+ * revision's bundles so, as deployed until Lambda stopped enabling source maps (2026-12-06).
  */
 export async function initTimes(
   runs = Number(process.env.BENCH_INIT_RUNS ?? 21),
   before = process.env.BENCH_INIT_BEFORE,
-  sourceMaps = process.env.BENCH_INIT_SOURCE_MAPS === '1',
+  sourceMapsFor: 'all' | 'before' | 'none' = process.env.BENCH_INIT_SOURCE_MAPS === '1'
+    ? 'all'
+    : process.env.BENCH_INIT_SOURCE_MAPS === 'before'
+      ? 'before'
+      : 'none',
 ) {
+  const sourceMaps = sourceMapsFor !== 'none';
   const dir = mkdtempSync(join(tmpdir(), 'cairn-init-'));
   try {
     const empty = await buildBundle('empty', EMPTY_HANDLER);
@@ -229,13 +235,16 @@ export async function initTimes(
       empty,
       ...current.flatMap((bundle) => [...old.filter((o) => o.fn.startsWith(`${bundle.fn} @`)), bundle]),
     ];
-    const env = {
+    const envFor = (bundle: Bundle) => ({
       PATH: process.env.PATH,
       ...LAMBDA_INIT_ENV,
-      ...(sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
-    };
+      ...(sourceMapsFor === 'all' || (sourceMapsFor === 'before' && old.includes(bundle))
+        ? { NODE_OPTIONS: '--enable-source-maps' }
+        : {}),
+    });
     const entries = bundles.map((bundle, index) => ({
       bundle,
+      env: envFor(bundle),
       file: writeBundle(bundle, join(dir, 'bundles', String(index))),
     }));
     // Interleaved rounds, so that load on the shared machine falls on every bundle alike; every other
@@ -243,7 +252,7 @@ export async function initTimes(
     const wall = new Map<string, number[]>(entries.map(({ bundle }) => [bundle.fn, []]));
     const cpu = new Map<string, number[]>(entries.map(({ bundle }) => [bundle.fn, []]));
     for (let round = 0; round < runs; round++) {
-      for (const { bundle, file } of round % 2 === 0 ? entries : [...entries].reverse()) {
+      for (const { bundle, file, env } of round % 2 === 0 ? entries : [...entries].reverse()) {
         const sample = initMs(file, env);
         wall.get(bundle.fn)?.push(sample.wall);
         cpu.get(bundle.fn)?.push(sample.cpu);
