@@ -1,7 +1,8 @@
 /**
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
- * Sections: bundles, init, experiments, tracking, models, workload, single-write, artifacts (default: all).
+ * Sections: bundles, init, experiments, tracking, models, workload, single-write, artifacts (default: all),
+ * and stock-client (only when named: it needs the real MLflow client, see stock-client.ts).
  * BENCH_INIT_RUNS=<n> sets the init samples per bundle; BENCH_INIT_BEFORE=<git rev> measures that
  * revision's bundles in the same rounds.
  */
@@ -10,6 +11,7 @@ import { largeTransfers, presignCost } from './artifacts.js';
 import { bundleSizes, initTimes } from './bundles.js';
 import { experimentsHttp } from './experiments-http.js';
 import { loggedModelBenchmarks } from './models.js';
+import { stockClientComparison } from './stock-client.js';
 import { trackingBenchmarks } from './tracking.js';
 import { singleWriteLatency, stockClientWorkload } from './workload.js';
 
@@ -74,4 +76,10 @@ if (run('artifacts')) {
   console.table(await presignCost());
   console.log('\nLarge transfers through presigned URLs against cairn server (s3rver on the same disk):');
   console.table(await largeTransfers());
+}
+if (wanted.has('stock-client')) {
+  console.log(
+    "\nThe stock MLflow client: a training script's workload and single log_metric, interleaved rounds:",
+  );
+  console.table(await stockClientComparison());
 }

@@ -25,19 +25,36 @@ export async function startServerProcess(dataDir: string, bin = BIN): Promise<Se
   );
 }
 
+// Answers `{}`, except where the stock client needs an id back to go on (set_experiment, start_run,
+// end_run): there a minimal valid answer, so that a whole training script runs against the floor too.
 const FLOOR = `
+const experiment = { experiment_id: '1', name: 'floor', lifecycle_stage: 'active', artifact_location: 'mlflow-artifacts:/1' };
+const run = () => ({ info: { run_id: 'f'.repeat(32), run_uuid: 'f'.repeat(32), experiment_id: '1', status: 'RUNNING',
+  start_time: Date.now(), lifecycle_stage: 'active', artifact_uri: 'mlflow-artifacts:/1/run/artifacts' }, data: {}, inputs: {} });
+const answers = {
+  'experiments/get-by-name': () => ({ experiment }),
+  'experiments/get': () => ({ experiment }),
+  'experiments/create': () => ({ experiment_id: '1' }),
+  'runs/create': () => ({ run: run() }),
+  'runs/get': () => ({ run: run() }),
+  'runs/update': () => ({ run_info: { ...run().info, status: 'FINISHED' } }),
+};
 const server = require('node:http').createServer((request, response) => {
   request.resume();
   request.on('end', () => {
+    const endpoint = (request.url ?? '').split('?')[0].replace(/^.*\\/mlflow\\//, '');
     response.writeHead(200, { 'content-type': 'application/json' });
-    response.end('{}');
+    response.end(JSON.stringify(answers[endpoint]?.() ?? {}));
   });
 });
 server.listen(0, '127.0.0.1', () => console.log('Tracking URI: http://127.0.0.1:' + server.address().port));
 process.on('SIGTERM', () => server.close());
 `;
 
-/** An HTTP server that reads each request and answers `{}`: what the client costs on its own. */
+/**
+ * An HTTP server that reads each request and answers at once, `{}` or a canned minimal answer: what the
+ * client costs on its own.
+ */
 export async function startFloorServer(): Promise<ServerProcess> {
   return started(spawn(process.execPath, ['-e', FLOOR], { stdio: ['ignore', 'pipe', 'inherit'] }));
 }
