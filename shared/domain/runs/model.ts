@@ -116,6 +116,9 @@ export interface HistoryHead {
 }
 
 /** What the runs domain needs from storage. */
+/** What a metric write checks of its run: which it is, where it lists, and its lifecycle. */
+export type RunState = Pick<Run, 'runId' | 'experimentId' | 'lifecycleStage'>;
+
 export interface RunRepository {
   create(run: Run): Promise<void>;
   get(runId: string): Promise<Run | undefined>;
@@ -123,11 +126,15 @@ export interface RunRepository {
   mutate(runId: string, mutate: RunMutation): Promise<Run | undefined>;
   /** Moves a run from `from` to `to`; false when it is missing or in another stage. */
   setLifecycle(runId: string, from: LifecycleStage, to: LifecycleStage): Promise<boolean>;
-  /** Appends points; `check` validates the run as read (and may throw) before anything is written. */
+  /**
+   * Appends points; `check` validates the run's state (and may throw) before anything is written. The
+   * state may be as of this process's last write to the run, but a write never lands on a lifecycle it
+   * did not check.
+   */
   appendMetrics(
     runId: string,
     points: readonly KeyedPoint[],
-    check: (run: Run | undefined) => Run,
+    check: (run: RunState | undefined) => RunState,
   ): Promise<void>;
   /** Every point of one key, sorted by (step, timestamp, value) and deduplicated. */
   readHistory(runId: string, key: string, upToStep?: number): Promise<MetricPoint[] | undefined>;

@@ -37,7 +37,7 @@ export function runNotFound(runId: string): ResourceDoesNotExistError {
   return new ResourceDoesNotExistError(`Run with id=${runId} not found`);
 }
 
-export function requireActive(run: Run | undefined, runId: string): Run {
+export function requireActive<T extends Pick<Run, 'lifecycleStage'>>(run: T | undefined, runId: string): T {
   if (!run) throw runNotFound(runId);
   if (run.lifecycleStage !== 'active') {
     throw new InvalidParameterValueError(

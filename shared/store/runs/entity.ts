@@ -8,7 +8,14 @@
  */
 import type { LifecycleStage } from '../../domain/experiments/model.js';
 import { formatMetricValue, parseMetricValue } from '../../domain/runs/metrics.js';
-import type { DatasetInput, LatestMetric, MetricPoint, Run, RunStatus } from '../../domain/runs/model.js';
+import type {
+  DatasetInput,
+  LatestMetric,
+  MetricPoint,
+  Run,
+  RunState,
+  RunStatus,
+} from '../../domain/runs/model.js';
 import { fromStoredMap, projection, projectionWithKey, toStoredMap } from '../items.js';
 import { type ItemKey, keys } from '../keys.js';
 
@@ -117,6 +124,11 @@ export function storedLatest(point: MetricPoint): StoredLatest {
 }
 
 /** The run of a RUN item, with the latest metrics of its LATEST item (none when it is not read). */
+/** What a metric write checks of a run (RunState), without decoding its params and tags. */
+export function runState(item: RunItem): RunState {
+  return { runId: item.run_id, experimentId: item.experiment_id, lifecycleStage: item.lifecycle_stage };
+}
+
 export function toRun(item: RunItem, latest: Pick<LatestItem, 'm'> | undefined): Run {
   return {
     runId: item.run_id,

@@ -31,6 +31,7 @@ import type {
   Run,
   RunMutation,
   RunRepository,
+  RunState,
   StepInterval,
 } from '../../domain/runs/model.js';
 import { InvalidParameterValueError } from '../../errors.js';
@@ -58,6 +59,7 @@ import {
   newLatestItem,
   newRunItem,
   type RunItem,
+  runState,
   storedLatest,
   toRun,
 } from './entity.js';
@@ -71,9 +73,15 @@ const MAX_ATTEMPTS = 30;
 /** What `recentWrites` may hold, in approximate item bytes: a few hundred busy runs, a sliver of 1 GB. */
 const RECENT_WRITES_BYTES = 32 * 1024 * 1024;
 
-/** A run as this process last wrote its metrics: the run as then read, and the LATEST item it put. */
+/**
+ * How long a kept LATEST item may be used without a read. Correctness does not rest on it (the
+ * conditional Put does); it bounds how long a missed version bump could go unnoticed.
+ */
+const RECENT_WRITES_TTL_MS = 60_000;
+
+/** A run as this process last wrote its metrics: what the write checked of it, and the LATEST it put. */
 interface RecentWrite {
-  run: Run;
+  state: RunState;
   latest: LatestItem;
 }
 
@@ -86,7 +94,10 @@ export class DynamoRunRepository implements RunRepository {
    * RUN item, so `setLifecycle` bumps LATEST's version too: a run deleted elsewhere fails the Put just
    * the same, and the re-read sees it deleted.
    */
-  private readonly recentWrites = new LRUCache<string, RecentWrite>({ maxSize: RECENT_WRITES_BYTES });
+  private readonly recentWrites = new LRUCache<string, RecentWrite>({
+    maxSize: RECENT_WRITES_BYTES,
+    ttl: RECENT_WRITES_TTL_MS,
+  });
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -180,9 +191,11 @@ export class DynamoRunRepository implements RunRepository {
    * Moves `from` → `to`; false when the run is missing or in another stage. Bumps LATEST's version after
    * RUN's, so that a metric write starting from a LATEST read before the move fails its conditional Put
    * and reads the run again (`recentWrites`). A write that read the run just before the move may still
-   * land between the two updates, as it could land just before a one-item move.
+   * land between the two updates, as it could land just before a one-item move. The bump is made on a
+   * refused move too: a retry of a move whose bump failed (a timeout between the two) completes it.
    */
   async setLifecycle(runId: string, from: LifecycleStage, to: LifecycleStage): Promise<boolean> {
+    this.recentWrites.delete(runId);
     const moved = await updateIfCondition(this.doc, {
       TableName: this.tableName,
       Key: keys.run(runId),
@@ -190,45 +203,45 @@ export class DynamoRunRepository implements RunRepository {
       ConditionExpression: 'lifecycle_stage = :from',
       ExpressionAttributeValues: { ':to': to, ':from': from, ':one': 1 },
     });
-    if (moved) {
-      this.recentWrites.delete(runId);
-      // LATEST is written before RUN and never removed; the condition keeps a lone `ver` from appearing.
-      await updateIfCondition(this.doc, {
-        TableName: this.tableName,
-        Key: keys.runLatest(runId),
-        UpdateExpression: 'SET ver = ver + :one',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':one': 1 },
-      });
-    }
+    // LATEST is written before RUN and never removed; the condition keeps a lone `ver` from appearing.
+    await updateIfCondition(this.doc, {
+      TableName: this.tableName,
+      Key: keys.runLatest(runId),
+      UpdateExpression: 'SET ver = ver + :one',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':one': 1 },
+    });
     return moved;
   }
 
   /**
    * Appends metric points. `check` sees the run as read and may throw (missing, deleted). Calls for a
    * write of N keys: one BatchGet (RUN + LATEST), BatchWrites of the chunks (25 per call; none for a
-   * write that only fills the tail), one conditional Put of LATEST. The BatchGet is left out when this
-   * process put the run's LATEST last (`recentWrites`); `check` then sees the run as read then, whose
-   * lifecycle is still current unless the Put fails.
+   * write that only fills the tail), one conditional Put of LATEST.
+   *
+   * The BatchGet is left out when this process put the run's LATEST last (`recentWrites`) and the write
+   * only fills the tail: `check` then sees the run's state as of that write, whose lifecycle is current
+   * unless the Put fails (a move bumps LATEST's version). A write that would seal chunks or be refused
+   * for size reads first, so that nothing is stored or refused on the strength of a kept item.
    */
   async appendMetrics(
     runId: string,
     points: readonly KeyedPoint[],
-    check: (run: Run | undefined) => Run,
+    check: (run: RunState | undefined) => RunState,
   ): Promise<void> {
     const written = new Set<string>();
+    let recent = this.recentWrites.get(runId);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      await contendedWriteBackoff(attempt);
-      const recent = attempt === 0 ? this.recentWrites.get(runId) : undefined;
-      let run: Run;
+      let state: RunState;
       let latest: LatestItem | undefined;
       if (recent) {
         ({ latest } = recent);
-        run = check(recent.run);
+        state = check(recent.state);
       } else {
+        await contendedWriteBackoff(attempt);
         const read = await this.read(runId);
         latest = read.latest;
-        run = check(read.run ? toRun(read.run, latest) : undefined);
+        state = check(read.run ? runState(read.run) : undefined);
       }
       if (!latest) throw new Error(`Run ${runId} has no LATEST item`);
       const plan = planMetricWrite(points, tailPoints(latest.tail));
@@ -241,13 +254,20 @@ export class DynamoRunRepository implements RunRepository {
       const tail = encodeTail(plan.tail);
       const next: LatestItem = {
         ...latest,
-        ...keys.runLatestListing(run.experimentId, runId),
+        ...keys.runLatestListing(state.experimentId, runId),
         ver: latest.ver + 1,
         ch: (latest.ch ?? 0) + chunks.length,
         m,
         tail,
       };
       const size = approximateItemBytes(next);
+      if (recent && (chunks.length > 0 || size > ITEM_BYTES_BUDGET)) {
+        // Sealing or refusing on a kept item's say: read first (`attempt` is not spent on it).
+        this.recentWrites.delete(runId);
+        recent = undefined;
+        attempt--;
+        continue;
+      }
       if (size > ITEM_BYTES_BUDGET) {
         throw new InvalidParameterValueError(
           `Run ${runId} logs too many distinct metric keys: their latest values would take about ${size} bytes, beyond the ${ITEM_BYTES_BUDGET}-byte storage limit.`,
@@ -266,11 +286,12 @@ export class DynamoRunRepository implements RunRepository {
             ExpressionAttributeValues: { ':read': latest.ver },
           }),
         );
-        this.recentWrites.set(runId, { run, latest: next }, { size: size });
+        this.recentWrites.set(runId, { state, latest: next }, { size });
         return;
       } catch (error) {
         // Whether the Put landed is unknown after any other error, so nothing is kept either way.
         this.recentWrites.delete(runId);
+        recent = undefined;
         if (!isConditionFailure(error)) throw error;
       }
     }

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sortAndDedupe } from '../../../shared/domain/runs/metric-codec.js';
 import { TAIL_MAX_POINTS } from '../../../shared/domain/runs/metrics.js';
-import type { HistoryCursor, KeyedPoint, MetricPoint, Run } from '../../../shared/domain/runs/model.js';
+import type { HistoryCursor, KeyedPoint, MetricPoint, RunState } from '../../../shared/domain/runs/model.js';
 import { keyConditions, keys } from '../../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
@@ -32,7 +32,7 @@ async function newRun(): Promise<string> {
   return runId;
 }
 
-const active = (run: Run | undefined): Run => {
+const active = (run: RunState | undefined): RunState => {
   if (!run) throw new Error('missing run');
   return run;
 };
@@ -198,19 +198,26 @@ describe('history paging', () => {
 });
 
 describe('metric writes starting from the LATEST item this process wrote', () => {
-  /** A repository whose DynamoDB calls are counted by command name: another process on the same table. */
-  function countingRepository(): { repo: DynamoRunRepository; calls: string[] } {
+  /**
+   * A repository whose DynamoDB calls are counted by command name: another process on the same table.
+   * `failWhen` makes matching calls fail as a timeout would, after they reach the table or before.
+   */
+  function countingRepository(failWhen?: (command: { input: { Key?: { sk?: string } } }) => boolean): {
+    repo: DynamoRunRepository;
+    calls: string[];
+  } {
     const calls: string[] = [];
     const doc = {
-      send: (command: { constructor: { name: string } }) => {
+      send: (command: { constructor: { name: string }; input: { Key?: { sk?: string } } }) => {
         calls.push(command.constructor.name);
+        if (failWhen?.(command)) return Promise.reject(new Error('socket hang up'));
         return (table.doc.send as (c: unknown) => Promise<unknown>)(command);
       },
     } as unknown as typeof table.doc;
     return { repo: new DynamoRunRepository(doc, table.tableName), calls };
   }
   const point = (step: number): KeyedPoint[] => [{ key: 'loss', step, timestamp: step, value: step }];
-  const activeOnly = (run: Run | undefined): Run => {
+  const activeOnly = (run: RunState | undefined): RunState => {
     if (run?.lifecycleStage !== 'active') throw new Error(`run is ${run?.lifecycleStage ?? 'missing'}`);
     return run;
   };
@@ -261,5 +268,30 @@ describe('metric writes starting from the LATEST item this process wrote', () =>
     await mine.appendMetrics(runId, point(0), activeOnly);
     expect(await mine.setLifecycle(runId, 'active', 'deleted')).toBe(true);
     await expect(mine.appendMetrics(runId, point(1), activeOnly)).rejects.toThrow('run is deleted');
+  });
+
+  it('completes a move whose LATEST bump failed when the move is retried', async () => {
+    const runId = await newRun();
+    const a = countingRepository();
+    await a.repo.appendMetrics(runId, point(0), activeOnly);
+    const failing = countingRepository((command) => command.input.Key?.sk === keys.runLatest(runId).sk);
+    await expect(failing.repo.setLifecycle(runId, 'active', 'deleted')).rejects.toThrow('socket hang up');
+    // The client retries the delete: the run is already deleted, and the bump is made all the same.
+    const retry = countingRepository();
+    expect(await retry.repo.setLifecycle(runId, 'active', 'deleted')).toBe(false);
+    await expect(a.repo.appendMetrics(runId, point(1), activeOnly)).rejects.toThrow('run is deleted');
+    expect((await repo.readHistory(runId, 'loss'))?.map((p) => p.step)).toEqual([0]);
+  });
+
+  it('reads before a write that seals a chunk, never sealing from a kept item', async () => {
+    const runId = await newRun();
+    const { repo: mine, calls } = countingRepository();
+    for (let step = 0; step < TAIL_MAX_POINTS; step++)
+      await mine.appendMetrics(runId, point(step), activeOnly);
+    calls.length = 0;
+    await mine.appendMetrics(runId, point(TAIL_MAX_POINTS), activeOnly);
+    expect(calls).toEqual(['BatchGetCommand', 'BatchWriteCommand', 'PutCommand']);
+    const steps = (await repo.readHistory(runId, 'loss'))?.map((p) => p.step);
+    expect(steps).toEqual(Array.from({ length: TAIL_MAX_POINTS + 1 }, (_, i) => i));
   });
 });
