@@ -1,0 +1,157 @@
+/**
+ * Issue 11, items 4, 6–10: bad input the red-team pass turned into 5xx answers, stalls or look-alike
+ * entities, sent over HTTP to the real local server. Each must be a 4xx naming what is wrong, and change
+ * nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Api, type ApiResponse, rawRequest } from '../helpers/http.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+let api: Api;
+let experimentId: string;
+let runId: string;
+let modelId: string;
+
+const ARTIFACTS = '/api/2.0/mlflow-artifacts';
+
+function expect400(answer: ApiResponse, fragment: string): void {
+  expect(answer.status, answer.text).toBe(400);
+  expect(answer.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+  expect(String(answer.body.message)).toContain(fragment);
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  api = new Api(server.url);
+  const experiment = await api.post<{ experiment_id: string }>('experiments/create', { name: 'inputs' });
+  experimentId = experiment.body.experiment_id;
+  const run = await api.post<{ run: { info: { run_id: string } } }>('runs/create', {
+    experiment_id: experimentId,
+  });
+  runId = run.body.run.info.run_id;
+  const model = await api.request<{ model: { info: { model_id: string } } }>(
+    'POST',
+    '/api/2.0/mlflow/logged-models',
+    { json: { experiment_id: experimentId, name: 'm' } },
+  );
+  modelId = model.body.model.info.model_id;
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+describe('deeply nested JSON (item 7)', () => {
+  const deep = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+  it('is refused with a 400 before parsing, and nothing is written', async () => {
+    const created = await api.request('POST', '/api/2.0/mlflow/experiments/create', {
+      body: `{"name":"deep","tags":${deep(5000)}}`,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect400(created, 'levels deep');
+    expect((await api.get('experiments/get-by-name', { experiment_name: 'deep' })).status).toBe(404);
+
+    const batch = await api.request('POST', '/api/2.0/mlflow/runs/log-batch', {
+      body: `{"run_id":"${runId}","params":[{"key":"p","value":"v"}],"tags":${deep(5000)}}`,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect400(batch, 'levels deep');
+    const run = await api.get<{ run: { data: { params?: unknown[] } } }>('runs/get', { run_id: runId });
+    expect(run.body.run.data.params).toBeUndefined();
+  });
+
+  it('is refused inside a JSON string body too (MLflow decodes those twice)', async () => {
+    const created = await api.request('POST', '/api/2.0/mlflow/experiments/create', {
+      body: JSON.stringify(`{"name":"deep2","tags":${deep(5000)}}`),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect400(created, 'levels deep');
+  });
+
+  it('still answers an ordinary field error for a shallow body of the wrong shape', async () => {
+    const created = await api.request('POST', '/api/2.0/mlflow/experiments/create', {
+      body: `{"name":"shallow","tags":${deep(10)}}`,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect400(created, "'tags");
+  });
+});
+
+describe("a relative artifact path starting with a drive letter, 'd:notes.txt' (item 6)", () => {
+  const file = () => `${experimentId}/${runId}/artifacts/d:notes.txt`;
+  const modelFile = () => `${experimentId}/models/${modelId}/artifacts/d:notes.txt`;
+  const mpu = (action: string, dir: string, name: string) =>
+    api.request('POST', `${ARTIFACTS}/mpu/${action}/${dir}`, {
+      json: { path: name, num_parts: 1, upload_id: 'x', parts: [{ part_number: 1, etag: 'e' }] },
+    });
+
+  it('is a 400 naming the drive letter on every artifact endpoint, never a 5xx', async () => {
+    const root = `${experimentId}/${runId}/artifacts`;
+    const answers: [string, ApiResponse][] = [
+      ['PUT', await api.request('PUT', `${ARTIFACTS}/artifacts/${file()}`, { body: 'x' })],
+      ['GET', await api.request('GET', `${ARTIFACTS}/artifacts/${file()}`)],
+      ['GET model', await api.request('GET', `${ARTIFACTS}/artifacts/${modelFile()}`)],
+      ['list', await api.request('GET', `${ARTIFACTS}/artifacts?path=${encodeURIComponent(file())}`)],
+      ['DELETE', await api.request('DELETE', `${ARTIFACTS}/artifacts/${file()}`)],
+      ['presigned', await api.request('GET', `${ARTIFACTS}/presigned/${file()}`)],
+      ['mpu create, directory', await mpu('create', `${root}/d:dir`, 'notes.txt')],
+      ['mpu create, file', await mpu('create', root, '/home/me/d:notes.txt')],
+      ['mpu complete', await mpu('complete', `${root}/d:dir`, 'notes.txt')],
+      ['mpu abort', await mpu('abort', `${root}/d:dir`, 'notes.txt')],
+      ['artifacts/list', await api.get('artifacts/list', { run_id: runId, path: 'd:notes.txt' })],
+      [
+        'presigned-upload-url',
+        await api.post('artifacts/presigned-upload-url', { run_id: runId, path: 'd:notes.txt' }),
+      ],
+      [
+        'logged model files',
+        await api.request(
+          'GET',
+          `/ajax-api/2.0/mlflow/logged-models/${modelId}/artifacts/files?artifact_file_path=d:notes.txt`,
+        ),
+      ],
+      [
+        'logged model directories',
+        await api.get(`logged-models/${modelId}/artifacts/directories`, {
+          artifact_directory_path: 'd:notes.txt',
+        }),
+      ],
+    ];
+    for (const [endpoint, answer] of answers) {
+      expect(answer.status, `${endpoint}: ${answer.text}`).toBe(400);
+      expect(String(answer.body.message), endpoint).toContain("drive letter ('d:')");
+    }
+  });
+
+  it('leaves a drive-like name further down a path alone', async () => {
+    const path = `${experimentId}/${runId}/artifacts/sub/d:notes.txt`;
+    expect((await api.request('PUT', `${ARTIFACTS}/artifacts/${path}`, { body: 'x' })).status).toBe(200);
+    const listed = await api.request<{ files?: { path: string }[] }>(
+      'GET',
+      `${ARTIFACTS}/artifacts?path=${encodeURIComponent(`${experimentId}/${runId}/artifacts/sub`)}`,
+    );
+    expect(listed.body.files?.map((entry) => entry.path)).toEqual(['d:notes.txt']);
+  });
+});
+
+describe('model version sources (item 10)', () => {
+  it.each([
+    ['..%c0%af..', 'malformed percent-encoding'],
+    ['..%c0%af../x', 'malformed percent-encoding'],
+    ['%252e%252e/x', "'..' segments"],
+    ['model;x=..', "';'"],
+  ])('refuses runs:/<run>/%s with a 400, and registers nothing', async (path, reason) => {
+    const name = `src-${reason.length}-${path.length}`;
+    expect((await api.post('registered-models/create', { name })).status).toBe(200);
+    const created = await rawRequest(server.url, 'POST', '/api/2.0/mlflow/model-versions/create', {
+      json: { name, source: `runs:/${runId}/${path}`, run_id: runId },
+    });
+    expect400(created, reason);
+    expect(String(created.body.message)).toContain("'source'");
+    const versions = await api.get<{ model_versions?: unknown[] }>('model-versions/search', {
+      filter: `name='${name}'`,
+    });
+    expect(versions.body.model_versions).toBeUndefined();
+  });
+});
