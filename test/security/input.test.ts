@@ -155,3 +155,30 @@ describe('model version sources (item 10)', () => {
     expect(versions.body.model_versions).toBeUndefined();
   });
 });
+
+describe('experiment ids per search (item 4)', () => {
+  const ids = (count: number) => Array.from({ length: count }, (_, index) => String(index));
+
+  it('answers a search naming exactly 100 experiments', async () => {
+    const runs = await api.post<{ runs?: { info: { run_id: string } }[] }>('runs/search', {
+      experiment_ids: [...ids(99), experimentId],
+    });
+    expect(runs.status, runs.text).toBe(200);
+    expect(runs.body.runs?.map((run) => run.info.run_id)).toContain(runId);
+    const models = await api.post<{ models?: unknown[] }>('logged-models/search', {
+      experiment_ids: [...ids(99), experimentId],
+    });
+    expect(models.status, models.text).toBe(200);
+    expect(models.body.models).toHaveLength(1);
+  });
+
+  it('refuses 101 or 3,000 with a 400 naming the field and the limit', async () => {
+    for (const count of [101, 3000]) {
+      for (const endpoint of ['runs/search', 'logged-models/search']) {
+        const answer = await api.post(endpoint, { experiment_ids: ids(count) });
+        expect400(answer, "'experiment_ids'");
+        expect(String(answer.body.message)).toContain('at most 100');
+      }
+    }
+  });
+});

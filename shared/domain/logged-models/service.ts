@@ -1,7 +1,14 @@
+import { mapWithLimit } from '../../concurrency.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import type { Experiment } from '../experiments/model.js';
 import { isLoggedModelId, newLoggedModelId, parseExperimentId, validateRunId } from '../ids.js';
-import { validateKey, validateMaxLength, validateMaxResults } from '../rules.js';
+import {
+  LIMITS,
+  validateKey,
+  validateMaxLength,
+  validateMaxResults,
+  validateSearchExperimentIds,
+} from '../rules.js';
 import { RUN_LIMITS } from '../runs/rules.js';
 import { generateRunName } from '../runs/run-names.js';
 import {
@@ -358,6 +365,7 @@ export class LoggedModelService {
     if (input.experimentIds.length === 0) {
       throw new InvalidParameterValueError("Missing value for required parameter 'experiment_ids'.");
     }
+    validateSearchExperimentIds(input.experimentIds);
     const experimentIds = [
       ...new Set(input.experimentIds.map((id, index) => parseExperimentId(`experiment_ids[${index}]`, id))),
     ];
@@ -375,7 +383,9 @@ export class LoggedModelService {
       byteBudget: LOGGED_MODEL_LIMITS.searchResponseBytes,
     };
     searchLoggedModels([], search); // a bad filter, order or token costs no read
-    const models = await Promise.all(experimentIds.map((id) => this.repo.listByExperiment(id)));
+    const models = await mapWithLimit(experimentIds, LIMITS.searchExperimentsInFlight, (id) =>
+      this.repo.listByExperiment(id),
+    );
     return searchLoggedModels(models.flat(), search);
   }
 
