@@ -182,3 +182,32 @@ describe('experiment ids per search (item 4)', () => {
     }
   });
 });
+
+describe('multipart part counts (item 8)', () => {
+  const create = (numParts: unknown) =>
+    api.request<{ credentials?: { url: string; part_number: number }[] }>(
+      'POST',
+      `${ARTIFACTS}/mpu/create/${experimentId}/${runId}/artifacts/big`,
+      { json: { path: '/tmp/big.bin', num_parts: numParts } },
+    );
+
+  it('refuses more parts than S3 allows, or none, with a 400 naming num_parts', async () => {
+    for (const count of [10_001, 1_000_000, 0, -1]) expect400(await create(count), "'num_parts'");
+  });
+
+  it('signs one URL per part, each for its own part number', async () => {
+    const created = await create(5000);
+    expect(created.status, created.text.slice(0, 300)).toBe(200);
+    const credentials = created.body.credentials ?? [];
+    expect(credentials.map((credential) => credential.part_number)).toEqual(
+      Array.from({ length: 5000 }, (_, index) => index + 1),
+    );
+    expect(
+      credentials.every(
+        (credential) =>
+          new URL(credential.url).searchParams.get('partNumber') === String(credential.part_number),
+      ),
+    ).toBe(true);
+    expect(new Set(credentials.map((credential) => credential.url)).size).toBe(5000);
+  });
+});
