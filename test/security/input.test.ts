@@ -211,3 +211,85 @@ describe('multipart part counts (item 8)', () => {
     expect(new Set(credentials.map((credential) => credential.url)).size).toBe(5000);
   });
 });
+
+describe('look-alike names (item 9)', () => {
+  const nfc = 'caf\u00e9-model';
+  const nfd = 'cafe\u0301-model';
+
+  it('collapses NFC and NFD spellings of an experiment name into one experiment', async () => {
+    const created = await api.post<{ experiment_id: string }>('experiments/create', { name: nfc });
+    expect(created.status, created.text).toBe(200);
+    const again = await api.post('experiments/create', { name: nfd });
+    expect(again.status).toBe(400);
+    expect(again.body.error_code).toBe('RESOURCE_ALREADY_EXISTS');
+    const found = await api.get<{ experiment: { experiment_id: string; name: string } }>(
+      'experiments/get-by-name',
+      { experiment_name: nfd },
+    );
+    expect(found.body.experiment).toMatchObject({ experiment_id: created.body.experiment_id, name: nfc });
+  });
+
+  it('collapses them for registered models, and finds the model by either spelling', async () => {
+    const created = await api.post<{ registered_model: { name: string } }>('registered-models/create', {
+      name: nfd,
+    });
+    expect(created.status, created.text).toBe(200);
+    expect(created.body.registered_model.name).toBe(nfc);
+    const again = await api.post('registered-models/create', { name: nfc });
+    expect(again.body.error_code).toBe('RESOURCE_ALREADY_EXISTS');
+    const found = await api.get<{ registered_model: { name: string } }>('registered-models/get', {
+      name: nfd,
+    });
+    expect(found.body.registered_model.name).toBe(nfc);
+  });
+
+  it.each([
+    ['trailing space', 'shadow ', 'begin or end with whitespace'],
+    ['leading space', ' shadow', 'begin or end with whitespace'],
+    ['right-to-left override', 'shadow\u202egpj.exe', 'U+202E'],
+    ['zero-width space', 'sha\u200bdow', 'U+200B'],
+    ['zero-width joiner', 'sha\u200ddow', 'U+200D'],
+    ['byte order mark', '\ufeffshadow', 'U+FEFF'],
+    ['no-break space', 'sha\u00a0dow', 'U+00A0'],
+    ['C1 control', 'sha\u0085dow', 'U+0085'],
+  ])('refuses a %s in experiment, model and rename names, creating nothing', async (_, name, reason) => {
+    expect400(await api.post('experiments/create', { name }), reason);
+    expect((await api.get('experiments/get-by-name', { experiment_name: name })).status).toBe(404);
+    expect400(await api.post('registered-models/create', { name }), reason);
+    expect((await api.get('registered-models/get', { name })).status).toBe(404);
+    const renamed = await api.post('experiments/update', { experiment_id: experimentId, new_name: name });
+    expect400(renamed, "'new_name'");
+    const model = await api.post('registered-models/rename', { name: nfc, new_name: name });
+    expect400(model, "'new_name'");
+    const logged = await api.request('POST', '/api/2.0/mlflow/logged-models', {
+      json: { experiment_id: experimentId, name },
+    });
+    expect400(logged, "'name'");
+  });
+
+  it('sets an alias in NFC and reads it by either spelling; refuses invisible characters in aliases', async () => {
+    const run = await api.post<{ run: { info: { run_id: string } } }>('runs/create', {
+      experiment_id: experimentId,
+    });
+    const version = await api.post('model-versions/create', {
+      name: nfc,
+      source: `runs:/${run.body.run.info.run_id}/model`,
+    });
+    expect(version.status, version.text).toBe(200);
+    const set = await api.post('registered-models/alias', { name: nfc, alias: 'cafe\u0301', version: '1' });
+    expect(set.status, set.text).toBe(200);
+    const model = await api.get<{ registered_model: { aliases: { alias: string }[] } }>(
+      'registered-models/get',
+      { name: nfc },
+    );
+    expect(model.body.registered_model.aliases.map((entry) => entry.alias)).toEqual(['caf\u00e9']);
+    for (const alias of ['caf\u00e9', 'cafe\u0301']) {
+      const found = await api.get('registered-models/alias', { name: nfc, alias });
+      expect(found.status, found.text).toBe(200);
+    }
+    expect400(
+      await api.post('registered-models/alias', { name: nfc, alias: 'champ\u200bion', version: '1' }),
+      "'alias'",
+    );
+  });
+});

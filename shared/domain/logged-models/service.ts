@@ -3,6 +3,7 @@ import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../err
 import type { Experiment } from '../experiments/model.js';
 import { isLoggedModelId, newLoggedModelId, parseExperimentId, validateRunId } from '../ids.js';
 import {
+  canonicalNewName,
   LIMITS,
   validateKey,
   validateMaxLength,
@@ -202,7 +203,8 @@ export class LoggedModelService {
   ) {}
 
   async create(input: CreateLoggedModelInput): Promise<LoggedModel> {
-    if (input.name !== undefined) validateLoggedModelName('name', input.name);
+    const name = input.name === undefined ? undefined : canonicalNewName('name', input.name);
+    if (name !== undefined) validateLoggedModelName('name', name);
     if (input.modelType !== undefined)
       validateMaxLength('model_type', input.modelType, LOGGED_MODEL_LIMITS.modelType);
     if (input.sourceRunId !== undefined) validateRunId(input.sourceRunId);
@@ -227,7 +229,7 @@ export class LoggedModelService {
     const model: LoggedModel = {
       modelId,
       experimentId: experiment.experimentId,
-      name: input.name ?? generateRunName(),
+      name: name ?? generateRunName(),
       artifactUri: `${experiment.artifactLocation}/models/${modelId}/artifacts`,
       creationTimestamp: now,
       lastUpdatedTimestamp: now,
