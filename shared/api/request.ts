@@ -5,6 +5,7 @@
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { InvalidParameterValueError } from '../errors.js';
+import { jsonNestingDepth, MAX_JSON_DEPTH } from './json-depth.js';
 
 export type QueryFields = Record<string, string | string[]>;
 
@@ -52,6 +53,16 @@ function isJsonContentType(contentType: string | undefined): boolean {
   return mediaType === 'application/json';
 }
 
+/** The text itself, unless it nests deeper than any message may (checked before parsing, see json-depth.ts). */
+function refuseDeep(text: string): string {
+  if (jsonNestingDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new InvalidParameterValueError(
+      `The request body nests JSON objects and arrays more than ${MAX_JSON_DEPTH} levels deep; no message does.`,
+    );
+  }
+  return text;
+}
+
 /**
  * Parses a JSON request body. An empty body is `{}` (MLflow's rule); a body that is a JSON string holding
  * JSON is decoded twice, as MLflow does for old clients; anything but an object is refused.
@@ -65,9 +76,10 @@ export function parseJsonBody(body: string, contentType: string | undefined): Re
   if (contentType === undefined) throw new InvalidParameterValueError(JSON_CONTENT_TYPE_ERROR);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body);
-    if (typeof parsed === 'string') parsed = JSON.parse(parsed);
-  } catch {
+    parsed = JSON.parse(refuseDeep(body));
+    if (typeof parsed === 'string') parsed = JSON.parse(refuseDeep(parsed));
+  } catch (error) {
+    if (error instanceof InvalidParameterValueError) throw error;
     throw new InvalidParameterValueError('Malformed JSON in the request body.');
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {

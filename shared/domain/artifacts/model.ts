@@ -51,7 +51,8 @@ export interface ArtifactStorage {
   delete(key: string): Promise<void>;
   deletePrefix(prefix: string): Promise<number>;
   createMultipart(key: string): Promise<string>;
-  presignPart(key: string, uploadId: string, partNumber: number): Promise<string>;
+  /** One UploadPart URL per part number, in order. */
+  presignParts(key: string, uploadId: string, partNumbers: readonly number[]): Promise<string[]>;
   completeMultipart(
     key: string,
     uploadId: string,

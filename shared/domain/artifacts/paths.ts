@@ -95,7 +95,11 @@ function unsafeReason(path: string): string | undefined {
   if (path === '') return undefined;
   if (LONE_SURROGATE.test(path)) return 'it is not valid Unicode (unpaired surrogate)';
   if (CONTROL.test(path)) return 'control characters (including NUL and newlines) are not allowed';
-  if (path.startsWith('/') || WINDOWS_DRIVE.test(path)) return 'absolute paths are not allowed';
+  if (path.startsWith('/')) return 'absolute paths are not allowed';
+  // `d:notes.txt` is relative to drive D's working directory on Windows: a client saving it there would
+  // write outside the folder it downloads into.
+  if (WINDOWS_DRIVE.test(path))
+    return "absolute paths are not allowed, nor paths starting with a drive letter ('d:')";
   if (path.includes('\\')) return 'backslashes are not allowed';
   if (path.includes('#')) return "'#' is not allowed";
   if (path.includes('?')) return "'?' is not allowed";
@@ -153,12 +157,23 @@ export function parseArtifactPath(canonical: string, field = 'path'): ParsedArti
   const segments = canonical.split('/');
   const [experimentId, second, third, fourth] = segments;
   if (experimentId === undefined || !isCanonicalExperimentId(experimentId)) throw outside();
+  let parsed: ParsedArtifactPath;
   if (second === MODELS_SEGMENT) {
     if (third === undefined || !isLoggedModelId(third) || fourth !== ARTIFACTS_SEGMENT) throw outside();
-    return { owner: { kind: 'model', experimentId, modelId: third }, relative: segments.slice(4).join('/') };
+    parsed = {
+      owner: { kind: 'model', experimentId, modelId: third },
+      relative: segments.slice(4).join('/'),
+    };
+  } else {
+    if (second === undefined || !isRunId(second) || third !== ARTIFACTS_SEGMENT) throw outside();
+    parsed = { owner: { kind: 'run', experimentId, runId: second }, relative: segments.slice(3).join('/') };
   }
-  if (second === undefined || !isRunId(second) || third !== ARTIFACTS_SEGMENT) throw outside();
-  return { owner: { kind: 'run', experimentId, runId: second }, relative: segments.slice(3).join('/') };
+  // The relative path is a path of its own (the name a client lists, downloads and saves), so it is held
+  // to the same rules as the whole: `<exp>/<run>/artifacts/d:notes.txt` is refused here, with a 400,
+  // rather than by artifactKey's assertion, with a 500.
+  const relativeReason = unsafeReason(parsed.relative);
+  if (relativeReason !== undefined) throw refusal(canonical, parsed.relative, field, relativeReason);
+  return parsed;
 }
 
 /** Programming errors (not client input): surface as 500s, never as a key outside the owner's root. */

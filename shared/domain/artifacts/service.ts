@@ -264,7 +264,7 @@ export class ArtifactService {
     const target = await this.multipartTarget(rawDir, localPath);
     // All part URLs go back in one answer, which must fit Lambda's 6 MB response: URLs signed with the
     // function's session credentials are ~1.5 KB each, so very many parts cannot be served at once.
-    const sample = await this.storage.presignPart(target.key, 'x'.repeat(64), ARTIFACT_LIMITS.maxParts);
+    const [sample] = await this.storage.presignParts(target.key, 'x'.repeat(64), [ARTIFACT_LIMITS.maxParts]);
     const estimate = numParts * (Buffer.byteLength(JSON.stringify(sample)) + 60);
     if (estimate > ARTIFACT_LIMITS.responseBudgetBytes) {
       throw new InvalidParameterValueError(
@@ -272,13 +272,13 @@ export class ArtifactService {
       );
     }
     const s3UploadId = await this.storage.createMultipart(target.key);
-    const credentials = await Promise.all(
-      Array.from({ length: numParts }, async (_, index) => ({
-        url: await this.storage.presignPart(target.key, s3UploadId, index + 1),
-        part_number: index + 1,
-        headers: {},
-      })),
-    );
+    const partNumbers = Array.from({ length: numParts }, (_, index) => index + 1);
+    const urls = await this.storage.presignParts(target.key, s3UploadId, partNumbers);
+    const credentials = partNumbers.map((partNumber, index) => ({
+      url: urls[index] as string,
+      part_number: partNumber,
+      headers: {},
+    }));
     return { uploadId: issueUploadId(s3UploadId, target.key), credentials };
   }
 

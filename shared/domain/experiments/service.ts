@@ -6,6 +6,8 @@
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import { parseExperimentId } from '../ids.js';
 import {
+  canonicalNewName,
+  findByName,
   LIMITS,
   validateArtifactLocation,
   validateExperimentName,
@@ -66,7 +68,8 @@ export class ExperimentService {
   }
 
   async create(input: CreateExperimentInput): Promise<string> {
-    validateExperimentName('name', input.name);
+    const name = canonicalNewName('name', input.name);
+    validateExperimentName('name', name);
     const tagMap = new Map<string, string>();
     for (const [index, tag] of input.tags.entries()) {
       validateExperimentTag(`tags[${index}].key`, tag.key, `tags[${index}].value`, tag.value);
@@ -88,7 +91,7 @@ export class ExperimentService {
     }
     await this.ready();
     const experiment = await this.repo.create({
-      name: input.name,
+      name,
       artifactLocation: (id) => requested || artifactLocationFor(this.config.artifactRoot, id),
       tags,
       now: this.clock(),
@@ -106,7 +109,7 @@ export class ExperimentService {
 
   async getByName(name: string): Promise<Experiment> {
     await this.ready();
-    const experiment = await this.repo.getByName(name);
+    const experiment = await findByName(name, (candidate) => this.repo.getByName(candidate));
     if (!experiment) throw new ResourceDoesNotExistError(`Could not find experiment with name '${name}'`);
     return experiment;
   }
@@ -123,13 +126,14 @@ export class ExperimentService {
   }
 
   async rename(rawExperimentId: string, newName: string): Promise<void> {
-    validateExperimentName('new_name', newName);
+    const name = canonicalNewName('new_name', newName);
+    validateExperimentName('new_name', name);
     const experiment = await this.get(rawExperimentId);
     if (experiment.lifecycleStage !== 'active') {
       // MLflow answers INVALID_STATE (a 500 the client retries for minutes); this never succeeds on retry.
       throw new InvalidParameterValueError('Cannot rename a non-active experiment.');
     }
-    await this.repo.rename(experiment, newName, this.clock());
+    await this.repo.rename(experiment, name, this.clock());
   }
 
   async delete(rawExperimentId: string): Promise<void> {

@@ -1,7 +1,15 @@
+import { mapWithLimit } from '../../concurrency.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import type { Experiment } from '../experiments/model.js';
 import { isLoggedModelId, newLoggedModelId, parseExperimentId, validateRunId } from '../ids.js';
-import { validateKey, validateMaxLength, validateMaxResults } from '../rules.js';
+import {
+  canonicalNewName,
+  LIMITS,
+  validateKey,
+  validateMaxLength,
+  validateMaxResults,
+  validateSearchExperimentIds,
+} from '../rules.js';
 import { RUN_LIMITS } from '../runs/rules.js';
 import { generateRunName } from '../runs/run-names.js';
 import {
@@ -195,7 +203,8 @@ export class LoggedModelService {
   ) {}
 
   async create(input: CreateLoggedModelInput): Promise<LoggedModel> {
-    if (input.name !== undefined) validateLoggedModelName('name', input.name);
+    const name = input.name === undefined ? undefined : canonicalNewName('name', input.name);
+    if (name !== undefined) validateLoggedModelName('name', name);
     if (input.modelType !== undefined)
       validateMaxLength('model_type', input.modelType, LOGGED_MODEL_LIMITS.modelType);
     if (input.sourceRunId !== undefined) validateRunId(input.sourceRunId);
@@ -220,7 +229,7 @@ export class LoggedModelService {
     const model: LoggedModel = {
       modelId,
       experimentId: experiment.experimentId,
-      name: input.name ?? generateRunName(),
+      name: name ?? generateRunName(),
       artifactUri: `${experiment.artifactLocation}/models/${modelId}/artifacts`,
       creationTimestamp: now,
       lastUpdatedTimestamp: now,
@@ -358,6 +367,7 @@ export class LoggedModelService {
     if (input.experimentIds.length === 0) {
       throw new InvalidParameterValueError("Missing value for required parameter 'experiment_ids'.");
     }
+    validateSearchExperimentIds(input.experimentIds);
     const experimentIds = [
       ...new Set(input.experimentIds.map((id, index) => parseExperimentId(`experiment_ids[${index}]`, id))),
     ];
@@ -375,7 +385,9 @@ export class LoggedModelService {
       byteBudget: LOGGED_MODEL_LIMITS.searchResponseBytes,
     };
     searchLoggedModels([], search); // a bad filter, order or token costs no read
-    const models = await Promise.all(experimentIds.map((id) => this.repo.listByExperiment(id)));
+    const models = await mapWithLimit(experimentIds, LIMITS.searchExperimentsInFlight, (id) =>
+      this.repo.listByExperiment(id),
+    );
     return searchLoggedModels(models.flat(), search);
   }
 

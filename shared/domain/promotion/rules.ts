@@ -4,7 +4,7 @@
  * the registry could promote to.
  */
 import { InvalidParameterValueError } from '../../errors.js';
-import { parseStage, validateAlias } from '../registry/rules.js';
+import { canonicalAlias, parseStage } from '../registry/rules.js';
 import { validateMaxLength } from '../rules.js';
 import type { Run } from '../runs/model.js';
 import { type CompiledRunClause, compileRunFilter, compileRunFilterClauses } from '../runs/search.js';
@@ -22,9 +22,7 @@ export function parseTarget(alias: string | undefined, stage: string | undefined
     throw new InvalidParameterValueError("Give exactly one of 'alias' and 'stage'.");
   }
   if (stage) return { kind: 'stage', name: parseStage(stage) };
-  const name = alias as string;
-  validateAlias(name);
-  return { kind: 'alias', name };
+  return { kind: 'alias', name: canonicalAlias(alias as string) };
 }
 
 /** Validates a policy condition; an invalid one is a 400 naming the field and the position. */

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import { stageNamed, validateModelName } from '../registry/rules.js';
-import { validateMaxResults } from '../rules.js';
+import { findByName, validateMaxResults } from '../rules.js';
 import { decodePageToken, encodePageToken, queryFingerprint } from '../search/page-token.js';
 import type { PromotionGuard, PromotionRequest } from './guard.js';
 import type {
@@ -176,7 +176,7 @@ export class PromotionPolicyService {
   }
 
   private async requireModel(name: string): Promise<{ modelId: string; name: string }> {
-    const model = await this.models.getModelByName(name);
+    const model = await findByName(name, (candidate) => this.models.getModelByName(candidate));
     if (!model) throw new ResourceDoesNotExistError(`Registered Model with name=${name} not found`);
     return model;
   }

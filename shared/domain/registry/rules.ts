@@ -5,7 +5,7 @@
  */
 
 import { InvalidParameterValueError } from '../../errors.js';
-import { validateKey, validateMaxLength } from '../rules.js';
+import { canonicalNewName, validateKey, validateMaxLength } from '../rules.js';
 import type { ModelVersion, Stage } from './model.js';
 
 /** MLflow's stages in MLflow's spelling and order (latest versions are listed in it). */
@@ -106,6 +106,17 @@ export function validateAlias(alias: string): void {
       `'${alias}' is a reserved alias name ('latest' and 'v<number>' refer to versions) and cannot be set.`,
     );
   }
+}
+
+/**
+ * An alias being set, or named by a promotion policy: NFC (names' one rule, domain/rules.ts), then
+ * MLflow's alias rules. Setting and guarding read the same form, so a policy on an alias cannot be
+ * side-stepped by spelling the alias with other code points that look the same.
+ */
+export function canonicalAlias(raw: string): string {
+  const alias = canonicalNewName('alias', raw);
+  validateAlias(alias);
+  return alias;
 }
 
 /** The newest version per stage (MLflow's latest_versions), optionally only for `stages`. */

@@ -6,7 +6,7 @@
 
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import type { PromotionGuard, PromotionRequest } from '../promotion/guard.js';
-import { validateKey, validateMaxResults } from '../rules.js';
+import { canonicalNewName, findByName, validateKey, validateMaxResults } from '../rules.js';
 import type {
   CreateVersionInput,
   ModelVersion,
@@ -19,12 +19,12 @@ import type {
   VersionView,
 } from './model.js';
 import {
+  canonicalAlias,
   latestPerStage,
   parseStage,
   parseVersion,
   REGISTRY_LIMITS,
   registryTagMap,
-  validateAlias,
   validateArchiveExisting,
   validateDescription,
   validateModelName,
@@ -38,6 +38,11 @@ import {
   type VersionPage,
 } from './search.js';
 import { resolveVersionSource, validateSource, validateVersionIds } from './sources.js';
+
+/** The key under which `model` holds the alias a client names: as given (an alias set before names were normalised), else its NFC form (findByName's order). */
+function aliasIn(model: RegisteredModel, alias: string): string {
+  return Object.hasOwn(model.aliases, alias) ? alias : alias.normalize('NFC');
+}
 
 function modelNotFound(name: string): ResourceDoesNotExistError {
   return new ResourceDoesNotExistError(`Registered Model with name=${name} not found`);
@@ -74,11 +79,12 @@ export class RegistryService {
     /** The authenticated principal creating the model (MLflow's user_id); unset without auth. */
     userId?: string;
   }): Promise<ModelView> {
-    validateModelName('name', input.name);
+    const name = canonicalNewName('name', input.name);
+    validateModelName('name', name);
     const tags = registryTagMap(input.tags);
     validateDescription(input.description);
     const model = await this.repo.createModel({
-      name: input.name,
+      name,
       ...(input.description ? { description: input.description } : {}),
       tags,
       now: this.clock(),
@@ -94,10 +100,11 @@ export class RegistryService {
   }
 
   async renameModel(name: string, newName: string): Promise<ModelView> {
-    validateModelName('new_name', newName);
+    const canonical = canonicalNewName('new_name', newName);
+    validateModelName('new_name', canonical);
     const model = await this.requireModel(name);
-    await this.repo.renameModel(model, newName, this.clock());
-    return this.getModel(newName);
+    await this.repo.renameModel(model, canonical, this.clock());
+    return this.getModel(canonical);
   }
 
   async updateModel(name: string, description: string | undefined): Promise<ModelView> {
@@ -302,22 +309,22 @@ export class RegistryService {
     rawVersion: string,
     context: PromotionContext = {},
   ): Promise<void> {
-    validateAlias(alias);
+    const canonical = canonicalAlias(alias);
     const { model, version } = await this.getVersion(name, rawVersion);
-    await this.askGuard({ model, version }, { kind: 'alias', name: alias }, context);
-    if (!(await this.repo.setAlias(model.modelId, alias, version.version, this.clock())))
+    await this.askGuard({ model, version }, { kind: 'alias', name: canonical }, context);
+    if (!(await this.repo.setAlias(model.modelId, canonical, version.version, this.clock())))
       throw modelNotFound(name);
   }
 
   async deleteAlias(name: string, alias: string): Promise<void> {
     const model = await this.requireModel(name);
     // MLflow answers 200 for an alias that is not set.
-    await this.repo.deleteAlias(model.modelId, alias);
+    await this.repo.deleteAlias(model.modelId, aliasIn(model, alias));
   }
 
   async getVersionByAlias(name: string, alias: string): Promise<VersionView> {
     const model = await this.requireModel(name);
-    const number = model.aliases[alias];
+    const number = model.aliases[aliasIn(model, alias)];
     const version = number === undefined ? undefined : await this.repo.getVersion(model.modelId, number);
     if (!version) {
       throw new ResourceDoesNotExistError(`Registered model alias ${alias} not found.`);
@@ -343,7 +350,7 @@ export class RegistryService {
 
   private async requireModel(name: string): Promise<RegisteredModel> {
     if (name === '') throw new InvalidParameterValueError("Missing value for required parameter 'name'.");
-    const model = await this.repo.getModelByName(name);
+    const model = await findByName(name, (candidate) => this.repo.getModelByName(candidate));
     if (!model) throw modelNotFound(name);
     return model;
   }

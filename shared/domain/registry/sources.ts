@@ -5,7 +5,7 @@
  */
 
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
-import { canonicalArtifactPath, decodeUntilStable, parseArtifactPath } from '../artifacts/paths.js';
+import { canonicalArtifactPath, parseArtifactPath } from '../artifacts/paths.js';
 import { isLoggedModelId, isRunId } from '../ids.js';
 import type { CreateVersionInput, VersionSourceLookup } from './model.js';
 import { REGISTRY_LIMITS } from './rules.js';
@@ -15,12 +15,14 @@ function rootOf(artifactRoot: string): string {
   return artifactRoot.endsWith('/') ? artifactRoot : `${artifactRoot}/`;
 }
 
-/** A path inside a source, decoded as artifact paths are (a malformed encoding is a 400 naming 'source'). */
-function isSafeRelativePath(path: string): boolean {
-  const decoded = decodeUntilStable(path, 'source');
-  if (/[\\#?\0]/.test(decoded)) return false;
-  if (decoded.startsWith('/') || /^[a-zA-Z]:/.test(decoded)) return false;
-  return !decoded.split('/').some((segment) => segment === '..' || segment === '.');
+/**
+ * A path inside a source, read exactly as the artifacts function reads artifact paths — the one
+ * canonicaliser, so a source cannot name a path the artifact endpoints would read differently (overlong
+ * UTF-8 such as `%c0%af`, nested encodings, `..` after decoding, `;`, drive letters). A trailing '/' names
+ * the same directory. Refusals are 400s naming 'source'.
+ */
+function canonicalSourcePath(path: string): string {
+  return canonicalArtifactPath(path.replace(/\/+$/, ''), 'source');
 }
 
 /**
@@ -43,7 +45,7 @@ export function validateSource(source: string, artifactRoot: string): void {
     const runId = slash === -1 ? rest : rest.slice(0, slash);
     const path = slash === -1 ? '' : rest.slice(slash + 1);
     if (!isRunId(runId)) refuse('the run id is not valid');
-    if (path !== '' && !isSafeRelativePath(path)) refuse('the path escapes the run');
+    canonicalSourcePath(path);
     return;
   }
   if (source.startsWith('models:/')) {
@@ -56,7 +58,7 @@ export function validateSource(source: string, artifactRoot: string): void {
     const path = source.slice(root.length);
     // `mlflow-artifacts://host/...` would name another server.
     if (path === '' || path.startsWith('/')) refuse('it names no path under the artifact root');
-    if (!isSafeRelativePath(path)) refuse('the path escapes the artifact root');
+    canonicalSourcePath(path);
     return;
   }
   refuse('this scheme or location is not allowed');
@@ -90,7 +92,7 @@ export function sourceOwner(source: string, artifactRoot: string): SourceOwner {
   if (source.startsWith('models:/')) return { kind: 'model', modelId: source.slice(8) };
   const root = rootOf(artifactRoot);
   try {
-    const canonical = canonicalArtifactPath(source.slice(root.length).replace(/\/+$/, ''), 'source');
+    const canonical = canonicalSourcePath(source.slice(root.length));
     const { owner } = parseArtifactPath(canonical, 'source');
     return owner.kind === 'run'
       ? { kind: 'run', runId: owner.runId }

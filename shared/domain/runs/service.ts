@@ -2,11 +2,19 @@
  * The runs service: a run's lifecycle, its params, tags, inputs and outputs, metric logging (with the
  * logged models a metric or input names), and the entry points of history reads and run search.
  */
+
+import { mapWithLimit } from '../../concurrency.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import type { LifecycleStage } from '../experiments/model.js';
 import type { ExperimentService } from '../experiments/service.js';
 import { newRunId, parseExperimentId, validateRunId } from '../ids.js';
-import { LIMITS, validateKey, validateMaxLength, validateMaxResults } from '../rules.js';
+import {
+  LIMITS,
+  validateKey,
+  validateMaxLength,
+  validateMaxResults,
+  validateSearchExperimentIds,
+} from '../rules.js';
 import type { ViewType } from '../search/pipeline.js';
 import { type HistoryPage, historyBulkInterval, historyPage } from './history.js';
 import type {
@@ -346,13 +354,18 @@ export class RunService {
   }): Promise<RunPage> {
     const maxResults = search.maxResults ?? LIMITS.defaultMaxResults;
     validateMaxResults(maxResults, LIMITS.maxResultsCap);
+    validateSearchExperimentIds(search.experimentIds);
     const experimentIds = [
       ...new Set(search.experimentIds.map((id) => parseExperimentId('experiment_ids', id))),
     ];
     const query = { ...search, maxResults, experimentIds, scope: experimentIds };
     // Parse the filter, order and token before any read: a bad request costs nothing.
     searchRuns([], query);
-    const runs = (await Promise.all(experimentIds.map((id) => this.repo.listByExperiment(id)))).flat();
+    const runs = (
+      await mapWithLimit(experimentIds, LIMITS.searchExperimentsInFlight, (id) =>
+        this.repo.listByExperiment(id),
+      )
+    ).flat();
     return searchRuns(runs, query);
   }
 

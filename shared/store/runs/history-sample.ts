@@ -17,6 +17,7 @@
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mapWithLimit } from '../../concurrency.js';
 import { decodeChunk, sortAndDedupe } from '../../domain/runs/metric-codec.js';
 import type { HistoryHead, MetricPoint, StepInterval } from '../../domain/runs/model.js';
 import { storedKey } from '../items.js';
@@ -206,18 +207,13 @@ export async function readHistoryIntervals(
     }
   }
   const points: MetricPoint[] = [...head.points];
-  let next = 0;
-  const worker = async () => {
-    while (next < queries.length) {
-      const { family, command } = queries[next++] as (typeof queries)[number];
-      const page = await ctx.doc.send(command);
-      for (const item of page.Items ?? []) {
-        for (const point of pointsOf(item, family, ctx.key)) {
-          if (point.step >= start && point.step <= end) points.push(point);
-        }
+  await mapWithLimit(queries, CONCURRENCY, async ({ family, command }) => {
+    const page = await ctx.doc.send(command);
+    for (const item of page.Items ?? []) {
+      for (const point of pointsOf(item, family, ctx.key)) {
+        if (point.step >= start && point.step <= end) points.push(point);
       }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queries.length) }, worker));
+  });
   return sortAndDedupe(points);
 }

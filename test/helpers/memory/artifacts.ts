@@ -56,8 +56,8 @@ class MemoryArtifactStorage implements ArtifactStorage {
   async createMultipart() {
     return 's3-upload';
   }
-  async presignPart(key: string, _uploadId: string, part: number) {
-    return `https://s3.example/${key}?part=${part}`;
+  async presignParts(key: string, _uploadId: string, parts: readonly number[]) {
+    return parts.map((part) => `https://s3.example/${key}?part=${part}`);
   }
   async completeMultipart() {}
   async abortMultipart() {}

@@ -268,6 +268,17 @@ describe('parseArtifactPath', () => {
     refuses(() => parseArtifactPath(path), fragment);
   });
 
+  it.each([`1/${RUN}/artifacts/d:notes.txt`, `1/models/${MODEL}/artifacts/C:x/y`])(
+    'refuses %j, whose relative path starts with a drive letter, as a 400 naming the field',
+    (path) => {
+      refuses(() => parseArtifactPath(canonicalArtifactPath(path, 'path'), 'path'), "drive letter ('d:')");
+    },
+  );
+
+  it('accepts a drive-like segment past the first, which no OS reads as a drive', () => {
+    expect(parseArtifactPath(`1/${RUN}/artifacts/a/d:notes.txt`).relative).toBe('a/d:notes.txt');
+  });
+
   it('round-trips every owner and accepted relative path (property)', () => {
     fc.assert(
       fc.property(owner, safePath, (o, relative) => {

@@ -170,6 +170,12 @@ describe('validating policies', () => {
     // The registry's alias rule: a policy can only guard an alias a version could ever carry.
     expect(caught(() => parseTarget('a.b', undefined)).message).toContain('Invalid alias name');
   });
+
+  it('names an alias in the NFC form the registry sets it in, so a look-alike spelling is the same target', () => {
+    // The registry sets 'cafe\u0301' as 'café' (registry service setAlias): its policy must be that one.
+    expect(parseTarget('cafe\u0301', undefined)).toEqual({ kind: 'alias', name: 'caf\u00e9' });
+    expect(caught(() => parseTarget('champ\u200bion', undefined)).message).toContain('U+200B');
+  });
 });
 
 describe('PolicyPromotionGuard', () => {

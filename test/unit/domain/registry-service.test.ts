@@ -294,4 +294,30 @@ describe('the promotion guard', () => {
     await refusal(() => aliasGuarded.registry.setAlias('m', 'champion', '1'));
     expect((await aliasGuarded.registry.getModel('m')).model.aliases).toEqual({});
   });
+
+  it('is asked about the NFC alias the registry sets, whichever spelling the request used', async () => {
+    const guarded = setup(recordingGuard('caf\u00e9'));
+    await guarded.registry.createModel({ name: 'm', tags: [] });
+    await guarded.registry.createVersion(version('m'));
+    await refusal(() => guarded.registry.setAlias('m', 'cafe\u0301', '1'));
+    expect((await guarded.registry.getModel('m')).model.aliases).toEqual({});
+  });
+});
+
+describe('names stored before names were normalised (issue 11, item 9)', () => {
+  it('still read, and their aliases too, by the spelling they were stored in', async () => {
+    const { repo, registry } = setup();
+    // An NFD name and alias as an earlier version stored them, bypassing today's create.
+    await repo.createModel({ name: 'cafe\u0301', tags: {}, now: 1 });
+    await registry.createVersion(version('cafe\u0301'));
+    const { model } = await registry.getModel('cafe\u0301');
+    await repo.setAlias(model.modelId, 'ole\u0301', 1, 2);
+    expect((await registry.getVersionByAlias('cafe\u0301', 'ole\u0301')).version.version).toBe(1);
+    await registry.deleteAlias('cafe\u0301', 'ole\u0301');
+    expect((await registry.getModel('cafe\u0301')).model.aliases).toEqual({});
+    // A model created in the NFC spelling is another name: each spelling still finds its own.
+    const { model: created } = await registry.createModel({ name: 'caf\u00e9', tags: [] });
+    expect((await registry.getModel('caf\u00e9')).model.modelId).toBe(created.modelId);
+    expect((await registry.getModel('cafe\u0301')).model.modelId).toBe(model.modelId);
+  });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeUntilStable } from '../../../shared/domain/artifacts/paths.js';
+import { canonicalArtifactPath } from '../../../shared/domain/artifacts/paths.js';
 import type { ModelVersion, RegisteredModel } from '../../../shared/domain/registry/model.js';
 import {
   latestPerStage,
@@ -10,7 +10,7 @@ import {
   validateModelName,
 } from '../../../shared/domain/registry/rules.js';
 import { searchModels, searchVersions } from '../../../shared/domain/registry/search.js';
-import { validateSource } from '../../../shared/domain/registry/sources.js';
+import { sourceOwner, validateSource } from '../../../shared/domain/registry/sources.js';
 import { InvalidParameterValueError } from '../../../shared/errors.js';
 
 const ROOT = 'mlflow-artifacts:/';
@@ -180,20 +180,15 @@ describe('source paths are decoded as artifact paths are', () => {
   // One decoder for both: a source path and an artifact path with the same bytes are refused alike.
   const pathChars = fc.stringMatching(/^[a-zA-Z0-9%./_-]{1,40}$/);
 
-  it('refuses a runs:/ path exactly when its percent-encoding is malformed or its decoding escapes', () => {
+  it('refuses a runs:/ path exactly when the artifact-path canonicaliser refuses it', () => {
     fc.assert(
       fc.property(pathChars, (path) => {
-        let decoded: string | undefined;
+        let canonical = true;
         try {
-          decoded = decodeUntilStable(path, 'source');
+          canonicalArtifactPath(path.replace(/\/+$/, ''), 'source');
         } catch {
-          decoded = undefined;
+          canonical = false;
         }
-        const escapes =
-          decoded === undefined ||
-          /[\\#?\0]/.test(decoded) ||
-          decoded.startsWith('/') ||
-          decoded.split('/').some((segment) => segment === '..' || segment === '.');
         let refused = false;
         try {
           validateSource(`runs:/${RUN}/${path}`, ROOT);
@@ -201,9 +196,25 @@ describe('source paths are decoded as artifact paths are', () => {
           expect(error).toBeInstanceOf(InvalidParameterValueError);
           refused = true;
         }
-        expect(refused).toBe(escapes);
+        expect(refused).toBe(!canonical);
       }),
     );
+  });
+
+  it.each([
+    ['..%c0%af..', 'malformed percent-encoding'],
+    ['%c0%ae%c0%ae/x', 'malformed percent-encoding'],
+    ['a/%252e%252e/b', "'..' segments"],
+    ['a;b', "';'"],
+    ['d:notes', 'drive letter'],
+    ['a//b', 'empty segments'],
+  ])('refuses the runs:/ path %j as an artifact path would be refused', (path, reason) => {
+    expect(() => validateSource(`runs:/${RUN}/${path}`, ROOT)).toThrow(reason);
+    const underRoot = `${ROOT}1/${RUN}/artifacts/${path}`;
+    expect(() => {
+      validateSource(underRoot, ROOT);
+      sourceOwner(underRoot, ROOT);
+    }).toThrow(InvalidParameterValueError);
   });
 
   it("names the 'source' field when the encoding is malformed", () => {

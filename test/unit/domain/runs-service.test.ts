@@ -1,5 +1,6 @@
 /** The runs service's rules on in-memory repositories: no HTTP, no table. */
 import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../../../shared/domain/rules.js';
 import { RUN_LIMITS } from '../../../shared/domain/runs/rules.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../../shared/errors.js';
 import { memoryTracking } from '../../helpers/memory/index.js';
@@ -252,5 +253,42 @@ describe('get-history-bulk-interval', () => {
     const steps = rows.filter((row) => row.runId === runId).map((row) => row.point.step);
     expect(steps).toContain(0);
     expect(steps).toContain(9);
+  });
+});
+
+describe('search fan-out', () => {
+  it(`names at most ${LIMITS.searchExperimentIds} experiments, and reads ${LIMITS.searchExperimentsInFlight} at a time`, async () => {
+    const { runs, runRepo, runId } = await setup();
+    const listByExperiment = runRepo.listByExperiment.bind(runRepo);
+    let pending = 0;
+    let most = 0;
+    let calls = 0;
+    runRepo.listByExperiment = async (experimentId) => {
+      calls++;
+      pending++;
+      most = Math.max(most, pending);
+      await new Promise((resolve) => setImmediate(resolve));
+      pending--;
+      return listByExperiment(experimentId);
+    };
+    const ids = (count: number) => Array.from({ length: count }, (_, index) => String(index + 1));
+    const page = await runs.search({
+      experimentIds: ids(LIMITS.searchExperimentIds),
+      orderBy: [],
+      viewType: 'ACTIVE_ONLY',
+    });
+    expect(page.runs.map((run) => run.runId)).toEqual([runId]);
+    expect(calls).toBe(LIMITS.searchExperimentIds);
+    expect(most).toBe(LIMITS.searchExperimentsInFlight);
+
+    calls = 0;
+    const refused = runs.search({
+      experimentIds: ids(LIMITS.searchExperimentIds + 1),
+      orderBy: [],
+      viewType: 'ACTIVE_ONLY',
+    });
+    await expect(refused).rejects.toBeInstanceOf(InvalidParameterValueError);
+    await expect(refused).rejects.toThrow(`at most ${LIMITS.searchExperimentIds}`);
+    expect(calls).toBe(0);
   });
 });

@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseExperimentId } from '../../../shared/domain/ids.js';
 import {
+  canonicalNewName,
+  findByName,
   validateArtifactLocation,
   validateExperimentName,
   validateKey,
@@ -103,5 +105,67 @@ describe('validateArtifactLocation', () => {
     // Decoded as artifact paths are: nested encodings to the end, malformed ones refused.
     refuses(() => validateArtifactLocation('s3://b/a/%252e%252e/c'), "'..'");
     refuses(() => validateArtifactLocation('s3://b/a/%zz/c'), 'malformed percent-encoding');
+  });
+});
+
+describe('names: canonicalNewName and findByName (issue 11, item 9)', () => {
+  const UNSAFE = [
+    ...['\u0000', '\u001f', '\u007f', '\u0085', '\u009f', '\t', '\n'],
+    ...['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'],
+    ...['\u200e', '\u200f', '\u061c', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad'],
+    ...['\u00a0', '\u2007', '\u3000', '\u2028', '\u2029', '\ud800'],
+  ];
+
+  it('makes NFC and NFD spellings one name', () => {
+    expect(canonicalNewName('name', 'cafe\u0301')).toBe('caf\u00e9');
+    expect(canonicalNewName('name', 'caf\u00e9')).toBe('caf\u00e9');
+    expect(canonicalNewName('name', 'Ångström model v1')).toBe('Ångström model v1'.normalize('NFC'));
+  });
+
+  it.each(UNSAFE.map((char) => [char]))('refuses U+%s anywhere in a name, naming the field', (char) => {
+    const code = (char.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0');
+    for (const name of [`a${char}b`, `${char}ab`]) {
+      refuses(() => canonicalNewName('new_name', name), `'new_name'`);
+      refuses(() => canonicalNewName('new_name', name), `U+${code}`);
+    }
+  });
+
+  it('refuses leading and trailing whitespace, keeps inner spaces', () => {
+    refuses(() => canonicalNewName('name', 'model '), 'begin or end with whitespace');
+    refuses(() => canonicalNewName('name', ' model'), 'begin or end with whitespace');
+    expect(canonicalNewName('name', 'my model')).toBe('my model');
+  });
+
+  it('returns a fixed point in NFC for every name it accepts (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 20 }), (raw) => {
+        let name: string;
+        try {
+          name = canonicalNewName('name', raw);
+        } catch {
+          return;
+        }
+        expect(name).toBe(raw.normalize('NFC'));
+        expect(canonicalNewName('name', name)).toBe(name);
+        expect(canonicalNewName('name', raw.normalize('NFD'))).toBe(name);
+      }),
+    );
+  });
+
+  it('finds by the given spelling first (names stored before normalisation), then by its NFC form', async () => {
+    const stored = new Map([
+      ['caf\u00e9', 'new'],
+      ['ole\u0301', 'legacy'],
+    ]);
+    const looked: string[] = [];
+    const find = async (name: string) => {
+      looked.push(name);
+      return stored.get(name);
+    };
+    expect(await findByName('cafe\u0301', find)).toBe('new');
+    expect(looked).toEqual(['cafe\u0301', 'caf\u00e9']);
+    expect(await findByName('ole\u0301', find)).toBe('legacy');
+    expect(await findByName('missing', find)).toBeUndefined();
+    expect(looked.slice(2)).toEqual(['ole\u0301', 'missing']);
   });
 });

@@ -2,6 +2,8 @@
  * The URLs the artifact store signs, checked on the URL itself (no network): the local stand-in accepts
  * any signature, so only these checks catch a URL signed for the wrong key, method or headers.
  */
+import { UploadPartCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { describe, expect, it } from 'vitest';
 import { S3ArtifactStore } from '../../../shared/store/artifacts/artifact-store.js';
 import { createS3Client } from '../../../shared/store/clients.js';
@@ -49,7 +51,8 @@ describe('presigned URLs', () => {
   });
 
   it('UploadPart: one key, one upload, one part number each', async () => {
-    const { params, path } = parse(await store.presignPart(key, 'upload-1', 7));
+    const [url] = await store.presignParts(key, 'upload-1', [7]);
+    const { params, path } = parse(url as string);
     expect(path).toBe(`/${key}`);
     expect(params.get('uploadId')).toBe('upload-1');
     expect(params.get('partNumber')).toBe('7');
@@ -57,6 +60,31 @@ describe('presigned URLs', () => {
     // Every part is signed when the upload starts: part URLs live an hour, not the default 300 s.
     expect(params.get('X-Amz-Expires')).toBe('3600');
     expectNoChecksums(params);
+  });
+
+  it('UploadPart: the very URLs getSignedUrl makes, on AWS and on a path-style local endpoint', async () => {
+    const signingDate = new Date('2026-12-06T10:00:00Z');
+    const local = createS3Client({ region: 'us-east-1', s3Endpoint: 'http://127.0.0.1:4569' });
+    for (const client of [s3, local]) {
+      const parts = [1, 2, 9_999, 10_000];
+      const urls = await new S3ArtifactStore(client, 'cairn-bucket', 300).presignParts(
+        key,
+        'upload-1',
+        parts,
+        signingDate,
+      );
+      const expected = await Promise.all(
+        parts.map((PartNumber) =>
+          getSignedUrl(
+            client,
+            new UploadPartCommand({ Bucket: 'cairn-bucket', Key: key, UploadId: 'upload-1', PartNumber }),
+            { expiresIn: 3600, signingDate },
+          ),
+        ),
+      );
+      expect(urls).toEqual(expected);
+    }
+    local.destroy();
   });
 
   it('signs with the function’s own credentials and never embeds a secret', async () => {
