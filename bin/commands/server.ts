@@ -40,7 +40,8 @@ function startedByNpmShell(): boolean {
   const script = process.env.npm_lifecycle_script;
   if (process.env.npm_lifecycle_event === undefined || script === undefined) return false;
   // `a & b`, `a; b`, `a | b`, `a && b`: the server is one of several commands, not the script itself.
-  if (/[;&|\n]/.test(script)) return false;
+  // Redirections that name a descriptor (`2>&1`, `&> log`, `>&2`) are not operators: their `&` goes first.
+  if (/[;&|\n]/.test(script.replace(/\d*[<>]&(\d+|-)?|&>>?/g, ' '))) return false;
   try {
     // Linux: the parent's argv, NUL-separated. Elsewhere there is no /proc; the check above stands alone.
     const argv = readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0').filter(Boolean);

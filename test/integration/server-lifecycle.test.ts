@@ -16,6 +16,7 @@ const BIN = join(ROOT, 'bin', 'cairn.mjs');
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-lifecycle-'));
 const npmDataDir = mkdtempSync(join(tmpdir(), 'cairn-lifecycle-npm-'));
 const backgroundDataDir = mkdtempSync(join(tmpdir(), 'cairn-lifecycle-bg-'));
+const redirectDataDir = mkdtempSync(join(tmpdir(), 'cairn-lifecycle-redirect-'));
 const children: ChildProcess[] = [];
 /** Servers this file reached only by their pid (started by `npm start`); killed if a test left them. */
 const orphans: number[] = [];
@@ -26,6 +27,7 @@ afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
   rmSync(npmDataDir, { recursive: true, force: true });
   rmSync(backgroundDataDir, { recursive: true, force: true });
+  rmSync(redirectDataDir, { recursive: true, force: true });
 });
 
 interface Running {
@@ -235,5 +237,35 @@ describe('cairn server', () => {
     expect((await fetch(health)).status).toBe(200);
     process.kill(serverPid, 'SIGTERM');
     await gone(serverPid);
+  });
+
+  it('stops with the npm shell of a script that only redirects its output (`> log 2>&1`)', async () => {
+    const port = await freePort();
+    const log = join(redirectDataDir, 'server.log');
+    // What npm runs for `"start": "cairn server … > log 2>&1"`: one command, whose `&` is a redirection's.
+    const script = `"${process.execPath}" "${BIN}" server --port ${port} --data-dir "${redirectDataDir}" > "${log}" 2>&1`;
+    const shell = track(
+      spawn('sh', ['-c', script], {
+        env: { ...process.env, npm_lifecycle_event: 'start', npm_lifecycle_script: script },
+        stdio: 'ignore',
+      }),
+    );
+    const health = `http://127.0.0.1:${port}/health`;
+    while (
+      !(await fetch(health).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const serverPid = Number(readFileSync(join(redirectDataDir, 'cairn.lock'), 'utf8'));
+    orphans.push(serverPid);
+    expect(serverPid).not.toBe(shell.pid);
+    shell.kill('SIGTERM');
+    await exited(shell);
+    await gone(serverPid);
+    expect(existsSync(join(redirectDataDir, 'cairn.lock'))).toBe(false);
+    expect(await portIsFree(port)).toBe(true);
   });
 });
