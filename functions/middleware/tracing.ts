@@ -4,9 +4,8 @@
  * itself off without AWS_EXECUTION_ENV, so the local server and the tests need no X-Ray daemon), and off
  * with POWERTOOLS_TRACE_ENABLED=false.
  *
- * In the Lambda bundles the Tracer runs over infra/lambda/xray-lite.ts instead of the X-Ray SDK (an
- * esbuild alias): the SDK and its dependencies cost ~85 KB minified, the stand-in ~5 KB, and the
- * artifacts function could not afford the former under the 400 KB budget (docs/benchmarks.md).
+ * The Lambda bundles carry the real X-Ray SDK under the Tracer; what it costs at cold start is in
+ * docs/benchmarks.md (2026-12-06).
  */
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { FunctionName } from '../../shared/api/routes.js';
