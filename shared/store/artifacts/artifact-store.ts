@@ -52,7 +52,14 @@ export class S3ArtifactStore implements ArtifactStorage {
     private readonly s3: S3Client,
     private readonly bucket: string,
     private readonly expiresSeconds: number,
+    /** The client URLs are signed with: the same one, except locally (see createPresignClients). */
+    private readonly presigner: S3Client = s3,
   ) {}
+
+  /** The same store, its URLs signed by another client (the local front's origin of one request). */
+  withPresigner(presigner: S3Client): S3ArtifactStore {
+    return new S3ArtifactStore(this.s3, this.bucket, this.expiresSeconds, presigner);
+  }
 
   async put(key: string, body: Uint8Array, contentType: string | undefined): Promise<void> {
     await this.s3.send(
@@ -80,7 +87,7 @@ export class S3ArtifactStore implements ArtifactStorage {
   /** A GET URL for one key; the browser or client saves it under `fileName`. */
   presignGet(key: string, fileName: string): Promise<string> {
     return getSignedUrl(
-      this.s3,
+      this.presigner,
       new GetObjectCommand({
         Bucket: this.bucket,
         Key: key,
@@ -93,7 +100,7 @@ export class S3ArtifactStore implements ArtifactStorage {
   /** A PUT URL for one key; a known size is bound into the signature (Content-Length is signed when set). */
   presignPut(key: string, expiresSeconds: number, contentLength?: number): Promise<string> {
     return getSignedUrl(
-      this.s3,
+      this.presigner,
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
@@ -176,7 +183,7 @@ export class S3ArtifactStore implements ArtifactStorage {
 
   presignPart(key: string, uploadId: string, partNumber: number): Promise<string> {
     return getSignedUrl(
-      this.s3,
+      this.presigner,
       new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }),
       { expiresIn: Math.max(this.expiresSeconds, PART_URL_SECONDS) },
     );
