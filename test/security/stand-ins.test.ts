@@ -5,7 +5,7 @@
  * front's, the stand-ins sit on sockets in the 0700 data directory, and every presigned URL is checked by
  * the front with the SDK's signer before its bytes reach s3rver. All of it over real HTTP.
  */
-import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -221,12 +221,14 @@ describe('presigned URLs do exactly what was signed', () => {
       `${prefix}/games/target.txt%00`,
     ];
     for (const path of bent) {
-      const response = await rawRequest(server.url, 'PUT', `${path}${url.search}`, { body: 'escaped' });
+      // To the URL's own origin: before the fence that was s3rver's port, which wrote outside its folder.
+      const response = await rawRequest(url.origin, 'PUT', `${path}${url.search}`, { body: 'escaped' });
       expect(response.status, path).toBeGreaterThanOrEqual(400);
       expect(response.status, path).toBeLessThan(500);
     }
-    const written = walk(server.dataDir).filter((path) => path.includes('escaped'));
-    expect(written).toEqual([]);
+    // Three levels up from the bucket's folder (data/s3/<bucket>) is the data directory's parent.
+    expect(walk(server.dataDir).filter((path) => path.includes('escaped'))).toEqual([]);
+    expect(existsSync(join(server.dataDir, '..', 'escaped.txt'))).toBe(false);
   });
 
   it('refuses a tampered signature and an added, unsigned response override', async () => {
