@@ -375,7 +375,10 @@ export function createPresignedRoute(options: PresignedRouteOptions) {
       // Bytes flow through as they come, both ways: nothing is buffered whole.
       pipeline(request, upstream, (error) => {
         if (error && !response.headersSent) {
-          sendRefusal(response, new S3Refusal(500, 'InternalError', 'The upload was interrupted.'));
+          sendRefusal(
+            response,
+            new S3Refusal(500, 'InternalError', 'The transfer to the store was interrupted.'),
+          );
         } else if (error) {
           response.destroy();
         }
