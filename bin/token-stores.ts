@@ -8,6 +8,8 @@
  * Stack: CloudFormation's `CairnTableName` output names the table; credentials and region come from the
  * SDK's standard chain (environment, profile, SSO, instance role), or `--region`.
  */
+
+import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readPublishedEndpoint } from '../local/data-dir-endpoint.js';
@@ -15,9 +17,9 @@ import { DataDirLockedError, lockDataDir } from '../local/data-dir-lock.js';
 import { LOCAL_TABLE_NAME } from '../local/server.js';
 import {
   ensureTable,
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
   type RunningStandIn,
+  standInClientConfig,
+  standInSocketDir,
   startDynalite,
 } from '../local/stand-ins.js';
 import { DynamoTokenRepository, type TokenRepository } from '../shared/store/tokens/repository.js';
@@ -63,11 +65,12 @@ export async function openLocalTokenStore(dataDir: string): Promise<OpenTokenSto
         { cause: error },
       );
     }
-    const client = new DynamoDBClient({
-      endpoint: published.dynamodbEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    const client = new DynamoDBClient(
+      standInClientConfig({
+        endpoint: published.dynamodbEndpoint,
+        ...(published.dynamodbSocket ? { socketPath: published.dynamodbSocket } : {}),
+      }),
+    );
     return {
       tokens: new DynamoTokenRepository(client, published.tableName),
       client,
@@ -77,21 +80,22 @@ export async function openLocalTokenStore(dataDir: string): Promise<OpenTokenSto
     };
   }
   let dynamo: RunningStandIn | undefined;
+  let sockets: ReturnType<typeof standInSocketDir> | undefined;
   try {
-    dynamo = await startDynalite(dataDir);
+    // On a socket like the server's: a loopback port would let any local process in while this runs.
+    sockets = standInSocketDir(dataDir);
+    dynamo = await startDynalite(dataDir, join(sockets.dir, 'dynamodb.sock'));
     // A data directory no server has used yet gets its table here, exactly as a server would create it.
-    await ensureTable(dynamo.endpoint, LOCAL_TABLE_NAME);
+    await ensureTable(dynamo, LOCAL_TABLE_NAME);
   } catch (error) {
     await dynamo?.close().catch(() => undefined);
+    sockets?.remove();
     releaseLock();
     throw error;
   }
   const standIn = dynamo;
-  const client = new DynamoDBClient({
-    endpoint: standIn.endpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  const socketDir = sockets;
+  const client = new DynamoDBClient(standInClientConfig(standIn));
   return {
     tokens: new DynamoTokenRepository(client, LOCAL_TABLE_NAME),
     client,
@@ -100,6 +104,7 @@ export async function openLocalTokenStore(dataDir: string): Promise<OpenTokenSto
     close: async () => {
       client.destroy();
       await standIn.close();
+      socketDir.remove();
       releaseLock();
     },
   };

@@ -3,7 +3,7 @@ import { TOKEN_NAME_RULE } from '../shared/auth/token.js';
 import { PROMOTION_LIMITS } from '../shared/domain/promotion/rules.js';
 
 export const USAGE = `Usage:
-  cairn server [--host HOST] [--port PORT] [--data-dir DIR] [--auth]
+  cairn server [--host HOST] [--port PORT] [--data-dir DIR] [--auth] [--allowed-hosts NAMES]
   cairn token create --name NAME --scope read|write|admin [--expires DAYS] [TARGET]
   cairn token list [TARGET]
   cairn token revoke NAME [TARGET]
@@ -18,6 +18,8 @@ server:
   --port      port to listen on, 0 for any free port (env CAIRN_PORT, default 5000)
   --data-dir  where data is kept across restarts (env CAIRN_DATA_DIR, default ./cairn-data)
   --auth      require an API token on every request but /health, as the deployed API does
+  --allowed-hosts  comma-separated host names clients may use besides localhost, 127.0.0.1, [::1] and
+              --host (env CAIRN_ALLOWED_HOSTS); any other Host header is refused (DNS rebinding guard)
 
 token:
   --name      ${TOKEN_NAME_RULE}

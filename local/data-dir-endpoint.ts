@@ -12,6 +12,8 @@ export const ENDPOINT_FILE = 'cairn.endpoint.json';
 export interface PublishedEndpoint {
   pid: number;
   dynamodbEndpoint: string;
+  /** dynalite's unix socket (the endpoint is then a placeholder); absent for an external DynamoDB. */
+  dynamodbSocket?: string;
   tableName: string;
 }
 
@@ -29,9 +31,15 @@ export function readPublishedEndpoint(dataDir: string): PublishedEndpoint | unde
   } catch {
     return undefined;
   }
-  const { pid, dynamodbEndpoint, tableName } = (parsed ?? {}) as Partial<PublishedEndpoint>;
+  const { pid, dynamodbEndpoint, dynamodbSocket, tableName } = (parsed ?? {}) as Partial<PublishedEndpoint>;
   if (!Number.isInteger(pid) || typeof dynamodbEndpoint !== 'string' || typeof tableName !== 'string') {
     return undefined;
   }
-  return { pid: pid as number, dynamodbEndpoint, tableName };
+  if (dynamodbSocket !== undefined && typeof dynamodbSocket !== 'string') return undefined;
+  return {
+    pid: pid as number,
+    dynamodbEndpoint,
+    ...(dynamodbSocket === undefined ? {} : { dynamodbSocket }),
+    tableName,
+  };
 }

@@ -2,7 +2,7 @@
  * One server per data directory. dynalite's LevelDB would let a second process listen and then crash on
  * its first request (LEVEL_DATABASE_NOT_OPEN), so the server takes this lock before starting it.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export class DataDirLockedError extends Error {
@@ -24,10 +24,21 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The data directory holds every token hash, the stand-ins' sockets and files: this user's only. The
+ * process umask goes private too (LevelDB and s3rver create files as they go, with default modes), and
+ * stays so: the process that opens a data directory keeps writing into it until it exits.
+ */
+export function makeDataDirPrivate(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  process.umask(process.umask() | 0o077);
+}
+
 /** Takes the lock (replacing one left by a process that is gone) and returns its release function. */
 export function lockDataDir(dataDir: string): () => void {
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true });
+  makeDataDirPrivate(dir);
   const lockPath = join(dir, 'cairn.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

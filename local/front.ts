@@ -6,11 +6,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { type HttpResult, toErrorResponse } from '../shared/api/http.js';
 import { DEFAULT_ROUTE_KEY, type FunctionName, matchRoute, type RouteMatch } from '../shared/api/routes.js';
 import { uploadTooLargeError } from '../shared/domain/artifacts/service.js';
 import { DeadlineExceededError, PayloadTooLargeError } from '../shared/errors.js';
+import { checkHostAndOrigin } from './host-check.js';
+import { PRESIGNED_PREFIX } from './presigned.js';
 
 /** Lambda's synchronous invocation payload limit, which bounds the whole event. */
 export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024;
@@ -30,6 +33,13 @@ export interface FrontOptions {
    * it may attach the principal to the event, or answer in the gateway's place.
    */
   gate?: (event: APIGatewayProxyEventV2) => Promise<HttpResult | undefined>;
+  /**
+   * The Host names answered (host-check.ts); every other Host gets 403, and so does a state-changing
+   * request from another origin. Undefined: no check (a front built for a test of the gateway alone).
+   */
+  allowedHosts?: ReadonlySet<string>;
+  /** Serves presigned URLs under PRESIGNED_PREFIX (presigned.ts); without it they are unknown routes. */
+  presigned?: (request: IncomingMessage, response: ServerResponse) => void;
 }
 
 /** Content types API Gateway passes as text; every other body arrives base64-encoded. */
@@ -217,7 +227,25 @@ export function createFront(options: FrontOptions): Server {
   // so the server never closes one that a client is about to reuse: a client whose event loop was busy
   // past Node's 5 s default (a test generating 200 MB, a training step) got ECONNRESET on its next call.
   // API Gateway's idle timeout is longer still.
-  return createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
+  const server = createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
+    // Every answer, JSON or bytes: browsers must not guess a type and render a body as a page.
+    response.setHeader('x-content-type-options', 'nosniff');
+    if (options.allowedHosts) {
+      const refusal = checkHostAndOrigin(
+        {
+          method: (request.method ?? 'GET').toUpperCase(),
+          host: request.headers.host,
+          origin: request.headers.origin,
+        },
+        options.allowedHosts,
+        (server.address() as AddressInfo).port,
+      );
+      if (refusal) {
+        request.resume();
+        return send(response, toErrorResponse(refusal));
+      }
+    }
+    if (options.presigned && isPresignedPath(request.url ?? '/')) return options.presigned(request, response);
     (async () => {
       const target = resolveTarget(request);
       const { body, size } = await readBody(request, limit);
@@ -242,4 +270,13 @@ export function createFront(options: FrontOptions): Server {
       else response.destroy();
     });
   });
+  return server;
+}
+
+function isPresignedPath(url: string): boolean {
+  return (
+    url === PRESIGNED_PREFIX ||
+    url.startsWith(`${PRESIGNED_PREFIX}/`) ||
+    url.startsWith(`${PRESIGNED_PREFIX}?`)
+  );
 }

@@ -4,18 +4,21 @@
  * only then loads the handlers (they read their configuration once, at load, as on Lambda).
  */
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { FunctionName } from '../shared/api/routes.js';
 import { AUTHORIZER_CACHE_TTL_SECONDS } from '../shared/auth/scopes.js';
 import { createAuthGate } from './auth-gate.js';
 import { publishEndpoint } from './data-dir-endpoint.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { createFront, type LambdaHandler } from './front.js';
+import { allowedHostnames } from './host-check.js';
+import { createPresignedRoute, PRESIGNED_PREFIX } from './presigned.js';
 import {
   ensureTable,
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
   type RunningStandIn,
+  standInSocketDir,
   startDynalite,
   startS3rver,
 } from './stand-ins.js';
@@ -43,6 +46,8 @@ export interface LocalServerOptions {
    * Gateway's TTL). Without it the functions skip authorization (CAIRN_AUTH=off).
    */
   auth?: boolean | { cacheTtlMs?: number };
+  /** Host names answered besides loopback and `host` (`--allowed-hosts`): the DNS rebinding guard. */
+  allowedHosts?: string[];
 }
 
 export interface LocalServer {
@@ -64,31 +69,47 @@ async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const dataDir = resolve(options.dataDir);
   const tableName = options.tableName ?? LOCAL_TABLE_NAME;
+  // The lock also makes the directory 0700 and this process's umask private (data-dir-lock.ts).
   const releaseLock = lockDataDir(dataDir);
   const standIns: RunningStandIn[] = [];
   let unpublish: (() => void) | undefined;
+  let removeSockets: (() => void) | undefined;
   const closeAll = async () => {
     unpublish?.();
     for (const standIn of standIns.reverse()) await standIn.close().catch(() => undefined);
+    removeSockets?.();
     releaseLock();
   };
   try {
-    let dynamodbEndpoint = options.dynamodbEndpoint;
-    if (!dynamodbEndpoint) {
-      const dynamo = await startDynalite(dataDir);
-      standIns.push(dynamo);
-      dynamodbEndpoint = dynamo.endpoint;
-    }
-    const s3 = await startS3rver(dataDir, LOCAL_BUCKET_NAME);
+    // The stand-ins check no signature, so they listen where only this user's processes reach them.
+    const sockets = standInSocketDir(dataDir);
+    removeSockets = sockets.remove;
+    const dynamo = options.dynamodbEndpoint
+      ? { endpoint: options.dynamodbEndpoint }
+      : await startDynalite(dataDir, join(sockets.dir, 'dynamodb.sock'));
+    if ('close' in dynamo) standIns.push(dynamo);
+    const s3 = await startS3rver(dataDir, LOCAL_BUCKET_NAME, join(sockets.dir, 's3.sock'));
     standIns.push(s3);
-    await ensureTable(dynamodbEndpoint, tableName);
+    await ensureTable(dynamo, tableName);
     // `cairn token` reaches the data through this while the lock keeps it from opening dynalite itself.
-    unpublish = publishEndpoint(dataDir, { pid: process.pid, dynamodbEndpoint, tableName });
+    unpublish = publishEndpoint(dataDir, {
+      pid: process.pid,
+      dynamodbEndpoint: dynamo.endpoint,
+      ...('socketPath' in dynamo && dynamo.socketPath ? { dynamodbSocket: dynamo.socketPath } : {}),
+      tableName,
+    });
 
+    for (const name of ['CAIRN_DYNAMODB_ENDPOINT', 'CAIRN_DYNAMODB_SOCKET', 'CAIRN_S3_ENDPOINT']) {
+      delete process.env[name];
+    }
     Object.assign(process.env, {
       CAIRN_TABLE_NAME: tableName,
-      CAIRN_DYNAMODB_ENDPOINT: dynamodbEndpoint,
-      CAIRN_S3_ENDPOINT: s3.endpoint,
+      ...('socketPath' in dynamo && dynamo.socketPath
+        ? { CAIRN_DYNAMODB_SOCKET: dynamo.socketPath }
+        : { CAIRN_DYNAMODB_ENDPOINT: dynamo.endpoint }),
+      CAIRN_S3_SOCKET: s3.socketPath,
+      // Presigned URLs point at this server's own front, which checks them (presigned.ts).
+      CAIRN_S3_PRESIGN_PATH: PRESIGNED_PREFIX,
       CAIRN_ARTIFACT_BUCKET: LOCAL_BUCKET_NAME,
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -113,7 +134,18 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         })
       : undefined;
     const handlers = await (options.loadHandlers ?? loadHandlers)();
-    const front = createFront({ handlers, timeoutMs: options.timeoutMs, gate });
+    const front = createFront({
+      handlers,
+      timeoutMs: options.timeoutMs,
+      gate,
+      allowedHosts: allowedHostnames(options.host, options.allowedHosts),
+      presigned: createPresignedRoute({
+        bucket: LOCAL_BUCKET_NAME,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+        s3Socket: s3.socketPath,
+      }),
+    });
     await new Promise<void>((resolveListen, reject) => {
       front.once('error', reject);
       front.listen(options.port, options.host, () => resolveListen());

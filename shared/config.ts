@@ -9,6 +9,14 @@ export interface CairnConfig {
   /** Local stand-in endpoints; unset on AWS. */
   dynamodbEndpoint?: string;
   s3Endpoint?: string;
+  /** Local stand-ins on unix sockets (cairn server): the endpoint is then a placeholder. */
+  dynamodbSocket?: string;
+  s3Socket?: string;
+  /**
+   * Local only: presigned URLs point at the calling request's own origin under this path, where the
+   * local front verifies their signature before the bytes reach the stand-in (local/presigned.ts).
+   */
+  s3PresignPath?: string;
   /** Root of server-assigned experiment artifact locations. */
   artifactRoot: string;
   allowClientArtifactLocation: boolean;
@@ -39,6 +47,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CairnConfig {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     dynamodbEndpoint: env.CAIRN_DYNAMODB_ENDPOINT || undefined,
     s3Endpoint: env.CAIRN_S3_ENDPOINT || undefined,
+    dynamodbSocket: env.CAIRN_DYNAMODB_SOCKET || undefined,
+    s3Socket: env.CAIRN_S3_SOCKET || undefined,
+    s3PresignPath: env.CAIRN_S3_PRESIGN_PATH || undefined,
     artifactRoot: env.CAIRN_ARTIFACT_ROOT || 'mlflow-artifacts:/',
     allowClientArtifactLocation: flag(env, 'CAIRN_ALLOW_CLIENT_ARTIFACT_LOCATION'),
     artifactBucket: env.CAIRN_ARTIFACT_BUCKET || undefined,

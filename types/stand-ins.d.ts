@@ -14,6 +14,7 @@ declare module 'dynalite' {
 }
 
 declare module 's3rver' {
+  import type { Server } from 'node:http';
   import type { AddressInfo } from 'node:net';
 
   interface S3rverOptions {
@@ -26,6 +27,10 @@ declare module 's3rver' {
   export default class S3rver {
     constructor(options: S3rverOptions);
     run(): Promise<AddressInfo>;
+    /** What run() does before it listens. */
+    configureBuckets(): Promise<void>;
+    /** Listens with server.listen's arguments (a unix socket path, here). */
+    listen(path: string): Promise<Server>;
     close(): Promise<void>;
   }
 }

@@ -61,6 +61,7 @@ export async function server(args: string[]): Promise<number> {
       port: { type: 'string', default: process.env.CAIRN_PORT || '5000' },
       'data-dir': { type: 'string', default: process.env.CAIRN_DATA_DIR || './cairn-data' },
       auth: { type: 'boolean', default: false },
+      'allowed-hosts': { type: 'string', default: process.env.CAIRN_ALLOWED_HOSTS || '' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -87,6 +88,7 @@ export async function server(args: string[]): Promise<number> {
       port,
       dataDir: values['data-dir'],
       auth: values.auth,
+      allowedHosts: values['allowed-hosts'].split(','),
     });
   } catch (error) {
     if (error instanceof DataDirLockedError) {

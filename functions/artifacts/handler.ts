@@ -7,7 +7,7 @@ import { ARTIFACTS_ROUTE_SPECS } from '../../shared/api/routes-artifacts.js';
 import { loadConfig } from '../../shared/config.js';
 import { ArtifactService } from '../../shared/domain/artifacts/service.js';
 import { S3ArtifactStore } from '../../shared/store/artifacts/artifact-store.js';
-import { createDynamoClient, createS3Client } from '../../shared/store/clients.js';
+import { createDynamoClient, createPresignClients, createS3Client } from '../../shared/store/clients.js';
 import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
@@ -19,15 +19,30 @@ const observability = createObservability('artifacts');
 if (!config.artifactBucket) throw new Error('Missing required environment variable CAIRN_ARTIFACT_BUCKET');
 // Both clients traced: every DynamoDB and S3 call is a subsegment of the invocation's trace.
 const capture = createClientTracer('artifacts');
-const artifacts = new ArtifactService(
-  new S3ArtifactStore(createS3Client(config, capture), config.artifactBucket, config.presignExpiresSeconds),
-  new DynamoRunReader(createDynamoClient(config, capture), config.tableName),
-  config.artifactKeyPrefix,
+const store = new S3ArtifactStore(
+  createS3Client(config, capture),
+  config.artifactBucket,
+  config.presignExpiresSeconds,
 );
+const runs = new DynamoRunReader(createDynamoClient(config, capture), config.tableName);
+const artifacts = new ArtifactService(store, runs, config.artifactKeyPrefix);
+const presignClients = createPresignClients(config);
 
 export const handler = createHttpHandler(
   'artifacts',
   ARTIFACTS_ROUTE_SPECS,
-  artifactOperations(artifacts, observability),
+  artifactOperations(
+    // Locally the front has checked the Host against its allowlist, so the URL goes where the caller
+    // already reaches this server; on AWS there are no presign clients and URLs point at S3.
+    (request) =>
+      presignClients && request.headers.host
+        ? new ArtifactService(
+            store.withPresigner(presignClients(request.headers.host)),
+            runs,
+            config.artifactKeyPrefix,
+          )
+        : artifacts,
+    observability,
+  ),
   observability,
 );

@@ -57,13 +57,17 @@ function redirect(url: string): HttpResult {
   return { statusCode: 307, headers: { location: url, 'cache-control': 'no-store' }, body: '' };
 }
 
+/**
+ * `artifactsFor` gives the service for one request: the same one on AWS; locally, one whose presigned
+ * URLs point at the origin the request came in on (functions/artifacts/handler.ts).
+ */
 export function artifactOperations(
-  artifacts: ArtifactService,
+  artifactsFor: (request: ApiRequest) => ArtifactService,
   telemetry: Telemetry = NO_TELEMETRY,
 ): Operations {
   return {
     async uploadArtifact(request) {
-      await artifacts.upload(
+      await artifactsFor(request).upload(
         greedy(request),
         request.rawBody ?? new Uint8Array(0),
         request.headers['content-type'],
@@ -72,30 +76,30 @@ export function artifactOperations(
     },
 
     async downloadArtifact(request) {
-      const { url } = await artifacts.downloadUrl(greedy(request));
+      const { url } = await artifactsFor(request).downloadUrl(greedy(request));
       telemetry.urlsPresigned(1);
       return redirect(url);
     },
 
-    async listArtifacts({ fields }) {
-      const files = await artifacts.list(readString(fields, 'path') ?? '');
+    async listArtifacts(request) {
+      const files = await artifactsFor(request).list(readString(request.fields, 'path') ?? '');
       return jsonResponse(files.length > 0 ? { files: files.map(fileInfoJson) } : {});
     },
 
     async deleteArtifact(request) {
-      await artifacts.delete(greedy(request));
+      await artifactsFor(request).delete(greedy(request));
       return jsonResponse({});
     },
 
     async presignedDownload(request) {
-      const { url, size } = await artifacts.downloadUrl(greedy(request));
+      const { url, size } = await artifactsFor(request).downloadUrl(greedy(request));
       telemetry.urlsPresigned(1);
       return jsonResponse({ url, headers: {}, file_size: size });
     },
 
     async createMultipartUpload(request) {
       const { fields } = request;
-      const { uploadId, credentials } = await artifacts.createMultipart(
+      const { uploadId, credentials } = await artifactsFor(request).createMultipart(
         greedy(request),
         readString(fields, 'path', true),
         readOptionalInt(fields, 'num_parts') ?? 1,
@@ -106,7 +110,7 @@ export function artifactOperations(
 
     async completeMultipartUpload(request) {
       const { fields } = request;
-      await artifacts.completeMultipart(
+      await artifactsFor(request).completeMultipart(
         greedy(request),
         readString(fields, 'path', true),
         readString(fields, 'upload_id', true),
@@ -117,7 +121,7 @@ export function artifactOperations(
 
     async abortMultipartUpload(request) {
       const { fields } = request;
-      await artifacts.abortMultipart(
+      await artifactsFor(request).abortMultipart(
         greedy(request),
         readString(fields, 'path', true),
         readString(fields, 'upload_id', true),
@@ -125,7 +129,8 @@ export function artifactOperations(
       return jsonResponse({});
     },
 
-    async listRunArtifacts({ fields }) {
+    async listRunArtifacts(request) {
+      const { fields } = request;
       const runId = readString(fields, 'run_id') || readString(fields, 'run_uuid');
       if (!runId) {
         throw new InvalidParameterValueError(
@@ -133,7 +138,7 @@ export function artifactOperations(
         );
       }
       return pageJson(
-        await artifacts.listRun(
+        await artifactsFor(request).listRun(
           runId,
           readString(fields, 'path') ?? '',
           readString(fields, 'page_token') || undefined,
@@ -141,9 +146,10 @@ export function artifactOperations(
       );
     },
 
-    async listLoggedModelArtifacts({ fields, pathParameters }) {
+    async listLoggedModelArtifacts(request) {
+      const { fields, pathParameters } = request;
       return pageJson(
-        await artifacts.listLoggedModel(
+        await artifactsFor(request).listLoggedModel(
           pathParameters.model_id ?? '',
           readString(fields, 'artifact_directory_path') ?? '',
           readString(fields, 'page_token') || undefined,
@@ -151,8 +157,9 @@ export function artifactOperations(
       );
     },
 
-    async getLoggedModelArtifact({ fields, pathParameters }) {
-      const { url } = await artifacts.loggedModelFileUrl(
+    async getLoggedModelArtifact(request) {
+      const { fields, pathParameters } = request;
+      const { url } = await artifactsFor(request).loggedModelFileUrl(
         pathParameters.model_id ?? '',
         readString(fields, 'artifact_file_path', true),
       );
@@ -160,8 +167,9 @@ export function artifactOperations(
       return redirect(url);
     },
 
-    async createPresignedUploadUrl({ fields }) {
-      const { url, headers } = await artifacts.presignedUploadUrl(
+    async createPresignedUploadUrl(request) {
+      const { fields } = request;
+      const { url, headers } = await artifactsFor(request).presignedUploadUrl(
         readString(fields, 'run_id', true),
         readString(fields, 'path', true),
         readOptionalInt(fields, 'expiration'),

@@ -9,13 +9,18 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadConfig } from '../../shared/config.js';
+import { socketClientOptions } from '../../shared/store/local-socket.js';
 import { DynamoTokenRepository } from '../../shared/store/tokens/repository.js';
 import { createAuthorizer } from './authorizer.js';
 
 const config = loadConfig();
 const client = new DynamoDBClient({
   region: config.region,
-  ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
+  ...(config.dynamodbSocket
+    ? socketClientOptions(config.dynamodbSocket)
+    : config.dynamodbEndpoint
+      ? { endpoint: config.dynamodbEndpoint }
+      : {}),
 });
 
 export const handler = createAuthorizer({ tokens: new DynamoTokenRepository(client, config.tableName) });

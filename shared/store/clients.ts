@@ -2,6 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { CairnConfig } from '../config.js';
+import { socketClientOptions } from './local-socket.js';
 
 /**
  * Wraps a client for tracing (functions/middleware/tracing.ts passes the X-Ray capture). A hook rather
@@ -11,14 +12,20 @@ export type ClientCapture = <Client extends DynamoDBClient | S3Client>(client: C
 
 const untraced: ClientCapture = (client) => client;
 
+/** Where a client goes: AWS (nothing set), an endpoint, or a local stand-in's socket. */
+function endpointOptions(endpoint: string | undefined, socket: string | undefined) {
+  if (socket) return socketClientOptions(socket);
+  return endpoint ? { endpoint } : {};
+}
+
 export function createDynamoClient(
-  config: Pick<CairnConfig, 'region' | 'dynamodbEndpoint'>,
+  config: Pick<CairnConfig, 'region' | 'dynamodbEndpoint' | 'dynamodbSocket'>,
   capture: ClientCapture = untraced,
 ): DynamoDBClient {
   return capture(
     new DynamoDBClient({
       region: config.region,
-      ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}),
+      ...endpointOptions(config.dynamodbEndpoint, config.dynamodbSocket),
     }),
   );
 }
@@ -29,15 +36,45 @@ export function createDynamoClient(
  * stand-in stores inside the object (aws-chunked framing); see local-stand-ins.md.
  */
 export function createS3Client(
-  config: Pick<CairnConfig, 'region' | 's3Endpoint'>,
+  config: Pick<CairnConfig, 'region' | 's3Endpoint' | 's3Socket'>,
   capture: ClientCapture = untraced,
 ): S3Client {
+  const where = endpointOptions(config.s3Endpoint, config.s3Socket);
   return capture(
     new S3Client({
       region: config.region,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}),
+      ...where,
+      ...('endpoint' in where ? { forcePathStyle: true } : {}),
     }),
   );
+}
+
+/** Distinct Host values the local server answers are few (its allowlist); the bound is a backstop. */
+const MAX_PRESIGN_ORIGINS = 32;
+
+/**
+ * Local only (`s3PresignPath` set): a presign-only client per request origin, so that a presigned URL
+ * points at the local front the client already reaches (`--host 0.0.0.0` clients included) rather than
+ * at a stand-in. Undefined on AWS, where URLs point at S3 itself.
+ */
+export function createPresignClients(
+  config: Pick<CairnConfig, 'region' | 's3PresignPath'>,
+): ((host: string) => S3Client) | undefined {
+  const path = config.s3PresignPath;
+  if (path === undefined) return undefined;
+  const clients = new Map<string, S3Client>();
+  return (host) => {
+    let client = clients.get(host);
+    if (!client) {
+      if (clients.size >= MAX_PRESIGN_ORIGINS) {
+        const [oldest] = clients.keys();
+        if (oldest !== undefined) clients.delete(oldest);
+      }
+      client = createS3Client({ region: config.region, s3Endpoint: `http://${host}${path}` });
+      clients.set(host, client);
+    }
+    return client;
+  };
 }

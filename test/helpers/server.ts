@@ -9,7 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readPublishedEndpoint } from '../../local/data-dir-endpoint.js';
 import { startLocalServer } from '../../local/server.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/stand-ins.js';
+import { standInClientConfig } from '../../local/stand-ins.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { externalDynamoEndpoint, uniqueTableName } from './dynamo.js';
 
@@ -49,11 +49,13 @@ export function serverTable(server: TestServer): {
 } {
   const published = readPublishedEndpoint(server.dataDir);
   if (!published) throw new Error('the server published no DynamoDB endpoint');
-  const client = new DynamoDBClient({
-    endpoint: published.dynamodbEndpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  // dynalite listens on a socket in the data dir; an external DynamoDB Local on its endpoint.
+  const client = new DynamoDBClient(
+    standInClientConfig({
+      endpoint: published.dynamodbEndpoint,
+      ...(published.dynamodbSocket ? { socketPath: published.dynamodbSocket } : {}),
+    }),
+  );
   return {
     doc: createDocumentClient(client),
     tableName: published.tableName,

@@ -63,7 +63,7 @@ beforeAll(async () => {
   daemon = await startXrayDaemon();
   dataDir = mkdtempSync(join(tmpdir(), 'cairn-xray-'));
   dynamo = await startDynalite(undefined);
-  s3 = await startS3rver(dataDir, BUCKET);
+  s3 = await startS3rver(dataDir, BUCKET, join(dataDir, 's3.sock'));
   await ensureTable(dynamo.endpoint, TABLE);
   Object.assign(process.env, {
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -78,7 +78,7 @@ beforeAll(async () => {
   });
   const { createClientTracer } = await import('../../functions/middleware/tracing.js');
   capture = createClientTracer('artifacts');
-  const config = { region: LOCAL_REGION, dynamodbEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint };
+  const config = { region: LOCAL_REGION, dynamodbEndpoint: dynamo.endpoint, s3Socket: s3.socketPath };
   dynamoClient = createDynamoClient(config, capture);
   s3Client = createS3Client(config, capture);
   dynamoClient.middlewareStack.add(recordTraceHeader(), RECORD);

@@ -51,14 +51,21 @@ function isNotFound(error: unknown): boolean {
 
 export class S3ArtifactStore implements ArtifactStorage {
   /** The presigner getSignedUrl builds per URL, built once: it keeps the signing key of the day. */
-  private readonly presigner: S3RequestPresigner;
+  private readonly partPresigner: S3RequestPresigner;
 
   constructor(
     private readonly s3: S3Client,
     private readonly bucket: string,
     private readonly expiresSeconds: number,
+    /** The client URLs are signed with: the same one, except locally (see createPresignClients). */
+    private readonly presigner: S3Client = s3,
   ) {
-    this.presigner = new S3RequestPresigner({ ...s3.config });
+    this.partPresigner = new S3RequestPresigner({ ...presigner.config });
+  }
+
+  /** The same store, its URLs signed by another client (the local front's origin of one request). */
+  withPresigner(presigner: S3Client): S3ArtifactStore {
+    return new S3ArtifactStore(this.s3, this.bucket, this.expiresSeconds, presigner);
   }
 
   async put(key: string, body: Uint8Array, contentType: string | undefined): Promise<void> {
@@ -87,7 +94,7 @@ export class S3ArtifactStore implements ArtifactStorage {
   /** A GET URL for one key; the browser or client saves it under `fileName`. */
   presignGet(key: string, fileName: string): Promise<string> {
     return getSignedUrl(
-      this.s3,
+      this.presigner,
       new GetObjectCommand({
         Bucket: this.bucket,
         Key: key,
@@ -100,7 +107,7 @@ export class S3ArtifactStore implements ArtifactStorage {
   /** A PUT URL for one key; a known size is bound into the signature (Content-Length is signed when set). */
   presignPut(key: string, expiresSeconds: number, contentLength?: number): Promise<string> {
     return getSignedUrl(
-      this.s3,
+      this.presigner,
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
@@ -213,7 +220,7 @@ export class S3ArtifactStore implements ArtifactStorage {
       partNumbers.map(async (partNumber) => {
         const part = HttpRequest.clone(request);
         part.query = { ...request.query, partNumber: String(partNumber) };
-        return formatUrl(await this.presigner.presign(part, options));
+        return formatUrl(await this.partPresigner.presign(part, options));
       }),
     );
   }
@@ -223,7 +230,7 @@ export class S3ArtifactStore implements ArtifactStorage {
    * getSignedUrl takes it (before awsAuthMiddleware), with the same per-call headers removed.
    */
   private async unsignedRequest(command: UploadPartCommand) {
-    const stack = this.s3.middlewareStack.clone();
+    const stack = this.presigner.middlewareStack.clone();
     let captured: { request: HttpRequest; signingRegion?: string; signingService?: string } | undefined;
     stack.addRelativeTo(
       (_next: unknown, context: Record<string, unknown>) => async (args: { request: unknown }) => {
@@ -240,7 +247,7 @@ export class S3ArtifactStore implements ArtifactStorage {
       },
       { name: 'cairnCaptureUnsigned', relation: 'before', toMiddleware: 'awsAuthMiddleware', override: true },
     );
-    await command.resolveMiddleware(stack, this.s3.config, {})({ input: command.input });
+    await command.resolveMiddleware(stack, this.presigner.config, {})({ input: command.input });
     if (!captured) throw new Error('UploadPart request was not captured');
     return captured;
   }
