@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readPublishedEndpoint } from '../local/data-dir-endpoint.js';
-import { DataDirLockedError, lockDataDir } from '../local/data-dir-lock.js';
+import { DataDirLockedError, isAlive, lockDataDir } from '../local/data-dir-lock.js';
 import { LOCAL_TABLE_NAME } from '../local/server.js';
 import {
   ensureTable,
@@ -41,15 +41,6 @@ export interface OpenTokenStore {
   /** Where the tokens live, for messages: a directory, or a stack and table. */
   where: string;
   close(): Promise<void>;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export async function openLocalTokenStore(dataDir: string): Promise<OpenTokenStore> {
