@@ -3,18 +3,45 @@
  * aliases and stages follow the registry's rules (registry/rules.ts): a policy can guard only a target
  * the registry could promote to.
  */
+import { createHash } from 'node:crypto';
 import { InvalidParameterValueError } from '../../errors.js';
 import { parseStage, validateAlias } from '../registry/rules.js';
 import { validateMaxLength } from '../rules.js';
 import type { Run } from '../runs/model.js';
 import { type CompiledRunClause, compileRunFilter, compileRunFilterClauses } from '../runs/search.js';
-import type { PromotionTarget } from './model.js';
+import type { FileDigest, FileDigests, PromotionTarget } from './model.js';
 
 export const PROMOTION_LIMITS = {
   condition: 4000,
   defaultMaxResults: 100,
   maxResultsCap: 1000,
 } as const;
+
+/**
+ * How much of a version's source a promotion lists and records. An audit entry is one DynamoDB item
+ * (400 KB): 1,000 files of ~200 bytes each fit with room to spare; the listing stops at 10,000 files (ten
+ * S3 list calls), and the manifest digest, count and size then cover those (`truncated`).
+ */
+export const FILE_DIGEST_LIMITS = { recordedFiles: 1000, listedFiles: 10_000 } as const;
+
+/** The audit's record of a version's files: the first files by path, and a digest over all listed. */
+export function summarizeFiles(
+  location: string,
+  listed: readonly FileDigest[],
+  truncated: boolean,
+): FileDigests {
+  const files = [...listed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const manifest = createHash('sha256');
+  for (const file of files) manifest.update(`${file.path} ${file.etag} ${file.size}\n`);
+  return {
+    location,
+    files: files.slice(0, FILE_DIGEST_LIMITS.recordedFiles),
+    count: files.length,
+    totalBytes: files.reduce((sum, file) => sum + file.size, 0),
+    manifestSha256: manifest.digest('hex'),
+    ...(truncated ? { truncated: true } : {}),
+  };
+}
 
 /** The target named by exactly one of `alias` and `stage`, validated and canonical. */
 export function parseTarget(alias: string | undefined, stage: string | undefined): PromotionTarget {

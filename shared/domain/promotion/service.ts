@@ -80,6 +80,7 @@ export class PolicyPromotionGuard implements PromotionGuard {
       outcome: failing.length === 0 ? 'ALLOWED' : 'REFUSED',
       ...(policy ? { condition: policy.condition } : {}),
       failingClauses: failing,
+      ...(request.files ? { files: request.files } : {}),
     };
     // Recorded before answering: a promotion the trail does not show never goes ahead.
     await this.repo.recordDecision(decision);
