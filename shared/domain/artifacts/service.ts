@@ -36,6 +36,8 @@ export const ARTIFACT_LIMITS = {
   /** presigned-upload-url: MLflow's default expiration, and Cairn's ceiling (URLs die with their credentials anyway). */
   defaultUploadExpirationSeconds: 900,
   maxUploadExpirationSeconds: 3600,
+  /** Part URLs outlive ordinary presigned URLs: every part of a large upload is signed at create time. */
+  partUrlSeconds: 3600,
   /** `artifacts/list` page size. */
   listPageSize: 1000,
   /** S3's limit for one PUT. */
@@ -43,6 +45,18 @@ export const ARTIFACT_LIMITS = {
   /** Room for one JSON answer under Lambda's 6 MB response limit (the body is escaped once more there). */
   responseBudgetBytes: 5 * 1024 * 1024,
 } as const;
+
+/**
+ * The longest any presigned URL this code signs stays valid, given the deployment's presign lifetime: the
+ * bucket policy refuses signatures older than this (infra/stacks/data-stack.ts), so it must cover them all.
+ */
+export function longestPresignSeconds(presignExpiresSeconds: number): number {
+  return Math.max(
+    presignExpiresSeconds,
+    ARTIFACT_LIMITS.partUrlSeconds,
+    ARTIFACT_LIMITS.maxUploadExpirationSeconds,
+  );
+}
 
 /**
  * The upload id handed to clients binds S3's upload id to the object key it was created for, so that

@@ -19,10 +19,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ArtifactStorage, StorageListing } from '../../domain/artifacts/model.js';
+import { ARTIFACT_LIMITS } from '../../domain/artifacts/service.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
-
-/** Part URLs outlive ordinary presigned URLs: every part of a large upload is signed at create time. */
-const PART_URL_SECONDS = 3600;
 
 function s3Status(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
@@ -178,7 +176,7 @@ export class S3ArtifactStore implements ArtifactStorage {
     return getSignedUrl(
       this.s3,
       new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }),
-      { expiresIn: Math.max(this.expiresSeconds, PART_URL_SECONDS) },
+      { expiresIn: Math.max(this.expiresSeconds, ARTIFACT_LIMITS.partUrlSeconds) },
     );
   }
 
