@@ -25,7 +25,13 @@ function filesJson(files: FileDigests) {
     total_bytes: files.totalBytes,
     manifest_sha256: files.manifestSha256,
     ...(files.truncated ? { truncated: true } : {}),
-    files: files.files.map((file) => ({ path: file.path, etag: file.etag, size: file.size })),
+    ...(files.changedAfterRegistration ? { changed_after_registration: files.changedAfterRegistration } : {}),
+    files: files.files.map((file) => ({
+      path: file.path,
+      etag: file.etag,
+      size: file.size,
+      ...(file.lastModified === undefined ? {} : { last_modified: file.lastModified }),
+    })),
   };
 }
 

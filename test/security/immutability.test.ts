@@ -178,6 +178,57 @@ describe("a registered version's source", () => {
   });
 });
 
+describe('an upload URL issued before registration', () => {
+  it('can still write (S3 cannot ask), and a guarded promotion then refuses the version and records why', async () => {
+    const late = await newRun();
+    expect((await put(`${late.root}/clf/model.pkl`, 'registered bytes')).status).toBe(200);
+    const url = await api.post<{ presigned_url: string }>('artifacts/presigned-upload-url', {
+      run_id: late.runId,
+      path: 'clf/model.pkl',
+    });
+    expect(url.status, url.text).toBe(200);
+    await api.post('runs/log-metric', {
+      run_id: late.runId,
+      key: 'accuracy',
+      value: 0.99,
+      timestamp: 1,
+      step: 0,
+    });
+    expect((await api.post('registered-models/create', { name: 'late' })).status).toBe(200);
+    const version = await api.post('model-versions/create', {
+      name: 'late',
+      source: `runs:/${late.runId}/clf`,
+    });
+    expect(version.status, version.text).toBe(200);
+    const policy = await api.request('POST', '/api/2.0/cairn/registered-models/policies/set', {
+      json: { name: 'late', alias: 'champion', condition: 'metrics.accuracy >= 0.9' },
+    });
+    expect(policy.status, policy.text).toBe(200);
+    // Past the registration's clock slack (S3 stamps writes to the second): then the old URL is used.
+    await new Promise((resolve) => setTimeout(resolve, 3200));
+    const swapped = await fetch(url.body.presigned_url, { method: 'PUT', body: 'swapped bytes' });
+    expect(swapped.status).toBe(200);
+
+    const promoted = await api.post('registered-models/alias', {
+      name: 'late',
+      alias: 'champion',
+      version: '1',
+    });
+    expect(promoted.status, promoted.text).toBe(400);
+    expect(promoted.body.message).toContain(
+      "the version's files changed after it was registered ('model.pkl')",
+    );
+    const audit = await api.request<{ promotions: Record<string, unknown>[] }>(
+      'GET',
+      '/api/2.0/cairn/registered-models/promotions/list?name=late',
+    );
+    expect(audit.body.promotions[0]).toMatchObject({
+      outcome: 'REFUSED',
+      files: { changed_after_registration: ['model.pkl'] },
+    });
+  });
+});
+
 describe('a version registered before seals existed', () => {
   it('is sealed by its next promotion', async () => {
     const older = await newRun();

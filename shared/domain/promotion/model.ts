@@ -26,6 +26,8 @@ export interface FileDigest {
   /** S3's ETag (quotes included): MD5 of a single-part upload, a hash of the parts' for multipart. */
   etag: string;
   size: number;
+  /** Epoch ms, as storage reports it (S3: to the second). */
+  lastModified?: number;
 }
 
 /**
@@ -44,6 +46,11 @@ export interface FileDigests {
   manifestSha256: string;
   /** True when the source held more files than one promotion lists: the figures cover those listed. */
   truncated?: boolean;
+  /**
+   * Files written after the version was registered (the first few): only an upload URL issued before its
+   * source was sealed can do that. A guarded promotion refuses the version then (rules.ts).
+   */
+  changedAfterRegistration?: string[];
 }
 
 /** One audit entry: what the guard decided, for whom, and why. */

@@ -347,7 +347,8 @@ export class RegistryService {
     if (location) {
       await this.files.seal(location, { modelId: model.modelId, version: version.version });
       const listed = await this.files.list(location, FILE_DIGEST_LIMITS.listedFiles);
-      if (listed) files = summarizeFiles(listed.location, listed.files, listed.truncated);
+      if (listed)
+        files = summarizeFiles(listed.location, listed.files, listed.truncated, version.creationTimestamp);
     }
     return this.guard.check({
       modelId: model.modelId,

@@ -62,6 +62,7 @@ export class StoredVersionFiles implements VersionFiles {
               : object.Key.slice(prefix.length),
           etag: object.ETag ?? '',
           size: object.Size ?? 0,
+          ...(object.LastModified ? { lastModified: object.LastModified.getTime() } : {}),
         });
       }
       token = page?.IsTruncated ? page.NextContinuationToken : undefined;

@@ -2,7 +2,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sealedPathTouched } from '../../../shared/domain/artifacts/paths.js';
-import { FILE_DIGEST_LIMITS, summarizeFiles } from '../../../shared/domain/promotion/rules.js';
+import {
+  changedFilesClause,
+  FILE_DIGEST_LIMITS,
+  summarizeFiles,
+} from '../../../shared/domain/promotion/rules.js';
 
 describe('sealedPathTouched', () => {
   it.each([
@@ -58,6 +62,28 @@ describe('summarizeFiles', () => {
       false,
     );
     expect(changed.manifestSha256).not.toBe(a.manifestSha256);
+  });
+
+  it('names the files stored after registration (past the clock slack), and a guarded promotion refuses them', () => {
+    const at = 1_000_000;
+    const slack = FILE_DIGEST_LIMITS.registrationSkewMs;
+    const summary = summarizeFiles(
+      'k/',
+      [
+        { path: 'before', etag: '"1"', size: 1, lastModified: at - 5000 },
+        { path: 'within-slack', etag: '"2"', size: 1, lastModified: at + slack },
+        { path: 'after', etag: '"3"', size: 1, lastModified: at + slack + 1 },
+        { path: 'unknown', etag: '"4"', size: 1 },
+      ],
+      false,
+      at,
+    );
+    expect(summary.changedAfterRegistration).toEqual(['after']);
+    expect(changedFilesClause(summary)).toEqual([
+      "the version's files changed after it was registered ('after'): register the files as a new version",
+    ]);
+    expect(changedFilesClause(summarizeFiles('k/', [], false, at))).toEqual([]);
+    expect(changedFilesClause(undefined)).toEqual([]);
   });
 
   it('records at most the first files one by one, and says when the listing was cut', () => {
