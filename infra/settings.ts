@@ -30,6 +30,18 @@ export interface DeploymentSettings {
   retainData: boolean;
   /** How long an overwritten or deleted artifact stays recoverable as a noncurrent version. */
   noncurrentVersionDays: number;
+  /**
+   * Reserved concurrency of each function: its ceiling, and a share no other function can take. One
+   * route flooded (or a stream of bad tokens at the authorizer) then throttles alone instead of draining
+   * the account's Lambda concurrency, which every other function in the Region shares.
+   */
+  trackingConcurrency: number;
+  artifactsConcurrency: number;
+  registryConcurrency: number;
+  authorizerConcurrency: number;
+  /** The table's on-demand ceiling (request units per second; reads and writes): a cost ceiling. */
+  tableMaxReadRequestUnits: number;
+  tableMaxWriteRequestUnits: number;
 }
 
 export const DEFAULT_SETTINGS: DeploymentSettings = {
@@ -49,6 +61,18 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   alarmEmail: undefined,
   retainData: true,
   noncurrentVersionDays: 30,
+  // 225 of a Region's default 1,000 (AWS keeps 100 unreserved). At ~100 ms per request these serve the
+  // API's default 500 req/s throttle several times over; tracking takes most traffic (every log call),
+  // the authorizer runs about once per token per cache period, and only floods of bad tokens need more.
+  trackingConcurrency: 100,
+  artifactsConcurrency: 50,
+  registryConcurrency: 25,
+  authorizerConcurrency: 50,
+  // DynamoDB's own default ceiling is 40,000 units per second per table. 500 req/s of log-batch writes
+  // a few units each; a search over a 10,000-run experiment reads a few thousand. Past the ceiling
+  // requests are throttled (the SDK retries, then 5xx) instead of billed.
+  tableMaxReadRequestUnits: 12_000,
+  tableMaxWriteRequestUnits: 4_000,
 };
 
 /** The context keys, as written on the command line. */
@@ -64,6 +88,12 @@ export const CONTEXT_KEYS = {
   alarmEmail: 'cairn:alarmEmail',
   retainData: 'cairn:retainData',
   noncurrentVersionDays: 'cairn:noncurrentVersionDays',
+  trackingConcurrency: 'cairn:trackingConcurrency',
+  artifactsConcurrency: 'cairn:artifactsConcurrency',
+  registryConcurrency: 'cairn:registryConcurrency',
+  authorizerConcurrency: 'cairn:authorizerConcurrency',
+  tableMaxReadRequestUnits: 'cairn:tableMaxReadRequestUnits',
+  tableMaxWriteRequestUnits: 'cairn:tableMaxWriteRequestUnits',
 } as const satisfies Record<keyof DeploymentSettings, `cairn:${string}`>;
 
 export class DeploymentSettingError extends Error {
@@ -110,6 +140,13 @@ export function readSettings(lookup: Lookup): DeploymentSettings {
     alarmEmail: alarmEmail(get('alarmEmail')),
     retainData: bool('retainData', get('retainData')),
     noncurrentVersionDays: int('noncurrentVersionDays', 1, 3_650),
+    // 0 would stop the function altogether (Lambda's "throttle"); the account's quota is the real top.
+    trackingConcurrency: int('trackingConcurrency', 1, 10_000),
+    artifactsConcurrency: int('artifactsConcurrency', 1, 10_000),
+    registryConcurrency: int('registryConcurrency', 1, 10_000),
+    authorizerConcurrency: int('authorizerConcurrency', 1, 10_000),
+    tableMaxReadRequestUnits: int('tableMaxReadRequestUnits', 1, 40_000),
+    tableMaxWriteRequestUnits: int('tableMaxWriteRequestUnits', 1, 40_000),
   };
   if (settings.throttleBurstLimit < settings.throttleRateLimit) {
     throw new DeploymentSettingError(

@@ -8,7 +8,8 @@ import { REGISTRY_ROUTE_SPECS } from '../../shared/api/routes-registry.js';
 import { loadConfig } from '../../shared/config.js';
 import { PolicyPromotionGuard, PromotionPolicyService } from '../../shared/domain/promotion/service.js';
 import { RegistryService } from '../../shared/domain/registry/service.js';
-import { createDynamoClient } from '../../shared/store/clients.js';
+import { StoredVersionFiles } from '../../shared/store/artifacts/version-files.js';
+import { createDynamoClient, createS3Client } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
@@ -22,15 +23,31 @@ import { promotionOperations } from './promotion.js';
 
 const config = loadConfig();
 const observability = createObservability('registry');
-const client = createDynamoClient(config, createClientTracer('registry'));
+const capture = createClientTracer('registry');
+const client = createDynamoClient(config, capture);
 const doc = createDocumentClient(client);
 const promotions = new DynamoPromotionRepository(doc, config.tableName);
 const registryRepo = new DynamoRegistryRepository(doc, config.tableName);
+// A version's files are sealed when it is registered and listed (bucket permitting) into the audit entry
+// of each promotion: the registry's only use of the bucket, a listing.
+const versionFiles = new StoredVersionFiles(
+  doc,
+  config.tableName,
+  config.artifactBucket
+    ? {
+        client: createS3Client(config, capture),
+        bucket: config.artifactBucket,
+        keyPrefix: config.artifactKeyPrefix,
+      }
+    : undefined,
+);
 const registry = new RegistryService(
   registryRepo,
   { artifactRoot: config.artifactRoot },
   new PolicyPromotionGuard(promotions, new DynamoRunRepository(doc, config.tableName)),
   new DynamoRunReader(client, config.tableName),
+  Date.now,
+  versionFiles,
 );
 
 export const handler = createHttpHandler(

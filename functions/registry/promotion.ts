@@ -1,6 +1,6 @@
 /** Adapters for Cairn's promotion-policy endpoints (`/api/2.0/cairn/registered-models/...`). */
 import { readOptionalInt, readString } from '../../shared/api/fields.js';
-import type { PromotionDecision, PromotionPolicy } from '../../shared/domain/promotion/model.js';
+import type { FileDigests, PromotionDecision, PromotionPolicy } from '../../shared/domain/promotion/model.js';
 import { parseTarget } from '../../shared/domain/promotion/rules.js';
 import type { PromotionPolicyService } from '../../shared/domain/promotion/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
@@ -17,6 +17,24 @@ export function policyJson(policy: PromotionPolicy) {
   };
 }
 
+/** The version's files when the decision was made (Cairn's audit addition; absent in older entries). */
+function filesJson(files: FileDigests) {
+  return {
+    location: files.location,
+    count: files.count,
+    total_bytes: files.totalBytes,
+    manifest_sha256: files.manifestSha256,
+    ...(files.truncated ? { truncated: true } : {}),
+    ...(files.changedAfterRegistration ? { changed_after_registration: files.changedAfterRegistration } : {}),
+    files: files.files.map((file) => ({
+      path: file.path,
+      etag: file.etag,
+      size: file.size,
+      ...(file.lastModified === undefined ? {} : { last_modified: file.lastModified }),
+    })),
+  };
+}
+
 export function decisionJson(decision: PromotionDecision) {
   return {
     id: decision.id,
@@ -29,6 +47,7 @@ export function decisionJson(decision: PromotionDecision) {
     outcome: decision.outcome,
     ...(decision.condition ? { condition: decision.condition } : {}),
     failing_clauses: decision.failingClauses,
+    ...(decision.files ? { files: filesJson(decision.files) } : {}),
   };
 }
 

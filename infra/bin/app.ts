@@ -25,6 +25,9 @@ export function buildApp(app: App = new App()) {
     retainData: settings.retainData,
     noncurrentVersionDays: settings.noncurrentVersionDays,
     accessLogDays: settings.logRetentionDays,
+    maxReadRequestUnits: settings.tableMaxReadRequestUnits,
+    maxWriteRequestUnits: settings.tableMaxWriteRequestUnits,
+    presignExpiresSeconds: settings.presignExpiresSeconds,
   });
   const api = new ApiStack(app, 'CairnApi', {
     env,
@@ -39,6 +42,12 @@ export function buildApp(app: App = new App()) {
     presignExpiresSeconds: settings.presignExpiresSeconds,
     logRetentionDays: settings.logRetentionDays,
     alarmEmail: settings.alarmEmail,
+    reservedConcurrency: {
+      tracking: settings.trackingConcurrency,
+      artifacts: settings.artifactsConcurrency,
+      registry: settings.registryConcurrency,
+      authorizer: settings.authorizerConcurrency,
+    },
   });
   return { app, data, api, settings };
 }

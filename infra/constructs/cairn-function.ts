@@ -50,6 +50,8 @@ export interface CairnFunctionProps {
   area: FunctionArea;
   environment?: Record<string, string>;
   logRetention?: RetentionDays;
+  /** The function's reserved concurrency (settings.ts says why every function has one). */
+  reservedConcurrency: number;
 }
 
 export class CairnFunction extends Construct {
@@ -105,6 +107,7 @@ export class CairnFunction extends Construct {
       memorySize: 1024,
       // Below API Gateway's 30 s integration limit, so the function's own timeout is what the client sees.
       timeout: Duration.seconds(29),
+      reservedConcurrentExecutions: props.reservedConcurrency,
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
       role: this.role,
@@ -182,6 +185,24 @@ export class CairnFunction extends Construct {
       'Object keys are derived per run at request time (<prefix><experiment>/<run>/artifacts/...), so the ' +
         'artifact key prefix is the narrowest scope IAM can state; the function checks every key against its ' +
         'run before it signs or calls anything.',
+    );
+    this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
+    this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);
+    return this;
+  }
+
+  /**
+   * Grants only the listing of the artifact prefix (ListObjectsV2: keys, sizes, ETags; no bytes) and sets
+   * CAIRN_ARTIFACT_BUCKET and CAIRN_ARTIFACT_KEY_PREFIX: the registry lists a version's files into the
+   * promotion audit.
+   */
+  bindBucketListing(bucket: IBucket, keyPrefix = ''): this {
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } },
+      }),
     );
     this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
     this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);

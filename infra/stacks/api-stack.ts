@@ -28,7 +28,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { type FunctionName, ROUTES } from '../../shared/api/routes.js';
 import { keys, TABLE_KEYS } from '../../shared/store/keys.js';
-import { CairnFunction } from '../constructs/cairn-function.js';
+import { CairnFunction, type FunctionArea } from '../constructs/cairn-function.js';
 import { Observability } from '../constructs/observability.js';
 import { DEFAULT_SETTINGS } from '../settings.js';
 
@@ -58,6 +58,8 @@ export interface ApiStackProps extends StackProps {
   presignExpiresSeconds?: number;
   logRetentionDays?: RetentionDays;
   alarmEmail?: string;
+  /** Reserved concurrency per function (defaults in settings.ts). */
+  reservedConcurrency?: Partial<Record<FunctionArea, number>>;
 }
 
 export class ApiStack extends Stack {
@@ -74,11 +76,19 @@ export class ApiStack extends Stack {
     // Only the authorizer (and operators, through the token CLI) touch token items: a flaw in an API
     // function must not let it read token hashes or mint a token.
     const noTokens = { denyPartitions: [TOKENS_PARTITION] };
+    const concurrency = {
+      tracking: DEFAULT_SETTINGS.trackingConcurrency,
+      artifacts: DEFAULT_SETTINGS.artifactsConcurrency,
+      registry: DEFAULT_SETTINGS.registryConcurrency,
+      authorizer: DEFAULT_SETTINGS.authorizerConcurrency,
+      ...props.reservedConcurrency,
+    } satisfies Record<FunctionArea, number>;
 
     // The commands in shared/store/experiments-repo.ts, runs-repo.ts and history-pages.ts.
     const tracking = new CairnFunction(this, 'Tracking', {
       area: 'tracking',
       logRetention,
+      reservedConcurrency: concurrency.tracking,
       environment: { CAIRN_ARTIFACT_ROOT: props.artifactRoot ?? 'mlflow-artifacts:/' },
     }).bindTable(props.table, {
       actions: [
@@ -93,18 +103,20 @@ export class ApiStack extends Stack {
       queryIndexes: gsis,
       ...noTokens,
     });
-    // Artifacts reads one run or logged model at a time (shared/store/run-reader.ts, a BatchGetItem of a
-    // RUN# or LMODEL# item) to authorize paths, and is the only function that touches the bucket.
+    // Artifacts reads one run or logged model at a time (shared/store/run-reader.ts: a BatchGetItem of a
+    // RUN# or LMODEL# item to authorize a read, one Query of that item and its seal items for a write),
+    // and is the only function that reads or writes the bucket's objects.
     const artifacts = new CairnFunction(this, 'Artifacts', {
       area: 'artifacts',
       logRetention,
+      reservedConcurrency: concurrency.artifacts,
       environment: {
         CAIRN_PRESIGN_EXPIRES_SECONDS: String(
           props.presignExpiresSeconds ?? DEFAULT_SETTINGS.presignExpiresSeconds,
         ),
       },
     })
-      .bindTable(props.table, { actions: ['dynamodb:BatchGetItem'], ...noTokens })
+      .bindTable(props.table, { actions: ['dynamodb:BatchGetItem', 'dynamodb:Query'], ...noTokens })
       .bindBucket(props.artifactBucket, props.artifactKeyPrefix ?? '');
     // The commands in shared/store/registry-repo.ts (single-item reads and conditional writes, the model
     // listing on gsi1 and the version listing on gsi2 for searches), promotion-repo.ts (policies, audit
@@ -112,25 +124,30 @@ export class ApiStack extends Stack {
     const registry = new CairnFunction(this, 'Registry', {
       area: 'registry',
       logRetention,
+      reservedConcurrency: concurrency.registry,
       environment: { CAIRN_ARTIFACT_ROOT: props.artifactRoot ?? 'mlflow-artifacts:/' },
-    }).bindTable(props.table, {
-      actions: [
-        'dynamodb:GetItem',
-        'dynamodb:BatchGetItem',
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:Query',
-      ],
-      queryIndexes: gsis,
-      ...noTokens,
-    });
+    })
+      .bindTable(props.table, {
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+        ],
+        queryIndexes: gsis,
+        ...noTokens,
+      })
+      // Seal items are PutItems above; the promotion audit lists a version's files (no object access).
+      .bindBucketListing(props.artifactBucket, props.artifactKeyPrefix ?? '');
     this.functions = { tracking, artifacts, registry };
 
     // The authorizer looks a token up and records its last use: token items only.
     this.authorizerFunction = new CairnFunction(this, 'Authorizer', {
       area: 'authorizer',
       logRetention,
+      reservedConcurrency: concurrency.authorizer,
     }).bindTable(props.table, {
       actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
       onlyPartitions: [TOKENS_PARTITION],

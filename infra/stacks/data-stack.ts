@@ -6,6 +6,7 @@
  */
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import {
   BlockPublicAccess,
   Bucket,
@@ -14,6 +15,7 @@ import {
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
+import { longestPresignSeconds } from '../../shared/domain/artifacts/service.js';
 import { TABLE_KEYS } from '../../shared/store/keys.js';
 import { DEFAULT_SETTINGS } from '../settings.js';
 
@@ -29,6 +31,11 @@ export interface DataStackProps extends StackProps {
   noncurrentVersionDays?: number;
   /** Days bucket access logs are kept (default 30). */
   accessLogDays?: number;
+  /** The table's on-demand ceilings, request units per second (defaults in settings.ts). */
+  maxReadRequestUnits?: number;
+  maxWriteRequestUnits?: number;
+  /** The functions' presigned-URL lifetime: the bucket refuses signatures older than any URL lives. */
+  presignExpiresSeconds?: number;
 }
 
 export class DataStack extends Stack {
@@ -46,7 +53,11 @@ export class DataStack extends Stack {
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
       sortKey: { name: TABLE_KEYS.sortKey, type: AttributeType.STRING },
-      billing: Billing.onDemand(),
+      // A cost ceiling: past it DynamoDB throttles rather than bills (settings.ts says why these values).
+      billing: Billing.onDemand({
+        maxReadRequestUnits: props.maxReadRequestUnits ?? DEFAULT_SETTINGS.tableMaxReadRequestUnits,
+        maxWriteRequestUnits: props.maxWriteRequestUnits ?? DEFAULT_SETTINGS.tableMaxWriteRequestUnits,
+      }),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: retain,
       removalPolicy,
@@ -111,5 +122,37 @@ export class DataStack extends Stack {
           }
         : {}),
     });
+
+    // Presigned URLs are the only requests signed away from the functions. S3 already refuses an expired
+    // URL; refusing any signature older than the longest URL lifetime also bounds a leaked URL whose
+    // X-Amz-Expires was stretched by whoever signed it (a role with more rights than the functions'), and
+    // only header- or query-signed REST requests are allowed: no browser POST-policy uploads, which the
+    // API never issues and whose policy documents it would not check.
+    const maxAgeMs =
+      longestPresignSeconds(props.presignExpiresSeconds ?? DEFAULT_SETTINGS.presignExpiresSeconds) * 1000;
+    const everything = [this.artifactBucket.bucketArn, this.artifactBucket.arnForObjects('*')];
+    this.artifactBucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'DenyStaleSignatures',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:*'],
+        resources: everything,
+        conditions: { NumericGreaterThan: { 's3:signatureAge': maxAgeMs } },
+      }),
+    );
+    this.artifactBucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'DenyOtherAuthTypes',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:*'],
+        resources: everything,
+        conditions: { StringNotEquals: { 's3:authType': [...ALLOWED_AUTH_TYPES] } },
+      }),
+    );
   }
 }
+
+/** SigV4 in the Authorization header (the functions' own calls) or in the query string (presigned URLs). */
+export const ALLOWED_AUTH_TYPES = ['REST-HEADER', 'REST-QUERY-STRING'] as const;

@@ -28,6 +28,8 @@
  * | Promotion policy of a target   | table  | pk = `POLICY#<model_id>`, sk = `ALIAS#<alias>` or `STAGE#<stage>` | registered model's id, never its name (`cairn policy migrate` moves name-keyed ones) |
  * | Promotion policies of a model  | table  | pk = `POLICY#<model_id>`                                 | Query (policies get; the guard, per promotion) |
  * | Promotion audit of a model     | table  | pk = `PROMOTIONS#<model_id>`, sk = `<time>#<id>`         | one item per decision; Query newest first, paged |
+ * | Sealed source of a version     | table  | pk = `RUN#<run_id>` or `LMODEL#<model_id>`, sk = `SEAL#<sha256 of path>` | written when a version is registered or promoted; read with its owner |
+ * | Owner + its seals (writes)     | table  | pk = `RUN#<run_id>` (`LMODEL#<id>`), sk BETWEEN `RUN` (`LMODEL`) AND `SEAL$` | one Query per artifact write |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
@@ -36,6 +38,8 @@
  * dynalite nor an existing local data directory can gain a GSI later (local-stand-ins.md 4.1.3).
  * Items that carry no gsi attributes are not indexed (sparse), so they cost no index writes.
  */
+
+import { createHash } from 'node:crypto';
 
 export const TABLE_KEYS = {
   partitionKey: 'pk',
@@ -64,6 +68,24 @@ function padId(id: string): string {
  */
 export const runKey = (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'RUN' });
 export const loggedModelKey = (modelId: string): ItemKey => ({ pk: `LMODEL#${modelId}`, sk: 'LMODEL' });
+
+/**
+ * A registered version's sealed source: an item in its owner's (run's or logged model's) partition, so that
+ * the artifacts function reads the owner and every seal under it with one Query (`sealRange`). The path
+ * is hashed into the sort key (a path may be 1,024 bytes, as long as a sort key may be) and kept in the
+ * item's `path`; '' seals the owner's whole artifact root.
+ */
+export const SEAL_PREFIX = 'SEAL#';
+export const artifactSealKey = (ownerKey: ItemKey, relative: string): ItemKey => ({
+  pk: ownerKey.pk,
+  sk: `${SEAL_PREFIX}${createHash('sha256').update(relative).digest('hex')}`,
+});
+/**
+ * The sort-key range holding an owner's item and its seals: the owner's sk (`RUN`, `LMODEL`) sorts below
+ * `SEAL#`, and `SEAL$` just above every `SEAL#...`; nothing else in these partitions sorts in between
+ * (`LATEST`, `MC#`, `MX#` sort below `RUN`).
+ */
+export const sealRange = (ownerKey: ItemKey) => ({ from: ownerKey.sk, to: 'SEAL$' });
 
 export const keys = {
   experiment: (experimentId: string): ItemKey => ({ pk: `EXP#${experimentId}`, sk: 'EXP' }),

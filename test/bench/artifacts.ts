@@ -23,11 +23,14 @@ export async function presignCost() {
   // Only CreateMultipartUpload would call S3: answer it locally, presigning is all local work.
   store.createMultipart = async () => 'upload-id';
   const runId = '0123456789abcdef0123456789abcdef';
+  const run = { runId, experimentId: '1', lifecycleStage: 'active', artifactUri: 'x' } as const;
   const service = new ArtifactService(
     store,
     {
-      get: async () => ({ runId, experimentId: '1', lifecycleStage: 'active', artifactUri: 'x' }),
+      get: async () => run,
       getLoggedModel: async () => undefined,
+      getRunForWrite: async () => ({ ...run, sealedPaths: [] }),
+      getLoggedModelForWrite: async () => undefined,
     },
     '',
   );

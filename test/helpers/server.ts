@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { readPublishedEndpoint } from '../../local/data-dir-endpoint.js';
-import { startLocalServer } from '../../local/server.js';
+import { type LocalServerOptions, startLocalServer } from '../../local/server.js';
 import { standInClientConfig } from '../../local/stand-ins.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { externalDynamoEndpoint, uniqueTableName } from './dynamo.js';
@@ -19,13 +19,19 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Require tokens, as `cairn server --auth` does (startLocalServer's `auth`); off by default. */
+  auth?: LocalServerOptions['auth'];
+}
+
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-test-'));
   const external = externalDynamoEndpoint();
   const server = await startLocalServer({
     host: '127.0.0.1',
     port: 0,
     dataDir,
+    ...(options.auth ? { auth: options.auth } : {}),
     ...(external ? { dynamodbEndpoint: external, tableName: uniqueTableName() } : {}),
   });
   return {

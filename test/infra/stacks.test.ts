@@ -12,6 +12,7 @@ import { ALARM_THRESHOLDS } from '../../infra/constructs/observability.js';
 import { CONTEXT_KEYS, DEFAULT_SETTINGS } from '../../infra/settings.js';
 import { GATEWAY_OPEN_ROUTES } from '../../infra/stacks/api-stack.js';
 import { ROUTES } from '../../shared/api/routes.js';
+import { ARTIFACT_LIMITS, longestPresignSeconds } from '../../shared/domain/artifacts/service.js';
 import { TABLE_KEYS } from '../../shared/store/keys.js';
 import { withoutBundlingProgress } from '../helpers/output.js';
 
@@ -363,14 +364,22 @@ describe('api stack: least privilege', () => {
         Resource: GSIS.map((index) => `Table.Arn/index/${index}`),
       },
       { Effect: 'Deny', Action: commands, Resource: 'Table.Arn', Condition: TOKENS_DENIED },
+      // The promotion audit lists a version's files: a listing under the prefix, never an object.
+      {
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: 'ArtifactBucket.Arn',
+        Condition: { StringLike: { 's3:prefix': ['*'] } },
+      },
     ]);
   });
 
   it('lets the artifacts function read runs and touch only objects under the artifact prefix', () => {
+    const reads = ['dynamodb:BatchGetItem', 'dynamodb:Query'];
     expect(statementsOf('Artifacts')).toEqual([
       ...baseStatements('Artifacts'),
-      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem'], Resource: 'Table.Arn' },
-      { Effect: 'Deny', Action: ['dynamodb:BatchGetItem'], Resource: 'Table.Arn', Condition: TOKENS_DENIED },
+      { Effect: 'Allow', Action: reads, Resource: 'Table.Arn' },
+      { Effect: 'Deny', Action: reads, Resource: 'Table.Arn', Condition: TOKENS_DENIED },
       {
         Effect: 'Allow',
         Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
@@ -752,6 +761,92 @@ describe('deployment settings', () => {
     );
   });
 
+  it('reserves concurrency for every function, the authorizer included, from context', () => {
+    const functions = resources(api, 'AWS::Lambda::Function');
+    const reserved = (template: Template, area: string) =>
+      only(template, 'AWS::Lambda::Function', area)[1].Properties.ReservedConcurrentExecutions;
+    // Each function of the stack, not a list kept here: a new function without a reservation fails.
+    for (const [id, fn] of functions)
+      expect(fn.Properties.ReservedConcurrentExecutions, id).toBeGreaterThan(0);
+    expect(reserved(api, 'Tracking')).toBe(DEFAULT_SETTINGS.trackingConcurrency);
+    expect(reserved(api, 'Artifacts')).toBe(DEFAULT_SETTINGS.artifactsConcurrency);
+    expect(reserved(api, 'Registry')).toBe(DEFAULT_SETTINGS.registryConcurrency);
+    expect(reserved(api, 'Authorizer')).toBe(DEFAULT_SETTINGS.authorizerConcurrency);
+    const { api: custom } = withContext({
+      'cairn:trackingConcurrency': '7',
+      'cairn:artifactsConcurrency': 8,
+      'cairn:registryConcurrency': 9,
+      'cairn:authorizerConcurrency': '10',
+    });
+    expect(['Tracking', 'Artifacts', 'Registry', 'Authorizer'].map((area) => reserved(custom, area))).toEqual(
+      [7, 8, 9, 10],
+    );
+    expect(() => withContext({ 'cairn:authorizerConcurrency': 0 })).toThrow(/cairn:authorizerConcurrency/);
+  });
+
+  it('caps the table on-demand throughput from context (a cost ceiling)', () => {
+    data.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      BillingMode: 'PAY_PER_REQUEST',
+      WriteOnDemandThroughputSettings: { MaxWriteRequestUnits: DEFAULT_SETTINGS.tableMaxWriteRequestUnits },
+      Replicas: [
+        Match.objectLike({
+          ReadOnDemandThroughputSettings: { MaxReadRequestUnits: DEFAULT_SETTINGS.tableMaxReadRequestUnits },
+        }),
+      ],
+    });
+    const { data: custom } = withContext({
+      'cairn:tableMaxReadRequestUnits': '300',
+      'cairn:tableMaxWriteRequestUnits': 200,
+    });
+    custom.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      WriteOnDemandThroughputSettings: { MaxWriteRequestUnits: 200 },
+      Replicas: [Match.objectLike({ ReadOnDemandThroughputSettings: { MaxReadRequestUnits: 300 } })],
+    });
+    expect(() => withContext({ 'cairn:tableMaxWriteRequestUnits': 40_001 })).toThrow(
+      /cairn:tableMaxWriteRequestUnits/,
+    );
+  });
+
+  it('refuses artifact requests signed longer ago than any presigned URL lives, or not SigV4-signed', () => {
+    const [bucketId] = only(data, 'AWS::S3::Bucket', 'Artifacts');
+    const statementsFor = (template: Template) => {
+      const [, policy] = resources(template, 'AWS::S3::BucketPolicy').find(
+        ([, p]) => (p.Properties.Bucket as { Ref?: string }).Ref === bucketId,
+      ) as [string, Resource];
+      return (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    };
+    // The longest URL the code signs: part URLs and presigned-upload-url expirations, whatever the setting.
+    const longestMs = (seconds: number) => longestPresignSeconds(seconds) * 1000;
+    expect(longestMs(DEFAULT_SETTINGS.presignExpiresSeconds)).toBeGreaterThanOrEqual(
+      ARTIFACT_LIMITS.partUrlSeconds * 1000,
+    );
+    const denyAge = (statements: Record<string, unknown>[]) =>
+      statements.find((statement) => JSON.stringify(statement.Condition ?? {}).includes('s3:signatureAge'));
+    expect(denyAge(statementsFor(data))).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 's3:*',
+      Condition: {
+        NumericGreaterThan: { 's3:signatureAge': longestMs(DEFAULT_SETTINGS.presignExpiresSeconds) },
+      },
+    });
+    expect(
+      statementsFor(data).find((statement) =>
+        JSON.stringify(statement.Condition ?? {}).includes('s3:authType'),
+      ),
+    ).toMatchObject({
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 's3:*',
+      Condition: { StringNotEquals: { 's3:authType': ['REST-HEADER', 'REST-QUERY-STRING'] } },
+    });
+    // Both deny statements cover the bucket and every object in it.
+    for (const statement of statementsFor(data).filter((s) =>
+      /signatureAge|authType/.test(JSON.stringify(s)),
+    ))
+      expect((statement.Resource as unknown[]).length).toBe(2);
+  });
+
   it('documents every setting, with its default, in docs/deploy.md and the README', () => {
     const deploy = readFileSync(join(REPO_ROOT, 'docs', 'deploy.md'), 'utf8');
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
@@ -766,6 +861,12 @@ describe('deployment settings', () => {
       DEFAULT_SETTINGS.presignExpiresSeconds,
       DEFAULT_SETTINGS.logRetentionDays,
       DEFAULT_SETTINGS.noncurrentVersionDays,
+      DEFAULT_SETTINGS.trackingConcurrency,
+      DEFAULT_SETTINGS.artifactsConcurrency,
+      DEFAULT_SETTINGS.registryConcurrency,
+      DEFAULT_SETTINGS.authorizerConcurrency,
+      DEFAULT_SETTINGS.tableMaxReadRequestUnits,
+      DEFAULT_SETTINGS.tableMaxWriteRequestUnits,
     ]) {
       expect(deploy).toContain(`\`${value}\``);
     }

@@ -158,9 +158,10 @@ describe('the bundled artifacts function, traced', () => {
         ];
       });
     const table = process.env.CAIRN_TABLE_NAME;
-    // The run check reads the run's item, then the bytes go to the bucket.
+    // The write's run check reads the run's item with its seal items (one Query), then the bytes go to
+    // the bucket.
     expect(await calls(upload, 2)).toEqual([
-      ['DynamoDB', 'BatchGetItem', undefined],
+      ['DynamoDB', 'Query', table],
       ['S3', 'PutObject', LOCAL_BUCKET_NAME],
     ]);
     expect(await calls(list, 2)).toEqual([
@@ -168,7 +169,7 @@ describe('the bundled artifacts function, traced', () => {
       ['S3', 'ListObjectsV2', LOCAL_BUCKET_NAME],
     ]);
     const batchGets = daemon.documents.filter((document) => document.aws?.operation === 'BatchGetItem');
-    expect(batchGets.map((document) => document.aws?.table_names)).toEqual([[table], [table]]);
+    expect(batchGets.map((document) => document.aws?.table_names)).toEqual([[table]]);
     expect(daemon.malformed).toEqual([]);
   });
 });

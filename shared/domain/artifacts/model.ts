@@ -18,12 +18,25 @@ export interface ArtifactLoggedModel {
   experimentId: string;
   lifecycleStage: LifecycleStage;
   artifactUri: string;
+  /** `LOGGED_MODEL_READY` once finalized: its files are then immutable. */
+  status?: string;
+}
+
+/**
+ * What a write needs to know besides the owner: the paths under its artifact root that registered model
+ * versions' sources seal ('' is the whole root), relative to that root.
+ */
+export interface Sealed {
+  sealedPaths: string[];
 }
 
 /** Where the owners of artifact paths are looked up (DynamoRunReader implements it). */
 export interface ArtifactOwners {
   get(runId: string): Promise<ArtifactRun | undefined>;
   getLoggedModel(modelId: string): Promise<ArtifactLoggedModel | undefined>;
+  /** The run and its sealed paths, in one read: every write asks this instead of `get`. */
+  getRunForWrite(runId: string): Promise<(ArtifactRun & Sealed) | undefined>;
+  getLoggedModelForWrite(modelId: string): Promise<(ArtifactLoggedModel & Sealed) | undefined>;
 }
 
 export interface ArtifactPage {
@@ -34,7 +47,8 @@ export interface ArtifactPage {
 
 /** One page of a storage listing under a prefix. */
 export interface StorageListing {
-  objects: { key: string; size: number }[];
+  /** `etag` (S3's, quotes included) and `lastModified` (epoch ms) when the storage reports them. */
+  objects: { key: string; size: number; etag?: string; lastModified?: number }[];
   /** Common prefixes (sub-directories), each ending in `/`; only with a delimiter. */
   prefixes: string[];
   nextToken?: string;

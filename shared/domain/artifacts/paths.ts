@@ -224,3 +224,22 @@ export function artifactKey(prefix: string, owner: ArtifactOwner, relative: stri
 export function isUnder(key: string, root: string): boolean {
   return key.startsWith(root);
 }
+
+/** Whether canonical relative path `path` is `sealed` itself or lies under it ('' is the whole root). */
+function within(path: string, sealed: string): boolean {
+  return sealed === '' || path === sealed || path.startsWith(`${sealed}/`);
+}
+
+/**
+ * The sealed path a write of `relative` would change, if any. A file written at or under a sealed path
+ * changes it; a delete also changes every sealed path under the directory it removes.
+ */
+export function sealedPathTouched(
+  relative: string,
+  sealedPaths: readonly string[],
+  operation: 'write' | 'delete',
+): string | undefined {
+  return sealedPaths.find(
+    (sealed) => within(relative, sealed) || (operation === 'delete' && within(sealed, relative)),
+  );
+}

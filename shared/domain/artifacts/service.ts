@@ -10,12 +10,15 @@
 import { createHash } from 'node:crypto';
 import { InvalidParameterValueError, MlflowError, ResourceDoesNotExistError } from '../../errors.js';
 import { isLoggedModelId, validateRunId } from '../ids.js';
+import type { LoggedModelStatus } from '../logged-models/model.js';
 import type {
   ArtifactLoggedModel,
   ArtifactOwners,
   ArtifactPage,
+  ArtifactRun,
   ArtifactStorage,
   FileInfo,
+  Sealed,
 } from './model.js';
 import {
   type ArtifactOwner,
@@ -24,6 +27,7 @@ import {
   isUnder,
   ownerRoot,
   parseArtifactPath,
+  sealedPathTouched,
 } from './paths.js';
 
 export const ARTIFACT_LIMITS = {
@@ -32,6 +36,8 @@ export const ARTIFACT_LIMITS = {
   /** presigned-upload-url: MLflow's default expiration, and Cairn's ceiling (URLs die with their credentials anyway). */
   defaultUploadExpirationSeconds: 900,
   maxUploadExpirationSeconds: 3600,
+  /** Part URLs outlive ordinary presigned URLs: every part of a large upload is signed at create time. */
+  partUrlSeconds: 3600,
   /** `artifacts/list` page size. */
   listPageSize: 1000,
   /** S3's limit for one PUT. */
@@ -39,6 +45,18 @@ export const ARTIFACT_LIMITS = {
   /** Room for one JSON answer under Lambda's 6 MB response limit (the body is escaped once more there). */
   responseBudgetBytes: 5 * 1024 * 1024,
 } as const;
+
+/**
+ * The longest any presigned URL this code signs stays valid, given the deployment's presign lifetime: the
+ * bucket policy refuses signatures older than this (infra/stacks/data-stack.ts), so it must cover them all.
+ */
+export function longestPresignSeconds(presignExpiresSeconds: number): number {
+  return Math.max(
+    presignExpiresSeconds,
+    ARTIFACT_LIMITS.partUrlSeconds,
+    ARTIFACT_LIMITS.maxUploadExpirationSeconds,
+  );
+}
 
 /**
  * The upload id handed to clients binds S3's upload id to the object key it was created for, so that
@@ -67,6 +85,34 @@ function redeemUploadId(uploadId: string, key: string): string {
   return u;
 }
 
+/**
+ * What a request does to its path: `write` creates or replaces a file, `delete` removes a file or a
+ * directory, `abort` discards an unfinished multipart upload (it changes no stored file, so sealed paths
+ * allow it).
+ */
+type Access = 'read' | 'write' | 'delete' | 'abort';
+
+const FINALIZED_STATUS: LoggedModelStatus = 'LOGGED_MODEL_READY';
+
+/**
+ * 409: the files a registered version or a finalized logged model was made from are what it serves, so
+ * they are never replaced or deleted (issue 11, item 5). Not retried by the stock client.
+ */
+function immutableError(relative: string, change: 'write' | 'delete', why: string): MlflowError {
+  const verb = change === 'write' ? 'written' : 'deleted';
+  return new MlflowError(
+    'RESOURCE_CONFLICT',
+    `Artifact '${relative || '.'}' cannot be ${verb}: ${why}. The files of a finalized logged model and of a registered model version's source are immutable; log changed files under a new path.`,
+  );
+}
+
+function refuseSealed(relative: string, sealedPaths: readonly string[], change: 'write' | 'delete'): void {
+  const sealed = sealedPathTouched(relative, sealedPaths, change);
+  if (sealed !== undefined) {
+    throw immutableError(relative, change, `'${sealed || '.'}' is the source of a registered model version`);
+  }
+}
+
 interface Resolved {
   owner: ArtifactOwner;
   relative: string;
@@ -89,10 +135,10 @@ export class ArtifactService {
    * Canonicalizes, parses and authorizes a proxied-artifact path (`<exp>/<run>/artifacts/...` or
    * `<exp>/models/<model_id>/artifacts/...`).
    */
-  async resolve(rawPath: string, field: string, access: 'read' | 'write'): Promise<Resolved> {
+  async resolve(rawPath: string, field: string, access: Access): Promise<Resolved> {
     const canonical = canonicalArtifactPath(rawPath, field);
     const { owner, relative } = parseArtifactPath(canonical, field);
-    await this.checkOwner(owner, access);
+    await this.checkOwner(owner, relative, access);
     return this.locate(owner, relative, rawPath, field);
   }
 
@@ -105,29 +151,46 @@ export class ArtifactService {
     return { owner, relative, root, key };
   }
 
-  /** The owner exists in the experiment its path names; writes need it active. */
-  private async checkOwner(owner: ArtifactOwner, access: 'read' | 'write'): Promise<void> {
+  /**
+   * The owner exists in the experiment its path names; writes need it active, and must not change a
+   * finalized logged model's files or a registered version's source (sealed paths).
+   */
+  private async checkOwner(owner: ArtifactOwner, relative: string, access: Access): Promise<void> {
+    const changes = access === 'write' || access === 'delete' ? access : undefined;
     if (owner.kind === 'model') {
       // A deleted logged model is gone for reads and writes alike, as MLflow's store answers for it.
-      const model = await this.owners.getLoggedModel(owner.modelId);
+      const model: (ArtifactLoggedModel & Partial<Sealed>) | undefined =
+        access === 'read'
+          ? await this.owners.getLoggedModel(owner.modelId)
+          : await this.owners.getLoggedModelForWrite(owner.modelId);
       if (!model || model.experimentId !== owner.experimentId || model.lifecycleStage !== 'active') {
         throw new ResourceDoesNotExistError(
           `Logged model with id=${owner.modelId} not found in experiment ${owner.experimentId}`,
         );
       }
+      if (changes && model.status === FINALIZED_STATUS) {
+        throw immutableError(
+          relative,
+          changes,
+          `logged model ${owner.modelId} is finalized (${FINALIZED_STATUS})`,
+        );
+      }
+      if (changes) refuseSealed(relative, model.sealedPaths ?? [], changes);
       return;
     }
-    const run = await this.owners.get(owner.runId);
+    const run: (ArtifactRun & Partial<Sealed>) | undefined =
+      access === 'read' ? await this.owners.get(owner.runId) : await this.owners.getRunForWrite(owner.runId);
     if (!run || run.experimentId !== owner.experimentId) {
       throw new ResourceDoesNotExistError(
         `Run with id=${owner.runId} not found in experiment ${owner.experimentId}`,
       );
     }
-    if (access === 'write' && run.lifecycleStage !== 'active') {
+    if (access !== 'read' && run.lifecycleStage !== 'active') {
       throw new InvalidParameterValueError(
         `The run ${owner.runId} must be in the 'active' state. Current state is ${run.lifecycleStage}.`,
       );
     }
+    if (changes) refuseSealed(relative, run.sealedPaths ?? [], changes);
   }
 
   async upload(rawPath: string, body: Uint8Array, contentType: string | undefined): Promise<void> {
@@ -174,7 +237,7 @@ export class ArtifactService {
 
   /** Deletes a file, or everything under a directory. */
   async delete(rawPath: string): Promise<void> {
-    const target = await this.resolve(rawPath, 'path', 'write');
+    const target = await this.resolve(rawPath, 'path', 'delete');
     if (target.relative !== '' && (await this.storage.size(target.key)) !== undefined) {
       await this.storage.delete(target.key);
       return;
@@ -308,11 +371,15 @@ export class ArtifactService {
   }
 
   async abortMultipart(rawDir: string, localPath: string, uploadId: string): Promise<void> {
-    const target = await this.multipartTarget(rawDir, localPath);
+    const target = await this.multipartTarget(rawDir, localPath, 'abort');
     await this.storage.abortMultipart(target.key, redeemUploadId(uploadId, target.key));
   }
 
-  private async multipartTarget(rawDir: string, localPath: string): Promise<Resolved> {
+  private async multipartTarget(
+    rawDir: string,
+    localPath: string,
+    access: 'write' | 'abort' = 'write',
+  ): Promise<Resolved> {
     // The client sends its own local file path; only its last segment names the object.
     const name = localPath.split(/[/\\]/).at(-1) ?? '';
     // The client's local path arrives as plain JSON, never percent-encoded: a '%' would be decoded away.
@@ -323,7 +390,7 @@ export class ArtifactService {
     }
     const directory = canonicalArtifactPath(rawDir, 'path');
     const file = canonicalArtifactPath(name, 'path');
-    return this.resolve(directory ? `${directory}/${file}` : file, 'path', 'write');
+    return this.resolve(directory ? `${directory}/${file}` : file, 'path', access);
   }
 
   /** A presigned PUT for any HTTP client (curl, a browser, a Node job): one key, short-lived. */

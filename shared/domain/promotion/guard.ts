@@ -3,6 +3,8 @@
  * alias on a model version or transitions a version's stage.
  */
 
+import type { FileDigests } from './model.js';
+
 /** One promotion the registry is about to make: a model version to an alias or a stage. */
 export interface PromotionRequest {
   /** The registered model's immutable id: policies and the audit trail are keyed by it, not its name. */
@@ -12,6 +14,8 @@ export interface PromotionRequest {
   runId?: string;
   target: { kind: 'alias' | 'stage'; name: string };
   principal?: string;
+  /** The version's source files as listed for this promotion (sealed first): recorded with the decision. */
+  files?: FileDigests;
 }
 
 /** Decides whether a promotion may go ahead; `check` throws an MlflowError (400) to refuse it. */

@@ -19,6 +19,40 @@ export interface PromotionPolicy {
 
 export type PromotionOutcome = 'ALLOWED' | 'REFUSED';
 
+/** One file of a version's source as storage reported it when the promotion was decided. */
+export interface FileDigest {
+  /** Relative to the source's location. */
+  path: string;
+  /** S3's ETag (quotes included): MD5 of a single-part upload, a hash of the parts' for multipart. */
+  etag: string;
+  size: number;
+  /** Epoch ms, as storage reports it (S3: to the second). */
+  lastModified?: number;
+}
+
+/**
+ * What a version's source held when a promotion was decided, so that "what passed the policy" can be
+ * compared with what is served. Bounded (rules.ts FILE_DIGEST_LIMITS): the first files by path are listed
+ * one by one, and `manifestSha256` covers every file listed.
+ */
+export interface FileDigests {
+  /** The storage key (prefix) that was listed. */
+  location: string;
+  files: FileDigest[];
+  /** Files listed; `files` holds the first of them by path. */
+  count: number;
+  totalBytes: number;
+  /** SHA-256 (hex) of the sorted lines `<path> <etag> <size>` of every listed file. */
+  manifestSha256: string;
+  /** True when the source held more files than one promotion lists: the figures cover those listed. */
+  truncated?: boolean;
+  /**
+   * Files written after the version was registered (the first few): only an upload URL issued before its
+   * source was sealed can do that. A guarded promotion refuses the version then (rules.ts).
+   */
+  changedAfterRegistration?: string[];
+}
+
 /** One audit entry: what the guard decided, for whom, and why. */
 export interface PromotionDecision {
   id: string;
@@ -36,6 +70,8 @@ export interface PromotionDecision {
   condition?: string;
   /** Each failing clause with the run's actual value; empty when allowed. */
   failingClauses: string[];
+  /** The version's files at the time; absent in entries of earlier builds, or when not locatable. */
+  files?: FileDigests;
 }
 
 export interface DecisionPage {

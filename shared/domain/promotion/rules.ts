@@ -3,18 +3,83 @@
  * aliases and stages follow the registry's rules (registry/rules.ts): a policy can guard only a target
  * the registry could promote to.
  */
+import { createHash } from 'node:crypto';
 import { InvalidParameterValueError } from '../../errors.js';
 import { canonicalAlias, parseStage } from '../registry/rules.js';
 import { validateMaxLength } from '../rules.js';
 import type { Run } from '../runs/model.js';
 import { type CompiledRunClause, compileRunFilter, compileRunFilterClauses } from '../runs/search.js';
-import type { PromotionTarget } from './model.js';
+import type { FileDigest, FileDigests, PromotionTarget } from './model.js';
 
 export const PROMOTION_LIMITS = {
   condition: 4000,
   defaultMaxResults: 100,
   maxResultsCap: 1000,
 } as const;
+
+/**
+ * How much of a version's source a promotion lists and records. An audit entry is one DynamoDB item
+ * (400 KB): 1,000 files of ~200 bytes each fit with room to spare; the listing stops at 10,000 files (ten
+ * S3 list calls), and the manifest digest, count and size then cover those (`truncated`).
+ */
+export const FILE_DIGEST_LIMITS = {
+  recordedFiles: 1000,
+  listedFiles: 10_000,
+  /** Paths named in `changedAfterRegistration` (the count of such files is not the point: any is one). */
+  changedNamed: 20,
+  /**
+   * Clock slack between the function that registered a version and S3's own timestamps (which listings
+   * give to the second): a file stored just before registration must not read as changed after it.
+   */
+  registrationSkewMs: 2000,
+} as const;
+
+/**
+ * The audit's record of a version's files: the first files by path, a digest over all listed, and which
+ * of them changed after `registeredAt` (the version's creation).
+ */
+export function summarizeFiles(
+  location: string,
+  listed: readonly FileDigest[],
+  truncated: boolean,
+  registeredAt?: number,
+): FileDigests {
+  const files = [...listed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const manifest = createHash('sha256');
+  for (const file of files) manifest.update(`${file.path} ${file.etag} ${file.size}\n`);
+  const changed =
+    registeredAt === undefined
+      ? []
+      : files.filter(
+          (file) =>
+            file.lastModified !== undefined &&
+            file.lastModified > registeredAt + FILE_DIGEST_LIMITS.registrationSkewMs,
+        );
+  return {
+    location,
+    files: files.slice(0, FILE_DIGEST_LIMITS.recordedFiles),
+    count: files.length,
+    totalBytes: files.reduce((sum, file) => sum + file.size, 0),
+    manifestSha256: manifest.digest('hex'),
+    ...(truncated ? { truncated: true } : {}),
+    ...(changed.length > 0
+      ? { changedAfterRegistration: changed.slice(0, FILE_DIGEST_LIMITS.changedNamed).map((f) => f.path) }
+      : {}),
+  };
+}
+
+/**
+ * A guarded promotion's clause on the files themselves: none may have changed since the version was
+ * registered (its source is sealed then, so only an upload URL issued before can have written them).
+ */
+export function changedFilesClause(files: FileDigests | undefined): string[] {
+  const changed = files?.changedAfterRegistration ?? [];
+  return changed.length === 0
+    ? []
+    : [
+        `the version's files changed after it was registered (${changed.map((path) => `'${path}'`).join(', ')}): register the files as a new version`,
+      ];
+}
 
 /** The target named by exactly one of `alias` and `stage`, validated and canonical. */
 export function parseTarget(alias: string | undefined, stage: string | undefined): PromotionTarget {

@@ -25,6 +25,7 @@ import type {
   RunLookup,
 } from './model.js';
 import {
+  changedFilesClause,
   compileCondition,
   describeTarget,
   failingClauses,
@@ -66,7 +67,7 @@ export class PolicyPromotionGuard implements PromotionGuard {
     const failing = legacy
       ? [LEGACY_PENDING_CLAUSE]
       : policy
-        ? await this.evaluate(policy.condition, request.runId)
+        ? [...(await this.evaluate(policy.condition, request.runId)), ...changedFilesClause(request.files)]
         : [];
     const decision: PromotionDecision = {
       id: randomUUID(),
@@ -80,6 +81,7 @@ export class PolicyPromotionGuard implements PromotionGuard {
       outcome: failing.length === 0 ? 'ALLOWED' : 'REFUSED',
       ...(policy ? { condition: policy.condition } : {}),
       failingClauses: failing,
+      ...(request.files ? { files: request.files } : {}),
     };
     // Recorded before answering: a promotion the trail does not show never goes ahead.
     await this.repo.recordDecision(decision);

@@ -1,4 +1,6 @@
 /** The registry's entities. Types only, so that search and store modules need not import the service. */
+import type { ArtifactOwner } from '../artifacts/paths.js';
+import type { FileDigest } from '../promotion/model.js';
 
 /** MLflow's model version stages (rules.ts lists them in STAGES). */
 export type Stage = 'None' | 'Staging' | 'Production' | 'Archived';
@@ -103,11 +105,34 @@ export interface RegistryRepository {
  * runs named by `runs:/` sources or `run_id`, and logged models named by `models:/` sources or `model_id`.
  */
 export interface VersionSourceLookup {
-  get(runId: string): Promise<object | undefined>;
+  get(runId: string): Promise<{ experimentId: string } | undefined>;
   getLoggedModel(
     modelId: string,
-  ): Promise<{ lifecycleStage: string; artifactUri: string; sourceRunId?: string } | undefined>;
+  ): Promise<
+    { experimentId: string; lifecycleStage: string; artifactUri: string; sourceRunId?: string } | undefined
+  >;
 }
+
+/** Where a version's files are: the run or logged model that holds them, and the path under its root. */
+export interface SourceLocation {
+  owner: ArtifactOwner;
+  /** Canonical, relative to the owner's artifact root; '' for all of it. */
+  relative: string;
+}
+
+/** Sealing a version's files against change, and listing them for the promotion audit. */
+export interface VersionFiles {
+  /** Makes `location` immutable to the artifact API (idempotent). */
+  seal(location: SourceLocation, by: { modelId: string; version: number }): Promise<void>;
+  /** Up to `max` files under `location`, paths relative to it; undefined when storage is not reachable. */
+  list(
+    location: SourceLocation,
+    max: number,
+  ): Promise<{ location: string; files: FileDigest[]; truncated: boolean } | undefined>;
+}
+
+/** For services built without storage (unit tests of the registry alone): nothing sealed, nothing listed. */
+export const NO_VERSION_FILES: VersionFiles = { seal: async () => {}, list: async () => undefined };
 
 export interface RegistryConfig {
   /** This deployment's artifact root, e.g. `mlflow-artifacts:/`; version sources may point under it. */

@@ -6,17 +6,20 @@
 
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import type { PromotionGuard, PromotionRequest } from '../promotion/guard.js';
+import { FILE_DIGEST_LIMITS, summarizeFiles } from '../promotion/rules.js';
 import { canonicalNewName, findByName, validateKey, validateMaxResults } from '../rules.js';
-import type {
-  CreateVersionInput,
-  ModelVersion,
-  ModelView,
-  PromotionContext,
-  RegisteredModel,
-  RegistryConfig,
-  RegistryRepository,
-  VersionSourceLookup,
-  VersionView,
+import {
+  type CreateVersionInput,
+  type ModelVersion,
+  type ModelView,
+  NO_VERSION_FILES,
+  type PromotionContext,
+  type RegisteredModel,
+  type RegistryConfig,
+  type RegistryRepository,
+  type VersionFiles,
+  type VersionSourceLookup,
+  type VersionView,
 } from './model.js';
 import {
   canonicalAlias,
@@ -37,7 +40,7 @@ import {
   searchVersions,
   type VersionPage,
 } from './search.js';
-import { resolveVersionSource, validateSource, validateVersionIds } from './sources.js';
+import { locateSource, resolveVersionSource, validateSource, validateVersionIds } from './sources.js';
 
 /** The key under which `model` holds the alias a client names: as given (an alias set before names were normalised), else its NFC form (findByName's order). */
 function aliasIn(model: RegisteredModel, alias: string): string {
@@ -68,6 +71,7 @@ export class RegistryService {
     private readonly guard: PromotionGuard,
     private readonly sources: VersionSourceLookup,
     private readonly clock: () => number = Date.now,
+    private readonly files: VersionFiles = NO_VERSION_FILES,
   ) {}
 
   // Registered models -------------------------------------------------------------------------------
@@ -167,9 +171,12 @@ export class RegistryService {
     const model = await this.requireModel(input.name);
     // Every read before the first write (the version counter): a refused source changes nothing.
     const resolved = await resolveVersionSource(input, this.config.artifactRoot, this.sources);
+    const location = await locateSource(input.source, this.config.artifactRoot, this.sources);
     const now = this.clock();
     const number = await this.repo.nextVersion(model.modelId, now);
     if (number === undefined) throw modelNotFound(input.name);
+    // Sealed before the version exists: no moment in which a version serves files that can still change.
+    if (location) await this.files.seal(location, { modelId: model.modelId, version: number });
     const version: ModelVersion = {
       modelId: model.modelId,
       version: number,
@@ -332,12 +339,24 @@ export class RegistryService {
     return { model, version };
   }
 
-  /** The guard judges a version by its source run; it throws to refuse, before anything is written. */
-  private askGuard(
+  /**
+   * The guard judges a version by its source run; it throws to refuse, before anything is written. The
+   * version's files are sealed first (versions registered before seals existed get theirs here) and then
+   * listed, so the decision records exactly the files the version serves from then on.
+   */
+  private async askGuard(
     { model, version }: VersionView,
     target: PromotionRequest['target'],
     context: PromotionContext,
   ): Promise<void> {
+    const location = await locateSource(version.source, this.config.artifactRoot, this.sources);
+    let files: PromotionRequest['files'];
+    if (location) {
+      await this.files.seal(location, { modelId: model.modelId, version: version.version });
+      const listed = await this.files.list(location, FILE_DIGEST_LIMITS.listedFiles);
+      if (listed)
+        files = summarizeFiles(listed.location, listed.files, listed.truncated, version.creationTimestamp);
+    }
     return this.guard.check({
       modelId: model.modelId,
       modelName: model.name,
@@ -345,6 +364,7 @@ export class RegistryService {
       ...(version.runId ? { runId: version.runId } : {}),
       target,
       ...(context.principal ? { principal: context.principal } : {}),
+      ...(files ? { files } : {}),
     });
   }
 

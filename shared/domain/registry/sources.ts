@@ -7,7 +7,7 @@
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import { canonicalArtifactPath, parseArtifactPath } from '../artifacts/paths.js';
 import { isLoggedModelId, isRunId } from '../ids.js';
-import type { CreateVersionInput, VersionSourceLookup } from './model.js';
+import type { CreateVersionInput, SourceLocation, VersionSourceLookup } from './model.js';
 import { REGISTRY_LIMITS } from './rules.js';
 
 /** The root with exactly one trailing slash, so that `<root>/x` and `<root>x` both read as under it. */
@@ -175,4 +175,36 @@ export async function resolveVersionSource(
       ? { storageLocation: sourceModel.artifactUri }
       : {}),
   };
+}
+
+/**
+ * Where a (validated) source's files are, read as the artifacts function reads paths, so that the seal
+ * written for a version covers exactly the paths its files are written under. Undefined when the owner is
+ * gone or the path is not one the artifact API can address (nothing can be written there either).
+ */
+export async function locateSource(
+  source: string,
+  artifactRoot: string,
+  lookup: VersionSourceLookup,
+): Promise<SourceLocation | undefined> {
+  try {
+    if (source.startsWith('runs:/')) {
+      const [runId = '', ...rest] = source.slice('runs:/'.length).split('/');
+      const run = await lookup.get(runId);
+      const relative = canonicalArtifactPath(rest.join('/').replace(/\/+$/, ''), 'source');
+      return run && { owner: { kind: 'run', experimentId: run.experimentId, runId }, relative };
+    }
+    if (source.startsWith('models:/')) {
+      const modelId = source.slice('models:/'.length);
+      const model = await lookup.getLoggedModel(modelId);
+      return model && { owner: { kind: 'model', experimentId: model.experimentId, modelId }, relative: '' };
+    }
+    const root = rootOf(artifactRoot);
+    if (!source.startsWith(root)) return undefined;
+    const canonical = canonicalArtifactPath(source.slice(root.length).replace(/\/+$/, ''), 'source');
+    return parseArtifactPath(canonical, 'source');
+  } catch (error) {
+    if (error instanceof InvalidParameterValueError) return undefined;
+    throw error;
+  }
 }

@@ -21,10 +21,8 @@ import { formatUrl } from '@aws-sdk/core/util';
 import { getSignedUrl, S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import { HttpRequest } from '@smithy/core/protocols';
 import type { ArtifactStorage, StorageListing } from '../../domain/artifacts/model.js';
+import { ARTIFACT_LIMITS } from '../../domain/artifacts/service.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
-
-/** Part URLs outlive ordinary presigned URLs: every part of a large upload is signed at create time. */
-const PART_URL_SECONDS = 3600;
 
 function s3Status(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
@@ -211,7 +209,7 @@ export class S3ArtifactStore implements ArtifactStorage {
       }),
     );
     const options = {
-      expiresIn: Math.max(this.expiresSeconds, PART_URL_SECONDS),
+      expiresIn: Math.max(this.expiresSeconds, ARTIFACT_LIMITS.partUrlSeconds),
       signingDate,
       ...(signingRegion ? { signingRegion } : {}),
       ...(signingService ? { signingService } : {}),

@@ -4,10 +4,10 @@
  * They avoid the document client and the metric codec that the full repositories pull in: the artifacts
  * function's cold start (design.md's init-time budget) should load no more than it uses.
  */
-import { BatchGetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
-import { projection } from '../items.js';
-import { type ItemKey, loggedModelKey, runKey } from '../keys.js';
+import type { SealItem } from '../artifacts/seal-entity.js';
+import { type ItemKey, loggedModelKey, runKey, SEAL_PREFIX, sealRange } from '../keys.js';
 import type { LoggedModelItem } from '../logged-models/entity.js';
 import type { RunItem } from './entity.js';
 
@@ -25,6 +25,90 @@ export interface LoggedModelIdentity {
   lifecycleStage: LifecycleStage;
   artifactUri: string;
   sourceRunId?: string;
+  status?: string;
+}
+
+/**
+ * A projection with every attribute behind a name placeholder: `status` and `path` are DynamoDB reserved
+ * words, and placeholders for all keep the rule out of mind.
+ */
+function namedProjection(attributes: readonly string[]) {
+  return {
+    ProjectionExpression: attributes.map((_, index) => `#p${index}`).join(', '),
+    ExpressionAttributeNames: Object.fromEntries(attributes.map((name, index) => [`#p${index}`, name])),
+  };
+}
+
+/**
+ * An owner's item and the paths of its seal items (seal-entity.ts), read with one strongly consistent
+ * Query over the owner's partition (keys.ts `sealRange`): the write path's only DynamoDB call.
+ */
+async function readWithSeals(
+  client: DynamoDBClient,
+  tableName: string,
+  key: ItemKey,
+  attributes: string[],
+): Promise<{ owner: Record<string, string | undefined>; sealedPaths: string[] } | undefined> {
+  const range = sealRange(key);
+  let owner: Record<string, string | undefined> | undefined;
+  const sealedPaths: string[] = [];
+  let startKey: QueryCommand['input']['ExclusiveStartKey'];
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': { S: key.pk },
+          ':from': { S: range.from },
+          ':to': { S: range.to },
+        },
+        ...namedProjection(['sk', ...attributes, 'path' satisfies keyof SealItem]),
+        ConsistentRead: true,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const sk = item.sk?.S;
+      if (sk === key.sk) {
+        owner = Object.fromEntries(Object.entries(item).map(([name, value]) => [name, value.S]));
+      } else if (sk?.startsWith(SEAL_PREFIX) && item.path?.S !== undefined) {
+        sealedPaths.push(item.path.S);
+      }
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return owner && { owner, sealedPaths };
+}
+
+const RUN_ATTRIBUTES = ['run_id', 'experiment_id', 'lifecycle_stage', 'artifact_uri'] as const;
+const MODEL_ATTRIBUTES = [
+  'model_id',
+  'experiment_id',
+  'lifecycle_stage',
+  'artifact_uri',
+  'source_run_id',
+  'status',
+] as const;
+
+function runIdentity(run: Record<string, string | undefined>): RunIdentity {
+  return {
+    runId: run.run_id as string,
+    experimentId: run.experiment_id as string,
+    lifecycleStage: run.lifecycle_stage as LifecycleStage,
+    artifactUri: run.artifact_uri as string,
+  };
+}
+
+function modelIdentity(model: Record<string, string | undefined>): LoggedModelIdentity {
+  return {
+    modelId: model.model_id as string,
+    experimentId: model.experiment_id as string,
+    lifecycleStage: model.lifecycle_stage as LifecycleStage,
+    artifactUri: model.artifact_uri as string,
+    ...(model.source_run_id ? { sourceRunId: model.source_run_id } : {}),
+    ...(model.status ? { status: model.status } : {}),
+  };
 }
 
 /**
@@ -38,7 +122,7 @@ async function readOne(
   client: DynamoDBClient,
   tableName: string,
   key: ItemKey,
-  projection: string,
+  attributes: readonly string[],
 ): Promise<Record<string, string | undefined> | undefined> {
   for (let attempt = 0; attempt < 8; attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
@@ -48,7 +132,7 @@ async function readOne(
           [tableName]: {
             Keys: [{ pk: { S: key.pk }, sk: { S: key.sk } }],
             ConsistentRead: true,
-            ProjectionExpression: projection,
+            ...namedProjection(attributes),
           },
         },
       }),
@@ -75,16 +159,9 @@ export class DynamoRunReader {
       this.client,
       this.tableName,
       runKey(runId),
-      projection<RunItem>('run_id', 'experiment_id', 'lifecycle_stage', 'artifact_uri'),
+      RUN_ATTRIBUTES satisfies readonly (keyof RunItem)[],
     );
-    return run
-      ? {
-          runId: run.run_id as string,
-          experimentId: run.experiment_id as string,
-          lifecycleStage: run.lifecycle_stage as LifecycleStage,
-          artifactUri: run.artifact_uri as string,
-        }
-      : undefined;
+    return run ? runIdentity(run) : undefined;
   }
 
   async getLoggedModel(modelId: string): Promise<LoggedModelIdentity | undefined> {
@@ -92,22 +169,19 @@ export class DynamoRunReader {
       this.client,
       this.tableName,
       loggedModelKey(modelId),
-      projection<LoggedModelItem>(
-        'model_id',
-        'experiment_id',
-        'lifecycle_stage',
-        'artifact_uri',
-        'source_run_id',
-      ),
+      MODEL_ATTRIBUTES satisfies readonly (keyof LoggedModelItem)[],
     );
-    return model
-      ? {
-          modelId: model.model_id as string,
-          experimentId: model.experiment_id as string,
-          lifecycleStage: model.lifecycle_stage as LifecycleStage,
-          artifactUri: model.artifact_uri as string,
-          ...(model.source_run_id ? { sourceRunId: model.source_run_id as string } : {}),
-        }
-      : undefined;
+    return model ? modelIdentity(model) : undefined;
+  }
+
+  async getRunForWrite(runId: string) {
+    const read = await readWithSeals(this.client, this.tableName, runKey(runId), [...RUN_ATTRIBUTES]);
+    return read && { ...runIdentity(read.owner), sealedPaths: read.sealedPaths };
+  }
+
+  async getLoggedModelForWrite(modelId: string) {
+    const key = loggedModelKey(modelId);
+    const read = await readWithSeals(this.client, this.tableName, key, [...MODEL_ATTRIBUTES]);
+    return read && { ...modelIdentity(read.owner), sealedPaths: read.sealedPaths };
   }
 }

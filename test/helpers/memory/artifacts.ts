@@ -80,4 +80,17 @@ export class MemoryArtifactOwners implements ArtifactOwners {
   async getLoggedModel(modelId: string) {
     return this.models.get(modelId);
   }
+
+  /** Sealed paths per run or logged model id, as the registry's seal items hold them. */
+  readonly seals = new Map<string, string[]>();
+
+  async getRunForWrite(runId: string) {
+    const run = this.runs.get(runId);
+    return run && { ...run, sealedPaths: this.seals.get(runId) ?? [] };
+  }
+
+  async getLoggedModelForWrite(modelId: string) {
+    const model = this.models.get(modelId);
+    return model && { ...model, sealedPaths: this.seals.get(modelId) ?? [] };
+  }
 }

@@ -19,12 +19,17 @@ const DELETED_LOGGED = `m-${'d'.repeat(32)}`;
 const ROOT = 'mlflow-artifacts:/';
 
 const sources: VersionSourceLookup = {
-  get: async (runId) => (runId === RUN || runId === OTHER_RUN ? {} : undefined),
+  get: async (runId) => (runId === RUN || runId === OTHER_RUN ? { experimentId: '1' } : undefined),
   getLoggedModel: async (modelId) =>
     modelId === LOGGED
-      ? { lifecycleStage: 'active', artifactUri: `${ROOT}1/models/${LOGGED}/artifacts`, sourceRunId: RUN }
+      ? {
+          experimentId: '1',
+          lifecycleStage: 'active',
+          artifactUri: `${ROOT}1/models/${LOGGED}/artifacts`,
+          sourceRunId: RUN,
+        }
       : modelId === DELETED_LOGGED
-        ? { lifecycleStage: 'deleted', artifactUri: 'x' }
+        ? { experimentId: '1', lifecycleStage: 'deleted', artifactUri: 'x' }
         : undefined,
 };
 

@@ -1,0 +1,73 @@
+/**
+ * A registered version's files, for the registry: sealing them (a seal item, seal-entity.ts) and listing
+ * them with their ETags for the promotion audit. Listing is the registry function's only S3 action
+ * (s3:ListBucket under the artifact key prefix): it never reads or writes bytes. Built from
+ * ListObjectsV2Command alone, so the registry bundle carries no presigner.
+ */
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { artifactKey } from '../../domain/artifacts/paths.js';
+import type { FileDigest } from '../../domain/promotion/model.js';
+import type { SourceLocation, VersionFiles } from '../../domain/registry/model.js';
+import { toSealItem } from './seal-entity.js';
+
+export class StoredVersionFiles implements VersionFiles {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    /** Absent where the function has no bucket: files are then sealed but not listed. */
+    private readonly s3: { client: S3Client; bucket: string; keyPrefix: string } | undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async seal(location: SourceLocation, by: { modelId: string; version: number }): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: toSealItem(location.owner, location.relative, by, this.now()),
+      }),
+    );
+  }
+
+  async list(location: SourceLocation, max: number) {
+    if (!this.s3) return undefined;
+    const key = artifactKey(this.s3.keyPrefix, location.owner, location.relative);
+    // The root key ends in '/'; any other names a directory (listed below it) or a single file.
+    const directory = key.endsWith('/') ? key : `${key}/`;
+    const listed = await this.listUnder(directory, max);
+    if (listed.files.length > 0 || key === directory) return { location: directory, ...listed };
+    const file = await this.listUnder(key, 1, key);
+    return { location: key, ...file };
+  }
+
+  /** Objects under `prefix` (only `exact` when given), up to `max`, paths relative to the prefix. */
+  private async listUnder(prefix: string, max: number, exact?: string) {
+    const files: FileDigest[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3?.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.s3.bucket,
+          Prefix: prefix,
+          MaxKeys: Math.min(1000, max + 1 - files.length),
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      for (const object of page?.Contents ?? []) {
+        if (!object.Key || (exact !== undefined && object.Key !== exact)) continue;
+        files.push({
+          path:
+            exact !== undefined
+              ? object.Key.slice(object.Key.lastIndexOf('/') + 1)
+              : object.Key.slice(prefix.length),
+          etag: object.ETag ?? '',
+          size: object.Size ?? 0,
+          ...(object.LastModified ? { lastModified: object.LastModified.getTime() } : {}),
+        });
+      }
+      token = page?.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token && files.length <= max);
+    const truncated = files.length > max || token !== undefined;
+    return { files: files.slice(0, max), truncated: exact === undefined && truncated };
+  }
+}
