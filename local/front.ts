@@ -6,7 +6,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { type HttpResult, toErrorResponse } from '../shared/api/http.js';
 import { DEFAULT_ROUTE_KEY, type FunctionName, matchRoute, type RouteMatch } from '../shared/api/routes.js';
@@ -238,7 +237,7 @@ export function createFront(options: FrontOptions): Server {
           origin: request.headers.origin,
         },
         options.allowedHosts,
-        (server.address() as AddressInfo).port,
+        request.socket.localPort ?? 0,
       );
       if (refusal) {
         request.resume();
