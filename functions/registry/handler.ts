@@ -8,8 +8,9 @@ import { REGISTRY_ROUTE_SPECS } from '../../shared/api/routes-registry.js';
 import { loadConfig } from '../../shared/config.js';
 import { PolicyPromotionGuard, PromotionPolicyService } from '../../shared/domain/promotion/service.js';
 import { RegistryService } from '../../shared/domain/registry/service.js';
+import type { BucketListing } from '../../shared/store/artifacts/bucket-listing.js';
 import { StoredVersionFiles } from '../../shared/store/artifacts/version-files.js';
-import { createDynamoClient, createS3Client } from '../../shared/store/clients.js';
+import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
@@ -29,14 +30,28 @@ const doc = createDocumentClient(client);
 const promotions = new DynamoPromotionRepository(doc, config.tableName);
 const registryRepo = new DynamoRegistryRepository(doc, config.tableName);
 // A version's files are sealed when it is registered and listed (bucket permitting) into the audit entry
-// of each promotion: the registry's only use of the bucket, a listing.
+// of each promotion: the registry's only use of the bucket, a listing. The S3 client is loaded for the
+// first listing, not at cold start: most registry calls never list.
+let listing: Promise<BucketListing> | undefined;
+const bucket = config.artifactBucket;
 const versionFiles = new StoredVersionFiles(
   doc,
   config.tableName,
-  config.artifactBucket
+  bucket
     ? {
-        client: createS3Client(config, capture),
-        bucket: config.artifactBucket,
+        listing: () => {
+          listing ??= Promise.all([
+            import('../../shared/store/s3-clients.js'),
+            import('../../shared/store/artifacts/bucket-listing.js'),
+          ]).then(([clients, listings]) =>
+            listings.bucketListing(clients.createS3Client(config, capture), bucket),
+          );
+          // A failed load is not kept: the next listing tries again.
+          listing.catch(() => {
+            listing = undefined;
+          });
+          return listing;
+        },
         keyPrefix: config.artifactKeyPrefix,
       }
     : undefined,

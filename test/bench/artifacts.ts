@@ -11,7 +11,7 @@ import { UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ArtifactService } from '../../shared/domain/artifacts/service.js';
 import { S3ArtifactStore } from '../../shared/store/artifacts/artifact-store.js';
-import { createS3Client } from '../../shared/store/clients.js';
+import { createS3Client } from '../../shared/store/s3-clients.js';
 import { startServerProcess } from './server-process.js';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIDEXAMPLE';

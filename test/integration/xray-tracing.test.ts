@@ -20,7 +20,8 @@ import {
   startDynalite,
   startS3rver,
 } from '../../local/stand-ins.js';
-import { type ClientCapture, createDynamoClient, createS3Client } from '../../shared/store/clients.js';
+import { type ClientCapture, createDynamoClient } from '../../shared/store/clients.js';
+import { createS3Client } from '../../shared/store/s3-clients.js';
 import { startXrayDaemon, type XrayDaemon } from '../helpers/xray-daemon.js';
 
 const TABLE = 'traced';

@@ -1,14 +1,15 @@
 /**
  * A registered version's files, for the registry: sealing them (a seal item, seal-entity.ts) and listing
  * them with their ETags for the promotion audit. Listing is the registry function's only S3 action
- * (s3:ListBucket under the artifact key prefix): it never reads or writes bytes. Built from
- * ListObjectsV2Command alone, so the registry bundle carries no presigner.
+ * (s3:ListBucket under the artifact key prefix): it never reads or writes bytes. The listing comes
+ * through `BucketListing` (bucket-listing.ts), which the registry loads only when it first lists: every
+ * other registry call, and its cold start, go without the S3 client.
  */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { artifactKey } from '../../domain/artifacts/paths.js';
 import type { FileDigest } from '../../domain/promotion/model.js';
 import type { SourceLocation, VersionFiles } from '../../domain/registry/model.js';
+import type { BucketListing } from './bucket-listing.js';
 import { toSealItem } from './seal-entity.js';
 
 export class StoredVersionFiles implements VersionFiles {
@@ -16,7 +17,7 @@ export class StoredVersionFiles implements VersionFiles {
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
     /** Absent where the function has no bucket: files are then sealed but not listed. */
-    private readonly s3: { client: S3Client; bucket: string; keyPrefix: string } | undefined,
+    private readonly s3: { listing: () => Promise<BucketListing>; keyPrefix: string } | undefined,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -44,15 +45,9 @@ export class StoredVersionFiles implements VersionFiles {
   private async listUnder(prefix: string, max: number, exact?: string) {
     const files: FileDigest[] = [];
     let token: string | undefined;
+    const listing = await this.s3?.listing();
     do {
-      const page = await this.s3?.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.s3.bucket,
-          Prefix: prefix,
-          MaxKeys: Math.min(1000, max + 1 - files.length),
-          ...(token ? { ContinuationToken: token } : {}),
-        }),
-      );
+      const page = await listing?.(prefix, Math.min(1000, max + 1 - files.length), token);
       for (const object of page?.Contents ?? []) {
         if (!object.Key || (exact !== undefined && object.Key !== exact)) continue;
         files.push({

@@ -6,7 +6,7 @@ import { UploadPartCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { describe, expect, it } from 'vitest';
 import { S3ArtifactStore } from '../../../shared/store/artifacts/artifact-store.js';
-import { createS3Client } from '../../../shared/store/clients.js';
+import { createS3Client } from '../../../shared/store/s3-clients.js';
 
 process.env.AWS_ACCESS_KEY_ID ??= 'AKIDEXAMPLE';
 process.env.AWS_SECRET_ACCESS_KEY ??= 'secret';
