@@ -51,6 +51,18 @@ function closeServer(server: Server): Promise<void> {
   });
 }
 
+/** A stand-in listening on `socketPath`; closing it removes the socket file. */
+function onSocket(server: Server, socketPath: string): RunningStandIn & { socketPath: string } {
+  return {
+    endpoint: SOCKET_ENDPOINT,
+    socketPath,
+    close: async () => {
+      await closeServer(server);
+      rmSync(socketPath, { force: true });
+    },
+  };
+}
+
 /** Listens on a socket path (a stale one left by a killed server is ours: the data dir lock says so). */
 async function listenOnSocket(server: Server, socketPath: string): Promise<void> {
   rmSync(socketPath, { force: true });
@@ -76,14 +88,7 @@ export async function startDynalite(
   });
   if (socketPath) {
     await listenOnSocket(server, socketPath);
-    return {
-      endpoint: SOCKET_ENDPOINT,
-      socketPath,
-      close: async () => {
-        await closeServer(server);
-        rmSync(socketPath, { force: true });
-      },
-    };
+    return onSocket(server, socketPath);
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -110,15 +115,7 @@ export async function startS3rver(
   // run() listens on a TCP port only; these are the two steps it takes, with a socket instead.
   await s3rver.configureBuckets();
   rmSync(socketPath, { force: true });
-  const server = await s3rver.listen(socketPath);
-  return {
-    endpoint: SOCKET_ENDPOINT,
-    socketPath,
-    close: async () => {
-      await closeServer(server);
-      rmSync(socketPath, { force: true });
-    },
-  };
+  return onSocket(await s3rver.listen(socketPath), socketPath);
 }
 
 /** Creates the table with all its indexes unless it exists, and waits until it is ACTIVE. */

@@ -89,6 +89,20 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
+/** Waits until a server on `port` answers /health; its URL. */
+async function healthy(port: number): Promise<string> {
+  const health = `http://127.0.0.1:${port}/health`;
+  while (
+    !(await fetch(health).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return health;
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -220,15 +234,7 @@ describe('cairn server', () => {
       }),
     );
     await exited(shell);
-    const health = `http://127.0.0.1:${port}/health`;
-    while (
-      !(await fetch(health).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const health = await healthy(port);
     const serverPid = Number(readFileSync(join(backgroundDataDir, 'cairn.lock'), 'utf8'));
     orphans.push(serverPid);
     // Several of the parent checks a server run as the script itself makes (every 250 ms) go by.
@@ -250,15 +256,7 @@ describe('cairn server', () => {
         stdio: 'ignore',
       }),
     );
-    const health = `http://127.0.0.1:${port}/health`;
-    while (
-      !(await fetch(health).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    await healthy(port);
     const serverPid = Number(readFileSync(join(redirectDataDir, 'cairn.lock'), 'utf8'));
     orphans.push(serverPid);
     expect(serverPid).not.toBe(shell.pid);
