@@ -40,6 +40,21 @@ export function allowedHostnames(listenHost: string, extra: readonly string[] = 
   return names;
 }
 
+/** A DNS name (letters, digits, hyphens; dot-separated) or a bracketed IPv6 / dotted IPv4 literal. */
+const HOSTNAME = /^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?)$/i;
+
+/**
+ * The entries of an --allowed-hosts list that are not a host name (`*`, `*.example.com`, a URL): the
+ * allowlist matches names exactly, so a pattern would match only a Host header spelled as that pattern.
+ */
+export function invalidAllowedHosts(names: readonly string[]): string[] {
+  return names.filter((name) => {
+    if (name.trim() === '') return false;
+    const hostname = splitAuthority(name)?.hostname;
+    return hostname === undefined || !HOSTNAME.test(hostname);
+  });
+}
+
 /** `host[:port]` of a Host header or an origin's authority; undefined when it does not parse as one. */
 export function splitAuthority(authority: string): { hostname: string; port?: number } | undefined {
   const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s/@]+)(?::(\d{1,5}))?$/.exec(authority.trim());

@@ -15,6 +15,7 @@ import {
   type IncomingHttpHeaders,
   type IncomingMessage,
   type ServerResponse,
+  validateHeaderValue,
 } from 'node:http';
 import { pipeline } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -285,8 +286,15 @@ export async function verifyPresigned(
   for (const [name, value] of Object.entries(query)) {
     if ((AUTH_PARAMETERS as readonly string[]).includes(name) || IGNORED_PARAMETERS.has(name)) continue;
     const header = RESPONSE_OVERRIDES[name];
-    if (header !== undefined && method !== 'PUT') overrides[header] = value;
-    else if ((name === 'partNumber' || name === 'uploadId') && method === 'PUT') continue;
+    if (header !== undefined && method !== 'PUT') {
+      // Signed is not well-formed: a control character would make writeHead throw later.
+      try {
+        validateHeaderValue(header, value);
+      } catch {
+        throw new S3Refusal(400, 'InvalidArgument', `Query parameter '${name}' is not a valid header value.`);
+      }
+      overrides[header] = value;
+    } else if ((name === 'partNumber' || name === 'uploadId') && method === 'PUT') continue;
     else throw new S3Refusal(400, 'InvalidArgument', `Query parameter '${name}' is not supported here.`);
   }
   const partNumber = query.partNumber;
@@ -369,7 +377,18 @@ export function createPresignedRoute(options: PresignedRouteOptions) {
           out['content-disposition'] = 'attachment';
           Object.assign(out, verified.overrides);
         }
-        response.writeHead(answer.statusCode ?? 502, out);
+        try {
+          response.writeHead(answer.statusCode ?? 502, out);
+        } catch (error) {
+          answer.destroy();
+          console.error(
+            JSON.stringify({ level: 'ERROR', message: 'presigned answer refused', error: String(error) }),
+          );
+          return sendRefusal(
+            response,
+            new S3Refusal(500, 'InternalError', 'We encountered an internal error. Please try again.'),
+          );
+        }
         pipeline(answer, response, () => undefined);
       });
       // Bytes flow through as they come, both ways: nothing is buffered whole.

@@ -3,6 +3,7 @@
  * stand-ins, creates the table and bucket on first start, points the handlers' configuration at them and
  * only then loads the handlers (they read their configuration once, at load, as on Lambda).
  */
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { FunctionName } from '../shared/api/routes.js';
@@ -25,6 +26,15 @@ import {
 
 export const LOCAL_TABLE_NAME = 'cairn';
 export const LOCAL_BUCKET_NAME = 'cairn-artifacts';
+
+/**
+ * The secret this process signs presigned URLs with. The stand-ins check no SigV4 signature, so their
+ * well-known key (LOCAL_CREDENTIALS) would do for them, but it is public: with it anyone could sign
+ * a URL the front accepts. With a secret only this process holds, the front's check (presigned.ts)
+ * accepts exactly the URLs this server handed out. One per process, as the handlers read their
+ * credentials once; URLs from before a restart stop working, as after a key rotation on S3.
+ */
+const PRESIGN_SECRET = randomBytes(32).toString('base64url');
 
 export interface LocalServerOptions {
   host: string;
@@ -113,7 +123,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       CAIRN_ARTIFACT_BUCKET: LOCAL_BUCKET_NAME,
       AWS_REGION: LOCAL_REGION,
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      AWS_SECRET_ACCESS_KEY: PRESIGN_SECRET,
       CAIRN_AUTH: options.auth ? 'on' : 'off',
     });
     delete process.env.AWS_SESSION_TOKEN;
@@ -142,7 +152,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       presigned: createPresignedRoute({
         bucket: LOCAL_BUCKET_NAME,
         region: LOCAL_REGION,
-        credentials: LOCAL_CREDENTIALS,
+        credentials: { accessKeyId: LOCAL_CREDENTIALS.accessKeyId, secretAccessKey: PRESIGN_SECRET },
         s3Socket: s3.socketPath,
       }),
     });

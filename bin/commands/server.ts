@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DataDirLockedError } from '../../local/data-dir-lock.js';
+import { invalidAllowedHosts } from '../../local/host-check.js';
 import { startLocalServer } from '../../local/server.js';
 import { USAGE } from '../usage.js';
 
@@ -81,6 +82,14 @@ export async function server(args: string[]): Promise<number> {
     );
     return 2;
   }
+  const allowedHosts = values['allowed-hosts'].split(',');
+  const invalid = invalidAllowedHosts(allowedHosts);
+  if (invalid.length > 0) {
+    console.error(
+      `cairn: --allowed-hosts takes host names, exactly as clients will send them (no wildcards): not ${invalid.map((name) => `'${name}'`).join(', ')}`,
+    );
+    return 2;
+  }
   let running: Awaited<ReturnType<typeof startLocalServer>>;
   try {
     running = await startLocalServer({
@@ -88,7 +97,7 @@ export async function server(args: string[]): Promise<number> {
       port,
       dataDir: values['data-dir'],
       auth: values.auth,
-      allowedHosts: values['allowed-hosts'].split(','),
+      allowedHosts,
     });
   } catch (error) {
     if (error instanceof DataDirLockedError) {

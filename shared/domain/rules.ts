@@ -67,10 +67,14 @@ export function validateKey(field: string, key: string): void {
  * Characters that let two names look the same, or a name look like another (MLflow's CVE-2024-3099
  * class): control characters (C0, C1, DEL), format characters (\p{Cf}: bidi controls U+202A–202E,
  * U+2066–2069, U+200E/200F, U+061C; zero-width U+200B–200D, U+2060, U+FEFF; soft hyphen; tags), line and
- * paragraph separators, space characters other than U+0020 (U+00A0 looks like a space), and unpaired
- * surrogates (not text at all).
+ * paragraph separators, space characters other than U+0020 (U+00A0 looks like a space), unpaired
+ * surrogates (not text at all), and what renders as nothing though it is a letter or a mark: Unicode's
+ * default-ignorable characters (the Hangul fillers, the combining grapheme joiner, variation selectors)
+ * and the blank braille pattern U+2800. The emoji presentation selectors U+FE0E/U+FE0F stay allowed:
+ * an emoji typed on most keyboards carries one.
  */
-const UNSAFE_NAME_CHARACTER = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]|(?! )\p{Zs}/u;
+const UNSAFE_NAME_CHARACTER =
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u2800]|(?! )\p{Zs}|(?![\ufe0e\ufe0f])\p{Default_Ignorable_Code_Point}/u;
 const EDGE_WHITESPACE = /^\s|\s$/u;
 
 /**
@@ -86,7 +90,7 @@ export function canonicalNewName(field: string, raw: string): string {
   if (unsafe !== undefined) {
     const code = (unsafe.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
     throw new InvalidParameterValueError(
-      `Invalid value for parameter '${field}': names may not contain control, format (bidi or zero-width) or non-standard space characters; found U+${code}.`,
+      `Invalid value for parameter '${field}': names may not contain control, format (bidi or zero-width), invisible or non-standard space characters; found U+${code}.`,
     );
   }
   if (EDGE_WHITESPACE.test(name)) {

@@ -191,6 +191,10 @@ describe('finalize, tags, params, delete', () => {
   it('finalizes with the status name or number and refuses unknown statuses', async () => {
     const model = await createLoggedModel({ name: 'fin' });
     const id = model.info.model_id;
+    // A failed upload (status as its number), then a retried one that ends READY.
+    const failed = await send<{ model: LoggedModelJson }>('PATCH', `/${id}`, { status: 3 });
+    expect(failed.body.model.info.status).toBe('LOGGED_MODEL_UPLOAD_FAILED');
+    expect((await getLoggedModel(id)).body.model.info.status).toBe('LOGGED_MODEL_UPLOAD_FAILED');
     const ready = await send<{ model: LoggedModelJson }>('PATCH', `/${id}`, {
       model_id: id,
       status: 'LOGGED_MODEL_READY',
@@ -200,9 +204,9 @@ describe('finalize, tags, params, delete', () => {
     expect(ready.body.model.info.last_updated_timestamp_ms).toBeGreaterThanOrEqual(
       model.info.last_updated_timestamp_ms,
     );
-    const failed = await send<{ model: LoggedModelJson }>('PATCH', `/${id}`, { status: 3 });
-    expect(failed.body.model.info.status).toBe('LOGGED_MODEL_UPLOAD_FAILED');
-    expect((await getLoggedModel(id)).body.model.info.status).toBe('LOGGED_MODEL_UPLOAD_FAILED');
+    // READY is final (its files are sealed): no way back, by name or number.
+    expectError(await send('PATCH', `/${id}`, { status: 3 }), 409, 'RESOURCE_CONFLICT', 'LOGGED_MODEL_READY');
+    expect((await getLoggedModel(id)).body.model.info.status).toBe('LOGGED_MODEL_READY');
 
     for (const status of ['DONE', 0, 'LOGGED_MODEL_STATUS_UNSPECIFIED', 9]) {
       expectError(await send('PATCH', `/${id}`, { status }), 400, 'INVALID_PARAMETER_VALUE', 'status');

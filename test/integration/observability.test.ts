@@ -129,6 +129,7 @@ describe('request log lines', () => {
       'X-Amz-Signature',
       'X-Amz-Credential',
       LOCAL_CREDENTIALS.secretAccessKey,
+      process.env.AWS_SECRET_ACCESS_KEY as string,
     ]) {
       expect(text.toLowerCase()).not.toContain(secret.toLowerCase());
     }

@@ -290,5 +290,23 @@ describe('a finalized logged model', () => {
       `logged-models/${modelId}/artifacts/directories`,
     );
     expect(listed.body.files.map((file) => file.path).sort()).toEqual(['MLmodel', 'python_model.pkl']);
+
+    // READY is final: moving back to PENDING (or to FAILED) would unseal the files.
+    for (const status of ['LOGGED_MODEL_PENDING', 'LOGGED_MODEL_UPLOAD_FAILED']) {
+      const back = await api.request<{ error_code: string; message: string }>(
+        'PATCH',
+        `/api/2.0/mlflow/logged-models/${modelId}`,
+        { json: { model_id: modelId, status } },
+      );
+      expect(back.status, back.text).toBe(409);
+      expect(back.body.error_code).toBe('RESOURCE_CONFLICT');
+      expect(back.body.message).toContain('LOGGED_MODEL_READY');
+    }
+    expectImmutable(await put(`${modelRoot}/python_model.pkl`, 'swapped'), finalized);
+    expect(await download(`${modelRoot}/python_model.pkl`)).toBe('weights');
+    const again = await api.request('PATCH', `/api/2.0/mlflow/logged-models/${modelId}`, {
+      json: { model_id: modelId, status: 'LOGGED_MODEL_READY' },
+    });
+    expect(again.status, again.text).toBe(200);
   });
 });

@@ -253,10 +253,13 @@ describe('presigned URLs do exactly what was signed', () => {
   });
 
   it('refuses an expired URL with S3 words', async () => {
-    // Signed as the server signs, an hour ago, for a minute.
+    // Signed as the server signs (with the secret it holds in this process), an hour ago, for a minute.
     const signer = new S3Client({
       region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
+      credentials: {
+        accessKeyId: LOCAL_CREDENTIALS.accessKeyId,
+        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY as string,
+      },
       endpoint: `${server.url}/_cairn/s3`,
       forcePathStyle: true,
     });
@@ -275,10 +278,11 @@ describe('presigned URLs do exactly what was signed', () => {
     signer.destroy();
   });
 
-  it('refuses a URL signed with another secret', async () => {
+  it("refuses a URL signed with the stand-ins' public key, which anyone could sign with", async () => {
+    expect(process.env.AWS_SECRET_ACCESS_KEY).not.toBe(LOCAL_CREDENTIALS.secretAccessKey);
     const signer = new S3Client({
       region: LOCAL_REGION,
-      credentials: { accessKeyId: LOCAL_CREDENTIALS.accessKeyId, secretAccessKey: 'not-the-secret' },
+      credentials: LOCAL_CREDENTIALS,
       endpoint: `${server.url}/_cairn/s3`,
       forcePathStyle: true,
     });
@@ -290,6 +294,33 @@ describe('presigned URLs do exactly what was signed', () => {
     const response = await fetch(url, { method: 'PUT', body: 'forged' });
     expect(response.status).toBe(403);
     expect(await contentOf('kept.txt')).toBe('original bytes');
+    signer.destroy();
+  });
+
+  it('refuses a signed response override that is no valid header value, and keeps serving', async () => {
+    // Only this process can sign one (the secret it holds); a control character once crashed the server.
+    const signer = new S3Client({
+      region: LOCAL_REGION,
+      credentials: {
+        accessKeyId: LOCAL_CREDENTIALS.accessKeyId,
+        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY as string,
+      },
+      endpoint: `${server.url}/_cairn/s3`,
+      forcePathStyle: true,
+    });
+    const url = await getSignedUrl(
+      signer,
+      new GetObjectCommand({
+        Bucket: LOCAL_BUCKET_NAME,
+        Key: `${root}/kept.txt`,
+        ResponseContentType: 'text/html\u0001',
+      }),
+      { expiresIn: 60 },
+    );
+    const response = await fetch(url);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toContain('<Code>InvalidArgument</Code>');
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
     signer.destroy();
   });
 

@@ -1,5 +1,5 @@
 import { mapWithLimit } from '../../concurrency.js';
-import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
+import { InvalidParameterValueError, MlflowError, ResourceDoesNotExistError } from '../../errors.js';
 import type { Experiment } from '../experiments/model.js';
 import { isLoggedModelId, newLoggedModelId, parseExperimentId, validateRunId } from '../ids.js';
 import {
@@ -305,10 +305,21 @@ export class LoggedModelService {
     );
   }
 
+  /**
+   * Sets the status. READY is final: its files are sealed (issue 11, item 5), and moving it back to
+   * PENDING or FAILED would unseal them, so that is a 409. The stock client finalizes once, after upload.
+   */
   async finalize(modelId: string, status: LoggedModelStatus): Promise<LoggedModel> {
-    return this.mutateActive(modelId, (model) =>
-      model.status === status ? null : { ...model, status, lastUpdatedTimestamp: this.clock() },
-    );
+    return this.mutateActive(modelId, (model) => {
+      if (model.status === status) return null;
+      if (model.status === 'LOGGED_MODEL_READY') {
+        throw new MlflowError(
+          'RESOURCE_CONFLICT',
+          `Logged model ${modelId} is LOGGED_MODEL_READY and cannot become ${status}: a finalized model's files are immutable. Log a new model instead.`,
+        );
+      }
+      return { ...model, status, lastUpdatedTimestamp: this.clock() };
+    });
   }
 
   /** Soft delete, as MLflow's: hidden from get (without allow_deleted) and search. Idempotent. */

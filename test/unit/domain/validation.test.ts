@@ -114,6 +114,8 @@ describe('names: canonicalNewName and findByName (issue 11, item 9)', () => {
     ...['\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'],
     ...['\u200e', '\u200f', '\u061c', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad'],
     ...['\u00a0', '\u2007', '\u3000', '\u2028', '\u2029', '\ud800'],
+    // Letters and marks that render as nothing: Hangul fillers, the grapheme joiner, variation selectors.
+    ...['\u034f', '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800', '\ufe00', '\u{e0100}'],
   ];
 
   it('makes NFC and NFD spellings one name', () => {
@@ -128,6 +130,11 @@ describe('names: canonicalNewName and findByName (issue 11, item 9)', () => {
       refuses(() => canonicalNewName('new_name', name), `'new_name'`);
       refuses(() => canonicalNewName('new_name', name), `U+${code}`);
     }
+  });
+
+  it('keeps emoji with their presentation selector', () => {
+    expect(canonicalNewName('name', 'launch \u2764\ufe0f')).toBe('launch \u2764\ufe0f');
+    expect(canonicalNewName('name', 'plain \u2764\ufe0e')).toBe('plain \u2764\ufe0e');
   });
 
   it('refuses leading and trailing whitespace, keeps inner spaces', () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { allowedHostnames, checkHostAndOrigin, splitAuthority } from '../../../local/host-check.js';
+import {
+  allowedHostnames,
+  checkHostAndOrigin,
+  invalidAllowedHosts,
+  splitAuthority,
+} from '../../../local/host-check.js';
 
 const allowed = allowedHostnames('127.0.0.1', ['cairn.internal']);
 const check = (method: string, host: string | undefined, origin?: string) =>
@@ -36,6 +41,15 @@ describe('allowedHostnames', () => {
     const names = allowedHostnames('0.0.0.0');
     expect(names.has('0.0.0.0')).toBe(false);
     expect(names.size).toBeGreaterThan(3);
+  });
+});
+
+describe('invalidAllowedHosts', () => {
+  it('accepts names and address literals, with or without a port, and returns what is none', () => {
+    const good = ['ml.example.com', 'box', 'box.', '10.0.0.5', '[::1]', 'box:5000', '[fe80::1]:80', ''];
+    expect(invalidAllowedHosts(good)).toEqual([]);
+    const bad = ['*', '*.example.com', 'http://box', 'box/x', 'a b', '-box', 'box..example', 'user@box'];
+    expect(invalidAllowedHosts(bad)).toEqual(bad);
   });
 });
 
