@@ -70,11 +70,11 @@ export function validateKey(field: string, key: string): void {
  * paragraph separators, space characters other than U+0020 (U+00A0 looks like a space), unpaired
  * surrogates (not text at all), and what renders as nothing though it is a letter or a mark: Unicode's
  * default-ignorable characters (the Hangul fillers, the combining grapheme joiner, variation selectors)
- * and the blank braille pattern U+2800. The emoji presentation selectors U+FE0E/U+FE0F stay allowed:
- * an emoji typed on most keyboards carries one.
+ * the blank braille pattern U+2800, and private-use characters (no agreed glyph). The emoji presentation
+ * selectors U+FE0E/U+FE0F stay allowed right after an emoji, which on most keyboards carries one.
  */
 const UNSAFE_NAME_CHARACTER =
-  /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\u2800]|(?! )\p{Zs}|(?![\ufe0e\ufe0f])\p{Default_Ignorable_Code_Point}/u;
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Zl}\p{Zp}\u2800]|(?! )\p{Zs}|(?![\ufe0e\ufe0f])\p{Default_Ignorable_Code_Point}|(?<!\p{Extended_Pictographic})[\ufe0e\ufe0f]/u;
 const EDGE_WHITESPACE = /^\s|\s$/u;
 
 /**

@@ -115,7 +115,9 @@ describe('names: canonicalNewName and findByName (issue 11, item 9)', () => {
     ...['\u200e', '\u200f', '\u061c', '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad'],
     ...['\u00a0', '\u2007', '\u3000', '\u2028', '\u2029', '\ud800'],
     // Letters and marks that render as nothing: Hangul fillers, the grapheme joiner, variation selectors.
-    ...['\u034f', '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800', '\ufe00', '\u{e0100}'],
+    ...['\u034f', '\u115f', '\u1160', '\u3164', '\uffa0', '\u2800', '\ufe00', '\u{e0100}', '\ue000'],
+    // Presentation selectors anywhere but after an emoji.
+    ...['\ufe0e', '\ufe0f'],
   ];
 
   it('makes NFC and NFD spellings one name', () => {
