@@ -226,7 +226,7 @@ export function createFront(options: FrontOptions): Server {
   // so the server never closes one that a client is about to reuse: a client whose event loop was busy
   // past Node's 5 s default (a test generating 200 MB, a training step) got ECONNRESET on its next call.
   // API Gateway's idle timeout is longer still.
-  const server = createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
+  return createServer({ keepAliveTimeout: 65_000 }, (request, response) => {
     // Every answer, JSON or bytes: browsers must not guess a type and render a body as a page.
     response.setHeader('x-content-type-options', 'nosniff');
     if (options.allowedHosts) {
@@ -269,7 +269,6 @@ export function createFront(options: FrontOptions): Server {
       else response.destroy();
     });
   });
-  return server;
 }
 
 function isPresignedPath(url: string): boolean {

@@ -1,6 +1,6 @@
 /**
  * Presigned URLs, served by the local front itself (issue 11, item 2). The artifacts function signs
- * URLs for the request's own origin under PRESIGNED_PREFIX (shared/store/clients.ts); this route checks
+ * URLs for the request's own origin under PRESIGNED_PREFIX (shared/store/s3-clients.ts); this route checks
  * each one as S3 would — the signature re-derived with the SDK's own signer, the expiry, every signed
  * header present, no parameter added — and only then streams the bytes to or from s3rver over its
  * private socket. s3rver itself checks no signature, so it must never see a request that was not checked.
@@ -9,7 +9,7 @@
  * of one key of the one bucket. Objects are served as attachments with nosniff, so stored HTML never
  * renders as a page of this origin.
  */
-import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import {
   request as httpRequest,
   type IncomingHttpHeaders,
@@ -18,6 +18,8 @@ import {
   validateHeaderValue,
 } from 'node:http';
 import { pipeline } from 'node:stream';
+import { escapeUriPath } from '@smithy/core/protocols';
+import { Hash } from '@smithy/core/serde';
 import { SignatureV4 } from '@smithy/signature-v4';
 
 /** The reserved path presigned URLs live under; no MLflow route starts with it. */
@@ -65,38 +67,6 @@ const FORWARDED_RESPONSE_HEADERS = [
   'etag',
   'last-modified',
 ];
-
-/** The signer's hash, on node:crypto (the Checksum interface the signer expects). */
-class NodeSha256 {
-  private hash: Hash | Hmac;
-
-  constructor(private readonly secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash = this.fresh();
-  }
-
-  private fresh(): Hash | Hmac {
-    if (this.secret === undefined) return createHash('sha256');
-    const key =
-      typeof this.secret === 'string'
-        ? this.secret
-        : ArrayBuffer.isView(this.secret)
-          ? Buffer.from(this.secret.buffer, this.secret.byteOffset, this.secret.byteLength)
-          : Buffer.from(this.secret);
-    return createHmac('sha256', key);
-  }
-
-  update(data: string | Uint8Array): void {
-    this.hash.update(data);
-  }
-
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-
-  reset(): void {
-    this.hash = this.fresh();
-  }
-}
 
 export interface PresignedRouteOptions {
   bucket: string;
@@ -188,12 +158,36 @@ export interface VerifiedRequest {
 }
 
 /**
+ * The SDK's signer for these credentials. One per route: it keeps the day's signing key between
+ * requests, so a request costs its HMACs only.
+ */
+function signerFor(options: Pick<PresignedRouteOptions, 'region' | 'credentials'>): SignatureV4 {
+  return new SignatureV4({
+    service: 's3',
+    region: options.region,
+    credentials: options.credentials,
+    sha256: Hash.bind(null, 'sha256'),
+    // S3 signs the path exactly as sent: no second encoding, no normalisation.
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
+}
+
+const signatureMismatch = () =>
+  new S3Refusal(
+    403,
+    'SignatureDoesNotMatch',
+    'The request signature we calculated does not match the signature you provided.',
+  );
+
+/**
  * Checks a presigned request as S3 would and says what it may do; throws S3Refusal otherwise.
  * `host` is the Host header the front already checked against its allowlist.
  */
 export async function verifyPresigned(
   request: { method: string; rawPath: string; rawQuery: string; headers: IncomingHttpHeaders },
   options: Omit<PresignedRouteOptions, 's3Socket'>,
+  signer = signerFor(options),
 ): Promise<VerifiedRequest> {
   const { method, rawPath, headers } = request;
   const query = parseQuery(request.rawQuery);
@@ -226,11 +220,7 @@ export async function verifyPresigned(
   if (now > signedAt + expires * 1000) throw new S3Refusal(403, 'AccessDenied', 'Request has expired');
   if (signedAt > now + CLOCK_SKEW_MS) throw new S3Refusal(403, 'AccessDenied', 'Request is not valid yet');
   if (!/^[0-9a-f]{64}$/.test(given['X-Amz-Signature'])) {
-    throw new S3Refusal(
-      403,
-      'SignatureDoesNotMatch',
-      'The request signature we calculated does not match the signature you provided.',
-    );
+    throw signatureMismatch();
   }
 
   const signedHeaders = given['X-Amz-SignedHeaders'].split(';');
@@ -251,15 +241,6 @@ export async function verifyPresigned(
     if (name !== 'X-Amz-Signature' && name !== 'X-Amz-Content-Sha256') unsigned[name] = value;
   }
 
-  const signer = new SignatureV4({
-    service: 's3',
-    region: options.region,
-    credentials: options.credentials,
-    sha256: NodeSha256,
-    // S3 signs the path exactly as sent: no second encoding, no normalisation.
-    uriEscapePath: false,
-    applyChecksum: false,
-  });
   const expected = await signer.presign(
     { method, protocol: 'http:', hostname: 'localhost', path: rawPath, query: unsigned, headers: toSign },
     { signingDate: new Date(signedAt), expiresIn: expires },
@@ -273,11 +254,7 @@ export async function verifyPresigned(
   const a = Buffer.from(String(expectedQuery['X-Amz-Signature']), 'utf8');
   const b = Buffer.from(given['X-Amz-Signature'], 'utf8');
   if (!sameParameters || a.length !== b.length || !timingSafeEqual(a, b)) {
-    throw new S3Refusal(
-      403,
-      'SignatureDoesNotMatch',
-      'The request signature we calculated does not match the signature you provided.',
-    );
+    throw signatureMismatch();
   }
 
   const key = keyOfPath(rawPath, options.bucket);
@@ -311,20 +288,9 @@ export async function verifyPresigned(
   return { key, overrides, ...(part ? { part } : {}) };
 }
 
-function encodeKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) =>
-      encodeURIComponent(segment).replace(
-        /[!'()*]/g,
-        (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-      ),
-    )
-    .join('/');
-}
-
 /** The route: verify, then stream to or from s3rver. Answers every request it is given. */
 export function createPresignedRoute(options: PresignedRouteOptions) {
+  const signer = signerFor(options);
   return (request: IncomingMessage, response: ServerResponse): void => {
     const method = (request.method ?? 'GET').toUpperCase();
     const url = request.url ?? '/';
@@ -348,6 +314,7 @@ export function createPresignedRoute(options: PresignedRouteOptions) {
       const verified = await verifyPresigned(
         { method, rawPath, rawQuery, headers: request.headers },
         options,
+        signer,
       );
       if (method === 'PUT' && request.headers['content-length'] === undefined) {
         throw new S3Refusal(411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.');
@@ -363,7 +330,7 @@ export function createPresignedRoute(options: PresignedRouteOptions) {
       const upstream = httpRequest({
         socketPath: options.s3Socket,
         method,
-        path: `/${options.bucket}/${encodeKey(verified.key)}${partQuery}`,
+        path: `/${options.bucket}/${escapeUriPath(verified.key)}${partQuery}`,
         headers,
       });
       upstream.on('response', (answer) => {

@@ -101,11 +101,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const s3 = await startS3rver(dataDir, LOCAL_BUCKET_NAME, join(sockets.dir, 's3.sock'));
     standIns.push(s3);
     await ensureTable(dynamo, tableName);
+    const dynamoSocket = 'socketPath' in dynamo ? dynamo.socketPath : undefined;
     // `cairn token` reaches the data through this while the lock keeps it from opening dynalite itself.
     unpublish = publishEndpoint(dataDir, {
       pid: process.pid,
       dynamodbEndpoint: dynamo.endpoint,
-      ...('socketPath' in dynamo && dynamo.socketPath ? { dynamodbSocket: dynamo.socketPath } : {}),
+      ...(dynamoSocket ? { dynamodbSocket: dynamoSocket } : {}),
       tableName,
     });
 
@@ -114,8 +115,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     }
     Object.assign(process.env, {
       CAIRN_TABLE_NAME: tableName,
-      ...('socketPath' in dynamo && dynamo.socketPath
-        ? { CAIRN_DYNAMODB_SOCKET: dynamo.socketPath }
+      ...(dynamoSocket
+        ? { CAIRN_DYNAMODB_SOCKET: dynamoSocket }
         : { CAIRN_DYNAMODB_ENDPOINT: dynamo.endpoint }),
       CAIRN_S3_SOCKET: s3.socketPath,
       // Presigned URLs point at this server's own front, which checks them (presigned.ts).

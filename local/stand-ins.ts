@@ -18,7 +18,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
-import { SOCKET_ENDPOINT, socketClientOptions } from '../shared/store/local-socket.js';
+import { endpointOptions } from '../shared/store/clients.js';
+import { SOCKET_ENDPOINT } from '../shared/store/local-socket.js';
 import { createTableInput } from '../shared/store/table.js';
 
 /** s3rver accepts only this access key id; dynalite accepts any. */
@@ -40,7 +41,7 @@ export function standInClientConfig(address: StandInAddress): DynamoDBClientConf
   return {
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
-    ...(address.socketPath ? socketClientOptions(address.socketPath) : { endpoint: address.endpoint }),
+    ...endpointOptions(address.endpoint, address.socketPath),
   };
 }
 

@@ -3,6 +3,7 @@
  * `artifacts/list` and `presigned-upload-url` RPCs. The only function that can touch the bucket.
  */
 
+import type { S3Client } from '@aws-sdk/client-s3';
 import { ARTIFACTS_ROUTE_SPECS } from '../../shared/api/routes-artifacts.js';
 import { loadConfig } from '../../shared/config.js';
 import { ArtifactService } from '../../shared/domain/artifacts/service.js';
@@ -28,22 +29,28 @@ const store = new S3ArtifactStore(
 const runs = new DynamoRunReader(createDynamoClient(config, capture), config.tableName);
 const artifacts = new ArtifactService(store, runs, config.artifactKeyPrefix);
 const presignClients = createPresignClients(config);
+// Locally, one service per origin a client reaches this server by (see createPresignClients): built on a
+// Host's first request, dropped with its presign client.
+const servicesByPresigner = new WeakMap<S3Client, ArtifactService>();
+
+/**
+ * The service for a request. Locally the front has checked the Host against its allowlist, so URLs go
+ * where the caller already reaches this server; on AWS there are no presign clients and URLs point at S3.
+ */
+function artifactsFor(host: string | undefined): ArtifactService {
+  if (!presignClients || !host) return artifacts;
+  const presigner = presignClients(host);
+  let service = servicesByPresigner.get(presigner);
+  if (!service) {
+    service = new ArtifactService(store.withPresigner(presigner), runs, config.artifactKeyPrefix);
+    servicesByPresigner.set(presigner, service);
+  }
+  return service;
+}
 
 export const handler = createHttpHandler(
   'artifacts',
   ARTIFACTS_ROUTE_SPECS,
-  artifactOperations(
-    // Locally the front has checked the Host against its allowlist, so the URL goes where the caller
-    // already reaches this server; on AWS there are no presign clients and URLs point at S3.
-    (request) =>
-      presignClients && request.headers.host
-        ? new ArtifactService(
-            store.withPresigner(presignClients(request.headers.host)),
-            runs,
-            config.artifactKeyPrefix,
-          )
-        : artifacts,
-    observability,
-  ),
+  artifactOperations((request) => artifactsFor(request.headers.host), observability),
   observability,
 );

@@ -40,16 +40,19 @@ const versionFiles = new StoredVersionFiles(
   bucket
     ? {
         listing: () => {
-          listing ??= Promise.all([
-            import('../../shared/store/s3-clients.js'),
-            import('../../shared/store/artifacts/bucket-listing.js'),
-          ]).then(([clients, listings]) =>
-            listings.bucketListing(clients.createS3Client(config, capture), bucket),
-          );
-          // A failed load is not kept: the next listing tries again.
-          listing.catch(() => {
-            listing = undefined;
-          });
+          if (!listing) {
+            const loading = Promise.all([
+              import('../../shared/store/s3-clients.js'),
+              import('../../shared/store/artifacts/bucket-listing.js'),
+            ]).then(([clients, listings]) =>
+              listings.bucketListing(clients.createS3Client(config, capture), bucket),
+            );
+            // A failed load is not kept: the next listing tries again.
+            loading.catch(() => {
+              if (listing === loading) listing = undefined;
+            });
+            listing = loading;
+          }
           return listing;
         },
         keyPrefix: config.artifactKeyPrefix,

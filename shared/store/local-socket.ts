@@ -24,7 +24,7 @@ class UnixSocketAgent extends Agent {
   }
 }
 
-export function unixSocketAgent(socketPath: string): Agent {
+function unixSocketAgent(socketPath: string): Agent {
   return new UnixSocketAgent(socketPath, { keepAlive: true, maxSockets: 50 });
 }
 

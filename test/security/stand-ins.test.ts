@@ -65,6 +65,19 @@ async function presignedPut(path: string, extra: Record<string, unknown> = {}): 
   return response.body.presigned_url;
 }
 
+/**
+ * A client that signs URLs for the front's presigned route with `secret`: the server's own (this process
+ * holds it, as the handlers do) or another.
+ */
+function signerFor(secret: string): S3Client {
+  return new S3Client({
+    region: LOCAL_REGION,
+    credentials: { accessKeyId: LOCAL_CREDENTIALS.accessKeyId, secretAccessKey: secret },
+    endpoint: `${server.url}/_cairn/s3`,
+    forcePathStyle: true,
+  });
+}
+
 async function contentOf(path: string): Promise<string> {
   const response = await fetch(await presignedGet(path));
   expect(response.status).toBe(200);
@@ -254,15 +267,7 @@ describe('presigned URLs do exactly what was signed', () => {
 
   it('refuses an expired URL with S3 words', async () => {
     // Signed as the server signs (with the secret it holds in this process), an hour ago, for a minute.
-    const signer = new S3Client({
-      region: LOCAL_REGION,
-      credentials: {
-        accessKeyId: LOCAL_CREDENTIALS.accessKeyId,
-        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY as string,
-      },
-      endpoint: `${server.url}/_cairn/s3`,
-      forcePathStyle: true,
-    });
+    const signer = signerFor(process.env.AWS_SECRET_ACCESS_KEY as string);
     const signed = async (signingDate: Date) =>
       getSignedUrl(signer, new GetObjectCommand({ Bucket: LOCAL_BUCKET_NAME, Key: `${root}/kept.txt` }), {
         expiresIn: 60,
@@ -280,12 +285,7 @@ describe('presigned URLs do exactly what was signed', () => {
 
   it("refuses a URL signed with the stand-ins' public key, which anyone could sign with", async () => {
     expect(process.env.AWS_SECRET_ACCESS_KEY).not.toBe(LOCAL_CREDENTIALS.secretAccessKey);
-    const signer = new S3Client({
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      endpoint: `${server.url}/_cairn/s3`,
-      forcePathStyle: true,
-    });
+    const signer = signerFor(LOCAL_CREDENTIALS.secretAccessKey);
     const url = await getSignedUrl(
       signer,
       new PutObjectCommand({ Bucket: LOCAL_BUCKET_NAME, Key: `${root}/kept.txt` }),
@@ -299,15 +299,7 @@ describe('presigned URLs do exactly what was signed', () => {
 
   it('refuses a signed response override that is no valid header value, and keeps serving', async () => {
     // Only this process can sign one (the secret it holds); a control character once crashed the server.
-    const signer = new S3Client({
-      region: LOCAL_REGION,
-      credentials: {
-        accessKeyId: LOCAL_CREDENTIALS.accessKeyId,
-        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY as string,
-      },
-      endpoint: `${server.url}/_cairn/s3`,
-      forcePathStyle: true,
-    });
+    const signer = signerFor(process.env.AWS_SECRET_ACCESS_KEY as string);
     const url = await getSignedUrl(
       signer,
       new GetObjectCommand({
