@@ -191,7 +191,7 @@ export async function locateSource(
     if (source.startsWith('runs:/')) {
       const [runId = '', ...rest] = source.slice('runs:/'.length).split('/');
       const run = await lookup.get(runId);
-      const relative = canonicalArtifactPath(rest.join('/').replace(/\/+$/, ''), 'source');
+      const relative = canonicalSourcePath(rest.join('/'));
       return run && { owner: { kind: 'run', experimentId: run.experimentId, runId }, relative };
     }
     if (source.startsWith('models:/')) {
@@ -201,7 +201,7 @@ export async function locateSource(
     }
     const root = rootOf(artifactRoot);
     if (!source.startsWith(root)) return undefined;
-    const canonical = canonicalArtifactPath(source.slice(root.length).replace(/\/+$/, ''), 'source');
+    const canonical = canonicalSourcePath(source.slice(root.length));
     return parseArtifactPath(canonical, 'source');
   } catch (error) {
     if (error instanceof InvalidParameterValueError) return undefined;

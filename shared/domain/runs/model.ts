@@ -115,10 +115,10 @@ export interface HistoryHead {
   frontier: { own?: number; mixed?: number };
 }
 
-/** What the runs domain needs from storage. */
 /** What a metric write checks of its run: which it is, where it lists, and its lifecycle. */
 export type RunState = Pick<Run, 'runId' | 'experimentId' | 'lifecycleStage'>;
 
+/** What the runs domain needs from storage. */
 export interface RunRepository {
   create(run: Run): Promise<void>;
   get(runId: string): Promise<Run | undefined>;

@@ -17,8 +17,8 @@ export interface SealItem extends ItemKey {
   sealed_at: number;
 }
 
-export function ownerKey(owner: Pick<ArtifactOwner, 'kind'> & { runId?: string; modelId?: string }) {
-  return owner.kind === 'run' ? runKey(owner.runId as string) : loggedModelKey(owner.modelId as string);
+function ownerKey(owner: ArtifactOwner): ItemKey {
+  return owner.kind === 'run' ? runKey(owner.runId) : loggedModelKey(owner.modelId);
 }
 
 export function toSealItem(

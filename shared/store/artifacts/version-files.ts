@@ -32,37 +32,37 @@ export class StoredVersionFiles implements VersionFiles {
 
   async list(location: SourceLocation, max: number) {
     if (!this.s3) return undefined;
+    const listing = await this.s3.listing();
     const key = artifactKey(this.s3.keyPrefix, location.owner, location.relative);
     // The root key ends in '/'; any other names a directory (listed below it) or a single file.
     const directory = key.endsWith('/') ? key : `${key}/`;
-    const listed = await this.listUnder(directory, max);
+    const listed = await listUnder(listing, directory, max);
     if (listed.files.length > 0 || key === directory) return { location: directory, ...listed };
-    const file = await this.listUnder(key, 1, key);
+    const file = await listUnder(listing, key, 1, key);
     return { location: key, ...file };
   }
+}
 
-  /** Objects under `prefix` (only `exact` when given), up to `max`, paths relative to the prefix. */
-  private async listUnder(prefix: string, max: number, exact?: string) {
-    const files: FileDigest[] = [];
-    let token: string | undefined;
-    const listing = await this.s3?.listing();
-    do {
-      const page = await listing?.(prefix, Math.min(1000, max + 1 - files.length), token);
-      for (const object of page?.Contents ?? []) {
-        if (!object.Key || (exact !== undefined && object.Key !== exact)) continue;
-        files.push({
-          path:
-            exact !== undefined
-              ? object.Key.slice(object.Key.lastIndexOf('/') + 1)
-              : object.Key.slice(prefix.length),
-          etag: object.ETag ?? '',
-          size: object.Size ?? 0,
-          ...(object.LastModified ? { lastModified: object.LastModified.getTime() } : {}),
-        });
-      }
-      token = page?.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token && files.length <= max);
-    const truncated = files.length > max || token !== undefined;
-    return { files: files.slice(0, max), truncated: exact === undefined && truncated };
-  }
+/** Objects under `prefix` (only `exact` when given), up to `max`, paths relative to the prefix. */
+async function listUnder(listing: BucketListing, prefix: string, max: number, exact?: string) {
+  const files: FileDigest[] = [];
+  let token: string | undefined;
+  do {
+    const page = await listing(prefix, Math.min(1000, max + 1 - files.length), token);
+    for (const object of page.Contents ?? []) {
+      if (!object.Key || (exact !== undefined && object.Key !== exact)) continue;
+      files.push({
+        path:
+          exact !== undefined
+            ? object.Key.slice(object.Key.lastIndexOf('/') + 1)
+            : object.Key.slice(prefix.length),
+        etag: object.ETag ?? '',
+        size: object.Size ?? 0,
+        ...(object.LastModified ? { lastModified: object.LastModified.getTime() } : {}),
+      });
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token && files.length <= max);
+  const truncated = files.length > max || token !== undefined;
+  return { files: files.slice(0, max), truncated: exact === undefined && truncated };
 }

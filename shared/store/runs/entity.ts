@@ -123,12 +123,12 @@ export function storedLatest(point: MetricPoint): StoredLatest {
   return [point.step, point.timestamp, formatMetricValue(point.value)];
 }
 
-/** The run of a RUN item, with the latest metrics of its LATEST item (none when it is not read). */
 /** What a metric write checks of a run (RunState), without decoding its params and tags. */
 export function runState(item: RunItem): RunState {
   return { runId: item.run_id, experimentId: item.experiment_id, lifecycleStage: item.lifecycle_stage };
 }
 
+/** The run of a RUN item, with the latest metrics of its LATEST item (none when it is not read). */
 export function toRun(item: RunItem, latest: Pick<LatestItem, 'm'> | undefined): Run {
   return {
     runId: item.run_id,

@@ -4,7 +4,12 @@
  * They avoid the document client and the metric codec that the full repositories pull in: the artifacts
  * function's cold start (design.md's init-time budget) should load no more than it uses.
  */
-import { BatchGetItemCommand, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type DynamoDBClient,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
 import type { SealItem } from '../artifacts/seal-entity.js';
 import { type ItemKey, loggedModelKey, runKey, SEAL_PREFIX, sealRange } from '../keys.js';
@@ -47,7 +52,7 @@ async function readWithSeals(
   client: DynamoDBClient,
   tableName: string,
   key: ItemKey,
-  attributes: string[],
+  attributes: readonly string[],
 ): Promise<{ owner: Record<string, string | undefined>; sealedPaths: string[] } | undefined> {
   const range = sealRange(key);
   let owner: Record<string, string | undefined> | undefined;
@@ -71,7 +76,7 @@ async function readWithSeals(
     for (const item of page.Items ?? []) {
       const sk = item.sk?.S;
       if (sk === key.sk) {
-        owner = Object.fromEntries(Object.entries(item).map(([name, value]) => [name, value.S]));
+        owner = stringAttributes(item);
       } else if (sk?.startsWith(SEAL_PREFIX) && item.path?.S !== undefined) {
         sealedPaths.push(item.path.S);
       }
@@ -81,7 +86,23 @@ async function readWithSeals(
   return owner && { owner, sealedPaths };
 }
 
-const RUN_ATTRIBUTES = ['run_id', 'experiment_id', 'lifecycle_stage', 'artifact_uri'] as const;
+/**
+ * An item's attributes as strings. Every attribute these readers project is a string, so they are read
+ * as such, not through `@aws-sdk/util-dynamodb`'s `unmarshall`: that is 1.7 KB of the artifacts bundle,
+ * loaded at every cold start for nothing.
+ */
+function stringAttributes(item: Record<string, AttributeValue>): Record<string, string | undefined> {
+  const strings: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(item)) strings[name] = value.S;
+  return strings;
+}
+
+const RUN_ATTRIBUTES = [
+  'run_id',
+  'experiment_id',
+  'lifecycle_stage',
+  'artifact_uri',
+] as const satisfies readonly (keyof RunItem)[];
 const MODEL_ATTRIBUTES = [
   'model_id',
   'experiment_id',
@@ -89,7 +110,7 @@ const MODEL_ATTRIBUTES = [
   'artifact_uri',
   'source_run_id',
   'status',
-] as const;
+] as const satisfies readonly (keyof LoggedModelItem)[];
 
 function runIdentity(run: Record<string, string | undefined>): RunIdentity {
   return {
@@ -114,9 +135,7 @@ function modelIdentity(model: Record<string, string | undefined>): LoggedModelId
 /**
  * One item's string attributes by key, strongly consistent, or undefined. BatchGet (of one) rather than
  * GetItem only to share DynamoDB Local and dynalite behaviour with the repositories; retried while
- * DynamoDB leaves the key unprocessed (throttling). Every attribute these readers project is a string,
- * so they are read as such, not through `@aws-sdk/util-dynamodb`'s `unmarshall`: that is 1.7 KB of the
- * artifacts bundle, loaded at every cold start for nothing.
+ * DynamoDB leaves the key unprocessed (throttling).
  */
 async function readOne(
   client: DynamoDBClient,
@@ -138,11 +157,7 @@ async function readOne(
       }),
     );
     const item = result.Responses?.[tableName]?.[0];
-    if (item) {
-      const strings: Record<string, string | undefined> = {};
-      for (const [name, value] of Object.entries(item)) strings[name] = value.S;
-      return strings;
-    }
+    if (item) return stringAttributes(item);
     if (!result.UnprocessedKeys?.[tableName]) return undefined;
   }
   throw new Error(`DynamoDB left ${key.pk} unprocessed after 8 attempts`);
@@ -155,33 +170,23 @@ export class DynamoRunReader {
   ) {}
 
   async get(runId: string): Promise<RunIdentity | undefined> {
-    const run = await readOne(
-      this.client,
-      this.tableName,
-      runKey(runId),
-      RUN_ATTRIBUTES satisfies readonly (keyof RunItem)[],
-    );
+    const run = await readOne(this.client, this.tableName, runKey(runId), RUN_ATTRIBUTES);
     return run ? runIdentity(run) : undefined;
   }
 
   async getLoggedModel(modelId: string): Promise<LoggedModelIdentity | undefined> {
-    const model = await readOne(
-      this.client,
-      this.tableName,
-      loggedModelKey(modelId),
-      MODEL_ATTRIBUTES satisfies readonly (keyof LoggedModelItem)[],
-    );
+    const model = await readOne(this.client, this.tableName, loggedModelKey(modelId), MODEL_ATTRIBUTES);
     return model ? modelIdentity(model) : undefined;
   }
 
   async getRunForWrite(runId: string) {
-    const read = await readWithSeals(this.client, this.tableName, runKey(runId), [...RUN_ATTRIBUTES]);
+    const read = await readWithSeals(this.client, this.tableName, runKey(runId), RUN_ATTRIBUTES);
     return read && { ...runIdentity(read.owner), sealedPaths: read.sealedPaths };
   }
 
   async getLoggedModelForWrite(modelId: string) {
     const key = loggedModelKey(modelId);
-    const read = await readWithSeals(this.client, this.tableName, key, [...MODEL_ATTRIBUTES]);
+    const read = await readWithSeals(this.client, this.tableName, key, MODEL_ATTRIBUTES);
     return read && { ...modelIdentity(read.owner), sealedPaths: read.sealedPaths };
   }
 }
