@@ -40,7 +40,13 @@ import {
   searchVersions,
   type VersionPage,
 } from './search.js';
-import { locateSource, resolveVersionSource, validateSource, validateVersionIds } from './sources.js';
+import {
+  locateSource,
+  readingOnce,
+  resolveVersionSource,
+  validateSource,
+  validateVersionIds,
+} from './sources.js';
 
 /** The key under which `model` holds the alias a client names: as given (an alias set before names were normalised), else its NFC form (findByName's order). */
 function aliasIn(model: RegisteredModel, alias: string): string {
@@ -170,8 +176,9 @@ export class RegistryService {
     validateDescription(input.description);
     const model = await this.requireModel(input.name);
     // Every read before the first write (the version counter): a refused source changes nothing.
-    const resolved = await resolveVersionSource(input, this.config.artifactRoot, this.sources);
-    const location = await locateSource(input.source, this.config.artifactRoot, this.sources);
+    const sources = readingOnce(this.sources);
+    const resolved = await resolveVersionSource(input, this.config.artifactRoot, sources);
+    const location = await locateSource(input.source, this.config.artifactRoot, sources);
     const now = this.clock();
     const number = await this.repo.nextVersion(model.modelId, now);
     if (number === undefined) throw modelNotFound(input.name);

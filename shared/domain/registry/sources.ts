@@ -26,6 +26,26 @@ function canonicalSourcePath(path: string): string {
 }
 
 /**
+ * `lookup` with each run and logged model read once: creating a version resolves its source (checks) and
+ * then locates it (the seal) from the same items, and need not read them twice.
+ */
+export function readingOnce(lookup: VersionSourceLookup): VersionSourceLookup {
+  const runs = new Map<string, ReturnType<VersionSourceLookup['get']>>();
+  const models = new Map<string, ReturnType<VersionSourceLookup['getLoggedModel']>>();
+  const once = <T>(cache: Map<string, T>, id: string, read: () => T): T => {
+    const known = cache.get(id);
+    if (known !== undefined) return known;
+    const reading = read();
+    cache.set(id, reading);
+    return reading;
+  };
+  return {
+    get: (runId) => once(runs, runId, () => lookup.get(runId)),
+    getLoggedModel: (modelId) => once(models, modelId, () => lookup.getLoggedModel(modelId)),
+  };
+}
+
+/**
  * A model version's source must name something this deployment owns: `runs:/<run_id>[/<path>]`,
  * `models:/m-<32 hex>`, or a location under this deployment's artifact root. Everything else — `file:`,
  * bare paths, `http(s):`, other buckets or schemes, traversal — is refused, with no exception for tags

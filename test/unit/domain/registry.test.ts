@@ -10,7 +10,13 @@ import {
   validateModelName,
 } from '../../../shared/domain/registry/rules.js';
 import { searchModels, searchVersions } from '../../../shared/domain/registry/search.js';
-import { sourceOwner, validateSource } from '../../../shared/domain/registry/sources.js';
+import {
+  locateSource,
+  readingOnce,
+  resolveVersionSource,
+  sourceOwner,
+  validateSource,
+} from '../../../shared/domain/registry/sources.js';
 import { InvalidParameterValueError } from '../../../shared/errors.js';
 
 const ROOT = 'mlflow-artifacts:/';
@@ -221,5 +227,27 @@ describe('source paths are decoded as artifact paths are', () => {
     for (const path of ['a%', 'a%zz', '%E0%A4%A']) {
       expect(() => validateSource(`runs:/${RUN}/${path}`, ROOT)).toThrow("parameter 'source'");
     }
+  });
+});
+
+describe('readingOnce', () => {
+  it('reads the run a source names once while resolving and locating it', async () => {
+    const reads: string[] = [];
+    const lookup = readingOnce({
+      get: async (runId) => {
+        reads.push(`run ${runId}`);
+        return { experimentId: '3' };
+      },
+      getLoggedModel: async (modelId) => {
+        reads.push(`model ${modelId}`);
+        return undefined;
+      },
+    });
+    const runId = 'a'.repeat(32);
+    const source = `runs:/${runId}/model`;
+    await resolveVersionSource({ name: 'm', source, tags: [] }, 'mlflow-artifacts:/', lookup);
+    const location = await locateSource(source, 'mlflow-artifacts:/', lookup);
+    expect(location).toEqual({ owner: { kind: 'run', experimentId: '3', runId }, relative: 'model' });
+    expect(reads).toEqual([`run ${runId}`]);
   });
 });
