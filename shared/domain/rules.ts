@@ -116,6 +116,13 @@ export async function findByName<T>(
   return found !== undefined || name === raw ? found : find(name);
 }
 
+/** An experiment name being created or renamed to: its one form (canonicalNewName), then the rules. */
+export function canonicalExperimentName(field: string, raw: string): string {
+  const name = canonicalNewName(field, raw);
+  validateExperimentName(field, name);
+  return name;
+}
+
 export function validateExperimentName(field: string, name: string): void {
   if (name.trim() === '') {
     throw new InvalidParameterValueError(`Invalid experiment name: '${name}'. '${field}' must not be empty.`);

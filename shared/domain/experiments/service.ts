@@ -6,11 +6,10 @@
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import { parseExperimentId } from '../ids.js';
 import {
-  canonicalNewName,
+  canonicalExperimentName,
   findByName,
   LIMITS,
   validateArtifactLocation,
-  validateExperimentName,
   validateExperimentTag,
   validateMaxResults,
 } from '../rules.js';
@@ -68,8 +67,7 @@ export class ExperimentService {
   }
 
   async create(input: CreateExperimentInput): Promise<string> {
-    const name = canonicalNewName('name', input.name);
-    validateExperimentName('name', name);
+    const name = canonicalExperimentName('name', input.name);
     const tagMap = new Map<string, string>();
     for (const [index, tag] of input.tags.entries()) {
       validateExperimentTag(`tags[${index}].key`, tag.key, `tags[${index}].value`, tag.value);
@@ -126,8 +124,7 @@ export class ExperimentService {
   }
 
   async rename(rawExperimentId: string, newName: string): Promise<void> {
-    const name = canonicalNewName('new_name', newName);
-    validateExperimentName('new_name', name);
+    const name = canonicalExperimentName('new_name', newName);
     const experiment = await this.get(rawExperimentId);
     if (experiment.lifecycleStage !== 'active') {
       // MLflow answers INVALID_STATE (a 500 the client retries for minutes); this never succeeds on retry.

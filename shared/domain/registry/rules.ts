@@ -108,6 +108,13 @@ export function validateAlias(alias: string): void {
   }
 }
 
+/** A registered model name being created or renamed to: its one form (canonicalNewName), then the rules. */
+export function canonicalModelName(field: string, raw: string): string {
+  const name = canonicalNewName(field, raw);
+  validateModelName(field, name);
+  return name;
+}
+
 /**
  * An alias being set, or named by a promotion policy: NFC (names' one rule, domain/rules.ts), then
  * MLflow's alias rules. Setting and guarding read the same form, so a policy on an alias cannot be

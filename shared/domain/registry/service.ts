@@ -7,7 +7,7 @@
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import type { PromotionGuard, PromotionRequest } from '../promotion/guard.js';
 import { FILE_DIGEST_LIMITS, summarizeFiles } from '../promotion/rules.js';
-import { canonicalNewName, findByName, validateKey, validateMaxResults } from '../rules.js';
+import { findByName, validateKey, validateMaxResults } from '../rules.js';
 import {
   type CreateVersionInput,
   type ModelVersion,
@@ -23,6 +23,7 @@ import {
 } from './model.js';
 import {
   canonicalAlias,
+  canonicalModelName,
   latestPerStage,
   parseStage,
   parseVersion,
@@ -89,8 +90,7 @@ export class RegistryService {
     /** The authenticated principal creating the model (MLflow's user_id); unset without auth. */
     userId?: string;
   }): Promise<ModelView> {
-    const name = canonicalNewName('name', input.name);
-    validateModelName('name', name);
+    const name = canonicalModelName('name', input.name);
     const tags = registryTagMap(input.tags);
     validateDescription(input.description);
     const model = await this.repo.createModel({
@@ -110,8 +110,7 @@ export class RegistryService {
   }
 
   async renameModel(name: string, newName: string): Promise<ModelView> {
-    const canonical = canonicalNewName('new_name', newName);
-    validateModelName('new_name', canonical);
+    const canonical = canonicalModelName('new_name', newName);
     const model = await this.requireModel(name);
     await this.repo.renameModel(model, canonical, this.clock());
     return this.getModel(canonical);
