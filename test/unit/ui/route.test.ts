@@ -1,0 +1,119 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { formatBytes, formatDuration, formatNumber } from '../../../ui/src/lib/format.js';
+import { formatHash, parseHash, type Route } from '../../../ui/src/lib/route.js';
+
+describe('hash routes', () => {
+  it('opens the links the MLflow client prints', () => {
+    expect(parseHash('#/experiments/1/runs/abc123')).toEqual({
+      page: 'run',
+      experimentId: '1',
+      runId: 'abc123',
+      tab: 'overview',
+    });
+    expect(parseHash('#/experiments/7')).toEqual({ page: 'experiment', experimentId: '7', tab: 'runs' });
+    expect(parseHash('#/models/my%20model/versions/3')).toEqual({
+      page: 'version',
+      name: 'my model',
+      version: '3',
+    });
+    expect(parseHash('#/models/fraud')).toEqual({ page: 'model', name: 'fraud' });
+    expect(parseHash('')).toEqual({ page: 'experiments' });
+    expect(parseHash('#/')).toEqual({ page: 'experiments' });
+  });
+
+  it("reads MLflow's compare URL with JSON arrays, and comma lists", () => {
+    expect(parseHash('#/compare-runs?runs=["a","b"]&experiments=["1"]')).toEqual({
+      page: 'compare',
+      runIds: ['a', 'b'],
+      experimentIds: ['1'],
+      metricKeys: [],
+    });
+    expect(parseHash('#/compare-runs?runs=a,b')).toMatchObject({ runIds: ['a', 'b'] });
+    expect(parseHash('#/compare-runs?runs=[broken')).toMatchObject({ runIds: [] });
+  });
+
+  it('keeps an artifact path below the artifacts tab', () => {
+    expect(parseHash('#/experiments/1/runs/r/artifacts/model/MLmodel')).toEqual({
+      page: 'run',
+      experimentId: '1',
+      runId: 'r',
+      tab: 'artifacts',
+      artifactPath: 'model/MLmodel',
+    });
+  });
+
+  it('says not-found for anything else, never throws on bad escapes', () => {
+    expect(parseHash('#/nowhere/at/all').page).toBe('not-found');
+    expect(parseHash('#/models/%E0%A4%A/versions/1')).toMatchObject({ page: 'version', name: '%E0%A4%A' });
+  });
+
+  const segment = fc
+    .string({ minLength: 1, maxLength: 12 })
+    .filter((s) => s.trim() !== '' && s !== '.' && s !== '..');
+  const route: fc.Arbitrary<Route> = fc.oneof(
+    fc.constant<Route>({ page: 'experiments' }),
+    fc.record({
+      page: fc.constant('experiment' as const),
+      experimentId: segment,
+      tab: fc.constantFrom('runs' as const, 'models' as const),
+    }),
+    fc.record({
+      page: fc.constant('run' as const),
+      experimentId: segment,
+      runId: segment,
+      tab: fc.constantFrom('overview' as const, 'metrics' as const),
+    }),
+    fc.record({
+      page: fc.constant('run' as const),
+      experimentId: segment,
+      runId: segment,
+      tab: fc.constant('artifacts' as const),
+      artifactPath: fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => parts.join('/')),
+    }),
+    fc.record({
+      page: fc.constant('compare' as const),
+      experimentIds: fc.array(segment, { maxLength: 3 }),
+      runIds: fc.array(segment, { maxLength: 5 }),
+      metricKeys: fc.array(segment, { maxLength: 3 }),
+    }),
+    fc.constant<Route>({ page: 'models' }),
+    fc.record({ page: fc.constant('model' as const), name: segment }),
+    fc.record({ page: fc.constant('version' as const), name: segment, version: segment }),
+  );
+
+  it('parseHash(formatHash(route)) gives the route back, for any names', () => {
+    fc.assert(
+      fc.property(route, (value) => {
+        expect(parseHash(formatHash(value))).toEqual(value);
+      }),
+    );
+  });
+});
+
+describe('formatting', () => {
+  it('formats durations across units', () => {
+    expect(formatDuration(1000, 1850)).toBe('850ms');
+    expect(formatDuration(0, 5000)).toBe('');
+    expect(formatDuration(1000, 13_300)).toBe('12.3s');
+    expect(formatDuration(1000, 1000 + 245_000)).toBe('4m 05s');
+    expect(formatDuration(1000, 1000 + 7_380_000)).toBe('2h 03m');
+    expect(formatDuration(2000, 1000)).toBe('');
+  });
+
+  it("formats metric values, including MLflow's NaN and Infinity", () => {
+    expect(formatNumber(0.123456789)).toBe('0.123457');
+    expect(formatNumber('NaN')).toBe('NaN');
+    expect(formatNumber('Infinity')).toBe('Infinity');
+    expect(formatNumber(-Infinity)).toBe('-Infinity');
+    expect(formatNumber(12345678)).toBe('1.2346e+7');
+    expect(formatNumber(0.00001)).toBe('1e-5');
+    expect(formatNumber(42)).toBe('42');
+  });
+
+  it('formats sizes', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(formatBytes(6.9 * 1024 * 1024)).toBe('6.9 MB');
+  });
+});

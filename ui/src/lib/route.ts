@@ -1,0 +1,129 @@
+/**
+ * Hash routes. The UI lives at `/` and every view is a `#/...` fragment, so the server never sees a UI
+ * path (no rewrite rule can hide an API error) and the links MLflow's client prints
+ * (`#/experiments/<id>/runs/<run_id>`, `#/models/<name>/versions/<v>`) open the right page.
+ * Pure: no DOM, unit-tested in test/unit/ui.
+ */
+
+export type RunTab = 'overview' | 'metrics' | 'artifacts';
+export type ExperimentTab = 'runs' | 'models';
+
+export type Route =
+  | { page: 'experiments' }
+  | { page: 'experiment'; experimentId: string; tab: ExperimentTab }
+  | { page: 'run'; experimentId: string; runId: string; tab: RunTab; artifactPath?: string }
+  | { page: 'compare'; experimentIds: string[]; runIds: string[]; metricKeys: string[] }
+  | { page: 'models' }
+  | { page: 'model'; name: string }
+  | { page: 'version'; name: string; version: string }
+  | { page: 'not-found'; path: string };
+
+const RUN_TABS: readonly RunTab[] = ['overview', 'metrics', 'artifacts'];
+const EXPERIMENT_TABS: readonly ExperimentTab[] = ['runs', 'models'];
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** A JSON array in a query parameter (MLflow's compare URL: `?runs=["a","b"]`) or a comma list. */
+function listParam(params: URLSearchParams, name: string): string[] {
+  const raw = params.get(name);
+  if (raw === null || raw === '') return [];
+  if (raw.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      if (Array.isArray(parsed)) return parsed.filter((item) => typeof item === 'string');
+    } catch {
+      return [];
+    }
+  }
+  return raw.split(',').filter((item) => item !== '');
+}
+
+/** Parses `location.hash` (with or without the leading `#`). */
+export function parseHash(hash: string): Route {
+  const fragment = hash.replace(/^#/, '');
+  const [pathPart = '', query = ''] = fragment.split('?', 2);
+  const params = new URLSearchParams(query);
+  const segments = pathPart
+    .split('/')
+    .filter((segment) => segment !== '')
+    .map(decode);
+  const [head, a, b, c, d, ...rest] = segments;
+
+  if (head === undefined) return { page: 'experiments' };
+  if (head === 'experiments') {
+    if (a === undefined) return { page: 'experiments' };
+    if (b === undefined) return { page: 'experiment', experimentId: a, tab: 'runs' };
+    if (b === 'runs' && c !== undefined) {
+      const tab = RUN_TABS.find((candidate) => candidate === d) ?? 'overview';
+      const artifactPath = tab === 'artifacts' && rest.length > 0 ? rest.join('/') : undefined;
+      return {
+        page: 'run',
+        experimentId: a,
+        runId: c,
+        tab,
+        ...(artifactPath === undefined ? {} : { artifactPath }),
+      };
+    }
+    const tab = EXPERIMENT_TABS.find((candidate) => candidate === b);
+    if (tab && c === undefined) return { page: 'experiment', experimentId: a, tab };
+  }
+  if (head === 'compare-runs' || head === 'compare') {
+    return {
+      page: 'compare',
+      experimentIds: listParam(params, 'experiments'),
+      runIds: listParam(params, 'runs'),
+      metricKeys: listParam(params, 'metrics'),
+    };
+  }
+  if (head === 'models') {
+    if (a === undefined) return { page: 'models' };
+    if (b === undefined) return { page: 'model', name: a };
+    if (b === 'versions' && c !== undefined && d === undefined) {
+      return { page: 'version', name: a, version: c };
+    }
+  }
+  return { page: 'not-found', path: `/${segments.join('/')}` };
+}
+
+const enc = encodeURIComponent;
+
+/** The `#/...` fragment of a route; `parseHash(formatHash(r))` gives back `r`. */
+export function formatHash(route: Route): string {
+  switch (route.page) {
+    case 'experiments':
+      return '#/experiments';
+    case 'experiment':
+      return route.tab === 'runs'
+        ? `#/experiments/${enc(route.experimentId)}`
+        : `#/experiments/${enc(route.experimentId)}/${route.tab}`;
+    case 'run': {
+      const base = `#/experiments/${enc(route.experimentId)}/runs/${enc(route.runId)}`;
+      if (route.tab === 'overview') return base;
+      if (route.tab === 'artifacts' && route.artifactPath) {
+        return `${base}/artifacts/${route.artifactPath.split('/').map(enc).join('/')}`;
+      }
+      return `${base}/${route.tab}`;
+    }
+    case 'compare': {
+      const params = new URLSearchParams();
+      params.set('runs', JSON.stringify(route.runIds));
+      params.set('experiments', JSON.stringify(route.experimentIds));
+      if (route.metricKeys.length > 0) params.set('metrics', JSON.stringify(route.metricKeys));
+      return `#/compare-runs?${params.toString()}`;
+    }
+    case 'models':
+      return '#/models';
+    case 'model':
+      return `#/models/${enc(route.name)}`;
+    case 'version':
+      return `#/models/${enc(route.name)}/versions/${enc(route.version)}`;
+    case 'not-found':
+      return `#${route.path}`;
+  }
+}
