@@ -69,7 +69,13 @@ describe('hash routes', () => {
       experimentId: segment,
       runId: segment,
       tab: fc.constant('artifacts' as const),
-      artifactPath: fc.array(segment, { minLength: 1, maxLength: 3 }).map((parts) => parts.join('/')),
+      // A path's segments never hold '/' themselves: it is what separates them.
+      artifactPath: fc
+        .array(
+          segment.filter((s) => !s.includes('/')),
+          { minLength: 1, maxLength: 3 },
+        )
+        .map((parts) => parts.join('/')),
     }),
     fc.record({
       page: fc.constant('compare' as const),
