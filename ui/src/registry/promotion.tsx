@@ -71,7 +71,7 @@ function PolicyFormView(props: {
         </label>
         {kind === 'stage' ? (
           <label>
-            Stage{' '}
+            Guarded stage{' '}
             <select
               value={target}
               disabled={editing}
@@ -86,7 +86,7 @@ function PolicyFormView(props: {
           </label>
         ) : (
           <label>
-            Alias{' '}
+            Guarded alias{' '}
             <input
               value={target}
               disabled={editing}
