@@ -251,7 +251,7 @@ export function AuditSection(props: { model: string; version?: string; refreshKe
   const [entries, setEntries] = useState<PromotionJson[]>([]);
   const [token, setToken] = useState<string | undefined>(undefined);
   const [done, setDone] = useState(false);
-  const [loading, setLoading] = useState(false);
+  const [loading, setLoading] = useState(true);
   const [error, setError] = useState<Error | undefined>(undefined);
 
   const load = useCallback(
