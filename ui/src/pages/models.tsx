@@ -3,13 +3,41 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorBox, Link, Loading, navigate, PageHeader } from '../components/common.js';
 import { api, type RegisteredModel } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
-import { useLoad } from '../lib/hooks.js';
+import { useLoad, useStored } from '../lib/hooks.js';
 import { useSession } from '../lib/session.js';
 import { registryApi } from '../registry/api-registry.js';
 import { aliasesByVersion, latestPerStage, modelNameFilter, sortedAliases } from '../registry/logic.js';
 import { AliasChip, StageBadge, useAction } from '../registry/parts.js';
 
 const PAGE_SIZE = 50;
+
+type SortKey = 'name' | 'last_updated_timestamp';
+interface Sort {
+  key: SortKey;
+  ascending: boolean;
+}
+
+/** A header that sorts server-side (order_by) on click; a second click reverses it. */
+function SortHeader(props: { label: string; column: SortKey; sort: Sort; onSort: (sort: Sort) => void }) {
+  const active = props.sort.key === props.column;
+  return (
+    <th scope="col" aria-sort={active ? (props.sort.ascending ? 'ascending' : 'descending') : 'none'}>
+      <button
+        type="button"
+        class="link-button sort-button"
+        onClick={() =>
+          props.onSort({
+            key: props.column,
+            ascending: active ? !props.sort.ascending : props.column === 'name',
+          })
+        }
+      >
+        {props.label}
+        {active ? (props.sort.ascending ? ' ▲' : ' ▼') : ''}
+      </button>
+    </th>
+  );
+}
 
 function CreateModelForm(props: { onCancel: () => void }) {
   const [name, setName] = useState('');
@@ -113,6 +141,7 @@ export function ModelsPage() {
   // Page tokens are forward-only: keep the token of every page seen so "Previous" can go back.
   const [tokens, setTokens] = useState<(string | undefined)[]>([undefined]);
   const [creating, setCreating] = useState(false);
+  const [sort, setSort] = useStored<Sort>('cairn.models.sort', { key: 'name', ascending: true });
   const page = tokens.length - 1;
   const loaded = useLoad(
     () =>
@@ -120,10 +149,14 @@ export function ModelsPage() {
         filter: modelNameFilter(query),
         max_results: PAGE_SIZE,
         page_token: tokens[page],
-        order_by: ['name ASC'],
+        order_by: [`${sort.key} ${sort.ascending ? 'ASC' : 'DESC'}`],
       }),
-    [query, page],
+    [query, page, sort.key, sort.ascending],
   );
+  const sortBy = (next: Sort) => {
+    setSort(next);
+    setTokens([undefined]);
+  };
   const models = loaded.data?.registered_models ?? [];
   const next = loaded.data?.next_page_token;
 
@@ -185,12 +218,10 @@ export function ModelsPage() {
           <caption class="visually-hidden">Registered models</caption>
           <thead>
             <tr>
-              <th scope="col" aria-sort="ascending">
-                Name
-              </th>
+              <SortHeader label="Name" column="name" sort={sort} onSort={sortBy} />
               <th scope="col">Latest versions</th>
               <th scope="col">Aliases</th>
-              <th scope="col">Last modified</th>
+              <SortHeader label="Last modified" column="last_updated_timestamp" sort={sort} onSort={sortBy} />
               <th scope="col">Tags</th>
             </tr>
           </thead>
