@@ -214,8 +214,8 @@ function LoggedModelName(props: { modelId: string; experimentId: string }) {
         to={{ page: 'experiment', experimentId: info?.experiment_id ?? props.experimentId, tab: 'models' }}
       >
         {info?.name ?? props.modelId}
-      </Link>{' '}
-      <code class="muted small">{props.modelId}</code>
+      </Link>
+      {info && <code class="muted small"> {props.modelId}</code>}
       {model.error && <span class="muted small"> (details unavailable: {model.error.message})</span>}
     </>
   );
