@@ -28,12 +28,16 @@ export async function fetchText(
   url: string,
   limit = TEXT_PREVIEW_BYTES,
   signal?: AbortSignal,
+  knownSize?: number,
 ): Promise<TextPreview> {
+  // A Range on an empty object is unsatisfiable (S3 answers 416; the local store drops the connection).
+  if (knownSize === 0) return { text: '', truncated: false, size: 0 };
   const response = await fetch(url, {
     headers: { range: `bytes=0-${limit - 1}` },
     credentials: 'omit',
     signal,
   });
+  if (response.status === 416) return { text: '', truncated: false, size: 0 };
   if (!response.ok) throw new Error(`The artifact store answered ${response.status} ${response.statusText}`);
   const range = response.headers.get('content-range');
   const total = range

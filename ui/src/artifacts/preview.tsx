@@ -183,6 +183,7 @@ function Body(props: { kind: PreviewKind; loaded: Loaded; name: string; onShowTe
       </div>
     );
   }
+  if (text.text === '' && !text.truncated) return <p class="muted">This file is empty.</p>;
   const body = (() => {
     switch (kind) {
       case 'json':
@@ -222,7 +223,7 @@ export function Preview(props: {
     async (signal): Promise<Loaded> => {
       const { url, file_size: fileSize } = await presign(endpoint, signal);
       const size = fileSize === undefined ? props.size : Number(fileSize);
-      const text = isTextual(kind) ? await fetchText(url, TEXT_PREVIEW_BYTES, signal) : undefined;
+      const text = isTextual(kind) ? await fetchText(url, TEXT_PREVIEW_BYTES, signal, size) : undefined;
       return { url, ...(size === undefined ? {} : { size }), ...(text ? { text } : {}) };
     },
     [endpoint, kind],
