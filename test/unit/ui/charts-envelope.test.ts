@@ -4,6 +4,7 @@ import {
   type Bucket,
   bucketSeries,
   bucketsForWidth,
+  concatSeries,
   parseEnvelope,
   type Series,
   seriesOf,
@@ -181,5 +182,20 @@ describe('wire numbers and envelopes', () => {
     expect(bucketsForWidth(37)).toBe(100);
     expect(bucketsForWidth(640)).toBe(700);
     expect(bucketsForWidth(5000)).toBe(1000);
+  });
+});
+
+describe('history pages', () => {
+  it('concatenates paged series in order, as one series', () => {
+    const a = seriesOf([{ step: 0, value: 1, timestamp: 5 }]);
+    const b = seriesOf([
+      { step: 1, value: 'NaN', timestamp: '6' },
+      { step: '2', value: 'Infinity', timestamp: 7 },
+    ]);
+    const joined = concatSeries([a, b]);
+    expect([...joined.steps]).toEqual([0, 1, 2]);
+    expect([...joined.values]).toEqual([1, Number.NaN, Number.POSITIVE_INFINITY]);
+    expect([...joined.timestamps]).toEqual([5, 6, 7]);
+    expect(concatSeries([])).toMatchObject({ steps: new Float64Array(0) });
   });
 });

@@ -6,6 +6,7 @@
 import { ApiError, api, get, paths } from '../lib/api.js';
 import {
   bucketSeries,
+  concatSeries,
   type Envelope,
   parseEnvelope,
   type Series,
@@ -30,14 +31,15 @@ const HISTORY_CACHE_LIMIT = 200;
 const historyCache = new Map<string, { at: number; series: Promise<Series> }>();
 
 async function fetchHistory(runId: string, metricKey: string, signal: AbortSignal): Promise<Series> {
-  const points: { step: number | string; value: number | string; timestamp: number | string }[] = [];
+  // Each page goes into typed arrays as it arrives, so 100k-point histories do not pile up as objects.
+  const pages: Series[] = [];
   let pageToken: string | undefined;
   do {
     const page = await api.getMetricHistory(runId, metricKey, pageToken, signal);
-    for (const metric of page.metrics ?? []) points.push(metric);
+    pages.push(seriesOf(page.metrics ?? []));
     pageToken = page.next_page_token || undefined;
   } while (pageToken);
-  return seriesOf(points);
+  return concatSeries(pages);
 }
 
 function cachedHistory(runId: string, metricKey: string): Promise<Series> {

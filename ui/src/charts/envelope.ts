@@ -102,6 +102,24 @@ export function seriesOf(
   return series;
 }
 
+export function concatSeries(parts: readonly Series[]): Series {
+  if (parts.length === 1) return parts[0]!;
+  const n = parts.reduce((sum, part) => sum + part.steps.length, 0);
+  const out: Series = {
+    steps: new Float64Array(n),
+    values: new Float64Array(n),
+    timestamps: new Float64Array(n),
+  };
+  let at = 0;
+  for (const part of parts) {
+    out.steps.set(part.steps, at);
+    out.values.set(part.values, at);
+    out.timestamps.set(part.timestamps, at);
+    at += part.steps.length;
+  }
+  return out;
+}
+
 /**
  * Buckets `series` over the inclusive step range [start, end] (default: the whole series) into at most
  * `buckets` equal step spans; empty spans are left out. Bucket i holds the steps s with

@@ -179,7 +179,7 @@ export function MetricChart(props: MetricChartProps) {
           points: { show: false },
         },
       );
-      bands.push({ series: [base + 1, base + 2], fill: `${color}33` });
+      bands.push({ series: [base + 1, base + 2], fill: `${color}4d` });
       columns.push(data.lines[i] ?? [], data.maxs[i] ?? [], data.mins[i] ?? []);
     });
     const axis = (extra: Partial<uPlot.Axis>): uPlot.Axis => ({

@@ -88,11 +88,21 @@ export function unionX(lists: readonly (readonly number[])[]): number[] {
   return out;
 }
 
-/** Places `values` (at `xs`) onto the shared `x` array, null elsewhere; a later duplicate x wins. */
-export function alignTo(x: readonly number[], xs: readonly number[], values: readonly (number | null)[]) {
-  const out: (number | null)[] = new Array(x.length).fill(null);
+/** Index of each x in the shared array, built once per chart and reused for every column. */
+export function indexOfX(x: readonly number[]): Map<number, number> {
   const index = new Map<number, number>();
   for (let i = 0; i < x.length; i++) index.set(x[i]!, i);
+  return index;
+}
+
+/** Places `values` (at `xs`) onto the shared x array, null elsewhere; a later duplicate x wins. */
+export function alignTo(
+  x: readonly number[] | Map<number, number>,
+  xs: readonly number[],
+  values: readonly (number | null)[],
+): (number | null)[] {
+  const index = x instanceof Map ? x : indexOfX(x);
+  const out: (number | null)[] = new Array(index.size).fill(null);
   for (let i = 0; i < xs.length; i++) {
     const at = index.get(xs[i]!);
     if (at !== undefined) out[at] = values[i] ?? null;
@@ -149,11 +159,12 @@ export function buildPlotData(runs: readonly RunBuckets[], settings: ChartSettin
     return { xs, line, maxs, mins };
   });
   const x = unionX(perRun.map((r) => r.xs));
+  const index = indexOfX(x);
   return {
     x,
-    lines: perRun.map((r) => alignTo(x, r.xs, r.line)),
-    maxs: perRun.map((r) => alignTo(x, r.xs, r.maxs)),
-    mins: perRun.map((r) => alignTo(x, r.xs, r.mins)),
+    lines: perRun.map((r) => alignTo(index, r.xs, r.line)),
+    maxs: perRun.map((r) => alignTo(index, r.xs, r.maxs)),
+    mins: perRun.map((r) => alignTo(index, r.xs, r.mins)),
     ...counters,
     runsWithData: runs.filter((r) => r.buckets.length > 0).length,
   };
