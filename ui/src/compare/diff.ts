@@ -51,7 +51,7 @@ function rowsOf(
       row[column] = value;
     }
   });
-  const keys = [...table.keys()].sort((a, b) => a.localeCompare(b));
+  const keys = [...table.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   return keys.map((key) => {
     const raw = table.get(key)!;
     const values = raw.map((value) => (value === undefined ? undefined : String(value)));
@@ -98,7 +98,7 @@ export function metricKeyChoices(runs: readonly CompareRun[]): { all: string[]; 
     for (const key of new Set(run.metrics.map((metric) => metric.key)))
       counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  const all = [...counts.keys()].sort((a, b) => a.localeCompare(b));
+  const all = [...counts.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   return { all, common: all.filter((key) => counts.get(key) === runs.length) };
 }
 
