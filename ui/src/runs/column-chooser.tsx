@@ -30,7 +30,7 @@ export function ColumnChooser(props: {
       <summary>Columns ({props.columns.length})</summary>
       <div class="chooser-panel">
         <label for={searchId} class="visually-hidden">
-          Find a column key
+          Find a key
         </label>
         <input
           id={searchId}

@@ -74,20 +74,21 @@ const FIXED: readonly FixedColumn[] = [
   {
     id: 'user',
     label: 'User',
-    width: 110,
-    sort: { entity: 'attributes', key: 'user_id' },
+    width: 100,
+    // The tag, not attributes.user_id: it is what the cell shows when both exist (the client sets both).
+    sort: { entity: 'tags', key: 'mlflow.user' },
     cell: (r) => r.user,
   },
   {
     id: 'source',
     label: 'Source',
-    width: 140,
+    width: 120,
     sort: { entity: 'tags', key: 'mlflow.source.name' },
     cell: (r) => r.source,
   },
 ];
 const CHECK_WIDTH = 40;
-const NAME_WIDTH = 260;
+const NAME_WIDTH = 240;
 const KEY_WIDTH = 130;
 
 function keyCell(row: RunRow, column: KeyColumn): string {
