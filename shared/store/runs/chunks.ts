@@ -56,6 +56,7 @@ export const SUMMARY_MIN_POINTS = 256;
 export function chunkItems(
   runId: string,
   plan: Pick<MetricWritePlan, 'keyChunks' | 'mixedChunk'>,
+  withSummaries = true,
 ): (MetricChunkItem | MixedChunkItem | MetricSummaryItem)[] {
   const items: (MetricChunkItem | MixedChunkItem | MetricSummaryItem)[] = [];
   for (const { key, points: group } of plan.keyChunks) {
@@ -68,7 +69,7 @@ export function chunkItems(
       hi: range.last.step,
       ht: range.last.timestamp,
     });
-    if (group.length >= SUMMARY_MIN_POINTS) {
+    if (withSummaries && group.length >= SUMMARY_MIN_POINTS) {
       // Summarized as stored: the codec keeps each distinct point once.
       const summary = summarize(sortAndDedupe(group));
       items.push({

@@ -248,7 +248,8 @@ export class DynamoRunRepository implements RunRepository {
       }
       if (!latest) throw new Error(`Run ${runId} has no LATEST item`);
       const plan = planMetricWrite(points, tailPoints(latest.tail));
-      const chunks = chunkItems(runId, plan);
+      // A run from before summaries is read raw whatever it holds: summaries would be paid for unread.
+      const chunks = chunkItems(runId, plan, latest.es === 1);
       // Stored map keys carry the prefix, so plain assignment is safe for any metric key.
       const m = { ...latest.m };
       for (const [key, point] of Object.entries(latestChanges(latestMetrics(latest.m), points))) {
