@@ -72,8 +72,9 @@ async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
   // The deployed ui function reads the bundle built beside it; here the same handler gets a bundle built
   // in memory now (esbuild, about 100 ms), so `npm start` always serves the UI as its sources are.
   const { createUiHandler } = await import('../functions/ui/serve.js');
+  const { FAST_BROTLI_QUALITY } = await import('../functions/ui/bundle.js');
   const { buildUi } = await import('../ui/build.js');
-  const ui = createUiHandler(await buildUi({ minify: true }));
+  const ui = createUiHandler(await buildUi({ minify: true, brotliQuality: FAST_BROTLI_QUALITY }));
   return {
     registry: registry.handler as unknown as LambdaHandler,
     tracking: tracking.handler as unknown as LambdaHandler,

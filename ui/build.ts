@@ -17,6 +17,8 @@ const OUT_DIR = join(UI_ROOT, 'out');
 
 export interface UiBuildOptions {
   minify: boolean;
+  /** Brotli quality of the precompressed variants; the smallest (11) unless said (functions/ui/bundle.ts). */
+  brotliQuality?: number;
 }
 
 export function uiBuildOptions({ minify }: UiBuildOptions): BuildOptions & { write: false; metafile: true } {
@@ -74,7 +76,10 @@ export function indexHtml(script: string, stylesheet: string | undefined): strin
   ].join('\n');
 }
 
-function toUiBundle(result: BuildResult<{ write: false; metafile: true }>): UiBundle {
+function toUiBundle(
+  result: BuildResult<{ write: false; metafile: true }>,
+  { brotliQuality }: UiBuildOptions,
+): UiBundle {
   const pathOf = (absolute: string) => relative(OUT_DIR, absolute).split(sep).join('/');
   const entry = Object.entries(result.metafile.outputs).find(([, output]) => output.entryPoint);
   if (!entry) throw new Error('The UI build produced no entry script');
@@ -83,20 +88,20 @@ function toUiBundle(result: BuildResult<{ write: false; metafile: true }>): UiBu
   const index = indexHtml(outputPath(script), cssBundle ? outputPath(cssBundle) : undefined);
   return {
     files: [
-      uiFile(INDEX_PATH, new TextEncoder().encode(index)),
-      ...result.outputFiles.map((file) => uiFile(pathOf(file.path), file.contents)),
+      uiFile(INDEX_PATH, new TextEncoder().encode(index), brotliQuality),
+      ...result.outputFiles.map((file) => uiFile(pathOf(file.path), file.contents, brotliQuality)),
     ],
   };
 }
 
 /** The UI, built in memory (the local server does this at start: about 100 ms). */
 export async function buildUi(options: UiBuildOptions): Promise<UiBundle> {
-  return toUiBundle(await build(uiBuildOptions(options)));
+  return toUiBundle(await build(uiBuildOptions(options)), options);
 }
 
 /** The same build, synchronously: CDK's local bundling hook cannot wait for a promise. */
 export function buildUiSync(options: UiBuildOptions): UiBundle {
-  return toUiBundle(buildSync(uiBuildOptions(options)));
+  return toUiBundle(buildSync(uiBuildOptions(options)), options);
 }
 
 /** `npm run build:ui`: the deployable bundle in dist/ui/, for a look or for any static host. */

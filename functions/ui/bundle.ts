@@ -45,7 +45,18 @@ export function contentTypeOf(path: string): string {
   return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
 }
 
-export function uiFile(path: string, body: Uint8Array): UiFile {
+/**
+ * Brotli's best setting for what is deployed (paid once, at synth). Measured 2026-12-06 (2-core AMD EPYC), 580 KB
+ * of minified JS: quality 11 took 1,417 ms, quality 5 54 ms for 12 % more bytes; so the local server,
+ * which builds at every start (and so does every integration test file), uses FAST_BROTLI_QUALITY.
+ */
+export const FAST_BROTLI_QUALITY = 5;
+
+export function uiFile(
+  path: string,
+  body: Uint8Array,
+  brotliQuality: number = zlib.BROTLI_MAX_QUALITY,
+): UiFile {
   return {
     path,
     body,
@@ -53,7 +64,7 @@ export function uiFile(path: string, body: Uint8Array): UiFile {
     gzip: gzipSync(body, { level: 9 }),
     brotli: brotliCompressSync(body, {
       params: {
-        [zlib.BROTLI_PARAM_QUALITY]: zlib.BROTLI_MAX_QUALITY,
+        [zlib.BROTLI_PARAM_QUALITY]: brotliQuality,
         [zlib.BROTLI_PARAM_SIZE_HINT]: body.length,
       },
     }),
