@@ -15,30 +15,46 @@ import { ASSETS_DIR, etagOf, INDEX_PATH, type UiBundle, type UiFile } from './bu
  * blob: for chart exports and artifact previews), and frames of its own or blob: documents, which the
  * artifact viewer sandboxes (HTML artifacts never run in the app's origin). No inline script or style,
  * no plugin, no framing of the app by anyone, no <base> or form posting elsewhere.
+ *
+ * `artifactOrigin` is where presigned artifact URLs point when that is not this origin (the bucket on
+ * AWS): the artifact viewer shows images from it and reads the first megabyte of text files from it.
+ * Locally presigned URLs are same-origin, so there is none.
  */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "frame-src 'self' blob:",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-].join('; ');
+export function contentSecurityPolicy(artifactOrigin?: string): string {
+  const artifacts = artifactOrigin ? ` ${artifactOrigin}` : '';
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    `img-src 'self' data: blob:${artifacts}`,
+    `connect-src 'self'${artifacts}`,
+    "font-src 'self'",
+    "frame-src 'self' blob:",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+  ].join('; ');
+}
+
+/** An origin as a CSP source: scheme, host and optional port, nothing else (no path, no wildcard). */
+export function isPlainOrigin(value: string): boolean {
+  return /^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?$/.test(value);
+}
+
+export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
 
 /** The page is revalidated on every visit, so a deploy shows at once; it names the assets by hash. */
 export const INDEX_CACHE_CONTROL = 'no-cache';
 /** A hashed asset never changes under its name. */
 export const ASSET_CACHE_CONTROL = 'public, max-age=31536000, immutable';
 
-const SECURITY_HEADERS = {
-  'content-security-policy': CONTENT_SECURITY_POLICY,
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-} as const;
+function securityHeaders(artifactOrigin: string | undefined) {
+  return {
+    'content-security-policy': contentSecurityPolicy(artifactOrigin),
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+  };
+}
 
 export type ContentEncoding = 'br' | 'gzip' | 'identity';
 
@@ -80,7 +96,7 @@ function isText(contentType: string): boolean {
   return /^text\/|^application\/json|\+xml/.test(contentType);
 }
 
-function prepare(file: UiFile, cacheControl: string): Prepared {
+function prepare(file: UiFile, cacheControl: string, artifactOrigin: string | undefined): Prepared {
   const identity = Buffer.from(file.body);
   // API Gateway hands a Lambda's binary body on only as base64 (isBase64Encoded); text may go as is.
   const bodies = {
@@ -99,7 +115,7 @@ function prepare(file: UiFile, cacheControl: string): Prepared {
   };
   return {
     headers: {
-      ...SECURITY_HEADERS,
+      ...securityHeaders(artifactOrigin),
       'content-type': file.contentType,
       'cache-control': cacheControl,
       // Caches must key the answer on the coding asked for.
@@ -132,17 +148,32 @@ function answer(prepared: Prepared, request: ApiRequest): HttpResult {
   };
 }
 
+export interface UiOptions {
+  /** Where presigned artifact URLs point, when not this origin (see contentSecurityPolicy). */
+  artifactOrigin?: string;
+}
+
 /** The ui function's operations over `bundle`. */
-export function uiOperations(bundle: UiBundle): Record<'uiIndex' | 'uiAsset' | 'whoami', Operation> {
+export function uiOperations(
+  bundle: UiBundle,
+  options: UiOptions = {},
+): Record<'uiIndex' | 'uiAsset' | 'whoami', Operation> {
+  const { artifactOrigin } = options;
+  if (artifactOrigin !== undefined && !isPlainOrigin(artifactOrigin)) {
+    throw new Error(`The artifact origin must be scheme://host[:port], not '${artifactOrigin}'`);
+  }
   const index = bundle.files.find((file) => file.path === INDEX_PATH);
   if (!index) throw new Error(`The UI bundle has no ${INDEX_PATH}`);
-  const page = prepare(index, INDEX_CACHE_CONTROL);
+  const page = prepare(index, INDEX_CACHE_CONTROL, artifactOrigin);
   // Looked up by exact name: a path that is not one of the built files (`..`, encoded slashes) names
   // nothing, and no file system is read per request.
   const assets = new Map(
     bundle.files
       .filter((file) => file.path.startsWith(`${ASSETS_DIR}/`))
-      .map((file) => [file.path.slice(ASSETS_DIR.length + 1), prepare(file, ASSET_CACHE_CONTROL)]),
+      .map((file) => [
+        file.path.slice(ASSETS_DIR.length + 1),
+        prepare(file, ASSET_CACHE_CONTROL, artifactOrigin),
+      ]),
   );
   return {
     uiIndex: async (request) => answer(page, request),
@@ -165,6 +196,6 @@ export function uiOperations(bundle: UiBundle): Record<'uiIndex' | 'uiAsset' | '
   };
 }
 
-export function createUiHandler(bundle: UiBundle) {
-  return createHttpHandler('ui', UI_ROUTE_SPECS, uiOperations(bundle));
+export function createUiHandler(bundle: UiBundle, options: UiOptions = {}) {
+  return createHttpHandler('ui', UI_ROUTE_SPECS, uiOperations(bundle, options));
 }

@@ -158,10 +158,15 @@ export class ApiStack extends Stack {
       .bindBucketListing(props.artifactBucket, props.artifactKeyPrefix ?? '');
     // The web UI: its bundle is built into the function's asset (bundling.ts), so it needs no grant at
     // all, neither the table nor the bucket; whoami reads only the authorizer's context.
+    // The page's CSP names the bucket's origin, where presigned artifact URLs point (the SDK signs
+    // virtual-hosted URLs on the regional endpoint): the artifact viewer shows images and text from it.
     const ui = new CairnFunction(this, 'Ui', {
       area: 'ui',
       logRetention,
       reservedConcurrency: concurrency.ui,
+      environment: {
+        CAIRN_ARTIFACT_ORIGIN: `https://${props.artifactBucket.bucketName}.s3.${this.region}.${this.urlSuffix}`,
+      },
     });
     this.functions = { tracking, artifacts, registry, ui };
 

@@ -21,8 +21,8 @@ import { DEFAULT_SETTINGS } from '../settings.js';
 
 export interface DataStackProps extends StackProps {
   /**
-   * Browser origins allowed to PUT and GET artifacts through presigned URLs (a web UI uploading
-   * straight to S3). None by default: the stock client is not a browser and needs no CORS.
+   * Browser origins allowed to PUT and GET artifacts through presigned URLs (a web UI on a custom domain,
+   * or uploading straight to S3). The stack's own web UI needs none: its execute-api origin may GET.
    */
   corsOrigins?: string[];
   /** Retain the table and buckets on stack deletion, with deletion protection (default true). */
@@ -107,20 +107,31 @@ export class DataStack extends Stack {
           expiredObjectDeleteMarker: true,
         },
       ],
-      ...(props.corsOrigins && props.corsOrigins.length > 0
-        ? {
-            cors: [
+      cors: [
+        // The web UI (served by the HTTP API, so from an execute-api origin of this region) reads the first
+        // megabyte of a text artifact through its presigned GET URL. The pattern admits any API of the
+        // region, which is no wider than the URL itself: S3 answers only requests it can authorize, and a
+        // presigned URL already lets whoever holds it read the object; CORS only lets that page see it.
+        {
+          allowedOrigins: [`https://*.execute-api.${this.region}.${this.urlSuffix}`],
+          allowedMethods: [HttpMethods.GET, HttpMethods.HEAD],
+          allowedHeaders: ['range'],
+          exposedHeaders: ['Content-Range', 'Content-Length'],
+          maxAge: 3000,
+        },
+        ...(props.corsOrigins && props.corsOrigins.length > 0
+          ? [
               {
                 allowedOrigins: props.corsOrigins,
                 allowedMethods: [HttpMethods.GET, HttpMethods.PUT, HttpMethods.HEAD],
                 allowedHeaders: ['*'],
                 // Browser multipart uploads need each part's ETag to complete the upload.
-                exposedHeaders: ['ETag'],
+                exposedHeaders: ['ETag', 'Content-Range'],
                 maxAge: 3000,
               },
-            ],
-          }
-        : {}),
+            ]
+          : []),
+      ],
     });
 
     // Presigned URLs are the only requests signed away from the functions. S3 already refuses an expired

@@ -564,6 +564,13 @@ describe('api stack: traffic and logs', () => {
     expect(render(outputs.CairnTableName?.Value)).toBe('Table.Name');
     expect(outputs.AlarmTopicArn).toBeDefined();
   });
+
+  it("tells the ui function the bucket's origin, which the page's CSP allows for artifact previews", () => {
+    const [, ui] = only(api, 'AWS::Lambda::Function', 'Ui');
+    const environment = ui.Properties.Environment as { Variables: Record<string, unknown> };
+    const origin = render(environment.Variables.CAIRN_ARTIFACT_ORIGIN);
+    expect(origin).toMatch(/^https:\/\/ArtifactBucket\.Name\.s3\.<AWS::Region>\.<AWS::URLSuffix>$/);
+  });
 });
 
 describe('api stack: alarms and dashboard', () => {
@@ -694,21 +701,37 @@ describe('cdk-nag (AwsSolutions, Serverless)', () => {
 });
 
 describe('deployment settings', () => {
-  it('configures bucket CORS from context, and has none by default', () => {
+  it("lets the stack's own web UI read artifacts by default, and adds origins from context", () => {
+    // Only GET/HEAD with a Range, from this region's execute-api origins (where the UI is served).
+    const uiRule = Match.objectLike({
+      AllowedOrigins: [
+        {
+          'Fn::Join': [
+            '',
+            ['https://*.execute-api.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }],
+          ],
+        },
+      ],
+      AllowedMethods: ['GET', 'HEAD'],
+      AllowedHeaders: ['range'],
+    });
+    data.hasResourceProperties('AWS::S3::Bucket', { CorsConfiguration: { CorsRules: [uiRule] } });
+    const buckets = Object.values(data.findResources('AWS::S3::Bucket'));
+    expect(buckets.filter((bucket) => JSON.stringify(bucket).includes('CorsConfiguration'))).toHaveLength(1);
     withContext({
       'cairn:corsOrigins': 'https://ml.example.com, https://ui.example.com',
     }).data.hasResourceProperties('AWS::S3::Bucket', {
       CorsConfiguration: {
         CorsRules: [
+          uiRule,
           Match.objectLike({
             AllowedOrigins: ['https://ml.example.com', 'https://ui.example.com'],
             AllowedMethods: ['GET', 'PUT', 'HEAD'],
-            ExposedHeaders: ['ETag'],
+            ExposedHeaders: ['ETag', 'Content-Range'],
           }),
         ],
       },
     });
-    expect(JSON.stringify(data.findResources('AWS::S3::Bucket'))).not.toContain('CorsConfiguration');
   });
 
   it('deletes the table and buckets with the stack only when asked to, deliberately', () => {

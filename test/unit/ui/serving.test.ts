@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readUiBundle, type UiBundle, writeUiBundle } from '../../../functions/ui/bundle.js';
-import { chooseEncoding } from '../../../functions/ui/serve.js';
+import { chooseEncoding, contentSecurityPolicy, uiOperations } from '../../../functions/ui/serve.js';
 import { buildUi, buildUiSync } from '../../../ui/build.js';
 
 const BUDGET_GZIP_BYTES = 150 * 1024;
@@ -99,5 +99,44 @@ describe('chooseEncoding', () => {
     ['br;q=nonsense', 'identity'],
   ] as const)('%s → %s', (header, expected) => {
     expect(chooseEncoding(header)).toBe(expected);
+  });
+});
+
+describe('content security policy', () => {
+  it('allows only its own origin, plus the artifact origin for images and reads when there is one', () => {
+    const own = contentSecurityPolicy();
+    expect(own).toContain("script-src 'self';");
+    expect(own).toContain("connect-src 'self';");
+    expect(own).toContain("frame-ancestors 'none'");
+    const aws = contentSecurityPolicy('https://bucket.s3.eu-west-1.amazonaws.com');
+    expect(aws).toContain("img-src 'self' data: blob: https://bucket.s3.eu-west-1.amazonaws.com;");
+    expect(aws).toContain("connect-src 'self' https://bucket.s3.eu-west-1.amazonaws.com;");
+    // Scripts never come from the bucket, whatever it holds.
+    expect(aws).toContain("script-src 'self';");
+  });
+
+  it('refuses an artifact origin that is not a plain origin (no policy injection through the setting)', () => {
+    const bundle: UiBundle = {
+      files: [
+        {
+          path: 'index.html',
+          body: new TextEncoder().encode('<!doctype html>'),
+          contentType: 'text/html; charset=utf-8',
+          gzip: new Uint8Array(0),
+          brotli: new Uint8Array(0),
+        },
+      ],
+    };
+    for (const bad of [
+      'https://x; script-src *',
+      'https://*.example.com',
+      'javascript:alert(1)',
+      'https://a/b',
+    ]) {
+      expect(() => uiOperations(bundle, { artifactOrigin: bad }), bad).toThrow(/artifact origin/);
+    }
+    expect(() =>
+      uiOperations(bundle, { artifactOrigin: 'https://b.s3.us-east-1.amazonaws.com' }),
+    ).not.toThrow();
   });
 });

@@ -62,6 +62,15 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Where the API is: the directory the page was served from. On AWS a named stage puts the page at
+ * `https://<api>/<stage>/`, and the API under the same prefix; locally and on `$default` it is `/`.
+ */
+export function apiUrl(path: string): string {
+  const dir = window.location.pathname.replace(/[^/]*$/, '');
+  return `${dir}${path.replace(/^\//, '')}`;
+}
+
 /** Calls `path` (e.g. `/api/2.0/mlflow/runs/get`) and returns its parsed JSON, or throws ApiError. */
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -74,7 +83,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   }
   let response: Response;
   try {
-    response = await fetch(`${path}${queryString(options.query)}`, {
+    response = await fetch(`${apiUrl(path)}${queryString(options.query)}`, {
       method,
       headers,
       body,
