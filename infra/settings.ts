@@ -39,6 +39,8 @@ export interface DeploymentSettings {
   artifactsConcurrency: number;
   registryConcurrency: number;
   authorizerConcurrency: number;
+  /** The web UI's function: a page view is the page and, once per deploy, its two hashed assets. */
+  uiConcurrency: number;
   /** The table's on-demand ceiling (request units per second; reads and writes): a cost ceiling. */
   tableMaxReadRequestUnits: number;
   tableMaxWriteRequestUnits: number;
@@ -68,6 +70,9 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   artifactsConcurrency: 50,
   registryConcurrency: 25,
   authorizerConcurrency: 50,
+  // Browsers cache the hashed assets for a year and revalidate the page (a few hundred bytes): a team's
+  // page views are a trickle next to its training jobs' API calls.
+  uiConcurrency: 10,
   // DynamoDB's own default ceiling is 40,000 units per second per table. 500 req/s of log-batch writes
   // a few units each; a search over a 10,000-run experiment reads a few thousand. Past the ceiling
   // requests are throttled (the SDK retries, then 5xx) instead of billed.
@@ -92,6 +97,7 @@ export const CONTEXT_KEYS = {
   artifactsConcurrency: 'cairn:artifactsConcurrency',
   registryConcurrency: 'cairn:registryConcurrency',
   authorizerConcurrency: 'cairn:authorizerConcurrency',
+  uiConcurrency: 'cairn:uiConcurrency',
   tableMaxReadRequestUnits: 'cairn:tableMaxReadRequestUnits',
   tableMaxWriteRequestUnits: 'cairn:tableMaxWriteRequestUnits',
 } as const satisfies Record<keyof DeploymentSettings, `cairn:${string}`>;
@@ -145,6 +151,7 @@ export function readSettings(lookup: Lookup): DeploymentSettings {
     artifactsConcurrency: int('artifactsConcurrency', 1, 10_000),
     registryConcurrency: int('registryConcurrency', 1, 10_000),
     authorizerConcurrency: int('authorizerConcurrency', 1, 10_000),
+    uiConcurrency: int('uiConcurrency', 1, 10_000),
     tableMaxReadRequestUnits: int('tableMaxReadRequestUnits', 1, 40_000),
     tableMaxWriteRequestUnits: int('tableMaxWriteRequestUnits', 1, 40_000),
   };

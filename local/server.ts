@@ -69,10 +69,17 @@ async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
   const tracking = await import('../functions/tracking/handler.js');
   const artifacts = await import('../functions/artifacts/handler.js');
   const registry = await import('../functions/registry/handler.js');
+  // The deployed ui function reads the bundle built beside it; here the same handler gets a bundle built
+  // in memory now (esbuild, about 100 ms), so `npm start` always serves the UI as its sources are.
+  const { createUiHandler } = await import('../functions/ui/serve.js');
+  const { FAST_BROTLI_QUALITY } = await import('../functions/ui/bundle.js');
+  const { buildUi } = await import('../ui/build.js');
+  const ui = createUiHandler(await buildUi({ minify: true, brotliQuality: FAST_BROTLI_QUALITY }));
   return {
     registry: registry.handler as unknown as LambdaHandler,
     tracking: tracking.handler as unknown as LambdaHandler,
     artifacts: artifacts.handler as unknown as LambdaHandler,
+    ui: ui as unknown as LambdaHandler,
   };
 }
 

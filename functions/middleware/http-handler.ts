@@ -90,7 +90,7 @@ export function createHttpHandler(
       ...(route.rawBody ? { rawBody: true } : {}),
       ...(greedyPath === undefined ? {} : { greedyPath }),
     });
-    return operation(caller ? { ...request, principal: caller.principal } : request);
+    return operation(caller ? { ...request, principal: caller.principal, scope: caller.scope } : request);
   }
 
   // Middy runs onError handlers in reverse order: the error becomes MLflow's JSON first, and the

@@ -47,6 +47,7 @@ export function buildApp(app: App = new App()) {
       artifacts: settings.artifactsConcurrency,
       registry: settings.registryConcurrency,
       authorizer: settings.authorizerConcurrency,
+      ui: settings.uiConcurrency,
     },
   });
   return { app, data, api, settings };

@@ -3,8 +3,10 @@
  * tests, so that the sizes measured are the sizes deployed.
  */
 import { join } from 'node:path';
-import type { BuildOptions } from 'esbuild';
+import { type BuildOptions, buildSync } from 'esbuild';
+import { UI_BUNDLE_DIR, writeUiBundle } from '../../functions/ui/bundle.js';
 import type { FunctionName } from '../../shared/api/routes.js';
+import { buildUiSync } from '../../ui/build.js';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
@@ -68,4 +70,14 @@ export function lambdaBuildOptions(fn: string, outdir: string): BuildOptions {
     sourcesContent: false,
     logLevel: 'error',
   };
+}
+
+/**
+ * Writes `fn`'s deployable code into `outdir`: its Lambda bundle and, for the ui function, the web UI built
+ * beside it (functions/ui/handler.ts reads it from there once per container; no S3 read at run time).
+ * Synchronous: CDK's local bundling hook cannot wait for a promise.
+ */
+export function bundleFunction(fn: FunctionName | 'authorizer', outdir: string): void {
+  buildSync(lambdaBuildOptions(fn, outdir));
+  if (fn === 'ui') writeUiBundle(buildUiSync({ minify: true }), join(outdir, UI_BUNDLE_DIR));
 }

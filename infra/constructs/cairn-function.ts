@@ -16,10 +16,9 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct } from 'constructs';
-import { buildSync } from 'esbuild';
 import type { FunctionName } from '../../shared/api/routes.js';
 import type { IndexName } from '../../shared/store/keys.js';
-import { entryOf, lambdaBuildOptions } from './bundling.js';
+import { bundleFunction, entryOf } from './bundling.js';
 
 /** The API's functions, plus the authorizer API Gateway runs before them. */
 export type FunctionArea = FunctionName | 'authorizer';
@@ -94,7 +93,7 @@ export class CairnFunction extends Construct {
           image: runtime.bundlingImage,
           local: {
             tryBundle: (outputDir) => {
-              buildSync(lambdaBuildOptions(props.area, outputDir));
+              bundleFunction(props.area, outputDir);
               return true;
             },
           },

@@ -33,13 +33,27 @@ import { Observability } from '../constructs/observability.js';
 import { DEFAULT_SETTINGS } from '../settings.js';
 
 /**
- * Routes API Gateway serves without a token. Only the health probe: load balancers and uptime checks
- * carry no credentials, and it reveals nothing. Each must be `public` in the route table.
+ * Routes API Gateway serves without a token: the health probe (load balancers and uptime checks carry no
+ * credentials) and the web UI's page and hashed assets (a browser loads them before the person pastes a
+ * token). None reads data. Each must be `public` in the route table.
  */
 export const GATEWAY_OPEN_ROUTES: ReadonlySet<string> = new Set(
   // From the route table, as the local server's gate decides it: the two cannot disagree.
   ROUTES.filter((route) => route.permission === 'public').map((route) => route.routeKey),
 );
+
+/** Why each open route is open, by operation: the reason its cdk-nag acknowledgement records. */
+export const OPEN_ROUTE_REASONS: Readonly<Record<string, string>> = {
+  health:
+    'The health probe is deliberately open (uptime checks carry no token); it answers a constant and ' +
+    'reads no data.',
+  uiIndex:
+    "The web UI's page is open so that a browser can load it before the person pastes a token; it is the " +
+    'same static HTML for everyone and reads no data (every API route it then calls is authorized).',
+  uiAsset:
+    "The web UI's content-hashed script and stylesheet are open for the same reason as its page: static " +
+    'files built at deploy time, the same for everyone, reading no data.',
+};
 
 /** Token items' partition key (pk `TOKENS`, sk `TOKEN#<name>`): what the authorizer may read. */
 export const TOKENS_PARTITION = keys.tokensPartition;
@@ -81,6 +95,7 @@ export class ApiStack extends Stack {
       artifacts: DEFAULT_SETTINGS.artifactsConcurrency,
       registry: DEFAULT_SETTINGS.registryConcurrency,
       authorizer: DEFAULT_SETTINGS.authorizerConcurrency,
+      ui: DEFAULT_SETTINGS.uiConcurrency,
       ...props.reservedConcurrency,
     } satisfies Record<FunctionArea, number>;
 
@@ -141,7 +156,14 @@ export class ApiStack extends Stack {
       })
       // Seal items are PutItems above; the promotion audit lists a version's files (no object access).
       .bindBucketListing(props.artifactBucket, props.artifactKeyPrefix ?? '');
-    this.functions = { tracking, artifacts, registry };
+    // The web UI: its bundle is built into the function's asset (bundling.ts), so it needs no grant at
+    // all, neither the table nor the bucket; whoami reads only the authorizer's context.
+    const ui = new CairnFunction(this, 'Ui', {
+      area: 'ui',
+      logRetention,
+      reservedConcurrency: concurrency.ui,
+    });
+    this.functions = { tracking, artifacts, registry, ui };
 
     // The authorizer looks a token up and records its last use: token items only.
     this.authorizerFunction = new CairnFunction(this, 'Authorizer', {
@@ -164,6 +186,7 @@ export class ApiStack extends Stack {
       tracking: new HttpLambdaIntegration('TrackingIntegration', tracking.fn),
       artifacts: new HttpLambdaIntegration('ArtifactsIntegration', artifacts.fn),
       registry: new HttpLambdaIntegration('RegistryIntegration', registry.fn),
+      ui: new HttpLambdaIntegration('UiIntegration', ui.fn),
     } satisfies Record<FunctionName, HttpLambdaIntegration>;
 
     this.api = new HttpApi(this, 'Api', {
@@ -182,12 +205,10 @@ export class ApiStack extends Stack {
         authorizer: open ? new HttpNoneAuthorizer() : authorizer,
       });
       if (open) {
-        Validations.of(httpRoute).acknowledge({
-          id: 'AwsSolutions-APIG4',
-          reason:
-            'The health probe is deliberately open (uptime checks carry no token); it answers a constant and ' +
-            'reads no data.',
-        });
+        const reason = OPEN_ROUTE_REASONS[route.operation];
+        // A new public route must say why before it can deploy open.
+        if (!reason) throw new Error(`Open route ${route.routeKey} has no reason in OPEN_ROUTE_REASONS`);
+        Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason });
       }
     }
 
@@ -212,19 +233,25 @@ export class ApiStack extends Stack {
 
     this.observability = new Observability(this, 'Observability', {
       api: this.api,
-      functions: [tracking, artifacts, registry, this.authorizerFunction],
+      functions: [tracking, artifacts, registry, ui, this.authorizerFunction],
       table: props.table,
       indexNames: gsis,
       alarmEmail: props.alarmEmail,
     });
 
+    const stageUrl =
+      this.stage.stageName === '$default'
+        ? this.api.apiEndpoint
+        : `${this.api.apiEndpoint}/${this.stage.stageName}`;
     new CfnOutput(this, 'TrackingUri', {
       // The stage URL without its trailing slash: the client appends `/api/2.0/...` itself.
-      value:
-        this.stage.stageName === '$default'
-          ? this.api.apiEndpoint
-          : `${this.api.apiEndpoint}/${this.stage.stageName}`,
+      value: stageUrl,
       description: 'Set MLFLOW_TRACKING_URI to this',
+    });
+    new CfnOutput(this, 'UiUrl', {
+      // With the trailing slash: the page links its assets relatively, under the stage path if any.
+      value: `${stageUrl}/`,
+      description: 'Open this in a browser for the web UI and paste a token (docs/deploy.md)',
     });
     new CfnOutput(this, 'CairnTableName', {
       value: props.table.tableName,

@@ -4,6 +4,7 @@
  * method from a JSON body that must be declared `application/json`.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { Scope } from '../auth/scopes.js';
 import { InvalidParameterValueError } from '../errors.js';
 import { jsonNestingDepth, MAX_JSON_DEPTH } from './json-depth.js';
 
@@ -25,6 +26,8 @@ export interface ApiRequest {
   greedyPath?: string;
   /** Who is calling, when API Gateway's authorizer vouched for a principal. */
   principal?: string;
+  /** The principal's scope, beside it; absent with it (a public route, or the local server without auth). */
+  scope?: Scope;
 }
 
 const JSON_CONTENT_TYPE_ERROR = "Bad Request. Content-Type must be one of ['application/json'].";

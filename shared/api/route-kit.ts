@@ -4,10 +4,13 @@
  * whole table is shared/api/routes.ts.
  */
 
-/** Lambda functions, one per area (design decision 3). */
-export type FunctionName = 'tracking' | 'artifacts' | 'registry';
+/** Lambda functions, one per area (design decision 3). `ui` serves the web UI's page and assets. */
+export type FunctionName = 'tracking' | 'artifacts' | 'registry' | 'ui';
 
-/** What a caller must hold. `public` needs no token (health checks). Default deny: there is no "none". */
+/**
+ * What a caller must hold. `public` needs no token (the health probe, the web UI's page and assets, which a
+ * browser loads before it holds one). Default deny: there is no "none".
+ */
 export type Permission = 'public' | 'read' | 'write' | 'admin';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

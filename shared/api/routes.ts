@@ -24,11 +24,13 @@ import { type FunctionName, type Route, type RouteSpec, toRoutes } from './route
 import { ARTIFACTS_ROUTE_SPECS } from './routes-artifacts.js';
 import { REGISTRY_ROUTE_SPECS } from './routes-registry.js';
 import { TRACKING_ROUTE_SPECS } from './routes-tracking.js';
+import { UI_ROUTE_SPECS } from './routes-ui.js';
 
 export const ROUTE_SPECS: readonly RouteSpec[] = [
   ...TRACKING_ROUTE_SPECS,
   ...ARTIFACTS_ROUTE_SPECS,
   ...REGISTRY_ROUTE_SPECS,
+  ...UI_ROUTE_SPECS,
 ];
 
 export const ROUTES: readonly Route[] = toRoutes(ROUTE_SPECS);

@@ -35,7 +35,7 @@ function synthesizedBundles(): Record<FunctionName, string> {
   const found: Partial<Record<FunctionName, string>> = {};
   for (const [logicalId, resource] of Object.entries(functions)) {
     const key = (resource as { Properties: { Code: { S3Key?: string } } }).Properties.Code.S3Key;
-    const area = (['tracking', 'artifacts', 'registry'] as const).find((fn) =>
+    const area = (['tracking', 'artifacts', 'registry', 'ui'] as const).find((fn) =>
       logicalId.toLowerCase().startsWith(fn),
     );
     if (!area || !key) continue;
@@ -58,6 +58,7 @@ beforeAll(async () => {
         tracking: await load('tracking'),
         artifacts: await load('artifacts'),
         registry: await load('registry'),
+        ui: await load('ui'),
       };
     },
   });
@@ -78,15 +79,16 @@ function javascriptIn(index: string): string[] {
 
 describe('the synthesized bundles', () => {
   it('exist for every function and stay under 1 MB', () => {
-    expect(Object.keys(bundles).sort()).toEqual(['artifacts', 'registry', 'tracking']);
+    expect(Object.keys(bundles).sort()).toEqual(['artifacts', 'registry', 'tracking', 'ui']);
     for (const index of Object.values(bundles)) {
       const bytes = javascriptIn(index).reduce((sum, file) => sum + statSync(file).size, 0);
       expect(bytes).toBeLessThan(BUNDLE_LIMIT_BYTES);
     }
   });
 
-  it('carry the X-Ray SDK itself', () => {
-    for (const index of Object.values(bundles)) {
+  it('carry the X-Ray SDK itself, where they call AWS', () => {
+    // The ui function calls no AWS service: Lambda's own segment traces it, with nothing to capture.
+    for (const index of [bundles.tracking, bundles.artifacts, bundles.registry]) {
       const code = javascriptIn(index).map((file) => readFileSync(file, 'utf8'));
       // The SDK's name as it reports itself in every segment (aws-xray-sdk-core/dist/lib/aws-xray.js).
       expect(code.some((text) => text.includes('X-Ray for Node.js'))).toBe(true);
@@ -208,6 +210,21 @@ describe('the synthesized bundles, served', () => {
       },
     );
     expect(model.body.registered_model.latest_versions).toHaveLength(1);
+  });
+
+  it('serve the web UI built into the ui function, page and linked assets', async () => {
+    const page = await fetch(`${server.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+    const html = await page.text();
+    const script = /<script type="module" src="([^"]+)"/.exec(html)?.[1];
+    expect(script).toMatch(/^assets\/app-[A-Z0-9]+\.js$/);
+    // fetch asks for and decodes gzip (br too, over https): the precompressed twins written beside the bundle.
+    const asset = await fetch(`${server.url}/${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-encoding')).toMatch(/^(br|gzip)$/);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    expect((await asset.text()).length).toBeGreaterThan(1000);
   });
 
   it('answer errors as MLflow JSON', async () => {

@@ -287,7 +287,13 @@ describe('api stack: authentication', () => {
         });
       }
     }
-    expect([...GATEWAY_OPEN_ROUTES]).toEqual(['GET /health']);
+    // The health probe and the web UI's page and assets: nothing else, and each with its reason.
+    expect([...GATEWAY_OPEN_ROUTES].sort()).toEqual(['GET /', 'GET /assets/{file}', 'GET /health']);
+    const reasons = acknowledgements.filter((ack) => ack.id === 'AwsSolutions-APIG4');
+    expect(reasons).toHaveLength(GATEWAY_OPEN_ROUTES.size);
+    expect(reasons.filter((ack) => /web UI/.test(ack.reason))).toHaveLength(2);
+    // The UI's own API route is not among them: whoami needs a token like the rest of the API.
+    expect(GATEWAY_OPEN_ROUTES.has('GET /api/2.0/cairn/auth/whoami')).toBe(false);
   });
 
   it('opens at the gateway only routes the route table calls public', () => {
@@ -428,6 +434,7 @@ describe('api stack: least privilege', () => {
       'Authorizer',
       'Registry',
       'Tracking',
+      'Ui',
     ]);
     for (const [, role] of roles) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -511,11 +518,11 @@ describe('api stack: traffic and logs', () => {
 
   it('keeps every log group for the configured retention, each function writing to its own', () => {
     const groups = resources(api, 'AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(5);
+    expect(groups).toHaveLength(6);
     for (const [, group] of groups)
       expect(group.Properties.RetentionInDays).toBe(DEFAULT_SETTINGS.logRetentionDays);
     const used = resources(api, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties.LoggingConfig);
-    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(4);
+    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(5);
   });
 
   it('takes stage, throttling, retention and presign expiry from context', () => {
@@ -546,11 +553,14 @@ describe('api stack: traffic and logs', () => {
     });
     const uri = custom.toJSON().Outputs.TrackingUri.Value;
     expect(render(uri)).toMatch(/^<Api[0-9A-F]{8}\.ApiEndpoint>\/prod$/);
+    // The UI under the stage path, with the slash its relative asset links resolve against.
+    expect(render(custom.toJSON().Outputs.UiUrl.Value)).toMatch(/^<Api[0-9A-F]{8}\.ApiEndpoint>\/prod\/$/);
   });
 
-  it('outputs the tracking URI and the table name the token CLI needs', () => {
+  it('outputs the tracking URI, the web UI URL and the table name the token CLI needs', () => {
     const outputs = api.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(render(outputs.TrackingUri?.Value)).toMatch(/^<Api[0-9A-F]{8}\.ApiEndpoint>$/);
+    expect(render(outputs.UiUrl?.Value)).toMatch(/^<Api[0-9A-F]{8}\.ApiEndpoint>\/$/);
     expect(render(outputs.CairnTableName?.Value)).toBe('Table.Name');
     expect(outputs.AlarmTopicArn).toBeDefined();
   });
@@ -657,7 +667,7 @@ describe('api stack: alarms and dashboard', () => {
       ]),
     );
     // One line per function in each function graph.
-    expect(lines.filter((line) => line === 'AWS/Lambda/Invocations')).toHaveLength(4);
+    expect(lines.filter((line) => line === 'AWS/Lambda/Invocations')).toHaveLength(5);
     expect(
       body.widgets.some(
         (widget) => JSON.stringify(widget).includes('"type":"alarm"') || 'alarms' in widget.properties,

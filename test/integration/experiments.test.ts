@@ -462,7 +462,9 @@ describe('probes and unknown routes', () => {
     for (const [method, path] of [
       ['GET', '/api/2.0/mlflow/no-such'],
       ['DELETE', '/api/2.0/mlflow/experiments/create'],
-      ['GET', '/'],
+      // `GET /` is the web UI's page; nothing else at the root is a route.
+      ['POST', '/'],
+      ['GET', '/index.html'],
     ] as const) {
       const response = await api.request(method, path);
       expectError(response, 404, 'ENDPOINT_NOT_FOUND');

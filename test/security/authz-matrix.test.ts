@@ -75,9 +75,17 @@ describe('the route table', () => {
   });
 
   it('serves public routes to anyone', async () => {
+    // The web UI's asset route is asked for a file the page really links (names are content hashes).
+    const script = /src="(assets\/[^"]+)"/.exec((await send('GET', '/')).text)?.[1];
+    expect(script).toBeDefined();
     for (const route of ROUTES.filter((r) => r.permission === 'public')) {
-      expect((await send(route.method, concretePath(route))).status, route.routeKey).toBe(200);
+      const path = route.fullPath === '/assets/{file}' ? `/${script}` : concretePath(route);
+      expect((await send(route.method, path)).status, route.routeKey).toBe(200);
     }
+    // Public, but no wildcard: an asset name that was not built is the ui function's 404, not a file.
+    const unknown = await send('GET', concretePath(ROUTES.find((r) => r.operation === 'uiAsset') as Route));
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
   });
 });
 
@@ -147,7 +155,7 @@ describe('methods a path does not have', () => {
   it('are refused at the gate without a token', async () => {
     await all(wrong, async ({ method, path }) => {
       const answer = await send(method, path);
-      // /health is the one public path; another method on it is not public.
+      // /health and the UI's / and /assets/{file} are the public paths; another method on them is not.
       expect(answer.status, `${method} ${path}`).toBe(401);
     });
   });
