@@ -12,6 +12,7 @@ import {
   str,
   viewType,
 } from '../../shared/api/schema.js';
+import type { Envelope } from '../../shared/domain/runs/envelope.js';
 import { metricValueJson } from '../../shared/domain/runs/metrics.js';
 import type { DatasetInput, MetricPoint, Run } from '../../shared/domain/runs/model.js';
 import { validateLogBatchBodySize } from '../../shared/domain/runs/rules.js';
@@ -81,6 +82,14 @@ const BulkInterval = v.object({
   start_step: v.optional(int64),
   end_step: v.optional(int64),
   max_results: v.optional(int64),
+});
+const EnvelopeRequest = v.object({
+  run_id: v.optional(repeatedString, []),
+  run_ids: v.optional(repeatedString, []),
+  metric_key: requiredString,
+  buckets: v.optional(int64),
+  start_step: v.optional(int64),
+  end_step: v.optional(int64),
 });
 const LogInputs = v.object({
   run_id: requiredString,
@@ -283,6 +292,18 @@ export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEME
       });
     },
 
+    async getMetricEnvelope({ fields }) {
+      const message = parseMessage(EnvelopeRequest, fields);
+      const envelopes = await runs.envelopes({
+        runIds: [...message.run_id, ...message.run_ids],
+        key: message.metric_key,
+        buckets: message.buckets,
+        startStep: message.start_step,
+        endStep: message.end_step,
+      });
+      return jsonResponse({ envelopes: envelopes.map(envelopeJson) });
+    },
+
     async searchRuns({ fields }) {
       const message = parseMessage(SearchRuns, fields);
       const serializer = searchSerializer(runJson, 1);
@@ -328,6 +349,27 @@ export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEME
       );
       return jsonResponse(EMPTY);
     },
+  };
+}
+
+/** An envelope as JSON: snake_case, non-finite values as MLflow's strings ("NaN", "Infinity"). */
+function envelopeJson(envelope: Envelope) {
+  return {
+    run_id: envelope.runId,
+    metric_key: envelope.key,
+    start_step: envelope.startStep,
+    end_step: envelope.endStep,
+    total_points: envelope.totalPoints,
+    buckets: envelope.buckets.map((bucket) => ({
+      start_step: bucket.startStep,
+      end_step: bucket.endStep,
+      min: metricValueJson(bucket.min),
+      max: metricValueJson(bucket.max),
+      last: metricValueJson(bucket.last.value),
+      last_step: bucket.last.step,
+      last_timestamp: bucket.last.timestamp,
+      count: bucket.count,
+    })),
   };
 }
 

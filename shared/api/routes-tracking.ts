@@ -1,5 +1,5 @@
 /** The tracking function's routes: health and version, experiments, runs, metrics, run search, logged models. */
-import { mlflow, type RouteSpec } from './route-kit.js';
+import { cairn, mlflow, type RouteSpec } from './route-kit.js';
 
 export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
   {
@@ -47,6 +47,8 @@ export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
   mlflow('searchRuns', 'POST', '/runs/search', 'read'),
   mlflow('getMetricHistory', 'GET', '/metrics/get-history', 'read'),
   mlflow('getMetricHistoryBulkInterval', 'GET', '/metrics/get-history-bulk-interval', 'read'),
+  // Min/max/last buckets over a step range, for charts that keep every spike (the web UI).
+  cairn('getMetricEnvelope', 'GET', '/metrics/get-envelope', 'read'),
 
   // MLflow 3 logged models (their artifact listing is the artifacts function's: it needs S3).
   mlflow('createLoggedModel', 'POST', '/logged-models', 'write'),

@@ -16,6 +16,7 @@
  * | Latest metrics of its runs     | gsi2   | gsi2pk = `EXPRUNS#<experiment_id>#<shard>`              | LATEST items, joined to runs by run id    |
  * | One key's history chunks       | table  | pk = `RUN#<run_id>`, sk begins_with `MC#<key>#`          | sealed, content-addressed, ordered by first (step, timestamp) |
  * | Mixed (many-key) chunks        | table  | pk = `RUN#<run_id>`, sk begins_with `MX#`                | small groups and sealed tails, all keys   |
+ * | One key's chunk summaries      | table  | pk = `RUN#<run_id>`, sk begins_with `MS#<key>#`          | min/max/last/count of a large own chunk, same suffix as its `MC#` key (envelopes) |
  * | API token by name              | table  | pk = `TOKENS`, sk = `TOKEN#<name>`                       | GetItem per authorizer call; conditional put/delete |
  * | All API tokens                 | table  | pk = `TOKENS`, sk begins_with `TOKEN#`                   | Query (`cairn token list`, never on a request path) |
  * | Registered model by id         | table  | pk = `MODEL#<model_id>`, sk = `MODEL`                    | tags, aliases, version counter (atomic ADD) |
@@ -83,7 +84,7 @@ export const artifactSealKey = (ownerKey: ItemKey, relative: string): ItemKey =>
 /**
  * The sort-key range holding an owner's item and its seals: the owner's sk (`RUN`, `LMODEL`) sorts below
  * `SEAL#`, and `SEAL$` just above every `SEAL#...`; nothing else in these partitions sorts in between
- * (`LATEST`, `MC#`, `MX#` sort below `RUN`).
+ * (`LATEST`, `MC#`, `MS#`, `MX#` sort below `RUN`).
  */
 export const sealRange = (ownerKey: ItemKey) => ({ from: ownerKey.sk, to: 'SEAL$' });
 
@@ -113,6 +114,15 @@ export const keys = {
     sk: `MC#${key}#${sortableStep(first.step)}#${sortableStep(first.timestamp)}#${contentId}`,
   }),
   metricChunkPrefix: (key: string) => `MC#${key}#`,
+  /**
+   * A chunk's summary (metric envelopes): its sort key is the chunk's with `MS#` for `MC#`, so each names
+   * the other and both sort alike.
+   */
+  metricSummary: (runId: string, key: string, first: StepTime, contentId: string): ItemKey => ({
+    pk: `RUN#${runId}`,
+    sk: `MS#${key}#${sortableStep(first.step)}#${sortableStep(first.timestamp)}#${contentId}`,
+  }),
+  metricSummaryPrefix: (key: string) => `MS#${key}#`,
   mixedChunk: (runId: string, first: StepTime, contentId: string): ItemKey => ({
     pk: `RUN#${runId}`,
     sk: `MX#${sortableStep(first.step)}#${sortableStep(first.timestamp)}#${contentId}`,

@@ -1,7 +1,8 @@
 /**
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
- * Sections: bundles, init, experiments, tracking, models, workload, single-write, artifacts (default: all),
+ * Sections: bundles, init, experiments, tracking, envelope, models, workload, single-write, artifacts
+ * (default: all),
  * and stock-client (only when named: it needs the real MLflow client, see stock-client.ts).
  * BENCH_INIT_RUNS=<n> sets the init samples per bundle; BENCH_INIT_BEFORE=<git rev> measures that
  * revision's bundles in the same rounds.
@@ -9,6 +10,7 @@
 import { cpus, totalmem } from 'node:os';
 import { largeTransfers, presignCost } from './artifacts.js';
 import { bundleSizes, initTimes } from './bundles.js';
+import { envelopeBenchmarks } from './envelope.js';
 import { experimentsHttp } from './experiments-http.js';
 import { loggedModelBenchmarks } from './models.js';
 import { stockClientComparison } from './stock-client.js';
@@ -51,6 +53,15 @@ if (run('tracking')) {
   console.table(figures.cpu);
   console.log('\nsearch_runs on one experiment (10 params, 5 metrics per run):');
   console.table(figures.search);
+}
+if (run('envelope')) {
+  const { local, lite } = await envelopeBenchmarks();
+  console.log('\nMetric envelopes, 1,000 buckets (DynamoDB Local, ReturnConsumedCapacity TOTAL):');
+  console.table(local.rows);
+  console.log('\nWrite cost with chunk summaries (DynamoDB Local):');
+  console.table(local.writes);
+  console.log('\nMetric envelopes, 1,000 buckets (dynalite, what `npm start` runs):');
+  console.table(lite.rows);
 }
 if (run('models')) {
   const figures = await loggedModelBenchmarks();

@@ -1,5 +1,7 @@
 /** Domain entities and the store interfaces the domain needs. No AWS imports here (design decision 4). */
+
 import type { LifecycleStage } from '../experiments/model.js';
+import type { EnvelopeReader } from './envelope.js';
 
 export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
 
@@ -119,7 +121,8 @@ export interface HistoryHead {
 export type RunState = Pick<Run, 'runId' | 'experimentId' | 'lifecycleStage'>;
 
 /** What the runs domain needs from storage. */
-export interface RunRepository {
+/** Metric envelopes' reads are the repository's too (see envelope.ts). */
+export interface RunRepository extends EnvelopeReader {
   create(run: Run): Promise<void>;
   get(runId: string): Promise<Run | undefined>;
   /** Applies `mutate` atomically with respect to other mutations; undefined when the run is missing. */

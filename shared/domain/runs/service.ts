@@ -16,6 +16,7 @@ import {
   validateSearchExperimentIds,
 } from '../rules.js';
 import type { ViewType } from '../search/pipeline.js';
+import { type Envelope, type EnvelopeRequest, metricEnvelopes } from './envelope.js';
 import { type HistoryPage, historyBulkInterval, historyPage } from './history.js';
 import type {
   DatasetInput,
@@ -332,6 +333,11 @@ export class RunService {
     pageToken?: string,
   ): Promise<HistoryPage> {
     return historyPage(this.repo, runId, key, maxResults, pageToken);
+  }
+
+  /** Cairn's metric envelopes (min/max/last buckets over a step range); see envelope.ts. */
+  envelopes(request: EnvelopeRequest): Promise<Envelope[]> {
+    return metricEnvelopes(this.repo, request);
   }
 
   /** MLflow's get-history-bulk-interval; see history.ts. */

@@ -4,12 +4,13 @@
  * duplicate history.
  */
 import { createHash } from 'node:crypto';
-import { decodeChunk, encodeChunk, stepTimeRange } from '../../domain/runs/metric-codec.js';
+import { encodeSummary, summarize } from '../../domain/runs/envelope.js';
+import { decodeChunk, encodeChunk, sortAndDedupe, stepTimeRange } from '../../domain/runs/metric-codec.js';
 import { groupByKey, type MetricWritePlan } from '../../domain/runs/metrics.js';
 import type { KeyedPoint, MetricPoint } from '../../domain/runs/model.js';
 import { fromStoredMap, storedKey } from '../items.js';
 import { keys } from '../keys.js';
-import type { LatestItem, MetricChunkItem, MixedChunkItem } from './entity.js';
+import type { LatestItem, MetricChunkItem, MetricSummaryItem, MixedChunkItem } from './entity.js';
 
 /**
  * 16 base64url characters (96 bits) of SHA-256: collisions between two chunks of one run and key are out
@@ -40,24 +41,100 @@ export function encodeTail(points: readonly KeyedPoint[]): LatestItem['tail'] {
   return tail;
 }
 
-/** The chunk items a write plan seals: one per own-chunk group, and the mixed group in as few as fit. */
+/**
+ * Own chunks of at least this many points get a summary item (metric envelopes read it instead of the
+ * chunk). Smaller ones do not: a summary costs a write unit, and the 10 keys × 100 points log-batch of
+ * design.md's write budget would go from 12 to 22 units per 1,000 points; a chunk this small is cheap to
+ * read whole anyway (LATEST's `ev` tells readers where such chunks lie).
+ */
+export const SUMMARY_MIN_POINTS = 256;
+
+/**
+ * The chunk items a write plan seals: one per own-chunk group, and the mixed group in as few as fit. A
+ * summary follows the own chunk it summarizes, so that both go in the same BatchWrite (putChunks).
+ */
 export function chunkItems(
   runId: string,
   plan: Pick<MetricWritePlan, 'keyChunks' | 'mixedChunk'>,
-): (MetricChunkItem | MixedChunkItem)[] {
-  const items: (MetricChunkItem | MixedChunkItem)[] = [];
+  withSummaries = true,
+): (MetricChunkItem | MixedChunkItem | MetricSummaryItem)[] {
+  const items: (MetricChunkItem | MixedChunkItem | MetricSummaryItem)[] = [];
   for (const { key, points: group } of plan.keyChunks) {
     const bytes = encodeChunk(group);
     const range = stepTimeRange(group) as NonNullable<ReturnType<typeof stepTimeRange>>;
+    const id = contentId(bytes, key);
     items.push({
-      ...keys.metricChunk(runId, key, range.first, contentId(bytes, key)),
+      ...keys.metricChunk(runId, key, range.first, id),
       d: bytes,
       hi: range.last.step,
       ht: range.last.timestamp,
     });
+    if (withSummaries && group.length >= SUMMARY_MIN_POINTS) {
+      // Summarized as stored: the codec keeps each distinct point once.
+      const summary = summarize(sortAndDedupe(group));
+      items.push({
+        ...keys.metricSummary(runId, key, range.first, id),
+        s: encodeSummary(summary, range.first.timestamp),
+      });
+    }
   }
   if (plan.mixedChunk) items.push(...mixedChunkItems(runId, plan.mixedChunk));
   return items;
+}
+
+/** Whether an item chunkItems made is a summary (it does not count as a chunk). */
+export function isSummaryItem(item: object): item is MetricSummaryItem {
+  return 's' in item;
+}
+
+/**
+ * LATEST's envelope marks after a write seals `items` (see LatestItem `ev`, `mr`): the widest chunk per
+ * key and of mixed chunks, and per key the step hull of own chunks left without a summary. A hull, not a
+ * list, keeps LATEST bounded; a reader reads everything inside it raw, which is correct, only slower.
+ */
+export function envelopeMarks(
+  latest: Pick<LatestItem, 'ev' | 'mr'>,
+  plan: Pick<MetricWritePlan, 'keyChunks'>,
+  items: readonly (MetricChunkItem | MixedChunkItem | MetricSummaryItem)[],
+): Pick<LatestItem, 'ev' | 'mr'> {
+  let ev = latest.ev;
+  let mr = latest.mr;
+  for (const { key, points: group } of plan.keyChunks) {
+    const range = stepTimeRange(group) as NonNullable<ReturnType<typeof stepTimeRange>>;
+    const stored = storedKey(key);
+    const [reach = 0, lo, hi] = ev?.[stored] ?? [];
+    const next = [Math.max(reach, range.last.step - range.first.step)];
+    if (group.length < SUMMARY_MIN_POINTS) {
+      next.push(
+        Math.min(lo ?? range.first.step, range.first.step),
+        Math.max(hi ?? range.last.step, range.last.step),
+      );
+    } else if (lo !== undefined && hi !== undefined) next.push(lo, hi);
+    ev = { ...ev, [stored]: next };
+  }
+  for (const item of items) {
+    if (isSummaryItem(item) || !item.sk.startsWith(keys.mixedChunkPrefix)) continue;
+    const first = firstStepOfSk(item.sk, keys.mixedChunkPrefix);
+    mr = Math.max(mr ?? 0, item.hi - first);
+  }
+  return { ...(ev ? { ev } : {}), ...(mr !== undefined ? { mr } : {}) };
+}
+
+const SORTABLE_STEP_WIDTH = 17;
+const STEP_OFFSET = 2n ** 53n;
+
+/** The first step in a chunk's (or summary's) sort key, `<prefix><sortable step>#…`. */
+export function firstStepOfSk(sk: string, prefix: string): number {
+  return Number(BigInt(sk.slice(prefix.length, prefix.length + SORTABLE_STEP_WIDTH)) - STEP_OFFSET);
+}
+
+/** The first (step, timestamp) in a chunk's (or summary's) sort key, `<prefix><step>#<timestamp>#…`. */
+export function firstStepTimeOfSk(sk: string, prefix: string): { step: number; timestamp: number } {
+  const at = prefix.length + SORTABLE_STEP_WIDTH + 1;
+  return {
+    step: firstStepOfSk(sk, prefix),
+    timestamp: Number(BigInt(sk.slice(at, at + SORTABLE_STEP_WIDTH)) - STEP_OFFSET),
+  };
 }
 
 /** Several items when the keys are many and long: each stays under the item size budget. */

@@ -61,6 +61,19 @@ export interface LatestItem {
    * tail can sort before where the next page would resume), the next page starts its chunk streams over.
    */
   ch?: number;
+  /**
+   * Set on runs created since chunk summaries exist: every own chunk of SUMMARY_MIN_POINTS or more has
+   * one, so an envelope may trust them (older runs are read raw).
+   */
+  es?: 1;
+  /**
+   * Per stored key, what envelope reads need to find every own chunk near a range: [reach] or
+   * [reach, lo, hi]. reach = the widest own chunk's last step − first step (a chunk overlapping step s
+   * starts at or after s − reach); [lo, hi] = the steps spanned by its own chunks without a summary.
+   */
+  ev?: Record<string, number[]>;
+  /** The widest mixed chunk's last step − first step, over all keys. */
+  mr?: number;
 }
 
 /** A sealed chunk of one key's points (`MC#<key>#…`), or of several keys' (`MX#…`, `d` by stored key). */
@@ -72,6 +85,10 @@ export interface ChunkItem<Data extends Uint8Array | Record<string, Uint8Array>>
   ht: number;
 }
 export type MetricChunkItem = ChunkItem<Uint8Array>;
+/** A large own chunk's summary (`MS#<key>#…`, the chunk's sk suffix): domain/runs/envelope.ts encodes `s`. */
+export interface MetricSummaryItem extends ItemKey {
+  s: Uint8Array;
+}
 export type MixedChunkItem = ChunkItem<Record<string, Uint8Array>>;
 
 /** A new run's RUN item (version 0). */
@@ -105,6 +122,7 @@ export function newLatestItem(run: Run): LatestItem {
     run_id: run.runId,
     m: {},
     tail: {},
+    es: 1,
   };
 }
 
@@ -159,6 +177,10 @@ export const latestTailProjection = (key: string) =>
 /** One key's tail and latest point of a LATEST item (a bulk-interval sample). */
 export const latestHeadProjection = (key: string) =>
   projectionWithKey<LatestItem>(['pk'], ['tail', 'm'], key);
+
+/** What an envelope read needs of a LATEST item: one key's tail and marks, and the run's mixed reach. */
+export const latestEnvelopeProjection = (key: string) =>
+  projectionWithKey<LatestItem>(['pk', 'es', 'mr'], ['tail', 'ev'], key);
 
 /** One key's part of mixed chunks. */
 export const mixedChunkProjection = (key: string) => projectionWithKey<MixedChunkItem>(['sk'], ['d'], key);

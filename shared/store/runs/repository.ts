@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { LRUCache } from 'lru-cache';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
+import type { EnvelopeSources, SummarizedChunk } from '../../domain/runs/envelope.js';
 import { decodeChunk, sortAndDedupe } from '../../domain/runs/metric-codec.js';
 import { type KeyedPoint, latestChanges, planMetricWrite } from '../../domain/runs/metrics.js';
 import type {
@@ -45,7 +46,7 @@ import {
   storedKey,
 } from '../items.js';
 import { keyConditions, keys, sortableStep } from '../keys.js';
-import { chunkItems, encodeTail, tailPoints } from './chunks.js';
+import { chunkItems, encodeTail, envelopeMarks, isSummaryItem, tailPoints } from './chunks.js';
 import {
   isLatestItem,
   isRunItem,
@@ -54,6 +55,7 @@ import {
   latestMetrics,
   latestTailProjection,
   type MetricChunkItem,
+  type MetricSummaryItem,
   type MixedChunkItem,
   mixedChunkProjection,
   newLatestItem,
@@ -63,6 +65,7 @@ import {
   storedLatest,
   toRun,
 } from './entity.js';
+import { readEnvelopeChunks, readEnvelopeSources } from './envelope-read.js';
 import { readHistoryPage } from './history-pages.js';
 import { readHistoryHead, readHistoryIntervals } from './history-sample.js';
 import { projectedRunItem, runUpdate } from './run-update.js';
@@ -245,7 +248,8 @@ export class DynamoRunRepository implements RunRepository {
       }
       if (!latest) throw new Error(`Run ${runId} has no LATEST item`);
       const plan = planMetricWrite(points, tailPoints(latest.tail));
-      const chunks = chunkItems(runId, plan);
+      // A run from before summaries is read raw whatever it holds: summaries would be paid for unread.
+      const chunks = chunkItems(runId, plan, latest.es === 1);
       // Stored map keys carry the prefix, so plain assignment is safe for any metric key.
       const m = { ...latest.m };
       for (const [key, point] of Object.entries(latestChanges(latestMetrics(latest.m), points))) {
@@ -256,9 +260,11 @@ export class DynamoRunRepository implements RunRepository {
         ...latest,
         ...keys.runLatestListing(state.experimentId, runId),
         ver: latest.ver + 1,
-        ch: (latest.ch ?? 0) + chunks.length,
+        ch: (latest.ch ?? 0) + chunks.filter((item) => !isSummaryItem(item)).length,
         m,
         tail,
+        // Only runs whose every large own chunk has a summary keep envelope marks (see entity.ts `es`).
+        ...(latest.es ? envelopeMarks(latest, plan, chunks) : {}),
       };
       const size = approximateItemBytes(next);
       if (recent && (chunks.length > 0 || size > ITEM_BYTES_BUDGET)) {
@@ -298,9 +304,19 @@ export class DynamoRunRepository implements RunRepository {
     throw new ConcurrentWritesError(`run ${runId}`);
   }
 
-  private async putChunks(items: readonly (MetricChunkItem | MixedChunkItem)[]): Promise<void> {
-    for (let start = 0; start < items.length; start += 25) {
-      let requests = items.slice(start, start + 25).map((Item) => ({ PutRequest: { Item } }));
+  private async putChunks(
+    items: readonly (MetricChunkItem | MixedChunkItem | MetricSummaryItem)[],
+  ): Promise<void> {
+    // 25 items per BatchWrite, a summary always in the same call as the chunk before it.
+    const batches: (typeof items)[number][][] = [];
+    for (const item of items) {
+      const current = batches.at(-1);
+      if (current && current.length < 25) current.push(item);
+      else if (current && isSummaryItem(item)) batches.push([current.pop() as (typeof items)[number], item]);
+      else batches.push([item]);
+    }
+    for (const batch of batches) {
+      let requests = batch.map((Item) => ({ PutRequest: { Item } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
         if (attempt > 8) throw new Error('DynamoDB left chunk writes unprocessed after 8 retries');
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
@@ -337,6 +353,19 @@ export class DynamoRunRepository implements RunRepository {
       start,
       end,
     );
+  }
+
+  readEnvelopeSources(
+    runId: string,
+    key: string,
+    start: number | undefined,
+    end: number | undefined,
+  ): Promise<EnvelopeSources | undefined> {
+    return readEnvelopeSources({ doc: this.doc, tableName: this.tableName, runId, key }, start, end);
+  }
+
+  readEnvelopeChunks(runId: string, key: string, chunks: readonly SummarizedChunk[]): Promise<MetricPoint[]> {
+    return readEnvelopeChunks({ doc: this.doc, tableName: this.tableName, runId, key }, chunks);
   }
 
   /** One page of a key's history (see history-pages.ts); undefined when the run does not exist. */

@@ -4,6 +4,7 @@
  * test/integration/store; these serve service rules.
  */
 import type { LifecycleStage } from '../../../shared/domain/experiments/model.js';
+import type { EnvelopeSources } from '../../../shared/domain/runs/envelope.js';
 import { comparePoints, sortAndDedupe } from '../../../shared/domain/runs/metric-codec.js';
 import { latestChanges } from '../../../shared/domain/runs/metrics.js';
 import type {
@@ -117,6 +118,16 @@ export class MemoryRunRepository implements RunRepository {
     return after.length > limit
       ? { points: page, next: { after: page.at(-1) as MetricPoint, resume: {} } }
       : { points: page };
+  }
+
+  /** Every point raw, no summaries: the bucketing over summaries is unit-tested on its own. */
+  async readEnvelopeSources(runId: string, key: string): Promise<EnvelopeSources | undefined> {
+    const points = await this.readHistory(runId, key);
+    return points ? { chunks: [], points } : undefined;
+  }
+
+  async readEnvelopeChunks(): Promise<MetricPoint[]> {
+    return [];
   }
 
   async listByExperiment(experimentId: string): Promise<Run[]> {
