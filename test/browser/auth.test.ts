@@ -62,7 +62,7 @@ async function signIn(page: Page, token: string): Promise<void> {
 
 /** Buttons that change something, by the names the pages give them. */
 const WRITE_ACTIONS =
-  /^(New experiment|Rename\b|Delete\b|Create model|Transition|Set alias|Remove alias|Set tag|Edit description)/;
+  /^(New experiment|Rename\b|Delete\b|Create model|Transition|Set alias|Remove\b|Set tag|Edit description|Add policy)/;
 
 async function writeButtons(page: Page): Promise<string[]> {
   const names = await page
@@ -128,6 +128,11 @@ describe('the web UI under --auth', () => {
 
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Models' }).click();
     await page.getByRole('link', { name: seeded.modelName, exact: true }).waitFor();
+    expect(await writeButtons(page)).toEqual([]);
+
+    await page.getByRole('link', { name: seeded.modelName, exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: seeded.modelName }).waitFor();
+    await page.getByText('Gradient-boosted churn classifier').waitFor();
     expect(await writeButtons(page)).toEqual([]);
 
     await page.goto(`${server.url}/#/models/${seeded.modelName}/versions/${seeded.version}`);
