@@ -112,6 +112,7 @@ export async function server(args: string[]): Promise<number> {
     );
   }
   console.log(`Tracking URI: ${running.url}`);
+  console.log(`Web UI: ${running.url}/`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (reason: string) => {
