@@ -3,7 +3,8 @@ import { defineConfig } from 'vitest/config';
 /**
  * Test tiers, each a project: `unit` (pure logic, no network), `integration` (real HTTP to the local
  * server on the real stand-ins, fresh state per file), `contract` (the stock client's recorded traffic
- * replayed), `infra` (the synthesized CDK template), and `fidelity` (the data-access and integration
+ * replayed), `infra` (the synthesized CDK template), `browser` (the UI in headless Chromium;
+ * `npm run test:browser`), and `fidelity` (the data-access and integration
  * tests again, on Amazon's DynamoDB Local instead of dynalite; `npm run test:fidelity`).
  */
 export default defineConfig({
@@ -49,6 +50,17 @@ export default defineConfig({
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The UI in headless Chromium on the real local server (`npm run test:browser`; not in `npm test`,
+          // which must run without a browser installed).
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
         },
       },
       {

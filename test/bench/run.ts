@@ -1,8 +1,8 @@
 /**
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
- * Sections: bundles, init, experiments, tracking, envelope, models, workload, single-write, artifacts
- * (default: all),
+ * Sections: bundles, init, experiments, tracking, envelope, models, workload, single-write, artifacts,
+ * ui (the web UI in headless Chromium; see ui.ts) (default: all),
  * and stock-client (only when named: it needs the real MLflow client, see stock-client.ts).
  * BENCH_INIT_RUNS=<n> sets the init samples per bundle; BENCH_INIT_BEFORE=<git rev> measures that
  * revision's bundles in the same rounds.
@@ -15,6 +15,7 @@ import { experimentsHttp } from './experiments-http.js';
 import { loggedModelBenchmarks } from './models.js';
 import { stockClientComparison } from './stock-client.js';
 import { trackingBenchmarks } from './tracking.js';
+import { uiBenchmarks } from './ui.js';
 import { singleWriteLatency, stockClientWorkload } from './workload.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -87,6 +88,12 @@ if (run('artifacts')) {
   console.table(await presignCost());
   console.log('\nLarge transfers through presigned URLs against cairn server (s3rver on the same disk):');
   console.table(await largeTransfers());
+}
+if (run('ui')) {
+  const figures = await uiBenchmarks();
+  console.log('\nWeb UI in headless Chromium against the local server (seeded over HTTP):');
+  console.table(figures.seeding);
+  console.table(figures.figures);
 }
 if (wanted.has('stock-client')) {
   console.log(

@@ -113,8 +113,11 @@ export function App() {
     try {
       setAuth({ state: 'signed-in', whoami: await api.whoami() });
     } catch (error) {
-      if (error instanceof ApiError && error.status === 401) {
-        const hadToken = getToken() !== null;
+      const hadToken = getToken() !== null;
+      // The gateway answers a token it refuses (unknown, malformed, expired) with 403, not 401; whoami
+      // needs only read scope, so a 403 here means the token itself was refused: ask for another one
+      // rather than leave an error whose Retry would resend the same token.
+      if (error instanceof ApiError && (error.status === 401 || (error.status === 403 && hadToken))) {
         setToken(null);
         setAuth({
           state: 'needs-token',
