@@ -8,9 +8,9 @@
  * wider than two buckets: into its bucket when its steps all fall in one (exact), else whole into the
  * bucket holding its last step, so that `last` stays a bucket's true last point and every spike is
  * kept, at most one chunk span early (the envelope then says `exact: false`). Decoded are only chunks
- * straddling the range's edges (two per run when chunks do not overlap) and chunks wider than two
- * buckets (a deep zoom, where few chunks are in range: at most one per two buckets when they do not
- * overlap). Which chunks have summaries, and how summaries are stored, is the store's business
+ * straddling the range's edges or reaching out of its first bucket (three per run when chunks do not
+ * overlap) and chunks wider than two buckets (a deep zoom, where few chunks are in range: at most one
+ * per two buckets when they do not overlap). Which chunks have summaries, and how summaries are stored, is the store's business
  * (shared/store/runs/envelope-read.ts); this module is the bucketing itself, pure.
  */
 import { InvalidParameterValueError } from '../../errors.js';
@@ -165,8 +165,12 @@ export interface SummaryPlacement {
  * Which summarized chunks stand for their points, and where. A chunk inside the range whose steps fall
  * in one bucket goes there; one no wider than two buckets goes whole to the bucket of its last step (so
  * the bucket's last is still the greatest point it is given, and no point moves to a later bucket than
- * its own); the rest reaching into the range (across the range's edges, or wider than two buckets) must
- * be read. Those wholly outside the range are dropped.
+ * its own); the rest reaching into the range (across the range's edges, wider than two buckets, or
+ * reaching out of the first bucket) must be read. Those wholly outside the range are dropped.
+ *
+ * The first bucket is kept exact because a chart's line starts at its last point: placed whole in the
+ * next bucket, the first chunk of a series would leave the first bucket empty and the line would begin
+ * a chunk late. That is one chunk more per run.
  */
 export function planEnvelope(
   intervals: readonly StepInterval[],
@@ -189,8 +193,9 @@ export function planEnvelope(
     const bucket = bucketOf(intervals, lastPoint.step);
     const interval = intervals[bucket] as StepInterval;
     if (firstStep >= interval.from) summarized.push({ chunk, bucket, crosses: false });
-    else if (lastPoint.step - firstStep <= 2 * width) summarized.push({ chunk, bucket, crosses: true });
-    else raw.push(chunk);
+    else if (firstStep > first.to && lastPoint.step - firstStep <= 2 * width) {
+      summarized.push({ chunk, bucket, crosses: true });
+    } else raw.push(chunk);
   }
   return { summarized, raw };
 }
