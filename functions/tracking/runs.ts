@@ -360,6 +360,7 @@ function envelopeJson(envelope: Envelope) {
     start_step: envelope.startStep,
     end_step: envelope.endStep,
     total_points: envelope.totalPoints,
+    exact: envelope.exact,
     buckets: envelope.buckets.map((bucket) => ({
       start_step: bucket.startStep,
       end_step: bucket.endStep,

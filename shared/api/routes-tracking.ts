@@ -47,7 +47,9 @@ export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
   mlflow('searchRuns', 'POST', '/runs/search', 'read'),
   mlflow('getMetricHistory', 'GET', '/metrics/get-history', 'read'),
   mlflow('getMetricHistoryBulkInterval', 'GET', '/metrics/get-history-bulk-interval', 'read'),
-  // Min/max/last buckets over a step range, for charts that keep every spike (the web UI).
+  // Min/max/last buckets over a step range, for charts that keep every spike (the web UI). Read cost is
+  // bounded by the buckets: a chunk up to two buckets wide is counted whole, from its summary, in the
+  // bucket of its last step; the envelope then says `exact: false` (see domain/runs/envelope.ts).
   cairn('getMetricEnvelope', 'GET', '/metrics/get-envelope', 'read'),
 
   // MLflow 3 logged models (their artifact listing is the artifacts function's: it needs S3).

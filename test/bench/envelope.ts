@@ -2,7 +2,8 @@
  * Metric envelopes (GET /api/2.0/cairn/metrics/get-envelope, through RunService): read units and time
  * for 1,000 buckets over a 1,000,000-point series (full range, and a 1 % zoom), and for 20 runs × 100,000
  * points; with the write cost of the summaries beside. Series are logged 1,000 points per log-batch
- * (one 1,000-point chunk each, summarized). BENCH_ENVELOPE_POINTS / BENCH_ENVELOPE_RUNS scale them down.
+ * (one 1,000-point chunk each, summarized), but for one run logging 4 keys a point per log-metric call
+ * (mixed chunks, which have no summaries). BENCH_ENVELOPE_POINTS / BENCH_ENVELOPE_RUNS scale them down.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ensureTable, startDynalite } from '../../local/stand-ins.js';
@@ -18,6 +19,8 @@ import { meteredDocumentClient } from './capacity.js';
 const LONG = Number(process.env.BENCH_ENVELOPE_POINTS ?? 1_000_000);
 const MANY_RUNS = Number(process.env.BENCH_ENVELOPE_RUNS ?? 20);
 const MANY_POINTS = LONG / 10;
+/** Steps of a run logging 4 keys one log-metric call each per step (its points end in mixed chunks). */
+const MIXED_STEPS = Number(process.env.BENCH_ENVELOPE_MIXED_STEPS ?? 2_500);
 const BUCKETS = 1000;
 
 /** A noisy decaying curve with one spike per 100,000 steps (the thing sampling loses). */
@@ -68,7 +71,15 @@ async function setup(endpoint: string) {
       });
     }
   };
-  return { doc, meter, runs, newRun, log };
+  const logOneByOne = async (runId: string, steps: number) => {
+    for (let step = 0; step < steps; step++) {
+      for (const key of ['loss', 'accuracy', 'lr', 'grad_norm']) {
+        const [point] = series(key, step, 1);
+        await runs.logMetric(runId, point as KeyedPoint);
+      }
+    }
+  };
+  return { doc, meter, runs, newRun, log, logOneByOne };
 }
 
 type Setup = Awaited<ReturnType<typeof setup>>;
@@ -84,6 +95,7 @@ async function measure(
   let calls = 0;
   let buckets = 0;
   let spikes = 0;
+  let exact = true;
   for (let i = 0; i < 5; i++) {
     s.meter.reset();
     const t0 = performance.now();
@@ -93,6 +105,7 @@ async function measure(
     calls = s.meter.calls;
     buckets = answer.reduce((n, e) => n + e.buckets.length, 0);
     spikes = answer.reduce((n, e) => n + e.buckets.filter((b) => b.max > 40).length, 0);
+    exact = answer.every((e) => e.exact);
   }
   timings.sort((a, b) => a - b);
   return {
@@ -100,6 +113,7 @@ async function measure(
     'series points': points,
     'buckets returned': buckets,
     'spike buckets': spikes,
+    exact,
     'read units': units.toFixed(1),
     'DynamoDB calls': calls,
     'ms (median of 5)': (timings[2] ?? Number.NaN).toFixed(0),
@@ -168,6 +182,16 @@ async function envelopeCases(endpoint: string) {
       'full range, run from before summaries (raw)',
       { runIds: [legacy], key, buckets: BUCKETS },
       MANY_POINTS,
+    ),
+  );
+  const mixed = await s.newRun();
+  await s.logOneByOne(mixed, MIXED_STEPS);
+  rows.push(
+    await measure(
+      s,
+      'full range, 1 of 4 keys logged a point per log-metric call (mixed chunks)',
+      { runIds: [mixed], key, buckets: BUCKETS },
+      MIXED_STEPS,
     ),
   );
   const many: string[] = [];

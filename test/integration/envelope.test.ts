@@ -21,6 +21,7 @@ interface Envelope {
   start_step: number;
   end_step: number;
   total_points: number;
+  exact: boolean;
   buckets: Bucket[];
 }
 interface Point {
@@ -134,15 +135,44 @@ describe('get-envelope', () => {
     }
   });
 
-  it('keeps the spike in max over 10 buckets, and matches a brute force over the history', async () => {
+  it('keeps the spike in max over 10 buckets, reading summaries across edges, and says it is not exact', async () => {
     const response = await envelopes({ run_id: runId, metric_key: 'loss', buckets: 10 });
     expect(response.status, response.text).toBe(200);
     const [envelope] = response.body.envelopes;
     expect(envelope).toMatchObject({ run_id: runId, metric_key: 'loss', start_step: 0, end_step: 9009 });
     expect(envelope?.total_points).toBe(9010);
-    expect(envelope?.buckets).toHaveLength(10);
-    const spiked = envelope?.buckets.find((b) => b.start_step <= SPIKE_STEP && SPIKE_STEP <= b.end_step);
-    expect(spiked?.max).toBe(1000);
+    const buckets = envelope?.buckets ?? [];
+    // Buckets of 901 steps over 1,000-step chunks: chunks across an edge are counted from their summaries.
+    expect(envelope?.exact).toBe(false);
+    expect(buckets.map((b) => [b.start_step, b.end_step])).toEqual(
+      Array.from({ length: 10 }, (_, i) => [i * 901, i === 9 ? 9009 : i * 901 + 900]),
+    );
+    // The first bucket is exact: the chunk reaching out of it is read (a chart's line starts there).
+    const points = await history(runId);
+    expect(buckets[0]).toEqual(expectedBuckets(points, [{ start_step: 0, end_step: 900 }])[0]);
+    // The spike survives, at most one chunk (1,000 steps) after its own bucket.
+    const spiked = buckets.filter((b) => b.max === 1000);
+    expect(spiked).toHaveLength(1);
+    expect(spiked[0]?.end_step).toBeGreaterThanOrEqual(SPIKE_STEP);
+    expect(spiked[0]?.start_step).toBeLessThanOrEqual(SPIKE_STEP + 1000);
+    // What stays exact: the range's count, extremes and last point.
+    const exact = expectedBuckets(points, [{ start_step: 0, end_step: 9009 }])[0];
+    expect(buckets.reduce((n, b) => n + b.count, 0)).toBe(exact?.count);
+    expect(Math.max(...buckets.map((b) => Number(b.max)))).toBe(exact?.max);
+    expect(Math.min(...buckets.map((b) => Number(b.min)))).toBe(exact?.min);
+    expect(buckets.at(-1)).toMatchObject({
+      last: exact?.last,
+      last_step: exact?.last_step,
+      last_timestamp: exact?.last_timestamp,
+    });
+  });
+
+  it('is exact, and equals a brute force over the history, when bucket edges fall on chunk bounds', async () => {
+    const response = await envelopes({ run_id: runId, metric_key: 'loss', buckets: 8, end_step: 7999 });
+    expect(response.status, response.text).toBe(200);
+    const [envelope] = response.body.envelopes;
+    expect(envelope).toMatchObject({ start_step: 0, end_step: 7999, total_points: 8000, exact: true });
+    expect(envelope?.buckets.find((b) => b.max === 1000)).toMatchObject({ start_step: 4000, end_step: 4999 });
     expect(envelope?.buckets).toEqual(expectedBuckets(await history(runId), envelope?.buckets ?? []));
   });
 
@@ -160,6 +190,8 @@ describe('get-envelope', () => {
       start_step: SPIKE_STEP - 50,
       end_step: SPIKE_STEP + 19,
       total_points: 70,
+      // Chunks far wider than these buckets are read whole.
+      exact: true,
     });
     expect(envelope?.buckets.map((b) => b.end_step - b.start_step + 1)).toEqual([10, 10, 10, 10, 10, 10, 10]);
     expect(envelope?.buckets[5]).toMatchObject({ max: 1000, count: 10 });
@@ -175,7 +207,7 @@ describe('get-envelope', () => {
     const [a, b, c] = response.body.envelopes;
     expect([a?.run_id, b?.run_id, c?.run_id]).toEqual([runId, other, bare]);
     for (const envelope of [a, b, c]) expect(envelope).toMatchObject({ start_step: 0, end_step: 11999 });
-    expect(b?.total_points).toBe(7000);
+    expect(b).toMatchObject({ total_points: 7000, exact: true });
     expect(b?.buckets).toEqual(expectedBuckets(await history(other), b?.buckets ?? []));
     expect(c).toMatchObject({ total_points: 0, buckets: [] });
     // run_id may be repeated too.
@@ -245,7 +277,7 @@ describe('get-envelope', () => {
     const response = await envelopes({ run_id: old, metric_key: 'loss', buckets: 9 });
     expect(response.status, response.text).toBe(200);
     const [envelope] = response.body.envelopes;
-    expect(envelope?.total_points).toBe(3000);
+    expect(envelope).toMatchObject({ total_points: 3000, exact: true });
     expect(envelope?.buckets).toEqual(expectedBuckets(await history(old), envelope?.buckets ?? []));
   });
 

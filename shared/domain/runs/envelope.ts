@@ -4,9 +4,13 @@
  * them keeps every spike at any zoom (sampling, as get-history-bulk-interval does, drops them).
  *
  * Cost is bounded by the buckets, not the series: every sealed chunk of a key has a small summary (its
- * min, max, count and last point). A chunk whose steps all fall in one bucket contributes its summary;
- * only chunks straddling a bucket edge (at most one per edge when chunks do not overlap) are decoded.
- * Which chunks have summaries, and how summaries are stored, is the store's business
+ * min, max, count and last point). A chunk inside the range is served from its summary when it is no
+ * wider than two buckets: into its bucket when its steps all fall in one (exact), else whole into the
+ * bucket holding its last step, so that `last` stays a bucket's true last point and every spike is
+ * kept, at most one chunk span early (the envelope then says `exact: false`). Decoded are only chunks
+ * straddling the range's edges or reaching out of its first bucket (three per run when chunks do not
+ * overlap) and chunks wider than two buckets (a deep zoom, where few chunks are in range: at most one
+ * per two buckets when they do not overlap). Which chunks have summaries, and how summaries are stored, is the store's business
  * (shared/store/runs/envelope-read.ts); this module is the bucketing itself, pure.
  */
 import { InvalidParameterValueError } from '../../errors.js';
@@ -60,6 +64,12 @@ export interface Envelope {
   startStep: number;
   endStep: number;
   totalPoints: number;
+  /**
+   * False when some chunk summary was counted whole in a bucket whose edges the chunk crosses: then a
+   * bucket may hold points of the one or two before it (never of a later one), and min/max/count/last per bucket are
+   * those of what it was given; the range's min, max, count and last stay exact.
+   */
+  exact: boolean;
   buckets: EnvelopeBucket[];
 }
 
@@ -72,7 +82,7 @@ export interface EnvelopeReader {
     start: number | undefined,
     end: number | undefined,
   ): Promise<EnvelopeSources | undefined>;
-  /** Every point of these chunks (straddling a bucket edge), in any order. */
+  /** Every point of these chunks (those the summaries cannot stand for), in any order. */
   readEnvelopeChunks(runId: string, key: string, chunks: readonly SummarizedChunk[]): Promise<MetricPoint[]>;
 }
 
@@ -144,38 +154,59 @@ export function bucketOf(intervals: readonly StepInterval[], step: number): numb
   return -1;
 }
 
+/** A chunk served by its summary: counted whole in `bucket`; `crosses` when its steps reach outside it. */
+export interface SummaryPlacement {
+  chunk: SummarizedChunk;
+  bucket: number;
+  crosses: boolean;
+}
+
 /**
- * Which summarized chunks can stand for their points: those whose steps all fall in one bucket. The rest
- * that reach into the range straddle a bucket edge or the range's edge and must be read; those wholly
- * outside the range are dropped.
+ * Which summarized chunks stand for their points, and where. A chunk inside the range whose steps fall
+ * in one bucket goes there; one no wider than two buckets goes whole to the bucket of its last step (so
+ * the bucket's last is still the greatest point it is given, and no point moves to a later bucket than
+ * its own); the rest reaching into the range (across the range's edges, wider than two buckets, or
+ * reaching out of the first bucket) must be read. Those wholly outside the range are dropped.
+ *
+ * The first bucket is kept exact because a chart's line starts at its last point: placed whole in the
+ * next bucket, the first chunk of a series would leave the first bucket empty and the line would begin
+ * a chunk late. That is one chunk more per run.
  */
 export function planEnvelope(
   intervals: readonly StepInterval[],
   chunks: readonly SummarizedChunk[],
-): { inside: { chunk: SummarizedChunk; bucket: number }[]; straddling: SummarizedChunk[] } {
-  const inside: { chunk: SummarizedChunk; bucket: number }[] = [];
-  const straddling: SummarizedChunk[] = [];
+): { summarized: SummaryPlacement[]; raw: SummarizedChunk[] } {
+  const summarized: SummaryPlacement[] = [];
+  const raw: SummarizedChunk[] = [];
   const first = intervals[0];
   const last = intervals.at(-1);
-  if (!first || !last) return { inside, straddling };
+  if (!first || !last) return { summarized, raw };
+  // Nominal bucket width; floating point near 2^53, which only moves the threshold by a step.
+  const width = (last.to - first.from + 1) / intervals.length;
   for (const chunk of chunks) {
     const { firstStep, last: lastPoint } = chunk.summary;
     if (lastPoint.step < first.from || firstStep > last.to) continue;
-    const bucket = bucketOf(intervals, firstStep);
-    const interval = intervals[bucket];
-    if (interval && lastPoint.step <= interval.to) inside.push({ chunk, bucket });
-    else straddling.push(chunk);
+    if (firstStep < first.from || lastPoint.step > last.to) {
+      raw.push(chunk);
+      continue;
+    }
+    const bucket = bucketOf(intervals, lastPoint.step);
+    const interval = intervals[bucket] as StepInterval;
+    if (firstStep >= interval.from) summarized.push({ chunk, bucket, crosses: false });
+    else if (firstStep > first.to && lastPoint.step - firstStep <= 2 * width) {
+      summarized.push({ chunk, bucket, crosses: true });
+    } else raw.push(chunk);
   }
-  return { inside, straddling };
+  return { summarized, raw };
 }
 
 /**
- * The non-empty buckets of `intervals` from summaries known to lie inside one bucket each and raw points
- * (deduplicated here; those outside the range are left out).
+ * The non-empty buckets of `intervals` from summaries, each counted in the bucket it is placed in, and
+ * raw points (deduplicated here; those outside the range are left out).
  */
 export function bucketize(
   intervals: readonly StepInterval[],
-  inside: readonly { chunk: SummarizedChunk; bucket: number }[],
+  summarized: readonly { chunk: SummarizedChunk; bucket: number }[],
   points: readonly MetricPoint[],
 ): EnvelopeBucket[] {
   const accumulators = new Map<number, Accumulator>();
@@ -187,7 +218,7 @@ export function bucketize(
     }
     return accumulator;
   };
-  for (const { chunk, bucket } of inside) at(bucket).add(chunk.summary);
+  for (const { chunk, bucket } of summarized) at(bucket).add(chunk.summary);
   for (const point of sortAndDedupe(points)) {
     const bucket = bucketOf(intervals, point.step);
     if (bucket >= 0) at(bucket).addPoint(point);
@@ -284,18 +315,19 @@ export async function metricEnvelopes(reader: EnvelopeReader, request: EnvelopeR
   return Promise.all(
     found.map(async (source, index) => {
       const runId = runIds[index] as string;
-      const { inside, straddling } = planEnvelope(intervals, source.chunks);
-      const raw =
-        straddling.length > 0
-          ? [...source.points, ...(await reader.readEnvelopeChunks(runId, key, straddling))]
+      const { summarized, raw } = planEnvelope(intervals, source.chunks);
+      const points =
+        raw.length > 0
+          ? [...source.points, ...(await reader.readEnvelopeChunks(runId, key, raw))]
           : source.points;
-      const bucketList = bucketize(intervals, inside, raw);
+      const bucketList = bucketize(intervals, summarized, points);
       return {
         runId,
         key,
         startStep: start,
         endStep: end,
         totalPoints: bucketList.reduce((total, bucket) => total + bucket.count, 0),
+        exact: !summarized.some((placement) => placement.crosses),
         buckets: bucketList,
       };
     }),

@@ -8,8 +8,9 @@
  * is [start − reach, end]: a chunk that starts before the range but reaches into it starts no earlier
  * than that (LATEST records the widest chunk), so the range is found whole without reading from step 0.
  *
- * `readEnvelopeChunks`: the chunks whose summaries straddle a bucket edge, one Query per run of adjacent
- * ones (a Query bills the summed size of what it reads, a BatchGet rounds every item up to 4 KB).
+ * `readEnvelopeChunks`: the chunks a summary cannot stand for (across the range's edges, or wider than two
+ * buckets), one Query per run of adjacent ones (a Query bills the summed size of what it reads, a
+ * BatchGet rounds every item up to 4 KB).
  *
  * Runs created before summaries existed (no `es` on LATEST) are read raw: correct, as costly as reading
  * the history.

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   bucketize,
+  bucketOf,
   decodeSummary,
+  type EnvelopeBucket,
   encodeSummary,
   envelopeIntervals,
   metricEnvelopes,
@@ -42,7 +44,7 @@ function bruteForce(intervals: readonly StepInterval[], points: readonly MetricP
   });
 }
 
-/** What the store would do: chunks summarized, straddling ones read raw. */
+/** What the store would do: chunks summarized, the rest read raw; and where each chunk was counted. */
 function viaSummaries(intervals: readonly StepInterval[], chunks: MetricPoint[][], tail: MetricPoint[]) {
   const summarized: SummarizedChunk[] = chunks.map((points, index) => {
     const stored = sortAndDedupe(points);
@@ -53,9 +55,14 @@ function viaSummaries(intervals: readonly StepInterval[], chunks: MetricPoint[][
       summary: decodeSummary(encodeSummary(summarize(stored), first.timestamp), first),
     };
   });
-  const { inside, straddling } = planEnvelope(intervals, summarized);
-  const raw = [...tail, ...straddling.flatMap((chunk) => chunks[Number(chunk.id)] as MetricPoint[])];
-  return { buckets: bucketize(intervals, inside, raw), straddling: straddling.length };
+  const plan = planEnvelope(intervals, summarized);
+  const raw = [...tail, ...plan.raw.flatMap((chunk) => chunks[Number(chunk.id)] as MetricPoint[])];
+  return {
+    buckets: bucketize(intervals, plan.summarized, raw),
+    raw: plan.raw.length,
+    exact: !plan.summarized.some((placement) => placement.crosses),
+    placedIn: new Map(plan.summarized.map(({ chunk, bucket }) => [Number(chunk.id), bucket])),
+  };
 }
 
 describe('metric envelope bucketing', () => {
@@ -108,18 +115,31 @@ describe('metric envelope bucketing', () => {
     expect(big.at(-1)?.to).toBe(2 ** 53 - 1);
   });
 
-  it('uses a summary only when its chunk lies in one bucket', () => {
+  it('places a chunk no wider than two buckets whole in the bucket of its last step, reads the rest', () => {
     const intervals = envelopeIntervals(0, 99, 10);
     const chunk = (from: number, to: number): SummarizedChunk => ({
-      id: `${from}`,
+      id: `${from}-${to}`,
       summary: summarize([
         { step: from, timestamp: 0, value: 1 },
         { step: to, timestamp: 0, value: 2 },
       ]),
     });
-    const plan = planEnvelope(intervals, [chunk(0, 9), chunk(5, 15), chunk(95, 120), chunk(200, 300)]);
-    expect(plan.inside.map(({ chunk: c, bucket }) => [c.id, bucket])).toEqual([['0', 0]]);
-    expect(plan.straddling.map((c) => c.id)).toEqual(['5', '95']);
+    const plan = planEnvelope(intervals, [
+      chunk(0, 9), // one bucket
+      chunk(5, 15), // out of the first bucket: read, so that it stays exact
+      chunk(15, 25), // crosses an edge, 10 steps wide
+      chunk(30, 50), // 20 steps: two buckets wide, still placed
+      chunk(60, 81), // 21 steps: wider than two buckets
+      chunk(95, 120), // across the range's end
+      chunk(-5, 3), // across the range's start
+      chunk(200, 300), // outside
+    ]);
+    expect(plan.summarized.map(({ chunk: c, bucket, crosses }) => [c.id, bucket, crosses])).toEqual([
+      ['0-9', 0, false],
+      ['15-25', 2, true],
+      ['30-50', 5, true],
+    ]);
+    expect(plan.raw.map((c) => c.id)).toEqual(['5-15', '60-81', '95-120', '-5-3']);
   });
 
   it('stores a summary in a few bytes and reads it back exactly', () => {
@@ -133,7 +153,7 @@ describe('metric envelope bucketing', () => {
     expect(decodeSummary(bytes, { step: 10, timestamp: 1_795_000_000_000 })).toEqual(summary);
   });
 
-  it('equals a brute force over all points, for random series, chunkings and ranges', () => {
+  it('against a brute force: every point within its bucket, range totals exact, all exact when it says so', () => {
     const value = fc.oneof(
       { weight: 8, arbitrary: fc.double() },
       { weight: 2, arbitrary: fc.integer({ min: -5, max: 5 }) },
@@ -142,52 +162,132 @@ describe('metric envelope bucketing', () => {
         arbitrary: fc.constantFrom(Number.NaN, -0, 0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
       },
     );
-    const point = fc.record({
-      step: fc.integer({ min: -50, max: 400 }),
-      timestamp: fc.integer({ min: 0, max: 5 }),
-      value,
-    });
+    const point = (from: number, span: number) =>
+      fc.record({
+        step: fc.integer({ min: from, max: from + span }),
+        timestamp: fc.integer({ min: 0, max: 5 }),
+        value,
+      });
+    // Chunks as writes make them: narrow (a log-batch's steps) or anywhere (out-of-order logging),
+    // overlapping sometimes, with a tail on the side.
+    const chunk = fc
+      .record({
+        from: fc.integer({ min: -50, max: 400 }),
+        span: fc.oneof(
+          { weight: 3, arbitrary: fc.integer({ min: 0, max: 40 }) },
+          fc.integer({ min: 0, max: 450 }),
+        ),
+      })
+      .chain(({ from, span }) => fc.array(point(from, span), { minLength: 1, maxLength: 40 }));
+    let inexact = 0;
     fc.assert(
       fc.property(
-        // Chunks as writes make them: in order mostly, overlapping sometimes, with a tail on the side.
-        fc.array(fc.array(point, { minLength: 1, maxLength: 40 }), { maxLength: 12 }),
-        fc.array(point, { maxLength: 10 }),
+        fc.array(chunk, { maxLength: 12 }),
+        fc.array(point(-50, 450), { maxLength: 10 }),
         fc.integer({ min: -60, max: 410 }),
         fc.integer({ min: 0, max: 500 }),
         fc.integer({ min: 1, max: 60 }),
         (chunks, tail, start, width, buckets) => {
-          const intervals = envelopeIntervals(start, start + width, buckets);
           const all = [...chunks.flat(), ...tail];
-          const expected = bruteForce(intervals, all);
-          const { buckets: actual } = viaSummaries(intervals, chunks, tail);
           // Chunks never share a point here (the store's points are distinct but for replays).
           fc.pre(sortAndDedupe(all).length === all.length);
-          expect(actual.map(normalize)).toEqual(expected.map(normalize));
+          const intervals = envelopeIntervals(start, start + width, buckets);
+          const expected = bruteForce(intervals, all);
+          const { buckets: actual, exact, placedIn } = viaSummaries(intervals, chunks, tail);
+          if (exact) {
+            expect(actual.map(normalize)).toEqual(expected.map(normalize));
+            return;
+          }
+          inexact++;
+          const byStart = new Map(actual.map((bucket) => [bucket.startStep, bucket]));
+          const inRange = all.filter((p) => p.step >= start && p.step <= start + width);
+          expect(actual.reduce((n, bucket) => n + bucket.count, 0)).toBe(inRange.length);
+          const placed = [
+            ...chunks.flatMap((points, c) => points.map((p) => ({ p, bucket: placedIn.get(c) }))),
+            ...tail.map((p) => ({ p, bucket: undefined })),
+          ];
+          for (const { p, bucket } of placed) {
+            const index = bucket ?? bucketOf(intervals, p.step);
+            if (index < 0) continue;
+            const own = bucketOf(intervals, p.step);
+            // Never counted in a later bucket than its own, nor more than two before.
+            expect(index).toBeGreaterThanOrEqual(own);
+            expect(index - own).toBeLessThanOrEqual(2);
+            const counted = byStart.get((intervals[index] as StepInterval).from);
+            expect(counted).toBeDefined();
+            if (!Number.isNaN(p.value)) {
+              expect(p.value >= (counted?.min as number) && p.value <= (counted?.max as number)).toBe(true);
+            }
+          }
+          // The first bucket is exact (a chart's line starts there).
+          if (expected[0]?.startStep === intervals[0]?.from) {
+            expect(normalize(actual[0] as EnvelopeBucket)).toEqual(normalize(expected[0] as EnvelopeBucket));
+          }
+          // The range's extremes and last point are in the answer, exactly.
+          expect(text(bruteExtreme('max', actual))).toBe(text(bruteExtreme('max', expected)));
+          expect(text(bruteExtreme('min', actual))).toBe(text(bruteExtreme('min', expected)));
+          expect(normalize(actual.at(-1) as EnvelopeBucket).last).toEqual(
+            normalize(expected.at(-1) as EnvelopeBucket).last,
+          );
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 1000 },
     );
+    // The inexact path was exercised, not only the exact one.
+    expect(inexact).toBeGreaterThan(50);
   });
 
-  it('reads only chunks that straddle an edge when chunks are in order', () => {
+  it('reads O(buckets) chunks whatever the length, and keeps the spike', () => {
     const chunks = Array.from({ length: 100 }, (_, c) =>
       Array.from({ length: 100 }, (_, i) => ({
         step: c * 100 + i,
         timestamp: 0,
-        value: Math.sin(c * 100 + i),
+        value: c * 100 + i === 4321 ? 1e6 : Math.sin(c * 100 + i),
       })),
     );
-    // 10 buckets of 1,000 steps: edges fall between chunks, nothing is read raw.
-    expect(viaSummaries(envelopeIntervals(0, 9999, 10), chunks, []).straddling).toBe(0);
-    // 7 buckets: at most one chunk per inner edge.
-    expect(viaSummaries(envelopeIntervals(0, 9999, 7), chunks, []).straddling).toBeLessThanOrEqual(6);
+    const spiked = (buckets: EnvelopeBucket[]) => buckets.filter((b) => b.max === 1e6);
+    // 10 buckets of 1,000 steps: edges fall between chunks, nothing is read raw, all exact.
+    const aligned = viaSummaries(envelopeIntervals(0, 9999, 10), chunks, []);
+    expect(aligned).toMatchObject({ raw: 0, exact: true });
+    // Edges inside every chunk (buckets as wide as chunks): only the two across the range's ends and the
+    // one reaching out of the first bucket are read.
+    const inside = viaSummaries(envelopeIntervals(50, 9949, 100), chunks, []);
+    expect(inside).toMatchObject({ raw: 3, exact: false });
+    const fromZero = viaSummaries(envelopeIntervals(0, 9999, 101), chunks, []);
+    expect(fromZero).toMatchObject({ raw: 1, exact: false });
+    expect(fromZero.buckets[0]).toMatchObject({ startStep: 0, endStep: 98, count: 99 });
+    // The spike survives, in a bucket at most one chunk span after its own.
+    const [spike] = spiked(inside.buckets);
+    expect(spiked(inside.buckets)).toHaveLength(1);
+    expect(spike?.endStep).toBeGreaterThanOrEqual(4321);
+    expect(spike?.startStep).toBeLessThanOrEqual(4321 + 99);
+    // Buckets narrower than half a chunk (a deep zoom): chunks are read, at most one per two buckets.
+    for (const buckets of [7, 99, 201, 1000]) {
+      const zoom = viaSummaries(envelopeIntervals(1234, 5678, buckets), chunks, []);
+      expect(zoom.raw).toBeLessThanOrEqual(Math.ceil(buckets / 2) + 3);
+      expect(spiked(zoom.buckets)).toHaveLength(1);
+    }
   });
 });
 
+/** The least or greatest min/max over buckets, ordered as the envelope orders (NaN left out, −0 below +0). */
+function bruteExtreme(pick: 'min' | 'max', buckets: readonly { min: number; max: number }[]): number {
+  let best = Number.NaN;
+  for (const bucket of buckets) {
+    const x = bucket[pick];
+    if (Number.isNaN(x)) continue;
+    const less = x < best || (x === 0 && best === 0 && Object.is(x, -0));
+    const more = x > best || (x === 0 && best === 0 && Object.is(best, -0) && !Object.is(x, -0));
+    if (Number.isNaN(best) || (pick === 'min' ? less : more)) best = x;
+  }
+  return best;
+}
+
+/** A value as text: NaN equals NaN, −0 stays −0. */
+const text = (x: number | undefined) => (x === undefined ? 'undefined' : Object.is(x, -0) ? '-0' : String(x));
+
 /** Object.is-free comparison: NaN equals NaN, -0 stays -0. */
 function normalize<B extends { min?: number; max?: number; last: MetricPoint }>(bucket: B) {
-  const text = (x: number | undefined) =>
-    x === undefined ? 'undefined' : Object.is(x, -0) ? '-0' : String(x);
   return {
     ...bucket,
     min: text(bucket.min),
