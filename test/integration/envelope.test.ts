@@ -198,6 +198,24 @@ describe('get-envelope', () => {
     expect(envelope?.buckets).toEqual(expectedBuckets(await history(runId), envelope?.buckets ?? []));
   });
 
+  it('starts the default range at the first logged step, not at 0', async () => {
+    const late = await createRun();
+    await logSeries(late, 1_000_000, 1_003_000, 1000);
+    const response = await envelopes({ run_id: late, metric_key: 'loss', buckets: 30 });
+    expect(response.status, response.text).toBe(200);
+    const [envelope] = response.body.envelopes;
+    expect(envelope).toMatchObject({ start_step: 1_000_000, end_step: 1_002_999, total_points: 3000 });
+    expect(envelope?.buckets.length).toBeGreaterThan(1);
+    expect(envelope?.buckets.reduce((total, bucket) => total + bucket.count, 0)).toBe(3000);
+    // Only an end step: the range still starts where the points do.
+    const until = await envelopes({ run_id: late, metric_key: 'loss', buckets: 10, end_step: 1_001_499 });
+    expect(until.body.envelopes[0]).toMatchObject({
+      start_step: 1_000_000,
+      end_step: 1_001_499,
+      total_points: 1500,
+    });
+  });
+
   it('answers several runs on one shared range, a run without the key empty', async () => {
     const other = await createRun();
     await logSeries(other, 5000, 12000, 1000);

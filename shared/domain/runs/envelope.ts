@@ -308,7 +308,10 @@ export async function metricEnvelopes(reader: EnvelopeReader, request: EnvelopeR
     return source;
   });
   const extents = found.map(extent).filter((range) => range !== undefined);
-  const start = startStep ?? Math.min(...extents.map((range) => range.first), endStep ?? 0);
+  // A series that starts late (a resumed run, steps counted in samples) starts its range where its
+  // points do: from 0 its buckets would all but one be empty.
+  const firstStep = extents.length > 0 ? Math.min(...extents.map((range) => range.first)) : 0;
+  const start = startStep ?? (endStep === undefined ? firstStep : Math.min(firstStep, endStep));
   const end = Math.max(start, endStep ?? Math.max(...extents.map((range) => range.last), start));
   const intervals = envelopeIntervals(start, end, buckets);
 
