@@ -158,9 +158,14 @@ export function App() {
     route.page === 'models' || route.page === 'model' || route.page === 'version' ? 'models' : 'experiments';
   return (
     <SessionContext.Provider value={session}>
-      <a class="skip-link" href="#main">
+      <button
+        type="button"
+        class="skip-link"
+        // A button, not a `#main` link: the fragment is the router's, and would open a "No page" route.
+        onClick={() => document.getElementById('main')?.focus()}
+      >
         Skip to content
-      </a>
+      </button>
       <header class="app-header">
         <a class="brand" href="#/experiments">
           Cairn

@@ -79,6 +79,8 @@ export function ArtifactsTab(props: { run: Run; experimentId: string; selected?:
   const entry =
     selected === '' ? undefined : dirs[parentPath(selected)]?.files?.find((f) => f.path === selected);
   const parentLoaded = selected === '' || dirs[parentPath(selected)]?.files !== undefined;
+  // A linked file whose folder cannot be listed (a bad path, a 403) says so instead of loading forever.
+  const parentError = selected === '' ? undefined : dirs[parentPath(selected)]?.error;
 
   // A link may name a directory: open it in the tree.
   useEffect(() => {
@@ -147,6 +149,8 @@ export function ArtifactsTab(props: { run: Run; experimentId: string; selected?:
       <section class="artifact-preview" aria-label="Preview">
         {selected === '' ? (
           <p class="muted">Select a file to preview it.</p>
+        ) : parentError ? (
+          <ErrorBox error={parentError} onRetry={() => load(parentPath(selected))} />
         ) : !parentLoaded ? (
           <Loading />
         ) : entry?.is_dir ? (

@@ -155,6 +155,8 @@ export function MetricChart(props: MetricChartProps) {
     props.runs.forEach((run, i) => {
       const color = colorOf(i);
       const base = 1 + 3 * i;
+      // A metric logged once (or a few times) has no line to draw: mark its points instead.
+      const sparse = (runBuckets.find((entry) => entry.runId === run.runId)?.buckets.length ?? 0) <= 30;
       series.push(
         {
           label: run.label,
@@ -162,7 +164,7 @@ export function MetricChart(props: MetricChartProps) {
           width: 1.5,
           dash: dashOf(i),
           spanGaps: true,
-          points: { show: false },
+          points: sparse ? { show: true, size: 6, fill: color, stroke: color } : { show: false },
         },
         {
           label: `${run.label} max`,

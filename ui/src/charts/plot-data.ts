@@ -125,14 +125,16 @@ export function buildPlotData(runs: readonly RunBuckets[], settings: ChartSettin
     }
   }
   const counters = { clippedInfinite: 0, hiddenNonPositive: 0, skippedNaN: 0 };
-  const clip = (v: number): number | null => {
+  // Counted on the line only: a bucket's min, max and last are often the same point, which the note
+  // would otherwise count up to three times.
+  const clip = (v: number, count = false): number | null => {
     if (Number.isNaN(v)) {
-      counters.skippedNaN += 1;
+      if (count) counters.skippedNaN += 1;
       return null;
     }
     if (v === Number.POSITIVE_INFINITY || v === Number.NEGATIVE_INFINITY) {
       if (!Number.isFinite(finiteMax)) return null;
-      counters.clippedInfinite += 1;
+      if (count) counters.clippedInfinite += 1;
       return v > 0 ? finiteMax : finiteMin;
     }
     return v;
@@ -152,7 +154,7 @@ export function buildPlotData(runs: readonly RunBuckets[], settings: ChartSettin
   const perRun = runs.map((run) => {
     const base = run.timeBase ?? timeBaseOf(run.buckets);
     const xs = run.buckets.map((b) => bucketX(b, settings.xAxis, base));
-    const rawLine = run.buckets.map((b) => clip(b.last));
+    const rawLine = run.buckets.map((b) => clip(b.last, true));
     const line = emaSmooth(rawLine, settings.smoothing).map(guardLine);
     const maxs = run.buckets.map((b) => guardEdge(Number.isNaN(b.max) ? null : clip(b.max)));
     const mins = run.buckets.map((b) => guardEdge(Number.isNaN(b.min) ? null : clip(b.min)));

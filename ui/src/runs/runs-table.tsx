@@ -536,11 +536,15 @@ export function RunsTable(props: { experimentId: string }) {
           onClose={() => setConfirm(undefined)}
           onConfirm={async () => {
             const rows = confirm === 'delete' ? deletable : restorable;
-            await eachLimited(rows, 6, (row) =>
-              confirm === 'delete' ? api.deleteRun(row.id) : api.restoreRun(row.id),
-            );
-            setSelected(new Set());
-            runs.reload();
+            try {
+              await eachLimited(rows, 6, (row) =>
+                confirm === 'delete' ? api.deleteRun(row.id) : api.restoreRun(row.id),
+              );
+              setSelected(new Set());
+            } finally {
+              // Some may have gone through before one failed: the table shows what is now true.
+              runs.reload();
+            }
           }}
         />
       )}
