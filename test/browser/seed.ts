@@ -111,6 +111,8 @@ export async function seedDemo(
         metrics.push({ key: 'accuracy', value: 0.98 - loss / 2, timestamp: now + step * 1000, step });
       }
     }
+    // Logged once, as `mlflow.log_metric('final_auc', x)` at the end of training: a chart of one point.
+    metrics.push({ key: 'final_auc', value: 0.9 + i / 100, timestamp: now + steps * 1000, step: steps });
     for (let k = 0; k < metrics.length; k += 1000) {
       await client.mlflow('runs/log-batch', {
         run_id: runId,

@@ -39,13 +39,13 @@ async function open(path = '/'): Promise<Page> {
 }
 
 /** Waits until the chart in `figure` has drawn its series, and returns the coloured pixel count. */
-async function drawnChart(page: Page, figureName: string): Promise<number> {
+async function drawnChart(page: Page, figureName: string, atLeast = 200): Promise<number> {
   const canvas = page.getByRole('figure', { name: figureName }).locator('canvas').first();
   await canvas.waitFor();
   let pixels = 0;
   await expect
     .poll(async () => (pixels = await colouredPixels(canvas)), { timeout: 10_000 })
-    .toBeGreaterThan(200);
+    .toBeGreaterThan(atLeast);
   return pixels;
 }
 
@@ -78,6 +78,8 @@ describe('the web UI in Chromium', () => {
 
     await page.getByRole('link', { name: /^Metrics/ }).click();
     expect(await drawnChart(page, 'loss')).toBeGreaterThan(200);
+    // A metric logged once has no line: its point is drawn as a dot.
+    expect(await drawnChart(page, 'final_auc', 10)).toBeGreaterThan(10);
 
     await page.getByRole('link', { name: 'Artifacts', exact: true }).click();
     const files = page.getByRole('navigation', { name: 'Artifact files' });
@@ -141,5 +143,7 @@ describe('the web UI in Chromium', () => {
     await table.getByText(a.name, { exact: true }).first().waitFor();
     await table.getByText(b.name, { exact: true }).first().waitFor();
     expect(await drawnChart(page, 'loss')).toBeGreaterThan(200);
+    // A metric logged once has no line: its point is drawn as a dot.
+    expect(await drawnChart(page, 'final_auc', 10)).toBeGreaterThan(10);
   });
 });

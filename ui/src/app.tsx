@@ -70,8 +70,10 @@ function TokenDialog(props: { message?: string; onToken: (token: string) => void
       >
         <h1 id="token-title">Sign in to Cairn</h1>
         <p>
-          This server needs an access token. Ask its administrator for one, or create one with{' '}
-          <code>npx cairn token create --name you --scope read</code>.
+          This server needs an access token: paste the whole token, starting with <code>cairn_</code>. Ask its
+          administrator for one, or create one for the server's data directory with{' '}
+          <code>npx cairn token create --name you --scope read --data-dir DIR</code> (on AWS,{' '}
+          <code>--stack NAME</code> instead of <code>--data-dir</code>).
         </p>
         {props.message && (
           <p class="error-text" role="alert">

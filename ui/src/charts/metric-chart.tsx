@@ -10,7 +10,6 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { ErrorBox } from '../components/common.js';
 import { formatNumber, formatSpan, formatTime } from '../lib/format.js';
-import { useStored } from '../lib/hooks.js';
 import { fetchEnvelopes, type StepRange } from './api-charts.js';
 import { bucketsForWidth, type Envelope } from './envelope.js';
 import { colorOf, dashOf } from './palette.js';
@@ -21,7 +20,7 @@ import {
   stepRangeForX,
   timeBaseOf,
 } from './plot-data.js';
-import { ChartControls, SETTINGS_KEY } from './settings.js';
+import { ChartControls } from './settings.js';
 
 export interface ChartRun {
   runId: string;
@@ -67,7 +66,9 @@ function formatX(value: number, settings: ChartSettings): string {
 }
 
 export function MetricChart(props: MetricChartProps) {
-  const [ownSettings, setOwnSettings] = useStored<ChartSettings>(SETTINGS_KEY, DEFAULT_SETTINGS);
+  // A chart's own controls change that chart only, for this visit: one chart's log scale must not
+  // silently turn up on every other chart (the compare page's shared settings are remembered there).
+  const [ownSettings, setOwnSettings] = useState<ChartSettings>(DEFAULT_SETTINGS);
   const settings = props.settings ?? ownSettings;
   const height = props.height ?? 260;
   const host = useRef<HTMLDivElement>(null);

@@ -287,7 +287,8 @@ export function RunsTable(props: { experimentId: string }) {
       </form>
       {filterError ? (
         <p id="runs-filter-error" class="error-text filter-error" role="alert">
-          {runs.error?.message}
+          {runs.error?.message}{' '}
+          <span class="muted">The table below still shows the runs of the last filter that worked.</span>
         </p>
       ) : (
         <p id="runs-filter-help" class="muted small filter-help">
