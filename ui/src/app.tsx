@@ -12,6 +12,7 @@ import { SessionContext, sessionOf } from './lib/session.js';
 import { ComparePage } from './pages/compare.js';
 import { ExperimentPage } from './pages/experiment.js';
 import { ExperimentsPage } from './pages/experiments.js';
+import { LoggedModelPage } from './pages/logged-model.js';
 import { ModelPage } from './pages/model.js';
 import { ModelsPage } from './pages/models.js';
 import { RunPage } from './pages/run.js';
@@ -33,6 +34,10 @@ function Page(props: { route: Route }) {
           tab={route.tab}
           artifactPath={route.artifactPath}
         />
+      );
+    case 'logged-model':
+      return (
+        <LoggedModelPage key={route.modelId} experimentId={route.experimentId} modelId={route.modelId} />
       );
     case 'compare':
       return (

@@ -43,6 +43,20 @@ describe('hash routes', () => {
     });
   });
 
+  it("opens MLflow 3's link to a logged model, and keeps the experiment's Logged models tab", () => {
+    expect(parseHash('#/experiments/1/models/m-0123abc')).toEqual({
+      page: 'logged-model',
+      experimentId: '1',
+      modelId: 'm-0123abc',
+    });
+    expect(parseHash('#/experiments/1/models')).toEqual({
+      page: 'experiment',
+      experimentId: '1',
+      tab: 'models',
+    });
+    expect(parseHash('#/experiments/1/models/m-1/extra').page).toBe('not-found');
+  });
+
   it('says not-found for anything else, never throws on bad escapes', () => {
     expect(parseHash('#/nowhere/at/all').page).toBe('not-found');
     expect(parseHash('#/models/%E0%A4%A/versions/1')).toMatchObject({ page: 'version', name: '%E0%A4%A' });
@@ -77,6 +91,7 @@ describe('hash routes', () => {
         )
         .map((parts) => parts.join('/')),
     }),
+    fc.record({ page: fc.constant('logged-model' as const), experimentId: segment, modelId: segment }),
     fc.record({
       page: fc.constant('compare' as const),
       experimentIds: fc.array(segment, { maxLength: 3 }),

@@ -1,13 +1,14 @@
 /**
- * The artifacts browser: a tree whose directories load when opened, and a preview of the file the URL
- * names (`#/experiments/<id>/runs/<run>/artifacts/<path>`), so a preview can be shared as a link.
+ * The artifacts browser: a tree whose directories load when opened, and a preview of the selected file.
+ * A run's tab keeps the file in the URL (`#/experiments/<id>/runs/<run>/artifacts/<path>`), so a preview
+ * can be shared as a link; a logged model's files (any artifact root) are browsed the same way.
  */
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { ErrorBox, Loading } from '../components/common.js';
-import { api, type FileInfo, type Run } from '../lib/api.js';
+import { api, type FileInfo, get, type Run } from '../lib/api.js';
 import { formatBytes } from '../lib/format.js';
 import { formatHash } from '../lib/route.js';
-import { ancestors, artifactRoot, baseName, parentPath } from './paths.js';
+import { ancestors, artifactRoot, baseName, joinPath, parentPath } from './paths.js';
 import { Preview } from './preview.js';
 import './artifacts.css';
 
@@ -31,9 +32,67 @@ function sortEntries(files: readonly FileInfo[]): FileInfo[] {
   );
 }
 
+/** What a browser lists: the root-relative artifact root, and a listing giving root-relative paths. */
+export interface ArtifactSource {
+  root: string;
+  list: (dir: string) => Promise<FileInfo[]>;
+  /** Said when the root holds nothing. */
+  emptyText: string;
+}
+
+/**
+ * Any artifact root (a logged model's `mlflow-artifacts:/<exp>/models/<id>/artifacts`) through the proxied
+ * listing, which names entries by their last segment only: they are made root-relative here.
+ */
+export function proxiedSource(root: string, emptyText: string): ArtifactSource {
+  return {
+    root,
+    emptyText,
+    list: async (dir) => {
+      const answer = await get<{ files?: FileInfo[] }>('/api/2.0/mlflow-artifacts/artifacts', {
+        path: joinPath(root, dir),
+      });
+      return (answer.files ?? []).map((file) => ({ ...file, path: joinPath(dir, baseName(file.path)) }));
+    },
+  };
+}
+
 export function ArtifactsTab(props: { run: Run; experimentId: string; selected?: string }) {
   const runId = props.run.info.run_id;
   const root = artifactRoot(props.run.info.artifact_uri, props.experimentId, runId);
+  const source = useMemo<ArtifactSource>(
+    () => ({
+      root,
+      emptyText: 'This run has no artifacts.',
+      list: async (dir) => (await api.listArtifacts(runId, dir)).files ?? [],
+    }),
+    [root, runId],
+  );
+  const hrefOf = useCallback(
+    (path: string) =>
+      formatHash({
+        page: 'run',
+        experimentId: props.experimentId,
+        runId,
+        tab: 'artifacts',
+        artifactPath: path,
+      }),
+    [props.experimentId, runId],
+  );
+  return <ArtifactBrowser source={source} selected={props.selected} hrefOf={hrefOf} />;
+}
+
+/**
+ * The tree and preview of one artifact root. With `hrefOf` files are links (the URL holds the selection);
+ * with `onSelect` they are buttons and the caller keeps the selection.
+ */
+export function ArtifactBrowser(props: {
+  source: ArtifactSource;
+  selected?: string;
+  hrefOf?: (path: string) => string;
+  onSelect?: (path: string) => void;
+}) {
+  const { root, list } = props.source;
   const selected = props.selected ?? '';
   const [dirs, setDirs] = useState<Record<string, Dir>>({});
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set(ancestors(selected)));
@@ -46,9 +105,8 @@ export function ArtifactsTab(props: { run: Run; experimentId: string; selected?:
 
   const load = useCallback(
     (dir: string) => {
-      api.listArtifacts(runId, dir).then(
-        (answer) =>
-          setDirs((previous) => ({ ...previous, [dir]: { files: sortEntries(answer.files ?? []) } })),
+      list(dir).then(
+        (files) => setDirs((previous) => ({ ...previous, [dir]: { files: sortEntries(files) } })),
         (error: unknown) =>
           setDirs((previous) => ({
             ...previous,
@@ -56,7 +114,7 @@ export function ArtifactsTab(props: { run: Run; experimentId: string; selected?:
           })),
       );
     },
-    [runId],
+    [list],
   );
 
   useEffect(() => {
@@ -88,15 +146,6 @@ export function ArtifactsTab(props: { run: Run; experimentId: string; selected?:
   }, [entry?.path, entry?.is_dir]);
 
   const rootDir = dirs[''];
-  const hrefOf = (path: string) =>
-    formatHash({
-      page: 'run',
-      experimentId: props.experimentId,
-      runId,
-      tab: 'artifacts',
-      artifactPath: path,
-    });
-
   // A render function, not a component: a component defined here would be a new type on every render and
   // remount the tree, losing the focus of the directory button just pressed.
   const level = (dir: string, depth: number) => {
@@ -124,16 +173,33 @@ export function ArtifactsTab(props: { run: Run; experimentId: string; selected?:
             );
           }
           const current = file.path === selected;
+          const label = (
+            <>
+              <span class="tree-name">{name}</span>
+              <span class="muted small">{formatBytes(file.file_size)}</span>
+            </>
+          );
+          const onSelect = props.onSelect;
           return (
             <li key={file.path}>
-              <a
-                class={current ? 'tree-file selected' : 'tree-file'}
-                href={hrefOf(file.path)}
-                aria-current={current ? 'true' : undefined}
-              >
-                <span class="tree-name">{name}</span>
-                <span class="muted small">{formatBytes(file.file_size)}</span>
-              </a>
+              {onSelect ? (
+                <button
+                  type="button"
+                  class={current ? 'tree-file selected' : 'tree-file'}
+                  aria-current={current ? 'true' : undefined}
+                  onClick={() => onSelect(file.path)}
+                >
+                  {label}
+                </button>
+              ) : (
+                <a
+                  class={current ? 'tree-file selected' : 'tree-file'}
+                  href={props.hrefOf?.(file.path)}
+                  aria-current={current ? 'true' : undefined}
+                >
+                  {label}
+                </a>
+              )}
             </li>
           );
         })}
@@ -144,7 +210,7 @@ export function ArtifactsTab(props: { run: Run; experimentId: string; selected?:
   return (
     <div class="artifacts">
       <nav class="artifact-tree" aria-label="Artifact files">
-        {rootDir?.files?.length === 0 ? <p class="muted">This run has no artifacts.</p> : level('', 0)}
+        {rootDir?.files?.length === 0 ? <p class="muted">{props.source.emptyText}</p> : level('', 0)}
       </nav>
       <section class="artifact-preview" aria-label="Preview">
         {selected === '' ? (
@@ -163,7 +229,8 @@ export function ArtifactsTab(props: { run: Run; experimentId: string; selected?:
             root={root}
             path={selected}
             size={entry?.file_size === undefined ? undefined : Number(entry.file_size)}
-            hrefOf={hrefOf}
+            hrefOf={props.hrefOf}
+            onSelect={props.onSelect}
           />
         )}
       </section>

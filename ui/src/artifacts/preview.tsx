@@ -213,7 +213,9 @@ export function Preview(props: {
   root: string;
   path: string;
   size?: number;
-  hrefOf: (path: string) => string;
+  hrefOf?: (path: string) => string;
+  /** Given instead of `hrefOf` when the selection is not in the URL: crumbs are then buttons. */
+  onSelect?: (path: string) => void;
 }) {
   const [asText, setAsText] = useState(false);
   const detected = previewKind(props.path, props.size);
@@ -252,8 +254,17 @@ export function Preview(props: {
               <span key={crumb.path} aria-current="page">
                 {crumb.name}
               </span>
+            ) : props.onSelect ? (
+              <button
+                key={crumb.path}
+                type="button"
+                class="link-button"
+                onClick={() => props.onSelect?.(crumb.path)}
+              >
+                {crumb.name}
+              </button>
             ) : (
-              <a key={crumb.path} href={props.hrefOf(crumb.path)}>
+              <a key={crumb.path} href={props.hrefOf?.(crumb.path)}>
                 {crumb.name}
               </a>
             ),

@@ -12,6 +12,7 @@ export type Route =
   | { page: 'experiments' }
   | { page: 'experiment'; experimentId: string; tab: ExperimentTab }
   | { page: 'run'; experimentId: string; runId: string; tab: RunTab; artifactPath?: string }
+  | { page: 'logged-model'; experimentId: string; modelId: string }
   | { page: 'compare'; experimentIds: string[]; runIds: string[]; metricKeys: string[] }
   | { page: 'models' }
   | { page: 'model'; name: string }
@@ -70,6 +71,10 @@ export function parseHash(hash: string): Route {
         ...(artifactPath === undefined ? {} : { artifactPath }),
       };
     }
+    // MLflow 3's own link to a logged model: `#/experiments/<id>/models/<model_id>`.
+    if (b === 'models' && c !== undefined && d === undefined) {
+      return { page: 'logged-model', experimentId: a, modelId: c };
+    }
     const tab = EXPERIMENT_TABS.find((candidate) => candidate === b);
     if (tab && c === undefined) return { page: 'experiment', experimentId: a, tab };
   }
@@ -110,6 +115,8 @@ export function formatHash(route: Route): string {
       }
       return `${base}/${route.tab}`;
     }
+    case 'logged-model':
+      return `#/experiments/${enc(route.experimentId)}/models/${enc(route.modelId)}`;
     case 'compare': {
       const params = new URLSearchParams();
       params.set('runs', JSON.stringify(route.runIds));

@@ -79,7 +79,13 @@ export function LoggedModelsTab(props: { experimentId: string }) {
           <tbody>
             {models.map(({ info, data }) => (
               <tr key={info.model_id}>
-                <td>{info.name}</td>
+                <td>
+                  <Link
+                    to={{ page: 'logged-model', experimentId: info.experiment_id, modelId: info.model_id }}
+                  >
+                    {info.name}
+                  </Link>
+                </td>
                 <td class="mono small">{info.model_id}</td>
                 <td>{(info.status ?? '').replace(/^LOGGED_MODEL_/, '')}</td>
                 <td class="nowrap">{formatTime(info.creation_timestamp_ms)}</td>

@@ -117,7 +117,7 @@ export function LoggedModelLink(props: { modelId: string }) {
   if (!experimentId)
     return <span title={experimentId === null ? 'Logged model not found' : undefined}>{label}</span>;
   return (
-    <Link to={{ page: 'experiment', experimentId, tab: 'models' }} title="Logged models of its experiment">
+    <Link to={{ page: 'logged-model', experimentId, modelId: props.modelId }} title="Logged model">
       {label}
     </Link>
   );

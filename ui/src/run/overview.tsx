@@ -211,7 +211,11 @@ function LoggedModelName(props: { modelId: string; experimentId: string }) {
   return (
     <>
       <Link
-        to={{ page: 'experiment', experimentId: info?.experiment_id ?? props.experimentId, tab: 'models' }}
+        to={{
+          page: 'logged-model',
+          experimentId: info?.experiment_id ?? props.experimentId,
+          modelId: props.modelId,
+        }}
       >
         {info?.name ?? props.modelId}
       </Link>
