@@ -12,6 +12,8 @@ export interface Seeded {
   trials: { runId: string; name: string; params: Record<string, string> }[];
   modelName: string;
   version: string;
+  /** A logged model (MLflow 3 `log_model`) of `trials[0]`, holding one file, `MLmodel`. */
+  loggedModel: { modelId: string; name: string };
 }
 
 /** A page script in the HTML artifact would set this flag (and open a dialog) if it ever ran. */
@@ -174,5 +176,34 @@ export async function seedDemo(
     stage: 'Staging',
     archive_existing_versions: false,
   });
-  return { experimentId, experimentName, parentRunId, trials, modelName, version };
+
+  // As MLflow 3's log_model does: create the logged model, upload its files under its own artifact root,
+  // finalize it, and record it as the run's output.
+  const { model } = await client.mlflow<{ model: { info: { model_id: string; artifact_uri: string } } }>(
+    'logged-models',
+    { experiment_id: experimentId, name: 'churn-logged', source_run_id: first.runId },
+  );
+  const modelId = model.info.model_id;
+  const modelRoot = model.info.artifact_uri.replace(/^mlflow-artifacts:\/*/, '');
+  const uploaded = await fetch(`${baseUrl}/api/2.0/mlflow-artifacts/artifacts/${modelRoot}/MLmodel`, {
+    method: 'PUT',
+    headers: {
+      'content-type': 'text/yaml',
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    },
+    body: 'artifact_path: churn-logged\nflavors:\n  sklearn:\n    sklearn_version: 1.5.0\nmodel_id: logged\n',
+  });
+  if (!uploaded.ok) throw new Error(`PUT MLmodel: ${uploaded.status} ${await uploaded.text()}`);
+  await client.call('PATCH', `/api/2.0/mlflow/logged-models/${modelId}`, { status: 'LOGGED_MODEL_READY' });
+  await client.mlflow('runs/outputs', { run_id: first.runId, models: [{ model_id: modelId, step: 0 }] });
+
+  return {
+    experimentId,
+    experimentName,
+    parentRunId,
+    trials,
+    modelName,
+    version,
+    loggedModel: { modelId, name: 'churn-logged' },
+  };
 }

@@ -132,6 +132,19 @@ describe('the web UI in Chromium', () => {
     await page.getByText(trial.runId).first().waitFor();
   });
 
+  it("opens a run's logged model and previews a file stored under the model", async () => {
+    const trial = seeded.trials[0] as Seeded['trials'][number];
+    const page = await open(`/#/experiments/${seeded.experimentId}/runs/${trial.runId}`);
+    await page.getByRole('link', { name: seeded.loggedModel.name, exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: new RegExp(seeded.loggedModel.name) }).waitFor();
+    expect(page.url()).toContain(`#/experiments/${seeded.experimentId}/models/${seeded.loggedModel.modelId}`);
+    await page.getByText(seeded.loggedModel.modelId).first().waitFor();
+    const files = page.getByRole('navigation', { name: 'Artifact files' });
+    await files.getByRole('button', { name: /^MLmodel/ }).click();
+    const preview = page.getByRole('region', { name: 'Preview' });
+    await preview.getByText('sklearn_version: 1.5.0').first().waitFor();
+  });
+
   it('compares two runs selected in the table', async () => {
     const [a, b] = seeded.trials as [Seeded['trials'][number], Seeded['trials'][number]];
     const page = await open(`/#/experiments/${seeded.experimentId}`);
