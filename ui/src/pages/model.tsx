@@ -18,6 +18,7 @@ import {
   AliasChip,
   DescriptionEditor,
   LoggedModelLink,
+  Pager,
   RunLink,
   StageBadge,
   TagsEditor,
@@ -215,21 +216,13 @@ function VersionsSection(props: { model: RegisteredModel; refreshKey: number }) 
           </tbody>
         </table>
       )}
-      {(page > 0 || next) && (
-        <nav class="pager" aria-label="Version pages">
-          <button type="button" disabled={page === 0} onClick={() => setTokens(tokens.slice(0, -1))}>
-            Previous
-          </button>
-          <span class="muted">Page {page + 1}</span>
-          <button
-            type="button"
-            disabled={!next || loaded.loading}
-            onClick={() => setTokens([...tokens, next])}
-          >
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager
+        label="Version pages"
+        tokens={tokens}
+        next={next}
+        loading={loaded.loading}
+        onTokens={setTokens}
+      />
     </section>
   );
 }

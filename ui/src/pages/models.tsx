@@ -7,7 +7,7 @@ import { useLoad, useStored } from '../lib/hooks.js';
 import { useSession } from '../lib/session.js';
 import { registryApi } from '../registry/api-registry.js';
 import { aliasesByVersion, latestPerStage, modelNameFilter, sortedAliases } from '../registry/logic.js';
-import { AliasChip, StageBadge, useAction } from '../registry/parts.js';
+import { AliasChip, Pager, StageBadge, useAction } from '../registry/parts.js';
 
 const PAGE_SIZE = 50;
 
@@ -232,21 +232,7 @@ export function ModelsPage() {
           </tbody>
         </table>
       )}
-      {(page > 0 || next) && (
-        <nav class="pager" aria-label="Pages">
-          <button type="button" disabled={page === 0} onClick={() => setTokens(tokens.slice(0, -1))}>
-            Previous
-          </button>
-          <span class="muted">Page {page + 1}</span>
-          <button
-            type="button"
-            disabled={!next || loaded.loading}
-            onClick={() => setTokens([...tokens, next])}
-          >
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager label="Pages" tokens={tokens} next={next} loading={loaded.loading} onTokens={setTokens} />
     </div>
   );
 }

@@ -9,7 +9,7 @@ import { formatTime } from '../lib/format.js';
 import { useLoad } from '../lib/hooks.js';
 import { registryApi } from './api-registry.js';
 import { registrationsByModelId, versionsFromLoggedModelsFilter } from './logic.js';
-import { RunLink } from './parts.js';
+import { Pager, RunLink } from './parts.js';
 
 const PAGE_SIZE = 50;
 
@@ -109,21 +109,13 @@ export function LoggedModelsTab(props: { experimentId: string }) {
           </tbody>
         </table>
       )}
-      {(page > 0 || next) && (
-        <nav class="pager" aria-label="Logged model pages">
-          <button type="button" disabled={page === 0} onClick={() => setTokens(tokens.slice(0, -1))}>
-            Previous
-          </button>
-          <span class="muted">Page {page + 1}</span>
-          <button
-            type="button"
-            disabled={!next || loaded.loading}
-            onClick={() => setTokens([...tokens, next])}
-          >
-            Next
-          </button>
-        </nav>
-      )}
+      <Pager
+        label="Logged model pages"
+        tokens={tokens}
+        next={next}
+        loading={loaded.loading}
+        onTokens={setTokens}
+      />
     </section>
   );
 }

@@ -263,3 +263,34 @@ export function TagsEditor(props: {
 export function confirmed(message: string): boolean {
   return window.confirm(message);
 }
+
+/**
+ * Previous/Next over MLflow's page tokens: `tokens` holds the token of every page visited so far (the
+ * first is undefined), so Previous is a pop and Next a push of the answer's next_page_token.
+ */
+export function Pager(props: {
+  label: string;
+  tokens: (string | undefined)[];
+  next: string | undefined;
+  loading: boolean;
+  onTokens: (tokens: (string | undefined)[]) => void;
+}) {
+  const { tokens, next } = props;
+  const page = tokens.length - 1;
+  if (page === 0 && !next) return null;
+  return (
+    <nav class="pager" aria-label={props.label}>
+      <button type="button" disabled={page === 0} onClick={() => props.onTokens(tokens.slice(0, -1))}>
+        Previous
+      </button>
+      <span class="muted">Page {page + 1}</span>
+      <button
+        type="button"
+        disabled={!next || props.loading}
+        onClick={() => props.onTokens([...tokens, next])}
+      >
+        Next
+      </button>
+    </nav>
+  );
+}
