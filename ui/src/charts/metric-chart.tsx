@@ -316,7 +316,7 @@ export function MetricChart(props: MetricChartProps) {
             );
           })}
           <li class="muted small legend-points">
-            {totalPoints.toLocaleString()} points in {buckets} buckets · drag to zoom
+            {totalPoints.toLocaleString()} {totalPoints === 1 ? 'point' : 'points'} · drag to zoom
           </li>
         </ul>
       )}
