@@ -17,41 +17,24 @@ import { InvalidParameterValueError } from '../../errors.js';
 import { validateRunId } from '../ids.js';
 import { validateKey } from '../rules.js';
 import { comparePoints, sortAndDedupe } from './metric-codec.js';
-import type { MetricPoint, StepInterval } from './model.js';
+import type {
+  ChunkSummary,
+  EnvelopeReader,
+  EnvelopeSources,
+  MetricPoint,
+  PointSummary,
+  StepInterval,
+  SummarizedChunk,
+} from './model.js';
+
+// The shapes a repository hands envelopes live with the repository's interface (model.ts); named here
+// too, for the store and the tests that build them.
+export type { ChunkSummary, EnvelopeReader, EnvelopeSources, PointSummary, SummarizedChunk };
+
 import { runNotFound } from './rules.js';
 import { stepIntervals } from './sampling.js';
 
 export const ENVELOPE_LIMITS = { runs: 100, bucketsMax: 2000, bucketsDefault: 500 } as const;
-
-/** What a set of points comes to, NaN aware: min and max leave NaN out (NaN when every value is NaN). */
-export interface PointSummary {
-  count: number;
-  min: number;
-  max: number;
-  /** The greatest point by comparePoints: the largest step, the latest timestamp on ties. */
-  last: MetricPoint;
-}
-
-/** A sealed chunk's summary: its points' summary and its smallest step. */
-export interface ChunkSummary extends PointSummary {
-  firstStep: number;
-}
-
-/** A chunk known by its summary; `id` names it to the store when its points must be read after all. */
-export interface SummarizedChunk {
-  id: string;
-  /** Its position among the sources' chunks, when the store can read neighbours together. */
-  seq?: number;
-  summary: ChunkSummary;
-}
-
-/** What the store found of one run's key near a step range: summarized chunks and points to read raw. */
-export interface EnvelopeSources {
-  /** In the store's order (by first step); the same chunk is never also in `points`. */
-  chunks: SummarizedChunk[];
-  /** Points of unsummarized chunks and the unsealed tail; may reach outside the range, may repeat. */
-  points: MetricPoint[];
-}
 
 export interface EnvelopeBucket extends PointSummary {
   startStep: number;
@@ -71,19 +54,6 @@ export interface Envelope {
    */
   exact: boolean;
   buckets: EnvelopeBucket[];
-}
-
-/** The reads an envelope needs; the DynamoDB repository and the in-memory one implement it. */
-export interface EnvelopeReader {
-  /** Undefined when the run does not exist. `start`/`end` undefined: no bound on that side. */
-  readEnvelopeSources(
-    runId: string,
-    key: string,
-    start: number | undefined,
-    end: number | undefined,
-  ): Promise<EnvelopeSources | undefined>;
-  /** Every point of these chunks (those the summaries cannot stand for), in any order. */
-  readEnvelopeChunks(runId: string, key: string, chunks: readonly SummarizedChunk[]): Promise<MetricPoint[]>;
 }
 
 /** Orders values for min/max: −0 below +0 so that the result never depends on the order of merging. */

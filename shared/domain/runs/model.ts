@@ -1,7 +1,6 @@
 /** Domain entities and the store interfaces the domain needs. No AWS imports here (design decision 4). */
 
 import type { LifecycleStage } from '../experiments/model.js';
-import type { EnvelopeReader } from './envelope.js';
 
 export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
 
@@ -167,4 +166,49 @@ export interface RunRepository extends EnvelopeReader {
   ): Promise<{ points: MetricPoint[]; next?: HistoryCursor } | undefined>;
   /** Every run of an experiment, any lifecycle stage, with latest metrics. */
   listByExperiment(experimentId: string): Promise<Run[]>;
+}
+
+// ---- Metric envelopes: what a repository reads for them (the bucketing is envelope.ts). ----
+
+/** What a set of points comes to, NaN aware: min and max leave NaN out (NaN when every value is NaN). */
+export interface PointSummary {
+  count: number;
+  min: number;
+  max: number;
+  /** The greatest point by comparePoints: the largest step, the latest timestamp on ties. */
+  last: MetricPoint;
+}
+
+/** A sealed chunk's summary: its points' summary and its smallest step. */
+export interface ChunkSummary extends PointSummary {
+  firstStep: number;
+}
+
+/** A chunk known by its summary; `id` names it to the store when its points must be read after all. */
+export interface SummarizedChunk {
+  id: string;
+  /** Its position among the sources' chunks, when the store can read neighbours together. */
+  seq?: number;
+  summary: ChunkSummary;
+}
+
+/** What the store found of one run's key near a step range: summarized chunks and points to read raw. */
+export interface EnvelopeSources {
+  /** In the store's order (by first step); the same chunk is never also in `points`. */
+  chunks: SummarizedChunk[];
+  /** Points of unsummarized chunks and the unsealed tail; may reach outside the range, may repeat. */
+  points: MetricPoint[];
+}
+
+/** The reads an envelope needs; the DynamoDB repository and the in-memory one implement it. */
+export interface EnvelopeReader {
+  /** Undefined when the run does not exist. `start`/`end` undefined: no bound on that side. */
+  readEnvelopeSources(
+    runId: string,
+    key: string,
+    start: number | undefined,
+    end: number | undefined,
+  ): Promise<EnvelopeSources | undefined>;
+  /** Every point of these chunks (those the summaries cannot stand for), in any order. */
+  readEnvelopeChunks(runId: string, key: string, chunks: readonly SummarizedChunk[]): Promise<MetricPoint[]>;
 }
