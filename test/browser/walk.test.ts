@@ -62,6 +62,13 @@ describe('the web UI in Chromium', () => {
       await expect.poll(() => row.getByRole('cell', { name: value, exact: true }).count()).toBeGreaterThan(0);
     }
 
+    // The Columns menu opens, and closes on Escape as a menu does.
+    await page.getByText(/^Columns \(/).click();
+    const findKey = page.getByPlaceholder('Find a key');
+    await findKey.waitFor();
+    await page.keyboard.press('Escape');
+    await findKey.waitFor({ state: 'hidden' });
+
     await row.getByRole('link', { name: trial.name, exact: true }).click();
     await page.getByRole('heading', { level: 1, name: new RegExp(trial.name) }).waitFor();
     expect(page.url()).toContain(`/runs/${trial.runId}`);

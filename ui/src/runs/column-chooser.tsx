@@ -2,7 +2,7 @@
  * The "Columns" chooser: every param, metric and tag key seen in the loaded runs, with a search box,
  * because experiments with thousands of keys exist (mlflow/mlflow#11927) and a flat list would not do.
  */
-import { useId, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { columnId, type KeyColumn, type KeyKind, type SeenKeys, sortedKeys } from './columns.js';
 
 /** Enough to find a key by scrolling; more would make the panel itself slow. */
@@ -25,8 +25,30 @@ export function ColumnChooser(props: {
   const searchId = useId();
   const chosen = new Set(props.columns.map(columnId));
   const needle = query.trim().toLowerCase();
+  const panel = useRef<HTMLDetailsElement>(null);
+  // A menu closes on Escape and on a click elsewhere, as people expect; <details> alone does neither.
+  useEffect(() => {
+    const close = (focusSummary: boolean) => {
+      const element = panel.current;
+      if (!element?.open) return;
+      element.open = false;
+      if (focusSummary) element.querySelector('summary')?.focus();
+    };
+    const onPointer = (event: PointerEvent) => {
+      if (panel.current && !panel.current.contains(event.target as Node)) close(false);
+    };
+    const onKey = (event: KeyboardEvent) => {
+      if (event.key === 'Escape') close(true);
+    };
+    document.addEventListener('pointerdown', onPointer);
+    document.addEventListener('keydown', onKey);
+    return () => {
+      document.removeEventListener('pointerdown', onPointer);
+      document.removeEventListener('keydown', onKey);
+    };
+  }, []);
   return (
-    <details class="column-chooser">
+    <details class="column-chooser" ref={panel}>
       <summary>Columns ({props.columns.length})</summary>
       <div class="chooser-panel">
         <label for={searchId} class="visually-hidden">
