@@ -1,38 +1,15 @@
-/**
- * The reads behind metric envelopes (domain/runs/envelope.ts), in two steps.
- *
- * `readEnvelopeSources`: the LATEST item (this key's tail and envelope marks, strongly consistent), then
- * in parallel: the key's chunk summaries near the range (`MS#`, eventually consistent: a few dozen bytes
- * per chunk instead of the chunk), the own chunks without a summary inside the hull LATEST records, and
- * the mixed chunks near the range (strongly consistent, for the reason history-pages.ts gives). "Near"
- * is [start − reach, end]: a chunk that starts before the range but reaches into it starts no earlier
- * than that (LATEST records the widest chunk), so the range is found whole without reading from step 0.
- *
- * `readEnvelopeChunks`: the chunks a summary cannot stand for (across the range's edges, or wider than two
- * buckets), one Query per run of adjacent ones (a Query bills the summed size of what it reads, a
- * BatchGet rounds every item up to 4 KB).
- *
- * Runs created before summaries existed (no `es` on LATEST) are read raw: correct, as costly as reading
- * the history.
- */
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import { decodeSummary, type EnvelopeSources, type SummarizedChunk } from '../../domain/runs/envelope.js';
 import { decodeChunk } from '../../domain/runs/metric-codec.js';
 import type { MetricPoint } from '../../domain/runs/model.js';
 import { queryAll } from '../doc-commands.js';
-import { storedKey } from '../items.js';
 import { keyConditions, keys, sortableStep } from '../keys.js';
 import { firstStepTimeOfSk } from './chunks.js';
-import { type LatestItem, latestEnvelopeProjection, mixedChunkProjection } from './entity.js';
+import { latestEnvelopeProjection, mixedChunkProjection } from './entity.js';
+import { readLatestOfKey, type SampleContext } from './history-sample.js';
 
-export interface EnvelopeContext {
-  doc: DynamoDBDocumentClient;
-  tableName: string;
-  runId: string;
-  key: string;
-}
+/** One run's one key, as history reads address it. */
+export type EnvelopeContext = SampleContext;
 
 /** Queries in flight at once for one run's straddling chunks. */
 const CONCURRENCY = 16;
@@ -70,19 +47,9 @@ export async function readEnvelopeSources(
   start: number | undefined,
   end: number | undefined,
 ): Promise<EnvelopeSources | undefined> {
-  const stored = storedKey(ctx.key);
-  const { Item } = await ctx.doc.send(
-    new GetCommand({
-      TableName: ctx.tableName,
-      Key: keys.runLatest(ctx.runId),
-      ConsistentRead: true,
-      ...latestEnvelopeProjection(ctx.key),
-    }),
-  );
-  if (!Item) return undefined;
-  const latest = Item as Partial<LatestItem>;
-  const tailBytes = latest.tail?.[stored];
-  const points: MetricPoint[] = tailBytes ? decodeChunk(tailBytes) : [];
+  const head = await readLatestOfKey(ctx, latestEnvelopeProjection(ctx.key));
+  if (!head) return undefined;
+  const { latest, stored, points } = head;
   const ownPrefix = keys.metricChunkPrefix(ctx.key);
   const summaryPrefix = keys.metricSummaryPrefix(ctx.key);
   const mixedPrefix = keys.mixedChunkPrefix;

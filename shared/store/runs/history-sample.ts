@@ -82,6 +82,30 @@ function chunkQuery(
 }
 
 /**
+ * The run's LATEST item, strongly consistent, with only what `projection` names, and the unsealed tail
+ * points of `ctx.key` decoded: where every read of one key's points starts (history and envelopes).
+ * Undefined when the run does not exist.
+ */
+export async function readLatestOfKey(
+  ctx: SampleContext,
+  projection: ReturnType<typeof latestHeadProjection>,
+): Promise<{ latest: Partial<LatestItem>; stored: string; points: MetricPoint[] } | undefined> {
+  const stored = storedKey(ctx.key);
+  const { Item } = await ctx.doc.send(
+    new GetCommand({
+      TableName: ctx.tableName,
+      Key: keys.runLatest(ctx.runId),
+      ConsistentRead: true,
+      ...projection,
+    }),
+  );
+  if (!Item) return undefined;
+  const latest = Item as Partial<LatestItem>;
+  const tailBytes = latest.tail?.[stored];
+  return { latest, stored, points: tailBytes ? decodeChunk(tailBytes) : [] };
+}
+
+/**
  * Phase one: the points of [start, end] (end undefined: no upper bound) from the LATEST tail, the last
  * chunk of each family starting before `start`, and chunks starting in the range until `byteBudget` bytes
  * of this key's chunk data have been read. Undefined when the run does not exist.
@@ -92,20 +116,10 @@ export async function readHistoryHead(
   end: number | undefined,
   byteBudget: number,
 ): Promise<HistoryHead | undefined> {
-  const stored = storedKey(ctx.key);
-  const { Item } = await ctx.doc.send(
-    new GetCommand({
-      TableName: ctx.tableName,
-      Key: keys.runLatest(ctx.runId),
-      ConsistentRead: true,
-      ...latestHeadProjection(ctx.key),
-    }),
-  );
-  if (!Item) return undefined;
-  const latest = Item as Partial<LatestItem>;
-  const tailBytes = latest.tail?.[stored];
+  const head = await readLatestOfKey(ctx, latestHeadProjection(ctx.key));
+  if (!head) return undefined;
+  const { latest, stored, points } = head;
   const latestPoint = latest.m?.[stored];
-  const points: MetricPoint[] = tailBytes ? decodeChunk(tailBytes) : [];
   const frontier: HistoryHead['frontier'] = {};
 
   await Promise.all(
