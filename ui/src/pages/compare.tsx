@@ -20,7 +20,7 @@ import {
 import { DiffTable } from '../compare/diff-table.js';
 import { MetricKeyChooser } from '../compare/key-chooser.js';
 import { ErrorBox, Link, Loading, PageHeader } from '../components/common.js';
-import type { Run } from '../lib/api.js';
+import { api, type Run } from '../lib/api.js';
 import { useLoad, useStored } from '../lib/hooks.js';
 import { formatHash } from '../lib/route.js';
 
@@ -37,17 +37,23 @@ function toCompareRun(run: Run): CompareRun {
   };
 }
 
+/** The experiment's name in the crumbs (its id until the name arrives, or if it cannot be read). */
+function ExperimentCrumb(props: { experimentId: string }) {
+  const loaded = useLoad(() => api.getExperiment(props.experimentId), [props.experimentId]);
+  return (
+    <Link to={{ page: 'experiment', experimentId: props.experimentId, tab: 'runs' }}>
+      {loaded.data?.experiment.name ?? `Experiment ${props.experimentId}`}
+    </Link>
+  );
+}
+
 export function ComparePage(props: { experimentIds: string[]; runIds: string[]; metricKeys: string[] }) {
   const runIds = useMemo(() => [...new Set(props.runIds)], [props.runIds.join(',')]);
   const title = `Compare ${runIds.length} run${runIds.length === 1 ? '' : 's'}`;
   const crumbs = (
     <>
       <Link to={{ page: 'experiments' }}>Experiments</Link>
-      {props.experimentIds.length === 1 && (
-        <Link to={{ page: 'experiment', experimentId: props.experimentIds[0]!, tab: 'runs' }}>
-          Experiment {props.experimentIds[0]}
-        </Link>
-      )}
+      {props.experimentIds.length === 1 && <ExperimentCrumb experimentId={props.experimentIds[0]!} />}
     </>
   );
   if (runIds.length === 0) {

@@ -120,7 +120,7 @@ export function LoggedModelPage(props: { experimentId: string; modelId: string }
       <p class="run-id muted small">
         Model ID <code>{info.model_id}</code>
       </p>
-      <section aria-labelledby="lm-details">
+      <section class="run-section" aria-labelledby="lm-details">
         <h2 id="lm-details">Details</h2>
         <KeyValueTable
           caption="Details"
@@ -133,29 +133,29 @@ export function LoggedModelPage(props: { experimentId: string; modelId: string }
           ]}
         />
       </section>
-      <section aria-labelledby="lm-files">
+      <section class="run-section" aria-labelledby="lm-files">
         <h2 id="lm-files">Files</h2>
         <Files model={model} />
       </section>
-      <section aria-labelledby="lm-params">
+      <section class="run-section" aria-labelledby="lm-params">
         <h2 id="lm-params">Parameters</h2>
         <KeyValueTable
           caption="Parameters"
           rows={(data?.params ?? []).map((param) => ({ key: param.key, value: param.value }))}
         />
       </section>
-      <section aria-labelledby="lm-metrics">
+      <section class="run-section" aria-labelledby="lm-metrics">
         <h2 id="lm-metrics">Metrics</h2>
         <Metrics model={model} />
       </section>
-      <section aria-labelledby="lm-tags">
+      <section class="run-section" aria-labelledby="lm-tags">
         <h2 id="lm-tags">Tags</h2>
         <KeyValueTable
           caption="Tags"
           rows={(info.tags ?? []).map((tag) => ({ key: tag.key, value: tag.value }))}
         />
       </section>
-      <section aria-labelledby="lm-versions">
+      <section class="run-section" aria-labelledby="lm-versions">
         <h2 id="lm-versions">Registered versions</h2>
         <Registrations model={model} />
       </section>
