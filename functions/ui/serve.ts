@@ -41,8 +41,6 @@ export function isPlainOrigin(value: string): boolean {
   return /^https?:\/\/[a-z0-9.-]+(:[0-9]{1,5})?$/.test(value);
 }
 
-export const CONTENT_SECURITY_POLICY = contentSecurityPolicy();
-
 /** The page is revalidated on every visit, so a deploy shows at once; it names the assets by hash. */
 export const INDEX_CACHE_CONTROL = 'no-cache';
 /** A hashed asset never changes under its name. */

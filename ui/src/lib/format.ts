@@ -58,3 +58,11 @@ export function formatBytes(bytes: number | string | undefined | null): string {
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/**
+ * A string literal of the server's search grammar: single quotes, an embedded quote doubled (SQL style,
+ * as the filter tokenizer reads it), so `it's` becomes `'it''s'`.
+ */
+export function searchLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}

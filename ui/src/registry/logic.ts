@@ -10,13 +10,10 @@ export type Stage = (typeof STAGES)[number];
 /** Limits the server applies (registry/rules.ts, promotion/rules.ts), checked early to answer at once. */
 export const LIMITS = { alias: 255, condition: 4000 } as const;
 
-/**
- * A string literal of the search grammar: single quotes, an embedded quote doubled (SQL style, as the
- * server's filter tokenizer reads it), so `it's` becomes `'it''s'`.
- */
-export function quoteFilterValue(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
+/** The search grammar's string literal, by the name the registry code reads it (lib/format.ts). */
+export { searchLiteral as quoteFilterValue } from '../lib/format.js';
+
+import { searchLiteral as quoteFilterValue } from '../lib/format.js';
 
 /**
  * The registered-models filter for a name search box: a case-insensitive substring match, or none for an
@@ -246,11 +243,6 @@ export function loggedModelIdOf(version: { model_id?: string; source?: string })
   if (version.model_id) return version.model_id;
   const match = /^models:\/(m-[^/]+)$/.exec(version.source ?? '');
   return match?.[1];
-}
-
-/** Run ids named by `versions`, once each (one runs/get per run to find its experiment). */
-export function distinctRunIds(versions: readonly { run_id?: string }[]): string[] {
-  return [...new Set(versions.flatMap((version) => (version.run_id ? [version.run_id] : [])))];
 }
 
 /** Registrations per logged model, from the versions whose source is `models:/<id>`. */

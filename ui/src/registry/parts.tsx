@@ -259,11 +259,6 @@ export function TagsEditor(props: {
   );
 }
 
-/** A button that asks before it acts (delete, rename). */
-export function confirmed(message: string): boolean {
-  return window.confirm(message);
-}
-
 /**
  * Previous/Next over MLflow's page tokens: `tokens` holds the token of every page visited so far (the
  * first is undefined), so Previous is a pop and Next a push of the answer's next_page_token.

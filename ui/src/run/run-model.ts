@@ -134,7 +134,5 @@ export function modelLinks(run: RunLike): ModelLink[] {
   return [...links.values()];
 }
 
-/** A string literal in Cairn's search grammar: single-quoted, a quote inside doubled (SQL style). */
-export function searchLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
-}
+/** The search grammar's string literal (one definition, in lib/format.ts). */
+export { searchLiteral } from '../lib/format.js';
