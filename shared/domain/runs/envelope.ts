@@ -18,7 +18,7 @@ import { validateRunId } from '../ids.js';
 import { validateKey } from '../rules.js';
 import { comparePoints, sortAndDedupe } from './metric-codec.js';
 import type {
-  ChunkSummary,
+  EnvelopeChunkSummary,
   EnvelopeReader,
   EnvelopeSources,
   MetricPoint,
@@ -29,7 +29,7 @@ import type {
 
 // The shapes a repository hands envelopes live with the repository's interface (model.ts); named here
 // too, for the store and the tests that build them.
-export type { ChunkSummary, EnvelopeReader, EnvelopeSources, PointSummary, SummarizedChunk };
+export type { EnvelopeChunkSummary, EnvelopeReader, EnvelopeSources, PointSummary, SummarizedChunk };
 
 import { runNotFound } from './rules.js';
 import { stepIntervals } from './sampling.js';
@@ -72,7 +72,7 @@ function mergeMax(current: number, value: number): number {
 }
 
 /** The summary of a non-empty list of points, in any order (the count is of the list as given). */
-export function summarize(points: readonly MetricPoint[]): ChunkSummary {
+export function summarize(points: readonly MetricPoint[]): EnvelopeChunkSummary {
   const head = points[0];
   if (!head) throw new RangeError('summarize needs at least one point');
   let min = Number.NaN;
@@ -351,7 +351,7 @@ function pushFloat(bytes: number[], value: number, kind: number): void {
   }
 }
 
-export function encodeSummary(summary: ChunkSummary, firstTimestamp: number): Uint8Array {
+export function encodeSummary(summary: EnvelopeChunkSummary, firstTimestamp: number): Uint8Array {
   const { min, max, last } = summary;
   const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
   const valueKind = (value: number) => (isFloat32(value) ? KIND_F32 : KIND_F64);
@@ -373,7 +373,10 @@ export function encodeSummary(summary: ChunkSummary, firstTimestamp: number): Ui
   return Uint8Array.from(bytes);
 }
 
-export function decodeSummary(bytes: Uint8Array, first: { step: number; timestamp: number }): ChunkSummary {
+export function decodeSummary(
+  bytes: Uint8Array,
+  first: { step: number; timestamp: number },
+): EnvelopeChunkSummary {
   if (bytes[0] !== SUMMARY_VERSION || bytes.length < 5) throw new RangeError('Not a chunk summary.');
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const kinds = bytes[1] as number;

@@ -180,7 +180,7 @@ export interface PointSummary {
 }
 
 /** A sealed chunk's summary: its points' summary and its smallest step. */
-export interface ChunkSummary extends PointSummary {
+export interface EnvelopeChunkSummary extends PointSummary {
   firstStep: number;
 }
 
@@ -189,7 +189,7 @@ export interface SummarizedChunk {
   id: string;
   /** Its position among the sources' chunks, when the store can read neighbours together. */
   seq?: number;
-  summary: ChunkSummary;
+  summary: EnvelopeChunkSummary;
 }
 
 /** What the store found of one run's key near a step range: summarized chunks and points to read raw. */
