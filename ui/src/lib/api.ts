@@ -301,6 +301,8 @@ export const api = {
     }),
   getModelVersion: (name: string, version: string) =>
     get<{ model_version: ModelVersion }>(`${MLFLOW}/model-versions/get`, { name, version }),
+  getLoggedModel: (modelId: string, signal?: AbortSignal) =>
+    get<{ model: LoggedModel }>(`${MLFLOW}/logged-models/${encodeURIComponent(modelId)}`, undefined, signal),
   searchLoggedModels: (body: {
     experiment_ids: string[];
     filter?: string;

@@ -13,7 +13,6 @@ import { useLoad } from '../lib/hooks.js';
 import { registryApi } from '../registry/api-registry.js';
 import { registrationsByModelId, versionsFromLoggedModelsFilter } from '../registry/logic.js';
 import { RunLink } from '../registry/parts.js';
-import { getLoggedModel } from '../run/api-run.js';
 import '../run/run.css';
 
 /** Versions registered from the model: by their `models:/<id>` source, plus any the model itself lists. */
@@ -88,7 +87,7 @@ function Files(props: { model: LoggedModel }) {
 }
 
 export function LoggedModelPage(props: { experimentId: string; modelId: string }) {
-  const loaded = useLoad((signal) => getLoggedModel(props.modelId, signal), [props.modelId]);
+  const loaded = useLoad((signal) => api.getLoggedModel(props.modelId, signal), [props.modelId]);
   const model = loaded.data?.model;
   // The model's own experiment wins over the one in the link.
   const experimentId = model?.info.experiment_id ?? props.experimentId;

@@ -2,7 +2,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ErrorBox, Link } from '../components/common.js';
-import { api, get, type KeyValue, type LoggedModel, paths } from '../lib/api.js';
+import { api, type KeyValue } from '../lib/api.js';
 import type { Stage } from './logic.js';
 import './registry.css';
 
@@ -98,9 +98,7 @@ export function LoggedModelLink(props: { modelId: string }) {
     let live = true;
     let found = experimentOfLoggedModel.get(props.modelId);
     if (!found) {
-      found = get<{ model: LoggedModel }>(
-        `${paths.MLFLOW}/logged-models/${encodeURIComponent(props.modelId)}`,
-      ).then(
+      found = api.getLoggedModel(props.modelId).then(
         (answer) => answer.model.info.experiment_id,
         () => undefined,
       );

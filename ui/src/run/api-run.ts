@@ -1,14 +1,6 @@
 /** The run page's calls that lib/api.ts has no wrapper for. */
-import { api, get, type LoggedModel, type ModelVersion, paths, type Run } from '../lib/api.js';
+import { api, type ModelVersion, type Run } from '../lib/api.js';
 import { searchLiteral, TAG } from './run-model.js';
-
-export function getLoggedModel(modelId: string, signal?: AbortSignal) {
-  return get<{ model: LoggedModel }>(
-    `${paths.MLFLOW}/logged-models/${encodeURIComponent(modelId)}`,
-    undefined,
-    signal,
-  );
-}
 
 /** Child runs (by `mlflow.parentRunId`) in the parent's experiment, active ones, oldest first, up to `limit`. */
 export async function childRuns(experimentId: string, runId: string, limit = 200, signal?: AbortSignal) {

@@ -5,7 +5,7 @@ import { ErrorBox, KeyValueTable, Link } from '../components/common.js';
 import { api, type Run } from '../lib/api.js';
 import { formatDuration, formatNumber, formatTime } from '../lib/format.js';
 import { useLoad } from '../lib/hooks.js';
-import { childRuns, getLoggedModel, versionsOfRun } from './api-run.js';
+import { childRuns, versionsOfRun } from './api-run.js';
 import { datasetRows, filterPairs, modelLinks, runFacts, runLabel, splitTags } from './run-model.js';
 
 /** Above this many params the table gets a search box. */
@@ -206,7 +206,7 @@ function Datasets(props: { run: Run }) {
 }
 
 function LoggedModelName(props: { modelId: string; experimentId: string }) {
-  const model = useLoad((signal) => getLoggedModel(props.modelId, signal), [props.modelId]);
+  const model = useLoad((signal) => api.getLoggedModel(props.modelId, signal), [props.modelId]);
   const info = model.data?.model.info;
   return (
     <>
