@@ -16,7 +16,7 @@ import type {
   RunState,
   RunStatus,
 } from '../../domain/runs/model.js';
-import { fromStoredMap, projection, projectionWithKey, toStoredMap } from '../items.js';
+import { fromStoredMap, projection, projectionWithKey, storedKey, toStoredMap } from '../items.js';
 import { type ItemKey, keys } from '../keys.js';
 
 export interface RunItem {
@@ -124,6 +124,16 @@ export function newLatestItem(run: Run): LatestItem {
     tail: {},
     es: 1,
   };
+}
+
+/**
+ * Every item a new run is stored as, in the order `create` writes them (LATEST before RUN). Its latest
+ * metrics go into LATEST's `m`, so that benchmarks and imports can write a run with values in one pass.
+ */
+export function itemsOfNewRun(run: Run): { latest: LatestItem; run: RunItem } {
+  const latest = newLatestItem(run);
+  for (const [key, metric] of Object.entries(run.metrics)) latest.m[storedKey(key)] = storedLatest(metric);
+  return { latest, run: newRunItem(run) };
 }
 
 /** The latest point per metric key, as stored in a LATEST item's `m`. */

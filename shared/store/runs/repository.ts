@@ -50,6 +50,7 @@ import { chunkItems, encodeTail, envelopeMarks, isSummaryItem, tailPoints } from
 import {
   isLatestItem,
   isRunItem,
+  itemsOfNewRun,
   LATEST_LISTING_PROJECTION,
   type LatestItem,
   latestMetrics,
@@ -58,8 +59,6 @@ import {
   type MetricSummaryItem,
   type MixedChunkItem,
   mixedChunkProjection,
-  newLatestItem,
-  newRunItem,
   type RunItem,
   runState,
   storedLatest,
@@ -108,8 +107,7 @@ export class DynamoRunRepository implements RunRepository {
   ) {}
 
   async create(run: Run): Promise<void> {
-    const item = newRunItem(run);
-    const latest = newLatestItem(run);
+    const { run: item, latest } = itemsOfNewRun(run);
     // LATEST first: a RUN item is only ever visible with its LATEST item in place.
     await this.doc.send(
       new PutCommand({
