@@ -5,6 +5,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandInput,
@@ -12,6 +13,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './items.js';
+import type { ItemKey } from './keys.js';
 
 /**
  * The one way a document client is built (functions, CLI, tests), so every writer marshals alike:
@@ -51,4 +53,51 @@ export async function updateIfCondition(
     if (isConditionFailure(error)) return false;
     throw error;
   }
+}
+
+/** BatchGetItem's limit on keys per call. */
+const BATCH_GET_KEYS = 100;
+
+/**
+ * Every item of `keys` that exists, in no particular order: 100 keys per call, calls in parallel, keys
+ * DynamoDB leaves unprocessed (throttling) asked again with backoff, so that a missing item never stands
+ * for an unread one.
+ */
+export async function batchGetAll<Item = Record<string, unknown>>(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly ItemKey[],
+  options: { consistent?: boolean; projection?: string; names?: Record<string, string> } = {},
+): Promise<Item[]> {
+  const batches: Record<string, unknown>[][] = [];
+  const wantedKeys = keys.map((key) => ({ pk: key.pk, sk: key.sk }));
+  for (let start = 0; start < wantedKeys.length; start += BATCH_GET_KEYS) {
+    batches.push(wantedKeys.slice(start, start + BATCH_GET_KEYS));
+  }
+  const pages = await Promise.all(
+    batches.map(async (batch) => {
+      const items: Item[] = [];
+      let wanted = batch;
+      for (let attempt = 0; wanted.length > 0; attempt++) {
+        if (attempt >= 8) throw new Error(`DynamoDB left ${wanted.length} keys unprocessed after 8 attempts`);
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
+        const { Responses, UnprocessedKeys } = await doc.send(
+          new BatchGetCommand({
+            RequestItems: {
+              [tableName]: {
+                Keys: wanted,
+                ...(options.consistent ? { ConsistentRead: true } : {}),
+                ...(options.projection ? { ProjectionExpression: options.projection } : {}),
+                ...(options.names ? { ExpressionAttributeNames: options.names } : {}),
+              },
+            },
+          }),
+        );
+        items.push(...((Responses?.[tableName] ?? []) as Item[]));
+        wanted = UnprocessedKeys?.[tableName]?.Keys ?? [];
+      }
+      return items;
+    }),
+  );
+  return pages.flat();
 }

@@ -13,6 +13,9 @@
  * | Run by id                      | table  | pk = `RUN#<run_id>`, sk = `RUN`                          | info, params, tags, dataset inputs         |
  * | Latest metrics + unsealed tail | table  | pk = `RUN#<run_id>`, sk = `LATEST`                       | read-modify-write under a version number  |
  * | Runs of an experiment          | gsi1   | gsi1pk = `EXPRUNS#<experiment_id>#<shard>`              | RUN items; RUN_SHARDS partitions, queried in parallel |
+ * | … by start time                | gsi1   | same, gsi1sk = `<A\|D>#<start>#<run_id>`                | RUN items by lifecycle, then start time (listing pages) |
+ * | … by end time                  | gsi2   | gsi2pk = `EXPRUNE#<experiment_id>#<shard>`, gsi2sk = `<A\|D>#V#<end>#<run_id>` or `<A\|D>#N#<start>#<run_id>` | RUN items; runs without an end time (N) by start time |
+ * | … by name                      | gsi1   | gsi1pk = `EXPRUNN#<experiment_id>#<shard>`, gsi1sk = `<A\|D>#<hex of name>.<run_id>` | NAME items (pk `RUN#<run_id>`, sk `NAME`), one per run |
  * | Latest metrics of its runs     | gsi2   | gsi2pk = `EXPRUNS#<experiment_id>#<shard>`              | LATEST items, joined to runs by run id    |
  * | One key's history chunks       | table  | pk = `RUN#<run_id>`, sk begins_with `MC#<key>#`          | sealed, content-addressed, ordered by first (step, timestamp) |
  * | Mixed (many-key) chunks        | table  | pk = `RUN#<run_id>`, sk begins_with `MX#`                | small groups and sealed tails, all keys   |
@@ -34,7 +37,11 @@
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
- * throughput on its own.
+ * throughput on its own. Listing pages in start-time, end-time or name order read those partitions from
+ * the page's position on, in key order (store/runs/run-index.ts): each index sort key is the order's value
+ * in an encoding whose string order is the value's order. Runs stored before these keys existed (gsi1sk
+ * = the bare run id, no end-time or NAME entry) are still read by full listings; `cairn migrate` rewrites
+ * them and marks their experiment (`run_index`), and only marked experiments are listed by the keys.
  * Two generic GSIs (`gsi1`, `gsi2`, projection ALL) are created with the table because neither
  * dynalite nor an existing local data directory can gain a GSI later (local-stand-ins.md 4.1.3).
  * Items that carry no gsi attributes are not indexed (sparse), so they cost no index writes.
@@ -98,10 +105,34 @@ export const keys = {
   experimentName: (name: string): ItemKey => ({ pk: `EXPNAME#${name}`, sk: 'EXPNAME' }),
   experimentCounter: (): ItemKey => ({ pk: 'COUNTER#EXPERIMENT', sk: 'COUNTER' }),
   run: runKey,
-  runListing: (experimentId: string, runId: string) => ({
-    gsi1pk: experimentRunsPartition(experimentId, shardOf(runId)),
-    gsi1sk: runId,
+  /** A RUN item's index keys: start-time order on gsi1, end-time order on gsi2. */
+  runListing: (run: RunOrderFields) => ({
+    gsi1pk: experimentRunsPartition(run.experimentId, shardOf(run.runId)),
+    gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableNumber(run.startTime)}#${run.runId}`,
+    gsi2pk: `${RUN_END_PREFIX}${run.experimentId}#${shardOf(run.runId)}`,
+    gsi2sk:
+      run.endTime === undefined
+        ? `${lifecycleMark(run.lifecycleStage)}#N#${sortableNumber(run.startTime)}#${run.runId}`
+        : `${lifecycleMark(run.lifecycleStage)}#V#${sortableNumber(run.endTime)}#${run.runId}`,
   }),
+  /** A run's NAME item: its place in name order (gsi1), kept beside its RUN item. */
+  runName: (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'NAME' }),
+  runNameListing: (
+    run: Pick<RunOrderFields, 'experimentId' | 'runId' | 'lifecycleStage'> & { runName: string },
+  ) => ({
+    gsi1pk: `${RUN_NAME_PREFIX}${run.experimentId}#${shardOf(run.runId)}`,
+    gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableName(run.runName)}${NAME_END}${run.runId}`,
+  }),
+  /**
+   * The index partitions holding one experiment's runs in one order, per shard; `sk` prefixes select a
+   * lifecycle stage (and, for end time, runs with (V) or without (N) one).
+   */
+  runOrderPartitions: (experimentId: string, order: RunIndexOrder): string[] =>
+    Array.from({ length: RUN_SHARDS }, (_, shard) =>
+      order === 'start_time'
+        ? experimentRunsPartition(experimentId, shard)
+        : `${order === 'end_time' ? RUN_END_PREFIX : RUN_NAME_PREFIX}${experimentId}#${shard}`,
+    ),
   runLatest: (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'LATEST' }),
   runLatestListing: (experimentId: string, runId: string) => ({
     gsi2pk: experimentRunsPartition(experimentId, shardOf(runId)),
@@ -190,6 +221,64 @@ export interface StepTime {
 /** Index partitions per experiment for its runs; see the header. */
 export const RUN_SHARDS = 4;
 
+/**
+ * The mark (`run_index`) on an experiment item whose runs all carry the order keys below: set on every
+ * experiment created since, and by `cairn migrate` once it has rewritten an older experiment's runs.
+ */
+export const RUN_INDEX_VERSION = 1;
+
+/** The orders runs are indexed in (besides the full listing by run id). */
+export type RunIndexOrder = 'start_time' | 'end_time' | 'run_name';
+
+/** What a run's index keys are made of. */
+export interface RunOrderFields {
+  runId: string;
+  experimentId: string;
+  lifecycleStage: string;
+  startTime: number;
+  endTime?: number | undefined;
+}
+
+const RUN_END_PREFIX = 'EXPRUNE#';
+const RUN_NAME_PREFIX = 'EXPRUNN#';
+
+/** `A` (active) or `D` (deleted): the first part of every run order key, so one stage is one key range. */
+export function lifecycleMark(stage: string): 'A' | 'D' {
+  return stage === 'deleted' ? 'D' : 'A';
+}
+
+/**
+ * Ends a name in a name-order key: below every hex digit, so a name sorts before the names it is a prefix
+ * of, as in code-point order.
+ */
+export const NAME_END = '.';
+
+/**
+ * The longest name prefix (in UTF-8 bytes) a name-order key holds: within a sort key's 1,024 bytes with room
+ * for the rest. Runs whose names share it are ordered by their full names after reading (run-index.ts).
+ */
+export const NAME_KEY_BYTES = 400;
+
+/**
+ * A name as lowercase hex of its UTF-8 bytes: byte order is code-point order (MLflow's order for run names),
+ * and hex keeps every key character below `~`, which range ends use as "above everything".
+ */
+export function sortableName(name: string): string {
+  return Buffer.from(name, 'utf8').subarray(0, NAME_KEY_BYTES).toString('hex');
+}
+
+/**
+ * Any finite double as 16 hex digits whose string order is numeric order (the IEEE 754 bits with the sign
+ * flipped, all bits flipped for negatives), so start and end times of any magnitude sort as numbers.
+ */
+export function sortableNumber(value: number): string {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, value === 0 ? 0 : value);
+  let bits = view.getBigUint64(0);
+  bits = bits >> 63n === 1n ? ~bits & 0xffff_ffff_ffff_ffffn : bits | (1n << 63n);
+  return bits.toString(16).padStart(16, '0');
+}
+
 function experimentRunsPartition(experimentId: string, shard: number): string {
   return `EXPRUNS#${experimentId}#${shard}`;
 }
@@ -234,6 +323,12 @@ export const keyConditions = {
   between: (pk: string, from: string, to: string): KeyCondition => ({
     KeyConditionExpression: 'pk = :kpk AND sk BETWEEN :ksk1 AND :ksk2',
     ExpressionAttributeValues: { ':kpk': pk, ':ksk1': from, ':ksk2': to },
+  }),
+  /** The items of one index partition whose sort key lies in [from, to]. */
+  indexBetween: (index: IndexName, partition: string, from: string, to: string): KeyCondition => ({
+    IndexName: index,
+    KeyConditionExpression: `${index}pk = :kpk AND ${index}sk BETWEEN :ksk1 AND :ksk2`,
+    ExpressionAttributeValues: { ':kpk': partition, ':ksk1': from, ':ksk2': to },
   }),
   /** Every item of one index partition. */
   indexPartition: (index: IndexName, partition: string): KeyCondition => ({

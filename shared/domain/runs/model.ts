@@ -1,6 +1,7 @@
 /** Domain entities and the store interfaces the domain needs. No AWS imports here (design decision 4). */
 
 import type { LifecycleStage } from '../experiments/model.js';
+import type { RunListingPlan } from './search.js';
 
 export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
 
@@ -166,6 +167,11 @@ export interface RunRepository extends EnvelopeReader {
   ): Promise<{ points: MetricPoint[]; next?: HistoryCursor } | undefined>;
   /** Every run of an experiment, any lifecycle stage, with latest metrics. */
   listByExperiment(experimentId: string): Promise<Run[]>;
+  /**
+   * A search page's candidates read in an order the store keeps (see RunListingPlan), with latest metrics;
+   * undefined when the store cannot list these experiments that way (the search then reads every run).
+   */
+  listIndexed(experimentIds: readonly string[], plan: RunListingPlan): Promise<Run[] | undefined>;
 }
 
 // ---- Metric envelopes: what a repository reads for them (the bucketing is envelope.ts). ----

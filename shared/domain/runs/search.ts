@@ -16,6 +16,7 @@
  */
 
 import { InvalidParameterValueError } from '../../errors.js';
+import type { LifecycleStage } from '../experiments/model.js';
 import {
   type Clause,
   compareNumbers,
@@ -31,7 +32,15 @@ import {
 } from '../search/filter.js';
 import { parseOrderTerms, type SortCell } from '../search/order.js';
 import { queryFingerprint } from '../search/page-token.js';
-import { lifecycleView, pairCodec, searchPage, type ViewType } from '../search/pipeline.js';
+import {
+  decodeAfter,
+  lifecycleView,
+  pairCodec,
+  type SearchPlan,
+  searchPage,
+  sortKeyOrder,
+  type ViewType,
+} from '../search/pipeline.js';
 import type { DatasetInput, Run } from './model.js';
 
 /** The dataset input tag that holds a dataset's context (`mlflow.data.context`, e.g. `training`). */
@@ -373,36 +382,105 @@ export interface RunPage {
   nextPageToken?: string;
 }
 
+/** The search pipeline's plan for a run search (searchRuns, and the listing plan below). */
+function runSearchPlan(search: RunSearch, predicate: Predicate, terms: RunSortTerm[]): SearchPlan<Run> {
+  return {
+    // The token layout of earlier releases: tokens issued by them still read.
+    fingerprint: queryFingerprint({
+      s: 'runs',
+      f: search.filter ?? '',
+      o: terms,
+      v: search.viewType,
+      ...(search.scope === undefined ? {} : { scope: search.scope }),
+    }),
+    view: lifecycleView(search.viewType),
+    predicate,
+    terms,
+    sortKey: (run) => terms.map((term) => sortCell(run, term)),
+    strings: 'code-point',
+    codec: pairCodec(
+      terms.map((term) => (isNumericTerm(term) ? 'number' : 'string')),
+      [2, null],
+    ),
+  };
+}
+
 /**
  * Filters, orders and pages runs already read from the store (the caller selects the experiments).
  * Page tokens are keyset tokens: the sort key of the last run served, so runs added or removed
  * between pages never make the next page skip or repeat a run that stays in the result.
  */
 export function searchRuns(all: readonly Run[], search: RunSearch): RunPage {
-  const predicate = compileRunFilter(search.filter);
-  const terms = parseRunOrderBy(search.orderBy);
-  const { items, nextPageToken } = searchPage(
-    all,
-    {
-      // The token layout of earlier releases: tokens issued by them still read.
-      fingerprint: queryFingerprint({
-        s: 'runs',
-        f: search.filter ?? '',
-        o: terms,
-        v: search.viewType,
-        ...(search.scope === undefined ? {} : { scope: search.scope }),
-      }),
-      view: lifecycleView(search.viewType),
-      predicate,
-      terms,
-      sortKey: (run) => terms.map((term) => sortCell(run, term)),
-      strings: 'code-point',
-      codec: pairCodec(
-        terms.map((term) => (isNumericTerm(term) ? 'number' : 'string')),
-        [2, null],
-      ),
-    },
-    search,
-  );
+  const plan = runSearchPlan(search, compileRunFilter(search.filter), parseRunOrderBy(search.orderBy));
+  const { items, nextPageToken } = searchPage(all, plan, search);
   return { runs: items, ...(nextPageToken === undefined ? {} : { nextPageToken }) };
+}
+
+/** The orders a store keeps runs in (keys.ts): a listing in one of them reads from the page's position. */
+export type RunListingOrder = 'start_time' | 'end_time' | 'run_name';
+
+/**
+ * What a store needs to read one page of a run search in index order instead of every run: which order and
+ * stages to read, where the page starts, and how to tell the runs it wants. A store reads runs in `order`
+ * (and, among runs without an end time, by start time `thenStartAscending` when that is the next term),
+ * keeps every run it reads as a candidate, and stops once `wanted` candidates pass `accept` (or none are
+ * left); searchRuns over the candidates then makes the same page as over every run.
+ */
+export interface RunListingPlan {
+  order: RunListingOrder;
+  ascending: boolean;
+  thenStartAscending?: boolean;
+  lifecycles: readonly LifecycleStage[];
+  /** The cursor's values of the order and of start time; undefined for a first page. */
+  after?: { value: SortCell; start?: SortCell };
+  /** The search's full order (a store sorts runs that tie in its key by it). */
+  compare(left: Run, right: Run): number;
+  /** In the view, matching the filter, after the cursor. Latest metrics are not needed (see below). */
+  accept(run: Run): boolean;
+  wanted: number;
+}
+
+const VIEW_STAGES: Record<ViewType, readonly LifecycleStage[]> = {
+  ACTIVE_ONLY: ['active'],
+  DELETED_ONLY: ['deleted'],
+  ALL: ['active', 'deleted'],
+};
+
+/**
+ * The listing plan of a search that an order index can answer: its first term orders by start time, end
+ * time or run name, and neither its filter nor its order reads metrics (a run's latest metrics are stored
+ * apart and read only for the page). Undefined for any other search, which reads every run.
+ */
+export function planRunListing(search: RunSearch): RunListingPlan | undefined {
+  const clauses = parseFilter(search.filter);
+  const terms = parseRunOrderBy(search.orderBy);
+  const first = terms[0];
+  if (
+    first?.entity !== 'attribute' ||
+    !(first.key === 'start_time' || first.key === 'end_time' || first.key === 'run_name') ||
+    clauses.some((clause) => clause.entity === 'metric') ||
+    terms.some((term) => term.entity === 'metric')
+  ) {
+    return undefined;
+  }
+  const predicate = compileRunFilter(search.filter);
+  const plan = runSearchPlan(search, predicate, terms);
+  const order = sortKeyOrder(plan);
+  const view = lifecycleView(search.viewType);
+  const cursor = search.pageToken === undefined ? undefined : decodeAfter(plan, search.pageToken);
+  const second = terms[1];
+  const thenStart = second?.entity === 'attribute' && second.key === 'start_time' ? second : undefined;
+  return {
+    order: first.key,
+    ascending: first.ascending,
+    ...(thenStart ? { thenStartAscending: thenStart.ascending } : {}),
+    lifecycles: VIEW_STAGES[search.viewType],
+    ...(cursor === undefined
+      ? {}
+      : { after: { value: cursor[0] ?? null, ...(thenStart ? { start: cursor[1] ?? null } : {}) } }),
+    compare: (left, right) => order(plan.sortKey(left), plan.sortKey(right)),
+    accept: (run) =>
+      view(run) && predicate(run) && (cursor === undefined || order(plan.sortKey(run), cursor) > 0),
+    wanted: search.maxResults + 1,
+  };
 }

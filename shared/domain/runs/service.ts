@@ -42,7 +42,7 @@ import {
   validateTimestamp,
 } from './rules.js';
 import { generateRunName } from './run-names.js';
-import { type RunPage, searchRuns } from './search.js';
+import { planRunListing, type RunPage, searchRuns } from './search.js';
 
 export type { HistoryPage };
 
@@ -367,6 +367,9 @@ export class RunService {
     const query = { ...search, maxResults, experimentIds, scope: experimentIds };
     // Parse the filter, order and token before any read: a bad request costs nothing.
     searchRuns([], query);
+    const plan = planRunListing(query);
+    const candidates = plan ? await this.repo.listIndexed(experimentIds, plan) : undefined;
+    if (candidates) return searchRuns(candidates, query);
     const runs = (
       await mapWithLimit(experimentIds, LIMITS.searchExperimentsInFlight, (id) =>
         this.repo.listByExperiment(id),

@@ -56,9 +56,7 @@ export function searchPage<T>(
   request: PageRequest<T>,
 ): SearchResult<T> {
   const after = request.pageToken === undefined ? undefined : decodeAfter(plan, request.pageToken);
-  const strings = plan.strings ?? 'code-unit';
-  const compare = (left: readonly SortCell[], right: readonly SortCell[]) =>
-    compareSortKeys(plan.terms, left, right, strings);
+  const compare = sortKeyOrder(plan);
   const rows = all
     .filter((item) => (plan.view === undefined || plan.view(item)) && plan.predicate(item))
     .map((item) => ({ item, key: plan.sortKey(item) }))
@@ -85,7 +83,15 @@ export function searchPage<T>(
   };
 }
 
-function decodeAfter<T>(plan: SearchPlan<T>, token: string): SortCell[] {
+/** How a plan orders two sort keys. */
+export function sortKeyOrder<T>(plan: SearchPlan<T>) {
+  const strings = plan.strings ?? 'code-unit';
+  return (left: readonly SortCell[], right: readonly SortCell[]) =>
+    compareSortKeys(plan.terms, left, right, strings);
+}
+
+/** The sort key a page token resumes after; a 400 for a token of another query or not of this server. */
+export function decodeAfter<T>(plan: SearchPlan<T>, token: string): SortCell[] {
   const key = plan.codec.decode(decodePageToken(token, plan.fingerprint));
   if (key === undefined) {
     throw new InvalidParameterValueError('Invalid page token: it is not a token this server issued.');

@@ -4,7 +4,7 @@
  */
 import type { Experiment, LifecycleStage } from '../../domain/experiments/model.js';
 import { fromStoredMap, toStoredMap } from '../items.js';
-import { keys } from '../keys.js';
+import { keys, RUN_INDEX_VERSION } from '../keys.js';
 
 export interface ExperimentItem {
   pk: string;
@@ -19,6 +19,8 @@ export interface ExperimentItem {
   creation_time: number;
   last_update_time: number;
   tags: Record<string, string>;
+  /** RUN_INDEX_VERSION when every run of the experiment carries the order keys (keys.ts). */
+  run_index?: number;
 }
 
 export function toExperimentItem(experiment: Experiment): ExperimentItem {
@@ -33,6 +35,8 @@ export function toExperimentItem(experiment: Experiment): ExperimentItem {
     creation_time: experiment.creationTime,
     last_update_time: experiment.lastUpdateTime,
     tags: toStoredMap(experiment.tags),
+    // A new experiment has no runs, so all of them are keyed for index-order listings.
+    run_index: RUN_INDEX_VERSION,
   };
 }
 

@@ -24,6 +24,9 @@ export interface RunItem {
   sk: string;
   gsi1pk: string;
   gsi1sk: string;
+  /** End-time order; absent on runs stored before it (see keys.ts). */
+  gsi2pk?: string;
+  gsi2sk?: string;
   type: 'run';
   ver: number;
   run_id: string;
@@ -76,6 +79,18 @@ export interface LatestItem {
   mr?: number;
 }
 
+/** A run's place in name order (keys.runNameListing): the name and stage it was keyed from, to check it. */
+export interface RunNameItem {
+  pk: string;
+  sk: string;
+  gsi1pk: string;
+  gsi1sk: string;
+  type: 'run-name';
+  run_id: string;
+  run_name: string;
+  lifecycle_stage: LifecycleStage;
+}
+
 /** A sealed chunk of one key's points (`MC#<key>#…`), or of several keys' (`MX#…`, `d` by stored key). */
 export interface ChunkItem<Data extends Uint8Array | Record<string, Uint8Array>> extends ItemKey {
   /** The encoded points (metric-codec). */
@@ -95,7 +110,7 @@ export type MixedChunkItem = ChunkItem<Record<string, Uint8Array>>;
 export function newRunItem(run: Run): RunItem {
   return {
     ...keys.run(run.runId),
-    ...keys.runListing(run.experimentId, run.runId),
+    ...keys.runListing(run),
     type: 'run',
     ver: 0,
     run_id: run.runId,
@@ -109,6 +124,34 @@ export function newRunItem(run: Run): RunItem {
     lifecycle_stage: run.lifecycleStage,
     params: toStoredMap(run.params),
     tags: toStoredMap(run.tags),
+  };
+}
+
+/** The index keys a RUN item should carry as it stands (after a change to its stage or end time). */
+export function runIndexKeys(item: RunItem) {
+  return keys.runListing({
+    runId: item.run_id,
+    experimentId: item.experiment_id,
+    lifecycleStage: item.lifecycle_stage,
+    startTime: item.start_time,
+    endTime: item.end_time,
+  });
+}
+
+/** The NAME item of a run with this name and stage. */
+export function runNameItem(run: {
+  runId: string;
+  experimentId: string;
+  runName: string;
+  lifecycleStage: LifecycleStage;
+}): RunNameItem {
+  return {
+    ...keys.runName(run.runId),
+    ...keys.runNameListing(run),
+    type: 'run-name',
+    run_id: run.runId,
+    run_name: run.runName,
+    lifecycle_stage: run.lifecycleStage,
   };
 }
 
@@ -127,13 +170,13 @@ export function newLatestItem(run: Run): LatestItem {
 }
 
 /**
- * Every item a new run is stored as, in the order `create` writes them (LATEST before RUN). Its latest
+ * Every item a new run is stored as, in the order `create` writes them (LATEST and NAME before RUN). Its latest
  * metrics go into LATEST's `m`, so that benchmarks and imports can write a run with values in one pass.
  */
-export function itemsOfNewRun(run: Run): { latest: LatestItem; run: RunItem } {
+export function itemsOfNewRun(run: Run): { latest: LatestItem; name: RunNameItem; run: RunItem } {
   const latest = newLatestItem(run);
   for (const [key, metric] of Object.entries(run.metrics)) latest.m[storedKey(key)] = storedLatest(metric);
-  return { latest, run: newRunItem(run) };
+  return { latest, name: runNameItem(run), run: newRunItem(run) };
 }
 
 /** The latest point per metric key, as stored in a LATEST item's `m`. */

@@ -13,7 +13,6 @@
  *   read: one conditional Put instead of a BatchGet and a Put (see `recentWrites`).
  */
 import {
-  BatchGetCommand,
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -35,8 +34,9 @@ import type {
   RunState,
   StepInterval,
 } from '../../domain/runs/model.js';
+import type { RunListingPlan } from '../../domain/runs/search.js';
 import { InvalidParameterValueError } from '../../errors.js';
-import { queryAll, updateIfCondition } from '../doc-commands.js';
+import { batchGetAll, queryAll, updateIfCondition } from '../doc-commands.js';
 import {
   approximateItemBytes,
   ConcurrentWritesError,
@@ -45,7 +45,7 @@ import {
   isConditionFailure,
   storedKey,
 } from '../items.js';
-import { keyConditions, keys, sortableStep } from '../keys.js';
+import { keyConditions, keys, RUN_INDEX_VERSION, sortableStep } from '../keys.js';
 import { chunkItems, encodeTail, envelopeMarks, isSummaryItem, tailPoints } from './chunks.js';
 import {
   isLatestItem,
@@ -60,6 +60,9 @@ import {
   type MixedChunkItem,
   mixedChunkProjection,
   type RunItem,
+  type RunNameItem,
+  runIndexKeys,
+  runNameItem,
   runState,
   storedLatest,
   toRun,
@@ -67,6 +70,7 @@ import {
 import { readEnvelopeChunks, readEnvelopeSources } from './envelope-read.js';
 import { readHistoryPage } from './history-pages.js';
 import { readHistoryHead, readHistoryIntervals } from './history-sample.js';
+import { type ListingReads, readListing, StaleRunIndexError } from './run-index.js';
 import { projectedRunItem, runUpdate } from './run-update.js';
 
 /** Optimistic-concurrency attempts per write before giving up with a retryable 503. */
@@ -104,18 +108,24 @@ export class DynamoRunRepository implements RunRepository {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** How listings read (run-index.ts); tests shrink the first read to walk ties across batches. */
+    private readonly listing: ListingReads = {},
   ) {}
 
   async create(run: Run): Promise<void> {
-    const { run: item, latest } = itemsOfNewRun(run);
-    // LATEST first: a RUN item is only ever visible with its LATEST item in place.
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: latest,
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    const { run: item, latest, name } = itemsOfNewRun(run);
+    // LATEST and NAME first: a RUN item is only ever visible with its LATEST item and name-order entry in
+    // place. A NAME left by a create that failed before its RUN is skipped by name-order listings.
+    await Promise.all([
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: latest,
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+      this.putRunName(name, true),
+    ]);
     await this.doc.send(
       new PutCommand({
         TableName: this.tableName,
@@ -132,18 +142,9 @@ export class DynamoRunRepository implements RunRepository {
 
   /** Reads RUN and LATEST in one call, strongly consistent. */
   private async read(runId: string): Promise<{ run?: RunItem; latest?: LatestItem }> {
-    const items: Record<string, unknown>[] = [];
-    let wanted: Record<string, unknown>[] = [{ ...keys.run(runId) }, { ...keys.runLatest(runId) }];
-    // DynamoDB may leave keys unprocessed under throttling: a missing RUN must not read as "no such run".
-    for (let attempt = 0; wanted.length > 0; attempt++) {
-      if (attempt >= 8) throw new Error(`DynamoDB left run ${runId} unprocessed after 8 attempts`);
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
-      const { Responses, UnprocessedKeys } = await this.doc.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: wanted, ConsistentRead: true } } }),
-      );
-      items.push(...(Responses?.[this.tableName] ?? []));
-      wanted = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-    }
+    const items = await batchGetAll(this.doc, this.tableName, [keys.run(runId), keys.runLatest(runId)], {
+      consistent: true,
+    });
     return {
       run: items.find((item) => isRunItem(item, runId)) as RunItem | undefined,
       latest: items.find((item) => isLatestItem(item, runId)) as LatestItem | undefined,
@@ -177,9 +178,12 @@ export class DynamoRunRepository implements RunRepository {
           new UpdateCommand({
             TableName: this.tableName,
             Key: keys.run(runId),
-            ...runUpdate(change, item.ver),
+            ...runUpdate(change, item),
           }),
         );
+        if (change.runName !== undefined && change.runName !== item.run_name) {
+          await this.putRunName(runNameItem({ ...run, runName: change.runName }), false);
+        }
         return run;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
@@ -197,13 +201,8 @@ export class DynamoRunRepository implements RunRepository {
    */
   async setLifecycle(runId: string, from: LifecycleStage, to: LifecycleStage): Promise<boolean> {
     this.recentWrites.delete(runId);
-    const moved = await updateIfCondition(this.doc, {
-      TableName: this.tableName,
-      Key: keys.run(runId),
-      UpdateExpression: 'SET lifecycle_stage = :to, ver = ver + :one',
-      ConditionExpression: 'lifecycle_stage = :from',
-      ExpressionAttributeValues: { ':to': to, ':from': from, ':one': 1 },
-    });
+    const moved = await this.moveRun(runId, from, to);
+    if (moved === undefined) return false;
     // LATEST is written before RUN and never removed; the condition keeps a lone `ver` from appearing.
     await updateIfCondition(this.doc, {
       TableName: this.tableName,
@@ -212,7 +211,66 @@ export class DynamoRunRepository implements RunRepository {
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeValues: { ':one': 1 },
     });
-    return moved;
+    // Last, and on a refused move too, like the bump: a retried move puts an entry its first try missed.
+    await this.putRunName(runNameItem(toRun(moved.item, undefined)), false);
+    return moved.moved;
+  }
+
+  /**
+   * The RUN half of a move: the stage and the order keys that carry it change in one conditional update,
+   * under the version read. Undefined when the run is missing; `moved` false when it is in another stage.
+   */
+  private async moveRun(
+    runId: string,
+    from: LifecycleStage,
+    to: LifecycleStage,
+  ): Promise<{ moved: boolean; item: RunItem } | undefined> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      await contendedWriteBackoff(attempt);
+      const { Item } = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }),
+      );
+      if (!Item) return undefined;
+      const item = Item as RunItem;
+      if (item.lifecycle_stage !== from) return { moved: false, item };
+      const next: RunItem = { ...item, lifecycle_stage: to };
+      const { gsi1sk, gsi2pk, gsi2sk } = runIndexKeys(next);
+      const updated = await updateIfCondition(this.doc, {
+        TableName: this.tableName,
+        Key: keys.run(runId),
+        UpdateExpression:
+          'SET lifecycle_stage = :to, gsi1sk = :gsi1sk, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk, ver = ver + :one',
+        ConditionExpression: 'ver = :read',
+        ExpressionAttributeValues: {
+          ':to': to,
+          ':gsi1sk': gsi1sk,
+          ':gsi2pk': gsi2pk,
+          ':gsi2sk': gsi2sk,
+          ':one': 1,
+          ':read': item.ver,
+        },
+      });
+      if (updated) return { moved: true, item: next };
+    }
+    throw new ConcurrentWritesError(`run ${runId}`);
+  }
+
+  /**
+   * Puts a run's name-order entry. `ifAbsent` for a create: an entry already there is the run's own (a
+   * replayed create), and must not be reset to the name it was created with.
+   */
+  private async putRunName(item: RunNameItem, ifAbsent: boolean): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ...(ifAbsent ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
+        }),
+      );
+    } catch (error) {
+      if (!(ifAbsent && isConditionFailure(error))) throw error;
+    }
   }
 
   /**
@@ -474,6 +532,30 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /** Every run of an experiment with its latest metrics: RUN_SHARDS partitions of each index, in parallel. */
+  /**
+   * One search page's candidates read in index order (run-index.ts), or undefined when the order keys
+   * cannot answer: an experiment not marked `run_index` (runs stored before the keys, until `cairn
+   * migrate`), or a name-order entry found stale, which is put right here so the next search can use it.
+   */
+  async listIndexed(experimentIds: readonly string[], plan: RunListingPlan): Promise<Run[] | undefined> {
+    const marks = await batchGetAll<{ experiment_id: string; run_index?: number }>(
+      this.doc,
+      this.tableName,
+      experimentIds.map((id) => keys.experiment(id)),
+      { projection: 'experiment_id, run_index' },
+    );
+    // An id with no experiment item lists nothing either way; one without the mark needs every run read.
+    if (marks.some((mark) => mark.run_index !== RUN_INDEX_VERSION)) return undefined;
+    const existing = marks.map((mark) => mark.experiment_id);
+    try {
+      return await readListing(this.doc, this.tableName, existing, plan, this.listing);
+    } catch (error) {
+      if (!(error instanceof StaleRunIndexError)) throw error;
+      await Promise.all(error.entries.map((entry) => this.putRunName(entry, false)));
+      return undefined;
+    }
+  }
+
   async listByExperiment(experimentId: string): Promise<Run[]> {
     const partitions = keys.experimentRunsPartitions(experimentId);
     const [runPages, latestPages] = await Promise.all([

@@ -5,7 +5,7 @@
 import type { UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { RunChange } from '../../domain/runs/model.js';
 import { storedKey, toStoredMap } from '../items.js';
-import type { RunItem } from './entity.js';
+import { type RunItem, runIndexKeys } from './entity.js';
 
 /** RunChange fields written as whole attributes of the RUN item. */
 const WHOLE_ATTRIBUTES = [
@@ -17,16 +17,19 @@ const WHOLE_ATTRIBUTES = [
   ['modelInputs', 'model_inputs'],
 ] as const satisfies readonly (readonly [keyof RunChange, keyof RunItem])[];
 
-/** The UpdateExpression, names and values of `change`, conditional on the item still being at `readVer`. */
+/**
+ * The UpdateExpression, names and values of `change` to `item`, conditional on the item still being at the
+ * version it was read at. An end time moves the run in end-time order, in the same update.
+ */
 export function runUpdate(
   change: RunChange,
-  readVer: number,
+  item: RunItem,
 ): Pick<
   UpdateCommandInput,
   'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
 > {
   const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ':read': readVer, ':one': 1 };
+  const values: Record<string, unknown> = { ':read': item.ver, ':one': 1 };
   const sets: string[] = [];
   const removes: string[] = [];
   let n = 0;
@@ -50,6 +53,14 @@ export function runUpdate(
     names[`#${attribute}`] = attribute;
     values[`:${attribute}`] = value;
     sets.push(`#${attribute} = :${attribute}`);
+  }
+  if (change.endTime !== undefined) {
+    // gsi1sk too: a run stored before order keys gets them whole (its gsi1sk was the bare run id).
+    for (const [attribute, value] of Object.entries(runIndexKeys({ ...item, end_time: change.endTime }))) {
+      if (attribute === 'gsi1pk') continue;
+      sets.push(`${attribute} = :${attribute}`);
+      values[`:${attribute}`] = value;
+    }
   }
   sets.push('ver = ver + :one');
   return {

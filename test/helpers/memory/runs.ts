@@ -17,6 +17,7 @@ import type {
   RunRepository,
   StepInterval,
 } from '../../../shared/domain/runs/model.js';
+import type { RunListingPlan } from '../../../shared/domain/runs/search.js';
 
 export class MemoryRunRepository implements RunRepository {
   readonly runs = new Map<string, Run>();
@@ -128,6 +129,24 @@ export class MemoryRunRepository implements RunRepository {
 
   async readEnvelopeChunks(): Promise<MetricPoint[]> {
     return [];
+  }
+
+  /** In memory every order is a sort: the candidates a store's index walk would stop at. */
+  async listIndexed(experimentIds: readonly string[], plan: RunListingPlan): Promise<Run[]> {
+    const ordered = [...this.runs.values()]
+      .filter(
+        (run) => experimentIds.includes(run.experimentId) && plan.lifecycles.includes(run.lifecycleStage),
+      )
+      .map((run) => structuredClone(run))
+      .sort(plan.compare);
+    const candidates: Run[] = [];
+    let accepted = 0;
+    for (const run of ordered) {
+      if (accepted >= plan.wanted) break;
+      candidates.push(run);
+      if (plan.accept(run)) accepted++;
+    }
+    return candidates;
   }
 
   async listByExperiment(experimentId: string): Promise<Run[]> {

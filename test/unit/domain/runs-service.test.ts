@@ -272,9 +272,10 @@ describe('search fan-out', () => {
       return listByExperiment(experimentId);
     };
     const ids = (count: number) => Array.from({ length: count }, (_, index) => String(index + 1));
+    // Ordered by a metric: read by full listings (an index-order listing merges partitions instead).
     const page = await runs.search({
       experimentIds: ids(LIMITS.searchExperimentIds),
-      orderBy: [],
+      orderBy: ['metrics.m'],
       viewType: 'ACTIVE_ONLY',
     });
     expect(page.runs.map((run) => run.runId)).toEqual([runId]);
