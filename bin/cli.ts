@@ -4,6 +4,7 @@
  *   token    create, list and revoke API tokens, locally or in a deployed stack
  *   policy   set, read and delete registered models' promotion policies; read their promotion audit trail;
  *            migrate policies stored under model names by earlier builds
+ *   migrate  bring data stored by earlier builds up to the current layout (run order keys)
  */
 import { USAGE } from './usage.js';
 
@@ -18,6 +19,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/token.js')).token(rest);
       case 'policy':
         return await (await import('./commands/policy.js')).policy(rest);
+      case 'migrate':
+        return await (await import('./commands/migrate.js')).migrate(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -12,6 +12,7 @@ export const USAGE = `Usage:
   cairn policy delete --model NAME (--alias ALIAS | --stage STAGE) [TARGET]
   cairn policy audit --model NAME [--max-results N] [TARGET]
   cairn policy migrate [--dry-run] [TARGET]
+  cairn migrate [--dry-run] [TARGET]
 
 server:
   --host      address to listen on (env CAIRN_HOST, default 127.0.0.1); anything but loopback needs --auth
@@ -40,7 +41,11 @@ policy:
   TARGET       as for token
 
 policy migrate moves the policies and audit entries that Cairn builds before the id-keyed layout stored
-under a model's name to the model's id. Until it has run, those models' promotions are refused.`;
+under a model's name to the model's id. Until it has run, those models' promotions are refused.
+
+migrate keys the runs of experiments created before Cairn kept runs in start-time, end-time and name order,
+so that their searches read one page instead of every run (until then they answer the same, only slower).
+Run it once after upgrading (\`--dry-run\` reports what it would key); it is safe to run again or to resume.`;
 
 /** A mistake in the command line: the message, then the usage text, exit code 2. */
 export class UsageError extends Error {}

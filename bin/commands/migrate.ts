@@ -1,0 +1,38 @@
+/**
+ * `cairn migrate`: brings data stored by earlier builds up to the current layout. Today: the run order
+ * keys that let a runs search read one page instead of every run (store/runs/migrate-index.ts).
+ */
+import { parseArgs } from 'node:util';
+import { createDocumentClient } from '../../shared/store/doc-commands.js';
+import { migrateRunIndex } from '../../shared/store/runs/migrate-index.js';
+import { TARGET_OPTIONS, withTarget } from '../target.js';
+import { usage } from '../usage.js';
+
+export async function migrate(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { ...TARGET_OPTIONS, 'dry-run': { type: 'boolean', default: false } },
+    strict: true,
+  });
+  if (values.help) return usage(0);
+  // With --stack this runs with the operator's own AWS credentials (the usual chain): it needs
+  // cloudformation:DescribeStacks, and dynamodb:Query, GetItem, UpdateItem and PutItem on the table.
+  return withTarget(values, async (store) => {
+    const report = await migrateRunIndex(createDocumentClient(store.client), store.tableName, {
+      dryRun: values['dry-run'],
+      progress: (experimentId, runs) =>
+        console.log(`experiment ${experimentId}: ${runs} runs ${values['dry-run'] ? 'to key' : 'keyed'}`),
+    });
+    if (report.experiments.length === 0) {
+      console.log(
+        `Nothing to migrate in ${store.where}: every experiment's runs are keyed for paged searches.`,
+      );
+      return 0;
+    }
+    console.log(
+      `${report.dryRun ? 'Would key' : 'Keyed'} ${report.runs} runs in ${report.experiments.length} experiments in ${store.where}; ${report.dryRun ? 'they would then be' : 'they are now'} searched a page at a time.`,
+    );
+    if (report.dryRun) console.log('Dry run: nothing was changed.');
+    return 0;
+  });
+}

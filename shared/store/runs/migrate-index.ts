@@ -1,0 +1,120 @@
+/**
+ * `cairn migrate`: gives the runs of experiments created before order keys existed (keys.ts) their
+ * start-time, end-time and name keys, then marks each experiment `run_index`, from which on its searches
+ * read pages instead of every run. Idempotent and resumable: marked experiments are skipped, runs already
+ * keyed are left alone, and an experiment is marked only after all its runs are keyed, so an interrupted
+ * migration is finished by running it again. Runs are not rewritten: only their index keys are set,
+ * conditional on the version read (a concurrent write is re-read and keyed as it then stands).
+ */
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { mapWithLimit } from '../../concurrency.js';
+import { queryAll, updateIfCondition } from '../doc-commands.js';
+import { keyConditions, keys, RUN_INDEX_VERSION } from '../keys.js';
+import { type RunItem, runIndexKeys, runNameItem } from './entity.js';
+
+/** Runs keyed at once: enough to keep a local table busy, few enough for a small table's capacity. */
+const RUNS_IN_FLIGHT = 16;
+
+export interface RunIndexMigration {
+  dryRun: boolean;
+  /** Experiments found unmarked (and marked, unless a dry run). */
+  experiments: string[];
+  /** Runs whose keys were (or would be) set. */
+  runs: number;
+}
+
+export async function migrateRunIndex(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: { dryRun?: boolean; progress?: (experimentId: string, runs: number) => void } = {},
+): Promise<RunIndexMigration> {
+  const dryRun = options.dryRun ?? false;
+  const experiments = await queryAll<{ experiment_id: string; run_index?: number }>(doc, {
+    TableName: tableName,
+    ...keyConditions.indexPartition('gsi1', keys.allExperimentsPartition),
+    ProjectionExpression: 'experiment_id, run_index',
+  });
+  const report: RunIndexMigration = { dryRun, experiments: [], runs: 0 };
+  for (const { experiment_id: experimentId, run_index } of experiments) {
+    if (run_index === RUN_INDEX_VERSION) continue;
+    report.experiments.push(experimentId);
+    const runs = (
+      await Promise.all(
+        keys
+          .experimentRunsPartitions(experimentId)
+          .map((partition) =>
+            queryAll<RunItem>(doc, {
+              TableName: tableName,
+              ...keyConditions.indexPartition('gsi1', partition),
+            }),
+          ),
+      )
+    ).flat();
+    const keyed = await mapWithLimit(runs, RUNS_IN_FLIGHT, (run) => keyRun(doc, tableName, run, dryRun));
+    const changed = keyed.filter(Boolean).length;
+    report.runs += changed;
+    options.progress?.(experimentId, changed);
+    if (!dryRun) {
+      await updateIfCondition(doc, {
+        TableName: tableName,
+        Key: keys.experiment(experimentId),
+        UpdateExpression: 'SET run_index = :version',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':version': RUN_INDEX_VERSION },
+      });
+    }
+  }
+  return report;
+}
+
+/** Sets one run's order keys and NAME item if it lacks them; true when it did (or would). */
+async function keyRun(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  listed: RunItem,
+  dryRun: boolean,
+): Promise<boolean> {
+  let item: RunItem | undefined = listed;
+  for (let attempt = 0; item; attempt++) {
+    if (attempt >= 10) throw new Error(`run ${listed.run_id} kept changing while it was being keyed`);
+    const wanted = runIndexKeys(item);
+    const name = runNameItem({
+      runId: item.run_id,
+      experimentId: item.experiment_id,
+      runName: item.run_name,
+      lifecycleStage: item.lifecycle_stage,
+    });
+    const { Item: nameItem } = await doc.send(
+      new GetCommand({ TableName: tableName, Key: keys.runName(item.run_id), ConsistentRead: true }),
+    );
+    const keyed =
+      item.gsi1sk === wanted.gsi1sk && item.gsi2pk === wanted.gsi2pk && item.gsi2sk === wanted.gsi2sk;
+    const named = nameItem?.gsi1sk === name.gsi1sk;
+    if (keyed && named) return false;
+    if (dryRun) return true;
+    const updated =
+      keyed ||
+      (await updateIfCondition(doc, {
+        TableName: tableName,
+        Key: keys.run(item.run_id),
+        UpdateExpression: 'SET gsi1sk = :gsi1sk, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk',
+        ConditionExpression: 'ver = :read',
+        ExpressionAttributeValues: {
+          ':gsi1sk': wanted.gsi1sk,
+          ':gsi2pk': wanted.gsi2pk,
+          ':gsi2sk': wanted.gsi2sk,
+          ':read': item.ver,
+        },
+      }));
+    if (updated) {
+      await doc.send(new PutCommand({ TableName: tableName, Item: name }));
+      return true;
+    }
+    // Changed since it was listed: key it as it now stands.
+    const { Item } = await doc.send(
+      new GetCommand({ TableName: tableName, Key: keys.run(listed.run_id), ConsistentRead: true }),
+    );
+    item = Item as RunItem | undefined;
+  }
+  return false;
+}
