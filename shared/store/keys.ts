@@ -14,8 +14,8 @@
  * | Latest metrics + unsealed tail | table  | pk = `RUN#<run_id>`, sk = `LATEST`                       | read-modify-write under a version number  |
  * | Runs of an experiment          | gsi1   | gsi1pk = `EXPRUNS#<experiment_id>#<shard>`              | RUN items; RUN_SHARDS partitions, queried in parallel |
  * | … by start time                | gsi1   | same, gsi1sk = `<A\|D>#<start>#<run_id>`                | RUN items by lifecycle, then start time (listing pages) |
- * | … by end time                  | gsi2   | gsi2pk = `EXPRUNE#<experiment_id>#<shard>`, gsi2sk = `<A\|D>#V#<end>#<run_id>` or `<A\|D>#N#<start>#<run_id>` | RUN items; runs without an end time (N) by start time |
- * | … by name                      | gsi1   | gsi1pk = `EXPRUNN#<experiment_id>#<shard>`, gsi1sk = `<A\|D>#<hex of name>.<run_id>` | NAME items (pk `RUN#<run_id>`, sk `NAME`), one per run |
+ * | … by name                      | gsi1   | gsi1pk = `EXPRUNN#<experiment_id>#<shard>`, gsi1sk = `<A\|D>#<hex of name>.<run_id>` | ORDER items (pk `RUN#<run_id>`, sk `ORDER`), one per run |
+ * | … by end time                  | gsi2   | gsi2pk = `EXPRUNE#<experiment_id>#<shard>`, gsi2sk = `<A\|D>#V#<end>#<run_id>` or `<A\|D>#N#<start>#<run_id>` | ORDER items; runs without an end time (N) by start time |
  * | Latest metrics of its runs     | gsi2   | gsi2pk = `EXPRUNS#<experiment_id>#<shard>`              | LATEST items, joined to runs by run id    |
  * | One key's history chunks       | table  | pk = `RUN#<run_id>`, sk begins_with `MC#<key>#`          | sealed, content-addressed, ordered by first (step, timestamp) |
  * | Mixed (many-key) chunks        | table  | pk = `RUN#<run_id>`, sk begins_with `MX#`                | small groups and sealed tails, all keys   |
@@ -39,8 +39,11 @@
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
  * throughput on its own. Listing pages in start-time, end-time or name order read those partitions from
  * the page's position on, in key order (store/runs/run-index.ts): each index sort key is the order's value
- * in an encoding whose string order is the value's order. Runs stored before these keys existed (gsi1sk
- * = the bare run id, no end-time or NAME entry) are still read by full listings; `cairn migrate` rewrites
+ * in an encoding whose string order is the value's order. Name and end-time order live on a small ORDER
+ * item beside the RUN item rather than on the RUN item's free gsi2: an index copy costs the whole item's
+ * size on every write, and RUN items (params, tags) are large and written often; ORDER items change only
+ * on a rename, a move or an end time. Runs stored before these keys existed (gsi1sk = the bare run id,
+ * no ORDER item) are still read by full listings; `cairn migrate` rewrites
  * them and marks their experiment (`run_index`), and only marked experiments are listed by the keys.
  * Two generic GSIs (`gsi1`, `gsi2`, projection ALL) are created with the table because neither
  * dynalite nor an existing local data directory can gain a GSI later (local-stand-ins.md 4.1.3).
@@ -105,23 +108,21 @@ export const keys = {
   experimentName: (name: string): ItemKey => ({ pk: `EXPNAME#${name}`, sk: 'EXPNAME' }),
   experimentCounter: (): ItemKey => ({ pk: 'COUNTER#EXPERIMENT', sk: 'COUNTER' }),
   run: runKey,
-  /** A RUN item's index keys: start-time order on gsi1, end-time order on gsi2. */
+  /** A RUN item's index keys: start-time order (gsi1). */
   runListing: (run: RunOrderFields) => ({
     gsi1pk: experimentRunsPartition(run.experimentId, shardOf(run.runId)),
     gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableNumber(run.startTime)}#${run.runId}`,
+  }),
+  /** A run's ORDER item: its place in name order (gsi1) and end-time order (gsi2), beside its RUN item. */
+  runOrder: (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'ORDER' }),
+  runOrderListing: (run: RunOrderFields & { runName: string }) => ({
+    gsi1pk: `${RUN_NAME_PREFIX}${run.experimentId}#${shardOf(run.runId)}`,
+    gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableName(run.runName)}${NAME_END}${run.runId}`,
     gsi2pk: `${RUN_END_PREFIX}${run.experimentId}#${shardOf(run.runId)}`,
     gsi2sk:
       run.endTime === undefined
         ? `${lifecycleMark(run.lifecycleStage)}#N#${sortableNumber(run.startTime)}#${run.runId}`
         : `${lifecycleMark(run.lifecycleStage)}#V#${sortableNumber(run.endTime)}#${run.runId}`,
-  }),
-  /** A run's NAME item: its place in name order (gsi1), kept beside its RUN item. */
-  runName: (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'NAME' }),
-  runNameListing: (
-    run: Pick<RunOrderFields, 'experimentId' | 'runId' | 'lifecycleStage'> & { runName: string },
-  ) => ({
-    gsi1pk: `${RUN_NAME_PREFIX}${run.experimentId}#${shardOf(run.runId)}`,
-    gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableName(run.runName)}${NAME_END}${run.runId}`,
   }),
   /**
    * The index partitions holding one experiment's runs in one order, per shard; `sk` prefixes select a

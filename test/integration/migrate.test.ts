@@ -83,17 +83,17 @@ describe('cairn migrate', () => {
     const expected = await answers(experimentId);
     expect(expected[0]?.length).toBe(18);
 
-    // As earlier builds stored them: gsi1sk the bare run id, no end-time keys, no NAME items, no mark.
+    // As earlier builds stored them: gsi1sk the bare run id, no ORDER items, no mark.
     for (const runId of runIds) {
       await table.doc.send(
         new UpdateCommand({
           TableName: table.tableName,
           Key: keys.run(runId),
-          UpdateExpression: 'SET gsi1sk = :id REMOVE gsi2pk, gsi2sk',
+          UpdateExpression: 'SET gsi1sk = :id',
           ExpressionAttributeValues: { ':id': runId },
         }),
       );
-      await table.doc.send(new DeleteCommand({ TableName: table.tableName, Key: keys.runName(runId) }));
+      await table.doc.send(new DeleteCommand({ TableName: table.tableName, Key: keys.runOrder(runId) }));
     }
     await table.doc.send(
       new UpdateCommand({
@@ -108,14 +108,14 @@ describe('cairn migrate', () => {
     expect(dryRun.code, dryRun.stderr).toBe(0);
     expect(dryRun.stdout).toContain('Would key 24 runs in 1 experiments');
     expect((await item(keys.experiment(experimentId)))?.run_index).toBeUndefined();
-    expect(await item(keys.runName(runIds[0] as string))).toBeUndefined();
+    expect(await item(keys.runOrder(runIds[0] as string))).toBeUndefined();
 
     const migrated = await cli.run(['migrate', '--data-dir', server.dataDir]);
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(migrated.stdout).toContain('Keyed 24 runs in 1 experiments');
     expect((await item(keys.experiment(experimentId)))?.run_index).toBe(1);
     for (const runId of runIds) {
-      expect(await item(keys.runName(runId))).toBeDefined();
+      expect(await item(keys.runOrder(runId))).toBeDefined();
       expect(String((await item(keys.run(runId)))?.gsi1sk)).toMatch(/^[AD]#[0-9a-f]{16}#/);
     }
     expect(await answers(experimentId)).toEqual(expected);

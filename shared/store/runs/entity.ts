@@ -24,9 +24,6 @@ export interface RunItem {
   sk: string;
   gsi1pk: string;
   gsi1sk: string;
-  /** End-time order; absent on runs stored before it (see keys.ts). */
-  gsi2pk?: string;
-  gsi2sk?: string;
   type: 'run';
   ver: number;
   run_id: string;
@@ -79,16 +76,22 @@ export interface LatestItem {
   mr?: number;
 }
 
-/** A run's place in name order (keys.runNameListing): the name and stage it was keyed from, to check it. */
-export interface RunNameItem {
+/**
+ * A run's place in name and end-time order (keys.runOrderListing), with the values it was keyed from, so
+ * that a listing can tell an entry a cut-short write left behind (run-index.ts).
+ */
+export interface RunOrderItem {
   pk: string;
   sk: string;
   gsi1pk: string;
   gsi1sk: string;
-  type: 'run-name';
+  gsi2pk: string;
+  gsi2sk: string;
+  type: 'run-order';
   run_id: string;
   run_name: string;
   lifecycle_stage: LifecycleStage;
+  end_time?: number;
 }
 
 /** A sealed chunk of one key's points (`MC#<key>#…`), or of several keys' (`MX#…`, `d` by stored key). */
@@ -127,31 +130,30 @@ export function newRunItem(run: Run): RunItem {
   };
 }
 
-/** The index keys a RUN item should carry as it stands (after a change to its stage or end time). */
-export function runIndexKeys(item: RunItem) {
+/** The start-time key a RUN item should carry as it stands (after a move between stages). */
+export function runIndexKeys(
+  item: Pick<RunItem, 'run_id' | 'experiment_id' | 'lifecycle_stage' | 'start_time'>,
+) {
   return keys.runListing({
     runId: item.run_id,
     experimentId: item.experiment_id,
     lifecycleStage: item.lifecycle_stage,
     startTime: item.start_time,
-    endTime: item.end_time,
   });
 }
 
-/** The NAME item of a run with this name and stage. */
-export function runNameItem(run: {
-  runId: string;
-  experimentId: string;
-  runName: string;
-  lifecycleStage: LifecycleStage;
-}): RunNameItem {
+/** The ORDER item of a run as it stands. */
+export function runOrderItem(
+  run: Pick<Run, 'runId' | 'experimentId' | 'runName' | 'lifecycleStage' | 'startTime' | 'endTime'>,
+): RunOrderItem {
   return {
-    ...keys.runName(run.runId),
-    ...keys.runNameListing(run),
-    type: 'run-name',
+    ...keys.runOrder(run.runId),
+    ...keys.runOrderListing(run),
+    type: 'run-order',
     run_id: run.runId,
     run_name: run.runName,
     lifecycle_stage: run.lifecycleStage,
+    ...(run.endTime === undefined ? {} : { end_time: run.endTime }),
   };
 }
 
@@ -170,13 +172,13 @@ export function newLatestItem(run: Run): LatestItem {
 }
 
 /**
- * Every item a new run is stored as, in the order `create` writes them (LATEST and NAME before RUN). Its latest
+ * Every item a new run is stored as, in the order `create` writes them (LATEST and ORDER before RUN). Its latest
  * metrics go into LATEST's `m`, so that benchmarks and imports can write a run with values in one pass.
  */
-export function itemsOfNewRun(run: Run): { latest: LatestItem; name: RunNameItem; run: RunItem } {
+export function itemsOfNewRun(run: Run): { latest: LatestItem; order: RunOrderItem; run: RunItem } {
   const latest = newLatestItem(run);
   for (const [key, metric] of Object.entries(run.metrics)) latest.m[storedKey(key)] = storedLatest(metric);
-  return { latest, name: runNameItem(run), run: newRunItem(run) };
+  return { latest, order: runOrderItem(run), run: newRunItem(run) };
 }
 
 /** The latest point per metric key, as stored in a LATEST item's `m`. */

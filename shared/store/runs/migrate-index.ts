@@ -1,6 +1,6 @@
 /**
  * `cairn migrate`: gives the runs of experiments created before order keys existed (keys.ts) their
- * start-time, end-time and name keys, then marks each experiment `run_index`, from which on its searches
+ * start-time key and ORDER item (name and end-time keys), then marks each experiment `run_index`, from which on its searches
  * read pages instead of every run. Idempotent and resumable: marked experiments are skipped, runs already
  * keyed are left alone, and an experiment is marked only after all its runs are keyed, so an interrupted
  * migration is finished by running it again. Runs are not rewritten: only their index keys are set,
@@ -10,7 +10,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/li
 import { mapWithLimit } from '../../concurrency.js';
 import { queryAll, updateIfCondition } from '../doc-commands.js';
 import { keyConditions, keys, RUN_INDEX_VERSION } from '../keys.js';
-import { type RunItem, runIndexKeys, runNameItem } from './entity.js';
+import { type RunItem, runIndexKeys, runOrderItem, toRun } from './entity.js';
 
 /** Runs keyed at once: enough to keep a local table busy, few enough for a small table's capacity. */
 const RUNS_IN_FLIGHT = 16;
@@ -40,14 +40,12 @@ export async function migrateRunIndex(
     report.experiments.push(experimentId);
     const runs = (
       await Promise.all(
-        keys
-          .experimentRunsPartitions(experimentId)
-          .map((partition) =>
-            queryAll<RunItem>(doc, {
-              TableName: tableName,
-              ...keyConditions.indexPartition('gsi1', partition),
-            }),
-          ),
+        keys.experimentRunsPartitions(experimentId).map((partition) =>
+          queryAll<RunItem>(doc, {
+            TableName: tableName,
+            ...keyConditions.indexPartition('gsi1', partition),
+          }),
+        ),
       )
     ).flat();
     const keyed = await mapWithLimit(runs, RUNS_IN_FLIGHT, (run) => keyRun(doc, tableName, run, dryRun));
@@ -67,7 +65,7 @@ export async function migrateRunIndex(
   return report;
 }
 
-/** Sets one run's order keys and NAME item if it lacks them; true when it did (or would). */
+/** Sets one run's start-time key and ORDER item if it lacks them; true when it did (or would). */
 async function keyRun(
   doc: DynamoDBDocumentClient,
   tableName: string,
@@ -78,36 +76,25 @@ async function keyRun(
   for (let attempt = 0; item; attempt++) {
     if (attempt >= 10) throw new Error(`run ${listed.run_id} kept changing while it was being keyed`);
     const wanted = runIndexKeys(item);
-    const name = runNameItem({
-      runId: item.run_id,
-      experimentId: item.experiment_id,
-      runName: item.run_name,
-      lifecycleStage: item.lifecycle_stage,
-    });
-    const { Item: nameItem } = await doc.send(
-      new GetCommand({ TableName: tableName, Key: keys.runName(item.run_id), ConsistentRead: true }),
+    const order = runOrderItem(toRun(item, undefined));
+    const { Item: stored } = await doc.send(
+      new GetCommand({ TableName: tableName, Key: keys.runOrder(item.run_id), ConsistentRead: true }),
     );
-    const keyed =
-      item.gsi1sk === wanted.gsi1sk && item.gsi2pk === wanted.gsi2pk && item.gsi2sk === wanted.gsi2sk;
-    const named = nameItem?.gsi1sk === name.gsi1sk;
-    if (keyed && named) return false;
+    const keyed = item.gsi1sk === wanted.gsi1sk;
+    const ordered = stored?.gsi1sk === order.gsi1sk && stored?.gsi2sk === order.gsi2sk;
+    if (keyed && ordered) return false;
     if (dryRun) return true;
     const updated =
       keyed ||
       (await updateIfCondition(doc, {
         TableName: tableName,
         Key: keys.run(item.run_id),
-        UpdateExpression: 'SET gsi1sk = :gsi1sk, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk',
+        UpdateExpression: 'SET gsi1sk = :gsi1sk',
         ConditionExpression: 'ver = :read',
-        ExpressionAttributeValues: {
-          ':gsi1sk': wanted.gsi1sk,
-          ':gsi2pk': wanted.gsi2pk,
-          ':gsi2sk': wanted.gsi2sk,
-          ':read': item.ver,
-        },
+        ExpressionAttributeValues: { ':gsi1sk': wanted.gsi1sk, ':read': item.ver },
       }));
     if (updated) {
-      await doc.send(new PutCommand({ TableName: tableName, Item: name }));
+      await doc.send(new PutCommand({ TableName: tableName, Item: order }));
       return true;
     }
     // Changed since it was listed: key it as it now stands.

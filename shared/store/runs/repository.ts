@@ -60,9 +60,9 @@ import {
   type MixedChunkItem,
   mixedChunkProjection,
   type RunItem,
-  type RunNameItem,
+  type RunOrderItem,
   runIndexKeys,
-  runNameItem,
+  runOrderItem,
   runState,
   storedLatest,
   toRun,
@@ -113,9 +113,9 @@ export class DynamoRunRepository implements RunRepository {
   ) {}
 
   async create(run: Run): Promise<void> {
-    const { run: item, latest, name } = itemsOfNewRun(run);
-    // LATEST and NAME first: a RUN item is only ever visible with its LATEST item and name-order entry in
-    // place. A NAME left by a create that failed before its RUN is skipped by name-order listings.
+    const { run: item, latest, order } = itemsOfNewRun(run);
+    // LATEST and ORDER first: a RUN item is only ever visible with its LATEST item and order entry in
+    // place. An ORDER left by a create that failed before its RUN is skipped by listings.
     await Promise.all([
       this.doc.send(
         new PutCommand({
@@ -124,7 +124,7 @@ export class DynamoRunRepository implements RunRepository {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),
-      this.putRunName(name, true),
+      this.putRunOrder(order, true),
     ]);
     await this.doc.send(
       new PutCommand({
@@ -181,8 +181,20 @@ export class DynamoRunRepository implements RunRepository {
             ...runUpdate(change, item),
           }),
         );
-        if (change.runName !== undefined && change.runName !== item.run_name) {
-          await this.putRunName(runNameItem({ ...run, runName: change.runName }), false);
+        // Its order entry follows a new name or end time (a cut-short follow-up is found and put right
+        // by the next listing that reads it: run-index.ts).
+        if (
+          (change.runName !== undefined && change.runName !== item.run_name) ||
+          (change.endTime !== undefined && change.endTime !== item.end_time)
+        ) {
+          await this.putRunOrder(
+            runOrderItem({
+              ...run,
+              ...(change.runName === undefined ? {} : { runName: change.runName }),
+              ...(change.endTime === undefined ? {} : { endTime: change.endTime }),
+            }),
+            false,
+          );
         }
         return run;
       } catch (error) {
@@ -212,12 +224,12 @@ export class DynamoRunRepository implements RunRepository {
       ExpressionAttributeValues: { ':one': 1 },
     });
     // Last, and on a refused move too, like the bump: a retried move puts an entry its first try missed.
-    await this.putRunName(runNameItem(toRun(moved.item, undefined)), false);
+    await this.putRunOrder(runOrderItem(toRun(moved.item, undefined)), false);
     return moved.moved;
   }
 
   /**
-   * The RUN half of a move: the stage and the order keys that carry it change in one conditional update,
+   * The RUN half of a move: the stage and the start-time key that carries it change in one conditional update,
    * under the version read. Undefined when the run is missing; `moved` false when it is in another stage.
    */
   private async moveRun(
@@ -234,18 +246,15 @@ export class DynamoRunRepository implements RunRepository {
       const item = Item as RunItem;
       if (item.lifecycle_stage !== from) return { moved: false, item };
       const next: RunItem = { ...item, lifecycle_stage: to };
-      const { gsi1sk, gsi2pk, gsi2sk } = runIndexKeys(next);
+      const { gsi1sk } = runIndexKeys(next);
       const updated = await updateIfCondition(this.doc, {
         TableName: this.tableName,
         Key: keys.run(runId),
-        UpdateExpression:
-          'SET lifecycle_stage = :to, gsi1sk = :gsi1sk, gsi2pk = :gsi2pk, gsi2sk = :gsi2sk, ver = ver + :one',
+        UpdateExpression: 'SET lifecycle_stage = :to, gsi1sk = :gsi1sk, ver = ver + :one',
         ConditionExpression: 'ver = :read',
         ExpressionAttributeValues: {
           ':to': to,
           ':gsi1sk': gsi1sk,
-          ':gsi2pk': gsi2pk,
-          ':gsi2sk': gsi2sk,
           ':one': 1,
           ':read': item.ver,
         },
@@ -256,10 +265,10 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /**
-   * Puts a run's name-order entry. `ifAbsent` for a create: an entry already there is the run's own (a
+   * Puts a run's order entry. `ifAbsent` for a create: an entry already there is the run's own (a
    * replayed create), and must not be reset to the name it was created with.
    */
-  private async putRunName(item: RunNameItem, ifAbsent: boolean): Promise<void> {
+  private async putRunOrder(item: RunOrderItem, ifAbsent: boolean): Promise<void> {
     try {
       await this.doc.send(
         new PutCommand({
@@ -551,7 +560,7 @@ export class DynamoRunRepository implements RunRepository {
       return await readListing(this.doc, this.tableName, existing, plan, this.listing);
     } catch (error) {
       if (!(error instanceof StaleRunIndexError)) throw error;
-      await Promise.all(error.entries.map((entry) => this.putRunName(entry, false)));
+      await Promise.all(error.entries.map((entry) => this.putRunOrder(entry, false)));
       return undefined;
     }
   }

@@ -29,8 +29,8 @@ import {
   type LatestItem,
   latestMetrics,
   type RunItem,
-  type RunNameItem,
-  runNameItem,
+  type RunOrderItem,
+  runOrderItem,
   toRun,
 } from './entity.js';
 
@@ -46,10 +46,10 @@ const MAX_READ = 1000;
  */
 const READS_IN_FLIGHT = 16;
 
-/** A name-order entry that disagrees with its run (a rename or move cut short between its two writes). */
+/** Order entries that disagree with their runs (a rename, move or finish cut short between its writes). */
 export class StaleRunIndexError extends Error {
-  constructor(readonly entries: RunNameItem[]) {
-    super(`${entries.length} name-order entries disagree with their runs`);
+  constructor(readonly entries: RunOrderItem[]) {
+    super(`${entries.length} run order entries disagree with their runs`);
   }
 }
 
@@ -63,8 +63,8 @@ interface StreamSpec {
   from?: string;
   /** What of a key its order is decided by; keys with equal groups are sorted by the full order. */
   group(sk: string): string;
-  /** Its items are NAME items, read with their RUN items. */
-  names: boolean;
+  /** Its items are ORDER items, read with their RUN items; else RUN items. */
+  orders: boolean;
 }
 
 const upToLast = (separator: string) => (sk: string) => sk.slice(0, sk.lastIndexOf(separator));
@@ -86,7 +86,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
             forward: plan.ascending,
             ...(typeof after?.value === 'number' ? { from: prefix + sortableNumber(after.value) } : {}),
             group: upToLast('#'),
-            names: false,
+            orders: false,
           },
         ];
       }
@@ -100,7 +100,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
             forward: plan.ascending,
             ...(typeof after?.value === 'string' ? { from: prefix + sortableName(after.value) } : {}),
             group: (sk) => sk.slice(0, sk.indexOf(NAME_END)),
-            names: true,
+            orders: true,
           },
         ];
       }
@@ -115,7 +115,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
           forward: plan.ascending,
           ...(typeof after?.value === 'number' ? { from: ended + sortableNumber(after.value) } : {}),
           group: upToLast('#'),
-          names: false,
+          orders: true,
         });
       }
       const open = `${mark}#N#`;
@@ -129,7 +129,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
           ? { from: open + sortableNumber(after.start) }
           : {}),
         group: byStart ? upToLast('#') : () => open,
-        names: false,
+        orders: true,
       });
       return streams;
     });
@@ -194,8 +194,8 @@ class RunStream {
       while (cut > 0 && spec.group(this.pending[cut - 1]?.sk ?? '') === group) cut--;
     }
     const released = this.pending.splice(0, cut).map(({ item }) => item);
-    const runs = spec.names
-      ? await this.source.runsOfNames(released as unknown as RunNameItem[])
+    const runs = spec.orders
+      ? await this.source.runsOfOrders(released as unknown as RunOrderItem[])
       : (released as unknown as RunItem[]).map((item) => toRun(item, undefined));
     this.ready.push(...runs.sort(this.compare));
   }
@@ -209,8 +209,8 @@ export interface ListingReads {
 interface IndexSource {
   doc: DynamoDBDocumentClient;
   tableName: string;
-  /** The runs of NAME items that agree with them; throws StaleRunIndexError for any that do not. */
-  runsOfNames(items: RunNameItem[]): Promise<Run[]>;
+  /** The runs of ORDER items that agree with them; throws StaleRunIndexError for any that do not. */
+  runsOfOrders(items: RunOrderItem[]): Promise<Run[]>;
 }
 
 /**
@@ -227,7 +227,7 @@ export async function readListing(
   const source: IndexSource = {
     doc,
     tableName,
-    runsOfNames: (items) => runsOfNames(doc, tableName, items),
+    runsOfOrders: (items) => runsOfOrders(doc, tableName, items),
   };
   const specs = experimentIds.flatMap((experimentId) => streamsOf(experimentId, plan));
   // Runs spread evenly over shards: a little over each one's share, so most pages take one read each.
@@ -262,11 +262,11 @@ export async function readListing(
   return withLatestMetrics(doc, tableName, candidates);
 }
 
-/** The runs of NAME items, each checked against the name and stage its entry was keyed from. */
-async function runsOfNames(
+/** The runs of ORDER items, each checked against the name, stage and end time its entry was keyed from. */
+async function runsOfOrders(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  entries: RunNameItem[],
+  entries: RunOrderItem[],
 ): Promise<Run[]> {
   const items = await batchGetAll<RunItem>(
     doc,
@@ -274,24 +274,22 @@ async function runsOfNames(
     entries.map((entry) => keys.run(entry.run_id)),
   );
   const byId = new Map(items.map((item) => [item.run_id, item]));
-  const stale: RunNameItem[] = [];
+  const stale: RunOrderItem[] = [];
   const runs: Run[] = [];
   for (const entry of entries) {
     const item = byId.get(entry.run_id);
-    // No RUN: a create that failed after writing its NAME; no run to list.
+    // No RUN: a create that failed after writing its ORDER; no run to list.
     if (!item) continue;
-    if (item.run_name !== entry.run_name || item.lifecycle_stage !== entry.lifecycle_stage) {
-      stale.push(
-        runNameItem({
-          runId: item.run_id,
-          experimentId: item.experiment_id,
-          runName: item.run_name,
-          lifecycleStage: item.lifecycle_stage,
-        }),
-      );
+    const run = toRun(item, undefined);
+    if (
+      item.run_name !== entry.run_name ||
+      item.lifecycle_stage !== entry.lifecycle_stage ||
+      item.end_time !== entry.end_time
+    ) {
+      stale.push(runOrderItem(run));
       continue;
     }
-    runs.push(toRun(item, undefined));
+    runs.push(run);
   }
   if (stale.length > 0) throw new StaleRunIndexError(stale);
   return runs;

@@ -5,7 +5,7 @@
 import type { UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { RunChange } from '../../domain/runs/model.js';
 import { storedKey, toStoredMap } from '../items.js';
-import { type RunItem, runIndexKeys } from './entity.js';
+import type { RunItem } from './entity.js';
 
 /** RunChange fields written as whole attributes of the RUN item. */
 const WHOLE_ATTRIBUTES = [
@@ -19,7 +19,7 @@ const WHOLE_ATTRIBUTES = [
 
 /**
  * The UpdateExpression, names and values of `change` to `item`, conditional on the item still being at the
- * version it was read at. An end time moves the run in end-time order, in the same update.
+ * version it was read at.
  */
 export function runUpdate(
   change: RunChange,
@@ -53,14 +53,6 @@ export function runUpdate(
     names[`#${attribute}`] = attribute;
     values[`:${attribute}`] = value;
     sets.push(`#${attribute} = :${attribute}`);
-  }
-  if (change.endTime !== undefined) {
-    // gsi1sk too: a run stored before order keys gets them whole (its gsi1sk was the bare run id).
-    for (const [attribute, value] of Object.entries(runIndexKeys({ ...item, end_time: change.endTime }))) {
-      if (attribute === 'gsi1pk') continue;
-      sets.push(`${attribute} = :${attribute}`);
-      values[`:${attribute}`] = value;
-    }
   }
   sets.push('ver = ver + :one');
   return {

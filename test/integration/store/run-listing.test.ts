@@ -227,12 +227,12 @@ describe('index-order run listings', () => {
       loss: undefined,
       later: 'none',
     });
-    // As an earlier build stored it: gsi1sk the bare run id, no end-time keys, no NAME item.
+    // As an earlier build stored it: gsi1sk the bare run id (no ORDER item either, not needed here).
     await table.doc.send(
       new UpdateCommand({
         TableName: table.tableName,
         Key: keys.run(runId),
-        UpdateExpression: 'SET gsi1sk = :id REMOVE gsi2pk, gsi2sk',
+        UpdateExpression: 'SET gsi1sk = :id',
         ExpressionAttributeValues: { ':id': runId },
       }),
     );
@@ -241,7 +241,7 @@ describe('index-order run listings', () => {
     expect(await repo.listIndexed([experimentId], plan!)).toBeUndefined();
   });
 
-  it('puts right a name entry left stale and answers that search by the full listing', async () => {
+  it('puts right an order entry left stale and answers that search by the full listing', async () => {
     const experimentId = await newExperiment();
     const runId = await store(experimentId, {
       name: 'before',
@@ -253,7 +253,7 @@ describe('index-order run listings', () => {
       loss: undefined,
       later: 'none',
     });
-    // A rename whose second write never happened: RUN renamed, NAME still the old name.
+    // A rename whose second write never happened: RUN renamed, ORDER still the old name.
     await table.doc.send(
       new UpdateCommand({
         TableName: table.tableName,

@@ -48,17 +48,19 @@ describe('sortableName', () => {
         (a, b) => {
           const order = sign(compareCodePoints(a, b));
           // Keys end in NAME_END then the run id: compare them as the index does.
-          const ka = keys.runNameListing({
+          const ka = keys.runOrderListing({
             experimentId: '1',
             runId: 'aa',
             runName: a,
             lifecycleStage: 'active',
+            startTime: 0,
           }).gsi1sk;
-          const kb = keys.runNameListing({
+          const kb = keys.runOrderListing({
             experimentId: '1',
             runId: 'bb',
             runName: b,
             lifecycleStage: 'active',
+            startTime: 0,
           }).gsi1sk;
           expect(ka).toMatch(BELOW_TOP);
           if (order !== 0) expect(sign(compareStrings(ka, kb))).toBe(order);
@@ -77,13 +79,14 @@ describe('sortableName', () => {
 
 describe('run order keys', () => {
   it('put a stage first, and runs without an end time apart from those with one', () => {
-    const run = { runId: 'ab12', experimentId: '7', startTime: 5, lifecycleStage: 'deleted' };
-    const open = keys.runListing(run);
-    const ended = keys.runListing({ ...run, lifecycleStage: 'active', endTime: 9 });
-    expect(open.gsi1sk).toBe(`D#${sortableNumber(5)}#ab12`);
+    const run = { runId: 'ab12', experimentId: '7', startTime: 5, lifecycleStage: 'deleted', runName: 'n' };
+    const start = keys.runListing(run);
+    const open = keys.runOrderListing(run);
+    const ended = keys.runOrderListing({ ...run, lifecycleStage: 'active', endTime: 9 });
+    expect(start.gsi1sk).toBe(`D#${sortableNumber(5)}#ab12`);
     expect(open.gsi2sk).toBe(`D#N#${sortableNumber(5)}#ab12`);
     expect(ended.gsi2sk).toBe(`A#V#${sortableNumber(9)}#ab12`);
-    expect(ended.gsi1pk).toBe(open.gsi1pk);
-    for (const key of [open.gsi1sk, open.gsi2sk, ended.gsi2sk]) expect(key).toMatch(BELOW_TOP);
+    expect(ended.gsi1sk).toBe(`A#${sortableName('n')}.ab12`);
+    for (const key of [start.gsi1sk, open.gsi2sk, ended.gsi2sk, ended.gsi1sk]) expect(key).toMatch(BELOW_TOP);
   });
 });
