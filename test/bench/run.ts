@@ -1,7 +1,8 @@
 /**
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
- * Sections: bundles, init, experiments, tracking, envelope, models, workload, single-write, artifacts,
+ * Sections: bundles, init, experiments, tracking, search, envelope, models, workload, writers, single-write,
+ * artifacts,
  * ui (the web UI in headless Chromium; see ui.ts) (default: all),
  * and stock-client (only when named: it needs the real MLflow client, see stock-client.ts).
  * BENCH_INIT_RUNS=<n> sets the init samples per bundle; BENCH_INIT_BEFORE=<git rev> measures that
@@ -13,6 +14,7 @@ import { bundleSizes, initTimes } from './bundles.js';
 import { envelopeBenchmarks } from './envelope.js';
 import { experimentsHttp } from './experiments-http.js';
 import { loggedModelBenchmarks } from './models.js';
+import { searchBenchmarks } from './search.js';
 import { stockClientComparison } from './stock-client.js';
 import { trackingBenchmarks } from './tracking.js';
 import { uiBenchmarks } from './ui.js';
@@ -54,6 +56,14 @@ if (run('tracking')) {
   console.table(figures.cpu);
   console.log('\nsearch_runs on one experiment (10 params, 5 metrics per run):');
   console.table(figures.search);
+}
+if (run('search')) {
+  console.log('\nruns/search at scale (issue 13), through RunService.search:');
+  const figures = await searchBenchmarks();
+  console.log('\nSeeding (BatchWrite of itemsOfNewRun, 16 in flight; 2 % then deleted):');
+  console.table(figures.seeding);
+  console.log('\nsearch per experiment size (read units from DynamoDB Local; dynalite: time only):');
+  console.table(figures.rows);
 }
 if (run('envelope')) {
   const { local, lite } = await envelopeBenchmarks();
