@@ -19,6 +19,7 @@ import { stockClientComparison } from './stock-client.js';
 import { trackingBenchmarks } from './tracking.js';
 import { uiBenchmarks } from './ui.js';
 import { singleWriteLatency, stockClientWorkload } from './workload.js';
+import { bulkWriters } from './writers.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -86,6 +87,14 @@ if (run('models')) {
 if (run('workload')) {
   console.log('\nStock-client-shaped workload through the local server over HTTP:');
   console.table(await stockClientWorkload());
+}
+if (run('writers')) {
+  const figures = await bulkWriters();
+  console.log(
+    '\nBulk writers: concurrent clients creating runs in one experiment (create → log-batch → update FINISHED), over HTTP:',
+  );
+  console.table(figures.summary);
+  console.table(figures.requests);
 }
 if (run('single-write')) {
   console.log(
