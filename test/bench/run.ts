@@ -1,9 +1,9 @@
 /**
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
- * Sections: bundles, init, experiments, tracking, search, envelope, models, workload, writers, single-write,
- * artifacts,
- * ui (the web UI in headless Chromium; see ui.ts) (default: all),
+ * Sections: bundles, init, experiments, tracking, search (long: 100,000 runs by default, see search.ts),
+ * envelope, models, workload, writers, single-write, artifacts, ui (the web UI in headless Chromium;
+ * see ui.ts) (default: all),
  * and stock-client (only when named: it needs the real MLflow client, see stock-client.ts).
  * BENCH_INIT_RUNS=<n> sets the init samples per bundle; BENCH_INIT_BEFORE=<git rev> measures that
  * revision's bundles in the same rounds.
