@@ -17,18 +17,38 @@ export class CapacityMeter {
   calls = 0;
   readUnits = 0;
   writeUnits = 0;
+  /** Items read: Query/Scan `Count` (after any filter), BatchGet responses, a Get's item. */
+  itemsRead = 0;
   readonly byOperation = new Map<string, number>();
 
   reset(): void {
     this.calls = 0;
     this.readUnits = 0;
     this.writeUnits = 0;
+    this.itemsRead = 0;
     this.byOperation.clear();
   }
 
   snapshot() {
-    return { calls: this.calls, readUnits: this.readUnits, writeUnits: this.writeUnits };
+    return {
+      calls: this.calls,
+      readUnits: this.readUnits,
+      writeUnits: this.writeUnits,
+      itemsRead: this.itemsRead,
+    };
   }
+}
+
+interface ReadOutput {
+  Count?: number;
+  Item?: unknown;
+  Responses?: Record<string, unknown[]>;
+}
+
+function itemsIn(output: ReadOutput): number {
+  if (output.Count !== undefined) return output.Count;
+  if (output.Responses) return Object.values(output.Responses).reduce((sum, items) => sum + items.length, 0);
+  return output.Item ? 1 : 0;
 }
 
 const READS = new Set(['GetItemCommand', 'BatchGetItemCommand', 'QueryCommand', 'ScanCommand']);
@@ -51,6 +71,7 @@ export function meteredDocumentClient(endpoint: string): {
       const name = context.commandName ?? 'unknown';
       meter.calls++;
       meter.byOperation.set(name, (meter.byOperation.get(name) ?? 0) + 1);
+      meter.itemsRead += itemsIn(result.output as ReadOutput);
       const consumed = (result.output as { ConsumedCapacity?: Capacity | Capacity[] }).ConsumedCapacity;
       for (const entry of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
         const units = entry.CapacityUnits ?? 0;

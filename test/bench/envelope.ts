@@ -6,15 +6,12 @@
  * (mixed chunks, which have no summaries). BENCH_ENVELOPE_POINTS / BENCH_ENVELOPE_RUNS scale them down.
  */
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ensureTable, startDynalite } from '../../local/stand-ins.js';
-import { ExperimentService } from '../../shared/domain/experiments/service.js';
+import { startDynalite } from '../../local/stand-ins.js';
 import type { KeyedPoint } from '../../shared/domain/runs/model.js';
-import { RunService } from '../../shared/domain/runs/service.js';
-import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
+import type { RunService } from '../../shared/domain/runs/service.js';
 import { keys } from '../../shared/store/keys.js';
-import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { startDynamoDbLocal } from '../helpers/dynamodb-local.js';
-import { meteredDocumentClient } from './capacity.js';
+import { services } from './stores.js';
 
 const LONG = Number(process.env.BENCH_ENVELOPE_POINTS ?? 1_000_000);
 const MANY_RUNS = Number(process.env.BENCH_ENVELOPE_RUNS ?? 20);
@@ -38,15 +35,7 @@ const series = (key: string, from: number, count: number): KeyedPoint[] =>
 
 async function setup(endpoint: string) {
   const tableName = 'bench';
-  await ensureTable(endpoint, tableName);
-  const { doc, meter } = meteredDocumentClient(endpoint);
-  const experiments: ExperimentService = new ExperimentService(
-    new DynamoExperimentRepository(doc, tableName),
-    { artifactRoot: 'mlflow-artifacts:/', allowClientArtifactLocation: false },
-    Date.now,
-    (id, from, to) => runs.setLifecycleForExperiment(id, from, to),
-  );
-  const runs: RunService = new RunService(new DynamoRunRepository(doc, tableName), experiments);
+  const { doc, meter, experiments, runs } = await services(endpoint, tableName);
   const experimentId = await experiments.create({ name: `bench-envelope-${Date.now()}`, tags: [] });
   const newRun = async (legacy = false) => {
     const run = await runs.create({ experimentId, tags: [] });

@@ -1,8 +1,9 @@
 /**
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
- * Sections: bundles, init, experiments, tracking, envelope, models, workload, single-write, artifacts,
- * ui (the web UI in headless Chromium; see ui.ts) (default: all),
+ * Sections: bundles, init, experiments, tracking, search (long: 100,000 runs by default, see search.ts),
+ * envelope, models, workload, writers, single-write, artifacts, ui (the web UI in headless Chromium;
+ * see ui.ts) (default: all),
  * and stock-client (only when named: it needs the real MLflow client, see stock-client.ts).
  * BENCH_INIT_RUNS=<n> sets the init samples per bundle; BENCH_INIT_BEFORE=<git rev> measures that
  * revision's bundles in the same rounds.
@@ -13,10 +14,12 @@ import { bundleSizes, initTimes } from './bundles.js';
 import { envelopeBenchmarks } from './envelope.js';
 import { experimentsHttp } from './experiments-http.js';
 import { loggedModelBenchmarks } from './models.js';
+import { searchBenchmarks } from './search.js';
 import { stockClientComparison } from './stock-client.js';
 import { trackingBenchmarks } from './tracking.js';
 import { uiBenchmarks } from './ui.js';
 import { singleWriteLatency, stockClientWorkload } from './workload.js';
+import { bulkWriters } from './writers.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -55,6 +58,14 @@ if (run('tracking')) {
   console.log('\nsearch_runs on one experiment (10 params, 5 metrics per run):');
   console.table(figures.search);
 }
+if (run('search')) {
+  console.log('\nruns/search at scale (issue 13), through RunService.search:');
+  const figures = await searchBenchmarks();
+  console.log('\nSeeding (BatchWrite of itemsOfNewRun, 16 in flight; 2 % then deleted):');
+  console.table(figures.seeding);
+  console.log('\nsearch per experiment size (read units from DynamoDB Local; dynalite: time only):');
+  console.table(figures.rows);
+}
 if (run('envelope')) {
   const { local, lite } = await envelopeBenchmarks();
   console.log('\nMetric envelopes, 1,000 buckets (DynamoDB Local, ReturnConsumedCapacity TOTAL):');
@@ -76,6 +87,14 @@ if (run('models')) {
 if (run('workload')) {
   console.log('\nStock-client-shaped workload through the local server over HTTP:');
   console.table(await stockClientWorkload());
+}
+if (run('writers')) {
+  const figures = await bulkWriters();
+  console.log(
+    '\nBulk writers: concurrent clients creating runs in one experiment (create → log-batch → update FINISHED), over HTTP:',
+  );
+  console.table(figures.summary);
+  console.table(figures.requests);
 }
 if (run('single-write')) {
   console.log(

@@ -7,43 +7,21 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { metricHistoryBody, runOperations } from '../../functions/tracking/runs.js';
-import { ensureTable, startDynalite } from '../../local/stand-ins.js';
+import { startDynalite } from '../../local/stand-ins.js';
 import { toApiRequest } from '../../shared/api/request.js';
-import { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { decodeChunk, isStrictlyOrdered, sortAndDedupe } from '../../shared/domain/runs/metric-codec.js';
 import type { KeyedPoint, MetricPoint } from '../../shared/domain/runs/model.js';
 import { RunService } from '../../shared/domain/runs/service.js';
-import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
 import { keyConditions, keys } from '../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { startDynamoDbLocal } from '../helpers/dynamodb-local.js';
-import { type CapacityMeter, meteredDocumentClient } from './capacity.js';
+import { type Services, services } from './stores.js';
 
-const SEARCH_RUNS = Number(process.env.BENCH_SEARCH_RUNS ?? 10_000);
+// BENCH_SEARCH_RUNS is the search section's list of sizes (search.ts).
+const SEARCH_RUNS = Number(process.env.BENCH_TRACKING_SEARCH_RUNS ?? 10_000);
 const HISTORY_POINTS = Number(process.env.BENCH_HISTORY_POINTS ?? 100_000);
 /** Series lengths for get-history-bulk-interval (comma-separated). */
 const BULK_SERIES = (process.env.BENCH_BULK_POINTS ?? '100000,1000000').split(',').map(Number);
-
-interface Services {
-  doc: DynamoDBDocumentClient;
-  meter: CapacityMeter;
-  tableName: string;
-  experiments: ExperimentService;
-  runs: RunService;
-}
-
-async function services(endpoint: string, tableName: string): Promise<Services> {
-  await ensureTable(endpoint, tableName);
-  const { doc, meter } = meteredDocumentClient(endpoint);
-  const experiments: ExperimentService = new ExperimentService(
-    new DynamoExperimentRepository(doc, tableName),
-    { artifactRoot: 'mlflow-artifacts:/', allowClientArtifactLocation: false },
-    Date.now,
-    (id, from, to) => runs.setLifecycleForExperiment(id, from, to),
-  );
-  const runs: RunService = new RunService(new DynamoRunRepository(doc, tableName), experiments);
-  return { doc, meter, tableName, experiments, runs };
-}
 
 /**
  * `keyCount` keys × `perKey` steps of a decaying, noisy loss-like curve. `float32` values are what

@@ -95,7 +95,12 @@ const WRITES_PER_ROUND = Number(process.env.BENCH_WRITES_PER_ROUND ?? 300);
 const WRITE_WARMUP = Number(process.env.BENCH_WRITE_WARMUP ?? 2000);
 
 /** POSTs JSON over `agent` (one kept-alive socket) and returns the parsed answer. */
-function postOver(agent: Agent, base: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+export function postOver(
+  agent: Agent,
+  base: string,
+  path: string,
+  body: unknown,
+): Promise<Record<string, unknown>> {
   const data = JSON.stringify(body);
   const url = new URL(path, base);
   return new Promise((resolve, reject) => {
@@ -202,7 +207,7 @@ export async function singleWriteLatency() {
   }
 }
 
-function percentile(values: number[], p: number): number {
+export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
