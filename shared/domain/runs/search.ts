@@ -423,7 +423,7 @@ export type RunListingOrder = 'start_time' | 'end_time' | 'run_name';
  * What a store needs to read one page of a run search in index order instead of every run: which order and
  * stages to read, where the page starts, and how to tell the runs it wants. A store reads runs in `order`
  * (and, among runs without an end time, by start time `thenStartAscending` when that is the next term),
- * keeps every run it reads as a candidate, and stops once `wanted` candidates pass `accept` (or none are
+ * keeps the runs it reads that pass `accept` as candidates, and stops once it has `wanted` (or none are
  * left); searchRuns over the candidates then makes the same page as over every run.
  */
 export interface RunListingPlan {

@@ -65,6 +65,8 @@ interface StreamSpec {
   group(sk: string): string;
   /** Its items are ORDER items, read with their RUN items; else RUN items. */
   orders: boolean;
+  /** 1 for runs without an end time, read after every phase-0 stream (nulls sort last). */
+  phase: 0 | 1;
 }
 
 const upToLast = (separator: string) => (sk: string) => sk.slice(0, sk.lastIndexOf(separator));
@@ -87,6 +89,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
             ...(typeof after?.value === 'number' ? { from: prefix + sortableNumber(after.value) } : {}),
             group: upToLast('#'),
             orders: false,
+            phase: 0,
           },
         ];
       }
@@ -101,6 +104,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
             ...(typeof after?.value === 'string' ? { from: prefix + sortableName(after.value) } : {}),
             group: (sk) => sk.slice(0, sk.indexOf(NAME_END)),
             orders: true,
+            phase: 0,
           },
         ];
       }
@@ -116,6 +120,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
           ...(typeof after?.value === 'number' ? { from: ended + sortableNumber(after.value) } : {}),
           group: upToLast('#'),
           orders: true,
+          phase: 0,
         });
       }
       const open = `${mark}#N#`;
@@ -130,6 +135,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
           : {}),
         group: byStart ? upToLast('#') : () => open,
         orders: true,
+        phase: 1,
       });
       return streams;
     });
@@ -214,8 +220,9 @@ interface IndexSource {
 }
 
 /**
- * The candidates of one search page, in the search's order, with their latest metrics: every run read
- * until `plan.wanted` runs pass `plan.accept`, or the experiments' runs in that order run out.
+ * The candidates of one search page, in the search's order, with their latest metrics: the runs read that
+ * pass `plan.accept`, until there are `plan.wanted` or the experiments' runs in that order run out. Only
+ * they have their LATEST item read (a filter that skips most runs reads no metrics for them).
  */
 export async function readListing(
   doc: DynamoDBDocumentClient,
@@ -236,15 +243,22 @@ export async function readListing(
   const streams = specs.map((spec) => new RunStream(spec, source, plan.compare, first));
   const candidates: Run[] = [];
   const seen = new Set<string>();
-  let accepted = 0;
-  while (accepted < plan.wanted) {
+  // Runs without an end time follow every run with one, in both directions: their streams wait until
+  // those are read out (an end-time page of finished runs never reads them).
+  let phase = 0;
+  while (candidates.length < plan.wanted) {
+    const current = streams.filter((_, index) => specs[index]?.phase === phase);
     // A read may release nothing (its batch was one group that may go on): read until each has a head.
-    for (let hungry = streams.filter((stream) => stream.hungry); hungry.length > 0; ) {
+    for (let hungry = current.filter((stream) => stream.hungry); hungry.length > 0; ) {
       await mapWithLimit(hungry, READS_IN_FLIGHT, (stream) => stream.read());
       hungry = hungry.filter((stream) => stream.hungry);
     }
+    if (phase === 0 && current.every((stream) => stream.head() === undefined)) {
+      phase = 1;
+      continue;
+    }
     let best: RunStream | undefined;
-    for (const stream of streams) {
+    for (const stream of current) {
       const head = stream.head();
       if (!head) continue;
       const bestHead = best?.head();
@@ -256,8 +270,7 @@ export async function readListing(
     // A run moved between stages while the index caught up could show in two streams: serve it once.
     if (seen.has(run.runId)) continue;
     seen.add(run.runId);
-    candidates.push(run);
-    if (plan.accept(run)) accepted++;
+    if (plan.accept(run)) candidates.push(run);
   }
   return withLatestMetrics(doc, tableName, candidates);
 }

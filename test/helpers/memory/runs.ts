@@ -139,14 +139,7 @@ export class MemoryRunRepository implements RunRepository {
       )
       .map((run) => structuredClone(run))
       .sort(plan.compare);
-    const candidates: Run[] = [];
-    let accepted = 0;
-    for (const run of ordered) {
-      if (accepted >= plan.wanted) break;
-      candidates.push(run);
-      if (plan.accept(run)) accepted++;
-    }
-    return candidates;
+    return ordered.filter((run) => plan.accept(run)).slice(0, plan.wanted);
   }
 
   async listByExperiment(experimentId: string): Promise<Run[]> {
