@@ -37,6 +37,7 @@ import type {
 } from '../../domain/runs/model.js';
 import { InvalidParameterValueError } from '../../errors.js';
 import { queryAll, updateIfCondition } from '../doc-commands.js';
+import { recordRunCreated, recordRunEnded, recordRunMove } from '../experiments/run-stats.js';
 import {
   approximateItemBytes,
   ConcurrentWritesError,
@@ -123,6 +124,7 @@ export class DynamoRunRepository implements RunRepository {
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
+    await recordRunCreated(this.doc, this.tableName, run);
   }
 
   async get(runId: string): Promise<Run | undefined> {
@@ -180,6 +182,7 @@ export class DynamoRunRepository implements RunRepository {
             ...runUpdate(change, item.ver),
           }),
         );
+        await recordRunEnded(this.doc, this.tableName, item.experiment_id, runId, change.endTime);
         return run;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
@@ -212,6 +215,7 @@ export class DynamoRunRepository implements RunRepository {
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeValues: { ':one': 1 },
     });
+    if (moved) await recordRunMove(this.doc, this.tableName, runId, to);
     return moved;
   }
 
