@@ -47,11 +47,19 @@ const BATCH_GET_KEYS = 100;
 const MAX_UNPROCESSED_ROUNDS = 8;
 
 /**
- * One UpdateItem in the usual case. `last_activity` must only move forward, but `SET` is last-writer-wins:
- * two writers to one shard may land in the other order, and a create may carry an old `start_time` (an
- * import). So the update is conditional on moving it forward; when that fails, the deltas are applied
- * alone in a second write (deltas of 0 need none). A shard's `last_activity` is then the maximum it was
- * ever given, and the maximum over shards the experiment's.
+ * How far back a write may set `last_activity`: concurrent writers to one shard land in any order, and
+ * start times come from the clients' clocks, so the newest write is often a few milliseconds (or a skewed
+ * clock's seconds) behind the value stored. Letting those through keeps the usual case at one write, and
+ * the column ("last activity", shown to the second) a minute's error at worst.
+ */
+export const LAST_ACTIVITY_SLACK_MS = 60_000;
+
+/**
+ * One UpdateItem in the usual case. `SET` is last-writer-wins, so the update is conditional on not moving
+ * `last_activity` back by more than LAST_ACTIVITY_SLACK_MS: a run imported with an old `start_time` must
+ * not make a busy experiment look idle. When the condition refuses, the deltas are applied alone in a
+ * second write (deltas of 0 need none). A shard's `last_activity` is thus within the slack of the
+ * largest time it was ever given, and the maximum over the shards within the slack of the experiment's.
  */
 export async function recordRunStats(
   doc: DynamoDBDocumentClient,
@@ -72,9 +80,9 @@ export async function recordRunStats(
     TableName: tableName,
     Key,
     UpdateExpression: 'ADD #a :a, #d :d SET #l = :at, #e = :e, #t = :t',
-    ConditionExpression: 'attribute_not_exists(#l) OR #l < :at',
+    ConditionExpression: 'attribute_not_exists(#l) OR #l <= :floor',
     ExpressionAttributeNames: names,
-    ExpressionAttributeValues: { ...values, ':at': change.at },
+    ExpressionAttributeValues: { ...values, ':at': change.at, ':floor': change.at + LAST_ACTIVITY_SLACK_MS },
   });
   if (forward || (change.active === 0 && change.deleted === 0)) return;
   const { '#l': _unused, ...deltaNames } = names;
