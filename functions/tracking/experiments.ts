@@ -9,7 +9,7 @@ import {
   str,
   viewType,
 } from '../../shared/api/schema.js';
-import type { Experiment } from '../../shared/domain/experiments/model.js';
+import type { Experiment, ExperimentRunStats } from '../../shared/domain/experiments/model.js';
 import type { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 
@@ -34,6 +34,7 @@ const SetExperimentTag = v.object({
   value: v.optional(str, ''),
 });
 const DeleteExperimentTag = v.object({ experiment_id: requiredString, key: requiredString });
+const ExperimentRunStatsRequest = v.object({ experiment_ids: v.optional(repeatedString, []) });
 
 /** MLflow's Experiment JSON; `tags` is omitted when empty, as protobuf's JSON printer does. */
 export function experimentJson(experiment: Experiment) {
@@ -46,6 +47,16 @@ export function experimentJson(experiment: Experiment) {
     last_update_time: experiment.lastUpdateTime,
     creation_time: experiment.creationTime,
     ...(tags.length > 0 ? { tags } : {}),
+  };
+}
+
+/** Cairn's run counters of one experiment as JSON; `last_activity` only when some activity was recorded. */
+function runStatsJson(stats: ExperimentRunStats) {
+  return {
+    experiment_id: stats.experimentId,
+    active_runs: stats.activeRuns,
+    deleted_runs: stats.deletedRuns,
+    ...(stats.lastActivity !== undefined ? { last_activity: stats.lastActivity } : {}),
   };
 }
 
@@ -110,6 +121,11 @@ export function experimentOperations(experiments: ExperimentService): Operations
       const message = parseMessage(SetExperimentTag, fields);
       await experiments.setTag(message.experiment_id, message.key, message.value);
       return jsonResponse(EMPTY);
+    },
+
+    async getExperimentRunStats({ fields }) {
+      const { experiment_ids } = parseMessage(ExperimentRunStatsRequest, fields);
+      return jsonResponse({ stats: (await experiments.runStats(experiment_ids)).map(runStatsJson) });
     },
 
     async deleteExperimentTag({ fields }) {

@@ -31,6 +31,9 @@ export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
   mlflow('restoreExperiment', 'POST', '/experiments/restore', 'write'),
   mlflow('setExperimentTag', 'POST', '/experiments/set-experiment-tag', 'write'),
   mlflow('deleteExperimentTag', 'POST', '/experiments/delete-experiment-tag', 'write'),
+  // Active and deleted runs and last activity of a page of experiments (the web UI's list): counters kept
+  // with the run writes, RUN_SHARDS small items per experiment, never a listing of runs.
+  cairn('getExperimentRunStats', 'GET', '/experiments/run-stats', 'read'),
 
   mlflow('createRun', 'POST', '/runs/create', 'write'),
   mlflow('getRun', 'GET', '/runs/get', 'read'),

@@ -6,6 +6,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   QueryCommand,
   type QueryCommandInput,
@@ -100,4 +101,24 @@ export async function batchGetAll<Item = Record<string, unknown>>(
     }),
   );
   return pages.flat();
+}
+
+/**
+ * Puts up to 25 items in one BatchWriteItem, asking again with backoff for items DynamoDB leaves
+ * unprocessed (throttling), so that a returned call means every item is stored.
+ */
+export async function putBatch(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  items: readonly Record<string, unknown>[],
+): Promise<void> {
+  let requests = items.map((Item) => ({ PutRequest: { Item } }));
+  for (let attempt = 0; requests.length > 0; attempt++) {
+    if (attempt > 8) throw new Error(`DynamoDB left ${requests.length} writes unprocessed after 8 retries`);
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
+    const { UnprocessedItems } = await doc.send(
+      new BatchWriteCommand({ RequestItems: { [tableName]: requests } }),
+    );
+    requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
+  }
 }

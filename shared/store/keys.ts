@@ -34,6 +34,7 @@
  * | Promotion audit of a model     | table  | pk = `PROMOTIONS#<model_id>`, sk = `<time>#<id>`         | one item per decision; Query newest first, paged |
  * | Sealed source of a version     | table  | pk = `RUN#<run_id>` or `LMODEL#<model_id>`, sk = `SEAL#<sha256 of path>` | written when a version is registered or promoted; read with its owner |
  * | Owner + its seals (writes)     | table  | pk = `RUN#<run_id>` (`LMODEL#<id>`), sk BETWEEN `RUN` (`LMODEL`) AND `SEAL$` | one Query per artifact write |
+ * | Run counters of an experiment  | table  | pk = `EXPSTATS#<experiment_id>#<shard>`, sk = `STATS`    | ADD per run create/move; BatchGet RUN_SHARDS per experiment (experiments page) |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
@@ -141,6 +142,18 @@ export const keys = {
   }),
   experimentRunsPartitions: (experimentId: string): string[] =>
     Array.from({ length: RUN_SHARDS }, (_, shard) => experimentRunsPartition(experimentId, shard)),
+  /**
+   * An experiment's run counters, one item per run-index shard (the run's own shard), so that many writers
+   * creating runs in one experiment add to RUN_SHARDS items on as many partitions, not to one hot item.
+   */
+  experimentRunStats: (experimentId: string, shard: number): ItemKey => ({
+    pk: `EXPSTATS#${experimentId}#${shard}`,
+    sk: 'STATS',
+  }),
+  experimentRunStatsOfRun: (experimentId: string, runId: string): ItemKey => ({
+    pk: `EXPSTATS#${experimentId}#${shardOf(runId)}`,
+    sk: 'STATS',
+  }),
   metricChunk: (runId: string, key: string, first: StepTime, contentId: string): ItemKey => ({
     pk: `RUN#${runId}`,
     sk: `MC#${key}#${sortableStep(first.step)}#${sortableStep(first.timestamp)}#${contentId}`,

@@ -11,11 +11,12 @@
  * BENCH_SEARCH_RUNS=<n,n,…> sets the sizes (default 1000,10000,100000); BENCH_SEARCH_STORES=local,dynalite
  * the stores; BENCH_SEARCH_REPEATS the samples per query (median reported, default 3).
  */
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+
 import { startDynalite } from '../../local/stand-ins.js';
 import { newRunId } from '../../shared/domain/ids.js';
 import type { Run, RunStatus } from '../../shared/domain/runs/model.js';
 import type { ViewType } from '../../shared/domain/search/pipeline.js';
+import { putBatch } from '../../shared/store/doc-commands.js';
 import { itemsOfNewRun } from '../../shared/store/runs/entity.js';
 import { startDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { type Services, services } from './stores.js';
@@ -104,15 +105,7 @@ async function batchWrite(s: Services, items: readonly Record<string, unknown>[]
   for (let start = 0; start < items.length; start += BATCH_ITEMS)
     batches.push(items.slice(start, start + BATCH_ITEMS));
   await eachLimited(batches, IN_FLIGHT, async (batch) => {
-    let requests = batch.map((Item) => ({ PutRequest: { Item } }));
-    for (let attempt = 0; requests.length > 0; attempt++) {
-      if (attempt > 10) throw new Error('DynamoDB left seeding writes unprocessed after 10 retries');
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
-      const { UnprocessedItems } = await s.doc.send(
-        new BatchWriteCommand({ RequestItems: { [s.tableName]: requests } }),
-      );
-      requests = (UnprocessedItems?.[s.tableName] ?? []) as typeof requests;
-    }
+    await putBatch(s.doc, s.tableName, batch);
   });
 }
 

@@ -54,6 +54,17 @@ describe('the web UI in Chromium', () => {
     const page = await open('/');
     const trial = seeded.trials[0] as Seeded['trials'][number];
 
+    // The list shows each experiment's run count from its counters: the parent run and its trials.
+    const experiments = page.getByRole('table', { name: 'Experiments' });
+    const listed = experiments.getByRole('row', { name: new RegExp(`^${seeded.experimentName}\\b`) });
+    await listed.waitFor();
+    const headers = await experiments.getByRole('columnheader').allTextContents();
+    expect(headers).toEqual(expect.arrayContaining(['Runs', 'Last activity']));
+    const runsCell = listed.getByRole('cell').nth(headers.indexOf('Runs'));
+    await expect.poll(() => runsCell.textContent()).toBe(String(seeded.trials.length + 1));
+    const activityCell = listed.getByRole('cell').nth(headers.indexOf('Last activity'));
+    expect(await activityCell.textContent()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/);
+
     await page.getByRole('link', { name: seeded.experimentName, exact: true }).click();
     const runs = page.getByRole('table', { name: /Runs of experiment/ });
     const row = runs.getByRole('row', { name: new RegExp(`\\b${trial.name}\\b`) });

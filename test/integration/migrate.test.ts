@@ -119,6 +119,11 @@ describe('cairn migrate', () => {
       expect(String((await item(keys.run(runId)))?.gsi1sk)).toMatch(/^[AD]#[0-9a-f]{16}#/);
     }
     expect(await answers(experimentId)).toEqual(expected);
+    const stats = await api.request<{ stats: { active_runs: number; deleted_runs: number }[] }>(
+      'GET',
+      `/api/2.0/cairn/experiments/run-stats?experiment_ids=${experimentId}`,
+    );
+    expect(stats.body.stats[0]).toMatchObject({ active_runs: 18, deleted_runs: 6 });
 
     const again = await cli.run(['migrate', '--data-dir', server.dataDir]);
     expect(again.code).toBe(0);

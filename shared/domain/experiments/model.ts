@@ -20,6 +20,15 @@ export interface NewExperiment {
   now: number;
 }
 
+/** An experiment's run counters (the experiments page): kept with the writes, never counted by a scan. */
+export interface ExperimentRunStats {
+  experimentId: string;
+  activeRuns: number;
+  deletedRuns: number;
+  /** Epoch ms of the latest run created, deleted, restored or ended; absent when none was recorded. */
+  lastActivity?: number;
+}
+
 /** What the experiments domain needs from storage. Conditional writes live behind these methods. */
 export interface ExperimentRepository {
   get(experimentId: string): Promise<Experiment | undefined>;
@@ -38,4 +47,6 @@ export interface ExperimentRepository {
   deleteTag(experimentId: string, key: string): Promise<boolean>;
   /** Every experiment, any lifecycle stage. */
   listAll(): Promise<Experiment[]>;
+  /** Run counters per id, in the order given; zeros for an experiment with none (or none that exists). */
+  readRunStats(experimentIds: readonly string[]): Promise<ExperimentRunStats[]>;
 }

@@ -13,8 +13,11 @@ import {
   validateExperimentTag,
   validateMaxResults,
 } from '../rules.js';
-import type { Experiment, ExperimentRepository, LifecycleStage } from './model.js';
+import type { Experiment, ExperimentRepository, ExperimentRunStats, LifecycleStage } from './model.js';
 import { type ExperimentPage, type ExperimentSearch, searchExperiments } from './search.js';
+
+/** Experiment ids per run-stats request: the experiments page's page size. */
+export const RUN_STATS_MAX_EXPERIMENTS = 100;
 
 export interface ExperimentsConfig {
   /** Root under which the server assigns each experiment's artifact location, e.g. `mlflow-artifacts:/`. */
@@ -121,6 +124,26 @@ export class ExperimentService {
     searchExperiments([], { ...search, maxResults });
     await this.ready();
     return searchExperiments(await this.repo.listAll(), { ...search, maxResults });
+  }
+
+  /**
+   * Run counters of up to RUN_STATS_MAX_EXPERIMENTS experiments (one page of the experiments list), in
+   * the order asked, duplicates once. Unknown experiments answer zeros: checking existence would cost a
+   * read per experiment, and the caller has just listed them.
+   */
+  async runStats(rawExperimentIds: readonly string[]): Promise<ExperimentRunStats[]> {
+    if (rawExperimentIds.length === 0) {
+      throw new InvalidParameterValueError(
+        "Missing value for required parameter 'experiment_ids'. See the API docs for more information about request parameters.",
+      );
+    }
+    if (rawExperimentIds.length > RUN_STATS_MAX_EXPERIMENTS) {
+      throw new InvalidParameterValueError(
+        `Invalid value for parameter 'experiment_ids': ${rawExperimentIds.length} experiment ids given, at most ${RUN_STATS_MAX_EXPERIMENTS} per request.`,
+      );
+    }
+    const experimentIds = [...new Set(rawExperimentIds.map((id) => parseExperimentId('experiment_ids', id)))];
+    return this.repo.readRunStats(experimentIds);
   }
 
   async rename(rawExperimentId: string, newName: string): Promise<void> {

@@ -25,6 +25,7 @@ import {
 import type {
   Experiment,
   ExperimentRepository,
+  ExperimentRunStats,
   LifecycleStage,
   NewExperiment,
 } from '../../domain/experiments/model.js';
@@ -35,6 +36,7 @@ import { isConditionFailure, storedKey } from '../items.js';
 import { keyConditions, keys } from '../keys.js';
 import { NameClaims } from '../name-claims.js';
 import { type ExperimentItem, toExperiment, toExperimentItem } from './entity.js';
+import { readRunStats } from './run-stats.js';
 
 export { CLAIM_TAKEOVER_MS } from '../name-claims.js';
 
@@ -188,6 +190,10 @@ export class DynamoExperimentRepository implements ExperimentRepository {
       ...keyConditions.indexPartition('gsi1', keys.allExperimentsPartition),
     });
     return items.map(toExperiment);
+  }
+
+  readRunStats(experimentIds: readonly string[]): Promise<ExperimentRunStats[]> {
+    return readRunStats(this.doc, this.tableName, experimentIds);
   }
 
   private conditionalUpdate(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {

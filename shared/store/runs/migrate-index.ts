@@ -1,7 +1,8 @@
 /**
  * `cairn migrate`: gives the runs of experiments created before order keys existed (keys.ts) their
  * start-time key and ORDER item (name and end-time keys), then marks each experiment `run_index`, from which on its searches
- * read pages instead of every run. Idempotent and resumable: marked experiments are skipped, runs already
+ * read pages instead of every run, and its run counters (experiments page) are set from the same listing.
+ * Idempotent and resumable: marked experiments are skipped, runs already
  * keyed are left alone, and an experiment is marked only after all its runs are keyed, so an interrupted
  * migration is finished by running it again. Runs are not rewritten: only their index keys are set,
  * conditional on the version read (a concurrent write is re-read and keyed as it then stands).
@@ -9,6 +10,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import { queryAll, updateIfCondition } from '../doc-commands.js';
+import { recountRunStats } from '../experiments/run-stats.js';
 import { keyConditions, keys, RUN_INDEX_VERSION } from '../keys.js';
 import { type RunItem, runIndexKeys, runOrderItem, toRun } from './entity.js';
 
@@ -53,6 +55,13 @@ export async function migrateRunIndex(
     report.runs += changed;
     options.progress?.(experimentId, changed);
     if (!dryRun) {
+      // Counters (experiments page) for runs written before them, from the listing just read.
+      await recountRunStats(
+        doc,
+        tableName,
+        experimentId,
+        runs.map((run) => toRun(run, undefined)),
+      );
       await updateIfCondition(doc, {
         TableName: tableName,
         Key: keys.experiment(experimentId),

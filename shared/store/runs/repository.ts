@@ -12,13 +12,7 @@
  * - A metric write to a run this process wrote last starts from the LATEST item it wrote, not from a
  *   read: one conditional Put instead of a BatchGet and a Put (see `recentWrites`).
  */
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LRUCache } from 'lru-cache';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
 import type { EnvelopeSources, SummarizedChunk } from '../../domain/runs/envelope.js';
@@ -36,7 +30,8 @@ import type {
 } from '../../domain/runs/model.js';
 import type { RunListingPlan } from '../../domain/runs/search.js';
 import { InvalidParameterValueError } from '../../errors.js';
-import { batchGetAll, queryAll, updateIfCondition } from '../doc-commands.js';
+import { batchGetAll, putBatch, queryAll, updateIfCondition } from '../doc-commands.js';
+import { recordRunCreated, recordRunEnded, recordRunMove } from '../experiments/run-stats.js';
 import {
   approximateItemBytes,
   ConcurrentWritesError,
@@ -126,13 +121,19 @@ export class DynamoRunRepository implements RunRepository {
       ),
       this.putRunOrder(order, true),
     ]);
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: item,
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    // The count goes with the RUN Put, not after it: LATEST's condition above already refused a replayed
+    // create, so nothing counts twice; a RUN Put failing on its own (an outage between the two calls)
+    // leaves one run counted that never shows, until `cairn migrate` recounts.
+    await Promise.all([
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      ),
+      recordRunCreated(this.doc, this.tableName, run),
+    ]);
   }
 
   async get(runId: string): Promise<Run | undefined> {
@@ -182,20 +183,22 @@ export class DynamoRunRepository implements RunRepository {
           }),
         );
         // Its order entry follows a new name or end time (a cut-short follow-up is found and put right
-        // by the next listing that reads it: run-index.ts).
-        if (
-          (change.runName !== undefined && change.runName !== item.run_name) ||
-          (change.endTime !== undefined && change.endTime !== item.end_time)
-        ) {
-          await this.putRunOrder(
-            runOrderItem({
-              ...run,
-              ...(change.runName === undefined ? {} : { runName: change.runName }),
-              ...(change.endTime === undefined ? {} : { endTime: change.endTime }),
-            }),
-            false,
-          );
-        }
+        // by the next listing that reads it: run-index.ts); an end time is also the experiment's activity.
+        const renamed = change.runName !== undefined && change.runName !== item.run_name;
+        const ended = change.endTime !== undefined && change.endTime !== item.end_time;
+        await Promise.all([
+          renamed || ended
+            ? this.putRunOrder(
+                runOrderItem({
+                  ...run,
+                  ...(change.runName === undefined ? {} : { runName: change.runName }),
+                  ...(change.endTime === undefined ? {} : { endTime: change.endTime }),
+                }),
+                false,
+              )
+            : undefined,
+          recordRunEnded(this.doc, this.tableName, item.experiment_id, runId, change.endTime),
+        ]);
         return run;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
@@ -224,7 +227,11 @@ export class DynamoRunRepository implements RunRepository {
       ExpressionAttributeValues: { ':one': 1 },
     });
     // Last, and on a refused move too, like the bump: a retried move puts an entry its first try missed.
-    await this.putRunOrder(runOrderItem(toRun(moved.item, undefined)), false);
+    // The counters move only with the RUN item, so a retry never counts twice.
+    await Promise.all([
+      this.putRunOrder(runOrderItem(toRun(moved.item, undefined)), false),
+      moved.moved ? recordRunMove(this.doc, this.tableName, moved.item.experiment_id, runId, to) : undefined,
+    ]);
     return moved.moved;
   }
 
@@ -380,17 +387,8 @@ export class DynamoRunRepository implements RunRepository {
       else if (current && isSummaryItem(item)) batches.push([current.pop() as (typeof items)[number], item]);
       else batches.push([item]);
     }
-    for (const batch of batches) {
-      let requests = batch.map((Item) => ({ PutRequest: { Item } }));
-      for (let attempt = 0; requests.length > 0; attempt++) {
-        if (attempt > 8) throw new Error('DynamoDB left chunk writes unprocessed after 8 retries');
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));
-        const { UnprocessedItems } = await this.doc.send(
-          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
-        );
-        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-      }
-    }
+    for (const batch of batches)
+      await putBatch(this.doc, this.tableName, batch as unknown as Record<string, unknown>[]);
   }
 
   readHistoryHead(

@@ -6,14 +6,23 @@
 import type {
   Experiment,
   ExperimentRepository,
+  ExperimentRunStats,
   LifecycleStage,
   NewExperiment,
 } from '../../../shared/domain/experiments/model.js';
+import type { Run } from '../../../shared/domain/runs/model.js';
 import { ResourceAlreadyExistsError } from '../../../shared/errors.js';
 
 export class MemoryExperimentRepository implements ExperimentRepository {
   readonly experiments = new Map<string, Experiment>();
   private nextId = 1;
+
+  /**
+   * `runs` lists every stored run (memoryTracking passes the run repository's): counters are counted here
+   * rather than kept, which is exact for counts; last activity is the latest start or end time, without
+   * the moments of deletes and restores that the DynamoDB counters also record.
+   */
+  constructor(private readonly runs: () => Iterable<Run> = () => []) {}
 
   async get(experimentId: string): Promise<Experiment | undefined> {
     const experiment = this.experiments.get(experimentId);
@@ -91,6 +100,20 @@ export class MemoryExperimentRepository implements ExperimentRepository {
 
   async listAll(): Promise<Experiment[]> {
     return [...this.experiments.values()].map((experiment) => structuredClone(experiment));
+  }
+
+  async readRunStats(experimentIds: readonly string[]): Promise<ExperimentRunStats[]> {
+    const runs = [...this.runs()];
+    return experimentIds.map((experimentId) => {
+      const own = runs.filter((run) => run.experimentId === experimentId);
+      const times = own.flatMap((run) => [run.startTime, run.endTime ?? 0]).filter((time) => time > 0);
+      return {
+        experimentId,
+        activeRuns: own.filter((run) => run.lifecycleStage === 'active').length,
+        deletedRuns: own.filter((run) => run.lifecycleStage === 'deleted').length,
+        ...(times.length > 0 ? { lastActivity: Math.max(...times) } : {}),
+      };
+    });
   }
 
   private claim(name: string): void {

@@ -10,8 +10,8 @@ export { MemoryExperimentRepository, MemoryLoggedModelRepository, MemoryRunRepos
 
 export function memoryTracking(options: { now?: () => number; modelJsonLimit?: number } = {}) {
   const clock = options.now ?? (() => 1_700_000_000_000);
-  const experimentRepo = new MemoryExperimentRepository();
   const runRepo = new MemoryRunRepository();
+  const experimentRepo = new MemoryExperimentRepository(() => runRepo.runs.values());
   const modelRepo = new MemoryLoggedModelRepository(options.modelJsonLimit);
   const experiments: ExperimentService = new ExperimentService(
     experimentRepo,

@@ -220,6 +220,14 @@ export interface LoggedModel {
   data?: { params?: KeyValue[]; metrics?: Metric[] };
 }
 
+/** An experiment's run counters (Cairn's own endpoint); `last_activity` absent when none was recorded. */
+export interface ExperimentRunStats {
+  experiment_id: string;
+  active_runs: number;
+  deleted_runs: number;
+  last_activity?: number;
+}
+
 /** Who the token is (Cairn's own endpoint): decides which actions the UI offers. */
 export interface Whoami {
   name: string;
@@ -248,6 +256,13 @@ export const api = {
     post<object>(`${MLFLOW}/experiments/delete`, { experiment_id: experimentId }),
   restoreExperiment: (experimentId: string) =>
     post<object>(`${MLFLOW}/experiments/restore`, { experiment_id: experimentId }),
+  /** Run counts and last activity of up to 100 experiments (one page of the list), in one call. */
+  experimentRunStats: (experimentIds: readonly string[], signal?: AbortSignal) =>
+    get<{ stats?: ExperimentRunStats[] }>(
+      `${CAIRN}/experiments/run-stats`,
+      { experiment_ids: experimentIds },
+      signal,
+    ),
 
   searchRuns: (
     body: {

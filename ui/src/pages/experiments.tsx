@@ -1,10 +1,11 @@
 /**
  * Home: the experiments list. Search by name (case-insensitive, on the server), Active/Deleted/All,
- * "Load more" by next_page_token; write tokens create, rename, delete and restore.
+ * "Load more" by next_page_token; write tokens create, rename, delete and restore. Each page's run counts
+ * and last activity come from one run-stats call for that page's experiments (counters, not run listings).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorBox, Link, Loading, navigate, PageHeader } from '../components/common.js';
-import { api, type Experiment } from '../lib/api.js';
+import { api, type Experiment, type ExperimentRunStats } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { useSession } from '../lib/session.js';
 import { ConfirmDialog, NameDialog } from '../runs/dialog.js';
@@ -31,6 +32,38 @@ function tagSummary(experiment: Experiment): string {
   return shown.join(', ');
 }
 
+/** A listed experiment with its run counters; `stats` is absent when they could not be read. */
+type Row = Experiment & { stats?: ExperimentRunStats };
+
+/**
+ * The page's experiments with their counters. A failed counters call leaves the columns blank rather than
+ * hiding the list: the list is what the page is for.
+ */
+async function withRunStats(experiments: Experiment[], signal: AbortSignal): Promise<Row[]> {
+  if (experiments.length === 0) return [];
+  const answer = await api
+    .experimentRunStats(
+      experiments.map((experiment) => experiment.experiment_id),
+      signal,
+    )
+    .catch(() => undefined);
+  const byId = new Map((answer?.stats ?? []).map((stats) => [stats.experiment_id, stats]));
+  return experiments.map((experiment) => {
+    const stats = byId.get(experiment.experiment_id);
+    return stats ? { ...experiment, stats } : experiment;
+  });
+}
+
+function RunCount({ stats }: { stats: ExperimentRunStats | undefined }) {
+  if (!stats) return <span class="muted">—</span>;
+  return (
+    <>
+      {stats.active_runs}
+      {stats.deleted_runs > 0 && <span class="muted small"> ({stats.deleted_runs} deleted)</span>}
+    </>
+  );
+}
+
 type Dialog =
   | { kind: 'create' }
   | { kind: 'rename'; experiment: Experiment }
@@ -50,8 +83,8 @@ export function ExperimentsPage() {
     return () => clearTimeout(timer);
   }, [text]);
 
-  const list = usePaged<Experiment>(
-    async (token) => {
+  const list = usePaged<Row>(
+    async (token, signal) => {
       const answer = await api.searchExperiments({
         filter: nameFilter(search),
         max_results: PAGE_SIZE,
@@ -59,7 +92,10 @@ export function ExperimentsPage() {
         view_type: view,
         order_by: ['last_update_time DESC'],
       });
-      return { items: answer.experiments ?? [], next: answer.next_page_token };
+      return {
+        items: await withRunStats(answer.experiments ?? [], signal),
+        next: answer.next_page_token,
+      };
     },
     [search, view],
   );
@@ -115,6 +151,8 @@ export function ExperimentsPage() {
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">ID</th>
+                <th scope="col">Runs</th>
+                <th scope="col">Last activity</th>
                 <th scope="col">Last update</th>
                 <th scope="col">Created</th>
                 <th scope="col">Tags</th>
@@ -138,6 +176,12 @@ export function ExperimentsPage() {
                     {experiment.lifecycle_stage === 'deleted' && <span class="badge">deleted</span>}
                   </td>
                   <td class="mono">{experiment.experiment_id}</td>
+                  <td class="num">
+                    <RunCount stats={experiment.stats} />
+                  </td>
+                  <td>
+                    {experiment.stats?.last_activity ? formatTime(experiment.stats.last_activity) : '—'}
+                  </td>
                   <td>{formatTime(experiment.last_update_time)}</td>
                   <td>{formatTime(experiment.creation_time)}</td>
                   <td class="muted small">{tagSummary(experiment)}</td>
