@@ -16,7 +16,7 @@ export async function migrate(args: string[]): Promise<number> {
   });
   if (values.help) return usage(0);
   // With --stack this runs with the operator's own AWS credentials (the usual chain): it needs
-  // cloudformation:DescribeStacks, and dynamodb:Query, GetItem, UpdateItem and PutItem on the table.
+  // cloudformation:DescribeStacks, and dynamodb:Query, GetItem, UpdateItem, PutItem and BatchWriteItem on the table.
   return withTarget(values, async (store) => {
     const report = await migrateRunIndex(createDocumentClient(store.client), store.tableName, {
       dryRun: values['dry-run'],
