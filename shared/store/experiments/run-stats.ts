@@ -108,21 +108,6 @@ export function recordRunCreated(
   });
 }
 
-/**
- * A run update that set an end time (terminate): one UpdateItem that may only move last activity forward;
- * nothing for updates without one (status, name).
- */
-export async function recordRunEnded(
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  experimentId: string,
-  runId: string,
-  endTime: number | undefined,
-): Promise<void> {
-  if (endTime === undefined) return;
-  await recordRunStats(doc, tableName, { experimentId, runId, active: 0, deleted: 0, at: endTime });
-}
-
 /** A run moved between lifecycle stages (counted once: only when its RUN item moved). */
 export async function recordRunMove(
   doc: DynamoDBDocumentClient,
@@ -176,9 +161,10 @@ export type CountedRun = Pick<Run, 'runId' | 'lifecycleStage' | 'startTime' | 'e
 
 /**
  * Sets an experiment's counter items outright from a full listing of its runs (`cairn migrate`: counters
- * for runs written before they existed, or to repair drift). Last activity is a run's end time or else
- * its start time, the same moments the write path records. The Puts overwrite deltas added meanwhile, so
- * run it while the experiment is quiet, or run it again.
+ * for runs written before they existed, or to repair drift). Last activity is the latest start or end
+ * time among the runs: the moves the write path records leave no trace to recount, and an end time is
+ * the best evidence left of activity after a start. The Puts overwrite deltas added meanwhile, so run it
+ * while the experiment is quiet, or run it again.
  */
 export async function recountRunStats(
   doc: DynamoDBDocumentClient,

@@ -31,7 +31,7 @@ import type {
 import type { RunListingPlan } from '../../domain/runs/search.js';
 import { InvalidParameterValueError } from '../../errors.js';
 import { batchGetAll, putBatch, queryAll, updateIfCondition } from '../doc-commands.js';
-import { recordRunCreated, recordRunEnded, recordRunMove } from '../experiments/run-stats.js';
+import { recordRunCreated, recordRunMove } from '../experiments/run-stats.js';
 import {
   approximateItemBytes,
   ConcurrentWritesError,
@@ -174,30 +174,32 @@ export class DynamoRunRepository implements RunRepository {
           `Run ${runId} cannot hold this: its params, tags and inputs would take about ${size} bytes, beyond the ${ITEM_BYTES_BUDGET}-byte storage limit of a run.`,
         );
       }
+      // Its order entry follows a new name or end time, put beside the update: an entry ahead of a RUN
+      // update that then fails, or behind one cut short, is found and put right by the next listing that
+      // reads it (run-index.ts).
+      const renamed = change.runName !== undefined && change.runName !== item.run_name;
+      const ended = change.endTime !== undefined && change.endTime !== item.end_time;
+      const order =
+        renamed || ended
+          ? this.putRunOrder(
+              runOrderItem({
+                ...run,
+                ...(change.runName === undefined ? {} : { runName: change.runName }),
+                ...(change.endTime === undefined ? {} : { endTime: change.endTime }),
+              }),
+              false,
+            )
+          : undefined;
       try {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: keys.run(runId),
-            ...runUpdate(change, item),
-          }),
-        );
-        // Its order entry follows a new name or end time (a cut-short follow-up is found and put right
-        // by the next listing that reads it: run-index.ts); an end time is also the experiment's activity.
-        const renamed = change.runName !== undefined && change.runName !== item.run_name;
-        const ended = change.endTime !== undefined && change.endTime !== item.end_time;
         await Promise.all([
-          renamed || ended
-            ? this.putRunOrder(
-                runOrderItem({
-                  ...run,
-                  ...(change.runName === undefined ? {} : { runName: change.runName }),
-                  ...(change.endTime === undefined ? {} : { endTime: change.endTime }),
-                }),
-                false,
-              )
-            : undefined,
-          recordRunEnded(this.doc, this.tableName, item.experiment_id, runId, change.endTime),
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: keys.run(runId),
+              ...runUpdate(change, item),
+            }),
+          ),
+          order,
         ]);
         return run;
       } catch (error) {
