@@ -88,6 +88,8 @@ export interface RunOrderItem {
   gsi2pk: string;
   gsi2sk: string;
   type: 'run-order';
+  /** The RUN item's version it was keyed from: a put never replaces an entry of a later version. */
+  ver: number;
   run_id: string;
   run_name: string;
   lifecycle_stage: LifecycleStage;
@@ -142,14 +144,16 @@ export function runIndexKeys(
   });
 }
 
-/** The ORDER item of a run as it stands. */
+/** The ORDER item of a run as it stands at version `ver` of its RUN item. */
 export function runOrderItem(
   run: Pick<Run, 'runId' | 'experimentId' | 'runName' | 'lifecycleStage' | 'startTime' | 'endTime'>,
+  ver: number,
 ): RunOrderItem {
   return {
     ...keys.runOrder(run.runId),
     ...keys.runOrderListing(run),
     type: 'run-order',
+    ver,
     run_id: run.runId,
     run_name: run.runName,
     lifecycle_stage: run.lifecycleStage,
@@ -178,7 +182,7 @@ export function newLatestItem(run: Run): LatestItem {
 export function itemsOfNewRun(run: Run): { latest: LatestItem; order: RunOrderItem; run: RunItem } {
   const latest = newLatestItem(run);
   for (const [key, metric] of Object.entries(run.metrics)) latest.m[storedKey(key)] = storedLatest(metric);
-  return { latest, order: runOrderItem(run), run: newRunItem(run) };
+  return { latest, order: runOrderItem(run, 0), run: newRunItem(run) };
 }
 
 /** The latest point per metric key, as stored in a LATEST item's `m`. */

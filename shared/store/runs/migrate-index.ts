@@ -1,18 +1,19 @@
 /**
  * `cairn migrate`: gives the runs of experiments created before order keys existed (keys.ts) their
- * start-time key and ORDER item (name and end-time keys), then marks each experiment `run_index`, from which on its searches
- * read pages instead of every run, and its run counters (experiments page) are set from the same listing.
- * Idempotent and resumable: marked experiments are skipped, runs already
- * keyed are left alone, and an experiment is marked only after all its runs are keyed, so an interrupted
- * migration is finished by running it again. Runs are not rewritten: only their index keys are set,
- * conditional on the version read (a concurrent write is re-read and keyed as it then stands).
+ * start-time key and ORDER item (name and end-time order), sets the experiment's run counters from the
+ * same listing, then marks it `run_index`: from then on its searches read pages instead of every run.
+ * Idempotent and resumable: marked experiments are skipped, runs already keyed are left alone, and an
+ * experiment is marked only after all its runs are keyed, so an interrupted migration is finished by
+ * running it again. Runs' data is not rewritten: only their key is set, under the version read (a run
+ * changed meanwhile is re-read and keyed as it then stands).
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import { queryAll, updateIfCondition } from '../doc-commands.js';
 import { recountRunStats } from '../experiments/run-stats.js';
 import { keyConditions, keys, RUN_INDEX_VERSION } from '../keys.js';
 import { type RunItem, runIndexKeys, runOrderItem, toRun } from './entity.js';
+import { putRunOrder } from './run-index.js';
 
 /** Runs keyed at once: enough to keep a local table busy, few enough for a small table's capacity. */
 const RUNS_IN_FLIGHT = 16;
@@ -74,18 +75,25 @@ export async function migrateRunIndex(
   return report;
 }
 
-/** Sets one run's start-time key and ORDER item if it lacks them; true when it did (or would). */
+/**
+ * Sets one run's start-time key and ORDER item if it lacks them; true when it did (or would). Reads the
+ * RUN item strongly consistent (the listing is an index copy) and bumps its version with the key, so that
+ * the ORDER put, conditional on versions, never replaces an entry a concurrent rename or move wrote.
+ */
 async function keyRun(
   doc: DynamoDBDocumentClient,
   tableName: string,
   listed: RunItem,
   dryRun: boolean,
 ): Promise<boolean> {
-  let item: RunItem | undefined = listed;
-  for (let attempt = 0; item; attempt++) {
-    if (attempt >= 10) throw new Error(`run ${listed.run_id} kept changing while it was being keyed`);
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const { Item } = await doc.send(
+      new GetCommand({ TableName: tableName, Key: keys.run(listed.run_id), ConsistentRead: true }),
+    );
+    if (!Item) return false;
+    const item = Item as RunItem;
     const wanted = runIndexKeys(item);
-    const order = runOrderItem(toRun(item, undefined));
+    const order = runOrderItem(toRun(item, undefined), item.ver);
     const { Item: stored } = await doc.send(
       new GetCommand({ TableName: tableName, Key: keys.runOrder(item.run_id), ConsistentRead: true }),
     );
@@ -93,24 +101,22 @@ async function keyRun(
     const ordered = stored?.gsi1sk === order.gsi1sk && stored?.gsi2sk === order.gsi2sk;
     if (keyed && ordered) return false;
     if (dryRun) return true;
-    const updated =
-      keyed ||
-      (await updateIfCondition(doc, {
-        TableName: tableName,
-        Key: keys.run(item.run_id),
-        UpdateExpression: 'SET gsi1sk = :gsi1sk',
-        ConditionExpression: 'ver = :read',
-        ExpressionAttributeValues: { ':gsi1sk': wanted.gsi1sk, ':read': item.ver },
-      }));
-    if (updated) {
-      await doc.send(new PutCommand({ TableName: tableName, Item: order }));
+    if (keyed) {
+      await putRunOrder(doc, tableName, order);
       return true;
     }
-    // Changed since it was listed: key it as it now stands.
-    const { Item } = await doc.send(
-      new GetCommand({ TableName: tableName, Key: keys.run(listed.run_id), ConsistentRead: true }),
-    );
-    item = Item as RunItem | undefined;
+    const updated = await updateIfCondition(doc, {
+      TableName: tableName,
+      Key: keys.run(item.run_id),
+      UpdateExpression: 'SET gsi1sk = :gsi1sk, ver = ver + :one',
+      ConditionExpression: 'ver = :read',
+      ExpressionAttributeValues: { ':gsi1sk': wanted.gsi1sk, ':read': item.ver, ':one': 1 },
+    });
+    if (updated) {
+      await putRunOrder(doc, tableName, { ...order, ver: item.ver + 1 });
+      return true;
+    }
+    // Changed since it was read: key it as it now stands.
   }
-  return false;
+  throw new Error(`run ${listed.run_id} kept changing while it was being keyed`);
 }

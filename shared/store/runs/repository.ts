@@ -55,7 +55,6 @@ import {
   type MixedChunkItem,
   mixedChunkProjection,
   type RunItem,
-  type RunOrderItem,
   runIndexKeys,
   runOrderItem,
   runState,
@@ -65,7 +64,13 @@ import {
 import { readEnvelopeChunks, readEnvelopeSources } from './envelope-read.js';
 import { readHistoryPage } from './history-pages.js';
 import { readHistoryHead, readHistoryIntervals } from './history-sample.js';
-import { type ListingReads, readListing, StaleRunIndexError } from './run-index.js';
+import {
+  type ListingReads,
+  putRunOrder,
+  readListing,
+  repairRunOrders,
+  StaleRunIndexError,
+} from './run-index.js';
 import { projectedRunItem, runUpdate } from './run-update.js';
 
 /** Optimistic-concurrency attempts per write before giving up with a retryable 503. */
@@ -119,7 +124,7 @@ export class DynamoRunRepository implements RunRepository {
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),
-      this.putRunOrder(order, true),
+      putRunOrder(this.doc, this.tableName, order),
     ]);
     // The count goes with the RUN Put, not after it: LATEST's condition above already refused a replayed
     // create, so nothing counts twice; a RUN Put failing on its own (an outage between the two calls)
@@ -174,33 +179,30 @@ export class DynamoRunRepository implements RunRepository {
           `Run ${runId} cannot hold this: its params, tags and inputs would take about ${size} bytes, beyond the ${ITEM_BYTES_BUDGET}-byte storage limit of a run.`,
         );
       }
-      // Its order entry follows a new name or end time, put beside the update: an entry ahead of a RUN
-      // update that then fails, or behind one cut short, is found and put right by the next listing that
-      // reads it (run-index.ts).
-      const renamed = change.runName !== undefined && change.runName !== item.run_name;
-      const ended = change.endTime !== undefined && change.endTime !== item.end_time;
-      const order =
-        renamed || ended
-          ? this.putRunOrder(
-              runOrderItem({
+      try {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.run(runId),
+            ...runUpdate(change, item.ver),
+          }),
+        );
+        // Its order entry follows a name or end time, as of the version just written (a retried rename
+        // or end puts it again, completing one cut short before this put).
+        if (change.runName !== undefined || change.endTime !== undefined) {
+          await putRunOrder(
+            this.doc,
+            this.tableName,
+            runOrderItem(
+              {
                 ...run,
                 ...(change.runName === undefined ? {} : { runName: change.runName }),
                 ...(change.endTime === undefined ? {} : { endTime: change.endTime }),
-              }),
-              false,
-            )
-          : undefined;
-      try {
-        await Promise.all([
-          this.doc.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: keys.run(runId),
-              ...runUpdate(change, item),
-            }),
-          ),
-          order,
-        ]);
+              },
+              item.ver + 1,
+            ),
+          );
+        }
         return run;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
@@ -231,7 +233,7 @@ export class DynamoRunRepository implements RunRepository {
     // Last, and on a refused move too, like the bump: a retried move puts an entry its first try missed.
     // The counters move only with the RUN item, so a retry never counts twice.
     await Promise.all([
-      this.putRunOrder(runOrderItem(toRun(moved.item, undefined)), false),
+      putRunOrder(this.doc, this.tableName, runOrderItem(toRun(moved.item, undefined), moved.item.ver)),
       moved.moved ? recordRunMove(this.doc, this.tableName, moved.item.experiment_id, runId, to) : undefined,
     ]);
     return moved.moved;
@@ -254,7 +256,7 @@ export class DynamoRunRepository implements RunRepository {
       if (!Item) return undefined;
       const item = Item as RunItem;
       if (item.lifecycle_stage !== from) return { moved: false, item };
-      const next: RunItem = { ...item, lifecycle_stage: to };
+      const next: RunItem = { ...item, lifecycle_stage: to, ver: item.ver + 1 };
       const { gsi1sk } = runIndexKeys(next);
       const updated = await updateIfCondition(this.doc, {
         TableName: this.tableName,
@@ -271,24 +273,6 @@ export class DynamoRunRepository implements RunRepository {
       if (updated) return { moved: true, item: next };
     }
     throw new ConcurrentWritesError(`run ${runId}`);
-  }
-
-  /**
-   * Puts a run's order entry. `ifAbsent` for a create: an entry already there is the run's own (a
-   * replayed create), and must not be reset to the name it was created with.
-   */
-  private async putRunOrder(item: RunOrderItem, ifAbsent: boolean): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: item,
-          ...(ifAbsent ? { ConditionExpression: 'attribute_not_exists(pk)' } : {}),
-        }),
-      );
-    } catch (error) {
-      if (!(ifAbsent && isConditionFailure(error))) throw error;
-    }
   }
 
   /**
@@ -560,7 +544,7 @@ export class DynamoRunRepository implements RunRepository {
       return await readListing(this.doc, this.tableName, existing, plan, this.listing);
     } catch (error) {
       if (!(error instanceof StaleRunIndexError)) throw error;
-      await Promise.all(error.entries.map((entry) => this.putRunOrder(entry, false)));
+      await repairRunOrders(this.doc, this.tableName, error.runIds);
       return undefined;
     }
   }

@@ -9,11 +9,12 @@
  * the merge yields exactly the search's order. Only the first runs of each partition are read past the
  * page, and only those of a group that straddles the page's end.
  */
-import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import type { Run } from '../../domain/runs/model.js';
 import type { RunListingPlan } from '../../domain/runs/search.js';
 import { batchGetAll } from '../doc-commands.js';
+import { isConditionFailure } from '../items.js';
 import {
   type IndexName,
   keyConditions,
@@ -48,9 +49,50 @@ const READS_IN_FLIGHT = 16;
 
 /** Order entries that disagree with their runs (a rename, move or finish cut short between its writes). */
 export class StaleRunIndexError extends Error {
-  constructor(readonly entries: RunOrderItem[]) {
-    super(`${entries.length} run order entries disagree with their runs`);
+  constructor(readonly runIds: string[]) {
+    super(`${runIds.length} run order entries disagree with their runs`);
   }
+}
+
+/**
+ * Puts a run's ORDER item unless the stored one is of the same or a later RUN version: writers that race
+ * (a rename and a delete, two renames, a listing's repair and a rename) may land in any order, and the
+ * entry must end as the latest version's. An entry from before versions (none) is replaced.
+ */
+export async function putRunOrder(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  item: RunOrderItem,
+): Promise<void> {
+  try {
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: item,
+        ConditionExpression: 'attribute_not_exists(ver) OR ver < :ver',
+        ExpressionAttributeValues: { ':ver': item.ver },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+/** Puts the ORDER items of runs found stale right, from a strongly consistent read of each RUN item. */
+export async function repairRunOrders(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  runIds: readonly string[],
+): Promise<void> {
+  const items = await batchGetAll<RunItem>(
+    doc,
+    tableName,
+    runIds.map((runId) => keys.run(runId)),
+    { consistent: true },
+  );
+  await Promise.all(
+    items.map((item) => putRunOrder(doc, tableName, runOrderItem(toRun(item, undefined), item.ver))),
+  );
 }
 
 interface StreamSpec {
@@ -287,7 +329,7 @@ async function runsOfOrders(
     entries.map((entry) => keys.run(entry.run_id)),
   );
   const byId = new Map(items.map((item) => [item.run_id, item]));
-  const stale: RunOrderItem[] = [];
+  const stale: string[] = [];
   const runs: Run[] = [];
   for (const entry of entries) {
     const item = byId.get(entry.run_id);
@@ -299,7 +341,7 @@ async function runsOfOrders(
       item.lifecycle_stage !== entry.lifecycle_stage ||
       item.end_time !== entry.end_time
     ) {
-      stale.push(runOrderItem(run));
+      stale.push(entry.run_id);
       continue;
     }
     runs.push(run);

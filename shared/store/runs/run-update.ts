@@ -17,19 +17,16 @@ const WHOLE_ATTRIBUTES = [
   ['modelInputs', 'model_inputs'],
 ] as const satisfies readonly (readonly [keyof RunChange, keyof RunItem])[];
 
-/**
- * The UpdateExpression, names and values of `change` to `item`, conditional on the item still being at the
- * version it was read at.
- */
+/** The UpdateExpression, names and values of `change`, conditional on the item still being at `readVer`. */
 export function runUpdate(
   change: RunChange,
-  item: RunItem,
+  readVer: number,
 ): Pick<
   UpdateCommandInput,
   'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
 > {
   const names: Record<string, string> = {};
-  const values: Record<string, unknown> = { ':read': item.ver, ':one': 1 };
+  const values: Record<string, unknown> = { ':read': readVer, ':one': 1 };
   const sets: string[] = [];
   const removes: string[] = [];
   let n = 0;

@@ -258,8 +258,8 @@ describe('index-order run listings', () => {
       new UpdateCommand({
         TableName: table.tableName,
         Key: keys.run(runId),
-        UpdateExpression: 'SET run_name = :name',
-        ExpressionAttributeValues: { ':name': 'after' },
+        UpdateExpression: 'SET run_name = :name, ver = ver + :one',
+        ExpressionAttributeValues: { ':name': 'after', ':one': 1 },
       }),
     );
     const plan = planRunListing({
