@@ -12,7 +12,7 @@ export const USAGE = `Usage:
   cairn policy delete --model NAME (--alias ALIAS | --stage STAGE) [TARGET]
   cairn policy audit --model NAME [--max-results N] [TARGET]
   cairn policy migrate [--dry-run] [TARGET]
-  cairn migrate [--dry-run] [TARGET]
+  cairn migrate [--dry-run] [--all] [TARGET]
 
 server:
   --host      address to listen on (env CAIRN_HOST, default 127.0.0.1); anything but loopback needs --auth
@@ -45,7 +45,10 @@ under a model's name to the model's id. Until it has run, those models' promotio
 
 migrate keys the runs of experiments created before Cairn kept runs in start-time, end-time and name order,
 so that their searches read one page instead of every run (until then they answer the same, only slower).
-Run it once after upgrading (\`--dry-run\` reports what it would key); it is safe to run again or to resume.`;
+Run it once after upgrading (\`--dry-run\` reports what it would key); it is safe to run again or to resume.
+It also sets each experiment's run counters (the web UI's Runs column; they read 0 until then). --all
+re-checks experiments already migrated and recounts them: after rolling back to an earlier build that
+wrote runs, or to repair counters that drifted.`;
 
 /** A mistake in the command line: the message, then the usage text, exit code 2. */
 export class UsageError extends Error {}

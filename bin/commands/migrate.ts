@@ -6,12 +6,38 @@ import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { migrateRunIndex } from '../../shared/store/runs/migrate-index.js';
 import { TARGET_OPTIONS, withTarget } from '../target.js';
-import { usage } from '../usage.js';
+import { TokenStoreUnavailableError } from '../token-stores.js';
+import { UsageError, usage } from '../usage.js';
 
 export async function migrate(args: string[]): Promise<number> {
+  try {
+    return await migrateCommand(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`cairn: ${error.message}\n`);
+      return usage(2);
+    }
+    if (error instanceof TokenStoreUnavailableError) {
+      console.error(`cairn: ${error.message}`);
+      return 1;
+    }
+    // AWS answers (no credentials, access denied, throttling) are the user's to act on, not a crash.
+    if (error instanceof Error && error.name !== 'TypeError') {
+      console.error(`cairn: ${error.name}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+async function migrateCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...TARGET_OPTIONS, 'dry-run': { type: 'boolean', default: false } },
+    options: {
+      ...TARGET_OPTIONS,
+      'dry-run': { type: 'boolean', default: false },
+      all: { type: 'boolean', default: false },
+    },
     strict: true,
   });
   if (values.help) return usage(0);
@@ -20,6 +46,7 @@ export async function migrate(args: string[]): Promise<number> {
   return withTarget(values, async (store) => {
     const report = await migrateRunIndex(createDocumentClient(store.client), store.tableName, {
       dryRun: values['dry-run'],
+      all: values.all,
       progress: (experimentId, runs) =>
         console.log(`experiment ${experimentId}: ${runs} runs ${values['dry-run'] ? 'to key' : 'keyed'}`),
     });

@@ -50,12 +50,15 @@ export function experimentJson(experiment: Experiment) {
   };
 }
 
-/** Cairn's run counters of one experiment as JSON; `last_activity` only when some activity was recorded. */
+/**
+ * Cairn's run counters of one experiment as JSON; the counts only once counted (not for an experiment from
+ * before counters, until `cairn migrate`), `last_activity` only when some activity was recorded.
+ */
 function runStatsJson(stats: ExperimentRunStats) {
   return {
     experiment_id: stats.experimentId,
-    active_runs: stats.activeRuns,
-    deleted_runs: stats.deletedRuns,
+    ...(stats.activeRuns !== undefined ? { active_runs: stats.activeRuns } : {}),
+    ...(stats.deletedRuns !== undefined ? { deleted_runs: stats.deletedRuns } : {}),
     ...(stats.lastActivity !== undefined ? { last_activity: stats.lastActivity } : {}),
   };
 }

@@ -103,6 +103,11 @@ describe('cairn migrate', () => {
       }),
     );
     expect(await answers(experimentId)).toEqual(expected);
+    const uncounted = await api.request<{ stats: Record<string, unknown>[] }>(
+      'GET',
+      `/api/2.0/cairn/experiments/run-stats?experiment_ids=${experimentId}`,
+    );
+    expect(uncounted.body.stats[0]?.active_runs, 'not counted before the migration').toBeUndefined();
 
     const dryRun = await cli.run(['migrate', '--dry-run', '--data-dir', server.dataDir]);
     expect(dryRun.code, dryRun.stderr).toBe(0);

@@ -104,7 +104,8 @@ describe('experiment run counters', () => {
     expect(await statsOf(idle, busy, ` ${busy}`, '987654321')).toEqual([
       { experiment_id: idle, active_runs: 0, deleted_runs: 0 },
       { experiment_id: busy, active_runs: 2, deleted_runs: 0, last_activity: 1_700_000_000_000 },
-      { experiment_id: '987654321', active_runs: 0, deleted_runs: 0 },
+      // No such experiment: nothing counted (as for one from before counters, until `cairn migrate`).
+      { experiment_id: '987654321' },
     ]);
   });
 

@@ -23,9 +23,10 @@ export interface NewExperiment {
 /** An experiment's run counters (the experiments page): kept with the writes, never counted by a scan. */
 export interface ExperimentRunStats {
   experimentId: string;
-  activeRuns: number;
-  deletedRuns: number;
-  /** Epoch ms of the latest run created, deleted, restored or ended; absent when none was recorded. */
+  /** Absent for an experiment from before counters, until `cairn migrate` counts its runs. */
+  activeRuns?: number;
+  deletedRuns?: number;
+  /** Epoch ms of the latest run created, deleted or restored; absent when none was recorded. */
   lastActivity?: number;
 }
 

@@ -16,7 +16,7 @@ import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamod
 import type { ExperimentRunStats, LifecycleStage } from '../../domain/experiments/model.js';
 import type { Run } from '../../domain/runs/model.js';
 import { batchGetAll, putBatch, updateIfCondition } from '../doc-commands.js';
-import { type ItemKey, keys, RUN_SHARDS } from '../keys.js';
+import { type ItemKey, keys, RUN_INDEX_VERSION, RUN_SHARDS } from '../keys.js';
 
 export interface RunStatsItem extends ItemKey {
   type: 'run-stats';
@@ -135,10 +135,20 @@ export async function readRunStats(
   const wanted = experimentIds.flatMap((experimentId) =>
     Array.from({ length: RUN_SHARDS }, (_, shard) => keys.experimentRunStats(experimentId, shard)),
   );
-  // batchGetAll asks again for keys left unprocessed: a missing shard must not read as "no runs".
-  const items = await batchGetAll<RunStatsItem>(doc, tableName, wanted);
+  // batchGetAll asks again for keys left unprocessed: a missing shard must not read as "no runs". The
+  // experiments' marks come in the same calls: an experiment from before counters is not counted yet.
+  const items = await batchGetAll<RunStatsItem | { experiment_id: string; run_index?: number; sk: string }>(
+    doc,
+    tableName,
+    [...wanted, ...experimentIds.map((experimentId) => keys.experiment(experimentId))],
+  );
+  const counted = new Set<string>();
   const sums = new Map<string, { active: number; deleted: number; last?: number }>();
   for (const item of items) {
+    if (!('type' in item) || item.type !== 'run-stats') {
+      if ('run_index' in item && item.run_index === RUN_INDEX_VERSION) counted.add(item.experiment_id);
+      continue;
+    }
     const sum = sums.get(item.experiment_id) ?? { active: 0, deleted: 0 };
     sum.active += item.active ?? 0;
     sum.deleted += item.deleted ?? 0;
@@ -149,8 +159,12 @@ export async function readRunStats(
     const sum = sums.get(experimentId);
     return {
       experimentId,
-      activeRuns: Math.max(0, sum?.active ?? 0),
-      deletedRuns: Math.max(0, sum?.deleted ?? 0),
+      ...(counted.has(experimentId)
+        ? {
+            activeRuns: Math.max(0, sum?.active ?? 0),
+            deletedRuns: Math.max(0, sum?.deleted ?? 0),
+          }
+        : {}),
       ...(sum?.last !== undefined ? { lastActivity: sum.last } : {}),
     };
   });

@@ -20,7 +20,7 @@ const RUNS_IN_FLIGHT = 16;
 
 export interface RunIndexMigration {
   dryRun: boolean;
-  /** Experiments found unmarked (and marked, unless a dry run). */
+  /** Experiments unmarked (and marked, unless a dry run), or with runs that needed keys (`all`). */
   experiments: string[];
   /** Runs whose keys were (or would be) set. */
   runs: number;
@@ -29,7 +29,12 @@ export interface RunIndexMigration {
 export async function migrateRunIndex(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  options: { dryRun?: boolean; progress?: (experimentId: string, runs: number) => void } = {},
+  options: {
+    dryRun?: boolean;
+    /** Experiments already marked too: after a rollback to a build that wrote runs without keys. */
+    all?: boolean;
+    progress?: (experimentId: string, runs: number) => void;
+  } = {},
 ): Promise<RunIndexMigration> {
   const dryRun = options.dryRun ?? false;
   const experiments = await queryAll<{ experiment_id: string; run_index?: number }>(doc, {
@@ -39,29 +44,23 @@ export async function migrateRunIndex(
   });
   const report: RunIndexMigration = { dryRun, experiments: [], runs: 0 };
   for (const { experiment_id: experimentId, run_index } of experiments) {
-    if (run_index === RUN_INDEX_VERSION) continue;
-    report.experiments.push(experimentId);
-    const runs = (
-      await Promise.all(
-        keys.experimentRunsPartitions(experimentId).map((partition) =>
-          queryAll<RunItem>(doc, {
-            TableName: tableName,
-            ...keyConditions.indexPartition('gsi1', partition),
-          }),
-        ),
-      )
-    ).flat();
+    if (run_index === RUN_INDEX_VERSION && !options.all) continue;
+    const runs = await listRuns(doc, tableName, experimentId);
     const keyed = await mapWithLimit(runs, RUNS_IN_FLIGHT, (run) => keyRun(doc, tableName, run, dryRun));
     const changed = keyed.filter(Boolean).length;
+    if (changed > 0 || run_index !== RUN_INDEX_VERSION) report.experiments.push(experimentId);
     report.runs += changed;
     options.progress?.(experimentId, changed);
     if (!dryRun) {
-      // Counters (experiments page) for runs written before them, from the listing just read.
+      // Counters (experiments page) from a listing read now, after the keying: a run written meanwhile
+      // is either in it or counted by its own write after the counters are set; only one written between
+      // this listing and the counters' Put is missed (run `cairn migrate --all` again to recount).
+      const now = await listRuns(doc, tableName, experimentId);
       await recountRunStats(
         doc,
         tableName,
         experimentId,
-        runs.map((run) => toRun(run, undefined)),
+        now.map((run) => toRun(run, undefined)),
       );
       await updateIfCondition(doc, {
         TableName: tableName,
@@ -73,6 +72,18 @@ export async function migrateRunIndex(
     }
   }
   return report;
+}
+
+/** Every RUN item of an experiment, from its full-listing partitions. */
+async function listRuns(doc: DynamoDBDocumentClient, tableName: string, experimentId: string) {
+  const pages = await Promise.all(
+    keys
+      .experimentRunsPartitions(experimentId)
+      .map((partition) =>
+        queryAll<RunItem>(doc, { TableName: tableName, ...keyConditions.indexPartition('gsi1', partition) }),
+      ),
+  );
+  return pages.flat();
 }
 
 /**

@@ -3,8 +3,9 @@
  * counts once, concurrent writers spread over the shard items and still sum right, last activity is not
  * moved back by an old run, and a recount sets the items from a listing.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toExperimentItem } from '../../../shared/store/experiments/entity.js';
 import {
   LAST_ACTIVITY_SLACK_MS,
   type RunStatsItem,
@@ -30,8 +31,29 @@ afterAll(async () => {
 });
 
 const nextRunId = () => (++counter).toString(16).padStart(32, '0');
-const statsOf = async (experimentId: string) =>
-  (await readRunStats(table.doc, table.tableName, [experimentId]))[0];
+/** Experiments created by this build are marked counted (`run_index`); these tests' ids get that mark. */
+async function markCounted(experimentIds: readonly string[]): Promise<void> {
+  for (const experimentId of experimentIds) {
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: toExperimentItem({
+          experimentId,
+          name: `counted-${experimentId}`,
+          artifactLocation: `mlflow-artifacts:/${experimentId}`,
+          lifecycleStage: 'active',
+          creationTime: 0,
+          lastUpdateTime: 0,
+          tags: {},
+        }),
+      }),
+    );
+  }
+}
+const statsOf = async (experimentId: string) => {
+  await markCounted([experimentId]);
+  return (await readRunStats(table.doc, table.tableName, [experimentId]))[0];
+};
 
 describe('run counters', () => {
   it('count a replayed create of the same run id once', async () => {
@@ -145,6 +167,7 @@ describe('run counters', () => {
       deleted: 1,
       at: 3_000,
     });
+    await markCounted(['106', '107']);
     expect(await readRunStats(table.doc, table.tableName, ['106', '107'])).toEqual([
       { experimentId: '106', activeRuns: 0, deletedRuns: 1, lastActivity: 3_000 },
       { experimentId: '107', activeRuns: 0, deletedRuns: 0 },

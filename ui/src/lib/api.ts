@@ -223,8 +223,9 @@ export interface LoggedModel {
 /** An experiment's run counters (Cairn's own endpoint); `last_activity` absent when none was recorded. */
 export interface ExperimentRunStats {
   experiment_id: string;
-  active_runs: number;
-  deleted_runs: number;
+  /** Absent until `cairn migrate` has counted an experiment from before counters. */
+  active_runs?: number;
+  deleted_runs?: number;
   last_activity?: number;
 }
 

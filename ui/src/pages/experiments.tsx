@@ -55,11 +55,19 @@ async function withRunStats(experiments: Experiment[], signal: AbortSignal): Pro
 }
 
 function RunCount({ stats }: { stats: ExperimentRunStats | undefined }) {
-  if (!stats) return <span class="muted">—</span>;
+  if (stats?.active_runs === undefined) {
+    // Not counted yet: an experiment from before counters (the operator runs `cairn migrate`).
+    return (
+      <span class="muted" title={stats ? 'Not counted yet: run `cairn migrate`' : undefined}>
+        —
+      </span>
+    );
+  }
+  const deleted = stats.deleted_runs ?? 0;
   return (
     <>
       {stats.active_runs}
-      {stats.deleted_runs > 0 && <span class="muted small"> ({stats.deleted_runs} deleted)</span>}
+      {deleted > 0 && <span class="muted small"> ({deleted} deleted)</span>}
     </>
   );
 }
