@@ -14,7 +14,7 @@
  * | Latest metrics + unsealed tail | table  | pk = `RUN#<run_id>`, sk = `LATEST`                       | read-modify-write under a version number  |
  * | Runs of an experiment          | gsi1   | gsi1pk = `EXPRUNS#<experiment_id>#<shard>`              | RUN items; RUN_SHARDS partitions, queried in parallel |
  * | … by start time                | gsi1   | same, gsi1sk = `<A\|D>#<start>#<run_id>`                | RUN items by lifecycle, then start time (listing pages) |
- * | … by name                      | gsi1   | gsi1pk = `EXPRUNN#<experiment_id>#<shard>`, gsi1sk = `<A\|D>#<hex of name>.<run_id>` | ORDER items (pk `RUN#<run_id>`, sk `ORDER`), one per run |
+ * | … by name                      | gsi1   | gsi1pk = `EXPRUNN#<experiment_id>#<shard>`, gsi1sk = `<A\|D>#<hex of name>.<−start>#<run_id>` | ORDER items (pk `RUN#<run_id>`, sk `ORDER`), one per run |
  * | … by end time                  | gsi2   | gsi2pk = `EXPRUNE#<experiment_id>#<shard>`, gsi2sk = `<A\|D>#V#<end>#<run_id>` or `<A\|D>#N#<start>#<run_id>` | ORDER items; runs without an end time (N) by start time |
  * | Latest metrics of its runs     | gsi2   | gsi2pk = `EXPRUNS#<experiment_id>#<shard>`              | LATEST items, joined to runs by run id    |
  * | One key's history chunks       | table  | pk = `RUN#<run_id>`, sk begins_with `MC#<key>#`          | sealed, content-addressed, ordered by first (step, timestamp) |
@@ -118,7 +118,8 @@ export const keys = {
   runOrder: (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'ORDER' }),
   runOrderListing: (run: RunOrderFields & { runName: string }) => ({
     gsi1pk: `${RUN_NAME_PREFIX}${run.experimentId}#${shardOf(run.runId)}`,
-    gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableName(run.runName)}${NAME_END}${run.runId}`,
+    // Then start time descending (MLflow's tie-break after a name), so a name's runs read in order.
+    gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableName(run.runName)}${NAME_END}${sortableNumber(-run.startTime)}#${run.runId}`,
     gsi2pk: `${RUN_END_PREFIX}${run.experimentId}#${shardOf(run.runId)}`,
     gsi2sk:
       run.endTime === undefined

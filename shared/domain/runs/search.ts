@@ -41,7 +41,7 @@ import {
   sortKeyOrder,
   type ViewType,
 } from '../search/pipeline.js';
-import type { DatasetInput, Run } from './model.js';
+import type { DatasetInput, Run, RunListingPlan } from './model.js';
 
 /** The dataset input tag that holds a dataset's context (`mlflow.data.context`, e.g. `training`). */
 const DATASET_CONTEXT_TAG = 'mlflow.data.context';
@@ -414,30 +414,6 @@ export function searchRuns(all: readonly Run[], search: RunSearch): RunPage {
   const plan = runSearchPlan(search, compileRunFilter(search.filter), parseRunOrderBy(search.orderBy));
   const { items, nextPageToken } = searchPage(all, plan, search);
   return { runs: items, ...(nextPageToken === undefined ? {} : { nextPageToken }) };
-}
-
-/** The orders a store keeps runs in (keys.ts): a listing in one of them reads from the page's position. */
-export type RunListingOrder = 'start_time' | 'end_time' | 'run_name';
-
-/**
- * What a store needs to read one page of a run search in index order instead of every run: which order and
- * stages to read, where the page starts, and how to tell the runs it wants. A store reads runs in `order`
- * (and, among runs without an end time, by start time `thenStartAscending` when that is the next term),
- * keeps the runs it reads that pass `accept` as candidates, and stops once it has `wanted` (or none are
- * left); searchRuns over the candidates then makes the same page as over every run.
- */
-export interface RunListingPlan {
-  order: RunListingOrder;
-  ascending: boolean;
-  thenStartAscending?: boolean;
-  lifecycles: readonly LifecycleStage[];
-  /** The cursor's values of the order and of start time; undefined for a first page. */
-  after?: { value: SortCell; start?: SortCell };
-  /** The search's full order (a store sorts runs that tie in its key by it). */
-  compare(left: Run, right: Run): number;
-  /** In the view, matching the filter, after the cursor. Latest metrics are not needed (see below). */
-  accept(run: Run): boolean;
-  wanted: number;
 }
 
 const VIEW_STAGES: Record<ViewType, readonly LifecycleStage[]> = {

@@ -23,12 +23,12 @@ import type {
   HistoryHead,
   MetricPoint,
   Run,
+  RunListingPlan,
   RunMutation,
   RunRepository,
   RunState,
   StepInterval,
 } from '../../domain/runs/model.js';
-import type { RunListingPlan } from '../../domain/runs/search.js';
 import { InvalidParameterValueError } from '../../errors.js';
 import { batchGetAll, putBatch, queryAll, updateIfCondition } from '../doc-commands.js';
 import { recordRunCreated, recordRunMove } from '../experiments/run-stats.js';

@@ -11,8 +11,7 @@
  */
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
-import type { Run } from '../../domain/runs/model.js';
-import type { RunListingPlan } from '../../domain/runs/search.js';
+import type { Run, RunListingPlan } from '../../domain/runs/model.js';
 import { batchGetAll } from '../doc-commands.js';
 import { isConditionFailure } from '../items.js';
 import {
@@ -21,7 +20,7 @@ import {
   keys,
   lifecycleMark,
   NAME_END,
-  type RunIndexOrder,
+  NAME_KEY_BYTES,
   sortableName,
   sortableNumber,
 } from '../keys.js';
@@ -115,7 +114,7 @@ const upToLast = (separator: string) => (sk: string) => sk.slice(0, sk.lastIndex
 
 /** The streams of one experiment for a plan: per stage, per shard (and for end time: with and without). */
 function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
-  const partitions = keys.runOrderPartitions(experimentId, plan.order as RunIndexOrder);
+  const partitions = keys.runOrderPartitions(experimentId, plan.order);
   const after = plan.after;
   return plan.lifecycles.flatMap((stage) => {
     const mark = lifecycleMark(stage);
@@ -137,14 +136,28 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
       }
       if (plan.order === 'run_name') {
         const prefix = `${mark}#`;
+        // Within a name, keys go by start time descending (MLflow's tie-break): read forward with that
+        // tie-break next, runs of one name need no buffering; otherwise a name is one group.
+        const byStart = plan.ascending && plan.thenStartAscending === false;
+        const whole = (sk: string) => sk.slice(0, sk.indexOf(NAME_END));
+        const name = typeof after?.value === 'string' ? sortableName(after.value) : undefined;
+        const full = (hex: string) => hex.length < NAME_KEY_BYTES * 2;
+        let from: string | undefined;
+        if (name !== undefined && !plan.ascending) from = prefix + name + NAME_END;
+        else if (name !== undefined && byStart && full(name) && typeof after?.start === 'number') {
+          from = `${prefix}${name}${NAME_END}${sortableNumber(-after.start)}`;
+        } else if (name !== undefined) from = prefix + name;
         return [
           {
             index: 'gsi1',
             partition,
             prefix,
             forward: plan.ascending,
-            ...(typeof after?.value === 'string' ? { from: prefix + sortableName(after.value) } : {}),
-            group: (sk) => sk.slice(0, sk.indexOf(NAME_END)),
+            ...(from === undefined ? {} : { from }),
+            // A name cut to its key prefix is one group whatever the start times: its full name decides.
+            group: byStart
+              ? (sk) => (full(whole(sk).slice(prefix.length)) ? upToLast('#')(sk) : whole(sk))
+              : whole,
             orders: true,
             phase: 0,
           },

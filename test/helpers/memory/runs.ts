@@ -13,11 +13,11 @@ import type {
   KeyedPoint,
   MetricPoint,
   Run,
+  RunListingPlan,
   RunMutation,
   RunRepository,
   StepInterval,
 } from '../../../shared/domain/runs/model.js';
-import type { RunListingPlan } from '../../../shared/domain/runs/search.js';
 
 export class MemoryRunRepository implements RunRepository {
   readonly runs = new Map<string, Run>();

@@ -86,7 +86,7 @@ describe('run order keys', () => {
     expect(start.gsi1sk).toBe(`D#${sortableNumber(5)}#ab12`);
     expect(open.gsi2sk).toBe(`D#N#${sortableNumber(5)}#ab12`);
     expect(ended.gsi2sk).toBe(`A#V#${sortableNumber(9)}#ab12`);
-    expect(ended.gsi1sk).toBe(`A#${sortableName('n')}.ab12`);
+    expect(ended.gsi1sk).toBe(`A#${sortableName('n')}.${sortableNumber(-5)}#ab12`);
     for (const key of [start.gsi1sk, open.gsi2sk, ended.gsi2sk, ended.gsi1sk]) expect(key).toMatch(BELOW_TOP);
   });
 });
