@@ -17,6 +17,7 @@ import { newRunId } from '../../shared/domain/ids.js';
 import type { Run, RunStatus } from '../../shared/domain/runs/model.js';
 import type { ViewType } from '../../shared/domain/search/pipeline.js';
 import { putBatch } from '../../shared/store/doc-commands.js';
+import { recountRunStats } from '../../shared/store/experiments/run-stats.js';
 import { itemsOfNewRun } from '../../shared/store/runs/entity.js';
 import { startDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { type Services, services } from './stores.js';
@@ -124,6 +125,15 @@ async function seed(s: Services, count: number) {
   await eachLimited(deleted, IN_FLIGHT, async (run) => {
     await s.runRepository.setLifecycle(run.runId, 'active', 'deleted');
   });
+  // Bulk items carry no counter updates: set the counters as `cairn migrate` would (the listing reads
+  // them to choose its path).
+  const gone = new Set(deleted.map((run) => run.runId));
+  await recountRunStats(
+    s.doc,
+    s.tableName,
+    experimentId,
+    runs.map((run) => (gone.has(run.runId) ? { ...run, lifecycleStage: 'deleted' as const } : run)),
+  );
   return { experimentId, seconds: (performance.now() - t0) / 1000, deleted: deleted.length };
 }
 

@@ -47,7 +47,7 @@ export function decodePageToken(token: string, fingerprint: string): SortValue[]
     return fail('it is not a token this server issued');
   }
   if ((body as TokenBody).q !== fingerprint) {
-    return fail('it belongs to a search with a different filter, order or view type');
+    return fail('it belongs to a search with a different filter, order, view type or experiments');
   }
   return (body as TokenBody).after;
 }

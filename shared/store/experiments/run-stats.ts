@@ -57,6 +57,9 @@ export async function recordRunStats(
   change: RunStatsChange,
 ): Promise<void> {
   const Key = keys.experimentRunStatsOfRun(change.experimentId, change.runId);
+  // A client's start time may lie in the future (or be any safe integer): recorded as activity, it would
+  // hold last_activity there and refuse every later write's time.
+  const at = Math.min(change.at, Date.now() + LAST_ACTIVITY_SLACK_MS);
   // Every attribute by placeholder: `type` is a reserved word, and the others should not become one.
   const names = {
     '#a': 'active',
@@ -74,9 +77,8 @@ export async function recordRunStats(
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: {
       ...values,
-      ':at': change.at,
-      // Clamped: a client's start time may be as large as a safe integer, and the SDK refuses larger.
-      ':floor': Math.min(change.at + LAST_ACTIVITY_SLACK_MS, Number.MAX_SAFE_INTEGER),
+      ':at': at,
+      ':floor': at + LAST_ACTIVITY_SLACK_MS,
     },
   });
   if (forward || (change.active === 0 && change.deleted === 0)) return;

@@ -31,7 +31,7 @@ import type {
 } from '../../domain/runs/model.js';
 import { InvalidParameterValueError } from '../../errors.js';
 import { batchGetAll, putBatch, queryAll, updateIfCondition } from '../doc-commands.js';
-import { recordRunCreated, recordRunMove } from '../experiments/run-stats.js';
+import { readRunStats, recordRunCreated, recordRunMove } from '../experiments/run-stats.js';
 import {
   approximateItemBytes,
   ConcurrentWritesError,
@@ -40,7 +40,7 @@ import {
   isConditionFailure,
   storedKey,
 } from '../items.js';
-import { keyConditions, keys, RUN_INDEX_VERSION, sortableStep } from '../keys.js';
+import { keyConditions, keys, RUN_SHARDS, sortableStep } from '../keys.js';
 import { chunkItems, encodeTail, envelopeMarks, isSummaryItem, tailPoints } from './chunks.js';
 import {
   isLatestItem,
@@ -72,6 +72,13 @@ import {
   StaleRunIndexError,
 } from './run-index.js';
 import { projectedRunItem, runUpdate } from './run-update.js';
+
+/**
+ * Runs per index partition a listing must average to read pages: below it, a search over many small
+ * experiments reads fewer items and makes half the Queries by listing every run (the counters decide;
+ * a count that drifted changes only which path answers, never the answer).
+ */
+const MIN_RUNS_PER_PARTITION = 4;
 
 /** Optimistic-concurrency attempts per write before giving up with a retryable 503. */
 const MAX_ATTEMPTS = 30;
@@ -531,17 +538,23 @@ export class DynamoRunRepository implements RunRepository {
    * migrate`), or a name-order entry found stale, which is put right here so the next search can use it.
    */
   async listIndexed(experimentIds: readonly string[], plan: RunListingPlan): Promise<Run[] | undefined> {
-    const marks = await batchGetAll<{ experiment_id: string; run_index?: number }>(
-      this.doc,
-      this.tableName,
-      experimentIds.map((id) => keys.experiment(id)),
-      { projection: 'experiment_id, run_index' },
+    // The experiments' counters, read only for marked (`run_index`) experiments: counts for all means all
+    // are keyed. They also say whether reading pages pays: experiments of a few runs each cost a Query per
+    // shard and stage either way, and a full listing reads them in half as many.
+    const stats = await readRunStats(this.doc, this.tableName, experimentIds);
+    if (stats.some((one) => one.activeRuns === undefined)) return undefined;
+    const runs = stats.reduce(
+      (sum, one) =>
+        sum +
+        (plan.lifecycles.includes('active') ? (one.activeRuns ?? 0) : 0) +
+        (plan.lifecycles.includes('deleted') ? (one.deletedRuns ?? 0) : 0),
+      0,
     );
-    // An id with no experiment item lists nothing either way; one without the mark needs every run read.
-    if (marks.some((mark) => mark.run_index !== RUN_INDEX_VERSION)) return undefined;
-    const existing = marks.map((mark) => mark.experiment_id);
+    const partitions =
+      experimentIds.length * RUN_SHARDS * plan.lifecycles.length * (plan.order === 'end_time' ? 2 : 1);
+    if (runs < partitions * (this.listing.minRunsPerPartition ?? MIN_RUNS_PER_PARTITION)) return undefined;
     try {
-      return await readListing(this.doc, this.tableName, existing, plan, this.listing);
+      return await readListing(this.doc, this.tableName, experimentIds, plan, this.listing);
     } catch (error) {
       if (!(error instanceof StaleRunIndexError)) throw error;
       await repairRunOrders(this.doc, this.tableName, error.runIds);

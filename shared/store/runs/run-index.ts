@@ -265,6 +265,8 @@ class RunStream {
 /** How a listing reads: items per partition in its first Query (default: a little over its share). */
 export interface ListingReads {
   firstRead?: number;
+  /** Below this many runs per partition on average, a full listing answers (repository.ts). */
+  minRunsPerPartition?: number;
 }
 
 interface IndexSource {

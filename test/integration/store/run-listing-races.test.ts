@@ -22,7 +22,7 @@ let runIds = 0;
 
 beforeAll(async () => {
   table = await createTestTable();
-  repo = new DynamoRunRepository(table.doc, table.tableName);
+  repo = new DynamoRunRepository(table.doc, table.tableName, { minRunsPerPartition: 0 });
 });
 afterAll(async () => {
   await table?.close();
@@ -73,7 +73,7 @@ function heldOrderPuts() {
       };
     },
   }) as DynamoDBDocumentClient;
-  return { repo: new DynamoRunRepository(doc, table.tableName), held, release };
+  return { repo: new DynamoRunRepository(doc, table.tableName, { minRunsPerPartition: 0 }), held, release };
 }
 
 async function bruteForce(query: RunSearch, experimentId: string) {

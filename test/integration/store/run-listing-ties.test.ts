@@ -34,7 +34,7 @@ beforeAll(async () => {
       };
     },
   }) as DynamoDBDocumentClient;
-  repo = new DynamoRunRepository(doc, table.tableName);
+  repo = new DynamoRunRepository(doc, table.tableName, { minRunsPerPartition: 0 });
 });
 afterAll(async () => {
   await table?.close();

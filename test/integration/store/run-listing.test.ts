@@ -24,7 +24,7 @@ let runIds = 0;
 beforeAll(async () => {
   table = await createTestTable();
   // One item per first Query: ties and groups then straddle batches, as they do at scale.
-  repo = new DynamoRunRepository(table.doc, table.tableName, { firstRead: 1 });
+  repo = new DynamoRunRepository(table.doc, table.tableName, { firstRead: 1, minRunsPerPartition: 0 });
 });
 afterAll(async () => {
   await table?.close();

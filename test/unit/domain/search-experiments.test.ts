@@ -90,7 +90,7 @@ describe('searchExperiments', () => {
     expect(first.nextPageToken).toBeDefined();
     expect(() =>
       search(all, { maxResults: 1, orderBy: ['name DESC'], pageToken: first.nextPageToken }),
-    ).toThrow(/different filter, order or view type/);
+    ).toThrow(/different filter, order, view type or experiments/);
   });
 
   const experimentsArb = fc

@@ -437,7 +437,7 @@ describe('searchRuns: page tokens', () => {
     expect(first.nextPageToken).toBeDefined();
     const other = { maxResults: 1, pageToken: first.nextPageToken };
     expect(caught(() => search(all, { ...other, orderBy: ['metrics.m DESC'] })).message).toContain(
-      'different filter, order or view type',
+      'different filter, order, view type or experiments',
     );
     caught(() => search(all, { ...other, orderBy: ['metrics.m'], filter: 'metrics.m > 0' }));
     caught(() => search(all, { ...other, orderBy: ['metrics.m'], viewType: 'ALL' }));
