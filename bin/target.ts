@@ -59,3 +59,20 @@ export async function withTarget(
 
 export const formatTime = (epochMs: number | undefined, none: string) =>
   epochMs === undefined ? none : new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * How every command reports what went wrong after its own cases: an unreachable store in one line (exit 1),
+ * AWS's answers (no credentials, access denied, throttling) in one line, the user's to act on (exit 1);
+ * a program error (TypeError) is rethrown, with its stack.
+ */
+export function reportFailure(error: unknown): number {
+  if (error instanceof TokenStoreUnavailableError) {
+    console.error(`cairn: ${error.message}`);
+    return 1;
+  }
+  if (error instanceof Error && error.name !== 'TypeError') {
+    console.error(`cairn: ${error.name}: ${error.message}`);
+    return 1;
+  }
+  throw error;
+}

@@ -5,8 +5,7 @@
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { migrateRunIndex } from '../../shared/store/runs/migrate-index.js';
-import { TARGET_OPTIONS, withTarget } from '../target.js';
-import { TokenStoreUnavailableError } from '../token-stores.js';
+import { reportFailure, TARGET_OPTIONS, withTarget } from '../target.js';
 import { UsageError, usage } from '../usage.js';
 
 export async function migrate(args: string[]): Promise<number> {
@@ -17,16 +16,7 @@ export async function migrate(args: string[]): Promise<number> {
       console.error(`cairn: ${error.message}\n`);
       return usage(2);
     }
-    if (error instanceof TokenStoreUnavailableError) {
-      console.error(`cairn: ${error.message}`);
-      return 1;
-    }
-    // AWS answers (no credentials, access denied, throttling) are the user's to act on, not a crash.
-    if (error instanceof Error && error.name !== 'TypeError') {
-      console.error(`cairn: ${error.name}: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return reportFailure(error);
   }
 }
 

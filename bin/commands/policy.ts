@@ -13,8 +13,8 @@ import { MlflowError } from '../../shared/errors.js';
 import { type MigrationReport, migrateLegacyPromotions } from '../../shared/store/promotion/migrate.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
-import { formatTime, TARGET_OPTIONS, withTarget } from '../target.js';
-import { type OpenTokenStore, TokenStoreUnavailableError } from '../token-stores.js';
+import { formatTime, reportFailure, TARGET_OPTIONS, withTarget } from '../target.js';
+import type { OpenTokenStore } from '../token-stores.js';
 import { UsageError, usage } from '../usage.js';
 
 const POLICY_OPTIONS = {
@@ -201,14 +201,6 @@ export async function policy(args: string[]): Promise<number> {
       console.error(`cairn: ${error.message}`);
       return 1;
     }
-    if (error instanceof TokenStoreUnavailableError) {
-      console.error(`cairn: ${error.message}`);
-      return 1;
-    }
-    if (error instanceof Error && error.name !== 'TypeError') {
-      console.error(`cairn: ${error.name}: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return reportFailure(error);
   }
 }

@@ -8,8 +8,7 @@ import {
   TokenNotFoundError,
   type TokenSummary,
 } from '../../shared/store/tokens/repository.js';
-import { formatTime, TARGET_OPTIONS, withTarget } from '../target.js';
-import { TokenStoreUnavailableError } from '../token-stores.js';
+import { formatTime, reportFailure, TARGET_OPTIONS, withTarget } from '../target.js';
 import { UsageError, usage } from '../usage.js';
 
 function tokenTable(tokens: TokenSummary[], now: number): string {
@@ -144,19 +143,10 @@ export async function token(args: string[]): Promise<number> {
       console.error(`cairn: ${error.message}\n`);
       return usage(2);
     }
-    if (
-      error instanceof TokenAlreadyExistsError ||
-      error instanceof TokenNotFoundError ||
-      error instanceof TokenStoreUnavailableError
-    ) {
+    if (error instanceof TokenAlreadyExistsError || error instanceof TokenNotFoundError) {
       console.error(`cairn: ${error.message}`);
       return 1;
     }
-    // AWS answers (no credentials, access denied, throttling) are the user's to act on, not a crash.
-    if (error instanceof Error && error.name !== 'TypeError') {
-      console.error(`cairn: ${error.name}: ${error.message}`);
-      return 1;
-    }
-    throw error;
+    return reportFailure(error);
   }
 }

@@ -4,10 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite } from '../../local/stand-ins.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
+import { toExperimentItem } from '../../shared/store/experiments/entity.js';
 
 export const usingDynamoDbLocal = process.env.CAIRN_TEST_DYNAMODB === 'dynamodb-local';
 
@@ -46,4 +47,26 @@ export async function createTestTable(): Promise<TestTable> {
       await dynalite?.close();
     },
   };
+}
+
+/**
+ * Puts an experiment item as this build creates it (marked `run_index`: its runs carry order keys and
+ * counters), or unmarked, as an earlier build left it: for store tests that write runs without the service.
+ */
+export async function putExperimentItem(
+  table: Pick<TestTable, 'doc' | 'tableName'>,
+  experimentId: string,
+  options: { marked?: boolean } = {},
+): Promise<void> {
+  const item = toExperimentItem({
+    experimentId,
+    name: `experiment-${experimentId}`,
+    artifactLocation: `mlflow-artifacts:/${experimentId}`,
+    lifecycleStage: 'active',
+    creationTime: 0,
+    lastUpdateTime: 0,
+    tags: {},
+  });
+  if (options.marked === false) delete item.run_index;
+  await table.doc.send(new PutCommand({ TableName: table.tableName, Item: item }));
 }

@@ -9,10 +9,9 @@ import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '../../../shared/domain/runs/model.js';
 import { planRunListing, type RunSearch, searchRuns } from '../../../shared/domain/runs/search.js';
-import { toExperimentItem } from '../../../shared/store/experiments/entity.js';
 import { keys } from '../../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
-import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
+import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
 import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -30,16 +29,7 @@ afterAll(async () => {
 
 async function newExperiment(): Promise<string> {
   const experimentId = String(1000 + ++experiments);
-  const item = toExperimentItem({
-    experimentId,
-    name: `races-${experimentId}`,
-    artifactLocation: `mlflow-artifacts:/${experimentId}`,
-    lifecycleStage: 'active',
-    creationTime: 0,
-    lastUpdateTime: 0,
-    tags: {},
-  });
-  await table.doc.send(new PutCommand({ TableName: table.tableName, Item: item }));
+  await putExperimentItem(table, experimentId);
   return experimentId;
 }
 

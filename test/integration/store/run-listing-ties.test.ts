@@ -4,14 +4,13 @@
  * buffering of the tie group. (Descending name pages still read a name's runs whole: README, "Searching
  * runs at scale".)
  */
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRunListing, type RunSearch, searchRuns } from '../../../shared/domain/runs/search.js';
 import { putBatch } from '../../../shared/store/doc-commands.js';
-import { toExperimentItem } from '../../../shared/store/experiments/entity.js';
 import { itemsOfNewRun } from '../../../shared/store/runs/entity.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
-import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
+import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
 import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -43,20 +42,7 @@ afterAll(async () => {
 describe('name order over one shared name', () => {
   it('reads about a page, not the tie group', async () => {
     const experimentId = '7000';
-    await table.doc.send(
-      new PutCommand({
-        TableName: table.tableName,
-        Item: toExperimentItem({
-          experimentId,
-          name: 'ties',
-          artifactLocation: 'mlflow-artifacts:/7000',
-          lifecycleStage: 'active',
-          creationTime: 0,
-          lastUpdateTime: 0,
-          tags: {},
-        }),
-      }),
-    );
+    await putExperimentItem(table, experimentId);
     const items: Record<string, unknown>[] = [];
     for (let i = 0; i < 2000; i++) {
       const run = testRun((i + 1).toString(16).padStart(32, '0'), {

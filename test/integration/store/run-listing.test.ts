@@ -4,16 +4,15 @@
  * brute-force search over every run gives for the same token, also when runs are deleted, restored,
  * renamed or finished between pages; and paging through serves every run once, in order.
  */
-import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '../../../shared/domain/runs/model.js';
 import { planRunListing, type RunSearch, searchRuns } from '../../../shared/domain/runs/search.js';
 import type { ViewType } from '../../../shared/domain/search/pipeline.js';
-import { toExperimentItem } from '../../../shared/store/experiments/entity.js';
 import { keys } from '../../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
-import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
+import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
 import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -32,17 +31,7 @@ afterAll(async () => {
 
 async function newExperiment(marked = true): Promise<string> {
   const experimentId = String(++experiments);
-  const item = toExperimentItem({
-    experimentId,
-    name: `listing-${experimentId}`,
-    artifactLocation: `mlflow-artifacts:/${experimentId}`,
-    lifecycleStage: 'active',
-    creationTime: 0,
-    lastUpdateTime: 0,
-    tags: {},
-  });
-  if (!marked) delete item.run_index;
-  await table.doc.send(new PutCommand({ TableName: table.tableName, Item: item }));
+  await putExperimentItem(table, experimentId, { marked });
   return experimentId;
 }
 

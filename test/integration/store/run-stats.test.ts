@@ -3,9 +3,8 @@
  * counts once, concurrent writers spread over the shard items and still sum right, last activity is not
  * moved back by an old run, and a recount sets the items from a listing.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toExperimentItem } from '../../../shared/store/experiments/entity.js';
 import {
   LAST_ACTIVITY_SLACK_MS,
   type RunStatsItem,
@@ -15,7 +14,7 @@ import {
 } from '../../../shared/store/experiments/run-stats.js';
 import { keys, RUN_SHARDS } from '../../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
-import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
+import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
 import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -33,22 +32,7 @@ afterAll(async () => {
 const nextRunId = () => (++counter).toString(16).padStart(32, '0');
 /** Experiments created by this build are marked counted (`run_index`); these tests' ids get that mark. */
 async function markCounted(experimentIds: readonly string[]): Promise<void> {
-  for (const experimentId of experimentIds) {
-    await table.doc.send(
-      new PutCommand({
-        TableName: table.tableName,
-        Item: toExperimentItem({
-          experimentId,
-          name: `counted-${experimentId}`,
-          artifactLocation: `mlflow-artifacts:/${experimentId}`,
-          lifecycleStage: 'active',
-          creationTime: 0,
-          lastUpdateTime: 0,
-          tags: {},
-        }),
-      }),
-    );
-  }
+  for (const experimentId of experimentIds) await putExperimentItem(table, experimentId);
 }
 const statsOf = async (experimentId: string) => {
   await markCounted([experimentId]);
