@@ -137,13 +137,20 @@ async function firstRows(browser: Browser, url: string, experimentId: string) {
   return median(samples);
 }
 
-async function sortRoundTrip(browser: Browser, url: string, experimentId: string) {
+/**
+ * Clicks a column header and waits for the first row to change. `metric`: the first metric column (the
+ * server reads every run for it); else the run name column (read in name order, a page at a time).
+ */
+async function sortRoundTrip(browser: Browser, url: string, experimentId: string, by: 'metric' | 'name') {
   const { context, page, errors } = await openPage(browser);
   await page.goto(`${url}/#/experiments/${experimentId}`);
   await page.waitForFunction(rowsShown, undefined, { polling: 'raf', timeout: 60_000 });
-  const header = page.getByRole('button', { name: /^metric / }).first();
+  const header = page.getByRole('button', { name: by === 'metric' ? /^metric / : /^Run name/ }).first();
   // The header reads "metric" over the key, then a sort arrow once sorted.
-  const column = `metrics.${(await header.textContent())?.replace(/^metric/, '').trim()}`;
+  const column =
+    by === 'metric'
+      ? `metrics.${(await header.textContent())?.replace(/^metric/, '').trim()}`
+      : 'attributes.run_name';
   const samples: number[] = [];
   for (let i = 0; i < SAMPLES; i++) {
     const before = await page.evaluate(firstRow);
@@ -215,7 +222,8 @@ export async function uiBenchmarks() {
     const seedChartS = (performance.now() - t) / 1000;
 
     const rows = await firstRows(browser, server.url, tableExperiment);
-    const sort = await sortRoundTrip(browser, server.url, tableExperiment);
+    const sort = await sortRoundTrip(browser, server.url, tableExperiment, 'metric');
+    const byName = await sortRoundTrip(browser, server.url, tableExperiment, 'name');
     const drawn = await chart(browser, server.url, charted.experimentId, charted.runIds);
     const gz = await bundleSize();
     return {
@@ -232,11 +240,11 @@ export async function uiBenchmarks() {
           'ms (median of 3)': rows.toFixed(0),
           budget: '≤ 1,500 ms',
         },
-        {
-          measure: `sort round trip: click "${sort.column}" header → first row changes`,
-          'ms (median of 3)': sort.ms.toFixed(0),
+        ...[sort, byName].map((one) => ({
+          measure: `sort round trip: click "${one.column}" header → first row changes`,
+          'ms (median of 3)': one.ms.toFixed(0),
           budget: '≤ 1,000 ms',
-        },
+        })),
         {
           measure: `chart: envelopes arrived → drawn (${CHART_RUNS} runs × ${CHART_POINTS} points)`,
           'ms (median of 3)': drawn.afterData.toFixed(0),
