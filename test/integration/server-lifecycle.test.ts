@@ -218,7 +218,9 @@ describe('cairn server', () => {
     expect(existsSync(join(npmDataDir, 'cairn.endpoint.json'))).toBe(false);
     expect(await portIsFree(port)).toBe(true);
     expect(running.output()).toContain('shutting down');
-  });
+    // npm, then tsx compiling the server, then the server: under a full parallel suite on two cores
+    // that alone has taken most of the default 30 s, so this one gets a minute (no timing is asserted).
+  }, 60_000);
 
   it('outlives an npm script that starts it in the background and ends', async () => {
     const port = await freePort();
