@@ -309,11 +309,12 @@ export const api = {
     ),
   getRegisteredModel: (name: string) =>
     get<{ registered_model: RegisteredModel }>(`${MLFLOW}/registered-models/get`, { name }),
-  searchModelVersions: (filter: string, pageToken?: string) =>
+  searchModelVersions: (filter: string, maxResults = 200, pageToken?: string, orderBy?: string[]) =>
     get<{ model_versions?: ModelVersion[]; next_page_token?: string }>(`${MLFLOW}/model-versions/search`, {
       filter,
-      max_results: 200,
+      max_results: maxResults,
       page_token: pageToken,
+      order_by: orderBy,
     }),
   getModelVersion: (name: string, version: string) =>
     get<{ model_version: ModelVersion }>(`${MLFLOW}/model-versions/get`, { name, version }),

@@ -10,7 +10,6 @@ import { ErrorBox, KeyValueTable, Link, Loading, PageHeader } from '../component
 import { api, type LoggedModel } from '../lib/api.js';
 import { formatNumber, formatTime } from '../lib/format.js';
 import { useLoad } from '../lib/hooks.js';
-import { registryApi } from '../registry/api-registry.js';
 import { registrationsByModelId, versionsFromLoggedModelsFilter } from '../registry/logic.js';
 import { RunLink } from '../registry/parts.js';
 import '../run/run.css';
@@ -22,7 +21,7 @@ async function registrationsOf(model: LoggedModel): Promise<{ name: string; vers
   const filter = versionsFromLoggedModelsFilter([id]);
   if (filter) {
     found =
-      registrationsByModelId((await registryApi.searchVersions(filter, 1000)).model_versions ?? []).get(id) ??
+      registrationsByModelId((await api.searchModelVersions(filter, 1000)).model_versions ?? []).get(id) ??
       [];
   }
   for (const registration of model.info.registrations ?? []) {

@@ -159,7 +159,7 @@ function VersionsSection(props: { model: RegisteredModel; refreshKey: number }) 
   const page = tokens.length - 1;
   const loaded = useLoad(
     () =>
-      registryApi.searchVersions(versionsOfModelFilter(props.model.name), VERSIONS_PAGE, tokens[page], [
+      api.searchModelVersions(versionsOfModelFilter(props.model.name), VERSIONS_PAGE, tokens[page], [
         'version_number DESC',
       ]),
     [props.model.name, page, props.refreshKey],

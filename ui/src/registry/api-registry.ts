@@ -47,13 +47,6 @@ export const registryApi = {
     post<object>(`${MLFLOW}/model-versions/set-tag`, { name, version, key, value }),
   deleteVersionTag: (name: string, version: string, key: string) =>
     request<object>('DELETE', `${MLFLOW}/model-versions/delete-tag`, { body: { name, version, key } }),
-  searchVersions: (filter: string, maxResults: number, pageToken?: string, orderBy?: string[]) =>
-    request<{ model_versions?: ModelVersion[]; next_page_token?: string }>(
-      'GET',
-      `${MLFLOW}/model-versions/search`,
-      { query: { filter, max_results: maxResults, page_token: pageToken, order_by: orderBy } },
-    ),
-
   getPolicies: (name: string) =>
     request<{ policies?: PolicyJson[]; legacy_policies_pending?: boolean }>(
       'GET',

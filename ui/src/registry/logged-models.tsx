@@ -7,7 +7,6 @@ import { ErrorBox, Link, Loading } from '../components/common.js';
 import { api, type LoggedModel } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { useLoad } from '../lib/hooks.js';
-import { registryApi } from './api-registry.js';
 import { registrationsByModelId, versionsFromLoggedModelsFilter } from './logic.js';
 import { Pager, RunLink } from './parts.js';
 
@@ -32,7 +31,7 @@ async function loadPage(experimentId: string, pageToken: string | undefined): Pr
   if (filter) {
     try {
       registrations = registrationsByModelId(
-        (await registryApi.searchVersions(filter, 1000)).model_versions ?? [],
+        (await api.searchModelVersions(filter, 1000)).model_versions ?? [],
       );
     } catch {
       // A token that cannot read the registry still sees the logged models.
