@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateAlias } from '../../../shared/domain/registry/rules.js';
 import { parseFilter, stringMatcher } from '../../../shared/domain/search/filter.js';
+import { nameFilter as modelNameFilter } from '../../../ui/src/lib/format.js';
 import {
   aliasesByVersion,
   aliasProblem,
@@ -9,7 +10,6 @@ import {
   auditRow,
   latestPerStage,
   loggedModelIdOf,
-  modelNameFilter,
   type PromotionJson,
   quoteFilterValue,
   registrationsByModelId,

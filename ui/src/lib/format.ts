@@ -66,3 +66,12 @@ export function formatBytes(bytes: number | string | undefined | null): string {
 export function searchLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
+
+/**
+ * The filter of a name search box (experiments, registered models): `name ILIKE '%text%'`, or none for an
+ * empty box. `%` and `_` typed by a person stay wildcards: the grammar has no LIKE escape.
+ */
+export function nameFilter(text: string): string | undefined {
+  const trimmed = text.trim();
+  return trimmed === '' ? undefined : `name ILIKE ${searchLiteral(`%${trimmed}%`)}`;
+}

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorBox, Link, Loading, navigate, PageHeader } from '../components/common.js';
 import { api, type Experiment, type ExperimentRunStats } from '../lib/api.js';
-import { formatTime } from '../lib/format.js';
+import { formatTime, nameFilter } from '../lib/format.js';
 import { useSession } from '../lib/session.js';
 import { ConfirmDialog, NameDialog } from '../runs/dialog.js';
 import { usePaged } from '../runs/use-paged.js';
@@ -14,16 +14,6 @@ import { type ViewType, ViewTypeSelect } from '../runs/view-type.js';
 import '../runs/runs.css';
 
 const PAGE_SIZE = 100;
-
-/**
- * `name ILIKE '%text%'`. A quote is doubled (the filter's escape). `%` and `_` typed by a person stay
- * wildcards: the filter grammar has no LIKE escape.
- */
-export function nameFilter(text: string): string | undefined {
-  const trimmed = text.trim();
-  if (trimmed === '') return undefined;
-  return `name ILIKE '%${trimmed.replaceAll("'", "''")}%'`;
-}
 
 function tagSummary(experiment: Experiment): string {
   const tags = (experiment.tags ?? []).filter((tag) => !tag.key.startsWith('mlflow.'));

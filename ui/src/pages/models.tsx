@@ -2,11 +2,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ErrorBox, Link, Loading, navigate, PageHeader } from '../components/common.js';
 import { api, type RegisteredModel } from '../lib/api.js';
-import { formatTime } from '../lib/format.js';
+import { formatTime, nameFilter } from '../lib/format.js';
 import { useLoad, useStored } from '../lib/hooks.js';
 import { useSession } from '../lib/session.js';
 import { registryApi } from '../registry/api-registry.js';
-import { aliasesByVersion, latestPerStage, modelNameFilter, sortedAliases } from '../registry/logic.js';
+import { aliasesByVersion, latestPerStage, sortedAliases } from '../registry/logic.js';
 import { AliasChip, Pager, StageBadge, useAction } from '../registry/parts.js';
 
 const PAGE_SIZE = 50;
@@ -146,7 +146,7 @@ export function ModelsPage() {
   const loaded = useLoad(
     () =>
       api.searchRegisteredModels({
-        filter: modelNameFilter(query),
+        filter: nameFilter(query),
         max_results: PAGE_SIZE,
         page_token: tokens[page],
         order_by: [`${sort.key} ${sort.ascending ? 'ASC' : 'DESC'}`],

@@ -15,15 +15,6 @@ export { searchLiteral as quoteFilterValue } from '../lib/format.js';
 
 import { searchLiteral as quoteFilterValue } from '../lib/format.js';
 
-/**
- * The registered-models filter for a name search box: a case-insensitive substring match, or none for an
- * empty box. `%` and `_` in the text stay LIKE wildcards: the grammar has no escape for them.
- */
-export function modelNameFilter(text: string): string | undefined {
-  const trimmed = text.trim();
-  return trimmed === '' ? undefined : `name ILIKE ${quoteFilterValue(`%${trimmed}%`)}`;
-}
-
 /** The model-versions filter naming exactly one model (the server then reads that model only). */
 export function versionsOfModelFilter(name: string): string {
   return `name = ${quoteFilterValue(name)}`;
