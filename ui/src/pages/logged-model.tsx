@@ -12,6 +12,7 @@ import { formatNumber, formatTime } from '../lib/format.js';
 import { useLoad } from '../lib/hooks.js';
 import { registrationsByModelId, versionsFromLoggedModelsFilter } from '../registry/logic.js';
 import { RunLink } from '../registry/parts.js';
+import { Section } from '../run/overview.js';
 import '../run/run.css';
 
 /** Versions registered from the model: by their `models:/<id>` source, plus any the model itself lists. */
@@ -118,8 +119,7 @@ export function LoggedModelPage(props: { experimentId: string; modelId: string }
       <p class="run-id muted small">
         Model ID <code>{info.model_id}</code>
       </p>
-      <section class="run-section" aria-labelledby="lm-details">
-        <h2 id="lm-details">Details</h2>
+      <Section title="Details" id="lm-details">
         <KeyValueTable
           caption="Details"
           rows={[
@@ -130,33 +130,28 @@ export function LoggedModelPage(props: { experimentId: string; modelId: string }
             { key: 'Artifact location', value: <code>{info.artifact_uri ?? ''}</code> },
           ]}
         />
-      </section>
-      <section class="run-section" aria-labelledby="lm-files">
-        <h2 id="lm-files">Files</h2>
+      </Section>
+      <Section title="Files" id="lm-files">
         <Files model={model} />
-      </section>
-      <section class="run-section" aria-labelledby="lm-params">
-        <h2 id="lm-params">Parameters</h2>
+      </Section>
+      <Section title="Parameters" id="lm-params">
         <KeyValueTable
           caption="Parameters"
           rows={(data?.params ?? []).map((param) => ({ key: param.key, value: param.value }))}
         />
-      </section>
-      <section class="run-section" aria-labelledby="lm-metrics">
-        <h2 id="lm-metrics">Metrics</h2>
+      </Section>
+      <Section title="Metrics" id="lm-metrics">
         <Metrics model={model} />
-      </section>
-      <section class="run-section" aria-labelledby="lm-tags">
-        <h2 id="lm-tags">Tags</h2>
+      </Section>
+      <Section title="Tags" id="lm-tags">
         <KeyValueTable
           caption="Tags"
           rows={(info.tags ?? []).map((tag) => ({ key: tag.key, value: tag.value }))}
         />
-      </section>
-      <section class="run-section" aria-labelledby="lm-versions">
-        <h2 id="lm-versions">Registered versions</h2>
+      </Section>
+      <Section title="Registered versions" id="lm-versions">
         <Registrations model={model} />
-      </section>
+      </Section>
     </div>
   );
 }

@@ -6,7 +6,7 @@ import { formatTime, nameFilter } from '../lib/format.js';
 import { useLoad, useStored } from '../lib/hooks.js';
 import { useSession } from '../lib/session.js';
 import { registryApi } from '../registry/api-registry.js';
-import { aliasesByVersion, latestPerStage, sortedAliases } from '../registry/logic.js';
+import { latestPerStage, sortedAliases } from '../registry/logic.js';
 import { AliasChip, Pager, StageBadge, useAction } from '../registry/parts.js';
 
 const PAGE_SIZE = 50;
@@ -96,7 +96,7 @@ function CreateModelForm(props: { onCancel: () => void }) {
 
 function ModelRow(props: { model: RegisteredModel }) {
   const { model } = props;
-  const byVersion = aliasesByVersion(model.aliases);
+  const aliases = sortedAliases(model.aliases);
   return (
     <tr>
       <td>
@@ -117,10 +117,10 @@ function ModelRow(props: { model: RegisteredModel }) {
       </td>
       <td>
         <span class="chips">
-          {sortedAliases(model.aliases).map(({ alias, version }) => (
+          {aliases.map(({ alias, version }) => (
             <AliasChip key={alias} model={model.name} alias={alias} version={version} />
           ))}
-          {byVersion.size === 0 && <span class="muted">—</span>}
+          {aliases.length === 0 && <span class="muted">—</span>}
         </span>
       </td>
       <td class="nowrap">{formatTime(model.last_updated_timestamp)}</td>

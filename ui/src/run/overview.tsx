@@ -11,7 +11,8 @@ import { datasetRows, filterPairs, modelLinks, runFacts, runLabel, splitTags } f
 /** Above this many params the table gets a search box. */
 const PARAM_SEARCH_FROM = 10;
 
-function Section(props: { title: string; id: string; children: ComponentChildren; count?: number }) {
+/** A titled section of a run-like page (run overview, logged model), with an optional count. */
+export function Section(props: { title: string; id: string; children: ComponentChildren; count?: number }) {
   return (
     <section class="run-section" aria-labelledby={props.id}>
       <h2 id={props.id}>
