@@ -112,7 +112,7 @@ export interface MetricSummaryItem extends ItemKey {
 export type MixedChunkItem = ChunkItem<Record<string, Uint8Array>>;
 
 /** A new run's RUN item (version 0). */
-export function newRunItem(run: Run): RunItem {
+function newRunItem(run: Run): RunItem {
   return {
     ...keys.run(run.runId),
     ...keys.runListing(run),
@@ -162,7 +162,7 @@ export function runOrderItem(
 }
 
 /** A new run's LATEST item: no metrics yet, version 0. */
-export function newLatestItem(run: Run): LatestItem {
+function newLatestItem(run: Run): LatestItem {
   return {
     ...keys.runLatest(run.runId),
     ...keys.runLatestListing(run.experimentId, run.runId),

@@ -531,7 +531,6 @@ export class DynamoRunRepository implements RunRepository {
     });
   }
 
-  /** Every run of an experiment with its latest metrics: RUN_SHARDS partitions of each index, in parallel. */
   /**
    * One search page's candidates read in index order (run-index.ts), or undefined when the order keys
    * cannot answer: an experiment not marked `run_index` (runs stored before the keys, until `cairn
@@ -562,6 +561,7 @@ export class DynamoRunRepository implements RunRepository {
     }
   }
 
+  /** Every run of an experiment with its latest metrics: RUN_SHARDS partitions of each index, in parallel. */
   async listByExperiment(experimentId: string): Promise<Run[]> {
     const partitions = keys.experimentRunsPartitions(experimentId);
     const [runPages, latestPages] = await Promise.all([

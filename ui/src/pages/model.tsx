@@ -265,7 +265,7 @@ export function ModelPage(props: { name: string }) {
   const session = useSession();
   const loaded = useLoad(() => api.getRegisteredModel(props.name), [props.name]);
   const [renaming, setRenaming] = useState(false);
-  // Bumped after a write that can change versions or the trail (aliases, policies).
+  // Bumped after an alias write: it changes the versions' aliases and adds to the audit trail.
   const [refreshKey, setRefreshKey] = useState(0);
   const deletion = useAction();
   const model = loaded.data?.registered_model;

@@ -89,8 +89,8 @@ export function RunLink(props: { runId: string; children?: ComponentChildren }) 
 const experimentOfLoggedModel = new Map<string, Promise<string | undefined>>();
 
 /**
- * A link to a logged model: the logged models tab of its experiment (the UI has no page of its own for
- * one), looked up once per model id.
+ * A link to a logged model's page, whose route names its experiment: the experiment id is looked up once
+ * per model id.
  */
 export function LoggedModelLink(props: { modelId: string }) {
   const [experimentId, setExperimentId] = useState<string | null | undefined>(undefined);

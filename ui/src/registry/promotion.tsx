@@ -137,7 +137,7 @@ function PolicyFormView(props: {
 }
 
 /** The model's promotion policies; admin tokens add, edit and delete them. */
-export function PoliciesSection(props: { model: string; onChange?: () => void }) {
+export function PoliciesSection(props: { model: string }) {
   const session = useSession();
   const loaded = useLoad(() => registryApi.getPolicies(props.model), [props.model]);
   const [editing, setEditing] = useState<PolicyJson | 'new' | undefined>(undefined);
@@ -146,7 +146,6 @@ export function PoliciesSection(props: { model: string; onChange?: () => void })
   const changed = () => {
     setEditing(undefined);
     loaded.reload();
-    props.onChange?.();
   };
   return (
     <section class="panel" aria-labelledby="policies-title">
