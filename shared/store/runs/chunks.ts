@@ -4,12 +4,14 @@
  * duplicate history.
  */
 import { createHash } from 'node:crypto';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { encodeSummary, summarize } from '../../domain/runs/envelope.js';
 import { decodeChunk, encodeChunk, sortAndDedupe, stepTimeRange } from '../../domain/runs/metric-codec.js';
 import { groupByKey, type MetricWritePlan } from '../../domain/runs/metrics.js';
 import type { KeyedPoint, MetricPoint } from '../../domain/runs/model.js';
+import { queryAll } from '../doc-commands.js';
 import { fromStoredMap, storedKey } from '../items.js';
-import { keys } from '../keys.js';
+import { keyConditions, keys, sortableStep } from '../keys.js';
 import type { LatestItem, MetricChunkItem, MetricSummaryItem, MixedChunkItem } from './entity.js';
 
 /**
@@ -170,4 +172,43 @@ function mixedChunkItems(runId: string, groups: ReadonlyMap<string, MetricPoint[
   }
   flush();
   return items;
+}
+
+/** The lowest step a chunk key range starts from (steps are safe integers). */
+const LOWEST_STEP = Number.MIN_SAFE_INTEGER;
+
+/**
+ * The sk range of a chunk family's items (`MC#<key>#`, `MS#<key>#`, `MX#`) whose first step lies in
+ * [from, to]; undefined: unbounded. Chunk keys sort by first step, so this is a key range.
+ */
+export function chunkKeyRange(
+  prefix: string,
+  from: number | undefined,
+  to: number | undefined,
+): [string, string] {
+  return [
+    from === undefined ? prefix : `${prefix}${sortableStep(Math.max(LOWEST_STEP, from))}`,
+    to === undefined ? `${prefix}\uffff` : `${prefix}${sortableStep(to)}\uffff`,
+  ];
+}
+
+/** The items of a run's partition in an sk range, eventually consistent unless `options` says otherwise. */
+export function queryRunRange<Item>(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  runId: string,
+  [from, to]: [string, string],
+  options: {
+    ProjectionExpression?: string;
+    ExpressionAttributeNames?: Record<string, string>;
+    ConsistentRead?: boolean;
+  } = {},
+): Promise<Item[]> {
+  if (from > to) return Promise.resolve([]);
+  return queryAll<Item>(doc, {
+    TableName: tableName,
+    ...keyConditions.between(keys.run(runId).pk, from, to),
+    ConsistentRead: false,
+    ...options,
+  });
 }

@@ -2,9 +2,8 @@ import { mapWithLimit } from '../../concurrency.js';
 import { decodeSummary, type EnvelopeSources, type SummarizedChunk } from '../../domain/runs/envelope.js';
 import { decodeChunk } from '../../domain/runs/metric-codec.js';
 import type { MetricPoint } from '../../domain/runs/model.js';
-import { queryAll } from '../doc-commands.js';
-import { keyConditions, keys, sortableStep } from '../keys.js';
-import { firstStepTimeOfSk } from './chunks.js';
+import { keys } from '../keys.js';
+import { chunkKeyRange, firstStepTimeOfSk, queryRunRange } from './chunks.js';
 import { latestEnvelopeProjection, mixedChunkProjection } from './entity.js';
 import { readLatestOfKey, type SampleContext } from './history-sample.js';
 
@@ -14,32 +13,13 @@ export type EnvelopeContext = SampleContext;
 /** Queries in flight at once for one run's straddling chunks. */
 const CONCURRENCY = 16;
 
-const LOWEST = Number.MIN_SAFE_INTEGER;
-
-/** The sk range of a family's items whose first step lies in [from, to] (undefined: unbounded). */
-function skRange(prefix: string, from: number | undefined, to: number | undefined): [string, string] {
-  return [
-    from === undefined ? prefix : `${prefix}${sortableStep(Math.max(LOWEST, from))}`,
-    to === undefined ? `${prefix}\uffff` : `${prefix}${sortableStep(to)}\uffff`,
-  ];
-}
-
+/** A range of the run's partition, as chunks.ts reads them. */
 function query<Item>(
   ctx: EnvelopeContext,
-  [from, to]: [string, string],
-  options: {
-    ProjectionExpression?: string;
-    ExpressionAttributeNames?: Record<string, string>;
-    ConsistentRead?: boolean;
-  } = {},
+  range: [string, string],
+  options: Parameters<typeof queryRunRange>[4] = {},
 ): Promise<Item[]> {
-  if (from > to) return Promise.resolve([]);
-  return queryAll<Item>(ctx.doc, {
-    TableName: ctx.tableName,
-    ...keyConditions.between(keys.run(ctx.runId).pk, from, to),
-    ConsistentRead: false,
-    ...options,
-  });
+  return queryRunRange<Item>(ctx.doc, ctx.tableName, ctx.runId, range, options);
 }
 
 export async function readEnvelopeSources(
@@ -62,23 +42,23 @@ export async function readEnvelopeSources(
 
   // Own chunks read raw: all of them for an older run, else those inside the unsummarized hull.
   let rawOwn: [string, string] | undefined;
-  if (!summarized) rawOwn = skRange(ownPrefix, undefined, end);
+  if (!summarized) rawOwn = chunkKeyRange(ownPrefix, undefined, end);
   else if (hullLo !== undefined && hullHi !== undefined) {
     const from = ownFrom === undefined ? hullLo : Math.max(hullLo, ownFrom);
     const to = end === undefined ? hullHi : Math.min(hullHi, end);
-    if (from <= to) rawOwn = skRange(ownPrefix, from, to);
+    if (from <= to) rawOwn = chunkKeyRange(ownPrefix, from, to);
   }
 
   const [summaryItems, ownItems, mixedItems] = await Promise.all([
     summarized
-      ? query<{ sk: string; s: Uint8Array }>(ctx, skRange(summaryPrefix, ownFrom, end), {
+      ? query<{ sk: string; s: Uint8Array }>(ctx, chunkKeyRange(summaryPrefix, ownFrom, end), {
           ProjectionExpression: 'sk, s',
         })
       : Promise.resolve([]),
     rawOwn
       ? query<{ sk: string; d: Uint8Array }>(ctx, rawOwn, { ProjectionExpression: 'sk, d' })
       : Promise.resolve([]),
-    query<{ d?: Record<string, Uint8Array> }>(ctx, skRange(mixedPrefix, mixedFrom, end), {
+    query<{ d?: Record<string, Uint8Array> }>(ctx, chunkKeyRange(mixedPrefix, mixedFrom, end), {
       ...mixedChunkProjection(ctx.key),
       ConsistentRead: true,
     }),

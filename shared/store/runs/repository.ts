@@ -40,8 +40,16 @@ import {
   isConditionFailure,
   storedKey,
 } from '../items.js';
-import { keyConditions, keys, RUN_SHARDS, sortableStep } from '../keys.js';
-import { chunkItems, encodeTail, envelopeMarks, isSummaryItem, tailPoints } from './chunks.js';
+import { keyConditions, keys, RUN_SHARDS } from '../keys.js';
+import {
+  chunkItems,
+  chunkKeyRange,
+  encodeTail,
+  envelopeMarks,
+  isSummaryItem,
+  queryRunRange,
+  tailPoints,
+} from './chunks.js';
 import {
   isLatestItem,
   isRunItem,
@@ -522,13 +530,13 @@ export class DynamoRunRepository implements RunRepository {
     } = {},
   ): Promise<Item[]> {
     // Chunk keys sort by first step, so "starts at or before upToStep" is a key range.
-    const to = upToStep === undefined ? `${skPrefix}\uffff` : `${skPrefix}${sortableStep(upToStep)}\uffff`;
-    return queryAll<Item>(this.doc, {
-      TableName: this.tableName,
-      ...keyConditions.between(keys.run(runId).pk, skPrefix, to),
-      ConsistentRead: false,
-      ...options,
-    });
+    return queryRunRange<Item>(
+      this.doc,
+      this.tableName,
+      runId,
+      chunkKeyRange(skPrefix, undefined, upToStep),
+      options,
+    );
   }
 
   /**
