@@ -2,7 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateAlias } from '../../../shared/domain/registry/rules.js';
 import { parseFilter, stringMatcher } from '../../../shared/domain/search/filter.js';
-import { nameFilter as modelNameFilter } from '../../../ui/src/lib/format.js';
+import {
+  nameFilter as modelNameFilter,
+  searchLiteral as quoteFilterValue,
+} from '../../../ui/src/lib/format.js';
 import {
   aliasesByVersion,
   aliasProblem,
@@ -11,7 +14,6 @@ import {
   latestPerStage,
   loggedModelIdOf,
   type PromotionJson,
-  quoteFilterValue,
   registrationsByModelId,
   sortPolicies,
   stageOf,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { searchLiteral } from '../../../ui/src/lib/format.js';
 import {
   datasetRows,
   filterKeys,
@@ -7,7 +8,6 @@ import {
   modelLinks,
   runFacts,
   runLabel,
-  searchLiteral,
   splitTags,
 } from '../../../ui/src/run/run-model.js';
 

@@ -10,20 +10,17 @@ export type Stage = (typeof STAGES)[number];
 /** Limits the server applies (registry/rules.ts, promotion/rules.ts), checked early to answer at once. */
 export const LIMITS = { alias: 255, condition: 4000 } as const;
 
-/** The search grammar's string literal, by the name the registry code reads it (lib/format.ts). */
-export { searchLiteral as quoteFilterValue } from '../lib/format.js';
-
-import { searchLiteral as quoteFilterValue } from '../lib/format.js';
+import { searchLiteral } from '../lib/format.js';
 
 /** The model-versions filter naming exactly one model (the server then reads that model only). */
 export function versionsOfModelFilter(name: string): string {
-  return `name = ${quoteFilterValue(name)}`;
+  return `name = ${searchLiteral(name)}`;
 }
 
 /** The model-versions filter for versions registered from any of these logged models (their sources). */
 export function versionsFromLoggedModelsFilter(modelIds: readonly string[]): string | undefined {
   if (modelIds.length === 0) return undefined;
-  return `source IN (${modelIds.map((id) => quoteFilterValue(`models:/${id}`)).join(', ')})`;
+  return `source IN (${modelIds.map((id) => searchLiteral(`models:/${id}`)).join(', ')})`;
 }
 
 /** A version's stage; MLflow leaves `current_stage` out for `None` in some answers. */

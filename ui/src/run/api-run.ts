@@ -1,6 +1,7 @@
 /** The run page's calls that lib/api.ts has no wrapper for. */
 import { api, type ModelVersion, type Run } from '../lib/api.js';
-import { searchLiteral, TAG } from './run-model.js';
+import { searchLiteral } from '../lib/format.js';
+import { TAG } from './run-model.js';
 
 /** Child runs (by `mlflow.parentRunId`) in the parent's experiment, active ones, oldest first, up to `limit`. */
 export async function childRuns(experimentId: string, runId: string, limit = 200, signal?: AbortSignal) {

@@ -133,6 +133,3 @@ export function modelLinks(run: RunLike): ModelLink[] {
   }
   return [...links.values()];
 }
-
-/** The search grammar's string literal (one definition, in lib/format.ts). */
-export { searchLiteral } from '../lib/format.js';
