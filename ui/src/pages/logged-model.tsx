@@ -10,27 +10,22 @@ import { ErrorBox, KeyValueTable, Link, Loading, PageHeader } from '../component
 import { api, type LoggedModel } from '../lib/api.js';
 import { formatNumber, formatTime } from '../lib/format.js';
 import { useLoad } from '../lib/hooks.js';
-import { registrationsByModelId, versionsFromLoggedModelsFilter } from '../registry/logic.js';
+import {
+  registrationsByModelId,
+  versionsFromLoggedModelsFilter,
+  withListedRegistrations,
+} from '../registry/logic.js';
 import { RunLink } from '../registry/parts.js';
 import { Section } from '../run/overview.js';
 import '../run/run.css';
 
 /** Versions registered from the model: by their `models:/<id>` source, plus any the model itself lists. */
 async function registrationsOf(model: LoggedModel): Promise<{ name: string; version: string }[]> {
-  const id = model.info.model_id;
-  let found: { name: string; version: string }[] = [];
-  const filter = versionsFromLoggedModelsFilter([id]);
-  if (filter) {
-    found =
-      registrationsByModelId((await api.searchModelVersions(filter, 1000)).model_versions ?? []).get(id) ??
-      [];
-  }
-  for (const registration of model.info.registrations ?? []) {
-    if (!found.some((r) => r.name === registration.name && r.version === registration.version)) {
-      found.push(registration);
-    }
-  }
-  return found;
+  const filter = versionsFromLoggedModelsFilter([model.info.model_id]);
+  const found = filter
+    ? registrationsByModelId((await api.searchModelVersions(filter, 1000)).model_versions ?? [])
+    : new Map<string, { name: string; version: string }[]>();
+  return withListedRegistrations(found, [model]).get(model.info.model_id) ?? [];
 }
 
 function Registrations(props: { model: LoggedModel }) {

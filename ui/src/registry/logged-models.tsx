@@ -7,7 +7,7 @@ import { ErrorBox, Link, Loading } from '../components/common.js';
 import { api, type LoggedModel } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { useLoad } from '../lib/hooks.js';
-import { registrationsByModelId, versionsFromLoggedModelsFilter } from './logic.js';
+import { registrationsByModelId, versionsFromLoggedModelsFilter, withListedRegistrations } from './logic.js';
 import { Pager, RunLink } from './parts.js';
 
 const PAGE_SIZE = 50;
@@ -37,15 +37,7 @@ async function loadPage(experimentId: string, pageToken: string | undefined): Pr
       // A token that cannot read the registry still sees the logged models.
     }
   }
-  for (const model of models) {
-    for (const registration of model.info.registrations ?? []) {
-      const list = registrations.get(model.info.model_id) ?? [];
-      if (!list.some((r) => r.name === registration.name && r.version === registration.version)) {
-        list.push(registration);
-      }
-      registrations.set(model.info.model_id, list);
-    }
-  }
+  withListedRegistrations(registrations, models);
   return { models, registrations, ...(answer.next_page_token ? { next: answer.next_page_token } : {}) };
 }
 

@@ -249,3 +249,23 @@ export function registrationsByModelId(
   }
   return byModel;
 }
+
+/**
+ * Adds the registrations logged models list themselves (`info.registrations`) to those found by their
+ * versions' sources, once each: a version registered from a path inside the model still shows.
+ */
+export function withListedRegistrations(
+  byModel: Map<string, { name: string; version: string }[]>,
+  models: readonly { info: { model_id: string; registrations?: { name: string; version: string }[] } }[],
+): Map<string, { name: string; version: string }[]> {
+  for (const model of models) {
+    for (const registration of model.info.registrations ?? []) {
+      const list = byModel.get(model.info.model_id) ?? [];
+      if (!list.some((r) => r.name === registration.name && r.version === registration.version)) {
+        list.push(registration);
+      }
+      byModel.set(model.info.model_id, list);
+    }
+  }
+  return byModel;
+}
