@@ -17,6 +17,9 @@
  * | … by name                      | gsi1   | gsi1pk = `EXPRUNN#<experiment_id>#<shard>`, gsi1sk = `<A\|D>#<hex of name>.<−start>#<run_id>` | ORDER items (pk `RUN#<run_id>`, sk `ORDER`), one per run |
  * | … by end time                  | gsi2   | gsi2pk = `EXPRUNE#<experiment_id>#<shard>`, gsi2sk = `<A\|D>#V#<end>#<run_id>` or `<A\|D>#N#<start>#<run_id>` | ORDER items; runs without an end time (N) by start time |
  * | Latest metrics of its runs     | gsi2   | gsi2pk = `EXPRUNS#<experiment_id>#<shard>`              | LATEST items, joined to runs by run id    |
+ * | … of its open runs             | gsi2   | gsi2pk = `EXPOPEN#<experiment_id>#<shard>`              | LATEST items of runs without an end time (marked `value_index`) |
+ * | Ended runs by a metric's value | gsi1   | gsi1pk = `EXPMV#<experiment_id>#<key hash>#<shard>`, gsi1sk = `<A\|D>#V#<value>#<run_id>` or `<A\|D>#X#<run_id>` (NaN) | value entries (pk `RUN#<run_id>`, sk `MV#<key>`) |
+ * | Runs by a param's value        | gsi1   | gsi1pk = `EXPPV#<experiment_id>#<key hash>#<shard>`, gsi1sk = `<A\|D>#<hex of value>.<run_id>` | value entries (pk `RUN#<run_id>`, sk `PV#<key>`) |
  * | One key's history chunks       | table  | pk = `RUN#<run_id>`, sk begins_with `MC#<key>#`          | sealed, content-addressed, ordered by first (step, timestamp) |
  * | Mixed (many-key) chunks        | table  | pk = `RUN#<run_id>`, sk begins_with `MX#`                | small groups and sealed tails, all keys   |
  * | One key's chunk summaries      | table  | pk = `RUN#<run_id>`, sk begins_with `MS#<key>#`          | min/max/last/count of a large own chunk, same suffix as its `MC#` key (envelopes) |
@@ -137,10 +140,53 @@ export const keys = {
         : `${order === 'end_time' ? RUN_END_PREFIX : RUN_NAME_PREFIX}${experimentId}#${shard}`,
     ),
   runLatest: (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'LATEST' }),
-  runLatestListing: (experimentId: string, runId: string) => ({
-    gsi2pk: experimentRunsPartition(experimentId, shardOf(runId)),
+  /**
+   * A LATEST item's index keys. An open run's (no end time yet, in an experiment marked `value_index`) are
+   * in `EXPOPEN#…`, so that a metric search reads the few open runs' latest values whole while ended runs
+   * answer from their value entries (runMetricValue); an ended run's, and every run's of an unmarked
+   * experiment, in `EXPRUNS#…`. Full listings read both.
+   */
+  runLatestListing: (experimentId: string, runId: string, open = false) => ({
+    gsi2pk: open
+      ? `${RUN_OPEN_PREFIX}${experimentId}#${shardOf(runId)}`
+      : experimentRunsPartition(experimentId, shardOf(runId)),
     gsi2sk: runId,
   }),
+  /** The index partitions of an experiment's open runs' LATEST items, per shard (gsi2). */
+  runOpenLatestPartitions: (experimentId: string): string[] =>
+    Array.from({ length: RUN_SHARDS }, (_, shard) => `${RUN_OPEN_PREFIX}${experimentId}#${shard}`),
+  /**
+   * A value entry: one key's latest value of an ended run (`MV#<key>`) or one param's value (`PV#<key>`), in
+   * the run's partition, indexed (gsi1) by experiment, key and shard, in value order within a lifecycle stage.
+   */
+  runMetricValue: (runId: string, key: string): ItemKey => ({ pk: `RUN#${runId}`, sk: `MV#${key}` }),
+  runParamValue: (runId: string, key: string): ItemKey => ({ pk: `RUN#${runId}`, sk: `PV#${key}` }),
+  runValuePrefixes: { metric: 'MV#', param: 'PV#' },
+  /**
+   * A metric value entry's index keys: `<A|D>#V#<sortable value>#<run_id>` for a number (±Infinity
+   * included), `<A|D>#X#<run_id>` for NaN, which MLflow orders after every number in both directions.
+   */
+  runMetricValueListing: (run: ValueEntryFields, key: string, value: number) => ({
+    gsi1pk: `${METRIC_VALUE_PREFIX}${run.experimentId}#${keyHash(key)}#${shardOf(run.runId)}`,
+    gsi1sk: Number.isNaN(value)
+      ? `${lifecycleMark(run.lifecycleStage)}#X#${run.runId}`
+      : `${lifecycleMark(run.lifecycleStage)}#V#${sortableNumber(value)}#${run.runId}`,
+  }),
+  /**
+   * A param value entry's index keys: `<A|D>#<hex of value>.<run_id>` (code-point order, as names; values
+   * sharing the first NAME_KEY_BYTES bytes tie in the key and are told apart by the entry's full `v`).
+   */
+  runParamValueListing: (run: ValueEntryFields, key: string, value: string) => ({
+    gsi1pk: `${PARAM_VALUE_PREFIX}${run.experimentId}#${keyHash(key)}#${shardOf(run.runId)}`,
+    gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableName(value)}${NAME_END}${run.runId}`,
+  }),
+  /** One metric's or param's value-entry index partitions of an experiment, per shard (gsi1). */
+  valuePartitions: (experimentId: string, kind: 'metric' | 'param', key: string): string[] =>
+    Array.from(
+      { length: RUN_SHARDS },
+      (_, shard) =>
+        `${kind === 'metric' ? METRIC_VALUE_PREFIX : PARAM_VALUE_PREFIX}${experimentId}#${keyHash(key)}#${shard}`,
+    ),
   experimentRunsPartitions: (experimentId: string): string[] =>
     Array.from({ length: RUN_SHARDS }, (_, shard) => experimentRunsPartition(experimentId, shard)),
   /**
@@ -256,6 +302,31 @@ export interface RunOrderFields {
 
 const RUN_END_PREFIX = 'EXPRUNE#';
 const RUN_NAME_PREFIX = 'EXPRUNN#';
+const RUN_OPEN_PREFIX = 'EXPOPEN#';
+const METRIC_VALUE_PREFIX = 'EXPMV#';
+const PARAM_VALUE_PREFIX = 'EXPPV#';
+
+/**
+ * The mark (`value_index`) on an experiment item whose ended runs all have metric value entries, whose runs
+ * all have param value entries and whose open runs' LATEST items are in `EXPOPEN#…`: set on every experiment
+ * created since, and by `cairn migrate`. Only marked experiments are searched by value entries.
+ */
+export const VALUE_INDEX_VERSION = 1;
+
+/** What a value entry's index keys are made of. */
+export interface ValueEntryFields {
+  runId: string;
+  experimentId: string;
+  lifecycleStage: string;
+}
+
+/**
+ * A metric or param key in an index partition key: keys may hold `#` and be 250 characters long, so the
+ * partition names 64 bits of their SHA-256 (the entry's sort key `MV#<key>` / `PV#<key>` keeps the key whole).
+ */
+function keyHash(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
 
 /** `A` (active) or `D` (deleted): the first part of every run order key, so one stage is one key range. */
 export function lifecycleMark(stage: string): 'A' | 'D' {
