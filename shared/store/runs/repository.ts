@@ -339,8 +339,9 @@ export class DynamoRunRepository implements RunRepository {
       const chunks = chunkItems(runId, plan, latest.es === 1);
       // Stored map keys carry the prefix, so plain assignment is safe for any metric key.
       const m = { ...latest.m };
-      const changed = latestChanges(latestMetrics(latest.m), points);
-      for (const [key, point] of Object.entries(changed)) m[storedKey(key)] = storedLatest(point);
+      for (const [key, point] of Object.entries(latestChanges(latestMetrics(latest.m), points))) {
+        m[storedKey(key)] = storedLatest(point);
+      }
       const tail = encodeTail(plan.tail);
       const next: LatestItem = {
         ...latest,
@@ -380,7 +381,7 @@ export class DynamoRunRepository implements RunRepository {
         );
         this.recentWrites.set(runId, { state, latest: next }, { size });
         // An open run's write ends here: its latest values are read whole from the open partition.
-        if (state.endTime !== undefined) await this.syncEndedMetricEntries(state, latest, next, changed);
+        if (state.endTime !== undefined) await this.syncEndedMetricEntries(state, latest, next, points);
         return;
       } catch (error) {
         // Whether the Put landed is unknown after any other error, so nothing is kept either way.
@@ -416,14 +417,15 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /**
-   * After a metric write to an ended run: entries for the keys whose latest value changed, or for every key
-   * when the write found LATEST still in the open partition (it completes an end cut short).
+   * After a metric write to an ended run: entries for the keys it wrote (whether or not their latest value
+   * changed, so that a retried write completes one whose entries were cut short), or for every key when the
+   * write found LATEST still in the open partition (it completes an end cut short).
    */
   private async syncEndedMetricEntries(
     state: RunState,
     read: LatestItem,
     written: LatestItem,
-    changed: Record<string, unknown>,
+    points: readonly KeyedPoint[],
   ): Promise<void> {
     const run: EntryRun = {
       run_id: state.runId,
@@ -433,7 +435,9 @@ export class DynamoRunRepository implements RunRepository {
       params: {},
       ver: 0,
     };
-    const metrics = isOpenLatest(read, state.experimentId) ? 'all' : Object.keys(changed);
+    const metrics = isOpenLatest(read, state.experimentId)
+      ? 'all'
+      : [...new Set(points.map((point) => point.key))];
     await syncEntries(this.entryStore, state.runId, { metrics, params: [] }, { run, latest: written });
   }
 
