@@ -11,6 +11,8 @@
  *   write puts the very same items again: retries cannot duplicate history.
  * - A metric write to a run this process wrote last starts from the LATEST item it wrote, not from a
  *   read: one conditional Put instead of a BatchGet and a Put (see `recentWrites`).
+ * - Value entries (value-entries.ts) follow param writes, ends, moves and metric writes to ended runs; a
+ *   metric write to an open run writes none (its LATEST item is in the open partition, read whole).
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LRUCache } from 'lru-cache';
@@ -307,7 +309,8 @@ export class DynamoRunRepository implements RunRepository {
   /**
    * Appends metric points. `check` sees the run as read and may throw (missing, deleted). Calls for a
    * write of N keys: one BatchGet (RUN + LATEST), BatchWrites of the chunks (25 per call; none for a
-   * write that only fills the tail), one conditional Put of LATEST.
+   * write that only fills the tail), one conditional Put of LATEST. To an ended run, then the value entries
+   * of the keys written (a BatchWrite per 25) and one BatchGet to verify them (value-entries.ts).
    *
    * The BatchGet is left out when this process put the run's LATEST last (`recentWrites`) and the write
    * only fills the tail: `check` then sees the run's state as of that write, whose lifecycle is current
