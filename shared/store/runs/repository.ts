@@ -23,6 +23,7 @@ import type {
   HistoryHead,
   MetricPoint,
   Run,
+  RunListingOrder,
   RunListingPlan,
   RunMutation,
   RunRepository,
@@ -80,6 +81,7 @@ import {
   StaleRunIndexError,
 } from './run-index.js';
 import { projectedRunItem, runUpdate } from './run-update.js';
+import { searchByValues } from './value-search.js';
 
 /**
  * Runs per index partition a listing must average to read pages: below it, a search over many small
@@ -561,7 +563,23 @@ export class DynamoRunRepository implements RunRepository {
       experimentIds.length * RUN_SHARDS * plan.lifecycles.length * (plan.order === 'end_time' ? 2 : 1);
     if (runs < partitions * (this.listing.minRunsPerPartition ?? MIN_RUNS_PER_PARTITION)) return undefined;
     try {
-      return await readListing(this.doc, this.tableName, experimentIds, plan, this.listing);
+      const plain = plan.valueClauses.length === 0 && !plan.needsMetrics;
+      if (plain && isIndexOrder(plan.order)) {
+        return await readListing(
+          this.doc,
+          this.tableName,
+          experimentIds,
+          { ...plan, order: plan.order },
+          this.listing,
+        );
+      }
+      return await searchByValues(
+        { doc: this.doc, tableName: this.tableName },
+        experimentIds,
+        plan,
+        this.listing,
+        runs,
+      );
     } catch (error) {
       if (!(error instanceof StaleRunIndexError)) throw error;
       await repairRunOrders(this.doc, this.tableName, error.runIds);
@@ -595,4 +613,9 @@ export class DynamoRunRepository implements RunRepository {
       ...(projection ? { ProjectionExpression: projection } : {}),
     });
   }
+}
+
+/** The orders an index keeps (run-index.ts); a metric or any other order goes to value-search.ts. */
+function isIndexOrder(order: RunListingPlan['order']): order is RunListingOrder {
+  return order === 'start_time' || order === 'end_time' || order === 'run_name';
 }
