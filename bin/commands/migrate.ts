@@ -1,10 +1,11 @@
 /**
  * `cairn migrate`: brings data stored by earlier builds up to the current layout. Today: the run order
- * keys that let a runs search read one page instead of every run (store/runs/migrate-index.ts).
+ * keys that let a runs search read one page instead of every run, then the value entries that let a
+ * filtered or metric-ordered search read a key range (store/runs/migrate-index.ts).
  */
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
-import { migrateRunIndex } from '../../shared/store/runs/migrate-index.js';
+import { migrateRunIndex, migrateValueIndex } from '../../shared/store/runs/migrate-index.js';
 import { reportFailure, TARGET_OPTIONS, withTarget } from '../target.js';
 import { UsageError, usage } from '../usage.js';
 
@@ -32,18 +33,37 @@ async function migrateCommand(args: string[]): Promise<number> {
   });
   if (values.help) return usage(0);
   // With --stack this runs with the operator's own AWS credentials (the usual chain): it needs
-  // cloudformation:DescribeStacks, and dynamodb:Query, GetItem, UpdateItem, PutItem and BatchWriteItem on the table.
+  // cloudformation:DescribeStacks, and dynamodb:Query, GetItem, BatchGetItem, UpdateItem, PutItem and BatchWriteItem on the table.
   return withTarget(values, async (store) => {
-    const report = await migrateRunIndex(createDocumentClient(store.client), store.tableName, {
+    const doc = createDocumentClient(store.client);
+    const report = await migrateRunIndex(doc, store.tableName, {
       dryRun: values['dry-run'],
       all: values.all,
       progress: (experimentId, runs) =>
         console.log(`experiment ${experimentId}: ${runs} runs ${values['dry-run'] ? 'to key' : 'keyed'}`),
     });
-    if (report.experiments.length === 0) {
+    // After the order keys: a dry run reports both steps as they stand, each on its own.
+    const valueReport = await migrateValueIndex(doc, store.tableName, {
+      dryRun: values['dry-run'],
+      all: values.all,
+      progress: (experimentId, runs) =>
+        console.log(
+          `experiment ${experimentId}: ${runs} runs ${values['dry-run'] ? 'to lay out' : 'laid out'} for value search`,
+        ),
+    });
+    if (valueReport.experiments.length > 0) {
       console.log(
-        `Nothing to migrate in ${store.where}: every experiment's runs are keyed for paged searches.`,
+        `${valueReport.dryRun ? 'Would lay out' : 'Laid out'} ${valueReport.runs} runs in ${valueReport.experiments.length} experiments for value search in ${store.where}.`,
       );
+    }
+    if (report.experiments.length === 0 && valueReport.experiments.length === 0) {
+      console.log(
+        `Nothing to migrate in ${store.where}: every experiment's runs are keyed for paged searches and laid out for value search.`,
+      );
+      return 0;
+    }
+    if (report.experiments.length === 0) {
+      if (valueReport.dryRun) console.log('Dry run: nothing was changed.');
       return 0;
     }
     console.log(

@@ -18,7 +18,7 @@ import type { Run, RunStatus } from '../../shared/domain/runs/model.js';
 import type { ViewType } from '../../shared/domain/search/pipeline.js';
 import { putBatch } from '../../shared/store/doc-commands.js';
 import { recountRunStats } from '../../shared/store/experiments/run-stats.js';
-import { itemsOfNewRun } from '../../shared/store/runs/entity.js';
+import { allItemsOfNewRun } from '../../shared/store/runs/entity.js';
 import { startDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { type Services, services } from './stores.js';
 
@@ -116,10 +116,10 @@ async function seed(s: Services, count: number) {
   const experimentId = await s.experiments.create({ name: `bench-search-${count}-${Date.now()}`, tags: [] });
   const experiment = await s.experiments.get(experimentId);
   const runs = sweepRuns(experimentId, experiment.artifactLocation, count);
-  // Every item create would write, whatever itemsOfNewRun comes to return.
+  // Every item create would write (itemsOfNewRun), value entries included.
   await batchWrite(
     s,
-    runs.flatMap((run) => Object.values(itemsOfNewRun(run)) as unknown as Record<string, unknown>[]),
+    runs.flatMap((run) => allItemsOfNewRun(run)),
   );
   const deleted = runs.filter((_, i) => i % DELETE_EVERY === DELETE_EVERY - 1);
   await eachLimited(deleted, IN_FLIGHT, async (run) => {

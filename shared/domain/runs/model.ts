@@ -117,8 +117,8 @@ export interface HistoryHead {
   frontier: { own?: number; mixed?: number };
 }
 
-/** What a metric write checks of its run: which it is, where it lists, and its lifecycle. */
-export type RunState = Pick<Run, 'runId' | 'experimentId' | 'lifecycleStage'>;
+/** What a metric write checks of its run: which it is, where it lists, its lifecycle, and whether it has ended. */
+export type RunState = Pick<Run, 'runId' | 'experimentId' | 'lifecycleStage' | 'endTime'>;
 
 /** What the runs domain needs from storage. */
 /** Metric envelopes' reads are the repository's too (see envelope.ts). */

@@ -4,7 +4,7 @@
  */
 import type { Experiment, LifecycleStage } from '../../domain/experiments/model.js';
 import { fromStoredMap, toStoredMap } from '../items.js';
-import { keys, RUN_INDEX_VERSION } from '../keys.js';
+import { keys, RUN_INDEX_VERSION, VALUE_INDEX_VERSION } from '../keys.js';
 
 export interface ExperimentItem {
   pk: string;
@@ -21,6 +21,11 @@ export interface ExperimentItem {
   tags: Record<string, string>;
   /** RUN_INDEX_VERSION when every run of the experiment carries the order keys (keys.ts). */
   run_index?: number;
+  /**
+   * VALUE_INDEX_VERSION when every run of the experiment is in the value-entry layout (keys.ts: entries for
+   * ended runs' metrics and every param, open runs' LATEST in `EXPOPEN#…`).
+   */
+  value_index?: number;
 }
 
 export function toExperimentItem(experiment: Experiment): ExperimentItem {
@@ -37,6 +42,8 @@ export function toExperimentItem(experiment: Experiment): ExperimentItem {
     tags: toStoredMap(experiment.tags),
     // A new experiment has no runs, so all of them are keyed for index-order listings.
     run_index: RUN_INDEX_VERSION,
+    // Nor any value: every write keeps the value-entry layout, so all its runs are in it.
+    value_index: VALUE_INDEX_VERSION,
   };
 }
 

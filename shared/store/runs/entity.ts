@@ -5,6 +5,9 @@
  * - RUN: info, params, tags and dataset/model inputs and outputs, with a version number `ver`.
  * - LATEST: the latest value per metric key and the unsealed tail, with its own version number.
  * - metric chunks (`MC#…` one key, `MX#…` many keys): sealed history, encoded by the metric codec.
+ * - value entries (`MV#<key>` for an ended run's latest metric values, `PV#<key>` for every param): one small
+ *   item per value, indexed by experiment, key and value (keys.runMetricValueListing, runParamValueListing),
+ *   so a filtered or metric-ordered search reads a key range instead of every run (value-entries.ts).
  */
 import type { LifecycleStage } from '../../domain/experiments/model.js';
 import { formatMetricValue, parseMetricValue } from '../../domain/runs/metrics.js';
@@ -96,6 +99,73 @@ export interface RunOrderItem {
   end_time?: number;
 }
 
+/**
+ * One metric's latest value of an ended run, or one param's value, in the run's partition and indexed by
+ * value (gsi1). `value` is text as LATEST stores it (formatMetricValue: NaN, ±Infinity and -0 survive) or
+ * the param's value; `ver` the LATEST (metric) or RUN (param) version it was written from.
+ */
+export interface ValueEntryItem {
+  pk: string;
+  sk: string;
+  gsi1pk: string;
+  gsi1sk: string;
+  type: 'metric-value' | 'param-value';
+  run_id: string;
+  key: string;
+  value: string;
+  ver: number;
+}
+
+/** An ended run's value entry for one metric's latest value (`stage` is the run's lifecycle stage). */
+export function metricValueEntry(
+  run: { runId: string; experimentId: string; lifecycleStage: string },
+  key: string,
+  value: string,
+  ver: number,
+): ValueEntryItem {
+  return {
+    ...keys.runMetricValue(run.runId, key),
+    ...keys.runMetricValueListing(run, key, parseMetricValue(value)),
+    type: 'metric-value',
+    run_id: run.runId,
+    key,
+    value,
+    ver,
+  };
+}
+
+/** A run's value entry for one param. */
+export function paramValueEntry(
+  run: { runId: string; experimentId: string; lifecycleStage: string },
+  key: string,
+  value: string,
+  ver: number,
+): ValueEntryItem {
+  return {
+    ...keys.runParamValue(run.runId, key),
+    ...keys.runParamValueListing(run, key, value),
+    type: 'param-value',
+    run_id: run.runId,
+    key,
+    value,
+    ver,
+  };
+}
+
+/**
+ * The latest value per metric key of a LATEST item, as stored (`[step, timestamp, value as text]`). Every
+ * value-entry write reads a LATEST item's metrics through here, so a LATEST whose metrics live elsewhere
+ * too needs only this changed.
+ */
+export function latestOf(item: Pick<LatestItem, 'm'>): Record<string, StoredLatest> {
+  return fromStoredMap(item.m);
+}
+
+/** Whether a LATEST item is keyed as an open run's (`EXPOPEN#…`), from its own keys. */
+export function isOpenLatest(item: Pick<LatestItem, 'gsi2pk' | 'gsi2sk'>, experimentId: string): boolean {
+  return item.gsi2pk === keys.runLatestListing(experimentId, item.gsi2sk, true).gsi2pk;
+}
+
 /** A sealed chunk of one key's points (`MC#<key>#…`), or of several keys' (`MX#…`, `d` by stored key). */
 export interface ChunkItem<Data extends Uint8Array | Record<string, Uint8Array>> extends ItemKey {
   /** The encoded points (metric-codec). */
@@ -165,7 +235,9 @@ export function runOrderItem(
 function newLatestItem(run: Run): LatestItem {
   return {
     ...keys.runLatest(run.runId),
-    ...keys.runLatestListing(run.experimentId, run.runId),
+    // An open run's LATEST is in its experiment's open partition; a run created ended (imports, benchmarks) is
+    // laid out as ended from the start.
+    ...keys.runLatestListing(run.experimentId, run.runId, run.endTime === undefined),
     type: 'run-latest',
     ver: 0,
     run_id: run.runId,
@@ -176,13 +248,31 @@ function newLatestItem(run: Run): LatestItem {
 }
 
 /**
- * Every item a new run is stored as, in the order `create` writes them (LATEST and ORDER before RUN). Its latest
- * metrics go into LATEST's `m`, so that benchmarks and imports can write a run with values in one pass.
+ * Every item a new run is stored as, in the order `create` writes them (LATEST, ORDER and value entries before
+ * RUN). Its latest metrics go into LATEST's `m`, so that benchmarks and imports can write a run with values in
+ * one pass: `values` holds its param entries and, for a run created with an end time, its metric entries.
  */
-export function itemsOfNewRun(run: Run): { latest: LatestItem; order: RunOrderItem; run: RunItem } {
+export function itemsOfNewRun(run: Run): {
+  latest: LatestItem;
+  order: RunOrderItem;
+  run: RunItem;
+  values: ValueEntryItem[];
+} {
   const latest = newLatestItem(run);
   for (const [key, metric] of Object.entries(run.metrics)) latest.m[storedKey(key)] = storedLatest(metric);
-  return { latest, order: runOrderItem(run, 0), run: newRunItem(run) };
+  const values = Object.entries(run.params).map(([key, value]) => paramValueEntry(run, key, value, 0));
+  if (run.endTime !== undefined) {
+    for (const [key, [, , value]] of Object.entries(latestOf(latest))) {
+      values.push(metricValueEntry(run, key, value, latest.ver));
+    }
+  }
+  return { latest, order: runOrderItem(run, 0), run: newRunItem(run), values };
+}
+
+/** Every item of itemsOfNewRun in one list, for bulk seeders' BatchWrites. */
+export function allItemsOfNewRun(run: Run): Record<string, unknown>[] {
+  const { latest, order, run: item, values } = itemsOfNewRun(run);
+  return [latest, order, ...values, item] as unknown as Record<string, unknown>[];
 }
 
 /** The latest point per metric key, as stored in a LATEST item's `m`. */
@@ -202,7 +292,12 @@ export function storedLatest(point: MetricPoint): StoredLatest {
 
 /** What a metric write checks of a run (RunState), without decoding its params and tags. */
 export function runState(item: RunItem): RunState {
-  return { runId: item.run_id, experimentId: item.experiment_id, lifecycleStage: item.lifecycle_stage };
+  return {
+    runId: item.run_id,
+    experimentId: item.experiment_id,
+    lifecycleStage: item.lifecycle_stage,
+    ...(item.end_time === undefined ? {} : { endTime: item.end_time }),
+  };
 }
 
 /** The run of a RUN item, with the latest metrics of its LATEST item (none when it is not read). */

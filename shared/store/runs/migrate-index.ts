@@ -11,9 +11,18 @@ import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import { queryAll, updateIfCondition } from '../doc-commands.js';
 import { recountRunStats } from '../experiments/run-stats.js';
-import { keyConditions, keys, RUN_INDEX_VERSION } from '../keys.js';
-import { type RunItem, runIndexKeys, runOrderItem, toRun } from './entity.js';
+import { keyConditions, keys, RUN_INDEX_VERSION, VALUE_INDEX_VERSION } from '../keys.js';
+import {
+  isOpenLatest,
+  type LatestItem,
+  type RunItem,
+  runIndexKeys,
+  runOrderItem,
+  toRun,
+  type ValueEntryItem,
+} from './entity.js';
 import { putRunOrder } from './run-index.js';
+import { endLatest, entriesOf, readRunAndLatest, syncEntries } from './value-entries.js';
 
 /** Runs keyed at once: enough to keep a local table busy, few enough for a small table's capacity. */
 const RUNS_IN_FLIGHT = 16;
@@ -130,4 +139,130 @@ async function keyRun(
     // Changed since it was read: key it as it now stands.
   }
   throw new Error(`run ${listed.run_id} kept changing while it was being keyed`);
+}
+
+export interface ValueIndexMigration {
+  dryRun: boolean;
+  /** Experiments unmarked (and marked, unless a dry run), or with runs out of the layout (`all`). */
+  experiments: string[];
+  /** Runs whose LATEST item was moved or whose value entries were written (or would be). */
+  runs: number;
+}
+
+/**
+ * `cairn migrate`, second step: puts the runs of experiments not marked `value_index` into the value-entry
+ * layout (keys.ts, value-entries.ts): open runs' LATEST items into the open partition, an entry per latest
+ * metric of each ended run and per param of each run; then marks the experiment. Idempotent and resumable
+ * as the first step: runs already in the layout are left alone, and the mark comes last. Writes made
+ * meanwhile keep the layout themselves (every build that runs this does), so a run written during the
+ * migration is either found in it or put right by the same verified write path the writers use.
+ */
+export async function migrateValueIndex(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: {
+    dryRun?: boolean;
+    all?: boolean;
+    progress?: (experimentId: string, runs: number) => void;
+  } = {},
+): Promise<ValueIndexMigration> {
+  const dryRun = options.dryRun ?? false;
+  const experiments = await queryAll<{ experiment_id: string; value_index?: number }>(doc, {
+    TableName: tableName,
+    ...keyConditions.indexPartition('gsi1', keys.allExperimentsPartition),
+    ProjectionExpression: 'experiment_id, value_index',
+  });
+  const report: ValueIndexMigration = { dryRun, experiments: [], runs: 0 };
+  for (const { experiment_id: experimentId, value_index } of experiments) {
+    if (value_index === VALUE_INDEX_VERSION && !options.all) continue;
+    const runs = await listRuns(doc, tableName, experimentId);
+    const laid = await mapWithLimit(runs, RUNS_IN_FLIGHT, (run) =>
+      layOutRun({ doc, tableName }, run.run_id, dryRun),
+    );
+    const changed = laid.filter(Boolean).length;
+    if (changed > 0 || value_index !== VALUE_INDEX_VERSION) report.experiments.push(experimentId);
+    report.runs += changed;
+    options.progress?.(experimentId, changed);
+    if (!dryRun) {
+      await updateIfCondition(doc, {
+        TableName: tableName,
+        Key: keys.experiment(experimentId),
+        UpdateExpression: 'SET value_index = :version',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':version': VALUE_INDEX_VERSION },
+      });
+    }
+  }
+  return report;
+}
+
+/**
+ * Puts one run into the value-entry layout if it is not; true when it was not. Compares the run's stored
+ * entries (one Query of its partition's `MV#`…`PV#` range) with what its RUN and LATEST items say.
+ */
+async function layOutRun(
+  store: { doc: DynamoDBDocumentClient; tableName: string },
+  runId: string,
+  dryRun: boolean,
+): Promise<boolean> {
+  const { run, latest } = await readRunAndLatest(store, runId);
+  if (!run || !latest) return false;
+  const open = run.end_time === undefined;
+  const misplaced = open !== isOpenLatest(latest, run.experiment_id);
+  // The entries of the run as laid out: an ended run's LATEST as it will be keyed once its end is complete.
+  const laidOut: LatestItem = { ...latest, ...keys.runLatestListing(run.experiment_id, runId, open) };
+  const wanted = entriesOf(run, laidOut, { metrics: 'all', params: 'all' });
+  const stored = await queryAll<ValueEntryItem>(store.doc, {
+    TableName: store.tableName,
+    ...keyConditions.between(
+      keys.run(runId).pk,
+      keys.runValuePrefixes.metric,
+      `${keys.runValuePrefixes.param}\uffff`,
+    ),
+  });
+  const bySk = new Map(
+    stored
+      .filter((item) => item.type === 'metric-value' || item.type === 'param-value')
+      .map((item) => [item.sk, item]),
+  );
+  const missing = wanted.filter((entry) => {
+    const found = bySk.get(entry.sk);
+    return (
+      !found || found.gsi1pk !== entry.gsi1pk || found.gsi1sk !== entry.gsi1sk || found.value !== entry.value
+    );
+  });
+  if (!misplaced && missing.length === 0) return false;
+  if (dryRun) return true;
+  if (misplaced && !open) await endLatest(store, runId, run.experiment_id);
+  if (misplaced && open) await openLatest(store, runId, run.experiment_id);
+  await syncEntries(store, runId, { metrics: 'all', params: 'all' });
+  return true;
+}
+
+/**
+ * Moves an open run's LATEST item into the open partition, bumping its version so that a writer holding it
+ * (`recentWrites`) reads it again; a run that ended meanwhile is left to its end, which keys LATEST itself.
+ */
+async function openLatest(
+  store: { doc: DynamoDBDocumentClient; tableName: string },
+  runId: string,
+  experimentId: string,
+): Promise<void> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const { run, latest } = await readRunAndLatest(store, runId);
+    if (!run || !latest || run.end_time !== undefined || isOpenLatest(latest, experimentId)) return;
+    const moved = await updateIfCondition(store.doc, {
+      TableName: store.tableName,
+      Key: keys.runLatest(runId),
+      UpdateExpression: 'SET gsi2pk = :open, ver = ver + :one',
+      ConditionExpression: 'ver = :read',
+      ExpressionAttributeValues: {
+        ':open': keys.runLatestListing(experimentId, runId, true).gsi2pk,
+        ':one': 1,
+        ':read': latest.ver,
+      },
+    });
+    if (moved) return;
+  }
+  throw new Error(`run ${runId} kept changing while its LATEST item was being moved`);
 }

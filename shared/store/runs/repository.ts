@@ -23,6 +23,7 @@ import type {
   HistoryHead,
   MetricPoint,
   Run,
+  RunChange,
   RunListingOrder,
   RunListingPlan,
   RunMutation,
@@ -40,6 +41,7 @@ import {
   ITEM_BYTES_BUDGET,
   isConditionFailure,
   storedKey,
+  toStoredMap,
 } from '../items.js';
 import { keyConditions, keys, RUN_SHARDS } from '../keys.js';
 import {
@@ -53,6 +55,7 @@ import {
 } from './chunks.js';
 import {
   isLatestItem,
+  isOpenLatest,
   isRunItem,
   itemsOfNewRun,
   LATEST_LISTING_PROJECTION,
@@ -81,6 +84,14 @@ import {
   StaleRunIndexError,
 } from './run-index.js';
 import { projectedRunItem, runUpdate } from './run-update.js';
+import {
+  bumpLatest,
+  type EntryRun,
+  type EntryStore,
+  endLatest,
+  putEntries,
+  syncEntries,
+} from './value-entries.js';
 import { searchByValues } from './value-search.js';
 
 /**
@@ -129,11 +140,18 @@ export class DynamoRunRepository implements RunRepository {
     private readonly listing: ListingReads = {},
   ) {}
 
+  /** Where value entries are written (value-entries.ts). */
+  private get entryStore(): EntryStore {
+    return { doc: this.doc, tableName: this.tableName };
+  }
+
   async create(run: Run): Promise<void> {
-    const { run: item, latest, order } = itemsOfNewRun(run);
-    // LATEST and ORDER first: a RUN item is only ever visible with its LATEST item and order entry in
-    // place. An ORDER left by a create that failed before its RUN is skipped by listings.
+    const { run: item, latest, order, values } = itemsOfNewRun(run);
+    // LATEST, ORDER and value entries first: a RUN item is only ever visible with its LATEST item, order
+    // entry and value entries in place. An ORDER left by a create that failed before its RUN is skipped by
+    // listings (and value entries, by searches that join them to RUN items).
     await Promise.all([
+      putEntries(this.entryStore, values),
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
@@ -220,6 +238,7 @@ export class DynamoRunRepository implements RunRepository {
             ),
           );
         }
+        await this.syncChangeEntries(runId, item, change);
         return run;
       } catch (error) {
         if (!isConditionFailure(error)) throw error;
@@ -239,19 +258,14 @@ export class DynamoRunRepository implements RunRepository {
     this.recentWrites.delete(runId);
     const moved = await this.moveRun(runId, from, to);
     if (moved === undefined) return false;
-    // LATEST is written before RUN and never removed; the condition keeps a lone `ver` from appearing.
-    await updateIfCondition(this.doc, {
-      TableName: this.tableName,
-      Key: keys.runLatest(runId),
-      UpdateExpression: 'SET ver = ver + :one',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':one': 1 },
-    });
+    const latest = await bumpLatest(this.entryStore, runId);
     // Last, and on a refused move too, like the bump: a retried move puts an entry its first try missed.
-    // The counters move only with the RUN item, so a retry never counts twice.
+    // The counters move only with the RUN item, so a retry never counts twice. Value entries carry the stage
+    // too: all of them are written again from the RUN and LATEST as they stand (verified, value-entries.ts).
     await Promise.all([
       putRunOrder(this.doc, this.tableName, runOrderItem(toRun(moved.item, undefined), moved.item.ver)),
       moved.moved ? recordRunMove(this.doc, this.tableName, moved.item.experiment_id, runId, to) : undefined,
+      syncEntries(this.entryStore, runId, { metrics: 'all', params: 'all' }, { run: moved.item, latest }),
     ]);
     return moved.moved;
   }
@@ -327,13 +341,12 @@ export class DynamoRunRepository implements RunRepository {
       const chunks = chunkItems(runId, plan, latest.es === 1);
       // Stored map keys carry the prefix, so plain assignment is safe for any metric key.
       const m = { ...latest.m };
-      for (const [key, point] of Object.entries(latestChanges(latestMetrics(latest.m), points))) {
-        m[storedKey(key)] = storedLatest(point);
-      }
+      const changed = latestChanges(latestMetrics(latest.m), points);
+      for (const [key, point] of Object.entries(changed)) m[storedKey(key)] = storedLatest(point);
       const tail = encodeTail(plan.tail);
       const next: LatestItem = {
         ...latest,
-        ...keys.runLatestListing(state.experimentId, runId),
+        ...keys.runLatestListing(state.experimentId, runId, state.endTime === undefined),
         ver: latest.ver + 1,
         ch: (latest.ch ?? 0) + chunks.filter((item) => !isSummaryItem(item)).length,
         m,
@@ -368,6 +381,8 @@ export class DynamoRunRepository implements RunRepository {
           }),
         );
         this.recentWrites.set(runId, { state, latest: next }, { size });
+        // An open run's write ends here: its latest values are read whole from the open partition.
+        if (state.endTime !== undefined) await this.syncEndedMetricEntries(state, latest, next, changed);
         return;
       } catch (error) {
         // Whether the Put landed is unknown after any other error, so nothing is kept either way.
@@ -377,6 +392,51 @@ export class DynamoRunRepository implements RunRepository {
       }
     }
     throw new ConcurrentWritesError(`run ${runId}`);
+  }
+
+  /**
+   * The value entries of a run write (mutate): its params' entries; on an end (or a retried one, which
+   * completes one cut short), LATEST moved to the ended partition with its version bumped, then an entry per
+   * latest key. `read` is the RUN item as read, which the update just moved one version on.
+   */
+  private async syncChangeEntries(runId: string, read: RunItem, change: RunChange): Promise<void> {
+    const params = Object.keys(change.params ?? {});
+    if (params.length === 0 && change.endTime === undefined) return;
+    const run: EntryRun = {
+      ...read,
+      params: { ...read.params, ...toStoredMap(change.params ?? {}) },
+      ver: read.ver + 1,
+      ...(change.endTime === undefined ? {} : { end_time: change.endTime }),
+    };
+    if (change.endTime === undefined) {
+      await syncEntries(this.entryStore, runId, { metrics: [], params }, { run, latest: undefined });
+      return;
+    }
+    this.recentWrites.delete(runId);
+    const latest = await endLatest(this.entryStore, runId, read.experiment_id);
+    await syncEntries(this.entryStore, runId, { metrics: 'all', params }, { run, latest });
+  }
+
+  /**
+   * After a metric write to an ended run: entries for the keys whose latest value changed, or for every key
+   * when the write found LATEST still in the open partition (it completes an end cut short).
+   */
+  private async syncEndedMetricEntries(
+    state: RunState,
+    read: LatestItem,
+    written: LatestItem,
+    changed: Record<string, unknown>,
+  ): Promise<void> {
+    const run: EntryRun = {
+      run_id: state.runId,
+      experiment_id: state.experimentId,
+      lifecycle_stage: state.lifecycleStage,
+      end_time: state.endTime,
+      params: {},
+      ver: 0,
+    };
+    const metrics = isOpenLatest(read, state.experimentId) ? 'all' : Object.keys(changed);
+    await syncEntries(this.entryStore, state.runId, { metrics, params: [] }, { run, latest: written });
   }
 
   private async putChunks(
@@ -590,10 +650,12 @@ export class DynamoRunRepository implements RunRepository {
   /** Every run of an experiment with its latest metrics: RUN_SHARDS partitions of each index, in parallel. */
   async listByExperiment(experimentId: string): Promise<Run[]> {
     const partitions = keys.experimentRunsPartitions(experimentId);
+    // Open runs' LATEST items are in their own partitions (keys.runLatestListing).
+    const latestPartitions = [...partitions, ...keys.runOpenLatestPartitions(experimentId)];
     const [runPages, latestPages] = await Promise.all([
       Promise.all(partitions.map((partition) => this.queryIndex<RunItem>('gsi1', partition))),
       Promise.all(
-        partitions.map((partition) =>
+        latestPartitions.map((partition) =>
           this.queryIndex<Pick<LatestItem, 'run_id' | 'm'>>('gsi2', partition, LATEST_LISTING_PROJECTION),
         ),
       ),

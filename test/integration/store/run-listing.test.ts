@@ -179,7 +179,8 @@ describe('index-order run listings', () => {
       ),
       { numRuns: 40 },
     );
-  });
+    // 40 experiments of up to 24 runs, each run's writes keeping its value entries: ~25 s on a loaded machine.
+  }, 90_000);
 
   it('read a tie group whole when it straddles reads, in every order', async () => {
     const experimentId = await newExperiment();

@@ -1,0 +1,200 @@
+/**
+ * Value entries (keys.ts `MV#<key>`, `PV#<key>`), kept in step with every run write without transactions.
+ *
+ * The layout every write maintains: an ended run (one with an end time) has one metric entry per latest
+ * key and its LATEST item in `EXPRUNS#…`; an open run has no metric entries and its LATEST in `EXPOPEN#…`;
+ * every run has one param entry per param. Entries carry the run's lifecycle stage in their index key.
+ *
+ * Entries are written after the item they are derived from (RUN for params and the stage, LATEST for metric
+ * values and whether the run is laid out as ended), with BatchWrite, which takes no condition: two writers'
+ * batches may land in either order. So every writer verifies after writing: one strongly consistent read of
+ * what its entries were derived from (the RUN item's stage, the LATEST item's version). If either moved, the
+ * entries are derived again from a fresh read and written again. Why that suffices: a change whose read
+ * comes after a writer's verify is a write that lands after that writer's batch, and every such change
+ * writes its own entries after it (a value change its keys, a move or an end all of the run's), so the last
+ * batch to land for any entry is always one derived from the item as it last stood. A writer that dies
+ * before verifying leaves its entries as the next write to the run (or `cairn migrate --all`) finds them.
+ */
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mapWithLimit } from '../../concurrency.js';
+import { batchGetAll, putBatch } from '../doc-commands.js';
+import { ConcurrentWritesError, contendedWriteBackoff, fromStoredMap, isConditionFailure } from '../items.js';
+import { keys } from '../keys.js';
+import {
+  isLatestItem,
+  isOpenLatest,
+  isRunItem,
+  type LatestItem,
+  latestOf,
+  metricValueEntry,
+  paramValueEntry,
+  type RunItem,
+  type ValueEntryItem,
+} from './entity.js';
+
+/** Rounds of write-and-verify before a write gives up with a retryable 503. */
+const MAX_ROUNDS = 10;
+
+/** BatchWrites of one run's entries in flight at once (a wide run's end writes one entry per key). */
+const BATCHES_IN_FLIGHT = 4;
+
+export interface EntryStore {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+/** What of a RUN item entries are derived from; a metric write knows only its RunState, not the params. */
+export type EntryRun = Pick<RunItem, 'run_id' | 'experiment_id' | 'lifecycle_stage' | 'params' | 'ver'> & {
+  end_time?: number | undefined;
+};
+
+/** Which entries a write touched: 'all' of a kind, or these keys. */
+export interface EntryScope {
+  metrics: 'all' | readonly string[];
+  params: 'all' | readonly string[];
+}
+
+/** Whether a run is laid out as ended: it has an end time and its LATEST item has left the open partition. */
+function endedLayout(run: EntryRun, latest: Pick<LatestItem, 'gsi2pk' | 'gsi2sk'>): boolean {
+  return run.end_time !== undefined && !isOpenLatest(latest, run.experiment_id);
+}
+
+/** The entries `scope` covers as the run and its LATEST item stand (keys the run lacks are left out). */
+export function entriesOf(
+  run: EntryRun,
+  latest: LatestItem | undefined,
+  scope: EntryScope,
+): ValueEntryItem[] {
+  const where = { runId: run.run_id, experimentId: run.experiment_id, lifecycleStage: run.lifecycle_stage };
+  const entries: ValueEntryItem[] = [];
+  const params = fromStoredMap(run.params);
+  for (const key of scope.params === 'all' ? Object.keys(params) : scope.params) {
+    const value = params[key];
+    if (value !== undefined && Object.hasOwn(params, key)) {
+      entries.push(paramValueEntry(where, key, value, run.ver));
+    }
+  }
+  if (latest && endedLayout(run, latest)) {
+    const metrics = latestOf(latest);
+    for (const key of scope.metrics === 'all' ? Object.keys(metrics) : scope.metrics) {
+      const stored = metrics[key];
+      if (stored !== undefined && Object.hasOwn(metrics, key)) {
+        entries.push(metricValueEntry(where, key, stored[2], latest.ver));
+      }
+    }
+  }
+  return entries;
+}
+
+/** Puts entries 25 to a BatchWrite, a few BatchWrites at once. */
+export async function putEntries(store: EntryStore, entries: readonly ValueEntryItem[]): Promise<void> {
+  const batches: ValueEntryItem[][] = [];
+  for (let i = 0; i < entries.length; i += 25) batches.push(entries.slice(i, i + 25));
+  await mapWithLimit(batches, BATCHES_IN_FLIGHT, (batch) =>
+    putBatch(store.doc, store.tableName, batch as unknown as Record<string, unknown>[]),
+  );
+}
+
+/**
+ * Moves an ended run's LATEST item to the ended partition, bumping its version: a metric writer that read it
+ * (or kept it in `recentWrites`) before fails its conditional Put and reads the run again, seeing it ended.
+ * Returns the item as it now stands; undefined when the run has no LATEST item.
+ */
+export async function endLatest(
+  store: EntryStore,
+  runId: string,
+  experimentId: string,
+): Promise<LatestItem | undefined> {
+  return updateLatest(store, runId, 'SET ver = ver + :one, gsi2pk = :ended', {
+    ':one': 1,
+    ':ended': keys.runLatestListing(experimentId, runId).gsi2pk,
+  });
+}
+
+/** One update of a LATEST item that exists, returning it as it then stands (undefined when it does not). */
+async function updateLatest(
+  store: EntryStore,
+  runId: string,
+  update: string,
+  values: Record<string, unknown>,
+): Promise<LatestItem | undefined> {
+  try {
+    const { Attributes } = await store.doc.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: keys.runLatest(runId),
+        UpdateExpression: update,
+        // LATEST is written before RUN and never removed; the condition keeps a lone `ver` from appearing.
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return Attributes as LatestItem;
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Bumps LATEST's version (a move: see the repository's setLifecycle) and returns the item as it now stands;
+ * undefined when the run has no LATEST item.
+ */
+export async function bumpLatest(store: EntryStore, runId: string): Promise<LatestItem | undefined> {
+  return updateLatest(store, runId, 'SET ver = ver + :one', { ':one': 1 });
+}
+
+/** RUN and LATEST, strongly consistent. */
+export async function readRunAndLatest(
+  store: EntryStore,
+  runId: string,
+  projection?: string,
+): Promise<{ run?: RunItem; latest?: LatestItem }> {
+  const items = await batchGetAll(store.doc, store.tableName, [keys.run(runId), keys.runLatest(runId)], {
+    consistent: true,
+    ...(projection ? { projection } : {}),
+  });
+  return {
+    run: items.find((item) => isRunItem(item, runId)) as RunItem | undefined,
+    latest: items.find((item) => isLatestItem(item, runId)) as LatestItem | undefined,
+  };
+}
+
+/**
+ * Writes the entries `scope` covers, derived from `from` (the items as the caller just wrote or read them)
+ * or else from a fresh read, then verifies and redoes from a fresh read until what they were derived from
+ * still stands. A run with an end time whose LATEST is still in the open partition (an end cut short, or
+ * one racing this write) has its end completed here first, and then all its metric entries written.
+ */
+export async function syncEntries(
+  store: EntryStore,
+  runId: string,
+  scope: EntryScope,
+  from?: { run: EntryRun; latest: LatestItem | undefined },
+): Promise<void> {
+  let source = from;
+  let wanted = scope;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    if (!source) {
+      await contendedWriteBackoff(round);
+      const read = await readRunAndLatest(store, runId);
+      // No RUN item: a create still in flight writes its own entries before its RUN item.
+      if (!read.run) return;
+      source = { run: read.run, latest: read.latest };
+    }
+    let { run, latest } = source;
+    const metricsWanted = wanted.metrics === 'all' || wanted.metrics.length > 0;
+    if (metricsWanted && latest && run.end_time !== undefined && isOpenLatest(latest, run.experiment_id)) {
+      latest = await endLatest(store, runId, run.experiment_id);
+      wanted = { ...wanted, metrics: 'all' };
+    }
+    await putEntries(store, entriesOf(run, latest, wanted));
+    const now = await readRunAndLatest(store, runId, 'sk, ver, lifecycle_stage');
+    const stageHeld = now.run?.lifecycle_stage === run.lifecycle_stage;
+    const latestHeld = !metricsWanted || now.latest?.ver === latest?.ver;
+    if (stageHeld && latestHeld) return;
+    source = undefined;
+  }
+  throw new ConcurrentWritesError(`run ${runId}`);
+}
