@@ -111,6 +111,11 @@ export interface StreamSpec {
   phase: number;
   /** Items read already (open runs' LATEST items), with their keys in this stream's order: no Query. */
   items?: { sk: string; item: Record<string, unknown> }[];
+  /**
+   * Resolve at most about this many items at a time (whole groups), when resolving costs a read by key per
+   * item and the stream's Query reads cheap items: only what the merge takes is resolved, not a whole batch.
+   */
+  resolveAtMost?: number;
 }
 
 export const upToLast = (separator: string) => (sk: string) => sk.slice(0, sk.lastIndexOf(separator));
@@ -220,6 +225,8 @@ class RunStream {
   private ready: Run[] = [];
   /** Items read whose group may continue in the next batch. */
   private pending: { sk: string; item: Record<string, unknown> }[] = [];
+  /** Whole groups read, waiting to be resolved (spec.resolveAtMost). */
+  private unresolved: { sk: string; item: Record<string, unknown> }[] = [];
   private startKey: Record<string, unknown> | undefined;
   /** How many of `spec.items` were taken. */
   private taken = 0;
@@ -242,12 +249,18 @@ class RunStream {
 
   /** Nothing ready, but more to read. */
   get hungry(): boolean {
-    return this.ready.length === 0 && !(this.ended && this.pending.length === 0);
+    return (
+      this.ready.length === 0 && !(this.ended && this.pending.length === 0 && this.unresolved.length === 0)
+    );
   }
 
   async read(): Promise<void> {
     const { spec } = this;
     const sortKey = `${spec.index}sk`;
+    if (this.unresolved.length > 0) {
+      await this.resolveSome();
+      return;
+    }
     if (!this.ended && spec.items) {
       // Items in memory are released a batch at a time too: each costs a read by key once released.
       const batch = spec.items.slice(this.taken, this.taken + this.limit);
@@ -280,7 +293,20 @@ class RunStream {
       const group = spec.group(last.sk);
       while (cut > 0 && spec.group(this.pending[cut - 1]?.sk ?? '') === group) cut--;
     }
-    const released = this.pending.splice(0, cut).map(({ item }) => item);
+    this.unresolved.push(...this.pending.splice(0, cut));
+    await this.resolveSome();
+  }
+
+  /** Resolves the next whole groups of `unresolved`, up to about spec.resolveAtMost items (all without it). */
+  private async resolveSome(): Promise<void> {
+    const { spec } = this;
+    let take = Math.min(this.unresolved.length, spec.resolveAtMost ?? this.unresolved.length);
+    const last = this.unresolved[take - 1];
+    if (last) {
+      const group = spec.group(last.sk);
+      while (take < this.unresolved.length && spec.group(this.unresolved[take]?.sk ?? '') === group) take++;
+    }
+    const released = this.unresolved.splice(0, take).map(({ item }) => item);
     const runs = released.length > 0 ? await spec.resolve(released) : [];
     this.ready.push(...runs.sort(this.compare));
   }

@@ -33,6 +33,7 @@ import {
   lifecycleMark,
   NAME_END,
   NAME_KEY_BYTES,
+  RUN_SHARDS,
   sortableName,
   sortableNumber,
   VALUE_INDEX_VERSION,
@@ -103,7 +104,7 @@ export async function searchByValues(
     reads.clauseCap ??
     (plan.order === 'metric' || clause.entity === 'metric'
       ? CLAUSE_CAP
-      : Math.min(CLAUSE_CAP, Math.ceil(byKeyLimit(plan, runs, runs) * 2) + 100));
+      : Math.min(CLAUSE_CAP, 2 * breakEven(plan, runs) + 100));
   const sets = await Promise.all(
     plan.valueClauses.map((clause) => readClause(source, experimentIds, plan, clause, capOf(clause), open)),
   );
@@ -158,6 +159,20 @@ function byKeyLimit(plan: RunListingPlan, runs: number, size: number): number {
     default:
       return runs * UNITS_FULL_LISTING_PER_RUN + 200;
   }
+}
+
+/**
+ * The largest set worth reading by key (byKeyLimit falls as the set grows): a param clause read past twice
+ * this is read only to learn that the order's stream answers, which reads those runs' RUN items anyway.
+ */
+function breakEven(plan: RunListingPlan, runs: number): number {
+  let [low, high] = [0, Math.max(1, runs)];
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (middle <= byKeyLimit(plan, runs, middle)) low = middle;
+    else high = middle - 1;
+  }
+  return low;
 }
 
 async function allMarked(source: ListingSource, experimentIds: readonly string[]): Promise<boolean> {
@@ -341,6 +356,9 @@ async function metricOrder(
       budget,
     );
   const specs: StreamSpec[] = [];
+  // Each entry resolved costs its RUN and LATEST by key: resolve a little over a stream's share at a time.
+  const resolveAtMost =
+    Math.ceil((plan.wanted * 1.25) / (experimentIds.length * RUN_SHARDS * plan.lifecycles.length + 1)) + 4;
   // Cursor past every value and NaN: the runs without the key, which no entry names.
   if (after !== null) {
     const nanOnly = typeof after === 'number' && Number.isNaN(after);
@@ -358,6 +376,7 @@ async function metricOrder(
               ...(typeof after === 'number' ? { from: prefix + sortableNumber(after) } : {}),
               group: upToLast('#'),
               resolve,
+              resolveAtMost,
               phase: 0,
             });
           }
@@ -391,7 +410,13 @@ async function metricOrder(
     values.sort(
       (left, right) => (left.sk < right.sk ? -1 : left.sk > right.sk ? 1 : 0) * (plan.ascending ? 1 : -1),
     );
-    const memory = { index: 'gsi2' as const, partition: 'open', forward: plan.ascending, resolve };
+    const memory = {
+      index: 'gsi2' as const,
+      partition: 'open',
+      forward: plan.ascending,
+      resolve,
+      resolveAtMost,
+    };
     specs.push({ ...memory, prefix: 'V#', group: upToLast('#'), phase: 0, items: values });
     specs.push({ ...memory, prefix: 'X#', group: () => 'X', phase: 1, items: nans });
   }

@@ -210,7 +210,7 @@ describe('value-entry run searches', () => {
         expect(served).toEqual(ids(await bruteForce({ ...query, maxResults: 1000 }, experimentId)));
       }
     }
-  });
+  }, 120_000);
 
   it('give the brute-force page for every token, with changes between pages', async () => {
     await fc.assert(
