@@ -153,6 +153,9 @@ const CASES: SearchCase[] = [
   { label: 'default listing, second page', orderBy: [], maxResults: 1000, secondPage: true },
   { label: 'status filter', filter: "attributes.status = 'FINISHED'", orderBy: [], maxResults: 100 },
   { label: 'param filter', filter: "params.param_3 = '7'", orderBy: [], maxResults: 100 },
+  { label: 'param filter matching nothing', filter: "params.param_3 = 'none'", orderBy: [], maxResults: 100 },
+  { label: 'rare metric filter', filter: 'metrics.m0 > 0.999', orderBy: [], maxResults: 100 },
+  { label: 'metric order', orderBy: ['metrics.m1 DESC'], maxResults: 100 },
   {
     label: 'metric filter, metric order',
     filter: 'metrics.m0 > 0.9',

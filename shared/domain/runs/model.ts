@@ -223,6 +223,34 @@ export interface EnvelopeReader {
 export type RunListingOrder = 'start_time' | 'end_time' | 'run_name';
 
 /**
+ * What a plan's order is to a store: an index order, a metric's value (`metricKey`: its value entries),
+ * or any other order, which only a filter's value entries can narrow (the runs they name, read by key).
+ */
+export type RunSearchOrder = RunListingOrder | 'metric' | 'other';
+
+/**
+ * A filter clause a store's value entries can answer (keys.ts: metric values of ended runs, param values):
+ * the runs it holds for are among the entries in the clause's key ranges, and `matches` tells them apart
+ * where a range holds more (a param value past the key's prefix, a LIKE pattern past its literal prefix).
+ * Entries only narrow: every run is checked against the whole filter once read.
+ */
+export type ValueClause =
+  | {
+      entity: 'metric';
+      key: string;
+      comparator: '=' | '<' | '<=' | '>' | '>=';
+      value: number;
+      matches(value: number): boolean;
+    }
+  | {
+      entity: 'param';
+      key: string;
+      /** Values read exactly (`=`), or a literal prefix every matching value starts with (LIKE). */
+      range: { exact: string } | { prefix: string };
+      matches(value: string): boolean;
+    };
+
+/**
  * What a store needs to read one page of a run search in index order instead of every run: which order and
  * stages to read, where the page starts, and how to tell the runs it wants. A store reads runs in `order`
  * (and, among runs without an end time, by start time `thenStartAscending` when that is the next term),
@@ -230,7 +258,9 @@ export type RunListingOrder = 'start_time' | 'end_time' | 'run_name';
  * left); searchRuns over the candidates then makes the same page as over every run.
  */
 export interface RunListingPlan {
-  order: RunListingOrder;
+  order: RunSearchOrder;
+  /** The metric of a `metric` order. */
+  metricKey?: string;
   ascending: boolean;
   thenStartAscending?: boolean;
   lifecycles: readonly LifecycleStage[];
@@ -238,7 +268,13 @@ export interface RunListingPlan {
   after?: { value: SortCell; start?: SortCell };
   /** The search's full order (a store sorts runs that tie in its key by it). */
   compare(left: Run, right: Run): number;
-  /** In the view, matching the filter, after the cursor. Latest metrics are not needed (see below). */
+  /**
+   * In the view, matching the filter, after the cursor. Latest metrics are needed only when `needsMetrics`
+   * (the filter or the order reads metrics); else a store may read them for the accepted runs alone.
+   */
   accept(run: Run): boolean;
+  needsMetrics: boolean;
+  /** The filter's clauses that value entries can answer (none when no clause can use them). */
+  valueClauses: readonly ValueClause[];
   wanted: number;
 }

@@ -41,7 +41,7 @@ import {
   sortKeyOrder,
   type ViewType,
 } from '../search/pipeline.js';
-import type { DatasetInput, Run, RunListingPlan } from './model.js';
+import type { DatasetInput, Run, RunListingPlan, ValueClause } from './model.js';
 
 /** The dataset input tag that holds a dataset's context (`mlflow.data.context`, e.g. `training`). */
 const DATASET_CONTEXT_TAG = 'mlflow.data.context';
@@ -423,40 +423,88 @@ const VIEW_STAGES: Record<ViewType, readonly LifecycleStage[]> = {
 };
 
 /**
- * The listing plan of a search that an order index can answer: its first term orders by start time, end
- * time or run name, and neither its filter nor its order reads metrics (a run's latest metrics are stored
- * apart and read only for the page). Undefined for any other search, which reads every run.
+ * The listing plan of a search a store can answer from its keys: its first term orders by start time, end
+ * time or run name (the order indexes; no later term on metrics, which those orders' tie groups could not
+ * sort unread), or by a metric (its value entries), or the filter has clauses value entries can answer
+ * (valueClauses). Undefined for any other search, which reads every run. A store may still decline a plan
+ * (returning no candidates) and leave the search to the full listing.
  */
 export function planRunListing(search: RunSearch): RunListingPlan | undefined {
   const clauses = parseFilter(search.filter);
   const terms = parseRunOrderBy(search.orderBy);
   const first = terms[0];
+  const laterMetric = terms.slice(1).some((term) => term.entity === 'metric');
+  const valueClauses = clauses.flatMap((clause) => valueClause(search.filter ?? '', clause));
+  let order: RunListingPlan['order'];
   if (
-    first?.entity !== 'attribute' ||
-    !(first.key === 'start_time' || first.key === 'end_time' || first.key === 'run_name') ||
-    clauses.some((clause) => clause.entity === 'metric') ||
-    terms.some((term) => term.entity === 'metric')
+    first?.entity === 'attribute' &&
+    (first.key === 'start_time' || first.key === 'end_time' || first.key === 'run_name') &&
+    !laterMetric
   ) {
+    order = first.key;
+  } else if (first?.entity === 'metric') {
+    order = 'metric';
+  } else if (valueClauses.length > 0) {
+    order = 'other';
+  } else {
     return undefined;
   }
+  if (!first) return undefined;
   const predicate = compileRunFilter(search.filter);
   const plan = runSearchPlan(search, predicate, terms);
-  const order = sortKeyOrder(plan);
+  const compare = sortKeyOrder(plan);
   const view = lifecycleView(search.viewType);
   const cursor = search.pageToken === undefined ? undefined : decodeAfter(plan, search.pageToken);
   const second = terms[1];
   const thenStart = second?.entity === 'attribute' && second.key === 'start_time' ? second : undefined;
   return {
-    order: first.key,
+    order,
+    ...(first.entity === 'metric' ? { metricKey: first.key } : {}),
     ascending: first.ascending,
     ...(thenStart ? { thenStartAscending: thenStart.ascending } : {}),
     lifecycles: VIEW_STAGES[search.viewType],
     ...(cursor === undefined
       ? {}
       : { after: { value: cursor[0] ?? null, ...(thenStart ? { start: cursor[1] ?? null } : {}) } }),
-    compare: (left, right) => order(plan.sortKey(left), plan.sortKey(right)),
+    compare: (left, right) => compare(plan.sortKey(left), plan.sortKey(right)),
     accept: (run) =>
-      view(run) && predicate(run) && (cursor === undefined || order(plan.sortKey(run), cursor) > 0),
+      view(run) && predicate(run) && (cursor === undefined || compare(plan.sortKey(run), cursor) > 0),
+    needsMetrics:
+      clauses.some((clause) => clause.entity === 'metric') || terms.some((term) => term.entity === 'metric'),
+    valueClauses,
     wanted: search.maxResults + 1,
   };
+}
+
+/** ASCII characters with no case: a LIKE prefix of them is the same prefix under ILIKE. */
+const CASELESS_PREFIX = /^[ -@[-`{-~]*$/;
+
+/**
+ * The clause as value entries answer it, or nothing: metric comparisons but `!=` (which holds for nearly
+ * every run, NaN included), param `=` and LIKE with a literal prefix (ILIKE only when that prefix has no
+ * letters). `!=`, patterns starting with a wildcard and IS [NOT] NULL read no better from entries.
+ */
+function valueClause(filter: string, clause: Clause): ValueClause[] {
+  // Compiled first: a bad clause is the 400 compileRunFilter gives, whichever reads it first.
+  compileClause(filter, clause);
+  const { key, comparator, value } = clause;
+  if (clause.entity === 'metric' && typeof value === 'number' && comparator !== '!=') {
+    if (!['=', '<', '<=', '>', '>='].includes(comparator)) return [];
+    return [
+      {
+        entity: 'metric',
+        key,
+        comparator: comparator as '=' | '<' | '<=' | '>' | '>=',
+        value,
+        matches: (actual) => compareNumbers(comparator, actual, value),
+      },
+    ];
+  }
+  if (clause.entity !== 'param' || typeof value !== 'string') return [];
+  const matches = stringMatcher(comparator, value);
+  if (comparator === '=') return [{ entity: 'param', key, range: { exact: value }, matches }];
+  if (comparator !== 'LIKE' && comparator !== 'ILIKE') return [];
+  const prefix = /^[^%_]*/u.exec(value)?.[0] ?? '';
+  if (prefix === '' || (comparator === 'ILIKE' && !CASELESS_PREFIX.test(prefix))) return [];
+  return [{ entity: 'param', key, range: { prefix }, matches }];
 }

@@ -26,6 +26,7 @@ import type {
   MetricPoint,
   Run,
   RunChange,
+  RunListingOrder,
   RunListingPlan,
   RunMutation,
   RunRepository,
@@ -93,6 +94,7 @@ import {
   putEntries,
   syncEntries,
 } from './value-entries.js';
+import { searchByValues } from './value-search.js';
 
 /**
  * Runs per index partition a listing must average to read pages: below it, a search over many small
@@ -628,7 +630,23 @@ export class DynamoRunRepository implements RunRepository {
       experimentIds.length * RUN_SHARDS * plan.lifecycles.length * (plan.order === 'end_time' ? 2 : 1);
     if (runs < partitions * (this.listing.minRunsPerPartition ?? MIN_RUNS_PER_PARTITION)) return undefined;
     try {
-      return await readListing(this.doc, this.tableName, experimentIds, plan, this.listing);
+      const plain = plan.valueClauses.length === 0 && !plan.needsMetrics;
+      if (plain && isIndexOrder(plan.order)) {
+        return await readListing(
+          this.doc,
+          this.tableName,
+          experimentIds,
+          { ...plan, order: plan.order },
+          this.listing,
+        );
+      }
+      return await searchByValues(
+        { doc: this.doc, tableName: this.tableName },
+        experimentIds,
+        plan,
+        this.listing,
+        runs,
+      );
     } catch (error) {
       if (!(error instanceof StaleRunIndexError)) throw error;
       await repairRunOrders(this.doc, this.tableName, error.runIds);
@@ -664,4 +682,9 @@ export class DynamoRunRepository implements RunRepository {
       ...(projection ? { ProjectionExpression: projection } : {}),
     });
   }
+}
+
+/** The orders an index keeps (run-index.ts); a metric or any other order goes to value-search.ts. */
+function isIndexOrder(order: RunListingPlan['order']): order is RunListingOrder {
+  return order === 'start_time' || order === 'end_time' || order === 'run_name';
 }

@@ -11,7 +11,7 @@
  */
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
-import type { Run, RunListingPlan } from '../../domain/runs/model.js';
+import type { Run, RunListingOrder, RunListingPlan } from '../../domain/runs/model.js';
 import { batchGetAll } from '../doc-commands.js';
 import { isConditionFailure } from '../items.js';
 import {
@@ -94,7 +94,8 @@ export async function repairRunOrders(
   );
 }
 
-interface StreamSpec {
+/** One sorted source of runs: an index partition's range, or items already read (in their order). */
+export interface StreamSpec {
   index: IndexName;
   partition: string;
   /** Every key of the stream begins with it (the stage, and for end time whether there is one). */
@@ -104,18 +105,39 @@ interface StreamSpec {
   from?: string;
   /** What of a key its order is decided by; keys with equal groups are sorted by the full order. */
   group(sk: string): string;
-  /** Its items are ORDER items, read with their RUN items; else RUN items. */
-  orders: boolean;
-  /** 1 for runs without an end time, read after every phase-0 stream (nulls sort last). */
-  phase: 0 | 1;
+  /** The runs of a batch of its items (RUN items as they are; ORDER items or value entries read by key). */
+  resolve(items: Record<string, unknown>[]): Promise<Run[]>;
+  /** Streams of a phase are read out before the next phase's (nulls sort last, NaN before them). */
+  phase: number;
+  /** Items read already (open runs' LATEST items), with their keys in this stream's order: no Query. */
+  items?: { sk: string; item: Record<string, unknown> }[];
+  /**
+   * Resolve at most about this many items at a time (whole groups), when resolving costs a read by key per
+   * item and the stream's Query reads cheap items: only what the merge takes is resolved, not a whole batch.
+   */
+  resolveAtMost?: number;
 }
 
-const upToLast = (separator: string) => (sk: string) => sk.slice(0, sk.lastIndexOf(separator));
+export const upToLast = (separator: string) => (sk: string) => sk.slice(0, sk.lastIndexOf(separator));
+
+/** The table a listing reads. */
+export interface ListingSource {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+}
 
 /** The streams of one experiment for a plan: per stage, per shard (and for end time: with and without). */
-function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
+function streamsOf(
+  source: ListingSource,
+  experimentId: string,
+  plan: RunListingPlan & { order: RunListingOrder },
+): StreamSpec[] {
   const partitions = keys.runOrderPartitions(experimentId, plan.order);
   const after = plan.after;
+  const ofOrders = (items: Record<string, unknown>[]) =>
+    runsOfOrders(source.doc, source.tableName, items as unknown as RunOrderItem[]);
+  const ofRuns = async (items: Record<string, unknown>[]) =>
+    (items as unknown as RunItem[]).map((item) => toRun(item, undefined));
   return plan.lifecycles.flatMap((stage) => {
     const mark = lifecycleMark(stage);
     return partitions.flatMap((partition): StreamSpec[] => {
@@ -129,7 +151,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
             forward: plan.ascending,
             ...(typeof after?.value === 'number' ? { from: prefix + sortableNumber(after.value) } : {}),
             group: upToLast('#'),
-            orders: false,
+            resolve: ofRuns,
             phase: 0,
           },
         ];
@@ -158,7 +180,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
             group: byStart
               ? (sk) => (full(whole(sk).slice(prefix.length)) ? upToLast('#')(sk) : whole(sk))
               : whole,
-            orders: true,
+            resolve: ofOrders,
             phase: 0,
           },
         ];
@@ -174,7 +196,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
           forward: plan.ascending,
           ...(typeof after?.value === 'number' ? { from: ended + sortableNumber(after.value) } : {}),
           group: upToLast('#'),
-          orders: true,
+          resolve: ofOrders,
           phase: 0,
         });
       }
@@ -189,7 +211,7 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
           ? { from: open + sortableNumber(after.start) }
           : {}),
         group: byStart ? upToLast('#') : () => open,
-        orders: true,
+        resolve: ofOrders,
         phase: 1,
       });
       return streams;
@@ -197,18 +219,22 @@ function streamsOf(experimentId: string, plan: RunListingPlan): StreamSpec[] {
   });
 }
 
-/** One index partition's runs in the search's order, read a batch at a time. */
+/** One stream's runs in the search's order, read a batch at a time. */
 class RunStream {
   /** Runs in final order, ready to merge. */
   private ready: Run[] = [];
   /** Items read whose group may continue in the next batch. */
   private pending: { sk: string; item: Record<string, unknown> }[] = [];
+  /** Whole groups read, waiting to be resolved (spec.resolveAtMost). */
+  private unresolved: { sk: string; item: Record<string, unknown> }[] = [];
   private startKey: Record<string, unknown> | undefined;
+  /** How many of `spec.items` were taken. */
+  private taken = 0;
   private ended = false;
 
   constructor(
     private readonly spec: StreamSpec,
-    private readonly source: IndexSource,
+    private readonly source: ListingSource,
     private readonly compare: (left: Run, right: Run) => number,
     private limit: number,
   ) {}
@@ -223,13 +249,26 @@ class RunStream {
 
   /** Nothing ready, but more to read. */
   get hungry(): boolean {
-    return this.ready.length === 0 && !(this.ended && this.pending.length === 0);
+    return (
+      this.ready.length === 0 && !(this.ended && this.pending.length === 0 && this.unresolved.length === 0)
+    );
   }
 
   async read(): Promise<void> {
     const { spec } = this;
     const sortKey = `${spec.index}sk`;
-    if (!this.ended) {
+    if (this.unresolved.length > 0) {
+      await this.resolveSome();
+      return;
+    }
+    if (!this.ended && spec.items) {
+      // Items in memory are released a batch at a time too: each costs a read by key once released.
+      const batch = spec.items.slice(this.taken, this.taken + this.limit);
+      this.taken += batch.length;
+      this.pending.push(...batch);
+      this.ended = this.taken >= spec.items.length;
+      this.limit = Math.min(this.limit * 2, MAX_READ);
+    } else if (!this.ended) {
       const [from, to] = spec.forward
         ? [spec.from ?? spec.prefix, spec.prefix + KEY_TOP]
         : [spec.prefix, (spec.from ?? spec.prefix) + KEY_TOP];
@@ -254,10 +293,21 @@ class RunStream {
       const group = spec.group(last.sk);
       while (cut > 0 && spec.group(this.pending[cut - 1]?.sk ?? '') === group) cut--;
     }
-    const released = this.pending.splice(0, cut).map(({ item }) => item);
-    const runs = spec.orders
-      ? await this.source.runsOfOrders(released as unknown as RunOrderItem[])
-      : (released as unknown as RunItem[]).map((item) => toRun(item, undefined));
+    this.unresolved.push(...this.pending.splice(0, cut));
+    await this.resolveSome();
+  }
+
+  /** Resolves the next whole groups of `unresolved`, up to about spec.resolveAtMost items (all without it). */
+  private async resolveSome(): Promise<void> {
+    const { spec } = this;
+    let take = Math.min(this.unresolved.length, spec.resolveAtMost ?? this.unresolved.length);
+    const last = this.unresolved[take - 1];
+    if (last) {
+      const group = spec.group(last.sk);
+      while (take < this.unresolved.length && spec.group(this.unresolved[take]?.sk ?? '') === group) take++;
+    }
+    const released = this.unresolved.splice(0, take).map(({ item }) => item);
+    const runs = released.length > 0 ? await spec.resolve(released) : [];
     this.ready.push(...runs.sort(this.compare));
   }
 }
@@ -267,52 +317,96 @@ export interface ListingReads {
   firstRead?: number;
   /** Below this many runs per partition on average, a full listing answers (repository.ts). */
   minRunsPerPartition?: number;
+  /** Value searches (value-search.ts): the most entries one clause is read for before it counts as broad. */
+  clauseCap?: number;
+  /** Value searches: read a filter's runs by key when they are at most this many (default: by cost). */
+  byKeyAtMost?: number;
 }
 
-interface IndexSource {
-  doc: DynamoDBDocumentClient;
-  tableName: string;
-  /** The runs of ORDER items that agree with them; throws StaleRunIndexError for any that do not. */
-  runsOfOrders(items: RunOrderItem[]): Promise<Run[]>;
+/** A listing gave up: it would read more runs by key than a full listing costs (value-search.ts). */
+export class ReadBudgetError extends Error {}
+
+/** Reads by key (RUN, LATEST items) a listing may still make. */
+export class ReadBudget {
+  constructor(private left: number) {}
+  spend(reads: number): void {
+    this.left -= reads;
+    if (this.left < 0) throw new ReadBudgetError('the listing would read more than a full listing');
+  }
+}
+
+/** How merged runs get their latest metrics, and which are passed over unread. */
+export interface MergeOptions {
+  /** Runs outside it are passed over before any read by key of theirs (a filter's value entries). */
+  admit?: (runId: string) => boolean;
+  /**
+   * `after`: read for the accepted runs only (the filter and order need none); `before`: read in batches
+   * before `accept` (a metric clause); `resolved`: the streams' runs carry them already.
+   */
+  metrics: 'after' | 'before' | 'resolved';
+  budget?: ReadBudget;
+}
+
+/** What a merge found: the candidates, and whether every stream was read to its end. */
+export interface MergedListing {
+  runs: Run[];
+  exhausted: boolean;
+  seen: ReadonlySet<string>;
 }
 
 /**
  * The candidates of one search page, in the search's order, with their latest metrics: the runs read that
  * pass `plan.accept`, until there are `plan.wanted` or the experiments' runs in that order run out. Only
- * they have their LATEST item read (a filter that skips most runs reads no metrics for them).
+ * they have their LATEST item read (a filter that skips most runs reads no metrics for them), unless the
+ * filter needs metrics (`options.metrics`).
  */
 export async function readListing(
   doc: DynamoDBDocumentClient,
   tableName: string,
   experimentIds: readonly string[],
-  plan: RunListingPlan,
+  plan: RunListingPlan & { order: RunListingOrder },
   reads: ListingReads = {},
+  options: MergeOptions = { metrics: 'after' },
 ): Promise<Run[]> {
-  const source: IndexSource = {
-    doc,
-    tableName,
-    runsOfOrders: (items) => runsOfOrders(doc, tableName, items),
-  };
-  const specs = experimentIds.flatMap((experimentId) => streamsOf(experimentId, plan));
+  const source: ListingSource = { doc, tableName };
+  const specs = experimentIds.flatMap((experimentId) => streamsOf(source, experimentId, plan));
+  return (await mergeStreams(source, specs, plan, reads, options)).runs;
+}
+
+/** Merges sorted streams into the search's order, phase by phase, keeping what `plan.accept` takes. */
+export async function mergeStreams(
+  source: ListingSource,
+  specs: readonly StreamSpec[],
+  plan: RunListingPlan,
+  reads: ListingReads,
+  options: MergeOptions,
+): Promise<MergedListing> {
   // Runs spread evenly over shards: a little over each one's share, so most pages take one read each.
   const first =
     reads.firstRead ?? Math.min(MAX_READ, Math.ceil((plan.wanted * 1.25) / Math.max(1, specs.length)) + 8);
   const streams = specs.map((spec) => new RunStream(spec, source, plan.compare, first));
+  const lastPhase = Math.max(0, ...specs.map((spec) => spec.phase));
   const candidates: Run[] = [];
   const seen = new Set<string>();
-  // Runs without an end time follow every run with one, in both directions: their streams wait until
-  // those are read out (an end-time page of finished runs never reads them).
+  // Runs waiting for their latest metrics before `accept` (options.metrics `before`), in order.
+  let waiting: Run[] = [];
+  let flushes = 0;
+  const flush = async () => {
+    if (waiting.length === 0) return;
+    options.budget?.spend(waiting.length);
+    const runs = await withLatestMetrics(source.doc, source.tableName, waiting);
+    waiting = [];
+    flushes++;
+    for (const run of runs) if (plan.accept(run)) candidates.push(run);
+  };
   let phase = 0;
+  let exhausted = false;
   while (candidates.length < plan.wanted) {
     const current = streams.filter((_, index) => specs[index]?.phase === phase);
     // A read may release nothing (its batch was one group that may go on): read until each has a head.
     for (let hungry = current.filter((stream) => stream.hungry); hungry.length > 0; ) {
       await mapWithLimit(hungry, READS_IN_FLIGHT, (stream) => stream.read());
       hungry = hungry.filter((stream) => stream.hungry);
-    }
-    if (phase === 0 && current.every((stream) => stream.head() === undefined)) {
-      phase = 1;
-      continue;
     }
     let best: RunStream | undefined;
     for (const stream of current) {
@@ -322,14 +416,34 @@ export async function readListing(
       if (!bestHead || plan.compare(head, bestHead) < 0) best = stream;
     }
     const run = best?.head();
-    if (!best || !run) break;
+    if (!best || !run) {
+      if (phase < lastPhase) {
+        phase++;
+        continue;
+      }
+      exhausted = true;
+      break;
+    }
     best.shift();
     // A run moved between stages while the index caught up could show in two streams: serve it once.
     if (seen.has(run.runId)) continue;
     seen.add(run.runId);
-    if (plan.accept(run)) candidates.push(run);
+    if (options.admit && !options.admit(run.runId)) continue;
+    if (options.metrics !== 'before') {
+      if (plan.accept(run)) candidates.push(run);
+      continue;
+    }
+    waiting.push(run);
+    // Batches grow while few are accepted, so a rare match costs few round trips.
+    const batch = Math.min(MAX_READ, Math.max(16, plan.wanted - candidates.length) * 2 ** flushes);
+    if (waiting.length >= batch) await flush();
   }
-  return withLatestMetrics(doc, tableName, candidates);
+  await flush();
+  if (options.metrics === 'after') {
+    options.budget?.spend(candidates.length);
+    return { runs: await withLatestMetrics(source.doc, source.tableName, candidates), exhausted, seen };
+  }
+  return { runs: candidates, exhausted, seen };
 }
 
 /** The runs of ORDER items, each checked against the name, stage and end time its entry was keyed from. */
@@ -366,7 +480,7 @@ async function runsOfOrders(
 }
 
 /** The runs with their latest metrics, read by key (one LATEST item per run, 100 per call). */
-async function withLatestMetrics(
+export async function withLatestMetrics(
   doc: DynamoDBDocumentClient,
   tableName: string,
   runs: Run[],

