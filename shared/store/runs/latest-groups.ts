@@ -46,11 +46,15 @@ export const GROUP_TARGET_BYTES = 3 * 1024;
 /** A group growing past this regroups the run. */
 export const GROUP_MAX_BYTES = 8 * 1024;
 const MIN_GROUPS = 4;
-/**
- * At most this many groups: ~2 MB of latest values (~40,000 keys), whose get_run answer stays within
- * Lambda's 6 MB response. A wider run is refused.
- */
+/** At most this many groups; past it, groups grow until GROUP_LIMIT_BYTES. */
 export const MAX_GROUPS = 256;
+/**
+ * A write that would grow a group of MAX_GROUPS past this is refused: a run keeps at most ~2.5 MB of
+ * latest values (~50,000 keys of typical names), so that its get_run answer fits Lambda's 6 MB response.
+ */
+export const GROUP_LIMIT_BYTES = 10 * 1024;
+/** The limit a refusal names: every group at GROUP_LIMIT_BYTES. */
+export const MAX_LATEST_BYTES = MAX_GROUPS * GROUP_LIMIT_BYTES;
 /** Conditional group puts in flight for one write. */
 const GROUP_PUTS_IN_FLIGHT = 16;
 const MAX_ATTEMPTS = 30;
@@ -160,8 +164,6 @@ export interface LatestWrite {
   lg?: number;
   /** Group merges to commit before LATEST's put, with each group as read (undefined: it does not exist). */
   merges: { key: { pk: string; sk: string }; current: LatestGroupItem | undefined; changes: LatestMap }[];
-  /** Approximate bytes of the run's latest points after the write (a spilled run: of the groups read). */
-  bytes: number;
 }
 
 /**
@@ -169,7 +171,7 @@ export interface LatestWrite {
  * holds them). `changes` are the latest point per stored key the write brings. A narrow run that stays
  * narrow makes no call and gets LATEST's new `m`; one whose `m` would pass SPILL_BYTES spills; a spilled
  * run merges into its groups, and regroups when one would pass GROUP_MAX_BYTES. Throws (nothing stored)
- * when the run would need more than MAX_GROUPS groups.
+ * when the run would keep more than MAX_LATEST_BYTES of latest values.
  */
 export async function prepareLatest(
   doc: DynamoDBDocumentClient,
@@ -182,8 +184,8 @@ export async function prepareLatest(
   if (!latest.lg) {
     const m = mergeLatest(latest.m, changes) ?? latest.m;
     const bytes = approximateItemBytes(m);
-    if (bytes <= SPILL_BYTES) return { m, merges: [], bytes };
-    return regroup(doc, tableName, runId, m, bytes, groupCount(bytes));
+    if (bytes <= SPILL_BYTES) return { m, merges: [] };
+    return regroup(doc, tableName, runId, m, groupCount(bytes));
   }
   const groups = latest.lg;
   const touched = [...splitByGroup(changes, groups)];
@@ -200,10 +202,12 @@ export async function prepareLatest(
     const current = read.get(key.sk);
     const merged = mergeLatest(current?.m ?? {}, entries);
     if (!merged) continue;
-    if (approximateItemBytes(merged) > GROUP_MAX_BYTES) overflow = true;
+    const bytes = approximateItemBytes(merged);
+    if (groups >= MAX_GROUPS && bytes > GROUP_LIMIT_BYTES) throw tooWide(runId, bytes * groups);
+    if (groups < MAX_GROUPS && bytes > GROUP_MAX_BYTES) overflow = true;
     merges.push({ key, current, changes: entries });
   }
-  if (!overflow) return { m: latest.m, lg: groups, merges, bytes: 0 };
+  if (!overflow) return { m: latest.m, lg: groups, merges };
   // Regroup from every group of the current count (the touched ones as just read).
   const all = await readGroups(
     doc,
@@ -213,8 +217,7 @@ export async function prepareLatest(
   );
   const whole = mergedWith(latest.m, [...all.values()]);
   const m = mergeLatest(whole, changes) ?? whole;
-  const bytes = approximateItemBytes(m);
-  return { ...(await regroup(doc, tableName, runId, m, bytes, groupCount(bytes, groups * 2))), m: {} };
+  return regroup(doc, tableName, runId, m, groupCount(approximateItemBytes(m), groups * 2));
 }
 
 /** A write that puts all of `m` into `groups` new groups (a spill or a regrouping); LATEST's `m` empties. */
@@ -223,16 +226,18 @@ async function regroup(
   tableName: string,
   runId: string,
   m: LatestMap,
-  bytes: number,
-  groups: number,
+  atLeast: number,
 ): Promise<LatestWrite> {
-  const split = splitByGroup(m, groups);
-  const largest = Math.max(0, ...[...split.values()].map((entries) => approximateItemBytes(entries)));
-  if (largest > GROUP_MAX_BYTES) {
-    throw new InvalidParameterValueError(
-      `Run ${runId} logs too many distinct metric keys: their latest values would take about ${bytes} bytes, beyond the ${MAX_GROUPS * GROUP_TARGET_BYTES}-byte limit of a run's latest metrics.`,
-    );
+  let groups = atLeast;
+  let split = splitByGroup(m, groups);
+  let largest = largestOf(split);
+  // Keys that happen to hash together: more groups, until none is past GROUP_MAX_BYTES or the count is at its cap.
+  while (largest > GROUP_MAX_BYTES && groups < MAX_GROUPS) {
+    groups *= 2;
+    split = splitByGroup(m, groups);
+    largest = largestOf(split);
   }
+  if (largest > GROUP_LIMIT_BYTES) throw tooWide(runId, largest * groups);
   // New groups may exist already, from a regrouping cut short or lost to a concurrent writer: merge into them.
   const wanted = [...split.keys()].map((group) => keys.runLatestGroup(runId, groups, group));
   const read = await readGroups(doc, tableName, wanted);
@@ -243,8 +248,17 @@ async function regroup(
       const key = keys.runLatestGroup(runId, groups, group);
       return { key, current: read.get(key.sk), changes };
     }),
-    bytes,
   };
+}
+
+const largestOf = (split: ReadonlyMap<number, LatestMap>) =>
+  Math.max(0, ...[...split.values()].map((entries) => approximateItemBytes(entries)));
+
+/** The refusal of a write that would take a run past MAX_LATEST_BYTES (`bytes`: an estimate beyond it). */
+function tooWide(runId: string, bytes: number): InvalidParameterValueError {
+  return new InvalidParameterValueError(
+    `Run ${runId} logs too many distinct metric keys: their latest values would take about ${bytes} bytes, beyond the ${MAX_LATEST_BYTES}-byte limit of a run's latest metrics.`,
+  );
 }
 
 /** Group items by sort key: `kept` ones as they are, the others read strongly consistent in one BatchGet. */
