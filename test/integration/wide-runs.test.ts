@@ -184,6 +184,35 @@ describe('a run of 2,000 metric keys', () => {
   });
 });
 
+describe('a long series in a wide run', () => {
+  it('is sampled by get-history-bulk-interval over all its steps, as in a narrow run', async () => {
+    const runId = await createRun();
+    await logBatch(runId, wideStep(0, 1000, 0));
+    // 40,000 steps of one key in 1,000-point requests: too long to read whole for max_results 5.
+    for (let first = 0; first < 40_000; first += 1000) {
+      const response = await api.post('runs/log-batch', {
+        run_id: runId,
+        metrics: Array.from({ length: 1000 }, (_, i) => ({
+          key: 'loss',
+          value: first + i,
+          timestamp: 1_700_000_000_000 + first + i,
+          step: first + i,
+        })),
+      });
+      expect(response.status, response.text).toBe(200);
+    }
+    expect((await latestItem(runId)).lg).toBeGreaterThan(1);
+    const response = await api.get<{ metrics: { step: number }[] }>('metrics/get-history-bulk-interval', {
+      run_ids: [runId],
+      metric_key: 'loss',
+      max_results: 5,
+    });
+    expect(response.status, response.text).toBe(200);
+    // MLflow over steps 0…39,999 with max_results 5 picks 0, 8,000, 16,000, 24,000, 32,000 and the last.
+    expect(response.body.metrics.map((row) => row.step)).toEqual([0, 8000, 16_000, 24_000, 32_000, 39_999]);
+  });
+});
+
 describe('a run that was narrow, then spills', () => {
   it('keeps every key it had before and after', async () => {
     const runId = await createRun();

@@ -250,9 +250,12 @@ export const LATEST_LISTING_PROJECTION = projection<LatestItem>('run_id', 'm', '
 export const latestTailProjection = (key: string) =>
   projectionWithKey<LatestItem>(['pk', 'ch'], ['tail'], key);
 
-/** One key's tail and latest point of a LATEST item (a bulk-interval sample). */
+/** One key's tail and latest point of a LATEST item, and where a spilled run keeps it (a bulk-interval sample). */
 export const latestHeadProjection = (key: string) =>
-  projectionWithKey<LatestItem>(['pk'], ['tail', 'm'], key);
+  projectionWithKey<LatestItem>(['pk', 'lg'], ['tail', 'm'], key);
+
+/** One key's latest point in a group item. */
+export const latestGroupKeyProjection = (key: string) => projectionWithKey<LatestGroupItem>([], ['m'], key);
 
 /** What an envelope read needs of a LATEST item: one key's tail and marks, and the run's mixed reach. */
 export const latestEnvelopeProjection = (key: string) =>

@@ -31,9 +31,15 @@ import {
   ConcurrentWritesError,
   contendedWriteBackoff,
   isConditionFailure,
+  storedKey,
 } from '../items.js';
 import { keys } from '../keys.js';
-import type { LatestGroupItem, LatestItem, StoredLatest } from './entity.js';
+import {
+  type LatestGroupItem,
+  type LatestItem,
+  latestGroupKeyProjection,
+  type StoredLatest,
+} from './entity.js';
 
 /**
  * LATEST's `m` beyond this spills. ~8 KB is ~160 keys of typical names: a run of a few dozen keys never
@@ -152,6 +158,26 @@ export async function withLatestGroups<Item extends Pick<LatestItem, 'run_id' | 
   return items.map((item) =>
     item.lg ? { ...item, m: mergedWith(item.m ?? {}, byRun.get(keys.run(item.run_id).pk) ?? []) } : item,
   );
+}
+
+/** One key's latest point in a spilled run (LATEST's `lg` groups), strongly consistent: one GetItem. */
+export async function readGroupedLatest(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  latest: Pick<LatestItem, 'run_id' | 'lg'>,
+  key: string,
+): Promise<StoredLatest | undefined> {
+  if (!latest.lg) return undefined;
+  const stored = storedKey(key);
+  const { Item } = await doc.send(
+    new GetCommand({
+      TableName: tableName,
+      Key: keys.runLatestGroup(latest.run_id, latest.lg, groupOf(stored, latest.lg)),
+      ConsistentRead: true,
+      ...latestGroupKeyProjection(key),
+    }),
+  );
+  return (Item as Partial<LatestGroupItem> | undefined)?.m?.[stored];
 }
 
 /** Group items as this process last read or wrote them, by sort key (kept with a run's LATEST). */
