@@ -12,6 +12,7 @@
  * | Next experiment id             | table  | pk = `COUNTER#EXPERIMENT`, sk = `COUNTER`                | atomic ADD                                |
  * | Run by id                      | table  | pk = `RUN#<run_id>`, sk = `RUN`                          | info, params, tags, dataset inputs         |
  * | Latest metrics + unsealed tail | table  | pk = `RUN#<run_id>`, sk = `LATEST`                       | read-modify-write under a version number  |
+ * | Latest metrics of a wide run   | table  | pk = `RUN#<run_id>`, sk = `LG#<groups>#<group>`          | a spilled LATEST's `m`, by key hash; each under its own version; not indexed (latest-groups.ts) |
  * | Runs of an experiment          | gsi1   | gsi1pk = `EXPRUNS#<experiment_id>#<shard>`              | RUN items; RUN_SHARDS partitions, queried in parallel |
  * | … by start time                | gsi1   | same, gsi1sk = `<A\|D>#<start>#<run_id>`                | RUN items by lifecycle, then start time (listing pages) |
  * | … by name                      | gsi1   | gsi1pk = `EXPRUNN#<experiment_id>#<shard>`, gsi1sk = `<A\|D>#<hex of name>.<−start>#<run_id>` | ORDER items (pk `RUN#<run_id>`, sk `ORDER`), one per run |
@@ -98,7 +99,7 @@ export const artifactSealKey = (ownerKey: ItemKey, relative: string): ItemKey =>
 /**
  * The sort-key range holding an owner's item and its seals: the owner's sk (`RUN`, `LMODEL`) sorts below
  * `SEAL#`, and `SEAL$` just above every `SEAL#...`; nothing else in these partitions sorts in between
- * (`LATEST`, `MC#`, `MS#`, `MX#` sort below `RUN`).
+ * (`LATEST`, `LG#`, `MC#`, `MS#`, `MX#` sort below `RUN`).
  */
 export const sealRange = (ownerKey: ItemKey) => ({ from: ownerKey.sk, to: 'SEAL$' });
 
@@ -140,6 +141,14 @@ export const keys = {
         : `${order === 'end_time' ? RUN_END_PREFIX : RUN_NAME_PREFIX}${experimentId}#${shard}`,
     ),
   runLatest: (runId: string): ItemKey => ({ pk: `RUN#${runId}`, sk: 'LATEST' }),
+  /**
+   * One of a wide run's latest-value groups (runs/latest-groups.ts): `groups` is the count LATEST's `lg`
+   * names, so a regrouping writes new items beside the old and readers follow `lg`.
+   */
+  runLatestGroup: (runId: string, groups: number, group: number): ItemKey => ({
+    pk: `RUN#${runId}`,
+    sk: `LG#${groups}#${group}`,
+  }),
   /**
    * A LATEST item's index keys. An open run's (no end time yet, in an experiment marked `value_index`) are
    * in `EXPOPEN#…`, so that a metric search reads the few open runs' latest values whole while ended runs

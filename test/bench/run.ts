@@ -2,7 +2,7 @@
  * `npm run bench [section ...]`: the figures recorded in docs/benchmarks.md, printed as tables. Nothing
  * here asserts on time: the machines are shared and noisy, so compare figures within one run.
  * Sections: bundles, init, experiments, tracking, search (long: 100,000 runs by default, see search.ts),
- * envelope, models, workload, writers, single-write, artifacts, ui (the web UI in headless Chromium;
+ * envelope, wide (runs of thousands of metric keys), models, workload, writers, single-write, artifacts, ui (the web UI in headless Chromium;
  * see ui.ts) (default: all),
  * and stock-client (only when named: it needs the real MLflow client, see stock-client.ts).
  * BENCH_INIT_RUNS=<n> sets the init samples per bundle; BENCH_INIT_BEFORE=<git rev> measures that
@@ -18,6 +18,7 @@ import { searchBenchmarks } from './search.js';
 import { stockClientComparison } from './stock-client.js';
 import { trackingBenchmarks } from './tracking.js';
 import { uiBenchmarks } from './ui.js';
+import { wideBenchmarks } from './wide.js';
 import { singleWriteLatency, stockClientWorkload } from './workload.js';
 import { bulkWriters } from './writers.js';
 
@@ -74,6 +75,10 @@ if (run('envelope')) {
   console.table(local.writes);
   console.log('\nMetric envelopes, 1,000 buckets (dynalite, what `npm start` runs):');
   console.table(lite.rows);
+}
+if (run('wide')) {
+  console.log('\nWide runs: write cost per metric point by run width (DynamoDB Local, indexes included):');
+  console.table(await wideBenchmarks());
 }
 if (run('models')) {
   const figures = await loggedModelBenchmarks();

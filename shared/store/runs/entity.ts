@@ -1,9 +1,10 @@
 /**
  * The runs aggregate's items, stated once: their types, their keys (from keys.ts) and the item ↔ domain
- * mappers. Three item kinds share the run's partition `RUN#<run_id>`:
+ * mappers. These item kinds share the run's partition `RUN#<run_id>`:
  *
  * - RUN: info, params, tags and dataset/model inputs and outputs, with a version number `ver`.
  * - LATEST: the latest value per metric key and the unsealed tail, with its own version number.
+ * - latest groups (`LG#…`): a wide run's latest values, once they outgrow LATEST (latest-groups.ts).
  * - metric chunks (`MC#…` one key, `MX#…` many keys): sealed history, encoded by the metric codec.
  * - value entries (`MV#<key>` for an ended run's latest metric values, `PV#<key>` for every param): one small
  *   item per value, indexed by experiment, key and value (keys.runMetricValueListing, runParamValueListing),
@@ -56,7 +57,13 @@ export interface LatestItem {
   type: 'run-latest';
   ver: number;
   run_id: string;
+  /** The latest point per stored key, while the run is narrow; empty once it has spilled (`lg`). */
   m: Record<string, StoredLatest>;
+  /**
+   * Set once the run's latest points outgrew `m` (latest-groups.ts): they live in this many group items
+   * (`keys.runLatestGroup`), and every reader completes LATEST with them (withLatestGroups).
+   */
+  lg?: number;
   /** Tail points per key, each an encoded chunk. */
   tail: Record<string, Uint8Array>;
   /**
@@ -77,6 +84,16 @@ export interface LatestItem {
   ev?: Record<string, number[]>;
   /** The widest mixed chunk's last step − first step, over all keys. */
   mr?: number;
+}
+
+/**
+ * A share of a wide run's latest points (`LG#<groups>#<group>`): the keys that hash to `group`, under a
+ * version of its own. No index keys: an index copy would cost its whole size on every write.
+ */
+export interface LatestGroupItem extends ItemKey {
+  type: 'run-latest-group';
+  ver: number;
+  m: Record<string, StoredLatest>;
 }
 
 /**
@@ -321,16 +338,19 @@ export function toRun(item: RunItem, latest: Pick<LatestItem, 'm'> | undefined):
   };
 }
 
-/** What a run listing reads of LATEST items: enough to join them to their runs. */
-export const LATEST_LISTING_PROJECTION = projection<LatestItem>('run_id', 'm');
+/** What a run listing reads of LATEST items: enough to join them to their runs and find their groups. */
+export const LATEST_LISTING_PROJECTION = projection<LatestItem>('run_id', 'm', 'lg');
 
 /** One key's tail and the chunk count of a LATEST item (a history page). */
 export const latestTailProjection = (key: string) =>
   projectionWithKey<LatestItem>(['pk', 'ch'], ['tail'], key);
 
-/** One key's tail and latest point of a LATEST item (a bulk-interval sample). */
+/** One key's tail and latest point of a LATEST item, and where a spilled run keeps it (a bulk-interval sample). */
 export const latestHeadProjection = (key: string) =>
-  projectionWithKey<LatestItem>(['pk'], ['tail', 'm'], key);
+  projectionWithKey<LatestItem>(['pk', 'lg'], ['tail', 'm'], key);
+
+/** One key's latest point in a group item. */
+export const latestGroupKeyProjection = (key: string) => projectionWithKey<LatestGroupItem>([], ['m'], key);
 
 /** What an envelope read needs of a LATEST item: one key's tail and marks, and the run's mixed reach. */
 export const latestEnvelopeProjection = (key: string) =>

@@ -23,6 +23,7 @@ import type { HistoryHead, MetricPoint, StepInterval } from '../../domain/runs/m
 import { storedKey } from '../items.js';
 import { keyConditions, keys, sortableStep } from '../keys.js';
 import { type LatestItem, latestHeadProjection, mixedChunkProjection } from './entity.js';
+import { readGroupedLatest } from './latest-groups.js';
 
 const STEP_OFFSET = 2n ** 53n;
 const SORTABLE_STEP_WIDTH = 17;
@@ -119,7 +120,12 @@ export async function readHistoryHead(
   const head = await readLatestOfKey(ctx, latestHeadProjection(ctx.key));
   if (!head) return undefined;
   const { latest, stored, points } = head;
-  const latestPoint = latest.m?.[stored];
+  // A spilled run keeps it in one of its groups (read beside the chunks): without it, an open-ended
+  // sample would stop at the head.
+  const grouped =
+    latest.m?.[stored] === undefined && latest.lg
+      ? readGroupedLatest(ctx.doc, ctx.tableName, { run_id: ctx.runId, lg: latest.lg }, ctx.key)
+      : undefined;
   const frontier: HistoryHead['frontier'] = {};
 
   await Promise.all(
@@ -158,6 +164,7 @@ export async function readHistoryHead(
     }),
   );
 
+  const latestPoint = latest.m?.[stored] ?? (await grouped);
   const inRange = sortAndDedupe(points).filter(
     (point) => point.step >= start && (end === undefined || point.step <= end),
   );

@@ -21,6 +21,7 @@ import {
   toRun,
   type ValueEntryItem,
 } from './entity.js';
+import { withLatestGroups } from './latest-groups.js';
 import { putRunOrder } from './run-index.js';
 import { endLatest, entriesOf, readRunAndLatest, syncEntries } from './value-entries.js';
 
@@ -205,8 +206,11 @@ async function layOutRun(
   runId: string,
   dryRun: boolean,
 ): Promise<boolean> {
-  const { run, latest } = await readRunAndLatest(store, runId);
-  if (!run || !latest) return false;
+  const { run, latest: read } = await readRunAndLatest(store, runId);
+  if (!run || !read) return false;
+  // A wide run's latest values are in its group items (latest-groups.ts), not in LATEST's `m`.
+  const [latest] = await withLatestGroups(store.doc, store.tableName, [read], { consistent: true });
+  if (!latest) return false;
   const open = run.end_time === undefined;
   const misplaced = open !== isOpenLatest(latest, run.experiment_id);
   // The entries of the run as laid out: an ended run's LATEST as it will be keyed once its end is complete.

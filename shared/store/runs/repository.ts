@@ -61,6 +61,7 @@ import {
   isRunItem,
   itemsOfNewRun,
   LATEST_LISTING_PROJECTION,
+  type LatestGroupItem,
   type LatestItem,
   latestMetrics,
   latestTailProjection,
@@ -72,12 +73,14 @@ import {
   runIndexKeys,
   runOrderItem,
   runState,
+  type StoredLatest,
   storedLatest,
   toRun,
 } from './entity.js';
 import { readEnvelopeChunks, readEnvelopeSources } from './envelope-read.js';
 import { readHistoryPage } from './history-pages.js';
 import { readHistoryHead, readHistoryIntervals } from './history-sample.js';
+import { commitLatest, type LatestWrite, prepareLatest, withLatestGroups } from './latest-groups.js';
 import {
   type ListingReads,
   putRunOrder,
@@ -115,10 +118,15 @@ const RECENT_WRITES_BYTES = 32 * 1024 * 1024;
  */
 const RECENT_WRITES_TTL_MS = 60_000;
 
-/** A run as this process last wrote its metrics: what the write checked of it, and the LATEST it put. */
+/**
+ * A run as this process last wrote its metrics: what the write checked of it, the LATEST it put, and for
+ * a spilled run the groups of its `lg` as last read or put (latest-groups.ts; each put is conditional on
+ * its own version, so a stale one is caught).
+ */
 interface RecentWrite {
   state: RunState;
   latest: LatestItem;
+  groups?: Map<string, LatestGroupItem>;
 }
 
 export class DynamoRunRepository implements RunRepository {
@@ -180,7 +188,11 @@ export class DynamoRunRepository implements RunRepository {
 
   async get(runId: string): Promise<Run | undefined> {
     const { run, latest } = await this.read(runId);
-    return run ? toRun(run, latest) : undefined;
+    if (!run) return undefined;
+    const [complete] = latest
+      ? await withLatestGroups(this.doc, this.tableName, [latest], { consistent: true })
+      : [];
+    return toRun(run, complete);
   }
 
   /** Reads RUN and LATEST in one call, strongly consistent. */
@@ -326,6 +338,8 @@ export class DynamoRunRepository implements RunRepository {
   ): Promise<void> {
     const written = new Set<string>();
     let recent = this.recentWrites.get(runId);
+    // Kept across re-reads of LATEST: a group's put is conditional on its own version, so a stale one is caught.
+    let groupsKept = recent?.groups;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let state: RunState;
       let latest: LatestItem | undefined;
@@ -342,25 +356,42 @@ export class DynamoRunRepository implements RunRepository {
       const plan = planMetricWrite(points, tailPoints(latest.tail));
       // A run from before summaries is read raw whatever it holds: summaries would be paid for unread.
       const chunks = chunkItems(runId, plan, latest.es === 1);
-      // Stored map keys carry the prefix, so plain assignment is safe for any metric key.
-      const m = { ...latest.m };
-      for (const [key, point] of Object.entries(latestChanges(latestMetrics(latest.m), points))) {
-        m[storedKey(key)] = storedLatest(point);
+      if (recent && chunks.length > 0) {
+        // Sealing on a kept item's say: read first (`attempt` is not spent on it).
+        this.recentWrites.delete(runId);
+        recent = undefined;
+        attempt--;
+        continue;
+      }
+      // A spilled run's latest points are in its groups: each key's best point here is merged there.
+      const changes = storedLatestMap(latestChanges(latest.lg ? {} : latestMetrics(latest.m), points));
+      let latestWrite: LatestWrite;
+      try {
+        latestWrite = await prepareLatest(this.doc, this.tableName, latest, changes, groupsKept);
+      } catch (error) {
+        if (!(recent && error instanceof InvalidParameterValueError)) throw error;
+        // Refusing on a kept item's say: read first.
+        this.recentWrites.delete(runId);
+        recent = undefined;
+        attempt--;
+        continue;
       }
       const tail = encodeTail(plan.tail);
+      const { lg: _spilled, ...unspilled } = latest;
       const next: LatestItem = {
-        ...latest,
+        ...unspilled,
         ...keys.runLatestListing(state.experimentId, runId, state.endTime === undefined),
         ver: latest.ver + 1,
         ch: (latest.ch ?? 0) + chunks.filter((item) => !isSummaryItem(item)).length,
-        m,
+        m: latestWrite.m,
+        ...(latestWrite.lg ? { lg: latestWrite.lg } : {}),
         tail,
         // Only runs whose every large own chunk has a summary keep envelope marks (see entity.ts `es`).
         ...(latest.es ? envelopeMarks(latest, plan, chunks) : {}),
       };
       const size = approximateItemBytes(next);
-      if (recent && (chunks.length > 0 || size > ITEM_BYTES_BUDGET)) {
-        // Sealing or refusing on a kept item's say: read first (`attempt` is not spent on it).
+      if (recent && size > ITEM_BYTES_BUDGET) {
+        // Refusing on a kept item's say: read first.
         this.recentWrites.delete(runId);
         recent = undefined;
         attempt--;
@@ -375,6 +406,8 @@ export class DynamoRunRepository implements RunRepository {
       // so a refused write stores nothing.
       await this.putChunks(chunks.filter((item) => !written.has(item.sk)));
       for (const item of chunks) written.add(item.sk);
+      // Groups after chunks, like LATEST: a latest value is never visible before its point's history.
+      groupsKept = keptGroups(groupsKept, await commitLatest(this.doc, this.tableName, latestWrite), next);
       try {
         await this.doc.send(
           new PutCommand({
@@ -384,12 +417,16 @@ export class DynamoRunRepository implements RunRepository {
             ExpressionAttributeValues: { ':read': latest.ver },
           }),
         );
-        this.recentWrites.set(runId, { state, latest: next }, { size });
+        this.recentWrites.set(
+          runId,
+          { state, latest: next, ...(groupsKept ? { groups: groupsKept } : {}) },
+          { size: size + (groupsKept ? approximateItemBytes([...groupsKept.values()]) : 0) },
+        );
         // An open run's write ends here: its latest values are read whole from the open partition.
         if (state.endTime !== undefined) await this.syncEndedMetricEntries(state, latest, next, points);
         return;
       } catch (error) {
-        // Whether the Put landed is unknown after any other error, so nothing is kept either way.
+        // Whether the Put landed is unknown after any other error, so no LATEST is kept either way.
         this.recentWrites.delete(runId);
         recent = undefined;
         if (!isConditionFailure(error)) throw error;
@@ -663,11 +700,16 @@ export class DynamoRunRepository implements RunRepository {
       Promise.all(partitions.map((partition) => this.queryIndex<RunItem>('gsi1', partition))),
       Promise.all(
         latestPartitions.map((partition) =>
-          this.queryIndex<Pick<LatestItem, 'run_id' | 'm'>>('gsi2', partition, LATEST_LISTING_PROJECTION),
+          this.queryIndex<Pick<LatestItem, 'run_id' | 'm' | 'lg'>>(
+            'gsi2',
+            partition,
+            LATEST_LISTING_PROJECTION,
+          ),
         ),
       ),
     ]);
-    const latestByRun = new Map(latestPages.flat().map((item) => [item.run_id, item]));
+    const latest = await withLatestGroups(this.doc, this.tableName, latestPages.flat());
+    const latestByRun = new Map(latest.map((item) => [item.run_id, item]));
     return runPages.flat().map((item) => toRun(item, latestByRun.get(item.run_id)));
   }
 
@@ -687,4 +729,25 @@ export class DynamoRunRepository implements RunRepository {
 /** The orders an index keeps (run-index.ts); a metric or any other order goes to value-search.ts. */
 function isIndexOrder(order: RunListingPlan['order']): order is RunListingOrder {
   return order === 'start_time' || order === 'end_time' || order === 'run_name';
+}
+
+/** Stored latest points by stored key, as LATEST's `m` and group items hold them. */
+function storedLatestMap(points: Record<string, MetricPoint>): Record<string, StoredLatest> {
+  const stored: Record<string, StoredLatest> = {};
+  // Stored map keys carry the prefix, so plain assignment is safe for any metric key.
+  for (const [key, point] of Object.entries(points)) stored[storedKey(key)] = storedLatest(point);
+  return stored;
+}
+
+/** The groups to keep with a run's LATEST after a write: those of its current `lg`, newest first. */
+function keptGroups(
+  before: ReadonlyMap<string, LatestGroupItem> | undefined,
+  written: readonly LatestGroupItem[],
+  latest: LatestItem,
+): Map<string, LatestGroupItem> | undefined {
+  if (!latest.lg) return undefined;
+  const prefix = keys.runLatestGroup(latest.run_id, latest.lg, 0).sk.replace(/\d+$/, '');
+  const kept = new Map([...(before ?? [])].filter(([sk]) => sk.startsWith(prefix)));
+  for (const item of written) kept.set(item.sk, item);
+  return kept;
 }

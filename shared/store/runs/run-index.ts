@@ -33,6 +33,7 @@ import {
   runOrderItem,
   toRun,
 } from './entity.js';
+import { withLatestGroups } from './latest-groups.js';
 
 /** Above every character an order key holds (hex, digits, `#`, `.`, `A`–`Z`): ends "to the end" ranges. */
 const KEY_TOP = '~';
@@ -485,12 +486,13 @@ export async function withLatestMetrics(
   tableName: string,
   runs: Run[],
 ): Promise<Run[]> {
-  const latest = await batchGetAll<Pick<LatestItem, 'run_id' | 'm'>>(
+  const read = await batchGetAll<Pick<LatestItem, 'run_id' | 'm' | 'lg'>>(
     doc,
     tableName,
     runs.map((run) => keys.runLatest(run.runId)),
     { projection: LATEST_LISTING_PROJECTION },
   );
+  const latest = await withLatestGroups(doc, tableName, read);
   const byRun = new Map(latest.map((item) => [item.run_id, item.m]));
   return runs.map((run) => ({ ...run, metrics: latestMetrics(byRun.get(run.runId)) }));
 }

@@ -31,6 +31,7 @@ import {
   type RunItem,
   type ValueEntryItem,
 } from './entity.js';
+import { withLatestGroups } from './latest-groups.js';
 
 /** Rounds of write-and-verify before a write gives up with a retryable 503. */
 const MAX_ROUNDS = 10;
@@ -201,6 +202,10 @@ export async function syncEntries(
     if (metricsWanted && latest && run.end_time !== undefined && isOpenLatest(latest, run.experiment_id)) {
       latest = await endLatest(store, runId, run.experiment_id);
       wanted = { ...wanted, metrics: 'all' };
+    }
+    // A wide run's latest values are in its group items (latest-groups.ts), not in LATEST's `m`.
+    if (metricsWanted && latest?.lg) {
+      [latest] = await withLatestGroups(store.doc, store.tableName, [latest], { consistent: true });
     }
     await putEntries(store, entriesOf(run, latest, wanted));
     // Reads are billed by item size, not by what is projected: a params-only write leaves LATEST unread.

@@ -39,6 +39,7 @@ import {
   VALUE_INDEX_VERSION,
 } from '../keys.js';
 import { LATEST_LISTING_PROJECTION, type LatestItem, latestMetrics, type RunItem, toRun } from './entity.js';
+import { withLatestGroups } from './latest-groups.js';
 import {
   type ListingReads,
   type ListingSource,
@@ -196,14 +197,15 @@ async function readOpenRuns(
   const partitions = experimentIds.flatMap((experimentId) => keys.runOpenLatestPartitions(experimentId));
   const pages = await Promise.all(
     partitions.map((partition) =>
-      queryAll<Pick<LatestItem, 'run_id' | 'm'>>(source.doc, {
+      queryAll<Pick<LatestItem, 'run_id' | 'm' | 'lg'>>(source.doc, {
         TableName: source.tableName,
         ...keyConditions.indexPartition('gsi2', partition),
         ProjectionExpression: LATEST_LISTING_PROJECTION,
       }),
     ),
   );
-  return new Map(pages.flat().map((item) => [item.run_id, latestMetrics(item.m)]));
+  const latest = await withLatestGroups(source.doc, source.tableName, pages.flat());
+  return new Map(latest.map((item) => [item.run_id, latestMetrics(item.m)]));
 }
 
 function ownMetric(metrics: Record<string, LatestMetric>, key: string): LatestMetric | undefined {
@@ -322,14 +324,15 @@ async function runsByKey(
       source.tableName,
       runIds.map((runId) => keys.run(runId)),
     ),
-    batchGetAll<Pick<LatestItem, 'run_id' | 'm'>>(
+    batchGetAll<Pick<LatestItem, 'run_id' | 'm' | 'lg'>>(
       source.doc,
       source.tableName,
       runIds.map((runId) => keys.runLatest(runId)),
       { projection: LATEST_LISTING_PROJECTION },
     ),
   ]);
-  const latest = new Map(latestItems.map((item) => [item.run_id, item]));
+  const completed = await withLatestGroups(source.doc, source.tableName, latestItems);
+  const latest = new Map(completed.map((item) => [item.run_id, item]));
   return runItems.map((item) => toRun(item, latest.get(item.run_id)));
 }
 
