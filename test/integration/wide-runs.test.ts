@@ -320,5 +320,20 @@ describe('search over wide runs', () => {
     );
     expect([...ordered].sort()).toEqual([...wanted].sort());
     expect(wanted.length).toBeGreaterThan(3);
+
+    // Ended runs answer from their value entries: a wide run's come from its groups, one per key.
+    for (const [i, runId] of runIds.entries()) {
+      if (i % 2 === 1) continue;
+      const ended = await api.post('runs/update', { run_id: runId, status: 'FINISHED', end_time: 2_000 + i });
+      expect(ended.status, ended.text).toBe(200);
+    }
+    expect((await search({ filter: 'metrics.k1999 > 2' })).sort()).toEqual(filtered.sort());
+    expect((await search({ filter: 'metrics.k1998 >= 0' })).sort()).toEqual(
+      runIds.filter((runId) => snapshot.get(runId)?.has('k1998')).sort(),
+    );
+    const reordered = await search({ filter: 'metrics.k1999 > 1', order_by: ['metrics.k1500 DESC'] });
+    expect(reordered.map((runId) => value(runId, 'k1500'))).toEqual(
+      wanted.map((runId) => value(runId, 'k1500')),
+    );
   });
 });
