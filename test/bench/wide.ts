@@ -83,7 +83,9 @@ async function wideWrites(s: Services) {
       rows.push({ scenario: `a run of ${keyCount.toLocaleString('en')} keys`, refused: String(error) });
       continue;
     }
-    const single = Array.from({ length: 100 }, (_, step) => keyPoints(1, step + 1, step % 20));
+    const single = Array.from({ length: 100 }, (_, step) =>
+      keyPoints(1, step + 1, step % Math.min(20, keyCount)),
+    );
     rows.push(
       row(
         `log-metric, 1 point per request into a run of ${keyCount.toLocaleString('en')} keys`,
