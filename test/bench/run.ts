@@ -78,7 +78,9 @@ if (run('envelope')) {
 }
 if (run('wide')) {
   console.log('\nWide runs: write cost per metric point by run width (DynamoDB Local, indexes included):');
-  console.table(await wideBenchmarks());
+  const figures = await wideBenchmarks();
+  console.table(figures.writes);
+  console.table(figures.reads);
 }
 if (run('models')) {
   const figures = await loggedModelBenchmarks();

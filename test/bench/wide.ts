@@ -71,13 +71,21 @@ async function wideWrites(s: Services) {
       ),
     );
   }
-  for (const keyCount of [10, 2000]) {
-    // A run that already holds `keyCount` keys, then single points: one key, and one key per request over 20 keys.
+  const reads = [];
+  for (const keyCount of [10, 2000, 10_000]) {
+    // A run that already holds `keyCount` keys, then single points: one key per request over 20 keys.
     const run = await s.runs.create({ experimentId, tags: [] });
-    for (const request of requestsOf(keyPoints(keyCount, 0))) {
-      await s.runs.logBatch(run.runId, { metrics: request, params: [], tags: [] });
+    try {
+      for (const request of requestsOf(keyPoints(keyCount, 0))) {
+        await s.runs.logBatch(run.runId, { metrics: request, params: [], tags: [] });
+      }
+    } catch (error) {
+      rows.push({ scenario: `a run of ${keyCount.toLocaleString('en')} keys`, refused: String(error) });
+      continue;
     }
-    const single = Array.from({ length: 100 }, (_, step) => keyPoints(1, step + 1, step % 20));
+    const single = Array.from({ length: 100 }, (_, step) =>
+      keyPoints(1, step + 1, step % Math.min(20, keyCount)),
+    );
     rows.push(
       row(
         `log-metric, 1 point per request into a run of ${keyCount.toLocaleString('en')} keys`,
@@ -85,8 +93,16 @@ async function wideWrites(s: Services) {
         await measure(s, run.runId, single),
       ),
     );
+    s.meter.reset();
+    const got = await s.runs.get(run.runId);
+    reads.push({
+      'get_run of a run of': `${keyCount.toLocaleString('en')} keys`,
+      'metrics returned': Object.keys(got.metrics).length,
+      'read units': s.meter.readUnits.toFixed(1),
+      'DynamoDB calls': s.meter.calls,
+    });
   }
-  return rows;
+  return { writes: rows, reads };
 }
 
 export async function wideBenchmarks() {

@@ -180,6 +180,21 @@ export async function readGroupedLatest(
   return (Item as Partial<LatestGroupItem> | undefined)?.m?.[stored];
 }
 
+/**
+ * The latest point of each of `storedKeys` after a committed write, from the groups commitLatest returned
+ * (a spilled run's LATEST has none in `m`): for writers that follow a run's latest values elsewhere. A
+ * key's point there may be another writer's, later than any this write brought.
+ */
+export function latestAfterCommit(
+  groups: readonly Pick<LatestGroupItem, 'm'>[],
+  storedKeys: Iterable<string>,
+): LatestMap {
+  const merged = mergedWith({}, groups);
+  const latest: LatestMap = {};
+  for (const key of storedKeys) if (Object.hasOwn(merged, key)) latest[key] = merged[key] as StoredLatest;
+  return latest;
+}
+
 /** Group items as this process last read or wrote them, by sort key (kept with a run's LATEST). */
 export type KeptGroups = ReadonlyMap<string, LatestGroupItem>;
 

@@ -7,6 +7,8 @@
  * - The LATEST item holds the latest value per metric key and the *tail*: recent points of keys that
  *   arrived in small groups, at most TAIL_MAX_POINTS of them. Every metric write rewrites it under its
  *   own version number, after writing any sealed chunks (see planMetricWrite for why that order is safe).
+ * - A run past ~8 KB of latest values keeps them in group items instead of LATEST's `m` (latest-groups.ts):
+ *   a write then rewrites LATEST and the groups its keys fall in, not every key the run has.
  * - Chunk items hold sealed, compact history (metric-codec), addressed by their content, so a replayed
  *   write puts the very same items again: retries cannot duplicate history.
  * - A metric write to a run this process wrote last starts from the LATEST item it wrote, not from a
@@ -323,8 +325,10 @@ export class DynamoRunRepository implements RunRepository {
   /**
    * Appends metric points. `check` sees the run as read and may throw (missing, deleted). Calls for a
    * write of N keys: one BatchGet (RUN + LATEST), BatchWrites of the chunks (25 per call; none for a
-   * write that only fills the tail), one conditional Put of LATEST. To an ended run, then the value entries
-   * of the keys written (a BatchWrite per 25) and one BatchGet to verify them (value-entries.ts).
+   * write that only fills the tail), one conditional Put of LATEST; for a spilled run, also a BatchGet of
+   * the groups its keys fall in (none when this process holds them) and a conditional Put per changed group.
+   * To an ended run, then the value entries of the keys written (a BatchWrite per 25) and one BatchGet to
+   * verify them (value-entries.ts).
    *
    * The BatchGet is left out when this process put the run's LATEST last (`recentWrites`) and the write
    * only fills the tail: `check` then sees the run's state as of that write, whose lifecycle is current
@@ -739,7 +743,7 @@ function storedLatestMap(points: Record<string, MetricPoint>): Record<string, St
   return stored;
 }
 
-/** The groups to keep with a run's LATEST after a write: those of its current `lg`, newest first. */
+/** The groups to keep with a run's LATEST after a write: those of its current `lg`, as last read or put. */
 function keptGroups(
   before: ReadonlyMap<string, LatestGroupItem> | undefined,
   written: readonly LatestGroupItem[],

@@ -6,6 +6,7 @@ import {
   GROUP_TARGET_BYTES,
   groupCount,
   groupOf,
+  latestAfterCommit,
   MAX_GROUPS,
   mergeLatest,
   splitByGroup,
@@ -112,5 +113,15 @@ describe('mergeLatest', () => {
     const base = { 't:a': [0, 0, '1'] as StoredLatest };
     expect(mergeLatest(base, { 't:b': [0, 0, '2'] })).toEqual({ 't:a': [0, 0, '1'], 't:b': [0, 0, '2'] });
     expect(base).toEqual({ 't:a': [0, 0, '1'] });
+  });
+});
+
+describe('latestAfterCommit', () => {
+  it("gives the asked keys' points as the committed groups hold them, and skips keys they lack", () => {
+    const groups: { m: Record<string, StoredLatest> }[] = [
+      { m: { 't:a': [3, 1, '2'] } },
+      { m: { 't:b': [1, 1, '5'] } },
+    ];
+    expect(latestAfterCommit(groups, ['t:a', 't:c', 't:__proto__'])).toEqual({ 't:a': [3, 1, '2'] });
   });
 });
