@@ -14,6 +14,7 @@ export const SPANS_LOCATION_TAG = 'mlflow.trace.spansLocation';
 /** Says to the client that spans are in the tracking store, so it uploads no `traces.json` artifact. */
 export const SPANS_IN_TRACKING_STORE = 'TRACKING_STORE';
 export const TRACE_NAME_TAG = 'mlflow.traceName';
+export const INFO_FINALIZED_METADATA = 'mlflow.trace.infoFinalized';
 /** Request metadata holding the id of the run that was active when the trace was made. */
 export const SOURCE_RUN_METADATA = 'mlflow.sourceRun';
 
@@ -111,7 +112,8 @@ export function traceInfoJson(info: TraceInfo, context: TraceInfoContext = {}): 
     request_time: new Date(info.requestTime).toISOString(),
     ...(info.durationMs !== undefined ? { execution_duration: formatDuration(info.durationMs) } : {}),
     state: info.state,
-    trace_metadata: { ...info.metadata },
+    // MLflow's store marks a trace whose client info arrived (its SQL store's own flag, read by its UI).
+    trace_metadata: { ...info.metadata, ...(info.infoStored ? { [INFO_FINALIZED_METADATA]: 'true' } : {}) },
     tags,
     ...(info.requestPreview !== undefined ? { request_preview: info.requestPreview } : {}),
     ...(info.responsePreview !== undefined ? { response_preview: info.responsePreview } : {}),

@@ -482,6 +482,8 @@ export class TraceService {
       trace_id: traceId,
       create_time: typeof assessment.create_time === 'string' ? assessment.create_time : now,
       last_update_time: typeof assessment.last_update_time === 'string' ? assessment.last_update_time : now,
+      // MLflow's store marks a new assessment valid unless told otherwise (an override sets false later).
+      valid: typeof assessment.valid === 'boolean' ? assessment.valid : true,
     };
     if (!(await this.deps.traces.putAssessment(traceId, stored.assessment_id, stored)))
       throw traceNotFound(traceId);
