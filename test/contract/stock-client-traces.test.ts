@@ -112,8 +112,8 @@ describe('the stock client tracing script, replayed', () => {
 
       const reference = exchange.response as Record<string, unknown> | undefined;
       // Server-minted values this replay must carry forward: the run's id and the search's page token.
-      if (exchange.path === '/api/2.0/mlflow/runs/create') {
-        const recorded = (reference?.run as { info: { run_id: string } }).info.run_id;
+      if (exchange.path === '/api/2.0/mlflow/runs/create' && reference) {
+        const recorded = (reference.run as { info: { run_id: string } }).info.run_id;
         substitutions.set(recorded, (response.body.run as { info: { run_id: string } }).info.run_id);
       }
       if (typeof reference?.next_page_token === 'string') {
