@@ -590,7 +590,7 @@ describe('api stack: traffic and logs', () => {
     for (const [, group] of groups)
       expect(group.Properties.RetentionInDays).toBe(DEFAULT_SETTINGS.logRetentionDays);
     const used = resources(api, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties.LoggingConfig);
-    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(5);
+    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(6);
   });
 
   it('takes stage, throttling, retention and presign expiry from context', () => {
