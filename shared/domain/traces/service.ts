@@ -366,6 +366,8 @@ export class TraceService {
       if (best === -1) break;
       const head = heads[best] as IteratorYieldResult<ListedTrace>;
       if (predicate(head.value.info)) found.push(head.value);
+      // Not one item further than the page needs: advancing past a DynamoDB page's end queries the next.
+      if (found.length >= limit) break;
       heads[best] = await (cursors[best] as AsyncIterator<ListedTrace>).next();
     }
     await Promise.all(cursors.map((cursor) => cursor.return?.()));
