@@ -303,9 +303,10 @@ describe('search', () => {
       ids.b,
       ids.e,
     ]);
+    // The two 'alpha' traces tie on name; MLflow breaks ties by trace id, ascending.
+    const alphas = [ids.a, ids.d].sort();
     expect(await searchIds(experimentId, { order_by: ['name ASC'] })).toEqual([
-      ids.a,
-      ids.d,
+      ...alphas,
       ids.b,
       ids.e,
       ids.c,
