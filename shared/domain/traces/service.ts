@@ -288,7 +288,15 @@ export class TraceService {
     if (isTimeOrder(terms)) {
       const descending = !(terms[0]?.ascending ?? false);
       const resume = typeof after?.[0] === 'string' ? after[0] : undefined;
-      const found = await this.readInTimeOrder(experimentIds, descending, resume, maxResults + 1, predicate);
+      const filtered = typeof filter === 'string' && filter.trim() !== '';
+      const found = await this.readInTimeOrder(
+        experimentIds,
+        descending,
+        resume,
+        maxResults + 1,
+        predicate,
+        filtered,
+      );
       page = found.slice(0, maxResults).map((listed) => listed.info);
       next = found.length > maxResults ? [found[maxResults - 1]?.sortKey as string] : undefined;
     } else {
@@ -341,8 +349,11 @@ export class TraceService {
     after: string | undefined,
     limit: number,
     predicate: (info: TraceInfo) => boolean,
+    filtered: boolean,
   ): Promise<ListedTrace[]> {
-    const pageSize = Math.min(1000, Math.max(limit, 25));
+    // Unfiltered, a page reads exactly its traces; filtered, how many items match is unknown, so large
+    // DynamoDB pages keep the round trips few (the items read are the same).
+    const pageSize = filtered ? 1000 : Math.min(1000, Math.max(limit, 25));
     const cursors = experimentIds.map((id) =>
       this.deps.traces.listByTime(id, descending, after, pageSize)[Symbol.asyncIterator](),
     );
