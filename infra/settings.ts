@@ -7,6 +7,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AUTHORIZER_CACHE_TTL_SECONDS } from '../shared/auth/scopes.js';
+import { DEFAULT_TRACE_RETENTION_DAYS } from '../shared/config.js';
 
 export interface DeploymentSettings {
   /** API Gateway stage; `$default` serves the API at the root of its URL. */
@@ -41,6 +42,10 @@ export interface DeploymentSettings {
   authorizerConcurrency: number;
   /** The web UI's function: a page view is the page and, once per deploy, its two hashed assets. */
   uiConcurrency: number;
+  /** The traces function: one OTLP export and one trace-info write per traced call. */
+  tracesConcurrency: number;
+  /** Days a trace is kept: DynamoDB TTL on its item and the bucket's lifecycle rule on its spans. */
+  traceRetentionDays: number;
   /** The table's on-demand ceiling (request units per second; reads and writes): a cost ceiling. */
   tableMaxReadRequestUnits: number;
   tableMaxWriteRequestUnits: number;
@@ -73,6 +78,8 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   // Browsers cache the hashed assets for a year and revalidate the page (a few hundred bytes): a team's
   // page views are a trickle next to its training jobs' API calls.
   uiConcurrency: 10,
+  tracesConcurrency: 50,
+  traceRetentionDays: DEFAULT_TRACE_RETENTION_DAYS,
   // DynamoDB's own default ceiling is 40,000 units per second per table. 500 req/s of log-batch writes
   // a few units each; a search over a 10,000-run experiment reads a few thousand. Past the ceiling
   // requests are throttled (the SDK retries, then 5xx) instead of billed.
@@ -98,6 +105,8 @@ export const CONTEXT_KEYS = {
   registryConcurrency: 'cairn:registryConcurrency',
   authorizerConcurrency: 'cairn:authorizerConcurrency',
   uiConcurrency: 'cairn:uiConcurrency',
+  tracesConcurrency: 'cairn:tracesConcurrency',
+  traceRetentionDays: 'cairn:traceRetentionDays',
   tableMaxReadRequestUnits: 'cairn:tableMaxReadRequestUnits',
   tableMaxWriteRequestUnits: 'cairn:tableMaxWriteRequestUnits',
 } as const satisfies Record<keyof DeploymentSettings, `cairn:${string}`>;
@@ -152,6 +161,9 @@ export function readSettings(lookup: Lookup): DeploymentSettings {
     registryConcurrency: int('registryConcurrency', 1, 10_000),
     authorizerConcurrency: int('authorizerConcurrency', 1, 10_000),
     uiConcurrency: int('uiConcurrency', 1, 10_000),
+    tracesConcurrency: int('tracesConcurrency', 1, 10_000),
+    // The functions accept the same range (shared/config.ts CAIRN_TRACE_RETENTION_DAYS).
+    traceRetentionDays: int('traceRetentionDays', 1, 3_650),
     tableMaxReadRequestUnits: int('tableMaxReadRequestUnits', 1, 40_000),
     tableMaxWriteRequestUnits: int('tableMaxWriteRequestUnits', 1, 40_000),
   };

@@ -169,8 +169,9 @@ function oversizeEventBytes(event: APIGatewayProxyEventV2, limit: number): numbe
 }
 
 function payloadTooLarge(target: RequestTarget, bytes: number, limit: number) {
-  // An artifact upload that is too large is told how to switch the client to multipart.
-  return target.matched?.route.rawBody
+  // An artifact upload that is too large is told how to switch the client to multipart (an OTLP export,
+  // the other raw body, has no such way out: it gets the plain limit).
+  return target.matched?.route.rawBody && target.matched.route.fn === 'artifacts'
     ? uploadTooLargeError(bytes, limit)
     : new PayloadTooLargeError(bytes, limit);
 }

@@ -69,6 +69,7 @@ async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
   const tracking = await import('../functions/tracking/handler.js');
   const artifacts = await import('../functions/artifacts/handler.js');
   const registry = await import('../functions/registry/handler.js');
+  const traces = await import('../functions/traces/handler.js');
   // The deployed ui function reads the bundle built beside it; here the same handler gets a bundle built
   // in memory now (esbuild, about 100 ms), so `npm start` always serves the UI as its sources are.
   const { createUiHandler } = await import('../functions/ui/serve.js');
@@ -79,6 +80,7 @@ async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
     registry: registry.handler as unknown as LambdaHandler,
     tracking: tracking.handler as unknown as LambdaHandler,
     artifacts: artifacts.handler as unknown as LambdaHandler,
+    traces: traces.handler as unknown as LambdaHandler,
     ui: ui as unknown as LambdaHandler,
   };
 }

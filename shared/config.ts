@@ -26,7 +26,12 @@ export interface CairnConfig {
   artifactKeyPrefix: string;
   /** Lifetime of presigned URLs, seconds (short by default; never beyond the signing credentials). */
   presignExpiresSeconds: number;
+  /** Days a trace is kept: its item's TTL, and the bucket's lifecycle rule on span payloads (infra). */
+  traceRetentionDays: number;
 }
+
+/** Traces are debugging data, kept a month unless the deployment says otherwise (infra/settings.ts). */
+export const DEFAULT_TRACE_RETENTION_DAYS = 30;
 
 function required(env: NodeJS.ProcessEnv, name: string): string {
   const value = env[name];
@@ -55,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CairnConfig {
     artifactBucket: env.CAIRN_ARTIFACT_BUCKET || undefined,
     artifactKeyPrefix: keyPrefix(env.CAIRN_ARTIFACT_KEY_PREFIX ?? ''),
     presignExpiresSeconds: integer(env, 'CAIRN_PRESIGN_EXPIRES_SECONDS', 300, 1, 3600),
+    traceRetentionDays: integer(env, 'CAIRN_TRACE_RETENTION_DAYS', DEFAULT_TRACE_RETENTION_DAYS, 1, 3650),
   };
 }
 

@@ -20,11 +20,11 @@ import { loggedModelOperations } from './logged-models.js';
 import { runOperations } from './runs.js';
 
 /**
- * What `GET /version` reports. The stock client (≥ 3.4) probes it before exporting trace spans and only
- * uses OTLP `/v1/traces` when the server says ≥ 3.4; Cairn does not serve OTLP, so it reports the last
- * MLflow API level whose behaviour it implements for that probe.
+ * What `GET /version` reports: the MLflow server whose protocols Cairn was recorded against and serves
+ * (docs/reference traffic, test/contract). The stock client probes it before exporting trace spans and
+ * uses OTLP `/v1/traces` from 3.4 on, which the traces function serves (functions/traces).
  */
-export const MLFLOW_COMPATIBLE_VERSION = '3.3.2';
+export const MLFLOW_COMPATIBLE_VERSION = '3.11.2.dev0';
 
 const config = loadConfig();
 const observability = createObservability('tracking');

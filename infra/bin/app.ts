@@ -28,6 +28,8 @@ export function buildApp(app: App = new App()) {
     maxReadRequestUnits: settings.tableMaxReadRequestUnits,
     maxWriteRequestUnits: settings.tableMaxWriteRequestUnits,
     presignExpiresSeconds: settings.presignExpiresSeconds,
+    traceRetentionDays: settings.traceRetentionDays,
+    artifactKeyPrefix: settings.artifactKeyPrefix,
   });
   const api = new ApiStack(app, 'CairnApi', {
     env,
@@ -42,12 +44,14 @@ export function buildApp(app: App = new App()) {
     presignExpiresSeconds: settings.presignExpiresSeconds,
     logRetentionDays: settings.logRetentionDays,
     alarmEmail: settings.alarmEmail,
+    traceRetentionDays: settings.traceRetentionDays,
     reservedConcurrency: {
       tracking: settings.trackingConcurrency,
       artifacts: settings.artifactsConcurrency,
       registry: settings.registryConcurrency,
       authorizer: settings.authorizerConcurrency,
       ui: settings.uiConcurrency,
+      traces: settings.tracesConcurrency,
     },
   });
   return { app, data, api, settings };

@@ -21,6 +21,7 @@ export const BUNDLED_FUNCTIONS: readonly (FunctionName | 'authorizer')[] = [
   'tracking',
   'artifacts',
   'registry',
+  'traces',
   'authorizer',
 ];
 

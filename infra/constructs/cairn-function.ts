@@ -18,6 +18,7 @@ import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js'
 import { Construct } from 'constructs';
 import type { FunctionName } from '../../shared/api/routes.js';
 import type { IndexName } from '../../shared/store/keys.js';
+import { TRACES_KEY_PREFIX } from '../../shared/store/traces/span-store.js';
 import { bundleFunction, entryOf } from './bundling.js';
 
 /** The API's functions, plus the authorizer API Gateway runs before them. */
@@ -184,6 +185,37 @@ export class CairnFunction extends Construct {
       'Object keys are derived per run at request time (<prefix><experiment>/<run>/artifacts/...), so the ' +
         'artifact key prefix is the narrowest scope IAM can state; the function checks every key against its ' +
         'run before it signs or calls anything.',
+    );
+    this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
+    this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);
+    return this;
+  }
+
+  /**
+   * Grants what the span store calls (shared/store/traces/span-store.ts: put, get, list and delete of span
+   * payloads) under `<key prefix>traces/` only, and sets CAIRN_ARTIFACT_BUCKET and CAIRN_ARTIFACT_KEY_PREFIX.
+   * No multipart, no presigning: the traces function never hands out URLs and cannot reach run artifacts.
+   */
+  bindTraceObjects(bucket: IBucket, keyPrefix = ''): this {
+    const tracesPrefix = `${keyPrefix}${TRACES_KEY_PREFIX}`;
+    const objects = bucket.arnForObjects(`${tracesPrefix}*`);
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [objects],
+      }),
+    );
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${tracesPrefix}*`] } },
+      }),
+    );
+    this.acknowledgeWildcard(
+      objects,
+      'Span payloads are keyed by trace id at request time (<prefix>traces/<trace_id>/<digest>.json), so the ' +
+        'traces prefix is the narrowest scope IAM can state; trace ids are validated (tr- and 32 hex) first.',
     );
     this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
     this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);

@@ -72,6 +72,8 @@ export interface ApiStackProps extends StackProps {
   presignExpiresSeconds?: number;
   logRetentionDays?: RetentionDays;
   alarmEmail?: string;
+  /** Days a trace is kept (the traces function's CAIRN_TRACE_RETENTION_DAYS; the data stack expires the rest). */
+  traceRetentionDays?: number;
   /** Reserved concurrency per function (defaults in settings.ts). */
   reservedConcurrency?: Partial<Record<FunctionArea, number>>;
 }
@@ -96,6 +98,7 @@ export class ApiStack extends Stack {
       registry: DEFAULT_SETTINGS.registryConcurrency,
       authorizer: DEFAULT_SETTINGS.authorizerConcurrency,
       ui: DEFAULT_SETTINGS.uiConcurrency,
+      traces: DEFAULT_SETTINGS.tracesConcurrency,
       ...props.reservedConcurrency,
     } satisfies Record<FunctionArea, number>;
 
@@ -168,7 +171,33 @@ export class ApiStack extends Stack {
         CAIRN_ARTIFACT_ORIGIN: `https://${props.artifactBucket.bucketName}.s3.${this.region}.${this.urlSuffix}`,
       },
     });
-    this.functions = { tracking, artifacts, registry, ui };
+    // Traces: trace items (single-item writes, the time index on gsi1 for search and deletes by age), the
+    // experiment and run reads that check a trace's experiment and a linked run, and span payloads under the
+    // bucket's traces/ prefix (no run artifacts, no presigning). PutItem: the Default experiment's first
+    // creation (ExperimentService.ready), as in the tracking function.
+    const traces = new CairnFunction(this, 'Traces', {
+      area: 'traces',
+      logRetention,
+      reservedConcurrency: concurrency.traces,
+      environment: {
+        CAIRN_ARTIFACT_ROOT: props.artifactRoot ?? 'mlflow-artifacts:/',
+        CAIRN_TRACE_RETENTION_DAYS: String(props.traceRetentionDays ?? DEFAULT_SETTINGS.traceRetentionDays),
+      },
+    })
+      .bindTable(props.table, {
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:Query',
+          'dynamodb:BatchGetItem',
+        ],
+        queryIndexes: gsis,
+        ...noTokens,
+      })
+      .bindTraceObjects(props.artifactBucket, props.artifactKeyPrefix ?? '');
+    this.functions = { tracking, artifacts, registry, ui, traces };
 
     // The authorizer looks a token up and records its last use: token items only.
     this.authorizerFunction = new CairnFunction(this, 'Authorizer', {
@@ -192,6 +221,7 @@ export class ApiStack extends Stack {
       artifacts: new HttpLambdaIntegration('ArtifactsIntegration', artifacts.fn),
       registry: new HttpLambdaIntegration('RegistryIntegration', registry.fn),
       ui: new HttpLambdaIntegration('UiIntegration', ui.fn),
+      traces: new HttpLambdaIntegration('TracesIntegration', traces.fn),
     } satisfies Record<FunctionName, HttpLambdaIntegration>;
 
     this.api = new HttpApi(this, 'Api', {
@@ -238,7 +268,7 @@ export class ApiStack extends Stack {
 
     this.observability = new Observability(this, 'Observability', {
       api: this.api,
-      functions: [tracking, artifacts, registry, ui, this.authorizerFunction],
+      functions: [tracking, artifacts, registry, ui, traces, this.authorizerFunction],
       table: props.table,
       indexNames: gsis,
       alarmEmail: props.alarmEmail,

@@ -16,7 +16,8 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { longestPresignSeconds } from '../../shared/domain/artifacts/service.js';
-import { TABLE_KEYS } from '../../shared/store/keys.js';
+import { TABLE_KEYS, TIME_TO_LIVE_ATTRIBUTE } from '../../shared/store/keys.js';
+import { TRACES_KEY_PREFIX } from '../../shared/store/traces/span-store.js';
 import { DEFAULT_SETTINGS } from '../settings.js';
 
 export interface DataStackProps extends StackProps {
@@ -36,6 +37,10 @@ export interface DataStackProps extends StackProps {
   maxWriteRequestUnits?: number;
   /** The functions' presigned-URL lifetime: the bucket refuses signatures older than any URL lives. */
   presignExpiresSeconds?: number;
+  /** Days a trace is kept: the table's TTL ends its item, a lifecycle rule its span payloads (default 30). */
+  traceRetentionDays?: number;
+  /** The artifact key prefix ('' or ending in '/'), under which span payloads live in `traces/`. */
+  artifactKeyPrefix?: string;
 }
 
 export class DataStack extends Stack {
@@ -59,6 +64,8 @@ export class DataStack extends Stack {
         maxWriteRequestUnits: props.maxWriteRequestUnits ?? DEFAULT_SETTINGS.tableMaxWriteRequestUnits,
       }),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Trace items carry it (shared/store/keys.ts); nothing else expires.
+      timeToLiveAttribute: TIME_TO_LIVE_ATTRIBUTE,
       deletionProtection: retain,
       removalPolicy,
       globalSecondaryIndexes: TABLE_KEYS.indexes.map((index) => ({
@@ -98,6 +105,13 @@ export class DataStack extends Stack {
       versioned: true,
       lifecycleRules: [
         { id: 'abort-incomplete-multipart', abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        // Span payloads expire with their trace items' TTL (a day later, so a trace is never found without
+        // its spans); noncurrent copies then go with the rule below.
+        {
+          id: 'expire-trace-spans',
+          prefix: `${props.artifactKeyPrefix ?? ''}${TRACES_KEY_PREFIX}`,
+          expiration: Duration.days((props.traceRetentionDays ?? DEFAULT_SETTINGS.traceRetentionDays) + 1),
+        },
         {
           id: 'expire-noncurrent-versions',
           noncurrentVersionExpiration: Duration.days(

@@ -5,7 +5,7 @@
  */
 
 /** Lambda functions, one per area (design decision 3). `ui` serves the web UI's page and assets. */
-export type FunctionName = 'tracking' | 'artifacts' | 'registry' | 'ui';
+export type FunctionName = 'tracking' | 'artifacts' | 'registry' | 'ui' | 'traces';
 
 /**
  * What a caller must hold. `public` needs no token (the health probe, the web UI's page and assets, which a
@@ -20,7 +20,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * routes once under `/ajax-api/2.0`, root routes once, Cairn's own additions once under `/api/2.0/cairn/`
  * (never inside MLflow's paths; design decision 1).
  */
-export type Mount = 'mlflow-2.0' | 'ajax-2.0' | 'cairn-2.0' | 'root';
+export type Mount = 'mlflow-2.0' | 'mlflow-3.0' | 'ajax-2.0' | 'cairn-2.0' | 'root';
 
 export interface RouteSpec {
   operation: string;
@@ -49,6 +49,15 @@ export const mlflow = (
   fn: FunctionName = 'tracking',
 ): RouteSpec => ({ operation, method, path: `/mlflow${path}`, fn, permission, mount: 'mlflow-2.0' });
 
+/** MLflow 3's GenAI RPCs (traces v3, assessments), which MLflow publishes under `/api/3.0` and `/ajax-api/3.0`. */
+export const mlflow3 = (
+  operation: string,
+  method: HttpMethod,
+  path: string,
+  permission: Permission,
+  fn: FunctionName,
+): RouteSpec => ({ operation, method, path: `/mlflow${path}`, fn, permission, mount: 'mlflow-3.0' });
+
 /** MLflow's proxied-artifact service (`mlflow-artifacts`), served by the artifacts function. */
 export const proxied = (
   operation: string,
@@ -75,6 +84,7 @@ export const cairn = (
 
 const MOUNT_PREFIXES: Record<Mount, readonly string[]> = {
   'mlflow-2.0': ['/api/2.0', '/ajax-api/2.0'],
+  'mlflow-3.0': ['/api/3.0', '/ajax-api/3.0'],
   'ajax-2.0': ['/ajax-api/2.0'],
   'cairn-2.0': ['/api/2.0'],
   root: [''],

@@ -23,6 +23,7 @@ export { DEFAULT_ROUTE_KEY, greedyRemainder, greedySegment, toRoutes } from './r
 import { type FunctionName, type Route, type RouteSpec, toRoutes } from './route-kit.js';
 import { ARTIFACTS_ROUTE_SPECS } from './routes-artifacts.js';
 import { REGISTRY_ROUTE_SPECS } from './routes-registry.js';
+import { TRACES_ROUTE_SPECS } from './routes-traces.js';
 import { TRACKING_ROUTE_SPECS } from './routes-tracking.js';
 import { UI_ROUTE_SPECS } from './routes-ui.js';
 
@@ -31,6 +32,7 @@ export const ROUTE_SPECS: readonly RouteSpec[] = [
   ...ARTIFACTS_ROUTE_SPECS,
   ...REGISTRY_ROUTE_SPECS,
   ...UI_ROUTE_SPECS,
+  ...TRACES_ROUTE_SPECS,
 ];
 
 export const ROUTES: readonly Route[] = toRoutes(ROUTE_SPECS);

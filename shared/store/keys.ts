@@ -39,6 +39,8 @@
  * | Sealed source of a version     | table  | pk = `RUN#<run_id>` or `LMODEL#<model_id>`, sk = `SEAL#<sha256 of path>` | written when a version is registered or promoted; read with its owner |
  * | Owner + its seals (writes)     | table  | pk = `RUN#<run_id>` (`LMODEL#<id>`), sk BETWEEN `RUN` (`LMODEL`) AND `SEAL$` | one Query per artifact write |
  * | Run counters of an experiment  | table  | pk = `EXPSTATS#<experiment_id>#<shard>`, sk = `STATS`    | ADD per run create/move; BatchGet RUN_SHARDS per experiment (experiments page) |
+ * | Trace by id                    | table  | pk = `TRACE#<trace_id>`, sk = `TRACE`                    | trace info, tags, metadata, assessments; spans are S3 objects (store/traces) |
+ * | Traces of an experiment        | gsi1   | gsi1pk = `EXPTRACES#<experiment_id>`, gsi1sk = `<request time>#<trace_id>` | Query newest or oldest first from a page's position (search_traces, delete by age) |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
@@ -50,6 +52,8 @@
  * on a rename, a move or an end time. Runs stored before these keys existed (gsi1sk = the bare run id,
  * no ORDER item) are still read by full listings; `cairn migrate` rewrites
  * them and marks their experiment (`run_index`), and only marked experiments are listed by the keys.
+ * Trace items carry `expires_at` (epoch seconds, TIME_TO_LIVE_ATTRIBUTE): DynamoDB's TTL deletes them after the
+ * configured retention, and readers treat an item past it as gone (TTL deletes lazily, the local stand-in never).
  * Two generic GSIs (`gsi1`, `gsi2`, projection ALL) are created with the table because neither
  * dynalite nor an existing local data directory can gain a GSI later (local-stand-ins.md 4.1.3).
  * Items that carry no gsi attributes are not indexed (sparse), so they cost no index writes.
@@ -271,7 +275,18 @@ export const keys = {
   }),
   promotionAuditPartition: (modelId: string) => `PROMOTIONS#${modelId}`,
   promotionAuditPartitionPrefix: 'PROMOTIONS#',
+  /** A trace (MLflow 3, `tr-<32 hex>`): its info item; its spans are objects under the bucket's `traces/`. */
+  trace: (traceId: string): ItemKey => ({ pk: `TRACE#${traceId}`, sk: 'TRACE' }),
+  /** A trace's place in its experiment's time order (gsi1): the request time, then the id for ties. */
+  traceListing: (experimentId: string, requestTime: number, traceId: string) => ({
+    gsi1pk: `EXPTRACES#${experimentId}`,
+    gsi1sk: `${sortableNumber(requestTime)}#${traceId}`,
+  }),
+  experimentTracesPartition: (experimentId: string) => `EXPTRACES#${experimentId}`,
 } as const;
+
+/** The table's TTL attribute (epoch seconds): only items that expire carry it (traces). */
+export const TIME_TO_LIVE_ATTRIBUTE = 'expires_at';
 
 /** Where a promotion policy applies: an alias, or a stage (canonical MLflow spelling). */
 export interface PromotionTargetKey {

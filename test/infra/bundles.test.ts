@@ -35,7 +35,7 @@ function synthesizedBundles(): Record<FunctionName, string> {
   const found: Partial<Record<FunctionName, string>> = {};
   for (const [logicalId, resource] of Object.entries(functions)) {
     const key = (resource as { Properties: { Code: { S3Key?: string } } }).Properties.Code.S3Key;
-    const area = (['tracking', 'artifacts', 'registry', 'ui'] as const).find((fn) =>
+    const area = (['tracking', 'artifacts', 'registry', 'ui', 'traces'] as const).find((fn) =>
       logicalId.toLowerCase().startsWith(fn),
     );
     if (!area || !key) continue;
@@ -59,6 +59,7 @@ beforeAll(async () => {
         artifacts: await load('artifacts'),
         registry: await load('registry'),
         ui: await load('ui'),
+        traces: await load('traces'),
       };
     },
   });
@@ -79,7 +80,7 @@ function javascriptIn(index: string): string[] {
 
 describe('the synthesized bundles', () => {
   it('exist for every function and stay under 1 MB', () => {
-    expect(Object.keys(bundles).sort()).toEqual(['artifacts', 'registry', 'tracking', 'ui']);
+    expect(Object.keys(bundles).sort()).toEqual(['artifacts', 'registry', 'traces', 'tracking', 'ui']);
     for (const index of Object.values(bundles)) {
       const bytes = javascriptIn(index).reduce((sum, file) => sum + statSync(file).size, 0);
       expect(bytes).toBeLessThan(BUNDLE_LIMIT_BYTES);
@@ -88,7 +89,7 @@ describe('the synthesized bundles', () => {
 
   it('carry the X-Ray SDK itself, where they call AWS', () => {
     // The ui function calls no AWS service: Lambda's own segment traces it, with nothing to capture.
-    for (const index of [bundles.tracking, bundles.artifacts, bundles.registry]) {
+    for (const index of [bundles.tracking, bundles.artifacts, bundles.registry, bundles.traces]) {
       const code = javascriptIn(index).map((file) => readFileSync(file, 'utf8'));
       // The SDK's name as it reports itself in every segment (aws-xray-sdk-core/dist/lib/aws-xray.js).
       expect(code.some((text) => text.includes('X-Ray for Node.js'))).toBe(true);
@@ -108,7 +109,7 @@ describe('the synthesized bundles', () => {
 });
 
 describe('each function as the bench builds it (npm run size, npm run bench)', () => {
-  const FUNCTIONS = ['tracking', 'artifacts', 'registry'] as const;
+  const FUNCTIONS = ['tracking', 'artifacts', 'registry', 'traces'] as const;
   let built: Record<(typeof FUNCTIONS)[number], Bundle>;
   beforeAll(async () => {
     built = Object.fromEntries(

@@ -13,7 +13,7 @@ import { CONTEXT_KEYS, DEFAULT_SETTINGS } from '../../infra/settings.js';
 import { GATEWAY_OPEN_ROUTES } from '../../infra/stacks/api-stack.js';
 import { ROUTES } from '../../shared/api/routes.js';
 import { ARTIFACT_LIMITS, longestPresignSeconds } from '../../shared/domain/artifacts/service.js';
-import { TABLE_KEYS } from '../../shared/store/keys.js';
+import { TABLE_KEYS, TIME_TO_LIVE_ATTRIBUTE } from '../../shared/store/keys.js';
 import { withoutBundlingProgress } from '../helpers/output.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
@@ -139,7 +139,7 @@ interface Statement {
 }
 
 /** A function's policy statements with their resources rendered. */
-function statementsOf(area: 'Tracking' | 'Artifacts' | 'Registry' | 'Authorizer') {
+function statementsOf(area: 'Tracking' | 'Artifacts' | 'Registry' | 'Traces' | 'Authorizer') {
   const [, policy] = only(api, 'AWS::IAM::Policy', `${area}Role`);
   const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
   return statements.map((statement) => ({
@@ -220,6 +220,12 @@ describe('data stack', () => {
             {
               Id: 'abort-incomplete-multipart',
               AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+              Status: 'Enabled',
+            },
+            {
+              Id: 'expire-trace-spans',
+              Prefix: 'traces/',
+              ExpirationInDays: DEFAULT_SETTINGS.traceRetentionDays + 1,
               Status: 'Enabled',
             },
             {
@@ -415,6 +421,67 @@ describe('api stack: least privilege', () => {
     });
   });
 
+  it('lets the traces function write trace items and touch only span objects under traces/, never token items', () => {
+    const commands = [
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+      'dynamodb:BatchGetItem',
+    ];
+    expect(statementsOf('Traces')).toEqual([
+      ...baseStatements('Traces'),
+      { Effect: 'Allow', Action: commands, Resource: 'Table.Arn' },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:Query'],
+        Resource: GSIS.map((index) => `Table.Arn/index/${index}`),
+      },
+      { Effect: 'Deny', Action: commands, Resource: 'Table.Arn', Condition: TOKENS_DENIED },
+      // No multipart and no presigning: run artifacts stay out of its reach.
+      {
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        Resource: 'ArtifactBucket.Arn/traces/*',
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: 'ArtifactBucket.Arn',
+        Condition: { StringLike: { 's3:prefix': ['traces/*'] } },
+      },
+    ]);
+    api.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CAIRN_TRACE_RETENTION_DAYS: String(DEFAULT_SETTINGS.traceRetentionDays),
+        }),
+      },
+    });
+  });
+
+  it('expires traces after the retention from context: table TTL on items, a lifecycle rule on span objects', () => {
+    data.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TimeToLiveSpecification: { AttributeName: TIME_TO_LIVE_ATTRIBUTE, Enabled: true },
+    });
+    const { data: custom, api: customApi } = withContext({
+      'cairn:traceRetentionDays': '7',
+      'cairn:artifactKeyPrefix': 'team-a/',
+    });
+    custom.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          { Id: 'expire-trace-spans', Prefix: 'team-a/traces/', ExpirationInDays: 8, Status: 'Enabled' },
+        ]),
+      },
+    });
+    customApi.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ CAIRN_TRACE_RETENTION_DAYS: '7' }) },
+    });
+    expect(() => withContext({ 'cairn:traceRetentionDays': 0 })).toThrow(/cairn:traceRetentionDays/);
+  });
+
   it('lets the authorizer get and update token items only', () => {
     expect(statementsOf('Authorizer')).toEqual([
       ...baseStatements('Authorizer'),
@@ -433,6 +500,7 @@ describe('api stack: least privilege', () => {
       'Artifacts',
       'Authorizer',
       'Registry',
+      'Traces',
       'Tracking',
       'Ui',
     ]);
@@ -518,11 +586,11 @@ describe('api stack: traffic and logs', () => {
 
   it('keeps every log group for the configured retention, each function writing to its own', () => {
     const groups = resources(api, 'AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(6);
+    expect(groups).toHaveLength(7);
     for (const [, group] of groups)
       expect(group.Properties.RetentionInDays).toBe(DEFAULT_SETTINGS.logRetentionDays);
     const used = resources(api, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties.LoggingConfig);
-    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(5);
+    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(6);
   });
 
   it('takes stage, throttling, retention and presign expiry from context', () => {
@@ -674,7 +742,7 @@ describe('api stack: alarms and dashboard', () => {
       ]),
     );
     // One line per function in each function graph.
-    expect(lines.filter((line) => line === 'AWS/Lambda/Invocations')).toHaveLength(5);
+    expect(lines.filter((line) => line === 'AWS/Lambda/Invocations')).toHaveLength(6);
     expect(
       body.widgets.some(
         (widget) => JSON.stringify(widget).includes('"type":"alarm"') || 'alarms' in widget.properties,
@@ -805,6 +873,7 @@ describe('deployment settings', () => {
     expect(reserved(api, 'Artifacts')).toBe(DEFAULT_SETTINGS.artifactsConcurrency);
     expect(reserved(api, 'Registry')).toBe(DEFAULT_SETTINGS.registryConcurrency);
     expect(reserved(api, 'Authorizer')).toBe(DEFAULT_SETTINGS.authorizerConcurrency);
+    expect(reserved(api, 'Traces')).toBe(DEFAULT_SETTINGS.tracesConcurrency);
     const { api: custom } = withContext({
       'cairn:trackingConcurrency': '7',
       'cairn:artifactsConcurrency': 8,
@@ -898,6 +967,8 @@ describe('deployment settings', () => {
       DEFAULT_SETTINGS.artifactsConcurrency,
       DEFAULT_SETTINGS.registryConcurrency,
       DEFAULT_SETTINGS.authorizerConcurrency,
+      DEFAULT_SETTINGS.tracesConcurrency,
+      DEFAULT_SETTINGS.traceRetentionDays,
       DEFAULT_SETTINGS.tableMaxReadRequestUnits,
       DEFAULT_SETTINGS.tableMaxWriteRequestUnits,
     ]) {

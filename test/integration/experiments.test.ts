@@ -455,7 +455,7 @@ describe('probes and unknown routes', () => {
     expect(health.text).toBe('OK');
     const version = await api.request('GET', '/version');
     expect(version.status).toBe(200);
-    expect(version.text).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(version.text).toMatch(/^\d+\.\d+\.\d+(\.dev\d+)?$/);
   });
 
   it('answers unknown routes and wrong methods with 404 ENDPOINT_NOT_FOUND JSON', async () => {

@@ -27,7 +27,7 @@ async function serve(
   options: { timeoutMs?: number; payloadLimitBytes?: number } = {},
 ) {
   const front = createFront({
-    handlers: { tracking: handler, artifacts: handler, registry: handler, ui: handler },
+    handlers: { tracking: handler, artifacts: handler, registry: handler, ui: handler, traces: handler },
     ...options,
   });
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));

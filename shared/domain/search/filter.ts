@@ -37,7 +37,10 @@ export interface Clause {
   offset: number;
 }
 
-const PREFIXES: Record<string, EntityType> = {
+/** Identifier prefixes (lowercase) and the entity each names; a search may pass its own (traces do). */
+export type FilterPrefixes = Readonly<Record<string, EntityType>>;
+
+const PREFIXES: FilterPrefixes = {
   metric: 'metric',
   metrics: 'metric',
   param: 'param',
@@ -168,7 +171,10 @@ function isKeyword(token: Token | undefined, word: string): boolean {
   return token?.kind === 'word' && token.text.toUpperCase() === word;
 }
 
-function parseIdentifier(cursor: Cursor): { entity: EntityType; key: string; offset: number } {
+function parseIdentifier(
+  cursor: Cursor,
+  prefixes: FilterPrefixes = PREFIXES,
+): { entity: EntityType; key: string; offset: number } {
   const token = cursor.next();
   const offset = token?.offset ?? cursor.filter.length;
   if (token === undefined) invalid(cursor.filter, offset, 'expected an identifier');
@@ -182,13 +188,15 @@ function parseIdentifier(cursor: Cursor): { entity: EntityType; key: string; off
   if (dot === -1) return { entity: 'attribute', key: token.text, offset };
   const prefix = token.text.slice(0, dot);
   const lowered = prefix.toLowerCase();
-  const entity = Object.hasOwn(PREFIXES, lowered) ? PREFIXES[lowered] : undefined;
+  const entity = Object.hasOwn(prefixes, lowered) ? prefixes[lowered] : undefined;
   if (entity === undefined) {
-    invalid(
-      cursor.filter,
-      offset,
-      `unknown identifier prefix '${prefix}' (expected one of metrics., params., tags., attributes., datasets.)`,
-    );
+    const expected =
+      prefixes === PREFIXES
+        ? 'metrics., params., tags., attributes., datasets.'
+        : Object.keys(prefixes)
+            .map((name) => `${name}.`)
+            .join(', ');
+    invalid(cursor.filter, offset, `unknown identifier prefix '${prefix}' (expected one of ${expected})`);
   }
   let key = token.text.slice(dot + 1);
   if (key === '') {
@@ -266,12 +274,12 @@ function parseValue(cursor: Cursor, comparator: Comparator): FilterValue {
 }
 
 /** Parses a filter string into clauses. An empty or blank filter has no clauses. */
-export function parseFilter(filter: string | undefined): Clause[] {
+export function parseFilter(filter: string | undefined, prefixes: FilterPrefixes = PREFIXES): Clause[] {
   if (filter === undefined || filter.trim() === '') return [];
   const cursor = new Cursor(tokenize(filter), filter);
   const clauses: Clause[] = [];
   for (;;) {
-    const { entity, key, offset } = parseIdentifier(cursor);
+    const { entity, key, offset } = parseIdentifier(cursor, prefixes);
     const comparator = parseComparator(cursor);
     const value = parseValue(cursor, comparator);
     clauses.push({ entity, key, comparator, value, offset });
@@ -298,7 +306,7 @@ export interface OrderTerm {
 }
 
 /** Parses one `order_by` entry: `<identifier> [ASC|DESC]`. */
-export function parseOrderBy(text: string): OrderTerm {
+export function parseOrderBy(text: string, prefixes: FilterPrefixes = PREFIXES): OrderTerm {
   const cursor = new Cursor(tokenize(text), text);
   const fail = (what: string): never => {
     throw new InvalidParameterValueError(`Invalid order_by clause '${text}': ${what}.`);
@@ -306,7 +314,7 @@ export function parseOrderBy(text: string): OrderTerm {
   if (cursor.done()) fail('it is empty');
   let identifier: { entity: EntityType; key: string };
   try {
-    identifier = parseIdentifier(cursor);
+    identifier = parseIdentifier(cursor, prefixes);
   } catch {
     return fail('expected an identifier such as `name` or `metrics.loss`');
   }

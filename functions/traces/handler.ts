@@ -1,0 +1,65 @@
+/**
+ * The traces function: OTLP span export, trace info, search, tags, assessments and deletes. It reads and
+ * writes trace items in the table and span payloads under the bucket's `traces/` prefix only (its IAM
+ * grant says the same: infra/stacks/api-stack.ts).
+ */
+import { TRACES_ROUTE_SPECS } from '../../shared/api/routes-traces.js';
+import { loadConfig } from '../../shared/config.js';
+import { ExperimentService } from '../../shared/domain/experiments/service.js';
+import { TraceService } from '../../shared/domain/traces/service.js';
+import { createDynamoClient } from '../../shared/store/clients.js';
+import { createDocumentClient } from '../../shared/store/doc-commands.js';
+import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
+import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
+import { createS3Client } from '../../shared/store/s3-clients.js';
+import { DynamoTraceRepository } from '../../shared/store/traces/repository.js';
+import { S3SpanStore } from '../../shared/store/traces/span-store.js';
+import { createHttpHandler } from '../middleware/http-handler.js';
+import { createObservability } from '../middleware/observability.js';
+import { createClientTracer } from '../middleware/tracing.js';
+import { traceOperations } from './operations.js';
+
+const config = loadConfig();
+const observability = createObservability('traces');
+if (!config.artifactBucket) throw new Error('Missing required environment variable CAIRN_ARTIFACT_BUCKET');
+const capture = createClientTracer('traces');
+const client = createDynamoClient(config, capture);
+const doc = createDocumentClient(client);
+const experiments = new ExperimentService(new DynamoExperimentRepository(doc, config.tableName), {
+  artifactRoot: config.artifactRoot,
+  allowClientArtifactLocation: config.allowClientArtifactLocation,
+});
+const runs = new DynamoRunReader(client, config.tableName);
+
+/**
+ * Experiment artifact locations never change once assigned, so a container remembers them: a traced call
+ * then costs no experiment read after the first (the issue's ≤ 3 DynamoDB calls per traced call).
+ */
+const MAX_CACHED_EXPERIMENTS = 1000;
+const artifactLocations = new Map<string, string>();
+async function experimentArtifactLocation(experimentId: string): Promise<string> {
+  const cached = artifactLocations.get(experimentId);
+  if (cached !== undefined) return cached;
+  const experiment = await experiments.get(experimentId);
+  if (artifactLocations.size >= MAX_CACHED_EXPERIMENTS) {
+    const [oldest] = artifactLocations.keys();
+    if (oldest !== undefined) artifactLocations.delete(oldest);
+  }
+  artifactLocations.set(experimentId, experiment.artifactLocation);
+  return experiment.artifactLocation;
+}
+
+const traces = new TraceService({
+  traces: new DynamoTraceRepository(doc, config.tableName),
+  spans: new S3SpanStore(createS3Client(config, capture), config.artifactBucket, config.artifactKeyPrefix),
+  experimentArtifactLocation,
+  runExists: async (runId) => (await runs.get(runId)) !== undefined,
+  retentionDays: config.traceRetentionDays,
+});
+
+export const handler = createHttpHandler(
+  'traces',
+  TRACES_ROUTE_SPECS,
+  traceOperations(traces),
+  observability,
+);

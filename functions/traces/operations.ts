@@ -1,0 +1,82 @@
+/** Adapters for the trace routes (shared/api/routes-traces.ts): parse the request, call the service, answer. */
+import type { ApiRequest } from '../../shared/api/request.js';
+import type { TraceService } from '../../shared/domain/traces/service.js';
+import { InvalidParameterValueError } from '../../shared/errors.js';
+import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+
+function pathParameter(request: ApiRequest, name: string): string {
+  const value = request.pathParameters[name];
+  if (value === undefined || value === '') {
+    throw new InvalidParameterValueError(`Missing value for required parameter '${name}'.`);
+  }
+  return value;
+}
+
+function queryString(request: ApiRequest, name: string): string | undefined {
+  const value = request.fields[name];
+  return Array.isArray(value) ? value[0] : typeof value === 'string' ? value : undefined;
+}
+
+export function traceOperations(traces: TraceService): Operations {
+  return {
+    exportOtlpSpans: async (request) => {
+      await traces.exportSpans(
+        request.headers['x-mlflow-experiment-id'],
+        request.rawBody ?? new Uint8Array(0),
+        request.headers['content-type'],
+        request.headers['content-encoding'],
+      );
+      // An empty ExportTraceServiceResponse: zero bytes of protobuf, as MLflow answers.
+      return { statusCode: 200, headers: { 'content-type': 'application/x-protobuf' }, body: '' };
+    },
+    startTraceV3: async (request) => jsonResponse(await traces.startTrace(request.fields)),
+    getTraceInfoV3: async (request) =>
+      jsonResponse(await traces.getTraceInfo(pathParameter(request, 'trace_id'))),
+    getTrace: async (request) => {
+      const traceId = queryString(request, 'trace_id');
+      if (!traceId) throw new InvalidParameterValueError("Missing value for required parameter 'trace_id'.");
+      return jsonResponse(await traces.getTrace(traceId));
+    },
+    batchGetTraces: async (request) => jsonResponse(await traces.batchGetTraces(request.fields.trace_ids)),
+    batchGetTraceInfos: async (request) =>
+      jsonResponse(await traces.batchGetTraceInfos(request.fields.trace_ids)),
+    searchTracesV3: async (request) => jsonResponse(await traces.search(request.fields)),
+    deleteTraces: async (request) => jsonResponse(await traces.deleteTraces(request.fields)),
+    setTraceTag: async (request) => {
+      await traces.setTag(pathParameter(request, 'trace_id'), request.fields);
+      return jsonResponse({});
+    },
+    deleteTraceTag: async (request) => {
+      await traces.deleteTag(pathParameter(request, 'trace_id'), request.fields);
+      return jsonResponse({});
+    },
+    linkTracesToRun: async (request) => {
+      await traces.linkToRun(request.fields);
+      return jsonResponse({});
+    },
+    createAssessment: async (request) =>
+      jsonResponse(await traces.createAssessment(pathParameter(request, 'trace_id'), request.fields)),
+    getAssessment: async (request) =>
+      jsonResponse(
+        await traces.getAssessment(
+          pathParameter(request, 'trace_id'),
+          pathParameter(request, 'assessment_id'),
+        ),
+      ),
+    updateAssessment: async (request) =>
+      jsonResponse(
+        await traces.updateAssessment(
+          pathParameter(request, 'trace_id'),
+          pathParameter(request, 'assessment_id'),
+          request.fields,
+        ),
+      ),
+    deleteAssessment: async (request) => {
+      await traces.deleteAssessment(
+        pathParameter(request, 'trace_id'),
+        pathParameter(request, 'assessment_id'),
+      );
+      return jsonResponse({});
+    },
+  };
+}

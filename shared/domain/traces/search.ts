@@ -1,0 +1,214 @@
+/**
+ * `search_traces` filters and orders (MLflow's SearchTraceUtils): `trace.`/`attribute.` attributes
+ * (status, name, timestamp_ms, execution_time_ms, end_time_ms, run_id, request_id, client_request_id),
+ * `tag.<key>` and `metadata.<key>` / `request_metadata.<key>` clauses joined by AND. Span, assessment and
+ * full-text filters are refused with a 400 that says so. Clauses are evaluated on trace info; the store
+ * reads traces in time order, so the default order reads O(page) items (see service.ts).
+ */
+import { InvalidParameterValueError } from '../../errors.js';
+import {
+  type Clause,
+  compareNumbers,
+  type EntityType,
+  type FilterPrefixes,
+  invalidClause,
+  keyValuePredicate,
+  LIST_COMPARATORS,
+  NULL_COMPARATORS,
+  NUMERIC_COMPARATORS,
+  ownValue,
+  parseFilter,
+  parseOrderBy,
+  STRING_COMPARATORS,
+  stringMatcher,
+} from '../search/filter.js';
+import { SOURCE_RUN_METADATA, TRACE_NAME_TAG, type TraceInfo } from './model.js';
+
+/**
+ * Traces have no params: request metadata clauses are parsed under the `param` entity of the shared
+ * grammar and mean `trace_metadata` here.
+ */
+const METADATA: EntityType = 'param';
+
+export const TRACE_FILTER_PREFIXES: FilterPrefixes = {
+  tag: 'tag',
+  tags: 'tag',
+  attribute: 'attribute',
+  attributes: 'attribute',
+  trace: 'attribute',
+  metadata: METADATA,
+  request_metadata: METADATA,
+};
+
+type Attribute =
+  | 'status'
+  | 'name'
+  | 'timestamp'
+  | 'execution_time'
+  | 'end_time'
+  | 'run_id'
+  | 'request_id'
+  | 'client_request_id'
+  | 'experiment_id';
+
+const ATTRIBUTE_ALIASES: Record<string, Attribute> = {
+  status: 'status',
+  state: 'status',
+  name: 'name',
+  timestamp: 'timestamp',
+  timestamp_ms: 'timestamp',
+  execution_time: 'execution_time',
+  execution_time_ms: 'execution_time',
+  end_time: 'end_time',
+  end_time_ms: 'end_time',
+  run_id: 'run_id',
+  request_id: 'request_id',
+  trace_id: 'request_id',
+  client_request_id: 'client_request_id',
+  experiment_id: 'experiment_id',
+};
+
+const NUMERIC: ReadonlySet<Attribute> = new Set(['timestamp', 'execution_time', 'end_time']);
+
+function attributeValue(info: TraceInfo, attribute: Attribute): string | number | undefined {
+  switch (attribute) {
+    case 'status':
+      return info.state;
+    case 'name':
+      return ownValue(info.tags, TRACE_NAME_TAG) ?? info.rootSpanName;
+    case 'timestamp':
+      return info.requestTime;
+    case 'execution_time':
+      return info.durationMs;
+    case 'end_time':
+      return info.durationMs === undefined ? undefined : info.requestTime + info.durationMs;
+    case 'run_id':
+      return ownValue(info.metadata, SOURCE_RUN_METADATA);
+    case 'request_id':
+      return info.traceId;
+    case 'client_request_id':
+      return info.clientRequestId;
+    case 'experiment_id':
+      return info.experimentId;
+  }
+}
+
+export type TracePredicate = (info: TraceInfo) => boolean;
+
+function clausePredicate(filter: string, clause: Clause): TracePredicate {
+  const { comparator, value } = clause;
+  if (clause.entity === 'tag' || clause.entity === METADATA) {
+    const pick = (info: TraceInfo) => (clause.entity === 'tag' ? info.tags : info.metadata);
+    if (NULL_COMPARATORS.has(comparator)) {
+      const wantNull = comparator === 'IS NULL';
+      return (info) => (ownValue(pick(info), clause.key) === undefined) === wantNull;
+    }
+    if (!STRING_COMPARATORS.has(comparator) || typeof value !== 'string') {
+      invalidClause(
+        filter,
+        clause,
+        `'${comparator}' with this value is not supported for ${clause.entity === 'tag' ? 'tags' : 'metadata'} (use =, !=, LIKE, ILIKE, IS NULL or IS NOT NULL with a quoted string)`,
+      );
+    }
+    const predicate = keyValuePredicate(clause.key, stringMatcher(comparator, value));
+    return (info) => predicate(pick(info));
+  }
+  if (clause.entity !== 'attribute') {
+    invalidClause(filter, clause, `'${clause.entity}' clauses do not apply to traces`);
+  }
+  const attribute = Object.hasOwn(ATTRIBUTE_ALIASES, clause.key) ? ATTRIBUTE_ALIASES[clause.key] : undefined;
+  if (attribute === undefined || attribute === 'experiment_id') {
+    invalidClause(
+      filter,
+      clause,
+      `'${clause.key}' is not a searchable trace attribute here (status, name, timestamp_ms, execution_time_ms, end_time_ms, run_id, request_id, client_request_id); span, assessment and text filters are not supported by Cairn`,
+    );
+  }
+  if (NUMERIC.has(attribute)) {
+    if (!NUMERIC_COMPARATORS.has(comparator) || typeof value !== 'number') {
+      invalidClause(filter, clause, `'${clause.key}' compares with =, !=, <, <=, >, >= and a number`);
+    }
+    return (info) => {
+      const actual = attributeValue(info, attribute);
+      return typeof actual === 'number' && compareNumbers(comparator, actual, value);
+    };
+  }
+  if (
+    !(STRING_COMPARATORS.has(comparator) && typeof value === 'string') &&
+    !(LIST_COMPARATORS.has(comparator) && Array.isArray(value))
+  ) {
+    invalidClause(
+      filter,
+      clause,
+      `'${clause.key}' compares with =, !=, LIKE, ILIKE, IN or NOT IN and quoted strings`,
+    );
+  }
+  const matches = stringMatcher(comparator, value as string | string[]);
+  return (info) => {
+    const actual = attributeValue(info, attribute);
+    return typeof actual === 'string' && matches(actual);
+  };
+}
+
+export function compileTraceFilter(filter: string | undefined): TracePredicate {
+  const predicates = parseFilter(filter, TRACE_FILTER_PREFIXES).map((clause) =>
+    clausePredicate(filter as string, clause),
+  );
+  return (info) => predicates.every((predicate) => predicate(info));
+}
+
+export interface TraceOrderTerm {
+  attribute: Attribute;
+  ascending: boolean;
+}
+
+/** MLflow's default: newest first, then trace id. */
+export const DEFAULT_TRACE_ORDER: readonly TraceOrderTerm[] = [
+  { attribute: 'timestamp', ascending: false },
+  { attribute: 'request_id', ascending: true },
+];
+
+export function parseTraceOrder(orderBy: readonly string[]): TraceOrderTerm[] {
+  if (orderBy.length === 0) return [...DEFAULT_TRACE_ORDER];
+  const terms = orderBy.map((text) => {
+    const term = parseOrderBy(text, TRACE_FILTER_PREFIXES);
+    const attribute =
+      term.entity === 'attribute' && Object.hasOwn(ATTRIBUTE_ALIASES, term.key)
+        ? ATTRIBUTE_ALIASES[term.key]
+        : undefined;
+    if (attribute === undefined) {
+      throw new InvalidParameterValueError(
+        `Invalid order_by clause '${text}': traces order by timestamp_ms, execution_time_ms, end_time_ms, status, name, run_id, request_id or experiment_id.`,
+      );
+    }
+    return { attribute, ascending: term.ascending };
+  });
+  if (!terms.some((term) => term.attribute === 'request_id'))
+    terms.push({ attribute: 'request_id', ascending: true });
+  return terms;
+}
+
+/** True when the order is the index's: by request time (then id), so pages are read O(page). */
+export function isTimeOrder(terms: readonly TraceOrderTerm[]): boolean {
+  return (
+    terms[0]?.attribute === 'timestamp' && terms.slice(1).every((term) => term.attribute === 'request_id')
+  );
+}
+
+/** Compares two traces by the order's terms; missing values sort last, as SQL NULLs in MLflow's store. */
+export function compareTraces(
+  terms: readonly TraceOrderTerm[],
+): (left: TraceInfo, right: TraceInfo) => number {
+  return (left, right) => {
+    for (const term of terms) {
+      const a = attributeValue(left, term.attribute);
+      const b = attributeValue(right, term.attribute);
+      if (a === b) continue;
+      if (a === undefined) return 1;
+      if (b === undefined) return -1;
+      const order = a < b ? -1 : 1;
+      return term.ascending ? order : -order;
+    }
+    return 0;
+  };
+}

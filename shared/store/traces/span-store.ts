@@ -1,0 +1,102 @@
+/**
+ * Span payloads in the artifact bucket, under `<key prefix>traces/<trace_id>/`: one JSON object per OTLP
+ * batch and trace, named by a digest of its content, so a retried export rewrites the same object rather
+ * than adding one. A trace's spans are its objects read together. The bucket's lifecycle rule expires the
+ * prefix after the trace retention (infra/stacks/data-stack.ts), as DynamoDB's TTL expires the info items.
+ */
+import { createHash } from 'node:crypto';
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { OtelSpan } from '../../domain/traces/otlp.js';
+
+/** The top-level prefix every span object lives under (and the lifecycle rule names). */
+export const TRACES_KEY_PREFIX = 'traces/';
+
+/** Parallel object reads per trace: many small incremental batches must not queue one by one. */
+const READ_CONCURRENCY = 16;
+
+export class S3SpanStore {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly keyPrefix: string,
+  ) {}
+
+  private tracePrefix(traceId: string): string {
+    return `${this.keyPrefix}${TRACES_KEY_PREFIX}${traceId}/`;
+  }
+
+  async put(traceId: string, spans: readonly OtelSpan[]): Promise<void> {
+    const body = JSON.stringify({ spans });
+    const digest = createHash('sha256').update(body).digest('hex').slice(0, 32);
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: `${this.tracePrefix(traceId)}${digest}.json`,
+        Body: body,
+        ContentType: 'application/json',
+      }),
+    );
+  }
+
+  private async keys(traceId: string): Promise<string[]> {
+    const found: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.tracePrefix(traceId),
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key) found.push(object.Key);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return found;
+  }
+
+  /** Every span stored for the trace, once each (by span id), in start-time order. */
+  async list(traceId: string): Promise<OtelSpan[]> {
+    const objectKeys = await this.keys(traceId);
+    const bySpanId = new Map<string, OtelSpan>();
+    for (let start = 0; start < objectKeys.length; start += READ_CONCURRENCY) {
+      const batches = await Promise.all(
+        objectKeys.slice(start, start + READ_CONCURRENCY).map(async (key) => {
+          const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+          const text = (await object.Body?.transformToString('utf-8')) ?? '{}';
+          return (JSON.parse(text) as { spans?: OtelSpan[] }).spans ?? [];
+        }),
+      );
+      // A span exported twice (an ended span re-sent in a later batch) keeps its most complete copy.
+      for (const span of batches.flat()) {
+        const seen = bySpanId.get(span.span_id);
+        if (!seen || (seen.end_time_unix_nano === undefined && span.end_time_unix_nano !== undefined)) {
+          bySpanId.set(span.span_id, span);
+        }
+      }
+    }
+    return [...bySpanId.values()].sort((left, right) => {
+      const a = BigInt(left.start_time_unix_nano);
+      const b = BigInt(right.start_time_unix_nano);
+      return a < b ? -1 : a > b ? 1 : 0;
+    });
+  }
+
+  async deleteTrace(traceId: string): Promise<void> {
+    const objectKeys = await this.keys(traceId);
+    for (let start = 0; start < objectKeys.length; start += 1000) {
+      await this.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: objectKeys.slice(start, start + 1000).map((Key) => ({ Key })), Quiet: true },
+        }),
+      );
+    }
+  }
+}

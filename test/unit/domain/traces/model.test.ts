@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDuration, traceInfoJson } from '../../../../shared/domain/traces/model.js';
+import { compileTraceFilter, isTimeOrder, parseTraceOrder } from '../../../../shared/domain/traces/search.js';
+
+describe('trace info on the wire', () => {
+  it('writes and reads durations as protobuf Duration strings', () => {
+    expect(formatDuration(26)).toBe('0.026s');
+    expect(formatDuration(0)).toBe('0s');
+    expect(formatDuration(1500)).toBe('1.500s');
+    expect(parseDuration('d', '0.026s')).toBe(26);
+    expect(parseDuration('d', '12s')).toBe(12_000);
+    expect(parseDuration('d', '0.000001s')).toBe(0);
+    expect(() => parseDuration('d', '5 minutes')).toThrow(/duration/);
+  });
+
+  it('adds the server-side tags and names a trace by its root span until the client names it', () => {
+    const json = traceInfoJson(
+      {
+        traceId: 'tr-0123456789abcdef0123456789abcdef',
+        experimentId: '3',
+        requestTime: 0,
+        state: 'OK',
+        metadata: {},
+        tags: {},
+        assessments: {},
+        rootSpanName: 'agent',
+        infoStored: false,
+      },
+      { artifactLocation: 's3://bucket/3/' },
+    );
+    expect(json.tags).toEqual({
+      'mlflow.artifactLocation': 's3://bucket/3/traces/tr-0123456789abcdef0123456789abcdef/artifacts',
+      'mlflow.trace.spansLocation': 'TRACKING_STORE',
+      'mlflow.traceName': 'agent',
+    });
+    expect(json.request_time).toBe('1970-01-01T00:00:00.000Z');
+  });
+});
+
+describe('trace search grammar', () => {
+  const info = {
+    traceId: 'tr-0123456789abcdef0123456789abcdef',
+    experimentId: '1',
+    requestTime: 1000,
+    durationMs: 20,
+    state: 'ERROR' as const,
+    metadata: { 'mlflow.sourceRun': 'r1' },
+    tags: { 'mlflow.traceName': 'outer', team: 'ml' },
+    assessments: {},
+    infoStored: true,
+  };
+
+  it('matches attributes, tags and metadata under MLflow’s prefixes', () => {
+    for (const filter of [
+      "trace.status = 'ERROR'",
+      "attribute.name = 'outer'",
+      "tags.team LIKE 'm%'",
+      "request_metadata.`mlflow.sourceRun` = 'r1'",
+      "run_id = 'r1'",
+      'timestamp_ms = 1000 AND trace.end_time_ms = 1020',
+      "state IN ('ERROR')",
+    ]) {
+      expect(compileTraceFilter(filter)(info), filter).toBe(true);
+    }
+    expect(compileTraceFilter("tag.missing != 'x'")(info)).toBe(false);
+  });
+
+  it('refuses span, assessment and unknown clauses', () => {
+    for (const filter of [
+      "span.name = 'x'",
+      "feedback.good = 'true'",
+      "trace.prompt = 'x'",
+      "tag.team > 'a'",
+    ]) {
+      expect(() => compileTraceFilter(filter), filter).toThrow(/Invalid filter/);
+    }
+  });
+
+  it('knows which orders the time index serves', () => {
+    expect(isTimeOrder(parseTraceOrder([]))).toBe(true);
+    expect(isTimeOrder(parseTraceOrder(['timestamp_ms ASC']))).toBe(true);
+    expect(isTimeOrder(parseTraceOrder(['name']))).toBe(false);
+    expect(() => parseTraceOrder(['tag.team'])).toThrow(/order_by/);
+  });
+});
