@@ -11,6 +11,8 @@
  *   write puts the very same items again: retries cannot duplicate history.
  * - A metric write to a run this process wrote last starts from the LATEST item it wrote, not from a
  *   read: one conditional Put instead of a BatchGet and a Put (see `recentWrites`).
+ * - Value entries (value-entries.ts) follow param writes, ends, moves and metric writes to ended runs; a
+ *   metric write to an open run writes none (its LATEST item is in the open partition, read whole).
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LRUCache } from 'lru-cache';
@@ -309,7 +311,8 @@ export class DynamoRunRepository implements RunRepository {
   /**
    * Appends metric points. `check` sees the run as read and may throw (missing, deleted). Calls for a
    * write of N keys: one BatchGet (RUN + LATEST), BatchWrites of the chunks (25 per call; none for a
-   * write that only fills the tail), one conditional Put of LATEST.
+   * write that only fills the tail), one conditional Put of LATEST. To an ended run, then the value entries
+   * of the keys written (a BatchWrite per 25) and one BatchGet to verify them (value-entries.ts).
    *
    * The BatchGet is left out when this process put the run's LATEST last (`recentWrites`) and the write
    * only fills the tail: `check` then sees the run's state as of that write, whose lifecycle is current
@@ -341,8 +344,9 @@ export class DynamoRunRepository implements RunRepository {
       const chunks = chunkItems(runId, plan, latest.es === 1);
       // Stored map keys carry the prefix, so plain assignment is safe for any metric key.
       const m = { ...latest.m };
-      const changed = latestChanges(latestMetrics(latest.m), points);
-      for (const [key, point] of Object.entries(changed)) m[storedKey(key)] = storedLatest(point);
+      for (const [key, point] of Object.entries(latestChanges(latestMetrics(latest.m), points))) {
+        m[storedKey(key)] = storedLatest(point);
+      }
       const tail = encodeTail(plan.tail);
       const next: LatestItem = {
         ...latest,
@@ -382,7 +386,7 @@ export class DynamoRunRepository implements RunRepository {
         );
         this.recentWrites.set(runId, { state, latest: next }, { size });
         // An open run's write ends here: its latest values are read whole from the open partition.
-        if (state.endTime !== undefined) await this.syncEndedMetricEntries(state, latest, next, changed);
+        if (state.endTime !== undefined) await this.syncEndedMetricEntries(state, latest, next, points);
         return;
       } catch (error) {
         // Whether the Put landed is unknown after any other error, so nothing is kept either way.
@@ -418,14 +422,15 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /**
-   * After a metric write to an ended run: entries for the keys whose latest value changed, or for every key
-   * when the write found LATEST still in the open partition (it completes an end cut short).
+   * After a metric write to an ended run: entries for the keys it wrote (whether or not their latest value
+   * changed, so that a retried write completes one whose entries were cut short), or for every key when the
+   * write found LATEST still in the open partition (it completes an end cut short).
    */
   private async syncEndedMetricEntries(
     state: RunState,
     read: LatestItem,
     written: LatestItem,
-    changed: Record<string, unknown>,
+    points: readonly KeyedPoint[],
   ): Promise<void> {
     const run: EntryRun = {
       run_id: state.runId,
@@ -435,7 +440,9 @@ export class DynamoRunRepository implements RunRepository {
       params: {},
       ver: 0,
     };
-    const metrics = isOpenLatest(read, state.experimentId) ? 'all' : Object.keys(changed);
+    const metrics = isOpenLatest(read, state.experimentId)
+      ? 'all'
+      : [...new Set(points.map((point) => point.key))];
     await syncEntries(this.entryStore, state.runId, { metrics, params: [] }, { run, latest: written });
   }
 

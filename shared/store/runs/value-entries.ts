@@ -15,7 +15,7 @@
  * batch to land for any entry is always one derived from the item as it last stood. A writer that dies
  * before verifying leaves its entries as the next write to the run (or `cairn migrate --all`) finds them.
  */
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import { batchGetAll, putBatch } from '../doc-commands.js';
 import { ConcurrentWritesError, contendedWriteBackoff, fromStoredMap, isConditionFailure } from '../items.js';
@@ -145,6 +145,19 @@ export async function bumpLatest(store: EntryStore, runId: string): Promise<Late
   return updateLatest(store, runId, 'SET ver = ver + :one', { ':one': 1 });
 }
 
+/** The RUN item's stage and version, strongly consistent. */
+async function readRunStage(store: EntryStore, runId: string): Promise<RunItem | undefined> {
+  const { Item } = await store.doc.send(
+    new GetCommand({
+      TableName: store.tableName,
+      Key: keys.run(runId),
+      ConsistentRead: true,
+      ProjectionExpression: 'ver, lifecycle_stage',
+    }),
+  );
+  return Item as RunItem | undefined;
+}
+
 /** RUN and LATEST, strongly consistent. */
 export async function readRunAndLatest(
   store: EntryStore,
@@ -190,7 +203,10 @@ export async function syncEntries(
       wanted = { ...wanted, metrics: 'all' };
     }
     await putEntries(store, entriesOf(run, latest, wanted));
-    const now = await readRunAndLatest(store, runId, 'sk, ver, lifecycle_stage');
+    // Reads are billed by item size, not by what is projected: a params-only write leaves LATEST unread.
+    const now = metricsWanted
+      ? await readRunAndLatest(store, runId, 'sk, ver, lifecycle_stage')
+      : { run: await readRunStage(store, runId), latest: undefined };
     const stageHeld = now.run?.lifecycle_stage === run.lifecycle_stage;
     const latestHeld = !metricsWanted || now.latest?.ver === latest?.ver;
     if (stageHeld && latestHeld) return;
