@@ -169,14 +169,14 @@ export class RegistryService {
 
   async createVersion(input: CreateVersionInput): Promise<VersionView> {
     validateModelName('name', input.name);
-    validateSource(input.source, this.config.artifactRoot);
+    const kind = validateSource(input.source, this.config.artifactRoot);
     validateVersionIds(input);
     const tags = registryTagMap(input.tags);
     validateDescription(input.description);
     const model = await this.requireModel(input.name);
     // Every read before the first write (the version counter): a refused source changes nothing.
     const sources = readingOnce(this.sources);
-    const resolved = await resolveVersionSource(input, this.config.artifactRoot, sources);
+    const resolved = await resolveVersionSource(input, kind, sources);
     const location = await locateSource(input.source, this.config.artifactRoot, sources);
     const now = this.clock();
     const number = await this.repo.nextVersion(model.modelId, now);
@@ -193,6 +193,7 @@ export class RegistryService {
       source: input.source,
       ...(resolved.runId ? { runId: resolved.runId } : {}),
       ...(resolved.storageLocation ? { storageLocation: resolved.storageLocation } : {}),
+      ...(resolved.unverified ? { unverified: resolved.unverified } : {}),
       ...(input.runLink ? { runLink: input.runLink } : {}),
       ...(input.description ? { description: input.description } : {}),
       ...(input.loggedModelId ? { loggedModelId: input.loggedModelId } : {}),
@@ -368,6 +369,7 @@ export class RegistryService {
       modelName: model.name,
       version: String(version.version),
       ...(version.runId ? { runId: version.runId } : {}),
+      ...(version.unverified ? { unverified: version.unverified } : {}),
       target,
       ...(context.principal ? { principal: context.principal } : {}),
       ...(files ? { files } : {}),
