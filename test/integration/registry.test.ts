@@ -755,6 +755,38 @@ describe('model versions', () => {
     expect((await createVersion('mv-missing')).version).toBe('1');
   });
 
+  it("lists versions created with a model_id in the logged model's mlflow.modelVersions tag, as MLflow does", async () => {
+    await createModel('mv-tagged');
+    const logged = await createLoggedModel(RUN_ID);
+    const tags = async () => {
+      const response = await api.request<{ model: { info: { tags?: { key: string; value: string }[] } } }>(
+        'GET',
+        `/api/2.0/mlflow/logged-models/${logged.model_id}`,
+      );
+      expect(response.status, response.text).toBe(200);
+      return Object.fromEntries((response.body.model.info.tags ?? []).map((tag) => [tag.key, tag.value]));
+    };
+    await createVersion('mv-tagged', {
+      source: logged.artifact_uri,
+      run_id: undefined,
+      model_id: logged.model_id,
+    });
+    expect((await tags())['mlflow.modelVersions']).toBe('[{"name": "mv-tagged", "version": 1}]');
+    await createVersion('mv-tagged', {
+      source: logged.artifact_uri,
+      run_id: undefined,
+      model_id: logged.model_id,
+    });
+    expect((await tags())['mlflow.modelVersions']).toBe(
+      '[{"name": "mv-tagged", "version": 1}, {"name": "mv-tagged", "version": 2}]',
+    );
+    // Without model_id (a models:/ source alone), MLflow's server tags nothing either.
+    await createVersion('mv-tagged', { source: `models:/${logged.model_id}`, run_id: undefined });
+    expect((await tags())['mlflow.modelVersions']).toBe(
+      '[{"name": "mv-tagged", "version": 1}, {"name": "mv-tagged", "version": 2}]',
+    );
+  });
+
   it('stores versions naming runs that do not exist unverified, as MLflow stores them', async () => {
     const missingRun = 'f'.repeat(32);
     const orphanRun = await createLoggedModel();

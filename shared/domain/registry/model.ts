@@ -143,6 +143,16 @@ export interface VersionFiles {
   ): Promise<{ location: string; files: FileDigest[]; truncated: boolean } | undefined>;
 }
 
+/**
+ * Tells the logged model a version was registered from (MLflow's `mlflow.modelVersions` tag): called after
+ * the version is stored. A logged model gone meanwhile is no error (the version stands).
+ */
+export interface VersionRegistrations {
+  record(loggedModelId: string, name: string, version: number): Promise<void>;
+}
+
+export const NO_REGISTRATIONS: VersionRegistrations = { record: async () => {} };
+
 /** For services built without storage (unit tests of the registry alone): nothing sealed, nothing listed. */
 export const NO_VERSION_FILES: VersionFiles = { seal: async () => {}, list: async () => undefined };
 

@@ -12,12 +12,14 @@ import {
   type CreateVersionInput,
   type ModelVersion,
   type ModelView,
+  NO_REGISTRATIONS,
   NO_VERSION_FILES,
   type PromotionContext,
   type RegisteredModel,
   type RegistryConfig,
   type RegistryRepository,
   type VersionFiles,
+  type VersionRegistrations,
   type VersionSourceLookup,
   type VersionView,
 } from './model.js';
@@ -79,6 +81,7 @@ export class RegistryService {
     private readonly sources: VersionSourceLookup,
     private readonly clock: () => number = Date.now,
     private readonly files: VersionFiles = NO_VERSION_FILES,
+    private readonly registrations: VersionRegistrations = NO_REGISTRATIONS,
   ) {}
 
   // Registered models -------------------------------------------------------------------------------
@@ -201,6 +204,8 @@ export class RegistryService {
       tags,
     };
     await this.repo.putVersion(version);
+    // As MLflow's server: only a `model_id` the request names is told (a models:/ source alone is not).
+    if (input.loggedModelId) await this.registrations.record(input.loggedModelId, model.name, number);
     return { model, version };
   }
 
