@@ -132,7 +132,21 @@ def _no_databricks_sdk() -> Iterator[None]:
     yield
 
 
+def _known_not_portable() -> dict[str, str]:
+    listed: dict[str, str] = {}
+    for line in (Path(__file__).parent / "not-portable.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            reason, name = line.split()
+            listed[name] = reason
+    return listed
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("SKIP_KNOWN") == "1":
+        known = _known_not_portable()
+        kept = [item for item in items if item.originalname not in known]  # type: ignore[attr-defined]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
     # tests/conftest.py patches databricks-sdk for the whole session; the SDK is not installed here (no wheel
     # for it on this machine) and nothing these tests do reaches Databricks.
     for fixturedef in session._fixturemanager._arg2fixturedefs.get("_mock_databricks_host_metadata", []):
