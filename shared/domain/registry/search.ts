@@ -5,8 +5,7 @@
  * Models: `name` (=, !=, LIKE, ILIKE), `tags.<key>` (=, !=, LIKE, ILIKE); order by `name`,
  * `creation_timestamp`, `last_updated_timestamp` (`timestamp` is an alias), default `name ASC`.
  * Versions: `name`, `run_id`, `source` (=, !=, LIKE, ILIKE, IN, NOT IN), `version_number` (numeric),
- * `tags.<key>`; order by those plus the timestamps, default `last_updated_timestamp DESC, name ASC,
- * version_number DESC` (MLflow's).
+ * `tags.<key>`; order by those plus the timestamps, default `name ASC, version_number DESC`.
  *
  * A `tags.<key> != 'v'` clause matches models that lack the tag: the stock client adds
  * `tags.mlflow.prompt.is_prompt != 'true'` to every model search and expects every non-prompt model back.
@@ -224,10 +223,7 @@ export function searchVersions(
       clause.comparator === '=' &&
       typeof clause.value === 'string',
   );
-  // MLflow's default order (its SQL store's `last_updated_timestamp DESC, name ASC, version_number DESC`):
-  // the stock client's search_model_versions lists the most recently changed versions first.
   const terms = parseTerms(search.orderBy, VERSION_ORDER_KEYS, [
-    ...(search.orderBy.length === 0 ? [{ key: 'last_updated_timestamp' as const, ascending: false }] : []),
     { key: 'name', ascending: true },
     { key: 'version_number', ascending: false },
   ]);
