@@ -6,12 +6,14 @@
  */
 import { REGISTRY_ROUTE_SPECS } from '../../shared/api/routes-registry.js';
 import { loadConfig } from '../../shared/config.js';
+import { withModelVersion } from '../../shared/domain/logged-models/registrations.js';
 import { PolicyPromotionGuard, PromotionPolicyService } from '../../shared/domain/promotion/service.js';
 import { RegistryService } from '../../shared/domain/registry/service.js';
 import type { BucketListing } from '../../shared/store/artifacts/bucket-listing.js';
 import { StoredVersionFiles } from '../../shared/store/artifacts/version-files.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
+import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
@@ -59,6 +61,10 @@ const versionFiles = new StoredVersionFiles(
       }
     : undefined,
 );
+const loggedModels = new DynamoLoggedModelRepository(doc, config.tableName);
+// The tag grows with every registration: bounded as the tracking API bounds a logged model tag value
+// (LOGGED_MODEL_LIMITS.tagValue, not imported: it would pull the logged-model service into this bundle).
+const MAX_MODEL_VERSIONS_TAG = 100_000;
 const registry = new RegistryService(
   registryRepo,
   { artifactRoot: config.artifactRoot },
@@ -66,6 +72,13 @@ const registry = new RegistryService(
   new DynamoRunReader(client, config.tableName),
   Date.now,
   versionFiles,
+  {
+    record: async (loggedModelId, name, version) => {
+      await loggedModels.mutate(loggedModelId, (model) =>
+        withModelVersion(model, name, version, Date.now(), MAX_MODEL_VERSIONS_TAG),
+      );
+    },
+  },
 );
 
 export const handler = createHttpHandler(

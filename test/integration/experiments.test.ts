@@ -127,15 +127,53 @@ describe('create and get', () => {
     expect(malformed.body.message).toContain("'abc'");
   });
 
-  it('refuses a client-chosen artifact_location (this deployment assigns them)', async () => {
+  it('stores a client-chosen artifact_location the server never reads: under its root or in an object store', async () => {
+    for (const [index, location] of [
+      's3://team-bucket/experiments/x',
+      'gs://bucket/path',
+      'dbfs://workspace/x',
+      'mlflow-artifacts:/shared/team',
+    ].entries()) {
+      const created = await api.post<{ experiment_id: string }>('experiments/create', {
+        name: `own-location-${index}`,
+        artifact_location: location,
+      });
+      expect(created.status, created.text).toBe(200);
+      const got = await api.get<{ experiment: ExperimentJson }>('experiments/get', {
+        experiment_id: created.body.experiment_id,
+      });
+      expect(got.body.experiment.artifact_location).toBe(location);
+      // Runs take their artifact_uri under it, as in MLflow.
+      const run = await api.post<{ run: { info: { artifact_uri: string; run_id: string } } }>('runs/create', {
+        experiment_id: created.body.experiment_id,
+      });
+      expect(run.body.run.info.artifact_uri).toBe(`${location}/${run.body.run.info.run_id}/artifacts`);
+    }
+  });
+
+  it.each([
+    'http://evil.example/artifacts',
+    'https://evil.example/artifacts',
+    'ftp://host/x',
+    'sftp://host/x',
+    'mlflow-artifacts://other-server:5000/x',
+    'file:///etc',
+    '/var/data',
+    'my_location',
+    'javascript:alert(1)',
+    's3://bucket/../other',
+    's3://bucket/x#frag',
+    'runs:/abc/x',
+    's3:/bucket',
+  ])('refuses the artifact_location %j, and creates nothing', async (location) => {
     const response = await api.post('experiments/create', {
-      name: 'own-location',
-      artifact_location: 's3://x/y',
+      name: 'refused-location',
+      artifact_location: location,
     });
     expectError(response, 400, 'INVALID_PARAMETER_VALUE');
-    expect(response.body.message).toContain('artifact_location');
+    expect(response.body.message).toContain(location);
     expectError(
-      await api.get('experiments/get-by-name', { experiment_name: 'own-location' }),
+      await api.get('experiments/get-by-name', { experiment_name: 'refused-location' }),
       404,
       'RESOURCE_DOES_NOT_EXIST',
     );

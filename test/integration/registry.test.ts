@@ -99,6 +99,29 @@ async function createVersion(name: string, extra: Record<string, unknown> = {}):
   return response.body.model_version;
 }
 
+let sourceCase = 0;
+
+/** Sets a policy on `alias` for the model (one its source run passes) and asks for the alias. */
+async function guardedAlias(name: string, version: string, condition: string): Promise<ApiResponse> {
+  const policy = await api.request('POST', '/api/2.0/cairn/registered-models/policies/set', {
+    json: { name, alias: 'gate', condition },
+  });
+  expect(policy.status, policy.text).toBe(200);
+  return api.post('registered-models/alias', { name, alias: 'gate', version });
+}
+
+/**
+ * 'verified' when a policy the version's source run passes lets it through, 'unverified' when the policy
+ * refuses it because its run cannot be verified (every run beforeAll creates is RUNNING).
+ */
+async function promotionOutcome(name: string, version: string): Promise<string> {
+  const response = await guardedAlias(name, version, "attributes.status = 'RUNNING'");
+  if (response.status === 200) return 'verified';
+  if (response.status === 400 && String(response.body.message).includes('cannot be verified'))
+    return 'unverified';
+  return response.text;
+}
+
 async function getVersion(name: string, version: string): Promise<VersionJson> {
   const response = await api.get<{ model_version: VersionJson }>('model-versions/get', { name, version });
   expect(response.status, response.text).toBe(200);
@@ -502,48 +525,78 @@ describe('model versions', () => {
     );
   });
 
-  // {experiment}, {run} and {model} stand for what beforeAll creates; a run path under the artifact
-  // root must name a run that exists (404 otherwise), like a runs:/ source.
+  // {experiment}, {run} and {model} stand for what beforeAll creates. MLflow stores sources it cannot
+  // check; so does Cairn, but a version whose files' run cannot be verified is refused by every promotion
+  // policy (promotionOutcome): 'verified' and 'unverified' are both 200 to the create.
   it.each([
-    ['runs:/{run}/model', 200],
-    ['runs:/{run}', 200],
-    ['runs:/{run}/a/b/c', 200],
-    ['models:/{model}', 200],
-    ['mlflow-artifacts:/{experiment}/{run}/artifacts/model', 200],
-    ['mlflow-artifacts:/{experiment}/models/{model}/artifacts', 200],
-    ['mlflow-artifacts:/{experiment}/{run}/artifacts/model/', 200],
-    ['mlflow-artifacts:/{experiment}/datasets/train.csv', 400],
-    ['mlflow-artifacts:/1/abc/artifacts/model', 404],
+    ['runs:/{run}/model', 'verified'],
+    ['runs:/{run}', 'verified'],
+    ['runs:/{run}/a/b/c', 'verified'],
+    ['models:/{model}', 'verified'],
+    ['mlflow-artifacts:/{experiment}/{run}/artifacts/model', 'verified'],
+    ['mlflow-artifacts:/{experiment}/models/{model}/artifacts', 'verified'],
+    ['mlflow-artifacts:/{experiment}/{run}/artifacts/model/', 'verified'],
+    ['mlflow-artifacts:/{experiment}/datasets/train.csv', 'unverified'],
+    ['mlflow-artifacts:/1/abc/artifacts/model', 'unverified'],
+    ['runs:/run_id_1/model', 'unverified'],
+    ['http://evil.example/model', 'unverified'],
+    ['https://evil.example/model', 'unverified'],
+    ['s3://other-bucket/model', 'unverified'],
+    ['gs://bucket/model', 'unverified'],
+    ['dbfs:/model', 'unverified'],
+    ['mlflow-artifacts://other-host/1/model', 'unverified'],
+    ['mlflow-artifacts:/models', 'unverified'],
+    ['mlflow-artifacts:/1\\..\\..\\etc', 'unverified'],
+    ['models:/demo/1', 'unverified'],
+    ['models:/m-xyz', 'unverified'],
     ['file:///etc/passwd', 400],
     ['/etc/passwd', 400],
     ['relative/path', 400],
-    ['http://evil.example/model', 400],
-    ['https://evil.example/model', 400],
-    ['s3://other-bucket/model', 400],
-    ['gs://bucket/model', 400],
-    ['dbfs:/model', 400],
-    ['mlflow-artifacts://other-host/1/model', 400],
     ['mlflow-artifacts:/1/../../etc', 400],
     ['mlflow-artifacts:/1/%2e%2e/%2e%2e/etc', 400],
     ['mlflow-artifacts:/1/%252e%252e/etc', 400],
-    ['mlflow-artifacts:/1\\..\\..\\etc', 400],
+    ['mlflow-artifacts://host:9000/models/artifact%00', 400],
     ['mlflow-artifacts:/', 400],
     ['runs:/{run}/../../other', 400],
     ['runs:/{run}/%2E%2E/x', 400],
     ['runs:/../x', 400],
-    ['models:/demo/1', 400],
     ['models:/{model}/../x', 400],
-    ['models:/m-xyz', 400],
     ['', 400],
-  ])('source %j → %i', async (template, status) => {
+  ])('source %j → %s', async (template, outcome) => {
     const source = template
       .replace('{run}', RUN_ID)
       .replace('{model}', MODEL_ID)
       .replace('{experiment}', EXPERIMENT_ID);
-    await api.post('registered-models/create', { name: 'mv-sources' });
-    const response = await api.post('model-versions/create', { name: 'mv-sources', source });
-    expect(response.status, response.text).toBe(status);
-    if (status === 400) expect(response.body.error_code).toBe('INVALID_PARAMETER_VALUE');
+    const name = `mv-source-${sourceCase++}`;
+    await createModel(name);
+    const response = await api.post('model-versions/create', { name, source });
+    if (outcome === 400) {
+      expectError(response, 400, 'INVALID_PARAMETER_VALUE');
+      return;
+    }
+    expect(response.status, response.text).toBe(200);
+    expect(await promotionOutcome(name, '1')).toBe(outcome);
+  });
+
+  it('promotes an unverified version as MLflow does when no policy guards the target', async () => {
+    await createModel('mv-unguarded');
+    await createVersion('mv-unguarded', { source: 'https://elsewhere.example/model', run_id: 'run_id_1' });
+    const version = await getVersion('mv-unguarded', '1');
+    // MLflow reports the run the request names, even one that does not exist.
+    expect(version).toMatchObject({ source: 'https://elsewhere.example/model', run_id: 'run_id_1' });
+    const alias = await api.post('registered-models/alias', {
+      name: 'mv-unguarded',
+      alias: 'prod',
+      version: '1',
+    });
+    expect(alias.status, alias.text).toBe(200);
+    const staged = await api.post('model-versions/transition-stage', {
+      name: 'mv-unguarded',
+      version: '1',
+      stage: 'Production',
+      archive_existing_versions: false,
+    });
+    expect(staged.status, staged.text).toBe(200);
   });
 
   it('refused sources leave no version behind', async () => {
@@ -607,11 +660,12 @@ describe('model versions', () => {
     expect(noRun.run_id).toBeUndefined();
   });
 
-  it('refuses a run_id or model_id that contradicts the run the source came from (a policy judges that run)', async () => {
+  it('stores a version whose run_id or model_id contradicts its source unverified: no policy judges it by a borrowed run', async () => {
     await createModel('mv-borrow');
     const logged = await createLoggedModel(OTHER_RUN_ID);
     const orphan = await createLoggedModel();
     const cases: [Record<string, unknown>, string][] = [
+      // (the second element: the field the refusal's reason names)
       [{ source: `models:/${logged.model_id}`, run_id: RUN_ID }, 'run_id'],
       [{ source: `runs:/${OTHER_RUN_ID}/model`, run_id: RUN_ID }, 'run_id'],
       [
@@ -640,12 +694,18 @@ describe('model versions', () => {
       [{ source: `runs:/${OTHER_RUN_ID}/model`, run_id: undefined, model_id: orphan.model_id }, 'model_id'],
       [{ source: `mlflow-artifacts:/${EXPERIMENT_ID}/elsewhere`, run_id: RUN_ID }, 'source'],
     ];
-    for (const [fields, field] of cases) {
-      const response = await api.post('model-versions/create', { name: 'mv-borrow', ...fields });
-      expectError(response, 400, 'INVALID_PARAMETER_VALUE');
-      expect(String(response.body.message)).toContain(`'${field}'`);
+    for (const [index, [fields, field]] of cases.entries()) {
+      const name = `mv-borrow-${index}`;
+      await createModel(name);
+      const response = await api.post('model-versions/create', { name, ...fields });
+      expect(response.status, response.text).toBe(200);
+      if (typeof fields.run_id === 'string')
+        expect((response.body.model_version as VersionJson).run_id).toBe(fields.run_id);
+      const refusal = await guardedAlias(name, '1', "attributes.status = 'RUNNING'");
+      expectError(refusal, 400, 'INVALID_PARAMETER_VALUE');
+      expect(String(refusal.body.message)).toContain('cannot be verified');
+      expect(String(refusal.body.message)).toContain(field);
     }
-    expect((await api.get('model-versions/search', { filter: "name='mv-borrow'" })).body).toEqual({});
     // An artifact-root source takes its run from the path.
     const fromPath = await createVersion('mv-borrow', {
       source: `mlflow-artifacts:/${EXPERIMENT_ID}/${OTHER_RUN_ID}/artifacts/model`,
@@ -664,10 +724,9 @@ describe('model versions', () => {
     ).toEqual({ artifact_uri: `${logged.artifact_uri}/sub/dir` });
   });
 
-  it('refuses sources, run ids and model ids naming nothing, and writes nothing', async () => {
+  it('refuses sources and model ids naming no logged model, and writes nothing', async () => {
     await createModel('mv-missing');
     const missingModel = `m-${'0'.repeat(32)}`;
-    const missingRun = 'f'.repeat(32);
     const deleted = await createLoggedModel(RUN_ID);
     expect((await api.request('DELETE', `/api/2.0/mlflow/logged-models/${deleted.model_id}`)).status).toBe(
       200,
@@ -685,9 +744,6 @@ describe('model versions', () => {
         { source: `runs:/${RUN_ID}/model`, model_id: missingModel },
         `Logged model '${missingModel}' named by 'model_id' not found`,
       ],
-      [{ source: `runs:/${missingRun}/model` }, `Run with id=${missingRun} not found`],
-      [{ source: `runs:/${RUN_ID}/model`, run_id: missingRun }, `Run with id=${missingRun} not found`],
-      [{ source: `models:/${MODEL_ID}`, run_id: missingRun }, `Run with id=${missingRun} not found`],
     ];
     for (const [fields, message] of cases) {
       const response = await api.post('model-versions/create', { name: 'mv-missing', ...fields });
@@ -697,6 +753,72 @@ describe('model versions', () => {
     expect((await api.get('model-versions/search', { filter: "name='mv-missing'" })).body).toEqual({});
     // No version number was used up either.
     expect((await createVersion('mv-missing')).version).toBe('1');
+  });
+
+  it("lists versions created with a model_id in the logged model's mlflow.modelVersions tag, as MLflow does", async () => {
+    await createModel('mv-tagged');
+    const logged = await createLoggedModel(RUN_ID);
+    const tags = async () => {
+      const response = await api.request<{ model: { info: { tags?: { key: string; value: string }[] } } }>(
+        'GET',
+        `/api/2.0/mlflow/logged-models/${logged.model_id}`,
+      );
+      expect(response.status, response.text).toBe(200);
+      return Object.fromEntries((response.body.model.info.tags ?? []).map((tag) => [tag.key, tag.value]));
+    };
+    await createVersion('mv-tagged', {
+      source: logged.artifact_uri,
+      run_id: undefined,
+      model_id: logged.model_id,
+    });
+    expect((await tags())['mlflow.modelVersions']).toBe('[{"name": "mv-tagged", "version": 1}]');
+    await createVersion('mv-tagged', {
+      source: logged.artifact_uri,
+      run_id: undefined,
+      model_id: logged.model_id,
+    });
+    expect((await tags())['mlflow.modelVersions']).toBe(
+      '[{"name": "mv-tagged", "version": 1}, {"name": "mv-tagged", "version": 2}]',
+    );
+    // Without model_id (a models:/ source alone), MLflow's server tags nothing either.
+    await createVersion('mv-tagged', { source: `models:/${logged.model_id}`, run_id: undefined });
+    expect((await tags())['mlflow.modelVersions']).toBe(
+      '[{"name": "mv-tagged", "version": 1}, {"name": "mv-tagged", "version": 2}]',
+    );
+  });
+
+  it('stores versions naming runs that do not exist unverified, as MLflow stores them', async () => {
+    const missingRun = 'f'.repeat(32);
+    const orphanRun = await createLoggedModel();
+    const unknownRunModel = (
+      await api.post<{ model: { info: { model_id: string } } }>('logged-models', {
+        experiment_id: EXPERIMENT_ID,
+        source_run_id: missingRun,
+      })
+    ).body.model.info.model_id;
+    const cases: [Record<string, unknown>, string][] = [
+      [{ source: `runs:/${missingRun}/model` }, `its source run ${missingRun} does not exist`],
+      [{ source: `runs:/${RUN_ID}/model`, run_id: missingRun }, `run_id ${missingRun} is not run ${RUN_ID}`],
+      [{ source: `models:/${MODEL_ID}`, run_id: missingRun }, `run_id ${missingRun} is not run ${RUN_ID}`],
+      [{ source: `models:/${orphanRun.model_id}`, run_id: 'run_id_1' }, 'not logged from a run'],
+      [{ source: `models:/${unknownRunModel}` }, `names source run ${missingRun}, which did not exist`],
+    ];
+    for (const [index, [fields, reason]] of cases.entries()) {
+      const name = `mv-missing-run-${index}`;
+      await createModel(name);
+      const created = await api.post('model-versions/create', { name, ...fields });
+      expect(created.status, created.text).toBe(200);
+      const refusal = await guardedAlias(name, '1', "attributes.status = 'RUNNING'");
+      expectError(refusal, 400, 'INVALID_PARAMETER_VALUE');
+      expect(String(refusal.body.message)).toContain(reason);
+      // The audit trail records the refusal and its reason.
+      const audit = await api.request(
+        'GET',
+        `/api/2.0/cairn/registered-models/promotions/list?${new URLSearchParams({ name })}`,
+      );
+      expect(audit.text).toContain('REFUSED');
+      expect(audit.text).toContain(reason);
+    }
   });
 
   it('transitions stages, archives existing versions and reports latest versions', async () => {

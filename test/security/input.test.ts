@@ -139,7 +139,7 @@ describe('model version sources (item 10)', () => {
   it.each([
     ['..%c0%af..', 'malformed percent-encoding'],
     ['..%c0%af../x', 'malformed percent-encoding'],
-    ['%252e%252e/x', "'..' segments"],
+    ['%252e%252e/x', 'without relative path references'],
     ['model;x=..', "';'"],
   ])('refuses runs:/<run>/%s with a 400, and registers nothing', async (path, reason) => {
     const name = `src-${reason.length}-${path.length}`;
@@ -148,7 +148,7 @@ describe('model version sources (item 10)', () => {
       json: { name, source: `runs:/${runId}/${path}`, run_id: runId },
     });
     expect400(created, reason);
-    expect(String(created.body.message)).toContain("'source'");
+    expect(String(created.body.message)).toMatch(/'source'|model version source/);
     const versions = await api.get<{ model_versions?: unknown[] }>('model-versions/search', {
       filter: `name='${name}'`,
     });

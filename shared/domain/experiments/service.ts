@@ -22,7 +22,10 @@ export const RUN_STATS_MAX_EXPERIMENTS = 100;
 export interface ExperimentsConfig {
   /** Root under which the server assigns each experiment's artifact location, e.g. `mlflow-artifacts:/`. */
   artifactRoot: string;
-  /** Whether a client may choose `artifact_location` on create (off by default: see README). */
+  /**
+   * Whether a client may choose any `artifact_location` on create that passes validateArtifactLocation
+   * (off by default: see README); without it, only checkClientArtifactLocation's.
+   */
   allowClientArtifactLocation: boolean;
 }
 
@@ -34,6 +37,43 @@ export interface CreateExperimentInput {
 
 function experimentNotFound(experimentId: string): ResourceDoesNotExistError {
   return new ResourceDoesNotExistError(`No Experiment with id=${experimentId} exists`);
+}
+
+/**
+ * Object stores the stock client writes to directly with its own credentials. The server never reads an
+ * experiment's artifact location (artifact keys are derived from run and model ids), so such a location
+ * is only ever used by the client that logs there, as with MLflow's server.
+ */
+export const CLIENT_ARTIFACT_SCHEMES = [
+  's3',
+  's3a',
+  's3n',
+  'gs',
+  'wasb',
+  'wasbs',
+  'abfs',
+  'abfss',
+  'hdfs',
+  'viewfs',
+  'dbfs',
+] as const;
+
+/**
+ * An `artifact_location` a client may choose: one under this deployment's artifact root (no other
+ * server's authority), or in an object store (CLIENT_ARTIFACT_SCHEMES). Refused: http(s), ftp, sftp, an
+ * `mlflow-artifacts://` of another server (the stock client would send its tracking credentials there, and
+ * the UI would show links into it) and local paths (the server has no disk a client shares, and MLflow
+ * resolves a relative one against its own working directory).
+ */
+export function checkClientArtifactLocation(location: string, artifactRoot: string): void {
+  validateArtifactLocation(location);
+  const root = artifactRoot.endsWith('/') ? artifactRoot : `${artifactRoot}/`;
+  if (location.startsWith(root) && !location.slice(root.length).startsWith('/')) return;
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/[^/\s]+/.exec(location)?.[1]?.toLowerCase();
+  if (scheme && (CLIENT_ARTIFACT_SCHEMES as readonly string[]).includes(scheme)) return;
+  throw new InvalidParameterValueError(
+    `Invalid value '${location}' for parameter 'artifact_location': this server stores a location under its artifact root (${artifactRoot}) or in an object store the client writes itself (${CLIENT_ARTIFACT_SCHEMES.map((s) => `${s}://`).join(', ')}). http(s), ftp, another server's mlflow-artifacts and local paths are refused: clients would send their credentials to, or write to, places this server cannot vouch for.`,
+  );
 }
 
 export function artifactLocationFor(root: string, experimentId: string): string {
@@ -83,12 +123,8 @@ export class ExperimentService {
     const tags = Object.fromEntries(tagMap);
     const requested = input.artifactLocation;
     if (requested) {
-      if (!this.config.allowClientArtifactLocation) {
-        throw new InvalidParameterValueError(
-          "'artifact_location' is assigned by this server and cannot be chosen by the client. Omit it; the experiment's artifacts go under the deployment's artifact root.",
-        );
-      }
-      validateArtifactLocation(requested);
+      if (this.config.allowClientArtifactLocation) validateArtifactLocation(requested);
+      else checkClientArtifactLocation(requested, this.config.artifactRoot);
     }
     await this.ready();
     const experiment = await this.repo.create({

@@ -31,6 +31,11 @@ export interface LoggedModel {
   lifecycleStage: LifecycleStage;
   modelType?: string;
   sourceRunId?: string;
+  /**
+   * Why `sourceRunId` could not be verified when the model was created (no such run): MLflow stores such
+   * models, and so does Cairn, but a version registered from one is unverified (registry/sources.ts).
+   */
+  unverified?: string;
   statusMessage?: string;
   tags: Record<string, string>;
   params: Record<string, string>;

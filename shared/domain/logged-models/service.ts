@@ -219,11 +219,12 @@ export class LoggedModelService {
         `The experiment ${experiment.experimentId} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`,
       );
     }
-    if (input.sourceRunId !== undefined && !(await this.deps.runExists(input.sourceRunId))) {
-      throw new ResourceDoesNotExistError(
-        `Run with id=${input.sourceRunId} not found (the logged model's 'source_run_id').`,
-      );
-    }
+    // MLflow stores a source_run_id it cannot find; so does Cairn, marked, so that no promotion policy
+    // judges a version of this model by a run that did not produce it.
+    const unverified =
+      input.sourceRunId !== undefined && !(await this.deps.runExists(input.sourceRunId))
+        ? `names source run ${input.sourceRunId}, which did not exist when the model was created`
+        : undefined;
     const modelId = this.newId();
     const now = this.clock();
     const model: LoggedModel = {
@@ -237,6 +238,7 @@ export class LoggedModelService {
       lifecycleStage: 'active',
       ...(input.modelType ? { modelType: input.modelType } : {}),
       ...(input.sourceRunId ? { sourceRunId: input.sourceRunId } : {}),
+      ...(unverified ? { unverified } : {}),
       tags: Object.fromEntries(tags),
       params: Object.fromEntries(params),
       metrics: [],

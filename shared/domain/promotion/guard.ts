@@ -12,6 +12,8 @@ export interface PromotionRequest {
   modelName: string;
   version: string;
   runId?: string;
+  /** Why the version's source run cannot be verified: every policy refuses the version then. */
+  unverified?: string;
   target: { kind: 'alias' | 'stage'; name: string };
   principal?: string;
   /** The version's source files as listed for this promotion (sealed first): recorded with the decision. */

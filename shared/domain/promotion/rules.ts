@@ -81,6 +81,14 @@ export function changedFilesClause(files: FileDigests | undefined): string[] {
       ];
 }
 
+/**
+ * A policy's refusal of an unverified version (registry/sources.ts resolveVersionSource): its condition is
+ * not even evaluated, since the run it would be evaluated on is not known to have produced the files.
+ */
+export function unverifiedSourceClause(unverified: string): string {
+  return `the version's source run cannot be verified (${unverified}): register the model from its run (runs:/<run_id>/<path>) or its logged model (models:/<model_id>) to promote it under a policy`;
+}
+
 /** The target named by exactly one of `alias` and `stage`, validated and canonical. */
 export function parseTarget(alias: string | undefined, stage: string | undefined): PromotionTarget {
   if ((alias === undefined || alias === '') === (stage === undefined || stage === '')) {

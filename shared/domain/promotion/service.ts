@@ -32,6 +32,7 @@ import {
   LEGACY_PENDING_CLAUSE,
   legacyPoliciesMessage,
   PROMOTION_LIMITS,
+  unverifiedSourceClause,
   validateCondition,
 } from './rules.js';
 
@@ -67,7 +68,12 @@ export class PolicyPromotionGuard implements PromotionGuard {
     const failing = legacy
       ? [LEGACY_PENDING_CLAUSE]
       : policy
-        ? [...(await this.evaluate(policy.condition, request.runId)), ...changedFilesClause(request.files)]
+        ? [
+            ...(request.unverified
+              ? [unverifiedSourceClause(request.unverified)]
+              : await this.evaluate(policy.condition, request.runId)),
+            ...changedFilesClause(request.files),
+          ]
         : [];
     const decision: PromotionDecision = {
       id: randomUUID(),

@@ -36,6 +36,12 @@ export interface ModelVersion {
    * logged model's artifact location (what get-download-uri answers).
    */
   storageLocation?: string;
+  /**
+   * Why the run that produced the version's files cannot be verified (a foreign source, a source run that
+   * does not exist, ids that contradict the source): every promotion policy refuses such a version. Absent
+   * for verified versions, and for every version registered before unverified ones were accepted.
+   */
+  unverified?: string;
   status: 'READY';
   tags: Record<string, string>;
 }
@@ -106,10 +112,16 @@ export interface RegistryRepository {
  */
 export interface VersionSourceLookup {
   get(runId: string): Promise<{ experimentId: string } | undefined>;
-  getLoggedModel(
-    modelId: string,
-  ): Promise<
-    { experimentId: string; lifecycleStage: string; artifactUri: string; sourceRunId?: string } | undefined
+  getLoggedModel(modelId: string): Promise<
+    | {
+        experimentId: string;
+        lifecycleStage: string;
+        artifactUri: string;
+        sourceRunId?: string;
+        /** Why the logged model's source run could not be verified when it was created. */
+        unverified?: string;
+      }
+    | undefined
   >;
 }
 
@@ -130,6 +142,16 @@ export interface VersionFiles {
     max: number,
   ): Promise<{ location: string; files: FileDigest[]; truncated: boolean } | undefined>;
 }
+
+/**
+ * Tells the logged model a version was registered from (MLflow's `mlflow.modelVersions` tag): called after
+ * the version is stored. A logged model gone meanwhile is no error (the version stands).
+ */
+export interface VersionRegistrations {
+  record(loggedModelId: string, name: string, version: number): Promise<void>;
+}
+
+export const NO_REGISTRATIONS: VersionRegistrations = { record: async () => {} };
 
 /** For services built without storage (unit tests of the registry alone): nothing sealed, nothing listed. */
 export const NO_VERSION_FILES: VersionFiles = { seal: async () => {}, list: async () => undefined };

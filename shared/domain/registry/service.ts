@@ -12,12 +12,14 @@ import {
   type CreateVersionInput,
   type ModelVersion,
   type ModelView,
+  NO_REGISTRATIONS,
   NO_VERSION_FILES,
   type PromotionContext,
   type RegisteredModel,
   type RegistryConfig,
   type RegistryRepository,
   type VersionFiles,
+  type VersionRegistrations,
   type VersionSourceLookup,
   type VersionView,
 } from './model.js';
@@ -79,6 +81,7 @@ export class RegistryService {
     private readonly sources: VersionSourceLookup,
     private readonly clock: () => number = Date.now,
     private readonly files: VersionFiles = NO_VERSION_FILES,
+    private readonly registrations: VersionRegistrations = NO_REGISTRATIONS,
   ) {}
 
   // Registered models -------------------------------------------------------------------------------
@@ -169,14 +172,14 @@ export class RegistryService {
 
   async createVersion(input: CreateVersionInput): Promise<VersionView> {
     validateModelName('name', input.name);
-    validateSource(input.source, this.config.artifactRoot);
+    const kind = validateSource(input.source, this.config.artifactRoot);
     validateVersionIds(input);
     const tags = registryTagMap(input.tags);
     validateDescription(input.description);
     const model = await this.requireModel(input.name);
     // Every read before the first write (the version counter): a refused source changes nothing.
     const sources = readingOnce(this.sources);
-    const resolved = await resolveVersionSource(input, this.config.artifactRoot, sources);
+    const resolved = await resolveVersionSource(input, kind, sources);
     const location = await locateSource(input.source, this.config.artifactRoot, sources);
     const now = this.clock();
     const number = await this.repo.nextVersion(model.modelId, now);
@@ -193,6 +196,7 @@ export class RegistryService {
       source: input.source,
       ...(resolved.runId ? { runId: resolved.runId } : {}),
       ...(resolved.storageLocation ? { storageLocation: resolved.storageLocation } : {}),
+      ...(resolved.unverified ? { unverified: resolved.unverified } : {}),
       ...(input.runLink ? { runLink: input.runLink } : {}),
       ...(input.description ? { description: input.description } : {}),
       ...(input.loggedModelId ? { loggedModelId: input.loggedModelId } : {}),
@@ -200,6 +204,8 @@ export class RegistryService {
       tags,
     };
     await this.repo.putVersion(version);
+    // As MLflow's server: only a `model_id` the request names is told (a models:/ source alone is not).
+    if (input.loggedModelId) await this.registrations.record(input.loggedModelId, model.name, number);
     return { model, version };
   }
 
@@ -368,6 +374,7 @@ export class RegistryService {
       modelName: model.name,
       version: String(version.version),
       ...(version.runId ? { runId: version.runId } : {}),
+      ...(version.unverified ? { unverified: version.unverified } : {}),
       target,
       ...(context.principal ? { principal: context.principal } : {}),
       ...(files ? { files } : {}),

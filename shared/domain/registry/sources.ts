@@ -46,42 +46,121 @@ export function readingOnce(lookup: VersionSourceLookup): VersionSourceLookup {
 }
 
 /**
- * A model version's source must name something this deployment owns: `runs:/<run_id>[/<path>]`,
- * `models:/m-<32 hex>`, or a location under this deployment's artifact root. Everything else — `file:`,
- * bare paths, `http(s):`, other buckets or schemes, traversal — is refused, with no exception for tags
- * such as `mlflow.prompt.is_prompt`.
+ * What a source names: a run's or logged model's files in this deployment (`owned`, checked further against
+ * the run and logged model), or a location the server never reads (`foreign`): another server, another
+ * store, a registered model's URI, a path under the artifact root outside any run's or model's files.
+ * MLflow stores such versions; Cairn does too, marked unverified (`why`), so no promotion policy can pass
+ * them on a run they do not come from.
  */
-export function validateSource(source: string, artifactRoot: string): void {
+export type SourceKind = { kind: 'owned'; owner: SourceOwner } | { kind: 'foreign'; why: string };
+
+/** Python's `urllib.parse.unquote_plus` until stable, as MLflow applies it: malformed escapes stay as they are. */
+function unquotePlusUntilStable(source: string): string {
+  let current = source;
+  for (let round = 0; round < 20; round += 1) {
+    const next = current.replaceAll('+', ' ').replace(/(?:%[0-9a-fA-F]{2})+/g, (run) => {
+      try {
+        return decodeURIComponent(run);
+      } catch {
+        // invalid UTF-8: Python substitutes U+FFFD per byte, which never forms '..' or NUL
+        return '\uFFFD';
+      }
+    });
+    if (next === current) return current;
+    current = next;
+  }
+  return current;
+}
+
+/** The path part of a URI as Python's `urlparse` splits it (scheme, then `//netloc`, then path up to `?`/`#`). */
+function uriPath(uri: string): string {
+  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.exec(uri);
+  let rest = scheme ? uri.slice(scheme[0].length) : uri;
+  if (rest.startsWith('//')) {
+    const end = rest.slice(2).search(/[/?#]/);
+    rest = end === -1 ? '' : rest.slice(2 + end);
+  }
+  const query = rest.search(/[?#]/);
+  return query === -1 ? rest : rest.slice(0, query);
+}
+
+/**
+ * MLflow's guard against relative references in a non-local source (`..` anywhere after decoding, NUL, a
+ * path that is not absolute or not normalised), with MLflow's message: the same sources are refused for the
+ * same reason, whichever server a client talks to.
+ */
+export function refuseRelativeReferences(source: string): void {
+  const decoded = unquotePlusUntilStable(source);
+  const path = uriPath(decoded).replace(/\/+/g, '/').replace(/\/+$/, '');
+  const segments = path.split('/');
+  const normalised =
+    path.startsWith('/') && !segments.slice(1).some((segment) => segment === '.' || segment === '..');
+  if (path.includes('\0') || decoded.split('/').includes('..') || !normalised) {
+    throw new InvalidParameterValueError(
+      `Invalid model version source: '${source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided without relative path references present. Please provide an absolute path.`,
+    );
+  }
+}
+
+/**
+ * Classifies a model version's source, refusing what MLflow refuses and what the server could be made to
+ * read: local paths (`file:`, bare paths: MLflow allows them only inside the run's local artifact
+ * directory, and Cairn keeps no artifacts on the server's disk), relative references, control characters.
+ * `runs:/<run_id>/<path>`, `models:/m-<32 hex>` and paths in a run's or logged model's artifacts under this
+ * deployment's artifact root are `owned`; any other location is `foreign`: stored, never dereferenced.
+ */
+export function validateSource(source: string, artifactRoot: string): SourceKind {
   const refuse = (why: string): never => {
     throw new InvalidParameterValueError(
-      `Invalid model version source '${source}': ${why}. Sources must be runs:/<run_id>/<path>, models:/<model_id> or a location under ${artifactRoot}.`,
+      `Invalid model version source '${source}': ${why}. Sources must be runs:/<run_id>/<path>, models:/<model_id>, a location under ${artifactRoot} or a remote location.`,
     );
   };
   if (source.length > REGISTRY_LIMITS.source) refuse('too long');
   if (/[\s\0]/.test(source)) refuse('it contains whitespace or control characters');
+  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(source)?.[1]?.toLowerCase();
+  // One letter is a Windows drive (`C:/models`): a local path too.
+  if (scheme === undefined || scheme === 'file' || scheme.length === 1) {
+    throw new InvalidParameterValueError(
+      `Invalid model version source: '${source}'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id. This server keeps no artifacts on its own disk: register runs:/<run_id>/<path> or models:/<model_id> instead.`,
+    );
+  }
+  refuseRelativeReferences(source);
   if (source.startsWith('runs:/')) {
     const rest = source.slice('runs:/'.length);
     const slash = rest.indexOf('/');
     const runId = slash === -1 ? rest : rest.slice(0, slash);
-    const path = slash === -1 ? '' : rest.slice(slash + 1);
-    if (!isRunId(runId)) refuse('the run id is not valid');
-    canonicalSourcePath(path);
-    return;
+    if (!isRunId(runId)) return { kind: 'foreign', why: `names '${runId}', which is not a run id` };
+    canonicalSourcePath(slash === -1 ? '' : rest.slice(slash + 1));
+    return { kind: 'owned', owner: { kind: 'run', runId } };
   }
   if (source.startsWith('models:/')) {
     const id = source.slice('models:/'.length);
-    if (!isLoggedModelId(id)) refuse("a models:/ source must name a logged model id ('m-' + 32 hex)");
-    return;
+    if (!isLoggedModelId(id)) return { kind: 'foreign', why: 'names a model URI, not a logged model id' };
+    return { kind: 'owned', owner: { kind: 'model', modelId: id } };
   }
   const root = rootOf(artifactRoot);
-  if (source.startsWith(root)) {
-    const path = source.slice(root.length);
-    // `mlflow-artifacts://host/...` would name another server.
-    if (path === '' || path.startsWith('/')) refuse('it names no path under the artifact root');
-    canonicalSourcePath(path);
-    return;
+  if (source.startsWith(root) && !source.slice(root.length).startsWith('/')) {
+    // A path the artifact API reads differently, or outside any run's or model's files, holds nothing
+    // a client can have uploaded there: stored as MLflow stores it, and never read.
+    try {
+      const { owner } = parseArtifactPath(canonicalSourcePath(source.slice(root.length)), 'source');
+      return {
+        kind: 'owned',
+        owner:
+          owner.kind === 'run'
+            ? { kind: 'run', runId: owner.runId }
+            : { kind: 'model', modelId: owner.modelId },
+      };
+    } catch (error) {
+      if (!(error instanceof InvalidParameterValueError)) throw error;
+      return {
+        kind: 'foreign',
+        why: "lies under the artifact root outside any run's or logged model's artifacts",
+      };
+    }
   }
-  refuse('this scheme or location is not allowed');
+  // (`mlflow-artifacts://host/...` names another server)
+  return { kind: 'foreign', why: 'is a location outside this deployment' };
 }
 
 /** The request's own id fields, checked before anything is read. */
@@ -100,30 +179,6 @@ export function validateVersionIds(input: Pick<CreateVersionInput, 'runId' | 'lo
 
 type SourceOwner = { kind: 'run'; runId: string } | { kind: 'model'; modelId: string };
 
-/**
- * The run or logged model a (validated) source lies under: `runs:/<run>/...`, `models:/m-<id>`, or a path
- * under this deployment's artifact root in MLflow's layout (`<exp>/<run>/artifacts/...`,
- * `<exp>/models/<id>/artifacts/...`), read as the artifacts function reads paths (canonicalArtifactPath,
- * trailing slashes dropped). Any other path under the root holds nothing a client can have uploaded,
- * and is refused.
- */
-export function sourceOwner(source: string, artifactRoot: string): SourceOwner {
-  if (source.startsWith('runs:/')) return { kind: 'run', runId: source.slice(6).split('/')[0] as string };
-  if (source.startsWith('models:/')) return { kind: 'model', modelId: source.slice(8) };
-  const root = rootOf(artifactRoot);
-  try {
-    const canonical = canonicalSourcePath(source.slice(root.length));
-    const { owner } = parseArtifactPath(canonical, 'source');
-    return owner.kind === 'run'
-      ? { kind: 'run', runId: owner.runId }
-      : { kind: 'model', modelId: owner.modelId };
-  } catch {
-    throw new InvalidParameterValueError(
-      `Invalid value for 'source' ('${source}'): a location under ${root} must lie in a run's or a logged model's artifacts ('<experiment_id>/<run_id>/artifacts/...' or '<experiment_id>/models/<model_id>/artifacts/...').`,
-    );
-  }
-}
-
 async function requireLoggedModel(lookup: VersionSourceLookup, modelId: string, namedBy: string) {
   const logged = await lookup.getLoggedModel(modelId);
   if (!logged || logged.lifecycleStage === 'deleted') {
@@ -132,68 +187,71 @@ async function requireLoggedModel(lookup: VersionSourceLookup, modelId: string, 
   return logged;
 }
 
+/** What the registry records of a new version's source (see resolveVersionSource). */
+export interface ResolvedSource {
+  runId?: string;
+  storageLocation?: string;
+  /** Why the run that produced the version's files cannot be verified; absent when it can. */
+  unverified?: string;
+}
+
 /**
- * Checks what a new version's source, run_id and model_id name, as MLflow's create_model_version does:
- * runs must exist; a logged model must exist and not be deleted, and its artifact location becomes the
- * version's storage location.
+ * Checks what a new version's source, run_id and model_id name. A logged model the request names must
+ * exist and not be deleted (its artifact location becomes a `models:/` version's storage location, and it
+ * is tagged with the version), as in MLflow.
  *
- * The version's run is the run that produced its files — the `runs:/` run, the logged model's source
- * run, or the run (or logged model) an artifact-root path lies under — because promotion policies judge
- * a version by it. MLflow takes any `run_id` the request names; here a `run_id` (or a `model_id` whose
- * source run) that contradicts the source is refused, so a version cannot borrow a run that passes a
- * policy its own files' run fails. Only reads: a refused source changes nothing.
+ * Promotion policies judge a version by the run that produced its files: the `runs:/` run, the logged
+ * model's source run, or the run an artifact-root path lies under. MLflow takes whatever `run_id` the
+ * request names and stores sources it cannot check; so does Cairn, but such a version is `unverified` —
+ * its source run does not exist, its source is foreign, or its ids contradict its source — and every
+ * promotion policy refuses it (the guard), so a version cannot borrow a run that passes a policy its own
+ * files' run fails. Only reads: a refused request changes nothing.
  */
 export async function resolveVersionSource(
   input: CreateVersionInput,
-  artifactRoot: string,
+  kind: SourceKind,
   lookup: VersionSourceLookup,
-): Promise<{ runId?: string; storageLocation?: string }> {
-  const owner = sourceOwner(input.source, artifactRoot);
-  const refuse = (field: string, why: string): never => {
-    throw new InvalidParameterValueError(
-      `Invalid value for '${field}': ${why}. A version's run is the run that produced its source, and its logged model the one its source names.`,
-    );
-  };
-  if (owner.kind === 'model' && input.loggedModelId && input.loggedModelId !== owner.modelId)
-    refuse(
-      'model_id',
-      `'${input.loggedModelId}' is not ${owner.modelId}, the logged model source '${input.source}' names`,
-    );
-  const runIds = new Set(
-    [input.runId, owner.kind === 'run' ? owner.runId : undefined].filter((id): id is string => !!id),
-  );
-  const [sourceModel, paramModel] = await Promise.all([
-    owner.kind === 'model'
-      ? requireLoggedModel(lookup, owner.modelId, `source '${input.source}'`)
-      : undefined,
-    owner.kind === 'run' && input.loggedModelId
-      ? requireLoggedModel(lookup, input.loggedModelId, "'model_id'")
-      : undefined,
-    ...[...runIds].map(async (runId) => {
-      if (!(await lookup.get(runId))) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
-    }),
-  ]);
-  if (owner.kind === 'run' && paramModel && paramModel.sourceRunId !== owner.runId)
-    refuse(
-      'model_id',
-      `logged model '${input.loggedModelId}' was not logged from run ${owner.runId}, which source '${input.source}' names`,
-    );
-  // A logged model's run is its source run or none: never one the request (or another model) brings.
-  const runId = owner.kind === 'run' ? owner.runId : sourceModel?.sourceRunId;
+): Promise<ResolvedSource> {
+  const doubts: string[] = [];
+  let runId: string | undefined;
+  let storageLocation: string | undefined;
+  const sourceRun = kind.kind === 'owned' && kind.owner.kind === 'run' ? kind.owner.runId : undefined;
+  if (input.loggedModelId && (kind.kind === 'foreign' || sourceRun)) {
+    const named = await requireLoggedModel(lookup, input.loggedModelId, "'model_id'");
+    if (sourceRun && named.sourceRunId !== sourceRun)
+      doubts.push(
+        `model_id ${input.loggedModelId} was not logged from run ${sourceRun}, which the source names`,
+      );
+  }
+  if (kind.kind === 'foreign') {
+    doubts.push(`its source ${kind.why}`);
+  } else if (kind.owner.kind === 'model') {
+    const { modelId } = kind.owner;
+    const model = await requireLoggedModel(lookup, modelId, `source '${input.source}'`);
+    if (input.source.startsWith('models:/')) storageLocation = model.artifactUri;
+    if (input.loggedModelId && input.loggedModelId !== modelId)
+      doubts.push(`model_id ${input.loggedModelId} is not ${modelId}, the logged model its source names`);
+    runId = model.sourceRunId;
+    if (model.unverified) doubts.push(`its logged model ${modelId} ${model.unverified}`);
+    else if (runId && !(await lookup.get(runId)))
+      doubts.push(`its logged model's source run ${runId} does not exist`);
+  } else {
+    runId = kind.owner.runId;
+    if (!(await lookup.get(runId))) doubts.push(`its source run ${runId} does not exist`);
+  }
   if (input.runId && input.runId !== runId) {
-    refuse(
-      'run_id',
+    doubts.push(
       runId
-        ? `source '${input.source}' comes from run ${runId}`
-        : `source '${input.source}' was not logged from a run`,
+        ? `run_id ${input.runId} is not run ${runId}, which its source comes from`
+        : `its source was not logged from a run, yet run_id ${input.runId} was given`,
     );
   }
+  // As MLflow: the version reports the run the request names, whether or not it is the one that counts.
+  const reported = input.runId || runId;
   return {
-    ...(runId ? { runId } : {}),
-    // MLflow's storage location for `models:/m-<id>`; a path under a model's artifacts is its own location.
-    ...(sourceModel && input.source.startsWith('models:/')
-      ? { storageLocation: sourceModel.artifactUri }
-      : {}),
+    ...(reported ? { runId: reported } : {}),
+    ...(storageLocation ? { storageLocation } : {}),
+    ...(doubts.length > 0 ? { unverified: doubts.join('; ') } : {}),
   };
 }
 
@@ -210,12 +268,14 @@ export async function locateSource(
   try {
     if (source.startsWith('runs:/')) {
       const [runId = '', ...rest] = source.slice('runs:/'.length).split('/');
+      if (!isRunId(runId)) return undefined;
       const run = await lookup.get(runId);
       const relative = canonicalSourcePath(rest.join('/'));
       return run && { owner: { kind: 'run', experimentId: run.experimentId, runId }, relative };
     }
     if (source.startsWith('models:/')) {
       const modelId = source.slice('models:/'.length);
+      if (!isLoggedModelId(modelId)) return undefined;
       const model = await lookup.getLoggedModel(modelId);
       return model && { owner: { kind: 'model', experimentId: model.experimentId, modelId }, relative: '' };
     }

@@ -35,6 +35,8 @@ export interface LoggedModelItem {
   lifecycle_stage: LifecycleStage;
   model_type?: string;
   source_run_id?: string;
+  /** See LoggedModel.unverified. */
+  unverified?: string;
   status_message?: string;
   tags: Record<string, string>;
   params: Record<string, string>;
@@ -56,6 +58,7 @@ export function toItem(model: LoggedModel, ver: number): LoggedModelItem {
     lifecycle_stage: model.lifecycleStage,
     ...(model.modelType ? { model_type: model.modelType } : {}),
     ...(model.sourceRunId ? { source_run_id: model.sourceRunId } : {}),
+    ...(model.unverified ? { unverified: model.unverified } : {}),
     ...(model.statusMessage ? { status_message: model.statusMessage } : {}),
     tags: toStoredMap(model.tags),
     params: toStoredMap(model.params),
@@ -85,6 +88,7 @@ export function toModel(item: LoggedModelItem): LoggedModel {
     lifecycleStage: item.lifecycle_stage,
     ...(item.model_type ? { modelType: item.model_type } : {}),
     ...(item.source_run_id ? { sourceRunId: item.source_run_id } : {}),
+    ...(item.unverified ? { unverified: item.unverified } : {}),
     ...(item.status_message ? { statusMessage: item.status_message } : {}),
     tags: fromStoredMap(item.tags),
     params: fromStoredMap(item.params),

@@ -41,6 +41,8 @@ export interface VersionItem extends ItemKey {
   run_link?: string;
   logged_model_id?: string;
   storage_location?: string;
+  /** See ModelVersion.unverified. */
+  unverified?: string;
   status: 'READY';
   tags: Record<string, string>;
 }
@@ -99,6 +101,7 @@ export const versionEntity = {
       ...(version.runLink ? { run_link: version.runLink } : {}),
       ...(version.loggedModelId ? { logged_model_id: version.loggedModelId } : {}),
       ...(version.storageLocation ? { storage_location: version.storageLocation } : {}),
+      ...(version.unverified ? { unverified: version.unverified } : {}),
       status: version.status,
       tags: toStoredMap(version.tags),
     };
@@ -119,6 +122,7 @@ export const versionEntity = {
       ...(stored.run_link ? { runLink: stored.run_link } : {}),
       ...(stored.logged_model_id ? { loggedModelId: stored.logged_model_id } : {}),
       ...(stored.storage_location ? { storageLocation: stored.storage_location } : {}),
+      ...(stored.unverified ? { unverified: stored.unverified } : {}),
       status: stored.status,
       tags: fromStoredMap(stored.tags),
     };

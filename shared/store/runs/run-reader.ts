@@ -31,6 +31,8 @@ export interface LoggedModelIdentity {
   artifactUri: string;
   sourceRunId?: string;
   status?: string;
+  /** Why the model's source run could not be verified (LoggedModel.unverified). */
+  unverified?: string;
 }
 
 /**
@@ -110,6 +112,7 @@ const MODEL_ATTRIBUTES = [
   'artifact_uri',
   'source_run_id',
   'status',
+  'unverified',
 ] as const satisfies readonly (keyof LoggedModelItem)[];
 
 function runIdentity(run: Record<string, string | undefined>): RunIdentity {
@@ -129,6 +132,7 @@ function modelIdentity(model: Record<string, string | undefined>): LoggedModelId
     artifactUri: model.artifact_uri as string,
     ...(model.source_run_id ? { sourceRunId: model.source_run_id } : {}),
     ...(model.status ? { status: model.status } : {}),
+    ...(model.unverified ? { unverified: model.unverified } : {}),
   };
 }
 

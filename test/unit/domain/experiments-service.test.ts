@@ -20,11 +20,20 @@ describe('experiments', () => {
     });
   });
 
-  it('refuses a client-chosen artifact location unless allowed, duplicate tag keys and a taken name', async () => {
+  it('refuses a client-chosen artifact location the server or clients would dereference, duplicate tag keys and a taken name', async () => {
     const { experiments } = memoryTracking();
-    await expect(
-      experiments.create({ name: 'x', artifactLocation: 's3://elsewhere', tags: [] }),
-    ).rejects.toThrow(/cannot be chosen by the client/);
+    for (const location of [
+      'https://elsewhere/x',
+      'file:///tmp/x',
+      'my_location',
+      'mlflow-artifacts://other/x',
+    ]) {
+      await expect(experiments.create({ name: 'x', artifactLocation: location, tags: [] })).rejects.toThrow(
+        /for parameter 'artifact_location'/,
+      );
+    }
+    const stored = await experiments.create({ name: 'own', artifactLocation: 's3://elsewhere/x', tags: [] });
+    expect((await experiments.get(stored)).artifactLocation).toBe('s3://elsewhere/x');
     await expect(
       experiments.create({
         name: 'x',

@@ -22,14 +22,19 @@ describe('logged models', () => {
     });
   });
 
-  it('refuses a missing experiment, a deleted one, a missing source run and a bad name', async () => {
+  it('refuses a missing experiment, a deleted one and a bad name; marks a missing source run unverified', async () => {
     const { models, experiments, experimentId } = await setup();
     await expect(models.create({ experimentId: '42', params: [], tags: [] })).rejects.toBeInstanceOf(
       ResourceDoesNotExistError,
     );
+    const orphan = await models.create({ experimentId, sourceRunId: 'a'.repeat(32), params: [], tags: [] });
+    expect(orphan).toMatchObject({
+      sourceRunId: 'a'.repeat(32),
+      unverified: expect.stringContaining('a'.repeat(32)),
+    });
     await expect(
-      models.create({ experimentId, sourceRunId: 'a'.repeat(32), params: [], tags: [] }),
-    ).rejects.toThrow(/source_run_id/);
+      models.create({ experimentId, sourceRunId: '../a', params: [], tags: [] }),
+    ).rejects.toBeInstanceOf(InvalidParameterValueError);
     await expect(models.create({ experimentId, name: 'a/b', params: [], tags: [] })).rejects.toThrow(
       /Invalid model name/,
     );

@@ -16,6 +16,7 @@ const RUN = 'a'.repeat(32);
 const OTHER_RUN = 'b'.repeat(32);
 const LOGGED = `m-${'c'.repeat(32)}`;
 const DELETED_LOGGED = `m-${'d'.repeat(32)}`;
+const UNVERIFIED_LOGGED = `m-${'e'.repeat(32)}`;
 const ROOT = 'mlflow-artifacts:/';
 
 const sources: VersionSourceLookup = {
@@ -30,7 +31,15 @@ const sources: VersionSourceLookup = {
         }
       : modelId === DELETED_LOGGED
         ? { experimentId: '1', lifecycleStage: 'deleted', artifactUri: 'x' }
-        : undefined,
+        : modelId === UNVERIFIED_LOGGED
+          ? {
+              experimentId: '1',
+              lifecycleStage: 'active',
+              artifactUri: `${ROOT}1/models/${UNVERIFIED_LOGGED}/artifacts`,
+              sourceRunId: 'f'.repeat(32),
+              unverified: `names source run ${'f'.repeat(32)}, which did not exist when the model was created`,
+            }
+          : undefined,
 };
 
 /** A guard that records what it was asked and refuses promotions to `refuse`. */
@@ -109,7 +118,7 @@ describe('version numbers', () => {
     const { registry } = setup();
     await registry.createModel({ name: 'm', tags: [] });
     await refusal(() => registry.createVersion(version('m', 'file:///etc/passwd')));
-    await refusal(() => registry.createVersion(version('m', `runs:/${'e'.repeat(32)}/model`)));
+    await refusal(() => registry.createVersion(version('m', `runs:/${RUN}/../${'e'.repeat(32)}/model`)));
     await refusal(() => registry.createVersion({ ...version('m'), tags: [{ key: '', value: 'v' }] }));
     expect((await registry.createVersion(version('m'))).version.version).toBe(1);
   });
@@ -126,13 +135,44 @@ describe('version numbers', () => {
 });
 
 describe('version sources', () => {
-  it('takes the run from a runs:/ source, and refuses a run_id that contradicts it', async () => {
+  it('takes the run from a runs:/ source; a run_id that contradicts it makes the version unverified', async () => {
+    const guard = recordingGuard();
+    const { registry } = setup(guard);
+    await registry.createModel({ name: 'm', tags: [] });
+    const verified = (await registry.createVersion(version('m'))).version;
+    expect(verified.runId).toBe(RUN);
+    expect(verified.unverified).toBeUndefined();
+    // As MLflow: stored, and reported with the run the request names.
+    const contradicted = (await registry.createVersion({ ...version('m'), runId: OTHER_RUN })).version;
+    expect(contradicted.runId).toBe(OTHER_RUN);
+    expect(contradicted.unverified).toBe(
+      `run_id ${OTHER_RUN} is not run ${RUN}, which its source comes from`,
+    );
+    // The guard is told, so that a policy refuses it.
+    await registry.setAlias('m', 'champion', '2');
+    expect(guard.asked[0]).toMatchObject({
+      version: '2',
+      runId: OTHER_RUN,
+      unverified: contradicted.unverified,
+    });
+  });
+
+  it('marks versions of runs that do not exist, foreign sources and unverified logged models unverified', async () => {
     const { registry } = setup();
     await registry.createModel({ name: 'm', tags: [] });
-    expect((await registry.createVersion(version('m'))).version.runId).toBe(RUN);
-    const contradicted = await refusal(() => registry.createVersion({ ...version('m'), runId: OTHER_RUN }));
-    expect(statusOf(contradicted)).toBe(400);
-    expect(contradicted.message).toContain("'run_id'");
+    const missing = 'e'.repeat(32);
+    const cases: [string, string | undefined, string][] = [
+      [`runs:/${missing}/model`, undefined, `its source run ${missing} does not exist`],
+      [`runs:/${RUN}/model`, 'run_id_1', 'run_id run_id_1 is not run'],
+      ['s3://elsewhere/model', RUN, 'its source is a location outside this deployment'],
+      [`models:/${UNVERIFIED_LOGGED}`, undefined, `its logged model ${UNVERIFIED_LOGGED} names source run`],
+    ];
+    for (const [source, runId, reason] of cases) {
+      const created = (await registry.createVersion({ ...version('m', source), ...(runId ? { runId } : {}) }))
+        .version;
+      expect(created.unverified).toContain(reason);
+      if (runId) expect(created.runId).toBe(runId);
+    }
   });
 
   it("stores a models:/ source at the logged model's location, with its source run", async () => {
@@ -153,18 +193,15 @@ describe('version sources', () => {
     );
     expect(created.runId).toBe(RUN);
     expect(await registry.getDownloadUri('m', '1')).toBe(`${ROOT}1/${RUN}/artifacts/model`);
-    const outside = await refusal(() => registry.createVersion(version('m', `${ROOT}1/elsewhere/model`)));
-    expect(statusOf(outside)).toBe(400);
+    const outside = (await registry.createVersion(version('m', `${ROOT}1/elsewhere/model`))).version;
+    expect(outside.unverified).toContain("outside any run's or logged model's artifacts");
+    expect(outside.runId).toBeUndefined();
   });
 
   it('refuses a malformed percent-encoding in a source path with a 400 naming the source', async () => {
     const { registry } = setup();
     await registry.createModel({ name: 'm', tags: [] });
-    for (const source of [
-      `runs:/${RUN}/model%`,
-      `runs:/${RUN}/a%zzb`,
-      `${ROOT}1/${RUN}/artifacts/%E0%A4%A`,
-    ]) {
+    for (const source of [`runs:/${RUN}/model%`, `runs:/${RUN}/a%zzb`]) {
       const error = await refusal(() => registry.createVersion(version('m', source)));
       expect(statusOf(error)).toBe(400);
       expect(error.message).toContain("'source'");

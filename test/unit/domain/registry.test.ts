@@ -14,7 +14,6 @@ import {
   locateSource,
   readingOnce,
   resolveVersionSource,
-  sourceOwner,
   validateSource,
 } from '../../../shared/domain/registry/sources.js';
 import { InvalidParameterValueError } from '../../../shared/errors.js';
@@ -24,23 +23,20 @@ const RUN = '0123456789abcdef0123456789abcdef';
 
 describe('model version sources', () => {
   it.each([
-    `runs:/${RUN}`,
-    `runs:/${RUN}/model`,
-    `runs:/${RUN}/a/b.c/d`,
-    `models:/m-${RUN}`,
-    'mlflow-artifacts:/1/models/m-abc/artifacts',
-    'mlflow-artifacts:/1/r/artifacts/model',
-  ])('accepts %j', (source) => {
-    expect(() => validateSource(source, ROOT)).not.toThrow();
+    [`runs:/${RUN}`, { kind: 'run', runId: RUN }],
+    [`runs:/${RUN}/model`, { kind: 'run', runId: RUN }],
+    [`runs:/${RUN}/a/b.c/d`, { kind: 'run', runId: RUN }],
+    [`models:/m-${RUN}`, { kind: 'model', modelId: `m-${RUN}` }],
+    [`mlflow-artifacts:/1/models/m-${RUN}/artifacts`, { kind: 'model', modelId: `m-${RUN}` }],
+    [`mlflow-artifacts:/1/${RUN}/artifacts/model`, { kind: 'run', runId: RUN }],
+    // MLflow's run id form: a run the stock client imported may have one (resolveVersionSource checks it)
+    ['runs:/run_id_1/model', { kind: 'run', runId: 'run_id_1' }],
+  ])('reads %j as files this deployment owns', (source, owner) => {
+    expect(validateSource(source, ROOT)).toEqual({ kind: 'owned', owner });
   });
 
+  // What MLflow stores and the server never reads: kept, and the version is marked unverified.
   it.each([
-    'file:///etc/passwd',
-    'file:/etc/passwd',
-    '/etc/passwd',
-    'C:\\models\\m',
-    '../model',
-    'model',
     'http://host/model',
     'https://host/model',
     's3://any-bucket/model',
@@ -50,35 +46,60 @@ describe('model version sources', () => {
     'dbfs:/m',
     'ftp://host/m',
     'mlflow-artifacts://other-host:5000/1/m',
-    'mlflow-artifacts:/1/../../etc/passwd',
-    'mlflow-artifacts:/1/%2e%2e/x',
-    'mlflow-artifacts:/1/%252e%252e/x',
-    'mlflow-artifacts:/1/..%2fx',
+    'mlflow-artifacts://host:9000/models/artifact/..../',
+    'mlflow-artifacts:/models',
+    'mlflow-artifacts:/models/foo///bar',
+    // paths the artifact API would refuse: nothing can be uploaded there, and the server never reads them
     'mlflow-artifacts:/1\\..\\x',
     'mlflow-artifacts:/1/x#frag',
     'mlflow-artifacts:/1/x?q=1',
-    'mlflow-artifacts:/./x',
-    'mlflow-artifacts:',
-    `runs:/${RUN}/../other`,
-    `runs:/${RUN}/a/%2E%2E/%2E%2E/b`,
-    'runs:/',
-    'runs://host/x',
+    'runs:/-x/model',
     'models:/name/1',
     'models:/name@alias',
-    `models:/m-${RUN}/../x`,
     `models:/m-${RUN.toUpperCase()}`,
-    '',
-    ' runs:/abc',
-    `runs:/${RUN}/a b`,
-    `mlflow-artifacts:/${'a'.repeat(2048)}`,
-  ])('refuses %j with 400 INVALID_PARAMETER_VALUE', (source) => {
+  ])('stores %j as a foreign source', (source) => {
+    expect(validateSource(source, ROOT).kind).toBe('foreign');
+  });
+
+  it.each([
+    ['file:///etc/passwd', 'To use a local path as a model version source'],
+    ['file:/etc/passwd', 'To use a local path'],
+    ['/etc/passwd', 'To use a local path'],
+    ['C:\\models\\m', 'To use a local path'],
+    ['../model', 'To use a local path'],
+    ['model', 'To use a local path'],
+    ['mlflow-artifacts:/1/../../etc/passwd', 'without relative path references'],
+    ['mlflow-artifacts:/1/%2e%2e/x', 'without relative path references'],
+    ['mlflow-artifacts:/1/%252e%252e/x', 'without relative path references'],
+    ['mlflow-artifacts:/1/..%2fx', 'without relative path references'],
+    ['mlflow-artifacts://host:9000/models/../../../', 'If supplying a source as an http, https,'],
+    ['mlflow-artifacts://host:9000/models/..%2f..%2fartifacts', 'If supplying a source as an http'],
+    ['mlflow-artifacts://host:9000/models/artifact%00', 'If supplying a source as an http'],
+    ['http://host:9000/models/../../../', 'If supplying a source as an http'],
+    ['s3a://my_bucket/api/2.0/mlflow-artifacts/artifacts/../../../', 'If supplying a source'],
+    [`dbfs:/${RUN}/artifacts/a%3f/../../../../../../../../../../`, 'Invalid model version source'],
+    ['s3://bucket', 'without relative path references'],
+    ['mlflow-artifacts:/./x', 'without relative path references'],
+    ['mlflow-artifacts:', 'without relative path references'],
+    [`runs:/${RUN}/../other`, 'without relative path references'],
+    [`runs:/${RUN}/a/%2E%2E/%2E%2E/b`, 'without relative path references'],
+    ['runs:/', 'without relative path references'],
+    [`models:/m-${RUN}/../x`, 'without relative path references'],
+    ['', 'To use a local path'],
+    [' runs:/abc', 'whitespace'],
+    [`runs:/${RUN}/a b`, 'whitespace'],
+    [`mlflow-artifacts:/${'a'.repeat(2048)}`, 'too long'],
+  ])('refuses %j with 400 INVALID_PARAMETER_VALUE', (source, message) => {
     expect(() => validateSource(source, ROOT)).toThrow(InvalidParameterValueError);
+    expect(() => validateSource(source, ROOT)).toThrow(message);
   });
 
   it('follows the deployment artifact root', () => {
-    expect(() => validateSource('s3://cairn-bucket/prefix/1/m', 's3://cairn-bucket/prefix')).not.toThrow();
-    expect(() => validateSource('s3://cairn-bucket/other/1/m', 's3://cairn-bucket/prefix')).toThrow();
-    expect(() => validateSource('s3://cairn-bucket/prefixed/1/m', 's3://cairn-bucket/prefix')).toThrow();
+    const root = 's3://cairn-bucket/prefix';
+    expect(validateSource(`${root}/1/${RUN}/artifacts/m`, root).kind).toBe('owned');
+    expect(validateSource('s3://cairn-bucket/prefix/1/m', root).kind).toBe('foreign');
+    expect(validateSource('s3://cairn-bucket/other/1/m', root).kind).toBe('foreign');
+    expect(validateSource(`s3://cairn-bucket/prefixed/1/${RUN}/artifacts/m`, root).kind).toBe('foreign');
   });
 });
 
@@ -210,17 +231,22 @@ describe('source paths are decoded as artifact paths are', () => {
   it.each([
     ['..%c0%af..', 'malformed percent-encoding'],
     ['%c0%ae%c0%ae/x', 'malformed percent-encoding'],
-    ['a/%252e%252e/b', "'..' segments"],
+    ['a/%252e%252e/b', 'without relative path references'],
     ['a;b', "';'"],
     ['d:notes', 'drive letter'],
     ['a//b', 'empty segments'],
   ])('refuses the runs:/ path %j as an artifact path would be refused', (path, reason) => {
     expect(() => validateSource(`runs:/${RUN}/${path}`, ROOT)).toThrow(reason);
     const underRoot = `${ROOT}1/${RUN}/artifacts/${path}`;
-    expect(() => {
-      validateSource(underRoot, ROOT);
-      sourceOwner(underRoot, ROOT);
-    }).toThrow(InvalidParameterValueError);
+    // under the root, a path the artifact API would refuse is either refused or never read (foreign)
+    let kind: string;
+    try {
+      kind = validateSource(underRoot, ROOT).kind;
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidParameterValueError);
+      kind = 'refused';
+    }
+    expect(kind).not.toBe('owned');
   });
 
   it("names the 'source' field when the encoding is malformed", () => {
@@ -245,7 +271,7 @@ describe('readingOnce', () => {
     });
     const runId = 'a'.repeat(32);
     const source = `runs:/${runId}/model`;
-    await resolveVersionSource({ name: 'm', source, tags: [] }, 'mlflow-artifacts:/', lookup);
+    await resolveVersionSource({ name: 'm', source, tags: [] }, validateSource(source, ROOT), lookup);
     const location = await locateSource(source, 'mlflow-artifacts:/', lookup);
     expect(location).toEqual({ owner: { kind: 'run', experimentId: '3', runId }, relative: 'model' });
     expect(reads).toEqual([`run ${runId}`]);
