@@ -74,9 +74,20 @@ const registry = new RegistryService(
   versionFiles,
   {
     record: async (loggedModelId, name, version) => {
-      await loggedModels.mutate(loggedModelId, (model) =>
-        withModelVersion(model, name, version, Date.now(), MAX_MODEL_VERSIONS_TAG),
-      );
+      // Bookkeeping after the version is stored: failing the request here would answer an error for a
+      // version that exists, and the client's retry would register a second one.
+      try {
+        await loggedModels.mutate(loggedModelId, (model) =>
+          withModelVersion(model, name, version, Date.now(), MAX_MODEL_VERSIONS_TAG),
+        );
+      } catch (error) {
+        observability.logger.warn('mlflow.modelVersions tag not updated', {
+          loggedModelId,
+          name,
+          version,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
     },
   },
 );

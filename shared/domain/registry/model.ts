@@ -111,7 +111,7 @@ export interface RegistryRepository {
  * runs named by `runs:/` sources or `run_id`, and logged models named by `models:/` sources or `model_id`.
  */
 export interface VersionSourceLookup {
-  get(runId: string): Promise<{ experimentId: string } | undefined>;
+  get(runId: string): Promise<{ experimentId: string; artifactUri: string } | undefined>;
   getLoggedModel(modelId: string): Promise<
     | {
         experimentId: string;

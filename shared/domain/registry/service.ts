@@ -179,7 +179,7 @@ export class RegistryService {
     const model = await this.requireModel(input.name);
     // Every read before the first write (the version counter): a refused source changes nothing.
     const sources = readingOnce(this.sources);
-    const resolved = await resolveVersionSource(input, kind, sources);
+    const resolved = await resolveVersionSource(input, kind, sources, this.config.artifactRoot);
     const location = await locateSource(input.source, this.config.artifactRoot, sources);
     const now = this.clock();
     const number = await this.repo.nextVersion(model.modelId, now);

@@ -211,8 +211,17 @@ export async function resolveVersionSource(
   input: CreateVersionInput,
   kind: SourceKind,
   lookup: VersionSourceLookup,
+  artifactRoot: string,
 ): Promise<ResolvedSource> {
   const doubts: string[] = [];
+  // An experiment may keep its artifacts in a client's own object store (artifact_location): the stock
+  // client then writes a run's files there, where this deployment can neither seal nor read them, so the
+  // run vouches for nothing a policy could judge.
+  const outsideStore = (what: string, uri: string) => {
+    if (!uri.startsWith(rootOf(artifactRoot))) {
+      doubts.push(`${what} keeps its artifacts at ${uri}, outside this deployment's artifact store`);
+    }
+  };
   let runId: string | undefined;
   let storageLocation: string | undefined;
   const sourceRun = kind.kind === 'owned' && kind.owner.kind === 'run' ? kind.owner.runId : undefined;
@@ -232,12 +241,15 @@ export async function resolveVersionSource(
     if (input.loggedModelId && input.loggedModelId !== modelId)
       doubts.push(`model_id ${input.loggedModelId} is not ${modelId}, the logged model its source names`);
     runId = model.sourceRunId;
+    outsideStore(`its logged model ${modelId}`, model.artifactUri);
     if (model.unverified) doubts.push(`its logged model ${modelId} ${model.unverified}`);
     else if (runId && !(await lookup.get(runId)))
       doubts.push(`its logged model's source run ${runId} does not exist`);
   } else {
     runId = kind.owner.runId;
-    if (!(await lookup.get(runId))) doubts.push(`its source run ${runId} does not exist`);
+    const run = await lookup.get(runId);
+    if (!run) doubts.push(`its source run ${runId} does not exist`);
+    else outsideStore(`its source run ${runId}`, run.artifactUri);
   }
   if (input.runId && input.runId !== runId) {
     doubts.push(

@@ -29,7 +29,10 @@ let registry: RegistryService;
 const RUN_ID = 'c'.repeat(32);
 // The repository is what this file tests; the tracking store's answer for the one run it names is given.
 const sources: VersionSourceLookup = {
-  get: async (runId) => (runId === RUN_ID ? { runId, experimentId: '0' } : undefined),
+  get: async (runId) =>
+    runId === RUN_ID
+      ? { runId, experimentId: '0', artifactUri: `mlflow-artifacts:/0/${runId}/artifacts` }
+      : undefined,
   getLoggedModel: async () => undefined,
 };
 

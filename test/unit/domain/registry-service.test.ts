@@ -17,10 +17,17 @@ const OTHER_RUN = 'b'.repeat(32);
 const LOGGED = `m-${'c'.repeat(32)}`;
 const DELETED_LOGGED = `m-${'d'.repeat(32)}`;
 const UNVERIFIED_LOGGED = `m-${'e'.repeat(32)}`;
+/** A run of an experiment whose artifact_location is a client's own bucket. */
+const FOREIGN_STORE_RUN = '9'.repeat(32);
 const ROOT = 'mlflow-artifacts:/';
 
 const sources: VersionSourceLookup = {
-  get: async (runId) => (runId === RUN || runId === OTHER_RUN ? { experimentId: '1' } : undefined),
+  get: async (runId) =>
+    runId === RUN || runId === OTHER_RUN
+      ? { experimentId: '1', artifactUri: `${ROOT}1/${runId}/artifacts` }
+      : runId === FOREIGN_STORE_RUN
+        ? { experimentId: '2', artifactUri: `s3://someone-elses-bucket/2/${runId}/artifacts` }
+        : undefined,
   getLoggedModel: async (modelId) =>
     modelId === LOGGED
       ? {
@@ -166,6 +173,12 @@ describe('version sources', () => {
       [`runs:/${RUN}/model`, 'run_id_1', 'run_id run_id_1 is not run'],
       ['s3://elsewhere/model', RUN, 'its source is a location outside this deployment'],
       [`models:/${UNVERIFIED_LOGGED}`, undefined, `its logged model ${UNVERIFIED_LOGGED} names source run`],
+      // The run exists, but the client writes its files to its own bucket: nothing there can be sealed.
+      [
+        `runs:/${FOREIGN_STORE_RUN}/model`,
+        undefined,
+        `its source run ${FOREIGN_STORE_RUN} keeps its artifacts at s3://someone-elses-bucket/2/${FOREIGN_STORE_RUN}/artifacts, outside this deployment's artifact store`,
+      ],
     ];
     for (const [source, runId, reason] of cases) {
       const created = (await registry.createVersion({ ...version('m', source), ...(runId ? { runId } : {}) }))

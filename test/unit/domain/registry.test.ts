@@ -262,7 +262,7 @@ describe('readingOnce', () => {
     const lookup = readingOnce({
       get: async (runId) => {
         reads.push(`run ${runId}`);
-        return { experimentId: '3' };
+        return { experimentId: '3', artifactUri: `${ROOT}3/${runId}/artifacts` };
       },
       getLoggedModel: async (modelId) => {
         reads.push(`model ${modelId}`);
@@ -271,7 +271,7 @@ describe('readingOnce', () => {
     });
     const runId = 'a'.repeat(32);
     const source = `runs:/${runId}/model`;
-    await resolveVersionSource({ name: 'm', source, tags: [] }, validateSource(source, ROOT), lookup);
+    await resolveVersionSource({ name: 'm', source, tags: [] }, validateSource(source, ROOT), lookup, ROOT);
     const location = await locateSource(source, 'mlflow-artifacts:/', lookup);
     expect(location).toEqual({ owner: { kind: 'run', experimentId: '3', runId }, relative: 'model' });
     expect(reads).toEqual([`run ${runId}`]);
