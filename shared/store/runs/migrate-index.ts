@@ -39,32 +39,16 @@ export interface RunIndexMigration {
 export async function migrateRunIndex(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  options: {
-    dryRun?: boolean;
-    /** Experiments already marked too: after a rollback to a build that wrote runs without keys. */
-    all?: boolean;
-    progress?: (experimentId: string, runs: number) => void;
-  } = {},
+  options: MigrationOptions = {},
 ): Promise<RunIndexMigration> {
-  const dryRun = options.dryRun ?? false;
-  const experiments = await queryAll<{ experiment_id: string; run_index?: number }>(doc, {
-    TableName: tableName,
-    ...keyConditions.indexPartition('gsi1', keys.allExperimentsPartition),
-    ProjectionExpression: 'experiment_id, run_index',
-  });
-  const report: RunIndexMigration = { dryRun, experiments: [], runs: 0 };
-  for (const { experiment_id: experimentId, run_index } of experiments) {
-    if (run_index === RUN_INDEX_VERSION && !options.all) continue;
-    const runs = await listRuns(doc, tableName, experimentId);
-    const keyed = await mapWithLimit(runs, RUNS_IN_FLIGHT, (run) => keyRun(doc, tableName, run, dryRun));
-    const changed = keyed.filter(Boolean).length;
-    if (changed > 0 || run_index !== RUN_INDEX_VERSION) report.experiments.push(experimentId);
-    report.runs += changed;
-    options.progress?.(experimentId, changed);
-    if (!dryRun) {
-      // Counters (experiments page) from a listing read now, after the keying: a run written meanwhile
-      // is either in it or counted by its own write after the counters are set; only one written between
-      // this listing and the counters' Put is missed (run `cairn migrate --all` again to recount).
+  return migrateExperiments(doc, tableName, options, {
+    mark: 'run_index',
+    version: RUN_INDEX_VERSION,
+    migrateRun: (run, dryRun) => keyRun(doc, tableName, run, dryRun),
+    // Counters (experiments page) from a listing read now, after the keying: a run written meanwhile is
+    // either in it or counted by its own write after the counters are set; only one written between this
+    // listing and the counters' Put is missed (run `cairn migrate --all` again to recount).
+    beforeMark: async (experimentId) => {
       const now = await listRuns(doc, tableName, experimentId);
       await recountRunStats(
         doc,
@@ -72,12 +56,61 @@ export async function migrateRunIndex(
         experimentId,
         now.map((run) => toRun(run, undefined)),
       );
+    },
+  });
+}
+
+export interface MigrationOptions {
+  dryRun?: boolean;
+  /** Experiments already marked too: after a rollback to a build that wrote runs without the layout. */
+  all?: boolean;
+  progress?: (experimentId: string, runs: number) => void;
+}
+
+/**
+ * One migration step over every experiment not marked `mark = version` (all with `all`): each run through
+ * `migrateRun` (true when it changed or would), then, unless a dry run, `beforeMark` and the mark, last, so
+ * that an interrupted step is resumed by running it again.
+ */
+async function migrateExperiments(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: MigrationOptions,
+  step: {
+    mark: 'run_index' | 'value_index';
+    version: number;
+    migrateRun: (run: RunItem, dryRun: boolean) => Promise<boolean>;
+    beforeMark?: (experimentId: string) => Promise<void>;
+  },
+): Promise<{ dryRun: boolean; experiments: string[]; runs: number }> {
+  const dryRun = options.dryRun ?? false;
+  const experiments = await queryAll<{ experiment_id: string } & Partial<Record<typeof step.mark, number>>>(
+    doc,
+    {
+      TableName: tableName,
+      ...keyConditions.indexPartition('gsi1', keys.allExperimentsPartition),
+      ProjectionExpression: `experiment_id, ${step.mark}`,
+    },
+  );
+  const report = { dryRun, experiments: [] as string[], runs: 0 };
+  for (const experiment of experiments) {
+    const experimentId = experiment.experiment_id;
+    const marked = experiment[step.mark] === step.version;
+    if (marked && !options.all) continue;
+    const runs = await listRuns(doc, tableName, experimentId);
+    const migrated = await mapWithLimit(runs, RUNS_IN_FLIGHT, (run) => step.migrateRun(run, dryRun));
+    const changed = migrated.filter(Boolean).length;
+    if (changed > 0 || !marked) report.experiments.push(experimentId);
+    report.runs += changed;
+    options.progress?.(experimentId, changed);
+    if (!dryRun) {
+      await step.beforeMark?.(experimentId);
       await updateIfCondition(doc, {
         TableName: tableName,
         Key: keys.experiment(experimentId),
-        UpdateExpression: 'SET run_index = :version',
+        UpdateExpression: `SET ${step.mark} = :version`,
         ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':version': RUN_INDEX_VERSION },
+        ExpressionAttributeValues: { ':version': step.version },
       });
     }
   }
@@ -161,40 +194,13 @@ export interface ValueIndexMigration {
 export async function migrateValueIndex(
   doc: DynamoDBDocumentClient,
   tableName: string,
-  options: {
-    dryRun?: boolean;
-    all?: boolean;
-    progress?: (experimentId: string, runs: number) => void;
-  } = {},
+  options: MigrationOptions = {},
 ): Promise<ValueIndexMigration> {
-  const dryRun = options.dryRun ?? false;
-  const experiments = await queryAll<{ experiment_id: string; value_index?: number }>(doc, {
-    TableName: tableName,
-    ...keyConditions.indexPartition('gsi1', keys.allExperimentsPartition),
-    ProjectionExpression: 'experiment_id, value_index',
+  return migrateExperiments(doc, tableName, options, {
+    mark: 'value_index',
+    version: VALUE_INDEX_VERSION,
+    migrateRun: (run, dryRun) => layOutRun({ doc, tableName }, run.run_id, dryRun),
   });
-  const report: ValueIndexMigration = { dryRun, experiments: [], runs: 0 };
-  for (const { experiment_id: experimentId, value_index } of experiments) {
-    if (value_index === VALUE_INDEX_VERSION && !options.all) continue;
-    const runs = await listRuns(doc, tableName, experimentId);
-    const laid = await mapWithLimit(runs, RUNS_IN_FLIGHT, (run) =>
-      layOutRun({ doc, tableName }, run.run_id, dryRun),
-    );
-    const changed = laid.filter(Boolean).length;
-    if (changed > 0 || value_index !== VALUE_INDEX_VERSION) report.experiments.push(experimentId);
-    report.runs += changed;
-    options.progress?.(experimentId, changed);
-    if (!dryRun) {
-      await updateIfCondition(doc, {
-        TableName: tableName,
-        Key: keys.experiment(experimentId),
-        UpdateExpression: 'SET value_index = :version',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':version': VALUE_INDEX_VERSION },
-      });
-    }
-  }
-  return report;
 }
 
 /**
