@@ -57,8 +57,15 @@ export interface TraceRepository {
   setTag(traceId: string, key: string, value: string): Promise<boolean>;
   deleteTag(traceId: string, key: string): Promise<boolean>;
   setMetadata(traceId: string, key: string, value: string): Promise<boolean>;
-  putAssessment(traceId: string, assessmentId: string, assessment: Record<string, unknown>): Promise<boolean>;
-  deleteAssessment(traceId: string, assessmentId: string): Promise<boolean>;
+  putAssessments(
+    traceId: string,
+    assessments: Readonly<Record<string, Record<string, unknown>>>,
+  ): Promise<boolean>;
+  deleteAssessment(
+    traceId: string,
+    assessmentId: string,
+    restored?: { assessmentId: string; assessment: Record<string, unknown> },
+  ): Promise<boolean>;
   delete(experimentId: string, traceId: string): Promise<boolean>;
 }
 
@@ -528,8 +535,20 @@ export class TraceService {
       // MLflow's store marks a new assessment valid unless told otherwise (an override sets false later).
       valid: typeof assessment.valid === 'boolean' ? assessment.valid : true,
     };
-    if (!(await this.deps.traces.putAssessment(traceId, stored.assessment_id, stored)))
-      throw traceNotFound(traceId);
+    const writes: Record<string, Record<string, unknown>> = { [stored.assessment_id]: stored };
+    // As MLflow's store does: an override (`mlflow.override_feedback`) marks the assessment it replaces
+    // invalid, in the same write; deleting the override makes it valid again.
+    const overrides = assessment.overrides;
+    if (overrides !== undefined && overrides !== null && overrides !== '') {
+      if (typeof overrides !== 'string') {
+        throw new InvalidParameterValueError(
+          "Invalid value for parameter 'assessment.overrides': expected a string.",
+        );
+      }
+      const replaced = await this.findAssessment(traceId, overrides);
+      writes[overrides] = { ...replaced, valid: false };
+    }
+    if (!(await this.deps.traces.putAssessments(traceId, writes))) throw traceNotFound(traceId);
     return { assessment: stored };
   }
 
@@ -577,12 +596,32 @@ export class TraceService {
       else updated[path] = value;
     }
     updated.last_update_time = new Date(this.clock()).toISOString();
-    if (!(await this.deps.traces.putAssessment(traceId, assessmentId, updated))) throw traceNotFound(traceId);
+    if (!(await this.deps.traces.putAssessments(traceId, { [assessmentId]: updated })))
+      throw traceNotFound(traceId);
     return { assessment: updated };
   }
 
   async deleteAssessment(traceId: string, assessmentId: string): Promise<void> {
-    await this.findAssessment(traceId, assessmentId);
-    await this.deps.traces.deleteAssessment(traceId, assessmentId);
+    const info = await this.require(traceId);
+    const assessment = Object.hasOwn(info.assessments, assessmentId)
+      ? info.assessments[assessmentId]
+      : undefined;
+    if (!assessment) {
+      throw new ResourceDoesNotExistError(
+        `Assessment with ID '${assessmentId}' not found for trace '${traceId}'.`,
+      );
+    }
+    const overrides = assessment.overrides;
+    const overridden =
+      typeof overrides === 'string' && Object.hasOwn(info.assessments, overrides)
+        ? info.assessments[overrides]
+        : undefined;
+    await this.deps.traces.deleteAssessment(
+      traceId,
+      assessmentId,
+      overridden && typeof overrides === 'string'
+        ? { assessmentId: overrides, assessment: { ...overridden, valid: true } }
+        : undefined,
+    );
   }
 }
