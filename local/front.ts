@@ -119,7 +119,9 @@ export function buildEvent(
   const { method, rawPath, rawQueryString, matched } = target;
   const headers = headersOf(request);
   const routeKey = matched?.route.routeKey ?? DEFAULT_ROUTE_KEY;
-  const isText = body.length === 0 || TEXT_CONTENT_TYPE.test(headers['content-type'] ?? '');
+  // Encoded bytes (gzipped OTLP JSON) are not text whatever their type says: decoding them as UTF-8 mangles them.
+  const encoded = (headers['content-encoding'] ?? 'identity').trim().toLowerCase() !== 'identity';
+  const isText = body.length === 0 || (!encoded && TEXT_CONTENT_TYPE.test(headers['content-type'] ?? ''));
   const host = headers.host ?? 'localhost';
 
   const event: APIGatewayProxyEventV2 = {

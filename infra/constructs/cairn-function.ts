@@ -214,8 +214,9 @@ export class CairnFunction extends Construct {
     );
     this.acknowledgeWildcard(
       objects,
-      'Span payloads are keyed by trace id at request time (<prefix>traces/<trace_id>/<digest>.json), so the ' +
-        'traces prefix is the narrowest scope IAM can state; trace ids are validated (tr- and 32 hex) first.',
+      'Span payloads are keyed by trace and experiment at request time ' +
+        '(<prefix>traces/<trace_id>/<experiment_id>/<digest>.json), so the traces prefix is the narrowest ' +
+        'scope IAM can state; trace ids are validated (tr- and 32 hex) and the experiment found first.',
     );
     this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
     this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);

@@ -20,11 +20,11 @@ const N = Number(process.env.BENCH_TRACES ?? 100_000);
 class MemorySpans implements SpanStore {
   puts = 0;
   private readonly byTrace = new Map<string, OtelSpan[]>();
-  async put(traceId: string, spans: readonly OtelSpan[]) {
+  async put(_experimentId: string, traceId: string, spans: readonly OtelSpan[]) {
     this.puts++;
     this.byTrace.set(traceId, [...(this.byTrace.get(traceId) ?? []), ...spans]);
   }
-  async list(traceId: string) {
+  async list(_experimentId: string, traceId: string) {
     return this.byTrace.get(traceId) ?? [];
   }
   async deleteTrace(traceId: string) {

@@ -150,10 +150,30 @@ function clausePredicate(filter: string, clause: Clause): TracePredicate {
   };
 }
 
+/** What a trace filter looks like, said after any filter error. */
+export const TRACE_FILTER_HINT =
+  "Trace filters look like `trace.status = 'OK'`, `trace.timestamp_ms > 1700000000000` or `tag.team = 'ml'` joined by AND.";
+
+/**
+ * The shared grammar's errors end with a hint about run filters (`metrics.loss < 0.5`), which names no
+ * trace field; a trace search gets its own hint instead.
+ */
+function withTraceHint(error: unknown): unknown {
+  if (!(error instanceof InvalidParameterValueError)) return error;
+  const at = error.message.indexOf(' Clauses look like ');
+  const message = `${at === -1 ? error.message : error.message.slice(0, at)} ${TRACE_FILTER_HINT}`;
+  return new InvalidParameterValueError(message, { cause: error });
+}
+
 export function compileTraceFilter(filter: string | undefined): TracePredicate {
-  const predicates = parseFilter(filter, TRACE_FILTER_PREFIXES).map((clause) =>
-    clausePredicate(filter as string, clause),
-  );
+  let predicates: TracePredicate[];
+  try {
+    predicates = parseFilter(filter, TRACE_FILTER_PREFIXES).map((clause) =>
+      clausePredicate(filter as string, clause),
+    );
+  } catch (error) {
+    throw withTraceHint(error);
+  }
   return (info) => predicates.every((predicate) => predicate(info));
 }
 

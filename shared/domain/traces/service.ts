@@ -8,6 +8,7 @@
  * and expire with the bucket's lifecycle rule).
  */
 import { randomBytes } from 'node:crypto';
+import { mapWithLimit } from '../../concurrency.js';
 import { InvalidParameterValueError, MlflowError, ResourceDoesNotExistError } from '../../errors.js';
 import { decodePageToken, encodePageToken, queryFingerprint } from '../search/page-token.js';
 import {
@@ -56,14 +57,22 @@ export interface TraceRepository {
   setTag(traceId: string, key: string, value: string): Promise<boolean>;
   deleteTag(traceId: string, key: string): Promise<boolean>;
   setMetadata(traceId: string, key: string, value: string): Promise<boolean>;
-  putAssessment(traceId: string, assessmentId: string, assessment: Record<string, unknown>): Promise<boolean>;
-  deleteAssessment(traceId: string, assessmentId: string): Promise<boolean>;
+  putAssessments(
+    traceId: string,
+    assessments: Readonly<Record<string, Record<string, unknown>>>,
+  ): Promise<boolean>;
+  deleteAssessment(
+    traceId: string,
+    assessmentId: string,
+    restored?: { assessmentId: string; assessment: Record<string, unknown> },
+  ): Promise<boolean>;
   delete(experimentId: string, traceId: string): Promise<boolean>;
 }
 
 export interface SpanStore {
-  put(traceId: string, spans: readonly OtelSpan[]): Promise<void>;
-  list(traceId: string): Promise<OtelSpan[]>;
+  /** Stored per experiment, so spans a refused export stored never join another experiment's trace. */
+  put(experimentId: string, traceId: string, spans: readonly OtelSpan[]): Promise<void>;
+  list(experimentId: string, traceId: string): Promise<OtelSpan[]>;
   deleteTrace(traceId: string): Promise<void>;
 }
 
@@ -85,6 +94,14 @@ export const MAX_SEARCH_RESULTS = 500;
 export const MAX_BATCH_GET = 100;
 /** A response body must fit Lambda's 6 MB response payload; spans beyond this are refused with a 413. */
 export const MAX_RESPONSE_BYTES = 5_500_000;
+/**
+ * Spans and traces per OTLP export, far above what a real client puts in one batch; they bound the work
+ * and the memory one request may ask for (a gzipped body can inflate to 64 MB of spans).
+ */
+export const MAX_EXPORT_SPANS = 10_000;
+export const MAX_EXPORT_TRACES = 1_000;
+/** Traces of one export written at once: each is an S3 put then a DynamoDB update. */
+const EXPORT_CONCURRENCY = 16;
 /** Traces deleted by one `delete-traces` call with `max_timestamp_millis` (MLflow bounds it too). */
 export const MAX_DELETE = 1000;
 
@@ -125,8 +142,12 @@ function spanState(span: OtelSpan): TraceState {
 
 /** What one batch's spans of one trace say about the trace. */
 export function summarizeSpans(spans: readonly OtelSpan[]): SpanSummary {
-  const starts = spans.map((span) => nanosToMillis(span.start_time_unix_nano) ?? 0);
-  const summary: SpanSummary = { earliestStartMs: Math.min(...starts) };
+  // A loop, not Math.min(...starts): spreading a large batch as arguments overflows the stack.
+  let earliestStartMs = Number.POSITIVE_INFINITY;
+  for (const span of spans) {
+    earliestStartMs = Math.min(earliestStartMs, nanosToMillis(span.start_time_unix_nano) ?? 0);
+  }
+  const summary: SpanSummary = { earliestStartMs };
   const root = spans.find((span) => span.parent_span_id === undefined);
   if (root) {
     const startMs = nanosToMillis(root.start_time_unix_nano) ?? 0;
@@ -166,6 +187,12 @@ export class TraceService {
       );
     }
     const spans = decodeOtlpBody(body, contentType, contentEncoding);
+    if (spans.length > MAX_EXPORT_SPANS) {
+      throw new MlflowError(
+        'RESOURCE_LIMIT_EXCEEDED',
+        `The export holds ${spans.length} spans; one export may hold at most ${MAX_EXPORT_SPANS}. Export in smaller batches.`,
+      );
+    }
     await this.deps.experimentArtifactLocation(experimentId);
     const byTrace = new Map<string, OtelSpan[]>();
     for (const span of spans) {
@@ -174,13 +201,17 @@ export class TraceService {
       if (list) list.push(span);
       else byTrace.set(traceId, [span]);
     }
+    if (byTrace.size > MAX_EXPORT_TRACES) {
+      throw new MlflowError(
+        'RESOURCE_LIMIT_EXCEEDED',
+        `The export holds spans of ${byTrace.size} traces; one export may hold at most ${MAX_EXPORT_TRACES}. Export in smaller batches.`,
+      );
+    }
     const expiresAt = this.expiresAt();
-    await Promise.all(
-      [...byTrace].map(async ([traceId, traceSpans]) => {
-        await this.deps.spans.put(traceId, traceSpans);
-        await this.deps.traces.recordSpans(experimentId, traceId, summarizeSpans(traceSpans), expiresAt);
-      }),
-    );
+    await mapWithLimit([...byTrace], EXPORT_CONCURRENCY, async ([traceId, traceSpans]) => {
+      await this.deps.spans.put(experimentId, traceId, traceSpans);
+      await this.deps.traces.recordSpans(experimentId, traceId, summarizeSpans(traceSpans), expiresAt);
+    });
   }
 
   /** `startTraceV3`: the client's trace info, after (or, with async export, possibly before) its spans. */
@@ -217,7 +248,10 @@ export class TraceService {
 
   async getTrace(traceId: string): Promise<Record<string, unknown>> {
     const info = await this.require(traceId);
-    const [json, spans] = await Promise.all([this.infoJson(info), this.deps.spans.list(info.traceId)]);
+    const [json, spans] = await Promise.all([
+      this.infoJson(info),
+      this.deps.spans.list(info.experimentId, info.traceId),
+    ]);
     return this.bounded({ trace: { trace_info: json, spans } });
   }
 
@@ -237,7 +271,10 @@ export class TraceService {
     const infos = await this.deps.traces.batchGet(this.validIds('trace_ids', traceIds));
     const traces = await Promise.all(
       infos.map(async (info) => {
-        const [json, spans] = await Promise.all([this.infoJson(info), this.deps.spans.list(info.traceId)]);
+        const [json, spans] = await Promise.all([
+          this.infoJson(info),
+          this.deps.spans.list(info.experimentId, info.traceId),
+        ]);
         return { trace_info: json, spans };
       }),
     );
@@ -498,8 +535,20 @@ export class TraceService {
       // MLflow's store marks a new assessment valid unless told otherwise (an override sets false later).
       valid: typeof assessment.valid === 'boolean' ? assessment.valid : true,
     };
-    if (!(await this.deps.traces.putAssessment(traceId, stored.assessment_id, stored)))
-      throw traceNotFound(traceId);
+    const writes: Record<string, Record<string, unknown>> = { [stored.assessment_id]: stored };
+    // As MLflow's store does: an override (`mlflow.override_feedback`) marks the assessment it replaces
+    // invalid, in the same write; deleting the override makes it valid again.
+    const overrides = assessment.overrides;
+    if (overrides !== undefined && overrides !== null && overrides !== '') {
+      if (typeof overrides !== 'string') {
+        throw new InvalidParameterValueError(
+          "Invalid value for parameter 'assessment.overrides': expected a string.",
+        );
+      }
+      const replaced = await this.findAssessment(traceId, overrides);
+      writes[overrides] = { ...replaced, valid: false };
+    }
+    if (!(await this.deps.traces.putAssessments(traceId, writes))) throw traceNotFound(traceId);
     return { assessment: stored };
   }
 
@@ -547,12 +596,32 @@ export class TraceService {
       else updated[path] = value;
     }
     updated.last_update_time = new Date(this.clock()).toISOString();
-    if (!(await this.deps.traces.putAssessment(traceId, assessmentId, updated))) throw traceNotFound(traceId);
+    if (!(await this.deps.traces.putAssessments(traceId, { [assessmentId]: updated })))
+      throw traceNotFound(traceId);
     return { assessment: updated };
   }
 
   async deleteAssessment(traceId: string, assessmentId: string): Promise<void> {
-    await this.findAssessment(traceId, assessmentId);
-    await this.deps.traces.deleteAssessment(traceId, assessmentId);
+    const info = await this.require(traceId);
+    const assessment = Object.hasOwn(info.assessments, assessmentId)
+      ? info.assessments[assessmentId]
+      : undefined;
+    if (!assessment) {
+      throw new ResourceDoesNotExistError(
+        `Assessment with ID '${assessmentId}' not found for trace '${traceId}'.`,
+      );
+    }
+    const overrides = assessment.overrides;
+    const overridden =
+      typeof overrides === 'string' && Object.hasOwn(info.assessments, overrides)
+        ? info.assessments[overrides]
+        : undefined;
+    await this.deps.traces.deleteAssessment(
+      traceId,
+      assessmentId,
+      overridden && typeof overrides === 'string'
+        ? { assessmentId: overrides, assessment: { ...overridden, valid: true } }
+        : undefined,
+    );
   }
 }

@@ -64,6 +64,15 @@ export class TraceInOtherExperimentError extends InvalidParameterValueError {
 
 const EMPTY = {};
 
+/** DynamoDB's (and dynalite's) answer to an update that would take an item past 400 KB. */
+function isItemTooLarge(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'ValidationException' &&
+    /item size .*exceeded the maximum allowed size/i.test(error.message)
+  );
+}
+
 export function toTraceInfo(item: TraceItem): TraceInfo {
   const info: TraceInfo = {
     traceId: item.trace_id,
@@ -304,27 +313,43 @@ export class DynamoTraceRepository implements TraceRepository {
     return this.updateExisting(traceId, 'SET metadata.#k = :v', { '#k': storedKey(key) }, { ':v': value });
   }
 
-  async putAssessment(
+  /** Sets each assessment by id in one UpdateItem, so an override and the overridden one change together. */
+  async putAssessments(
+    traceId: string,
+    assessments: Readonly<Record<string, Record<string, unknown>>>,
+  ): Promise<boolean> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    for (const [index, [assessmentId, assessment]] of Object.entries(assessments).entries()) {
+      const json = JSON.stringify(assessment);
+      if (json.length > ITEM_BYTES_BUDGET / 4) {
+        throw new InvalidParameterValueError(
+          `The assessment is ${json.length} bytes as JSON; an assessment may take at most ${ITEM_BYTES_BUDGET / 4}.`,
+        );
+      }
+      names[`#k${index}`] = storedKey(assessmentId);
+      values[`:v${index}`] = json;
+      sets.push(`assessments.#k${index} = :v${index}`);
+    }
+    return this.updateExisting(traceId, `SET ${sets.join(', ')}`, names, values);
+  }
+
+  /** Removes the assessment and, in the same UpdateItem, sets `restored` (the one it overrode). */
+  async deleteAssessment(
     traceId: string,
     assessmentId: string,
-    assessment: Record<string, unknown>,
+    restored?: { assessmentId: string; assessment: Record<string, unknown> },
   ): Promise<boolean> {
-    const json = JSON.stringify(assessment);
-    if (json.length > ITEM_BYTES_BUDGET / 4) {
-      throw new InvalidParameterValueError(
-        `The assessment is ${json.length} bytes as JSON; an assessment may take at most ${ITEM_BYTES_BUDGET / 4}.`,
-      );
+    if (!restored) {
+      return this.updateExisting(traceId, 'REMOVE assessments.#k', { '#k': storedKey(assessmentId) }, {});
     }
     return this.updateExisting(
       traceId,
-      'SET assessments.#k = :v',
-      { '#k': storedKey(assessmentId) },
-      { ':v': json },
+      'REMOVE assessments.#k SET assessments.#r = :r',
+      { '#k': storedKey(assessmentId), '#r': storedKey(restored.assessmentId) },
+      { ':r': JSON.stringify(restored.assessment) },
     );
-  }
-
-  async deleteAssessment(traceId: string, assessmentId: string): Promise<boolean> {
-    return this.updateExisting(traceId, 'REMOVE assessments.#k', { '#k': storedKey(assessmentId) }, {});
   }
 
   private async updateExisting(
@@ -347,6 +372,12 @@ export class DynamoTraceRepository implements TraceRepository {
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
+      // The update is refused whole, so nothing is half-written: the trace keeps what it had.
+      if (isItemTooLarge(error)) {
+        throw new InvalidParameterValueError(
+          `Trace ${traceId}'s tags, metadata and assessments would take more than DynamoDB's 400 KB item limit; delete some before adding more.`,
+        );
+      }
       throw error;
     }
   }

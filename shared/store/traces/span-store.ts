@@ -1,7 +1,9 @@
 /**
- * Span payloads in the artifact bucket, under `<key prefix>traces/<trace_id>/`: one JSON object per OTLP
- * batch and trace, named by a digest of its content, so a retried export rewrites the same object rather
- * than adding one. A trace's spans are its objects read together. The bucket's lifecycle rule expires the
+ * Span payloads in the artifact bucket, under `<key prefix>traces/<trace_id>/<experiment_id>/`: one JSON
+ * object per OTLP batch and trace, named by a digest of its content, so a retried export rewrites the same
+ * object rather than adding one. A trace's spans are its own experiment's objects read together: spans
+ * exported under another experiment (refused once the info item says whose the trace is) may already be
+ * stored, and must never join the trace. The bucket's lifecycle rule expires the
  * prefix after the trace retention (infra/stacks/data-stack.ts), as DynamoDB's TTL expires the info items.
  */
 import { createHash } from 'node:crypto';
@@ -31,27 +33,31 @@ export class S3SpanStore {
     return `${this.keyPrefix}${TRACES_KEY_PREFIX}${traceId}/`;
   }
 
-  async put(traceId: string, spans: readonly OtelSpan[]): Promise<void> {
+  private experimentPrefix(experimentId: string, traceId: string): string {
+    return `${this.tracePrefix(traceId)}${encodeURIComponent(experimentId)}/`;
+  }
+
+  async put(experimentId: string, traceId: string, spans: readonly OtelSpan[]): Promise<void> {
     const body = JSON.stringify({ spans });
     const digest = createHash('sha256').update(body).digest('hex').slice(0, 32);
     await this.s3.send(
       new PutObjectCommand({
         Bucket: this.bucket,
-        Key: `${this.tracePrefix(traceId)}${digest}.json`,
+        Key: `${this.experimentPrefix(experimentId, traceId)}${digest}.json`,
         Body: body,
         ContentType: 'application/json',
       }),
     );
   }
 
-  private async keys(traceId: string): Promise<string[]> {
+  private async keys(prefix: string): Promise<string[]> {
     const found: string[] = [];
     let token: string | undefined;
     do {
       const page = await this.s3.send(
         new ListObjectsV2Command({
           Bucket: this.bucket,
-          Prefix: this.tracePrefix(traceId),
+          Prefix: prefix,
           ...(token ? { ContinuationToken: token } : {}),
         }),
       );
@@ -62,8 +68,8 @@ export class S3SpanStore {
   }
 
   /** Every span stored for the trace, once each (by span id), in start-time order. */
-  async list(traceId: string): Promise<OtelSpan[]> {
-    const objectKeys = await this.keys(traceId);
+  async list(experimentId: string, traceId: string): Promise<OtelSpan[]> {
+    const objectKeys = await this.keys(this.experimentPrefix(experimentId, traceId));
     const bySpanId = new Map<string, OtelSpan>();
     for (let start = 0; start < objectKeys.length; start += READ_CONCURRENCY) {
       const batches = await Promise.all(
@@ -88,8 +94,9 @@ export class S3SpanStore {
     });
   }
 
+  /** Every object under the trace, its own experiment's and any refused export's. */
   async deleteTrace(traceId: string): Promise<void> {
-    const objectKeys = await this.keys(traceId);
+    const objectKeys = await this.keys(this.tracePrefix(traceId));
     for (let start = 0; start < objectKeys.length; start += 1000) {
       await this.s3.send(
         new DeleteObjectsCommand({

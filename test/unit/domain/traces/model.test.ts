@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, parseDuration, traceInfoJson } from '../../../../shared/domain/traces/model.js';
-import { compileTraceFilter, isTimeOrder, parseTraceOrder } from '../../../../shared/domain/traces/search.js';
+import {
+  compileTraceFilter,
+  isTimeOrder,
+  parseTraceOrder,
+  TRACE_FILTER_HINT,
+} from '../../../../shared/domain/traces/search.js';
 
 describe('trace info on the wire', () => {
   it('writes and reads durations as protobuf Duration strings', () => {
@@ -73,6 +78,19 @@ describe('trace search grammar', () => {
       "tag.team > 'a'",
     ]) {
       expect(() => compileTraceFilter(filter), filter).toThrow(/Invalid filter/);
+    }
+  });
+
+  it("ends filter errors with a trace filter's example, not a run filter's", () => {
+    for (const filter of ["trace.status = 'OK' AND", "span.name = 'x'", "name = 'unterminated"]) {
+      let message = '';
+      try {
+        compileTraceFilter(filter);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message, filter).toContain(TRACE_FILTER_HINT);
+      expect(message, filter).not.toContain('metrics.loss');
     }
   });
 
