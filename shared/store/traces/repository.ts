@@ -280,8 +280,9 @@ export class DynamoTraceRepository implements TraceRepository {
     pageSize: number,
   ): AsyncGenerator<ListedTrace> {
     const partition = keys.experimentTracesPartition(experimentId);
-    // Sort keys are hex and `#`, all below `~`: the open end of either range.
-    const [from, to] = after === undefined ? ['', '~'] : descending ? ['', after] : [after, '~'];
+    // Sort keys are hex and `#`, all above `!` and below `~`: the open ends of either range (DynamoDB refuses
+    // an empty string in a key condition, which dynalite lets through).
+    const [from, to] = after === undefined ? ['!', '~'] : descending ? ['!', after] : [after, '~'];
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.doc.send(
