@@ -13,6 +13,7 @@ export const USAGE = `Usage:
   cairn policy audit --model NAME [--max-results N] [TARGET]
   cairn policy migrate [--dry-run] [TARGET]
   cairn migrate [--dry-run] [--all] [TARGET]
+  cairn gc [--older-than AGE] [--experiment-ids ID,...] [--dry-run] [--yes] [TARGET]
 
 server:
   --host      address to listen on (env CAIRN_HOST, default 127.0.0.1); anything but loopback needs --auth
@@ -48,7 +49,15 @@ so that their searches read one page instead of every run (until then they answe
 Run it once after upgrading (\`--dry-run\` reports what it would key); it is safe to run again or to resume.
 It also sets each experiment's run counters (the web UI's Runs column; they read 0 until then). --all
 re-checks experiments already migrated and recounts them: after rolling back to an earlier build that
-wrote runs, or to repair counters that drifted.`;
+wrote runs, or to repair counters that drifted.
+
+gc removes for good the runs deleted more than AGE ago (30d, 12h, 90m; default 30d) and the experiments
+deleted more than AGE ago with all their runs, logged models and traces: their data and their artifacts.
+A run or logged model a registered model version uses is kept and reported. Runs deleted by a Cairn
+before deletes were timed are marked deleted as of the first gc, and go AGE later. --experiment-ids
+limits it to those experiments; --dry-run prints what would go (counts, bytes) and changes nothing. On
+a stack it needs --older-than, or --yes for the default; the stack also runs it daily on its own
+(cairn:purgeDeletedAfterDays). Safe to interrupt and run again.`;
 
 /** A mistake in the command line: the message, then the usage text, exit code 2. */
 export class UsageError extends Error {}

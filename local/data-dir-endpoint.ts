@@ -15,6 +15,8 @@ export interface PublishedEndpoint {
   /** dynalite's unix socket (the endpoint is then a placeholder); absent for an external DynamoDB. */
   dynamodbSocket?: string;
   tableName: string;
+  /** s3rver's unix socket (`cairn gc` removes artifacts through it while the server runs). */
+  s3Socket?: string;
 }
 
 /** Writes the file and returns its remover. */
@@ -31,7 +33,8 @@ export function readPublishedEndpoint(dataDir: string): PublishedEndpoint | unde
   } catch {
     return undefined;
   }
-  const { pid, dynamodbEndpoint, dynamodbSocket, tableName } = (parsed ?? {}) as Partial<PublishedEndpoint>;
+  const { pid, dynamodbEndpoint, dynamodbSocket, tableName, s3Socket } = (parsed ??
+    {}) as Partial<PublishedEndpoint>;
   if (!Number.isInteger(pid) || typeof dynamodbEndpoint !== 'string' || typeof tableName !== 'string') {
     return undefined;
   }
@@ -41,5 +44,6 @@ export function readPublishedEndpoint(dataDir: string): PublishedEndpoint | unde
     dynamodbEndpoint,
     ...(dynamodbSocket === undefined ? {} : { dynamodbSocket }),
     tableName,
+    ...(typeof s3Socket === 'string' ? { s3Socket } : {}),
   };
 }

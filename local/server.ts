@@ -117,6 +117,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       dynamodbEndpoint: dynamo.endpoint,
       ...(dynamoSocket ? { dynamodbSocket: dynamoSocket } : {}),
       tableName,
+      s3Socket: s3.socketPath,
     });
 
     for (const name of ['CAIRN_DYNAMODB_ENDPOINT', 'CAIRN_DYNAMODB_SOCKET', 'CAIRN_S3_ENDPOINT']) {

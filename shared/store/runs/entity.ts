@@ -39,6 +39,8 @@ export interface RunItem {
   end_time?: number;
   artifact_uri: string;
   lifecycle_stage: LifecycleStage;
+  /** Epoch ms of the delete that moved it to `deleted` (absent on runs deleted before it was kept). */
+  deleted_time?: number;
   params: Record<string, string>;
   tags: Record<string, string>;
   datasets?: DatasetInput[];

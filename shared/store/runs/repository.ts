@@ -305,16 +305,19 @@ export class DynamoRunRepository implements RunRepository {
       if (item.lifecycle_stage !== from) return { moved: false, item };
       const next: RunItem = { ...item, lifecycle_stage: to, ver: item.ver + 1 };
       const { gsi1sk } = runIndexKeys(next);
+      // When the run was deleted (MLflow's deleted_time): what `cairn gc` measures its threshold from.
+      const deleting = to === 'deleted';
       const updated = await updateIfCondition(this.doc, {
         TableName: this.tableName,
         Key: keys.run(runId),
-        UpdateExpression: 'SET lifecycle_stage = :to, gsi1sk = :gsi1sk, ver = ver + :one',
+        UpdateExpression: `SET lifecycle_stage = :to, gsi1sk = :gsi1sk, ver = ver + :one${deleting ? ', deleted_time = :now' : ''}${deleting ? '' : ' REMOVE deleted_time'}`,
         ConditionExpression: 'ver = :read',
         ExpressionAttributeValues: {
           ':to': to,
           ':gsi1sk': gsi1sk,
           ':one': 1,
           ':read': item.ver,
+          ...(deleting ? { ':now': Date.now() } : {}),
         },
       });
       if (updated) return { moved: true, item: next };
