@@ -49,6 +49,11 @@ export interface DeploymentSettings {
   /** The table's on-demand ceiling (request units per second; reads and writes): a cost ceiling. */
   tableMaxReadRequestUnits: number;
   tableMaxWriteRequestUnits: number;
+  /**
+   * Days after its delete that a run or experiment is purged for good by the daily purge function
+   * (shared/store/purge); 0 (or `off`) deploys no purge function and no schedule.
+   */
+  purgeDeletedAfterDays: number;
 }
 
 export const DEFAULT_SETTINGS: DeploymentSettings = {
@@ -85,6 +90,9 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   // requests are throttled (the SDK retries, then 5xx) instead of billed.
   tableMaxReadRequestUnits: 12_000,
   tableMaxWriteRequestUnits: 4_000,
+  // MLflow's own `mlflow gc` has no default; 30 days matches the bucket's noncurrent-version window, so a
+  // mistaken delete has a month to be restored before anything is gone for good.
+  purgeDeletedAfterDays: 30,
 };
 
 /** The context keys, as written on the command line. */
@@ -109,6 +117,7 @@ export const CONTEXT_KEYS = {
   traceRetentionDays: 'cairn:traceRetentionDays',
   tableMaxReadRequestUnits: 'cairn:tableMaxReadRequestUnits',
   tableMaxWriteRequestUnits: 'cairn:tableMaxWriteRequestUnits',
+  purgeDeletedAfterDays: 'cairn:purgeDeletedAfterDays',
 } as const satisfies Record<keyof DeploymentSettings, `cairn:${string}`>;
 
 export class DeploymentSettingError extends Error {
@@ -166,6 +175,7 @@ export function readSettings(lookup: Lookup): DeploymentSettings {
     traceRetentionDays: int('traceRetentionDays', 1, 3_650),
     tableMaxReadRequestUnits: int('tableMaxReadRequestUnits', 1, 40_000),
     tableMaxWriteRequestUnits: int('tableMaxWriteRequestUnits', 1, 40_000),
+    purgeDeletedAfterDays: purgeDays(get('purgeDeletedAfterDays')),
   };
   if (settings.throttleBurstLimit < settings.throttleRateLimit) {
     throw new DeploymentSettingError(
@@ -252,4 +262,19 @@ function bool(field: 'retainData', raw: unknown): boolean {
   if (raw === true || raw === 'true') return true;
   if (raw === false || raw === 'false') return false;
   throw new DeploymentSettingError(CONTEXT_KEYS[field], raw, 'true or false');
+}
+
+/** Days from 1 to 3650, or 0 / `off` for no scheduled purge (`cairn gc` still works by hand). */
+function purgeDays(raw: unknown): number {
+  if (raw === undefined) return DEFAULT_SETTINGS.purgeDeletedAfterDays;
+  if (raw === 'off' || raw === false) return 0;
+  const days = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : Number.NaN;
+  if (!Number.isInteger(days) || days < 0 || days > 3_650) {
+    throw new DeploymentSettingError(
+      CONTEXT_KEYS.purgeDeletedAfterDays,
+      raw,
+      "a whole number of days from 0 to 3650, or 'off' (0 and 'off' turn the daily purge off)",
+    );
+  }
+  return days;
 }

@@ -45,6 +45,7 @@ export function buildApp(app: App = new App()) {
     logRetentionDays: settings.logRetentionDays,
     alarmEmail: settings.alarmEmail,
     traceRetentionDays: settings.traceRetentionDays,
+    purgeDeletedAfterDays: settings.purgeDeletedAfterDays,
     reservedConcurrency: {
       tracking: settings.trackingConcurrency,
       artifacts: settings.artifactsConcurrency,

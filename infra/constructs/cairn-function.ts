@@ -21,8 +21,8 @@ import type { IndexName } from '../../shared/store/keys.js';
 import { TRACES_KEY_PREFIX } from '../../shared/store/traces/span-store.js';
 import { bundleFunction, entryOf } from './bundling.js';
 
-/** The API's functions, plus the authorizer API Gateway runs before them. */
-export type FunctionArea = FunctionName | 'authorizer';
+/** The API's functions, plus the authorizer API Gateway runs before them and the scheduled purge. */
+export type FunctionArea = FunctionName | 'authorizer' | 'purge';
 
 /** The DynamoDB item actions a function may be granted (no transactions: design decision 5). */
 export type TableAction =
@@ -52,6 +52,11 @@ export interface CairnFunctionProps {
   logRetention?: RetentionDays;
   /** The function's reserved concurrency (settings.ts says why every function has one). */
   reservedConcurrency: number;
+  /**
+   * Who invokes it: API Gateway, synchronously (the default; timeout under its 30 s), or EventBridge
+   * Scheduler, asynchronously (the purge: its own timeout, its failures retried by the schedule).
+   */
+  invokedBy?: { kind: 'api' } | { kind: 'schedule'; timeout: Duration };
 }
 
 export class CairnFunction extends Construct {
@@ -106,7 +111,7 @@ export class CairnFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: 1024,
       // Below API Gateway's 30 s integration limit, so the function's own timeout is what the client sees.
-      timeout: Duration.seconds(29),
+      timeout: props.invokedBy?.kind === 'schedule' ? props.invokedBy.timeout : Duration.seconds(29),
       reservedConcurrentExecutions: props.reservedConcurrency,
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
@@ -120,11 +125,11 @@ export class CairnFunction extends Construct {
         ...props.environment,
       },
     });
-    this.acknowledgeSharedFindings();
+    this.acknowledgeSharedFindings(props.invokedBy?.kind ?? 'api');
   }
 
   /** The cdk-nag findings every Cairn function has by design, each acknowledged with its reason. */
-  private acknowledgeSharedFindings(): void {
+  private acknowledgeSharedFindings(invokedBy: 'api' | 'schedule'): void {
     Validations.of(this.fn).acknowledge(
       {
         id: 'AwsSolutions-L1',
@@ -136,8 +141,12 @@ export class CairnFunction extends Construct {
       {
         id: 'Serverless-LambdaDLQ',
         reason:
-          'API Gateway invokes the function synchronously and the caller receives every failure as the ' +
-          'response; there is no asynchronous event to dead-letter.',
+          invokedBy === 'api'
+            ? 'API Gateway invokes the function synchronously and the caller receives every failure as the ' +
+              'response; there is no asynchronous event to dead-letter.'
+            : 'The daily schedule carries no data: a failed invocation loses nothing (the next day redoes ' +
+              'whatever is left, by design), and its Errors alarm reports it; a dead-letter queue would hold ' +
+              'only empty events.',
       },
     );
     Validations.of(this.role).acknowledge({
@@ -235,6 +244,33 @@ export class CairnFunction extends Construct {
         resources: [bucket.bucketArn],
         conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } },
       }),
+    );
+    this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
+    this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);
+    return this;
+  }
+
+  /**
+   * Grants what the purge calls on the bucket (shared/store/purge/purge.ts: ListObjectsV2 and DeleteObjects
+   * of the objects of runs, logged models and traces it purges) under the artifact key prefix only, and
+   * sets CAIRN_ARTIFACT_BUCKET and CAIRN_ARTIFACT_KEY_PREFIX. No read, no write: it never sees a byte.
+   */
+  bindBucketPurge(bucket: IBucket, keyPrefix = ''): this {
+    const objects = bucket.arnForObjects(`${keyPrefix}*`);
+    this.role.addToPolicy(new PolicyStatement({ actions: ['s3:DeleteObject'], resources: [objects] }));
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } },
+      }),
+    );
+    this.acknowledgeWildcard(
+      objects,
+      'The purge deletes the objects of runs, logged models and traces it finds in the table ' +
+        '(<prefix><experiment>/<run>/..., <prefix><experiment>/models/<id>/..., <prefix>traces/<trace>/...), ' +
+        'keyed by ids known only at run time, so the artifact key prefix is the narrowest scope IAM can ' +
+        'state; it may delete, never read or write.',
     );
     this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
     this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);

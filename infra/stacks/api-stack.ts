@@ -25,9 +25,11 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Construct } from 'constructs';
 import { type FunctionName, ROUTES } from '../../shared/api/routes.js';
-import { keys, TABLE_KEYS } from '../../shared/store/keys.js';
+import { type IndexName, keys, TABLE_KEYS } from '../../shared/store/keys.js';
 import { CairnFunction, type FunctionArea } from '../constructs/cairn-function.js';
 import { Observability } from '../constructs/observability.js';
 import { DEFAULT_SETTINGS } from '../settings.js';
@@ -75,14 +77,24 @@ export interface ApiStackProps extends StackProps {
   /** Days a trace is kept (the traces function's CAIRN_TRACE_RETENTION_DAYS; the data stack expires the rest). */
   traceRetentionDays?: number;
   /** Reserved concurrency per function (defaults in settings.ts). */
-  reservedConcurrency?: Partial<Record<FunctionArea, number>>;
+  reservedConcurrency?: Partial<Record<Exclude<FunctionArea, 'purge'>, number>>;
+  /** Days after a delete that the daily purge removes it for good; 0: no purge function, no schedule. */
+  purgeDeletedAfterDays?: number;
 }
+
+/** When the daily purge runs (UTC): an hour when a team's training jobs are the fewest, most days. */
+export const PURGE_SCHEDULE = { hour: '3', minute: '17' } as const;
+
+/** The purge function's timeout: Lambda's longest; it stops starting new work 2 minutes before it. */
+export const PURGE_TIMEOUT = Duration.minutes(15);
 
 export class ApiStack extends Stack {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly functions: Record<FunctionName, CairnFunction>;
   readonly authorizerFunction: CairnFunction;
+  /** The daily purge, unless `purgeDeletedAfterDays` is 0. */
+  readonly purgeFunction: CairnFunction | undefined;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
@@ -100,7 +112,7 @@ export class ApiStack extends Stack {
       ui: DEFAULT_SETTINGS.uiConcurrency,
       traces: DEFAULT_SETTINGS.tracesConcurrency,
       ...props.reservedConcurrency,
-    } satisfies Record<FunctionArea, number>;
+    } satisfies Record<Exclude<FunctionArea, 'purge'>, number>;
 
     // The commands in shared/store/experiments-repo.ts, runs-repo.ts and history-pages.ts.
     const tracking = new CairnFunction(this, 'Tracking', {
@@ -266,9 +278,19 @@ export class ApiStack extends Stack {
       },
     });
 
+    this.purgeFunction = this.addPurge(props, logRetention, gsis, noTokens);
+
     this.observability = new Observability(this, 'Observability', {
       api: this.api,
-      functions: [tracking, artifacts, registry, ui, traces, this.authorizerFunction],
+      functions: [
+        tracking,
+        artifacts,
+        registry,
+        ui,
+        traces,
+        this.authorizerFunction,
+        ...(this.purgeFunction ? [this.purgeFunction] : []),
+      ],
       table: props.table,
       indexNames: gsis,
       alarmEmail: props.alarmEmail,
@@ -297,6 +319,52 @@ export class ApiStack extends Stack {
       description: 'Every alarm notifies this topic; subscribe email, chat or a pager to it',
     });
     new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    new CfnOutput(this, 'CairnArtifactLocation', {
+      value: `s3://${props.artifactBucket.bucketName}/${props.artifactKeyPrefix ?? ''}`,
+      description: 'Where artifacts live (bucket and key prefix): what `cairn gc --stack CairnApi` purges',
+    });
+  }
+
+  /**
+   * The daily purge (functions/purge): EventBridge Scheduler invokes it once a day. It reads and deletes
+   * table items (queries of run, model and trace partitions and of the experiment, run, model, trace and
+   * version listings on both indexes; deleted-time stamps and counter decrements are updates) and deletes
+   * objects under the artifact prefix. One at a time (reserved concurrency 1): two would do the same work.
+   */
+  private addPurge(
+    props: ApiStackProps,
+    logRetention: RetentionDays,
+    gsis: IndexName[],
+    noTokens: { denyPartitions: string[] },
+  ): CairnFunction | undefined {
+    const days = props.purgeDeletedAfterDays ?? DEFAULT_SETTINGS.purgeDeletedAfterDays;
+    if (days === 0) return undefined;
+    const purge = new CairnFunction(this, 'Purge', {
+      area: 'purge',
+      logRetention,
+      reservedConcurrency: 1,
+      invokedBy: { kind: 'schedule', timeout: PURGE_TIMEOUT },
+      environment: { CAIRN_PURGE_AFTER_DAYS: String(days) },
+    })
+      .bindTable(props.table, {
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+        ],
+        queryIndexes: gsis,
+        ...noTokens,
+      })
+      .bindBucketPurge(props.artifactBucket, props.artifactKeyPrefix ?? '');
+    new Schedule(this, 'PurgeSchedule', {
+      description: `Cairn: purge runs and experiments deleted more than ${days} days ago`,
+      schedule: ScheduleExpression.cron({ ...PURGE_SCHEDULE }),
+      // A failed day is redone by the next one (the purge resumes by design): no retries piling up.
+      target: new LambdaInvoke(purge.fn, { retryAttempts: 0 }),
+    });
+    return purge;
   }
 }
 
