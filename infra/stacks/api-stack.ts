@@ -23,10 +23,12 @@ import {
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import type { Construct } from 'constructs';
 import { type FunctionName, ROUTES } from '../../shared/api/routes.js';
 import { type IndexName, keys, TABLE_KEYS } from '../../shared/store/keys.js';
@@ -358,11 +360,31 @@ export class ApiStack extends Stack {
         ...noTokens,
       })
       .bindBucketPurge(props.artifactBucket, props.artifactKeyPrefix ?? '');
+    // The schedule's own role, allowed to invoke this one function and nothing else.
+    const scheduleRole = new Role(this, 'PurgeScheduleRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
+      description: 'Cairn: EventBridge Scheduler invoking the daily purge',
+    });
     new Schedule(this, 'PurgeSchedule', {
       description: `Cairn: purge runs and experiments deleted more than ${days} days ago`,
       schedule: ScheduleExpression.cron({ ...PURGE_SCHEDULE }),
       // A failed day is redone by the next one (the purge resumes by design): no retries piling up.
-      target: new LambdaInvoke(purge.fn, { retryAttempts: 0 }),
+      target: new LambdaInvoke(purge.fn, { role: scheduleRole, retryAttempts: 0 }),
+    });
+    // Lambda's grantInvoke adds `<function ARN>:*` (its versions and aliases) beside the function's ARN;
+    // the finding is named by the ARN as rendered, known only once synthesis resolves it.
+    const versions = `${purge.fn.functionArn}:*`;
+    scheduleRole.node.addValidation({
+      validate: () => {
+        const rendered = flattenCfnReference(Stack.of(this).resolve(versions));
+        Validations.of(scheduleRole).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${rendered}]`,
+          reason:
+            "The wildcard is the purge function's own versions and aliases (Lambda's grantInvoke grants the " +
+            'function ARN and `<ARN>:*` together); no other function can be invoked with this role.',
+        });
+        return [];
+      },
     });
     return purge;
   }

@@ -495,10 +495,12 @@ describe('api stack: least privilege', () => {
   });
 
   it('gives each function its own Lambda-only role, no managed policy and no wildcard action', () => {
-    const roles = resources(api, 'AWS::IAM::Role');
+    // The purge schedule's role is EventBridge Scheduler's (test/infra/purge.test.ts).
+    const roles = resources(api, 'AWS::IAM::Role').filter(([id]) => !id.startsWith('PurgeScheduleRole'));
     expect(roles.map(([id]) => id.replace(/Role[0-9A-F]{8}$/, '')).sort()).toEqual([
       'Artifacts',
       'Authorizer',
+      'Purge',
       'Registry',
       'Traces',
       'Tracking',
@@ -586,11 +588,11 @@ describe('api stack: traffic and logs', () => {
 
   it('keeps every log group for the configured retention, each function writing to its own', () => {
     const groups = resources(api, 'AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(7);
+    expect(groups).toHaveLength(8);
     for (const [, group] of groups)
       expect(group.Properties.RetentionInDays).toBe(DEFAULT_SETTINGS.logRetentionDays);
     const used = resources(api, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties.LoggingConfig);
-    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(6);
+    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(7);
   });
 
   it('takes stage, throttling, retention and presign expiry from context', () => {
@@ -742,7 +744,7 @@ describe('api stack: alarms and dashboard', () => {
       ]),
     );
     // One line per function in each function graph.
-    expect(lines.filter((line) => line === 'AWS/Lambda/Invocations')).toHaveLength(6);
+    expect(lines.filter((line) => line === 'AWS/Lambda/Invocations')).toHaveLength(7);
     expect(
       body.widgets.some(
         (widget) => JSON.stringify(widget).includes('"type":"alarm"') || 'alarms' in widget.properties,
