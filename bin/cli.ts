@@ -5,6 +5,8 @@
  *   policy   set, read and delete registered models' promotion policies; read their promotion audit trail;
  *            migrate policies stored under model names by earlier builds
  *   migrate  bring data stored by earlier builds up to the current layout (run order keys)
+ *   doctor   check a deployment (or any Cairn URL) end to end, with the fix for each failure
+ *   env      print the environment a training job needs to log to a deployed stack
  */
 import { USAGE } from './usage.js';
 
@@ -21,6 +23,10 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/policy.js')).policy(rest);
       case 'migrate':
         return await (await import('./commands/migrate.js')).migrate(rest);
+      case 'doctor':
+        return await (await import('./commands/doctor.js')).doctor(rest);
+      case 'env':
+        return await (await import('./commands/env.js')).env(rest);
       case undefined:
       case 'help':
       case '--help':

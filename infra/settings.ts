@@ -29,6 +29,8 @@ export interface DeploymentSettings {
   alarmEmail?: string;
   /** Keep the table and bucket (and deletion protection on) when the stacks are deleted. */
   retainData: boolean;
+  /** The CloudWatch dashboard: opt-in, since it costs $3 a month past the account's first three. */
+  dashboard: boolean;
   /** How long an overwritten or deleted artifact stays recoverable as a noncurrent version. */
   noncurrentVersionDays: number;
   /**
@@ -67,6 +69,7 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   logRetentionDays: RetentionDays.ONE_MONTH,
   alarmEmail: undefined,
   retainData: true,
+  dashboard: false,
   noncurrentVersionDays: 30,
   // 225 of a Region's default 1,000 (AWS keeps 100 unreserved). At ~100 ms per request these serve the
   // API's default 500 req/s throttle several times over; tracking takes most traffic (every log call),
@@ -99,6 +102,7 @@ export const CONTEXT_KEYS = {
   logRetentionDays: 'cairn:logRetentionDays',
   alarmEmail: 'cairn:alarmEmail',
   retainData: 'cairn:retainData',
+  dashboard: 'cairn:dashboard',
   noncurrentVersionDays: 'cairn:noncurrentVersionDays',
   trackingConcurrency: 'cairn:trackingConcurrency',
   artifactsConcurrency: 'cairn:artifactsConcurrency',
@@ -154,6 +158,7 @@ export function readSettings(lookup: Lookup): DeploymentSettings {
     logRetentionDays: retention(get('logRetentionDays')),
     alarmEmail: alarmEmail(get('alarmEmail')),
     retainData: bool('retainData', get('retainData')),
+    dashboard: bool('dashboard', get('dashboard')),
     noncurrentVersionDays: int('noncurrentVersionDays', 1, 3_650),
     // 0 would stop the function altogether (Lambda's "throttle"); the account's quota is the real top.
     trackingConcurrency: int('trackingConcurrency', 1, 10_000),
@@ -247,7 +252,7 @@ function alarmEmail(raw: unknown): string | undefined {
   throw new DeploymentSettingError(CONTEXT_KEYS.alarmEmail, raw, 'one email address');
 }
 
-function bool(field: 'retainData', raw: unknown): boolean {
+function bool(field: 'retainData' | 'dashboard', raw: unknown): boolean {
   if (raw === undefined) return DEFAULT_SETTINGS[field];
   if (raw === true || raw === 'true') return true;
   if (raw === false || raw === 'false') return false;

@@ -44,6 +44,7 @@ export function buildApp(app: App = new App()) {
     presignExpiresSeconds: settings.presignExpiresSeconds,
     logRetentionDays: settings.logRetentionDays,
     alarmEmail: settings.alarmEmail,
+    dashboard: settings.dashboard,
     traceRetentionDays: settings.traceRetentionDays,
     reservedConcurrency: {
       tracking: settings.trackingConcurrency,

@@ -72,6 +72,8 @@ export interface ApiStackProps extends StackProps {
   presignExpiresSeconds?: number;
   logRetentionDays?: RetentionDays;
   alarmEmail?: string;
+  /** Add the CloudWatch dashboard (`cairn:dashboard`); off by default, so an idle stack costs nothing for it. */
+  dashboard?: boolean;
   /** Days a trace is kept (the traces function's CAIRN_TRACE_RETENTION_DAYS; the data stack expires the rest). */
   traceRetentionDays?: number;
   /** Reserved concurrency per function (defaults in settings.ts). */
@@ -272,6 +274,7 @@ export class ApiStack extends Stack {
       table: props.table,
       indexNames: gsis,
       alarmEmail: props.alarmEmail,
+      dashboard: props.dashboard ?? false,
     });
 
     const stageUrl =
@@ -296,7 +299,9 @@ export class ApiStack extends Stack {
       value: this.observability.topic.topicArn,
       description: 'Every alarm notifies this topic; subscribe email, chat or a pager to it',
     });
-    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    if (this.observability.dashboard) {
+      new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    }
   }
 }
 

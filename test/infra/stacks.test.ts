@@ -712,8 +712,31 @@ describe('api stack: alarms and dashboard', () => {
     });
   });
 
-  it('has one dashboard with the API, functions, table and Cairn metrics', () => {
-    const [, dashboard] = only(api, 'AWS::CloudWatch::Dashboard', 'Observability');
+  it('has no dashboard by default: an idle stack pays nothing for one', () => {
+    expect(resources(api, 'AWS::CloudWatch::Dashboard')).toEqual([]);
+    expect(Object.keys(api.findOutputs('DashboardName'))).toEqual([]);
+  });
+
+  it('counts and prices its alarms in docs/deploy.md as the template has them', () => {
+    const all = alarms();
+    // A metric-math alarm is billed per metric it reads; the others watch one metric each.
+    const metrics = all.reduce(
+      (sum, alarm) =>
+        sum +
+        (Array.isArray(alarm.Metrics)
+          ? (alarm.Metrics as { MetricStat?: unknown }[]).filter((m) => m.MetricStat).length
+          : 1),
+      0,
+    );
+    const deploy = readFileSync(join(REPO_ROOT, 'docs', 'deploy.md'), 'utf8');
+    expect(deploy).toContain(`${all.length} alarms on ${metrics} metrics`);
+    expect(deploy).toContain(`$${(metrics * 0.1).toFixed(2)}`);
+  });
+
+  it('with cairn:dashboard=true has one dashboard with the API, functions, table and Cairn metrics', () => {
+    const { api: withDashboard } = withContext({ 'cairn:dashboard': 'true' });
+    expect(Object.keys(withDashboard.findOutputs('DashboardName'))).toHaveLength(1);
+    const [, dashboard] = only(withDashboard, 'AWS::CloudWatch::Dashboard', 'Observability');
     const body = JSON.parse(render(dashboard.Properties.DashboardBody) as string) as {
       widgets: { properties: { metrics?: unknown[][] } }[];
     };
@@ -949,13 +972,11 @@ describe('deployment settings', () => {
       expect((statement.Resource as unknown[]).length).toBe(2);
   });
 
-  it('documents every setting, with its default, in docs/deploy.md and the README', () => {
+  it('documents every setting, with its default, in docs/deploy.md, which the README links to', () => {
     const deploy = readFileSync(join(REPO_ROOT, 'docs', 'deploy.md'), 'utf8');
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    for (const key of Object.values(CONTEXT_KEYS)) {
-      expect(deploy, key).toContain(`\`${key}\``);
-      expect(readme, key).toContain(`\`${key}\``);
-    }
+    for (const key of Object.values(CONTEXT_KEYS)) expect(deploy, key).toContain(`\`${key}\``);
+    expect(readme).toContain('docs/deploy.md#settings');
     for (const value of [
       DEFAULT_SETTINGS.throttleRateLimit,
       DEFAULT_SETTINGS.throttleBurstLimit,
