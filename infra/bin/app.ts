@@ -45,6 +45,7 @@ export function buildApp(app: App = new App()) {
     logRetentionDays: settings.logRetentionDays,
     alarmEmail: settings.alarmEmail,
     dashboard: settings.dashboard,
+    alarms: settings.alarms,
     traceRetentionDays: settings.traceRetentionDays,
     reservedConcurrency: {
       tracking: settings.trackingConcurrency,

@@ -1,12 +1,13 @@
 /**
- * What an operator watches: alarms on what a user would notice (5xx answers, crashed or throttled
- * functions, throttled DynamoDB requests), all sent to one SNS topic, and, with `cairn:dashboard=true`,
+ * What an operator watches: alarms on what a user would notice (5xx answers, crashed functions; with
+ * `cairn:alarms=all` also throttled functions and DynamoDB requests), all sent to one SNS topic, and, with `cairn:dashboard=true`,
  * one dashboard with the API, the functions, the table and Cairn's own EMF metrics (namespace `Cairn`).
  *
  * Idle cost decides the defaults: a dashboard is $3 a month past an account's first three whether anyone
  * looks or not, so it is opt-in (the metrics are there either way, in the CloudWatch console). Alarms
- * are $0.10 per metric they watch, each, a month (the first 10 of an account free): one per signal a
- * user would notice, nothing finer; docs/deploy.md counts and prices them.
+ * are $0.10 per metric they watch, each, a month (the first 10 of an account free): by default one per
+ * signal a user would notice, within those 10 (throttles reach users as 5xx once the SDK's retries give
+ * up, so the 5xx rate covers them); docs/deploy.md counts and prices them.
  *
  * The topic always exists, with an email subscription only when `cairn:alarmEmail` is set: an idle topic
  * costs nothing, alarms always have somewhere to go, and an operator can subscribe a pager or chat
@@ -31,6 +32,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import type { AlarmSet } from '../settings.js';
 import type { CairnFunction } from './cairn-function.js';
 
 /** Alarm thresholds; docs/deploy.md lists them. */
@@ -56,6 +58,8 @@ export interface ObservabilityProps {
   alarmEmail?: string;
   /** Build the dashboard (`cairn:dashboard`). */
   dashboard?: boolean;
+  /** `essential`: the 5xx rate and crashes; `all` adds throttles (`cairn:alarms`). */
+  alarms: AlarmSet;
 }
 
 export class Observability extends Construct {
@@ -93,6 +97,7 @@ export class Observability extends Construct {
         evaluationPeriods: 1,
         alarmDescription: `The ${fn.area} function crashed or timed out; its log group has the details.`,
       });
+      if (props.alarms !== 'all') continue;
       this.alarm(`${name}Throttles`, {
         metric: fn.fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }),
         threshold: ALARM_THRESHOLDS.functionThrottles,
@@ -108,7 +113,7 @@ export class Observability extends Construct {
         dimensions: { TableName: props.table.tableName, GlobalSecondaryIndexName: index },
       })),
     ];
-    for (const target of throttleTargets) {
+    for (const target of props.alarms === 'all' ? throttleTargets : []) {
       for (const kind of ['Read', 'Write'] as const) {
         this.alarm(`Dynamo${target.label}${kind}Throttles`, {
           metric: dynamoMetric(`${kind}ThrottleEvents`, target.dimensions),

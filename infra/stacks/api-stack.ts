@@ -30,7 +30,7 @@ import { type FunctionName, ROUTES } from '../../shared/api/routes.js';
 import { keys, TABLE_KEYS } from '../../shared/store/keys.js';
 import { CairnFunction, type FunctionArea } from '../constructs/cairn-function.js';
 import { Observability } from '../constructs/observability.js';
-import { DEFAULT_SETTINGS } from '../settings.js';
+import { type AlarmSet, DEFAULT_SETTINGS } from '../settings.js';
 
 /**
  * Routes API Gateway serves without a token: the health probe (load balancers and uptime checks carry no
@@ -74,6 +74,8 @@ export interface ApiStackProps extends StackProps {
   alarmEmail?: string;
   /** Add the CloudWatch dashboard (`cairn:dashboard`); off by default, so an idle stack costs nothing for it. */
   dashboard?: boolean;
+  /** Which alarms (`cairn:alarms`): the essential ones by default, within CloudWatch's free alarm metrics. */
+  alarms?: AlarmSet;
   /** Days a trace is kept (the traces function's CAIRN_TRACE_RETENTION_DAYS; the data stack expires the rest). */
   traceRetentionDays?: number;
   /** Reserved concurrency per function (defaults in settings.ts). */
@@ -275,6 +277,7 @@ export class ApiStack extends Stack {
       indexNames: gsis,
       alarmEmail: props.alarmEmail,
       dashboard: props.dashboard ?? false,
+      alarms: props.alarms ?? 'essential',
     });
 
     const stageUrl =
