@@ -1,6 +1,6 @@
 /** Pieces the traces tab and the trace page share: state badges and the bounded value viewer. */
 import { useMemo, useState } from 'preact/hooks';
-import { displayValue, type SpanStatus, stateLabel, type TraceState } from './model.js';
+import { displayValue, SHOWN_CHARS, type SpanStatus, stateLabel, type TraceState } from './model.js';
 import './traces.css';
 
 /** A state in colour and in words (colour alone says nothing to a screen reader or a colour-blind eye). */
@@ -22,7 +22,8 @@ export function ValueView(props: { value: string; label: string }) {
   return (
     <figure class="value-view">
       <figcaption class="visually-hidden">{props.label}</figcaption>
-      <pre class="value-text">
+      {/* A whole long value is not wrapped: wrapping 2 MB costs Chromium seconds of layout, one line does not. */}
+      <pre class={all && shown.total > SHOWN_CHARS ? 'value-text value-long' : 'value-text'}>
         {shown.text}
         {shown.truncated && '…'}
       </pre>
