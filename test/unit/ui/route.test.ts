@@ -78,6 +78,14 @@ describe('hash routes', () => {
       spanId: '00ff',
     });
     expect(parseHash('#/experiments/1/traces/tr-0a/x').page).toBe('not-found');
+    // MLflow's own trace links: the traces tab with the trace selected.
+    for (const name of ['selectedTraceId', 'selectedEvaluationId']) {
+      expect(parseHash(`#/experiments/4/traces?${name}=tr-0b`)).toEqual({
+        page: 'trace',
+        experimentId: '4',
+        traceId: 'tr-0b',
+      });
+    }
   });
 
   it('says not-found for anything else, never throws on bad escapes', () => {

@@ -82,6 +82,12 @@ export function parseHash(hash: string): Route {
       return { page: 'trace', experimentId: a, traceId: c, ...(spanId ? { spanId } : {}) };
     }
     const tab = EXPERIMENT_TABS.find((candidate) => candidate === b);
+    // MLflow's UI links to a trace as its traces tab with the trace selected (older releases:
+    // `selectedEvaluationId`); such links, printed by scripts and notebooks, open the trace page.
+    const linkedTrace = params.get('selectedTraceId') || params.get('selectedEvaluationId');
+    if (tab === 'traces' && c === undefined && linkedTrace) {
+      return { page: 'trace', experimentId: a, traceId: linkedTrace };
+    }
     if (tab && c === undefined) {
       // The traces tab keeps its search filter in the link, so a filtered list can be shared and reloaded.
       const filter = tab === 'traces' ? params.get('filter') : null;
