@@ -2,7 +2,7 @@
  * Seeds traces through the real API as MLflow's client sends them: spans over OTLP/HTTP (JSON encoding,
  * with the experiment header), then the client's trace info (`POST /api/3.0/mlflow/traces`), tags and an
  * assessment. One agent trace with nested spans, one that raised, one with a 2 MB input, one still in
- * progress (spans only), and enough plain ones to need a second page.
+ * progress (spans only), one with many spans, and enough plain ones to need a second page.
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from './seed.js';
@@ -26,6 +26,8 @@ export interface SeededTraces {
   failing: { traceId: string; errorType: string; errorMessage: string };
   big: { traceId: string; inputBytes: number };
   running: { traceId: string };
+  /** A root with `options.wide` children. */
+  wide: { traceId: string; spans: number };
   /** How many traces the experiment holds in all. */
   total: number;
 }
@@ -128,7 +130,10 @@ async function traced(
   return traceId;
 }
 
-export async function seedTraces(baseUrl: string, options: { plain?: number } = {}): Promise<SeededTraces> {
+export async function seedTraces(
+  baseUrl: string,
+  options: { plain?: number; wide?: number } = {},
+): Promise<SeededTraces> {
   const client = new Client(baseUrl);
   const { experiment_id: experimentId } = await client.mlflow<{ experiment_id: string }>(
     'experiments/create',
@@ -286,6 +291,25 @@ export async function seedTraces(baseUrl: string, options: { plain?: number } = 
     { traceHex: bigHex, state: 'OK', tags: { env: 'prod' } },
   );
 
+  // A wide trace: a root over many child spans (a batch job, an agent's many tool calls).
+  const wideHex = hex(16);
+  const wideRoot = hex(8);
+  const wideCount = options.wide ?? 0;
+  const wideSpans: SeedSpan[] = [
+    { spanHex: wideRoot, name: 'batch_pipeline', startMs: t0 - 30_000, endMs: t0 - 30_000 + wideCount + 10 },
+  ];
+  for (let i = 0; i < wideCount; i++) {
+    wideSpans.push({
+      spanHex: hex(8),
+      parentHex: wideRoot,
+      name: `step_${String(i).padStart(4, '0')}`,
+      startMs: t0 - 30_000 + 5 + i,
+      endMs: t0 - 30_000 + 5 + i + 1,
+      attributes: { 'mlflow.spanInputs': json({ i }) },
+    });
+  }
+  const wideTraceId = await traced(client, experimentId, wideSpans, { traceHex: wideHex, state: 'OK' });
+
   // Spans exported, no end and no client info yet: the trace is still in progress.
   const runningHex = hex(16);
   await exportSpans(client, experimentId, runningHex, [
@@ -300,6 +324,7 @@ export async function seedTraces(baseUrl: string, options: { plain?: number } = 
     failing: { traceId: failingTraceId, errorType, errorMessage },
     big: { traceId: bigTraceId, inputBytes: bigInput.length },
     running: { traceId: `tr-${runningHex}` },
-    total: plain + 4,
+    wide: { traceId: wideTraceId, spans: wideCount + 1 },
+    total: plain + 5,
   };
 }

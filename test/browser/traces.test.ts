@@ -10,8 +10,10 @@ import { launchBrowser, openPage, type WatchedPage } from '../helpers/browser.js
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { type SeededTraces, seedTraces } from './seed-traces.js';
 
-/** One more than the tab's page of 50, so the list needs "Load more". */
-const PLAIN = 48;
+/** Two more than the tab's page of 50 in all, so the list needs "Load more". */
+const PLAIN = 47;
+/** Children of the wide trace: more than the tree draws at first (500 rows). */
+const WIDE = 1200;
 
 let server: TestServer;
 let browser: Browser;
@@ -20,7 +22,7 @@ let current: WatchedPage | undefined;
 
 beforeAll(async () => {
   [server, browser] = await Promise.all([startTestServer(), launchBrowser()]);
-  seeded = await seedTraces(server.url, { plain: PLAIN });
+  seeded = await seedTraces(server.url, { plain: PLAIN, wide: WIDE });
 });
 
 afterAll(async () => {
@@ -85,7 +87,7 @@ describe('traces in the web UI', () => {
       `#/experiments/${seeded.experimentId}/runs/${seeded.runId}`,
     );
 
-    // The 51st and 52nd traces (oldest) come with the next page.
+    // The oldest traces come with the next page.
     await page.getByRole('button', { name: 'Load more' }).click();
     await expect.poll(() => rows.count()).toBe(seeded.total);
     expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
@@ -235,6 +237,27 @@ describe('traces in the web UI', () => {
     await expect
       .poll(() => inputs.locator('pre').evaluate((element) => element.textContent?.length ?? 0))
       .toBeGreaterThan(2_000_000);
+  });
+
+  it('draws a trace of 1,201 spans 500 rows at a time, and reaches the last span by keyboard', async () => {
+    const page = await open(`#/experiments/${seeded.experimentId}/traces/${seeded.wide.traceId}`);
+    const tree = page.getByRole('tree', { name: 'Span tree' });
+    await tree.waitFor();
+    const items = tree.getByRole('treeitem');
+    await expect.poll(() => items.count(), { timeout: 10_000 }).toBe(500);
+    expect(await page.getByText(`Showing 500 of ${(1201).toLocaleString('en-US')} spans.`).count()).toBe(1);
+    await page.getByRole('button', { name: 'Show 500 more' }).click();
+    await expect.poll(() => items.count(), { timeout: 10_000 }).toBe(1000);
+    await tree.locator('[aria-selected="true"]').focus();
+    await page.keyboard.press('End');
+    await expect
+      .poll(() => tree.locator('[aria-selected="true"] .span-name').textContent(), { timeout: 10_000 })
+      .toBe(`step_${String(WIDE - 1).padStart(4, '0')}`);
+    expect(await items.count()).toBe(seeded.wide.spans);
+    expect(await page.locator(':focus').getAttribute('aria-selected')).toBe('true');
+    expect(await page.getByRole('figure', { name: 'Span inputs' }).textContent()).toContain(
+      `"i": ${WIDE - 1}`,
+    );
   });
 
   it('draws the trace page in the dark theme with the theme colours', async () => {

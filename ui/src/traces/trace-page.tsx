@@ -227,6 +227,7 @@ function Assessments(props: { assessments: readonly Assessment[] }) {
   );
 }
 
+const ROW_STEP = 500;
 const TREE_KEYS: readonly string[] = ['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight', 'Home', 'End'];
 
 function SpansView(props: { tree: SpanTree; initialSpan?: string; experimentId: string; traceId: string }) {
@@ -242,8 +243,18 @@ function SpansView(props: { tree: SpanTree; initialSpan?: string; experimentId: 
   }, [props.initialSpan]);
   const rows = useMemo(() => visibleRows(tree, collapsed), [tree, collapsed]);
   const treeRef = useRef<HTMLDivElement>(null);
+  // Rows drawn: an agent trace can hold thousands of spans, and drawing them all at once holds the page.
+  const [limit, setLimit] = useState(ROW_STEP);
+  const reach = (id: string) => {
+    const index = rows.findIndex((row) => row.id === id);
+    if (index >= limit) setLimit(Math.ceil((index + 1) / ROW_STEP) * ROW_STEP);
+  };
+  useEffect(() => {
+    if (selected) reach(selected);
+  }, [selected]);
 
   const select = (id: string, focus: boolean) => {
+    reach(id);
     setSelected(id);
     const hash = formatHash({ page: 'trace', experimentId, traceId, spanId: id });
     if (window.location.hash !== hash) history.replaceState(history.state, '', hash);
@@ -288,7 +299,7 @@ function SpansView(props: { tree: SpanTree; initialSpan?: string; experimentId: 
             if (action.focus) select(action.focus, true);
           }}
         >
-          {rows.map((row) => (
+          {rows.slice(0, limit).map((row) => (
             <SpanRow
               key={row.id}
               node={row}
@@ -301,6 +312,14 @@ function SpansView(props: { tree: SpanTree; initialSpan?: string; experimentId: 
             />
           ))}
         </div>
+        {rows.length > limit && (
+          <p class="small muted span-more">
+            Showing {limit.toLocaleString()} of {rows.length.toLocaleString()} spans.{' '}
+            <button type="button" class="link-button" onClick={() => setLimit(limit + ROW_STEP)}>
+              Show {Math.min(ROW_STEP, rows.length - limit).toLocaleString()} more
+            </button>
+          </p>
+        )}
       </div>
       <div class="span-detail-pane">{node && <SpanDetail node={node} tree={tree} />}</div>
     </div>
