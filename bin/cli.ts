@@ -6,6 +6,8 @@
  *            migrate policies stored under model names by earlier builds
  *   migrate  bring data stored by earlier builds up to the current layout (run order keys)
  *   gc       remove for good runs and experiments deleted longer ago than a threshold, with their artifacts
+ *   doctor   check a deployment (or any Cairn URL) end to end, with the fix for each failure
+ *   env      print the environment a training job needs to log to a deployed stack
  */
 import { USAGE } from './usage.js';
 
@@ -24,6 +26,10 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/migrate.js')).migrate(rest);
       case 'gc':
         return await (await import('./commands/gc.js')).gc(rest);
+      case 'doctor':
+        return await (await import('./commands/doctor.js')).doctor(rest);
+      case 'env':
+        return await (await import('./commands/env.js')).env(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -14,6 +14,9 @@ export const USAGE = `Usage:
   cairn policy migrate [--dry-run] [TARGET]
   cairn migrate [--dry-run] [--all] [TARGET]
   cairn gc [--older-than AGE] [--experiment-ids ID,...] [--dry-run] [--yes] [TARGET]
+  cairn doctor (--url URL [--token TOKEN] | --stack STACK [--region REGION] [--token-name NAME])
+  cairn env --stack STACK [--region REGION] [--token-name NAME] [--token-secret ID | --token-parameter NAME]
+            [--format shell|dotenv|json]
 
 server:
   --host      address to listen on (env CAIRN_HOST, default 127.0.0.1); anything but loopback needs --auth
@@ -57,7 +60,25 @@ A run or logged model a registered model version uses is kept and reported. Runs
 before deletes were timed are marked deleted as of the first gc, and go AGE later. --experiment-ids
 limits it to those experiments; --dry-run prints what would go (counts, bytes) and changes nothing. On
 a stack it needs --older-than, or --yes for the default; the stack also runs it daily on its own
-(cairn:purgeDeletedAfterDays). Safe to interrupt and run again.`;
+(cairn:purgeDeletedAfterDays). Safe to interrupt and run again.
+
+doctor runs what a training job does against a server, in order: health, a request without a token (must
+be refused), experiment, run, log-batch, history, search, a small upload, a multipart upload, downloads
+through the 307, a registered model with a version and an alias; then deletes what it made. One line per
+check (✓/✗, milliseconds) and the likely fix under each ✗; exit code 1 if any failed.
+  --url        a server's tracking URI; the token from --token, or MLFLOW_TRACKING_TOKEN (or
+               MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)
+  --stack      a deployed stack: the URL from its TrackingUri output; without a token given, a temporary
+               write token is created in the stack and revoked at the end
+  --token-name also check that this token (the one your jobs use) exists, is unexpired and may write
+
+env prints the variables a training job needs to log to a deployed stack: MLFLOW_TRACKING_URI, the token
+and the multipart settings that let models above 4 MB upload straight to S3 (instead of a 413).
+  --token-name       the job's token: checked to exist in the stack, named in the output
+  --token-secret     a Secrets Manager secret (name or ARN) holding the whole cairn_... token, or
+  --token-parameter  an SSM SecureString parameter holding it: the output reads it at run time, never
+                     printing the secret
+  --format           shell (export lines, default), dotenv (KEY=value) or json ({environment, secrets})`;
 
 /** A mistake in the command line: the message, then the usage text, exit code 2. */
 export class UsageError extends Error {}

@@ -29,6 +29,14 @@ export interface DeploymentSettings {
   alarmEmail?: string;
   /** Keep the table and bucket (and deletion protection on) when the stacks are deleted. */
   retainData: boolean;
+  /** The CloudWatch dashboard: opt-in, since it costs $3 a month past the account's first three. */
+  dashboard: boolean;
+  /**
+   * Which alarms: `essential` (the API's 5xx rate and each function's crashes: what a user notices, within
+   * CloudWatch's 10 free alarm metrics) or `all` (also function and DynamoDB throttles, which reach users
+   * as 5xx answers anyway once the SDK's retries give up, so the 5xx alarm already covers them).
+   */
+  alarms: AlarmSet;
   /** How long an overwritten or deleted artifact stays recoverable as a noncurrent version. */
   noncurrentVersionDays: number;
   /**
@@ -72,6 +80,8 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   logRetentionDays: RetentionDays.ONE_MONTH,
   alarmEmail: undefined,
   retainData: true,
+  dashboard: false,
+  alarms: 'essential',
   noncurrentVersionDays: 30,
   // 225 of a Region's default 1,000 (AWS keeps 100 unreserved). At ~100 ms per request these serve the
   // API's default 500 req/s throttle several times over; tracking takes most traffic (every log call),
@@ -107,6 +117,8 @@ export const CONTEXT_KEYS = {
   logRetentionDays: 'cairn:logRetentionDays',
   alarmEmail: 'cairn:alarmEmail',
   retainData: 'cairn:retainData',
+  dashboard: 'cairn:dashboard',
+  alarms: 'cairn:alarms',
   noncurrentVersionDays: 'cairn:noncurrentVersionDays',
   trackingConcurrency: 'cairn:trackingConcurrency',
   artifactsConcurrency: 'cairn:artifactsConcurrency',
@@ -163,6 +175,8 @@ export function readSettings(lookup: Lookup): DeploymentSettings {
     logRetentionDays: retention(get('logRetentionDays')),
     alarmEmail: alarmEmail(get('alarmEmail')),
     retainData: bool('retainData', get('retainData')),
+    dashboard: bool('dashboard', get('dashboard')),
+    alarms: alarmSet(get('alarms')),
     noncurrentVersionDays: int('noncurrentVersionDays', 1, 3_650),
     // 0 would stop the function altogether (Lambda's "throttle"); the account's quota is the real top.
     trackingConcurrency: int('trackingConcurrency', 1, 10_000),
@@ -257,7 +271,17 @@ function alarmEmail(raw: unknown): string | undefined {
   throw new DeploymentSettingError(CONTEXT_KEYS.alarmEmail, raw, 'one email address');
 }
 
-function bool(field: 'retainData', raw: unknown): boolean {
+export const ALARM_SETS = ['essential', 'all'] as const;
+export type AlarmSet = (typeof ALARM_SETS)[number];
+
+function alarmSet(raw: unknown): AlarmSet {
+  if (raw === undefined) return DEFAULT_SETTINGS.alarms;
+  const match = ALARM_SETS.find((set) => set === raw);
+  if (match) return match;
+  throw new DeploymentSettingError(CONTEXT_KEYS.alarms, raw, `one of ${ALARM_SETS.join(', ')}`);
+}
+
+function bool(field: 'retainData' | 'dashboard', raw: unknown): boolean {
   if (raw === undefined) return DEFAULT_SETTINGS[field];
   if (raw === true || raw === 'true') return true;
   if (raw === false || raw === 'false') return false;

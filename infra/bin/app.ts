@@ -44,6 +44,8 @@ export function buildApp(app: App = new App()) {
     presignExpiresSeconds: settings.presignExpiresSeconds,
     logRetentionDays: settings.logRetentionDays,
     alarmEmail: settings.alarmEmail,
+    dashboard: settings.dashboard,
+    alarms: settings.alarms,
     traceRetentionDays: settings.traceRetentionDays,
     purgeDeletedAfterDays: settings.purgeDeletedAfterDays,
     reservedConcurrency: {

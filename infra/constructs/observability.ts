@@ -1,7 +1,13 @@
 /**
- * What an operator watches: alarms on what a user would notice (5xx answers, crashed or throttled
- * functions, throttled DynamoDB requests), all sent to one SNS topic, and one dashboard with the API,
- * the functions, the table and Cairn's own EMF metrics (namespace `Cairn`).
+ * What an operator watches: alarms on what a user would notice (5xx answers, crashed functions; with
+ * `cairn:alarms=all` also throttled functions and DynamoDB requests), all sent to one SNS topic, and, with `cairn:dashboard=true`,
+ * one dashboard with the API, the functions, the table and Cairn's own EMF metrics (namespace `Cairn`).
+ *
+ * Idle cost decides the defaults: a dashboard is $3 a month past an account's first three whether anyone
+ * looks or not, so it is opt-in (the metrics are there either way, in the CloudWatch console). Alarms
+ * are $0.10 per metric they watch, each, a month (the first 10 of an account free): by default one per
+ * signal a user would notice, within those 10 (throttles reach users as 5xx once the SDK's retries give
+ * up, so the 5xx rate covers them); docs/deploy.md counts and prices them.
  *
  * The topic always exists, with an email subscription only when `cairn:alarmEmail` is set: an idle topic
  * costs nothing, alarms always have somewhere to go, and an operator can subscribe a pager or chat
@@ -26,6 +32,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import type { AlarmSet } from '../settings.js';
 import type { CairnFunction } from './cairn-function.js';
 
 /** Alarm thresholds; docs/deploy.md lists them. */
@@ -49,12 +56,16 @@ export interface ObservabilityProps {
   table: ITable;
   indexNames: readonly string[];
   alarmEmail?: string;
+  /** Build the dashboard (`cairn:dashboard`). */
+  dashboard?: boolean;
+  /** `essential`: the 5xx rate and crashes; `all` adds throttles (`cairn:alarms`). */
+  alarms: AlarmSet;
 }
 
 export class Observability extends Construct {
   readonly topic: Topic;
   readonly alarms: Alarm[] = [];
-  readonly dashboard: Dashboard;
+  readonly dashboard?: Dashboard;
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
@@ -86,6 +97,7 @@ export class Observability extends Construct {
         evaluationPeriods: 1,
         alarmDescription: `The ${fn.area} function crashed or timed out; its log group has the details.`,
       });
+      if (props.alarms !== 'all') continue;
       this.alarm(`${name}Throttles`, {
         metric: fn.fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }),
         threshold: ALARM_THRESHOLDS.functionThrottles,
@@ -101,7 +113,7 @@ export class Observability extends Construct {
         dimensions: { TableName: props.table.tableName, GlobalSecondaryIndexName: index },
       })),
     ];
-    for (const target of throttleTargets) {
+    for (const target of props.alarms === 'all' ? throttleTargets : []) {
       for (const kind of ['Read', 'Write'] as const) {
         this.alarm(`Dynamo${target.label}${kind}Throttles`, {
           metric: dynamoMetric(`${kind}ThrottleEvents`, target.dimensions),
@@ -112,7 +124,9 @@ export class Observability extends Construct {
       }
     }
 
-    this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    if (!props.dashboard) return;
+    const dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.hours(3) });
+    this.dashboard = dashboard;
     const byFunction = (metric: (fn: CairnFunction) => IMetric) => props.functions.map(metric);
     const tableDims = { TableName: props.table.tableName };
     const emf = (metricName: string, label: string) =>
@@ -121,10 +135,10 @@ export class Observability extends Construct {
         expression: `SEARCH('Namespace="Cairn" MetricName="${metricName}"', 'Sum', 300)`,
         label,
       });
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       new AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 4 }),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       graph('API requests', [requests.with({ label: 'requests' })]),
       graph('API 4xx / 5xx', [
         props.api.metricClientError({ period: PERIOD, label: '4xx' }),
@@ -140,7 +154,7 @@ export class Observability extends Construct {
         props.api.metricIntegrationLatency({ period: PERIOD, statistic: 'p99', label: 'p99' }),
       ]),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       graph(
         'Invocations',
         byFunction((fn) => fn.fn.metricInvocations({ period: PERIOD, label: fn.area })),
@@ -158,7 +172,7 @@ export class Observability extends Construct {
         byFunction((fn) => fn.fn.metricThrottles({ period: PERIOD, statistic: 'Sum', label: fn.area })),
       ),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       graph('DynamoDB consumed capacity', [
         dynamoMetric('ConsumedReadCapacityUnits', tableDims).with({ label: 'read units' }),
         dynamoMetric('ConsumedWriteCapacityUnits', tableDims).with({ label: 'write units' }),
@@ -176,7 +190,7 @@ export class Observability extends Construct {
       graph('Requests by route (Cairn)', [emf('Requests', '')]),
       graph('Errors by code (Cairn)', [emf('Errors', '')]),
     );
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       graph('Metric points ingested (Cairn)', [emf('MetricPointsIngested', '')]),
       graph('URLs presigned (Cairn)', [emf('UrlsPresigned', '')]),
     );

@@ -34,7 +34,7 @@ import { type FunctionName, ROUTES } from '../../shared/api/routes.js';
 import { type IndexName, keys, TABLE_KEYS } from '../../shared/store/keys.js';
 import { CairnFunction, type FunctionArea } from '../constructs/cairn-function.js';
 import { Observability } from '../constructs/observability.js';
-import { DEFAULT_SETTINGS } from '../settings.js';
+import { type AlarmSet, DEFAULT_SETTINGS } from '../settings.js';
 
 /**
  * Routes API Gateway serves without a token: the health probe (load balancers and uptime checks carry no
@@ -76,6 +76,10 @@ export interface ApiStackProps extends StackProps {
   presignExpiresSeconds?: number;
   logRetentionDays?: RetentionDays;
   alarmEmail?: string;
+  /** Add the CloudWatch dashboard (`cairn:dashboard`); off by default, so an idle stack costs nothing for it. */
+  dashboard?: boolean;
+  /** Which alarms (`cairn:alarms`): the essential ones by default, within CloudWatch's free alarm metrics. */
+  alarms?: AlarmSet;
   /** Days a trace is kept (the traces function's CAIRN_TRACE_RETENTION_DAYS; the data stack expires the rest). */
   traceRetentionDays?: number;
   /** Reserved concurrency per function (defaults in settings.ts). */
@@ -296,6 +300,8 @@ export class ApiStack extends Stack {
       table: props.table,
       indexNames: gsis,
       alarmEmail: props.alarmEmail,
+      dashboard: props.dashboard ?? false,
+      alarms: props.alarms ?? 'essential',
     });
 
     const stageUrl =
@@ -320,7 +326,9 @@ export class ApiStack extends Stack {
       value: this.observability.topic.topicArn,
       description: 'Every alarm notifies this topic; subscribe email, chat or a pager to it',
     });
-    new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    if (this.observability.dashboard) {
+      new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
+    }
     new CfnOutput(this, 'CairnArtifactLocation', {
       value: `s3://${props.artifactBucket.bucketName}/${props.artifactKeyPrefix ?? ''}`,
       description: 'Where artifacts live (bucket and key prefix): what `cairn gc --stack CairnApi` purges',

@@ -644,53 +644,81 @@ describe('api stack: traffic and logs', () => {
 });
 
 describe('api stack: alarms and dashboard', () => {
-  const alarms = () => resources(api, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
   const metricOf = (alarm: Record<string, unknown>) =>
     `${alarm.Namespace}/${alarm.MetricName} ${JSON.stringify(render(alarm.Dimensions))}`;
 
-  it('alarms on the 5xx rate, on every function crashing or throttled, and on DynamoDB throttling', () => {
-    const [topicId] = only(api, 'AWS::SNS::Topic', 'Observability');
-    const all = alarms();
-    for (const alarm of all) {
-      expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
-      expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
-      expect(alarm.TreatMissingData).toBe('notBreaching');
-    }
-    const rate = all.filter((alarm) => alarm.Metrics);
-    expect(rate).toHaveLength(1);
-    expect(rate[0]).toMatchObject({
-      Threshold: ALARM_THRESHOLDS.api5xxPercent,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 2,
-    });
-    const metrics = JSON.stringify(rate[0]?.Metrics);
-    expect(metrics).toContain('"MetricName":"5xx"');
-    expect(metrics).toContain('"MetricName":"Count"');
-    expect(metrics).toContain(
-      `IF(requests >= ${ALARM_THRESHOLDS.api5xxMinimumRequests}, 100 * errors / requests, 0)`,
+  const alarmsOf = (stack: typeof api) =>
+    resources(stack, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+  // A metric-math alarm is billed per metric it reads; the others watch one metric each.
+  const billedMetrics = (all: Record<string, unknown>[]) =>
+    all.reduce(
+      (sum: number, alarm) =>
+        sum +
+        (Array.isArray(alarm.Metrics)
+          ? (alarm.Metrics as { MetricStat?: unknown }[]).filter((m) => m.MetricStat).length
+          : 1),
+      0,
     );
 
-    const simple = all
-      .filter((alarm) => !alarm.Metrics)
-      .map(metricOf)
-      .sort();
-    const functionIds = resources(api, 'AWS::Lambda::Function').map(([id]) => id);
-    const dynamo = [undefined, ...GSIS].flatMap((index) =>
-      ['Read', 'Write'].map(
-        (kind) =>
-          // CloudFormation lists dimensions by name.
-          `AWS/DynamoDB/${kind}ThrottleEvents ${JSON.stringify([
-            ...(index ? [{ Name: 'GlobalSecondaryIndexName', Value: index }] : []),
-            { Name: 'TableName', Value: 'Table.Name' },
-          ])}`,
-      ),
+  for (const set of ['essential', 'all'] as const) {
+    it(`alarms (cairn:alarms=${set}) on the 5xx rate and every function crashing${set === 'all' ? ', throttled, and on DynamoDB throttling' : ''}`, () => {
+      const stack = set === 'essential' ? api : withContext({ 'cairn:alarms': 'all' }).api;
+      const [topicId] = only(stack, 'AWS::SNS::Topic', 'Observability');
+      const all = alarmsOf(stack);
+      for (const alarm of all) {
+        expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
+        expect(alarm.OKActions).toEqual([{ Ref: topicId }]);
+        expect(alarm.TreatMissingData).toBe('notBreaching');
+      }
+      const rate = all.filter((alarm) => alarm.Metrics);
+      expect(rate).toHaveLength(1);
+      expect(rate[0]).toMatchObject({
+        Threshold: ALARM_THRESHOLDS.api5xxPercent,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 2,
+      });
+      const metrics = JSON.stringify(rate[0]?.Metrics);
+      expect(metrics).toContain('"MetricName":"5xx"');
+      expect(metrics).toContain('"MetricName":"Count"');
+      expect(metrics).toContain(
+        `IF(requests >= ${ALARM_THRESHOLDS.api5xxMinimumRequests}, 100 * errors / requests, 0)`,
+      );
+
+      const simple = all
+        .filter((alarm) => !alarm.Metrics)
+        .map(metricOf)
+        .sort();
+      const functionIds = resources(stack, 'AWS::Lambda::Function').map(([id]) => id);
+      const dynamo =
+        set === 'all'
+          ? [undefined, ...GSIS].flatMap((index) =>
+              ['Read', 'Write'].map(
+                (kind) =>
+                  // CloudFormation lists dimensions by name.
+                  `AWS/DynamoDB/${kind}ThrottleEvents ${JSON.stringify([
+                    ...(index ? [{ Name: 'GlobalSecondaryIndexName', Value: index }] : []),
+                    { Name: 'TableName', Value: 'Table.Name' },
+                  ])}`,
+              ),
+            )
+          : [];
+      const lambda = functionIds.flatMap((id) =>
+        (set === 'all' ? ['Errors', 'Throttles'] : ['Errors']).map(
+          (name) => `AWS/Lambda/${name} ${JSON.stringify([{ Name: 'FunctionName', Value: `<${id}>` }])}`,
+        ),
+      );
+      expect(simple).toEqual([...dynamo, ...lambda].sort());
+    });
+  }
+
+  it("keeps the default alarms within CloudWatch's 10 free alarm metrics, so an idle stack pays nothing for them", () => {
+    expect(billedMetrics(alarmsOf(api))).toBeLessThanOrEqual(10);
+  });
+
+  it('refuses an unknown alarm set', () => {
+    expect(() => withContext({ 'cairn:alarms': 'some' })).toThrow(
+      /cairn:alarms must be one of essential, all/,
     );
-    const lambda = functionIds.flatMap((id) =>
-      ['Errors', 'Throttles'].map(
-        (name) => `AWS/Lambda/${name} ${JSON.stringify([{ Name: 'FunctionName', Value: `<${id}>` }])}`,
-      ),
-    );
-    expect(simple).toEqual([...dynamo, ...lambda].sort());
   });
 
   it('notifies an email address only when one is configured', () => {
@@ -714,8 +742,25 @@ describe('api stack: alarms and dashboard', () => {
     });
   });
 
-  it('has one dashboard with the API, functions, table and Cairn metrics', () => {
-    const [, dashboard] = only(api, 'AWS::CloudWatch::Dashboard', 'Observability');
+  it('has no dashboard by default: an idle stack pays nothing for one', () => {
+    expect(resources(api, 'AWS::CloudWatch::Dashboard')).toEqual([]);
+    expect(Object.keys(api.findOutputs('DashboardName'))).toEqual([]);
+  });
+
+  it('counts and prices its alarms in docs/deploy.md as the template has them, for both alarm sets', () => {
+    const deploy = readFileSync(join(REPO_ROOT, 'docs', 'deploy.md'), 'utf8');
+    for (const stack of [api, withContext({ 'cairn:alarms': 'all' }).api]) {
+      const all = alarmsOf(stack);
+      const metrics = billedMetrics(all);
+      expect(deploy).toContain(`${all.length} alarms on ${metrics} metrics`);
+      expect(deploy).toContain(`$${(metrics * 0.1).toFixed(2)}`);
+    }
+  });
+
+  it('with cairn:dashboard=true has one dashboard with the API, functions, table and Cairn metrics', () => {
+    const { api: withDashboard } = withContext({ 'cairn:dashboard': 'true' });
+    expect(Object.keys(withDashboard.findOutputs('DashboardName'))).toHaveLength(1);
+    const [, dashboard] = only(withDashboard, 'AWS::CloudWatch::Dashboard', 'Observability');
     const body = JSON.parse(render(dashboard.Properties.DashboardBody) as string) as {
       widgets: { properties: { metrics?: unknown[][] } }[];
     };
@@ -951,13 +996,11 @@ describe('deployment settings', () => {
       expect((statement.Resource as unknown[]).length).toBe(2);
   });
 
-  it('documents every setting, with its default, in docs/deploy.md and the README', () => {
+  it('documents every setting, with its default, in docs/deploy.md, which the README links to', () => {
     const deploy = readFileSync(join(REPO_ROOT, 'docs', 'deploy.md'), 'utf8');
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    for (const key of Object.values(CONTEXT_KEYS)) {
-      expect(deploy, key).toContain(`\`${key}\``);
-      expect(readme, key).toContain(`\`${key}\``);
-    }
+    for (const key of Object.values(CONTEXT_KEYS)) expect(deploy, key).toContain(`\`${key}\``);
+    expect(readme).toContain('docs/deploy.md#settings');
     for (const value of [
       DEFAULT_SETTINGS.throttleRateLimit,
       DEFAULT_SETTINGS.throttleBurstLimit,

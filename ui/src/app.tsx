@@ -17,6 +17,7 @@ import { ModelPage } from './pages/model.js';
 import { ModelsPage } from './pages/models.js';
 import { RunPage } from './pages/run.js';
 import { VersionPage } from './pages/version.js';
+import { TracePage } from './traces/trace-page.js';
 
 function Page(props: { route: Route }) {
   const { route } = props;
@@ -24,7 +25,23 @@ function Page(props: { route: Route }) {
     case 'experiments':
       return <ExperimentsPage />;
     case 'experiment':
-      return <ExperimentPage key={route.experimentId} experimentId={route.experimentId} tab={route.tab} />;
+      return (
+        <ExperimentPage
+          key={route.experimentId}
+          experimentId={route.experimentId}
+          tab={route.tab}
+          filter={route.filter}
+        />
+      );
+    case 'trace':
+      return (
+        <TracePage
+          key={route.traceId}
+          experimentId={route.experimentId}
+          traceId={route.traceId}
+          spanId={route.spanId}
+        />
+      );
     case 'run':
       return (
         <RunPage

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseFilter } from '../../../shared/domain/search/filter.js';
 import {
   buildDiff,
   type CompareRun,
@@ -78,6 +80,16 @@ describe('compare diff model', () => {
 describe('run id filter', () => {
   it("builds MLflow's IN filter and escapes quotes", () => {
     expect(runIdFilter(['a1', 'b2'])).toBe("attributes.run_id IN ('a1', 'b2')");
-    expect(runIdFilter(["x'y"])).toBe("attributes.run_id IN ('x\\'y')");
+    // The server's filter grammar doubles a quote inside a quoted string (SQL style); a backslash is literal.
+    expect(runIdFilter(["x'y", 'a\\b'])).toBe("attributes.run_id IN ('x''y', 'a\\b')");
+  });
+
+  it("reads back through the server's filter parser as exactly the ids given", () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ minLength: 1 }), { minLength: 1, maxLength: 5 }), (ids) => {
+        const [clause] = parseFilter(runIdFilter(ids));
+        expect(clause?.value).toEqual(ids);
+      }),
+    );
   });
 });

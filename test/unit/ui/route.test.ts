@@ -57,6 +57,37 @@ describe('hash routes', () => {
     expect(parseHash('#/experiments/1/models/m-1/extra').page).toBe('not-found');
   });
 
+  it('keeps the traces tab with its filter, and a trace page with its selected span', () => {
+    expect(parseHash('#/experiments/1/traces')).toEqual({
+      page: 'experiment',
+      experimentId: '1',
+      tab: 'traces',
+    });
+    const filter = "trace.status = 'ERROR' AND tags.team = 'a&b?'";
+    const filtered: Route = { page: 'experiment', experimentId: '1', tab: 'traces', filter };
+    expect(parseHash(formatHash(filtered))).toEqual(filtered);
+    expect(parseHash('#/experiments/1/traces?filter=')).toEqual({
+      page: 'experiment',
+      experimentId: '1',
+      tab: 'traces',
+    });
+    expect(parseHash('#/experiments/1/traces/tr-0a?span=00ff')).toEqual({
+      page: 'trace',
+      experimentId: '1',
+      traceId: 'tr-0a',
+      spanId: '00ff',
+    });
+    expect(parseHash('#/experiments/1/traces/tr-0a/x').page).toBe('not-found');
+    // MLflow's own trace links: the traces tab with the trace selected.
+    for (const name of ['selectedTraceId', 'selectedEvaluationId']) {
+      expect(parseHash(`#/experiments/4/traces?${name}=tr-0b`)).toEqual({
+        page: 'trace',
+        experimentId: '4',
+        traceId: 'tr-0b',
+      });
+    }
+  });
+
   it('says not-found for anything else, never throws on bad escapes', () => {
     expect(parseHash('#/nowhere/at/all').page).toBe('not-found');
     expect(parseHash('#/models/%E0%A4%A/versions/1')).toMatchObject({ page: 'version', name: '%E0%A4%A' });
@@ -92,6 +123,24 @@ describe('hash routes', () => {
         .map((parts) => parts.join('/')),
     }),
     fc.record({ page: fc.constant('logged-model' as const), experimentId: segment, modelId: segment }),
+    fc.record(
+      {
+        page: fc.constant('experiment' as const),
+        experimentId: segment,
+        tab: fc.constant('traces' as const),
+        filter: fc.string({ minLength: 1, maxLength: 40 }),
+      },
+      { requiredKeys: ['page', 'experimentId', 'tab'] },
+    ),
+    fc.record(
+      {
+        page: fc.constant('trace' as const),
+        experimentId: segment,
+        traceId: segment,
+        spanId: fc.string({ minLength: 1, maxLength: 16 }),
+      },
+      { requiredKeys: ['page', 'experimentId', 'traceId'] },
+    ),
     fc.record({
       page: fc.constant('compare' as const),
       experimentIds: fc.array(segment, { maxLength: 3 }),

@@ -110,7 +110,7 @@ export function defaultMetricKeys(runs: readonly CompareRun[], limit = 6): strin
 
 /** MLflow's search grammar for "one of these run ids": quotes inside an id are escaped. */
 export function runIdFilter(runIds: readonly string[]): string {
-  return `attributes.run_id IN (${runIds.map((id) => `'${id.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`).join(', ')})`;
+  return `attributes.run_id IN (${runIds.map((id) => `'${id.replace(/'/g, "''")}'`).join(', ')})`;
 }
 
 /** The largest comparison the page draws; past it a clear message instead of a frozen tab. */

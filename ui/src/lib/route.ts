@@ -6,11 +6,12 @@
  */
 
 export type RunTab = 'overview' | 'metrics' | 'artifacts';
-export type ExperimentTab = 'runs' | 'models';
+export type ExperimentTab = 'runs' | 'models' | 'traces';
 
 export type Route =
   | { page: 'experiments' }
-  | { page: 'experiment'; experimentId: string; tab: ExperimentTab }
+  | { page: 'experiment'; experimentId: string; tab: ExperimentTab; filter?: string }
+  | { page: 'trace'; experimentId: string; traceId: string; spanId?: string }
   | { page: 'run'; experimentId: string; runId: string; tab: RunTab; artifactPath?: string }
   | { page: 'logged-model'; experimentId: string; modelId: string }
   | { page: 'compare'; experimentIds: string[]; runIds: string[]; metricKeys: string[] }
@@ -20,7 +21,7 @@ export type Route =
   | { page: 'not-found'; path: string };
 
 const RUN_TABS: readonly RunTab[] = ['overview', 'metrics', 'artifacts'];
-const EXPERIMENT_TABS: readonly ExperimentTab[] = ['runs', 'models'];
+const EXPERIMENT_TABS: readonly ExperimentTab[] = ['runs', 'models', 'traces'];
 
 function decode(segment: string): string {
   try {
@@ -75,8 +76,23 @@ export function parseHash(hash: string): Route {
     if (b === 'models' && c !== undefined && d === undefined) {
       return { page: 'logged-model', experimentId: a, modelId: c };
     }
+    // A trace, and the span shown: `#/experiments/<id>/traces/<trace_id>?span=<span id>`.
+    if (b === 'traces' && c !== undefined && d === undefined) {
+      const spanId = params.get('span');
+      return { page: 'trace', experimentId: a, traceId: c, ...(spanId ? { spanId } : {}) };
+    }
     const tab = EXPERIMENT_TABS.find((candidate) => candidate === b);
-    if (tab && c === undefined) return { page: 'experiment', experimentId: a, tab };
+    // MLflow's UI links to a trace as its traces tab with the trace selected (older releases:
+    // `selectedEvaluationId`); such links, printed by scripts and notebooks, open the trace page.
+    const linkedTrace = params.get('selectedTraceId') || params.get('selectedEvaluationId');
+    if (tab === 'traces' && c === undefined && linkedTrace) {
+      return { page: 'trace', experimentId: a, traceId: linkedTrace };
+    }
+    if (tab && c === undefined) {
+      // The traces tab keeps its search filter in the link, so a filtered list can be shared and reloaded.
+      const filter = tab === 'traces' ? params.get('filter') : null;
+      return { page: 'experiment', experimentId: a, tab, ...(filter ? { filter } : {}) };
+    }
   }
   if (head === 'compare-runs' || head === 'compare') {
     return {
@@ -103,10 +119,17 @@ export function formatHash(route: Route): string {
   switch (route.page) {
     case 'experiments':
       return '#/experiments';
-    case 'experiment':
-      return route.tab === 'runs'
-        ? `#/experiments/${enc(route.experimentId)}`
-        : `#/experiments/${enc(route.experimentId)}/${route.tab}`;
+    case 'experiment': {
+      if (route.tab === 'runs') return `#/experiments/${enc(route.experimentId)}`;
+      const base = `#/experiments/${enc(route.experimentId)}/${route.tab}`;
+      return route.tab === 'traces' && route.filter
+        ? `${base}?${new URLSearchParams({ filter: route.filter }).toString()}`
+        : base;
+    }
+    case 'trace': {
+      const base = `#/experiments/${enc(route.experimentId)}/traces/${enc(route.traceId)}`;
+      return route.spanId ? `${base}?${new URLSearchParams({ span: route.spanId }).toString()}` : base;
+    }
     case 'run': {
       const base = `#/experiments/${enc(route.experimentId)}/runs/${enc(route.runId)}`;
       if (route.tab === 'overview') return base;

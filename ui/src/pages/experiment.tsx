@@ -6,11 +6,12 @@ import { useLoad } from '../lib/hooks.js';
 import type { ExperimentTab } from '../lib/route.js';
 import { LoggedModelsTab } from '../registry/logged-models.js';
 import { RunsTable } from '../runs/runs-table.js';
+import { TracesTab } from '../traces/traces-tab.js';
 import '../runs/runs.css';
 
 const NOTE_TAG = 'mlflow.note.content';
 
-export function ExperimentPage(props: { experimentId: string; tab: ExperimentTab }) {
+export function ExperimentPage(props: { experimentId: string; tab: ExperimentTab; filter?: string }) {
   const { experimentId, tab } = props;
   const loaded = useLoad(() => api.getExperiment(experimentId), [experimentId]);
   const experiment = loaded.data?.experiment;
@@ -81,11 +82,14 @@ export function ExperimentPage(props: { experimentId: string; tab: ExperimentTab
                 label: 'Logged models',
                 to: { page: 'experiment', experimentId, tab: 'models' },
               },
+              { id: 'traces', label: 'Traces', to: { page: 'experiment', experimentId, tab: 'traces' } },
             ]}
             active={tab}
           />
           {tab === 'runs' ? (
             <RunsTable experimentId={experimentId} />
+          ) : tab === 'traces' ? (
+            <TracesTab experimentId={experimentId} filter={props.filter} />
           ) : (
             <LoggedModelsTab experimentId={experimentId} />
           )}
