@@ -214,6 +214,15 @@ const CASES: SearchCase[] = [
   },
   { label: 'order by name', orderBy: ['attributes.run_name ASC'], maxResults: 100 },
   { label: 'order by end time', orderBy: ['attributes.end_time DESC'], maxResults: 100 },
+  // Nothing answers a tag clause before its runs are read: one matching no run reads the whole order.
+  {
+    label: 'tag filter matching nothing',
+    filter: "tags.`mlflow.user` = 'nobody'",
+    orderBy: [],
+    maxResults: 100,
+  },
+  // No entry or index keeps a param order: the full listing, every RUN and LATEST item (the linear scan).
+  { label: 'full listing (param order)', orderBy: ['params.param_1 ASC'], maxResults: 100 },
 ];
 
 async function measure(store: string, s: Services, experimentId: string, runs: number, c: SearchCase) {
@@ -271,42 +280,41 @@ async function startStore(name: string): Promise<Store> {
 }
 
 /**
- * Every store is seeded at every size first, the stores side by side (seeding is most of the section's time:
- * ~1.75 million items at 100,000 runs), and only then searched, one store and one query at a time, so that no
- * seeding shares the machine with a timed search. A store's smaller experiments stay in its table while the
- * larger ones are measured, as they did when each size was seeded just before its searches; a search reads
- * its own experiment's partitions only.
+ * Each size is seeded on every store side by side (seeding is most of the section's time: ~1.75 million items
+ * at 100,000 runs), then searched, one store and one query at a time, so that no seeding shares the machine
+ * with a timed search, and the smaller sizes' rows are out before the largest is seeded. A store's smaller
+ * experiments stay in its table while the larger ones are measured; a search reads its own experiment's
+ * partitions only.
  */
 export async function searchBenchmarks() {
   const stores: Store[] = [];
   const rows: object[] = [];
+  const seeded: Seeded[] = [];
   try {
     for (const name of STORES) stores.push(await startStore(name));
-    const seeded = await Promise.all(
-      stores.map(async (store) => {
-        const done: Seeded[] = [];
-        for (const size of SIZES) {
+    for (const size of SIZES) {
+      const ones = await Promise.all(
+        stores.map(async (store) => {
           const one = await seed(store.name, store.services, size);
           console.log(
             `  ${store.name}: seeded ${size} runs (${one.items} items, ${one.deleted} deleted) in ${one.seconds.toFixed(1)} s`,
           );
-          done.push(one);
-        }
-        return done;
-      }),
-    );
-    for (const [index, store] of stores.entries()) {
-      for (const one of seeded[index] ?? []) {
+          return one;
+        }),
+      );
+      seeded.push(...ones);
+      for (const [index, store] of stores.entries()) {
+        const one = ones[index] as Seeded;
         for (const c of CASES) {
-          if (c.secondPage && one.runs <= c.maxResults) continue; // no second page to read
-          const row = await measure(store.name, store.services, one.experimentId, one.runs, c);
+          if (c.secondPage && size <= c.maxResults) continue; // no second page to read
+          const row = await measure(store.name, store.services, one.experimentId, size, c);
           rows.push(row);
           // Each row as it comes: at 100,000 runs the whole section takes long enough to be cut short.
           console.log(`  ${Object.values(row).join(' | ')}`);
         }
       }
     }
-    const seeding = seeded.flat().map((one) => ({
+    const seeding = seeded.map((one) => ({
       store: one.store,
       runs: one.runs,
       items: one.items,
