@@ -9,7 +9,10 @@
  * then deleted through the repository, so that their index keys move as a real delete moves them.
  *
  * BENCH_SEARCH_RUNS=<n,n,…> sets the sizes (default 1000,10000,100000); BENCH_SEARCH_STORES=local,dynalite
- * the stores; BENCH_SEARCH_REPEATS the samples per query (median reported, default 3).
+ * the stores; BENCH_SEARCH_REPEATS the samples per query (median reported, default 3);
+ * BENCH_SEARCH_SEED_LANES the BatchWrites in flight per store while seeding (default 16). 100,000 runs are
+ * ~1.75 million items, ~18 min per store on a quiet machine (docs/benchmarks.md): give node room with
+ * NODE_OPTIONS=--max-old-space-size=8192 when dynalite (in this process) holds them.
  */
 
 import { startDynalite } from '../../local/stand-ins.js';
