@@ -9,7 +9,10 @@
  * then deleted through the repository, so that their index keys move as a real delete moves them.
  *
  * BENCH_SEARCH_RUNS=<n,n,…> sets the sizes (default 1000,10000,100000); BENCH_SEARCH_STORES=local,dynalite
- * the stores; BENCH_SEARCH_REPEATS the samples per query (median reported, default 3).
+ * the stores; BENCH_SEARCH_REPEATS the samples per query (median reported, default 3);
+ * BENCH_SEARCH_SEED_LANES the BatchWrites in flight per store while seeding (default 16). 100,000 runs are
+ * ~1.75 million items, ~18 min per store on a quiet machine (docs/benchmarks.md): give node room with
+ * NODE_OPTIONS=--max-old-space-size=8192 when dynalite (in this process) holds them.
  */
 
 import { startDynalite } from '../../local/stand-ins.js';
@@ -26,7 +29,8 @@ const SIZES = (process.env.BENCH_SEARCH_RUNS ?? '1000,10000,100000').split(',').
 const STORES = (process.env.BENCH_SEARCH_STORES ?? 'local,dynalite').split(',');
 const REPEATS = Number(process.env.BENCH_SEARCH_REPEATS ?? 3);
 const BATCH_ITEMS = 25;
-const IN_FLIGHT = 16;
+/** BatchWrites in flight per store while seeding (BENCH_SEARCH_SEED_LANES). */
+const SEED_LANES = Number(process.env.BENCH_SEARCH_SEED_LANES ?? 16);
 /** Every DELETE_EVERY-th run is deleted: 2 %. */
 const DELETE_EVERY = 50;
 const PARAMS = 10;
@@ -101,28 +105,70 @@ async function eachLimited<T>(inputs: readonly T[], limit: number, work: (input:
   );
 }
 
-async function batchWrite(s: Services, items: readonly Record<string, unknown>[]): Promise<void> {
-  const batches: Record<string, unknown>[][] = [];
-  for (let start = 0; start < items.length; start += BATCH_ITEMS)
-    batches.push(items.slice(start, start + BATCH_ITEMS));
-  await eachLimited(batches, IN_FLIGHT, async (batch) => {
-    await putBatch(s.doc, s.tableName, batch);
-  });
+/**
+ * The runs' items (allItemsOfNewRun, as create writes them) in BatchWrite-sized groups, built as the lanes
+ * take them: 100,000 runs are ~1.75 million items, too many to hold at once beside the stores.
+ */
+function* batchesOf(runs: readonly Run[]): Generator<Record<string, unknown>[]> {
+  let batch: Record<string, unknown>[] = [];
+  for (const run of runs) {
+    for (const item of allItemsOfNewRun(run)) {
+      batch.push(item);
+      if (batch.length === BATCH_ITEMS) {
+        yield batch;
+        batch = [];
+      }
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/** Writes every batch with SEED_LANES BatchWrites in flight; the generator is shared, so no lane idles. */
+async function batchWrite(
+  s: Services,
+  batches: Iterator<Record<string, unknown>[]>,
+  progress: (items: number) => void,
+): Promise<number> {
+  let written = 0;
+  await Promise.all(
+    Array.from({ length: SEED_LANES }, async () => {
+      for (let next = batches.next(); !next.done; next = batches.next()) {
+        await putBatch(s.doc, s.tableName, next.value);
+        written += next.value.length;
+        progress(written);
+      }
+    }),
+  );
+  return written;
+}
+
+interface Seeded {
+  store: string;
+  runs: number;
+  experimentId: string;
+  deleted: number;
+  items: number;
+  seconds: number;
 }
 
 /** A new experiment (through the service, so it gets what new experiments get) holding `count` runs. */
-async function seed(s: Services, count: number) {
+async function seed(store: string, s: Services, count: number): Promise<Seeded> {
   const t0 = performance.now();
   const experimentId = await s.experiments.create({ name: `bench-search-${count}-${Date.now()}`, tags: [] });
   const experiment = await s.experiments.get(experimentId);
   const runs = sweepRuns(experimentId, experiment.artifactLocation, count);
+  let reported = 0;
   // Every item create would write (itemsOfNewRun), value entries included.
-  await batchWrite(
-    s,
-    runs.flatMap((run) => allItemsOfNewRun(run)),
-  );
+  const items = await batchWrite(s, batchesOf(runs), (written) => {
+    if (written - reported < 250_000) return;
+    reported = written;
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(
+      `  ${store}: ${count} runs, ${written} items written in ${seconds.toFixed(0)} s (${Math.round(written / seconds)}/s)`,
+    );
+  });
   const deleted = runs.filter((_, i) => i % DELETE_EVERY === DELETE_EVERY - 1);
-  await eachLimited(deleted, IN_FLIGHT, async (run) => {
+  await eachLimited(deleted, SEED_LANES, async (run) => {
     await s.runRepository.setLifecycle(run.runId, 'active', 'deleted');
   });
   // Bulk items carry no counter updates: set the counters as `cairn migrate` would (the listing reads
@@ -134,7 +180,14 @@ async function seed(s: Services, count: number) {
     experimentId,
     runs.map((run) => (gone.has(run.runId) ? { ...run, lifecycleStage: 'deleted' as const } : run)),
   );
-  return { experimentId, seconds: (performance.now() - t0) / 1000, deleted: deleted.length };
+  return {
+    store,
+    runs: count,
+    experimentId,
+    deleted: deleted.length,
+    items,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 interface SearchCase {
@@ -164,6 +217,15 @@ const CASES: SearchCase[] = [
   },
   { label: 'order by name', orderBy: ['attributes.run_name ASC'], maxResults: 100 },
   { label: 'order by end time', orderBy: ['attributes.end_time DESC'], maxResults: 100 },
+  // Nothing answers a tag clause before its runs are read: one matching no run reads the whole order.
+  {
+    label: 'tag filter matching nothing',
+    filter: "tags.`mlflow.user` = 'nobody'",
+    orderBy: [],
+    maxResults: 100,
+  },
+  // No entry or index keeps a param order: the full listing, every RUN and LATEST item (the linear scan).
+  { label: 'full listing (param order)', orderBy: ['params.param_1 ASC'], maxResults: 100 },
 ];
 
 async function measure(store: string, s: Services, experimentId: string, runs: number, c: SearchCase) {
@@ -202,42 +264,69 @@ async function measure(store: string, s: Services, experimentId: string, runs: n
   };
 }
 
-async function onStore(store: string, endpoint: string, seeding: object[], rows: object[]) {
-  const s = await services(endpoint, 'bench');
-  for (const size of SIZES) {
-    const seeded = await seed(s, size);
-    seeding.push({ store, runs: size, deleted: seeded.deleted, 'seeding s': seeded.seconds.toFixed(1) });
-    console.log(
-      `  ${store}: seeded ${size} runs (${seeded.deleted} deleted) in ${seeded.seconds.toFixed(1)} s`,
-    );
-    for (const c of CASES) {
-      if (c.secondPage && size <= c.maxResults) continue; // no second page to read
-      const row = await measure(store, s, seeded.experimentId, size, c);
-      rows.push(row);
-      // Each row as it comes: at 100,000 runs the whole section takes long enough to be cut short.
-      console.log(`  ${Object.values(row).join(' | ')}`);
-    }
-  }
+interface Store {
+  name: string;
+  services: Services;
+  stop(): Promise<void> | void;
 }
 
-export async function searchBenchmarks() {
-  const seeding: object[] = [];
-  const rows: object[] = [];
-  if (STORES.includes('local')) {
+async function startStore(name: string): Promise<Store> {
+  if (name === 'local') {
     const local = await startDynamoDbLocal();
-    try {
-      await onStore('DynamoDB Local', local.endpoint, seeding, rows);
-    } finally {
-      local.stop();
-    }
+    return { name: 'DynamoDB Local', services: await services(local.endpoint, 'bench'), stop: local.stop };
   }
-  if (STORES.includes('dynalite')) {
+  if (name === 'dynalite') {
     const lite = await startDynalite(undefined);
-    try {
-      await onStore('dynalite', lite.endpoint, seeding, rows);
-    } finally {
-      await lite.close();
-    }
+    return { name: 'dynalite', services: await services(lite.endpoint, 'bench'), stop: lite.close };
   }
-  return { seeding, rows };
+  throw new Error(`BENCH_SEARCH_STORES: unknown store ${name} (local, dynalite)`);
+}
+
+/**
+ * Each size is seeded on every store side by side (seeding is most of the section's time: ~1.75 million items
+ * at 100,000 runs), then searched, one store and one query at a time, so that no seeding shares the machine
+ * with a timed search, and the smaller sizes' rows are out before the largest is seeded. A store's smaller
+ * experiments stay in its table while the larger ones are measured; a search reads its own experiment's
+ * partitions only.
+ */
+export async function searchBenchmarks() {
+  const stores: Store[] = [];
+  const rows: object[] = [];
+  const seeded: Seeded[] = [];
+  try {
+    for (const name of STORES) stores.push(await startStore(name));
+    for (const size of SIZES) {
+      const ones = await Promise.all(
+        stores.map(async (store) => {
+          const one = await seed(store.name, store.services, size);
+          console.log(
+            `  ${store.name}: seeded ${size} runs (${one.items} items, ${one.deleted} deleted) in ${one.seconds.toFixed(1)} s`,
+          );
+          return one;
+        }),
+      );
+      seeded.push(...ones);
+      for (const [index, store] of stores.entries()) {
+        const one = ones[index] as Seeded;
+        for (const c of CASES) {
+          if (c.secondPage && size <= c.maxResults) continue; // no second page to read
+          const row = await measure(store.name, store.services, one.experimentId, size, c);
+          rows.push(row);
+          // Each row as it comes: at 100,000 runs the whole section takes long enough to be cut short.
+          console.log(`  ${Object.values(row).join(' | ')}`);
+        }
+      }
+    }
+    const seeding = seeded.map((one) => ({
+      store: one.store,
+      runs: one.runs,
+      items: one.items,
+      deleted: one.deleted,
+      'seeding s': one.seconds.toFixed(1),
+      'items/s': Math.round(one.items / one.seconds),
+    }));
+    return { seeding, rows };
+  } finally {
+    for (const store of stores) await store.stop();
+  }
 }
