@@ -1,6 +1,7 @@
 /**
  * The artifacts function: MLflow's proxied-artifact protocol, answered with presigned S3 URLs, plus the
- * `artifacts/list` and `presigned-upload-url` RPCs. The only function that can touch the bucket.
+ * `artifacts/list` and `presigned-upload-url` RPCs, MLflow's root downloads (`get-artifact`,
+ * `model-versions/get-artifact`) and the UI's upload. The only function that can touch the bucket.
  */
 
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -9,6 +10,7 @@ import { loadConfig } from '../../shared/config.js';
 import { ArtifactService } from '../../shared/domain/artifacts/service.js';
 import { S3ArtifactStore } from '../../shared/store/artifacts/artifact-store.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
+import { DynamoVersionSourceReader } from '../../shared/store/registry/version-reader.js';
 import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
 import { createPresignClients, createS3Client } from '../../shared/store/s3-clients.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
@@ -26,8 +28,14 @@ const store = new S3ArtifactStore(
   config.artifactBucket,
   config.presignExpiresSeconds,
 );
-const runs = new DynamoRunReader(createDynamoClient(config, capture), config.tableName);
-const artifacts = new ArtifactService(store, runs, config.artifactKeyPrefix);
+const dynamo = createDynamoClient(config, capture);
+const runs = new DynamoRunReader(dynamo, config.tableName);
+// model-versions/get-artifact reads a version's source as the registry stored it, under the same root.
+const registry = {
+  versions: new DynamoVersionSourceReader(dynamo, config.tableName),
+  artifactRoot: config.artifactRoot,
+};
+const artifacts = new ArtifactService(store, runs, config.artifactKeyPrefix, registry);
 const presignClients = createPresignClients(config);
 // Locally, one service per origin a client reaches this server by (see createPresignClients): built on a
 // Host's first request, dropped with its presign client.
@@ -42,7 +50,7 @@ function artifactsFor(host: string | undefined): ArtifactService {
   const presigner = presignClients(host);
   let service = servicesByPresigner.get(presigner);
   if (!service) {
-    service = new ArtifactService(store.withPresigner(presigner), runs, config.artifactKeyPrefix);
+    service = new ArtifactService(store.withPresigner(presigner), runs, config.artifactKeyPrefix, registry);
     servicesByPresigner.set(presigner, service);
   }
   return service;

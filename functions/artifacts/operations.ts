@@ -10,6 +10,7 @@ import {
 import type { HttpResult } from '../../shared/api/http.js';
 import type { ApiRequest } from '../../shared/api/request.js';
 import type { ArtifactPage, FileInfo } from '../../shared/domain/artifacts/model.js';
+import { canonicalArtifactPath } from '../../shared/domain/artifacts/paths.js';
 import type { ArtifactService } from '../../shared/domain/artifacts/service.js';
 import { InvalidParameterValueError } from '../../shared/errors.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
@@ -55,6 +56,20 @@ function pageJson(page: ArtifactPage) {
 /** 307 keeps the method; the stock client follows it and drops its Authorization header for S3. */
 function redirect(url: string): HttpResult {
   return { statusCode: 307, headers: { location: url, 'cache-control': 'no-store' }, body: '' };
+}
+
+/**
+ * A root download (`get-artifact`): the 307 says nosniff as MLflow's answer does; S3's answer, which
+ * cannot carry that header, has the type and attachment disposition the URL signs.
+ */
+function labelledRedirect(url: string): HttpResult {
+  const result = redirect(url);
+  return { ...result, headers: { ...result.headers, 'x-content-type-options': 'nosniff' } };
+}
+
+/** MLflow's UI upload refuses with its own words (`upload_artifact_handler`). */
+function uploadRefusal(what: string): InvalidParameterValueError {
+  return new InvalidParameterValueError(`Request must specify ${what}.`);
 }
 
 /**
@@ -165,6 +180,40 @@ export function artifactOperations(
       );
       telemetry.urlsPresigned(1);
       return redirect(url);
+    },
+
+    async getRunArtifact(request) {
+      const { fields } = request;
+      const runId = readString(fields, 'run_id') || readString(fields, 'run_uuid');
+      if (!runId) throw missingValue('run_id');
+      const { url } = await artifactsFor(request).runFileUrl(runId, readString(fields, 'path', true));
+      telemetry.urlsPresigned(1);
+      return labelledRedirect(url);
+    },
+
+    async getModelVersionArtifact(request) {
+      const { fields } = request;
+      const { url } = await artifactsFor(request).versionFileUrl(
+        readString(fields, 'name', true),
+        readString(fields, 'version', true),
+        readString(fields, 'path', true),
+      );
+      telemetry.urlsPresigned(1);
+      return labelledRedirect(url);
+    },
+
+    async uploadRunArtifact(request) {
+      const { fields } = request;
+      // MLflow's UI sends `run_uuid`; `run_id` is read too, as everywhere else.
+      const runId = readString(fields, 'run_uuid') || readString(fields, 'run_id');
+      if (!runId) throw uploadRefusal('run_uuid');
+      const path = readString(fields, 'path');
+      if (!path) throw uploadRefusal('path');
+      canonicalArtifactPath(path, 'path');
+      const body = request.rawBody ?? new Uint8Array(0);
+      if (body.length === 0) throw uploadRefusal('data');
+      await artifactsFor(request).uploadRunFile(runId, path, body, request.headers['content-type']);
+      return jsonResponse({});
     },
 
     async createPresignedUploadUrl(request) {

@@ -30,7 +30,8 @@ export function modelVersionJson(model: RegisteredModel, version: ModelVersion) 
     last_updated_timestamp: version.lastUpdatedTimestamp,
     ...(version.userId ? { user_id: version.userId } : {}),
     current_stage: version.currentStage,
-    ...(version.description ? { description: version.description } : {}),
+    // MLflow's server stores an unset description as '' (proto2's default) and prints it: clients read ''.
+    description: version.description ?? '',
     source: version.source,
     ...(version.runId ? { run_id: version.runId } : {}),
     status: version.status,

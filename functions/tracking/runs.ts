@@ -13,6 +13,7 @@ import {
   viewType,
 } from '../../shared/api/schema.js';
 import type { Envelope } from '../../shared/domain/runs/envelope.js';
+import { historyBulk } from '../../shared/domain/runs/history.js';
 import { metricValueJson } from '../../shared/domain/runs/metrics.js';
 import type { DatasetInput, MetricPoint, Run } from '../../shared/domain/runs/model.js';
 import { validateLogBatchBodySize } from '../../shared/domain/runs/rules.js';
@@ -83,6 +84,22 @@ const BulkInterval = v.object({
   end_step: v.optional(int64),
   max_results: v.optional(int64),
 });
+const HistoryBulk = v.object({
+  run_id: v.optional(repeatedString, []),
+  metric_key: v.optional(str),
+  max_results: v.optional(int64),
+});
+const SearchDatasets = v.object({ experiment_ids: v.optional(repeatedString, []) });
+
+/** MLflow's `search_datasets_impl` limits: experiments per request, and summaries in an answer (its SQL store's). */
+const SEARCH_DATASETS_LIMITS = { experiments: 20, summaries: 1000 } as const;
+/**
+ * Runs read for one search-datasets answer at most: datasets are kept on their runs, so the answer is
+ * gathered from a run search; past this many runs the summaries found so far are the answer.
+ */
+const SEARCH_DATASETS_MAX_RUNS = 10_000;
+const DATASET_CONTEXT_TAG = 'mlflow.data.context';
+
 const EnvelopeRequest = v.object({
   run_id: v.optional(repeatedString, []),
   run_ids: v.optional(repeatedString, []),
@@ -290,6 +307,73 @@ export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEME
           rows.map(({ runId, point }) => ({ ...metricJson(message.metric_key, point), run_id: runId })),
         ),
       });
+    },
+
+    async getMetricHistoryBulk({ fields }) {
+      const message = parseMessage(HistoryBulk, fields);
+      const rows = await historyBulk(
+        (runId, key, maxResults, pageToken) => runs.history(runId, key, maxResults, pageToken),
+        { runIds: message.run_id, key: message.metric_key, maxResults: message.max_results },
+      );
+      // MLflow answers `metrics` even when empty (a plain dict, not a protobuf message).
+      return jsonResponse({
+        metrics: rows.map(({ runId, point }) => ({
+          ...metricJson(message.metric_key ?? '', point),
+          run_id: runId,
+        })),
+      });
+    },
+
+    async searchDatasets({ fields }) {
+      const message = parseMessage(SearchDatasets, fields);
+      const experimentIds = message.experiment_ids;
+      if (experimentIds.length === 0) {
+        throw new InvalidParameterValueError(
+          'SearchDatasets request must specify at least one experiment_id.',
+        );
+      }
+      if (experimentIds.length > SEARCH_DATASETS_LIMITS.experiments) {
+        throw new InvalidParameterValueError(
+          `SearchDatasets request cannot specify more than ${SEARCH_DATASETS_LIMITS.experiments} experiment_ids. Received ${experimentIds.length} experiment_ids.`,
+        );
+      }
+      const summaries = new Map<string, Record<string, string>>();
+      let pageToken: string | undefined;
+      let read = 0;
+      do {
+        const page = await runs.search({
+          experimentIds,
+          orderBy: [],
+          viewType: 'ALL',
+          maxResults: 1000,
+          ...(pageToken ? { pageToken } : {}),
+        });
+        for (const run of page.runs) {
+          for (const dataset of run.datasets) {
+            const context = dataset.tags[DATASET_CONTEXT_TAG];
+            const summary = {
+              experiment_id: run.experimentId,
+              name: dataset.name,
+              digest: dataset.digest,
+              ...(context ? { context } : {}),
+            };
+            const identity = JSON.stringify([
+              run.experimentId,
+              dataset.name,
+              dataset.digest,
+              context ?? null,
+            ]);
+            if (summaries.size < SEARCH_DATASETS_LIMITS.summaries) summaries.set(identity, summary);
+          }
+        }
+        read += page.runs.length;
+        pageToken = page.nextPageToken;
+      } while (
+        pageToken &&
+        read < SEARCH_DATASETS_MAX_RUNS &&
+        summaries.size < SEARCH_DATASETS_LIMITS.summaries
+      );
+      return jsonResponse({ dataset_summaries: list([...summaries.values()]) });
     },
 
     async getMetricEnvelope({ fields }) {

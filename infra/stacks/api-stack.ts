@@ -140,13 +140,16 @@ export class ApiStack extends Stack {
       ...noTokens,
     });
     // Artifacts reads one run or logged model at a time (shared/store/run-reader.ts: a BatchGetItem of a
-    // RUN# or LMODEL# item to authorize a read, one Query of that item and its seal items for a write),
+    // RUN# or LMODEL# item to authorize a read, one Query of that item and its seal items for a write;
+    // registry/version-reader.ts: BatchGetItems of a model's name claim, model and version items),
     // and is the only function that reads or writes the bucket's objects.
     const artifacts = new CairnFunction(this, 'Artifacts', {
       area: 'artifacts',
       logRetention,
       reservedConcurrency: concurrency.artifacts,
       environment: {
+        // model-versions/get-artifact reads a version's source under the root the registry checked it by.
+        CAIRN_ARTIFACT_ROOT: props.artifactRoot ?? 'mlflow-artifacts:/',
         CAIRN_PRESIGN_EXPIRES_SECONDS: String(
           props.presignExpiresSeconds ?? DEFAULT_SETTINGS.presignExpiresSeconds,
         ),

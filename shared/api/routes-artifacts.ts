@@ -1,6 +1,7 @@
 /**
  * The artifacts function's routes: MLflow's proxied-artifact service, the run and logged-model artifact
- * listings, and the UI's logged-model file download (MLflow serves that one under /ajax-api only).
+ * listings, the UI's logged-model file download and upload (MLflow serves those under /ajax-api only),
+ * and MLflow's root file downloads `get-artifact` and `model-versions/get-artifact`.
  */
 import { mlflow, proxied, type RouteSpec } from './route-kit.js';
 
@@ -31,5 +32,26 @@ export const ARTIFACTS_ROUTE_SPECS: readonly RouteSpec[] = [
       'artifacts',
     ),
     mount: 'ajax-2.0',
+  },
+  {
+    ...mlflow('uploadRunArtifact', 'POST', '/upload-artifact', 'write', 'artifacts'),
+    mount: 'ajax-2.0',
+    rawBody: true,
+  },
+  {
+    operation: 'getRunArtifact',
+    method: 'GET',
+    path: '/get-artifact',
+    fn: 'artifacts',
+    permission: 'read',
+    mount: 'root',
+  },
+  {
+    operation: 'getModelVersionArtifact',
+    method: 'GET',
+    path: '/model-versions/get-artifact',
+    fn: 'artifacts',
+    permission: 'read',
+    mount: 'root',
   },
 ];

@@ -50,6 +50,9 @@ export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
   mlflow('searchRuns', 'POST', '/runs/search', 'read'),
   mlflow('getMetricHistory', 'GET', '/metrics/get-history', 'read'),
   mlflow('getMetricHistoryBulkInterval', 'GET', '/metrics/get-history-bulk-interval', 'read'),
+  // MLflow's UI-only RPCs, which MLflow serves under /ajax-api alone.
+  { ...mlflow('getMetricHistoryBulk', 'GET', '/metrics/get-history-bulk', 'read'), mount: 'ajax-2.0' },
+  { ...mlflow('searchDatasets', 'POST', '/experiments/search-datasets', 'read'), mount: 'ajax-2.0' },
   // Min/max/last buckets over a step range, for charts that keep every spike (the web UI). Read cost is
   // bounded by the buckets: a chunk up to two buckets wide is counted whole, from its summary, in the
   // bucket of its last step; the envelope then says `exact: false` (see domain/runs/envelope.ts).

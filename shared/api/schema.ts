@@ -51,8 +51,15 @@ export function parseMessage<TSchema extends v.GenericSchema>(
   schema: TSchema,
   fields: Record<string, unknown>,
 ): v.InferOutput<TSchema> {
-  const result = v.safeParse(schema, fields, { abortEarly: true });
+  let result = v.safeParse(schema, fields, { abortEarly: true });
   if (result.success) return result.output;
+  // protobuf's JSON mapping reads a field's null as the field left unset (MLflow's parser does too), so a
+  // null in a required field is missing, not invalid. Only a refused message pays for looking.
+  const withoutNulls = dropNullFields(fields);
+  if (withoutNulls !== fields) {
+    result = v.safeParse(schema, withoutNulls, { abortEarly: true });
+    if (result.success) return result.output;
+  }
   const issue = result.issues[0];
   const path = (issue.path ?? [])
     .map((item, index) =>
@@ -67,6 +74,36 @@ export function parseMessage<TSchema extends v.GenericSchema>(
   throw new InvalidParameterValueError(
     `Invalid value ${JSON.stringify(supplied)} for parameter '${path}' supplied:  Hint: Value was of type '${describeType(supplied)}'. ${API_DOCS_HINT}`,
   );
+}
+
+/**
+ * `value` with every object field whose value is null left out, at any depth (list items stay: a null
+ * item is refused as protobuf refuses it). The same value when it holds no such field.
+ */
+export function dropNullFields<T>(value: T): T {
+  if (Array.isArray(value)) {
+    let changed = false;
+    const items = value.map((item) => {
+      const next = dropNullFields(item);
+      if (next !== item) changed = true;
+      return next;
+    });
+    return (changed ? items : value) as T;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  let changed = false;
+  // No prototype: a JSON field named `__proto__` stays a field.
+  const copy: Record<string, unknown> = Object.create(null);
+  for (const [key, field] of Object.entries(value)) {
+    if (field === null) {
+      changed = true;
+      continue;
+    }
+    const next = dropNullFields(field);
+    if (next !== field) changed = true;
+    copy[key] = next;
+  }
+  return (changed ? copy : value) as T;
 }
 
 /** A required string field, reported by `parseMessage` as missing when absent, null or empty (MLflow's `_assert_required`). */
@@ -116,7 +153,7 @@ export type ParsedMetric = LoggedMetric;
 
 /** An optional string of a metric entry; '' is proto3's unset. */
 function optionalText(path: string, raw: unknown): string | undefined {
-  if (raw === undefined || raw === '') return undefined;
+  if (raw === undefined || raw === null || raw === '') return undefined;
   if (typeof raw !== 'string') throw invalidValue(path, raw);
   return raw;
 }
@@ -151,10 +188,10 @@ export function parseMetricList(field: string, raw: unknown): ParsedMetric[] {
       key,
       value: number,
       timestamp: readInt64(`${path}.timestamp`, timestamp),
-      step: step === undefined ? 0 : readInt64(`${path}.step`, step),
+      step: step === undefined || step === null ? 0 : readInt64(`${path}.step`, step),
     };
     // Rare on the hot path: only metrics logged against a model carry these.
-    if (model_id !== undefined || dataset_name !== undefined || dataset_digest !== undefined) {
+    if (model_id != null || dataset_name != null || dataset_digest != null) {
       const modelId = optionalText(`${path}.model_id`, model_id);
       const datasetName = optionalText(`${path}.dataset_name`, dataset_name);
       const datasetDigest = optionalText(`${path}.dataset_digest`, dataset_digest);

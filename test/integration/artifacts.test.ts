@@ -110,9 +110,10 @@ describe('listing and deletion', () => {
     const base = `${root}/tree`;
     await upload(`${base}/a.txt`, new TextEncoder().encode('a'));
     await upload(`${base}/sub/b.txt`, new TextEncoder().encode('bb'));
+    // By path, directories among the files, as MLflow lists them.
     expect((await list(base)).body.files).toEqual([
-      { path: 'sub', is_dir: true },
       { path: 'a.txt', is_dir: false, file_size: 1 },
+      { path: 'sub', is_dir: true },
     ]);
     expect((await list(`${base}/sub/b.txt`)).body.files).toEqual([
       { path: 'b.txt', is_dir: false, file_size: 2 },
@@ -465,8 +466,8 @@ describe('logged-model artifacts (MLflow 3)', () => {
     expect((await upload(`${model.root}/data/model.pkl`, weights)).status).toBe(200);
 
     expect((await list(model.root)).body.files).toEqual([
-      { path: 'data', is_dir: true },
       { path: 'MLmodel', is_dir: false, file_size: 12 },
+      { path: 'data', is_dir: true },
     ]);
     const got = await download(`${model.root}/data/model.pkl`);
     expect(got.redirected).toBe(true);
@@ -478,8 +479,8 @@ describe('logged-model artifacts (MLflow 3)', () => {
       expect(top.body).toEqual({
         root_uri: model.uri,
         files: [
-          { path: 'data', is_dir: true },
           { path: 'MLmodel', is_dir: false, file_size: 12 },
+          { path: 'data', is_dir: true },
         ],
       });
     }

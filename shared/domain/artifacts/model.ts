@@ -58,7 +58,15 @@ export interface StorageListing {
 export interface ArtifactStorage {
   put(key: string, body: Uint8Array, contentType: string | undefined): Promise<void>;
   size(key: string): Promise<number | undefined>;
-  presignGet(key: string, fileName: string): Promise<string>;
+  /**
+   * A GET URL for one key, answered as an attachment named `fileName`; `headers` has S3 answer with that
+   * type and disposition instead (response-content-type / response-content-disposition, both signed).
+   */
+  presignGet(
+    key: string,
+    fileName: string,
+    headers?: { contentType: string; contentDisposition: string },
+  ): Promise<string>;
   presignPut(key: string, expiresSeconds: number, contentLength?: number): Promise<string>;
   listPage(prefix: string, delimiter: boolean, token?: string, maxKeys?: number): Promise<StorageListing>;
   listAll(prefix: string, delimiter: boolean): Promise<Omit<StorageListing, 'nextToken'>>;
@@ -79,4 +87,12 @@ export interface FileInfo {
   path: string;
   isDir: boolean;
   fileSize?: number;
+}
+
+/** The registry, as far as serving a model version's files needs it (store/registry/version-reader.ts). */
+export interface VersionSources {
+  /** The registered model's id by its exact name, or undefined. */
+  modelId(name: string): Promise<string | undefined>;
+  /** The source a version was registered with, or undefined when there is no such version. */
+  source(modelId: string, version: number): Promise<string | undefined>;
 }

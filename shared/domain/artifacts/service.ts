@@ -11,6 +11,10 @@ import { createHash } from 'node:crypto';
 import { InvalidParameterValueError, MlflowError, ResourceDoesNotExistError } from '../../errors.js';
 import { isLoggedModelId, validateRunId } from '../ids.js';
 import type { LoggedModelStatus } from '../logged-models/model.js';
+import { parseVersion } from '../registry/rules.js';
+import { locateSource } from '../registry/sources.js';
+import { findByName } from '../rules.js';
+import { attachmentDisposition, guessMimeType } from './mime.js';
 import type {
   ArtifactLoggedModel,
   ArtifactOwners,
@@ -19,6 +23,7 @@ import type {
   ArtifactStorage,
   FileInfo,
   Sealed,
+  VersionSources,
 } from './model.js';
 import {
   type ArtifactOwner,
@@ -124,11 +129,23 @@ function lastSegment(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
+/** MLflow's listings: every entry by path, directories among the files (not first). */
+function byPath(files: FileInfo[]): FileInfo[] {
+  return files.sort((left, right) => (left.path < right.path ? -1 : left.path > right.path ? 1 : 0));
+}
+
+/** What `model-versions/get-artifact` needs of the registry, and the root its sources are read under. */
+export interface RegistryAccess {
+  versions: VersionSources;
+  artifactRoot: string;
+}
+
 export class ArtifactService {
   constructor(
     private readonly storage: ArtifactStorage,
     private readonly owners: ArtifactOwners,
     private readonly keyPrefix: string,
+    private readonly registry?: RegistryAccess,
   ) {}
 
   /**
@@ -208,10 +225,82 @@ export class ArtifactService {
     return this.presignedGet(await this.resolve(rawPath, 'path', 'read'), rawPath);
   }
 
-  private async presignedGet(target: Resolved, rawPath: string): Promise<{ url: string; size: number }> {
+  private async presignedGet(
+    target: Resolved,
+    rawPath: string,
+    labelled = false,
+  ): Promise<{ url: string; size: number; contentType?: string }> {
     const size = target.relative === '' ? undefined : await this.storage.size(target.key);
     if (size === undefined) throw new ResourceDoesNotExistError(`Artifact '${rawPath}' not found`);
-    return { url: await this.storage.presignGet(target.key, lastSegment(target.relative)), size };
+    const fileName = lastSegment(target.relative);
+    if (!labelled) return { url: await this.storage.presignGet(target.key, fileName), size };
+    const contentType = guessMimeType(fileName);
+    const url = await this.storage.presignGet(target.key, fileName, {
+      contentType,
+      contentDisposition: attachmentDisposition(fileName),
+    });
+    return { url, size, contentType };
+  }
+
+  /**
+   * MLflow's `GET /get-artifact`: a run's file by its path under the run's artifact root, as a presigned
+   * GET that S3 answers with MLflow's type for the file and as an attachment.
+   */
+  async runFileUrl(runId: string, rawPath: string) {
+    validateRunId(runId);
+    const run = await this.owners.get(runId);
+    if (!run) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
+    const owner: ArtifactOwner = { kind: 'run', experimentId: run.experimentId, runId };
+    return this.presignedGet(
+      this.locate(owner, canonicalArtifactPath(rawPath, 'path'), rawPath, 'path'),
+      rawPath,
+      true,
+    );
+  }
+
+  /**
+   * MLflow's `GET /model-versions/get-artifact`: a file under a version's source. Only sources in a run's
+   * or logged model's files here can be served (the server reads nothing anywhere else); others are 404.
+   */
+  async versionFileUrl(name: string, rawVersion: string, rawPath: string) {
+    if (!this.registry) throw new Error('model-versions/get-artifact needs the registry');
+    const { versions, artifactRoot } = this.registry;
+    if (name === '') throw new InvalidParameterValueError("Missing value for required parameter 'name'.");
+    const number = parseVersion('version', rawVersion);
+    const relative = canonicalArtifactPath(rawPath, 'path');
+    const modelId = await findByName(name, (candidate) => versions.modelId(candidate));
+    if (!modelId) throw new ResourceDoesNotExistError(`Registered Model with name=${name} not found`);
+    const source = await versions.source(modelId, number);
+    if (source === undefined)
+      throw new ResourceDoesNotExistError(`Model Version (name=${name}, version=${number}) not found`);
+    const location = await locateSource(source, artifactRoot, this.owners);
+    if (!location) {
+      throw new ResourceDoesNotExistError(
+        `Artifact '${rawPath}' of model version ${number} not found: its source ${source} is not in this deployment's artifact store.`,
+      );
+    }
+    await this.checkOwner(location.owner, location.relative, 'read');
+    const joined = [location.relative, relative].filter(Boolean).join('/');
+    return this.presignedGet(this.locate(location.owner, joined, rawPath, 'path'), rawPath, true);
+  }
+
+  /**
+   * MLflow's UI upload (`ajax-api/2.0/mlflow/upload-artifact`): bytes to a path under a run's artifact
+   * root, checked as every write is (the run active, sealed paths kept).
+   */
+  async uploadRunFile(runId: string, rawPath: string, body: Uint8Array, contentType: string | undefined) {
+    validateRunId(runId);
+    const relative = canonicalArtifactPath(rawPath, 'path');
+    const run = await this.owners.get(runId);
+    if (!run) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
+    const owner: ArtifactOwner = { kind: 'run', experimentId: run.experimentId, runId };
+    await this.checkOwner(owner, relative, 'write');
+    if (relative === '') {
+      throw new InvalidParameterValueError(
+        `Invalid path '${rawPath}': an upload needs a file name under the artifact root.`,
+      );
+    }
+    await this.storage.put(this.locate(owner, relative, rawPath, 'path').key, body, contentType);
   }
 
   /**
@@ -227,12 +316,12 @@ export class ArtifactService {
       const size = await this.storage.size(target.key);
       return size === undefined ? [] : [{ path: lastSegment(target.relative), isDir: false, fileSize: size }];
     }
-    return [
+    return byPath([
       ...prefixes.map((prefix) => ({ path: lastSegment(prefix.slice(0, -1)), isDir: true })),
       ...objects
         .filter((object) => object.key !== directory)
         .map((object) => ({ path: lastSegment(object.key), isDir: false, fileSize: object.size })),
-    ];
+    ]);
   }
 
   /** Deletes a file, or everything under a directory. */
@@ -307,12 +396,14 @@ export class ArtifactService {
     const relativeOf = (key: string) => key.slice(target.root.length).replace(/\/$/, '');
     return {
       rootUri,
-      files: [
+      // By path within a page; S3 orders keys, where `dir.txt` sorts before `dir/`, so at a page's edge
+      // the order can differ from MLflow's by such a pair.
+      files: byPath([
         ...page.prefixes.map((prefix) => ({ path: relativeOf(prefix), isDir: true })),
         ...page.objects
           .filter((object) => object.key !== directory)
           .map((object) => ({ path: relativeOf(object.key), isDir: false, fileSize: object.size })),
-      ],
+      ]),
       ...(page.nextToken ? { nextPageToken: page.nextToken } : {}),
     };
   }

@@ -98,7 +98,8 @@ export interface RegistryRepository {
   listVersions(modelId: string): Promise<ModelVersion[]>;
   listAllVersions(): Promise<ModelVersion[]>;
   updateVersion(modelId: string, version: number, changes: VersionChanges, now: number): Promise<boolean>;
-  deleteVersion(modelId: string, version: number): Promise<void>;
+  /** With `now`, the model's last_updated_timestamp becomes it (MLflow's stores do so on a delete). */
+  deleteVersion(modelId: string, version: number, now?: number): Promise<void>;
   setVersionTag(modelId: string, version: number, key: string, value: string): Promise<boolean>;
   deleteVersionTag(modelId: string, version: number, key: string): Promise<boolean>;
   setAlias(modelId: string, alias: string, version: number, now: number): Promise<boolean>;

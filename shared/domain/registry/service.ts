@@ -5,6 +5,7 @@
  */
 
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
+import { isLoggedModelId } from '../ids.js';
 import type { PromotionGuard, PromotionRequest } from '../promotion/guard.js';
 import { FILE_DIGEST_LIMITS, summarizeFiles } from '../promotion/rules.js';
 import { findByName, validateKey, validateMaxResults } from '../rules.js';
@@ -181,6 +182,7 @@ export class RegistryService {
     const sources = readingOnce(this.sources);
     const resolved = await resolveVersionSource(input, kind, sources, this.config.artifactRoot);
     const location = await locateSource(input.source, this.config.artifactRoot, sources);
+    const copied = await this.copiedFrom(input.source);
     const now = this.clock();
     const number = await this.repo.nextVersion(model.modelId, now);
     if (number === undefined) throw modelNotFound(input.name);
@@ -196,6 +198,7 @@ export class RegistryService {
       source: input.source,
       ...(resolved.runId ? { runId: resolved.runId } : {}),
       ...(resolved.storageLocation ? { storageLocation: resolved.storageLocation } : {}),
+      ...(copied ? { storageLocation: copied } : {}),
       ...(resolved.unverified ? { unverified: resolved.unverified } : {}),
       ...(input.runLink ? { runLink: input.runLink } : {}),
       ...(input.description ? { description: input.description } : {}),
@@ -207,6 +210,25 @@ export class RegistryService {
     // As MLflow's server: only a `model_id` the request names is told (a models:/ source alone is not).
     if (input.loggedModelId) await this.registrations.record(input.loggedModelId, model.name, number);
     return { model, version };
+  }
+
+  /**
+   * A `models:/<name>/<version>` source (what `copy_model_version` registers) is stored where that version's
+   * files are, as MLflow's stores resolve it: get-download-uri answers the copied version's location. The
+   * copy stays unverified (a registered model URI names no run), so promotion policies refuse it. A
+   * version that does not exist leaves the source as given.
+   */
+  private async copiedFrom(source: string): Promise<string | undefined> {
+    const match = /^models:\/([^/]+)\/(\d{1,15})$/.exec(source);
+    if (!match || isLoggedModelId(match[1] as string)) return undefined;
+    try {
+      const { version } = await this.getVersion(match[1] as string, match[2] as string);
+      return version.storageLocation ?? version.source;
+    } catch (error) {
+      // MLflow refuses (with a 500); Cairn stores such a source as given, as it stores any foreign one.
+      if (error instanceof ResourceDoesNotExistError) return undefined;
+      throw error;
+    }
   }
 
   async getVersion(name: string, rawVersion: string): Promise<VersionView> {
@@ -233,7 +255,7 @@ export class RegistryService {
 
   async deleteVersion(name: string, rawVersion: string): Promise<void> {
     const { model, version } = await this.getVersion(name, rawVersion);
-    await this.repo.deleteVersion(model.modelId, version.version);
+    await this.repo.deleteVersion(model.modelId, version.version, this.clock());
     // Aliases after the version: readers already hide aliases whose version is gone (liveAliases).
     await Promise.all(
       Object.entries(model.aliases)

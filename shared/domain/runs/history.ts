@@ -1,6 +1,6 @@
 /**
- * Reading a run's metric history: get-history pages (and their page tokens) and get-history-bulk-interval
- * (its request rules and read plan; the sampling itself is sampling.ts's).
+ * Reading a run's metric history: get-history pages (and their page tokens), MLflow UI's get-history-bulk,
+ * and get-history-bulk-interval (its request rules and read plan; the sampling itself is sampling.ts's).
  */
 import { InvalidParameterValueError } from '../../errors.js';
 import { validateRunId } from '../ids.js';
@@ -41,6 +41,70 @@ export async function historyPage(
     points: page.points,
     ...(page.next ? { nextPageToken: encodeHistoryToken(fingerprint, page.next) } : {}),
   };
+}
+
+/** get-history-bulk's limits, MLflow's (`get_metric_history_bulk_handler`). */
+export const HISTORY_BULK_LIMITS = { runs: 100, maxResults: 25_000 } as const;
+
+/**
+ * MLflow's `ajax-api/2.0/mlflow/metrics/get-history-bulk`: up to `max_results` points in all (25,000 at
+ * most, MLflow's cap, which also keeps the answer under Lambda's 6 MB), runs by id, each run's points by
+ * timestamp, step and value, as MLflow's SQL store orders them. Each run is read in its stored order (by
+ * step), up to `max_results` points, then sorted: for a run longer than that, the points are its first
+ * by step, not by timestamp (the same for any run whose timestamps grow with its steps).
+ */
+export async function historyBulk(
+  readPage: (runId: string, key: string, maxResults: number, pageToken?: string) => Promise<HistoryPage>,
+  request: { runIds: readonly string[]; key: string | undefined; maxResults?: number },
+): Promise<{ runId: string; point: MetricPoint }[]> {
+  if (request.runIds.length === 0) {
+    throw new InvalidParameterValueError('GetMetricHistoryBulk request must specify at least one run_id.');
+  }
+  if (request.runIds.length > HISTORY_BULK_LIMITS.runs) {
+    throw new InvalidParameterValueError(
+      `GetMetricHistoryBulk request cannot specify more than ${HISTORY_BULK_LIMITS.runs} run_ids. Received ${request.runIds.length} run_ids.`,
+    );
+  }
+  const { key } = request;
+  if (key === undefined) {
+    throw new InvalidParameterValueError('GetMetricHistoryBulk request must specify a metric_key.');
+  }
+  const maxResults = Math.min(
+    request.maxResults ?? HISTORY_BULK_LIMITS.maxResults,
+    HISTORY_BULK_LIMITS.maxResults,
+  );
+  if (maxResults < 0) {
+    throw new InvalidParameterValueError(
+      `Invalid value ${maxResults} for parameter 'max_results' supplied. It must be a positive integer`,
+    );
+  }
+  // Code-point order, as Python's sorted() and SQL's ORDER BY on ids; a run named twice counts once.
+  const runIds = [...new Set(request.runIds)].sort();
+  for (const runId of runIds) validateRunId(runId);
+  validateKey('metric_key', key);
+  const rows: { runId: string; point: MetricPoint }[] = [];
+  for (const runId of runIds) {
+    const points: MetricPoint[] = [];
+    let token: string | undefined;
+    // Up to max_results of every run, not only the points still wanted: a run's last points by step may
+    // come first by timestamp. The runs before the last are read whole, so this reads 2 × max_results at most.
+    do {
+      if (points.length >= maxResults) break;
+      const page = await readPage(runId, key, maxResults - points.length, token);
+      points.push(...page.points);
+      token = page.nextPageToken;
+    } while (token);
+    points.sort((a, b) => a.timestamp - b.timestamp || a.step - b.step || compareValues(a.value, b.value));
+    for (const point of points.slice(0, maxResults - rows.length)) rows.push({ runId, point });
+    if (rows.length >= maxResults) break;
+  }
+  return rows;
+}
+
+/** SQL's order of doubles with NaN last (as MLflow's stores sort it), for sorting equal timestamps and steps. */
+function compareValues(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number(Number.isNaN(a)) - Number(Number.isNaN(b));
+  return a - b;
 }
 
 /**

@@ -89,14 +89,20 @@ export class S3ArtifactStore implements ArtifactStorage {
     }
   }
 
-  /** A GET URL for one key; the browser or client saves it under `fileName`. */
-  presignGet(key: string, fileName: string): Promise<string> {
+  /** A GET URL for one key; the browser or client saves it under `fileName` (see ArtifactStorage). */
+  presignGet(
+    key: string,
+    fileName: string,
+    headers?: { contentType: string; contentDisposition: string },
+  ): Promise<string> {
     return getSignedUrl(
       this.presigner,
       new GetObjectCommand({
         Bucket: this.bucket,
         Key: key,
-        ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(fileName)}`,
+        ResponseContentDisposition:
+          headers?.contentDisposition ?? `attachment; filename*=UTF-8''${encodeURIComponent(fileName)}`,
+        ...(headers ? { ResponseContentType: headers.contentType } : {}),
       }),
       { expiresIn: this.expiresSeconds },
     );

@@ -245,10 +245,19 @@ export class DynamoRegistryRepository implements RegistryRepository {
     });
   }
 
-  async deleteVersion(modelId: string, version: number): Promise<void> {
+  async deleteVersion(modelId: string, version: number, now?: number): Promise<void> {
     await this.doc.send(
       new DeleteCommand({ TableName: this.tableName, Key: versionEntity.key(modelId, version) }),
     );
+    if (now === undefined) return;
+    // After the delete: a model deleted meanwhile is not brought back (the condition), and a failure here
+    // leaves only an older timestamp behind.
+    await this.conditionalUpdate({
+      Key: modelEntity.key(modelId),
+      UpdateExpression: 'SET last_updated_timestamp = :now',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':now': now },
+    });
   }
 
   setVersionTag(modelId: string, version: number, key: string, value: string): Promise<boolean> {

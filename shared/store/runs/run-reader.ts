@@ -141,7 +141,7 @@ function modelIdentity(model: Record<string, string | undefined>): LoggedModelId
  * GetItem only to share DynamoDB Local and dynalite behaviour with the repositories; retried while
  * DynamoDB leaves the key unprocessed (throttling).
  */
-async function readOne(
+export async function readOne(
   client: DynamoDBClient,
   tableName: string,
   key: ItemKey,

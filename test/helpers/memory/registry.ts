@@ -127,8 +127,10 @@ export class MemoryRegistryRepository implements RegistryRepository {
     return true;
   }
 
-  async deleteVersion(modelId: string, version: number) {
+  async deleteVersion(modelId: string, version: number, now?: number) {
     this.versions.delete(versionKey(modelId, version));
+    const model = now === undefined ? undefined : this.models.get(modelId);
+    if (model && now !== undefined) model.lastUpdatedTimestamp = now;
   }
 
   async setVersionTag(modelId: string, version: number, key: string, value: string) {

@@ -76,16 +76,17 @@ describe('logged-model owners of proxied artifact paths', () => {
 });
 
 describe('listLoggedModel (logged-models/<id>/artifacts/directories)', () => {
-  it('answers the root URI and paths relative to the model root, directories first', async () => {
+  it('answers the root URI and paths relative to the model root, by path as MLflow lists them', async () => {
     const { artifacts } = service();
     const root = `1/models/${MODEL}/artifacts`;
     await artifacts.upload(`${root}/MLmodel`, new Uint8Array(5), undefined);
     await artifacts.upload(`${root}/data/model.pkl`, new Uint8Array(7), undefined);
     expect(await artifacts.listLoggedModel(MODEL, '', undefined)).toEqual({
       rootUri: `mlflow-artifacts:/1/models/${MODEL}/artifacts`,
+      // Code-point order: upper case before lower case, as Python's sorted() has it.
       files: [
-        { path: 'data', isDir: true },
         { path: 'MLmodel', isDir: false, fileSize: 5 },
+        { path: 'data', isDir: true },
       ],
     });
     expect((await artifacts.listLoggedModel(MODEL, 'data/', undefined)).files).toEqual([
