@@ -45,7 +45,6 @@ import {
   ITEM_BYTES_BUDGET,
   isConditionFailure,
   storedKey,
-  toStoredMap,
 } from '../items.js';
 import { keyConditions, keys, RUN_SHARDS } from '../keys.js';
 import {
@@ -145,6 +144,16 @@ export class DynamoRunRepository implements RunRepository {
     ttl: RECENT_WRITES_TTL_MS,
   });
 
+  /**
+   * The RUN item as this process last wrote it (create, or an update's ALL_NEW), per run: a sweep's
+   * create → log-batch → end of one run then reads it once, not per request. Every update is conditional
+   * on the version it was decided from, so a kept item another process moved on fails it and is read again.
+   */
+  private readonly recentRuns = new LRUCache<string, RunItem>({
+    maxSize: RECENT_WRITES_BYTES,
+    ttl: RECENT_WRITES_TTL_MS,
+  });
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -186,6 +195,13 @@ export class DynamoRunRepository implements RunRepository {
       ),
       recordRunCreated(this.doc, this.tableName, run),
     ]);
+    // As written: the run's next writes in this process start from these (mutate, appendMetrics).
+    this.recentRuns.set(run.runId, item, { size: approximateItemBytes(item) });
+    this.recentWrites.set(
+      run.runId,
+      { state: runState(item), latest },
+      { size: approximateItemBytes(latest) },
+    );
   }
 
   async get(runId: string): Promise<Run | undefined> {
@@ -213,52 +229,79 @@ export class DynamoRunRepository implements RunRepository {
    * (e.g. a changed param) or return null for a no-op. Returns the run as read, or undefined if missing.
    */
   async mutate(runId: string, mutate: RunMutation): Promise<Run | undefined> {
+    let kept = this.recentRuns.get(runId);
+    // Decided on a kept item's say, a refusal, a no-op or a size refusal is read again first: only a
+    // conditional update may rest on it (a run moved elsewhere fails the condition: moves bump `ver`).
+    const readAgain = () => {
+      this.recentRuns.delete(runId);
+      kept = undefined;
+    };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      await contendedWriteBackoff(attempt);
-      const { Item } = await this.doc.send(
-        new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }),
-      );
-      if (!Item) return undefined;
-      const item = Item as RunItem;
+      let item: RunItem;
+      if (kept) {
+        item = kept;
+      } else {
+        await contendedWriteBackoff(attempt);
+        const { Item } = await this.doc.send(
+          new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }),
+        );
+        if (!Item) return undefined;
+        item = Item as RunItem;
+      }
       const run = toRun(item, undefined);
-      const change = mutate(run);
+      let change: RunChange | null;
+      try {
+        change = mutate(run);
+      } catch (error) {
+        if (!kept) throw error;
+        readAgain();
+        attempt--;
+        continue;
+      }
+      if (change === null && kept) {
+        readAgain();
+        attempt--;
+        continue;
+      }
       if (change === null) return run;
       const projected = projectedRunItem(item, change);
       const size = approximateItemBytes(projected);
+      if (size > ITEM_BYTES_BUDGET && kept) {
+        readAgain();
+        attempt--;
+        continue;
+      }
       if (size > ITEM_BYTES_BUDGET) {
         throw new InvalidParameterValueError(
           `Run ${runId} cannot hold this: its params, tags and inputs would take about ${size} bytes, beyond the ${ITEM_BYTES_BUDGET}-byte storage limit of a run.`,
         );
       }
+      let updated: RunItem;
       try {
-        await this.doc.send(
+        // ALL_NEW costs no read units: the item as written is what its entries are derived from, and the
+        // next write of this run in this process starts from it instead of a read.
+        const { Attributes } = await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: keys.run(runId),
             ...runUpdate(change, item.ver),
+            ReturnValues: 'ALL_NEW',
           }),
         );
-        // Its order entry follows a name or end time, as of the version just written (a retried rename
-        // or end puts it again, completing one cut short before this put).
-        if (change.runName !== undefined || change.endTime !== undefined) {
-          await putRunOrder(
-            this.doc,
-            this.tableName,
-            runOrderItem(
-              {
-                ...run,
-                ...(change.runName === undefined ? {} : { runName: change.runName }),
-                ...(change.endTime === undefined ? {} : { endTime: change.endTime }),
-              },
-              item.ver + 1,
-            ),
-          );
-        }
-        await this.syncChangeEntries(runId, item, change);
-        return run;
+        updated = Attributes as RunItem;
       } catch (error) {
+        readAgain();
         if (!isConditionFailure(error)) throw error;
+        continue;
       }
+      this.recentRuns.set(runId, updated, { size: approximateItemBytes(updated) });
+      try {
+        await this.syncChangeEntries(runId, updated, change);
+      } catch (error) {
+        readAgain();
+        throw error;
+      }
+      return run;
     }
     throw new ConcurrentWritesError(`run ${runId}`);
   }
@@ -272,6 +315,7 @@ export class DynamoRunRepository implements RunRepository {
    */
   async setLifecycle(runId: string, from: LifecycleStage, to: LifecycleStage): Promise<boolean> {
     this.recentWrites.delete(runId);
+    this.recentRuns.delete(runId);
     const moved = await this.moveRun(runId, from, to);
     if (moved === undefined) return false;
     const latest = await bumpLatest(this.entryStore, runId);
@@ -279,9 +323,14 @@ export class DynamoRunRepository implements RunRepository {
     // The counters move only with the RUN item, so a retry never counts twice. Value entries carry the stage
     // too: all of them are written again from the RUN and LATEST as they stand (verified, value-entries.ts).
     await Promise.all([
-      putRunOrder(this.doc, this.tableName, runOrderItem(toRun(moved.item, undefined), moved.item.ver)),
       moved.moved ? recordRunMove(this.doc, this.tableName, moved.item.experiment_id, runId, to) : undefined,
-      syncEntries(this.entryStore, runId, { metrics: 'all', params: 'all' }, { run: moved.item, latest }),
+      syncEntries(
+        this.entryStore,
+        runId,
+        { metrics: 'all', params: 'all' },
+        { run: moved.item, latest },
+        runOrderItem(toRun(moved.item, undefined), moved.item.ver),
+      ),
     ]);
     return moved.moved;
   }
@@ -440,26 +489,35 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /**
-   * The value entries of a run write (mutate): its params' entries; on an end (or a retried one, which
-   * completes one cut short), LATEST moved to the ended partition with its version bumped, then an entry per
-   * latest key. `read` is the RUN item as read, which the update just moved one version on.
+   * What follows a run write (mutate) as of `updated`, the RUN item it left: its order entry on a rename or
+   * an end, and its params' value entries; on an end (or a retried one, which completes one cut short),
+   * LATEST moved to the ended partition with its version bumped, then an entry per latest key. The order
+   * entry goes in the entries' first BatchWrite, whose verifying read also checks it (value-entries.ts); a
+   * retried rename or end puts it again, completing one cut short.
    */
-  private async syncChangeEntries(runId: string, read: RunItem, change: RunChange): Promise<void> {
+  private async syncChangeEntries(runId: string, updated: RunItem, change: RunChange): Promise<void> {
     const params = Object.keys(change.params ?? {});
-    if (params.length === 0 && change.endTime === undefined) return;
-    const run: EntryRun = {
-      ...read,
-      params: { ...read.params, ...toStoredMap(change.params ?? {}) },
-      ver: read.ver + 1,
-      ...(change.endTime === undefined ? {} : { end_time: change.endTime }),
-    };
+    const order =
+      change.runName !== undefined || change.endTime !== undefined
+        ? runOrderItem(toRun(updated, undefined), updated.ver)
+        : undefined;
+    if (params.length === 0 && change.endTime === undefined) {
+      if (order) await putRunOrder(this.doc, this.tableName, order);
+      return;
+    }
     if (change.endTime === undefined) {
-      await syncEntries(this.entryStore, runId, { metrics: [], params }, { run, latest: undefined });
+      await syncEntries(
+        this.entryStore,
+        runId,
+        { metrics: [], params },
+        { run: updated, latest: undefined },
+        order,
+      );
       return;
     }
     this.recentWrites.delete(runId);
-    const latest = await endLatest(this.entryStore, runId, read.experiment_id);
-    await syncEntries(this.entryStore, runId, { metrics: 'all', params }, { run, latest });
+    const latest = await endLatest(this.entryStore, runId, updated.experiment_id);
+    await syncEntries(this.entryStore, runId, { metrics: 'all', params }, { run: updated, latest }, order);
   }
 
   /**

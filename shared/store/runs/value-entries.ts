@@ -29,9 +29,11 @@ import {
   metricValueEntry,
   paramValueEntry,
   type RunItem,
+  type RunOrderItem,
   type ValueEntryItem,
 } from './entity.js';
 import { withLatestGroups } from './latest-groups.js';
+import { repairRunOrders } from './run-index.js';
 
 /** Rounds of write-and-verify before a write gives up with a retryable 503. */
 const MAX_ROUNDS = 10;
@@ -87,13 +89,16 @@ export function entriesOf(
   return entries;
 }
 
-/** Puts entries 25 to a BatchWrite, a few BatchWrites at once. */
-export async function putEntries(store: EntryStore, entries: readonly ValueEntryItem[]): Promise<void> {
-  const batches: ValueEntryItem[][] = [];
-  for (let i = 0; i < entries.length; i += 25) batches.push(entries.slice(i, i + 25));
-  await mapWithLimit(batches, BATCHES_IN_FLIGHT, (batch) =>
-    putBatch(store.doc, store.tableName, batch as unknown as Record<string, unknown>[]),
-  );
+/** Puts entries (and `others`: items that may ride along) 25 to a BatchWrite, a few BatchWrites at once. */
+export async function putEntries(
+  store: EntryStore,
+  entries: readonly ValueEntryItem[],
+  others: readonly RunOrderItem[] = [],
+): Promise<void> {
+  const items = [...others, ...entries] as unknown as Record<string, unknown>[];
+  const batches: Record<string, unknown>[][] = [];
+  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+  await mapWithLimit(batches, BATCHES_IN_FLIGHT, (batch) => putBatch(store.doc, store.tableName, batch));
 }
 
 /**
@@ -180,42 +185,56 @@ export async function readRunAndLatest(
  * or else from a fresh read, then verifies and redoes from a fresh read until what they were derived from
  * still stands. A run with an end time whose LATEST is still in the open partition (an end cut short, or
  * one racing this write) has its end completed here first, and then all its metric entries written.
+ *
+ * `order`, the run's ORDER item as of `from.run`, rides in the first BatchWrite without its condition (a
+ * call saved per end or move): the verifying read, which comes after it landed, sees the RUN item still at
+ * its version, or else the ORDER item is put again, conditionally, from a fresh read. A later ORDER that the
+ * unconditional put could have replaced was put after its RUN update, so that read sees a later version.
  */
 export async function syncEntries(
   store: EntryStore,
   runId: string,
   scope: EntryScope,
   from?: { run: EntryRun; latest: LatestItem | undefined },
+  order?: RunOrderItem,
 ): Promise<void> {
   let source = from;
   let wanted = scope;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    if (!source) {
-      await contendedWriteBackoff(round);
-      const read = await readRunAndLatest(store, runId);
-      // No RUN item: a create still in flight writes its own entries before its RUN item.
-      if (!read.run) return;
-      source = { run: read.run, latest: read.latest };
+  let orderUnsure = order !== undefined;
+  try {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (!source) {
+        await contendedWriteBackoff(round);
+        const read = await readRunAndLatest(store, runId);
+        // No RUN item: a create still in flight writes its own entries before its RUN item.
+        if (!read.run) return;
+        source = { run: read.run, latest: read.latest };
+      }
+      let { run, latest } = source;
+      const metricsWanted = wanted.metrics === 'all' || wanted.metrics.length > 0;
+      if (metricsWanted && latest && run.end_time !== undefined && isOpenLatest(latest, run.experiment_id)) {
+        latest = await endLatest(store, runId, run.experiment_id);
+        wanted = { ...wanted, metrics: 'all' };
+      }
+      // A wide run's latest values are in its group items (latest-groups.ts), not in LATEST's `m`.
+      if (metricsWanted && latest?.lg) {
+        [latest] = await withLatestGroups(store.doc, store.tableName, [latest], { consistent: true });
+      }
+      const withOrder = round === 0 && order !== undefined;
+      await putEntries(store, entriesOf(run, latest, wanted), withOrder ? [order] : []);
+      // Reads are billed by item size, not by what is projected: a params-only write leaves LATEST unread.
+      const now = metricsWanted
+        ? await readRunAndLatest(store, runId, 'sk, ver, lifecycle_stage')
+        : { run: await readRunStage(store, runId), latest: undefined };
+      if (withOrder) orderUnsure = now.run?.ver !== order.ver;
+      const stageHeld = now.run?.lifecycle_stage === run.lifecycle_stage;
+      const latestHeld = !metricsWanted || now.latest?.ver === latest?.ver;
+      if (stageHeld && latestHeld) return;
+      source = undefined;
     }
-    let { run, latest } = source;
-    const metricsWanted = wanted.metrics === 'all' || wanted.metrics.length > 0;
-    if (metricsWanted && latest && run.end_time !== undefined && isOpenLatest(latest, run.experiment_id)) {
-      latest = await endLatest(store, runId, run.experiment_id);
-      wanted = { ...wanted, metrics: 'all' };
-    }
-    // A wide run's latest values are in its group items (latest-groups.ts), not in LATEST's `m`.
-    if (metricsWanted && latest?.lg) {
-      [latest] = await withLatestGroups(store.doc, store.tableName, [latest], { consistent: true });
-    }
-    await putEntries(store, entriesOf(run, latest, wanted));
-    // Reads are billed by item size, not by what is projected: a params-only write leaves LATEST unread.
-    const now = metricsWanted
-      ? await readRunAndLatest(store, runId, 'sk, ver, lifecycle_stage')
-      : { run: await readRunStage(store, runId), latest: undefined };
-    const stageHeld = now.run?.lifecycle_stage === run.lifecycle_stage;
-    const latestHeld = !metricsWanted || now.latest?.ver === latest?.ver;
-    if (stageHeld && latestHeld) return;
-    source = undefined;
+    throw new ConcurrentWritesError(`run ${runId}`);
+  } finally {
+    // Also when the run moved on before the batch could carry it (a failed round, a missing RUN item).
+    if (orderUnsure) await repairRunOrders(store.doc, store.tableName, [runId]);
   }
-  throw new ConcurrentWritesError(`run ${runId}`);
 }
