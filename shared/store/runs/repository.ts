@@ -95,7 +95,9 @@ import {
   type EntryRun,
   type EntryStore,
   endLatest,
+  entriesOf,
   putEntries,
+  resyncParamEntries,
   syncEntries,
 } from './value-entries.js';
 import { searchByValues } from './value-search.js';
@@ -227,6 +229,12 @@ export class DynamoRunRepository implements RunRepository {
   /**
    * Applies `mutate` to the current run under optimistic concurrency; `mutate` may throw to refuse
    * (e.g. a changed param) or return null for a no-op. Returns the run as read, or undefined if missing.
+   *
+   * New params' value entries are put *before* the conditional RUN update, derived from the item it is
+   * conditional on: an update that lands proves that item (its stage) stood until after the entries
+   * landed, and a move after it writes every entry again after its own RUN update. So a param write needs
+   * no verifying read. Entries of an attempt whose update failed are written again from the run as it then
+   * stands, once the write is decided (resyncParamEntries).
    */
   async mutate(runId: string, mutate: RunMutation): Promise<Run | undefined> {
     let kept = this.recentRuns.get(runId);
@@ -235,6 +243,12 @@ export class DynamoRunRepository implements RunRepository {
     const readAgain = () => {
       this.recentRuns.delete(runId);
       kept = undefined;
+    };
+    /** Param keys whose entries a failed attempt put. */
+    const strays = new Set<string>();
+    const settleStrays = async (written: readonly string[] = []) => {
+      for (const key of written) strays.delete(key);
+      if (strays.size > 0) await resyncParamEntries(this.entryStore, runId, [...strays]);
     };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let item: RunItem;
@@ -245,7 +259,10 @@ export class DynamoRunRepository implements RunRepository {
         const { Item } = await this.doc.send(
           new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }),
         );
-        if (!Item) return undefined;
+        if (!Item) {
+          await settleStrays();
+          return undefined;
+        }
         item = Item as RunItem;
       }
       const run = toRun(item, undefined);
@@ -253,7 +270,10 @@ export class DynamoRunRepository implements RunRepository {
       try {
         change = mutate(run);
       } catch (error) {
-        if (!kept) throw error;
+        if (!kept) {
+          await settleStrays();
+          throw error;
+        }
         readAgain();
         attempt--;
         continue;
@@ -263,7 +283,10 @@ export class DynamoRunRepository implements RunRepository {
         attempt--;
         continue;
       }
-      if (change === null) return run;
+      if (change === null) {
+        await settleStrays();
+        return run;
+      }
       const projected = projectedRunItem(item, change);
       const size = approximateItemBytes(projected);
       if (size > ITEM_BYTES_BUDGET && kept) {
@@ -272,14 +295,22 @@ export class DynamoRunRepository implements RunRepository {
         continue;
       }
       if (size > ITEM_BYTES_BUDGET) {
+        await settleStrays();
         throw new InvalidParameterValueError(
           `Run ${runId} cannot hold this: its params, tags and inputs would take about ${size} bytes, beyond the ${ITEM_BYTES_BUDGET}-byte storage limit of a run.`,
         );
       }
+      // Captured before the update, for an end (endRun): the LATEST it rests on must predate the update.
+      const latestKept = this.recentWrites.get(runId)?.latest;
+      const params = Object.keys(change.params ?? {});
+      if (params.length > 0) {
+        const next: EntryRun = { ...item, params: projected.params, ver: item.ver + 1 };
+        await putEntries(this.entryStore, entriesOf(next, undefined, { metrics: [], params }));
+      }
       let updated: RunItem;
       try {
-        // ALL_NEW costs no read units: the item as written is what its entries are derived from, and the
-        // next write of this run in this process starts from it instead of a read.
+        // ALL_NEW costs no read units: the item as written is what an end's entries are derived from, and
+        // the next write of this run in this process starts from it instead of a read.
         const { Attributes } = await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
@@ -291,12 +322,15 @@ export class DynamoRunRepository implements RunRepository {
         updated = Attributes as RunItem;
       } catch (error) {
         readAgain();
+        // Whether an update that failed otherwise landed is unknown: its entries are in place either way.
         if (!isConditionFailure(error)) throw error;
+        for (const key of params) strays.add(key);
         continue;
       }
       this.recentRuns.set(runId, updated, { size: approximateItemBytes(updated) });
       try {
-        await this.syncChangeEntries(runId, updated, change);
+        await settleStrays(params);
+        await this.syncChangeEntries(runId, updated, change, latestKept);
       } catch (error) {
         readAgain();
         throw error;
@@ -489,35 +523,57 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /**
-   * What follows a run write (mutate) as of `updated`, the RUN item it left: its order entry on a rename or
-   * an end, and its params' value entries; on an end (or a retried one, which completes one cut short),
-   * LATEST moved to the ended partition with its version bumped, then an entry per latest key. The order
-   * entry goes in the entries' first BatchWrite, whose verifying read also checks it (value-entries.ts); a
-   * retried rename or end puts it again, completing one cut short.
+   * What follows a run write (mutate) as of `updated`, the RUN item it left: on a rename, LATEST's version
+   * bumped and then the order entry put (see endRun for why the bump); on an end (or a retried one, which
+   * completes one cut short), the order entry, LATEST moved to the ended partition with its version bumped,
+   * and an entry per latest key (endRun). Params' entries went before the update (mutate).
    */
-  private async syncChangeEntries(runId: string, updated: RunItem, change: RunChange): Promise<void> {
-    const params = Object.keys(change.params ?? {});
-    const order =
-      change.runName !== undefined || change.endTime !== undefined
-        ? runOrderItem(toRun(updated, undefined), updated.ver)
-        : undefined;
-    if (params.length === 0 && change.endTime === undefined) {
-      if (order) await putRunOrder(this.doc, this.tableName, order);
+  private async syncChangeEntries(
+    runId: string,
+    updated: RunItem,
+    change: RunChange,
+    latestKept: LatestItem | undefined,
+  ): Promise<void> {
+    if (change.endTime !== undefined) {
+      await this.endRun(runId, updated, latestKept);
       return;
     }
-    if (change.endTime === undefined) {
-      await syncEntries(
-        this.entryStore,
-        runId,
-        { metrics: [], params },
-        { run: updated, latest: undefined },
-        order,
-      );
-      return;
-    }
+    if (change.runName === undefined) return;
     this.recentWrites.delete(runId);
+    await bumpLatest(this.entryStore, runId);
+    await putRunOrder(this.doc, this.tableName, runOrderItem(toRun(updated, undefined), updated.ver));
+  }
+
+  /**
+   * An end's order entry, metric entries and LATEST move, from `updated` (the RUN item the end left) and the
+   * LATEST item this process last put (`recentWrites`, as it stood before the RUN update): one BatchWrite of the order entry and an
+   * entry per latest key derived from LATEST as the move will leave it, then the move itself, conditional on
+   * the version the entries were derived from. A move that lands proves LATEST unchanged since (no metric
+   * write, no move's or rename's bump), so the entries need no verifying read; and every later change that
+   * could make them or the order entry stale (a metric write, a move, a rename, another end) either lands
+   * before the move, failing it, or writes its own after. Otherwise, or with no LATEST kept (or a wide
+   * run's), the move is made unconditionally and the entries verified (value-entries.ts syncEntries).
+   */
+  private async endRun(runId: string, updated: RunItem, kept: LatestItem | undefined): Promise<void> {
+    const order = runOrderItem(toRun(updated, undefined), updated.ver);
+    this.recentWrites.delete(runId);
+    if (kept && !kept.lg && isOpenLatest(kept, updated.experiment_id)) {
+      const moved: LatestItem = {
+        ...kept,
+        ...keys.runLatestListing(updated.experiment_id, runId, false),
+        ver: kept.ver + 1,
+      };
+      await putEntries(this.entryStore, entriesOf(updated, moved, { metrics: 'all', params: [] }), [order]);
+      if (await endLatest(this.entryStore, runId, updated.experiment_id, kept.ver)) return;
+    }
     const latest = await endLatest(this.entryStore, runId, updated.experiment_id);
-    await syncEntries(this.entryStore, runId, { metrics: 'all', params }, { run: updated, latest }, order);
+    await syncEntries(
+      this.entryStore,
+      runId,
+      { metrics: 'all', params: [] },
+      { run: updated, latest },
+      order,
+    );
   }
 
   /**
