@@ -7,7 +7,9 @@
  * BENCH_WRITERS=<n> (default 20), BENCH_WRITERS_RUNS=<n> (default 2,000), BENCH_WRITERS_WARMUP=<n> runs
  * first in another experiment, unmeasured (default 200: the JIT and LevelDB settle), BENCH_CAIRN_BINS
  * (comma-separated paths to other checkouts' bin/cairn.mjs) measures their servers too, one after the
- * other, to compare builds on the same machine and load.
+ * other, to compare builds on the same machine and load; BENCH_WRITERS_ROUNDS=<n> repeats that n times, the
+ * builds taking turns. Then DynamoDB calls and units per request of the same shape, per build, on DynamoDB
+ * Local (BENCH_WRITERS_COST_RUNS runs, default 50).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
@@ -20,6 +22,8 @@ import { percentile, postOver } from './workload.js';
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 20);
 const RUNS = Number(process.env.BENCH_WRITERS_RUNS ?? 2000);
 const WARMUP = Number(process.env.BENCH_WRITERS_WARMUP ?? 200);
+/** Rounds over every build (BENCH_WRITERS_ROUNDS). */
+const ROUNDS = Number(process.env.BENCH_WRITERS_ROUNDS ?? 1);
 /** Runs whose DynamoDB calls and units are counted per request (BENCH_WRITERS_COST_RUNS). */
 const COST_RUNS = Number(process.env.BENCH_WRITERS_COST_RUNS ?? 50);
 
@@ -234,8 +238,13 @@ export async function writerCosts() {
 export async function bulkWriters() {
   const bins = (process.env.BENCH_CAIRN_BINS ?? '').split(',').filter((bin) => bin !== '');
   const results = [];
-  for (const bin of [undefined, ...bins])
-    results.push(await measureServer(bin ? `cairn server (${bin})` : 'cairn server (this checkout)', bin));
+  // Builds take turns, round after round: on a shared machine the load drifts over minutes.
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const bin of [undefined, ...bins]) {
+      const label = bin ? `cairn server (${bin})` : 'cairn server (this checkout)';
+      results.push(await measureServer(ROUNDS > 1 ? `${label} #${round + 1}` : label, bin));
+    }
+  }
   return {
     summary: results.map((result) => result.summary),
     requests: results.flatMap((result) => result.requests),
