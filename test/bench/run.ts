@@ -102,6 +102,8 @@ if (run('writers')) {
   );
   console.table(figures.summary);
   console.table(figures.requests);
+  console.log('\nDynamoDB calls and units per request of that shape (DynamoDB Local, one process, per run):');
+  console.table(figures.costs);
 }
 if (run('single-write')) {
   console.log(

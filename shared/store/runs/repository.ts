@@ -45,7 +45,6 @@ import {
   ITEM_BYTES_BUDGET,
   isConditionFailure,
   storedKey,
-  toStoredMap,
 } from '../items.js';
 import { keyConditions, keys, RUN_SHARDS } from '../keys.js';
 import {
@@ -96,7 +95,9 @@ import {
   type EntryRun,
   type EntryStore,
   endLatest,
+  entriesOf,
   putEntries,
+  resyncParamEntries,
   syncEntries,
 } from './value-entries.js';
 import { searchByValues } from './value-search.js';
@@ -145,6 +146,16 @@ export class DynamoRunRepository implements RunRepository {
     ttl: RECENT_WRITES_TTL_MS,
   });
 
+  /**
+   * The RUN item as this process last wrote it (create, or an update's ALL_NEW), per run: a sweep's
+   * create → log-batch → end of one run then reads it once, not per request. Every update is conditional
+   * on the version it was decided from, so a kept item another process moved on fails it and is read again.
+   */
+  private readonly recentRuns = new LRUCache<string, RunItem>({
+    maxSize: RECENT_WRITES_BYTES,
+    ttl: RECENT_WRITES_TTL_MS,
+  });
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -186,6 +197,13 @@ export class DynamoRunRepository implements RunRepository {
       ),
       recordRunCreated(this.doc, this.tableName, run),
     ]);
+    // As written: the run's next writes in this process start from these (mutate, appendMetrics).
+    this.recentRuns.set(run.runId, item, { size: approximateItemBytes(item) });
+    this.recentWrites.set(
+      run.runId,
+      { state: runState(item), latest },
+      { size: approximateItemBytes(latest) },
+    );
   }
 
   async get(runId: string): Promise<Run | undefined> {
@@ -211,54 +229,113 @@ export class DynamoRunRepository implements RunRepository {
   /**
    * Applies `mutate` to the current run under optimistic concurrency; `mutate` may throw to refuse
    * (e.g. a changed param) or return null for a no-op. Returns the run as read, or undefined if missing.
+   *
+   * New params' value entries are put *before* the conditional RUN update, derived from the item it is
+   * conditional on: an update that lands proves that item (its stage) stood until after the entries
+   * landed, and a move after it writes every entry again after its own RUN update. So a param write needs
+   * no verifying read. Entries of an attempt whose update failed are written again from the run as it then
+   * stands, once the write is decided (resyncParamEntries).
    */
   async mutate(runId: string, mutate: RunMutation): Promise<Run | undefined> {
+    let kept = this.recentRuns.get(runId);
+    // Decided on a kept item's say, a refusal, a no-op or a size refusal is read again first: only a
+    // conditional update may rest on it (a run moved elsewhere fails the condition: moves bump `ver`).
+    const readAgain = () => {
+      this.recentRuns.delete(runId);
+      kept = undefined;
+    };
+    /** Param keys whose entries a failed attempt put. */
+    const strays = new Set<string>();
+    const settleStrays = async (written: readonly string[] = []) => {
+      for (const key of written) strays.delete(key);
+      if (strays.size > 0) await resyncParamEntries(this.entryStore, runId, [...strays]);
+    };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      await contendedWriteBackoff(attempt);
-      const { Item } = await this.doc.send(
-        new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }),
-      );
-      if (!Item) return undefined;
-      const item = Item as RunItem;
+      let item: RunItem;
+      if (kept) {
+        item = kept;
+      } else {
+        await contendedWriteBackoff(attempt);
+        const { Item } = await this.doc.send(
+          new GetCommand({ TableName: this.tableName, Key: keys.run(runId), ConsistentRead: true }),
+        );
+        if (!Item) {
+          await settleStrays();
+          return undefined;
+        }
+        item = Item as RunItem;
+      }
       const run = toRun(item, undefined);
-      const change = mutate(run);
-      if (change === null) return run;
+      let change: RunChange | null;
+      try {
+        change = mutate(run);
+      } catch (error) {
+        if (!kept) {
+          await settleStrays();
+          throw error;
+        }
+        readAgain();
+        attempt--;
+        continue;
+      }
+      if (change === null && kept) {
+        readAgain();
+        attempt--;
+        continue;
+      }
+      if (change === null) {
+        await settleStrays();
+        return run;
+      }
       const projected = projectedRunItem(item, change);
       const size = approximateItemBytes(projected);
+      if (size > ITEM_BYTES_BUDGET && kept) {
+        readAgain();
+        attempt--;
+        continue;
+      }
       if (size > ITEM_BYTES_BUDGET) {
+        await settleStrays();
         throw new InvalidParameterValueError(
           `Run ${runId} cannot hold this: its params, tags and inputs would take about ${size} bytes, beyond the ${ITEM_BYTES_BUDGET}-byte storage limit of a run.`,
         );
       }
+      // Captured before the update, for an end (endRun): the LATEST it rests on must predate the update.
+      const latestKept = this.recentWrites.get(runId)?.latest;
+      const params = Object.keys(change.params ?? {});
+      if (params.length > 0) {
+        const next: EntryRun = { ...item, params: projected.params, ver: item.ver + 1 };
+        await putEntries(this.entryStore, entriesOf(next, undefined, { metrics: [], params }));
+      }
+      let updated: RunItem;
       try {
-        await this.doc.send(
+        // ALL_NEW costs no read units: the item as written is what an end's entries are derived from, and
+        // the next write of this run in this process starts from it instead of a read.
+        const { Attributes } = await this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: keys.run(runId),
             ...runUpdate(change, item.ver),
+            ReturnValues: 'ALL_NEW',
           }),
         );
-        // Its order entry follows a name or end time, as of the version just written (a retried rename
-        // or end puts it again, completing one cut short before this put).
-        if (change.runName !== undefined || change.endTime !== undefined) {
-          await putRunOrder(
-            this.doc,
-            this.tableName,
-            runOrderItem(
-              {
-                ...run,
-                ...(change.runName === undefined ? {} : { runName: change.runName }),
-                ...(change.endTime === undefined ? {} : { endTime: change.endTime }),
-              },
-              item.ver + 1,
-            ),
-          );
-        }
-        await this.syncChangeEntries(runId, item, change);
-        return run;
+        updated = Attributes as RunItem;
       } catch (error) {
+        readAgain();
+        // Whether an update that failed otherwise landed is unknown: its entries are in place either way.
         if (!isConditionFailure(error)) throw error;
+        for (const key of params) strays.add(key);
+        continue;
       }
+      this.recentRuns.set(runId, updated, { size: approximateItemBytes(updated) });
+      try {
+        await settleStrays(params);
+        await this.syncChangeEntries(runId, updated, change, latestKept);
+      } catch (error) {
+        readAgain();
+        throw error;
+      }
+      return run;
     }
     throw new ConcurrentWritesError(`run ${runId}`);
   }
@@ -272,6 +349,7 @@ export class DynamoRunRepository implements RunRepository {
    */
   async setLifecycle(runId: string, from: LifecycleStage, to: LifecycleStage): Promise<boolean> {
     this.recentWrites.delete(runId);
+    this.recentRuns.delete(runId);
     const moved = await this.moveRun(runId, from, to);
     if (moved === undefined) return false;
     const latest = await bumpLatest(this.entryStore, runId);
@@ -279,9 +357,14 @@ export class DynamoRunRepository implements RunRepository {
     // The counters move only with the RUN item, so a retry never counts twice. Value entries carry the stage
     // too: all of them are written again from the RUN and LATEST as they stand (verified, value-entries.ts).
     await Promise.all([
-      putRunOrder(this.doc, this.tableName, runOrderItem(toRun(moved.item, undefined), moved.item.ver)),
       moved.moved ? recordRunMove(this.doc, this.tableName, moved.item.experiment_id, runId, to) : undefined,
-      syncEntries(this.entryStore, runId, { metrics: 'all', params: 'all' }, { run: moved.item, latest }),
+      syncEntries(
+        this.entryStore,
+        runId,
+        { metrics: 'all', params: 'all' },
+        { run: moved.item, latest },
+        runOrderItem(toRun(moved.item, undefined), moved.item.ver),
+      ),
     ]);
     return moved.moved;
   }
@@ -443,26 +526,57 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   /**
-   * The value entries of a run write (mutate): its params' entries; on an end (or a retried one, which
-   * completes one cut short), LATEST moved to the ended partition with its version bumped, then an entry per
-   * latest key. `read` is the RUN item as read, which the update just moved one version on.
+   * What follows a run write (mutate) as of `updated`, the RUN item it left: on a rename, LATEST's version
+   * bumped and then the order entry put (see endRun for why the bump); on an end (or a retried one, which
+   * completes one cut short), the order entry, LATEST moved to the ended partition with its version bumped,
+   * and an entry per latest key (endRun). Params' entries went before the update (mutate).
    */
-  private async syncChangeEntries(runId: string, read: RunItem, change: RunChange): Promise<void> {
-    const params = Object.keys(change.params ?? {});
-    if (params.length === 0 && change.endTime === undefined) return;
-    const run: EntryRun = {
-      ...read,
-      params: { ...read.params, ...toStoredMap(change.params ?? {}) },
-      ver: read.ver + 1,
-      ...(change.endTime === undefined ? {} : { end_time: change.endTime }),
-    };
-    if (change.endTime === undefined) {
-      await syncEntries(this.entryStore, runId, { metrics: [], params }, { run, latest: undefined });
+  private async syncChangeEntries(
+    runId: string,
+    updated: RunItem,
+    change: RunChange,
+    latestKept: LatestItem | undefined,
+  ): Promise<void> {
+    if (change.endTime !== undefined) {
+      await this.endRun(runId, updated, latestKept);
       return;
     }
+    if (change.runName === undefined) return;
     this.recentWrites.delete(runId);
-    const latest = await endLatest(this.entryStore, runId, read.experiment_id);
-    await syncEntries(this.entryStore, runId, { metrics: 'all', params }, { run, latest });
+    await bumpLatest(this.entryStore, runId);
+    await putRunOrder(this.doc, this.tableName, runOrderItem(toRun(updated, undefined), updated.ver));
+  }
+
+  /**
+   * An end's order entry, metric entries and LATEST move, from `updated` (the RUN item the end left) and the
+   * LATEST item this process last put (`recentWrites`, as it stood before the RUN update): one BatchWrite of the order entry and an
+   * entry per latest key derived from LATEST as the move will leave it, then the move itself, conditional on
+   * the version the entries were derived from. A move that lands proves LATEST unchanged since (no metric
+   * write, no move's or rename's bump), so the entries need no verifying read; and every later change that
+   * could make them or the order entry stale (a metric write, a move, a rename, another end) either lands
+   * before the move, failing it, or writes its own after. Otherwise, or with no LATEST kept (or a wide
+   * run's), the move is made unconditionally and the entries verified (value-entries.ts syncEntries).
+   */
+  private async endRun(runId: string, updated: RunItem, kept: LatestItem | undefined): Promise<void> {
+    const order = runOrderItem(toRun(updated, undefined), updated.ver);
+    this.recentWrites.delete(runId);
+    if (kept && !kept.lg && isOpenLatest(kept, updated.experiment_id)) {
+      const moved: LatestItem = {
+        ...kept,
+        ...keys.runLatestListing(updated.experiment_id, runId, false),
+        ver: kept.ver + 1,
+      };
+      await putEntries(this.entryStore, entriesOf(updated, moved, { metrics: 'all', params: [] }), [order]);
+      if (await endLatest(this.entryStore, runId, updated.experiment_id, kept.ver)) return;
+    }
+    const latest = await endLatest(this.entryStore, runId, updated.experiment_id);
+    await syncEntries(
+      this.entryStore,
+      runId,
+      { metrics: 'all', params: [] },
+      { run: updated, latest },
+      order,
+    );
   }
 
   /**

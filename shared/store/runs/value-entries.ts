@@ -5,17 +5,23 @@
  * key and its LATEST item in `EXPRUNS#…`; an open run has no metric entries and its LATEST in `EXPOPEN#…`;
  * every run has one param entry per param. Entries carry the run's lifecycle stage in their index key.
  *
- * Entries are written after the item they are derived from (RUN for params and the stage, LATEST for metric
- * values and whether the run is laid out as ended), with BatchWrite, which takes no condition: two writers'
- * batches may land in either order. So every writer verifies after writing: one strongly consistent read of
- * what its entries were derived from (the RUN item's stage, the LATEST item's version). If either moved, the
+ * Most entries are written after the item they are derived from (RUN for the stage, LATEST for metric values
+ * and whether the run is laid out as ended), with BatchWrite, which takes no condition: two writers' batches
+ * may land in either order. So such a writer verifies after writing: one strongly consistent read of what
+ * its entries were derived from (the RUN item's stage, the LATEST item's version). If either moved, the
  * entries are derived again from a fresh read and written again. Why that suffices: a change whose read
  * comes after a writer's verify is a write that lands after that writer's batch, and every such change
  * writes its own entries after it (a value change its keys, a move or an end all of the run's), so the last
  * batch to land for any entry is always one derived from the item as it last stood. A writer that dies
  * before verifying leaves its entries as the next write to the run (or `cairn migrate --all`) finds them.
+ *
+ * Two writes verify with the write that follows their batch instead of a read (repository.ts): a param
+ * write puts its entries before its RUN update, which is conditional on the version they were derived from;
+ * an end puts its metric entries before LATEST's move, conditional on the LATEST version they were derived
+ * from. Either condition holding proves the source stood until after the batch landed, and a change after it
+ * writes its own entries after it; failing, the entries are written again (and verified) as above.
  */
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import { batchGetAll, putBatch } from '../doc-commands.js';
 import { ConcurrentWritesError, contendedWriteBackoff, fromStoredMap, isConditionFailure } from '../items.js';
@@ -29,9 +35,11 @@ import {
   metricValueEntry,
   paramValueEntry,
   type RunItem,
+  type RunOrderItem,
   type ValueEntryItem,
 } from './entity.js';
 import { withLatestGroups } from './latest-groups.js';
+import { repairRunOrders } from './run-index.js';
 
 /** Rounds of write-and-verify before a write gives up with a retryable 503. */
 const MAX_ROUNDS = 10;
@@ -87,29 +95,37 @@ export function entriesOf(
   return entries;
 }
 
-/** Puts entries 25 to a BatchWrite, a few BatchWrites at once. */
-export async function putEntries(store: EntryStore, entries: readonly ValueEntryItem[]): Promise<void> {
-  const batches: ValueEntryItem[][] = [];
-  for (let i = 0; i < entries.length; i += 25) batches.push(entries.slice(i, i + 25));
-  await mapWithLimit(batches, BATCHES_IN_FLIGHT, (batch) =>
-    putBatch(store.doc, store.tableName, batch as unknown as Record<string, unknown>[]),
-  );
+/** Puts entries (and `others`: items that may ride along) 25 to a BatchWrite, a few BatchWrites at once. */
+export async function putEntries(
+  store: EntryStore,
+  entries: readonly ValueEntryItem[],
+  others: readonly RunOrderItem[] = [],
+): Promise<void> {
+  const items = [...others, ...entries] as unknown as Record<string, unknown>[];
+  const batches: Record<string, unknown>[][] = [];
+  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
+  await mapWithLimit(batches, BATCHES_IN_FLIGHT, (batch) => putBatch(store.doc, store.tableName, batch));
 }
 
 /**
  * Moves an ended run's LATEST item to the ended partition, bumping its version: a metric writer that read it
  * (or kept it in `recentWrites`) before fails its conditional Put and reads the run again, seeing it ended.
- * Returns the item as it now stands; undefined when the run has no LATEST item.
+ * With `fromVer`, only if LATEST is still at that version. Returns the item as it now stands; undefined when
+ * the run has no LATEST item (or it is no longer at `fromVer`).
  */
 export async function endLatest(
   store: EntryStore,
   runId: string,
   experimentId: string,
+  fromVer?: number,
 ): Promise<LatestItem | undefined> {
-  return updateLatest(store, runId, 'SET ver = ver + :one, gsi2pk = :ended', {
-    ':one': 1,
-    ':ended': keys.runLatestListing(experimentId, runId).gsi2pk,
-  });
+  return updateLatest(
+    store,
+    runId,
+    'SET ver = ver + :one, gsi2pk = :ended',
+    { ':one': 1, ':ended': keys.runLatestListing(experimentId, runId).gsi2pk },
+    fromVer,
+  );
 }
 
 /** One update of a LATEST item that exists, returning it as it then stands (undefined when it does not). */
@@ -118,6 +134,7 @@ async function updateLatest(
   runId: string,
   update: string,
   values: Record<string, unknown>,
+  fromVer?: number,
 ): Promise<LatestItem | undefined> {
   try {
     const { Attributes } = await store.doc.send(
@@ -126,8 +143,8 @@ async function updateLatest(
         Key: keys.runLatest(runId),
         UpdateExpression: update,
         // LATEST is written before RUN and never removed; the condition keeps a lone `ver` from appearing.
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: values,
+        ConditionExpression: fromVer === undefined ? 'attribute_exists(pk)' : 'ver = :from',
+        ExpressionAttributeValues: fromVer === undefined ? values : { ...values, ':from': fromVer },
         ReturnValues: 'ALL_NEW',
       }),
     );
@@ -180,42 +197,89 @@ export async function readRunAndLatest(
  * or else from a fresh read, then verifies and redoes from a fresh read until what they were derived from
  * still stands. A run with an end time whose LATEST is still in the open partition (an end cut short, or
  * one racing this write) has its end completed here first, and then all its metric entries written.
+ *
+ * `order`, the run's ORDER item as of `from.run`, rides in the first BatchWrite without its condition (a
+ * call saved per end or move): the verifying read, which comes after it landed, sees the RUN item still at
+ * its version, or else the ORDER item is put again, conditionally, from a fresh read. A later ORDER that the
+ * unconditional put could have replaced was put after its RUN update, so that read sees a later version.
  */
 export async function syncEntries(
   store: EntryStore,
   runId: string,
   scope: EntryScope,
   from?: { run: EntryRun; latest: LatestItem | undefined },
+  order?: RunOrderItem,
 ): Promise<void> {
   let source = from;
   let wanted = scope;
+  let orderUnsure = order !== undefined;
+  try {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      if (!source) {
+        await contendedWriteBackoff(round);
+        const read = await readRunAndLatest(store, runId);
+        // No RUN item: a create still in flight writes its own entries before its RUN item.
+        if (!read.run) return;
+        source = { run: read.run, latest: read.latest };
+      }
+      let { run, latest } = source;
+      const metricsWanted = wanted.metrics === 'all' || wanted.metrics.length > 0;
+      if (metricsWanted && latest && run.end_time !== undefined && isOpenLatest(latest, run.experiment_id)) {
+        latest = await endLatest(store, runId, run.experiment_id);
+        wanted = { ...wanted, metrics: 'all' };
+      }
+      // A wide run's latest values are in its group items (latest-groups.ts), not in LATEST's `m`.
+      if (metricsWanted && latest?.lg) {
+        [latest] = await withLatestGroups(store.doc, store.tableName, [latest], { consistent: true });
+      }
+      const withOrder = round === 0 && order !== undefined;
+      await putEntries(store, entriesOf(run, latest, wanted), withOrder ? [order] : []);
+      // Reads are billed by item size, not by what is projected: a params-only write leaves LATEST unread.
+      const now = metricsWanted
+        ? await readRunAndLatest(store, runId, 'sk, ver, lifecycle_stage')
+        : { run: await readRunStage(store, runId), latest: undefined };
+      if (withOrder) orderUnsure = now.run?.ver !== order.ver;
+      const stageHeld = now.run?.lifecycle_stage === run.lifecycle_stage;
+      const latestHeld = !metricsWanted || now.latest?.ver === latest?.ver;
+      if (stageHeld && latestHeld) return;
+      source = undefined;
+    }
+    throw new ConcurrentWritesError(`run ${runId}`);
+  } finally {
+    // Also when the run moved on before the batch could carry it (a failed round, a missing RUN item).
+    if (orderUnsure) await repairRunOrders(store.doc, store.tableName, [runId]);
+  }
+}
+
+/**
+ * Puts right the param entries of `paramKeys` after a param write whose entries went before an update that
+ * failed (repository mutate): each is written again from the RUN item as it now stands, or deleted when the
+ * run has no such param, and redone until the RUN item's version held across the write (a param set, or a
+ * move, landing meanwhile writes its own entries after its update, which a delete must not undo).
+ */
+export async function resyncParamEntries(
+  store: EntryStore,
+  runId: string,
+  paramKeys: readonly string[],
+): Promise<void> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    if (!source) {
-      await contendedWriteBackoff(round);
-      const read = await readRunAndLatest(store, runId);
-      // No RUN item: a create still in flight writes its own entries before its RUN item.
-      if (!read.run) return;
-      source = { run: read.run, latest: read.latest };
-    }
-    let { run, latest } = source;
-    const metricsWanted = wanted.metrics === 'all' || wanted.metrics.length > 0;
-    if (metricsWanted && latest && run.end_time !== undefined && isOpenLatest(latest, run.experiment_id)) {
-      latest = await endLatest(store, runId, run.experiment_id);
-      wanted = { ...wanted, metrics: 'all' };
-    }
-    // A wide run's latest values are in its group items (latest-groups.ts), not in LATEST's `m`.
-    if (metricsWanted && latest?.lg) {
-      [latest] = await withLatestGroups(store.doc, store.tableName, [latest], { consistent: true });
-    }
-    await putEntries(store, entriesOf(run, latest, wanted));
-    // Reads are billed by item size, not by what is projected: a params-only write leaves LATEST unread.
-    const now = metricsWanted
-      ? await readRunAndLatest(store, runId, 'sk, ver, lifecycle_stage')
-      : { run: await readRunStage(store, runId), latest: undefined };
-    const stageHeld = now.run?.lifecycle_stage === run.lifecycle_stage;
-    const latestHeld = !metricsWanted || now.latest?.ver === latest?.ver;
-    if (stageHeld && latestHeld) return;
-    source = undefined;
+    await contendedWriteBackoff(round);
+    const { Item } = await store.doc.send(
+      new GetCommand({ TableName: store.tableName, Key: keys.run(runId), ConsistentRead: true }),
+    );
+    const run = Item as RunItem | undefined;
+    const params = run ? fromStoredMap(run.params) : {};
+    const absent = paramKeys.filter((key) => !Object.hasOwn(params, key));
+    if (run) await putEntries(store, entriesOf(run, undefined, { metrics: [], params: paramKeys }));
+    await Promise.all(
+      absent.map((key) =>
+        store.doc.send(
+          new DeleteCommand({ TableName: store.tableName, Key: keys.runParamValue(runId, key) }),
+        ),
+      ),
+    );
+    const now = await readRunStage(store, runId);
+    if (now?.ver === run?.ver) return;
   }
   throw new ConcurrentWritesError(`run ${runId}`);
 }

@@ -10,6 +10,7 @@
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -415,5 +416,129 @@ describe('value entries under races', () => {
     await expectLayout([runId]);
     await repo.mutate(runId, () => ({ endTime: 3 }));
     await expectLayout([runId]);
+  });
+});
+
+/** The run's ORDER item as stored. */
+async function orderItem(runId: string): Promise<Record<string, unknown> | undefined> {
+  const { Item } = await table.doc.send(
+    new GetCommand({ TableName: table.tableName, Key: keys.runOrder(runId), ConsistentRead: true }),
+  );
+  return Item;
+}
+
+/** A repository whose DynamoDB calls are recorded by command name. */
+function counting(): { repo: DynamoRunRepository; calls: string[] } {
+  const calls: string[] = [];
+  const doc = new Proxy(table.doc, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return (command: { constructor: { name: string } }) => {
+        calls.push(command.constructor.name);
+        return target.send(command as never);
+      };
+    },
+  }) as DynamoDBDocumentClient;
+  return { repo: new DynamoRunRepository(doc, table.tableName), calls };
+}
+
+describe('value entries verified by the write that follows them', () => {
+  it("a sweep run's writes from one process: no verifying reads, and the layout holds", async () => {
+    const experimentId = await newExperiment();
+    const { repo: mine, calls } = counting();
+    const runId = newRunId();
+    await mine.create(testRun(runId, { experimentId }));
+    calls.length = 0;
+    await mine.mutate(runId, () => ({ params: { lr: '0.1', batch: '32' }, tags: { t: 'x' } }));
+    await mine.appendMetrics(runId, [{ key: 'loss', value: 0.5, step: 0, timestamp: 0 }], accept);
+    // The entries, the RUN update that proves them; then LATEST's Put from the item create left.
+    expect(calls).toEqual(['BatchWriteCommand', 'UpdateCommand', 'PutCommand']);
+    calls.length = 0;
+    await mine.mutate(runId, () => ({ status: 'FINISHED', endTime: 9 }));
+    // The RUN update, the order and metric entries in one batch, LATEST's conditional move that proves them.
+    expect(calls).toEqual(['UpdateCommand', 'BatchWriteCommand', 'UpdateCommand']);
+    await expectLayout([runId]);
+    expect(await orderItem(runId)).toMatchObject({ end_time: 9, ver: 2 });
+  });
+
+  it('a param write whose entries land after a conflicting one, then refused, leaves the other value', async () => {
+    const experimentId = await newExperiment();
+    const runId = await openRun(experimentId);
+    const writer = holding(entryBatch('param-value'));
+    const conflictCheck = (value: string) => (run: Run) => {
+      const stored = run.params.lr;
+      if (stored !== undefined && stored !== value) throw new Error(`lr is ${stored}`);
+      return stored === value ? null : { params: { lr: value } };
+    };
+    const writing = writer.repo.mutate(runId, conflictCheck('0.1'));
+    await writer.held;
+    await repo.mutate(runId, conflictCheck('0.2'));
+    writer.release();
+    await expect(writing).rejects.toThrow('lr is 0.2');
+    await expectLayout([runId]);
+    const entry = (await runPartitionItems([runId])).find((item) => item.type === 'param-value');
+    expect(entry?.value).toBe('0.2');
+  });
+
+  it('a param write refused after its entries landed (the run moved meanwhile) leaves no entry', async () => {
+    const experimentId = await newExperiment();
+    const runId = await openRun(experimentId);
+    const writer = holding(entryBatch('param-value'));
+    const writing = writer.repo.mutate(runId, (run) => {
+      if (run.lifecycleStage !== 'active') throw new Error('run is deleted');
+      return { params: { lr: '0.1' } };
+    });
+    await writer.held;
+    await repo.setLifecycle(runId, 'active', 'deleted');
+    writer.release();
+    await expect(writing).rejects.toThrow('run is deleted');
+    await expectLayout([runId]);
+    expect((await runPartitionItems([runId])).filter((item) => item.type === 'param-value')).toEqual([]);
+  });
+
+  it('an end from a kept LATEST whose entries land after a later metric write redoes them', async () => {
+    const experimentId = await newExperiment();
+    const runId = await openRun(experimentId);
+    const ender = holding(entryBatch('metric-value'));
+    // The ender keeps the LATEST it put: its end derives the entries from it, unread.
+    await ender.repo.appendMetrics(runId, [{ key: 'loss', value: 1, step: 0, timestamp: 0 }], accept);
+    const ending = ender.repo.mutate(runId, () => ({ status: 'FINISHED', endTime: 3 }));
+    await ender.held;
+    await repo.appendMetrics(runId, [{ key: 'loss', value: 2, step: 1, timestamp: 0 }], accept);
+    ender.release();
+    await ending;
+    await expectLayout([runId]);
+    const entry = (await runPartitionItems([runId])).find((item) => item.type === 'metric-value');
+    expect(entry?.value).toBe('2');
+  });
+
+  it('an end whose order entry lands after a rename puts the renamed one back', async () => {
+    const experimentId = await newExperiment();
+    const runId = await openRun(experimentId);
+    const ender = holding(entryBatch('metric-value'));
+    await ender.repo.appendMetrics(runId, [{ key: 'loss', value: 1, step: 0, timestamp: 0 }], accept);
+    const ending = ender.repo.mutate(runId, () => ({ status: 'FINISHED', endTime: 3 }));
+    await ender.held;
+    await repo.mutate(runId, () => ({ runName: 'renamed' }));
+    ender.release();
+    await ending;
+    await expectLayout([runId]);
+    expect(await orderItem(runId)).toMatchObject({ run_name: 'renamed', end_time: 3 });
+  });
+
+  it('an end whose entries land after a delete redoes them as deleted', async () => {
+    const experimentId = await newExperiment();
+    const runId = await openRun(experimentId);
+    const ender = holding(entryBatch('metric-value'));
+    await ender.repo.appendMetrics(runId, [{ key: 'loss', value: 1, step: 0, timestamp: 0 }], accept);
+    const ending = ender.repo.mutate(runId, () => ({ status: 'FINISHED', endTime: 3 }));
+    await ender.held;
+    await repo.setLifecycle(runId, 'active', 'deleted');
+    ender.release();
+    await ending;
+    await expectLayout([runId]);
+    const entry = (await runPartitionItems([runId])).find((item) => item.type === 'metric-value');
+    expect(entry).toMatchObject({ value: '1', gsi1sk: expect.stringMatching(/^D#V#/) });
+    expect(await orderItem(runId)).toMatchObject({ lifecycle_stage: 'deleted', end_time: 3 });
   });
 });
