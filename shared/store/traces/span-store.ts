@@ -15,9 +15,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { OtelSpan } from '../../domain/traces/otlp.js';
-
-/** The top-level prefix every span object lives under (and the lifecycle rule names). */
-export const TRACES_KEY_PREFIX = 'traces/';
+import { TRACES_KEY_PREFIX } from '../keys.js';
 
 /** Parallel object reads per trace: many small incremental batches must not queue one by one. */
 const READ_CONCURRENCY = 16;
