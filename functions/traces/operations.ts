@@ -79,7 +79,7 @@ export function traceOperations(traces: TraceService): Operations {
       if (!requestId) {
         throw new InvalidParameterValueError('Request must include the "request_id" query parameter.');
       }
-      return traceDataFile(await traces.getTraceData(undefined, requestId));
+      return traceDataFile(await traces.getTraceData(undefined, requestId, 'v3'));
     },
     uploadTraceData: async (request) => {
       await traces.putTraceData(
@@ -94,6 +94,7 @@ export function traceOperations(traces: TraceService): Operations {
         await traces.getTraceData(
           pathParameter(request, 'experiment_id'),
           pathParameter(request, 'trace_id'),
+          'v2',
         ),
       ),
     linkTracesToRun: async (request) => {

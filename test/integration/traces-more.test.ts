@@ -378,8 +378,8 @@ describe("a newer client's OTLP trace, read by an older client", () => {
     expect(download.status).toBe(200);
     // Nanosecond times beyond a double's precision are written digit for digit.
     expect(download.text).toContain(`"start_time": ${BigInt(startMs) * 1_000_000n}`);
-    expect(download.body.request).toBe('{"x": 1}');
-    expect(download.body.response).toBe('2');
+    expect(download.body.request).toBe(JSON.stringify('{"x": 1}'));
+    expect(download.body.response).toBe(JSON.stringify('2'));
     expect(download.body.spans).toEqual([
       {
         name: 'root',
@@ -389,10 +389,11 @@ describe("a newer client's OTLP trace, read by an older client", () => {
         end_time: expect.any(Number),
         status_code: 'OK',
         status_message: '',
+        // As MLflow's store keeps them: each OTLP value JSON-dumped, the request id first.
         attributes: {
-          'mlflow.spanInputs': '{"x": 1}',
-          'mlflow.spanOutputs': '2',
           'mlflow.traceRequestId': JSON.stringify(traceId),
+          'mlflow.spanInputs': JSON.stringify('{"x": 1}'),
+          'mlflow.spanOutputs': JSON.stringify('2'),
         },
         events: [],
       },
@@ -403,11 +404,32 @@ describe("a newer client's OTLP trace, read by an older client", () => {
         status_message: 'boom',
       }),
     ]);
-    const artifact = await api.request(
+    // MLflow's UI call answers as MLflow 3's server does for spans in its store (Span.to_dict()).
+    const artifact = await api.request<{ spans: Record<string, unknown>[] }>(
       'GET',
       `/ajax-api/2.0/mlflow/get-trace-artifact?request_id=${traceId}`,
     );
-    expect(artifact.text).toBe(download.text);
+    expect(artifact.status).toBe(200);
+    expect(artifact.text).toContain(`"start_time_unix_nano": ${BigInt(startMs) * 1_000_000n}`);
+    expect(artifact.body.spans[0]).toEqual({
+      trace_id: Buffer.from(traceHex, 'hex').toString('base64'),
+      span_id: Buffer.from(rootHex, 'hex').toString('base64'),
+      parent_span_id: null,
+      name: 'root',
+      start_time_unix_nano: expect.any(Number),
+      end_time_unix_nano: expect.any(Number),
+      events: [],
+      status: { code: 'STATUS_CODE_OK', message: '' },
+      attributes: {
+        'mlflow.traceRequestId': JSON.stringify(traceId),
+        'mlflow.spanInputs': JSON.stringify('{"x": 1}'),
+        'mlflow.spanOutputs': JSON.stringify('2'),
+      },
+    });
+    expect(artifact.body.spans[1]).toMatchObject({
+      parent_span_id: Buffer.from(rootHex, 'hex').toString('base64'),
+      status: { code: 'STATUS_CODE_ERROR', message: 'boom' },
+    });
   });
 });
 

@@ -23,7 +23,14 @@ import {
 } from './model.js';
 import { decodeOtlpBody, nanosToMillis, type OtelSpan, otelTraceHex } from './otlp.js';
 import { compareTraces, compileTraceFilter, isTimeOrder, parseTraceOrder } from './search.js';
-import { parseEndTraceV2, parseStartTraceV2, TRACE_DATA_FILE, traceDataJson, traceInfoV2Json } from './v2.js';
+import {
+  parseEndTraceV2,
+  parseStartTraceV2,
+  TRACE_DATA_FILE,
+  traceDataJson,
+  traceDataV3Json,
+  traceInfoV2Json,
+} from './v2.js';
 
 export interface ListedTrace {
   info: TraceInfo;
@@ -761,10 +768,16 @@ export class TraceService {
   }
 
   /**
-   * The trace's spans as MLflow 2's `traces.json`: the uploaded file when an older client wrote one, else
-   * the OTLP spans written in that shape (so that an older client reads a newer client's traces too).
+   * The trace's spans as a file: the `traces.json` an older client uploaded, else its OTLP spans written as
+   * `shape` says: 'v2' as MLflow 2's `traces.json` (what an older client downloads from the trace's artifact
+   * location, so it reads a newer client's traces too), 'v3' as MLflow 3's `get-trace-artifact` answers for
+   * spans in its store.
    */
-  async getTraceData(experimentId: string | undefined, traceId: string): Promise<Uint8Array> {
+  async getTraceData(
+    experimentId: string | undefined,
+    traceId: string,
+    shape: 'v2' | 'v3',
+  ): Promise<Uint8Array> {
     const info = await this.requireIn(experimentId, traceId);
     const uploaded = await this.deps.spans.getTraceData(info.experimentId, info.traceId);
     if (uploaded !== undefined) return uploaded;
@@ -772,7 +785,7 @@ export class TraceService {
     if (spans.length === 0) {
       throw new ResourceDoesNotExistError(`Trace with ID ${traceId} has no span data (${TRACE_DATA_FILE}).`);
     }
-    const text = traceDataJson(info.traceId, spans);
+    const text = shape === 'v2' ? traceDataJson(info.traceId, spans) : traceDataV3Json(info.traceId, spans);
     const size = Buffer.byteLength(text);
     if (size > MAX_RESPONSE_BYTES) {
       throw new MlflowError(

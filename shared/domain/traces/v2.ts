@@ -167,8 +167,11 @@ function anyValue(value: OtelAnyValue): Json {
   if (value.bool_value !== undefined) return value.bool_value;
   if (value.int_value !== undefined) return new Digits(BigInt(value.int_value).toString());
   if (value.double_value !== undefined) {
+    // Python's float repr, which MLflow's json.dumps writes: `1.0`, `NaN`, `Infinity`.
     const number = Number(value.double_value);
-    return Number.isFinite(number) ? number : String(value.double_value);
+    if (Number.isNaN(number)) return new Digits('NaN');
+    if (!Number.isFinite(number)) return new Digits(number > 0 ? 'Infinity' : '-Infinity');
+    return Number.isInteger(number) && Math.abs(number) < 1e16 ? new Digits(`${number}.0`) : number;
   }
   if (value.array_value !== undefined) return value.array_value.values.map(anyValue);
   if (value.kvlist_value !== undefined) return attributes(value.kvlist_value.values);
@@ -197,13 +200,32 @@ const STATUS_CODES: Record<string, string> = {
   STATUS_CODE_UNSET: 'UNSET',
 };
 
-/** The span attribute an MLflow 2 client needs on every span (Span.from_dict refuses a span without it). */
+/** The span attribute an MLflow client needs on every span (Span.from_dict refuses a span without it). */
 const REQUEST_ID_ATTRIBUTE = 'mlflow.traceRequestId';
+
+/**
+ * A span's attributes as MLflow's store keeps them (Span.from_otel_proto): each value JSON-dumped, the
+ * trace's request id first.
+ */
+function storedAttributes(
+  traceId: string,
+  list: readonly OtelKeyValue[] | undefined,
+): { [key: string]: Json } {
+  const out: { [key: string]: Json } = { [REQUEST_ID_ATTRIBUTE]: JSON.stringify(traceId) };
+  for (const { key, value } of list ?? []) {
+    Object.defineProperty(out, key, {
+      value: stringifyWithDigits(anyValue(value)),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
 
 /** One OTLP span as MLflow 2's `Span.to_dict()` writes it into `traces.json`. */
 function v2Span(traceId: string, span: OtelSpan): { [key: string]: Json } {
-  const attrs = attributes(span.attributes);
-  if (!Object.hasOwn(attrs, REQUEST_ID_ATTRIBUTE)) attrs[REQUEST_ID_ATTRIBUTE] = JSON.stringify(traceId);
+  const attrs = storedAttributes(traceId, span.attributes);
   return {
     name: span.name,
     context: { span_id: hexId(span.span_id), trace_id: hexId(span.trace_id) },
@@ -230,11 +252,38 @@ export function traceDataJson(traceId: string, spans: readonly OtelSpan[]): stri
   const root = spans.find((span) => span.parent_span_id === undefined);
   const rootAttribute = (key: string): Json => {
     const found = root?.attributes?.find((attribute) => attribute.key === key);
-    return found ? anyValue(found.value) : null;
+    return found ? stringifyWithDigits(anyValue(found.value)) : null;
   };
   return stringifyWithDigits({
     spans: spans.map((span) => v2Span(traceId, span)),
     request: rootAttribute('mlflow.spanInputs'),
     response: rootAttribute('mlflow.spanOutputs'),
+  });
+}
+
+const b64OrNull = (id: string | undefined): Json => (id === undefined || id === '' ? null : id);
+
+/**
+ * A trace's OTLP spans as MLflow 3's server answers `get-trace-artifact` for spans in its store
+ * (`TraceData.to_dict()`: `Span.to_dict()` of each, ids in base64, the attributes as stored).
+ */
+export function traceDataV3Json(traceId: string, spans: readonly OtelSpan[]): string {
+  return stringifyWithDigits({
+    spans: spans.map((span) => ({
+      trace_id: span.trace_id,
+      span_id: span.span_id,
+      parent_span_id: b64OrNull(span.parent_span_id),
+      name: span.name,
+      start_time_unix_nano: new Digits(BigInt(span.start_time_unix_nano).toString()),
+      end_time_unix_nano:
+        span.end_time_unix_nano === undefined ? null : new Digits(BigInt(span.end_time_unix_nano).toString()),
+      events: (span.events ?? []).map((event) => ({
+        name: event.name,
+        time_unix_nano: new Digits(BigInt(event.time_unix_nano).toString()),
+        attributes: attributes(event.attributes),
+      })),
+      status: { code: span.status?.code ?? 'STATUS_CODE_UNSET', message: span.status?.message ?? '' },
+      attributes: storedAttributes(traceId, span.attributes),
+    })),
   });
 }
