@@ -7,6 +7,7 @@ import { TRACES_ROUTE_SPECS } from '../../shared/api/routes-traces.js';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { TraceService } from '../../shared/domain/traces/service.js';
+import { InvalidParameterValueError } from '../../shared/errors.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
@@ -32,20 +33,35 @@ const experiments = new ExperimentService(new DynamoExperimentRepository(doc, co
 const runs = new DynamoRunReader(client, config.tableName);
 
 /**
- * Experiment artifact locations never change once assigned, so a container remembers them: a traced call
- * then costs no experiment read after the first (the issue's ≤ 3 DynamoDB calls per traced call).
+ * Experiment artifact locations never change once assigned, so a container remembers them for reads. An
+ * experiment's lifecycle does change (delete, restore), so writes read it afresh: a traced call costs one
+ * experiment read (at its export) and two trace writes, the issue's ≤ 3 DynamoDB calls.
  */
 const MAX_CACHED_EXPERIMENTS = 1000;
 const artifactLocations = new Map<string, string>();
+function remember(experimentId: string, artifactLocation: string): void {
+  if (!artifactLocations.has(experimentId) && artifactLocations.size >= MAX_CACHED_EXPERIMENTS) {
+    const [oldest] = artifactLocations.keys();
+    if (oldest !== undefined) artifactLocations.delete(oldest);
+  }
+  artifactLocations.set(experimentId, artifactLocation);
+}
 async function experimentArtifactLocation(experimentId: string): Promise<string> {
   const cached = artifactLocations.get(experimentId);
   if (cached !== undefined) return cached;
   const experiment = await experiments.get(experimentId);
-  if (artifactLocations.size >= MAX_CACHED_EXPERIMENTS) {
-    const [oldest] = artifactLocations.keys();
-    if (oldest !== undefined) artifactLocations.delete(oldest);
+  remember(experimentId, experiment.artifactLocation);
+  return experiment.artifactLocation;
+}
+async function activeExperimentArtifactLocation(experimentId: string): Promise<string> {
+  const experiment = await experiments.get(experimentId);
+  remember(experimentId, experiment.artifactLocation);
+  if (experiment.lifecycleStage !== 'active') {
+    // MLflow's store (`_check_experiment_is_active`) answers the same on start_trace.
+    throw new InvalidParameterValueError(
+      `The experiment ${experimentId} must be in the 'active' state. Current state is ${experiment.lifecycleStage}.`,
+    );
   }
-  artifactLocations.set(experimentId, experiment.artifactLocation);
   return experiment.artifactLocation;
 }
 
@@ -53,6 +69,7 @@ const traces = new TraceService({
   traces: new DynamoTraceRepository(doc, config.tableName),
   spans: new S3SpanStore(createS3Client(config, capture), config.artifactBucket, config.artifactKeyPrefix),
   experimentArtifactLocation,
+  activeExperimentArtifactLocation,
   runExists: async (runId) => (await runs.get(runId)) !== undefined,
   retentionDays: config.traceRetentionDays,
 });

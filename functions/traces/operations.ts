@@ -1,6 +1,9 @@
 /** Adapters for the trace routes (shared/api/routes-traces.ts): parse the request, call the service, answer. */
+
+import type { HttpResult } from '../../shared/api/http.js';
 import type { ApiRequest } from '../../shared/api/request.js';
 import type { TraceService } from '../../shared/domain/traces/service.js';
+import { TRACE_DATA_FILE } from '../../shared/domain/traces/v2.js';
 import { InvalidParameterValueError } from '../../shared/errors.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 
@@ -15,6 +18,21 @@ function pathParameter(request: ApiRequest, name: string): string {
 function queryString(request: ApiRequest, name: string): string | undefined {
   const value = request.fields[name];
   return Array.isArray(value) ? value[0] : typeof value === 'string' ? value : undefined;
+}
+
+/** `traces.json` as MLflow sends a file: an attachment, bytes as stored. */
+function traceDataFile(bytes: Uint8Array): HttpResult {
+  return {
+    statusCode: 200,
+    headers: {
+      // MLflow guesses the type from the name (`_response_with_file_attachment_headers`).
+      'content-type': 'application/json',
+      'content-disposition': `attachment; filename=${TRACE_DATA_FILE}`,
+      'x-content-type-options': 'nosniff',
+    },
+    body: Buffer.from(bytes).toString('base64'),
+    isBase64Encoded: true,
+  };
 }
 
 export function traceOperations(traces: TraceService): Operations {
@@ -50,6 +68,35 @@ export function traceOperations(traces: TraceService): Operations {
       await traces.deleteTag(pathParameter(request, 'trace_id'), request.fields);
       return jsonResponse({});
     },
+    startTraceV2: async (request) => jsonResponse(await traces.startTraceV2(request.fields)),
+    endTraceV2: async (request) =>
+      jsonResponse(await traces.endTraceV2(pathParameter(request, 'trace_id'), request.fields)),
+    getTraceInfoV2: async (request) =>
+      jsonResponse(await traces.getTraceInfoV2(pathParameter(request, 'trace_id'))),
+    searchTracesV2: async (request) => jsonResponse(await traces.searchV2(request.fields)),
+    getTraceArtifact: async (request) => {
+      const requestId = queryString(request, 'request_id');
+      if (!requestId) {
+        throw new InvalidParameterValueError('Request must include the "request_id" query parameter.');
+      }
+      return traceDataFile(await traces.getTraceData(undefined, requestId, 'v3'));
+    },
+    uploadTraceData: async (request) => {
+      await traces.putTraceData(
+        pathParameter(request, 'experiment_id'),
+        pathParameter(request, 'trace_id'),
+        request.rawBody ?? new Uint8Array(0),
+      );
+      return jsonResponse({});
+    },
+    downloadTraceData: async (request) =>
+      traceDataFile(
+        await traces.getTraceData(
+          pathParameter(request, 'experiment_id'),
+          pathParameter(request, 'trace_id'),
+          'v2',
+        ),
+      ),
     linkTracesToRun: async (request) => {
       await traces.linkToRun(request.fields);
       return jsonResponse({});

@@ -17,8 +17,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { Construct } from 'constructs';
 import type { FunctionName } from '../../shared/api/routes.js';
-import type { IndexName } from '../../shared/store/keys.js';
-import { TRACES_KEY_PREFIX } from '../../shared/store/traces/span-store.js';
+import { type IndexName, TRACES_KEY_PREFIX } from '../../shared/store/keys.js';
 import { bundleFunction, entryOf } from './bundling.js';
 
 /** The API's functions, plus the authorizer API Gateway runs before them and the scheduled purge. */

@@ -16,8 +16,7 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { longestPresignSeconds } from '../../shared/domain/artifacts/service.js';
-import { TABLE_KEYS, TIME_TO_LIVE_ATTRIBUTE } from '../../shared/store/keys.js';
-import { TRACES_KEY_PREFIX } from '../../shared/store/traces/span-store.js';
+import { TABLE_KEYS, TIME_TO_LIVE_ATTRIBUTE, TRACES_KEY_PREFIX } from '../../shared/store/keys.js';
 import { DEFAULT_SETTINGS } from '../settings.js';
 
 export interface DataStackProps extends StackProps {

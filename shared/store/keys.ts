@@ -285,6 +285,13 @@ export const keys = {
   experimentTracesPartition: (experimentId: string) => `EXPTRACES#${experimentId}`,
 } as const;
 
+/**
+ * The bucket prefix (under the deployment's artifact key prefix) that every span object and uploaded
+ * `traces.json` lives under; the lifecycle rule and the traces function's IAM grant name it. Here rather
+ * than in the span store so that infra reads it without importing the S3 client into synth.
+ */
+export const TRACES_KEY_PREFIX = 'traces/';
+
 /** The table's TTL attribute (epoch seconds): only items that expire carry it (traces). */
 export const TIME_TO_LIVE_ATTRIBUTE = 'expires_at';
 

@@ -30,6 +30,10 @@ class MemorySpans implements SpanStore {
   async deleteTrace(traceId: string) {
     this.byTrace.delete(traceId);
   }
+  async putTraceData() {}
+  async getTraceData() {
+    return undefined;
+  }
 }
 
 async function main() {
@@ -44,6 +48,12 @@ async function main() {
       experimentArtifactLocation: async (id) => {
         const hit = cache.get(id);
         if (hit !== undefined) return hit;
+        const location = (await experiments.get(id)).artifactLocation;
+        cache.set(id, location);
+        return location;
+      },
+      // As functions/traces/handler.ts: writes read the experiment now (is it still active?).
+      activeExperimentArtifactLocation: async (id) => {
         const location = (await experiments.get(id)).artifactLocation;
         cache.set(id, location);
         return location;

@@ -303,10 +303,10 @@ describe('search', () => {
       ids.b,
       ids.e,
     ]);
-    // The two 'alpha' traces tie on name; MLflow breaks ties by trace id, ascending.
-    const alphas = [ids.a, ids.d].sort();
+    // The two 'alpha' traces tie on name; MLflow breaks ties newest first, then by trace id.
     expect(await searchIds(experimentId, { order_by: ['name ASC'] })).toEqual([
-      ...alphas,
+      ids.d,
+      ids.a,
       ids.b,
       ids.e,
       ids.c,
@@ -367,7 +367,8 @@ describe('search', () => {
       { locations: locations(experimentId), filter: "span.name = 'x'" },
       { locations: locations(experimentId), filter: "trace.status = 'OK' OR trace.name = 'x'" },
       { locations: locations(experimentId), filter: "trace.timestamp_ms > 'yesterday'" },
-      { locations: locations(experimentId), order_by: ['tag.team ASC'] },
+      { locations: locations(experimentId), order_by: ['span.name ASC'] },
+      { locations: locations(experimentId), order_by: ['name', 'name DESC'] },
       { locations: locations(experimentId), max_results: 0 },
       { locations: locations(experimentId), page_token: 'not-a-token' },
       {},

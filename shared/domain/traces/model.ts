@@ -36,10 +36,35 @@ export interface TraceInfo {
   rootSpanName?: string;
   /** Whether the client's trace info (start_trace) was stored, or only spans so far. */
   infoStored: boolean;
+  /** Whether any spans arrived over OTLP. */
+  spansRecorded?: boolean;
+  /**
+   * A trace started by a client before MLflow 3 (StartTrace v2): its spans are the `traces.json` the client
+   * uploads to the trace's artifact location, not OTLP spans.
+   */
+  spansInArtifact?: boolean;
 }
 
-/** MLflow 3 trace ids are `tr-` and the OTel trace id in hex; nothing else reaches keys or S3 paths. */
-const TRACE_ID = /^tr-[0-9a-f]{32}$/;
+/**
+ * The tag Cairn adds to a trace whose client info arrived but no spans ever did: on AWS an OTLP export over
+ * the 6 MB request limit is refused (413) before it reaches Cairn, and the client then logs the trace's
+ * info on its own, which would otherwise list as a whole trace with no spans.
+ */
+export const SPANS_MISSING_TAG = 'cairn.trace.spansMissing';
+export const SPANS_MISSING_MESSAGE =
+  "No spans were received for this trace: its span export was refused (Cairn refuses an OTLP export over 6 MB with 413; see the client's log) or has not arrived yet.";
+
+/** The trace's tags as readers see them: the stored ones, and Cairn's note when its spans are missing. */
+export function visibleTags(info: TraceInfo): Record<string, string> {
+  if (!info.infoStored || info.spansRecorded === true || info.spansInArtifact === true) return info.tags;
+  return { ...info.tags, [SPANS_MISSING_TAG]: SPANS_MISSING_MESSAGE };
+}
+
+/**
+ * MLflow 3 trace ids are `tr-` and the OTel trace id in hex; MLflow 2's request ids (StartTrace v2) are a
+ * UUID's 32 hex digits. Nothing else reaches keys or S3 paths.
+ */
+const TRACE_ID = /^(?:tr-)?[0-9a-f]{32}$/;
 
 export function validateTraceId(field: string, value: unknown): string {
   if (typeof value !== 'string' || value === '') {
@@ -47,7 +72,7 @@ export function validateTraceId(field: string, value: unknown): string {
   }
   if (!TRACE_ID.test(value)) {
     throw new InvalidParameterValueError(
-      `Invalid value '${value.slice(0, 100)}' for parameter '${field}': a trace id is 'tr-' followed by 32 lowercase hex digits.`,
+      `Invalid value '${value.slice(0, 100)}' for parameter '${field}': a trace id is 'tr-' followed by 32 lowercase hex digits (or, from clients before MLflow 3, the 32 hex digits alone).`,
     );
   }
   return value;
@@ -94,14 +119,28 @@ export interface TraceInfoContext {
   artifactLocation?: string;
 }
 
+/** Where a trace's artifacts (an older client's `traces.json`) live: MLflow's `<experiment>/traces/<id>/artifacts`. */
+export function traceArtifactLocation(experimentArtifactLocation: string, traceId: string): string {
+  return `${experimentArtifactLocation.replace(/\/+$/, '')}/traces/${traceId}/artifacts`;
+}
+
+/**
+ * The tags a reader sees: the trace's own, the artifact location MLflow's store adds to every trace, and
+ * the spans location (only for spans Cairn holds: an older client's trace has its spans in `traces.json`,
+ * and a 3.x client reading it must download that file, as from MLflow's server).
+ */
+export function serverTags(info: TraceInfo, context: TraceInfoContext = {}): Record<string, string> {
+  const tags: Record<string, string> = { ...visibleTags(info) };
+  if (context.artifactLocation !== undefined) {
+    tags[ARTIFACT_LOCATION_TAG] = traceArtifactLocation(context.artifactLocation, info.traceId);
+  }
+  if (info.spansInArtifact !== true) tags[SPANS_LOCATION_TAG] = SPANS_IN_TRACKING_STORE;
+  return tags;
+}
+
 /** TraceInfoV3 as MLflow's server answers it. */
 export function traceInfoJson(info: TraceInfo, context: TraceInfoContext = {}): Record<string, unknown> {
-  const tags: Record<string, string> = { ...info.tags };
-  if (context.artifactLocation !== undefined) {
-    tags[ARTIFACT_LOCATION_TAG] =
-      `${context.artifactLocation.replace(/\/+$/, '')}/traces/${info.traceId}/artifacts`;
-  }
-  tags[SPANS_LOCATION_TAG] = SPANS_IN_TRACKING_STORE;
+  const tags = serverTags(info, context);
   if (!Object.hasOwn(tags, TRACE_NAME_TAG) && info.rootSpanName !== undefined)
     tags[TRACE_NAME_TAG] = info.rootSpanName;
   const assessments = Object.values(info.assessments);

@@ -22,7 +22,7 @@ import {
   STRING_COMPARATORS,
   stringMatcher,
 } from '../search/filter.js';
-import { SOURCE_RUN_METADATA, TRACE_NAME_TAG, type TraceInfo } from './model.js';
+import { SOURCE_RUN_METADATA, TRACE_NAME_TAG, type TraceInfo, visibleTags } from './model.js';
 
 /**
  * Traces have no params: request metadata clauses are parsed under the `param` entity of the shared
@@ -98,7 +98,7 @@ export type TracePredicate = (info: TraceInfo) => boolean;
 function clausePredicate(filter: string, clause: Clause): TracePredicate {
   const { comparator, value } = clause;
   if (clause.entity === 'tag' || clause.entity === METADATA) {
-    const pick = (info: TraceInfo) => (clause.entity === 'tag' ? info.tags : info.metadata);
+    const pick = (info: TraceInfo) => (clause.entity === 'tag' ? visibleTags(info) : info.metadata);
     if (NULL_COMPARATORS.has(comparator)) {
       const wantNull = comparator === 'IS NULL';
       return (info) => (ownValue(pick(info), clause.key) === undefined) === wantNull;
@@ -177,42 +177,71 @@ export function compileTraceFilter(filter: string | undefined): TracePredicate {
   return (info) => predicates.every((predicate) => predicate(info));
 }
 
-export interface TraceOrderTerm {
-  attribute: Attribute;
-  ascending: boolean;
-}
+/** One `order_by` term: an attribute, or a tag's or request metadata's value (strings, nulls last). */
+export type TraceOrderTerm =
+  | { kind: 'attribute'; attribute: Attribute; ascending: boolean }
+  | { kind: 'tag' | 'metadata'; key: string; ascending: boolean };
+
+const TIME_TERM: TraceOrderTerm = { kind: 'attribute', attribute: 'timestamp', ascending: false };
+const ID_TERM: TraceOrderTerm = { kind: 'attribute', attribute: 'request_id', ascending: true };
 
 /** MLflow's default: newest first, then trace id. */
-export const DEFAULT_TRACE_ORDER: readonly TraceOrderTerm[] = [
-  { attribute: 'timestamp', ascending: false },
-  { attribute: 'request_id', ascending: true },
-];
+export const DEFAULT_TRACE_ORDER: readonly TraceOrderTerm[] = [TIME_TERM, ID_TERM];
 
+const isAttribute = (term: TraceOrderTerm, attribute: Attribute): boolean =>
+  term.kind === 'attribute' && term.attribute === attribute;
+
+/**
+ * MLflow's `search_traces` orders (sqlalchemy_store `_get_orderby_clauses_for_search_traces`): attributes,
+ * `tag.<key>` and `request_metadata.<key>` (or `metadata.<key>`), each with nulls last; a field named twice
+ * is refused; then newest first and trace id break ties, unless already named.
+ */
 export function parseTraceOrder(orderBy: readonly string[]): TraceOrderTerm[] {
-  if (orderBy.length === 0) return [...DEFAULT_TRACE_ORDER];
-  const terms = orderBy.map((text) => {
+  const seen = new Set<string>();
+  const terms = orderBy.map((text): TraceOrderTerm => {
     const term = parseOrderBy(text, TRACE_FILTER_PREFIXES);
-    const attribute =
-      term.entity === 'attribute' && Object.hasOwn(ATTRIBUTE_ALIASES, term.key)
-        ? ATTRIBUTE_ALIASES[term.key]
-        : undefined;
-    if (attribute === undefined) {
+    let parsed: TraceOrderTerm | undefined;
+    if (term.entity === 'tag') parsed = { kind: 'tag', key: term.key, ascending: term.ascending };
+    else if (term.entity === METADATA)
+      parsed = { kind: 'metadata', key: term.key, ascending: term.ascending };
+    else if (term.entity === 'attribute' && Object.hasOwn(ATTRIBUTE_ALIASES, term.key)) {
+      parsed = {
+        kind: 'attribute',
+        attribute: ATTRIBUTE_ALIASES[term.key] as Attribute,
+        ascending: term.ascending,
+      };
+    }
+    if (parsed === undefined) {
       throw new InvalidParameterValueError(
-        `Invalid order_by clause '${text}': traces order by timestamp_ms, execution_time_ms, end_time_ms, status, name, run_id, request_id or experiment_id.`,
+        `Invalid order_by clause '${text}': traces order by timestamp_ms, execution_time_ms, end_time_ms, status, name, run_id, request_id, experiment_id, tag.<key> or request_metadata.<key>.`,
       );
     }
-    return { attribute, ascending: term.ascending };
+    const field =
+      parsed.kind === 'attribute' ? `attribute.${parsed.attribute}` : `${parsed.kind}.${parsed.key}`;
+    if (seen.has(field)) {
+      throw new InvalidParameterValueError(
+        `\`order_by\` contains duplicate fields: ${JSON.stringify(orderBy)}`,
+      );
+    }
+    seen.add(field);
+    return parsed;
   });
-  if (!terms.some((term) => term.attribute === 'request_id'))
-    terms.push({ attribute: 'request_id', ascending: true });
+  if (!terms.some((term) => isAttribute(term, 'timestamp'))) terms.push(TIME_TERM);
+  if (!terms.some((term) => isAttribute(term, 'request_id'))) terms.push(ID_TERM);
   return terms;
 }
 
 /** True when the order is the index's: by request time (then id), so pages are read O(page). */
 export function isTimeOrder(terms: readonly TraceOrderTerm[]): boolean {
   return (
-    terms[0]?.attribute === 'timestamp' && terms.slice(1).every((term) => term.attribute === 'request_id')
+    isAttribute(terms[0] as TraceOrderTerm, 'timestamp') &&
+    terms.slice(1).every((term) => isAttribute(term, 'request_id'))
   );
+}
+
+function termValue(info: TraceInfo, term: TraceOrderTerm): string | number | undefined {
+  if (term.kind === 'attribute') return attributeValue(info, term.attribute);
+  return ownValue(term.kind === 'tag' ? visibleTags(info) : info.metadata, term.key);
 }
 
 /** Compares two traces by the order's terms; missing values sort last, as SQL NULLs in MLflow's store. */
@@ -221,8 +250,8 @@ export function compareTraces(
 ): (left: TraceInfo, right: TraceInfo) => number {
   return (left, right) => {
     for (const term of terms) {
-      const a = attributeValue(left, term.attribute);
-      const b = attributeValue(right, term.attribute);
+      const a = termValue(left, term);
+      const b = termValue(right, term);
       if (a === b) continue;
       if (a === undefined) return 1;
       if (b === undefined) return -1;

@@ -23,6 +23,14 @@ import {
 } from './model.js';
 import { decodeOtlpBody, nanosToMillis, type OtelSpan, otelTraceHex } from './otlp.js';
 import { compareTraces, compileTraceFilter, isTimeOrder, parseTraceOrder } from './search.js';
+import {
+  parseEndTraceV2,
+  parseStartTraceV2,
+  TRACE_DATA_FILE,
+  traceDataJson,
+  traceDataV3Json,
+  traceInfoV2Json,
+} from './v2.js';
 
 export interface ListedTrace {
   info: TraceInfo;
@@ -42,7 +50,7 @@ export type StoreInfoOutcome =
 export interface TraceRepository {
   recordSpans(experimentId: string, traceId: string, summary: SpanSummary, expiresAt: number): Promise<void>;
   storeInfo(
-    info: Omit<TraceInfo, 'infoStored' | 'assessments'>,
+    info: Omit<TraceInfo, 'infoStored' | 'assessments' | 'spansRecorded'>,
     expiresAt: number,
     mustExist: boolean,
   ): Promise<StoreInfoOutcome>;
@@ -73,6 +81,9 @@ export interface SpanStore {
   /** Stored per experiment, so spans a refused export stored never join another experiment's trace. */
   put(experimentId: string, traceId: string, spans: readonly OtelSpan[]): Promise<void>;
   list(experimentId: string, traceId: string): Promise<OtelSpan[]>;
+  /** An MLflow 2 client's `traces.json` for the trace, as uploaded. */
+  putTraceData(experimentId: string, traceId: string, body: Uint8Array): Promise<void>;
+  getTraceData(experimentId: string, traceId: string): Promise<Uint8Array | undefined>;
   deleteTrace(traceId: string): Promise<void>;
 }
 
@@ -81,6 +92,11 @@ export interface TraceServiceDeps {
   spans: SpanStore;
   /** The experiment's artifact location; throws 404 RESOURCE_DOES_NOT_EXIST for an unknown experiment. */
   experimentArtifactLocation(experimentId: string): Promise<string>;
+  /**
+   * The same, read now (never from a cache), for writes that need the experiment active: throws 400
+   * INVALID_PARAMETER_VALUE, as MLflow's store does, when it is deleted.
+   */
+  activeExperimentArtifactLocation(experimentId: string): Promise<string>;
   /** True when the run exists (link-to-run). */
   runExists(runId: string): Promise<boolean>;
   /** Days a trace is kept (DynamoDB TTL on its item, the bucket's lifecycle rule on its spans). */
@@ -193,7 +209,8 @@ export class TraceService {
         `The export holds ${spans.length} spans; one export may hold at most ${MAX_EXPORT_SPANS}. Export in smaller batches.`,
       );
     }
-    await this.deps.experimentArtifactLocation(experimentId);
+    // Read now, not from the container's cache: spans must not land in an experiment deleted since.
+    await this.deps.activeExperimentArtifactLocation(experimentId);
     const byTrace = new Map<string, OtelSpan[]>();
     for (const span of spans) {
       const traceId = traceIdFromOtelHex(otelTraceHex(span));
@@ -218,10 +235,17 @@ export class TraceService {
   async startTrace(fields: Record<string, unknown>): Promise<Record<string, unknown>> {
     const info = parseStartTrace(fields);
     const expiresAt = this.expiresAt();
-    // Usually the spans came first and the item exists in this experiment: one write, no experiment read.
+    // Usually the spans came first and the item exists in this experiment: one write, no experiment read
+    // (the export found the experiment active). Otherwise the experiment must be active now, as MLflow's
+    // store checks on start_trace.
     let outcome = await this.deps.traces.storeInfo(info, expiresAt, true);
-    const artifactLocation = await this.deps.experimentArtifactLocation(info.experimentId);
-    if (outcome.kind === 'absent') outcome = await this.deps.traces.storeInfo(info, expiresAt, false);
+    let artifactLocation: string;
+    if (outcome.kind === 'absent') {
+      artifactLocation = await this.deps.activeExperimentArtifactLocation(info.experimentId);
+      outcome = await this.deps.traces.storeInfo(info, expiresAt, false);
+    } else {
+      artifactLocation = await this.deps.experimentArtifactLocation(info.experimentId);
+    }
     if (outcome.kind !== 'stored') {
       throw new InvalidParameterValueError(
         `Trace '${info.traceId}' already exists in another experiment; a trace belongs to one experiment.`,
@@ -300,7 +324,36 @@ export class TraceService {
 
   /** `searchTracesV3`. */
   async search(fields: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const experimentIds = this.searchExperiments(fields);
+    const { page, nextPageToken } = await this.searchInfos(this.searchExperiments(fields), fields);
+    const traces = await Promise.all(page.map((info) => this.infoJson(info)));
+    return { traces, ...(nextPageToken ? { next_page_token: nextPageToken } : {}) };
+  }
+
+  /** SearchTraces (v2, `GET /api/2.0/mlflow/traces`): the same search, answered as v2 trace infos. */
+  async searchV2(fields: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const experimentIds = stringList('experiment_ids', fields.experiment_ids);
+    if (experimentIds.length === 0)
+      throw new InvalidParameterValueError("Missing value for required parameter 'experiment_ids'.");
+    if (new Set(experimentIds).size > 100)
+      throw new InvalidParameterValueError('A trace search may name at most 100 experiments.');
+    const { page, nextPageToken } = await this.searchInfos([...new Set(experimentIds)], fields);
+    const traces = await Promise.all(
+      page.map(async (info) =>
+        traceInfoV2Json(info, {
+          artifactLocation: await this.deps.experimentArtifactLocation(info.experimentId),
+        }),
+      ),
+    );
+    return {
+      ...(traces.length > 0 ? { traces } : {}),
+      ...(nextPageToken ? { next_page_token: nextPageToken } : {}),
+    };
+  }
+
+  private async searchInfos(
+    experimentIds: string[],
+    fields: Record<string, unknown>,
+  ): Promise<{ page: TraceInfo[]; nextPageToken?: string }> {
     const filter = fields.filter;
     if (filter !== undefined && filter !== null && typeof filter !== 'string') {
       throw new InvalidParameterValueError("Invalid value for parameter 'filter': expected a string.");
@@ -349,8 +402,7 @@ export class TraceService {
       page = all.slice(offset, offset + maxResults);
       next = offset + maxResults < all.length ? [offset + maxResults] : undefined;
     }
-    const traces = await Promise.all(page.map((info) => this.infoJson(info)));
-    return { traces, ...(next ? { next_page_token: encodePageToken(fingerprint, next) } : {}) };
+    return { page, ...(next ? { nextPageToken: encodePageToken(fingerprint, next) } : {}) };
   }
 
   private searchExperiments(fields: Record<string, unknown>): string[] {
@@ -623,5 +675,124 @@ export class TraceService {
         ? { assessmentId: overrides, assessment: { ...overridden, valid: true } }
         : undefined,
     );
+  }
+
+  /** StartTrace (v2): a new trace with a server-minted request id, its spans to come as `traces.json`. */
+  async startTraceV2(fields: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const request = parseStartTraceV2(fields);
+    const artifactLocation = await this.deps.activeExperimentArtifactLocation(request.experimentId);
+    // MLflow 2's request id: a random UUID's hex digits (generate_request_id_v2).
+    const traceId = randomBytes(16).toString('hex');
+    const outcome = await this.deps.traces.storeInfo(
+      {
+        traceId,
+        experimentId: request.experimentId,
+        requestTime: request.timestampMs,
+        state: 'IN_PROGRESS',
+        metadata: request.metadata,
+        tags: request.tags,
+        spansInArtifact: true,
+      },
+      this.expiresAt(),
+      false,
+    );
+    if (outcome.kind !== 'stored')
+      throw new MlflowError('INTERNAL_ERROR', 'A new trace id was already taken.');
+    return { trace_info: traceInfoV2Json(outcome.info, { artifactLocation }) };
+  }
+
+  /**
+   * EndTrace (v2): the execution time (end minus start), the status, and metadata and tags merged over the
+   * trace's own, as MLflow's store does.
+   */
+  async endTraceV2(traceId: string, fields: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const info = await this.require(traceId);
+    const request = parseEndTraceV2(fields);
+    const outcome = await this.deps.traces.storeInfo(
+      {
+        traceId: info.traceId,
+        experimentId: info.experimentId,
+        requestTime: info.requestTime,
+        durationMs: request.timestampMs - info.requestTime,
+        state: request.state,
+        ...(info.clientRequestId !== undefined ? { clientRequestId: info.clientRequestId } : {}),
+        ...(info.requestPreview !== undefined ? { requestPreview: info.requestPreview } : {}),
+        ...(info.responsePreview !== undefined ? { responsePreview: info.responsePreview } : {}),
+        ...(info.rootSpanName !== undefined ? { rootSpanName: info.rootSpanName } : {}),
+        metadata: { ...info.metadata, ...request.metadata },
+        tags: { ...info.tags, ...request.tags },
+        ...(info.spansInArtifact ? { spansInArtifact: true } : {}),
+      },
+      this.expiresAt(),
+      true,
+    );
+    if (outcome.kind !== 'stored') throw traceNotFound(traceId);
+    return { trace_info: traceInfoV2Json(outcome.info, await this.infoContext(outcome.info)) };
+  }
+
+  /** GetTraceInfo (v2). */
+  async getTraceInfoV2(traceId: string): Promise<Record<string, unknown>> {
+    const info = await this.require(traceId);
+    return { trace_info: traceInfoV2Json(info, await this.infoContext(info)) };
+  }
+
+  private async infoContext(info: TraceInfo): Promise<{ artifactLocation: string }> {
+    return { artifactLocation: await this.deps.experimentArtifactLocation(info.experimentId) };
+  }
+
+  /** The trace, if it is the one the artifact path names (`<experiment_id>/traces/<trace_id>/...`). */
+  private async requireIn(experimentId: string | undefined, traceId: string): Promise<TraceInfo> {
+    const info = await this.require(traceId);
+    if (experimentId !== undefined && info.experimentId !== experimentId) throw traceNotFound(traceId);
+    return info;
+  }
+
+  /**
+   * An MLflow 2 client's span upload: `traces.json` PUT to the trace's artifact location. Kept whole, as
+   * uploaded (the client reads it back byte for byte); it must be the JSON object TraceData.to_dict() writes.
+   */
+  async putTraceData(experimentId: string, traceId: string, body: Uint8Array): Promise<void> {
+    const info = await this.requireIn(experimentId, traceId);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(body).toString('utf8'));
+    } catch {
+      throw new InvalidParameterValueError(`${TRACE_DATA_FILE} must be JSON: the trace's spans.`);
+    }
+    if (!parsed || typeof parsed !== 'object' || !Array.isArray((parsed as { spans?: unknown }).spans)) {
+      throw new InvalidParameterValueError(
+        `${TRACE_DATA_FILE} must be a JSON object with a 'spans' list (MLflow's trace data).`,
+      );
+    }
+    await this.deps.spans.putTraceData(info.experimentId, info.traceId, body);
+  }
+
+  /**
+   * The trace's spans as a file: the `traces.json` an older client uploaded, else its OTLP spans written as
+   * `shape` says: 'v2' as MLflow 2's `traces.json` (what an older client downloads from the trace's artifact
+   * location, so it reads a newer client's traces too), 'v3' as MLflow 3's `get-trace-artifact` answers for
+   * spans in its store.
+   */
+  async getTraceData(
+    experimentId: string | undefined,
+    traceId: string,
+    shape: 'v2' | 'v3',
+  ): Promise<Uint8Array> {
+    const info = await this.requireIn(experimentId, traceId);
+    const uploaded = await this.deps.spans.getTraceData(info.experimentId, info.traceId);
+    if (uploaded !== undefined) return uploaded;
+    const spans = await this.deps.spans.list(info.experimentId, info.traceId);
+    if (spans.length === 0) {
+      throw new ResourceDoesNotExistError(`Trace with ID ${traceId} has no span data (${TRACE_DATA_FILE}).`);
+    }
+    const text = shape === 'v2' ? traceDataJson(info.traceId, spans) : traceDataV3Json(info.traceId, spans);
+    const size = Buffer.byteLength(text);
+    if (size > MAX_RESPONSE_BYTES) {
+      throw new MlflowError(
+        'RESOURCE_LIMIT_EXCEEDED',
+        `The trace's spans take ${size} bytes as ${TRACE_DATA_FILE}, beyond the ${MAX_RESPONSE_BYTES}-byte response limit.`,
+      );
+    }
+    return Buffer.from(text, 'utf8');
   }
 }

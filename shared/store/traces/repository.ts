@@ -51,6 +51,10 @@ export interface TraceItem {
   assessments?: Record<string, string>;
   root_name?: string;
   info?: boolean;
+  /** Spans arrived over OTLP. */
+  spans?: boolean;
+  /** An MLflow 2 client's trace: its spans are the uploaded `traces.json`. */
+  spans_artifact?: boolean;
   expires_at?: number;
   gsi1pk?: string;
   gsi1sk?: string;
@@ -85,7 +89,10 @@ export function toTraceInfo(item: TraceItem): TraceInfo {
       Object.entries(fromStoredMap(item.assessments)).map(([id, json]) => [id, JSON.parse(json)]),
     ),
     infoStored: item.info === true,
+    // Items written before `spans` was recorded carry a root span's name whenever spans came.
+    spansRecorded: item.spans === true || item.root_name !== undefined,
   };
+  if (item.spans_artifact === true) info.spansInArtifact = true;
   if (item.duration_ms !== undefined) info.durationMs = item.duration_ms;
   if (item.client_request_id !== undefined) info.clientRequestId = item.client_request_id;
   if (item.request_preview !== undefined) info.requestPreview = item.request_preview;
@@ -119,6 +126,7 @@ export class DynamoTraceRepository implements TraceRepository {
       ':gpk': keys.experimentTracesPartition(experimentId),
       ':empty': EMPTY,
       ':no': false,
+      ':yes': true,
     };
     const sets = [
       'trace_id = :id',
@@ -129,6 +137,7 @@ export class DynamoTraceRepository implements TraceRepository {
       'metadata = if_not_exists(metadata, :empty)',
       'assessments = if_not_exists(assessments, :empty)',
       'info = if_not_exists(info, :no)',
+      'spans = :yes',
     ];
     const root = summary.root;
     if (root) {
@@ -175,7 +184,7 @@ export class DynamoTraceRepository implements TraceRepository {
    * is needed); otherwise it may create the item.
    */
   async storeInfo(
-    info: Omit<TraceInfo, 'infoStored' | 'assessments'>,
+    info: Omit<TraceInfo, 'infoStored' | 'assessments' | 'spansRecorded'>,
     expiresAt: number,
     mustExist: boolean,
   ): Promise<StoreInfoOutcome> {
@@ -206,6 +215,7 @@ export class DynamoTraceRepository implements TraceRepository {
       'gsi1pk = :gpk',
       'gsi1sk = :sk',
     ];
+    if (info.spansInArtifact === true) sets.push('spans_artifact = :yes');
     const removes: string[] = [];
     const optional: [string, string, unknown][] = [
       ['duration_ms', ':d', info.durationMs],

@@ -1,6 +1,7 @@
 /**
  * Span payloads in the artifact bucket, under `<key prefix>traces/<trace_id>/<experiment_id>/`: one JSON
- * object per OTLP batch and trace, named by a digest of its content, so a retried export rewrites the same
+ * object per OTLP batch and trace, named by a digest of its content (and, for a trace an MLflow 2 client
+ * made, the `traces.json` it uploaded, beside them), so a retried export rewrites the same
  * object rather than adding one. A trace's spans are its own experiment's objects read together: spans
  * exported under another experiment (refused once the info item says whose the trace is) may already be
  * stored, and must never join the trace. The bucket's lifecycle rule expires the
@@ -15,9 +16,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { OtelSpan } from '../../domain/traces/otlp.js';
-
-/** The top-level prefix every span object lives under (and the lifecycle rule names). */
-export const TRACES_KEY_PREFIX = 'traces/';
+import { TRACE_DATA_FILE } from '../../domain/traces/v2.js';
+import { TRACES_KEY_PREFIX } from '../keys.js';
 
 /** Parallel object reads per trace: many small incremental batches must not queue one by one. */
 const READ_CONCURRENCY = 16;
@@ -50,6 +50,36 @@ export class S3SpanStore {
     );
   }
 
+  private traceDataKey(experimentId: string, traceId: string): string {
+    return `${this.experimentPrefix(experimentId, traceId)}${TRACE_DATA_FILE}`;
+  }
+
+  /** An older client's `traces.json`, kept beside (never among) the trace's span objects. */
+  async putTraceData(experimentId: string, traceId: string, body: Uint8Array): Promise<void> {
+    await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.traceDataKey(experimentId, traceId),
+        Body: body,
+        ContentType: 'application/json',
+      }),
+    );
+  }
+
+  async getTraceData(experimentId: string, traceId: string): Promise<Uint8Array | undefined> {
+    try {
+      const object = await this.s3.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.traceDataKey(experimentId, traceId) }),
+      );
+      return await object.Body?.transformToByteArray();
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+      const name = (error as { name?: string })?.name;
+      if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) return undefined;
+      throw error;
+    }
+  }
+
   private async keys(prefix: string): Promise<string[]> {
     const found: string[] = [];
     let token: string | undefined;
@@ -69,7 +99,10 @@ export class S3SpanStore {
 
   /** Every span stored for the trace, once each (by span id), in start-time order. */
   async list(experimentId: string, traceId: string): Promise<OtelSpan[]> {
-    const objectKeys = await this.keys(this.experimentPrefix(experimentId, traceId));
+    const dataKey = this.traceDataKey(experimentId, traceId);
+    const objectKeys = (await this.keys(this.experimentPrefix(experimentId, traceId))).filter(
+      (key) => key !== dataKey,
+    );
     const bySpanId = new Map<string, OtelSpan>();
     for (let start = 0; start < objectKeys.length; start += READ_CONCURRENCY) {
       const batches = await Promise.all(

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseDuration, traceInfoJson } from '../../../../shared/domain/traces/model.js';
 import {
+  formatDuration,
+  parseDuration,
+  type TraceInfo,
+  traceInfoJson,
+} from '../../../../shared/domain/traces/model.js';
+import {
+  compareTraces,
   compileTraceFilter,
   isTimeOrder,
   parseTraceOrder,
@@ -98,6 +104,39 @@ describe('trace search grammar', () => {
     expect(isTimeOrder(parseTraceOrder([]))).toBe(true);
     expect(isTimeOrder(parseTraceOrder(['timestamp_ms ASC']))).toBe(true);
     expect(isTimeOrder(parseTraceOrder(['name']))).toBe(false);
-    expect(() => parseTraceOrder(['tag.team'])).toThrow(/order_by/);
+    expect(isTimeOrder(parseTraceOrder(['tag.team']))).toBe(false);
+  });
+
+  it("orders by tags and metadata, refuses a field named twice, and breaks ties as MLflow's store", () => {
+    expect(parseTraceOrder(['tag.team DESC', 'request_metadata.`mlflow.user`'])).toEqual([
+      { kind: 'tag', key: 'team', ascending: false },
+      { kind: 'metadata', key: 'mlflow.user', ascending: true },
+      { kind: 'attribute', attribute: 'timestamp', ascending: false },
+      { kind: 'attribute', attribute: 'request_id', ascending: true },
+    ]);
+    expect(() => parseTraceOrder(['name', 'trace.name DESC'])).toThrow(/duplicate fields/);
+    expect(() => parseTraceOrder(['span.name'])).toThrow(/order_by/);
+    const info = (traceId: string, requestTime: number, tags: Record<string, string>): TraceInfo => ({
+      traceId,
+      experimentId: '1',
+      requestTime,
+      state: 'OK',
+      metadata: {},
+      tags,
+      assessments: {},
+      infoStored: true,
+      spansRecorded: true,
+    });
+    const traces = [
+      info('a', 1, { team: 'ml' }),
+      info('b', 2, {}),
+      info('c', 3, { team: 'ml' }),
+      info('d', 4, { team: 'data' }),
+    ];
+    // Nulls last in either direction; equal values newest first.
+    const ids = (order: string[]) =>
+      [...traces].sort(compareTraces(parseTraceOrder(order))).map((t) => t.traceId);
+    expect(ids(['tag.team ASC'])).toEqual(['d', 'c', 'a', 'b']);
+    expect(ids(['tag.team DESC'])).toEqual(['c', 'a', 'd', 'b']);
   });
 });
