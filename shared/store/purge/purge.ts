@@ -44,8 +44,7 @@ import {
 import { mapWithLimit } from '../../concurrency.js';
 import { queryAll, updateIfCondition } from '../doc-commands.js';
 import { isConditionFailure } from '../items.js';
-import { type ItemKey, keyConditions, keys, RUN_SHARDS } from '../keys.js';
-import { TRACES_KEY_PREFIX } from '../traces/span-store.js';
+import { type ItemKey, keyConditions, keys, RUN_SHARDS, TRACES_KEY_PREFIX } from '../keys.js';
 
 export const DAY_MS = 86_400_000;
 
