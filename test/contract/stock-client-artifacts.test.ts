@@ -78,14 +78,15 @@ describe('stock client: log_artifact(s), list_artifacts, download_artifacts (sec
       return ((await response.json()) as { files?: { path: string; is_dir: boolean; file_size?: number }[] })
         .files;
     };
+    // By path, directories among files, as MLflow's artifact repositories sort their listings.
     expect(await list(root)).toEqual([
       { path: 'cfg', is_dir: true },
-      { path: 'outdir', is_dir: true },
       { path: 'hello.txt', is_dir: false, file_size: 12 },
+      { path: 'outdir', is_dir: true },
     ]);
     expect(await list(`${root}/outdir`)).toEqual([
-      { path: 'sub', is_dir: true },
       { path: 'a.bin', is_dir: false, file_size: 1000 },
+      { path: 'sub', is_dir: true },
     ]);
     expect(await list(`${root}/outdir/sub`)).toEqual([{ path: 'b.txt', is_dir: false, file_size: 1 }]);
 
