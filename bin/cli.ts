@@ -5,6 +5,7 @@
  *   policy   set, read and delete registered models' promotion policies; read their promotion audit trail;
  *            migrate policies stored under model names by earlier builds
  *   migrate  bring data stored by earlier builds up to the current layout (run order keys)
+ *   import   copy experiments, runs, artifacts and the model registry from any MLflow tracking server
  */
 import { USAGE } from './usage.js';
 
@@ -21,6 +22,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/policy.js')).policy(rest);
       case 'migrate':
         return await (await import('./commands/migrate.js')).migrate(rest);
+      case 'import':
+        return await (await import('./commands/import.js')).importCommand(rest);
       case undefined:
       case 'help':
       case '--help':

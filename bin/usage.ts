@@ -13,6 +13,7 @@ export const USAGE = `Usage:
   cairn policy audit --model NAME [--max-results N] [TARGET]
   cairn policy migrate [--dry-run] [TARGET]
   cairn migrate [--dry-run] [--all] [TARGET]
+  cairn import --from URL [--experiment NAME]... [--token T | --username U --password P] [--dry-run] [TARGET]
 
 server:
   --host      address to listen on (env CAIRN_HOST, default 127.0.0.1); anything but loopback needs --auth
@@ -48,7 +49,20 @@ so that their searches read one page instead of every run (until then they answe
 Run it once after upgrading (\`--dry-run\` reports what it would key); it is safe to run again or to resume.
 It also sets each experiment's run counters (the web UI's Runs column; they read 0 until then). --all
 re-checks experiments already migrated and recounts them: after rolling back to an earlier build that
-wrote runs, or to repair counters that drifted.`;
+wrote runs, or to repair counters that drifted.
+
+import copies experiments, runs (ids, params, tags, full metric histories, dataset inputs, parent links),
+their artifacts byte for byte, and registered models with their versions, aliases and stages from any
+MLflow tracking server (MLflow's own, a managed one, another Cairn) through its REST API.
+  --from        the source server's URL
+  --experiment  copy only this experiment (repeatable; its runs' registered models come along)
+  --token       the source's bearer token (env MLFLOW_TRACKING_TOKEN), or
+  --username, --password  its basic-auth user (env MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD)
+  --dry-run     count what would be copied, change nothing
+  --bucket, --key-prefix  with --stack: the artifact bucket and its key prefix (cairn:artifactKeyPrefix)
+  TARGET        as for token
+It is safe to run again: what is already there is left as it is, and an interrupted import continues.
+Exit code 1 when anything was skipped (listed with the reason).`;
 
 /** A mistake in the command line: the message, then the usage text, exit code 2. */
 export class UsageError extends Error {}
