@@ -10,8 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_BUCKET_NAME } from '../../local/server.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/stand-ins.js';
+import { ArtifactWriter, PART_BYTES } from '../../shared/import/target.js';
+import { endpointOptions } from '../../shared/store/clients.js';
 import { CairnCli, type RunningCairn } from '../helpers/cli.js';
 import { Api } from '../helpers/http.js';
 import { serverTable, startTestServer, type TestServer } from '../helpers/server.js';
@@ -358,9 +363,110 @@ describe('cairn import from a failing source', () => {
       expect(all.runs.map((run) => run.info.run_id).sort()).toEqual([runIds[0], runIds[2]].sort());
       const items = await snapshot(dataDir);
       expect(items.filter((item) => String(item.pk) === `RUN#${runIds[1]}`)).toEqual([]);
+
+      // What an import cut short would leave: some of the run's items without its RUN item. The next
+      // import (the source healthy again) clears them and copies the run whole; the rest stays as it was.
+      const table = serverTable({ dataDir } as TestServer);
+      try {
+        await table.doc.send(
+          new PutCommand({
+            TableName: table.tableName,
+            Item: { pk: `RUN#${runIds[1]}`, sk: 'MX#stale', d: {} },
+          }),
+        );
+      } finally {
+        table.destroy();
+      }
+      const resumed = await importInto(source.url, dataDir, ['--experiment', 'imported']);
+      expect(resumed.code).toBe(0);
+      expect(resumed.stdout).toMatch(/Imported 0 experiments, 1 runs \(2 already there, unchanged\)/);
+      const child = runIds[1] as string;
+      expect(await ok(api.get('runs/get', { run_id: child }))).toEqual(
+        await ok(src.get('runs/get', { run_id: child })),
+      );
+      expect(await history(api, child, 'loss')).toEqual(await history(src, child, 'loss'));
+      expect((await snapshot(dataDir)).some((item) => item.sk === 'MX#stale')).toBe(false);
     } finally {
       running.child.kill('SIGTERM');
       await new Promise((resolve) => running.child.once('exit', resolve));
     }
   }, 120_000);
+});
+
+describe('artifact streaming into the bucket', () => {
+  const big = randomBytes(PART_BYTES + 123_457);
+
+  function streamOf(bytes: Buffer, failAfter?: number): ReadableStream<Uint8Array> {
+    let at = 0;
+    return new ReadableStream({
+      pull(controller) {
+        if (failAfter !== undefined && at >= failAfter) {
+          controller.error(new Error('source connection reset'));
+          return;
+        }
+        const end = Math.min(at + 1_000_000, bytes.length);
+        controller.enqueue(new Uint8Array(bytes.subarray(at, end)));
+        at = end;
+        if (at >= bytes.length) controller.close();
+      },
+    });
+  }
+
+  async function withWriter<T>(work: (writer: ArtifactWriter, run: RunJson) => Promise<T>): Promise<T> {
+    const s3 = new S3Client({
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      forcePathStyle: true,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      ...endpointOptions(undefined, join(targetDir, 's3.sock')),
+    });
+    const table = serverTable({ dataDir: targetDir } as TestServer);
+    try {
+      const run = (await ok(dst.get<{ run: RunJson }>('runs/get', { run_id: runIds[1] as string }))).run;
+      const writer = new ArtifactWriter({
+        doc: table.doc,
+        tableName: table.tableName,
+        s3,
+        bucket: LOCAL_BUCKET_NAME,
+        keyPrefix: '',
+      });
+      return await work(writer, run);
+    } finally {
+      s3.destroy();
+      table.destroy();
+    }
+  }
+
+  it('streams a file larger than a part through a multipart upload, byte for byte', async () => {
+    await withWriter(async (writer, run) => {
+      const written = await writer.put(
+        run.info.experiment_id,
+        run.info.run_id,
+        'big/blob.bin',
+        streamOf(big),
+        undefined,
+      );
+      expect(written).toBe(big.length);
+      expect((await artifactBytes(dst, run, 'big/blob.bin')).equals(big)).toBe(true);
+    });
+  }, 60_000);
+
+  it('leaves no object when the source stream breaks mid-file', async () => {
+    await withWriter(async (writer, run) => {
+      await expect(
+        writer.put(
+          run.info.experiment_id,
+          run.info.run_id,
+          'big/broken.bin',
+          streamOf(Buffer.concat([big, big]), PART_BYTES + 1),
+          undefined,
+        ),
+      ).rejects.toThrow('source connection reset');
+      const listed = await ok(
+        dst.get<{ files?: { path: string }[] }>('artifacts/list', { run_id: run.info.run_id, path: 'big' }),
+      );
+      expect((listed.files ?? []).map((file) => file.path)).toEqual(['big/blob.bin']);
+    });
+  }, 60_000);
 });
