@@ -3,6 +3,7 @@
  * become Cairn's domain objects; where a source keeps a run's artifact bytes; how a registered version's
  * source follows its run's artifacts; retry delays; the summary's wording. No I/O here.
  */
+import type { LoggedModel, LoggedModelStatus } from '../domain/logged-models/model.js';
 import type { DatasetInput, KeyedPoint, Run, RunStatus } from '../domain/runs/model.js';
 
 export interface SourceTag {
@@ -176,7 +177,7 @@ export function proxiedPath(artifactUri: string | undefined): string | undefined
   return match ? (match[1] as string).replace(/\/+$/, '') : undefined;
 }
 
-function encodePath(path: string): string {
+export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/');
 }
 
@@ -215,6 +216,57 @@ export function rewriteVersionSource(
     if (given.startsWith(`${from}/`)) return `${run.to}${given.slice(from.length)}`;
   }
   return source;
+}
+
+export interface SourceLoggedModel {
+  info: {
+    model_id: string;
+    experiment_id: string;
+    name: string;
+    artifact_uri?: string;
+    creation_timestamp_ms?: number | string;
+    last_updated_timestamp_ms?: number | string;
+    status?: string;
+    status_message?: string;
+    model_type?: string;
+    source_run_id?: string;
+    tags?: SourceTag[];
+  };
+  data?: {
+    params?: SourceTag[];
+    metrics?: (SourceMetric & { run_id?: string; dataset_name?: string; dataset_digest?: string })[];
+  };
+}
+
+/** A logged model as Cairn stores it, in the target experiment, its files under the target's root. */
+export function toLoggedModel(
+  source: SourceLoggedModel,
+  experimentId: string,
+  artifactUri: string,
+): LoggedModel {
+  const { info } = source;
+  const created = int64(info.creation_timestamp_ms) ?? 0;
+  return {
+    modelId: info.model_id,
+    experimentId,
+    name: info.name,
+    artifactUri,
+    creationTimestamp: created,
+    lastUpdatedTimestamp: int64(info.last_updated_timestamp_ms) ?? created,
+    status: (info.status ?? 'LOGGED_MODEL_READY') as LoggedModelStatus,
+    lifecycleStage: 'active',
+    ...(info.model_type ? { modelType: info.model_type } : {}),
+    ...(info.source_run_id ? { sourceRunId: info.source_run_id } : {}),
+    ...(info.status_message ? { statusMessage: info.status_message } : {}),
+    tags: tagMap(info.tags),
+    params: tagMap(source.data?.params),
+    metrics: (source.data?.metrics ?? []).map((metric) => ({
+      ...metricPoint(metric),
+      ...(metric.run_id ? { runId: metric.run_id } : {}),
+      ...(metric.dataset_name ? { datasetName: metric.dataset_name } : {}),
+      ...(metric.dataset_digest ? { datasetDigest: metric.dataset_digest } : {}),
+    })),
+  };
 }
 
 /** Exponential backoff, capped: 1×, 2×, 4×... the base, never beyond 10 s. */

@@ -17,24 +17,29 @@ import {
 import type { KeyedPoint } from '../domain/runs/model.js';
 import { StoredVersionFiles } from '../store/artifacts/version-files.js';
 import { DynamoExperimentRepository } from '../store/experiments/repository.js';
+import { DynamoLoggedModelRepository } from '../store/logged-models/repository.js';
 import { DynamoRegistryRepository } from '../store/registry/repository.js';
 import { DynamoRunReader } from '../store/runs/run-reader.js';
 import {
   artifactDownloadPath,
   emptyCounts,
+  encodePath,
   type ImportCounts,
   int64,
   lifecycle,
   metricPoint,
+  proxiedPath,
   rewriteVersionSource,
   type Skipped,
   type SourceExperiment,
   type SourceFileInfo,
+  type SourceLoggedModel,
   type SourceMetric,
   type SourceModelVersion,
   type SourceRegisteredModel,
   type SourceRun,
   tagMap,
+  toLoggedModel,
   toRun,
 } from './convert.js';
 import { type MlflowSource, query, SourceError } from './source.js';
@@ -81,6 +86,7 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
   const experimentsRepo = new DynamoExperimentRepository(target.doc, target.tableName);
   const runWriter = new RunWriter(target);
   const artifactWriter = new ArtifactWriter(target);
+  const loggedModels = new DynamoLoggedModelRepository(target.doc, target.tableName);
   /** Source run id → its artifact location there and here (for version sources). */
   const copiedRuns = new Map<string, { from: string | undefined; to: string }>();
   const progressState: ImportProgress = { counts, runsSeen: 0, runsTotal: 0, phase: 'experiments' };
@@ -155,6 +161,16 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
     }
   });
   await Promise.all(workers);
+
+  progressState.phase = 'logged models';
+  tick();
+  for (const plan of plans) {
+    try {
+      await copyLoggedModels(plan.experiment.experiment_id, plan.targetId, plan.location);
+    } catch (error) {
+      skipped.push({ what: `logged models of experiment '${plan.experiment.name}'`, why: reason(error) });
+    }
+  }
 
   if (options.experiments.length === 0 || copiedRuns.size > 0) {
     progressState.phase = 'registry';
@@ -236,15 +252,15 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
         counts.bytes += files.reduce((sum, file) => sum + (int64(file.file_size) ?? 0), 0);
         return;
       }
+      const owner = { kind: 'run' as const, experimentId, runId };
       if (presence === 'partial') await runWriter.clearPartial(runId);
-      await artifactWriter.clear(experimentId, runId);
+      await artifactWriter.clear(owner);
       let bytes = 0;
       try {
         for (const file of files) {
           const response = await source.request(artifactDownloadPath(run, file.path));
           bytes += await artifactWriter.put(
-            experimentId,
-            runId,
+            owner,
             file.path,
             response.body,
             response.headers.get('content-type') ?? undefined,
@@ -254,7 +270,7 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
       } catch (error) {
         // Nothing of a skipped run stays: no reader sees its items without a RUN item, but they would
         // still take room until the next import clears them.
-        await artifactWriter.clear(experimentId, runId).catch(() => undefined);
+        await artifactWriter.clear(owner).catch(() => undefined);
         await runWriter.clearPartial(runId).catch(() => undefined);
         throw error;
       }
@@ -266,6 +282,74 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
     } catch (error) {
       skipped.push({ what, why: reason(error) });
     }
+  }
+
+  /**
+   * MLflow 3's logged models of one experiment, ids kept: their files first (under the model's root), then
+   * the model item, which marks it whole, as the RUN item marks a run. Only proxied locations are read.
+   */
+  async function copyLoggedModels(sourceExperimentId: string, experimentId: string, location: string) {
+    const models = await source.paged<SourceLoggedModel>(async (token) => {
+      const page = await source.json<{ models?: SourceLoggedModel[]; next_page_token?: string }>(
+        '/api/2.0/mlflow/logged-models/search',
+        {
+          method: 'POST',
+          body: {
+            experiment_ids: [sourceExperimentId],
+            max_results: 50,
+            ...(token ? { page_token: token } : {}),
+          },
+        },
+      );
+      return { items: page.models, next: page.next_page_token };
+    });
+    for (const model of models) {
+      const modelId = model.info.model_id;
+      try {
+        if (await loggedModels.get(modelId)) continue;
+        const root = proxiedPath(model.info.artifact_uri);
+        if (root === undefined)
+          throw new Error(`its artifacts are at ${model.info.artifact_uri}, not proxied by the source`);
+        const files = await listProxied(root, '');
+        counts.loggedModels++;
+        if (dryRun) continue;
+        const owner = { kind: 'model' as const, experimentId, modelId };
+        await artifactWriter.clear(owner);
+        for (const file of files) {
+          const response = await source.request(
+            `/api/2.0/mlflow-artifacts/artifacts/${encodePath(`${root}/${file}`)}`,
+          );
+          counts.bytes += await artifactWriter.put(
+            owner,
+            file,
+            response.body,
+            response.headers.get('content-type') ?? undefined,
+          );
+          counts.artifacts++;
+        }
+        await loggedModels.create(
+          toLoggedModel(model, experimentId, `${location}/models/${modelId}/artifacts`),
+        );
+      } catch (error) {
+        skipped.push({ what: `logged model ${modelId}`, why: reason(error) });
+      }
+    }
+  }
+
+  /** Files under a proxied location, relative to `root`, walking directories (the listing names basenames). */
+  async function listProxied(root: string, path: string): Promise<string[]> {
+    const full = path ? `${root}/${path}` : root;
+    const { files } = await source.json<{ files?: SourceFileInfo[] }>(
+      `/api/2.0/mlflow-artifacts/artifacts?${query({ path: full })}`,
+    );
+    const out: string[] = [];
+    for (const entry of files ?? []) {
+      const name = entry.path.split('/').at(-1) as string;
+      const relative = path ? `${path}/${name}` : name;
+      if (entry.is_dir) out.push(...(await listProxied(root, relative)));
+      else out.push(relative);
+    }
+    return out;
   }
 
   /** Every point of every key the run has logged, page by page. */

@@ -25,7 +25,7 @@ import {
   GetCommand,
   PutCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { artifactKey, ownerRoot } from '../domain/artifacts/paths.js';
+import { type ArtifactOwner, artifactKey, ownerRoot } from '../domain/artifacts/paths.js';
 import type { KeyedPoint, Run, RunState } from '../domain/runs/model.js';
 import { queryAll } from '../store/doc-commands.js';
 import { recordRunStats } from '../store/experiments/run-stats.js';
@@ -195,14 +195,10 @@ export function appendBatches(points: readonly KeyedPoint[], size: number): Keye
 export class ArtifactWriter {
   constructor(private readonly target: TargetStore) {}
 
-  private root(experimentId: string, runId: string): string {
-    return ownerRoot(this.target.keyPrefix, { kind: 'run', experimentId, runId });
-  }
-
-  /** Removes objects a cut-short import left under a run that is not in the table. */
-  async clear(experimentId: string, runId: string): Promise<void> {
+  /** Removes objects a cut-short import left under a run (or logged model) that is not in the table. */
+  async clear(owner: ArtifactOwner): Promise<void> {
     const { s3, bucket } = this.target;
-    const prefix = this.root(experimentId, runId);
+    const prefix = ownerRoot(this.target.keyPrefix, owner);
     let token: string | undefined;
     do {
       const page = await s3.send(
@@ -223,14 +219,13 @@ export class ArtifactWriter {
    * PART_BYTES parts (aborted on any failure, so no half object is left). Returns the bytes written.
    */
   async put(
-    experimentId: string,
-    runId: string,
+    owner: ArtifactOwner,
     relative: string,
     body: ReadableStream<Uint8Array> | null,
     contentType: string | undefined,
   ): Promise<number> {
     const { s3, bucket } = this.target;
-    const Key = artifactKey(this.target.keyPrefix, { kind: 'run', experimentId, runId }, relative);
+    const Key = artifactKey(this.target.keyPrefix, owner, relative);
     const type = contentType ? { ContentType: contentType } : {};
     const reader = body?.getReader();
     let buffered: Uint8Array[] = [];

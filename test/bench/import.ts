@@ -34,9 +34,9 @@ interface Workload {
 }
 
 const WORKLOADS: Workload[] = [
-  { name: 'many small runs', runs: 500, keys: 2, points: 1, fileBytes: 0, files: 0 },
-  { name: 'long histories', runs: 20, keys: 5, points: 10_000, fileBytes: 0, files: 0 },
-  { name: 'large artifacts', runs: 10, keys: 1, points: 1, fileBytes: 4 * 1024 * 1024, files: 3 },
+  { name: 'many small runs', runs: 100, keys: 2, points: 1, fileBytes: 0, files: 0 },
+  { name: 'long histories', runs: 10, keys: 5, points: 5_000, fileBytes: 0, files: 0 },
+  { name: 'large artifacts', runs: 5, keys: 1, points: 1, fileBytes: 4 * 1024 * 1024, files: 2 },
 ];
 
 async function fill(url: string, workload: Workload): Promise<void> {

@@ -32,6 +32,7 @@ let src: Api;
 let targetDir: string;
 let dst: Api;
 const runIds: string[] = [];
+let loggedModelId = '';
 const files: Record<string, Buffer> = {
   'notes.txt': Buffer.from('hello from the source\n'),
   'data/weights.bin': randomBytes(300_000),
@@ -122,6 +123,24 @@ async function fillSource(): Promise<void> {
   }
   const model = `${root}/model/MLmodel`;
   await src.request('PUT', `/api/2.0/mlflow-artifacts/artifacts/${model}`, { body: 'flavors: {}\n' });
+  const { model: logged } = await ok(
+    src.post<{ model: { info: { model_id: string; artifact_uri: string } } }>('logged-models', {
+      experiment_id: experimentId,
+      name: 'forest',
+      source_run_id: child.info.run_id,
+      params: [{ key: 'trees', value: '100' }],
+    }),
+  );
+  loggedModelId = logged.info.model_id;
+  const loggedRoot = logged.info.artifact_uri.replace(/^mlflow-artifacts:\//, '');
+  await src.request('PUT', `/api/2.0/mlflow-artifacts/artifacts/${loggedRoot}/model.pkl`, {
+    body: files['data/weights.bin'],
+  });
+  await ok(
+    src.request('PATCH', `/api/2.0/mlflow/logged-models/${loggedModelId}`, {
+      json: { model_id: loggedModelId, status: 'LOGGED_MODEL_READY' },
+    }),
+  );
   await ok(
     src.post('runs/update', { run_id: child.info.run_id, status: 'FINISHED', end_time: start + 5_000 }),
   );
@@ -217,7 +236,8 @@ describe('cairn import from another Cairn', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/Imported 2 experiments, 3 runs \(0 already there/);
     expect(first.stdout).toMatch(/1,?5\d\d metric points/);
-    expect(first.stdout).toMatch(/4 artifact files/);
+    expect(first.stdout).toMatch(/5 artifact files/);
+    expect(first.stdout).toMatch(/1 logged models/);
     expect(first.stdout).toMatch(/1 registered models, 2 model versions/);
   }, 120_000);
 
@@ -291,6 +311,16 @@ describe('cairn import from another Cairn', () => {
     const root = uri.artifact_uri.replace(/^mlflow-artifacts:\//, '');
     const mlmodel = await fetch(`${dst.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${root}/MLmodel`);
     expect(await mlmodel.text()).toBe('flavors: {}\n');
+  });
+
+  it('copies logged models with their ids, params and files', async () => {
+    const path = `/api/2.0/mlflow/logged-models/${loggedModelId}`;
+    const from = await ok(src.request<{ model: { info: { artifact_uri: string } } }>('GET', path));
+    const to = await ok(dst.request<{ model: { info: { artifact_uri: string } } }>('GET', path));
+    expect(to).toEqual(from);
+    const root = to.model.info.artifact_uri.replace(/^mlflow-artifacts:\//, '');
+    const bytes = await fetch(`${dst.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${root}/model.pkl`);
+    expect(Buffer.from(await bytes.arrayBuffer()).equals(files['data/weights.bin'] as Buffer)).toBe(true);
   });
 
   it('changes nothing when run again', async () => {
@@ -441,8 +471,7 @@ describe('artifact streaming into the bucket', () => {
   it('streams a file larger than a part through a multipart upload, byte for byte', async () => {
     await withWriter(async (writer, run) => {
       const written = await writer.put(
-        run.info.experiment_id,
-        run.info.run_id,
+        { kind: 'run', experimentId: run.info.experiment_id, runId: run.info.run_id },
         'big/blob.bin',
         streamOf(big),
         undefined,
@@ -456,8 +485,7 @@ describe('artifact streaming into the bucket', () => {
     await withWriter(async (writer, run) => {
       await expect(
         writer.put(
-          run.info.experiment_id,
-          run.info.run_id,
+          { kind: 'run', experimentId: run.info.experiment_id, runId: run.info.run_id },
           'big/broken.bin',
           streamOf(Buffer.concat([big, big]), PART_BYTES + 1),
           undefined,
