@@ -52,8 +52,8 @@ re-checks experiments already migrated and recounts them: after rolling back to 
 wrote runs, or to repair counters that drifted.
 
 import copies experiments, runs (ids, params, tags, full metric histories, dataset inputs, parent links),
-their artifacts byte for byte, and registered models with their versions, aliases and stages from any
-MLflow tracking server (MLflow's own, a managed one, another Cairn) through its REST API.
+their artifacts byte for byte, MLflow 3 logged models, and registered models with their versions, aliases
+and stages from any MLflow tracking server (MLflow's own, a managed one, another Cairn) through its REST API.
   --from        the source server's URL
   --experiment  copy only this experiment (repeatable; its runs' registered models come along)
   --token       the source's bearer token (env MLFLOW_TRACKING_TOKEN), or
