@@ -8,6 +8,7 @@
  *   gc       remove for good runs and experiments deleted longer ago than a threshold, with their artifacts
  *   doctor   check a deployment (or any Cairn URL) end to end, with the fix for each failure
  *   env      print the environment a training job needs to log to a deployed stack
+ *   import   copy experiments, runs, artifacts and the model registry from any MLflow tracking server
  */
 import { USAGE } from './usage.js';
 
@@ -30,6 +31,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/doctor.js')).doctor(rest);
       case 'env':
         return await (await import('./commands/env.js')).env(rest);
+      case 'import':
+        return await (await import('./commands/import.js')).importCommand(rest);
       case undefined:
       case 'help':
       case '--help':

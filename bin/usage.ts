@@ -17,6 +17,7 @@ export const USAGE = `Usage:
   cairn doctor (--url URL [--token TOKEN] | --stack STACK [--region REGION] [--token-name NAME])
   cairn env --stack STACK [--region REGION] [--token-name NAME] [--token-secret ID | --token-parameter NAME]
             [--format shell|dotenv|json]
+  cairn import --from URL [--experiment NAME]... [--token T | --username U --password P] [--dry-run] [TARGET]
 
 server:
   --host      address to listen on (env CAIRN_HOST, default 127.0.0.1); anything but loopback needs --auth
@@ -78,7 +79,19 @@ and the multipart settings that let models above 4 MB upload straight to S3 (ins
   --token-secret     a Secrets Manager secret (name or ARN) holding the whole cairn_... token, or
   --token-parameter  an SSM SecureString parameter holding it: the output reads it at run time, never
                      printing the secret
-  --format           shell (export lines, default), dotenv (KEY=value) or json ({environment, secrets})`;
+  --format           shell (export lines, default), dotenv (KEY=value) or json ({environment, secrets})
+
+import copies experiments, runs (ids, params, tags, full metric histories, dataset inputs, parent links),
+their artifacts byte for byte, MLflow 3 logged models, and registered models with their versions, aliases
+and stages from any MLflow tracking server (MLflow's own, a managed one, another Cairn) through its REST API.
+  --from        the source server's URL
+  --experiment  copy only this experiment (repeatable; its runs' registered models come along)
+  --token       the source's bearer token (env MLFLOW_TRACKING_TOKEN), or
+  --username, --password  its basic-auth user (env MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD)
+  --dry-run     count what would be copied, change nothing
+  TARGET        as for token
+It is safe to run again: what is already there is left as it is, and an interrupted import continues.
+Exit code 1 when anything was skipped (listed with the reason).`;
 
 /** A mistake in the command line: the message, then the usage text, exit code 2. */
 export class UsageError extends Error {}

@@ -2,30 +2,12 @@
  * `cairn gc`: removes for good the runs and experiments deleted longer ago than a threshold, their items
  * and their artifacts (shared/store/purge/purge.ts, the same code the deployed daily purge runs).
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { S3Client } from '@aws-sdk/client-s3';
-import { readPublishedEndpoint } from '../../local/data-dir-endpoint.js';
-import { isAlive } from '../../local/data-dir-lock.js';
-import { LOCAL_BUCKET_NAME } from '../../local/server.js';
-import {
-  LOCAL_CREDENTIALS,
-  LOCAL_REGION,
-  type RunningStandIn,
-  standInSocketDir,
-  startS3rver,
-} from '../../local/stand-ins.js';
-import { endpointOptions } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { type PurgeEvent, parseAge, purgeDeleted } from '../../shared/store/purge/purge.js';
+import { openArtifactTarget } from '../artifact-target.js';
 import { reportFailure, TARGET_OPTIONS, withTarget } from '../target.js';
-import { TokenStoreUnavailableError } from '../token-stores.js';
 import { UsageError, usage } from '../usage.js';
-
-/** The API stack's output naming where artifacts live: `s3://<bucket>/<key prefix>`. */
-export const ARTIFACT_LOCATION_OUTPUT = 'CairnArtifactLocation';
 
 const DEFAULT_OLDER_THAN = '30d';
 
@@ -81,10 +63,7 @@ async function gcCommand(args: string[]): Promise<number> {
   // cloudformation:DescribeStacks; dynamodb:Query, GetItem, UpdateItem, DeleteItem and BatchWriteItem on the
   // table; s3:ListBucket and s3:DeleteObject on the artifact bucket.
   return withTarget(values, async (store) => {
-    const artifacts =
-      values.stack !== undefined
-        ? await stackArtifacts(values.stack, values.region)
-        : await localArtifacts(resolve(values['data-dir'] ?? (process.env.CAIRN_DATA_DIR || './cairn-data')));
+    const artifacts = await openArtifactTarget(values, 'gc');
     try {
       const report = await purgeDeleted(
         {
@@ -145,80 +124,4 @@ function formatBytes(bytes: number): string {
     unit++;
   }
   return `${value.toFixed(1)} ${units[unit]}`;
-}
-
-interface ArtifactTarget {
-  s3: S3Client;
-  bucket: string;
-  keyPrefix: string;
-  close(): Promise<void>;
-}
-
-/** The stack's bucket and key prefix, from its `CairnArtifactLocation` output. */
-async function stackArtifacts(stackName: string, region: string | undefined): Promise<ArtifactTarget> {
-  const config = region ? { region } : {};
-  const cloudFormation = new CloudFormationClient(config);
-  let location: string | undefined;
-  try {
-    const { Stacks } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
-    location = Stacks?.[0]?.Outputs?.find(
-      (output) => output.OutputKey === ARTIFACT_LOCATION_OUTPUT,
-    )?.OutputValue;
-  } finally {
-    cloudFormation.destroy();
-  }
-  const match = location ? /^s3:\/\/([^/]+)\/(.*)$/.exec(location) : null;
-  if (!match) {
-    throw new TokenStoreUnavailableError(
-      `The stack '${stackName}' has no ${ARTIFACT_LOCATION_OUTPUT} output: deploy this version of Cairn first.`,
-    );
-  }
-  const s3 = new S3Client({ ...config, requestChecksumCalculation: 'WHEN_REQUIRED' });
-  return { s3, bucket: match[1] as string, keyPrefix: match[2] as string, close: async () => s3.destroy() };
-}
-
-/**
- * The data directory's s3rver: the running server's (the socket it published), or one started here on
- * the same files when no server runs (withTarget then holds the directory's lock).
- */
-async function localArtifacts(dataDir: string): Promise<ArtifactTarget> {
-  const client = (socketPath: string) =>
-    new S3Client({
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      forcePathStyle: true,
-      ...endpointOptions(undefined, socketPath),
-    });
-  const published = readPublishedEndpoint(dataDir);
-  if (published && isAlive(published.pid)) {
-    if (!published.s3Socket) {
-      throw new TokenStoreUnavailableError(
-        `The server running on ${dataDir} (pid ${published.pid}) is from an earlier Cairn and does not say where its artifacts are: stop it, or restart it with this version, and run cairn gc again.`,
-      );
-    }
-    const s3 = client(published.s3Socket);
-    return { s3, bucket: LOCAL_BUCKET_NAME, keyPrefix: '', close: async () => s3.destroy() };
-  }
-  if (!existsSync(dataDir)) throw new TokenStoreUnavailableError(`No Cairn data in ${dataDir}.`);
-  const sockets = standInSocketDir(dataDir);
-  let standIn: RunningStandIn | undefined;
-  try {
-    standIn = await startS3rver(dataDir, LOCAL_BUCKET_NAME, join(sockets.dir, 'gc-s3.sock'));
-  } catch (error) {
-    sockets.remove();
-    throw error;
-  }
-  const running = standIn;
-  const s3 = client(running.socketPath as string);
-  return {
-    s3,
-    bucket: LOCAL_BUCKET_NAME,
-    keyPrefix: '',
-    close: async () => {
-      s3.destroy();
-      await running.close();
-      sockets.remove();
-    },
-  };
 }

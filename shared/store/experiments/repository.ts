@@ -98,6 +98,50 @@ export class DynamoExperimentRepository implements ExperimentRepository {
     return experiment;
   }
 
+  /**
+   * An experiment copied from another server (`cairn import`), with the source's name, times, stage and
+   * tags: under `preferredId` when that id is free (the counter is raised to it first, so no later create
+   * is handed it), else under a new id from the counter. Ids beyond 15 digits (MLflow's file store makes
+   * 18-digit ones) are not kept: the counter is a JavaScript number here. The name must be free.
+   */
+  async createImported(
+    experiment: Omit<Experiment, 'experimentId' | 'artifactLocation'>,
+    preferredId: string,
+    artifactLocation: (experimentId: string) => string,
+  ): Promise<Experiment> {
+    const keepable = /^[1-9]\d{0,14}$/.test(preferredId) && !(await this.get(preferredId));
+    if (keepable) {
+      await this.doc
+        .send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.experimentCounter(),
+            UpdateExpression: 'SET #value = :id',
+            ConditionExpression: 'attribute_not_exists(#value) OR #value < :id',
+            ExpressionAttributeNames: { '#value': 'value' },
+            ExpressionAttributeValues: { ':id': Number(preferredId) },
+          }),
+        )
+        .catch((error: unknown) => {
+          if (!isConditionFailure(error)) throw error;
+        });
+    }
+    const experimentId = keepable ? preferredId : await this.nextExperimentId();
+    await this.claims.claim(experiment.name, experimentId);
+    const created: Experiment = {
+      ...experiment,
+      experimentId,
+      artifactLocation: artifactLocation(experimentId),
+    };
+    try {
+      await this.putExperimentIfAbsent(created);
+    } catch (error) {
+      await this.claims.release(experiment.name, experimentId).catch(() => undefined);
+      throw error;
+    }
+    return created;
+  }
+
   async ensureDefault(artifactLocation: string, now: number): Promise<void> {
     if (await this.get(DEFAULT_EXPERIMENT_ID)) return;
     try {

@@ -97,6 +97,33 @@ export class DynamoRegistryRepository implements RegistryRepository {
     return model;
   }
 
+  /**
+   * A registered model copied from another server (`cairn import`): the source's name, times, tags and
+   * aliases, and its version counter at the source's highest version, so that versions keep their
+   * numbers (they are put after, with putVersion) and the next one created here follows them.
+   */
+  async createImported(
+    model: Omit<RegisteredModel, 'modelId'>,
+    highestVersion: number,
+  ): Promise<RegisteredModel> {
+    const modelId = newRegisteredModelId();
+    await this.claims.claim(model.name, modelId);
+    const created: RegisteredModel = { ...model, modelId };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...modelEntity.toItem(created), version_counter: highestVersion },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      await this.claims.release(model.name, modelId).catch(() => undefined);
+      throw error;
+    }
+    return created;
+  }
+
   async renameModel(model: RegisteredModel, newName: string, now: number): Promise<void> {
     const oldName = model.name;
     if (newName === oldName) return;
