@@ -170,11 +170,11 @@ function oversizeEventBytes(event: APIGatewayProxyEventV2, limit: number): numbe
   return bytes > limit ? bytes : undefined;
 }
 
-function payloadTooLarge(target: RequestTarget, bytes: number, limit: number) {
+function payloadTooLarge(target: RequestTarget, bytes: number, limit: number, bodyBytes: number) {
   // An artifact upload that is too large is told how to switch the client to multipart (an OTLP export,
   // the other raw body, has no such way out: it gets the plain limit).
   return target.matched?.route.rawBody && target.matched.route.fn === 'artifacts'
-    ? uploadTooLargeError(bytes, limit)
+    ? uploadTooLargeError(bytes, limit, bodyBytes, target.matched.route.operation === 'uploadRunArtifact')
     : new PayloadTooLargeError(bytes, limit);
 }
 
@@ -256,7 +256,7 @@ export function createFront(options: FrontOptions): Server {
       const built = size > limit ? undefined : buildEvent(request, body, target);
       const oversize = built ? oversizeEventBytes(built.event, limit) : size;
       if (built === undefined || oversize !== undefined) {
-        return send(response, toErrorResponse(payloadTooLarge(target, oversize ?? size, limit)));
+        return send(response, toErrorResponse(payloadTooLarge(target, oversize ?? size, limit, size)));
       }
       const { event, fn } = built;
       const gatewayAnswer = await options.gate?.(event);

@@ -227,6 +227,23 @@ describe('POST /ajax-api/2.0/mlflow/upload-artifact', () => {
     expect(unknown.status).toBe(404);
   });
 
+  it('answers a file that fits 6 MB but not once base64-encoded with 413 naming both sizes, and no client settings', async () => {
+    const run = await newRun();
+    const response = await api.request('POST', `${UPLOAD}?run_uuid=${run}&path=big.bin`, {
+      body: new Uint8Array(5_000_000),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(response.status).toBe(413);
+    expect(response.body.error_code).toBe('RESOURCE_LIMIT_EXCEEDED');
+    const message = String(response.body.message);
+    expect(message).toContain('Artifact upload of 5000000 bytes (');
+    expect(message).toContain('base64-encoded');
+    expect(message).toContain('MLflow client');
+    expect(message).not.toContain('MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD');
+    const listed = await api.request('GET', `/api/2.0/mlflow/artifacts/list?run_id=${run}`);
+    expect(listed.body.files ?? []).toEqual([]);
+  });
+
   it('stores the bytes under the run, where get-artifact and the listing find them', async () => {
     const run = await newRun();
     const bytes = new Uint8Array(randomBytes(100_000));

@@ -520,12 +520,27 @@ export class ArtifactService {
   }
 }
 
-/** The 413 a too-large proxied upload gets: how to switch the stock client to direct multipart uploads. */
-export function uploadTooLargeError(receivedBytes: number, limitBytes: number): MlflowError {
+/**
+ * The 413 a too-large upload through the API gets. `bodyBytes` is the file's size; `receivedBytes` the
+ * request as Lambda counts it (a binary body travels base64-encoded, a third larger), so the message
+ * names both. The stock client can switch to direct multipart uploads; the UI's form upload cannot.
+ */
+export function uploadTooLargeError(
+  receivedBytes: number,
+  limitBytes: number,
+  bodyBytes: number,
+  fromUi: boolean,
+): MlflowError {
+  const size =
+    bodyBytes === receivedBytes
+      ? `Artifact upload of ${receivedBytes} bytes exceeds`
+      : `Artifact upload of ${bodyBytes} bytes (${receivedBytes} bytes as the function receives it, base64-encoded) exceeds`;
   return new MlflowError(
     'RESOURCE_LIMIT_EXCEEDED',
-    `Artifact upload of ${receivedBytes} bytes exceeds the ${limitBytes}-byte limit for uploads through the API. ` +
-      'Upload large files straight to storage with multipart: set MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true and ' +
-      'MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE=4194304 (or lower) on the client.',
+    `${size} the ${limitBytes}-byte limit for uploads through the API. ` +
+      (fromUi
+        ? 'Log files of this size with the MLflow client, which uploads them straight to storage.'
+        : 'Upload large files straight to storage with multipart: set MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true and ' +
+          'MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE=4194304 (or lower) on the client.'),
   );
 }
