@@ -85,7 +85,9 @@ async function gcCommand(args: string[]): Promise<number> {
         `${would} ${report.runs} runs, ${report.experiments} experiments, ${report.loggedModels} logged models and ${report.traces} traces deleted before ${new Date(report.cutoff).toISOString()} (older than ${olderThanText}) in ${store.where}: ${report.items} items, ${report.objects} artifact objects, ${formatBytes(report.bytes)}.`,
       );
       if (report.kept.length > 0) {
-        console.log(`Kept ${report.kept.length} (registered model versions use them); see "kept" above.`);
+        console.log(
+          `Kept ${report.kept.length} (registered model versions use them, or restored); see "kept" above.`,
+        );
       }
       if (report.stamped.length > 0) {
         console.log(
@@ -93,7 +95,10 @@ async function gcCommand(args: string[]): Promise<number> {
         );
       }
       if (dryRun) console.log('Dry run: nothing was changed.');
-      return 0;
+      for (const id of report.unknownExperiments) {
+        console.error(`No experiment with id ${id} in ${store.where} (never created, or purged already).`);
+      }
+      return report.unknownExperiments.length > 0 ? 1 : 0;
     } finally {
       await artifacts.close();
     }

@@ -289,6 +289,11 @@ describe('cairn gc', () => {
     expect(result.code, result.stderr).toBe(0);
     expect((await api.get('runs/get', { run_id: a })).status).toBe(200);
     expect((await api.get('runs/get', { run_id: b })).status).toBe(404);
+    // An id no experiment has is named, and the exit code says so; the others are still purged.
+    const missing = await gc('--older-than', '30d', '--experiment-ids', `${first},987654321`);
+    expect(missing.code, missing.stderr).toBe(1);
+    expect(missing.stderr).toContain('No experiment with id 987654321');
+    expect((await api.get('runs/get', { run_id: a })).status).toBe(404);
   });
 
   it('refuses a bad threshold, and a stack without one', async () => {

@@ -10,6 +10,8 @@ export interface Experiment {
   creationTime: number;
   lastUpdateTime: number;
   tags: Record<string, string>;
+  /** Epoch ms a purge (`cairn gc`, the daily purge) began removing this deleted experiment: no restore. */
+  purgingSince?: number;
 }
 
 export interface NewExperiment {
@@ -40,7 +42,7 @@ export interface ExperimentRepository {
   ensureDefault(artifactLocation: string, now: number): Promise<void>;
   /** Renames an active experiment; throws ResourceAlreadyExistsError when the new name is taken. */
   rename(experiment: Experiment, newName: string, now: number): Promise<void>;
-  /** Moves `from` → `to`; false when the experiment is missing or not in `from`. */
+  /** Moves `from` → `to`; false when the experiment is missing, not in `from`, or (to active) being purged. */
   setLifecycle(experimentId: string, from: LifecycleStage, to: LifecycleStage, now: number): Promise<boolean>;
   /** Upserts a tag on an active experiment; false when it is missing or not active. */
   setTag(experimentId: string, key: string, value: string): Promise<boolean>;

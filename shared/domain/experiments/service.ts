@@ -35,6 +35,13 @@ export interface CreateExperimentInput {
   tags: { key: string; value: string }[];
 }
 
+/** A purge has begun removing the experiment for good: restoring it could only bring back part of it. */
+function beingPurged(experimentId: string): InvalidParameterValueError {
+  return new InvalidParameterValueError(
+    `Experiment with id=${experimentId} is being purged (cairn gc or the daily purge is under way) and cannot be restored.`,
+  );
+}
+
 function experimentNotFound(experimentId: string): ResourceDoesNotExistError {
   return new ResourceDoesNotExistError(`No Experiment with id=${experimentId} exists`);
 }
@@ -230,9 +237,12 @@ export class ExperimentService {
     // MLflow looks the experiment up among `from` experiments only: anything else is "no such experiment".
     const experiment = await this.repo.get(experimentId);
     if (experiment?.lifecycleStage !== from) throw experimentNotFound(experimentId);
+    if (to === 'active' && experiment.purgingSince !== undefined) throw beingPurged(experimentId);
     // Runs first: if this request dies half way, the experiment is still in `from` and a retry redoes it.
     await this.cascadeToRuns?.(experimentId, from, to);
     if (!(await this.repo.setLifecycle(experimentId, from, to, this.clock()))) {
+      const now = await this.repo.get(experimentId);
+      if (to === 'active' && now?.purgingSince !== undefined) throw beingPurged(experimentId);
       throw experimentNotFound(experimentId);
     }
   }

@@ -26,6 +26,8 @@ export interface ExperimentItem {
    * ended runs' metrics and every param, open runs' LATEST in `EXPOPEN#…`).
    */
   value_index?: number;
+  /** Set by a purge before it touches the experiment's runs (purge.ts): restore refuses from then on. */
+  purging?: number;
 }
 
 export function toExperimentItem(experiment: Experiment): ExperimentItem {
@@ -56,5 +58,6 @@ export function toExperiment(item: ExperimentItem): Experiment {
     creationTime: item.creation_time,
     lastUpdateTime: item.last_update_time,
     tags: fromStoredMap(item.tags),
+    ...(item.purging !== undefined ? { purgingSince: item.purging } : {}),
   };
 }

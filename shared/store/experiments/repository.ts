@@ -203,7 +203,8 @@ export class DynamoExperimentRepository implements ExperimentRepository {
     return this.conditionalUpdate({
       Key: keys.experiment(experimentId),
       UpdateExpression: 'SET lifecycle_stage = :to, last_update_time = :now',
-      ConditionExpression: 'lifecycle_stage = :from',
+      // A purge marks the experiment before it deletes anything: restoring it then would lose runs.
+      ConditionExpression: `lifecycle_stage = :from${to === 'active' ? ' AND attribute_not_exists(purging)' : ''}`,
       ExpressionAttributeValues: { ':to': to, ':from': from, ':now': now },
     });
   }

@@ -20,13 +20,15 @@
  * logged model a version names; an experiment holding either stays (deleted) with what was kept.
  *
  * Order, so that an interrupted purge is finished by the next one and nothing in between breaks a read:
- * objects first, then the run's other items, its RUN item last, by a conditional delete. Until then the
- * run is still found (a deleted run, perhaps with fewer metrics or files) by get_run, by the deleted and
- * all views of a search and by the next purge, which carries on; after it, get_run answers
- * RESOURCE_DOES_NOT_EXIST and no listing shows it. An experiment's item goes last for the same reason.
- * The RUN item's delete is conditional on the run still being deleted (a restore meanwhile wins, though
- * the restored run may then have lost data purged before: restoring a run deleted a threshold ago, in the
- * seconds its purge takes, is the one race left open; see docs/deploy.md).
+ * first a mark (`purging`), by a conditional update on the item itself (an experiment: only while still
+ * deleted and past the threshold; a run alone: likewise), then objects, then the run's other items, its
+ * RUN item last. Restore refuses a marked experiment or run (INVALID_PARAMETER_VALUE, "being purged"), so
+ * nothing restored ever loses data under a purge; a restore that lands before the mark makes the mark's
+ * condition fail and the purge leaves it. A purge that finds a mark (one cut short) finishes the job
+ * whatever its threshold. Until the RUN item goes the run is still found (deleted, perhaps with fewer
+ * metrics or files) by get_run, by the deleted and all views of a search and by the next purge; after it,
+ * get_run answers RESOURCE_DOES_NOT_EXIST and no listing shows it. An experiment's item goes after
+ * everything keyed to it, then its name claim, so its name stays taken while the item stands.
  */
 import {
   DeleteObjectsCommand,
@@ -115,6 +117,8 @@ export interface PurgeReport {
   stamped: string[];
   /** False when the deadline stopped it: the next purge continues. */
   complete: boolean;
+  /** Of `experimentIds`, those no experiment has (never created, or purged already). */
+  unknownExperiments: string[];
 }
 
 interface RunListing {
@@ -122,6 +126,8 @@ interface RunListing {
   experiment_id: string;
   lifecycle_stage: string;
   deleted_time?: number;
+  /** Set by a purge before it deletes any of the run's items: restore refuses from then on. */
+  purging?: number;
 }
 
 interface ExperimentListing {
@@ -129,6 +135,8 @@ interface ExperimentListing {
   name: string;
   lifecycle_stage: string;
   last_update_time: number;
+  /** Set by a purge before it touches any of the experiment's runs: restore refuses from then on. */
+  purging?: number;
 }
 
 /** What registered model versions point at: these runs and logged models are kept. */
@@ -154,6 +162,7 @@ export async function purgeDeleted(target: PurgeTarget, options: PurgeOptions): 
     kept: [],
     stamped: [],
     complete: true,
+    unknownExperiments: [],
   };
   const purge = new Purge(target, options, report, now, await readReferences(target));
   try {
@@ -171,21 +180,24 @@ async function readReferences(target: PurgeTarget): Promise<References> {
     model_id: string;
     version: number;
     source?: string;
+    storage_location?: string;
     run_id?: string;
     logged_model_id?: string;
   }>(target.doc, {
     TableName: target.tableName,
     ...keyConditions.indexPartition('gsi2', keys.allModelVersionsPartition),
-    ProjectionExpression: 'model_id, version, #source, run_id, logged_model_id',
+    ProjectionExpression: 'model_id, version, #source, storage_location, run_id, logged_model_id',
     ExpressionAttributeNames: { '#source': 'source' },
   });
   const references: References = { runs: new Map(), loggedModels: new Map() };
   for (const version of versions) {
     const why = `source of registered model ${version.model_id} version ${version.version}`;
-    const source = version.source ?? '';
-    // Every run id and logged model id the version names, in its fields or anywhere in its source
-    // (`runs:/<id>/…`, `<root>/<experiment>/<id>/artifacts/…`, `models:/m-…`): reading more than the
-    // source strictly names can only keep more.
+    // A copied version (source `models:/<name>/<n>`) has its files where the version it copies had them:
+    // that is its storage_location, which then names the run or logged model the copy lives on.
+    const source = `${version.source ?? ''} ${version.storage_location ?? ''}`;
+    // Every run id and logged model id the version names, in its fields or anywhere in its source or
+    // storage location (`runs:/<id>/…`, `<root>/<experiment>/<id>/artifacts/…`, `models:/m-…`): reading
+    // more than they strictly name can only keep more.
     const runIds = [version.run_id, ...(source.match(/(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])/g) ?? [])];
     const modelIds = [version.logged_model_id, ...(source.match(/m-[0-9a-f]{32}/g) ?? [])];
     for (const id of runIds) if (id && !references.runs.has(id)) references.runs.set(id, why);
@@ -217,23 +229,36 @@ class Purge {
     const all = await queryAll<ExperimentListing>(this.target.doc, {
       TableName: this.target.tableName,
       ...keyConditions.indexPartition('gsi1', keys.allExperimentsPartition),
-      ProjectionExpression: 'experiment_id, #name, lifecycle_stage, last_update_time',
+      ProjectionExpression: 'experiment_id, #name, lifecycle_stage, last_update_time, purging',
       ExpressionAttributeNames: { '#name': 'name' },
     });
     const wanted = this.options.experimentIds ? new Set(this.options.experimentIds) : undefined;
-    return wanted ? all.filter((experiment) => wanted.has(experiment.experiment_id)) : all;
+    if (!wanted) return all;
+    const found = new Set(all.map((experiment) => experiment.experiment_id));
+    this.report.unknownExperiments.push(...[...wanted].filter((id) => !found.has(id)));
+    return all.filter((experiment) => wanted.has(experiment.experiment_id));
   }
 
   async experiment(experiment: ExperimentListing): Promise<void> {
     const experimentId = experiment.experiment_id;
-    const purgeWhole =
+    // An experiment an earlier purge marked is finished whatever this purge's threshold: it can no longer
+    // be restored, and may have lost runs already.
+    let purgeWhole =
       experiment.lifecycle_stage === 'deleted' &&
       experimentId !== DEFAULT_EXPERIMENT_ID &&
-      experiment.last_update_time <= this.report.cutoff;
+      (experiment.last_update_time <= this.report.cutoff || experiment.purging !== undefined);
+    // The listing is an index copy read once: the mark, conditional on the item itself, is what decides.
+    // From the mark on, restore refuses, so no run of the experiment becomes active again under the purge.
+    if (purgeWhole && !this.dryRun && !(await this.markExperiment(experimentId))) {
+      this.keep('experiment', experimentId, 'restored before its purge began');
+      purgeWhole = false;
+    }
     const runs = await this.listRuns(experimentId);
     const outcomes = await mapWithLimit(runs, RUNS_IN_FLIGHT, async (run) => {
       if (purgeWhole) return this.run(run, 'experiment');
       if (run.lifecycle_stage !== 'deleted') return 'left';
+      // Marked by a purge cut short: it cannot be restored, so it is finished whatever the threshold.
+      if (run.purging !== undefined) return this.run(run, 'run');
       if (run.deleted_time === undefined) {
         await this.stamp(run);
         return 'left';
@@ -263,19 +288,28 @@ class Purge {
       this.report.items += ownItems.length + 1;
     } else {
       await this.deleteItems(others);
+      // The item before its name claim: while the item stands, its name stays taken. A purge cut short
+      // between the two leaves a claim whose owner is missing, which readers ignore and a create takes over.
+      const gone = await this.deleteIf(keys.experiment(experimentId), 'attribute_exists(purging)', undefined);
+      if (!gone) return; // another purge finished it
       // The name claim only while it names this experiment: a new experiment may have taken the name.
       await this.deleteIf(claim, 'experiment_id = :id', { ':id': experimentId });
-      const gone = await this.deleteIf(keys.experiment(experimentId), 'lifecycle_stage = :deleted', {
-        ':deleted': 'deleted',
-      });
-      if (!gone) {
-        this.keep('experiment', experimentId, 'restored while it was being purged');
-        return;
-      }
       this.report.items += ownItems.length + 1;
     }
     this.report.experiments++;
     this.options.progress?.({ kind: 'experiment', experimentId, name: experiment.name });
+  }
+
+  /** Marks a deleted experiment as being purged; false when it was restored (or is no longer due). */
+  private async markExperiment(experimentId: string): Promise<boolean> {
+    return updateIfCondition(this.target.doc, {
+      TableName: this.target.tableName,
+      Key: keys.experiment(experimentId),
+      UpdateExpression: 'SET purging = if_not_exists(purging, :now)',
+      ConditionExpression:
+        'lifecycle_stage = :deleted AND (last_update_time <= :cutoff OR attribute_exists(purging))',
+      ExpressionAttributeValues: { ':now': this.now, ':deleted': 'deleted', ':cutoff': this.report.cutoff },
+    });
   }
 
   private async listRuns(experimentId: string): Promise<RunListing[]> {
@@ -284,7 +318,7 @@ class Purge {
         queryAll<RunListing>(this.target.doc, {
           TableName: this.target.tableName,
           ...keyConditions.indexPartition('gsi1', partition),
-          ProjectionExpression: 'run_id, experiment_id, lifecycle_stage, deleted_time',
+          ProjectionExpression: 'run_id, experiment_id, lifecycle_stage, deleted_time, purging',
         }),
       ),
     );
@@ -327,24 +361,38 @@ class Purge {
     if (!run) return 'left';
     if (
       why === 'run' &&
+      run.purging === undefined &&
       !(run.lifecycle_stage === 'deleted' && (run.deleted_time ?? Infinity) <= this.report.cutoff)
     ) {
       return 'left';
+    }
+    // The mark before any of its items goes: from it on, restore refuses, so a restored run is never left
+    // without its data. Alone, only while still deleted (or marked by a purge cut short); of an experiment
+    // being purged, whatever its stage (the experiment's mark already stops its restore).
+    if (!this.dryRun) {
+      const marked = await updateIfCondition(this.target.doc, {
+        TableName: this.target.tableName,
+        Key: keys.run(runId),
+        UpdateExpression: 'SET purging = if_not_exists(purging, :now)',
+        ConditionExpression:
+          why === 'experiment'
+            ? 'attribute_exists(pk)'
+            : 'attribute_exists(purging) OR (lifecycle_stage = :deleted AND deleted_time <= :cutoff)',
+        ExpressionAttributeValues: {
+          ':now': this.now,
+          ...(why === 'experiment' ? {} : { ':deleted': 'deleted', ':cutoff': this.report.cutoff }),
+        },
+      });
+      if (!marked) return 'left';
     }
     const experimentId = run.experiment_id;
     const { objects, bytes } = await this.objects(`${this.target.keyPrefix}${experimentId}/${runId}/`);
     const items = await this.partitionKeys(keys.run(runId).pk);
     if (!this.dryRun) {
       await this.deleteItems(items.filter((key) => key.sk !== 'RUN'));
-      // Of an experiment being purged, the run goes whatever its stage; alone, only while still deleted.
-      const gone =
-        why === 'experiment'
-          ? await this.deleteIf(keys.run(runId), undefined, undefined)
-          : await this.deleteIf(keys.run(runId), 'lifecycle_stage = :deleted', { ':deleted': 'deleted' });
-      if (!gone) {
-        this.keep('run', runId, 'restored while it was being purged');
-        return 'kept';
-      }
+      // Marked, it cannot have been restored: false only when another purge deleted it meanwhile.
+      const gone = await this.deleteIf(keys.run(runId), 'attribute_exists(purging)', undefined);
+      if (!gone) return 'left';
       // A purged run is no longer counted among the experiment's deleted runs (an experiment purged whole
       // loses its counter items instead).
       if (why === 'run') {

@@ -31,7 +31,10 @@ export class DynamoVersionSourceReader implements VersionSources {
   async source(modelId: string, version: number): Promise<string | undefined> {
     const item = await readOne(this.client, this.tableName, keys.modelVersion(modelId, version), [
       'source' satisfies keyof VersionItem,
+      'storage_location' satisfies keyof VersionItem,
     ]);
-    return item?.source;
+    // A copied version's source is `models:/<name>/<n>`; its files are where storage_location says (as
+    // MLflow's get-artifact handler reads them).
+    return item?.storage_location ?? item?.source;
   }
 }

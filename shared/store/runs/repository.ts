@@ -386,6 +386,11 @@ export class DynamoRunRepository implements RunRepository {
       if (!Item) return undefined;
       const item = Item as RunItem;
       if (item.lifecycle_stage !== from) return { moved: false, item };
+      if (to === 'active' && 'purging' in item) {
+        throw new InvalidParameterValueError(
+          `Run ${runId} is being purged (cairn gc or the daily purge) and cannot be restored.`,
+        );
+      }
       const next: RunItem = { ...item, lifecycle_stage: to, ver: item.ver + 1 };
       const { gsi1sk } = runIndexKeys(next);
       // When the run was deleted (MLflow's deleted_time): what `cairn gc` measures its threshold from.
@@ -394,7 +399,8 @@ export class DynamoRunRepository implements RunRepository {
         TableName: this.tableName,
         Key: keys.run(runId),
         UpdateExpression: `SET lifecycle_stage = :to, gsi1sk = :gsi1sk, ver = ver + :one${deleting ? ', deleted_time = :now' : ''}${deleting ? '' : ' REMOVE deleted_time'}`,
-        ConditionExpression: 'ver = :read',
+        // A purge marks the run before it deletes any of its items: restoring it then would lose data.
+        ConditionExpression: `ver = :read${to === 'active' ? ' AND attribute_not_exists(purging)' : ''}`,
         ExpressionAttributeValues: {
           ':to': to,
           ':gsi1sk': gsi1sk,
