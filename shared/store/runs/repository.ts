@@ -16,6 +16,7 @@
  * - Value entries (value-entries.ts) follow param writes, ends, moves and metric writes to ended runs; a
  *   metric write to an open run writes none (its LATEST item is in the open partition, read whole).
  */
+import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LRUCache } from 'lru-cache';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
@@ -35,7 +36,7 @@ import type {
   RunState,
   StepInterval,
 } from '../../domain/runs/model.js';
-import { InvalidParameterValueError } from '../../errors.js';
+import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import { batchGetAll, putBatch, queryAll, updateIfCondition } from '../doc-commands.js';
 import { readRunStats, recordRunCreated, recordRunMove } from '../experiments/run-stats.js';
 import {
@@ -95,7 +96,9 @@ import {
   type EntryRun,
   type EntryStore,
   endLatest,
+  endLatestAt,
   entriesOf,
+  paramEntriesOfWriter,
   putEntries,
   resyncParamEntries,
   syncEntries,
@@ -244,11 +247,21 @@ export class DynamoRunRepository implements RunRepository {
       this.recentRuns.delete(runId);
       kept = undefined;
     };
-    /** Param keys whose entries a failed attempt put. */
+    /** Param keys whose entries a failed attempt put, marked as this write's (paramEntriesOfWriter). */
     const strays = new Set<string>();
+    const writer = randomBytes(9).toString('base64url');
     const settleStrays = async (written: readonly string[] = []) => {
       for (const key of written) strays.delete(key);
-      if (strays.size > 0) await resyncParamEntries(this.entryStore, runId, [...strays]);
+      if (strays.size > 0) await resyncParamEntries(this.entryStore, runId, [...strays], writer);
+    };
+    /** Gives up with `error`, the entries of attempts whose update never landed put right first. */
+    const giveUp = async (error: unknown): Promise<never> => {
+      try {
+        await settleStrays();
+      } catch {
+        // The write's own error says more; an entry left stray is still dropped by searches that join RUN.
+      }
+      throw error;
     };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let item: RunItem;
@@ -305,7 +318,8 @@ export class DynamoRunRepository implements RunRepository {
       const params = Object.keys(change.params ?? {});
       if (params.length > 0) {
         const next: EntryRun = { ...item, params: projected.params, ver: item.ver + 1 };
-        await putEntries(this.entryStore, entriesOf(next, undefined, { metrics: [], params }));
+        const entries = entriesOf(next, undefined, { metrics: [], params });
+        await putEntries(this.entryStore, paramEntriesOfWriter(entries, writer));
       }
       let updated: RunItem;
       try {
@@ -322,9 +336,9 @@ export class DynamoRunRepository implements RunRepository {
         updated = Attributes as RunItem;
       } catch (error) {
         readAgain();
-        // Whether an update that failed otherwise landed is unknown: its entries are in place either way.
-        if (!isConditionFailure(error)) throw error;
         for (const key of params) strays.add(key);
+        // Whether an update that failed otherwise landed is unknown: the resync reads the run to tell.
+        if (!isConditionFailure(error)) return giveUp(error);
         continue;
       }
       this.recentRuns.set(runId, updated, { size: approximateItemBytes(updated) });
@@ -337,7 +351,7 @@ export class DynamoRunRepository implements RunRepository {
       }
       return run;
     }
-    throw new ConcurrentWritesError(`run ${runId}`);
+    return giveUp(new ConcurrentWritesError(`run ${runId}`));
   }
 
   /**
@@ -442,7 +456,12 @@ export class DynamoRunRepository implements RunRepository {
         latest = read.latest;
         state = check(read.run ? runState(read.run) : undefined);
       }
-      if (!latest) throw new Error(`Run ${runId} has no LATEST item`);
+      // Written before RUN at create and deleted first by a purge: a purge cut short left the run half gone.
+      if (!latest) {
+        throw new ResourceDoesNotExistError(
+          `Run with id=${runId} not found: it is being purged (its metrics are already gone)`,
+        );
+      }
       const plan = planMetricWrite(points, tailPoints(latest.tail));
       // A run from before summaries is read raw whatever it holds: summaries would be paid for unread.
       const chunks = chunkItems(runId, plan, latest.es === 1);
@@ -560,14 +579,22 @@ export class DynamoRunRepository implements RunRepository {
   private async endRun(runId: string, updated: RunItem, kept: LatestItem | undefined): Promise<void> {
     const order = runOrderItem(toRun(updated, undefined), updated.ver);
     this.recentWrites.delete(runId);
-    if (kept && !kept.lg && isOpenLatest(kept, updated.experiment_id)) {
+    // Twice at most: from the kept LATEST, then from the one its refused move returned (DynamoDB's
+    // ALL_OLD). Only while the order entry and every metric entry fit one BatchWrite: a refused move
+    // costs the entries written again, which a wide run pays in many calls (the fallback writes them once).
+    let from = kept;
+    for (let round = 0; round < 2 && from && !from.lg && isOpenLatest(from, updated.experiment_id); round++) {
       const moved: LatestItem = {
-        ...kept,
+        ...from,
         ...keys.runLatestListing(updated.experiment_id, runId, false),
-        ver: kept.ver + 1,
+        ver: from.ver + 1,
       };
-      await putEntries(this.entryStore, entriesOf(updated, moved, { metrics: 'all', params: [] }), [order]);
-      if (await endLatest(this.entryStore, runId, updated.experiment_id, kept.ver)) return;
+      const entries = entriesOf(updated, moved, { metrics: 'all', params: [] });
+      if (entries.length + 1 > 25) break;
+      await putEntries(this.entryStore, entries, [order]);
+      const outcome = await endLatestAt(this.entryStore, runId, updated.experiment_id, from.ver);
+      if (outcome.moved) return;
+      from = outcome.current;
     }
     const latest = await endLatest(this.entryStore, runId, updated.experiment_id);
     await syncEntries(

@@ -21,7 +21,9 @@
  * from. Either condition holding proves the source stood until after the batch landed, and a change after it
  * writes its own entries after it; failing, the entries are written again (and verified) as above.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import { batchGetAll, putBatch } from '../doc-commands.js';
 import { ConcurrentWritesError, contendedWriteBackoff, fromStoredMap, isConditionFailure } from '../items.js';
@@ -107,25 +109,56 @@ export async function putEntries(
   await mapWithLimit(batches, BATCHES_IN_FLIGHT, (batch) => putBatch(store.doc, store.tableName, batch));
 }
 
+const END_LATEST = 'SET ver = ver + :one, gsi2pk = :ended';
+
+function endLatestValues(runId: string, experimentId: string): Record<string, unknown> {
+  return { ':one': 1, ':ended': keys.runLatestListing(experimentId, runId).gsi2pk };
+}
+
 /**
  * Moves an ended run's LATEST item to the ended partition, bumping its version: a metric writer that read it
  * (or kept it in `recentWrites`) before fails its conditional Put and reads the run again, seeing it ended.
- * With `fromVer`, only if LATEST is still at that version. Returns the item as it now stands; undefined when
- * the run has no LATEST item (or it is no longer at `fromVer`).
+ * Returns the item as it now stands; undefined when the run has no LATEST item.
  */
 export async function endLatest(
   store: EntryStore,
   runId: string,
   experimentId: string,
-  fromVer?: number,
 ): Promise<LatestItem | undefined> {
-  return updateLatest(
-    store,
-    runId,
-    'SET ver = ver + :one, gsi2pk = :ended',
-    { ':one': 1, ':ended': keys.runLatestListing(experimentId, runId).gsi2pk },
-    fromVer,
-  );
+  return updateLatest(store, runId, END_LATEST, endLatestValues(runId, experimentId));
+}
+
+/**
+ * endLatest only if LATEST is still at `fromVer`: `moved` is the item as it now stands, or else `current`
+ * the item as the refusal found it (DynamoDB returns it with the refusal, at no read; a store that does
+ * not, as dynalite, leaves it undefined, as does a run with no LATEST item).
+ */
+export async function endLatestAt(
+  store: EntryStore,
+  runId: string,
+  experimentId: string,
+  fromVer: number,
+): Promise<{ moved: LatestItem } | { moved?: undefined; current: LatestItem | undefined }> {
+  try {
+    const { Attributes } = await store.doc.send(
+      new UpdateCommand({
+        TableName: store.tableName,
+        Key: keys.runLatest(runId),
+        UpdateExpression: END_LATEST,
+        ConditionExpression: 'ver = :from',
+        ExpressionAttributeValues: { ...endLatestValues(runId, experimentId), ':from': fromVer },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+    return { moved: Attributes as LatestItem };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    // The document client converts results, not errors: the refusal's item comes as attribute values.
+    const item = (error as { Item?: Record<string, AttributeValue> }).Item;
+    const current = item ? unmarshall(item) : undefined;
+    return { current: current && isLatestItem(current, runId) ? (current as LatestItem) : undefined };
+  }
 }
 
 /** One update of a LATEST item that exists, returning it as it then stands (undefined when it does not). */
@@ -134,7 +167,6 @@ async function updateLatest(
   runId: string,
   update: string,
   values: Record<string, unknown>,
-  fromVer?: number,
 ): Promise<LatestItem | undefined> {
   try {
     const { Attributes } = await store.doc.send(
@@ -143,8 +175,8 @@ async function updateLatest(
         Key: keys.runLatest(runId),
         UpdateExpression: update,
         // LATEST is written before RUN and never removed; the condition keeps a lone `ver` from appearing.
-        ConditionExpression: fromVer === undefined ? 'attribute_exists(pk)' : 'ver = :from',
-        ExpressionAttributeValues: fromVer === undefined ? values : { ...values, ':from': fromVer },
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: values,
         ReturnValues: 'ALL_NEW',
       }),
     );
@@ -251,16 +283,32 @@ export async function syncEntries(
   }
 }
 
+/** The attribute a param write marks its early entries with (`paramEntriesOfWriter`). */
+const WRITER = 'w';
+
 /**
- * Puts right the param entries of `paramKeys` after a param write whose entries went before an update that
- * failed (repository mutate): each is written again from the RUN item as it now stands, or deleted when the
- * run has no such param, and redone until the RUN item's version held across the write (a param set, or a
- * move, landing meanwhile writes its own entries after its update, which a delete must not undo).
+ * Param entries as a param write puts them before its RUN update, marked as that write's: if the update
+ * never lands, resyncParamEntries deletes only entries still bearing the mark. Another writer of the same
+ * param may stamp the same `ver` (it read the same RUN version, and a throttled update leaves RUN there),
+ * so the version alone could not tell its entry from this one.
+ */
+export function paramEntriesOfWriter(entries: readonly ValueEntryItem[], writer: string): ValueEntryItem[] {
+  return entries.map((entry) => ({ ...entry, [WRITER]: writer }));
+}
+
+/**
+ * Puts right the param entries of `paramKeys` after a param write (`writer`, see paramEntriesOfWriter)
+ * whose entries went before an update that failed (repository mutate): each is written again from the RUN
+ * item as it now stands, or, when the run has no such param, deleted if it is still the one that write put
+ * (another writer's entry of the same key may have landed since, before its own RUN update: deleting it
+ * would leave that param without an entry for good). Redone until the RUN item's version held across the
+ * write (a param set, or a move, landing meanwhile writes its own entries after its update).
  */
 export async function resyncParamEntries(
   store: EntryStore,
   runId: string,
   paramKeys: readonly string[],
+  writer: string,
 ): Promise<void> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
     await contendedWriteBackoff(round);
@@ -272,11 +320,22 @@ export async function resyncParamEntries(
     const absent = paramKeys.filter((key) => !Object.hasOwn(params, key));
     if (run) await putEntries(store, entriesOf(run, undefined, { metrics: [], params: paramKeys }));
     await Promise.all(
-      absent.map((key) =>
-        store.doc.send(
-          new DeleteCommand({ TableName: store.tableName, Key: keys.runParamValue(runId, key) }),
-        ),
-      ),
+      absent.map(async (key) => {
+        try {
+          await store.doc.send(
+            new DeleteCommand({
+              TableName: store.tableName,
+              Key: keys.runParamValue(runId, key),
+              ConditionExpression: '#writer = :writer',
+              ExpressionAttributeNames: { '#writer': WRITER },
+              ExpressionAttributeValues: { ':writer': writer },
+            }),
+          );
+        } catch (error) {
+          // Not this write's entry (or none): another writer's, which that writer puts right itself.
+          if (!isConditionFailure(error)) throw error;
+        }
+      }),
     );
     const now = await readRunStage(store, runId);
     if (now?.ver === run?.ver) return;
