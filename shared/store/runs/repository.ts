@@ -96,7 +96,6 @@ import {
   type EntryRun,
   type EntryStore,
   endLatest,
-  endLatestAt,
   entriesOf,
   paramEntriesOfWriter,
   putEntries,
@@ -574,28 +573,29 @@ export class DynamoRunRepository implements RunRepository {
    * write, no move's or rename's bump), so the entries need no verifying read; and every later change that
    * could make them or the order entry stale (a metric write, a move, a rename, another end) either lands
    * before the move, failing it, or writes its own after. Otherwise, or with no LATEST kept (or a wide
-   * run's), the move is made unconditionally and the entries verified (value-entries.ts syncEntries).
+   * run's, or more entries than one BatchWrite takes), the move is made unconditionally and the entries
+   * verified (value-entries.ts syncEntries).
    */
   private async endRun(runId: string, updated: RunItem, kept: LatestItem | undefined): Promise<void> {
     const order = runOrderItem(toRun(updated, undefined), updated.ver);
     this.recentWrites.delete(runId);
-    // Twice at most: from the kept LATEST, then from the one its refused move returned (DynamoDB's
-    // ALL_OLD). Only while the order entry and every metric entry fit one BatchWrite: a refused move
-    // costs the entries written again, which a wide run pays in many calls (the fallback writes them once).
-    let from = kept;
-    for (let round = 0; round < 2 && from && !from.lg && isOpenLatest(from, updated.experiment_id); round++) {
-      const moved: LatestItem = {
-        ...from,
-        ...keys.runLatestListing(updated.experiment_id, runId, false),
-        ver: from.ver + 1,
-      };
-      const entries = entriesOf(updated, moved, { metrics: 'all', params: [] });
-      if (entries.length + 1 > 25) break;
+    // Only when the order entry and every metric entry fit one BatchWrite: a refused move costs them all
+    // written again by the fallback, which a wide run would pay in many calls.
+    const entries =
+      kept && !kept.lg && isOpenLatest(kept, updated.experiment_id)
+        ? entriesOf(
+            updated,
+            { ...kept, ...keys.runLatestListing(updated.experiment_id, runId, false), ver: kept.ver + 1 },
+            { metrics: 'all', params: [] },
+          )
+        : undefined;
+    if (kept && entries && entries.length + 1 <= 25) {
       await putEntries(this.entryStore, entries, [order]);
-      const outcome = await endLatestAt(this.entryStore, runId, updated.experiment_id, from.ver);
-      if (outcome.moved) return;
-      from = outcome.current;
+      if (await endLatest(this.entryStore, runId, updated.experiment_id, kept.ver)) return;
     }
+    // The refusal's item (ReturnValuesOnConditionCheckFailure) would save no call: this path reads nothing
+    // (the move's ALL_NEW is LATEST as it stands), and the move is due even when LATEST has already left the
+    // open partition: its bump refuses a metric write that read RUN as open, which would put LATEST back.
     const latest = await endLatest(this.entryStore, runId, updated.experiment_id);
     await syncEntries(
       this.entryStore,

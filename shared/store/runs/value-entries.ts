@@ -21,9 +21,7 @@
  * from. Either condition holding proves the source stood until after the batch landed, and a change after it
  * writes its own entries after it; failing, the entries are written again (and verified) as above.
  */
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import { batchGetAll, putBatch } from '../doc-commands.js';
 import { ConcurrentWritesError, contendedWriteBackoff, fromStoredMap, isConditionFailure } from '../items.js';
@@ -109,56 +107,25 @@ export async function putEntries(
   await mapWithLimit(batches, BATCHES_IN_FLIGHT, (batch) => putBatch(store.doc, store.tableName, batch));
 }
 
-const END_LATEST = 'SET ver = ver + :one, gsi2pk = :ended';
-
-function endLatestValues(runId: string, experimentId: string): Record<string, unknown> {
-  return { ':one': 1, ':ended': keys.runLatestListing(experimentId, runId).gsi2pk };
-}
-
 /**
  * Moves an ended run's LATEST item to the ended partition, bumping its version: a metric writer that read it
  * (or kept it in `recentWrites`) before fails its conditional Put and reads the run again, seeing it ended.
- * Returns the item as it now stands; undefined when the run has no LATEST item.
+ * With `fromVer`, only if LATEST is still at that version. Returns the item as it now stands; undefined when
+ * the run has no LATEST item (or it is no longer at `fromVer`).
  */
 export async function endLatest(
   store: EntryStore,
   runId: string,
   experimentId: string,
+  fromVer?: number,
 ): Promise<LatestItem | undefined> {
-  return updateLatest(store, runId, END_LATEST, endLatestValues(runId, experimentId));
-}
-
-/**
- * endLatest only if LATEST is still at `fromVer`: `moved` is the item as it now stands, or else `current`
- * the item as the refusal found it (DynamoDB returns it with the refusal, at no read; a store that does
- * not, as dynalite, leaves it undefined, as does a run with no LATEST item).
- */
-export async function endLatestAt(
-  store: EntryStore,
-  runId: string,
-  experimentId: string,
-  fromVer: number,
-): Promise<{ moved: LatestItem } | { moved?: undefined; current: LatestItem | undefined }> {
-  try {
-    const { Attributes } = await store.doc.send(
-      new UpdateCommand({
-        TableName: store.tableName,
-        Key: keys.runLatest(runId),
-        UpdateExpression: END_LATEST,
-        ConditionExpression: 'ver = :from',
-        ExpressionAttributeValues: { ...endLatestValues(runId, experimentId), ':from': fromVer },
-        ReturnValues: 'ALL_NEW',
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      }),
-    );
-    return { moved: Attributes as LatestItem };
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
-    // The document client converts results, not errors: the refusal's item comes as attribute values.
-    const item = (error as { Item?: Record<string, AttributeValue> }).Item;
-    const current = item ? unmarshall(item) : undefined;
-    return { current: current && isLatestItem(current, runId) ? (current as LatestItem) : undefined };
-  }
+  return updateLatest(
+    store,
+    runId,
+    'SET ver = ver + :one, gsi2pk = :ended',
+    { ':one': 1, ':ended': keys.runLatestListing(experimentId, runId).gsi2pk },
+    fromVer,
+  );
 }
 
 /** One update of a LATEST item that exists, returning it as it then stands (undefined when it does not). */
@@ -167,6 +134,7 @@ async function updateLatest(
   runId: string,
   update: string,
   values: Record<string, unknown>,
+  fromVer?: number,
 ): Promise<LatestItem | undefined> {
   try {
     const { Attributes } = await store.doc.send(
@@ -175,8 +143,8 @@ async function updateLatest(
         Key: keys.runLatest(runId),
         UpdateExpression: update,
         // LATEST is written before RUN and never removed; the condition keeps a lone `ver` from appearing.
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: values,
+        ConditionExpression: fromVer === undefined ? 'attribute_exists(pk)' : 'ver = :from',
+        ExpressionAttributeValues: fromVer === undefined ? values : { ...values, ':from': fromVer },
         ReturnValues: 'ALL_NEW',
       }),
     );
