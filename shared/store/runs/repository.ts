@@ -16,6 +16,7 @@
  * - Value entries (value-entries.ts) follow param writes, ends, moves and metric writes to ended runs; a
  *   metric write to an open run writes none (its LATEST item is in the open partition, read whole).
  */
+import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LRUCache } from 'lru-cache';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
@@ -35,7 +36,7 @@ import type {
   RunState,
   StepInterval,
 } from '../../domain/runs/model.js';
-import { InvalidParameterValueError } from '../../errors.js';
+import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import { batchGetAll, putBatch, queryAll, updateIfCondition } from '../doc-commands.js';
 import { readRunStats, recordRunCreated, recordRunMove } from '../experiments/run-stats.js';
 import {
@@ -96,6 +97,7 @@ import {
   type EntryStore,
   endLatest,
   entriesOf,
+  paramEntriesOfWriter,
   putEntries,
   resyncParamEntries,
   syncEntries,
@@ -244,11 +246,21 @@ export class DynamoRunRepository implements RunRepository {
       this.recentRuns.delete(runId);
       kept = undefined;
     };
-    /** Param keys whose entries a failed attempt put. */
+    /** Param keys whose entries a failed attempt put, marked as this write's (paramEntriesOfWriter). */
     const strays = new Set<string>();
+    const writer = randomBytes(9).toString('base64url');
     const settleStrays = async (written: readonly string[] = []) => {
       for (const key of written) strays.delete(key);
-      if (strays.size > 0) await resyncParamEntries(this.entryStore, runId, [...strays]);
+      if (strays.size > 0) await resyncParamEntries(this.entryStore, runId, [...strays], writer);
+    };
+    /** Gives up with `error`, the entries of attempts whose update never landed put right first. */
+    const giveUp = async (error: unknown): Promise<never> => {
+      try {
+        await settleStrays();
+      } catch {
+        // The write's own error says more; an entry left stray is still dropped by searches that join RUN.
+      }
+      throw error;
     };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let item: RunItem;
@@ -305,7 +317,8 @@ export class DynamoRunRepository implements RunRepository {
       const params = Object.keys(change.params ?? {});
       if (params.length > 0) {
         const next: EntryRun = { ...item, params: projected.params, ver: item.ver + 1 };
-        await putEntries(this.entryStore, entriesOf(next, undefined, { metrics: [], params }));
+        const entries = entriesOf(next, undefined, { metrics: [], params });
+        await putEntries(this.entryStore, paramEntriesOfWriter(entries, writer));
       }
       let updated: RunItem;
       try {
@@ -322,9 +335,9 @@ export class DynamoRunRepository implements RunRepository {
         updated = Attributes as RunItem;
       } catch (error) {
         readAgain();
-        // Whether an update that failed otherwise landed is unknown: its entries are in place either way.
-        if (!isConditionFailure(error)) throw error;
         for (const key of params) strays.add(key);
+        // Whether an update that failed otherwise landed is unknown: the resync reads the run to tell.
+        if (!isConditionFailure(error)) return giveUp(error);
         continue;
       }
       this.recentRuns.set(runId, updated, { size: approximateItemBytes(updated) });
@@ -337,7 +350,7 @@ export class DynamoRunRepository implements RunRepository {
       }
       return run;
     }
-    throw new ConcurrentWritesError(`run ${runId}`);
+    return giveUp(new ConcurrentWritesError(`run ${runId}`));
   }
 
   /**
@@ -448,7 +461,12 @@ export class DynamoRunRepository implements RunRepository {
         latest = read.latest;
         state = check(read.run ? runState(read.run) : undefined);
       }
-      if (!latest) throw new Error(`Run ${runId} has no LATEST item`);
+      // Written before RUN at create and deleted first by a purge: a purge cut short left the run half gone.
+      if (!latest) {
+        throw new ResourceDoesNotExistError(
+          `Run with id=${runId} not found: it is being purged (its metrics are already gone)`,
+        );
+      }
       const plan = planMetricWrite(points, tailPoints(latest.tail));
       // A run from before summaries is read raw whatever it holds: summaries would be paid for unread.
       const chunks = chunkItems(runId, plan, latest.es === 1);
@@ -561,20 +579,29 @@ export class DynamoRunRepository implements RunRepository {
    * write, no move's or rename's bump), so the entries need no verifying read; and every later change that
    * could make them or the order entry stale (a metric write, a move, a rename, another end) either lands
    * before the move, failing it, or writes its own after. Otherwise, or with no LATEST kept (or a wide
-   * run's), the move is made unconditionally and the entries verified (value-entries.ts syncEntries).
+   * run's, or more entries than one BatchWrite takes), the move is made unconditionally and the entries
+   * verified (value-entries.ts syncEntries).
    */
   private async endRun(runId: string, updated: RunItem, kept: LatestItem | undefined): Promise<void> {
     const order = runOrderItem(toRun(updated, undefined), updated.ver);
     this.recentWrites.delete(runId);
-    if (kept && !kept.lg && isOpenLatest(kept, updated.experiment_id)) {
-      const moved: LatestItem = {
-        ...kept,
-        ...keys.runLatestListing(updated.experiment_id, runId, false),
-        ver: kept.ver + 1,
-      };
-      await putEntries(this.entryStore, entriesOf(updated, moved, { metrics: 'all', params: [] }), [order]);
+    // Only when the order entry and every metric entry fit one BatchWrite: a refused move costs them all
+    // written again by the fallback, which a wide run would pay in many calls.
+    const entries =
+      kept && !kept.lg && isOpenLatest(kept, updated.experiment_id)
+        ? entriesOf(
+            updated,
+            { ...kept, ...keys.runLatestListing(updated.experiment_id, runId, false), ver: kept.ver + 1 },
+            { metrics: 'all', params: [] },
+          )
+        : undefined;
+    if (kept && entries && entries.length + 1 <= 25) {
+      await putEntries(this.entryStore, entries, [order]);
       if (await endLatest(this.entryStore, runId, updated.experiment_id, kept.ver)) return;
     }
+    // The refusal's item (ReturnValuesOnConditionCheckFailure) would save no call: this path reads nothing
+    // (the move's ALL_NEW is LATEST as it stands), and the move is due even when LATEST has already left the
+    // open partition: its bump refuses a metric write that read RUN as open, which would put LATEST back.
     const latest = await endLatest(this.entryStore, runId, updated.experiment_id);
     await syncEntries(
       this.entryStore,

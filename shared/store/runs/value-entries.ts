@@ -251,16 +251,32 @@ export async function syncEntries(
   }
 }
 
+/** The attribute a param write marks its early entries with (`paramEntriesOfWriter`). */
+const WRITER = 'w';
+
 /**
- * Puts right the param entries of `paramKeys` after a param write whose entries went before an update that
- * failed (repository mutate): each is written again from the RUN item as it now stands, or deleted when the
- * run has no such param, and redone until the RUN item's version held across the write (a param set, or a
- * move, landing meanwhile writes its own entries after its update, which a delete must not undo).
+ * Param entries as a param write puts them before its RUN update, marked as that write's: if the update
+ * never lands, resyncParamEntries deletes only entries still bearing the mark. Another writer of the same
+ * param may stamp the same `ver` (it read the same RUN version, and a throttled update leaves RUN there),
+ * so the version alone could not tell its entry from this one.
+ */
+export function paramEntriesOfWriter(entries: readonly ValueEntryItem[], writer: string): ValueEntryItem[] {
+  return entries.map((entry) => ({ ...entry, [WRITER]: writer }));
+}
+
+/**
+ * Puts right the param entries of `paramKeys` after a param write (`writer`, see paramEntriesOfWriter)
+ * whose entries went before an update that failed (repository mutate): each is written again from the RUN
+ * item as it now stands, or, when the run has no such param, deleted if it is still the one that write put
+ * (another writer's entry of the same key may have landed since, before its own RUN update: deleting it
+ * would leave that param without an entry for good). Redone until the RUN item's version held across the
+ * write (a param set, or a move, landing meanwhile writes its own entries after its update).
  */
 export async function resyncParamEntries(
   store: EntryStore,
   runId: string,
   paramKeys: readonly string[],
+  writer: string,
 ): Promise<void> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
     await contendedWriteBackoff(round);
@@ -272,11 +288,22 @@ export async function resyncParamEntries(
     const absent = paramKeys.filter((key) => !Object.hasOwn(params, key));
     if (run) await putEntries(store, entriesOf(run, undefined, { metrics: [], params: paramKeys }));
     await Promise.all(
-      absent.map((key) =>
-        store.doc.send(
-          new DeleteCommand({ TableName: store.tableName, Key: keys.runParamValue(runId, key) }),
-        ),
-      ),
+      absent.map(async (key) => {
+        try {
+          await store.doc.send(
+            new DeleteCommand({
+              TableName: store.tableName,
+              Key: keys.runParamValue(runId, key),
+              ConditionExpression: '#writer = :writer',
+              ExpressionAttributeNames: { '#writer': WRITER },
+              ExpressionAttributeValues: { ':writer': writer },
+            }),
+          );
+        } catch (error) {
+          // Not this write's entry (or none): another writer's, which that writer puts right itself.
+          if (!isConditionFailure(error)) throw error;
+        }
+      }),
     );
     const now = await readRunStage(store, runId);
     if (now?.ver === run?.ver) return;
