@@ -137,6 +137,36 @@ async function bruteForce(query: RunSearch, experimentId: string) {
   );
 }
 
+/** Three ended runs with `p = '1'` and a loss each, in a marked experiment, paged 2 at a time. */
+function pathExample(filter: string | undefined, orderBy: string[]) {
+  const specs: RunSpec[] = ([0, 5, 9] as const).map((start, i) => ({
+    name: (['a', 'b', 'c'] as const)[i] ?? 'a',
+    start,
+    end: 8,
+    deleted: false,
+    p: '1',
+    q: undefined,
+    loss: [0.1, 0.5, Number.POSITIVE_INFINITY][i],
+    acc: undefined,
+    status: 'FINISHED',
+  }));
+  const options: { clauseCap: 1 | 2 | undefined; byKeyAtMost: 0 | 1000 | undefined } = {
+    clauseCap: undefined,
+    byKeyAtMost: undefined,
+  };
+  const example: [
+    RunSpec[],
+    boolean,
+    string | undefined,
+    string[],
+    ViewType,
+    number,
+    number[],
+    typeof options,
+  ] = [specs, true, filter, orderBy, 'ALL', 2, [], options];
+  return example;
+}
+
 const answered = { metric: 0, other: 0, index: 0, fallback: 0 };
 
 /** The page the value path gives; a declined page (undefined candidates) is the full listing's. */
@@ -275,9 +305,18 @@ describe('value-entry run searches', () => {
           if (!changed) expect(served).toEqual(ids(all));
         },
       ),
-      { numRuns: 60 },
+      {
+        numRuns: 60,
+        // One case per path first, so that each path answers pages whatever the random cases pick (the
+        // 'other' path alone, a param order under a value filter, is about one random case in eleven).
+        examples: [
+          pathExample(undefined, ['attributes.run_name']),
+          pathExample('metrics.loss > 0', ['metrics.loss DESC']),
+          pathExample("params.p = '1'", ['params.p']),
+        ],
+      },
     );
-    // Each path answered some pages (the property's counts; which ones is up to the random cases).
+    // Each path answered some pages (the examples above make sure of it; the random cases add more).
     expect(answered.metric).toBeGreaterThan(0);
     expect(answered.other).toBeGreaterThan(0);
     expect(answered.index).toBeGreaterThan(0);
