@@ -5,14 +5,28 @@
  * (points/s), large artifacts (MB/s). Figures come from the import's own summary (its work, not the CLI's
  * start-up). Run: npx tsx test/bench/import.ts
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { startLocalServer } from '../../local/server.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'cairn.mjs');
+
+/**
+ * `cairn import` in a child process, awaited: the source server runs in this process, so a synchronous
+ * spawn would block the very event loop that answers the import's requests (it hung until its timeout).
+ */
+async function importInto(url: string, experiment: string, dataDir: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [BIN, 'import', '--from', url, '--experiment', experiment, '--data-dir', dataDir],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  return stdout;
+}
 
 async function post(url: string, endpoint: string, body: unknown): Promise<Record<string, unknown>> {
   const response = await fetch(`${url}/api/2.0/mlflow/${endpoint}`, {
@@ -87,19 +101,10 @@ async function main(): Promise<void> {
       await fill(server.url, workload);
       const targetDir = mkdtempSync(join(tmpdir(), 'cairn-bench-dst-'));
       try {
-        const imported = spawnSync(
-          process.execPath,
-          [BIN, 'import', '--from', server.url, '--experiment', workload.name, '--data-dir', targetDir],
-          { encoding: 'utf8' },
-        );
-        if (imported.status !== 0) throw new Error(`import failed: ${imported.stdout}${imported.stderr}`);
-        const seconds = Number(/ in ([\d.]+) s\./.exec(imported.stdout)?.[1]);
-        const again = spawnSync(
-          process.execPath,
-          [BIN, 'import', '--from', server.url, '--experiment', workload.name, '--data-dir', targetDir],
-          { encoding: 'utf8' },
-        );
-        const secondsAgain = Number(/ in ([\d.]+) s\./.exec(again.stdout)?.[1]);
+        const imported = await importInto(server.url, workload.name, targetDir);
+        const seconds = Number(/ in ([\d.]+) s\./.exec(imported)?.[1]);
+        const again = await importInto(server.url, workload.name, targetDir);
+        const secondsAgain = Number(/ in ([\d.]+) s\./.exec(again)?.[1]);
         const points = workload.runs * workload.keys * workload.points;
         const megabytes = (workload.runs * workload.files * workload.fileBytes) / 1024 / 1024;
         rows.push(
