@@ -626,7 +626,9 @@ export async function doctor(args: string[]): Promise<number> {
           url: stripSlash(values.url as string),
           authorization: authorizationFrom(values.token ?? process.env.MLFLOW_TRACKING_TOKEN),
           authRequired: false,
-          tokenTarget: '',
+          // A local server's tokens live in its data directory: without it, `token create` would make a
+          // fresh ./cairn-data whose token the running server never sees.
+          tokenTarget: "--data-dir <the server's --data-dir>",
         })
       : await checkStack(values.stack, values.region, values.token, values['token-name']);
   } catch (error) {

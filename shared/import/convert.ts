@@ -328,7 +328,7 @@ export function formatSummary(
 ): string {
   const verb = dryRun ? 'Would import' : 'Imported';
   const lines = [
-    `${verb} ${counts.experiments} experiments, ${counts.runs} runs (${counts.runsUnchanged} already there, unchanged), ` +
+    `${verb} ${counts.experiments} experiments, ${counts.runs} runs (${counts.runsUnchanged} already there, left as they are), ` +
       `${counts.points} metric points, ${counts.artifacts} artifact files (${formatBytes(counts.bytes)}), ` +
       `${counts.models} registered models, ${counts.versions} model versions, ${counts.loggedModels} logged models ` +
       `in ${seconds.toFixed(1)} s.`,

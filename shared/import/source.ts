@@ -86,6 +86,10 @@ export class MlflowSource {
         errorCode = undefined;
       }
       last = `${init.method ?? 'GET'} ${path} answered ${response.status}${errorCode ? ` ${errorCode}` : ''}`;
+      if (response.status === 401 || response.status === 403) {
+        last +=
+          ': the source wants credentials it accepts: --token (or MLFLOW_TRACKING_TOKEN), or --username and --password (MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD)';
+      }
       lastStatus = response.status;
       if (!retryable(response.status)) throw new SourceError(last, response.status, errorCode);
     }

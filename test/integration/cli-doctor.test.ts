@@ -84,6 +84,8 @@ describe('cairn doctor --url', () => {
     expect(create?.line).toContain('403');
     expect(create?.fix).toMatch(/scope is too small/);
     expect(create?.fix).toContain('--scope write');
+    // A local server's tokens are in its data directory: the fix says to name it.
+    expect(create?.fix).toContain('--data-dir');
     for (const name of ['create run', 'log-batch', 'multipart upload', 'registry: model, version, alias']) {
       expect(table.get(name)?.mark, name).toBe('-');
     }

@@ -216,6 +216,10 @@ describe('cairn gc', () => {
     const real = await gc('--older-than', '30d');
     expect(real.code, real.stderr).toBe(0);
     expect(real.stdout).toMatch(/Purged 3 runs, 1 experiments, 1 logged models and 1 traces/);
+    // The dry run counted each object once: what it said would go is what went.
+    const objectsSaid = (out: string) => /(\d+) artifact objects, ([^.]+)\./.exec(out)?.slice(1);
+    expect(objectsSaid(dry.stdout)).toEqual(objectsSaid(real.stdout));
+    expect(Number(objectsSaid(real.stdout)?.[0])).toBeGreaterThan(0);
     expect(real.stdout).toContain(`kept run ${registered}: source of registered model`);
     expect(real.stdout).toContain(`run ${legacy} (experiment ${kept}) has no deleted time`);
 

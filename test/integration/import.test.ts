@@ -327,7 +327,7 @@ describe('cairn import from another Cairn', () => {
     const before = await snapshot(targetDir);
     const again = await importInto(source.url, targetDir);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/Imported 0 experiments, 0 runs \(3 already there, unchanged\)/);
+    expect(again.stdout).toMatch(/Imported 0 experiments, 0 runs \(3 already there, left as they are\)/);
     expect(again.stdout).toMatch(/0 registered models, 0 model versions/);
     expect(await snapshot(targetDir)).toEqual(before);
   }, 120_000);
@@ -409,7 +409,7 @@ describe('cairn import from a failing source', () => {
       }
       const resumed = await importInto(source.url, dataDir, ['--experiment', 'imported']);
       expect(resumed.code).toBe(0);
-      expect(resumed.stdout).toMatch(/Imported 0 experiments, 1 runs \(2 already there, unchanged\)/);
+      expect(resumed.stdout).toMatch(/Imported 0 experiments, 1 runs \(2 already there, left as they are\)/);
       const child = runIds[1] as string;
       expect(await ok(api.get('runs/get', { run_id: child }))).toEqual(
         await ok(src.get('runs/get', { run_id: child })),

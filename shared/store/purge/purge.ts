@@ -208,6 +208,9 @@ async function readReferences(target: PurgeTarget): Promise<References> {
 }
 
 class Purge {
+  /** Prefixes whose objects a dry run has counted already (see objects). */
+  private readonly counted = new Set<string>();
+
   constructor(
     private readonly target: PurgeTarget,
     private readonly options: PurgeOptions,
@@ -494,7 +497,13 @@ class Purge {
           ...(token ? { ContinuationToken: token } : {}),
         }),
       );
-      const listed = (page.Contents ?? []).filter((object) => object.Key);
+      // A dry run deletes nothing, so an experiment's listing would count again the objects its runs and
+      // logged models were counted for: those prefixes are left out of the count.
+      const listed = (page.Contents ?? []).filter(
+        (object) =>
+          object.Key &&
+          !(this.dryRun && [...this.counted].some((counted) => (object.Key as string).startsWith(counted))),
+      );
       objects += listed.length;
       bytes += listed.reduce((sum, object) => sum + (object.Size ?? 0), 0);
       if (!this.dryRun && listed.length > 0) {
@@ -513,6 +522,7 @@ class Purge {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+    this.counted.add(prefix);
     this.report.objects += objects;
     this.report.bytes += bytes;
     return { objects, bytes };
