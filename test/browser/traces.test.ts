@@ -222,6 +222,8 @@ describe('traces in the web UI', () => {
     const text = await error.textContent();
     expect(text).toContain(seeded.failing.errorType);
     expect(text).toContain(seeded.failing.errorMessage);
+    // Once: the span's status message ("Type: message") repeats the exception, so it is not drawn again.
+    expect(text?.split(seeded.failing.errorMessage).length).toBe(2);
     await error.getByText('Stack trace').click();
     expect(await error.locator('pre').textContent()).toContain('Traceback');
   });

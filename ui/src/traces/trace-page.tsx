@@ -448,7 +448,13 @@ function SpanDetail(props: { node: SpanNode; tree: SpanTree }) {
       </dl>
       {(status === 'ERROR' || exceptions.length > 0) && (
         <section class="span-exception" aria-label="Error">
-          {span.status?.message && <p class="error-text">{span.status.message}</p>}
+          {/* The client writes the status message as "Type: message", which the exception below says already. */}
+          {span.status?.message &&
+            !exceptions.some(
+              (exception) =>
+                `${exception.type ?? 'Exception'}${exception.message ? `: ${exception.message}` : ''}` ===
+                span.status?.message,
+            ) && <p class="error-text">{span.status.message}</p>}
           {exceptions.map((exception, index) => (
             <div key={index}>
               <p>
