@@ -177,25 +177,16 @@ export class CairnFunction extends Construct {
         resources: [objects],
       }),
     );
-    this.role.addToPolicy(
-      new PolicyStatement({
-        // ListObjectsV2; listing is a bucket-level action, so the prefix is a condition. S3 also answers a
-        // missing key with 404 rather than 403 only to callers allowed to list (HeadObject in the store
-        // relies on that); it evaluates s3:prefix as the requested key there, which is under the prefix.
-        // (Documented S3 behaviour for ListBucket; the prefix-condition detail is to confirm on AWS.)
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } },
-      }),
-    );
+    // S3 also answers a missing key with 404 rather than 403 only to callers allowed to list (HeadObject in
+    // the store relies on that); it evaluates s3:prefix as the requested key there, which is under the
+    // prefix. (Documented S3 behaviour for ListBucket; the prefix-condition detail is to confirm on AWS.)
+    this.bindBucketListing(bucket, keyPrefix);
     this.acknowledgeWildcard(
       objects,
       'Object keys are derived per run at request time (<prefix><experiment>/<run>/artifacts/...), so the ' +
         'artifact key prefix is the narrowest scope IAM can state; the function checks every key against its ' +
         'run before it signs or calls anything.',
     );
-    this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
-    this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);
     return this;
   }
 
@@ -213,13 +204,7 @@ export class CairnFunction extends Construct {
         resources: [objects],
       }),
     );
-    this.role.addToPolicy(
-      new PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${tracesPrefix}*`] } },
-      }),
-    );
+    this.allowListing(bucket, tracesPrefix);
     this.acknowledgeWildcard(
       objects,
       'Span payloads are keyed by trace and experiment at request time ' +
@@ -237,16 +222,21 @@ export class CairnFunction extends Construct {
    * promotion audit.
    */
   bindBucketListing(bucket: IBucket, keyPrefix = ''): this {
+    this.allowListing(bucket, keyPrefix);
+    this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
+    this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);
+    return this;
+  }
+
+  /** ListObjectsV2 under `prefix`: listing is a bucket-level action, so the prefix is a condition. */
+  private allowListing(bucket: IBucket, prefix: string): void {
     this.role.addToPolicy(
       new PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } },
+        conditions: { StringLike: { 's3:prefix': [`${prefix}*`] } },
       }),
     );
-    this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
-    this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);
-    return this;
   }
 
   /**
@@ -257,13 +247,7 @@ export class CairnFunction extends Construct {
   bindBucketPurge(bucket: IBucket, keyPrefix = ''): this {
     const objects = bucket.arnForObjects(`${keyPrefix}*`);
     this.role.addToPolicy(new PolicyStatement({ actions: ['s3:DeleteObject'], resources: [objects] }));
-    this.role.addToPolicy(
-      new PolicyStatement({
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': [`${keyPrefix}*`] } },
-      }),
-    );
+    this.bindBucketListing(bucket, keyPrefix);
     this.acknowledgeWildcard(
       objects,
       'The purge deletes the objects of runs, logged models and traces it finds in the table ' +
@@ -271,8 +255,6 @@ export class CairnFunction extends Construct {
         'keyed by ids known only at run time, so the artifact key prefix is the narrowest scope IAM can ' +
         'state; it may delete, never read or write.',
     );
-    this.fn.addEnvironment('CAIRN_ARTIFACT_BUCKET', bucket.bucketName);
-    this.fn.addEnvironment('CAIRN_ARTIFACT_KEY_PREFIX', keyPrefix);
     return this;
   }
 
