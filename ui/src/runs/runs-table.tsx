@@ -6,6 +6,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ErrorBox, Link, navigate } from '../components/common.js';
+import { FilterForm } from '../components/filter-form.js';
 import { ApiError, api } from '../lib/api.js';
 import { formatDuration, formatNumber, formatTime } from '../lib/format.js';
 import { useStored } from '../lib/hooks.js';
@@ -251,51 +252,33 @@ export function RunsTable(props: { experimentId: string }) {
 
   return (
     <section class="runs" aria-label="Runs">
-      <form
-        class="filter-form"
-        onSubmit={(event) => {
-          event.preventDefault();
-          setFilter(filterText);
+      <FilterForm
+        id="runs-filter"
+        label="Filter runs"
+        placeholder="metrics.loss < 0.5 and params.max_depth = '3'"
+        text={filterText}
+        onText={setFilterText}
+        applied={filter}
+        onApply={setFilter}
+        onClear={() => {
+          setFilterText('');
+          setFilter('');
         }}
-      >
-        <label for="runs-filter">Filter runs</label>
-        <input
-          id="runs-filter"
-          class="mono filter-input"
-          type="search"
-          spellcheck={false}
-          autoComplete="off"
-          placeholder="metrics.loss < 0.5 and params.max_depth = '3'"
-          value={filterText}
-          aria-invalid={filterError ? true : undefined}
-          aria-describedby={filterError ? 'runs-filter-error' : 'runs-filter-help'}
-          onInput={(event) => setFilterText(event.currentTarget.value)}
-        />
-        <button type="submit">Apply</button>
-        {filter !== '' && (
-          <button
-            type="button"
-            class="link-button"
-            onClick={() => {
-              setFilterText('');
-              setFilter('');
-            }}
-          >
-            Clear
-          </button>
-        )}
-      </form>
-      {filterError ? (
-        <p id="runs-filter-error" class="error-text filter-error" role="alert">
-          {runs.error?.message}{' '}
-          <span class="muted">The table below still shows the runs of the last filter that worked.</span>
-        </p>
-      ) : (
-        <p id="runs-filter-help" class="muted small filter-help">
-          MLflow search syntax: <code>metrics.*</code>, <code>params.*</code>, <code>tags.*</code>,{' '}
-          <code>attributes.status</code>… joined by <code>and</code>; press Enter to apply.
-        </p>
-      )}
+        error={
+          filterError ? (
+            <>
+              {runs.error?.message}{' '}
+              <span class="muted">The table below still shows the runs of the last filter that worked.</span>
+            </>
+          ) : undefined
+        }
+        help={
+          <>
+            MLflow search syntax: <code>metrics.*</code>, <code>params.*</code>, <code>tags.*</code>,{' '}
+            <code>attributes.status</code>… joined by <code>and</code>; press Enter to apply.
+          </>
+        }
+      />
 
       <div class="toolbar">
         <ViewTypeSelect value={view} onChange={setView} label="Show runs" />

@@ -6,6 +6,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorBox, Link, navigate } from '../components/common.js';
+import { FilterForm } from '../components/filter-form.js';
 import { ApiError } from '../lib/api.js';
 import { formatSpan, formatTime } from '../lib/format.js';
 import { RunLink } from '../registry/parts.js';
@@ -46,47 +47,35 @@ export function TracesTab(props: { experimentId: string; filter?: string }) {
 
   return (
     <section class="traces" aria-label="Traces">
-      <form
-        class="filter-form"
-        onSubmit={(event) => {
-          event.preventDefault();
-          apply(filterText);
-        }}
-      >
-        <label for="traces-filter">Filter traces</label>
-        <input
-          id="traces-filter"
-          class="mono filter-input"
-          type="search"
-          spellcheck={false}
-          autoComplete="off"
-          placeholder="trace.status = 'ERROR' and tags.env = 'prod'"
-          value={filterText}
-          aria-invalid={filterError ? true : undefined}
-          aria-describedby={filterError ? 'traces-filter-error' : 'traces-filter-help'}
-          onInput={(event) => setFilterText(event.currentTarget.value)}
-        />
-        <button type="submit">Apply</button>
-        {filter !== '' && (
-          <button type="button" class="link-button" onClick={() => apply('')}>
-            Clear
-          </button>
-        )}
-      </form>
-      {filterError ? (
-        <p id="traces-filter-error" class="error-text filter-error" role="alert">
-          {traces.error?.message}{' '}
-          {traces.items.length > 0 && (
-            <span class="muted">The list below still shows the traces of the last filter that worked.</span>
-          )}
-        </p>
-      ) : (
-        <p id="traces-filter-help" class="muted small filter-help">
-          MLflow trace search: <code>trace.status</code>, <code>trace.name</code>,{' '}
-          <code>trace.timestamp_ms</code>, <code>trace.execution_time_ms</code>, <code>trace.run_id</code>,{' '}
-          <code>tags.*</code>, <code>metadata.*</code>… joined by <code>and</code>; press Enter to apply.
-        </p>
-      )}
+      <FilterForm
+        id="traces-filter"
+        label="Filter traces"
+        placeholder="trace.status = 'ERROR' and tags.env = 'prod'"
+        text={filterText}
+        onText={setFilterText}
+        applied={filter}
+        onApply={apply}
+        onClear={() => apply('')}
+        error={
+          filterError ? (
+            <>
+              {traces.error?.message}{' '}
+              {traces.items.length > 0 && (
+                <span class="muted">
+                  The list below still shows the traces of the last filter that worked.
+                </span>
+              )}
+            </>
+          ) : undefined
+        }
+        help={
+          <>
+            MLflow trace search: <code>trace.status</code>, <code>trace.name</code>,{' '}
+            <code>trace.timestamp_ms</code>, <code>trace.execution_time_ms</code>, <code>trace.run_id</code>,{' '}
+            <code>tags.*</code>, <code>metadata.*</code>… joined by <code>and</code>; press Enter to apply.
+          </>
+        }
+      />
 
       {traces.error && !filterError && (
         <ErrorBox error={traces.error} onRetry={traces.queryError ? traces.reload : traces.loadMore} />
