@@ -424,7 +424,7 @@ function SpanDetail(props: { node: SpanNode; tree: SpanTree }) {
           <dt>Start</dt>
           <dd>
             +{formatMs(node.startMs - tree.startMs)}{' '}
-            <span class="muted small">{formatTime(node.startMs)}</span>
+            <span class="muted small nowrap">{formatTime(node.startMs)}</span>
           </dd>
         </div>
         <div>
