@@ -3,6 +3,7 @@
  * and their artifacts (shared/store/purge/purge.ts, the same code the deployed daily purge runs).
  */
 import { parseArgs } from 'node:util';
+import { formatBytes } from '../../shared/import/convert.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { type PurgeEvent, parseAge, purgeDeleted } from '../../shared/store/purge/purge.js';
 import { openArtifactTarget } from '../artifact-target.js';
@@ -117,16 +118,4 @@ function describe(event: PurgeEvent, dryRun: boolean): string {
     case 'stamped':
       return `run ${event.runId} (experiment ${event.experimentId}) has no deleted time: ${dryRun ? 'would mark it' : 'marked'} deleted now`;
   }
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
