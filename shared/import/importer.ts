@@ -6,6 +6,7 @@
  * nothing behind.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mapWithLimit } from '../concurrency.js';
 import { artifactLocationFor } from '../domain/experiments/service.js';
 import type { ModelVersion, Stage } from '../domain/registry/model.js';
 import {
@@ -153,14 +154,11 @@ export async function runImport(options: ImportOptions): Promise<ImportReport> {
 
   progressState.phase = 'runs';
   const queue = plans.flatMap((plan) => plan.runs.map((run) => ({ plan, run })));
-  const workers = Array.from({ length: options.concurrency ?? 4 }, async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      await copyRun(next.run, next.plan.targetId, next.plan.location);
-      progressState.runsSeen++;
-      tick();
-    }
+  await mapWithLimit(queue, options.concurrency ?? 4, async ({ plan, run }) => {
+    await copyRun(run, plan.targetId, plan.location);
+    progressState.runsSeen++;
+    tick();
   });
-  await Promise.all(workers);
 
   progressState.phase = 'logged models';
   tick();
