@@ -482,6 +482,16 @@ class Purge {
     });
   }
 
+  /**
+   * Whether a key lies under a prefix already counted: a run's `<exp>/<run>/` or a logged model's
+   * `<exp>/models/<id>/` (the prefixes objects() is called with), looked up, not scanned.
+   */
+  private countedAlready(key: string): boolean {
+    const [experiment, second, third] = key.slice(this.target.keyPrefix.length).split('/');
+    const run = `${this.target.keyPrefix}${experiment}/${second}/`;
+    return this.counted.has(run) || this.counted.has(`${run}${third}/`);
+  }
+
   /** Deletes (unless a dry run) every object under `prefix`, a listing page (≤ 1,000 keys) per call. */
   private async objects(prefix: string): Promise<{ objects: number; bytes: number }> {
     const { s3, bucket } = this.target;
@@ -500,9 +510,7 @@ class Purge {
       // A dry run deletes nothing, so an experiment's listing would count again the objects its runs and
       // logged models were counted for: those prefixes are left out of the count.
       const listed = (page.Contents ?? []).filter(
-        (object) =>
-          object.Key &&
-          !(this.dryRun && [...this.counted].some((counted) => (object.Key as string).startsWith(counted))),
+        (object) => object.Key && !(this.dryRun && this.countedAlready(object.Key)),
       );
       objects += listed.length;
       bytes += listed.reduce((sum, object) => sum + (object.Size ?? 0), 0);
