@@ -4,6 +4,7 @@
  * method from a JSON body that must be declared `application/json`.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { CallerPermissions } from '../auth/permissions.js';
 import type { Scope } from '../auth/scopes.js';
 import { InvalidParameterValueError } from '../errors.js';
 import { jsonNestingDepth, MAX_JSON_DEPTH } from './json-depth.js';
@@ -28,6 +29,8 @@ export interface ApiRequest {
   principal?: string;
   /** The principal's scope, beside it; absent with it (a public route, or the local server without auth). */
   scope?: Scope;
+  /** What the caller may do per resource (issue 16); absent when nobody is authenticated (local, no auth). */
+  caller?: CallerPermissions;
 }
 
 const JSON_CONTENT_TYPE_ERROR = "Bad Request. Content-Type must be one of ['application/json'].";

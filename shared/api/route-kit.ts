@@ -4,6 +4,8 @@
  * whole table is shared/api/routes.ts.
  */
 
+import type { PermissionLevel, ResourceKind } from '../auth/permissions.js';
+
 /** Lambda functions, one per area (design decision 3). `ui` serves the web UI's page and assets. */
 export type FunctionName = 'tracking' | 'artifacts' | 'registry' | 'ui' | 'traces';
 
@@ -22,6 +24,29 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  */
 export type Mount = 'mlflow-2.0' | 'mlflow-3.0' | 'ajax-2.0' | 'cairn-2.0' | 'root';
 
+/**
+ * Where a route's experiment or registered model is named in the request (issue 16). The check in
+ * functions/middleware reads it: a field of the request message (query for GET, JSON body otherwise) or a
+ * path parameter, and for runs, logged models, traces and artifact paths the experiment they belong to.
+ */
+export type ResourceLocator =
+  | 'experiment_id'
+  | 'experiment_ids'
+  | 'run_id'
+  | 'run_ids'
+  | 'model_id'
+  | 'trace_id'
+  | 'trace_ids'
+  | 'artifact_path'
+  | 'name';
+
+/** What a route needs on the resource it touches: MLflow's level on one experiment or registered model. */
+export interface Access {
+  kind: ResourceKind;
+  from: ResourceLocator;
+  needs: PermissionLevel;
+}
+
 export interface RouteSpec {
   operation: string;
   method: HttpMethod;
@@ -32,6 +57,14 @@ export interface RouteSpec {
   mount: Mount;
   /** The body is raw bytes (artifact uploads), not a JSON request message. */
   rawBody?: boolean;
+  /**
+   * The resource the route touches and the level it needs there. A route with `access` is decided by the
+   * caller's level on that resource (a grant may raise or lower the scope's default); one without it by
+   * `permission` (the scope) alone.
+   */
+  access?: Access;
+  /** A search that leaves out, before paging, the resources of this kind the caller may not read. */
+  filters?: ResourceKind;
 }
 
 /** One published (method, path) pair, as API Gateway sees it. */
