@@ -61,14 +61,14 @@ export class CallerPermissions {
     readonly scope: Scope,
     grants: readonly Grant[],
   ) {
-    for (const grant of grants) {
-      this.levels.set(slot(grant.kind, grant.resource), grant.permission);
-      const low = this.lowest.get(grant.kind);
-      if (low === undefined || RANK[grant.permission] < RANK[low])
-        this.lowest.set(grant.kind, grant.permission);
-      const high = this.highest.get(grant.kind);
-      if (high === undefined || RANK[grant.permission] > RANK[high])
-        this.highest.set(grant.kind, grant.permission);
+    for (const grant of grants) this.levels.set(slot(grant.kind, grant.resource), grant.permission);
+    // From the map, not the list: a later grant on the same resource replaces an earlier one.
+    for (const [key, level] of this.levels) {
+      const kind = key.slice(0, key.indexOf('#')) as ResourceKind;
+      const low = this.lowest.get(kind);
+      if (low === undefined || RANK[level] < RANK[low]) this.lowest.set(kind, level);
+      const high = this.highest.get(kind);
+      if (high === undefined || RANK[level] > RANK[high]) this.highest.set(kind, level);
     }
   }
 
