@@ -277,6 +277,29 @@ describe("bad input is refused with MLflow's error and nothing stored", () => {
     });
   }
 
+  it('keeps at most 100 webhooks: the 101st is refused until one is deleted', async () => {
+    const make = (i: number) =>
+      createWebhook({
+        name: `hook-${i}`,
+        url: 'https://example.com/h',
+        events: [event('MODEL_VERSION', 'CREATED')],
+      });
+    let last: Json = {};
+    for (let i = 0; i < 100; i++) {
+      const answer = await make(i);
+      expect(answer.status, answer.text).toBe(200);
+      last = answer.body.webhook as Json;
+    }
+    const refused = await make(100);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: 'There are already 100 webhooks, the most Cairn keeps; delete one first.',
+    });
+    await api.request('DELETE', `${WEBHOOKS}/${last.webhook_id}`);
+    expect((await make(101)).status).toBe(200);
+  });
+
   it('refuses a bad URL on update and leaves the webhook as it was', async () => {
     const created = (await createWebhook(valid)).body.webhook as Json;
     const path = `${WEBHOOKS}/${created.webhook_id}`;
