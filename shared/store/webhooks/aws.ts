@@ -10,6 +10,7 @@
  */
 
 import {
+  EventBridgeClient,
   PutEventsCommand,
   type PutEventsCommandOutput,
   type PutEventsRequestEntry,
@@ -19,11 +20,13 @@ import {
   type DecryptCommandOutput,
   EncryptCommand,
   type EncryptCommandOutput,
+  KMSClient,
 } from '@aws-sdk/client-kms';
 import {
   SendMessageBatchCommand,
   type SendMessageBatchCommandOutput,
   type SendMessageBatchRequestEntry,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import type {
   EventPublisher,
@@ -298,4 +301,50 @@ export class EventBridgePublisher implements EventPublisher {
       pending = refused.map(({ entry }) => entry);
     }
   }
+}
+
+// ------------------------------------------------------------------------------------------ wiring --
+
+/** Where the AWS seams point: the functions' environment (infra/constructs/webhooks.ts sets it). */
+export interface AwsWebhookSettings {
+  region: string;
+  /** CAIRN_WEBHOOK_QUEUE_URL: the delivery queue. */
+  queueUrl?: string;
+  /** CAIRN_WEBHOOK_KEY_ID: the KMS key's ARN that seals secrets. */
+  keyId?: string;
+  /** CAIRN_EVENT_BUS_NAME: the bus every registry event goes to (`default` on AWS). */
+  eventBusName?: string;
+}
+
+export function awsWebhookSettings(env: NodeJS.ProcessEnv): AwsWebhookSettings {
+  return {
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    queueUrl: env.CAIRN_WEBHOOK_QUEUE_URL || undefined,
+    keyId: env.CAIRN_WEBHOOK_KEY_ID || undefined,
+    eventBusName: env.CAIRN_EVENT_BUS_NAME || undefined,
+  };
+}
+
+/**
+ * The seams the settings name, each built with its SDK client once (per container); a seam whose
+ * setting is absent is undefined, for from-env.ts to fill with its local counterpart. A queue without
+ * a key is refused: on AWS a secret must never be sealed some other way.
+ */
+export function createAwsWebhookSeams(
+  settings: AwsWebhookSettings,
+  warn: WarnLog = consoleWarn,
+): { queue?: WebhookQueue; sealer?: SecretSealer; publisher?: EventPublisher } {
+  if (settings.queueUrl && !settings.keyId) {
+    throw new Error(
+      'CAIRN_WEBHOOK_KEY_ID must be set with CAIRN_WEBHOOK_QUEUE_URL: secrets are sealed with KMS on AWS',
+    );
+  }
+  const region = settings.region;
+  return {
+    queue: settings.queueUrl ? new SqsWebhookQueue(new SQSClient({ region }), settings.queueUrl) : undefined,
+    sealer: settings.keyId ? new KmsSecretSealer(new KMSClient({ region }), settings.keyId) : undefined,
+    publisher: settings.eventBusName
+      ? new EventBridgePublisher(new EventBridgeClient({ region }), settings.eventBusName, warn)
+      : undefined,
+  };
 }
