@@ -83,7 +83,7 @@ export interface ApiStackProps extends StackProps {
   /** Days a trace is kept (the traces function's CAIRN_TRACE_RETENTION_DAYS; the data stack expires the rest). */
   traceRetentionDays?: number;
   /** Reserved concurrency per function (defaults in settings.ts). */
-  reservedConcurrency?: Partial<Record<Exclude<FunctionArea, 'purge'>, number>>;
+  reservedConcurrency?: Partial<Record<Exclude<FunctionArea, 'purge' | 'webhooks'>, number>>;
   /** Days after a delete that the daily purge removes it for good; 0: no purge function, no schedule. */
   purgeDeletedAfterDays?: number;
 }
@@ -118,7 +118,7 @@ export class ApiStack extends Stack {
       ui: DEFAULT_SETTINGS.uiConcurrency,
       traces: DEFAULT_SETTINGS.tracesConcurrency,
       ...props.reservedConcurrency,
-    } satisfies Record<Exclude<FunctionArea, 'purge'>, number>;
+    } satisfies Record<Exclude<FunctionArea, 'purge' | 'webhooks'>, number>;
 
     // The commands in shared/store/experiments-repo.ts, runs-repo.ts and history-pages.ts.
     const tracking = new CairnFunction(this, 'Tracking', {
