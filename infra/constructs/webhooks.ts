@@ -13,13 +13,13 @@
  * other non-public addresses are refused (CAIRN_WEBHOOK_ALLOW_PRIVATE_TARGETS=false) unless the
  * deployment allows them with `cairn:webhookAllowPrivateTargets`.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -52,8 +52,8 @@ export interface WebhooksProps {
   /** The registry function: it queues deliveries, seals secrets and publishes events. */
   registry: CairnFunction;
   table: ITable;
-  /** The partition-key prefix of webhook items: all the delivery function may read from the table. */
-  webhookPartitionPrefix: string;
+  /** The partition of webhook items: all the delivery function may read from the table. */
+  webhookPartition: string;
   /** Where the dead-letter alarm notifies (the stack's alarm topic). */
   alarmTopic: ITopic;
   allowPrivateTargets: boolean;
@@ -101,28 +101,34 @@ export class Webhooks extends Construct {
       reservedConcurrency: DELIVERY_CONCURRENCY,
       invokedBy: { kind: 'queue', timeout: DELIVERY_TIMEOUT },
       environment: {
-        CAIRN_TABLE_NAME: props.table.tableName,
-        CAIRN_WEBHOOK_KEY_ID: this.key.keyArn,
+        CAIRN_WEBHOOK_KMS_KEY_ID: this.key.keyArn,
         CAIRN_WEBHOOK_ALLOW_PRIVATE_TARGETS: allowPrivate,
       },
+    }).bindTable(props.table, {
+      // The webhook it delivers for, as it is now (URL, status, sealed secret), and nothing else.
+      actions: ['dynamodb:GetItem'],
+      onlyPartitions: [props.webhookPartition],
     });
-    // The delivery reads the webhook it delivers for (URL, status, sealed secret) and nothing else.
-    this.delivery.role.addToPolicy(
-      new PolicyStatement({
-        actions: ['dynamodb:GetItem'],
-        resources: [props.table.tableArn],
-        conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${props.webhookPartitionPrefix}*`] },
-        },
-      }),
-    );
-    this.delivery.fn.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: 10,
-        reportBatchItemFailures: true,
-        maxConcurrency: DELIVERY_CONCURRENCY,
-      }),
-    );
+    const source = new EventSourceMapping(this, 'DeliveriesSource', {
+      target: this.delivery.fn,
+      eventSourceArn: this.queue.queueArn,
+      batchSize: 10,
+      reportBatchItemFailures: true,
+      maxConcurrency: DELIVERY_CONCURRENCY,
+    });
+    this.queue.grantConsumeMessages(this.delivery.role);
+    Validations.of(source).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'On-failure destinations exist for stream and Kafka sources only; for an SQS source, what keeps ' +
+        "failing is dead-lettered by the queue's redrive policy (maxReceiveCount), with an alarm on it.",
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This is the dead-letter queue itself: nothing consumes it but an operator (inspect, then redrive to ' +
+        'the delivery queue, docs/deploy.md), so a message cannot fail its way further.',
+    });
 
     // Seal and open only with a webhook's id as encryption context (shared/store/webhooks/aws.ts).
     const withWebhookContext = {
@@ -156,7 +162,7 @@ export class Webhooks extends Construct {
       }),
     );
     registry.fn.addEnvironment('CAIRN_WEBHOOK_QUEUE_URL', this.queue.queueUrl);
-    registry.fn.addEnvironment('CAIRN_WEBHOOK_KEY_ID', this.key.keyArn);
+    registry.fn.addEnvironment('CAIRN_WEBHOOK_KMS_KEY_ID', this.key.keyArn);
     registry.fn.addEnvironment('CAIRN_EVENT_BUS_NAME', 'default');
     registry.fn.addEnvironment('CAIRN_WEBHOOK_ALLOW_PRIVATE_TARGETS', allowPrivate);
 

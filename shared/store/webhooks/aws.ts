@@ -310,7 +310,7 @@ export interface AwsWebhookSettings {
   region: string;
   /** CAIRN_WEBHOOK_QUEUE_URL: the delivery queue. */
   queueUrl?: string;
-  /** CAIRN_WEBHOOK_KEY_ID: the KMS key's ARN that seals secrets. */
+  /** CAIRN_WEBHOOK_KMS_KEY_ID: the KMS key's ARN that seals secrets. */
   keyId?: string;
   /** CAIRN_EVENT_BUS_NAME: the bus every registry event goes to (`default` on AWS). */
   eventBusName?: string;
@@ -320,7 +320,7 @@ export function awsWebhookSettings(env: NodeJS.ProcessEnv): AwsWebhookSettings {
   return {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     queueUrl: env.CAIRN_WEBHOOK_QUEUE_URL || undefined,
-    keyId: env.CAIRN_WEBHOOK_KEY_ID || undefined,
+    keyId: env.CAIRN_WEBHOOK_KMS_KEY_ID || undefined,
     eventBusName: env.CAIRN_EVENT_BUS_NAME || undefined,
   };
 }
@@ -336,7 +336,7 @@ export function createAwsWebhookSeams(
 ): { queue?: WebhookQueue; sealer?: SecretSealer; publisher?: EventPublisher } {
   if (settings.queueUrl && !settings.keyId) {
     throw new Error(
-      'CAIRN_WEBHOOK_KEY_ID must be set with CAIRN_WEBHOOK_QUEUE_URL: secrets are sealed with KMS on AWS',
+      'CAIRN_WEBHOOK_KMS_KEY_ID must be set with CAIRN_WEBHOOK_QUEUE_URL: secrets are sealed with KMS on AWS',
     );
   }
   const region = settings.region;
