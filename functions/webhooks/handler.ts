@@ -10,12 +10,13 @@
  * before it takes a message off the queue.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { loadConfig } from '../../shared/config.js';
 import { attemptDelivery } from '../../shared/domain/webhooks/deliver.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
-import { awsWebhookSettings, createAwsWebhookSeams } from '../../shared/store/webhooks/aws.js';
 import { webhookSettingsFromEnv } from '../../shared/store/webhooks/from-env.js';
+import { KmsSecretSealer } from '../../shared/store/webhooks/kms-sealer.js';
 import { DynamoWebhookRepository } from '../../shared/store/webhooks/repository.js';
 import { logLevelFor } from '../middleware/observability.js';
 import { createClientTracer } from '../middleware/tracing.js';
@@ -27,8 +28,9 @@ const logger = new Logger({
   logLevel: logLevelFor(process.env),
 });
 const settings = webhookSettingsFromEnv(process.env);
-const { sealer } = createAwsWebhookSeams(awsWebhookSettings(process.env));
-if (!sealer) throw new Error('CAIRN_WEBHOOK_KMS_KEY_ID is not set: webhook secrets cannot be opened');
+const keyId = process.env.CAIRN_WEBHOOK_KMS_KEY_ID;
+if (!keyId) throw new Error('CAIRN_WEBHOOK_KMS_KEY_ID is not set: webhook secrets cannot be opened');
+const sealer = new KmsSecretSealer(new KMSClient({ region: config.region }), keyId);
 const repository = new DynamoWebhookRepository(
   createDocumentClient(createDynamoClient(config, createClientTracer('webhooks'))),
   config.tableName,
