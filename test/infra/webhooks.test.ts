@@ -4,6 +4,12 @@
  * (least privilege, no wildcard resource), the `cairn:webhookAllowPrivateTargets` setting, cdk-nag, and
  * the API stack's size against CloudFormation's 500-resource limit.
  */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
@@ -16,6 +22,7 @@ import {
   MAX_RECEIVE_COUNT,
 } from '../../infra/constructs/webhooks.js';
 import { ENCRYPTION_CONTEXT_KEY, EVENT_SOURCE } from '../../shared/store/webhooks/aws.js';
+import { type Bundle, buildBundle, LAMBDA_INIT_ENV, writeBundle } from '../bench/bundles.js';
 
 /** The app without bundling (the template is what these tests read), and the app itself for cdk-nag. */
 function synth(context: Record<string, unknown> = {}) {
@@ -282,5 +289,53 @@ describe('the stack as a whole', () => {
     // Room for the routes still to come: a route per endpoint is most of the stack (one invoke permission
     // per function, not per route, api-stack.ts).
     expect(count).toBeLessThan(400);
+  });
+});
+
+describe('the bundles', () => {
+  /** The SDK clients a bundle's cold start loads: those of the modules its entry imports statically. */
+  function clientsAtInit(bundle: Bundle): string[] {
+    const outputs = bundle.metafile.outputs;
+    const entry = Object.keys(outputs).find((path) => path.endsWith('/index.mjs')) as string;
+    const loaded = new Set<string>();
+    for (let pending = [entry], path = pending.pop(); path !== undefined; path = pending.pop()) {
+      if (loaded.has(path)) continue;
+      loaded.add(path);
+      for (const { path: imported, kind } of outputs[path]?.imports ?? [])
+        if (kind === 'import-statement') pending.push(imported);
+    }
+    const clients = [...loaded].flatMap((path) =>
+      Object.keys(outputs[path]?.inputs ?? {}).map(
+        (input) => /@aws-sdk\/(client-[a-z0-9-]+)\//.exec(input)?.[1],
+      ),
+    );
+    return [...new Set(clients.filter((client): client is string => client !== undefined))].sort();
+  }
+
+  it("keep the webhook clients out of the registry's cold start, and SQS and EventBridge out of the delivery's", async () => {
+    const [registry, delivery] = await Promise.all([buildBundle('registry'), buildBundle('webhooks')]);
+    // The registry loads them with its first event (shared/store/webhooks/from-env.ts); reads never do.
+    expect(clientsAtInit(registry)).toEqual(['client-dynamodb']);
+    expect(clientsAtInit(delivery)).toEqual(['client-dynamodb', 'client-kms']);
+  });
+
+  it('start the delivery function in a fresh Node with the environment Lambda gives it, quietly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cairn-webhooks-bundle-'));
+    try {
+      const index = writeBundle(await buildBundle('webhooks'), dir);
+      const probe = `const { handler } = await import(${JSON.stringify(pathToFileURL(index).href)}); if (typeof handler !== 'function') throw new Error('no handler'); const answer = await handler({ Records: [] }); if (JSON.stringify(answer) !== '{"batchItemFailures":[]}') throw new Error(JSON.stringify(answer));`;
+      const child = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', probe], {
+        env: {
+          PATH: process.env.PATH,
+          ...LAMBDA_INIT_ENV,
+          LAMBDA_TASK_ROOT: dirname(index),
+          CAIRN_WEBHOOK_KMS_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/init',
+          CAIRN_WEBHOOK_ALLOW_PRIVATE_TARGETS: 'false',
+        },
+      });
+      expect(child.stderr).toBe('');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
