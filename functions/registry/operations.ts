@@ -9,6 +9,7 @@ import {
   requiredString,
   str,
 } from '../../shared/api/schema.js';
+import { hiddenFrom } from '../../shared/auth/search-visibility.js';
 import type { RegistryService } from '../../shared/domain/registry/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 import { modelResponse, modelVersionJson, registeredModelJson, versionResponse } from './json.js';
@@ -100,13 +101,14 @@ export function registryOperations(registry: RegistryService): Operations {
       return jsonResponse(EMPTY);
     },
 
-    async searchRegisteredModels({ fields }) {
+    async searchRegisteredModels({ fields, caller }) {
       const message = parseMessage(Search, fields);
       const { page, views } = await registry.searchModels({
         filter: message.filter,
         orderBy: message.order_by,
         maxResults: message.max_results,
         pageToken: message.page_token || undefined,
+        hidden: hiddenFrom(caller, 'registered_model'),
       });
       return jsonResponse({
         ...(views.length > 0
@@ -189,13 +191,14 @@ export function registryOperations(registry: RegistryService): Operations {
       return jsonResponse(EMPTY);
     },
 
-    async searchModelVersions({ fields }) {
+    async searchModelVersions({ fields, caller }) {
       const message = parseMessage(Search, fields);
       const { page, models } = await registry.searchVersions({
         filter: message.filter,
         orderBy: message.order_by,
         maxResults: message.max_results,
         pageToken: message.page_token || undefined,
+        hidden: hiddenFrom(caller, 'registered_model'),
       });
       const versions = page.versions.flatMap((version) => {
         const model = models.get(version.modelId);

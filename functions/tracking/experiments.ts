@@ -9,6 +9,7 @@ import {
   str,
   viewType,
 } from '../../shared/api/schema.js';
+import { hiddenFrom, requireReadableExperiments } from '../../shared/auth/search-visibility.js';
 import type { Experiment, ExperimentRunStats } from '../../shared/domain/experiments/model.js';
 import type { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
@@ -82,12 +83,16 @@ export function experimentOperations(experiments: ExperimentService): Operations
       return jsonResponse({ experiment: experimentJson(await experiments.get(experiment_id)) });
     },
 
-    async getExperimentByName({ fields }) {
+    async getExperimentByName({ fields, caller }) {
       const { experiment_name } = parseMessage(GetExperimentByName, fields);
-      return jsonResponse({ experiment: experimentJson(await experiments.getByName(experiment_name)) });
+      const experiment = await experiments.getByName(experiment_name);
+      // The name is only known to lead to an id once found: READ on that experiment, checked here on the
+      // experiment read anyway (no second lookup).
+      requireReadableExperiments(caller, [experiment.experimentId]);
+      return jsonResponse({ experiment: experimentJson(experiment) });
     },
 
-    async searchExperiments({ fields }) {
+    async searchExperiments({ fields, caller }) {
       const message = parseMessage(SearchExperiments, fields);
       const page = await experiments.search({
         maxResults: message.max_results,
@@ -95,6 +100,7 @@ export function experimentOperations(experiments: ExperimentService): Operations
         filter: message.filter,
         orderBy: message.order_by,
         viewType: message.view_type,
+        hidden: hiddenFrom(caller, 'experiment'),
       });
       return jsonResponse({
         ...(page.experiments.length > 0 ? { experiments: page.experiments.map(experimentJson) } : {}),

@@ -32,6 +32,11 @@ export interface RegistrySearch {
   orderBy: readonly string[];
   maxResults?: number;
   pageToken?: string;
+  /**
+   * Registered model names the caller may not read (issue 16): their models, and their versions, are left
+   * out before paging, as if they did not exist.
+   */
+  hidden?: ReadonlySet<string>;
 }
 
 export interface ModelPage {
@@ -183,9 +188,11 @@ export function searchModels(
   const filter = search.filter ?? '';
   const predicates = parseFilter(filter).map((clause) => compileModelClause(filter, clause));
   const terms = parseTerms(search.orderBy, MODEL_ORDER_KEYS, [{ key: 'name', ascending: true }]);
+  const hidden = search.hidden;
   const plan: SearchPlan<RegisteredModel> = {
     // The token layout of earlier releases: tokens issued by them still read.
     fingerprint: queryFingerprint({ f: filter, o: terms, s: 'models' }),
+    ...(hidden === undefined ? {} : { view: (model: RegisteredModel) => !hidden.has(model.name) }),
     predicate: (model) => predicates.every((predicate) => predicate(model)),
     terms,
     sortKey: (model) =>
@@ -232,8 +239,12 @@ export function searchVersions(
     const model = models.get(version.modelId);
     return model ? [{ version, model }] : [];
   });
+  const hidden = search.hidden;
   const plan: SearchPlan<{ version: ModelVersion; model: RegisteredModel }> = {
     fingerprint: queryFingerprint({ f: filter, o: terms, s: 'versions' }),
+    ...(hidden === undefined
+      ? {}
+      : { view: ({ model }: { model: RegisteredModel }) => !hidden.has(model.name) }),
     predicate: ({ version, model }) => predicates.every((predicate) => predicate(version, model)),
     terms,
     sortKey: ({ version, model }) =>
