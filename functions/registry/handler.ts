@@ -5,6 +5,7 @@
  * the model's policy for that alias or stage against the version's source run and records the decision.
  */
 import { REGISTRY_ROUTE_SPECS } from '../../shared/api/routes-registry.js';
+import { StoredResourceGrants } from '../../shared/auth/resource-grants.js';
 import { loadConfig } from '../../shared/config.js';
 import { withModelVersion } from '../../shared/domain/logged-models/registrations.js';
 import { PolicyPromotionGuard, PromotionPolicyService } from '../../shared/domain/promotion/service.js';
@@ -14,6 +15,7 @@ import { StoredVersionFiles } from '../../shared/store/artifacts/version-files.j
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
+import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
@@ -90,6 +92,12 @@ const registry = new RegistryService(
       }
     },
   },
+  // Grants follow registered models (issue 16): the creator's MANAGE, moved on rename, dropped on delete.
+  new StoredResourceGrants(
+    new DynamoPermissionRepository(doc, config.tableName),
+    undefined,
+    (message, details) => observability.logger.warn(message, details),
+  ),
 );
 
 export const handler = createHttpHandler(

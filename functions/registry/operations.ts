@@ -68,12 +68,14 @@ const EMPTY = {};
 
 export function registryOperations(registry: RegistryService): Operations {
   return {
-    async createRegisteredModel({ fields, principal }) {
+    async createRegisteredModel({ fields, caller, principal }) {
       const message = parseMessage(CreateModel, fields);
+      // The creator (MLflow's user_id) also gets MANAGE on the model (issue 16).
+      const creator = caller?.principal ?? principal;
       return modelResponse(
         await registry.createModel({
           name: message.name,
-          ...(principal ? { userId: principal } : {}),
+          ...(creator ? { userId: creator } : {}),
           tags: message.tags,
           ...(message.description === undefined ? {} : { description: message.description }),
         }),

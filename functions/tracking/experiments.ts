@@ -68,12 +68,14 @@ const EMPTY = {};
 
 export function experimentOperations(experiments: ExperimentService): Operations {
   return {
-    async createExperiment({ fields }) {
+    async createExperiment({ fields, caller, principal }) {
       const message = parseMessage(CreateExperiment, fields);
+      const creator = caller?.principal ?? principal;
       const experimentId = await experiments.create({
         name: message.name,
         artifactLocation: message.artifact_location,
         tags: message.tags,
+        ...(creator ? { creator } : {}),
       });
       return jsonResponse({ experiment_id: experimentId });
     },

@@ -3,6 +3,7 @@
  * `/health` probe (open) and `/version` (behind a token like the rest). Clients and services are built once per container.
  */
 import { TRACKING_ROUTE_SPECS } from '../../shared/api/routes-tracking.js';
+import { StoredResourceGrants } from '../../shared/auth/resource-grants.js';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { LoggedModelService } from '../../shared/domain/logged-models/service.js';
@@ -11,6 +12,7 @@ import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
 import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
+import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { createHttpHandler, textResponse } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
@@ -34,6 +36,12 @@ const experiments: ExperimentService = new ExperimentService(
   { artifactRoot: config.artifactRoot, allowClientArtifactLocation: config.allowClientArtifactLocation },
   Date.now,
   (experimentId, from, to): Promise<void> => runs.setLifecycleForExperiment(experimentId, from, to),
+  // The creator's MANAGE on a new experiment (issue 16); a deleted experiment keeps its grants.
+  new StoredResourceGrants(
+    new DynamoPermissionRepository(doc, config.tableName),
+    undefined,
+    (message, details) => observability.logger.warn(message, details),
+  ),
 );
 const runRepository = new DynamoRunRepository(doc, config.tableName);
 const loggedModels = new LoggedModelService(new DynamoLoggedModelRepository(doc, config.tableName), {

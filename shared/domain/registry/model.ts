@@ -63,6 +63,11 @@ export interface NewRegisteredModel {
   tags: Record<string, string>;
   now: number;
   userId?: string;
+  /**
+   * Called once the name is this model's (its claim won) and before the model can be found: the creator's
+   * MANAGE grant is written here (issue 16). If it throws, the name is released and nothing is created.
+   */
+  beforeVisible?: () => Promise<void>;
 }
 
 export interface VersionChanges {
@@ -85,7 +90,16 @@ export interface CreateVersionInput {
 export interface RegistryRepository {
   getModelByName(name: string): Promise<RegisteredModel | undefined>;
   createModel(input: NewRegisteredModel): Promise<RegisteredModel>;
-  renameModel(model: RegisteredModel, newName: string, now: number): Promise<void>;
+  /**
+   * `beforeVisible` runs once the new name is the model's (its claim won) and before the model can be found
+   * under it: the model's grants are copied to the new name there (issue 16). If it throws, nothing changes.
+   */
+  renameModel(
+    model: RegisteredModel,
+    newName: string,
+    now: number,
+    beforeVisible?: () => Promise<void>,
+  ): Promise<void>;
   updateModel(modelId: string, description: string, now: number): Promise<boolean>;
   deleteModel(model: RegisteredModel): Promise<void>;
   setModelTag(modelId: string, key: string, value: string): Promise<boolean>;
