@@ -247,6 +247,29 @@ describe('artifacts, logged models, traces and the registry', () => {
   });
 });
 
+describe('a version registered from a run', () => {
+  it("needs READ on the source's experiment, and on the model a models:/ source copies", async () => {
+    await ok(call(admin, 'POST', 'registered-models/create', { name: 'perm-target' }));
+    const bearer = await tokenWith('registrar', 'write', [
+      ['experiment', x, 'NO_PERMISSIONS'],
+      ['registered_model', MODEL, 'NO_PERMISSIONS'],
+    ]);
+    const register = (source: string) =>
+      call(bearer, 'POST', 'model-versions/create', { name: 'perm-target', source });
+    await denied(
+      register(`runs:/${runX}/model`),
+      `experiment '${x}'`,
+      'POST /api/2.0/mlflow/model-versions/create needs READ',
+    );
+    await denied(register(`models:/${modelX}`), `experiment '${x}'`);
+    await denied(register(`models:/${MODEL}/1`), `registered model '${MODEL}'`);
+    await ok(register(`runs:/${runY}/model`));
+    // Nothing half-done: the refused requests made no version.
+    const versions = await ok(call(admin, 'GET', 'model-versions/search', { filter: "name='perm-target'" }));
+    expect((versions.model_versions as unknown[]).length).toBe(1);
+  });
+});
+
 describe('admin, existence and the cache', () => {
   it('admin holds MANAGE everywhere, whatever its grants say', async () => {
     const bearer = await tokenWith('admin-none-x', 'admin', [['experiment', x, 'NO_PERMISSIONS']]);
