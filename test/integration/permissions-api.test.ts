@@ -300,6 +300,27 @@ describe('experiments/permissions', () => {
     expect(granted.status, granted.text).toBe(200);
   });
 
+  it('grants to a token only while it exists: a revoked token is no principal', async () => {
+    const id = await newExperiment();
+    await issueToken(store.tokens, { name: 'short-lived', scope: 'read' });
+    const fields = { experiment_id: id, username: 'short-lived', permission: 'READ' };
+    const granted = await call('root', 'POST', `${EXP}/create`, fields);
+    expect(granted.status, granted.text).toBe(200);
+    await store.tokens.revoke('short-lived');
+    expectError(
+      await call('root', 'POST', `${EXP}/create`, { ...fields, experiment_id: await newExperiment() }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+      'User with username=short-lived not found',
+    );
+    // The grant it held can still be read and removed.
+    const removed = await call('root', 'DELETE', `${EXP}/delete`, {
+      experiment_id: id,
+      username: 'short-lived',
+    });
+    expect(removed.status, removed.text).toBe(200);
+  });
+
   it('is published under /ajax-api too, as MLflow publishes its REST paths', async () => {
     const id = await newExperiment();
     const answer = await call('root', 'POST', '/ajax-api/2.0/mlflow/experiments/permissions/create', {
