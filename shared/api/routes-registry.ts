@@ -73,20 +73,20 @@ export const REGISTRY_ROUTE_SPECS: readonly RouteSpec[] = [
     onModel('MANAGE'),
   ),
   guarded(cairn('listPromotions', 'GET', '/registered-models/promotions/list', 'read', 'registry'), read),
-  // Registered-model permissions, MLflow's basic-auth endpoints (issue 16): any token holding MANAGE on
-  // the model (admins always), so the scope asked for is only 'read'.
+  // Registered-model permissions, MLflow's basic-auth endpoints (issue 16): MANAGE on the model decides
+  // (admins always); the scope is only the default, as for every route with access.
   guarded(
     mlflow(
       'createRegisteredModelPermission',
       'POST',
       '/registered-models/permissions/create',
-      'read',
+      'write',
       'registry',
     ),
     onModel('MANAGE'),
   ),
   guarded(
-    mlflow('getRegisteredModelPermission', 'GET', '/registered-models/permissions/get', 'read', 'registry'),
+    mlflow('getRegisteredModelPermission', 'GET', '/registered-models/permissions/get', 'write', 'registry'),
     onModel('MANAGE'),
   ),
   guarded(
@@ -94,7 +94,7 @@ export const REGISTRY_ROUTE_SPECS: readonly RouteSpec[] = [
       'updateRegisteredModelPermission',
       'PATCH',
       '/registered-models/permissions/update',
-      'read',
+      'write',
       'registry',
     ),
     onModel('MANAGE'),
@@ -104,7 +104,7 @@ export const REGISTRY_ROUTE_SPECS: readonly RouteSpec[] = [
       'deleteRegisteredModelPermission',
       'DELETE',
       '/registered-models/permissions/delete',
-      'read',
+      'write',
       'registry',
     ),
     onModel('MANAGE'),

@@ -109,22 +109,22 @@ export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
     edit('model_id'),
   ),
 
-  // Experiment permissions, MLflow's basic-auth endpoints (issue 16): any token holding MANAGE on the
-  // experiment (admins always), so the scope asked for is only 'read'.
+  // Experiment permissions, MLflow's basic-auth endpoints (issue 16): MANAGE on the experiment decides
+  // (admins always); the scope is only the default, as for every route with access.
   guarded(
-    mlflow('createExperimentPermission', 'POST', '/experiments/permissions/create', 'read'),
+    mlflow('createExperimentPermission', 'POST', '/experiments/permissions/create', 'write'),
     onExperiment('experiment_id', 'MANAGE'),
   ),
   guarded(
-    mlflow('getExperimentPermission', 'GET', '/experiments/permissions/get', 'read'),
+    mlflow('getExperimentPermission', 'GET', '/experiments/permissions/get', 'write'),
     onExperiment('experiment_id', 'MANAGE'),
   ),
   guarded(
-    mlflow('updateExperimentPermission', 'PATCH', '/experiments/permissions/update', 'read'),
+    mlflow('updateExperimentPermission', 'PATCH', '/experiments/permissions/update', 'write'),
     onExperiment('experiment_id', 'MANAGE'),
   ),
   guarded(
-    mlflow('deleteExperimentPermission', 'DELETE', '/experiments/permissions/delete', 'read'),
+    mlflow('deleteExperimentPermission', 'DELETE', '/experiments/permissions/delete', 'write'),
     onExperiment('experiment_id', 'MANAGE'),
   ),
   // The web UI's reads: the caller's own level (any token), and every grant on a resource (MANAGE there;
