@@ -73,4 +73,40 @@ export const REGISTRY_ROUTE_SPECS: readonly RouteSpec[] = [
     onModel('MANAGE'),
   ),
   guarded(cairn('listPromotions', 'GET', '/registered-models/promotions/list', 'read', 'registry'), read),
+  // Registered-model permissions, MLflow's basic-auth endpoints (issue 16): MANAGE on the model decides
+  // (admins always); the scope is only the default, as for every route with access.
+  guarded(
+    mlflow(
+      'createRegisteredModelPermission',
+      'POST',
+      '/registered-models/permissions/create',
+      'write',
+      'registry',
+    ),
+    onModel('MANAGE'),
+  ),
+  guarded(
+    mlflow('getRegisteredModelPermission', 'GET', '/registered-models/permissions/get', 'write', 'registry'),
+    onModel('MANAGE'),
+  ),
+  guarded(
+    mlflow(
+      'updateRegisteredModelPermission',
+      'PATCH',
+      '/registered-models/permissions/update',
+      'write',
+      'registry',
+    ),
+    onModel('MANAGE'),
+  ),
+  guarded(
+    mlflow(
+      'deleteRegisteredModelPermission',
+      'DELETE',
+      '/registered-models/permissions/delete',
+      'write',
+      'registry',
+    ),
+    onModel('MANAGE'),
+  ),
 ];

@@ -16,6 +16,10 @@ const EXEMPT: Record<string, string> = {
   // About the server or the caller, not about any resource.
   version: "the server's MLflow version",
   whoami: "the caller's own token",
+  // The resource's kind is a query field, so no route-level access can name it: the caller's own level
+  // (any token may ask), and the grants on it, for which the permission service itself asks MANAGE.
+  getMyPermission: "the caller's own level on a resource",
+  listResourcePermissions: 'MANAGE checked by the permission service (the kind is in the query)',
 };
 
 describe('route table access declarations', () => {
