@@ -95,6 +95,8 @@ export interface RegistryRepository {
   createModel(input: NewRegisteredModel): Promise<RegisteredModel>;
   renameModel(model: RegisteredModel, newName: string, now: number): Promise<void>;
   updateModel(modelId: string, description: string, now: number): Promise<boolean>;
+  /** The model's last_updated_timestamp becomes `now` (a change to one of its versions, as MLflow's stores). */
+  touchModel(modelId: string, now: number): Promise<boolean>;
   deleteModel(model: RegisteredModel): Promise<void>;
   setModelTag(modelId: string, key: string, value: string): Promise<boolean>;
   deleteModelTag(modelId: string, key: string): Promise<boolean>;

@@ -310,6 +310,8 @@ export class RegistryService {
         ),
       );
     }
+    // A stage change is a change to the model too (MLflow's stores; the UI lists models by it).
+    await this.repo.touchModel(model.modelId, now);
     return this.getVersion(name, rawVersion);
   }
 
