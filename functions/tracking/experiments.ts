@@ -9,7 +9,7 @@ import {
   str,
   viewType,
 } from '../../shared/api/schema.js';
-import { hiddenFrom, requireReadableExperiments } from '../../shared/auth/search-visibility.js';
+import { hiddenFrom } from '../../shared/auth/search-visibility.js';
 import type { Experiment, ExperimentRunStats } from '../../shared/domain/experiments/model.js';
 import type { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
@@ -85,13 +85,9 @@ export function experimentOperations(experiments: ExperimentService): Operations
       return jsonResponse({ experiment: experimentJson(await experiments.get(experiment_id)) });
     },
 
-    async getExperimentByName({ fields, caller }) {
+    async getExperimentByName({ fields }) {
       const { experiment_name } = parseMessage(GetExperimentByName, fields);
-      const experiment = await experiments.getByName(experiment_name);
-      // The name is only known to lead to an id once found: READ on that experiment, checked here on the
-      // experiment read anyway (no second lookup).
-      requireReadableExperiments(caller, [experiment.experimentId]);
-      return jsonResponse({ experiment: experimentJson(experiment) });
+      return jsonResponse({ experiment: experimentJson(await experiments.getByName(experiment_name)) });
     },
 
     async searchExperiments({ fields, caller }) {
