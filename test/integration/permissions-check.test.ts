@@ -170,7 +170,11 @@ describe('a grant raises a scope on one resource', () => {
     const maker = await token('maker', 'write');
     const made = (await ok(call(maker, 'POST', 'experiments/create', { name: 'perm-made' })))
       .experiment_id as string;
-    await denied(call(maker, 'POST', 'experiments/delete', { experiment_id: made }), 'holds EDIT');
+    // Another write token holds its default EDIT there; the maker its creator's MANAGE (issue 16).
+    const bystander = await token('bystander', 'write');
+    await denied(call(bystander, 'POST', 'experiments/delete', { experiment_id: made }), 'holds EDIT');
+    await ok(call(maker, 'POST', 'experiments/delete', { experiment_id: made }));
+    await ok(call(maker, 'POST', 'experiments/restore', { experiment_id: made }));
     const manager = await tokenWith('manager', 'write', [['experiment', made, 'MANAGE']]);
     await ok(call(manager, 'POST', 'experiments/delete', { experiment_id: made }));
     await ok(call(manager, 'POST', 'experiments/restore', { experiment_id: made }));
