@@ -34,6 +34,11 @@ export interface RegistrySearch {
   orderBy: readonly string[];
   maxResults?: number;
   pageToken?: string;
+  /**
+   * Registered model names the caller may not read (issue 16): their models, and their versions, are left
+   * out before paging, as if they did not exist.
+   */
+  hidden?: ReadonlySet<string>;
 }
 
 export interface ModelPage {
@@ -185,9 +190,11 @@ export function searchModels(
   const filter = search.filter ?? '';
   const predicates = parseFilter(filter).map((clause) => compileModelClause(filter, clause));
   const terms = parseTerms(search.orderBy, MODEL_ORDER_KEYS, [{ key: 'name', ascending: true }]);
+  const hidden = search.hidden;
   const plan: SearchPlan<RegisteredModel> = {
     // The token layout of earlier releases: tokens issued by them still read.
     fingerprint: queryFingerprint({ f: filter, o: terms, s: 'models' }),
+    ...(hidden === undefined ? {} : { view: (model: RegisteredModel) => !hidden.has(model.name) }),
     predicate: (model) => predicates.every((predicate) => predicate(model)),
     terms,
     sortKey: (model) =>
@@ -240,11 +247,15 @@ export function searchVersions(
     const model = models.get(version.modelId);
     return model ? [{ version, model }] : [];
   });
+  const hidden = search.hidden;
   const planFor = (
     order: readonly SortTerm[],
   ): SearchPlan<{ version: ModelVersion; model: RegisteredModel }> => ({
     // The token layout of earlier releases: tokens issued by them still read.
     fingerprint: queryFingerprint({ f: filter, o: order, s: 'versions' }),
+    ...(hidden === undefined
+      ? {}
+      : { view: ({ model }: { model: RegisteredModel }) => !hidden.has(model.name) }),
     predicate: ({ version, model }) => predicates.every((predicate) => predicate(version, model)),
     terms: order,
     sortKey: ({ version, model }) =>
