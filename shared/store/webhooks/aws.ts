@@ -10,20 +10,17 @@
  */
 
 import {
+  EventBridgeClient,
   PutEventsCommand,
   type PutEventsCommandOutput,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import {
-  DecryptCommand,
-  type DecryptCommandOutput,
-  EncryptCommand,
-  type EncryptCommandOutput,
-} from '@aws-sdk/client-kms';
+import { KMSClient } from '@aws-sdk/client-kms';
 import {
   SendMessageBatchCommand,
   type SendMessageBatchCommandOutput,
   type SendMessageBatchRequestEntry,
+  SQSClient,
 } from '@aws-sdk/client-sqs';
 import type {
   EventPublisher,
@@ -32,6 +29,9 @@ import type {
   WebhookDeliveryMessage,
   WebhookQueue,
 } from '../../domain/webhooks/contracts.js';
+import { KmsSecretSealer } from './kms-sealer.js';
+
+export { ENCRYPTION_CONTEXT_KEY, KmsSecretSealer, type KmsSender } from './kms-sealer.js';
 
 /** Both APIs' cap on entries per request. */
 export const MAX_BATCH_ENTRIES = 10;
@@ -150,60 +150,6 @@ export class SqsWebhookQueue implements WebhookQueue {
   }
 }
 
-// ---------------------------------------------------------------------------------------------- KMS --
-
-export interface KmsSender {
-  send(command: EncryptCommand): Promise<EncryptCommandOutput>;
-  send(command: DecryptCommand): Promise<DecryptCommandOutput>;
-}
-
-/** Marks sealed text as this sealer's, and its format, so that another format is refused by name. */
-const KMS_SEALED_PREFIX = 'kms1:';
-
-/** The encryption context key: KMS binds the ciphertext to it, and CloudTrail logs it with every use. */
-export const ENCRYPTION_CONTEXT_KEY = 'cairn:webhook';
-
-/**
- * Seals webhook secrets with a KMS key, bound to their webhook by the encryption context: a sealed
- * secret copied onto another webhook's item does not open (KMS refuses a context that differs), and
- * each Decrypt in CloudTrail names the webhook it was for. Secrets are short (MLflow's are strings well
- * under KMS's 4 KiB plaintext cap), so KMS encrypts them directly; no data key is needed.
- */
-export class KmsSecretSealer implements SecretSealer {
-  constructor(
-    private readonly kms: KmsSender,
-    private readonly keyId: string,
-  ) {}
-
-  async seal(plain: string, webhookId: string): Promise<string> {
-    const { CiphertextBlob } = await this.kms.send(
-      new EncryptCommand({
-        KeyId: this.keyId,
-        Plaintext: Buffer.from(plain, 'utf8'),
-        EncryptionContext: { [ENCRYPTION_CONTEXT_KEY]: webhookId },
-      }),
-    );
-    if (!CiphertextBlob) throw new Error('KMS Encrypt returned no ciphertext');
-    return `${KMS_SEALED_PREFIX}${Buffer.from(CiphertextBlob).toString('base64')}`;
-  }
-
-  async open(sealed: string, webhookId: string): Promise<string> {
-    if (!sealed.startsWith(KMS_SEALED_PREFIX)) {
-      throw new Error(`Webhook ${webhookId}'s secret is not sealed with KMS (${sealed.slice(0, 5)}…)`);
-    }
-    const { Plaintext } = await this.kms.send(
-      new DecryptCommand({
-        // Named, so that a ciphertext of any other key is refused rather than opened with it.
-        KeyId: this.keyId,
-        CiphertextBlob: Buffer.from(sealed.slice(KMS_SEALED_PREFIX.length), 'base64'),
-        EncryptionContext: { [ENCRYPTION_CONTEXT_KEY]: webhookId },
-      }),
-    );
-    if (!Plaintext) throw new Error('KMS Decrypt returned no plaintext');
-    return Buffer.from(Plaintext).toString('utf8');
-  }
-}
-
 // --------------------------------------------------------------------------------------- EventBridge --
 
 export interface EventBridgeSender {
@@ -298,4 +244,50 @@ export class EventBridgePublisher implements EventPublisher {
       pending = refused.map(({ entry }) => entry);
     }
   }
+}
+
+// ------------------------------------------------------------------------------------------ wiring --
+
+/** Where the AWS seams point: the functions' environment (infra/constructs/webhooks.ts sets it). */
+export interface AwsWebhookSettings {
+  region: string;
+  /** CAIRN_WEBHOOK_QUEUE_URL: the delivery queue. */
+  queueUrl?: string;
+  /** CAIRN_WEBHOOK_KMS_KEY_ID: the KMS key's ARN that seals secrets. */
+  keyId?: string;
+  /** CAIRN_EVENT_BUS_NAME: the bus every registry event goes to (`default` on AWS). */
+  eventBusName?: string;
+}
+
+export function awsWebhookSettings(env: NodeJS.ProcessEnv): AwsWebhookSettings {
+  return {
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    queueUrl: env.CAIRN_WEBHOOK_QUEUE_URL || undefined,
+    keyId: env.CAIRN_WEBHOOK_KMS_KEY_ID || undefined,
+    eventBusName: env.CAIRN_EVENT_BUS_NAME || undefined,
+  };
+}
+
+/**
+ * The seams the settings name, each built with its SDK client once (per container); a seam whose
+ * setting is absent is undefined, for from-env.ts to fill with its local counterpart. A queue without
+ * a key is refused: on AWS a secret must never be sealed some other way.
+ */
+export function createAwsWebhookSeams(
+  settings: AwsWebhookSettings,
+  warn: WarnLog = consoleWarn,
+): { queue?: WebhookQueue; sealer?: SecretSealer; publisher?: EventPublisher } {
+  if (settings.queueUrl && !settings.keyId) {
+    throw new Error(
+      'CAIRN_WEBHOOK_KMS_KEY_ID must be set with CAIRN_WEBHOOK_QUEUE_URL: secrets are sealed with KMS on AWS',
+    );
+  }
+  const region = settings.region;
+  return {
+    queue: settings.queueUrl ? new SqsWebhookQueue(new SQSClient({ region }), settings.queueUrl) : undefined,
+    sealer: settings.keyId ? new KmsSecretSealer(new KMSClient({ region }), settings.keyId) : undefined,
+    publisher: settings.eventBusName
+      ? new EventBridgePublisher(new EventBridgeClient({ region }), settings.eventBusName, warn)
+      : undefined,
+  };
 }

@@ -7,7 +7,7 @@
  * |-----------|---------------------------------------------------|------------------------------------------------|
  * | queue     | InProcessWebhookQueue: delivers in this process   | SQS, when CAIRN_WEBHOOK_QUEUE_URL is set       |
  * | sealer    | LocalSecretSealer, CAIRN_WEBHOOK_SEALING_KEY      | KMS, when CAIRN_WEBHOOK_KMS_KEY_ID is set      |
- * | publisher | LocalEventPublisher (keeps them in memory)        | EventBridge's default bus                      |
+ * | publisher | LocalEventPublisher (keeps them in memory)        | EventBridge, on the bus CAIRN_EVENT_BUS_NAME   |
  *
  * Delivery settings (both sides): CAIRN_WEBHOOK_ALLOWED_SCHEMES (default `https`, MLflow's default),
  * CAIRN_WEBHOOK_ALLOW_PRIVATE_TARGETS (default false: loopback, private and link-local targets refused;
@@ -51,7 +51,46 @@ export function webhookSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): We
   return { policy, timeoutMs: seconds * 1000, testTimeoutMs: Math.min(seconds * 1000, TEST_TIMEOUT_CAP_MS) };
 }
 
+/**
+ * The AWS seams (./aws.ts), loaded on first use and built once per container: the SQS, KMS and
+ * EventBridge clients stay out of the cold start of a registry function that only reads.
+ */
+let awsSeams: Promise<ReturnType<typeof import('./aws.js').createAwsWebhookSeams>> | undefined;
+
+function aws(env: NodeJS.ProcessEnv, warn?: WarnLog) {
+  if (!awsSeams) {
+    const loading = import('./aws.js').then((module) =>
+      module.createAwsWebhookSeams(module.awsWebhookSettings(env), warn),
+    );
+    // A failed load is not kept: the next use tries again.
+    loading.catch(() => {
+      if (awsSeams === loading) awsSeams = undefined;
+    });
+    awsSeams = loading;
+  }
+  return awsSeams;
+}
+
+/** A seam of ./aws.ts, whatever `pick` takes from what the environment names (set there, or refused). */
+async function awsSeam<T>(
+  env: NodeJS.ProcessEnv,
+  warn: WarnLog | undefined,
+  name: string,
+  pick: (seams: Awaited<ReturnType<typeof aws>>) => T | undefined,
+): Promise<T> {
+  const seam = pick(await aws(env, warn));
+  if (!seam) throw new Error(`The AWS webhook ${name} is not configured`);
+  return seam;
+}
+
 export function sealerFromEnv(env: NodeJS.ProcessEnv = process.env, warn?: WarnLog): SecretSealer {
+  if (env.CAIRN_WEBHOOK_KMS_KEY_ID) {
+    const kms = () => awsSeam(env, warn, 'sealer', (seams) => seams.sealer);
+    return {
+      seal: async (plain, webhookId) => (await kms()).seal(plain, webhookId),
+      open: async (sealed, webhookId) => (await kms()).open(sealed, webhookId),
+    };
+  }
   const key = env.CAIRN_WEBHOOK_SEALING_KEY;
   if (key) return new LocalSecretSealer(Buffer.from(key, 'base64'));
   // Without a kept key (a handler loaded outside `cairn server`), secrets open only in this process.
@@ -59,7 +98,13 @@ export function sealerFromEnv(env: NodeJS.ProcessEnv = process.env, warn?: WarnL
   return new LocalSecretSealer(randomBytes(32));
 }
 
-export function publisherFromEnv(_env: NodeJS.ProcessEnv = process.env): EventPublisher {
+export function publisherFromEnv(env: NodeJS.ProcessEnv = process.env, warn?: WarnLog): EventPublisher {
+  if (env.CAIRN_EVENT_BUS_NAME) {
+    return {
+      publish: async (events) =>
+        (await awsSeam(env, warn, 'publisher', (seams) => seams.publisher)).publish(events),
+    };
+  }
   return new LocalEventPublisher();
 }
 
@@ -70,7 +115,17 @@ export interface QueueDependencies {
   warn: WarnLog;
 }
 
-export function queueFromEnv(_env: NodeJS.ProcessEnv, deps: QueueDependencies): WebhookQueue {
+export function queueFromEnv(env: NodeJS.ProcessEnv, deps: QueueDependencies): WebhookQueue {
+  if (env.CAIRN_WEBHOOK_QUEUE_URL) {
+    // Refused at load, not at the first event: a queue without a KMS key would have no AWS sealer.
+    if (!env.CAIRN_WEBHOOK_KMS_KEY_ID) {
+      throw new Error('CAIRN_WEBHOOK_KMS_KEY_ID must be set with CAIRN_WEBHOOK_QUEUE_URL');
+    }
+    return {
+      send: async (messages) =>
+        (await awsSeam(env, deps.warn, 'queue', (seams) => seams.queue)).send(messages),
+    };
+  }
   return new InProcessWebhookQueue(
     (message) =>
       attemptDelivery(message, {
@@ -100,7 +155,7 @@ export function webhookRuntimeFromEnv(
   return {
     settings,
     sealer,
-    publisher: publisherFromEnv(env),
+    publisher: publisherFromEnv(env, deps.warn),
     queue: queueFromEnv(env, { repository: deps.repository, sealer, settings, warn: deps.warn }),
   };
 }
