@@ -107,6 +107,15 @@ export interface Standing {
   level: Level | undefined;
 }
 
+/**
+ * The standing a list page assumes for every row: the scope's default level. A list does not ask the
+ * level of each row (one request per row is the fan-out issue 16 rules out); a grant that lowers it shows
+ * on the resource's own page, and the server refuses what it does not allow.
+ */
+export function defaultStanding(who: { auth?: boolean; scope: Scope }): Standing {
+  return { auth: who.auth !== false, scope: who.scope, level: defaultLevelOf(who.scope) };
+}
+
 export function allows(standing: Standing, rule: ActionRule): boolean {
   if (!standing.auth) return true;
   if (rule.adminOnly && standing.scope !== 'admin') return false;
