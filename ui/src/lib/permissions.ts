@@ -52,7 +52,7 @@ export const EXPERIMENT_RULES = {
       'createExperimentPermission',
       'updateExperimentPermission',
       'deleteExperimentPermission',
-      'listPermissions',
+      'listResourcePermissions',
     ],
   },
 } as const satisfies Record<string, ActionRule>;
@@ -88,7 +88,7 @@ export const MODEL_RULES = {
       'createRegisteredModelPermission',
       'updateRegisteredModelPermission',
       'deleteRegisteredModelPermission',
-      'listPermissions',
+      'listResourcePermissions',
     ],
   },
 } as const satisfies Record<string, ActionRule>;

@@ -1,0 +1,272 @@
+/**
+ * Per-resource permissions in the web UI (issue 16), on the real local server under `--auth`: a page shows
+ * the caller's level on its experiment or registered model and offers only the actions that level allows;
+ * MANAGE holders get a Permissions section that grants, changes and revokes through MLflow's permission
+ * endpoints, with the list following each change and a refusal shown in place. Without `--auth` the pages
+ * are as before: no level, no Permissions section, every action offered. Grants are set up through the
+ * API by an admin token, as an operator would.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AuthServer,
+  launchBrowser,
+  openPage,
+  startAuthServer,
+  type WatchedPage,
+} from '../helpers/browser.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+import { Client } from './seed.js';
+
+let server: AuthServer;
+let browser: Browser;
+let admin: Client;
+let current: WatchedPage | undefined;
+
+/** The experiment the write token only reads (READ grant), one it holds no grant on, and a model. */
+const world = { shared: '', open: '', model: 'perm-model' };
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([
+    startAuthServer({ extraTokens: [{ name: 'owner', scope: 'write' }] }),
+    launchBrowser(),
+  ]);
+  admin = new Client(server.url, server.tokens.admin);
+  world.shared = (
+    await admin.mlflow<{ experiment_id: string }>('experiments/create', { name: 'perm-shared' })
+  ).experiment_id;
+  world.open = (
+    await admin.mlflow<{ experiment_id: string }>('experiments/create', { name: 'perm-open' })
+  ).experiment_id;
+  for (const experimentId of [world.shared, world.open]) {
+    await admin.mlflow('runs/create', { experiment_id: experimentId, run_name: 'baseline', start_time: 1 });
+  }
+  await admin.mlflow('registered-models/create', { name: world.model });
+  await admin.mlflow('experiments/permissions/create', {
+    experiment_id: world.shared,
+    username: 'write-person',
+    permission: 'READ',
+  });
+  await admin.mlflow('experiments/permissions/create', {
+    experiment_id: world.shared,
+    username: 'owner',
+    permission: 'MANAGE',
+  });
+  await admin.mlflow('registered-models/permissions/create', {
+    name: world.model,
+    username: 'owner',
+    permission: 'MANAGE',
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+afterEach(async () => {
+  const errors = current?.errors ?? [];
+  await current?.context.close();
+  current = undefined;
+  expect(errors).toEqual([]);
+});
+
+/**
+ * The browser logs every refused request as a console error: the first whoami before a token is answered
+ * 401 by design, and the grant to a user nobody issued is refused with 404 on purpose; only those.
+ */
+function unexpectedErrors(watched: WatchedPage, allowed: RegExp[] = []): string[] {
+  return watched.errors.filter(
+    (line) => !/status of 401 \(Unauthorized\)/.test(line) && !allowed.some((pattern) => pattern.test(line)),
+  );
+}
+
+async function signedIn(token: string, hash: string): Promise<Page> {
+  current = await openPage(browser);
+  const { page } = current;
+  // Revoking asks first (window.confirm); the person says yes.
+  page.on('dialog', (dialog) => void dialog.accept());
+  await page.goto(`${server.url}/`);
+  await page.getByLabel('Access token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  await page.goto(`${server.url}/${hash}`);
+  return page;
+}
+
+/** The level badge's text (its hidden prefix says whose level it is). */
+async function badge(page: Page): Promise<string> {
+  const found = page.locator('.level-badge');
+  await found.waitFor();
+  return ((await found.textContent()) ?? '').replace(/^Your permission on this (experiment|model): /, '');
+}
+
+/** Every button's text, visually hidden parts included ("Rename experiment"). */
+async function buttonNames(page: Page): Promise<string[]> {
+  return (await page.getByRole('button').allTextContents()).map((name) => name.trim());
+}
+
+const CHANGES_EXPERIMENT = /^(Rename|Delete|Restore|Edit description|Set tag|Grant|Revoke)\b/;
+
+async function grantsOf(page: Page): Promise<Record<string, string>> {
+  const rows = page.getByRole('table', { name: 'Grants' }).getByRole('row');
+  const result: Record<string, string> = {};
+  for (const row of await rows.all()) {
+    const cells = row.getByRole('cell');
+    if ((await cells.count()) === 0) continue;
+    const user = ((await cells.first().textContent()) ?? '').trim();
+    result[user] = await row.getByRole('combobox').inputValue();
+  }
+  return result;
+}
+
+async function grantOnShared(username: string): Promise<string | number> {
+  const response = await fetch(
+    `${server.url}/api/2.0/mlflow/experiments/permissions/get?experiment_id=${world.shared}&username=${username}`,
+    { headers: { authorization: `Bearer ${server.tokens.admin}` } },
+  );
+  if (!response.ok) return response.status;
+  return ((await response.json()) as { experiment_permission: { permission: string } }).experiment_permission
+    .permission;
+}
+
+describe('levels and actions under --auth', () => {
+  it('a write token with READ on an experiment sees it, its level, and no action that changes it', async () => {
+    const page = await signedIn(server.tokens.write, `#/experiments/${world.shared}`);
+    await page
+      .getByRole('table', { name: /Runs of experiment/ })
+      .getByText('baseline')
+      .waitFor();
+    expect(await badge(page)).toBe('READ');
+    expect((await buttonNames(page)).filter((name) => CHANGES_EXPERIMENT.test(name))).toEqual([]);
+    expect(await page.getByText('Edit tags').count()).toBe(0);
+    expect(await page.getByText('Permissions', { exact: true }).count()).toBe(0);
+
+    // The same token on an experiment it holds no grant on: its scope's EDIT, so it renames and deletes
+    // runs, but deleting the experiment (MANAGE) and its permissions stay hidden.
+    await page.goto(`${server.url}/#/experiments/${world.open}`);
+    await page
+      .getByRole('table', { name: /Runs of experiment/ })
+      .getByText('baseline')
+      .waitFor();
+    await expect.poll(() => badge(page)).toBe('EDIT');
+    const names = await buttonNames(page);
+    expect(names).toContain('Rename experiment');
+    expect(names).toContain('Edit description');
+    expect(names.some((name) => /^Delete \(\d+\)$/.test(name))).toBe(true);
+    expect(names).not.toContain('Delete experiment');
+    expect(await page.getByText('Permissions', { exact: true }).count()).toBe(0);
+    if (current) current.errors = unexpectedErrors(current);
+  });
+
+  it('a MANAGE holder grants, changes and revokes on the experiment, and the list follows', async () => {
+    const page = await signedIn(server.named.owner as string, `#/experiments/${world.shared}`);
+    await page
+      .getByRole('table', { name: /Runs of experiment/ })
+      .getByText('baseline')
+      .waitFor();
+    expect(await badge(page)).toBe('MANAGE');
+    expect(await buttonNames(page)).toContain('Delete experiment');
+
+    await page.locator('summary', { hasText: 'Permissions' }).click();
+    await page.getByRole('table', { name: 'Grants' }).waitFor();
+    expect(await grantsOf(page)).toEqual({ owner: 'MANAGE', 'write-person': 'READ' });
+
+    // Grant: a new row, and the server holds it.
+    const form = page.getByRole('form', { name: 'Grant a permission' });
+    await form.getByLabel('User').fill('read-person');
+    await form.getByLabel('Permission').selectOption('EDIT');
+    await form.getByRole('button', { name: 'Grant' }).click();
+    await expect
+      .poll(() => grantsOf(page))
+      .toEqual({
+        owner: 'MANAGE',
+        'read-person': 'EDIT',
+        'write-person': 'READ',
+      });
+    expect(await grantOnShared('read-person')).toBe('EDIT');
+
+    // Change: the row's level picker.
+    await page.getByRole('combobox', { name: 'Permission of write-person' }).selectOption('EDIT');
+    await expect.poll(() => grantOnShared('write-person')).toBe('EDIT');
+    await expect
+      .poll(() => grantsOf(page))
+      .toEqual({
+        owner: 'MANAGE',
+        'read-person': 'EDIT',
+        'write-person': 'EDIT',
+      });
+
+    // Revoke: the row goes, and so does the grant.
+    await page.getByRole('button', { name: 'Revoke read-person' }).click();
+    await expect.poll(() => grantsOf(page)).toEqual({ owner: 'MANAGE', 'write-person': 'EDIT' });
+    expect(await grantOnShared('read-person')).toBe(404);
+
+    // A user nobody issued a token to: the server's refusal, in place; nothing granted.
+    await form.getByLabel('User').fill('nobody-at-all');
+    await form.getByRole('button', { name: 'Grant' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/nobody-at-all/)
+      .waitFor();
+    expect(await grantsOf(page)).toEqual({ owner: 'MANAGE', 'write-person': 'EDIT' });
+    expect(await grantOnShared('nobody-at-all')).toBe(404);
+
+    // Put the READ grant back for the other tests (they may run in any order within the file).
+    await page.getByRole('combobox', { name: 'Permission of write-person' }).selectOption('READ');
+    await expect.poll(() => grantOnShared('write-person')).toBe('READ');
+    if (current) current.errors = unexpectedErrors(current, [/status of 404 \(Not Found\)/]);
+  });
+
+  it('on a registered model: its MANAGE holder sees Permissions and Delete, a default write token neither', async () => {
+    const owner = await signedIn(server.named.owner as string, `#/models/${world.model}`);
+    await owner.getByRole('heading', { level: 1, name: world.model }).waitFor();
+    expect(await badge(owner)).toBe('MANAGE');
+    await owner.getByRole('heading', { name: 'Permissions' }).waitFor();
+    await owner.getByRole('table', { name: 'Grants' }).waitFor();
+    expect(await grantsOf(owner)).toEqual({ owner: 'MANAGE' });
+    expect(await buttonNames(owner)).toContain('Delete model');
+    if (current) current.errors = unexpectedErrors(current);
+    await current?.context.close();
+
+    const writer = await signedIn(server.tokens.write, `#/models/${world.model}`);
+    await writer.getByRole('heading', { level: 1, name: world.model }).waitFor();
+    expect(await badge(writer)).toBe('EDIT');
+    const names = await buttonNames(writer);
+    expect(names).toContain('Rename');
+    expect(names).toContain('Edit description');
+    expect(names).not.toContain('Delete model');
+    expect(names).not.toContain('Add policy');
+    expect(await writer.getByRole('heading', { name: 'Permissions' }).count()).toBe(0);
+    if (current) current.errors = unexpectedErrors(current);
+  });
+});
+
+describe('without --auth', () => {
+  let open: TestServer;
+  let experimentId = '';
+
+  beforeAll(async () => {
+    open = await startTestServer();
+    const client = new Client(open.url);
+    experimentId = (await client.mlflow<{ experiment_id: string }>('experiments/create', { name: 'no-auth' }))
+      .experiment_id;
+  });
+
+  afterAll(async () => {
+    await open?.close();
+  });
+
+  it('shows no level and no Permissions section, and offers every action as before', async () => {
+    current = await openPage(browser);
+    const { page } = current;
+    await page.goto(`${open.url}/#/experiments/${experimentId}`);
+    await page.getByRole('heading', { level: 1, name: 'no-auth' }).waitFor();
+    await page.getByRole('button', { name: 'Rename experiment' }).waitFor();
+    const names = await buttonNames(page);
+    expect(names).toContain('Delete experiment');
+    expect(names).toContain('Edit description');
+    expect(await page.locator('.level-badge').count()).toBe(0);
+    expect(await page.getByText('Permissions', { exact: true }).count()).toBe(0);
+  });
+});
