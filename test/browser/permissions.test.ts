@@ -27,41 +27,11 @@ let current: WatchedPage | undefined;
 const world = { shared: '', open: '', model: 'perm-model' };
 
 beforeAll(async () => {
-  [server, browser] = await Promise.all([
-    startAuthServer({ extraTokens: [{ name: 'owner', scope: 'write' }] }),
-    launchBrowser(),
-  ]);
-  admin = new Client(server.url, server.tokens.admin);
-  world.shared = (
-    await admin.mlflow<{ experiment_id: string }>('experiments/create', { name: 'perm-shared' })
-  ).experiment_id;
-  world.open = (
-    await admin.mlflow<{ experiment_id: string }>('experiments/create', { name: 'perm-open' })
-  ).experiment_id;
-  for (const experimentId of [world.shared, world.open]) {
-    await admin.mlflow('runs/create', { experiment_id: experimentId, run_name: 'baseline', start_time: 1 });
-  }
-  await admin.mlflow('registered-models/create', { name: world.model });
-  await admin.mlflow('experiments/permissions/create', {
-    experiment_id: world.shared,
-    username: 'write-person',
-    permission: 'READ',
-  });
-  await admin.mlflow('experiments/permissions/create', {
-    experiment_id: world.shared,
-    username: 'owner',
-    permission: 'MANAGE',
-  });
-  await admin.mlflow('registered-models/permissions/create', {
-    name: world.model,
-    username: 'owner',
-    permission: 'MANAGE',
-  });
+  browser = await launchBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await server?.close();
 });
 
 afterEach(async () => {
@@ -131,6 +101,28 @@ async function grantOnShared(username: string): Promise<string | number> {
 }
 
 describe('levels and actions under --auth', () => {
+  beforeAll(async () => {
+    server = await startAuthServer({ extraTokens: [{ name: 'owner', scope: 'write' }] });
+    admin = new Client(server.url, server.tokens.admin);
+    const create = async (name: string) =>
+      (await admin.mlflow<{ experiment_id: string }>('experiments/create', { name })).experiment_id;
+    world.shared = await create('perm-shared');
+    world.open = await create('perm-open');
+    for (const experimentId of [world.shared, world.open]) {
+      await admin.mlflow('runs/create', { experiment_id: experimentId, run_name: 'baseline', start_time: 1 });
+    }
+    await admin.mlflow('registered-models/create', { name: world.model });
+    const grant = (kind: 'experiments' | 'registered-models', body: Record<string, string>) =>
+      admin.mlflow(`${kind}/permissions/create`, body);
+    await grant('experiments', { experiment_id: world.shared, username: 'write-person', permission: 'READ' });
+    await grant('experiments', { experiment_id: world.shared, username: 'owner', permission: 'MANAGE' });
+    await grant('registered-models', { name: world.model, username: 'owner', permission: 'MANAGE' });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
   it('a write token with READ on an experiment sees it, its level, and no action that changes it', async () => {
     const page = await signedIn(server.tokens.write, `#/experiments/${world.shared}`);
     await page
