@@ -5,8 +5,11 @@
  * the model's policy for that alias or stage against the version's source run and records the decision.
  */
 import { REGISTRY_ROUTE_SPECS } from '../../shared/api/routes-registry.js';
+import { invalidateGrants } from '../../shared/auth/permission-cache.js';
 import { loadConfig } from '../../shared/config.js';
 import { withModelVersion } from '../../shared/domain/logged-models/registrations.js';
+import { registeredModelResource } from '../../shared/domain/permissions/resources.js';
+import { PermissionService } from '../../shared/domain/permissions/service.js';
 import { PolicyPromotionGuard, PromotionPolicyService } from '../../shared/domain/promotion/service.js';
 import { RegistryService } from '../../shared/domain/registry/service.js';
 import type { BucketListing } from '../../shared/store/artifacts/bucket-listing.js';
@@ -14,6 +17,8 @@ import { StoredVersionFiles } from '../../shared/store/artifacts/version-files.j
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
+import { DynamoPrincipalDirectory } from '../../shared/store/permissions/principals.js';
+import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
@@ -22,6 +27,7 @@ import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { registryOperations } from './operations.js';
+import { registeredModelPermissionOperations } from './permissions.js';
 import { promotionOperations } from './promotion.js';
 
 const config = loadConfig();
@@ -92,12 +98,22 @@ const registry = new RegistryService(
   },
 );
 
+const grants = new DynamoPermissionRepository(doc, config.tableName);
+const principals = new DynamoPrincipalDirectory(client, config.tableName);
+const permissions = new PermissionService({
+  grants,
+  principalExists: async (name) => (await principals.get(name)) !== undefined,
+  resources: { registered_model: registeredModelResource(registryRepo) },
+  changed: invalidateGrants,
+});
+
 export const handler = createHttpHandler(
   'registry',
   REGISTRY_ROUTE_SPECS,
   {
     ...registryOperations(registry),
     ...promotionOperations(new PromotionPolicyService(promotions, registryRepo)),
+    ...registeredModelPermissionOperations(permissions, grants),
   },
   observability,
 );

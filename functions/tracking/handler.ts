@@ -3,20 +3,27 @@
  * `/health` probe (open) and `/version` (behind a token like the rest). Clients and services are built once per container.
  */
 import { TRACKING_ROUTE_SPECS } from '../../shared/api/routes-tracking.js';
+import { invalidateGrants } from '../../shared/auth/permission-cache.js';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { LoggedModelService } from '../../shared/domain/logged-models/service.js';
+import { experimentResource, registeredModelResource } from '../../shared/domain/permissions/resources.js';
+import { PermissionService } from '../../shared/domain/permissions/service.js';
 import { RunService } from '../../shared/domain/runs/service.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
 import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
+import { DynamoPrincipalDirectory } from '../../shared/store/permissions/principals.js';
+import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
+import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { createHttpHandler, textResponse } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { experimentOperations } from './experiments.js';
 import { loggedModelOperations } from './logged-models.js';
+import { experimentPermissionOperations } from './permissions.js';
 import { runOperations } from './runs.js';
 
 /**
@@ -28,7 +35,8 @@ export const MLFLOW_COMPATIBLE_VERSION = '3.11.2.dev0';
 
 const config = loadConfig();
 const observability = createObservability('tracking');
-const doc = createDocumentClient(createDynamoClient(config, createClientTracer('tracking')));
+const client = createDynamoClient(config, createClientTracer('tracking'));
+const doc = createDocumentClient(client);
 const experiments: ExperimentService = new ExperimentService(
   new DynamoExperimentRepository(doc, config.tableName),
   { artifactRoot: config.artifactRoot, allowClientArtifactLocation: config.allowClientArtifactLocation },
@@ -41,6 +49,18 @@ const loggedModels = new LoggedModelService(new DynamoLoggedModelRepository(doc,
   runExists: async (runId) => (await runRepository.get(runId)) !== undefined,
 });
 const runs: RunService = new RunService(runRepository, experiments, loggedModels);
+const grants = new DynamoPermissionRepository(doc, config.tableName);
+const principals = new DynamoPrincipalDirectory(client, config.tableName);
+const permissions = new PermissionService({
+  grants,
+  principalExists: async (name) => (await principals.get(name)) !== undefined,
+  // Registered models too: the web UI lists a model's grants through this function's permissions/list.
+  resources: {
+    experiment: experimentResource(experiments),
+    registered_model: registeredModelResource(new DynamoRegistryRepository(doc, config.tableName)),
+  },
+  changed: invalidateGrants,
+});
 
 export const handler = createHttpHandler(
   'tracking',
@@ -51,6 +71,7 @@ export const handler = createHttpHandler(
     ...experimentOperations(experiments),
     ...runOperations(runs, observability),
     ...loggedModelOperations(loggedModels),
+    ...experimentPermissionOperations(permissions, grants),
   },
   observability,
 );

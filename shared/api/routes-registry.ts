@@ -30,4 +30,22 @@ export const REGISTRY_ROUTE_SPECS: readonly RouteSpec[] = [
   cairn('getPromotionPolicies', 'GET', '/registered-models/policies/get', 'read', 'registry'),
   cairn('deletePromotionPolicy', 'POST', '/registered-models/policies/delete', 'admin', 'registry'),
   cairn('listPromotions', 'GET', '/registered-models/promotions/list', 'read', 'registry'),
+
+  // Registered-model permissions, MLflow's basic-auth endpoints (issue 16): any token holding MANAGE on
+  // the model (admins always), so the scope asked for is only 'read'.
+  ...registeredModelPermissionSpecs(),
 ];
+
+function registeredModelPermissionSpecs(): RouteSpec[] {
+  const manage = { kind: 'registered_model', from: 'name', needs: 'MANAGE' } as const;
+  const spec = (operation: string, method: RouteSpec['method'], verb: string): RouteSpec => ({
+    ...mlflow(operation, method, `/registered-models/permissions/${verb}`, 'read', 'registry'),
+    access: manage,
+  });
+  return [
+    spec('createRegisteredModelPermission', 'POST', 'create'),
+    spec('getRegisteredModelPermission', 'GET', 'get'),
+    spec('updateRegisteredModelPermission', 'PATCH', 'update'),
+    spec('deleteRegisteredModelPermission', 'DELETE', 'delete'),
+  ];
+}

@@ -67,4 +67,26 @@ export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
   mlflow('setLoggedModelTags', 'PATCH', '/logged-models/{model_id}/tags', 'write'),
   mlflow('deleteLoggedModelTag', 'DELETE', '/logged-models/{model_id}/tags/{tag_key}', 'write'),
   mlflow('logLoggedModelParams', 'POST', '/logged-models/{model_id}/params', 'write'),
+
+  // Experiment permissions, MLflow's basic-auth endpoints (issue 16): any token holding MANAGE on the
+  // experiment (admins always), so the scope asked for is only 'read'.
+  ...experimentPermissionSpecs(),
+  // The web UI's reads: the caller's own level (any token), and every grant on a resource (MANAGE there;
+  // the kind is in the query, so the permission service checks it rather than `access`).
+  cairn('getMyPermission', 'GET', '/permissions/mine', 'read'),
+  cairn('listResourcePermissions', 'GET', '/permissions/list', 'read'),
 ];
+
+function experimentPermissionSpecs(): RouteSpec[] {
+  const manage = { kind: 'experiment', from: 'experiment_id', needs: 'MANAGE' } as const;
+  const spec = (operation: string, method: RouteSpec['method'], verb: string): RouteSpec => ({
+    ...mlflow(operation, method, `/experiments/permissions/${verb}`, 'read'),
+    access: manage,
+  });
+  return [
+    spec('createExperimentPermission', 'POST', 'create'),
+    spec('getExperimentPermission', 'GET', 'get'),
+    spec('updateExperimentPermission', 'PATCH', 'update'),
+    spec('deleteExperimentPermission', 'DELETE', 'delete'),
+  ];
+}
