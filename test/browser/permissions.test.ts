@@ -2,9 +2,9 @@
  * Per-resource permissions in the web UI (issue 16), on the real local server under `--auth`: a page shows
  * the caller's level on its experiment or registered model and offers only the actions that level allows;
  * MANAGE holders get a Permissions section that grants, changes and revokes through MLflow's permission
- * endpoints, with the list following each change and a refusal shown in place. Without `--auth` the pages
- * are as before: no level, no Permissions section, every action offered. Grants are set up through the
- * API by an admin token, as an operator would.
+ * endpoints, with the list following each change and a refusal shown in place. Grants are set up through the
+ * API by an admin token, as an operator would. (Without `--auth`: permissions-auth-off.test.ts, a file of
+ * its own because a process serves one local server: the handlers' clients are built once.)
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,6 @@ import {
   startAuthServer,
   type WatchedPage,
 } from '../helpers/browser.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 import { Client } from './seed.js';
 
 let server: AuthServer;
@@ -231,34 +230,5 @@ describe('levels and actions under --auth', () => {
     expect(names).not.toContain('Add policy');
     expect(await writer.getByRole('heading', { name: 'Permissions' }).count()).toBe(0);
     if (current) current.errors = unexpectedErrors(current);
-  });
-});
-
-describe('without --auth', () => {
-  let open: TestServer;
-  let experimentId = '';
-
-  beforeAll(async () => {
-    open = await startTestServer();
-    const client = new Client(open.url);
-    experimentId = (await client.mlflow<{ experiment_id: string }>('experiments/create', { name: 'no-auth' }))
-      .experiment_id;
-  });
-
-  afterAll(async () => {
-    await open?.close();
-  });
-
-  it('shows no level and no Permissions section, and offers every action as before', async () => {
-    current = await openPage(browser);
-    const { page } = current;
-    await page.goto(`${open.url}/#/experiments/${experimentId}`);
-    await page.getByRole('heading', { level: 1, name: 'no-auth' }).waitFor();
-    await page.getByRole('button', { name: 'Rename experiment' }).waitFor();
-    const names = await buttonNames(page);
-    expect(names).toContain('Delete experiment');
-    expect(names).toContain('Edit description');
-    expect(await page.locator('.level-badge').count()).toBe(0);
-    expect(await page.getByText('Permissions', { exact: true }).count()).toBe(0);
   });
 });
