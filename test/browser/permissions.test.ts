@@ -209,7 +209,7 @@ describe('levels and actions under --auth', () => {
     if (current) current.errors = unexpectedErrors(current, [/status of 404 \(Not Found\)/]);
   });
 
-  it('on a registered model: its MANAGE holder sees Permissions and Delete, a default write token neither', async () => {
+  it('on a registered model: its MANAGE holder sees Permissions and Delete until it lowers its own grant; a default write token sees neither', async () => {
     const owner = await signedIn(server.named.owner as string, `#/models/${world.model}`);
     await owner.getByRole('heading', { level: 1, name: world.model }).waitFor();
     expect(await badge(owner)).toBe('MANAGE');
@@ -217,6 +217,13 @@ describe('levels and actions under --auth', () => {
     await owner.getByRole('table', { name: 'Grants' }).waitFor();
     expect(await grantsOf(owner)).toEqual({ owner: 'MANAGE' });
     expect(await buttonNames(owner)).toContain('Delete model');
+
+    // Lowering one's own grant: the page asks its level again, and the section and Delete go with it.
+    await owner.getByRole('combobox', { name: 'Permission of owner' }).selectOption('EDIT');
+    await expect.poll(() => badge(owner)).toBe('EDIT');
+    await expect.poll(() => owner.getByRole('heading', { name: 'Permissions' }).count()).toBe(0);
+    expect(await buttonNames(owner)).not.toContain('Delete model');
+    expect(await buttonNames(owner)).toContain('Rename');
     if (current) current.errors = unexpectedErrors(current);
     await current?.context.close();
 

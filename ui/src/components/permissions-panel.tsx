@@ -39,7 +39,15 @@ function LevelSelect(props: {
   );
 }
 
-export function PermissionsPanel(props: { kind: ResourceKind; resource: string }) {
+/**
+ * `onChanged` hears which user's grant changed: the page asks its own level again when it was the
+ * caller's (a MANAGE holder who lowers itself loses this section and the actions with it).
+ */
+export function PermissionsPanel(props: {
+  kind: ResourceKind;
+  resource: string;
+  onChanged?: (user: string) => void;
+}) {
   const { kind, resource } = props;
   const noun = KIND_NOUN[kind];
   const loaded = useLoad((signal) => permissionsApi.list(kind, resource, signal), [kind, resource]);
@@ -85,6 +93,7 @@ export function PermissionsPanel(props: { kind: ResourceKind; resource: string }
                       if (next === row.level) return;
                       await changing.run(() => permissionsApi.change(kind, resource, row.user, next));
                       loaded.reload();
+                      props.onChanged?.(row.user);
                     }}
                   />
                 </td>
@@ -97,6 +106,7 @@ export function PermissionsPanel(props: { kind: ResourceKind; resource: string }
                       if (!window.confirm(`Revoke ${row.user}'s ${row.level} on this ${noun}?`)) return;
                       await changing.run(() => permissionsApi.revoke(kind, resource, row.user));
                       loaded.reload();
+                      props.onChanged?.(row.user);
                     }}
                   >
                     Revoke<span class="visually-hidden"> {row.user}</span>
@@ -130,6 +140,7 @@ export function PermissionsPanel(props: { kind: ResourceKind; resource: string }
           );
           if (ok) setUser('');
           loaded.reload();
+          props.onChanged?.(name);
         }}
       >
         <label>

@@ -19,6 +19,8 @@ import '../components/permissions.css';
 export interface LoadedStanding extends Standing {
   /** Where the level came from: the server's answer, or the scope's default when it could not be asked. */
   source: 'server' | 'scope' | 'pending' | 'auth-off';
+  /** Asks again: after the caller changed its own grant here. */
+  reload: () => void;
 }
 
 /**
@@ -39,12 +41,13 @@ export function useStanding(kind: ResourceKind, resource: string | undefined): L
     },
     [asks, kind, resource],
   );
-  if (!authOn) return { auth: false, scope: session.scope, level: 'MANAGE', source: 'auth-off' };
-  if (session.scope === 'admin') return { auth: true, scope: 'admin', level: 'MANAGE', source: 'server' };
-  if (loaded.data !== undefined)
-    return { auth: true, scope: session.scope, level: loaded.data, source: 'server' };
-  if (loaded.loading) return { auth: true, scope: session.scope, level: undefined, source: 'pending' };
-  return { auth: true, scope: session.scope, level: defaultLevelOf(session.scope), source: 'scope' };
+  const { reload } = loaded;
+  const { scope } = session;
+  if (!authOn) return { auth: false, scope, level: 'MANAGE', source: 'auth-off', reload };
+  if (scope === 'admin') return { auth: true, scope, level: 'MANAGE', source: 'server', reload };
+  if (loaded.data !== undefined) return { auth: true, scope, level: loaded.data, source: 'server', reload };
+  if (loaded.loading) return { auth: true, scope, level: undefined, source: 'pending', reload };
+  return { auth: true, scope, level: defaultLevelOf(scope), source: 'scope', reload };
 }
 
 const KIND_NOUN: Record<ResourceKind, string> = { experiment: 'experiment', registered_model: 'model' };

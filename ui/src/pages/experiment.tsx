@@ -11,6 +11,7 @@ import { formatTime } from '../lib/format.js';
 import { useLoad } from '../lib/hooks.js';
 import { experimentActions } from '../lib/permissions.js';
 import type { ExperimentTab } from '../lib/route.js';
+import { useSession } from '../lib/session.js';
 import { LevelBadge, useStanding } from '../lib/standing.js';
 import { LoggedModelsTab } from '../registry/logged-models.js';
 import { DescriptionEditor, TagsEditor } from '../registry/parts.js';
@@ -65,6 +66,7 @@ export function ExperimentPage(props: { experimentId: string; tab: ExperimentTab
   const { experimentId, tab } = props;
   const loaded = useLoad(() => api.getExperiment(experimentId), [experimentId]);
   const standing = useStanding('experiment', experimentId);
+  const session = useSession();
   const can = experimentActions(standing);
   const [dialog, setDialog] = useState<Dialog>();
   const experiment = loaded.data?.experiment;
@@ -189,7 +191,13 @@ export function ExperimentPage(props: { experimentId: string; tab: ExperimentTab
       {experiment && standing.auth && can.managePermissions && (
         <details class="panel experiment-permissions">
           <summary>Permissions</summary>
-          <PermissionsPanel kind="experiment" resource={experimentId} />
+          <PermissionsPanel
+            kind="experiment"
+            resource={experimentId}
+            onChanged={(user) => {
+              if (user === session.name) standing.reload();
+            }}
+          />
         </details>
       )}
       {(experiment || !loaded.error) && (

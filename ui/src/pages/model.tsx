@@ -6,6 +6,7 @@ import { api, type ModelVersion, type RegisteredModel } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { useLoad } from '../lib/hooks.js';
 import { modelActions } from '../lib/permissions.js';
+import { useSession } from '../lib/session.js';
 import { LevelBadge, useStanding } from '../lib/standing.js';
 import { registryApi } from '../registry/api-registry.js';
 import {
@@ -265,6 +266,7 @@ function RenameForm(props: { name: string; onCancel: () => void }) {
 export function ModelPage(props: { name: string }) {
   const loaded = useLoad(() => api.getRegisteredModel(props.name), [props.name]);
   const standing = useStanding('registered_model', props.name);
+  const session = useSession();
   const can = modelActions(standing);
   const [renaming, setRenaming] = useState(false);
   // Bumped after an alias write: it changes the versions' aliases and adds to the audit trail.
@@ -360,7 +362,13 @@ export function ModelPage(props: { name: string }) {
       <VersionsSection model={model} refreshKey={refreshKey} />
       <PoliciesSection model={model.name} canEdit={can.editPolicies} />
       {standing.auth && can.managePermissions && (
-        <PermissionsPanel kind="registered_model" resource={model.name} />
+        <PermissionsPanel
+          kind="registered_model"
+          resource={model.name}
+          onChanged={(user) => {
+            if (user === session.name) standing.reload();
+          }}
+        />
       )}
       <AuditSection model={model.name} refreshKey={refreshKey} />
     </div>
