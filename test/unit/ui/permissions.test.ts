@@ -14,6 +14,7 @@ import {
 import {
   type ActionRule,
   allows,
+  asksLevel,
   defaultLevelOf,
   defaultStanding,
   EXPERIMENT_RULES,
@@ -27,6 +28,7 @@ import {
   modelActions,
   type Scope,
   type Standing,
+  standingOf,
 } from '../../../ui/src/lib/permissions.js';
 
 const SCOPES: readonly Scope[] = ['read', 'write', 'admin'];
@@ -102,6 +104,50 @@ describe('registered-model actions by level', () => {
 
   it('an admin-only action still needs the level it names', () => {
     expect(modelActions(on('READ', 'admin')).editPolicies).toBe(false);
+  });
+});
+
+describe('a page’s standing from permissions/mine', () => {
+  it('is asked only under --auth and only by tokens below admin', () => {
+    expect(asksLevel({ scope: 'read' })).toBe(true);
+    expect(asksLevel({ scope: 'write', auth: true })).toBe(true);
+    expect(asksLevel({ scope: 'admin' })).toBe(false);
+    expect(asksLevel({ scope: 'write', auth: false })).toBe(false);
+  });
+
+  it('is the server’s answer once there, nothing while pending, the scope’s default when asking failed', () => {
+    expect(standingOf({ scope: 'write' }, { level: 'READ', loading: false })).toEqual({
+      auth: true,
+      scope: 'write',
+      level: 'READ',
+      source: 'server',
+    });
+    // A reload keeps the last answer on screen rather than hiding the actions meanwhile.
+    expect(standingOf({ scope: 'write' }, { level: 'MANAGE', loading: true }).level).toBe('MANAGE');
+    expect(standingOf({ scope: 'write' }, { level: undefined, loading: true })).toMatchObject({
+      level: undefined,
+      source: 'pending',
+    });
+    expect(standingOf({ scope: 'read' }, { level: undefined, loading: false })).toMatchObject({
+      level: 'READ',
+      source: 'scope',
+    });
+  });
+
+  it('is MANAGE for admins and without --auth, whatever was answered', () => {
+    fc.assert(
+      fc.property(fc.option(level, { nil: undefined }), fc.boolean(), (answer, loading) => {
+        expect(standingOf({ scope: 'admin' }, { level: answer, loading })).toMatchObject({
+          auth: true,
+          level: 'MANAGE',
+        });
+        expect(standingOf({ scope: 'read', auth: false }, { level: answer, loading })).toMatchObject({
+          auth: false,
+          level: 'MANAGE',
+          source: 'auth-off',
+        });
+      }),
+    );
   });
 });
 

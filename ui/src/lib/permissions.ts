@@ -116,6 +116,31 @@ export function defaultStanding(who: { auth?: boolean; scope: Scope }): Standing
   return { auth: who.auth !== false, scope: who.scope, level: defaultLevelOf(who.scope) };
 }
 
+/** Where a page's standing came from: the server's answer, or the scope's default when it could not ask. */
+export type StandingSource = 'server' | 'scope' | 'pending' | 'auth-off';
+
+/** Whether a page asks the server for the caller's level: not without `--auth`, not for admins (MANAGE). */
+export function asksLevel(who: { auth?: boolean; scope: Scope }): boolean {
+  return who.auth !== false && who.scope !== 'admin';
+}
+
+/**
+ * The standing from what the server answered so far. A failed question (an older server without
+ * permissions/mine) falls back to the scope's default level, what the UI offered before issue 16; the
+ * server still refuses what the caller may not do.
+ */
+export function standingOf(
+  who: { auth?: boolean; scope: Scope },
+  asked: { level: Level | undefined; loading: boolean },
+): Standing & { source: StandingSource } {
+  const { scope } = who;
+  if (who.auth === false) return { auth: false, scope, level: 'MANAGE', source: 'auth-off' };
+  if (scope === 'admin') return { auth: true, scope, level: 'MANAGE', source: 'server' };
+  if (asked.level !== undefined) return { auth: true, scope, level: asked.level, source: 'server' };
+  if (asked.loading) return { auth: true, scope, level: undefined, source: 'pending' };
+  return { auth: true, scope, level: defaultLevelOf(scope), source: 'scope' };
+}
+
 export function allows(standing: Standing, rule: ActionRule): boolean {
   if (!standing.auth) return true;
   if (rule.adminOnly && standing.scope !== 'admin') return false;

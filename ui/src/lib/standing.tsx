@@ -6,32 +6,28 @@
 import { permissionsApi } from './api-permissions.js';
 import { useLoad } from './hooks.js';
 import {
-  defaultLevelOf,
+  asksLevel,
   isLevel,
   type Level,
   levelMeaning,
   type ResourceKind,
   type Standing,
+  type StandingSource,
+  standingOf,
 } from './permissions.js';
 import { useSession } from './session.js';
 import '../components/permissions.css';
 
 export interface LoadedStanding extends Standing {
-  /** Where the level came from: the server's answer, or the scope's default when it could not be asked. */
-  source: 'server' | 'scope' | 'pending' | 'auth-off';
+  source: StandingSource;
   /** Asks again: after the caller changed its own grant here. */
   reload: () => void;
 }
 
-/**
- * Admins hold MANAGE everywhere and the local server without `--auth` has no permissions, so neither asks.
- * A failed question (an older server without the endpoint) falls back to the scope's default level, which
- * is what the UI offered before issue 16; the server still refuses what the caller may not do.
- */
+/** Asked once per page; lib/permissions.ts's standingOf decides from the answer (or its absence). */
 export function useStanding(kind: ResourceKind, resource: string | undefined): LoadedStanding {
   const session = useSession();
-  const authOn = session.auth !== false;
-  const asks = authOn && session.scope !== 'admin' && resource !== undefined;
+  const asks = asksLevel(session) && resource !== undefined;
   const loaded = useLoad(
     async (signal): Promise<Level | undefined> => {
       if (!asks || resource === undefined) return undefined;
@@ -41,13 +37,7 @@ export function useStanding(kind: ResourceKind, resource: string | undefined): L
     },
     [asks, kind, resource],
   );
-  const { reload } = loaded;
-  const { scope } = session;
-  if (!authOn) return { auth: false, scope, level: 'MANAGE', source: 'auth-off', reload };
-  if (scope === 'admin') return { auth: true, scope, level: 'MANAGE', source: 'server', reload };
-  if (loaded.data !== undefined) return { auth: true, scope, level: loaded.data, source: 'server', reload };
-  if (loaded.loading) return { auth: true, scope, level: undefined, source: 'pending', reload };
-  return { auth: true, scope, level: defaultLevelOf(scope), source: 'scope', reload };
+  return { ...standingOf(session, { level: loaded.data, loading: loaded.loading }), reload: loaded.reload };
 }
 
 const KIND_NOUN: Record<ResourceKind, string> = { experiment: 'experiment', registered_model: 'model' };
