@@ -1,6 +1,6 @@
 /**
- * One model version: stage (transition for write tokens; a promotion policy's refusal shown as the server
- * words it), aliases, tags, description, source, and the version's own audit entries.
+ * One model version: stage (transition with EDIT on the model; a promotion policy's refusal shown as the
+ * server words it), aliases, tags, description, source, and the version's own audit entries.
  */
 import { useState } from 'preact/hooks';
 import { ErrorBox, Link, Loading, PageHeader } from '../components/common.js';

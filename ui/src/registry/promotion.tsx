@@ -175,7 +175,7 @@ export function PoliciesSection(props: { model: string; canEdit?: boolean }) {
       {loaded.loading && !loaded.data ? (
         <Loading />
       ) : policies.length === 0 ? (
-        <p class="muted">No policies: any write token may set any alias or stage.</p>
+        <p class="muted">No policies: anyone who may edit this model (EDIT) may set any alias or stage.</p>
       ) : (
         <table class="grid">
           <thead>
