@@ -209,6 +209,37 @@ describe('levels and actions under --auth', () => {
     if (current) current.errors = unexpectedErrors(current, [/status of 404 \(Not Found\)/]);
   });
 
+  it('a change the server refuses is shown in place, and the list shows what the server kept', async () => {
+    await admin.mlflow('experiments/permissions/create', {
+      experiment_id: world.shared,
+      username: 'read-person',
+      permission: 'READ',
+    });
+    const page = await signedIn(server.named.owner as string, `#/experiments/${world.shared}`);
+    await page.locator('summary', { hasText: 'Permissions' }).click();
+    await expect
+      .poll(() => grantsOf(page))
+      .toEqual({
+        owner: 'MANAGE',
+        'read-person': 'READ',
+        'write-person': 'READ',
+      });
+
+    // Someone else revokes it while the page shows it; changing it now is refused (MLflow: not found).
+    await admin.call('DELETE', '/api/2.0/mlflow/experiments/permissions/delete', {
+      experiment_id: world.shared,
+      username: 'read-person',
+    });
+    await page.getByRole('combobox', { name: 'Permission of read-person' }).selectOption('EDIT');
+    await page
+      .getByRole('alert')
+      .getByText(/username=read-person not found/)
+      .waitFor();
+    await expect.poll(() => grantsOf(page)).toEqual({ owner: 'MANAGE', 'write-person': 'READ' });
+    expect(await grantOnShared('read-person')).toBe(404);
+    if (current) current.errors = unexpectedErrors(current, [/status of 404 \(Not Found\)/]);
+  });
+
   it('on a registered model: its MANAGE holder sees Permissions and Delete until it lowers its own grant; a default write token sees neither', async () => {
     const owner = await signedIn(server.named.owner as string, `#/models/${world.model}`);
     await owner.getByRole('heading', { level: 1, name: world.model }).waitFor();

@@ -58,6 +58,9 @@ export function PermissionsPanel(props: {
   const levelId = useId();
   const adding = useAction();
   const changing = useAction();
+  // Bumped after every change: a refused change redraws the row's picker with the level the server kept
+  // (a controlled <select> whose value prop did not change would otherwise keep showing the refused one).
+  const [attempts, setAttempts] = useState(0);
 
   return (
     <section class="panel permissions-panel" aria-labelledby="permissions-title">
@@ -86,12 +89,14 @@ export function PermissionsPanel(props: {
                 <td class="mono">{row.user}</td>
                 <td>
                   <LevelSelect
+                    key={`${row.level}:${attempts}`}
                     value={row.level}
                     label={`Permission of ${row.user}`}
                     disabled={changing.busy}
                     onChange={async (next) => {
                       if (next === row.level) return;
                       await changing.run(() => permissionsApi.change(kind, resource, row.user, next));
+                      setAttempts((count) => count + 1);
                       loaded.reload();
                       props.onChanged?.(row.user);
                     }}
