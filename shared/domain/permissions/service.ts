@@ -31,6 +31,7 @@ import {
   MAX_RESOURCE_BYTES,
   type PermissionRepository,
 } from '../../store/permissions/repository.js';
+import { parseExperimentId } from '../ids.js';
 
 /** An unrestricted actor: nobody authenticated (local, no --auth) or an operator's CLI. */
 export type Actor = CallerPermissions | undefined;
@@ -77,6 +78,14 @@ export function parseResourceKind(field: string, value: string): ResourceKind {
     );
   }
   return value;
+}
+
+/**
+ * A resource as grants key it: an experiment id in its canonical decimal form (`07` is experiment 7, as
+ * every experiment endpoint reads it; a malformed id is INVALID_PARAMETER_VALUE), a model name as given.
+ */
+export function resourceKey(kind: ResourceKind, raw: string, field = 'experiment_id'): string {
+  return kind === 'experiment' ? parseExperimentId(field, raw) : raw;
 }
 
 /** A permission name, as MLflow validates it (`_validate_permission`): exact, upper case. */
@@ -126,7 +135,8 @@ export class PermissionService {
   constructor(private readonly deps: PermissionServiceDeps) {}
 
   /** The actor's level on a resource; an unrestricted actor holds MANAGE everywhere. */
-  levelOf(actor: Actor, kind: ResourceKind, resource: string): PermissionLevel {
+  levelOf(actor: Actor, kind: ResourceKind, raw: string): PermissionLevel {
+    const resource = resourceKey(kind, raw, 'resource');
     return actor ? actor.levelOn(kind, resource) : 'MANAGE';
   }
 
@@ -142,7 +152,8 @@ export class PermissionService {
   }
 
   /** MLflow's create: the grant must not exist yet (RESOURCE_ALREADY_EXISTS). */
-  async create(actor: Actor, ref: GrantRef, permission: string): Promise<Grant> {
+  async create(actor: Actor, given: GrantRef, permission: string): Promise<Grant> {
+    const ref = keyed(given);
     this.requireManage(actor, ref.kind, ref.resource);
     const grant = await this.validated(ref, permission);
     try {
@@ -159,7 +170,8 @@ export class PermissionService {
    * Adds or replaces a grant (`cairn permission grant`): the same checks as create, without its refusal
    * of an existing grant.
    */
-  async put(actor: Actor, ref: GrantRef, permission: string): Promise<Grant> {
+  async put(actor: Actor, given: GrantRef, permission: string): Promise<Grant> {
+    const ref = keyed(given);
     this.requireManage(actor, ref.kind, ref.resource);
     const grant = await this.validated(ref, permission);
     await this.deps.grants.put(grant);
@@ -171,7 +183,8 @@ export class PermissionService {
    * MLflow's get. Neither the principal nor the resource needs to exist any more: a grant left by a revoked
    * token or a purged experiment can still be read, changed and removed.
    */
-  async get(actor: Actor, ref: GrantRef): Promise<Grant> {
+  async get(actor: Actor, given: GrantRef): Promise<Grant> {
+    const ref = keyed(given);
     this.requireManage(actor, ref.kind, ref.resource);
     const grant = await this.deps.grants.get(ref.principal, ref.kind, ref.resource);
     if (!grant) throw grantNotFound(ref);
@@ -179,7 +192,8 @@ export class PermissionService {
   }
 
   /** MLflow's update: the grant must exist (RESOURCE_DOES_NOT_EXIST). */
-  async update(actor: Actor, ref: GrantRef, permission: string): Promise<Grant> {
+  async update(actor: Actor, given: GrantRef, permission: string): Promise<Grant> {
+    const ref = keyed(given);
     this.requireManage(actor, ref.kind, ref.resource);
     const level = parsePermission(permission);
     const grant: Grant = { ...ref, permission: level };
@@ -194,7 +208,8 @@ export class PermissionService {
   }
 
   /** MLflow's delete: the grant must exist (RESOURCE_DOES_NOT_EXIST). */
-  async delete(actor: Actor, ref: GrantRef): Promise<void> {
+  async delete(actor: Actor, given: GrantRef): Promise<void> {
+    const ref = keyed(given);
     this.requireManage(actor, ref.kind, ref.resource);
     try {
       await this.deps.grants.delete(ref.principal, ref.kind, ref.resource);
@@ -209,7 +224,8 @@ export class PermissionService {
    * Every grant on one resource, by principal (the UI's permissions panel, `cairn permission list`). A
    * resource that no longer exists is still listed while grants remain on it, so they can be removed.
    */
-  async grantsOn(actor: Actor, kind: ResourceKind, resource: string): Promise<Grant[]> {
+  async grantsOn(actor: Actor, kind: ResourceKind, raw: string): Promise<Grant[]> {
+    const resource = resourceKey(kind, raw, 'resource');
     this.requireManage(actor, kind, resource);
     const grants = await this.deps.grants.grantsOn(kind, resource);
     if (grants.length === 0 && (await this.resolve(kind, resource)) === undefined) {
@@ -260,6 +276,10 @@ function principalNotFound(name: string): ResourceDoesNotExistError {
   return new ResourceDoesNotExistError(
     `User with username=${name} not found: no API token has that name (a token's name is its user name).`,
   );
+}
+
+function keyed(ref: GrantRef): GrantRef {
+  return { ...ref, resource: resourceKey(ref.kind, ref.resource) };
 }
 
 function compare(a: string, b: string): number {
