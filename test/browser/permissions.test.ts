@@ -147,6 +147,23 @@ describe('levels and actions under --auth', () => {
     expect(names.some((name) => /^Delete \(\d+\)$/.test(name))).toBe(true);
     expect(names).not.toContain('Delete experiment');
     expect(await page.getByText('Permissions', { exact: true }).count()).toBe(0);
+
+    // Its runs' pages likewise: the experiment's level shown, and Delete (EDIT) only where it holds EDIT.
+    for (const [experimentId, level] of [
+      [world.shared, 'READ'],
+      [world.open, 'EDIT'],
+    ] as const) {
+      await page.goto(`${server.url}/#/experiments/${experimentId}`);
+      await page
+        .getByRole('table', { name: /Runs of experiment/ })
+        .getByRole('link', { name: 'baseline' })
+        .click();
+      await page.getByText('Run ID').waitFor();
+      await expect.poll(() => badge(page)).toBe(level);
+      expect(await page.getByRole('button', { name: 'Delete', exact: true }).count()).toBe(
+        level === 'EDIT' ? 1 : 0,
+      );
+    }
     if (current) current.errors = unexpectedErrors(current);
   });
 

@@ -9,7 +9,7 @@ import { api, type Run } from '../lib/api.js';
 import { useLoad } from '../lib/hooks.js';
 import { experimentActions } from '../lib/permissions.js';
 import type { RunTab } from '../lib/route.js';
-import { useStanding } from '../lib/standing.js';
+import { LevelBadge, useStanding } from '../lib/standing.js';
 import { MetricsTab } from '../run/metrics-tab.js';
 import { Overview } from '../run/overview.js';
 import { metricKeys, runLabel } from '../run/run-model.js';
@@ -99,7 +99,12 @@ export function RunPage(props: { experimentId: string; runId: string; tab: RunTa
             {deleted && <span class="status run-deleted">deleted</span>}
           </>
         }
-        actions={canChangeRun ? <LifecycleActions run={run} onChanged={loaded.reload} /> : undefined}
+        actions={
+          <>
+            <LevelBadge standing={standing} kind="experiment" />
+            {canChangeRun && <LifecycleActions run={run} onChanged={loaded.reload} />}
+          </>
+        }
       />
       <p class="run-id muted small">
         Run ID <code>{run.info.run_id}</code> <CopyButton text={run.info.run_id} label="Copy run ID" />
