@@ -25,6 +25,7 @@ import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
+import { grantCache } from '../middleware/permission-check.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { registryOperations } from './operations.js';
 import { registeredModelPermissionOperations } from './permissions.js';
@@ -99,6 +100,7 @@ const registry = new RegistryService(
 );
 
 const grants = new DynamoPermissionRepository(doc, config.tableName);
+const grantsCached = grantCache(grants);
 const principals = new DynamoPrincipalDirectory(client, config.tableName);
 const permissions = new PermissionService({
   grants,
@@ -113,7 +115,9 @@ export const handler = createHttpHandler(
   {
     ...registryOperations(registry),
     ...promotionOperations(new PromotionPolicyService(promotions, registryRepo)),
-    ...registeredModelPermissionOperations(permissions, grants),
+    ...registeredModelPermissionOperations(permissions, grantsCached),
   },
   observability,
+  // Registered models are named by the request itself: the check reads only the caller's grants.
+  { grants: grantsCached, lookups: {} },
 );

@@ -11,6 +11,7 @@ import {
 } from '../../shared/api/schema.js';
 import type { RegistryService } from '../../shared/domain/registry/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+import { requireLevel } from '../middleware/permission-check.js';
 import { modelResponse, modelVersionJson, registeredModelJson, versionResponse } from './json.js';
 
 const ByName = v.object({ name: requiredString });
@@ -155,10 +156,13 @@ export function registryOperations(registry: RegistryService): Operations {
       return versionResponse(await registry.getVersionByAlias(message.name, message.alias));
     },
 
-    async createModelVersion({ fields, principal }) {
+    async createModelVersion(request) {
+      const { fields, principal } = request;
       const message = parseMessage(CreateVersion, fields);
       return versionResponse(
         await registry.createVersion({
+          // The route needs EDIT on the model; the files it will serve need READ where they come from.
+          mayRead: (kind, resource) => requireLevel(request, kind, resource, 'READ'),
           name: message.name,
           ...(principal ? { userId: principal } : {}),
           source: message.source,

@@ -10,6 +10,7 @@ import { LoggedModelService } from '../../shared/domain/logged-models/service.js
 import { experimentResource, registeredModelResource } from '../../shared/domain/permissions/resources.js';
 import { PermissionService } from '../../shared/domain/permissions/service.js';
 import { RunService } from '../../shared/domain/runs/service.js';
+import { ResourceDoesNotExistError } from '../../shared/errors.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
@@ -18,8 +19,11 @@ import { DynamoPrincipalDirectory } from '../../shared/store/permissions/princip
 import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
+import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
 import { createHttpHandler, textResponse } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
+import { grantCache } from '../middleware/permission-check.js';
+import { ownerLookupOf } from '../middleware/resource-resolution.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { experimentOperations } from './experiments.js';
 import { loggedModelOperations } from './logged-models.js';
@@ -51,7 +55,7 @@ const loggedModels = new LoggedModelService(new DynamoLoggedModelRepository(doc,
 const runs: RunService = new RunService(runRepository, experiments, loggedModels);
 const grants = new DynamoPermissionRepository(doc, config.tableName);
 const principals = new DynamoPrincipalDirectory(client, config.tableName);
-const permissions = new PermissionService({
+const permissionService = new PermissionService({
   grants,
   principalExists: async (name) => (await principals.get(name)) !== undefined,
   // Registered models too: the web UI lists a model's grants through this function's permissions/list.
@@ -61,6 +65,24 @@ const permissions = new PermissionService({
   },
   changed: invalidateGrants,
 });
+// The permission check's reads: a run's or logged model's experiment from its one item (projected), and an
+// experiment's id by name for get-by-name.
+const owners = new DynamoRunReader(client, config.tableName);
+const permissions = {
+  grants: grantCache(grants),
+  lookups: {
+    runExperiments: ownerLookupOf((runId) => owners.get(runId)),
+    loggedModelExperiments: ownerLookupOf((modelId) => owners.getLoggedModel(modelId)),
+    experimentIdByName: async (name: string) => {
+      try {
+        return (await experiments.getByName(name)).experimentId;
+      } catch (error) {
+        if (error instanceof ResourceDoesNotExistError) return undefined;
+        throw error;
+      }
+    },
+  },
+};
 
 export const handler = createHttpHandler(
   'tracking',
@@ -71,7 +93,8 @@ export const handler = createHttpHandler(
     ...experimentOperations(experiments),
     ...runOperations(runs, observability),
     ...loggedModelOperations(loggedModels),
-    ...experimentPermissionOperations(permissions, grants),
+    ...experimentPermissionOperations(permissionService, permissions.grants),
   },
   observability,
+  permissions,
 );

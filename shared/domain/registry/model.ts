@@ -1,4 +1,5 @@
 /** The registry's entities. Types only, so that search and store modules need not import the service. */
+import type { ResourceKind } from '../../auth/permissions.js';
 import type { ArtifactOwner } from '../artifacts/paths.js';
 import type { FileDigest } from '../promotion/model.js';
 
@@ -80,6 +81,13 @@ export interface CreateVersionInput {
   description?: string;
   loggedModelId?: string;
   tags: { key: string; value: string }[];
+  /**
+   * Called, before anything is written, with each resource the version's files are read from: the
+   * experiment of the source's run or logged model, or the registered model a `models:/<name>/<version>`
+   * source copies. Throws to refuse (issue 16: registering needs READ there, or a version would serve files
+   * its creator may not read). Unset without auth.
+   */
+  mayRead?: (kind: ResourceKind, resource: string) => void;
 }
 
 export interface RegistryRepository {
@@ -87,6 +95,8 @@ export interface RegistryRepository {
   createModel(input: NewRegisteredModel): Promise<RegisteredModel>;
   renameModel(model: RegisteredModel, newName: string, now: number): Promise<void>;
   updateModel(modelId: string, description: string, now: number): Promise<boolean>;
+  /** The model's last_updated_timestamp becomes `now` (a change to one of its versions, as MLflow's stores). */
+  touchModel(modelId: string, now: number): Promise<boolean>;
   deleteModel(model: RegisteredModel): Promise<void>;
   setModelTag(modelId: string, key: string, value: string): Promise<boolean>;
   deleteModelTag(modelId: string, key: string): Promise<boolean>;

@@ -182,7 +182,8 @@ export class RegistryService {
     const sources = readingOnce(this.sources);
     const resolved = await resolveVersionSource(input, kind, sources, this.config.artifactRoot);
     const location = await locateSource(input.source, this.config.artifactRoot, sources);
-    const copied = await this.copiedFrom(input.source);
+    if (location) input.mayRead?.('experiment', location.owner.experimentId);
+    const copied = await this.copiedFrom(input.source, input.mayRead);
     const now = this.clock();
     const number = await this.repo.nextVersion(model.modelId, now);
     if (number === undefined) throw modelNotFound(input.name);
@@ -218,9 +219,13 @@ export class RegistryService {
    * copy stays unverified (a registered model URI names no run), so promotion policies refuse it. A
    * version that does not exist leaves the source as given.
    */
-  private async copiedFrom(source: string): Promise<string | undefined> {
+  private async copiedFrom(
+    source: string,
+    mayRead?: CreateVersionInput['mayRead'],
+  ): Promise<string | undefined> {
     const match = /^models:\/([^/]+)\/(\d{1,15})$/.exec(source);
     if (!match || isLoggedModelId(match[1] as string)) return undefined;
+    mayRead?.('registered_model', match[1] as string);
     try {
       const { version } = await this.getVersion(match[1] as string, match[2] as string);
       return version.storageLocation ?? version.source;
@@ -305,6 +310,8 @@ export class RegistryService {
         ),
       );
     }
+    // A stage change is a change to the model too (MLflow's stores; the UI lists models by it).
+    await this.repo.touchModel(model.modelId, now);
     return this.getVersion(name, rawVersion);
   }
 

@@ -162,6 +162,15 @@ export class DynamoRegistryRepository implements RegistryRepository {
     });
   }
 
+  touchModel(modelId: string, now: number): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: modelEntity.key(modelId),
+      UpdateExpression: 'SET last_updated_timestamp = :now',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':now': now },
+    });
+  }
+
   async deleteModel(model: RegisteredModel): Promise<void> {
     await this.deleteVersionItems(model.modelId);
     await this.doc.send(

@@ -64,6 +64,12 @@ export class MemoryRegistryRepository implements RegistryRepository {
     return stored !== undefined;
   }
 
+  async touchModel(modelId: string, now: number) {
+    const stored = this.models.get(modelId);
+    if (stored) stored.lastUpdatedTimestamp = now;
+    return stored !== undefined;
+  }
+
   async deleteModel(model: RegisteredModel) {
     for (const version of await this.listVersions(model.modelId)) {
       this.versions.delete(versionKey(model.modelId, version.version));
