@@ -167,6 +167,24 @@ describe('levels and actions under --auth', () => {
     if (current) current.errors = unexpectedErrors(current);
   });
 
+  it('NO_PERMISSIONS: the experiment’s page says it is not allowed, naming it, and shows nothing of it', async () => {
+    const hidden = (
+      await admin.mlflow<{ experiment_id: string }>('experiments/create', { name: 'perm-hidden' })
+    ).experiment_id;
+    await admin.mlflow('experiments/permissions/create', {
+      experiment_id: hidden,
+      username: 'read-person',
+      permission: 'NO_PERMISSIONS',
+    });
+    const page = await signedIn(server.tokens.read, `#/experiments/${hidden}`);
+    const refusal = page.getByRole('alert').filter({ hasText: 'Not allowed' });
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toContain(hidden);
+    expect(await page.getByText('perm-hidden').count()).toBe(0);
+    expect(await page.getByRole('table', { name: /Runs of experiment/ }).count()).toBe(0);
+    if (current) current.errors = unexpectedErrors(current, [/status of 403 \(Forbidden\)/]);
+  });
+
   it('a MANAGE holder grants, changes and revokes on the experiment, and the list follows', async () => {
     const page = await signedIn(server.named.owner as string, `#/experiments/${world.shared}`);
     await page
