@@ -51,6 +51,29 @@ describe('without --auth', () => {
     expect(names).toContain('Edit description');
     expect(await page.locator('.level-badge').count()).toBe(0);
     expect(await page.getByText('Permissions', { exact: true }).count()).toBe(0);
+
+    // The note and tags are edited in place (MLflow's mlflow.note.content tag and experiment tags).
+    await page.getByRole('button', { name: 'Edit description' }).click();
+    await page.getByRole('textbox', { name: 'Description' }).fill('Weekly churn retrain.');
+    await page.getByRole('button', { name: 'Save description' }).click();
+    await page.getByText('Weekly churn retrain.').waitFor();
+    await page.getByText('Edit tags').click();
+    await page.getByLabel('Tag key').fill('team');
+    await page.getByLabel('Tag value').fill('growth');
+    await page.getByRole('button', { name: 'Set tag' }).click();
+    // The header's tag list shows it once the experiment is read again.
+    await page.locator('.tag-list', { hasText: 'growth' }).waitFor();
+    const client = new Client(server.url);
+    const { experiment } = await client.call<{ experiment: { tags: { key: string; value: string }[] } }>(
+      'GET',
+      `/api/2.0/mlflow/experiments/get?experiment_id=${experimentId}`,
+    );
+    expect(experiment.tags).toEqual(
+      expect.arrayContaining([
+        { key: 'mlflow.note.content', value: 'Weekly churn retrain.' },
+        { key: 'team', value: 'growth' },
+      ]),
+    );
   });
 
   it('the model page likewise, promotion policies included', async () => {
