@@ -281,11 +281,17 @@ describe('admin, existence and the cache', () => {
     await ok(call(bearer, 'POST', 'runs/log-metric', metric(runX)));
   });
 
-  it('answers 404 for a run that does not exist, as without permissions', async () => {
+  it('answers 404 for a run that does not exist and 400 for a malformed id, as without permissions', async () => {
     const bearer = await tokenWith('reader-edit-x-3', 'read', [['experiment', x, 'EDIT']]);
     const missing = await call(bearer, 'POST', 'runs/log-metric', metric('0123456789abcdef0123456789abcdef'));
     expect(missing.status).toBe(404);
     expect(missing.body.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
+    // A malformed id is never looked up (nor used as a key): the operation's own 400.
+    const malformed = await call(bearer, 'POST', 'runs/log-metric', metric(`r${'x'.repeat(2000)}`));
+    expect(malformed.status).toBe(400);
+    const traceHolder = await tokenWith('trace-edit-x', 'read', [['experiment', x, 'EDIT']]);
+    const badTrace = await call(traceHolder, 'GET', `traces/tr-${'z'.repeat(2000)}/info`);
+    expect(badTrace.status).toBe(400);
   });
 
   it('a grant changed after a request is in force once the cache TTL has passed', async () => {
