@@ -5,7 +5,6 @@
 import { TRACKING_ROUTE_SPECS } from '../../shared/api/routes-tracking.js';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
-import { isLoggedModelId, isRunId } from '../../shared/domain/ids.js';
 import { LoggedModelService } from '../../shared/domain/logged-models/service.js';
 import { RunService } from '../../shared/domain/runs/service.js';
 import { ResourceDoesNotExistError } from '../../shared/errors.js';
@@ -54,8 +53,8 @@ const owners = new DynamoRunReader(client, config.tableName);
 const permissions = {
   grants: grantCache(new DynamoPermissionRepository(doc, config.tableName)),
   lookups: {
-    runExperiments: ownerLookupOf((runId) => owners.get(runId), isRunId),
-    loggedModelExperiments: ownerLookupOf((modelId) => owners.getLoggedModel(modelId), isLoggedModelId),
+    runExperiments: ownerLookupOf((runId) => owners.get(runId)),
+    loggedModelExperiments: ownerLookupOf((modelId) => owners.getLoggedModel(modelId)),
     experimentIdByName: async (name: string) => {
       try {
         return (await experiments.getByName(name)).experimentId;

@@ -130,6 +130,8 @@ describe('a grant lowers a scope on one resource', () => {
   it('NO_PERMISSIONS on X: every read of X, its runs, artifacts, logged models and traces is 403', async () => {
     const bearer = await tokenWith('reader-none-x', 'read', [['experiment', x, 'NO_PERMISSIONS']]);
     await denied(call(bearer, 'GET', 'experiments/get', { experiment_id: x }), 'NO_PERMISSIONS');
+    // Another spelling of the same id is the same experiment (the services read '007' as 7).
+    await denied(call(bearer, 'GET', 'experiments/get', { experiment_id: `00${x}` }), `experiment '${x}'`);
     await denied(call(bearer, 'GET', 'experiments/get-by-name', { experiment_name: 'perm-x' }));
     await denied(call(bearer, 'GET', 'runs/get', { run_id: runX }), 'NO_PERMISSIONS', `run '${runX}'`);
     await denied(call(bearer, 'GET', 'metrics/get-history', { run_id: runX, metric_key: 'm' }));
