@@ -182,7 +182,9 @@ function namedStrings(locator: ResourceLocator, request: ApiRequest): string[] {
     case 'artifact_path':
       return artifactExperiment(request);
     case 'name':
-      return strings(fields.name);
+      // The registry finds a model by the name as given, else by its NFC form (findByName): both are
+      // checked, so a grant on 'café' holds for any spelling that reaches it.
+      return strings(fields.name).flatMap((name) => [name, name.normalize('NFC')]);
   }
 }
 

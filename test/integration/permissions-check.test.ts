@@ -240,6 +240,12 @@ describe('artifacts, logged models, traces and the registry', () => {
       ['registered_model', MODEL, 'NO_PERMISSIONS'],
     ]);
     await denied(call(hidden, 'GET', 'registered-models/get', { name: MODEL }));
+    // The registry finds a model by its NFC form too: another spelling is the same model.
+    await ok(call(admin, 'POST', 'registered-models/create', { name: 'caf\u00e9' }));
+    const hiddenCafe = await tokenWith('cafe-hidden', 'read', [
+      ['registered_model', 'caf\u00e9', 'NO_PERMISSIONS'],
+    ]);
+    await denied(call(hiddenCafe, 'GET', 'registered-models/get', { name: 'cafe\u0301' }), 'NO_PERMISSIONS');
     await denied(
       call(hidden, 'GET', '/model-versions/get-artifact', { name: MODEL, version: '1', path: 'x' }),
     );

@@ -106,6 +106,7 @@ describe('namedIds: every place an operation reads an id from', () => {
     ['artifact_path', { fields: { path: '13/abc/artifacts/' } }, ['13']],
     ['artifact_path', { greedyPath: '%31%32/abc/artifacts/a.txt' }, ['12']],
     ['name', { fields: { name: 'model' } }, ['model']],
+    ['name', { fields: { name: 'cafe\u0301' } }, ['cafe\u0301', 'caf\u00e9']],
     // Not strings, empty or absent: nothing named (the operation answers its own 400).
     ['experiment_id', { fields: { experiment_id: 7 } }, []],
     ['run_id', { fields: { run_id: '' } }, []],
