@@ -99,11 +99,14 @@ function field(value: unknown, ...path: string[]): unknown {
  * as the artifact service canonicalizes it; a path it would refuse is refused here with the same 400.
  */
 function artifactExperiment(request: ApiRequest): string[] {
-  const raw = request.greedyPath ?? strings(request.fields.path)[0];
-  if (raw === undefined) return [];
-  const canonical = canonicalArtifactPath(raw.replace(/\/+$/, ''), 'path');
-  const first = canonical.split('/')[0] ?? '';
-  return first === '' ? [] : [first];
+  // A `{path+}` route's path is in the URL (its `path` field, on multipart routes, is a file name);
+  // the listing's is its `path` field.
+  const raws = request.greedyPath === undefined ? strings(request.fields.path) : [request.greedyPath];
+  return raws.flatMap((raw) => {
+    const canonical = canonicalArtifactPath(raw.replace(/\/+$/, ''), 'path');
+    const first = canonical.split('/')[0] ?? '';
+    return first === '' ? [] : [first];
+  });
 }
 
 /**
