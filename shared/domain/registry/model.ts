@@ -64,6 +64,11 @@ export interface NewRegisteredModel {
   tags: Record<string, string>;
   now: number;
   userId?: string;
+  /**
+   * Called once the name is this model's (its claim won) and before the model can be found: the creator's
+   * MANAGE grant is written here (issue 16). If it throws, the name is released and nothing is created.
+   */
+  beforeVisible?: () => Promise<void>;
 }
 
 export interface VersionChanges {
@@ -93,8 +98,19 @@ export interface CreateVersionInput {
 export interface RegistryRepository {
   getModelByName(name: string): Promise<RegisteredModel | undefined>;
   createModel(input: NewRegisteredModel): Promise<RegisteredModel>;
-  renameModel(model: RegisteredModel, newName: string, now: number): Promise<void>;
+  /**
+   * `beforeVisible` runs once the new name is the model's (its claim won) and before the model can be found
+   * under it: the model's grants are copied to the new name there (issue 16). If it throws, nothing changes.
+   */
+  renameModel(
+    model: RegisteredModel,
+    newName: string,
+    now: number,
+    beforeVisible?: () => Promise<void>,
+  ): Promise<void>;
   updateModel(modelId: string, description: string, now: number): Promise<boolean>;
+  /** The model's last_updated_timestamp becomes `now` (a change to one of its versions, as MLflow's stores). */
+  touchModel(modelId: string, now: number): Promise<boolean>;
   deleteModel(model: RegisteredModel): Promise<void>;
   setModelTag(modelId: string, key: string, value: string): Promise<boolean>;
   deleteModelTag(modelId: string, key: string): Promise<boolean>;
