@@ -168,14 +168,18 @@ describe('a grant raises a scope on one resource', () => {
     );
   });
 
-  it('write token with MANAGE on an experiment it made may delete it; without, may not', async () => {
+  it('deleting an experiment needs MANAGE: its creator holds it, another write token does not', async () => {
     const maker = await token('maker', 'write');
     const made = (await ok(call(maker, 'POST', 'experiments/create', { name: 'perm-made' })))
       .experiment_id as string;
-    await denied(call(maker, 'POST', 'experiments/delete', { experiment_id: made }), 'holds EDIT');
-    const manager = await tokenWith('manager', 'write', [['experiment', made, 'MANAGE']]);
-    await ok(call(manager, 'POST', 'experiments/delete', { experiment_id: made }));
-    await ok(call(manager, 'POST', 'experiments/restore', { experiment_id: made }));
+    const other = await token('other-writer', 'write');
+    await denied(call(other, 'POST', 'experiments/delete', { experiment_id: made }), 'holds EDIT');
+    await ok(call(maker, 'POST', 'experiments/delete', { experiment_id: made }));
+    await ok(call(maker, 'POST', 'experiments/restore', { experiment_id: made }));
+    const manager = await tokenWith('manager', 'write', [['experiment', x, 'MANAGE']]);
+    await denied(call(other, 'POST', 'experiments/delete', { experiment_id: x }), 'needs MANAGE');
+    await ok(call(manager, 'POST', 'experiments/delete', { experiment_id: x }));
+    await ok(call(manager, 'POST', 'experiments/restore', { experiment_id: x }));
   });
 });
 
