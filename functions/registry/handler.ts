@@ -6,6 +6,7 @@
  */
 import { REGISTRY_ROUTE_SPECS } from '../../shared/api/routes-registry.js';
 import { invalidateGrants } from '../../shared/auth/permission-cache.js';
+import { StoredResourceGrants } from '../../shared/auth/resource-grants.js';
 import { loadConfig } from '../../shared/config.js';
 import { withModelVersion } from '../../shared/domain/logged-models/registrations.js';
 import { registeredModelResource } from '../../shared/domain/permissions/resources.js';
@@ -97,6 +98,12 @@ const registry = new RegistryService(
       }
     },
   },
+  // Grants follow registered models (issue 16): the creator's MANAGE, moved on rename, dropped on delete.
+  new StoredResourceGrants(
+    new DynamoPermissionRepository(doc, config.tableName),
+    undefined,
+    (message, details) => observability.logger.warn(message, details),
+  ),
 );
 
 const grants = new DynamoPermissionRepository(doc, config.tableName);

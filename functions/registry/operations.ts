@@ -9,8 +9,10 @@ import {
   requiredString,
   str,
 } from '../../shared/api/schema.js';
+import { hiddenFrom } from '../../shared/auth/search-visibility.js';
 import type { RegistryService } from '../../shared/domain/registry/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+import { requireLevel } from '../middleware/permission-check.js';
 import { modelResponse, modelVersionJson, registeredModelJson, versionResponse } from './json.js';
 
 const ByName = v.object({ name: requiredString });
@@ -67,12 +69,14 @@ const EMPTY = {};
 
 export function registryOperations(registry: RegistryService): Operations {
   return {
-    async createRegisteredModel({ fields, principal }) {
+    async createRegisteredModel({ fields, caller, principal }) {
       const message = parseMessage(CreateModel, fields);
+      // The creator (MLflow's user_id) also gets MANAGE on the model (issue 16).
+      const creator = caller?.principal ?? principal;
       return modelResponse(
         await registry.createModel({
           name: message.name,
-          ...(principal ? { userId: principal } : {}),
+          ...(creator ? { userId: creator } : {}),
           tags: message.tags,
           ...(message.description === undefined ? {} : { description: message.description }),
         }),
@@ -100,13 +104,14 @@ export function registryOperations(registry: RegistryService): Operations {
       return jsonResponse(EMPTY);
     },
 
-    async searchRegisteredModels({ fields }) {
+    async searchRegisteredModels({ fields, caller }) {
       const message = parseMessage(Search, fields);
       const { page, views } = await registry.searchModels({
         filter: message.filter,
         orderBy: message.order_by,
         maxResults: message.max_results,
         pageToken: message.page_token || undefined,
+        hidden: hiddenFrom(caller, 'registered_model'),
       });
       return jsonResponse({
         ...(views.length > 0
@@ -155,10 +160,13 @@ export function registryOperations(registry: RegistryService): Operations {
       return versionResponse(await registry.getVersionByAlias(message.name, message.alias));
     },
 
-    async createModelVersion({ fields, principal }) {
+    async createModelVersion(request) {
+      const { fields, principal } = request;
       const message = parseMessage(CreateVersion, fields);
       return versionResponse(
         await registry.createVersion({
+          // The route needs EDIT on the model; the files it will serve need READ where they come from.
+          mayRead: (kind, resource) => requireLevel(request, kind, resource, 'READ'),
           name: message.name,
           ...(principal ? { userId: principal } : {}),
           source: message.source,
@@ -189,13 +197,14 @@ export function registryOperations(registry: RegistryService): Operations {
       return jsonResponse(EMPTY);
     },
 
-    async searchModelVersions({ fields }) {
+    async searchModelVersions({ fields, caller }) {
       const message = parseMessage(Search, fields);
       const { page, models } = await registry.searchVersions({
         filter: message.filter,
         orderBy: message.order_by,
         maxResults: message.max_results,
         pageToken: message.page_token || undefined,
+        hidden: hiddenFrom(caller, 'registered_model'),
       });
       const versions = page.versions.flatMap((version) => {
         const model = models.get(version.modelId);

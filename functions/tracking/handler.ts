@@ -4,8 +4,10 @@
  */
 import { TRACKING_ROUTE_SPECS } from '../../shared/api/routes-tracking.js';
 import { invalidateGrants } from '../../shared/auth/permission-cache.js';
+import { StoredResourceGrants } from '../../shared/auth/resource-grants.js';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
+import { isLoggedModelId, isRunId } from '../../shared/domain/ids.js';
 import { LoggedModelService } from '../../shared/domain/logged-models/service.js';
 import { experimentResource, registeredModelResource } from '../../shared/domain/permissions/resources.js';
 import { PermissionService } from '../../shared/domain/permissions/service.js';
@@ -46,6 +48,12 @@ const experiments: ExperimentService = new ExperimentService(
   { artifactRoot: config.artifactRoot, allowClientArtifactLocation: config.allowClientArtifactLocation },
   Date.now,
   (experimentId, from, to): Promise<void> => runs.setLifecycleForExperiment(experimentId, from, to),
+  // The creator's MANAGE on a new experiment (issue 16); a deleted experiment keeps its grants.
+  new StoredResourceGrants(
+    new DynamoPermissionRepository(doc, config.tableName),
+    undefined,
+    (message, details) => observability.logger.warn(message, details),
+  ),
 );
 const runRepository = new DynamoRunRepository(doc, config.tableName);
 const loggedModels = new LoggedModelService(new DynamoLoggedModelRepository(doc, config.tableName), {
@@ -71,8 +79,8 @@ const owners = new DynamoRunReader(client, config.tableName);
 const permissions = {
   grants: grantCache(grants),
   lookups: {
-    runExperiments: ownerLookupOf((runId) => owners.get(runId)),
-    loggedModelExperiments: ownerLookupOf((modelId) => owners.getLoggedModel(modelId)),
+    runExperiments: ownerLookupOf((runId) => owners.get(runId), isRunId),
+    loggedModelExperiments: ownerLookupOf((modelId) => owners.getLoggedModel(modelId), isLoggedModelId),
     experimentIdByName: async (name: string) => {
       try {
         return (await experiments.getByName(name)).experimentId;

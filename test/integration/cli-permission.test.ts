@@ -242,7 +242,11 @@ describe('cairn permission next to a running server with --auth', () => {
       { headers: bearer.dana },
     );
     expect(listed.status, listed.text).toBe(200);
-    expect(listed.body.permissions).toEqual([{ principal: 'dana', username: 'dana', permission: 'MANAGE' }]);
+    // root's MANAGE beside it: the creator's grant (issue 16).
+    expect(listed.body.permissions).toEqual([
+      { principal: 'dana', username: 'dana', permission: 'MANAGE' },
+      { principal: 'root', username: 'root', permission: 'MANAGE' },
+    ]);
   });
 
   it('enters tokens from before the principal directory, so the API can grant to them', async () => {

@@ -286,7 +286,8 @@ describe('experiments/permissions', () => {
 
   it('lets an admin manage even where a grant says NO_PERMISSIONS', async () => {
     const id = await newExperiment();
-    const lowered = await call('root', 'POST', `${EXP}/create`, {
+    // root created it, so it holds the creator's MANAGE grant there: lowered by an update.
+    const lowered = await call('root', 'PATCH', `${EXP}/update`, {
       experiment_id: id,
       username: 'root',
       permission: 'NO_PERMISSIONS',
@@ -425,6 +426,8 @@ describe('Cairn permission reads', () => {
     expect(listed.status, listed.text).toBe(200);
     expect(listed.body.permissions).toEqual([
       { principal: 'reader', username: 'reader', permission: 'USE' },
+      // The creator's grant (issue 16).
+      { principal: 'root', username: 'root', permission: 'MANAGE' },
       { principal: 'writer', username: 'writer', permission: 'MANAGE' },
     ]);
     expect(listed.body.defaults).toEqual({ read: 'READ', write: 'EDIT', admin: 'MANAGE' });
@@ -441,9 +444,10 @@ describe('Cairn permission reads', () => {
       'RESOURCE_DOES_NOT_EXIST',
     );
     const id = await newExperiment();
-    const none = await call('root', 'GET', `${CAIRN}/list`, { kind: 'experiment', resource: id });
-    expect(none.status, none.text).toBe(200);
-    expect(none.body.permissions).toEqual([]);
+    const fresh = await call('root', 'GET', `${CAIRN}/list`, { kind: 'experiment', resource: id });
+    expect(fresh.status, fresh.text).toBe(200);
+    // A new experiment holds its creator's grant alone.
+    expect(fresh.body.permissions).toEqual([{ principal: 'root', username: 'root', permission: 'MANAGE' }]);
   });
 
   it('refuses an unknown kind and a missing resource, naming the field', async () => {
