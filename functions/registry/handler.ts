@@ -13,6 +13,7 @@ import { registeredModelResource } from '../../shared/domain/permissions/resourc
 import { PermissionService } from '../../shared/domain/permissions/service.js';
 import { PolicyPromotionGuard, PromotionPolicyService } from '../../shared/domain/promotion/service.js';
 import { RegistryService } from '../../shared/domain/registry/service.js';
+import { type WarnLog, WebhookFanOut, WebhookService } from '../../shared/domain/webhooks/service.js';
 import type { BucketListing } from '../../shared/store/artifacts/bucket-listing.js';
 import { StoredVersionFiles } from '../../shared/store/artifacts/version-files.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
@@ -24,6 +25,8 @@ import { DynamoPromotionRepository } from '../../shared/store/promotion/reposito
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
+import { webhookRuntimeFromEnv } from '../../shared/store/webhooks/from-env.js';
+import { DynamoWebhookRepository } from '../../shared/store/webhooks/repository.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
 import { grantCache } from '../middleware/permission-check.js';
@@ -31,6 +34,7 @@ import { createClientTracer } from '../middleware/tracing.js';
 import { registryOperations } from './operations.js';
 import { registeredModelPermissionOperations } from './permissions.js';
 import { promotionOperations } from './promotion.js';
+import { webhookOperations } from './webhooks.js';
 
 const config = loadConfig();
 const observability = createObservability('registry');
@@ -116,11 +120,20 @@ const permissions = new PermissionService({
   changed: invalidateGrants,
 });
 
+// Registry webhooks: the queue, sealer and publisher are chosen by the environment (in-process locally;
+// SQS, KMS and EventBridge on AWS).
+const webhookRepo = new DynamoWebhookRepository(doc, config.tableName);
+const warn: WarnLog = (message, attributes) => observability.logger.warn(message, attributes);
+const webhookRuntime = webhookRuntimeFromEnv(process.env, { repository: webhookRepo, warn });
+const webhooks = new WebhookService(webhookRepo, webhookRuntime.sealer, webhookRuntime.settings);
+const registryEvents = new WebhookFanOut(webhookRepo, webhookRuntime.queue, webhookRuntime.publisher, warn);
+
 export const handler = createHttpHandler(
   'registry',
   REGISTRY_ROUTE_SPECS,
   {
-    ...registryOperations(registry),
+    ...registryOperations(registry, registryEvents),
+    ...webhookOperations(webhooks),
     ...promotionOperations(new PromotionPolicyService(promotions, registryRepo)),
     ...registeredModelPermissionOperations(permissions, grantsCached),
   },

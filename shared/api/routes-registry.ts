@@ -1,4 +1,4 @@
-/** The registry function's routes: MLflow's model registry and Cairn's promotion policies. */
+/** The registry function's routes: MLflow's model registry and webhooks, and Cairn's promotion policies. */
 import { cairn, filtering, guarded, mlflow, onModel, type RouteSpec } from './route-kit.js';
 
 // Levels as MLflow's auth plugin: reads READ, writes (tags, aliases, stages, versions, renames) EDIT,
@@ -109,4 +109,13 @@ export const REGISTRY_ROUTE_SPECS: readonly RouteSpec[] = [
     ),
     onModel('MANAGE'),
   ),
+
+  // MLflow's registry webhooks (MLflow >= 3.3). Admin only, as MLflow's auth has it: a webhook hears every
+  // registry event and makes the server send requests to a URL of the caller's choosing.
+  mlflow('createWebhook', 'POST', '/webhooks', 'admin', 'registry'),
+  mlflow('listWebhooks', 'GET', '/webhooks', 'admin', 'registry'),
+  mlflow('getWebhook', 'GET', '/webhooks/{webhook_id}', 'admin', 'registry'),
+  mlflow('updateWebhook', 'PATCH', '/webhooks/{webhook_id}', 'admin', 'registry'),
+  mlflow('deleteWebhook', 'DELETE', '/webhooks/{webhook_id}', 'admin', 'registry'),
+  mlflow('testWebhook', 'POST', '/webhooks/{webhook_id}/test', 'admin', 'registry'),
 ];

@@ -42,6 +42,8 @@
  * | Run counters of an experiment  | table  | pk = `EXPSTATS#<experiment_id>#<shard>`, sk = `STATS`    | ADD per run create/move; BatchGet RUN_SHARDS per experiment (experiments page) |
  * | Trace by id                    | table  | pk = `TRACE#<trace_id>`, sk = `TRACE`                    | trace info, tags, metadata, assessments; spans are S3 objects (store/traces) |
  * | Traces of an experiment        | gsi1   | gsi1pk = `EXPTRACES#<experiment_id>`, gsi1sk = `<request time>#<trace_id>` | Query newest or oldest first from a page's position (search_traces, delete by age) |
+ * | Registry webhook by id         | table  | pk = `WEBHOOKS`, sk = `WEBHOOK#<webhook_id>`              | GetItem (consistent); conditional put/update/delete |
+ * | All registry webhooks          | table  | pk = `WEBHOOKS`, sk begins_with `WEBHOOK#`               | Query newest first (ids are UUIDv7); ≤ 100 items, read whole per registry event |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
@@ -289,6 +291,10 @@ export const keys = {
     gsi1sk: `${sortableNumber(requestTime)}#${traceId}`,
   }),
   experimentTracesPartition: (experimentId: string) => `EXPTRACES#${experimentId}`,
+  /** Registry webhooks: few (WEBHOOK_LIMITS.maxWebhooks), so one partition holds them all. */
+  webhook: (webhookId: string): ItemKey => ({ pk: 'WEBHOOKS', sk: `WEBHOOK#${webhookId}` }),
+  webhooksPartition: 'WEBHOOKS',
+  webhookPrefix: 'WEBHOOK#',
 } as const;
 
 /**

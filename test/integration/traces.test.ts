@@ -491,6 +491,29 @@ describe('tags, assessments and runs', () => {
     expect(
       (await api.request<{ assessment: { rationale: string } }>('GET', path)).body.assessment.rationale,
     ).toBe('because');
+    // The stock client sends the mask in FieldMask's JSON form (lowerCamelCase); paths MLflow does not
+    // update (the id, the trace, the source) are ignored, as MLflow's handler ignores them.
+    const renamed = await api.request<{
+      assessment: { assessment_name: string; assessment_id: string; feedback: unknown; rationale: string };
+    }>('PATCH', path, {
+      json: {
+        assessment: {
+          assessment_id: 'a-other',
+          assessment_name: 'better',
+          feedback: { value: false },
+          source: { source_type: 'LLM_JUDGE', source_id: 'x' },
+        },
+        update_mask: 'assessmentName,feedback,assessmentId,source',
+      },
+    });
+    expect(renamed.status, renamed.text).toBe(200);
+    expect(renamed.body.assessment).toMatchObject({
+      assessment_name: 'better',
+      assessment_id: assessmentId,
+      feedback: { value: false },
+      rationale: 'because',
+      source: { source_type: 'HUMAN', source_id: 'me' },
+    });
     const info = await api.request<{ trace: { trace_info: TraceInfoJson } }>(
       'GET',
       `${V3}/traces/${traceId}`,

@@ -18,6 +18,8 @@ if [ ! -f "$MLFLOW_TESTS/tests/tracking/test_rest_tracking.py" ]; then
   git --git-dir="$MIRROR" archive HEAD -- tests pyproject.toml 2>"$MLFLOW_TESTS.extract.log" | tar -x -C "$MLFLOW_TESTS"
 fi
 eval "$(bash "$CLIENT_SH")"
+# test_rest_store_logs_spans_via_otel_endpoint is an asyncio test (offline, from the machine's wheel folder)
+"$MLFLOW_PY" -c 'import pytest_asyncio' 2>/dev/null || $MLFLOW_VENV_PIP pytest-asyncio >&2
 
 FILES=(tests/tracking/test_rest_tracking.py tests/tracking/test_model_registry.py tests/tracking/test_mlflow_artifacts.py
   tests/tracking/test_client_webhooks.py tests/store/model_registry/test_rest_store_webhooks.py)

@@ -163,18 +163,21 @@ export class RegistryService {
     await this.grants.drop('registered_model', model.name).catch(() => undefined);
   }
 
-  async setModelTag(name: string, key: string, value: string): Promise<void> {
+  /** Returns the model as read before the write (webhook events tell prompts by its tags). */
+  async setModelTag(name: string, key: string, value: string): Promise<RegisteredModel> {
     validateRegistryTag('key', key, 'value', value);
     const model = await this.requireModel(name);
     if (!(await this.repo.setModelTag(model.modelId, key, value))) throw modelNotFound(name);
+    return model;
   }
 
-  async deleteModelTag(name: string, key: string): Promise<void> {
+  async deleteModelTag(name: string, key: string): Promise<RegisteredModel> {
     validateKey('key', key);
     const model = await this.requireModel(name);
     if (!(await this.repo.deleteModelTag(model.modelId, key))) {
       throw new ResourceDoesNotExistError(`No tag with name: ${key} in registered model ${name}`);
     }
+    return model;
   }
 
   async searchModels(search: RegistrySearch): Promise<{ page: ModelPage; views: ModelView[] }> {
@@ -299,14 +302,20 @@ export class RegistryService {
     );
   }
 
-  async setVersionTag(name: string, rawVersion: string, key: string, value: string): Promise<void> {
+  async setVersionTag(
+    name: string,
+    rawVersion: string,
+    key: string,
+    value: string,
+  ): Promise<RegisteredModel> {
     validateRegistryTag('key', key, 'value', value);
     const { model, version } = await this.getVersion(name, rawVersion);
     if (!(await this.repo.setVersionTag(model.modelId, version.version, key, value)))
       throw versionNotFound(name, version.version);
+    return model;
   }
 
-  async deleteVersionTag(name: string, rawVersion: string, key: string): Promise<void> {
+  async deleteVersionTag(name: string, rawVersion: string, key: string): Promise<RegisteredModel> {
     validateKey('key', key);
     const { model, version } = await this.getVersion(name, rawVersion);
     if (!(await this.repo.deleteVersionTag(model.modelId, version.version, key))) {
@@ -314,6 +323,7 @@ export class RegistryService {
         `No tag with name: ${key} for model version (name=${name}, version=${version.version})`,
       );
     }
+    return model;
   }
 
   async transitionStage(
@@ -386,18 +396,20 @@ export class RegistryService {
     alias: string,
     rawVersion: string,
     context: PromotionContext = {},
-  ): Promise<void> {
+  ): Promise<RegisteredModel> {
     const canonical = canonicalAlias(alias);
     const { model, version } = await this.getVersion(name, rawVersion);
     await this.askGuard({ model, version }, { kind: 'alias', name: canonical }, context);
     if (!(await this.repo.setAlias(model.modelId, canonical, version.version, this.clock())))
       throw modelNotFound(name);
+    return model;
   }
 
-  async deleteAlias(name: string, alias: string): Promise<void> {
+  async deleteAlias(name: string, alias: string): Promise<RegisteredModel> {
     const model = await this.requireModel(name);
     // MLflow answers 200 for an alias that is not set.
     await this.repo.deleteAlias(model.modelId, aliasIn(model, alias));
+    return model;
   }
 
   async getVersionByAlias(name: string, alias: string): Promise<VersionView> {
