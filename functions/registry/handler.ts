@@ -5,8 +5,12 @@
  * the model's policy for that alias or stage against the version's source run and records the decision.
  */
 import { REGISTRY_ROUTE_SPECS } from '../../shared/api/routes-registry.js';
+import { invalidateGrants } from '../../shared/auth/permission-cache.js';
+import { StoredResourceGrants } from '../../shared/auth/resource-grants.js';
 import { loadConfig } from '../../shared/config.js';
 import { withModelVersion } from '../../shared/domain/logged-models/registrations.js';
+import { registeredModelResource } from '../../shared/domain/permissions/resources.js';
+import { PermissionService } from '../../shared/domain/permissions/service.js';
 import { PolicyPromotionGuard, PromotionPolicyService } from '../../shared/domain/promotion/service.js';
 import { RegistryService } from '../../shared/domain/registry/service.js';
 import { type WarnLog, WebhookFanOut, WebhookService } from '../../shared/domain/webhooks/service.js';
@@ -15,6 +19,8 @@ import { StoredVersionFiles } from '../../shared/store/artifacts/version-files.j
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
+import { DynamoPrincipalDirectory } from '../../shared/store/permissions/principals.js';
+import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
@@ -23,8 +29,10 @@ import { webhookRuntimeFromEnv } from '../../shared/store/webhooks/from-env.js';
 import { DynamoWebhookRepository } from '../../shared/store/webhooks/repository.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
+import { grantCache } from '../middleware/permission-check.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { registryOperations } from './operations.js';
+import { registeredModelPermissionOperations } from './permissions.js';
 import { promotionOperations } from './promotion.js';
 import { webhookOperations } from './webhooks.js';
 
@@ -94,7 +102,23 @@ const registry = new RegistryService(
       }
     },
   },
+  // Grants follow registered models (issue 16): the creator's MANAGE, moved on rename, dropped on delete.
+  new StoredResourceGrants(
+    new DynamoPermissionRepository(doc, config.tableName),
+    undefined,
+    (message, details) => observability.logger.warn(message, details),
+  ),
 );
+
+const grants = new DynamoPermissionRepository(doc, config.tableName);
+const grantsCached = grantCache(grants);
+const principals = new DynamoPrincipalDirectory(client, config.tableName);
+const permissions = new PermissionService({
+  grants,
+  principalExists: async (name) => (await principals.get(name)) !== undefined,
+  resources: { registered_model: registeredModelResource(registryRepo) },
+  changed: invalidateGrants,
+});
 
 // Registry webhooks: the queue, sealer and publisher are chosen by the environment (in-process locally;
 // SQS, KMS and EventBridge on AWS).
@@ -111,6 +135,9 @@ export const handler = createHttpHandler(
     ...registryOperations(registry, registryEvents),
     ...webhookOperations(webhooks),
     ...promotionOperations(new PromotionPolicyService(promotions, registryRepo)),
+    ...registeredModelPermissionOperations(permissions, grantsCached),
   },
   observability,
+  // Registered models are named by the request itself: the check reads only the caller's grants.
+  { grants: grantsCached, lookups: {} },
 );

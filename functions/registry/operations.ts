@@ -9,10 +9,12 @@ import {
   requiredString,
   str,
 } from '../../shared/api/schema.js';
+import { hiddenFrom } from '../../shared/auth/search-visibility.js';
 import type { RegistryService } from '../../shared/domain/registry/service.js';
 import { isPrompt, registryEvents } from '../../shared/domain/webhooks/payloads.js';
 import { NO_EVENTS, type RegistryEventSink } from '../../shared/domain/webhooks/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+import { requireLevel } from '../middleware/permission-check.js';
 import { modelResponse, modelVersionJson, registeredModelJson, versionResponse } from './json.js';
 
 const ByName = v.object({ name: requiredString });
@@ -77,11 +79,13 @@ export function registryOperations(
   clock: () => number = Date.now,
 ): Operations {
   return {
-    async createRegisteredModel({ fields, principal }) {
+    async createRegisteredModel({ fields, caller, principal }) {
       const message = parseMessage(CreateModel, fields);
+      // The creator (MLflow's user_id) also gets MANAGE on the model (issue 16).
+      const creator = caller?.principal ?? principal;
       const created = await registry.createModel({
         name: message.name,
-        ...(principal ? { userId: principal } : {}),
+        ...(creator ? { userId: creator } : {}),
         tags: message.tags,
         ...(message.description === undefined ? {} : { description: message.description }),
       });
@@ -110,13 +114,14 @@ export function registryOperations(
       return jsonResponse(EMPTY);
     },
 
-    async searchRegisteredModels({ fields }) {
+    async searchRegisteredModels({ fields, caller }) {
       const message = parseMessage(Search, fields);
       const { page, views } = await registry.searchModels({
         filter: message.filter,
         orderBy: message.order_by,
         maxResults: message.max_results,
         pageToken: message.page_token || undefined,
+        hidden: hiddenFrom(caller, 'registered_model'),
       });
       return jsonResponse({
         ...(views.length > 0
@@ -176,9 +181,12 @@ export function registryOperations(
       return versionResponse(await registry.getVersionByAlias(message.name, message.alias));
     },
 
-    async createModelVersion({ fields, principal }) {
+    async createModelVersion(request) {
+      const { fields, principal } = request;
       const message = parseMessage(CreateVersion, fields);
       const created = await registry.createVersion({
+        // The route needs EDIT on the model; the files it will serve need READ where they come from.
+        mayRead: (kind, resource) => requireLevel(request, kind, resource, 'READ'),
         name: message.name,
         ...(principal ? { userId: principal } : {}),
         source: message.source,
@@ -219,13 +227,14 @@ export function registryOperations(
       return jsonResponse(EMPTY);
     },
 
-    async searchModelVersions({ fields }) {
+    async searchModelVersions({ fields, caller }) {
       const message = parseMessage(Search, fields);
       const { page, models } = await registry.searchVersions({
         filter: message.filter,
         orderBy: message.order_by,
         maxResults: message.max_results,
         pageToken: message.page_token || undefined,
+        hidden: hiddenFrom(caller, 'registered_model'),
       });
       const versions = page.versions.flatMap((version) => {
         const model = models.get(version.modelId);

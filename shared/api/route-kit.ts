@@ -25,18 +25,30 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type Mount = 'mlflow-2.0' | 'mlflow-3.0' | 'ajax-2.0' | 'cairn-2.0' | 'root';
 
 /**
- * Where a route's experiment or registered model is named in the request (issue 16). The check in
- * functions/middleware reads it: a field of the request message (query for GET, JSON body otherwise) or a
- * path parameter, and for runs, logged models, traces and artifact paths the experiment they belong to.
+ * Where a route's experiment or registered model is named in the request (issue 16). The check
+ * (functions/middleware/resource-resolution.ts) reads every place the operation may read the id from
+ * (`run_id` and `run_uuid`, a path parameter and its body twin) and checks each one, so a request cannot
+ * be checked on one id and served on another:
+ * - `experiment_id`, `experiment_ids`: the field or path parameter itself; `experiment_name`: looked up.
+ * - `run_id` (`run_id`/`run_uuid`), `run_ids` (`run_ids`/repeated `run_id`): the runs' experiment.
+ * - `model_id`: the logged model's experiment; `trace_id` (path, `trace_id`, `request_id`), `trace_ids`:
+ *   the traces' experiment; `trace_location`: MLflow 3's start-trace body; `otlp_experiment`: the
+ *   `x-mlflow-experiment-id` header of an OTLP export.
+ * - `artifact_path`: the experiment id that leads a proxied artifact path (the artifact service then
+ *   refuses a run or logged model that is not in that experiment).
+ * - `name`: a registered model's name.
  */
 export type ResourceLocator =
   | 'experiment_id'
   | 'experiment_ids'
+  | 'experiment_name'
   | 'run_id'
   | 'run_ids'
   | 'model_id'
   | 'trace_id'
   | 'trace_ids'
+  | 'trace_location'
+  | 'otlp_experiment'
   | 'artifact_path'
   | 'name';
 
@@ -46,6 +58,26 @@ export interface Access {
   from: ResourceLocator;
   needs: PermissionLevel;
 }
+
+/** `access` on an experiment (directly, or through the run, logged model, trace or artifact path named). */
+export const onExperiment = (from: ResourceLocator, needs: PermissionLevel): Access => ({
+  kind: 'experiment',
+  from,
+  needs,
+});
+
+/** `access` on a registered model, named by its `name` field (MLflow keys model permissions by name). */
+export const onModel = (needs: PermissionLevel): Access => ({
+  kind: 'registered_model',
+  from: 'name',
+  needs,
+});
+
+/** `spec` declaring the resource it touches and the level it needs there. */
+export const guarded = (spec: RouteSpec, access: Access): RouteSpec => ({ ...spec, access });
+
+/** `spec`, a search that leaves out the resources of `kind` the caller may not read. */
+export const filtering = (spec: RouteSpec, kind: ResourceKind): RouteSpec => ({ ...spec, filters: kind });
 
 export interface RouteSpec {
   operation: string;

@@ -5,7 +5,20 @@
  * trace protocol for older clients (start/end, info, search, `traces.json` upload and download). MLflow's
  * proto options decide the version prefix of each (mlflow-rest-contract.md 2.4.10).
  */
-import { mlflow, mlflow3, type RouteSpec } from './route-kit.js';
+import {
+  filtering,
+  guarded,
+  mlflow,
+  mlflow3,
+  onExperiment,
+  type ResourceLocator,
+  type RouteSpec,
+} from './route-kit.js';
+
+// A trace is its experiment's: reading it (info, spans, assessments) needs READ there, writing it (start,
+// end, tags, assessments, deletes, links) EDIT, as MLflow's auth plugin checks traces by their experiment.
+const read = (from: ResourceLocator) => onExperiment(from, 'READ');
+const edit = (from: ResourceLocator) => onExperiment(from, 'EDIT');
 
 export const TRACES_ROUTE_SPECS: readonly RouteSpec[] = [
   // The body is OTLP protobuf (or OTLP JSON): bytes, not a JSON request message.
@@ -17,33 +30,59 @@ export const TRACES_ROUTE_SPECS: readonly RouteSpec[] = [
     permission: 'write',
     mount: 'root',
     rawBody: true,
+    // The experiment comes in the `x-mlflow-experiment-id` header (the spans carry none of their own).
+    access: edit('otlp_experiment'),
   },
-  mlflow3('startTraceV3', 'POST', '/traces', 'write', 'traces'),
-  mlflow3('getTraceInfoV3', 'GET', '/traces/{trace_id}', 'read', 'traces'),
-  mlflow3('getTrace', 'GET', '/traces/get', 'read', 'traces'),
-  mlflow3('batchGetTraces', 'GET', '/traces/batchGet', 'read', 'traces'),
-  mlflow3('batchGetTraceInfos', 'POST', '/traces/batchGetInfos', 'read', 'traces'),
-  mlflow3('searchTracesV3', 'POST', '/traces/search', 'read', 'traces'),
-  mlflow3('deleteTraces', 'POST', '/traces/delete-traces', 'write', 'traces'),
-  mlflow3('setTraceTag', 'PATCH', '/traces/{trace_id}/tags', 'write', 'traces'),
-  mlflow3('deleteTraceTag', 'DELETE', '/traces/{trace_id}/tags', 'write', 'traces'),
-  mlflow3('createAssessment', 'POST', '/traces/{trace_id}/assessments', 'write', 'traces'),
-  mlflow3('getAssessment', 'GET', '/traces/{trace_id}/assessments/{assessment_id}', 'read', 'traces'),
-  mlflow3('updateAssessment', 'PATCH', '/traces/{trace_id}/assessments/{assessment_id}', 'write', 'traces'),
-  mlflow3('deleteAssessment', 'DELETE', '/traces/{trace_id}/assessments/{assessment_id}', 'write', 'traces'),
+  guarded(mlflow3('startTraceV3', 'POST', '/traces', 'write', 'traces'), edit('trace_location')),
+  guarded(mlflow3('getTraceInfoV3', 'GET', '/traces/{trace_id}', 'read', 'traces'), read('trace_id')),
+  guarded(mlflow3('getTrace', 'GET', '/traces/get', 'read', 'traces'), read('trace_id')),
+  guarded(mlflow3('batchGetTraces', 'GET', '/traces/batchGet', 'read', 'traces'), read('trace_ids')),
+  guarded(
+    mlflow3('batchGetTraceInfos', 'POST', '/traces/batchGetInfos', 'read', 'traces'),
+    read('trace_ids'),
+  ),
+  filtering(mlflow3('searchTracesV3', 'POST', '/traces/search', 'read', 'traces'), 'experiment'),
+  guarded(mlflow3('deleteTraces', 'POST', '/traces/delete-traces', 'write', 'traces'), edit('experiment_id')),
+  guarded(mlflow3('setTraceTag', 'PATCH', '/traces/{trace_id}/tags', 'write', 'traces'), edit('trace_id')),
+  guarded(
+    mlflow3('deleteTraceTag', 'DELETE', '/traces/{trace_id}/tags', 'write', 'traces'),
+    edit('trace_id'),
+  ),
+  guarded(
+    mlflow3('createAssessment', 'POST', '/traces/{trace_id}/assessments', 'write', 'traces'),
+    edit('trace_id'),
+  ),
+  guarded(
+    mlflow3('getAssessment', 'GET', '/traces/{trace_id}/assessments/{assessment_id}', 'read', 'traces'),
+    read('trace_id'),
+  ),
+  guarded(
+    mlflow3('updateAssessment', 'PATCH', '/traces/{trace_id}/assessments/{assessment_id}', 'write', 'traces'),
+    edit('trace_id'),
+  ),
+  guarded(
+    mlflow3(
+      'deleteAssessment',
+      'DELETE',
+      '/traces/{trace_id}/assessments/{assessment_id}',
+      'write',
+      'traces',
+    ),
+    edit('trace_id'),
+  ),
   // MLflow 3.11's client sends tag changes and deletes to the 2.0 paths (recorded traffic).
-  mlflow('deleteTraces', 'POST', '/traces/delete-traces', 'write', 'traces'),
-  mlflow('setTraceTag', 'PATCH', '/traces/{trace_id}/tags', 'write', 'traces'),
-  mlflow('deleteTraceTag', 'DELETE', '/traces/{trace_id}/tags', 'write', 'traces'),
-  mlflow('linkTracesToRun', 'POST', '/traces/link-to-run', 'write', 'traces'),
+  guarded(mlflow('deleteTraces', 'POST', '/traces/delete-traces', 'write', 'traces'), edit('experiment_id')),
+  guarded(mlflow('setTraceTag', 'PATCH', '/traces/{trace_id}/tags', 'write', 'traces'), edit('trace_id')),
+  guarded(mlflow('deleteTraceTag', 'DELETE', '/traces/{trace_id}/tags', 'write', 'traces'), edit('trace_id')),
+  guarded(mlflow('linkTracesToRun', 'POST', '/traces/link-to-run', 'write', 'traces'), edit('trace_ids')),
   // MLflow 2's trace RPCs (clients 2.14–2.21), which MLflow's server still answers. The path parameter
   // MLflow calls `request_id` is `trace_id` here, as on the routes beside it at the same depth.
-  mlflow('startTraceV2', 'POST', '/traces', 'write', 'traces'),
-  mlflow('endTraceV2', 'PATCH', '/traces/{trace_id}', 'write', 'traces'),
-  mlflow('getTraceInfoV2', 'GET', '/traces/{trace_id}/info', 'read', 'traces'),
-  mlflow('searchTracesV2', 'GET', '/traces', 'read', 'traces'),
+  guarded(mlflow('startTraceV2', 'POST', '/traces', 'write', 'traces'), edit('experiment_id')),
+  guarded(mlflow('endTraceV2', 'PATCH', '/traces/{trace_id}', 'write', 'traces'), edit('trace_id')),
+  guarded(mlflow('getTraceInfoV2', 'GET', '/traces/{trace_id}/info', 'read', 'traces'), read('trace_id')),
+  filtering(mlflow('searchTracesV2', 'GET', '/traces', 'read', 'traces'), 'experiment'),
   // MLflow serves it under /ajax-api only (its UI's call); /api/2.0 too, for scripts.
-  mlflow('getTraceArtifact', 'GET', '/get-trace-artifact', 'read', 'traces'),
+  guarded(mlflow('getTraceArtifact', 'GET', '/get-trace-artifact', 'read', 'traces'), read('trace_id')),
   // An MLflow 2 client writes and reads a trace's spans as `traces.json` at the trace's artifact location
   // (`mlflow-artifacts:/<experiment_id>/traces/<trace_id>/artifacts`). These exact paths are more specific
   // than the artifacts function's `{path+}`, so they reach the traces function, which keeps the file with
@@ -56,6 +95,8 @@ export const TRACES_ROUTE_SPECS: readonly RouteSpec[] = [
     permission: 'write',
     mount: 'mlflow-2.0',
     rawBody: true,
+    // The path's experiment, read without a lookup: the trace service refuses a trace not in it (404).
+    access: edit('experiment_id'),
   },
   {
     operation: 'downloadTraceData',
@@ -64,5 +105,6 @@ export const TRACES_ROUTE_SPECS: readonly RouteSpec[] = [
     fn: 'traces',
     permission: 'read',
     mount: 'mlflow-2.0',
+    access: read('experiment_id'),
   },
 ];

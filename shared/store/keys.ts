@@ -26,6 +26,7 @@
  * | One key's chunk summaries      | table  | pk = `RUN#<run_id>`, sk begins_with `MS#<key>#`          | min/max/last/count of a large own chunk, same suffix as its `MC#` key (envelopes) |
  * | API token by name              | table  | pk = `TOKENS`, sk = `TOKEN#<name>`                       | GetItem per authorizer call; conditional put/delete |
  * | All API tokens                 | table  | pk = `TOKENS`, sk begins_with `TOKEN#`                   | Query (`cairn token list`, never on a request path) |
+ * | Principal by name              | table  | pk = `PRINCIPALS`, sk = `PRINCIPAL#<name>`               | a token's name without its hash: grants check it exists (API functions may not read TOKENS) |
  * | Registered model by id         | table  | pk = `MODEL#<model_id>`, sk = `MODEL`                    | tags, aliases, version counter (atomic ADD) |
  * | Model id by name               | table  | pk = `MODELNAME#<name>`, sk = `MODELNAME`                | the name claim; unique by conditional put |
  * | All registered models          | gsi1   | gsi1pk = `MODELS`                                       | Query; search filters and sorts after     |
@@ -239,6 +240,11 @@ export const keys = {
   tokensPartition: 'TOKENS',
   token: (name: string): ItemKey => ({ pk: 'TOKENS', sk: `TOKEN#${name}` }),
   tokenPrefix: 'TOKEN#',
+  /**
+   * A token's name and scope, never its hash, written and removed with the token: the API functions are
+   * denied the TOKENS partition, and a grant must still name a principal that exists.
+   */
+  principal: (name: string): ItemKey => ({ pk: 'PRINCIPALS', sk: `PRINCIPAL#${name}` }),
   /** Registered models are keyed by an immutable internal id, so a rename moves no version. */
   registeredModel: (modelId: string): ItemKey => ({ pk: `MODEL#${modelId}`, sk: 'MODEL' }),
   registeredModelListing: (modelId: string) => ({ gsi1pk: 'MODELS', gsi1sk: modelId }),
