@@ -97,12 +97,7 @@ async function denied(response: Promise<ApiResponse>, ...mentions: string[]): Pr
   for (const mention of mentions) expect(answered.body.message).toContain(mention);
 }
 
-async function failed(
-  response: Promise<ApiResponse>,
-  status: number,
-  code: string,
-  ...mentions: string[]
-) {
+async function failed(response: Promise<ApiResponse>, status: number, code: string, ...mentions: string[]) {
   const answered = await response;
   expect(answered.status, answered.text).toBe(status);
   expect(answered.body.error_code).toBe(code);
@@ -120,5 +115,33 @@ describe('3: revoking a token drops its grants', () => {
     const second = await token('alice', 'read');
     await denied(call(second, 'POST', 'experiments/delete', { experiment_id: id }), `experiment '${id}'`);
     await ok(call(second, 'GET', 'experiments/get', { experiment_id: id }));
+  });
+});
+
+describe('9: a name too long to be stored is refused before any lookup', () => {
+  const long = 'n'.repeat(3000);
+  it.each([
+    ['admin', 'the-admin'],
+    ['write', 'long-name-writer'],
+  ])('%s token: 400 naming the field, never 500', async (scope, name) => {
+    const bearer = scope === 'admin' ? admin : await token(name, 'write');
+    await failed(
+      call(bearer, 'GET', 'experiments/get-by-name', { experiment_name: long }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      "'experiment_name'",
+    );
+    await failed(
+      call(bearer, 'GET', 'registered-models/get', { name: long }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      "'name'",
+    );
+    await failed(
+      call(bearer, 'GET', 'model-versions/get-download-uri', { name: long, version: '1' }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+      "'name'",
+    );
   });
 });

@@ -9,7 +9,7 @@ import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../err
 import { isLoggedModelId } from '../ids.js';
 import type { PromotionGuard, PromotionRequest } from '../promotion/guard.js';
 import { FILE_DIGEST_LIMITS, summarizeFiles } from '../promotion/rules.js';
-import { findByName, validateKey, validateMaxResults } from '../rules.js';
+import { findByName, validateKey, validateMaxLength, validateMaxResults } from '../rules.js';
 import {
   type CreateVersionInput,
   type ModelVersion,
@@ -454,6 +454,8 @@ export class RegistryService {
 
   private async requireModel(name: string): Promise<RegisteredModel> {
     if (name === '') throw new InvalidParameterValueError("Missing value for required parameter 'name'.");
+    // No model can carry a longer name, and its claim key would exceed DynamoDB's (a 500).
+    validateMaxLength('name', name, REGISTRY_LIMITS.modelName);
     const model = await findByName(name, (candidate) => this.repo.getModelByName(candidate));
     if (!model) throw modelNotFound(name);
     return model;
