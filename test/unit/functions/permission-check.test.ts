@@ -14,6 +14,7 @@ import {
   requireLevel,
 } from '../../../functions/middleware/permission-check.js';
 import {
+  cachedLookups,
   cachedOwnerLookup,
   MAX_LOOKUP_IDS,
   namedIds,
@@ -179,6 +180,23 @@ describe('resolveResources', () => {
     await cached(['run-y']);
     await cached(['a', 'b']);
     expect((await cached(['run-x'])).get('run-x')).toBe('X');
+  });
+
+  it('does not cache trace owners: a client-chosen trace id may come back in another experiment', async () => {
+    const owner = new Map([['tr-1', 'X']]);
+    let reads = 0;
+    const cached = cachedLookups({
+      traceExperiments: async (ids) => {
+        reads += 1;
+        return new Map(ids.flatMap((id) => (owner.has(id) ? [[id, owner.get(id) as string]] : [])));
+      },
+    });
+    const traces = cached.traceExperiments as OwnerLookup;
+    expect((await traces(['tr-1'])).get('tr-1')).toBe('X');
+    // The trace expired and a client logged a new one under the same id, in experiment Y.
+    owner.set('tr-1', 'Y');
+    expect((await traces(['tr-1'])).get('tr-1')).toBe('Y');
+    expect(reads).toBe(2);
   });
 });
 
