@@ -142,7 +142,17 @@ export async function checkAccess(
   const decision = caller.decideWithoutResource(kind, needs);
   if (decision === 'allow') return;
   if (decision === 'deny') throw refusalUnresolved(caller, kind, from, request, needs);
-  for (const { resource, via } of await resolveResources(from, request, lookups)) {
+  let resolved = await resolveResources(from, request, lookups);
+  if (resolved.length === 0 && route.access.orElse !== undefined) {
+    resolved = [{ resource: route.access.orElse, via: 'the one used when the request names none' }];
+  }
+  if (resolved.length === 0) {
+    // The request names nothing the check can place (the operation will refuse it, or acts on no one
+    // resource): a grant elsewhere must not allow it through an empty loop, so the scope decides.
+    if (levelAllows(defaultLevel(caller.scope), needs)) return;
+    throw refusalUnresolved(caller, kind, from, request, needs);
+  }
+  for (const { resource, via } of resolved) {
     const held = caller.levelOn(kind, resource);
     if (!levelAllows(held, needs)) {
       const target = `${KIND_NOUN[kind]} '${resource}'${via ? ` (${via})` : ''}`;

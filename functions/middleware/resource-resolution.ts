@@ -78,9 +78,14 @@ const NOUN: Record<ResourceLocator, string> = {
   name: 'registered model',
 };
 
-/** The non-empty strings of a field: a JSON string or list of strings, or a repeated query parameter. */
+/**
+ * The non-empty strings of a field: a JSON string or list of strings, or a repeated query parameter. A
+ * JSON integer counts as its decimal string (`"experiment_id": 1` is experiment '1' to the operations
+ * that accept it): dropping it would leave the route unchecked.
+ */
 function strings(value: unknown): string[] {
   if (typeof value === 'string') return value === '' ? [] : [value];
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? [String(value)] : [];
   if (Array.isArray(value)) return value.flatMap((item) => (typeof item === 'string' ? strings(item) : []));
   return [];
 }

@@ -145,3 +145,37 @@ describe('9: a name too long to be stored is refused before any lookup', () => {
     );
   });
 });
+
+describe('6: a request that names no experiment is not a way around a grant', () => {
+  it('runs/create without experiment_id is checked on Default (0)', async () => {
+    const bearer = await tokenWith('writer-none-on-0', 'write', [['experiment', '0', 'NO_PERMISSIONS']]);
+    await denied(call(bearer, 'POST', 'runs/create', {}), "experiment '0'");
+    await denied(call(bearer, 'POST', 'runs/create', { experiment_id: '' }), "experiment '0'");
+    await ok(call(bearer, 'POST', 'runs/create', { experiment_id: y }));
+  });
+
+  it('a read token with EDIT on one experiment cannot create a run in Default', async () => {
+    const bearer = await tokenWith('reader-edit-x', 'read', [['experiment', x, 'EDIT']]);
+    await denied(call(bearer, 'POST', 'runs/create', {}), "experiment '0'");
+    await ok(call(bearer, 'POST', 'runs/create', { experiment_id: x }));
+  });
+});
+
+describe('8: a JSON-number experiment id is checked like its string', () => {
+  it('experiments/permissions/create {experiment_id: <number>} needs MANAGE at the route', async () => {
+    const bearer = await tokenWith('writer-edit-x-num', 'write', [['experiment', x, 'EDIT']]);
+    await denied(
+      call(bearer, 'POST', 'experiments/permissions/create', {
+        experiment_id: Number(x),
+        username: 'the-admin',
+        permission: 'READ',
+      }),
+      `experiment '${x}'`,
+      'needs MANAGE',
+    );
+    await denied(
+      call(bearer, 'POST', 'experiments/delete', { experiment_id: Number(x) }),
+      `experiment '${x}'`,
+    );
+  });
+});
