@@ -109,7 +109,8 @@ describe('namedIds: every place an operation reads an id from', () => {
     ['name', { fields: { name: 'model' } }, ['model']],
     ['name', { fields: { name: 'cafe\u0301' } }, ['cafe\u0301', 'caf\u00e9']],
     // Not strings, empty or absent: nothing named (the operation answers its own 400).
-    ['experiment_id', { fields: { experiment_id: 7 } }, []],
+    ['experiment_id', { fields: { experiment_id: 7 } }, ['7']],
+    ['experiment_id', { fields: { experiment_id: 7.5 } }, []],
     ['run_id', { fields: { run_id: '' } }, []],
     ['name', {}, []],
     ['artifact_path', { fields: {} }, []],
@@ -243,11 +244,24 @@ describe('checkAccess', () => {
   });
 
   it("leaves a missing or malformed id to the operation's 400, and answers a well-formed unknown one 404", async () => {
-    const editX = caller('read', [{ kind: 'experiment', resource: 'X', permission: 'EDIT' }]);
+    const writerHideX = caller('write', [
+      { kind: 'experiment', resource: 'X', permission: 'NO_PERMISSIONS' },
+    ]);
     const found = lookups();
-    await checkAccess(LOG_METRIC, request({ caller: editX, fields: {} }), found);
-    await checkAccess(LOG_METRIC, request({ caller: editX, fields: { run_id: 'not a run id!' } }), found);
+    await checkAccess(LOG_METRIC, request({ caller: writerHideX, fields: {} }), found);
+    await checkAccess(
+      LOG_METRIC,
+      request({ caller: writerHideX, fields: { run_id: 'not a run id!' } }),
+      found,
+    );
     expect(found.calls).toEqual([]);
+    // Naming nothing is decided by the scope: an EDIT grant on X does not let a read token write.
+    const editX = caller('read', [{ kind: 'experiment', resource: 'X', permission: 'EDIT' }]);
+    for (const fields of [{}, { run_id: 'not a run id!' }]) {
+      await expect(checkAccess(LOG_METRIC, request({ caller: editX, fields }), found)).rejects.toThrow(
+        PermissionDeniedError,
+      );
+    }
     await expect(
       checkAccess(LOG_METRIC, request({ caller: editX, fields: { run_id: 'nope' } }), found),
     ).rejects.toThrow(new ResourceDoesNotExistError('Run with id=nope not found'));
