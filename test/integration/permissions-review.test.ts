@@ -179,3 +179,85 @@ describe('8: a JSON-number experiment id is checked like its string', () => {
     );
   });
 });
+
+const ARTIFACTS = '/api/2.0/mlflow-artifacts/artifacts';
+
+function putArtifact(bearer: string, path: string, content: string): Promise<ApiResponse> {
+  return api.request('PUT', `${ARTIFACTS}/${path}`, {
+    body: content,
+    headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/octet-stream' },
+  });
+}
+
+describe('4: an artifact-root source is placed by its run, not by the experiment its path names', () => {
+  it('a run hidden in X, named under visible Y, is neither sealed nor reported as the source run', async () => {
+    await ok(putArtifact(admin, `${x}/${runX}/artifacts/model/file.txt`, 'one'));
+    const bearer = await tokenWith('writer-hide-x-seal', 'write', [['experiment', x, 'NO_PERMISSIONS']]);
+    await ok(call(bearer, 'POST', 'registered-models/create', { name: 'seal-m' }));
+    // Through the run it is refused, as before.
+    await denied(
+      call(bearer, 'POST', 'model-versions/create', { name: 'seal-m', source: `runs:/${runX}/model` }),
+      `experiment '${x}'`,
+    );
+    const created = await ok(
+      call(bearer, 'POST', 'model-versions/create', {
+        name: 'seal-m',
+        source: `mlflow-artifacts:/${y}/${runX}/artifacts/model`,
+      }),
+    );
+    const version = created.model_version as Record<string, unknown>;
+    expect(version.run_id ?? '').not.toBe(runX);
+    // runX's files were not sealed: the admin may still change them.
+    await ok(putArtifact(admin, `${x}/${runX}/artifacts/model/file.txt`, 'two'));
+    const removed = await api.request('DELETE', `${ARTIFACTS}/${x}/${runX}/artifacts/model/file.txt`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(removed.status, removed.text).toBe(200);
+  });
+
+  it('a path whose run does belong to its experiment is still sealed (the fix keeps the normal case)', async () => {
+    await ok(putArtifact(admin, `${y}/${runY}/artifacts/model/file.txt`, 'one'));
+    await ok(call(admin, 'POST', 'registered-models/create', { name: 'seal-ok' }));
+    const created = await ok(
+      call(admin, 'POST', 'model-versions/create', {
+        name: 'seal-ok',
+        source: `mlflow-artifacts:/${y}/${runY}/artifacts/model`,
+      }),
+    );
+    expect((created.model_version as Record<string, unknown>).run_id).toBe(runY);
+    const changed = await putArtifact(admin, `${y}/${runY}/artifacts/model/file.txt`, 'two');
+    expect(changed.status, changed.text).toBe(409);
+  });
+});
+
+describe('5: naming a logged model in a version needs EDIT on its experiment (the version tags it)', () => {
+  it('a visible run with a hidden logged model as model_id is refused, and the model is not tagged', async () => {
+    const bearer = await tokenWith('writer-hide-x-tag', 'write', [['experiment', x, 'NO_PERMISSIONS']]);
+    await ok(call(bearer, 'POST', 'registered-models/create', { name: 'tag-m' }));
+    await denied(
+      call(bearer, 'POST', 'model-versions/create', {
+        name: 'tag-m',
+        source: `runs:/${runY}/m`,
+        model_id: modelX,
+      }),
+      `experiment '${x}'`,
+      'needs EDIT',
+    );
+    const model = await ok(call(admin, 'GET', `/api/2.0/mlflow/logged-models/${modelX}`));
+    const tags = ((model.model as { info: { tags?: { key: string }[] } }).info.tags ?? []).map((t) => t.key);
+    expect(tags).not.toContain('mlflow.modelVersions');
+  });
+
+  it("READ on the logged model's experiment is not enough either", async () => {
+    const bearer = await tokenWith('writer-read-x-tag', 'write', [['experiment', x, 'READ']]);
+    await ok(call(bearer, 'POST', 'registered-models/create', { name: 'tag-r' }));
+    await denied(
+      call(bearer, 'POST', 'model-versions/create', {
+        name: 'tag-r',
+        source: `runs:/${runY}/m`,
+        model_id: modelX,
+      }),
+      `experiment '${x}'`,
+    );
+  });
+});

@@ -46,6 +46,7 @@ import {
   type VersionPage,
 } from './search.js';
 import {
+  confirmPathOwner,
   locateSource,
   readingOnce,
   resolveVersionSource,
@@ -206,16 +207,22 @@ export class RegistryService {
 
   async createVersion(input: CreateVersionInput): Promise<VersionView> {
     validateModelName('name', input.name);
-    const kind = validateSource(input.source, this.config.artifactRoot);
+    const declared = validateSource(input.source, this.config.artifactRoot);
     validateVersionIds(input);
     const tags = registryTagMap(input.tags);
     validateDescription(input.description);
     const model = await this.requireModel(input.name);
     // Every read before the first write (the version counter): a refused source changes nothing.
     const sources = readingOnce(this.sources);
+    const kind = await confirmPathOwner(declared, sources);
     const resolved = await resolveVersionSource(input, kind, sources, this.config.artifactRoot);
     const location = await locateSource(input.source, this.config.artifactRoot, sources);
     if (location) input.mayRead?.('experiment', location.owner.experimentId);
+    if (input.loggedModelId) {
+      // The version tags the logged model it names: a write in that model's experiment.
+      const tagged = await sources.getLoggedModel(input.loggedModelId);
+      if (tagged) input.mayEdit?.('experiment', tagged.experimentId);
+    }
     const copied = await this.copiedFrom(input.source, input.mayRead);
     const now = this.clock();
     const number = await this.repo.nextVersion(model.modelId, now);
