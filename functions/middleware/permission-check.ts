@@ -146,9 +146,10 @@ export async function checkAccess(
   if (resolved.length === 0 && route.access.orElse !== undefined) {
     resolved = [{ resource: route.access.orElse, via: 'the one used when the request names none' }];
   }
-  if (resolved.length === 0) {
-    // The request names nothing the check can place (the operation will refuse it, or acts on no one
-    // resource): a grant elsewhere must not allow it through an empty loop, so the scope decides.
+  if (resolved.length === 0 && namedIds(from, request).ids.length === 0) {
+    // The request names no resource (the operation refuses it, or acts where the request cannot say): a
+    // grant elsewhere must not let it through an empty loop, so the scope decides. Ids that are named but
+    // not placed (malformed: the operation's own 400; unknown in a list: left out) touch nothing.
     if (levelAllows(defaultLevel(caller.scope), needs)) return;
     throw refusalUnresolved(caller, kind, from, request, needs);
   }

@@ -261,3 +261,35 @@ describe('5: naming a logged model in a version needs EDIT on its experiment (th
     );
   });
 });
+
+describe('7: linking names a second resource, which the caller must see', () => {
+  it('traces/link-to-run to a run in a hidden experiment is refused and writes nothing', async () => {
+    const started = await ok(
+      call(admin, 'POST', 'traces', { experiment_id: y, timestamp_ms: 1, request_metadata: [], tags: [] }),
+    );
+    const traceId = (started.trace_info as { request_id: string }).request_id;
+    const bearer = await tokenWith('linker-hide-x', 'write', [['experiment', x, 'NO_PERMISSIONS']]);
+    await denied(
+      call(bearer, 'POST', 'traces/link-to-run', { trace_ids: [traceId], run_id: runX }),
+      `experiment '${x}'`,
+    );
+    const info = await ok(call(admin, 'GET', `traces/${traceId}/info`));
+    expect(JSON.stringify(info)).not.toContain(runX);
+    // A run it can see: linked.
+    await ok(call(bearer, 'POST', 'traces/link-to-run', { trace_ids: [traceId], run_id: runY }));
+  });
+
+  it('runs/outputs naming a logged model in a hidden experiment is refused', async () => {
+    const bearer = await tokenWith('outputs-hide-x', 'write', [['experiment', x, 'NO_PERMISSIONS']]);
+    await denied(
+      call(bearer, 'POST', 'runs/outputs', { run_id: runY, models: [{ model_id: modelX, step: 0 }] }),
+      `experiment '${x}'`,
+    );
+    await denied(
+      call(bearer, 'POST', 'runs/log-inputs', { run_id: runY, datasets: [], models: [{ model_id: modelX }] }),
+      `experiment '${x}'`,
+    );
+    const run = await ok(call(admin, 'GET', 'runs/get', { run_id: runY }));
+    expect(JSON.stringify(run)).not.toContain(modelX);
+  });
+});
