@@ -293,3 +293,29 @@ describe('7: linking names a second resource, which the caller must see', () => 
     expect(JSON.stringify(run)).not.toContain(modelX);
   });
 });
+
+describe('12: a model created or renamed to a name starts with no grants left on that name', () => {
+  it('stale grants (a delete whose drop failed) do not reach the new model', async () => {
+    const holder = await tokenWith('stale-holder', 'read', [
+      ['registered_model', 'stale-create', 'MANAGE'],
+      ['registered_model', 'stale-rename', 'MANAGE'],
+    ]);
+    await ok(call(admin, 'POST', 'registered-models/create', { name: 'stale-create' }));
+    await denied(
+      call(holder, 'DELETE', 'registered-models/delete', { name: 'stale-create' }),
+      'stale-create',
+    );
+    expect((await grants.grantsOn('registered_model', 'stale-create')).map((g) => g.principal)).toEqual([
+      'the-admin',
+    ]);
+    await ok(call(admin, 'POST', 'registered-models/create', { name: 'stale-source' }));
+    await ok(
+      call(admin, 'POST', 'registered-models/rename', { name: 'stale-source', new_name: 'stale-rename' }),
+    );
+    await denied(
+      call(holder, 'DELETE', 'registered-models/delete', { name: 'stale-rename' }),
+      'stale-rename',
+    );
+    expect(await grants.get('stale-holder', 'registered_model', 'stale-rename')).toBeUndefined();
+  });
+});
