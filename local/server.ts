@@ -53,9 +53,10 @@ export interface LocalServerOptions {
   /**
    * Require tokens, as the deployed API does (`cairn server --auth`): the authorizer runs in front of every
    * non-public route, its answers cached per Authorization value for `cacheTtlMs` (default: API
-   * Gateway's TTL). Without it the functions skip authorization (CAIRN_AUTH=off).
+   * Gateway's TTL), and each function's grant cache for `permissionCacheTtlMs` (default 30 s; tests
+   * shorten both). Without it the functions skip authorization (CAIRN_AUTH=off).
    */
-  auth?: boolean | { cacheTtlMs?: number };
+  auth?: boolean | { cacheTtlMs?: number; permissionCacheTtlMs?: number };
   /** Host names answered besides loopback and `host` (`--allowed-hosts`): the DNS rebinding guard. */
   allowedHosts?: string[];
 }
@@ -120,7 +121,14 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       s3Socket: s3.socketPath,
     });
 
-    for (const name of ['CAIRN_DYNAMODB_ENDPOINT', 'CAIRN_DYNAMODB_SOCKET', 'CAIRN_S3_ENDPOINT']) {
+    const permissionCacheTtlMs =
+      typeof options.auth === 'object' ? options.auth.permissionCacheTtlMs : undefined;
+    for (const name of [
+      'CAIRN_DYNAMODB_ENDPOINT',
+      'CAIRN_DYNAMODB_SOCKET',
+      'CAIRN_S3_ENDPOINT',
+      'CAIRN_PERMISSION_CACHE_TTL_MS',
+    ]) {
       delete process.env[name];
     }
     Object.assign(process.env, {
@@ -136,6 +144,9 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: PRESIGN_SECRET,
       CAIRN_AUTH: options.auth ? 'on' : 'off',
+      ...(permissionCacheTtlMs === undefined
+        ? {}
+        : { CAIRN_PERMISSION_CACHE_TTL_MS: String(permissionCacheTtlMs) }),
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;

@@ -10,11 +10,15 @@ import { loadConfig } from '../../shared/config.js';
 import { ArtifactService } from '../../shared/domain/artifacts/service.js';
 import { S3ArtifactStore } from '../../shared/store/artifacts/artifact-store.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
+import { createDocumentClient } from '../../shared/store/doc-commands.js';
+import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoVersionSourceReader } from '../../shared/store/registry/version-reader.js';
 import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
 import { createPresignClients, createS3Client } from '../../shared/store/s3-clients.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
+import { grantCache } from '../middleware/permission-check.js';
+import { ownerLookupOf } from '../middleware/resource-resolution.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { artifactOperations } from './operations.js';
 
@@ -56,9 +60,20 @@ function artifactsFor(host: string | undefined): ArtifactService {
   return service;
 }
 
+// The permission check reads the caller's grants (one Query, cached) and, when a grant makes the answer
+// depend on it, a run's or logged model's experiment with the same projected read the service makes.
+const permissions = {
+  grants: grantCache(new DynamoPermissionRepository(createDocumentClient(dynamo), config.tableName)),
+  lookups: {
+    runExperiments: ownerLookupOf((runId) => runs.get(runId)),
+    loggedModelExperiments: ownerLookupOf((modelId) => runs.getLoggedModel(modelId)),
+  },
+};
+
 export const handler = createHttpHandler(
   'artifacts',
   ARTIFACTS_ROUTE_SPECS,
   artifactOperations((request) => artifactsFor(request.headers.host), observability),
   observability,
+  permissions,
 );

@@ -22,17 +22,30 @@ export function principalOf(event: APIGatewayProxyEventV2): AuthorizerContext | 
   return { principal, scope };
 }
 
-/** Throws UNAUTHENTICATED (401) or PERMISSION_DENIED (403) unless the request may use `route`. */
+/** Whether requests are checked at all (CAIRN_AUTH=off: the local server without --auth). */
+export function authEnforced(env: NodeJS.ProcessEnv = process.env): boolean {
+  // Read per request, not at load: tests run servers with and without auth in one process.
+  return env.CAIRN_AUTH !== 'off';
+}
+
+/**
+ * Throws UNAUTHENTICATED (401) or PERMISSION_DENIED (403) unless the request may use `route`.
+ *
+ * A route that declares `access` (issue 16) is decided by the caller's level on its resource
+ * (./permission-check.ts), not here: the scope is only the default level, which a grant may raise (a
+ * read token granted EDIT on one experiment logs to it) or lower. Such a route still needs a caller, and
+ * an 'admin' route keeps its scope requirement on top (promotion policies: admin, and MANAGE declared).
+ */
 export function authorize(
   route: Route,
   event: APIGatewayProxyEventV2,
   env: NodeJS.ProcessEnv = process.env,
 ): AuthorizerContext | undefined {
   if (route.permission === 'public') return principalOf(event);
-  // Read per request, not at load: tests run servers with and without auth in one process.
-  if (env.CAIRN_AUTH === 'off') return principalOf(event);
+  if (!authEnforced(env)) return principalOf(event);
   const caller = principalOf(event);
   if (!caller) throw new UnauthenticatedError();
+  if (route.access && route.permission !== 'admin') return caller;
   if (!scopeAllows(caller.scope, route.permission)) {
     throw new PermissionDeniedError(
       `Token '${caller.principal}' has scope '${caller.scope}'; ${route.routeKey} needs '${route.permission}'.`,

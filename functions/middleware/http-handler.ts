@@ -17,8 +17,15 @@ import {
   toRoutes,
 } from '../../shared/api/route-kit.js';
 import { DeadlineExceededError, EndpointNotFoundError } from '../../shared/errors.js';
-import { authorize } from './authorize.js';
+import { authEnforced, authorize } from './authorize.js';
 import { createObservability, type Observability } from './observability.js';
+import {
+  assertLookupsCover,
+  callerPermissions,
+  checkAccess,
+  type PermissionCheckOptions,
+} from './permission-check.js';
+import { cachedLookups } from './resource-resolution.js';
 
 export type Operation = (request: ApiRequest) => Promise<HttpResult>;
 export type Operations = Record<string, Operation>;
@@ -48,6 +55,12 @@ export function createHttpHandler(
   specs: readonly RouteSpec[],
   operations: Operations,
   observability: Observability = createObservability(fn),
+  /**
+   * Grants and resource lookups for the per-resource check (./permission-check.ts). A function whose
+   * routes declare `access` or `filters` and is built without them refuses those routes (500) when auth
+   * is on, rather than serve them unchecked.
+   */
+  permissions?: PermissionCheckOptions,
 ) {
   // The function's own part of the route table (shared/api/routes-<area>.ts), not the whole table: each
   // bundle carries only its routes.
@@ -64,6 +77,8 @@ export function createHttpHandler(
       `Function ${fn} lacks operations for routes: ${missing.map((r) => r.routeKey).join(', ')}`,
     );
   }
+  if (permissions) assertLookupsCover(routes, permissions.lookups);
+  const lookups = permissions ? cachedLookups(permissions.lookups) : {};
   // API Gateway (or the local front) has matched the request and names the route in `routeKey`: the
   // function only looks it up, with everything it needs about the route read once, here.
   const byKey = new Map<string, { route: Route; operation: Operation; greedy?: GreedySegment }>(
@@ -90,7 +105,18 @@ export function createHttpHandler(
       ...(route.rawBody ? { rawBody: true } : {}),
       ...(greedyPath === undefined ? {} : { greedyPath }),
     });
-    return operation(caller ? { ...request, principal: caller.principal, scope: caller.scope } : request);
+    if (!caller) return operation(request);
+    const authenticated: ApiRequest = { ...request, principal: caller.principal, scope: caller.scope };
+    if (route.permission === 'public' || !authEnforced()) return operation(authenticated);
+    if (!permissions) {
+      if (route.access || route.filters) {
+        throw new Error(`Function ${fn} has no permission check for ${route.routeKey}`);
+      }
+      return operation(authenticated);
+    }
+    authenticated.caller = await callerPermissions(permissions.grants, caller);
+    await checkAccess(route, authenticated, lookups);
+    return operation(authenticated);
   }
 
   // Middy runs onError handlers in reverse order: the error becomes MLflow's JSON first, and the

@@ -14,12 +14,14 @@ import { StoredVersionFiles } from '../../shared/store/artifacts/version-files.j
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
+import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
+import { grantCache } from '../middleware/permission-check.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { registryOperations } from './operations.js';
 import { promotionOperations } from './promotion.js';
@@ -100,4 +102,6 @@ export const handler = createHttpHandler(
     ...promotionOperations(new PromotionPolicyService(promotions, registryRepo)),
   },
   observability,
+  // Registered models are named by the request itself: the check reads only the caller's grants.
+  { grants: grantCache(new DynamoPermissionRepository(doc, config.tableName)), lookups: {} },
 );

@@ -11,12 +11,14 @@ import { InvalidParameterValueError } from '../../shared/errors.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
+import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
 import { createS3Client } from '../../shared/store/s3-clients.js';
 import { DynamoTraceRepository } from '../../shared/store/traces/repository.js';
 import { S3SpanStore } from '../../shared/store/traces/span-store.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
+import { grantCache } from '../middleware/permission-check.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { traceOperations } from './operations.js';
 
@@ -65,8 +67,9 @@ async function activeExperimentArtifactLocation(experimentId: string): Promise<s
   return experiment.artifactLocation;
 }
 
+const traceRepository = new DynamoTraceRepository(doc, config.tableName);
 const traces = new TraceService({
-  traces: new DynamoTraceRepository(doc, config.tableName),
+  traces: traceRepository,
   spans: new S3SpanStore(createS3Client(config, capture), config.artifactBucket, config.artifactKeyPrefix),
   experimentArtifactLocation,
   activeExperimentArtifactLocation,
@@ -79,4 +82,13 @@ export const handler = createHttpHandler(
   TRACES_ROUTE_SPECS,
   traceOperations(traces),
   observability,
+  {
+    grants: grantCache(new DynamoPermissionRepository(doc, config.tableName)),
+    // A trace's experiment, for the check when a grant makes the answer depend on it: one BatchGetItem
+    // for a request's traces (the live ones; an expired trace resolves to nothing and the operation 404s).
+    lookups: {
+      traceExperiments: async (traceIds) =>
+        new Map((await traceRepository.batchGet(traceIds)).map((info) => [info.traceId, info.experimentId])),
+    },
+  },
 );

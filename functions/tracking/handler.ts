@@ -7,13 +7,18 @@ import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { LoggedModelService } from '../../shared/domain/logged-models/service.js';
 import { RunService } from '../../shared/domain/runs/service.js';
+import { ResourceDoesNotExistError } from '../../shared/errors.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
 import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
+import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
+import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
 import { createHttpHandler, textResponse } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
+import { grantCache } from '../middleware/permission-check.js';
+import { ownerLookupOf } from '../middleware/resource-resolution.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { experimentOperations } from './experiments.js';
 import { loggedModelOperations } from './logged-models.js';
@@ -28,7 +33,8 @@ export const MLFLOW_COMPATIBLE_VERSION = '3.11.2.dev0';
 
 const config = loadConfig();
 const observability = createObservability('tracking');
-const doc = createDocumentClient(createDynamoClient(config, createClientTracer('tracking')));
+const client = createDynamoClient(config, createClientTracer('tracking'));
+const doc = createDocumentClient(client);
 const experiments: ExperimentService = new ExperimentService(
   new DynamoExperimentRepository(doc, config.tableName),
   { artifactRoot: config.artifactRoot, allowClientArtifactLocation: config.allowClientArtifactLocation },
@@ -41,6 +47,24 @@ const loggedModels = new LoggedModelService(new DynamoLoggedModelRepository(doc,
   runExists: async (runId) => (await runRepository.get(runId)) !== undefined,
 });
 const runs: RunService = new RunService(runRepository, experiments, loggedModels);
+// The permission check's reads: a run's or logged model's experiment from its one item (projected), and an
+// experiment's id by name for get-by-name.
+const owners = new DynamoRunReader(client, config.tableName);
+const permissions = {
+  grants: grantCache(new DynamoPermissionRepository(doc, config.tableName)),
+  lookups: {
+    runExperiments: ownerLookupOf((runId) => owners.get(runId)),
+    loggedModelExperiments: ownerLookupOf((modelId) => owners.getLoggedModel(modelId)),
+    experimentIdByName: async (name: string) => {
+      try {
+        return (await experiments.getByName(name)).experimentId;
+      } catch (error) {
+        if (error instanceof ResourceDoesNotExistError) return undefined;
+        throw error;
+      }
+    },
+  },
+};
 
 export const handler = createHttpHandler(
   'tracking',
@@ -53,4 +77,5 @@ export const handler = createHttpHandler(
     ...loggedModelOperations(loggedModels),
   },
   observability,
+  permissions,
 );

@@ -66,13 +66,27 @@ describe('authorize', () => {
     expect((denied as Error).message).toContain('POST /api/2.0/mlflow/experiments/create');
   });
 
-  it('decides every route in the table by its permission and the scope lattice', () => {
-    for (const route of ROUTES) {
+  it('decides every route without access, and every admin route, by its permission and the scope lattice', () => {
+    for (const route of ROUTES.filter((r) => !r.access || r.permission === 'admin')) {
       for (const scope of SCOPES) {
         const run = () => authorize(route, event(route, { principal: 'p', scope }), ENFORCED);
         if (scopeAllows(scope, route.permission)) expect(run, `${scope} on ${route.routeKey}`).not.toThrow();
         else expect(run, `${scope} on ${route.routeKey}`).toThrow(PermissionDeniedError);
       }
+    }
+  });
+
+  it("leaves a route with access to the level check (a grant may raise a scope's default), never to no caller", () => {
+    const guardedRoutes = ROUTES.filter((r) => r.access && r.permission !== 'admin');
+    expect(guardedRoutes.length).toBeGreaterThan(50);
+    for (const route of guardedRoutes) {
+      for (const scope of SCOPES) {
+        expect(authorize(route, event(route, { principal: 'p', scope }), ENFORCED)).toEqual({
+          principal: 'p',
+          scope,
+        });
+      }
+      expect(() => authorize(route, event(route), ENFORCED)).toThrow(UnauthenticatedError);
     }
   });
 

@@ -5,6 +5,7 @@ import {
   jsonResponse,
   type Operations,
 } from '../../../functions/middleware/http-handler.js';
+import type { PermissionCheckOptions } from '../../../functions/middleware/permission-check.js';
 import { routesForFunction } from '../../../shared/api/routes.js';
 import { ARTIFACTS_ROUTE_SPECS } from '../../../shared/api/routes-artifacts.js';
 
@@ -15,7 +16,12 @@ const echo: Operations = Object.fromEntries(
     async (request) => jsonResponse({ greedy: request.greedyPath ?? null }),
   ]),
 );
-const handler = createHttpHandler('artifacts', ARTIFACTS_ROUTE_SPECS, echo);
+/** No grants and lookups that find nothing: every check is decided by the scope's default. */
+const noGrants: PermissionCheckOptions = {
+  grants: { grantsOf: async () => [] },
+  lookups: { runExperiments: async () => new Map(), loggedModelExperiments: async () => new Map() },
+};
+const handler = createHttpHandler('artifacts', ARTIFACTS_ROUTE_SPECS, echo, undefined, noGrants);
 
 function event(rawPath: string, pathParameters?: Record<string, string>): APIGatewayProxyEventV2 {
   return {
@@ -68,6 +74,8 @@ describe('the caller', () => {
           async (request) => jsonResponse({ principal: request.principal ?? null }),
         ]),
       ),
+      undefined,
+      noGrants,
     );
     const result = await whoHandler(
       event('/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/a.txt'),

@@ -1,0 +1,253 @@
+/**
+ * Which experiments or registered models a request touches (issue 16), from the route's `access.from`
+ * (shared/api/route-kit.ts ResourceLocator). Two steps, so that the common case costs nothing:
+ * - `namedIds` reads what the request itself names (fields, path parameters, a header): no I/O.
+ * - `resolveResources` turns run, logged model and trace ids and experiment names into experiment ids
+ *   through the function's lookups; only the check's `resolve` case gets here (a grant makes the answer
+ *   depend on which experiment), and a run's, logged model's or trace's experiment never changes, so
+ *   those answers are kept per container (`cachedLookups`).
+ *
+ * Every place an operation may read an id from is read here, and each id found is checked: a request that
+ * names run A in `run_id` and run B in `run_uuid` is checked on both, never on one and served on the other.
+ *
+ * An id that names nothing (no such run, model, trace or experiment name) resolves to nothing: the
+ * operation then answers its own 404 (or 400 for a missing or malformed id), exactly as it does without
+ * permissions. Existence is not hidden, as MLflow's plugin does not hide it (its run check reads the run
+ * first and answers 404); an experiment or model named directly is decided on its id alone, so a
+ * NO_PERMISSIONS grant answers 403 whether or not the resource still exists.
+ */
+
+import type { ApiRequest } from '../../shared/api/request.js';
+import type { ResourceLocator } from '../../shared/api/route-kit.js';
+import { mapWithLimit } from '../../shared/concurrency.js';
+import { canonicalArtifactPath } from '../../shared/domain/artifacts/paths.js';
+import { InvalidParameterValueError } from '../../shared/errors.js';
+
+/** Experiment ids of the runs, logged models or traces asked for; ids that name nothing are left out. */
+export type OwnerLookup = (ids: readonly string[]) => Promise<ReadonlyMap<string, string>>;
+
+/** What a function can look up; each function gives the ones its routes' locators need. */
+export interface ResourceLookups {
+  runExperiments?: OwnerLookup;
+  loggedModelExperiments?: OwnerLookup;
+  traceExperiments?: OwnerLookup;
+  /** An experiment's id by its name (names change on rename: never cached). */
+  experimentIdByName?: (name: string) => Promise<string | undefined>;
+}
+
+/** The lookup each locator needs, if any (direct locators name the resource itself). */
+export const LOOKUP_FOR: Record<ResourceLocator, keyof ResourceLookups | undefined> = {
+  experiment_id: undefined,
+  experiment_ids: undefined,
+  experiment_name: 'experimentIdByName',
+  run_id: 'runExperiments',
+  run_ids: 'runExperiments',
+  model_id: 'loggedModelExperiments',
+  trace_id: 'traceExperiments',
+  trace_ids: 'traceExperiments',
+  trace_location: undefined,
+  otlp_experiment: undefined,
+  artifact_path: undefined,
+  name: undefined,
+};
+
+/** What the request names: the resources themselves (`direct`) or ids to look up first. */
+export interface NamedIds {
+  direct: boolean;
+  ids: string[];
+  /** How an id is named in messages: `run 'abc'`. */
+  noun: string;
+}
+
+const NOUN: Record<ResourceLocator, string> = {
+  experiment_id: 'experiment',
+  experiment_ids: 'experiment',
+  experiment_name: 'experiment named',
+  run_id: 'run',
+  run_ids: 'run',
+  model_id: 'logged model',
+  trace_id: 'trace',
+  trace_ids: 'trace',
+  trace_location: 'experiment',
+  otlp_experiment: 'experiment',
+  artifact_path: 'experiment',
+  name: 'registered model',
+};
+
+/** The non-empty strings of a field: a JSON string or list of strings, or a repeated query parameter. */
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return value === '' ? [] : [value];
+  if (Array.isArray(value)) return value.flatMap((item) => (typeof item === 'string' ? strings(item) : []));
+  return [];
+}
+
+function field(value: unknown, ...path: string[]): unknown {
+  let current = value;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+/**
+ * The experiment id that leads an artifact path (`<experiment_id>/<run_id>/artifacts/...`), canonicalized
+ * as the artifact service canonicalizes it; a path it would refuse is refused here with the same 400.
+ */
+function artifactExperiment(request: ApiRequest): string[] {
+  const raw = request.greedyPath ?? strings(request.fields.path)[0];
+  if (raw === undefined) return [];
+  const canonical = canonicalArtifactPath(raw.replace(/\/+$/, ''), 'path');
+  const first = canonical.split('/')[0] ?? '';
+  return first === '' ? [] : [first];
+}
+
+function rawIds(locator: ResourceLocator, request: ApiRequest): string[] {
+  const { fields, pathParameters: params } = request;
+  switch (locator) {
+    case 'experiment_id':
+      return [...strings(params.experiment_id), ...strings(fields.experiment_id)];
+    case 'experiment_ids':
+      return strings(fields.experiment_ids);
+    case 'experiment_name':
+      return strings(fields.experiment_name);
+    case 'run_id':
+      return [...strings(fields.run_id), ...strings(fields.run_uuid)];
+    case 'run_ids':
+      return [...strings(fields.run_ids), ...strings(fields.run_id)];
+    case 'model_id':
+      return [...strings(params.model_id), ...strings(fields.model_id)];
+    case 'trace_id':
+      return [...strings(params.trace_id), ...strings(fields.trace_id), ...strings(fields.request_id)];
+    case 'trace_ids':
+      return strings(fields.trace_ids);
+    case 'trace_location':
+      return strings(
+        field(fields, 'trace', 'trace_info', 'trace_location', 'mlflow_experiment', 'experiment_id'),
+      );
+    case 'otlp_experiment':
+      // The trace service trims the header the same way before using it.
+      return strings(request.headers['x-mlflow-experiment-id']?.trim());
+    case 'artifact_path':
+      return artifactExperiment(request);
+    case 'name':
+      return strings(fields.name);
+  }
+}
+
+/**
+ * Ids one request may ask the check to look up. Every operation that takes a list refuses far fewer
+ * (bulk history: 100 runs); this only stops a request from making the check read thousands of items
+ * before its operation gets to refuse it.
+ */
+export const MAX_LOOKUP_IDS = 1000;
+
+/** The ids `locator` finds in the request, each once; no I/O. */
+export function namedIds(locator: ResourceLocator, request: ApiRequest): NamedIds {
+  return {
+    direct: LOOKUP_FOR[locator] === undefined,
+    ids: [...new Set(rawIds(locator, request))],
+    noun: NOUN[locator],
+  };
+}
+
+/** One resource a request touches, and how the request named it (for the refusal's message). */
+export interface Resolved {
+  resource: string;
+  /** `run 'abc'` when the resource was reached through something else; absent when named directly. */
+  via?: string;
+}
+
+/** The experiments or registered models the request touches (one lookup call per request at most). */
+export async function resolveResources(
+  locator: ResourceLocator,
+  request: ApiRequest,
+  lookups: ResourceLookups,
+): Promise<Resolved[]> {
+  const named = namedIds(locator, request);
+  const lookup = LOOKUP_FOR[locator];
+  if (lookup === undefined || named.ids.length === 0) return named.ids.map((resource) => ({ resource }));
+  if (named.ids.length > MAX_LOOKUP_IDS) {
+    throw new InvalidParameterValueError(
+      `Invalid value for parameter '${locator}': ${named.ids.length} ids given, at most ${MAX_LOOKUP_IDS} per request.`,
+    );
+  }
+  if (lookup === 'experimentIdByName') {
+    const find = requireLookup(lookups, lookup);
+    const found = await Promise.all(named.ids.map(async (name) => ({ name, id: await find(name) })));
+    return found.flatMap(({ name, id }) =>
+      id === undefined ? [] : [{ resource: id, via: `${named.noun} '${name}'` }],
+    );
+  }
+  const owners = await requireLookup(lookups, lookup)(named.ids);
+  return named.ids.flatMap((id) => {
+    const experiment = owners.get(id);
+    return experiment === undefined ? [] : [{ resource: experiment, via: `${named.noun} '${id}'` }];
+  });
+}
+
+function requireLookup<K extends keyof ResourceLookups>(
+  lookups: ResourceLookups,
+  name: K,
+): NonNullable<ResourceLookups[K]> {
+  const lookup = lookups[name];
+  // createHttpHandler refuses at load a function whose routes need a lookup it was not given.
+  if (!lookup) throw new Error(`No ${name} lookup in this function`);
+  return lookup as NonNullable<ResourceLookups[K]>;
+}
+
+/**
+ * A lookup that answers ids it has answered before from memory: a run's, logged model's or trace's
+ * experiment is set when it is created and never changes, so an answer stays true (a deleted owner's id is
+ * never reused). Ids that named nothing are not kept (one may be created next). Bounded; oldest first out.
+ */
+export function cachedOwnerLookup(lookup: OwnerLookup, capacity = 10_000): OwnerLookup {
+  const known = new Map<string, string>();
+  return async (ids) => {
+    const answer = new Map<string, string>();
+    const missing: string[] = [];
+    for (const id of ids) {
+      const experiment = known.get(id);
+      if (experiment === undefined) missing.push(id);
+      else answer.set(id, experiment);
+    }
+    if (missing.length === 0) return answer;
+    for (const [id, experiment] of await lookup(missing)) {
+      answer.set(id, experiment);
+      known.delete(id);
+      known.set(id, experiment);
+      if (known.size > capacity) {
+        const oldest = known.keys().next().value;
+        if (oldest !== undefined) known.delete(oldest);
+      }
+    }
+    return answer;
+  };
+}
+
+/** `lookups` with the owner lookups cached per container (experiment names are not: renames move them). */
+export function cachedLookups(lookups: ResourceLookups, capacity?: number): ResourceLookups {
+  const cached: ResourceLookups = { ...lookups };
+  for (const name of ['runExperiments', 'loggedModelExperiments', 'traceExperiments'] as const) {
+    const lookup = lookups[name];
+    if (lookup) cached[name] = cachedOwnerLookup(lookup, capacity);
+  }
+  return cached;
+}
+
+/** Reads side by side per request at most: a bulk read names up to a few hundred runs. */
+const LOOKUP_CONCURRENCY = 16;
+
+/** An owner lookup from a single-id read (runs, logged models: the store has no batch read of those). */
+export function ownerLookupOf(
+  read: (id: string) => Promise<{ experimentId: string } | undefined>,
+): OwnerLookup {
+  return async (ids) => {
+    const found = await mapWithLimit(
+      ids,
+      LOOKUP_CONCURRENCY,
+      async (id) => [id, (await read(id))?.experimentId] as const,
+    );
+    return new Map(found.filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
+  };
+}
