@@ -33,6 +33,11 @@ export interface BuiltRequest {
   headers?: Record<string, string>;
   /** The experiment or registered model the route's check decides on. */
   resource: MatrixResource;
+  /**
+   * What the request names that leads to `resource` (`run '<id>'`): a refusal decided before the run is
+   * looked up names that instead of the experiment, which the request does not name.
+   */
+  via?: string;
 }
 
 export interface RouteRequest extends Omit<BuiltRequest, 'params' | 'query'> {
@@ -396,6 +401,15 @@ function traceDataFile(): string {
 
 const onExperiment = (id: string): MatrixResource => ({ kind: 'experiment', id });
 const onModel = (name: string): MatrixResource => ({ kind: 'registered_model', id: name });
+const ofRun = (run: RunRef) => ({ resource: onExperiment(run.experimentId), via: `run '${run.runId}'` });
+const ofLoggedModel = (model: LoggedModelRef) => ({
+  resource: onExperiment(model.experimentId),
+  via: `logged model '${model.modelId}'`,
+});
+const ofTrace = (trace: TraceRef) => ({
+  resource: onExperiment(trace.experimentId),
+  via: `trace '${trace.traceId}'`,
+});
 
 /** Builds one request for `route` on `world`; `n` is unique per call (for keys that must not collide). */
 export type RequestBuilder = (world: World, route: Route, n: number) => Promise<BuiltRequest>;
@@ -455,26 +469,26 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   },
   async getRun(w) {
     const run = await w.run();
-    return { query: { run_id: run.runId }, resource: onExperiment(run.experimentId) };
+    return { query: { run_id: run.runId }, ...ofRun(run) };
   },
   async updateRun(w) {
     const run = await w.run();
-    return { json: { run_id: run.runId, status: 'RUNNING' }, resource: onExperiment(run.experimentId) };
+    return { json: { run_id: run.runId, status: 'RUNNING' }, ...ofRun(run) };
   },
   async deleteRun(w) {
     const run = await w.newRun();
-    return { json: { run_id: run.runId }, resource: onExperiment(run.experimentId) };
+    return { json: { run_id: run.runId }, ...ofRun(run) };
   },
   async restoreRun(w) {
     const run = await w.newRun();
     await w.admin('POST', '/api/2.0/mlflow/runs/delete', { json: { run_id: run.runId } });
-    return { json: { run_id: run.runId }, resource: onExperiment(run.experimentId) };
+    return { json: { run_id: run.runId }, ...ofRun(run) };
   },
   async logMetric(w) {
     const run = await w.run();
     return {
       json: { run_id: run.runId, key: 'loss', value: 0.25, timestamp: Date.now(), step: 1 },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   // A param's value cannot change once logged: a key of its own per call.
@@ -482,14 +496,14 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     const run = await w.run();
     return {
       json: { run_id: run.runId, key: `p${n}`, value: '1' },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async setTag(w, _route, n) {
     const run = await w.run();
     return {
       json: { run_id: run.runId, key: `t${n}`, value: 'v' },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async deleteTag(w, _route, n) {
@@ -497,7 +511,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     await w.admin('POST', '/api/2.0/mlflow/runs/set-tag', {
       json: { run_id: run.runId, key: `t${n}`, value: 'v' },
     });
-    return { json: { run_id: run.runId, key: `t${n}` }, resource: onExperiment(run.experimentId) };
+    return { json: { run_id: run.runId, key: `t${n}` }, ...ofRun(run) };
   },
   async logBatch(w, _route, n) {
     const run = await w.run();
@@ -508,41 +522,41 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
         params: [{ key: `b${n}`, value: '1' }],
         tags: [{ key: `bt${n}`, value: 'v' }],
       },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async logInputs(w) {
     const run = await w.run();
-    return { json: { run_id: run.runId, datasets: [DATASET] }, resource: onExperiment(run.experimentId) };
+    return { json: { run_id: run.runId, datasets: [DATASET] }, ...ofRun(run) };
   },
   async logOutputs(w) {
     const run = await w.run();
     const model = await w.loggedModel();
     return {
       json: { run_id: run.runId, models: [{ model_id: model.modelId, step: 0 }] },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async getMetricHistory(w) {
     const run = await w.run();
-    return { query: { run_id: run.runId, metric_key: 'loss' }, resource: onExperiment(run.experimentId) };
+    return { query: { run_id: run.runId, metric_key: 'loss' }, ...ofRun(run) };
   },
   async getMetricHistoryBulkInterval(w) {
     const run = await w.run();
     return {
       query: { run_ids: run.runId, metric_key: 'loss', max_results: '10' },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async getMetricHistoryBulk(w) {
     const run = await w.run();
-    return { query: { run_id: run.runId, metric_key: 'loss' }, resource: onExperiment(run.experimentId) };
+    return { query: { run_id: run.runId, metric_key: 'loss' }, ...ofRun(run) };
   },
   async getMetricEnvelope(w) {
     const run = await w.run();
     return {
       query: { run_ids: run.runId, metric_key: 'loss', buckets: '10' },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
 
@@ -553,7 +567,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   },
   async getLoggedModel(w) {
     const model = await w.loggedModel();
-    return { params: { model_id: model.modelId }, resource: onExperiment(model.experimentId) };
+    return { params: { model_id: model.modelId }, ...ofLoggedModel(model) };
   },
   // READY is final: each call finalizes a model of its own.
   async finalizeLoggedModel(w) {
@@ -561,19 +575,19 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       params: { model_id: model.modelId },
       json: { model_id: model.modelId, status: 'LOGGED_MODEL_READY' },
-      resource: onExperiment(model.experimentId),
+      ...ofLoggedModel(model),
     };
   },
   async deleteLoggedModel(w) {
     const model = await w.newLoggedModel();
-    return { params: { model_id: model.modelId }, resource: onExperiment(model.experimentId) };
+    return { params: { model_id: model.modelId }, ...ofLoggedModel(model) };
   },
   async setLoggedModelTags(w, _route, n) {
     const model = await w.loggedModel();
     return {
       params: { model_id: model.modelId },
       json: { tags: [{ key: `t${n}`, value: 'v' }] },
-      resource: onExperiment(model.experimentId),
+      ...ofLoggedModel(model),
     };
   },
   async deleteLoggedModelTag(w, _route, n) {
@@ -583,7 +597,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     });
     return {
       params: { model_id: model.modelId, tag_key: `t${n}` },
-      resource: onExperiment(model.experimentId),
+      ...ofLoggedModel(model),
     };
   },
   async logLoggedModelParams(w, _route, n) {
@@ -591,7 +605,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       params: { model_id: model.modelId },
       json: { params: [{ key: `p${n}`, value: '1' }] },
-      resource: onExperiment(model.experimentId),
+      ...ofLoggedModel(model),
     };
   },
 
@@ -602,33 +616,33 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
       params: { path: `${run.experimentId}/${run.runId}/artifacts/up${n}.txt` },
       body: 'bytes',
       headers: { 'content-type': 'application/octet-stream' },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async downloadArtifact(w) {
     const run = await w.run();
     return {
       params: { path: `${run.experimentId}/${run.runId}/artifacts/file.txt` },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async listArtifacts(w) {
     const run = await w.run();
     return {
       query: { path: `${run.experimentId}/${run.runId}/artifacts` },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async deleteArtifact(w, _route, n) {
     const run = await w.run();
     const path = await w.putArtifact(run, `gone${n}.txt`, 'x');
-    return { params: { path }, resource: onExperiment(run.experimentId) };
+    return { params: { path }, ...ofRun(run) };
   },
   async presignedDownload(w) {
     const run = await w.run();
     return {
       params: { path: `${run.experimentId}/${run.runId}/artifacts/file.txt` },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async createMultipartUpload(w, _route, n) {
@@ -636,7 +650,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       params: { path: `${run.experimentId}/${run.runId}/artifacts` },
       json: { path: `mpu${n}.bin`, num_parts: 1 },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async completeMultipartUpload(w, _route, n) {
@@ -649,7 +663,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
         upload_id: upload.uploadId,
         parts: [{ part_number: 1, etag: upload.etag }],
       },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async abortMultipartUpload(w, _route, n) {
@@ -658,27 +672,27 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       params: { path: upload.root },
       json: { path: `dropped${n}.bin`, upload_id: upload.uploadId },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async listRunArtifacts(w) {
     const run = await w.run();
-    return { query: { run_id: run.runId }, resource: onExperiment(run.experimentId) };
+    return { query: { run_id: run.runId }, ...ofRun(run) };
   },
   async createPresignedUploadUrl(w, _route, n) {
     const run = await w.run();
-    return { json: { run_id: run.runId, path: `signed${n}.bin` }, resource: onExperiment(run.experimentId) };
+    return { json: { run_id: run.runId, path: `signed${n}.bin` }, ...ofRun(run) };
   },
   async listLoggedModelArtifacts(w) {
     const model = await w.loggedModel();
-    return { params: { model_id: model.modelId }, resource: onExperiment(model.experimentId) };
+    return { params: { model_id: model.modelId }, ...ofLoggedModel(model) };
   },
   async getLoggedModelArtifact(w) {
     const model = await w.loggedModel();
     return {
       params: { model_id: model.modelId },
       query: { artifact_file_path: 'MLmodel' },
-      resource: onExperiment(model.experimentId),
+      ...ofLoggedModel(model),
     };
   },
   async uploadRunArtifact(w, _route, n) {
@@ -687,12 +701,12 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
       query: { run_uuid: run.runId, path: `ui${n}.txt` },
       body: 'bytes',
       headers: { 'content-type': 'application/octet-stream' },
-      resource: onExperiment(run.experimentId),
+      ...ofRun(run),
     };
   },
   async getRunArtifact(w) {
     const run = await w.run();
-    return { query: { run_id: run.runId, path: 'file.txt' }, resource: onExperiment(run.experimentId) };
+    return { query: { run_id: run.runId, path: 'file.txt' }, ...ofRun(run) };
   },
   async getModelVersionArtifact(w) {
     const model = await w.registeredModel();
@@ -833,25 +847,25 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   },
   async getTraceInfoV3(w) {
     const trace = await w.traceV3();
-    return { params: { trace_id: trace.traceId }, resource: onExperiment(trace.experimentId) };
+    return { params: { trace_id: trace.traceId }, ...ofTrace(trace) };
   },
   async getTrace(w) {
     const trace = await w.traceV3();
-    return { query: { trace_id: trace.traceId }, resource: onExperiment(trace.experimentId) };
+    return { query: { trace_id: trace.traceId }, ...ofTrace(trace) };
   },
   async batchGetTraces(w) {
     const trace = await w.traceV3();
-    return { query: { trace_ids: trace.traceId }, resource: onExperiment(trace.experimentId) };
+    return { query: { trace_ids: trace.traceId }, ...ofTrace(trace) };
   },
   async batchGetTraceInfos(w) {
     const trace = await w.traceV3();
-    return { json: { trace_ids: [trace.traceId] }, resource: onExperiment(trace.experimentId) };
+    return { json: { trace_ids: [trace.traceId] }, ...ofTrace(trace) };
   },
   async deleteTraces(w) {
     const trace = await w.newTraceV3(false);
     return {
       json: { experiment_id: trace.experimentId, request_ids: [trace.traceId] },
-      resource: onExperiment(trace.experimentId),
+      ...ofTrace(trace),
     };
   },
   async setTraceTag(w, _route, n) {
@@ -859,7 +873,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       params: { trace_id: trace.traceId },
       json: { key: `t${n}`, value: 'v' },
-      resource: onExperiment(trace.experimentId),
+      ...ofTrace(trace),
     };
   },
   async deleteTraceTag(w, _route, n) {
@@ -870,7 +884,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       params: { trace_id: trace.traceId },
       json: { key: `t${n}` },
-      resource: onExperiment(trace.experimentId),
+      ...ofTrace(trace),
     };
   },
   async createAssessment(w) {
@@ -878,14 +892,14 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       params: { trace_id: trace.traceId },
       json: { assessment: assessmentBody(trace.traceId) },
-      resource: onExperiment(trace.experimentId),
+      ...ofTrace(trace),
     };
   },
   async getAssessment(w) {
     const a = await w.assessment();
     return {
       params: { trace_id: a.traceId, assessment_id: a.assessmentId },
-      resource: onExperiment(a.experimentId),
+      ...ofTrace(a),
     };
   },
   async updateAssessment(w) {
@@ -893,14 +907,14 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       params: { trace_id: a.traceId, assessment_id: a.assessmentId },
       json: { assessment: { rationale: 'because' }, update_mask: 'rationale' },
-      resource: onExperiment(a.experimentId),
+      ...ofTrace(a),
     };
   },
   async deleteAssessment(w) {
     const a = await w.newAssessment();
     return {
       params: { trace_id: a.traceId, assessment_id: a.assessmentId },
-      resource: onExperiment(a.experimentId),
+      ...ofTrace(a),
     };
   },
   async linkTracesToRun(w) {
@@ -908,7 +922,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     const run = await w.run();
     return {
       json: { trace_ids: [trace.traceId], run_id: run.runId },
-      resource: onExperiment(trace.experimentId),
+      ...ofTrace(trace),
     };
   },
   async startTraceV2(w) {
@@ -921,7 +935,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       params: { trace_id: trace.traceId },
       json: { request_id: trace.traceId, timestamp_ms: Date.now(), status: 'OK' },
-      resource: onExperiment(trace.experimentId),
+      ...ofTrace(trace),
     };
   },
   async getTraceInfoV2(w) {
@@ -929,26 +943,26 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       params: { trace_id: trace.traceId },
       query: { request_id: trace.traceId },
-      resource: onExperiment(trace.experimentId),
+      ...ofTrace(trace),
     };
   },
   async getTraceArtifact(w) {
     const trace = await w.traceV2();
-    return { query: { request_id: trace.traceId }, resource: onExperiment(trace.experimentId) };
+    return { query: { request_id: trace.traceId }, ...ofTrace(trace) };
   },
   async uploadTraceData(w) {
     const trace = await w.newTraceV2();
     return {
       params: { experiment_id: trace.experimentId, trace_id: trace.traceId },
       body: traceDataFile(),
-      resource: onExperiment(trace.experimentId),
+      ...ofTrace(trace),
     };
   },
   async downloadTraceData(w) {
     const trace = await w.traceV2();
     return {
       params: { experiment_id: trace.experimentId, trace_id: trace.traceId },
-      resource: onExperiment(trace.experimentId),
+      ...ofTrace(trace),
     };
   },
 };

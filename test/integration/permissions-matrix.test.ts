@@ -81,10 +81,19 @@ function expectedAllowed(route: Route, caller: Caller): boolean {
   return scopeAllows(route, caller) && levelAllows(levelOf(caller), needs);
 }
 
-/** The refusal names the experiment by id or the registered model by name. */
-function namesResource(message: string, resource: MatrixResource): boolean {
+/** Locators that name the resource only through something else (a run, logged model or trace). */
+const INDIRECT: ReadonlySet<string> = new Set(['run_id', 'run_ids', 'model_id', 'trace_id', 'trace_ids']);
+
+/**
+ * The refusal names the experiment by id or the registered model by name; for a route that reaches its
+ * experiment through a run, logged model or trace, the one the request named will do (a refusal decided
+ * without looking it up cannot name the experiment, and the caller knows which run it sent).
+ */
+function namesResource(route: Route, message: string, request: RouteRequest): boolean {
+  const { resource, via } = request;
   const noun = resource.kind === 'experiment' ? 'experiment' : 'registered model';
-  return message.includes(`${noun} '${resource.id}'`);
+  if (message.includes(`${noun} '${resource.id}'`)) return true;
+  return via !== undefined && INDIRECT.has(route.access?.from ?? '') && message.includes(via);
 }
 
 const GUARDED = ROUTES.filter((route) => route.access);
@@ -189,7 +198,7 @@ describe('permission matrix over the route table', () => {
         wrong.push(
           `${who}: expected 403 PERMISSION_DENIED, got ${response.status} ${response.text.slice(0, 300)}`,
         );
-      } else if (scopeAllows(route, caller) && !namesResource(message, request.resource)) {
+      } else if (scopeAllows(route, caller) && !namesResource(route, message, request)) {
         // Refused for its level on the resource: the message says which resource.
         wrong.push(
           `${who}: the refusal does not name ${request.resource.kind} '${request.resource.id}': ${message}`,
