@@ -1,117 +1,27 @@
 /**
- * The permission matrix (issue 16): every route of the table that declares `access`, called over real HTTP
- * on `cairn server --auth` by one caller per permission situation, must be allowed exactly when the
- * caller's level on the route's experiment or registered model is enough for what the route declares it
- * needs: allowed → answered (2xx or a 307 to the bytes), denied → 403 PERMISSION_DENIED naming the resource.
- *
- * The callers: an admin (bypasses every check), a read and a write token holding no grant (their scope's
- * default level, READ and EDIT), and five tokens each holding one level as an explicit grant on every
- * resource the requests touch. The grants are set against the scope's default so that only the grant can
- * explain the answer: NO_PERMISSIONS, READ and USE lower a write token, EDIT and MANAGE raise a read token.
- *
- * The expectation is written here from the issue's rules, not read from the check's code: the route's
- * declared `needs` is the one input taken from the table, and the table is what the functions bundle.
- *
- * Runtime: one server; everything is seeded first (as a separate admin token), then the grants are written
- * through the grant store and every process-local grant cache is dropped, then all requests run with a small
- * concurrency. No grant changes while requests run, so no cache TTL is waited on.
+ * The permission matrix over the route table on `cairn server --auth`, the handlers run from their sources
+ * (test/helpers/permission-matrix.ts says what is asked and why; test/infra/permissions-bundles.test.ts runs
+ * the same matrix on the synthesized bundles). One server for every route: the whole matrix is seeded and
+ * answered in the hook, and each route's outcomes are checked by a test of its own.
  */
-
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenTokenStore, openLocalTokenStore } from '../../bin/token-stores.js';
 import { type LocalServer, startLocalServer } from '../../local/server.js';
-import type { Route } from '../../shared/api/route-kit.js';
-import { ROUTES } from '../../shared/api/routes.js';
-import { issueToken } from '../../shared/auth/issue.js';
-import { invalidateGrants } from '../../shared/auth/permission-cache.js';
-import { defaultLevel, levelAllows, type PermissionLevel } from '../../shared/auth/permissions.js';
-import type { Scope } from '../../shared/auth/scopes.js';
-import { mapWithLimit } from '../../shared/concurrency.js';
-import { createDocumentClient } from '../../shared/store/doc-commands.js';
-import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { externalDynamoEndpoint, uniqueTableName } from '../helpers/dynamo.js';
 import {
-  buildRequest,
-  type MatrixResource,
-  REQUEST_BUILDERS,
-  type RouteRequest,
-  type SentResponse,
-  send,
-  World,
-} from '../helpers/route-requests.js';
-
-interface Caller {
-  name: string;
-  scope: Scope;
-  /** The level granted explicitly on every experiment and registered model; none: the scope's default. */
-  grant?: PermissionLevel;
-}
-
-const CALLERS: readonly Caller[] = [
-  { name: 'matrix-admin', scope: 'admin' },
-  { name: 'matrix-read', scope: 'read' },
-  { name: 'matrix-write', scope: 'write' },
-  { name: 'matrix-no-permissions', scope: 'write', grant: 'NO_PERMISSIONS' },
-  { name: 'matrix-granted-read', scope: 'write', grant: 'READ' },
-  { name: 'matrix-granted-use', scope: 'write', grant: 'USE' },
-  { name: 'matrix-granted-edit', scope: 'read', grant: 'EDIT' },
-  { name: 'matrix-granted-manage', scope: 'read', grant: 'MANAGE' },
-];
-
-const describeCaller = (caller: Caller) =>
-  caller.grant ? `${caller.scope} token granted ${caller.grant}` : `${caller.scope} token, no grant`;
-
-/** What the caller holds on any resource of the matrix: admin MANAGE, else its grant, else its default. */
-const levelOf = (caller: Caller): PermissionLevel =>
-  caller.scope === 'admin' ? 'MANAGE' : (caller.grant ?? defaultLevel(caller.scope));
-
-/**
- * Routes that keep an 'admin' scope beside their `access` (promotion policies) are refused to every other
- * token whatever its level: the scope is a rule above the model's own holders.
- */
-const scopeAllows = (route: Route, caller: Caller) =>
-  route.permission !== 'admin' || caller.scope === 'admin';
-
-function expectedAllowed(route: Route, caller: Caller): boolean {
-  const needs = route.access?.needs;
-  if (!needs) throw new Error(`${route.routeKey} declares no access`);
-  return scopeAllows(route, caller) && levelAllows(levelOf(caller), needs);
-}
-
-/** Locators that name the resource only through something else (a run, logged model or trace). */
-const INDIRECT: ReadonlySet<string> = new Set(['run_id', 'run_ids', 'model_id', 'trace_id', 'trace_ids']);
-
-/**
- * The refusal names the experiment by id or the registered model by name; for a route that reaches its
- * experiment through a run, logged model or trace, the one the request named will do (a refusal decided
- * without looking it up cannot name the experiment, and the caller knows which run it sent).
- */
-function namesResource(route: Route, message: string, request: RouteRequest): boolean {
-  const { resource, via } = request;
-  const noun = resource.kind === 'experiment' ? 'experiment' : 'registered model';
-  if (message.includes(`${noun} '${resource.id}'`)) return true;
-  return via !== undefined && INDIRECT.has(route.access?.from ?? '') && message.includes(via);
-}
-
-const GUARDED = ROUTES.filter((route) => route.access);
-const BUILDABLE = GUARDED.filter((route) => REQUEST_BUILDERS[route.operation]);
-/** Requests in flight at once: the machine is small and shared. */
-const CONCURRENCY = 6;
-
-interface Outcome {
-  caller: Caller;
-  request: RouteRequest;
-  response: SentResponse;
-}
+  BUILDABLE_ROUTES,
+  GUARDED_ROUTES,
+  type Outcome,
+  runMatrix,
+  UNBUILDABLE_ROUTES,
+  wrongAnswers,
+} from '../helpers/permission-matrix.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-matrix-'));
 let server: LocalServer;
-let store: OpenTokenStore;
-const tokens = new Map<string, string>();
-const outcomes = new Map<string, Outcome[]>();
+let outcomes: Map<string, Outcome[]>;
 
 beforeAll(async () => {
   const external = externalDynamoEndpoint();
@@ -122,89 +32,25 @@ beforeAll(async () => {
     auth: true,
     ...(external ? { dynamodbEndpoint: external, tableName: uniqueTableName() } : {}),
   });
-  store = await openLocalTokenStore(dataDir);
-  for (const caller of [...CALLERS, { name: 'matrix-seeder', scope: 'admin' as const }]) {
-    tokens.set(
-      caller.name,
-      (await issueToken(store.tokens, { name: caller.name, scope: caller.scope })).token,
-    );
-  }
-  const world = new World(server.url, tokens.get('matrix-seeder') as string, 'm');
-
-  // Every (route, caller) request, seeded in full before any caller sends one.
-  const cases = BUILDABLE.flatMap((route) => CALLERS.map((caller) => ({ route, caller })));
-  const built = await mapWithLimit(cases, CONCURRENCY, async ({ route, caller }, index) => ({
-    route,
-    caller,
-    request: await buildRequest(world, route, index),
-  }));
-
-  const grants = new DynamoPermissionRepository(createDocumentClient(store.client), store.tableName);
-  const resources: MatrixResource[] = [
-    ...world.experiments.map((id) => ({ kind: 'experiment' as const, id })),
-    ...world.models.map((id) => ({ kind: 'registered_model' as const, id })),
-  ];
-  const writes = resources.flatMap((resource) =>
-    CALLERS.flatMap((caller) => (caller.grant ? [{ resource, caller, permission: caller.grant }] : [])),
-  );
-  await mapWithLimit(writes, CONCURRENCY, ({ resource, caller, permission }) =>
-    grants.put({ principal: caller.name, kind: resource.kind, resource: resource.id, permission }),
-  );
-  // The server runs in this process: its grant caches are these.
-  invalidateGrants();
-
-  const answered = await mapWithLimit(built, CONCURRENCY, async ({ route, caller, request }) => ({
-    route,
-    outcome: {
-      caller,
-      request,
-      response: await send(server.url, tokens.get(caller.name) as string, request),
-    },
-  }));
-  for (const { route, outcome } of answered) {
-    const list = outcomes.get(route.routeKey) ?? [];
-    list.push(outcome);
-    outcomes.set(route.routeKey, list);
-  }
+  outcomes = await runMatrix(server.url, dataDir);
 }, 600_000);
 
 afterAll(async () => {
-  await store?.close();
   await server?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('permission matrix over the route table', () => {
   it('has a request for every route that declares access', () => {
-    const missing = GUARDED.filter((route) => !REQUEST_BUILDERS[route.operation]).map(
-      (route) => route.routeKey,
-    );
-    expect(missing, 'add a builder to test/helpers/route-requests.ts').toEqual([]);
-    expect(GUARDED.length).toBeGreaterThan(0);
+    expect(GUARDED_ROUTES.length).toBeGreaterThan(0);
+    expect(
+      UNBUILDABLE_ROUTES.map((route) => route.routeKey),
+      'add a builder to test/helpers/route-requests.ts',
+    ).toEqual([]);
   });
 
-  it.each(BUILDABLE.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
-    const results = outcomes.get(route.routeKey) ?? [];
-    expect(results.map((result) => result.caller.name)).toEqual(CALLERS.map((caller) => caller.name));
-    const wrong: string[] = [];
-    for (const { caller, request, response } of results) {
-      const who = describeCaller(caller);
-      const message = String(response.body.message ?? '');
-      if (expectedAllowed(route, caller)) {
-        if (response.status < 200 || response.status > 399) {
-          wrong.push(`${who}: expected an answer, got ${response.status} ${response.text.slice(0, 300)}`);
-        }
-      } else if (response.status !== 403 || response.body.error_code !== 'PERMISSION_DENIED') {
-        wrong.push(
-          `${who}: expected 403 PERMISSION_DENIED, got ${response.status} ${response.text.slice(0, 300)}`,
-        );
-      } else if (scopeAllows(route, caller) && !namesResource(route, message, request)) {
-        // Refused for its level on the resource: the message says which resource.
-        wrong.push(
-          `${who}: the refusal does not name ${request.resource.kind} '${request.resource.id}': ${message}`,
-        );
-      }
-    }
+  it.each(BUILDABLE_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
+    const wrong = wrongAnswers(route, outcomes.get(route.routeKey) ?? []);
     expect(wrong.join('\n'), `${route.routeKey} needs ${route.access?.needs}`).toBe('');
   });
 });
