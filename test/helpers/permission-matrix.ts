@@ -31,6 +31,7 @@ import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import {
   buildRequest,
+  GRANTEE,
   type MatrixResource,
   REQUEST_BUILDERS,
   type RouteRequest,
@@ -59,6 +60,8 @@ export const CALLERS: readonly Caller[] = [
 
 /** Seeds the resources; holds no grant and is no caller of the matrix. */
 const SEEDER: Caller = { name: 'matrix-seeder', scope: 'admin' };
+/** Receives the grants the permission endpoints make; sends nothing. */
+const GRANTEE_TOKEN: Caller = { name: GRANTEE, scope: 'read' };
 
 export const describeCaller = (caller: Caller) =>
   caller.grant ? `${caller.scope} token granted ${caller.grant}` : `${caller.scope} token, no grant`;
@@ -124,7 +127,7 @@ export async function runMatrix(url: string, dataDir: string): Promise<Map<strin
   try {
     store = await openLocalTokenStore(dataDir);
     const tokens = new Map<string, string>();
-    for (const caller of [...CALLERS, SEEDER]) {
+    for (const caller of [...CALLERS, SEEDER, GRANTEE_TOKEN]) {
       tokens.set(
         caller.name,
         (await issueToken(store.tokens, { name: caller.name, scope: caller.scope })).token,

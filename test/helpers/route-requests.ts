@@ -317,6 +317,37 @@ export class World {
     return { name, version: String((created.body.model_version as { version: string }).version) };
   }
 
+  /** Grants the grantee READ on experiment `id` through MLflow's endpoint, as its admin. */
+  async grantOnExperiment(id: string): Promise<void> {
+    await this.admin('POST', '/api/2.0/mlflow/experiments/permissions/create', {
+      json: { experiment_id: id, username: GRANTEE, permission: 'READ' },
+    });
+  }
+
+  /** The shared experiment, once the grantee holds a grant there. */
+  experimentGrant(): Promise<string> {
+    return this.once('experimentGrant', async () => {
+      const id = await this.experiment();
+      await this.grantOnExperiment(id);
+      return id;
+    });
+  }
+
+  async grantOnModel(name: string): Promise<void> {
+    await this.admin('POST', '/api/2.0/mlflow/registered-models/permissions/create', {
+      json: { name, username: GRANTEE, permission: 'READ' },
+    });
+  }
+
+  /** The shared registered model, once the grantee holds a grant there. */
+  modelGrant(): Promise<string> {
+    return this.once('modelGrant', async () => {
+      const { name } = await this.registeredModel();
+      await this.grantOnModel(name);
+      return name;
+    });
+  }
+
   /** A multipart upload begun under the shared run, its one part uploaded: what complete needs. */
   async startedUpload(path: string): Promise<{ root: string; uploadId: string; etag: string }> {
     const run = await this.run();
@@ -415,10 +446,56 @@ const ofTrace = (trace: TraceRef) => ({
 export type RequestBuilder = (world: World, route: Route, n: number) => Promise<BuiltRequest>;
 
 /**
+ * The principal the permission endpoints grant to and revoke from: a token of its own (unknown principals
+ * are refused), never a caller of the matrix, so no request changes what a caller holds.
+ */
+export const GRANTEE = 'matrix-grantee';
+
+/** MLflow's permission endpoints: what a MANAGE holder (or an admin) may do with others' grants. */
+const PERMISSION_BUILDERS: Record<string, RequestBuilder> = {
+  // A grant exists once per (resource, principal): each call creates it on an experiment of its own.
+  async createExperimentPermission(w) {
+    const id = await w.newExperiment();
+    return { json: { experiment_id: id, username: GRANTEE, permission: 'READ' }, resource: onExperiment(id) };
+  },
+  async getExperimentPermission(w) {
+    const id = await w.experimentGrant();
+    return { query: { experiment_id: id, username: GRANTEE }, resource: onExperiment(id) };
+  },
+  async updateExperimentPermission(w) {
+    const id = await w.experimentGrant();
+    return { json: { experiment_id: id, username: GRANTEE, permission: 'EDIT' }, resource: onExperiment(id) };
+  },
+  async deleteExperimentPermission(w) {
+    const id = await w.newExperiment();
+    await w.grantOnExperiment(id);
+    return { json: { experiment_id: id, username: GRANTEE }, resource: onExperiment(id) };
+  },
+  async createRegisteredModelPermission(w) {
+    const { name } = await w.newRegisteredModel(false);
+    return { json: { name, username: GRANTEE, permission: 'READ' }, resource: onModel(name) };
+  },
+  async getRegisteredModelPermission(w) {
+    const name = await w.modelGrant();
+    return { query: { name, username: GRANTEE }, resource: onModel(name) };
+  },
+  async updateRegisteredModelPermission(w) {
+    const name = await w.modelGrant();
+    return { json: { name, username: GRANTEE, permission: 'EDIT' }, resource: onModel(name) };
+  },
+  async deleteRegisteredModelPermission(w) {
+    const { name } = await w.newRegisteredModel(false);
+    await w.grantOnModel(name);
+    return { json: { name, username: GRANTEE }, resource: onModel(name) };
+  },
+};
+/**
  * One builder per operation of the route table that declares `access`. The matrix fails on a guarded
  * route whose operation is missing here, so a new route cannot go unchecked.
  */
 export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
+  ...PERMISSION_BUILDERS,
+
   // Experiments.
   async getExperiment(w) {
     const id = await w.experiment();
