@@ -116,6 +116,10 @@ export interface Outcome {
   caller: Caller;
   request: RouteRequest;
   response: SentResponse;
+  /** What the request changed, by the builder's `unchanged` probe read after every request answered. */
+  changed?: string;
+  /** Whether the builder had a probe to read. */
+  probed?: boolean;
 }
 
 /**
@@ -158,8 +162,20 @@ export async function runMatrix(url: string, dataDir: string): Promise<Map<strin
 
     const answered = await mapWithLimit(built, CONCURRENCY, async ({ route, caller, request }) => ({
       route,
-      outcome: { caller, request, response: await send(url, tokens.get(caller.name) as string, request) },
+      outcome: {
+        caller,
+        request,
+        response: await send(url, tokens.get(caller.name) as string, request),
+      } as Outcome,
     }));
+    // Once every request has answered: a refused write must have left its target as it was, and an
+    // allowed one must have changed it (or the probe proves nothing).
+    await mapWithLimit(answered, CONCURRENCY, async ({ outcome }) => {
+      if (!outcome.request.unchanged) return;
+      outcome.probed = true;
+      const changed = await outcome.request.unchanged();
+      if (changed !== undefined) outcome.changed = changed;
+    });
     const outcomes = new Map<string, Outcome[]>();
     for (const { route, outcome } of answered) {
       const list = outcomes.get(route.routeKey) ?? [];
@@ -179,17 +195,21 @@ export function wrongAnswers(route: Route, outcomes: readonly Outcome[]): string
   if (callers !== CALLERS.map((caller) => caller.name).join(', ')) {
     wrong.push(`callers answered: ${callers || 'none'}`);
   }
-  for (const { caller, request, response } of outcomes) {
+  for (const { caller, request, response, changed, probed } of outcomes) {
     const who = describeCaller(caller);
     const message = String(response.body.message ?? '');
     if (expectedAllowed(route, caller)) {
       if (response.status < 200 || response.status > 399) {
         wrong.push(`${who}: expected an answer, got ${response.status} ${response.text.slice(0, 300)}`);
+      } else if (probed && changed === undefined) {
+        wrong.push(`${who}: allowed, yet the probe saw no change: the builder's probe proves nothing`);
       }
     } else if (response.status !== 403 || response.body.error_code !== 'PERMISSION_DENIED') {
       wrong.push(
         `${who}: expected 403 PERMISSION_DENIED, got ${response.status} ${response.text.slice(0, 300)}`,
       );
+    } else if (changed !== undefined) {
+      wrong.push(`${who}: refused, yet the request changed its target: ${changed}`);
     } else if (scopeAllows(route, caller) && !namesResource(route, message, request)) {
       // Refused for its level on the resource (not for its scope): the message says which resource.
       wrong.push(

@@ -38,6 +38,13 @@ export interface BuiltRequest {
    * looked up names that instead of the experiment, which the request does not name.
    */
   via?: string;
+  /**
+   * For a write: reads, as the admin, whether the request left its target as it was. Answers what changed,
+   * or undefined. After a refusal it must answer undefined (a refused request does nothing); after an
+   * allowed write it must not (else the probe proves nothing). Only builders whose target is their own (a
+   * fresh resource or a key of their own) have one, since others' requests change the rest.
+   */
+  unchanged?: () => Promise<string | undefined>;
 }
 
 export interface RouteRequest extends Omit<BuiltRequest, 'params' | 'query'> {
@@ -145,6 +152,35 @@ export class World {
   unique(prefix: string): string {
     this.counter += 1;
     return `${prefix}-${this.label}-${this.counter}`;
+  }
+
+  /** Reads as the admin, whatever the answer (for the `unchanged` probes). */
+  peek(path: string): Promise<SentResponse> {
+    return send(this.baseUrl, this.adminToken, { method: 'GET', path, resource: NONE });
+  }
+
+  /** A probe that `path` answers `status` (200: still there, 404: still absent). */
+  answers(path: string, status: number): () => Promise<string | undefined> {
+    return async () => {
+      const got = await this.peek(path);
+      return got.status === status ? undefined : `GET ${path} answered ${got.status}, not ${status}`;
+    };
+  }
+
+  /** A probe that the JSON at `path` still has `expected` at `pick`. */
+  reads(path: string, pick: (body: Record<string, unknown>) => unknown, expected: unknown) {
+    return async (): Promise<string | undefined> => {
+      const got = await this.peek(path);
+      let value: unknown;
+      try {
+        value = pick(got.body);
+      } catch {
+        value = undefined;
+      }
+      return JSON.stringify(value) === JSON.stringify(expected)
+        ? undefined
+        : `GET ${path} reads ${JSON.stringify(value)}, not ${JSON.stringify(expected)}`;
+    };
   }
 
   /** Sends as the admin and insists on a 2xx: seeding that fails is the test's bug, not the server's answer. */
@@ -431,6 +467,23 @@ function traceDataFile(): string {
 }
 
 const onExperiment = (id: string): MatrixResource => ({ kind: 'experiment', id });
+
+const experimentPath = (id: string) => `/api/2.0/mlflow/experiments/get?experiment_id=${id}`;
+const runPath = (id: string) => `/api/2.0/mlflow/runs/get?run_id=${id}`;
+const modelPath = (name: string) => `/api/2.0/mlflow/registered-models/get?name=${encodeURIComponent(name)}`;
+const loggedModelPath = (id: string) => `/api/2.0/mlflow/logged-models/${id}`;
+type Json = Record<string, unknown>;
+type KeyValues = { key: string; value: string }[] | undefined;
+const hasKey = (list: KeyValues, key: string) => (list ?? []).some((entry) => entry.key === key);
+const experimentOf = (body: Json) =>
+  body.experiment as { lifecycle_stage: string; name: string; tags?: KeyValues };
+const runOf = (body: Json) =>
+  body.run as { info: { lifecycle_stage: string }; data: { tags?: KeyValues; params?: KeyValues } };
+const policiesPath = (name: string) =>
+  `/api/2.0/cairn/registered-models/policies/get?name=${encodeURIComponent(name)}`;
+const hasPolicy = (body: Json, alias: string) =>
+  ((body.policies as { alias?: string }[] | undefined) ?? []).some((policy) => policy.alias === alias);
+const modelOf = (body: Json) => body.registered_model as { tags?: KeyValues; aliases?: { alias: string }[] };
 const onModel = (name: string): MatrixResource => ({ kind: 'registered_model', id: name });
 const ofRun = (run: RunRef) => ({ resource: onExperiment(run.experimentId), via: `run '${run.runId}'` });
 const ofLoggedModel = (model: LoggedModelRef) => ({
@@ -451,42 +504,79 @@ export type RequestBuilder = (world: World, route: Route, n: number) => Promise<
  */
 export const GRANTEE = 'matrix-grantee';
 
+const experimentGrantPath = (id: string) =>
+  `/api/2.0/mlflow/experiments/permissions/get?experiment_id=${id}&username=${GRANTEE}`;
+const modelGrantPath = (name: string) =>
+  `/api/2.0/mlflow/registered-models/permissions/get?name=${encodeURIComponent(name)}&username=${GRANTEE}`;
+const grantOf = (body: Json, field: string) => (body[field] as { permission: string }).permission;
+
 /** MLflow's permission endpoints: what a MANAGE holder (or an admin) may do with others' grants. */
 const PERMISSION_BUILDERS: Record<string, RequestBuilder> = {
   // A grant exists once per (resource, principal): each call creates it on an experiment of its own.
   async createExperimentPermission(w) {
     const id = await w.newExperiment();
-    return { json: { experiment_id: id, username: GRANTEE, permission: 'READ' }, resource: onExperiment(id) };
+    return {
+      json: { experiment_id: id, username: GRANTEE, permission: 'READ' },
+      resource: onExperiment(id),
+      unchanged: w.answers(experimentGrantPath(id), 404),
+    };
   },
   async getExperimentPermission(w) {
     const id = await w.experimentGrant();
     return { query: { experiment_id: id, username: GRANTEE }, resource: onExperiment(id) };
   },
+  // Its own experiment per call too, so that the probe sees this call's update and no other's.
   async updateExperimentPermission(w) {
-    const id = await w.experimentGrant();
-    return { json: { experiment_id: id, username: GRANTEE, permission: 'EDIT' }, resource: onExperiment(id) };
+    const id = await w.newExperiment();
+    await w.grantOnExperiment(id);
+    return {
+      json: { experiment_id: id, username: GRANTEE, permission: 'EDIT' },
+      resource: onExperiment(id),
+      unchanged: w.reads(experimentGrantPath(id), (body) => grantOf(body, 'experiment_permission'), 'READ'),
+    };
   },
   async deleteExperimentPermission(w) {
     const id = await w.newExperiment();
     await w.grantOnExperiment(id);
-    return { json: { experiment_id: id, username: GRANTEE }, resource: onExperiment(id) };
+    return {
+      json: { experiment_id: id, username: GRANTEE },
+      resource: onExperiment(id),
+      unchanged: w.answers(experimentGrantPath(id), 200),
+    };
   },
   async createRegisteredModelPermission(w) {
     const { name } = await w.newRegisteredModel(false);
-    return { json: { name, username: GRANTEE, permission: 'READ' }, resource: onModel(name) };
+    return {
+      json: { name, username: GRANTEE, permission: 'READ' },
+      resource: onModel(name),
+      unchanged: w.answers(modelGrantPath(name), 404),
+    };
   },
   async getRegisteredModelPermission(w) {
     const name = await w.modelGrant();
     return { query: { name, username: GRANTEE }, resource: onModel(name) };
   },
   async updateRegisteredModelPermission(w) {
-    const name = await w.modelGrant();
-    return { json: { name, username: GRANTEE, permission: 'EDIT' }, resource: onModel(name) };
+    const { name } = await w.newRegisteredModel(false);
+    await w.grantOnModel(name);
+    return {
+      json: { name, username: GRANTEE, permission: 'EDIT' },
+      resource: onModel(name),
+      unchanged: w.reads(
+        modelGrantPath(name),
+        (body) => grantOf(body, 'registered_model_permission'),
+        'READ',
+      ),
+    };
   },
   async deleteRegisteredModelPermission(w) {
     const { name } = await w.newRegisteredModel(false);
     await w.grantOnModel(name);
-    return { json: { name, username: GRANTEE }, resource: onModel(name) };
+    return {
+      json: { name, username: GRANTEE },
+      resource: onModel(name),
+      unchanged: w.answers(modelGrantPath(name), 200),
+    };
   },
 };
 /**
@@ -508,27 +598,48 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   // A rename changes what get-by-name finds: each call renames an experiment of its own.
   async updateExperiment(w) {
     const id = await w.newExperiment();
-    return { json: { experiment_id: id, new_name: w.unique('renamed') }, resource: onExperiment(id) };
+    const name = await w.experimentName(id);
+    return {
+      json: { experiment_id: id, new_name: w.unique('renamed') },
+      resource: onExperiment(id),
+      unchanged: w.reads(experimentPath(id), (body) => experimentOf(body).name, name),
+    };
   },
   async deleteExperiment(w) {
     const id = await w.newExperiment();
-    return { json: { experiment_id: id }, resource: onExperiment(id) };
+    return {
+      json: { experiment_id: id },
+      resource: onExperiment(id),
+      unchanged: w.reads(experimentPath(id), (body) => experimentOf(body).lifecycle_stage, 'active'),
+    };
   },
   async restoreExperiment(w) {
     const id = await w.newExperiment();
     await w.admin('POST', '/api/2.0/mlflow/experiments/delete', { json: { experiment_id: id } });
-    return { json: { experiment_id: id }, resource: onExperiment(id) };
+    return {
+      json: { experiment_id: id },
+      resource: onExperiment(id),
+      unchanged: w.reads(experimentPath(id), (body) => experimentOf(body).lifecycle_stage, 'deleted'),
+    };
   },
   async setExperimentTag(w, _route, n) {
     const id = await w.experiment();
-    return { json: { experiment_id: id, key: `k${n}`, value: 'v' }, resource: onExperiment(id) };
+    return {
+      json: { experiment_id: id, key: `k${n}`, value: 'v' },
+      resource: onExperiment(id),
+      unchanged: w.reads(experimentPath(id), (body) => hasKey(experimentOf(body).tags, `k${n}`), false),
+    };
   },
   async deleteExperimentTag(w, _route, n) {
     const id = await w.experiment();
     await w.admin('POST', '/api/2.0/mlflow/experiments/set-experiment-tag', {
       json: { experiment_id: id, key: `k${n}`, value: 'v' },
     });
-    return { json: { experiment_id: id, key: `k${n}` }, resource: onExperiment(id) };
+    return {
+      json: { experiment_id: id, key: `k${n}` },
+      resource: onExperiment(id),
+      unchanged: w.reads(experimentPath(id), (body) => hasKey(experimentOf(body).tags, `k${n}`), true),
+    };
   },
   async getExperimentRunStats(w) {
     const id = await w.experiment();
@@ -554,12 +665,20 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   },
   async deleteRun(w) {
     const run = await w.newRun();
-    return { json: { run_id: run.runId }, ...ofRun(run) };
+    return {
+      json: { run_id: run.runId },
+      ...ofRun(run),
+      unchanged: w.reads(runPath(run.runId), (body) => runOf(body).info.lifecycle_stage, 'active'),
+    };
   },
   async restoreRun(w) {
     const run = await w.newRun();
     await w.admin('POST', '/api/2.0/mlflow/runs/delete', { json: { run_id: run.runId } });
-    return { json: { run_id: run.runId }, ...ofRun(run) };
+    return {
+      json: { run_id: run.runId },
+      ...ofRun(run),
+      unchanged: w.reads(runPath(run.runId), (body) => runOf(body).info.lifecycle_stage, 'deleted'),
+    };
   },
   async logMetric(w) {
     const run = await w.run();
@@ -574,6 +693,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       json: { run_id: run.runId, key: `p${n}`, value: '1' },
       ...ofRun(run),
+      unchanged: w.reads(runPath(run.runId), (body) => hasKey(runOf(body).data.params, `p${n}`), false),
     };
   },
   async setTag(w, _route, n) {
@@ -581,6 +701,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       json: { run_id: run.runId, key: `t${n}`, value: 'v' },
       ...ofRun(run),
+      unchanged: w.reads(runPath(run.runId), (body) => hasKey(runOf(body).data.tags, `t${n}`), false),
     };
   },
   async deleteTag(w, _route, n) {
@@ -588,7 +709,11 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     await w.admin('POST', '/api/2.0/mlflow/runs/set-tag', {
       json: { run_id: run.runId, key: `t${n}`, value: 'v' },
     });
-    return { json: { run_id: run.runId, key: `t${n}` }, ...ofRun(run) };
+    return {
+      json: { run_id: run.runId, key: `t${n}` },
+      ...ofRun(run),
+      unchanged: w.reads(runPath(run.runId), (body) => hasKey(runOf(body).data.tags, `t${n}`), true),
+    };
   },
   async logBatch(w, _route, n) {
     const run = await w.run();
@@ -600,6 +725,11 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
         tags: [{ key: `bt${n}`, value: 'v' }],
       },
       ...ofRun(run),
+      unchanged: w.reads(
+        runPath(run.runId),
+        (body) => [hasKey(runOf(body).data.params, `b${n}`), hasKey(runOf(body).data.tags, `bt${n}`)],
+        [false, false],
+      ),
     };
   },
   async logInputs(w) {
@@ -653,11 +783,20 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
       params: { model_id: model.modelId },
       json: { model_id: model.modelId, status: 'LOGGED_MODEL_READY' },
       ...ofLoggedModel(model),
+      unchanged: w.reads(
+        loggedModelPath(model.modelId),
+        (body) => (body.model as { info: { status: string } }).info.status,
+        'LOGGED_MODEL_PENDING',
+      ),
     };
   },
   async deleteLoggedModel(w) {
     const model = await w.newLoggedModel();
-    return { params: { model_id: model.modelId }, ...ofLoggedModel(model) };
+    return {
+      params: { model_id: model.modelId },
+      ...ofLoggedModel(model),
+      unchanged: w.answers(loggedModelPath(model.modelId), 200),
+    };
   },
   async setLoggedModelTags(w, _route, n) {
     const model = await w.loggedModel();
@@ -689,11 +828,13 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   // Artifacts.
   async uploadArtifact(w, _route, n) {
     const run = await w.run();
+    const path = `${run.experimentId}/${run.runId}/artifacts/up${n}.txt`;
     return {
-      params: { path: `${run.experimentId}/${run.runId}/artifacts/up${n}.txt` },
+      params: { path },
       body: 'bytes',
       headers: { 'content-type': 'application/octet-stream' },
       ...ofRun(run),
+      unchanged: w.answers(`/api/2.0/mlflow-artifacts/artifacts/${path}`, 404),
     };
   },
   async downloadArtifact(w) {
@@ -713,7 +854,11 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   async deleteArtifact(w, _route, n) {
     const run = await w.run();
     const path = await w.putArtifact(run, `gone${n}.txt`, 'x');
-    return { params: { path }, ...ofRun(run) };
+    return {
+      params: { path },
+      ...ofRun(run),
+      unchanged: w.answers(`/api/2.0/mlflow-artifacts/artifacts/${path}`, 307),
+    };
   },
   async presignedDownload(w) {
     const run = await w.run();
@@ -741,6 +886,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
         parts: [{ part_number: 1, etag: upload.etag }],
       },
       ...ofRun(run),
+      unchanged: w.answers(`/api/2.0/mlflow-artifacts/artifacts/${upload.root}/done${n}.bin`, 404),
     };
   },
   async abortMultipartUpload(w, _route, n) {
@@ -779,6 +925,10 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
       body: 'bytes',
       headers: { 'content-type': 'application/octet-stream' },
       ...ofRun(run),
+      unchanged: w.answers(
+        `/api/2.0/mlflow-artifacts/artifacts/${run.experimentId}/${run.runId}/artifacts/ui${n}.txt`,
+        404,
+      ),
     };
   },
   async getRunArtifact(w) {
@@ -801,7 +951,11 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   // A rename moves the model away from every other request: each call renames a model of its own.
   async renameRegisteredModel(w) {
     const { name } = await w.newRegisteredModel(false);
-    return { json: { name, new_name: w.unique('renamed-model') }, resource: onModel(name) };
+    return {
+      json: { name, new_name: w.unique('renamed-model') },
+      resource: onModel(name),
+      unchanged: w.answers(modelPath(name), 200),
+    };
   },
   async updateRegisteredModel(w) {
     const { name } = await w.registeredModel();
@@ -809,7 +963,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   },
   async deleteRegisteredModel(w) {
     const { name } = await w.newRegisteredModel(false);
-    return { json: { name }, resource: onModel(name) };
+    return { json: { name }, resource: onModel(name), unchanged: w.answers(modelPath(name), 200) };
   },
   async getLatestVersions(w, route) {
     const { name } = await w.registeredModel();
@@ -819,25 +973,41 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   },
   async setRegisteredModelTag(w, _route, n) {
     const { name } = await w.registeredModel();
-    return { json: { name, key: `t${n}`, value: 'v' }, resource: onModel(name) };
+    return {
+      json: { name, key: `t${n}`, value: 'v' },
+      resource: onModel(name),
+      unchanged: w.reads(modelPath(name), (body) => hasKey(modelOf(body).tags, `t${n}`), false),
+    };
   },
   async deleteRegisteredModelTag(w, _route, n) {
     const { name } = await w.registeredModel();
     await w.admin('POST', '/api/2.0/mlflow/registered-models/set-tag', {
       json: { name, key: `t${n}`, value: 'v' },
     });
-    return { json: { name, key: `t${n}` }, resource: onModel(name) };
+    return {
+      json: { name, key: `t${n}` },
+      resource: onModel(name),
+      unchanged: w.reads(modelPath(name), (body) => hasKey(modelOf(body).tags, `t${n}`), true),
+    };
   },
   async setRegisteredModelAlias(w, _route, n) {
     const { name, version } = await w.registeredModel();
-    return { json: { name, alias: `a${n}`, version }, resource: onModel(name) };
+    return {
+      json: { name, alias: `a${n}`, version },
+      resource: onModel(name),
+      unchanged: w.answers(`/api/2.0/mlflow/registered-models/alias?name=${name}&alias=a${n}`, 404),
+    };
   },
   async deleteRegisteredModelAlias(w, _route, n) {
     const { name, version } = await w.registeredModel();
     await w.admin('POST', '/api/2.0/mlflow/registered-models/alias', {
       json: { name, alias: `a${n}`, version },
     });
-    return { json: { name, alias: `a${n}` }, resource: onModel(name) };
+    return {
+      json: { name, alias: `a${n}` },
+      resource: onModel(name),
+      unchanged: w.answers(`/api/2.0/mlflow/registered-models/alias?name=${name}&alias=a${n}`, 200),
+    };
   },
   async getModelVersionByAlias(w) {
     const { name, version } = await w.registeredModel();
@@ -862,7 +1032,11 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   },
   async deleteModelVersion(w) {
     const { name, version } = await w.newModelVersion();
-    return { json: { name, version }, resource: onModel(name) };
+    return {
+      json: { name, version },
+      resource: onModel(name),
+      unchanged: w.answers(`/api/2.0/mlflow/model-versions/get?name=${name}&version=${version}`, 200),
+    };
   },
   async getModelVersionDownloadUri(w) {
     const { name, version } = await w.registeredModel();
@@ -888,7 +1062,11 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   },
   async setPromotionPolicy(w, _route, n) {
     const { name } = await w.registeredModel();
-    return { json: { name, alias: `gate${n}`, condition: 'metrics.loss < 1' }, resource: onModel(name) };
+    return {
+      json: { name, alias: `gate${n}`, condition: 'metrics.loss < 1' },
+      resource: onModel(name),
+      unchanged: w.reads(policiesPath(name), (body) => hasPolicy(body, `gate${n}`), false),
+    };
   },
   async getPromotionPolicies(w) {
     const { name } = await w.registeredModel();
@@ -899,7 +1077,11 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     await w.admin('POST', '/api/2.0/cairn/registered-models/policies/set', {
       json: { name, alias: `gate${n}`, condition: 'metrics.loss < 1' },
     });
-    return { json: { name, alias: `gate${n}` }, resource: onModel(name) };
+    return {
+      json: { name, alias: `gate${n}` },
+      resource: onModel(name),
+      unchanged: w.reads(policiesPath(name), (body) => hasPolicy(body, `gate${n}`), true),
+    };
   },
   async listPromotions(w) {
     const { name } = await w.registeredModel();
@@ -943,6 +1125,7 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     return {
       json: { experiment_id: trace.experimentId, request_ids: [trace.traceId] },
       ...ofTrace(trace),
+      unchanged: w.answers(`/api/3.0/mlflow/traces/${trace.traceId}`, 200),
     };
   },
   async setTraceTag(w, _route, n) {
@@ -989,9 +1172,11 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
   },
   async deleteAssessment(w) {
     const a = await w.newAssessment();
+    const path = `/api/3.0/mlflow/traces/${a.traceId}/assessments/${a.assessmentId}`;
     return {
       params: { trace_id: a.traceId, assessment_id: a.assessmentId },
       ...ofTrace(a),
+      unchanged: w.answers(path, 200),
     };
   },
   async linkTracesToRun(w) {
@@ -1013,6 +1198,11 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
       params: { trace_id: trace.traceId },
       json: { request_id: trace.traceId, timestamp_ms: Date.now(), status: 'OK' },
       ...ofTrace(trace),
+      unchanged: w.reads(
+        `/api/2.0/mlflow/traces/${trace.traceId}/info`,
+        (body) => (body.trace_info as { status: string }).status,
+        'IN_PROGRESS',
+      ),
     };
   },
   async getTraceInfoV2(w) {

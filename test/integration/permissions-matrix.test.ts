@@ -49,6 +49,16 @@ describe('permission matrix over the route table', () => {
     ).toEqual([]);
   });
 
+  it('reads back what refused writes target (nothing done) for the writes that have a target of their own', () => {
+    const probed = new Set(
+      [...outcomes.values()].flat().flatMap((outcome) => (outcome.probed ? [outcome.request.method] : [])),
+    );
+    const routes = [...outcomes.entries()].filter(([, list]) => list.some((outcome) => outcome.probed));
+    // Deletes, restores, renames, tags, params, uploads, aliases, policies, trace ends: far more than a few.
+    expect(routes.length).toBeGreaterThan(40);
+    expect([...probed].sort()).toEqual(['DELETE', 'PATCH', 'POST', 'PUT']);
+  });
+
   it.each(BUILDABLE_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
     const wrong = wrongAnswers(route, outcomes.get(route.routeKey) ?? []);
     expect(wrong.join('\n'), `${route.routeKey} needs ${route.access?.needs}`).toBe('');
