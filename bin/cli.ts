@@ -4,6 +4,7 @@
  *   token    create, list and revoke API tokens, locally or in a deployed stack
  *   policy   set, read and delete registered models' promotion policies; read their promotion audit trail;
  *            migrate policies stored under model names by earlier builds
+ *   permission  grant, revoke and list per-experiment and per-registered-model permissions of tokens
  *   migrate  bring data stored by earlier builds up to the current layout (run order keys)
  *   gc       remove for good runs and experiments deleted longer ago than a threshold, with their artifacts
  *   doctor   check a deployment (or any Cairn URL) end to end, with the fix for each failure
@@ -23,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./commands/token.js')).token(rest);
       case 'policy':
         return await (await import('./commands/policy.js')).policy(rest);
+      case 'permission':
+        return await (await import('./commands/permission.js')).permission(rest);
       case 'migrate':
         return await (await import('./commands/migrate.js')).migrate(rest);
       case 'gc':

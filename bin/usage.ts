@@ -12,6 +12,9 @@ export const USAGE = `Usage:
   cairn policy delete --model NAME (--alias ALIAS | --stage STAGE) [TARGET]
   cairn policy audit --model NAME [--max-results N] [TARGET]
   cairn policy migrate [--dry-run] [TARGET]
+  cairn permission grant --user NAME (--experiment ID | --model NAME) --permission LEVEL [TARGET]
+  cairn permission revoke --user NAME (--experiment ID | --model NAME) [TARGET]
+  cairn permission list [--user NAME | --experiment ID | --model NAME] [TARGET]
   cairn migrate [--dry-run] [--all] [TARGET]
   cairn gc [--older-than AGE] [--experiment-ids ID,...] [--dry-run] [--yes] [TARGET]
   cairn doctor (--url URL [--token TOKEN] | --stack STACK [--region REGION] [--token-name NAME])
@@ -44,6 +47,16 @@ policy:
   --max-results  audit entries to show, newest first (default ${PROMOTION_LIMITS.defaultMaxResults})
   --dry-run    migrate: report what would move, change nothing
   TARGET       as for token
+
+permission:
+  --user        a token's name (a token's name is its user name)
+  --experiment  an experiment's id, or
+  --model       a registered model's name
+  --permission  NO_PERMISSIONS, READ, USE, EDIT or MANAGE: the token's level there, replacing its scope's
+                default (read → READ, write → EDIT, admin → MANAGE; admin tokens always hold MANAGE)
+  TARGET        as for token
+grant adds or replaces the grant; revoke removes it; list shows every token's grants, or one token's, or
+those on one resource. A running server applies a change within its permission cache's 30 s.
 
 policy migrate moves the policies and audit entries that Cairn builds before the id-keyed layout stored
 under a model's name to the model's id. Until it has run, those models' promotions are refused.

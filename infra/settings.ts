@@ -62,6 +62,12 @@ export interface DeploymentSettings {
    * (shared/store/purge); 0 (or `off`) deploys no purge function and no schedule.
    */
   purgeDeletedAfterDays: number;
+  /**
+   * Let registry webhooks deliver to loopback, link-local, private and other non-public addresses. Off:
+   * the delivery function runs with the AWS account's credentials next to the instance metadata
+   * endpoint, and a webhook URL is anyone's with registry access to choose (MLflow's CVE-2026-2393).
+   */
+  webhookAllowPrivateTargets: boolean;
 }
 
 export const DEFAULT_SETTINGS: DeploymentSettings = {
@@ -103,6 +109,7 @@ export const DEFAULT_SETTINGS: DeploymentSettings = {
   // MLflow's own `mlflow gc` has no default; 30 days matches the bucket's noncurrent-version window, so a
   // mistaken delete has a month to be restored before anything is gone for good.
   purgeDeletedAfterDays: 30,
+  webhookAllowPrivateTargets: false,
 };
 
 /** The context keys, as written on the command line. */
@@ -130,6 +137,7 @@ export const CONTEXT_KEYS = {
   tableMaxReadRequestUnits: 'cairn:tableMaxReadRequestUnits',
   tableMaxWriteRequestUnits: 'cairn:tableMaxWriteRequestUnits',
   purgeDeletedAfterDays: 'cairn:purgeDeletedAfterDays',
+  webhookAllowPrivateTargets: 'cairn:webhookAllowPrivateTargets',
 } as const satisfies Record<keyof DeploymentSettings, `cairn:${string}`>;
 
 export class DeploymentSettingError extends Error {
@@ -190,6 +198,7 @@ export function readSettings(lookup: Lookup): DeploymentSettings {
     tableMaxReadRequestUnits: int('tableMaxReadRequestUnits', 1, 40_000),
     tableMaxWriteRequestUnits: int('tableMaxWriteRequestUnits', 1, 40_000),
     purgeDeletedAfterDays: purgeDays(get('purgeDeletedAfterDays')),
+    webhookAllowPrivateTargets: bool('webhookAllowPrivateTargets', get('webhookAllowPrivateTargets')),
   };
   if (settings.throttleBurstLimit < settings.throttleRateLimit) {
     throw new DeploymentSettingError(
@@ -281,7 +290,7 @@ function alarmSet(raw: unknown): AlarmSet {
   throw new DeploymentSettingError(CONTEXT_KEYS.alarms, raw, `one of ${ALARM_SETS.join(', ')}`);
 }
 
-function bool(field: 'retainData' | 'dashboard', raw: unknown): boolean {
+function bool(field: 'retainData' | 'dashboard' | 'webhookAllowPrivateTargets', raw: unknown): boolean {
   if (raw === undefined) return DEFAULT_SETTINGS[field];
   if (raw === true || raw === 'true') return true;
   if (raw === false || raw === 'false') return false;

@@ -4,6 +4,7 @@
  * deployed, and writes its result back. It enforces the limits a deployed request meets (decision 10):
  * the 6 MB Lambda request payload (413) and the 30 s integration timeout (504).
  */
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
@@ -121,7 +122,10 @@ export function buildEvent(
   const routeKey = matched?.route.routeKey ?? DEFAULT_ROUTE_KEY;
   // Encoded bytes (gzipped OTLP JSON) are not text whatever their type says: decoding them as UTF-8 mangles them.
   const encoded = (headers['content-encoding'] ?? 'identity').trim().toLowerCase() !== 'identity';
-  const isText = body.length === 0 || (!encoded && TEXT_CONTENT_TYPE.test(headers['content-type'] ?? ''));
+  // A text type whose bytes are not UTF-8 (a Latin-1 CSV uploaded as text/csv) goes as base64 too: decoded
+  // as UTF-8 each stray byte would become U+FFFD, and the stored artifact would differ from the upload.
+  const isText =
+    body.length === 0 || (!encoded && TEXT_CONTENT_TYPE.test(headers['content-type'] ?? '') && isUtf8(body));
   const host = headers.host ?? 'localhost';
 
   const event: APIGatewayProxyEventV2 = {

@@ -4,6 +4,7 @@
  * only then loads the handlers (they read their configuration once, at load, as on Lambda).
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { FunctionName } from '../shared/api/routes.js';
@@ -86,6 +87,15 @@ async function loadHandlers(): Promise<Record<FunctionName, LambdaHandler>> {
   };
 }
 
+/** The data directory's webhook sealing key (32 bytes, base64), made on first use. */
+function webhookSealingKey(dataDir: string): string {
+  const file = join(dataDir, 'webhook-sealing.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(32).toString('base64');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const dataDir = resolve(options.dataDir);
   const tableName = options.tableName ?? LOCAL_TABLE_NAME;
@@ -150,6 +160,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;
+    // Registry webhooks: secrets are sealed under a key kept with the data (they must open after a
+    // restart), and a local receiver (http://127.0.0.1:...) is a fine target on one's own machine. Both
+    // target settings stay the user's to override; on AWS private targets are refused unless allowed.
+    process.env.CAIRN_WEBHOOK_SEALING_KEY = webhookSealingKey(dataDir);
+    process.env.CAIRN_WEBHOOK_ALLOW_PRIVATE_TARGETS ??= 'true';
+    process.env.CAIRN_WEBHOOK_ALLOWED_SCHEMES ??= 'https,http';
     // The handlers' Tracer is off here (it traces only on Lambda), but the X-Ray SDK it loads would
     // still, in its default automatic mode, enable an async hook that tracks every promise the handlers,
     // the AWS SDK and dynalite make, for nothing (docs/benchmarks.md, 2026-12-06). Manual mode is the

@@ -107,13 +107,18 @@ export function createHttpHandler(
     });
     if (!caller) return operation(request);
     const authenticated: ApiRequest = { ...request, principal: caller.principal, scope: caller.scope };
+    // Public routes check nothing; with auth off (local, no --auth) nobody's grants apply either.
     if (route.permission === 'public' || !authEnforced()) return operation(authenticated);
+    // Fail closed: a route that names a resource is never served unchecked by a function built without
+    // the check (a wiring mistake answers 500, not data).
     if (!permissions) {
       if (route.access || route.filters) {
         throw new Error(`Function ${fn} has no permission check for ${route.routeKey}`);
       }
       return operation(authenticated);
     }
+    // Every authenticated request carries its caller's permissions (cached grants): searches filter by
+    // them and operations check a second resource with requireLevel.
     authenticated.caller = await callerPermissions(permissions.grants, caller);
     await checkAccess(route, authenticated, lookups);
     return operation(authenticated);

@@ -123,7 +123,11 @@ function refusalUnresolved(
     return refusal(caller, caller.levelOn(kind, first), target, request, needs);
   }
   const held = `at most ${defaultLevel(caller.scope)} (scope '${caller.scope}', no grant above it)`;
-  return refusal(caller, held, `the ${KIND_NOUN[kind]} of ${named.noun} '${first}'`, request, needs);
+  const target =
+    from === 'experiment_name'
+      ? `the ${KIND_NOUN[kind]} named '${first}'`
+      : `the ${KIND_NOUN[kind]} of ${named.noun} '${first}'`;
+  return refusal(caller, held, target, request, needs);
 }
 
 /** Throws PERMISSION_DENIED unless the request's caller holds what `route.access` needs. */
@@ -141,7 +145,7 @@ export async function checkAccess(
   for (const { resource, via } of await resolveResources(from, request, lookups)) {
     const held = caller.levelOn(kind, resource);
     if (!levelAllows(held, needs)) {
-      const target = `${KIND_NOUN[kind]} '${resource}'${via ? ` (that of ${via})` : ''}`;
+      const target = `${KIND_NOUN[kind]} '${resource}'${via ? ` (${via})` : ''}`;
       throw refusal(caller, held, target, request, needs);
     }
   }

@@ -55,14 +55,14 @@ export const LOOKUP_FOR: Record<ResourceLocator, keyof ResourceLookups | undefin
 export interface NamedIds {
   direct: boolean;
   ids: string[];
-  /** How an id is named in messages: `run 'abc'`. */
+  /** How an id is named in messages: `run 'abc'`, `named 'abc'` (an experiment's name). */
   noun: string;
 }
 
 const NOUN: Record<ResourceLocator, string> = {
   experiment_id: 'experiment',
   experiment_ids: 'experiment',
-  experiment_name: 'experiment named',
+  experiment_name: 'named',
   run_id: 'run',
   run_ids: 'run',
   model_id: 'logged model',
@@ -154,7 +154,7 @@ export function namedIds(locator: ResourceLocator, request: ApiRequest): NamedId
 /** One resource a request touches, and how the request named it (for the refusal's message). */
 export interface Resolved {
   resource: string;
-  /** `run 'abc'` when the resource was reached through something else; absent when named directly. */
+  /** `that of run 'abc'`, `named 'abc'`: how the request reached the resource; absent when by its id. */
   via?: string;
 }
 
@@ -182,7 +182,7 @@ export async function resolveResources(
   const owners = await requireLookup(lookups, lookup)(named.ids);
   return named.ids.flatMap((id) => {
     const experiment = owners.get(id);
-    return experiment === undefined ? [] : [{ resource: experiment, via: `${named.noun} '${id}'` }];
+    return experiment === undefined ? [] : [{ resource: experiment, via: `that of ${named.noun} '${id}'` }];
   });
 }
 
@@ -238,13 +238,18 @@ export function cachedLookups(lookups: ResourceLookups, capacity?: number): Reso
 /** Reads side by side per request at most: a bulk read names up to a few hundred runs. */
 const LOOKUP_CONCURRENCY = 16;
 
-/** An owner lookup from a single-id read (runs, logged models: the store has no batch read of those). */
+/**
+ * An owner lookup from a single-id read (runs, logged models: the store has no batch read of those).
+ * `valid` leaves out ids no owner can have (the operation refuses them with its own 400), so that a
+ * malformed or oversized id never reaches the table as a key.
+ */
 export function ownerLookupOf(
   read: (id: string) => Promise<{ experimentId: string } | undefined>,
+  valid: (id: string) => boolean,
 ): OwnerLookup {
   return async (ids) => {
     const found = await mapWithLimit(
-      ids,
+      ids.filter(valid),
       LOOKUP_CONCURRENCY,
       async (id) => [id, (await read(id))?.experimentId] as const,
     );

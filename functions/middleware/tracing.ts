@@ -11,7 +11,10 @@ import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { FunctionName } from '../../shared/api/routes.js';
 import type { ClientCapture } from '../../shared/store/clients.js';
 
-export function createClientTracer(fn: FunctionName, env: NodeJS.ProcessEnv = process.env): ClientCapture {
+export function createClientTracer(
+  fn: FunctionName | 'webhooks',
+  env: NodeJS.ProcessEnv = process.env,
+): ClientCapture {
   const tracer = new Tracer({
     serviceName: env.POWERTOOLS_SERVICE_NAME || `cairn-${fn}`,
     // The SDK clients are captured one by one below; patching Node's http module as well would trace

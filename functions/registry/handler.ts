@@ -5,26 +5,36 @@
  * the model's policy for that alias or stage against the version's source run and records the decision.
  */
 import { REGISTRY_ROUTE_SPECS } from '../../shared/api/routes-registry.js';
+import { invalidateGrants } from '../../shared/auth/permission-cache.js';
+import { StoredResourceGrants } from '../../shared/auth/resource-grants.js';
 import { loadConfig } from '../../shared/config.js';
 import { withModelVersion } from '../../shared/domain/logged-models/registrations.js';
+import { registeredModelResource } from '../../shared/domain/permissions/resources.js';
+import { PermissionService } from '../../shared/domain/permissions/service.js';
 import { PolicyPromotionGuard, PromotionPolicyService } from '../../shared/domain/promotion/service.js';
 import { RegistryService } from '../../shared/domain/registry/service.js';
+import { type WarnLog, WebhookFanOut, WebhookService } from '../../shared/domain/webhooks/service.js';
 import type { BucketListing } from '../../shared/store/artifacts/bucket-listing.js';
 import { StoredVersionFiles } from '../../shared/store/artifacts/version-files.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
+import { DynamoPrincipalDirectory } from '../../shared/store/permissions/principals.js';
 import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
+import { webhookRuntimeFromEnv } from '../../shared/store/webhooks/from-env.js';
+import { DynamoWebhookRepository } from '../../shared/store/webhooks/repository.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
 import { grantCache } from '../middleware/permission-check.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { registryOperations } from './operations.js';
+import { registeredModelPermissionOperations } from './permissions.js';
 import { promotionOperations } from './promotion.js';
+import { webhookOperations } from './webhooks.js';
 
 const config = loadConfig();
 const observability = createObservability('registry');
@@ -92,16 +102,42 @@ const registry = new RegistryService(
       }
     },
   },
+  // Grants follow registered models (issue 16): the creator's MANAGE, moved on rename, dropped on delete.
+  new StoredResourceGrants(
+    new DynamoPermissionRepository(doc, config.tableName),
+    undefined,
+    (message, details) => observability.logger.warn(message, details),
+  ),
 );
+
+const grants = new DynamoPermissionRepository(doc, config.tableName);
+const grantsCached = grantCache(grants);
+const principals = new DynamoPrincipalDirectory(client, config.tableName);
+const permissions = new PermissionService({
+  grants,
+  principalExists: async (name) => (await principals.get(name)) !== undefined,
+  resources: { registered_model: registeredModelResource(registryRepo) },
+  changed: invalidateGrants,
+});
+
+// Registry webhooks: the queue, sealer and publisher are chosen by the environment (in-process locally;
+// SQS, KMS and EventBridge on AWS).
+const webhookRepo = new DynamoWebhookRepository(doc, config.tableName);
+const warn: WarnLog = (message, attributes) => observability.logger.warn(message, attributes);
+const webhookRuntime = webhookRuntimeFromEnv(process.env, { repository: webhookRepo, warn });
+const webhooks = new WebhookService(webhookRepo, webhookRuntime.sealer, webhookRuntime.settings);
+const registryEvents = new WebhookFanOut(webhookRepo, webhookRuntime.queue, webhookRuntime.publisher, warn);
 
 export const handler = createHttpHandler(
   'registry',
   REGISTRY_ROUTE_SPECS,
   {
-    ...registryOperations(registry),
+    ...registryOperations(registry, registryEvents),
+    ...webhookOperations(webhooks),
     ...promotionOperations(new PromotionPolicyService(promotions, registryRepo)),
+    ...registeredModelPermissionOperations(permissions, grantsCached),
   },
   observability,
   // Registered models are named by the request itself: the check reads only the caller's grants.
-  { grants: grantCache(new DynamoPermissionRepository(doc, config.tableName)), lookups: {} },
+  { grants: grantsCached, lookups: {} },
 );

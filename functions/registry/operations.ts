@@ -9,8 +9,12 @@ import {
   requiredString,
   str,
 } from '../../shared/api/schema.js';
+import { hiddenFrom } from '../../shared/auth/search-visibility.js';
 import type { RegistryService } from '../../shared/domain/registry/service.js';
+import { isPrompt, registryEvents } from '../../shared/domain/webhooks/payloads.js';
+import { NO_EVENTS, type RegistryEventSink } from '../../shared/domain/webhooks/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+import { requireLevel } from '../middleware/permission-check.js';
 import { modelResponse, modelVersionJson, registeredModelJson, versionResponse } from './json.js';
 
 const ByName = v.object({ name: requiredString });
@@ -65,18 +69,28 @@ const VersionTagKey = v.object({ name: requiredString, version: versionField, ke
 
 const EMPTY = {};
 
-export function registryOperations(registry: RegistryService): Operations {
+/**
+ * `events` hears of every successful write MLflow makes a webhook event of (after the write, as MLflow
+ * delivers after it; the sink never fails the request).
+ */
+export function registryOperations(
+  registry: RegistryService,
+  events: RegistryEventSink = NO_EVENTS,
+  clock: () => number = Date.now,
+): Operations {
   return {
-    async createRegisteredModel({ fields, principal }) {
+    async createRegisteredModel({ fields, caller, principal }) {
       const message = parseMessage(CreateModel, fields);
-      return modelResponse(
-        await registry.createModel({
-          name: message.name,
-          ...(principal ? { userId: principal } : {}),
-          tags: message.tags,
-          ...(message.description === undefined ? {} : { description: message.description }),
-        }),
-      );
+      // The creator (MLflow's user_id) also gets MANAGE on the model (issue 16).
+      const creator = caller?.principal ?? principal;
+      const created = await registry.createModel({
+        name: message.name,
+        ...(creator ? { userId: creator } : {}),
+        tags: message.tags,
+        ...(message.description === undefined ? {} : { description: message.description }),
+      });
+      await events.emit(registryEvents.modelCreated(clock(), message));
+      return modelResponse(created);
     },
 
     async getRegisteredModel({ fields }) {
@@ -100,13 +114,14 @@ export function registryOperations(registry: RegistryService): Operations {
       return jsonResponse(EMPTY);
     },
 
-    async searchRegisteredModels({ fields }) {
+    async searchRegisteredModels({ fields, caller }) {
       const message = parseMessage(Search, fields);
       const { page, views } = await registry.searchModels({
         filter: message.filter,
         orderBy: message.order_by,
         maxResults: message.max_results,
         pageToken: message.page_token || undefined,
+        hidden: hiddenFrom(caller, 'registered_model'),
       });
       return jsonResponse({
         ...(views.length > 0
@@ -128,25 +143,36 @@ export function registryOperations(registry: RegistryService): Operations {
 
     async setRegisteredModelTag({ fields }) {
       const message = parseMessage(ModelTag, fields);
-      await registry.setModelTag(message.name, message.key, message.value);
+      const model = await registry.setModelTag(message.name, message.key, message.value);
+      const prompt = isPrompt({ ...model.tags, [message.key]: message.value });
+      await events.emit(registryEvents.modelTagSet(clock(), prompt, message));
       return jsonResponse(EMPTY);
     },
 
     async deleteRegisteredModelTag({ fields }) {
       const message = parseMessage(ModelTagKey, fields);
-      await registry.deleteModelTag(message.name, message.key);
+      const model = await registry.deleteModelTag(message.name, message.key);
+      const { [message.key]: _deleted, ...remaining } = model.tags;
+      await events.emit(registryEvents.modelTagDeleted(clock(), isPrompt(remaining), message));
       return jsonResponse(EMPTY);
     },
 
     async setRegisteredModelAlias({ fields, principal }) {
       const message = parseMessage(SetAlias, fields);
-      await registry.setAlias(message.name, message.alias, message.version, principal ? { principal } : {});
+      const model = await registry.setAlias(
+        message.name,
+        message.alias,
+        message.version,
+        principal ? { principal } : {},
+      );
+      await events.emit(registryEvents.aliasCreated(clock(), isPrompt(model.tags), message));
       return jsonResponse(EMPTY);
     },
 
     async deleteRegisteredModelAlias({ fields }) {
       const message = parseMessage(Alias, fields);
-      await registry.deleteAlias(message.name, message.alias);
+      const model = await registry.deleteAlias(message.name, message.alias);
+      await events.emit(registryEvents.aliasDeleted(clock(), isPrompt(model.tags), message));
       return jsonResponse(EMPTY);
     },
 
@@ -155,20 +181,32 @@ export function registryOperations(registry: RegistryService): Operations {
       return versionResponse(await registry.getVersionByAlias(message.name, message.alias));
     },
 
-    async createModelVersion({ fields, principal }) {
+    async createModelVersion(request) {
+      const { fields, principal } = request;
       const message = parseMessage(CreateVersion, fields);
-      return versionResponse(
-        await registry.createVersion({
+      const created = await registry.createVersion({
+        // The route needs EDIT on the model; the files it will serve need READ where they come from.
+        mayRead: (kind, resource) => requireLevel(request, kind, resource, 'READ'),
+        name: message.name,
+        ...(principal ? { userId: principal } : {}),
+        source: message.source,
+        tags: message.tags,
+        ...(message.run_id ? { runId: message.run_id } : {}),
+        ...(message.run_link ? { runLink: message.run_link } : {}),
+        ...(message.description ? { description: message.description } : {}),
+        ...(message.model_id ? { loggedModelId: message.model_id } : {}),
+      });
+      await events.emit(
+        registryEvents.versionCreated(clock(), {
           name: message.name,
-          ...(principal ? { userId: principal } : {}),
+          version: String(created.version.version),
           source: message.source,
+          runId: message.run_id,
           tags: message.tags,
-          ...(message.run_id ? { runId: message.run_id } : {}),
-          ...(message.run_link ? { runLink: message.run_link } : {}),
-          ...(message.description ? { description: message.description } : {}),
-          ...(message.model_id ? { loggedModelId: message.model_id } : {}),
+          description: message.description,
         }),
       );
+      return versionResponse(created);
     },
 
     async getModelVersion({ fields }) {
@@ -189,13 +227,14 @@ export function registryOperations(registry: RegistryService): Operations {
       return jsonResponse(EMPTY);
     },
 
-    async searchModelVersions({ fields }) {
+    async searchModelVersions({ fields, caller }) {
       const message = parseMessage(Search, fields);
       const { page, models } = await registry.searchVersions({
         filter: message.filter,
         orderBy: message.order_by,
         maxResults: message.max_results,
         pageToken: message.page_token || undefined,
+        hidden: hiddenFrom(caller, 'registered_model'),
       });
       const versions = page.versions.flatMap((version) => {
         const model = models.get(version.modelId);
@@ -227,13 +266,15 @@ export function registryOperations(registry: RegistryService): Operations {
 
     async setModelVersionTag({ fields }) {
       const message = parseMessage(VersionTag, fields);
-      await registry.setVersionTag(message.name, message.version, message.key, message.value);
+      const model = await registry.setVersionTag(message.name, message.version, message.key, message.value);
+      await events.emit(registryEvents.versionTagSet(clock(), isPrompt(model.tags), message));
       return jsonResponse(EMPTY);
     },
 
     async deleteModelVersionTag({ fields }) {
       const message = parseMessage(VersionTagKey, fields);
-      await registry.deleteVersionTag(message.name, message.version, message.key);
+      const model = await registry.deleteVersionTag(message.name, message.version, message.key);
+      await events.emit(registryEvents.versionTagDeleted(clock(), isPrompt(model.tags), message));
       return jsonResponse(EMPTY);
     },
   };

@@ -2,6 +2,7 @@
 
 import type { HttpResult } from '../../shared/api/http.js';
 import type { ApiRequest } from '../../shared/api/request.js';
+import { experimentIdsNamed, requireReadableExperiments } from '../../shared/auth/search-visibility.js';
 import type { TraceService } from '../../shared/domain/traces/service.js';
 import { TRACE_DATA_FILE } from '../../shared/domain/traces/v2.js';
 import { InvalidParameterValueError } from '../../shared/errors.js';
@@ -58,7 +59,10 @@ export function traceOperations(traces: TraceService): Operations {
     batchGetTraces: async (request) => jsonResponse(await traces.batchGetTraces(request.fields.trace_ids)),
     batchGetTraceInfos: async (request) =>
       jsonResponse(await traces.batchGetTraceInfos(request.fields.trace_ids)),
-    searchTracesV3: async (request) => jsonResponse(await traces.search(request.fields)),
+    searchTracesV3: async (request) => {
+      requireReadableExperiments(request.caller, experimentIdsNamed(request.fields));
+      return jsonResponse(await traces.search(request.fields));
+    },
     deleteTraces: async (request) => jsonResponse(await traces.deleteTraces(request.fields)),
     setTraceTag: async (request) => {
       await traces.setTag(pathParameter(request, 'trace_id'), request.fields);
@@ -73,7 +77,10 @@ export function traceOperations(traces: TraceService): Operations {
       jsonResponse(await traces.endTraceV2(pathParameter(request, 'trace_id'), request.fields)),
     getTraceInfoV2: async (request) =>
       jsonResponse(await traces.getTraceInfoV2(pathParameter(request, 'trace_id'))),
-    searchTracesV2: async (request) => jsonResponse(await traces.searchV2(request.fields)),
+    searchTracesV2: async (request) => {
+      requireReadableExperiments(request.caller, experimentIdsNamed(request.fields));
+      return jsonResponse(await traces.searchV2(request.fields));
+    },
     getTraceArtifact: async (request) => {
       const requestId = queryString(request, 'request_id');
       if (!requestId) {

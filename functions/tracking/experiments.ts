@@ -9,6 +9,7 @@ import {
   str,
   viewType,
 } from '../../shared/api/schema.js';
+import { hiddenFrom } from '../../shared/auth/search-visibility.js';
 import type { Experiment, ExperimentRunStats } from '../../shared/domain/experiments/model.js';
 import type { ExperimentService } from '../../shared/domain/experiments/service.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
@@ -67,12 +68,14 @@ const EMPTY = {};
 
 export function experimentOperations(experiments: ExperimentService): Operations {
   return {
-    async createExperiment({ fields }) {
+    async createExperiment({ fields, caller, principal }) {
       const message = parseMessage(CreateExperiment, fields);
+      const creator = caller?.principal ?? principal;
       const experimentId = await experiments.create({
         name: message.name,
         artifactLocation: message.artifact_location,
         tags: message.tags,
+        ...(creator ? { creator } : {}),
       });
       return jsonResponse({ experiment_id: experimentId });
     },
@@ -87,7 +90,7 @@ export function experimentOperations(experiments: ExperimentService): Operations
       return jsonResponse({ experiment: experimentJson(await experiments.getByName(experiment_name)) });
     },
 
-    async searchExperiments({ fields }) {
+    async searchExperiments({ fields, caller }) {
       const message = parseMessage(SearchExperiments, fields);
       const page = await experiments.search({
         maxResults: message.max_results,
@@ -95,6 +98,7 @@ export function experimentOperations(experiments: ExperimentService): Operations
         filter: message.filter,
         orderBy: message.order_by,
         viewType: message.view_type,
+        hidden: hiddenFrom(caller, 'experiment'),
       });
       return jsonResponse({
         ...(page.experiments.length > 0 ? { experiments: page.experiments.map(experimentJson) } : {}),

@@ -3,16 +3,23 @@
  * `/health` probe (open) and `/version` (behind a token like the rest). Clients and services are built once per container.
  */
 import { TRACKING_ROUTE_SPECS } from '../../shared/api/routes-tracking.js';
+import { invalidateGrants } from '../../shared/auth/permission-cache.js';
+import { StoredResourceGrants } from '../../shared/auth/resource-grants.js';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
+import { isLoggedModelId, isRunId } from '../../shared/domain/ids.js';
 import { LoggedModelService } from '../../shared/domain/logged-models/service.js';
+import { experimentResource, registeredModelResource } from '../../shared/domain/permissions/resources.js';
+import { PermissionService } from '../../shared/domain/permissions/service.js';
 import { RunService } from '../../shared/domain/runs/service.js';
 import { ResourceDoesNotExistError } from '../../shared/errors.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
 import { DynamoLoggedModelRepository } from '../../shared/store/logged-models/repository.js';
+import { DynamoPrincipalDirectory } from '../../shared/store/permissions/principals.js';
 import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
+import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
 import { createHttpHandler, textResponse } from '../middleware/http-handler.js';
@@ -22,6 +29,7 @@ import { ownerLookupOf } from '../middleware/resource-resolution.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { experimentOperations } from './experiments.js';
 import { loggedModelOperations } from './logged-models.js';
+import { experimentPermissionOperations } from './permissions.js';
 import { runOperations } from './runs.js';
 
 /**
@@ -40,6 +48,12 @@ const experiments: ExperimentService = new ExperimentService(
   { artifactRoot: config.artifactRoot, allowClientArtifactLocation: config.allowClientArtifactLocation },
   Date.now,
   (experimentId, from, to): Promise<void> => runs.setLifecycleForExperiment(experimentId, from, to),
+  // The creator's MANAGE on a new experiment (issue 16); a deleted experiment keeps its grants.
+  new StoredResourceGrants(
+    new DynamoPermissionRepository(doc, config.tableName),
+    undefined,
+    (message, details) => observability.logger.warn(message, details),
+  ),
 );
 const runRepository = new DynamoRunRepository(doc, config.tableName);
 const loggedModels = new LoggedModelService(new DynamoLoggedModelRepository(doc, config.tableName), {
@@ -47,14 +61,26 @@ const loggedModels = new LoggedModelService(new DynamoLoggedModelRepository(doc,
   runExists: async (runId) => (await runRepository.get(runId)) !== undefined,
 });
 const runs: RunService = new RunService(runRepository, experiments, loggedModels);
+const grants = new DynamoPermissionRepository(doc, config.tableName);
+const principals = new DynamoPrincipalDirectory(client, config.tableName);
+const permissionService = new PermissionService({
+  grants,
+  principalExists: async (name) => (await principals.get(name)) !== undefined,
+  // Registered models too: the web UI lists a model's grants through this function's permissions/list.
+  resources: {
+    experiment: experimentResource(experiments),
+    registered_model: registeredModelResource(new DynamoRegistryRepository(doc, config.tableName)),
+  },
+  changed: invalidateGrants,
+});
 // The permission check's reads: a run's or logged model's experiment from its one item (projected), and an
 // experiment's id by name for get-by-name.
 const owners = new DynamoRunReader(client, config.tableName);
 const permissions = {
-  grants: grantCache(new DynamoPermissionRepository(doc, config.tableName)),
+  grants: grantCache(grants),
   lookups: {
-    runExperiments: ownerLookupOf((runId) => owners.get(runId)),
-    loggedModelExperiments: ownerLookupOf((modelId) => owners.getLoggedModel(modelId)),
+    runExperiments: ownerLookupOf((runId) => owners.get(runId), isRunId),
+    loggedModelExperiments: ownerLookupOf((modelId) => owners.getLoggedModel(modelId), isLoggedModelId),
     experimentIdByName: async (name: string) => {
       try {
         return (await experiments.getByName(name)).experimentId;
@@ -75,6 +101,7 @@ export const handler = createHttpHandler(
     ...experimentOperations(experiments),
     ...runOperations(runs, observability),
     ...loggedModelOperations(loggedModels),
+    ...experimentPermissionOperations(permissionService, permissions.grants),
   },
   observability,
   permissions,

@@ -10,6 +10,7 @@ import {
   requiredString,
   str,
 } from '../../shared/api/schema.js';
+import { requireReadableExperiments } from '../../shared/auth/search-visibility.js';
 import type { LoggedModel } from '../../shared/domain/logged-models/model.js';
 import {
   type LoggedModelService,
@@ -167,8 +168,9 @@ export function loggedModelOperations(models: LoggedModelService): Operations {
       return jsonResponse(EMPTY);
     },
 
-    async searchLoggedModels({ fields }) {
+    async searchLoggedModels({ fields, caller }) {
       const message = parseMessage(SearchLoggedModels, fields);
+      requireReadableExperiments(caller, message.experiment_ids);
       const serializer = searchSerializer(loggedModelJson, 0);
       const page = await models.search({
         experimentIds: message.experiment_ids,

@@ -12,6 +12,7 @@ import {
   str,
   viewType,
 } from '../../shared/api/schema.js';
+import { requireReadableExperiments } from '../../shared/auth/search-visibility.js';
 import type { Envelope } from '../../shared/domain/runs/envelope.js';
 import { historyBulk } from '../../shared/domain/runs/history.js';
 import { metricValueJson } from '../../shared/domain/runs/metrics.js';
@@ -388,8 +389,9 @@ export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEME
       return jsonResponse({ envelopes: envelopes.map(envelopeJson) });
     },
 
-    async searchRuns({ fields }) {
+    async searchRuns({ fields, caller }) {
       const message = parseMessage(SearchRuns, fields);
+      requireReadableExperiments(caller, message.experiment_ids);
       const serializer = searchSerializer(runJson, 1);
       const page = await runs.search({
         experimentIds: message.experiment_ids,

@@ -48,6 +48,8 @@ export function buildApp(app: App = new App()) {
     alarms: settings.alarms,
     traceRetentionDays: settings.traceRetentionDays,
     purgeDeletedAfterDays: settings.purgeDeletedAfterDays,
+    webhookAllowPrivateTargets: settings.webhookAllowPrivateTargets,
+    retainData: settings.retainData,
     reservedConcurrency: {
       tracking: settings.trackingConcurrency,
       artifacts: settings.artifactsConcurrency,

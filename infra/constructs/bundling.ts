@@ -17,13 +17,14 @@ export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 export const BUNDLE_LIMIT_BYTES = 1024 * 1024;
 
 /** Every function with an entry point; the authorizer joins when functions/authorizer/handler.ts exists. */
-export const BUNDLED_FUNCTIONS: readonly (FunctionName | 'authorizer' | 'purge')[] = [
+export const BUNDLED_FUNCTIONS: readonly (FunctionName | 'authorizer' | 'purge' | 'webhooks')[] = [
   'tracking',
   'artifacts',
   'registry',
   'traces',
   'authorizer',
   'purge',
+  'webhooks',
 ];
 
 export function entryOf(fn: string): string {
@@ -79,7 +80,7 @@ export function lambdaBuildOptions(fn: string, outdir: string): BuildOptions {
  * beside it (functions/ui/handler.ts reads it from there once per container; no S3 read at run time).
  * Synchronous: CDK's local bundling hook cannot wait for a promise.
  */
-export function bundleFunction(fn: FunctionName | 'authorizer' | 'purge', outdir: string): void {
+export function bundleFunction(fn: FunctionName | 'authorizer' | 'purge' | 'webhooks', outdir: string): void {
   buildSync(lambdaBuildOptions(fn, outdir));
   if (fn === 'ui') writeUiBundle(buildUiSync({ minify: true }), join(outdir, UI_BUNDLE_DIR));
 }

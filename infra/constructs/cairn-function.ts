@@ -20,8 +20,11 @@ import type { FunctionName } from '../../shared/api/routes.js';
 import { type IndexName, TRACES_KEY_PREFIX } from '../../shared/store/keys.js';
 import { bundleFunction, entryOf } from './bundling.js';
 
-/** The API's functions, plus the authorizer API Gateway runs before them and the scheduled purge. */
-export type FunctionArea = FunctionName | 'authorizer' | 'purge';
+/**
+ * The API's functions, plus the authorizer API Gateway runs before them, the scheduled purge and the
+ * webhook delivery function the delivery queue invokes.
+ */
+export type FunctionArea = FunctionName | 'authorizer' | 'purge' | 'webhooks';
 
 /** The DynamoDB item actions a function may be granted (no transactions: design decision 5). */
 export type TableAction =
@@ -53,9 +56,10 @@ export interface CairnFunctionProps {
   reservedConcurrency: number;
   /**
    * Who invokes it: API Gateway, synchronously (the default; timeout under its 30 s), or EventBridge
-   * Scheduler, asynchronously (the purge: its own timeout, its failures retried by the schedule).
+   * Scheduler, asynchronously (the purge: its own timeout, its failures retried by the schedule), or an
+   * SQS event source mapping (webhook deliveries: retried and dead-lettered by the queue).
    */
-  invokedBy?: { kind: 'api' } | { kind: 'schedule'; timeout: Duration };
+  invokedBy?: { kind: 'api' } | { kind: 'schedule' | 'queue'; timeout: Duration };
 }
 
 export class CairnFunction extends Construct {
@@ -110,7 +114,8 @@ export class CairnFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: 1024,
       // Below API Gateway's 30 s integration limit, so the function's own timeout is what the client sees.
-      timeout: props.invokedBy?.kind === 'schedule' ? props.invokedBy.timeout : Duration.seconds(29),
+      timeout:
+        props.invokedBy && props.invokedBy.kind !== 'api' ? props.invokedBy.timeout : Duration.seconds(29),
       reservedConcurrentExecutions: props.reservedConcurrency,
       tracing: Tracing.ACTIVE,
       logGroup: this.logGroup,
@@ -128,7 +133,7 @@ export class CairnFunction extends Construct {
   }
 
   /** The cdk-nag findings every Cairn function has by design, each acknowledged with its reason. */
-  private acknowledgeSharedFindings(invokedBy: 'api' | 'schedule'): void {
+  private acknowledgeSharedFindings(invokedBy: 'api' | 'schedule' | 'queue'): void {
     Validations.of(this.fn).acknowledge(
       {
         id: 'AwsSolutions-L1',
@@ -139,13 +144,19 @@ export class CairnFunction extends Construct {
       { id: 'Serverless-LambdaLatestVersion', reason: 'As AwsSolutions-L1: Node 22 is the tested runtime.' },
       {
         id: 'Serverless-LambdaDLQ',
-        reason:
-          invokedBy === 'api'
-            ? 'API Gateway invokes the function synchronously and the caller receives every failure as the ' +
-              'response; there is no asynchronous event to dead-letter.'
-            : 'The daily schedule carries no data: a failed invocation loses nothing (the next day redoes ' +
-              'whatever is left, by design), and its Errors alarm reports it; a dead-letter queue would hold ' +
-              'only empty events.',
+        reason: {
+          api:
+            'API Gateway invokes the function synchronously and the caller receives every failure as the ' +
+            'response; there is no asynchronous event to dead-letter.',
+          schedule:
+            'The daily schedule carries no data: a failed invocation loses nothing (the next day redoes ' +
+            'whatever is left, by design), and its Errors alarm reports it; a dead-letter queue would hold ' +
+            'only empty events.',
+          queue:
+            'An SQS event source mapping invokes the function synchronously; a Lambda DLQ applies only to ' +
+            "asynchronous invocations. The source queue's own redrive policy dead-letters a message that " +
+            'keeps failing (infra/constructs/webhooks.ts).',
+        }[invokedBy],
       },
     );
     Validations.of(this.role).acknowledge({

@@ -34,6 +34,7 @@ import { type FunctionName, ROUTES } from '../../shared/api/routes.js';
 import { type IndexName, keys, TABLE_KEYS } from '../../shared/store/keys.js';
 import { CairnFunction, type FunctionArea } from '../constructs/cairn-function.js';
 import { Observability } from '../constructs/observability.js';
+import { Webhooks } from '../constructs/webhooks.js';
 import { type AlarmSet, DEFAULT_SETTINGS } from '../settings.js';
 
 /**
@@ -83,9 +84,13 @@ export interface ApiStackProps extends StackProps {
   /** Days a trace is kept (the traces function's CAIRN_TRACE_RETENTION_DAYS; the data stack expires the rest). */
   traceRetentionDays?: number;
   /** Reserved concurrency per function (defaults in settings.ts). */
-  reservedConcurrency?: Partial<Record<Exclude<FunctionArea, 'purge'>, number>>;
+  reservedConcurrency?: Partial<Record<Exclude<FunctionArea, 'purge' | 'webhooks'>, number>>;
   /** Days after a delete that the daily purge removes it for good; 0: no purge function, no schedule. */
   purgeDeletedAfterDays?: number;
+  /** Let webhooks deliver to non-public addresses (`cairn:webhookAllowPrivateTargets`); off by default. */
+  webhookAllowPrivateTargets?: boolean;
+  /** Keep what the data outlives the stack by (`cairn:retainData`): here, the key webhook secrets are sealed with. */
+  retainData?: boolean;
 }
 
 /** When the daily purge runs (UTC): an hour when a team's training jobs are the fewest, most days. */
@@ -102,6 +107,7 @@ export class ApiStack extends Stack {
   /** The daily purge, unless `purgeDeletedAfterDays` is 0. */
   readonly purgeFunction: CairnFunction | undefined;
   readonly observability: Observability;
+  readonly webhooks: Webhooks;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -118,7 +124,7 @@ export class ApiStack extends Stack {
       ui: DEFAULT_SETTINGS.uiConcurrency,
       traces: DEFAULT_SETTINGS.tracesConcurrency,
       ...props.reservedConcurrency,
-    } satisfies Record<Exclude<FunctionArea, 'purge'>, number>;
+    } satisfies Record<Exclude<FunctionArea, 'purge' | 'webhooks'>, number>;
 
     // The commands in shared/store/experiments-repo.ts, runs-repo.ts and history-pages.ts.
     const tracking = new CairnFunction(this, 'Tracking', {
@@ -237,12 +243,17 @@ export class ApiStack extends Stack {
       ),
     });
 
+    // One invoke permission per function for this API (`<api>/*/*`) instead of one per route: with ~200
+    // routes the per-route permissions were 200 of the stack's 460 resources, against CloudFormation's
+    // 500 a stack. A function still receives only its own routes (each route names its integration), and
+    // answers only operations of the route table.
+    const apiScoped = { scopePermissionToRoute: false };
     const integrations = {
-      tracking: new HttpLambdaIntegration('TrackingIntegration', tracking.fn),
-      artifacts: new HttpLambdaIntegration('ArtifactsIntegration', artifacts.fn),
-      registry: new HttpLambdaIntegration('RegistryIntegration', registry.fn),
-      ui: new HttpLambdaIntegration('UiIntegration', ui.fn),
-      traces: new HttpLambdaIntegration('TracesIntegration', traces.fn),
+      tracking: new HttpLambdaIntegration('TrackingIntegration', tracking.fn, apiScoped),
+      artifacts: new HttpLambdaIntegration('ArtifactsIntegration', artifacts.fn, apiScoped),
+      registry: new HttpLambdaIntegration('RegistryIntegration', registry.fn, apiScoped),
+      ui: new HttpLambdaIntegration('UiIntegration', ui.fn, apiScoped),
+      traces: new HttpLambdaIntegration('TracesIntegration', traces.fn, apiScoped),
     } satisfies Record<FunctionName, HttpLambdaIntegration>;
 
     this.api = new HttpApi(this, 'Api', {
@@ -307,6 +318,17 @@ export class ApiStack extends Stack {
       alarms: props.alarms ?? 'essential',
     });
 
+    this.webhooks = new Webhooks(this, 'Webhooks', {
+      registry,
+      table: props.table,
+      // The registry's webhook items (pk WEBHOOKS, shared/store/keys.ts once the registry side lands).
+      webhookPartition: 'WEBHOOKS',
+      alarmTopic: this.observability.topic,
+      allowPrivateTargets: props.webhookAllowPrivateTargets ?? DEFAULT_SETTINGS.webhookAllowPrivateTargets,
+      retainData: props.retainData ?? DEFAULT_SETTINGS.retainData,
+      logRetention,
+    });
+
     const stageUrl =
       this.stage.stageName === '$default'
         ? this.api.apiEndpoint
@@ -332,6 +354,10 @@ export class ApiStack extends Stack {
     if (this.observability.dashboard) {
       new CfnOutput(this, 'DashboardName', { value: this.observability.dashboard.dashboardName });
     }
+    new CfnOutput(this, 'WebhookDeadLetterQueueArn', {
+      value: this.webhooks.deadLetterQueue.queueArn,
+      description: 'Webhook deliveries given up on; docs/deploy.md says how to redrive them',
+    });
     new CfnOutput(this, 'CairnArtifactLocation', {
       value: `s3://${props.artifactBucket.bucketName}/${props.artifactKeyPrefix ?? ''}`,
       description: 'Where artifacts live (bucket and key prefix): what `cairn gc --stack CairnApi` purges',

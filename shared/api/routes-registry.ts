@@ -1,4 +1,4 @@
-/** The registry function's routes: MLflow's model registry and Cairn's promotion policies. */
+/** The registry function's routes: MLflow's model registry and webhooks, and Cairn's promotion policies. */
 import { cairn, filtering, guarded, mlflow, onModel, type RouteSpec } from './route-kit.js';
 
 // Levels as MLflow's auth plugin: reads READ, writes (tags, aliases, stages, versions, renames) EDIT,
@@ -73,4 +73,49 @@ export const REGISTRY_ROUTE_SPECS: readonly RouteSpec[] = [
     onModel('MANAGE'),
   ),
   guarded(cairn('listPromotions', 'GET', '/registered-models/promotions/list', 'read', 'registry'), read),
+  // Registered-model permissions, MLflow's basic-auth endpoints (issue 16): MANAGE on the model decides
+  // (admins always); the scope is only the default, as for every route with access.
+  guarded(
+    mlflow(
+      'createRegisteredModelPermission',
+      'POST',
+      '/registered-models/permissions/create',
+      'write',
+      'registry',
+    ),
+    onModel('MANAGE'),
+  ),
+  guarded(
+    mlflow('getRegisteredModelPermission', 'GET', '/registered-models/permissions/get', 'write', 'registry'),
+    onModel('MANAGE'),
+  ),
+  guarded(
+    mlflow(
+      'updateRegisteredModelPermission',
+      'PATCH',
+      '/registered-models/permissions/update',
+      'write',
+      'registry',
+    ),
+    onModel('MANAGE'),
+  ),
+  guarded(
+    mlflow(
+      'deleteRegisteredModelPermission',
+      'DELETE',
+      '/registered-models/permissions/delete',
+      'write',
+      'registry',
+    ),
+    onModel('MANAGE'),
+  ),
+
+  // MLflow's registry webhooks (MLflow >= 3.3). Admin only, as MLflow's auth has it: a webhook hears every
+  // registry event and makes the server send requests to a URL of the caller's choosing.
+  mlflow('createWebhook', 'POST', '/webhooks', 'admin', 'registry'),
+  mlflow('listWebhooks', 'GET', '/webhooks', 'admin', 'registry'),
+  mlflow('getWebhook', 'GET', '/webhooks/{webhook_id}', 'admin', 'registry'),
+  mlflow('updateWebhook', 'PATCH', '/webhooks/{webhook_id}', 'admin', 'registry'),
+  mlflow('deleteWebhook', 'DELETE', '/webhooks/{webhook_id}', 'admin', 'registry'),
+  mlflow('testWebhook', 'POST', '/webhooks/{webhook_id}/test', 'admin', 'registry'),
 ];

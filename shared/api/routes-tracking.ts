@@ -108,4 +108,27 @@ export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
     mlflow('logLoggedModelParams', 'POST', '/logged-models/{model_id}/params', 'write'),
     edit('model_id'),
   ),
+
+  // Experiment permissions, MLflow's basic-auth endpoints (issue 16): MANAGE on the experiment decides
+  // (admins always); the scope is only the default, as for every route with access.
+  guarded(
+    mlflow('createExperimentPermission', 'POST', '/experiments/permissions/create', 'write'),
+    onExperiment('experiment_id', 'MANAGE'),
+  ),
+  guarded(
+    mlflow('getExperimentPermission', 'GET', '/experiments/permissions/get', 'write'),
+    onExperiment('experiment_id', 'MANAGE'),
+  ),
+  guarded(
+    mlflow('updateExperimentPermission', 'PATCH', '/experiments/permissions/update', 'write'),
+    onExperiment('experiment_id', 'MANAGE'),
+  ),
+  guarded(
+    mlflow('deleteExperimentPermission', 'DELETE', '/experiments/permissions/delete', 'write'),
+    onExperiment('experiment_id', 'MANAGE'),
+  ),
+  // The web UI's reads: the caller's own level (any token), and every grant on a resource (MANAGE there;
+  // the kind is in the query, so the permission service checks it rather than `access`).
+  cairn('getMyPermission', 'GET', '/permissions/mine', 'read'),
+  cairn('listResourcePermissions', 'GET', '/permissions/list', 'read'),
 ];

@@ -26,6 +26,7 @@
  * | One key's chunk summaries      | table  | pk = `RUN#<run_id>`, sk begins_with `MS#<key>#`          | min/max/last/count of a large own chunk, same suffix as its `MC#` key (envelopes) |
  * | API token by name              | table  | pk = `TOKENS`, sk = `TOKEN#<name>`                       | GetItem per authorizer call; conditional put/delete |
  * | All API tokens                 | table  | pk = `TOKENS`, sk begins_with `TOKEN#`                   | Query (`cairn token list`, never on a request path) |
+ * | Principal by name              | table  | pk = `PRINCIPALS`, sk = `PRINCIPAL#<name>`               | a token's name without its hash: grants check it exists (API functions may not read TOKENS) |
  * | Registered model by id         | table  | pk = `MODEL#<model_id>`, sk = `MODEL`                    | tags, aliases, version counter (atomic ADD) |
  * | Model id by name               | table  | pk = `MODELNAME#<name>`, sk = `MODELNAME`                | the name claim; unique by conditional put |
  * | All registered models          | gsi1   | gsi1pk = `MODELS`                                       | Query; search filters and sorts after     |
@@ -41,6 +42,8 @@
  * | Run counters of an experiment  | table  | pk = `EXPSTATS#<experiment_id>#<shard>`, sk = `STATS`    | ADD per run create/move; BatchGet RUN_SHARDS per experiment (experiments page) |
  * | Trace by id                    | table  | pk = `TRACE#<trace_id>`, sk = `TRACE`                    | trace info, tags, metadata, assessments; spans are S3 objects (store/traces) |
  * | Traces of an experiment        | gsi1   | gsi1pk = `EXPTRACES#<experiment_id>`, gsi1sk = `<request time>#<trace_id>` | Query newest or oldest first from a page's position (search_traces, delete by age) |
+ * | Registry webhook by id         | table  | pk = `WEBHOOKS`, sk = `WEBHOOK#<webhook_id>`              | GetItem (consistent); conditional put/update/delete |
+ * | All registry webhooks          | table  | pk = `WEBHOOKS`, sk begins_with `WEBHOOK#`               | Query newest first (ids are UUIDv7); ≤ 100 items, read whole per registry event |
  *
  * Runs of one experiment are spread over RUN_SHARDS index partitions (by run id) so that a search over
  * a 10,000-run experiment reads several partitions in parallel and never drains one partition's
@@ -237,6 +240,11 @@ export const keys = {
   tokensPartition: 'TOKENS',
   token: (name: string): ItemKey => ({ pk: 'TOKENS', sk: `TOKEN#${name}` }),
   tokenPrefix: 'TOKEN#',
+  /**
+   * A token's name and scope, never its hash, written and removed with the token: the API functions are
+   * denied the TOKENS partition, and a grant must still name a principal that exists.
+   */
+  principal: (name: string): ItemKey => ({ pk: 'PRINCIPALS', sk: `PRINCIPAL#${name}` }),
   /** Registered models are keyed by an immutable internal id, so a rename moves no version. */
   registeredModel: (modelId: string): ItemKey => ({ pk: `MODEL#${modelId}`, sk: 'MODEL' }),
   registeredModelListing: (modelId: string) => ({ gsi1pk: 'MODELS', gsi1sk: modelId }),
@@ -283,6 +291,10 @@ export const keys = {
     gsi1sk: `${sortableNumber(requestTime)}#${traceId}`,
   }),
   experimentTracesPartition: (experimentId: string) => `EXPTRACES#${experimentId}`,
+  /** Registry webhooks: few (WEBHOOK_LIMITS.maxWebhooks), so one partition holds them all. */
+  webhook: (webhookId: string): ItemKey => ({ pk: 'WEBHOOKS', sk: `WEBHOOK#${webhookId}` }),
+  webhooksPartition: 'WEBHOOKS',
+  webhookPrefix: 'WEBHOOK#',
 } as const;
 
 /**

@@ -84,11 +84,18 @@ export async function colouredPixels(canvas: Locator): Promise<number> {
 export interface AuthServer {
   url: string;
   tokens: Record<Scope, string>;
+  /** The `extraTokens` asked for, by name. */
+  named: Record<string, string>;
   close(): Promise<void>;
 }
 
-/** `cairn server --auth` in process, with one token of each scope issued through the server's own store. */
-export async function startAuthServer(): Promise<AuthServer> {
+/**
+ * `cairn server --auth` in process, with one token of each scope (named `<scope>-person`) issued through the
+ * server's own store, and any `extraTokens` (issue 16's tests need several principals of one scope).
+ */
+export async function startAuthServer(
+  options: { extraTokens?: readonly { name: string; scope: Scope }[] } = {},
+): Promise<AuthServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cairn-browser-auth-'));
   const external = externalDynamoEndpoint();
   const server: LocalServer = await startLocalServer({
@@ -103,9 +110,14 @@ export async function startAuthServer(): Promise<AuthServer> {
   for (const scope of ['read', 'write', 'admin'] as const) {
     tokens[scope] = (await issueToken(store.tokens, { name: `${scope}-person`, scope })).token;
   }
+  const named: Record<string, string> = {};
+  for (const { name, scope } of options.extraTokens ?? []) {
+    named[name] = (await issueToken(store.tokens, { name, scope })).token;
+  }
   return {
     url: server.url,
     tokens,
+    named,
     close: async () => {
       await store.close();
       await server.close();

@@ -383,6 +383,24 @@ describe('api stack: least privilege', () => {
         Resource: 'ArtifactBucket.Arn',
         Condition: { StringLike: { 's3:prefix': ['*'] } },
       },
+      // Webhooks (test/infra/webhooks.test.ts): seal and open secrets, queue deliveries, publish events.
+      {
+        Effect: 'Allow',
+        Action: ['kms:Encrypt', 'kms:Decrypt'],
+        Resource: expect.stringMatching(/^<WebhooksSecretsKey[0-9A-F]{8}\.Arn>$/),
+        Condition: expect.anything(),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['sqs:SendMessage'],
+        Resource: expect.stringMatching(/^<WebhooksDeliveries[0-9A-F]{8}\.Arn>$/),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['events:PutEvents'],
+        Resource: expect.stringMatching(/:event-bus\/default$/),
+        Condition: { StringEquals: { 'events:source': ['cairn.registry'] } },
+      },
     ]);
   });
 
@@ -505,6 +523,7 @@ describe('api stack: least privilege', () => {
       'Traces',
       'Tracking',
       'Ui',
+      'WebhooksDelivery',
     ]);
     for (const [, role] of roles) {
       expect(role.Properties.ManagedPolicyArns).toBeUndefined();
@@ -588,11 +607,11 @@ describe('api stack: traffic and logs', () => {
 
   it('keeps every log group for the configured retention, each function writing to its own', () => {
     const groups = resources(api, 'AWS::Logs::LogGroup');
-    expect(groups).toHaveLength(8);
+    expect(groups).toHaveLength(9);
     for (const [, group] of groups)
       expect(group.Properties.RetentionInDays).toBe(DEFAULT_SETTINGS.logRetentionDays);
     const used = resources(api, 'AWS::Lambda::Function').map(([, fn]) => fn.Properties.LoggingConfig);
-    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(7);
+    expect(new Set(used.map((config) => JSON.stringify(config))).size).toBe(8);
   });
 
   it('takes stage, throttling, retention and presign expiry from context', () => {
@@ -688,7 +707,14 @@ describe('api stack: alarms and dashboard', () => {
         .filter((alarm) => !alarm.Metrics)
         .map(metricOf)
         .sort();
-      const functionIds = resources(stack, 'AWS::Lambda::Function').map(([id]) => id);
+      // The webhook delivery function's crashes end as dead letters, which have the alarm instead.
+      const functionIds = resources(stack, 'AWS::Lambda::Function')
+        .map(([id]) => id)
+        .filter((id) => !id.startsWith('WebhooksDelivery'));
+      const [deadLetters] = only(stack, 'AWS::SQS::Queue', 'WebhooksDeadLetters');
+      const webhooks = [
+        `AWS/SQS/ApproximateNumberOfMessagesVisible ${JSON.stringify([{ Name: 'QueueName', Value: `<${deadLetters}.QueueName>` }])}`,
+      ];
       const dynamo =
         set === 'all'
           ? [undefined, ...GSIS].flatMap((index) =>
@@ -707,7 +733,7 @@ describe('api stack: alarms and dashboard', () => {
           (name) => `AWS/Lambda/${name} ${JSON.stringify([{ Name: 'FunctionName', Value: `<${id}>` }])}`,
         ),
       );
-      expect(simple).toEqual([...dynamo, ...lambda].sort());
+      expect(simple).toEqual([...dynamo, ...lambda, ...webhooks].sort());
     });
   }
 

@@ -90,6 +90,13 @@ describe('upload and download', () => {
     ]);
   });
 
+  it('keeps a text upload that is not UTF-8 byte for byte (a Latin-1 CSV as text/csv)', async () => {
+    const path = `${root}/latin1.csv`;
+    const bytes = new Uint8Array(Buffer.from('name;city\nJos\xe9;K\xf6ln\n', 'latin1'));
+    expect((await upload(path, bytes, 'text/csv; charset=iso-8859-1')).status).toBe(200);
+    expect(sha((await download(path)).bytes)).toBe(sha(bytes));
+  });
+
   it('answers 404 JSON for a missing file', async () => {
     const response = await api.request('GET', `${ARTIFACTS}/${root}/nothing-here.txt`);
     expect(response.status).toBe(404);

@@ -247,6 +247,29 @@ describe('artifacts, logged models, traces and the registry', () => {
   });
 });
 
+describe('a version registered from a run', () => {
+  it("needs READ on the source's experiment, and on the model a models:/ source copies", async () => {
+    await ok(call(admin, 'POST', 'registered-models/create', { name: 'perm-target' }));
+    const bearer = await tokenWith('registrar', 'write', [
+      ['experiment', x, 'NO_PERMISSIONS'],
+      ['registered_model', MODEL, 'NO_PERMISSIONS'],
+    ]);
+    const register = (source: string) =>
+      call(bearer, 'POST', 'model-versions/create', { name: 'perm-target', source });
+    await denied(
+      register(`runs:/${runX}/model`),
+      `experiment '${x}'`,
+      'POST /api/2.0/mlflow/model-versions/create needs READ',
+    );
+    await denied(register(`models:/${modelX}`), `experiment '${x}'`);
+    await denied(register(`models:/${MODEL}/1`), `registered model '${MODEL}'`);
+    await ok(register(`runs:/${runY}/model`));
+    // Nothing half-done: the refused requests made no version.
+    const versions = await ok(call(admin, 'GET', 'model-versions/search', { filter: "name='perm-target'" }));
+    expect((versions.model_versions as unknown[]).length).toBe(1);
+  });
+});
+
 describe('admin, existence and the cache', () => {
   it('admin holds MANAGE everywhere, whatever its grants say', async () => {
     const bearer = await tokenWith('admin-none-x', 'admin', [['experiment', x, 'NO_PERMISSIONS']]);
@@ -254,11 +277,17 @@ describe('admin, existence and the cache', () => {
     await ok(call(bearer, 'POST', 'runs/log-metric', metric(runX)));
   });
 
-  it('answers 404 for a run that does not exist, as without permissions', async () => {
+  it('answers 404 for a run that does not exist and 400 for a malformed id, as without permissions', async () => {
     const bearer = await tokenWith('reader-edit-x-3', 'read', [['experiment', x, 'EDIT']]);
     const missing = await call(bearer, 'POST', 'runs/log-metric', metric('0123456789abcdef0123456789abcdef'));
     expect(missing.status).toBe(404);
     expect(missing.body.error_code).toBe('RESOURCE_DOES_NOT_EXIST');
+    // A malformed id is never looked up (nor used as a key): the operation's own 400.
+    const malformed = await call(bearer, 'POST', 'runs/log-metric', metric(`r${'x'.repeat(2000)}`));
+    expect(malformed.status).toBe(400);
+    const traceHolder = await tokenWith('trace-edit-x', 'read', [['experiment', x, 'EDIT']]);
+    const badTrace = await call(traceHolder, 'GET', `traces/tr-${'z'.repeat(2000)}/info`);
+    expect(badTrace.status).toBe(400);
   });
 
   it('a grant changed after a request is in force once the cache TTL has passed', async () => {

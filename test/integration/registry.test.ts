@@ -1,5 +1,6 @@
 /** The model registry end to end: real HTTP → local front → registry handler → dynalite (or DynamoDB Local). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePageToken, queryFingerprint } from '../../shared/domain/search/page-token.js';
 import { Api, type ApiResponse } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -833,7 +834,10 @@ describe('model versions', () => {
       });
     expect((await transition('1', 'Production')).body.model_version.current_stage).toBe('Production');
     expect((await transition('2', 'staging')).body.model_version.current_stage).toBe('Staging');
-    expect((await transition('3', 'Production', true)).body.model_version.current_stage).toBe('Production');
+    const third = (await transition('3', 'Production', true)).body.model_version;
+    expect(third.current_stage).toBe('Production');
+    // The transition changed the model too, at the same instant (MLflow's stores do the same).
+    expect((await getModel('mv-stages')).last_updated_timestamp).toBe(third.last_updated_timestamp);
     expect((await getVersion('mv-stages', '1')).current_stage).toBe('Archived');
     expect((await getVersion('mv-stages', '2')).current_stage).toBe('Staging');
     expectError(await transition('1', 'Bogus'), 400, 'INVALID_PARAMETER_VALUE');
@@ -883,7 +887,20 @@ describe('model versions', () => {
       return (response.body.model_versions ?? []).map((v) => `${v.name}/${v.version}`);
     };
     expect(await found({ filter: "name='mvs-a'", max_results: 10000 })).toEqual(['mvs-a/2', 'mvs-a/1']);
-    expect(await found({ filter: "name LIKE 'mvs-%'" })).toEqual(['mvs-a/2', 'mvs-a/1', 'mvs-b/1']);
+    // MLflow's default order: last_updated_timestamp DESC, name ASC, version DESC (timestamps may tie).
+    const listed = await api.get<{ model_versions: VersionJson[] }>('model-versions/search', {
+      filter: "name LIKE 'mvs-%'",
+    });
+    const byDefault = [...listed.body.model_versions]
+      .sort(
+        (a, b) =>
+          b.last_updated_timestamp - a.last_updated_timestamp ||
+          (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
+          Number(b.version) - Number(a.version),
+      )
+      .map((v) => `${v.name}/${v.version}`);
+    expect(byDefault.slice().sort()).toEqual(['mvs-a/1', 'mvs-a/2', 'mvs-b/1']);
+    expect(listed.body.model_versions.map((v) => `${v.name}/${v.version}`)).toEqual(byDefault);
     expect(await found({ filter: `run_id = '${otherRun}'` })).toEqual(['mvs-a/2']);
     expect(await found({ filter: `run_id IN ('${otherRun}') AND name = 'mvs-a'` })).toEqual(['mvs-a/2']);
     expect(await found({ filter: `source LIKE 'runs:/${otherRun}%'` })).toEqual(['mvs-a/2']);
@@ -902,7 +919,37 @@ describe('model versions', () => {
       seen.push(...(page.body.model_versions ?? []).map((v) => `${v.name}/${v.version}`));
       token = page.body.next_page_token;
     } while (token);
-    expect(seen).toEqual(['mvs-a/2', 'mvs-a/1', 'mvs-b/1']);
+    expect(seen).toEqual(byDefault);
+    // A token an earlier release issued without an order_by (its default was name ASC, version DESC,
+    // and the token's fingerprint names that order) pages on in that order.
+    const oldDefault = [
+      { key: 'name', ascending: true },
+      { key: 'version_number', ascending: false },
+    ];
+    const oldToken = encodePageToken(
+      queryFingerprint({ f: "name LIKE 'mvs-%'", o: oldDefault, s: 'versions' }),
+      ['mvs-a', 2],
+    );
+    const resumed = await api.get<{ model_versions?: VersionJson[]; next_page_token?: string }>(
+      'model-versions/search',
+      { filter: "name LIKE 'mvs-%'", max_results: 1, page_token: oldToken },
+    );
+    expect(resumed.body.model_versions?.map((v) => `${v.name}/${v.version}`)).toEqual(['mvs-a/1']);
+    const last = await api.get<{ model_versions?: VersionJson[]; next_page_token?: string }>(
+      'model-versions/search',
+      { filter: "name LIKE 'mvs-%'", max_results: 1, page_token: resumed.body.next_page_token ?? '' },
+    );
+    expect(last.body.model_versions?.map((v) => `${v.name}/${v.version}`)).toEqual(['mvs-b/1']);
+    expect(last.body.next_page_token).toBeUndefined();
+    expectError(
+      await api.get('model-versions/search', {
+        filter: "name LIKE 'mvs-%'",
+        order_by: ['creation_timestamp'],
+        page_token: oldToken,
+      }),
+      400,
+      'INVALID_PARAMETER_VALUE',
+    );
     expectError(
       await api.get('model-versions/search', { filter: 'metrics.x > 1' }),
       400,

@@ -387,6 +387,43 @@ describe('search', () => {
 });
 
 describe('tags, assessments and runs', () => {
+  it("takes the trace ids MLflow's clients choose ('tr-1234'), up to MLflow's 50 characters", async () => {
+    const experimentId = await experiment('traces-own-ids');
+    const timing = { startMs: 1_800_002_500_000, durationMs: 2000 };
+    for (const suffix of ['1234', `${'x'.repeat(40)}_-AZ09`]) {
+      const started = await startTrace(experimentId, suffix, {
+        ...timing,
+        tags: { tag1: 'red', tag2: 'blue' },
+      });
+      expect(started.status, started.text).toBe(200);
+      const traceId = `tr-${suffix}`;
+      expect(started.body.trace.trace_info.trace_id).toBe(traceId);
+      const set = await api.request('PATCH', `${V3}/traces/${traceId}/tags`, {
+        json: { key: 'tag1', value: 'green' },
+      });
+      expect(set.status, set.text).toBe(200);
+      const deleted = await api.request('DELETE', `${V3}/traces/${traceId}/tags`, { json: { key: 'tag2' } });
+      expect(deleted.status, deleted.text).toBe(200);
+      const info = await api.request<{ trace: { trace_info: TraceInfoJson } }>(
+        'GET',
+        `${V3}/traces/${traceId}`,
+      );
+      expect(info.body.trace.trace_info.tags).toMatchObject({ tag1: 'green' });
+      expect(info.body.trace.trace_info.tags.tag2).toBeUndefined();
+    }
+    expect(await searchIds(experimentId)).toHaveLength(2);
+    // Nothing that could reach a key's separator or an S3 path's structure, and nothing past 50 characters.
+    for (const suffix of ['', 'a.b', 'a#b', 'x'.repeat(48), 'é']) {
+      const refused = await startTrace(experimentId, suffix, timing);
+      expect(refused.status, suffix).toBe(400);
+      expect(refused.body).toMatchObject({
+        error_code: 'INVALID_PARAMETER_VALUE',
+        message: expect.stringContaining("'trace.trace_info.trace_id'"),
+      });
+    }
+    expect(await searchIds(experimentId)).toHaveLength(2);
+  });
+
   it('sets and deletes tags on the 2.0 and 3.0 paths', async () => {
     const experimentId = await experiment('traces-tags');
     const traceId = await tracedCall(experimentId, { startMs: 1_800_002_000_000, tags: { stage: 'dev' } });
@@ -454,6 +491,29 @@ describe('tags, assessments and runs', () => {
     expect(
       (await api.request<{ assessment: { rationale: string } }>('GET', path)).body.assessment.rationale,
     ).toBe('because');
+    // The stock client sends the mask in FieldMask's JSON form (lowerCamelCase); paths MLflow does not
+    // update (the id, the trace, the source) are ignored, as MLflow's handler ignores them.
+    const renamed = await api.request<{
+      assessment: { assessment_name: string; assessment_id: string; feedback: unknown; rationale: string };
+    }>('PATCH', path, {
+      json: {
+        assessment: {
+          assessment_id: 'a-other',
+          assessment_name: 'better',
+          feedback: { value: false },
+          source: { source_type: 'LLM_JUDGE', source_id: 'x' },
+        },
+        update_mask: 'assessmentName,feedback,assessmentId,source',
+      },
+    });
+    expect(renamed.status, renamed.text).toBe(200);
+    expect(renamed.body.assessment).toMatchObject({
+      assessment_name: 'better',
+      assessment_id: assessmentId,
+      feedback: { value: false },
+      rationale: 'because',
+      source: { source_type: 'HUMAN', source_id: 'me' },
+    });
     const info = await api.request<{ trace: { trace_info: TraceInfoJson } }>(
       'GET',
       `${V3}/traces/${traceId}`,

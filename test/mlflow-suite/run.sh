@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs MLflow's own server tests (unmodified) against Cairn's local server. See README.md.
-#   bash test/mlflow-suite/run.sh                 # the three files
+#   bash test/mlflow-suite/run.sh                 # the five files
 #   bash test/mlflow-suite/run.sh -k registered   # extra pytest arguments pass through
 #   bash test/mlflow-suite/run.sh tests/tracking/test_model_registry.py::test_create_and_query_registered_model_flow
 set -euo pipefail
@@ -18,8 +18,11 @@ if [ ! -f "$MLFLOW_TESTS/tests/tracking/test_rest_tracking.py" ]; then
   git --git-dir="$MIRROR" archive HEAD -- tests pyproject.toml 2>"$MLFLOW_TESTS.extract.log" | tar -x -C "$MLFLOW_TESTS"
 fi
 eval "$(bash "$CLIENT_SH")"
+# test_rest_store_logs_spans_via_otel_endpoint is an asyncio test (offline, from the machine's wheel folder)
+"$MLFLOW_PY" -c 'import pytest_asyncio' 2>/dev/null || $MLFLOW_VENV_PIP pytest-asyncio >&2
 
-FILES=(tests/tracking/test_rest_tracking.py tests/tracking/test_model_registry.py tests/tracking/test_mlflow_artifacts.py)
+FILES=(tests/tracking/test_rest_tracking.py tests/tracking/test_model_registry.py tests/tracking/test_mlflow_artifacts.py
+  tests/tracking/test_client_webhooks.py tests/store/model_registry/test_rest_store_webhooks.py)
 ARGS=("$@")
 if [ "${#ARGS[@]}" -eq 0 ] || [[ "${ARGS[0]}" == -* ]]; then ARGS=("${FILES[@]}" "${ARGS[@]}"); fi
 

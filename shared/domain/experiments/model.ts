@@ -20,6 +20,12 @@ export interface NewExperiment {
   artifactLocation: (experimentId: string) => string;
   tags: Record<string, string>;
   now: number;
+  /**
+   * Called with the new id before the experiment can be found by anyone (before its name is claimed): the
+   * creator's MANAGE grant is written here, so that no moment exists in which the experiment stands
+   * without it. If it throws, nothing is created (the id is skipped).
+   */
+  beforeVisible?: (experimentId: string) => Promise<void>;
 }
 
 /** An experiment's run counters (the experiments page): kept with the writes, never counted by a scan. */

@@ -150,6 +150,8 @@ export interface ExperimentSearch {
   viewType: ViewType;
   maxResults: number;
   pageToken?: string;
+  /** Experiment ids the caller may not read (issue 16): left out before paging, as if they did not exist. */
+  hidden?: ReadonlySet<string>;
 }
 
 export interface ExperimentPage {
@@ -161,12 +163,19 @@ export interface ExperimentPage {
 export function searchExperiments(all: readonly Experiment[], search: ExperimentSearch): ExperimentPage {
   const predicate = compileExperimentFilter(search.filter);
   const terms = parseExperimentOrderBy(search.orderBy);
+  const lifecycle = lifecycleView(search.viewType);
+  const hidden = search.hidden;
   const { items, nextPageToken } = searchPage(
     all,
     {
       // The token layout of earlier releases: tokens issued by them still read.
       fingerprint: queryFingerprint({ f: search.filter ?? '', o: terms, v: search.viewType }),
-      view: lifecycleView(search.viewType),
+      // Hidden experiments go with the view, before the page is cut: the page's token then names the last
+      // experiment served, never one the caller may not see, and a page is short only at the end.
+      view:
+        hidden === undefined
+          ? lifecycle
+          : (experiment) => lifecycle(experiment) && !hidden.has(experiment.experimentId),
       predicate,
       terms,
       sortKey: (experiment) => terms.map((term) => sortValue(experiment, term.key)),

@@ -3,6 +3,7 @@
  * happens before any write, so a refused request changes nothing.
  */
 
+import { NO_RESOURCE_GRANTS, type ResourceGrants } from '../../auth/resource-grants.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import { parseExperimentId } from '../ids.js';
 import {
@@ -33,6 +34,8 @@ export interface CreateExperimentInput {
   name: string;
   artifactLocation?: string;
   tags: { key: string; value: string }[];
+  /** The authenticated principal creating it, who gets MANAGE on it (issue 16); unset without auth. */
+  creator?: string;
 }
 
 /** A purge has begun removing the experiment for good: restoring it could only bring back part of it. */
@@ -100,6 +103,7 @@ export class ExperimentService {
       from: LifecycleStage,
       to: LifecycleStage,
     ) => Promise<void>,
+    private readonly grants: ResourceGrants = NO_RESOURCE_GRANTS,
   ) {}
 
   /**
@@ -134,13 +138,33 @@ export class ExperimentService {
       else checkClientArtifactLocation(requested, this.config.artifactRoot);
     }
     await this.ready();
-    const experiment = await this.repo.create({
-      name,
-      artifactLocation: (id) => requested || artifactLocationFor(this.config.artifactRoot, id),
-      tags,
-      now: this.clock(),
-    });
-    return experiment.experimentId;
+    const creator = input.creator;
+    let granted: string | undefined;
+    try {
+      const experiment = await this.repo.create({
+        name,
+        artifactLocation: (id) => requested || artifactLocationFor(this.config.artifactRoot, id),
+        tags,
+        now: this.clock(),
+        // The creator's MANAGE is written on the new id before the experiment can be found: a failed grant
+        // write fails the create with nothing created, so the client's retry simply creates it again.
+        ...(creator === undefined
+          ? {}
+          : {
+              beforeVisible: async (experimentId: string) => {
+                await this.grants.grantCreator(creator, 'experiment', experimentId);
+                granted = experimentId;
+              },
+            }),
+      });
+      return experiment.experimentId;
+    } catch (error) {
+      // The name was taken (or the write failed): the grant names an id no experiment will ever have
+      // (ids are never reused), so removing it is tidiness, not safety.
+      if (creator !== undefined && granted !== undefined)
+        await this.grants.revoke(creator, 'experiment', granted).catch(() => undefined);
+      throw error;
+    }
   }
 
   async get(rawExperimentId: string): Promise<Experiment> {

@@ -1,4 +1,5 @@
 /** The registry's entities. Types only, so that search and store modules need not import the service. */
+import type { ResourceKind } from '../../auth/permissions.js';
 import type { ArtifactOwner } from '../artifacts/paths.js';
 import type { FileDigest } from '../promotion/model.js';
 
@@ -63,6 +64,11 @@ export interface NewRegisteredModel {
   tags: Record<string, string>;
   now: number;
   userId?: string;
+  /**
+   * Called once the name is this model's (its claim won) and before the model can be found: the creator's
+   * MANAGE grant is written here (issue 16). If it throws, the name is released and nothing is created.
+   */
+  beforeVisible?: () => Promise<void>;
 }
 
 export interface VersionChanges {
@@ -80,13 +86,31 @@ export interface CreateVersionInput {
   description?: string;
   loggedModelId?: string;
   tags: { key: string; value: string }[];
+  /**
+   * Called, before anything is written, with each resource the version's files are read from: the
+   * experiment of the source's run or logged model, or the registered model a `models:/<name>/<version>`
+   * source copies. Throws to refuse (issue 16: registering needs READ there, or a version would serve files
+   * its creator may not read). Unset without auth.
+   */
+  mayRead?: (kind: ResourceKind, resource: string) => void;
 }
 
 export interface RegistryRepository {
   getModelByName(name: string): Promise<RegisteredModel | undefined>;
   createModel(input: NewRegisteredModel): Promise<RegisteredModel>;
-  renameModel(model: RegisteredModel, newName: string, now: number): Promise<void>;
+  /**
+   * `beforeVisible` runs once the new name is the model's (its claim won) and before the model can be found
+   * under it: the model's grants are copied to the new name there (issue 16). If it throws, nothing changes.
+   */
+  renameModel(
+    model: RegisteredModel,
+    newName: string,
+    now: number,
+    beforeVisible?: () => Promise<void>,
+  ): Promise<void>;
   updateModel(modelId: string, description: string, now: number): Promise<boolean>;
+  /** The model's last_updated_timestamp becomes `now` (a change to one of its versions, as MLflow's stores). */
+  touchModel(modelId: string, now: number): Promise<boolean>;
   deleteModel(model: RegisteredModel): Promise<void>;
   setModelTag(modelId: string, key: string, value: string): Promise<boolean>;
   deleteModelTag(modelId: string, key: string): Promise<boolean>;

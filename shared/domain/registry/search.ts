@@ -5,7 +5,9 @@
  * Models: `name` (=, !=, LIKE, ILIKE), `tags.<key>` (=, !=, LIKE, ILIKE); order by `name`,
  * `creation_timestamp`, `last_updated_timestamp` (`timestamp` is an alias), default `name ASC`.
  * Versions: `name`, `run_id`, `source` (=, !=, LIKE, ILIKE, IN, NOT IN), `version_number` (numeric),
- * `tags.<key>`; order by those plus the timestamps, default `name ASC, version_number DESC`.
+ * `tags.<key>`; order by those plus the timestamps, default MLflow's `last_updated_timestamp DESC, name ASC,
+ * version_number DESC`. Releases before it defaulted to `name ASC, version_number DESC`; their tokens
+ * (that order's fingerprint) page on in that order.
  *
  * A `tags.<key> != 'v'` clause matches models that lack the tag: the stock client adds
  * `tags.mlflow.prompt.is_prompt != 'true'` to every model search and expects every non-prompt model back.
@@ -32,6 +34,11 @@ export interface RegistrySearch {
   orderBy: readonly string[];
   maxResults?: number;
   pageToken?: string;
+  /**
+   * Registered model names the caller may not read (issue 16): their models, and their versions, are left
+   * out before paging, as if they did not exist.
+   */
+  hidden?: ReadonlySet<string>;
 }
 
 export interface ModelPage {
@@ -183,9 +190,11 @@ export function searchModels(
   const filter = search.filter ?? '';
   const predicates = parseFilter(filter).map((clause) => compileModelClause(filter, clause));
   const terms = parseTerms(search.orderBy, MODEL_ORDER_KEYS, [{ key: 'name', ascending: true }]);
+  const hidden = search.hidden;
   const plan: SearchPlan<RegisteredModel> = {
     // The token layout of earlier releases: tokens issued by them still read.
     fingerprint: queryFingerprint({ f: filter, o: terms, s: 'models' }),
+    ...(hidden === undefined ? {} : { view: (model: RegisteredModel) => !hidden.has(model.name) }),
     predicate: (model) => predicates.every((predicate) => predicate(model)),
     terms,
     sortKey: (model) =>
@@ -223,27 +232,45 @@ export function searchVersions(
       clause.comparator === '=' &&
       typeof clause.value === 'string',
   );
-  const terms = parseTerms(search.orderBy, VERSION_ORDER_KEYS, [
+  const tieBreakers: SortTerm[] = [
     { key: 'name', ascending: true },
     { key: 'version_number', ascending: false },
-  ]);
+  ];
+  // MLflow's default order (its SQL store's): the stock client lists the most recently changed first.
+  // The fingerprint covers the terms, so a token of this order and one of the old default never mix up.
+  const terms =
+    search.orderBy.length === 0
+      ? [{ key: 'last_updated_timestamp' as const, ascending: false }, ...tieBreakers]
+      : parseTerms(search.orderBy, VERSION_ORDER_KEYS, tieBreakers);
   // A version is searched with its model; versions whose model is gone are left out.
   const rows = all.flatMap((version) => {
     const model = models.get(version.modelId);
     return model ? [{ version, model }] : [];
   });
-  const plan: SearchPlan<{ version: ModelVersion; model: RegisteredModel }> = {
-    fingerprint: queryFingerprint({ f: filter, o: terms, s: 'versions' }),
+  const hidden = search.hidden;
+  const planFor = (
+    order: readonly SortTerm[],
+  ): SearchPlan<{ version: ModelVersion; model: RegisteredModel }> => ({
+    // The token layout of earlier releases: tokens issued by them still read.
+    fingerprint: queryFingerprint({ f: filter, o: order, s: 'versions' }),
+    ...(hidden === undefined
+      ? {}
+      : { view: ({ model }: { model: RegisteredModel }) => !hidden.has(model.name) }),
     predicate: ({ version, model }) => predicates.every((predicate) => predicate(version, model)),
-    terms,
+    terms: order,
     sortKey: ({ version, model }) =>
-      terms.map((term): SortCell => {
+      order.map((term): SortCell => {
         if (term.key === 'name') return model.name;
         if (term.key === 'version_number') return version.version;
         if (term.key === 'creation_timestamp') return version.creationTimestamp;
         return version.lastUpdatedTimestamp;
       }),
-    codec: plainCodec(kinds(terms)),
+    codec: plainCodec(kinds(order)),
+  });
+  const plan = {
+    ...planFor(terms),
+    // Earlier releases' default order, for the tokens they issued without an order_by.
+    ...(search.orderBy.length === 0 ? { earlier: [planFor(tieBreakers)] } : {}),
   };
   const { items, nextPageToken } = searchPage(rows, plan, search);
   return {

@@ -4,6 +4,7 @@
  * a refused request changes nothing. Promotions (an alias, a stage) are asked of the promotion guard first.
  */
 
+import { NO_RESOURCE_GRANTS, type ResourceGrants } from '../../auth/resource-grants.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
 import { isLoggedModelId } from '../ids.js';
 import type { PromotionGuard, PromotionRequest } from '../promotion/guard.js';
@@ -83,6 +84,7 @@ export class RegistryService {
     private readonly clock: () => number = Date.now,
     private readonly files: VersionFiles = NO_VERSION_FILES,
     private readonly registrations: VersionRegistrations = NO_REGISTRATIONS,
+    private readonly grants: ResourceGrants = NO_RESOURCE_GRANTS,
   ) {}
 
   // Registered models -------------------------------------------------------------------------------
@@ -97,14 +99,33 @@ export class RegistryService {
     const name = canonicalModelName('name', input.name);
     const tags = registryTagMap(input.tags);
     validateDescription(input.description);
-    const model = await this.repo.createModel({
-      name,
-      ...(input.description ? { description: input.description } : {}),
-      tags,
-      now: this.clock(),
-      ...(input.userId ? { userId: input.userId } : {}),
-    });
-    return { model, latestVersions: [] };
+    const creator = input.userId;
+    let granted = false;
+    try {
+      const model = await this.repo.createModel({
+        name,
+        ...(input.description ? { description: input.description } : {}),
+        tags,
+        now: this.clock(),
+        ...(creator ? { userId: creator } : {}),
+        // The name is ours and nobody can find the model yet: grants left on the name by an interrupted
+        // rename or delete go first, then the creator's MANAGE (issue 16). A failure here fails the create
+        // with nothing created, so the client's retry simply creates it again.
+        beforeVisible: async () => {
+          await this.grants.clearStale('registered_model', name);
+          if (creator) {
+            await this.grants.grantCreator(creator, 'registered_model', name);
+            granted = true;
+          }
+        },
+      });
+      return { model, latestVersions: [] };
+    } catch (error) {
+      // The model item was not written: the name is free again, and so must be its grants.
+      if (creator && granted)
+        await this.grants.revoke(creator, 'registered_model', name).catch(() => undefined);
+      throw error;
+    }
   }
 
   async getModel(name: string): Promise<ModelView> {
@@ -116,7 +137,14 @@ export class RegistryService {
   async renameModel(name: string, newName: string): Promise<ModelView> {
     const canonical = canonicalModelName('new_name', newName);
     const model = await this.requireModel(name);
-    await this.repo.renameModel(model, canonical, this.clock());
+    // The grants follow the model (issue 16): copied to the new name once the name is the model's and
+    // before the model answers to it, then removed from the old name. An interruption leaves them on both
+    // names, the old one stale (cleared by whoever takes that name next), never on neither.
+    await this.repo.renameModel(model, canonical, this.clock(), () =>
+      this.grants.copy('registered_model', model.name, canonical),
+    );
+    if (canonical !== model.name)
+      await this.grants.drop('registered_model', model.name).catch(() => undefined);
     return this.getModel(canonical);
   }
 
@@ -131,20 +159,25 @@ export class RegistryService {
   async deleteModel(name: string): Promise<void> {
     const model = await this.requireModel(name);
     await this.repo.deleteModel(model);
+    // A later model may take the name: MLflow drops a deleted model's grants so that none applies to it.
+    await this.grants.drop('registered_model', model.name).catch(() => undefined);
   }
 
-  async setModelTag(name: string, key: string, value: string): Promise<void> {
+  /** Returns the model as read before the write (webhook events tell prompts by its tags). */
+  async setModelTag(name: string, key: string, value: string): Promise<RegisteredModel> {
     validateRegistryTag('key', key, 'value', value);
     const model = await this.requireModel(name);
     if (!(await this.repo.setModelTag(model.modelId, key, value))) throw modelNotFound(name);
+    return model;
   }
 
-  async deleteModelTag(name: string, key: string): Promise<void> {
+  async deleteModelTag(name: string, key: string): Promise<RegisteredModel> {
     validateKey('key', key);
     const model = await this.requireModel(name);
     if (!(await this.repo.deleteModelTag(model.modelId, key))) {
       throw new ResourceDoesNotExistError(`No tag with name: ${key} in registered model ${name}`);
     }
+    return model;
   }
 
   async searchModels(search: RegistrySearch): Promise<{ page: ModelPage; views: ModelView[] }> {
@@ -182,7 +215,8 @@ export class RegistryService {
     const sources = readingOnce(this.sources);
     const resolved = await resolveVersionSource(input, kind, sources, this.config.artifactRoot);
     const location = await locateSource(input.source, this.config.artifactRoot, sources);
-    const copied = await this.copiedFrom(input.source);
+    if (location) input.mayRead?.('experiment', location.owner.experimentId);
+    const copied = await this.copiedFrom(input.source, input.mayRead);
     const now = this.clock();
     const number = await this.repo.nextVersion(model.modelId, now);
     if (number === undefined) throw modelNotFound(input.name);
@@ -218,9 +252,13 @@ export class RegistryService {
    * copy stays unverified (a registered model URI names no run), so promotion policies refuse it. A
    * version that does not exist leaves the source as given.
    */
-  private async copiedFrom(source: string): Promise<string | undefined> {
+  private async copiedFrom(
+    source: string,
+    mayRead?: CreateVersionInput['mayRead'],
+  ): Promise<string | undefined> {
     const match = /^models:\/([^/]+)\/(\d{1,15})$/.exec(source);
     if (!match || isLoggedModelId(match[1] as string)) return undefined;
+    mayRead?.('registered_model', match[1] as string);
     try {
       const { version } = await this.getVersion(match[1] as string, match[2] as string);
       return version.storageLocation ?? version.source;
@@ -264,14 +302,20 @@ export class RegistryService {
     );
   }
 
-  async setVersionTag(name: string, rawVersion: string, key: string, value: string): Promise<void> {
+  async setVersionTag(
+    name: string,
+    rawVersion: string,
+    key: string,
+    value: string,
+  ): Promise<RegisteredModel> {
     validateRegistryTag('key', key, 'value', value);
     const { model, version } = await this.getVersion(name, rawVersion);
     if (!(await this.repo.setVersionTag(model.modelId, version.version, key, value)))
       throw versionNotFound(name, version.version);
+    return model;
   }
 
-  async deleteVersionTag(name: string, rawVersion: string, key: string): Promise<void> {
+  async deleteVersionTag(name: string, rawVersion: string, key: string): Promise<RegisteredModel> {
     validateKey('key', key);
     const { model, version } = await this.getVersion(name, rawVersion);
     if (!(await this.repo.deleteVersionTag(model.modelId, version.version, key))) {
@@ -279,6 +323,7 @@ export class RegistryService {
         `No tag with name: ${key} for model version (name=${name}, version=${version.version})`,
       );
     }
+    return model;
   }
 
   async transitionStage(
@@ -305,6 +350,8 @@ export class RegistryService {
         ),
       );
     }
+    // A stage change is a change to the model too (MLflow's stores; the UI lists models by it).
+    await this.repo.touchModel(model.modelId, now);
     return this.getVersion(name, rawVersion);
   }
 
@@ -349,18 +396,20 @@ export class RegistryService {
     alias: string,
     rawVersion: string,
     context: PromotionContext = {},
-  ): Promise<void> {
+  ): Promise<RegisteredModel> {
     const canonical = canonicalAlias(alias);
     const { model, version } = await this.getVersion(name, rawVersion);
     await this.askGuard({ model, version }, { kind: 'alias', name: canonical }, context);
     if (!(await this.repo.setAlias(model.modelId, canonical, version.version, this.clock())))
       throw modelNotFound(name);
+    return model;
   }
 
-  async deleteAlias(name: string, alias: string): Promise<void> {
+  async deleteAlias(name: string, alias: string): Promise<RegisteredModel> {
     const model = await this.requireModel(name);
     // MLflow answers 200 for an alias that is not set.
     await this.repo.deleteAlias(model.modelId, aliasIn(model, alias));
+    return model;
   }
 
   async getVersionByAlias(name: string, alias: string): Promise<VersionView> {

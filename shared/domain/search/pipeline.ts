@@ -11,7 +11,7 @@
  */
 import { InvalidParameterValueError } from '../../errors.js';
 import { compareSortKeys, type SortCell, type SortDirection, type StringOrder } from './order.js';
-import { decodePageToken, encodePageToken, type SortValue } from './page-token.js';
+import { decodePageToken, encodePageToken, pageTokenFingerprint, type SortValue } from './page-token.js';
 
 /** How a search's sort keys are written in its page tokens (each search keeps its historic layout). */
 export interface SortKeyCodec {
@@ -31,6 +31,12 @@ export interface SearchPlan<T> {
   sortKey: (item: T) => SortCell[];
   strings?: StringOrder;
   codec: SortKeyCodec;
+  /**
+   * The plans this query ran as in earlier releases, when its order has changed since: a token issued
+   * for one of them (its fingerprint says which) pages on in that plan's order and layout, so that a
+   * client half-way through a listing neither skips nor repeats an item.
+   */
+  earlier?: readonly SearchPlan<T>[];
 }
 
 export interface PageRequest<T> {
@@ -55,6 +61,11 @@ export function searchPage<T>(
   plan: SearchPlan<T>,
   request: PageRequest<T>,
 ): SearchResult<T> {
+  if (request.pageToken !== undefined && plan.earlier !== undefined) {
+    const fingerprint = pageTokenFingerprint(request.pageToken);
+    const earlier = plan.earlier.find((candidate) => candidate.fingerprint === fingerprint);
+    if (earlier !== undefined && fingerprint !== plan.fingerprint) return searchPage(all, earlier, request);
+  }
   const after = request.pageToken === undefined ? undefined : decodeAfter(plan, request.pageToken);
   const compare = sortKeyOrder(plan);
   const rows = all

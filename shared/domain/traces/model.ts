@@ -62,9 +62,12 @@ export function visibleTags(info: TraceInfo): Record<string, string> {
 
 /**
  * MLflow 3 trace ids are `tr-` and the OTel trace id in hex; MLflow 2's request ids (StartTrace v2) are a
- * UUID's 32 hex digits. Nothing else reaches keys or S3 paths.
+ * UUID's 32 hex digits. MLflow's server stores any id of up to 50 characters, and its clients and tests
+ * choose their own for StartTraceV3 (`tr-1234`), so any `tr-` id of that length is taken too, as long as
+ * it is letters, digits, `_` and `-`: nothing else reaches keys (`#` separates their parts) or S3 paths
+ * (no `/`, no `..`).
  */
-const TRACE_ID = /^(?:tr-)?[0-9a-f]{32}$/;
+const TRACE_ID = /^(?:tr-[0-9A-Za-z_-]{1,47}|[0-9a-f]{32})$/;
 
 export function validateTraceId(field: string, value: unknown): string {
   if (typeof value !== 'string' || value === '') {
@@ -72,7 +75,7 @@ export function validateTraceId(field: string, value: unknown): string {
   }
   if (!TRACE_ID.test(value)) {
     throw new InvalidParameterValueError(
-      `Invalid value '${value.slice(0, 100)}' for parameter '${field}': a trace id is 'tr-' followed by 32 lowercase hex digits (or, from clients before MLflow 3, the 32 hex digits alone).`,
+      `Invalid value '${value.slice(0, 100)}' for parameter '${field}': a trace id is 'tr-' followed by 1 to 47 letters, digits, '_' or '-' (MLflow 3's are 32 lowercase hex digits), or, from clients before MLflow 3, 32 lowercase hex digits alone.`,
     );
   }
   return value;

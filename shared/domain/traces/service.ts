@@ -178,6 +178,16 @@ export function summarizeSpans(spans: readonly OtelSpan[]): SpanSummary {
   return summary;
 }
 
+/** The assessment fields MLflow's UpdateAssessment handler changes (`update_mask` paths). */
+const UPDATABLE_ASSESSMENT_FIELDS: ReadonlySet<string> = new Set([
+  'assessment_name',
+  'expectation',
+  'feedback',
+  'rationale',
+  'metadata',
+  'valid',
+]);
+
 export class TraceService {
   private readonly clock: () => number;
 
@@ -633,17 +643,21 @@ export class TraceService {
       throw new InvalidParameterValueError("Missing value for required parameter 'assessment'.");
     }
     const mask = fields.update_mask;
-    const paths =
+    const paths = (
       typeof mask === 'string'
-        ? mask.split(',').map((path) => path.trim())
+        ? mask.split(',')
         : mask && typeof mask === 'object' && Array.isArray((mask as { paths?: unknown }).paths)
           ? (mask as { paths: unknown[] }).paths.map(String)
-          : Object.keys(input);
-    const fixed = new Set(['assessment_id', 'trace_id', 'create_time']);
+          : Object.keys(input)
+    )
+      // A FieldMask's JSON form names fields in lowerCamelCase (the stock client sends
+      // `assessmentName,feedback`); its proto form, in snake_case.
+      .map((path) => path.trim().replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`))
+      // Only what MLflow's handler updates; any other path is ignored, as there.
+      .filter((path) => UPDATABLE_ASSESSMENT_FIELDS.has(path));
     const updated: Record<string, unknown> = { ...current };
     for (const path of paths) {
-      if (fixed.has(path) || path === '') continue;
-      const value = (input as Record<string, unknown>)[path];
+      const value = Object.hasOwn(input, path) ? (input as Record<string, unknown>)[path] : undefined;
       if (value === undefined) delete updated[path];
       else updated[path] = value;
     }

@@ -32,10 +32,14 @@ export interface WebhookQueue {
   send(messages: readonly WebhookDeliveryMessage[]): Promise<void>;
 }
 
-/** Keeps webhook secrets encrypted at rest: sealed text is all the table ever holds. */
+/**
+ * Keeps webhook secrets encrypted at rest: sealed text is all the table ever holds. Sealed for one
+ * webhook: on AWS the id is KMS's encryption context, so a sealed secret copied onto another webhook's
+ * item does not open, and CloudTrail names the webhook of every Decrypt.
+ */
 export interface SecretSealer {
-  seal(plain: string): Promise<string>;
-  open(sealed: string): Promise<string>;
+  seal(plain: string, webhookId: string): Promise<string>;
+  open(sealed: string, webhookId: string): Promise<string>;
 }
 
 /** Where every registry event is also published (EventBridge's default bus on AWS). */

@@ -79,6 +79,7 @@ export class DynamoExperimentRepository implements ExperimentRepository {
 
   async create(input: NewExperiment): Promise<Experiment> {
     const experimentId = await this.nextExperimentId();
+    await input.beforeVisible?.(experimentId);
     await this.claims.claim(input.name, experimentId);
     const experiment: Experiment = {
       experimentId,

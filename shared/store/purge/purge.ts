@@ -14,7 +14,9 @@
  * (EXPRUNS#, EXPRUNN#, EXPRUNE#, EXPOPEN#, EXPMV#, EXPPV#) live on those items and go with them. An
  * experiment adds its item `EXP#<id>`, its name claim (only while it still names this id), its counter
  * items, its logged models (`LMODEL#<id>`, objects under `<experiment>/models/<id>/`), its traces
- * (`TRACE#<id>`, span objects under `traces/<trace_id>/`) and whatever else is under `<experiment>/`.
+ * (`TRACE#<id>`, span objects under `traces/<trace_id>/`), the grants on it (`PERM#<principal>`
+ * `experiment#<id>`, issue 16: a deleted experiment keeps them for a restore, a purged one has no use for
+ * them) and whatever else is under `<experiment>/`.
  *
  * Kept: a run a registered model version names (its `run_id`, or its source under the run) and a
  * logged model a version names; an experiment holding either stays (deleted) with what was kept.
@@ -43,10 +45,12 @@ import {
   GetCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { invalidateGrants } from '../../auth/permission-cache.js';
 import { mapWithLimit } from '../../concurrency.js';
 import { queryAll, updateIfCondition } from '../doc-commands.js';
 import { isConditionFailure } from '../items.js';
 import { type ItemKey, keyConditions, keys, RUN_SHARDS, TRACES_KEY_PREFIX } from '../keys.js';
+import { DynamoPermissionRepository, permissionKey } from '../permissions/repository.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -210,6 +214,7 @@ async function readReferences(target: PurgeTarget): Promise<References> {
 class Purge {
   /** Prefixes whose objects a dry run has counted already (see objects). */
   private readonly counted = new Set<string>();
+  private readonly grants: DynamoPermissionRepository;
 
   constructor(
     private readonly target: PurgeTarget,
@@ -217,7 +222,9 @@ class Purge {
     private readonly report: PurgeReport,
     private readonly now: number,
     private readonly references: References,
-  ) {}
+  ) {
+    this.grants = new DynamoPermissionRepository(target.doc, target.tableName);
+  }
 
   private get dryRun() {
     return this.report.dryRun;
@@ -287,10 +294,17 @@ class Purge {
     );
     const claim = keys.experimentName(experiment.name);
     const others = [...ownItems.filter((key) => key.sk !== 'EXP'), ...stats];
+    const grants = await this.grants.grantsOn('experiment', experimentId);
     if (this.dryRun) {
-      this.report.items += ownItems.length + 1;
+      this.report.items += ownItems.length + 1 + grants.length;
     } else {
       await this.deleteItems(others);
+      // Before the item: a purge cut short here is finished by the next one, which lists them again.
+      await this.deleteItems(
+        grants.map((grant) => permissionKey(grant.principal, 'experiment', grant.resource)),
+      );
+      for (const grant of grants) invalidateGrants(grant.principal);
+      this.report.items += grants.length;
       // The item before its name claim: while the item stands, its name stays taken. A purge cut short
       // between the two leaves a claim whose owner is missing, which readers ignore and a create takes over.
       const gone = await this.deleteIf(keys.experiment(experimentId), 'attribute_exists(purging)', undefined);

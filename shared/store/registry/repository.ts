@@ -83,6 +83,7 @@ export class DynamoRegistryRepository implements RegistryRepository {
       aliases: {},
     };
     try {
+      await input.beforeVisible?.();
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
@@ -124,11 +125,17 @@ export class DynamoRegistryRepository implements RegistryRepository {
     return created;
   }
 
-  async renameModel(model: RegisteredModel, newName: string, now: number): Promise<void> {
+  async renameModel(
+    model: RegisteredModel,
+    newName: string,
+    now: number,
+    beforeVisible?: () => Promise<void>,
+  ): Promise<void> {
     const oldName = model.name;
     if (newName === oldName) return;
     await this.claims.claim(newName, model.modelId);
     try {
+      await beforeVisible?.();
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -159,6 +166,15 @@ export class DynamoRegistryRepository implements RegistryRepository {
       UpdateExpression: 'SET description = :description, last_updated_timestamp = :now',
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeValues: { ':description': description, ':now': now },
+    });
+  }
+
+  touchModel(modelId: string, now: number): Promise<boolean> {
+    return this.conditionalUpdate({
+      Key: modelEntity.key(modelId),
+      UpdateExpression: 'SET last_updated_timestamp = :now',
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':now': now },
     });
   }
 

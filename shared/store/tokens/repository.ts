@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isScope, type Scope } from '../../auth/scopes.js';
 import { asAttributeValues, keyConditions, keys } from '../keys.js';
+import { deletePrincipal, putPrincipal } from '../permissions/principals.js';
 
 /** What `cairn token list` shows: never the secret (never stored) nor its hash. */
 export interface TokenSummary {
@@ -89,6 +90,9 @@ export class DynamoTokenRepository implements TokenRepository {
       if (error instanceof ConditionalCheckFailedException) throw new TokenAlreadyExistsError(record.name);
       throw error;
     }
+    // After the token: a directory entry never names a token that was not created. Should this write
+    // fail, the token works and `cairn permission` writes the entry before its next grant.
+    await putPrincipal(this.client, this.tableName, { name: record.name, scope: record.scope });
   }
 
   async get(name: string): Promise<TokenRecord | undefined> {
@@ -138,6 +142,7 @@ export class DynamoTokenRepository implements TokenRepository {
       if (error instanceof ConditionalCheckFailedException) throw new TokenNotFoundError(name);
       throw error;
     }
+    await deletePrincipal(this.client, this.tableName, name);
   }
 
   async recordUse(name: string, now: number, minIntervalMs: number): Promise<boolean> {

@@ -35,8 +35,9 @@ export class MemoryExperimentRepository implements ExperimentRepository {
   }
 
   async create(input: NewExperiment): Promise<Experiment> {
-    this.claim(input.name);
     const experimentId = String(this.nextId++);
+    await input.beforeVisible?.(experimentId);
+    this.claim(input.name);
     const experiment: Experiment = {
       experimentId,
       name: input.name,

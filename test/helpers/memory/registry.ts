@@ -37,6 +37,7 @@ export class MemoryRegistryRepository implements RegistryRepository {
 
   async createModel(input: NewRegisteredModel) {
     if (this.byName(input.name)) this.taken(input.name);
+    await input.beforeVisible?.();
     const model: RegisteredModel = {
       modelId: newRegisteredModelId(),
       name: input.name,
@@ -51,9 +52,15 @@ export class MemoryRegistryRepository implements RegistryRepository {
     return copy(model);
   }
 
-  async renameModel(model: RegisteredModel, newName: string, now: number) {
+  async renameModel(
+    model: RegisteredModel,
+    newName: string,
+    now: number,
+    beforeVisible?: () => Promise<void>,
+  ) {
     if (newName === model.name) return;
     if (this.byName(newName)) this.taken(newName);
+    await beforeVisible?.();
     const stored = this.models.get(model.modelId);
     if (stored) Object.assign(stored, { name: newName, lastUpdatedTimestamp: now });
   }
@@ -61,6 +68,12 @@ export class MemoryRegistryRepository implements RegistryRepository {
   async updateModel(modelId: string, description: string, now: number) {
     const stored = this.models.get(modelId);
     if (stored) Object.assign(stored, { description, lastUpdatedTimestamp: now });
+    return stored !== undefined;
+  }
+
+  async touchModel(modelId: string, now: number) {
+    const stored = this.models.get(modelId);
+    if (stored) stored.lastUpdatedTimestamp = now;
     return stored !== undefined;
   }
 

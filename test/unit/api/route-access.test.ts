@@ -16,6 +16,18 @@ const EXEMPT: Record<string, string> = {
   // About the server or the caller, not about any resource.
   version: "the server's MLflow version",
   whoami: "the caller's own token",
+  // The resource's kind is a query field, so no route-level access can name it: the caller's own level
+  // (any token may ask), and the grants on it, for which the permission service itself asks MANAGE.
+  getMyPermission: "the caller's own level on a resource",
+  listResourcePermissions: 'MANAGE checked by the permission service (the kind is in the query)',
+  // Registry webhooks hear every registry event and make the server call a URL of the caller's choosing:
+  // admin scope only, as MLflow's auth has them; no grant on one model may open them.
+  createWebhook: 'admin scope: a webhook hears every registered model',
+  listWebhooks: 'admin scope: a webhook hears every registered model',
+  getWebhook: 'admin scope: a webhook hears every registered model',
+  updateWebhook: 'admin scope: a webhook hears every registered model',
+  deleteWebhook: 'admin scope: a webhook hears every registered model',
+  testWebhook: 'admin scope: a webhook hears every registered model',
 };
 
 describe('route table access declarations', () => {

@@ -211,10 +211,52 @@ describe('page tokens issued by earlier releases', () => {
         tags: {},
       })),
     );
+    // Issued without an order_by by releases whose default order was name ASC, version DESC.
     const versionToken = 'eyJ2IjoxLCJxIjoiMG5MeUlhTDRtT1p6T2RrdSIsImFmdGVyIjpbImEiLDJdfQ';
-    expect(searchVersions(versions, byId, { orderBy: [], maxResults: 1 }).nextPageToken).toBe(versionToken);
+    expect(searchVersions(versions, byId, { orderBy: ['name'], maxResults: 1 }).nextPageToken).toBe(
+      versionToken,
+    );
     const next = searchVersions(versions, byId, { orderBy: [], maxResults: 5, pageToken: versionToken });
     expect(next.versions.map((v) => `${v.modelId}${v.version}`)).toEqual(['a1', 'b2', 'b1']);
+    // ... and page on in that order, with tokens of its layout, to the end.
+    const oldOrder: string[] = [];
+    let pageToken: string | undefined = versionToken;
+    while (pageToken !== undefined) {
+      const page = searchVersions(versions, byId, { orderBy: [], maxResults: 1, pageToken });
+      oldOrder.push(...page.versions.map((v) => `${v.modelId}${v.version}`));
+      expect(page.nextPageToken === undefined || page.nextPageToken.length === versionToken.length).toBe(
+        true,
+      );
+      pageToken = page.nextPageToken;
+    }
+    expect(oldOrder).toEqual(['a1', 'b2', 'b1']);
+
+    // The default now is MLflow's: last_updated_timestamp DESC, then name, then version DESC.
+    const newToken = 'eyJ2IjoxLCJxIjoiVExPckhVSXJYZElORTRaNyIsImFmdGVyIjpbMiwiYSIsMl19';
+    const first = searchVersions(versions, byId, { orderBy: [], maxResults: 1 });
+    expect(first.versions.map((v) => `${v.modelId}${v.version}`)).toEqual(['a2']);
+    expect(first.nextPageToken).toBe(newToken);
+    const rest = searchVersions(versions, byId, { orderBy: [], maxResults: 5, pageToken: newToken });
+    expect(rest.versions.map((v) => `${v.modelId}${v.version}`)).toEqual(['b2', 'a1', 'b1']);
+    // The same order named explicitly reads the same tokens; a token of one order is refused by another.
+    expect(
+      searchVersions(versions, byId, {
+        orderBy: ['last_updated_timestamp DESC'],
+        maxResults: 5,
+        pageToken: newToken,
+      }).versions.length,
+    ).toBe(3);
+    refused(() => searchVersions(versions, byId, { orderBy: ['name'], maxResults: 5, pageToken: newToken }));
+    refused(() =>
+      searchVersions(versions, byId, {
+        orderBy: ['creation_timestamp'],
+        maxResults: 5,
+        pageToken: versionToken,
+      }),
+    );
+    // A token with the new order's fingerprint but the old layout's values is refused, not misread.
+    const forged = encodePageToken(JSON.parse(Buffer.from(newToken, 'base64url').toString()).q, ['a', 2]);
+    refused(() => searchVersions(versions, byId, { orderBy: [], maxResults: 5, pageToken: forged }));
   });
 
   it('logged models, with a model that lacks the ordered metric', () => {

@@ -135,16 +135,16 @@ describe('resolveResources', () => {
       found,
     );
     expect(resolved).toEqual([
-      { resource: 'X', via: "run 'run-x'" },
-      { resource: 'Y', via: "run 'run-y'" },
+      { resource: 'X', via: "that of run 'run-x'" },
+      { resource: 'Y', via: "that of run 'run-y'" },
     ]);
     expect(found.calls).toEqual([['run-x', 'nope', 'run-y']]);
     expect(
       await resolveResources('trace_id', request({ pathParameters: { trace_id: 'tr-y' } }), found),
-    ).toEqual([{ resource: 'Y', via: "trace 'tr-y'" }]);
+    ).toEqual([{ resource: 'Y', via: "that of trace 'tr-y'" }]);
     expect(
       await resolveResources('experiment_name', request({ fields: { experiment_name: 'named-x' } }), found),
-    ).toEqual([{ resource: 'X', via: "experiment named 'named-x'" }]);
+    ).toEqual([{ resource: 'X', via: "named 'named-x'" }]);
   });
 
   it('reads nothing for a resource the request names itself', async () => {

@@ -257,6 +257,10 @@ export const api = {
     post<object>(`${MLFLOW}/experiments/delete`, { experiment_id: experimentId }),
   restoreExperiment: (experimentId: string) =>
     post<object>(`${MLFLOW}/experiments/restore`, { experiment_id: experimentId }),
+  setExperimentTag: (experimentId: string, key: string, value: string) =>
+    post<object>(`${MLFLOW}/experiments/set-experiment-tag`, { experiment_id: experimentId, key, value }),
+  deleteExperimentTag: (experimentId: string, key: string) =>
+    post<object>(`${MLFLOW}/experiments/delete-experiment-tag`, { experiment_id: experimentId, key }),
   /** Run counts and last activity of up to 100 experiments (one page of the list), in one call. */
   experimentRunStats: (experimentIds: readonly string[], signal?: AbortSignal) =>
     get<{ stats?: ExperimentRunStats[] }>(

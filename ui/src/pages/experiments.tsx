@@ -1,12 +1,15 @@
 /**
  * Home: the experiments list. Search by name (case-insensitive, on the server), Active/Deleted/All,
- * "Load more" by next_page_token; write tokens create, rename, delete and restore. Each page's run counts
- * and last activity come from one run-stats call for that page's experiments (counters, not run listings).
+ * "Load more" by next_page_token; write tokens create and rename, tokens whose scope gives MANAGE (admin)
+ * delete and restore here (others do it on the experiment's own page, where their level on it is known).
+ * Each page's run counts and last activity come from one run-stats call for that page's experiments
+ * (counters, not run listings).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ErrorBox, Link, Loading, navigate, PageHeader } from '../components/common.js';
 import { api, type Experiment, type ExperimentRunStats } from '../lib/api.js';
 import { formatTime, nameFilter } from '../lib/format.js';
+import { defaultStanding, experimentActions } from '../lib/permissions.js';
 import { useSession } from '../lib/session.js';
 import { ConfirmDialog, NameDialog } from '../runs/dialog.js';
 import { usePaged } from '../runs/use-paged.js';
@@ -70,6 +73,8 @@ type Dialog =
 
 export function ExperimentsPage() {
   const session = useSession();
+  const can = experimentActions(defaultStanding(session));
+  const rowActions = can.rename || can.deleteOrRestore;
   const [text, setText] = useState('');
   const [search, setSearch] = useState('');
   const [view, setView] = useState<ViewType>('ACTIVE_ONLY');
@@ -154,7 +159,7 @@ export function ExperimentsPage() {
                 <th scope="col">Last update</th>
                 <th scope="col">Created</th>
                 <th scope="col">Tags</th>
-                {session.canWrite && (
+                {rowActions && (
                   <th scope="col">
                     <span class="visually-hidden">Actions</span>
                   </th>
@@ -183,25 +188,31 @@ export function ExperimentsPage() {
                   <td>{formatTime(experiment.last_update_time)}</td>
                   <td>{formatTime(experiment.creation_time)}</td>
                   <td class="muted small">{tagSummary(experiment)}</td>
-                  {session.canWrite && (
+                  {rowActions && (
                     <td>
                       <div class="row-actions">
                         {experiment.lifecycle_stage === 'deleted' ? (
-                          <button type="button" onClick={() => setDialog({ kind: 'restore', experiment })}>
-                            Restore<span class="visually-hidden"> {experiment.name}</span>
-                          </button>
+                          can.deleteOrRestore && (
+                            <button type="button" onClick={() => setDialog({ kind: 'restore', experiment })}>
+                              Restore<span class="visually-hidden"> {experiment.name}</span>
+                            </button>
+                          )
                         ) : (
                           <>
-                            <button type="button" onClick={() => setDialog({ kind: 'rename', experiment })}>
-                              Rename<span class="visually-hidden"> {experiment.name}</span>
-                            </button>
-                            <button
-                              type="button"
-                              class="danger"
-                              onClick={() => setDialog({ kind: 'delete', experiment })}
-                            >
-                              Delete<span class="visually-hidden"> {experiment.name}</span>
-                            </button>
+                            {can.rename && (
+                              <button type="button" onClick={() => setDialog({ kind: 'rename', experiment })}>
+                                Rename<span class="visually-hidden"> {experiment.name}</span>
+                              </button>
+                            )}
+                            {can.deleteOrRestore && (
+                              <button
+                                type="button"
+                                class="danger"
+                                onClick={() => setDialog({ kind: 'delete', experiment })}
+                              >
+                                Delete<span class="visually-hidden"> {experiment.name}</span>
+                              </button>
+                            )}
                           </>
                         )}
                       </div>

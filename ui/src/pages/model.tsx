@@ -1,10 +1,13 @@
 /** One registered model: description, tags, aliases, versions, promotion policies and their audit trail. */
 import { useState } from 'preact/hooks';
 import { ErrorBox, Link, Loading, navigate, PageHeader } from '../components/common.js';
+import { PermissionsPanel } from '../components/permissions-panel.js';
 import { api, type ModelVersion, type RegisteredModel } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { useLoad } from '../lib/hooks.js';
+import { modelActions } from '../lib/permissions.js';
 import { useSession } from '../lib/session.js';
+import { LevelBadge, useStanding } from '../lib/standing.js';
 import { registryApi } from '../registry/api-registry.js';
 import {
   aliasesByVersion,
@@ -28,8 +31,7 @@ import { AuditSection, PoliciesSection } from '../registry/promotion.js';
 
 const VERSIONS_PAGE = 50;
 
-function AliasesSection(props: { model: RegisteredModel; onChange: () => void }) {
-  const session = useSession();
+function AliasesSection(props: { model: RegisteredModel; canWrite: boolean; onChange: () => void }) {
   const [alias, setAlias] = useState('');
   const [version, setVersion] = useState('');
   const [problem, setProblem] = useState<string | undefined>(undefined);
@@ -46,7 +48,7 @@ function AliasesSection(props: { model: RegisteredModel; onChange: () => void })
             <tr>
               <th scope="col">Alias</th>
               <th scope="col">Version</th>
-              {session.canWrite && (
+              {props.canWrite && (
                 <th scope="col">
                   <span class="visually-hidden">Actions</span>
                 </th>
@@ -64,7 +66,7 @@ function AliasesSection(props: { model: RegisteredModel; onChange: () => void })
                     Version {entry.version}
                   </Link>
                 </td>
-                {session.canWrite && (
+                {props.canWrite && (
                   <td>
                     <button
                       type="button"
@@ -86,7 +88,7 @@ function AliasesSection(props: { model: RegisteredModel; onChange: () => void })
           </tbody>
         </table>
       )}
-      {session.canWrite && (
+      {props.canWrite && (
         <form
           class="row inline-form"
           aria-label="Set an alias"
@@ -262,8 +264,10 @@ function RenameForm(props: { name: string; onCancel: () => void }) {
 }
 
 export function ModelPage(props: { name: string }) {
-  const session = useSession();
   const loaded = useLoad(() => api.getRegisteredModel(props.name), [props.name]);
+  const standing = useStanding('registered_model', props.name);
+  const session = useSession();
+  const can = modelActions(standing);
   const [renaming, setRenaming] = useState(false);
   // Bumped after an alias write: it changes the versions' aliases and adds to the audit trail.
   const [refreshKey, setRefreshKey] = useState(0);
@@ -290,12 +294,14 @@ export function ModelPage(props: { name: string }) {
         title={model.name}
         crumbs={crumbs}
         actions={
-          session.canWrite &&
-          !renaming && (
-            <>
+          <>
+            <LevelBadge standing={standing} kind="registered_model" />
+            {can.rename && !renaming && (
               <button type="button" onClick={() => setRenaming(true)}>
                 Rename
               </button>
+            )}
+            {can.delete && !renaming && (
               <button
                 type="button"
                 class="danger"
@@ -314,8 +320,8 @@ export function ModelPage(props: { name: string }) {
               >
                 Delete model
               </button>
-            </>
-          )
+            )}
+          </>
         }
       />
       {renaming && <RenameForm name={model.name} onCancel={() => setRenaming(false)} />}
@@ -330,7 +336,7 @@ export function ModelPage(props: { name: string }) {
         <h2 id="description-title">Description</h2>
         <DescriptionEditor
           text={model.description}
-          canWrite={session.canWrite}
+          canWrite={can.editDescription}
           onSave={async (text) => {
             await registryApi.updateModel(model.name, text);
             loaded.reload();
@@ -341,7 +347,7 @@ export function ModelPage(props: { name: string }) {
         <h2 id="tags-title">Tags</h2>
         <TagsEditor
           tags={model.tags}
-          canWrite={session.canWrite}
+          canWrite={can.editTags}
           onSet={async (key, value) => {
             await registryApi.setModelTag(model.name, key, value);
             loaded.reload();
@@ -352,9 +358,18 @@ export function ModelPage(props: { name: string }) {
           }}
         />
       </section>
-      <AliasesSection model={model} onChange={refresh} />
+      <AliasesSection model={model} canWrite={can.setAliases} onChange={refresh} />
       <VersionsSection model={model} refreshKey={refreshKey} />
-      <PoliciesSection model={model.name} />
+      <PoliciesSection model={model.name} canEdit={can.editPolicies} />
+      {standing.auth && can.managePermissions && (
+        <PermissionsPanel
+          kind="registered_model"
+          resource={model.name}
+          onChanged={(user) => {
+            if (user === session.name) standing.reload();
+          }}
+        />
+      )}
       <AuditSection model={model.name} refreshKey={refreshKey} />
     </div>
   );

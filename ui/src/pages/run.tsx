@@ -7,8 +7,9 @@ import { ArtifactsTab } from '../artifacts/artifacts-tab.js';
 import { ErrorBox, Link, Loading, PageHeader, Tabs } from '../components/common.js';
 import { api, type Run } from '../lib/api.js';
 import { useLoad } from '../lib/hooks.js';
+import { experimentActions } from '../lib/permissions.js';
 import type { RunTab } from '../lib/route.js';
-import { useSession } from '../lib/session.js';
+import { LevelBadge, useStanding } from '../lib/standing.js';
 import { MetricsTab } from '../run/metrics-tab.js';
 import { Overview } from '../run/overview.js';
 import { metricKeys, runLabel } from '../run/run-model.js';
@@ -65,12 +66,14 @@ function LifecycleActions(props: { run: Run; onChanged: () => void }) {
 }
 
 export function RunPage(props: { experimentId: string; runId: string; tab: RunTab; artifactPath?: string }) {
-  const session = useSession();
   const loaded = useLoad(async () => (await api.getRun(props.runId)).run, [props.runId]);
   const run = loaded.data;
   // The run's own experiment wins over the one in the link (a hand-edited link may name another).
   const experimentId = run?.info.experiment_id ?? props.experimentId;
   const experiment = useLoad(async () => (await api.getExperiment(experimentId)).experiment, [experimentId]);
+  // Deleting or restoring a run needs EDIT on its experiment: asked once the run has said which one.
+  const standing = useStanding('experiment', run?.info.experiment_id);
+  const canChangeRun = experimentActions(standing).deleteOrRestoreRuns;
 
   if (loaded.error && !run) return <ErrorBox error={loaded.error} onRetry={loaded.reload} />;
   if (!run) return <Loading label="Loading run…" />;
@@ -96,7 +99,12 @@ export function RunPage(props: { experimentId: string; runId: string; tab: RunTa
             {deleted && <span class="status run-deleted">deleted</span>}
           </>
         }
-        actions={session.canWrite ? <LifecycleActions run={run} onChanged={loaded.reload} /> : undefined}
+        actions={
+          <>
+            <LevelBadge standing={standing} kind="experiment" />
+            {canChangeRun && <LifecycleActions run={run} onChanged={loaded.reload} />}
+          </>
+        }
       />
       <p class="run-id muted small">
         Run ID <code>{run.info.run_id}</code> <CopyButton text={run.info.run_id} label="Copy run ID" />

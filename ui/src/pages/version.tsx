@@ -1,13 +1,14 @@
 /**
- * One model version: stage (transition for write tokens; a promotion policy's refusal shown as the server
- * words it), aliases, tags, description, source, and the version's own audit entries.
+ * One model version: stage (transition with EDIT on the model; a promotion policy's refusal shown as the
+ * server words it), aliases, tags, description, source, and the version's own audit entries.
  */
 import { useState } from 'preact/hooks';
 import { ErrorBox, Link, Loading, PageHeader } from '../components/common.js';
 import { api, type ModelVersion } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
 import { useLoad } from '../lib/hooks.js';
-import { useSession } from '../lib/session.js';
+import { modelActions } from '../lib/permissions.js';
+import { LevelBadge, useStanding } from '../lib/standing.js';
 import { registryApi } from '../registry/api-registry.js';
 import { loggedModelIdOf, STAGES, type Stage, stageOf } from '../registry/logic.js';
 import {
@@ -116,8 +117,10 @@ function AliasControl(props: { version: ModelVersion; onChange: () => void }) {
 }
 
 export function VersionPage(props: { name: string; version: string }) {
-  const session = useSession();
   const loaded = useLoad(() => api.getModelVersion(props.name, props.version), [props.name, props.version]);
+  // A version has no permissions of its own: MLflow decides on its registered model.
+  const standing = useStanding('registered_model', props.name);
+  const can = modelActions(standing);
   const [refreshKey, setRefreshKey] = useState(0);
   const removal = useAction();
   const version = loaded.data?.model_version;
@@ -145,7 +148,11 @@ export function VersionPage(props: { name: string; version: string }) {
   const aliases = [...(version.aliases ?? [])].sort();
   return (
     <div class="registry">
-      <PageHeader title={title} crumbs={crumbs} />
+      <PageHeader
+        title={title}
+        crumbs={crumbs}
+        actions={<LevelBadge standing={standing} kind="registered_model" />}
+      />
       <dl class="meta-grid">
         <dt>Stage</dt>
         <dd>
@@ -158,7 +165,7 @@ export function VersionPage(props: { name: string; version: string }) {
             {aliases.map((alias) => (
               <span key={alias} class="chips">
                 <AliasChip model={version.name} alias={alias} />
-                {session.canWrite && (
+                {can.setAliases && (
                   <button
                     type="button"
                     class="link-button danger"
@@ -194,18 +201,20 @@ export function VersionPage(props: { name: string; version: string }) {
         <dd>{version.user_id || <span class="muted">unknown</span>}</dd>
       </dl>
       {removal.error && <ErrorBox error={removal.error} />}
-      {session.canWrite && (
+      {(can.transition || can.setAliases) && (
         <section class="panel" aria-labelledby="promote-title">
           <h2 id="promote-title">Promote</h2>
-          <StageControl key={`${version.current_stage}`} version={version} onChange={refresh} />
-          <AliasControl version={version} onChange={refresh} />
+          {can.transition && (
+            <StageControl key={`${version.current_stage}`} version={version} onChange={refresh} />
+          )}
+          {can.setAliases && <AliasControl version={version} onChange={refresh} />}
         </section>
       )}
       <section class="panel" aria-labelledby="description-title">
         <h2 id="description-title">Description</h2>
         <DescriptionEditor
           text={version.description}
-          canWrite={session.canWrite}
+          canWrite={can.editDescription}
           onSave={async (text) => {
             await registryApi.updateVersion(version.name, version.version, text);
             loaded.reload();
@@ -216,7 +225,7 @@ export function VersionPage(props: { name: string; version: string }) {
         <h2 id="tags-title">Tags</h2>
         <TagsEditor
           tags={version.tags}
-          canWrite={session.canWrite}
+          canWrite={can.editTags}
           onSet={async (key, value) => {
             await registryApi.setVersionTag(version.name, version.version, key, value);
             loaded.reload();

@@ -121,7 +121,7 @@ export function LoggedModelLink(props: { modelId: string }) {
   );
 }
 
-/** A plain-text description, editable in place for write tokens. */
+/** A plain-text description, editable in place by `canWrite` callers (EDIT on its resource). */
 export function DescriptionEditor(props: {
   text: string | undefined;
   canWrite: boolean;
@@ -178,7 +178,7 @@ export function DescriptionEditor(props: {
   );
 }
 
-/** Tags as a table; write tokens add (or overwrite) and remove them. */
+/** Tags as a table; `canWrite` callers (EDIT on its resource) add (or overwrite) and remove them. */
 export function TagsEditor(props: {
   tags: readonly KeyValue[] | undefined;
   canWrite: boolean;

@@ -136,9 +136,13 @@ function PolicyFormView(props: {
   );
 }
 
-/** The model's promotion policies; admin tokens add, edit and delete them. */
-export function PoliciesSection(props: { model: string }) {
+/**
+ * The model's promotion policies; `canEdit` callers (lib/permissions.ts: admin tokens today) add, edit and
+ * delete them. Without `canEdit` the scope decides, as before issue 16.
+ */
+export function PoliciesSection(props: { model: string; canEdit?: boolean }) {
   const session = useSession();
+  const canEdit = props.canEdit ?? session.isAdmin;
   const loaded = useLoad(() => registryApi.getPolicies(props.model), [props.model]);
   const [editing, setEditing] = useState<PolicyJson | 'new' | undefined>(undefined);
   const action = useAction();
@@ -151,7 +155,7 @@ export function PoliciesSection(props: { model: string }) {
     <section class="panel" aria-labelledby="policies-title">
       <div class="section-title">
         <h2 id="policies-title">Promotion policies</h2>
-        {session.isAdmin && editing === undefined && (
+        {canEdit && editing === undefined && (
           <button type="button" onClick={() => setEditing('new')}>
             Add policy
           </button>
@@ -171,7 +175,7 @@ export function PoliciesSection(props: { model: string }) {
       {loaded.loading && !loaded.data ? (
         <Loading />
       ) : policies.length === 0 ? (
-        <p class="muted">No policies: any write token may set any alias or stage.</p>
+        <p class="muted">No policies: anyone who may edit this model (EDIT) may set any alias or stage.</p>
       ) : (
         <table class="grid">
           <thead>
@@ -179,7 +183,7 @@ export function PoliciesSection(props: { model: string }) {
               <th scope="col">Target</th>
               <th scope="col">Condition</th>
               <th scope="col">Last updated</th>
-              {session.isAdmin && (
+              {canEdit && (
                 <th scope="col">
                   <span class="visually-hidden">Actions</span>
                 </th>
@@ -199,7 +203,7 @@ export function PoliciesSection(props: { model: string }) {
                     <code class="condition">{policy.condition}</code>
                   </td>
                   <td>{formatTime(policy.last_updated_timestamp)}</td>
-                  {session.isAdmin && (
+                  {canEdit && (
                     <td class="nowrap">
                       <button type="button" class="link-button" onClick={() => setEditing(policy)}>
                         Edit<span class="visually-hidden"> policy of {label}</span>
@@ -225,7 +229,7 @@ export function PoliciesSection(props: { model: string }) {
         </table>
       )}
       {action.error && <ErrorBox error={action.error} />}
-      {session.isAdmin && editing !== undefined && (
+      {canEdit && editing !== undefined && (
         <PolicyFormView
           key={editing === 'new' ? 'new' : `${targetOf(editing).kind}:${targetOf(editing).name}`}
           model={props.model}

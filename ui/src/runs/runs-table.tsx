@@ -144,9 +144,14 @@ function SortHeader(props: {
   );
 }
 
-export function RunsTable(props: { experimentId: string }) {
+/**
+ * `canChangeRuns`: whether the caller may delete and restore this experiment's runs (EDIT on it, issue 16);
+ * the scope decides when the page does not say.
+ */
+export function RunsTable(props: { experimentId: string; canChangeRuns?: boolean }) {
   const { experimentId } = props;
   const session = useSession();
+  const canChangeRuns = props.canChangeRuns ?? session.canWrite;
   const [filterText, setFilterText] = useState('');
   const [filter, setFilter] = useState('');
   const [sort, setSort] = useState<SortSpec>(DEFAULT_SORT);
@@ -310,7 +315,7 @@ export function RunsTable(props: { experimentId: string }) {
         >
           Compare ({selected.size})
         </button>
-        {session.canWrite && view !== 'DELETED_ONLY' && (
+        {canChangeRuns && view !== 'DELETED_ONLY' && (
           <button
             type="button"
             class="danger"
@@ -320,7 +325,7 @@ export function RunsTable(props: { experimentId: string }) {
             Delete ({deletable.length})
           </button>
         )}
-        {session.canWrite && view !== 'ACTIVE_ONLY' && (
+        {canChangeRuns && view !== 'ACTIVE_ONLY' && (
           <button type="button" disabled={restorable.length === 0} onClick={() => setConfirm('restore')}>
             Restore ({restorable.length})
           </button>

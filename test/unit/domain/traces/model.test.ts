@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   formatDuration,
   parseDuration,
   type TraceInfo,
   traceInfoJson,
+  validateTraceId,
 } from '../../../../shared/domain/traces/model.js';
 import {
   compareTraces,
@@ -12,6 +14,42 @@ import {
   parseTraceOrder,
   TRACE_FILTER_HINT,
 } from '../../../../shared/domain/traces/search.js';
+
+describe('trace ids', () => {
+  it("takes MLflow 3's, MLflow 2's and client-chosen 'tr-' ids up to MLflow's 50 characters", () => {
+    for (const id of ['tr-0123456789abcdef0123456789abcdef', '0123456789abcdef0123456789abcdef', 'tr-1234']) {
+      expect(validateTraceId('trace_id', id)).toBe(id);
+    }
+    expect(validateTraceId('trace_id', `tr-${'A'.repeat(47)}`)).toHaveLength(50);
+    for (const id of ['1234', 'tr-', `tr-${'a'.repeat(48)}`, 'tr-a/b', 'tr-..', 'tr-a#b', 'tr-a b', 'TR-1']) {
+      expect(() => validateTraceId('trace_id', id), id).toThrow(/Invalid value .* for parameter 'trace_id'/);
+    }
+    expect(() => validateTraceId('trace_id', '')).toThrow(/Missing value for required parameter 'trace_id'/);
+  });
+
+  it('never lets through what could change a key or an S3 path (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.string().map((rest) => `tr-${rest}`),
+        ),
+        (id) => {
+          let accepted = true;
+          try {
+            validateTraceId('trace_id', id);
+          } catch {
+            accepted = false;
+          }
+          if (accepted) {
+            expect(id.length).toBeLessThanOrEqual(50);
+            expect(id).toMatch(/^[0-9A-Za-z_-]+$/);
+          }
+        },
+      ),
+    );
+  });
+});
 
 describe('trace info on the wire', () => {
   it('writes and reads durations as protobuf Duration strings', () => {
