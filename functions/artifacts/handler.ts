@@ -8,7 +8,6 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ARTIFACTS_ROUTE_SPECS } from '../../shared/api/routes-artifacts.js';
 import { loadConfig } from '../../shared/config.js';
 import { ArtifactService } from '../../shared/domain/artifacts/service.js';
-import { isLoggedModelId, isRunId } from '../../shared/domain/ids.js';
 import { S3ArtifactStore } from '../../shared/store/artifacts/artifact-store.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
@@ -66,8 +65,8 @@ function artifactsFor(host: string | undefined): ArtifactService {
 const permissions = {
   grants: grantCache(new DynamoPermissionRepository(createDocumentClient(dynamo), config.tableName)),
   lookups: {
-    runExperiments: ownerLookupOf((runId) => runs.get(runId), isRunId),
-    loggedModelExperiments: ownerLookupOf((modelId) => runs.getLoggedModel(modelId), isLoggedModelId),
+    runExperiments: ownerLookupOf((runId) => runs.get(runId)),
+    loggedModelExperiments: ownerLookupOf((modelId) => runs.getLoggedModel(modelId)),
   },
 };
 

@@ -10,18 +10,22 @@
  * Every place an operation may read an id from is read here, and each id found is checked: a request that
  * names run A in `run_id` and run B in `run_uuid` is checked on both, never on one and served on the other.
  *
- * An id that names nothing (no such run, model, trace or experiment name) resolves to nothing: the
- * operation then answers its own 404 (or 400 for a missing or malformed id), exactly as it does without
- * permissions. Existence is not hidden, as MLflow's plugin does not hide it (its run check reads the run
- * first and answers 404); an experiment or model named directly is decided on its id alone, so a
- * NO_PERMISSIONS grant answers 403 whether or not the resource still exists.
+ * A missing or malformed id is left to the operation, which refuses it with its own 400 (the same
+ * validators decide what is well formed). A well-formed run, logged model or trace id, or an experiment
+ * name, that names nothing is answered here with the operation's own 404 (fail closed: the operation never
+ * runs on an id the check could not place). In a list (bulk reads), such an id is left out: the operation
+ * answers for the ones that exist, all checked. Existence is not hidden, as MLflow's plugin does not hide
+ * it (its run check reads the run first and answers 404); an experiment or model named directly is decided
+ * on its id alone, so a NO_PERMISSIONS grant answers 403 whether or not the resource still exists.
  */
 
 import type { ApiRequest } from '../../shared/api/request.js';
 import type { ResourceLocator } from '../../shared/api/route-kit.js';
 import { mapWithLimit } from '../../shared/concurrency.js';
 import { canonicalArtifactPath } from '../../shared/domain/artifacts/paths.js';
-import { InvalidParameterValueError } from '../../shared/errors.js';
+import { isLoggedModelId, isRunId } from '../../shared/domain/ids.js';
+import { validateTraceId } from '../../shared/domain/traces/model.js';
+import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../shared/errors.js';
 
 /** Experiment ids of the runs, logged models or traces asked for; ids that name nothing are left out. */
 export type OwnerLookup = (ids: readonly string[]) => Promise<ReadonlyMap<string, string>>;
@@ -95,14 +99,64 @@ function field(value: unknown, ...path: string[]): unknown {
  * as the artifact service canonicalizes it; a path it would refuse is refused here with the same 400.
  */
 function artifactExperiment(request: ApiRequest): string[] {
-  const raw = request.greedyPath ?? strings(request.fields.path)[0];
-  if (raw === undefined) return [];
-  const canonical = canonicalArtifactPath(raw.replace(/\/+$/, ''), 'path');
-  const first = canonical.split('/')[0] ?? '';
-  return first === '' ? [] : [first];
+  // A `{path+}` route's path is in the URL (its `path` field, on multipart routes, is a file name);
+  // the listing's is its `path` field.
+  const raws = request.greedyPath === undefined ? strings(request.fields.path) : [request.greedyPath];
+  return raws.flatMap((raw) => {
+    const canonical = canonicalArtifactPath(raw.replace(/\/+$/, ''), 'path');
+    const first = canonical.split('/')[0] ?? '';
+    return first === '' ? [] : [first];
+  });
 }
 
+/**
+ * An experiment id as the services read it (`parseExperimentId`: '+07 ' is experiment 7), so that a grant
+ * on '7' is found for it; anything else as given (the operation refuses it or finds nothing).
+ */
+function canonicalExperimentId(raw: string): string {
+  const match = /^\s*\+?(\d{1,19})\s*$/.exec(raw);
+  return match ? BigInt(match[1] as string).toString() : raw.trim();
+}
+
+function isTraceId(id: string): boolean {
+  try {
+    validateTraceId('trace_id', id);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Which ids can name an owner at all: the operations refuse the others with a 400 before reading. */
+const WELL_FORMED: Partial<Record<ResourceLocator, (id: string) => boolean>> = {
+  run_id: isRunId,
+  run_ids: isRunId,
+  model_id: isLoggedModelId,
+  trace_id: isTraceId,
+  trace_ids: isTraceId,
+};
+
+/** The operations' own 404s, for a single well-formed id that names nothing. */
+const NOT_FOUND: Partial<Record<ResourceLocator, (id: string) => string>> = {
+  run_id: (id) => `Run with id=${id} not found`,
+  model_id: (id) => `Logged model with ID '${id}' not found.`,
+  trace_id: (id) => `Trace with ID ${id} is not found.`,
+  experiment_name: (name) => `Could not find experiment with name '${name}'`,
+};
+
+const EXPERIMENT_ID_LOCATORS: ReadonlySet<ResourceLocator> = new Set([
+  'experiment_id',
+  'experiment_ids',
+  'trace_location',
+  'otlp_experiment',
+]);
+
 function rawIds(locator: ResourceLocator, request: ApiRequest): string[] {
+  const ids = namedStrings(locator, request);
+  return EXPERIMENT_ID_LOCATORS.has(locator) ? ids.map(canonicalExperimentId) : ids;
+}
+
+function namedStrings(locator: ResourceLocator, request: ApiRequest): string[] {
   const { fields, pathParameters: params } = request;
   switch (locator) {
     case 'experiment_id':
@@ -131,7 +185,9 @@ function rawIds(locator: ResourceLocator, request: ApiRequest): string[] {
     case 'artifact_path':
       return artifactExperiment(request);
     case 'name':
-      return strings(fields.name);
+      // The registry finds a model by the name as given, else by its NFC form (findByName): both are
+      // checked, so a grant on 'café' holds for any spelling that reaches it.
+      return strings(fields.name).flatMap((name) => [name, name.normalize('NFC')]);
   }
 }
 
@@ -172,18 +228,21 @@ export async function resolveResources(
       `Invalid value for parameter '${locator}': ${named.ids.length} ids given, at most ${MAX_LOOKUP_IDS} per request.`,
     );
   }
+  const notFound = NOT_FOUND[locator];
+  const placed = (id: string, resource: string | undefined, via: string): Resolved[] => {
+    if (resource !== undefined) return [{ resource, via }];
+    if (notFound) throw new ResourceDoesNotExistError(notFound(id));
+    return [];
+  };
   if (lookup === 'experimentIdByName') {
     const find = requireLookup(lookups, lookup);
     const found = await Promise.all(named.ids.map(async (name) => ({ name, id: await find(name) })));
-    return found.flatMap(({ name, id }) =>
-      id === undefined ? [] : [{ resource: id, via: `${named.noun} '${name}'` }],
-    );
+    return found.flatMap(({ name, id }) => placed(name, id, `${named.noun} '${name}'`));
   }
-  const owners = await requireLookup(lookups, lookup)(named.ids);
-  return named.ids.flatMap((id) => {
-    const experiment = owners.get(id);
-    return experiment === undefined ? [] : [{ resource: experiment, via: `that of ${named.noun} '${id}'` }];
-  });
+  const wellFormed = named.ids.filter(WELL_FORMED[locator] ?? (() => true));
+  if (wellFormed.length === 0) return [];
+  const owners = await requireLookup(lookups, lookup)(wellFormed);
+  return wellFormed.flatMap((id) => placed(id, owners.get(id), `that of ${named.noun} '${id}'`));
 }
 
 function requireLookup<K extends keyof ResourceLookups>(
@@ -240,16 +299,14 @@ const LOOKUP_CONCURRENCY = 16;
 
 /**
  * An owner lookup from a single-id read (runs, logged models: the store has no batch read of those).
- * `valid` leaves out ids no owner can have (the operation refuses them with its own 400), so that a
- * malformed or oversized id never reaches the table as a key.
+ * It is asked only for well-formed ids: a malformed or oversized one never reaches the table as a key.
  */
 export function ownerLookupOf(
   read: (id: string) => Promise<{ experimentId: string } | undefined>,
-  valid: (id: string) => boolean,
 ): OwnerLookup {
   return async (ids) => {
     const found = await mapWithLimit(
-      ids.filter(valid),
+      ids,
       LOOKUP_CONCURRENCY,
       async (id) => [id, (await read(id))?.experimentId] as const,
     );

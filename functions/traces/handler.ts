@@ -6,7 +6,6 @@
 import { TRACES_ROUTE_SPECS } from '../../shared/api/routes-traces.js';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
-import { validateTraceId } from '../../shared/domain/traces/model.js';
 import { TraceService } from '../../shared/domain/traces/service.js';
 import { InvalidParameterValueError } from '../../shared/errors.js';
 import { createDynamoClient } from '../../shared/store/clients.js';
@@ -88,19 +87,8 @@ export const handler = createHttpHandler(
     // A trace's experiment, for the check when a grant makes the answer depend on it: one BatchGetItem
     // for a request's traces (the live ones; an expired trace resolves to nothing and the operation 404s).
     lookups: {
-      traceExperiments: async (traceIds) => {
-        // Only well-formed ids reach the table as keys; the operation refuses the others with its own 400.
-        const valid = traceIds.filter((traceId) => {
-          try {
-            validateTraceId('trace_id', traceId);
-            return true;
-          } catch {
-            return false;
-          }
-        });
-        const infos = valid.length > 0 ? await traceRepository.batchGet(valid) : [];
-        return new Map(infos.map((info) => [info.traceId, info.experimentId]));
-      },
+      traceExperiments: async (traceIds) =>
+        new Map((await traceRepository.batchGet(traceIds)).map((info) => [info.traceId, info.experimentId])),
     },
   },
 );

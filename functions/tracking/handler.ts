@@ -7,7 +7,6 @@ import { invalidateGrants } from '../../shared/auth/permission-cache.js';
 import { StoredResourceGrants } from '../../shared/auth/resource-grants.js';
 import { loadConfig } from '../../shared/config.js';
 import { ExperimentService } from '../../shared/domain/experiments/service.js';
-import { isLoggedModelId, isRunId } from '../../shared/domain/ids.js';
 import { LoggedModelService } from '../../shared/domain/logged-models/service.js';
 import { experimentResource, registeredModelResource } from '../../shared/domain/permissions/resources.js';
 import { PermissionService } from '../../shared/domain/permissions/service.js';
@@ -79,8 +78,8 @@ const owners = new DynamoRunReader(client, config.tableName);
 const permissions = {
   grants: grantCache(grants),
   lookups: {
-    runExperiments: ownerLookupOf((runId) => owners.get(runId), isRunId),
-    loggedModelExperiments: ownerLookupOf((modelId) => owners.getLoggedModel(modelId), isLoggedModelId),
+    runExperiments: ownerLookupOf((runId) => owners.get(runId)),
+    loggedModelExperiments: ownerLookupOf((modelId) => owners.getLoggedModel(modelId)),
     experimentIdByName: async (name: string) => {
       try {
         return (await experiments.getByName(name)).experimentId;

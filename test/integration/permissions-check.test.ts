@@ -130,6 +130,8 @@ describe('a grant lowers a scope on one resource', () => {
   it('NO_PERMISSIONS on X: every read of X, its runs, artifacts, logged models and traces is 403', async () => {
     const bearer = await tokenWith('reader-none-x', 'read', [['experiment', x, 'NO_PERMISSIONS']]);
     await denied(call(bearer, 'GET', 'experiments/get', { experiment_id: x }), 'NO_PERMISSIONS');
+    // Another spelling of the same id is the same experiment (the services read '007' as 7).
+    await denied(call(bearer, 'GET', 'experiments/get', { experiment_id: `00${x}` }), `experiment '${x}'`);
     await denied(call(bearer, 'GET', 'experiments/get-by-name', { experiment_name: 'perm-x' }));
     await denied(call(bearer, 'GET', 'runs/get', { run_id: runX }), 'NO_PERMISSIONS', `run '${runX}'`);
     await denied(call(bearer, 'GET', 'metrics/get-history', { run_id: runX, metric_key: 'm' }));
@@ -166,14 +168,18 @@ describe('a grant raises a scope on one resource', () => {
     );
   });
 
-  it('write token with MANAGE on an experiment it made may delete it; without, may not', async () => {
+  it('deleting an experiment needs MANAGE: its creator holds it, another write token does not', async () => {
     const maker = await token('maker', 'write');
     const made = (await ok(call(maker, 'POST', 'experiments/create', { name: 'perm-made' })))
       .experiment_id as string;
-    await denied(call(maker, 'POST', 'experiments/delete', { experiment_id: made }), 'holds EDIT');
-    const manager = await tokenWith('manager', 'write', [['experiment', made, 'MANAGE']]);
-    await ok(call(manager, 'POST', 'experiments/delete', { experiment_id: made }));
-    await ok(call(manager, 'POST', 'experiments/restore', { experiment_id: made }));
+    const other = await token('other-writer', 'write');
+    await denied(call(other, 'POST', 'experiments/delete', { experiment_id: made }), 'holds EDIT');
+    await ok(call(maker, 'POST', 'experiments/delete', { experiment_id: made }));
+    await ok(call(maker, 'POST', 'experiments/restore', { experiment_id: made }));
+    const manager = await tokenWith('manager', 'write', [['experiment', x, 'MANAGE']]);
+    await denied(call(other, 'POST', 'experiments/delete', { experiment_id: x }), 'needs MANAGE');
+    await ok(call(manager, 'POST', 'experiments/delete', { experiment_id: x }));
+    await ok(call(manager, 'POST', 'experiments/restore', { experiment_id: x }));
   });
 });
 
@@ -238,6 +244,12 @@ describe('artifacts, logged models, traces and the registry', () => {
       ['registered_model', MODEL, 'NO_PERMISSIONS'],
     ]);
     await denied(call(hidden, 'GET', 'registered-models/get', { name: MODEL }));
+    // The registry finds a model by its NFC form too: another spelling is the same model.
+    await ok(call(admin, 'POST', 'registered-models/create', { name: 'caf\u00e9' }));
+    const hiddenCafe = await tokenWith('cafe-hidden', 'read', [
+      ['registered_model', 'caf\u00e9', 'NO_PERMISSIONS'],
+    ]);
+    await denied(call(hiddenCafe, 'GET', 'registered-models/get', { name: 'cafe\u0301' }), 'NO_PERMISSIONS');
     await denied(
       call(hidden, 'GET', '/model-versions/get-artifact', { name: MODEL, version: '1', path: 'x' }),
     );

@@ -27,7 +27,11 @@ import { type Route, routeByKey, routesForFunction } from '../../../shared/api/r
 import { ARTIFACTS_ROUTE_SPECS } from '../../../shared/api/routes-artifacts.js';
 import { CallerPermissions, type Grant } from '../../../shared/auth/permissions.js';
 import type { Scope } from '../../../shared/auth/scopes.js';
-import { InvalidParameterValueError, PermissionDeniedError } from '../../../shared/errors.js';
+import {
+  InvalidParameterValueError,
+  PermissionDeniedError,
+  ResourceDoesNotExistError,
+} from '../../../shared/errors.js';
 
 function request(parts: Partial<ApiRequest> = {}): ApiRequest {
   return {
@@ -43,7 +47,9 @@ function request(parts: Partial<ApiRequest> = {}): ApiRequest {
 }
 
 const RUNS: Record<string, string> = { 'run-x': 'X', 'run-y': 'Y' };
-const TRACES: Record<string, string> = { 'tr-x': 'X', 'tr-y': 'Y' };
+const TRACE_X = `tr-${'a'.repeat(32)}`;
+const TRACE_Y = `tr-${'b'.repeat(32)}`;
+const TRACES: Record<string, string> = { [TRACE_X]: 'X', [TRACE_Y]: 'Y' };
 
 /** In-memory lookups that count their calls. */
 function lookups(): ResourceLookups & { calls: string[][] } {
@@ -100,6 +106,7 @@ describe('namedIds: every place an operation reads an id from', () => {
     ['artifact_path', { fields: { path: '13/abc/artifacts/' } }, ['13']],
     ['artifact_path', { greedyPath: '%31%32/abc/artifacts/a.txt' }, ['12']],
     ['name', { fields: { name: 'model' } }, ['model']],
+    ['name', { fields: { name: 'cafe\u0301' } }, ['cafe\u0301', 'caf\u00e9']],
     // Not strings, empty or absent: nothing named (the operation answers its own 400).
     ['experiment_id', { fields: { experiment_id: 7 } }, []],
     ['run_id', { fields: { run_id: '' } }, []],
@@ -140,8 +147,8 @@ describe('resolveResources', () => {
     ]);
     expect(found.calls).toEqual([['run-x', 'nope', 'run-y']]);
     expect(
-      await resolveResources('trace_id', request({ pathParameters: { trace_id: 'tr-y' } }), found),
-    ).toEqual([{ resource: 'Y', via: "that of trace 'tr-y'" }]);
+      await resolveResources('trace_id', request({ pathParameters: { trace_id: TRACE_Y } }), found),
+    ).toEqual([{ resource: 'Y', via: `that of trace '${TRACE_Y}'` }]);
     expect(
       await resolveResources('experiment_name', request({ fields: { experiment_name: 'named-x' } }), found),
     ).toEqual([{ resource: 'X', via: "named 'named-x'" }]);
@@ -217,10 +224,36 @@ describe('checkAccess', () => {
     ).rejects.toThrow("holds READ on experiment '4'");
   });
 
-  it('lets a missing or unknown resource through to the operation, which answers its own 400 or 404', async () => {
+  it("leaves a missing or malformed id to the operation's 400, and answers a well-formed unknown one 404", async () => {
     const editX = caller('read', [{ kind: 'experiment', resource: 'X', permission: 'EDIT' }]);
-    await checkAccess(LOG_METRIC, request({ caller: editX, fields: {} }), lookups());
-    await checkAccess(LOG_METRIC, request({ caller: editX, fields: { run_id: 'nope' } }), lookups());
+    const found = lookups();
+    await checkAccess(LOG_METRIC, request({ caller: editX, fields: {} }), found);
+    await checkAccess(LOG_METRIC, request({ caller: editX, fields: { run_id: 'not a run id!' } }), found);
+    expect(found.calls).toEqual([]);
+    await expect(
+      checkAccess(LOG_METRIC, request({ caller: editX, fields: { run_id: 'nope' } }), found),
+    ).rejects.toThrow(new ResourceDoesNotExistError('Run with id=nope not found'));
+    const byName = route('GET /api/2.0/mlflow/experiments/get-by-name');
+    const hideX = caller('read', [{ kind: 'experiment', resource: 'X', permission: 'NO_PERMISSIONS' }]);
+    await expect(
+      checkAccess(byName, request({ caller: hideX, fields: { experiment_name: 'gone' } }), found),
+    ).rejects.toThrow(ResourceDoesNotExistError);
+    await expect(
+      checkAccess(byName, request({ caller: hideX, fields: { experiment_name: 'named-x' } }), found),
+    ).rejects.toThrow("experiment 'X' (named 'named-x')");
+  });
+
+  it('reads an experiment id as the services do: a grant on 7 holds for "07" and " +7"', async () => {
+    const hide7 = caller('write', [{ kind: 'experiment', resource: '7', permission: 'NO_PERMISSIONS' }]);
+    const getExperiment = route('GET /api/2.0/mlflow/experiments/get');
+    for (const spelled of ['7', '07', ' +7 ', '0007']) {
+      await expect(
+        checkAccess(getExperiment, request({ caller: hide7, fields: { experiment_id: spelled } }), lookups()),
+      ).rejects.toThrow("experiment '7'");
+    }
+    expect(namedIds('experiment_ids', request({ fields: { experiment_ids: ['07', '7', 'x'] } })).ids).toEqual(
+      ['7', 'x'],
+    );
   });
 
   it('checks nothing without a caller (auth off)', async () => {
