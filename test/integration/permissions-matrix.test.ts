@@ -19,6 +19,25 @@ import {
   wrongAnswers,
 } from '../helpers/permission-matrix.js';
 
+/**
+ * The matrix checks the functions against the table's `needs`; this pins the table's `needs` to MLflow's
+ * mapping (mlflow/server/auth: reads READ, writes EDIT, deleting or restoring an experiment or registered
+ * model and managing its permissions MANAGE), written independently of the table, so that a route
+ * declared at the wrong level cannot pass the matrix by being enforced as wrongly as it is declared.
+ */
+const MANAGE_OPERATIONS: ReadonlySet<string> = new Set([
+  'deleteExperiment',
+  'restoreExperiment',
+  'deleteRegisteredModel',
+  // Cairn's own, admin-scoped too: a policy is a rule over the model's other holders.
+  'setPromotionPolicy',
+  'deletePromotionPolicy',
+]);
+function mlflowLevel(operation: string): string {
+  if (MANAGE_OPERATIONS.has(operation) || operation.endsWith('Permission')) return 'MANAGE';
+  return /^(get|list|search|batchGet|download|presignedDownload)/.test(operation) ? 'READ' : 'EDIT';
+}
+
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-matrix-'));
 let server: LocalServer;
 let outcomes: Map<string, Outcome[]>;
@@ -47,6 +66,15 @@ describe('permission matrix over the route table', () => {
       UNBUILDABLE_ROUTES.map((route) => route.routeKey),
       'add a builder to test/helpers/route-requests.ts',
     ).toEqual([]);
+  });
+
+  it("declares MLflow's level for every guarded route", () => {
+    const differing = GUARDED_ROUTES.filter(
+      (route) => route.access?.needs !== mlflowLevel(route.operation),
+    ).map(
+      (route) => `${route.routeKey}: declares ${route.access?.needs}, MLflow ${mlflowLevel(route.operation)}`,
+    );
+    expect(differing).toEqual([]);
   });
 
   it('reads back what refused writes target (nothing done) for the writes that have a target of their own', () => {
