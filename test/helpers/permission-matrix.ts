@@ -31,10 +31,13 @@ import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import {
   buildRequest,
+  buildSearch,
   GRANTEE,
   type MatrixResource,
   REQUEST_BUILDERS,
   type RouteRequest,
+  SEARCH_BUILDERS,
+  type SearchRequest,
   type SentResponse,
   send,
   World,
@@ -109,6 +112,19 @@ export const BUILDABLE_ROUTES: readonly Route[] = GUARDED_ROUTES.filter(
   (route) => REQUEST_BUILDERS[route.operation],
 );
 
+/** Searches that leave out what the caller may not read (`filters`) and are not guarded themselves. */
+export const FILTERED_ROUTES: readonly Route[] = ROUTES.filter((route) => route.filters && !route.access);
+
+export const UNSEARCHABLE_ROUTES: readonly Route[] = FILTERED_ROUTES.filter(
+  (route) => !SEARCH_BUILDERS[route.operation],
+);
+
+export interface SearchOutcome {
+  caller: Caller;
+  request: RouteRequest & Pick<SearchRequest, 'sees' | 'names'>;
+  response: SentResponse;
+}
+
 /** Requests in flight at once: the machine is small and shared. */
 const CONCURRENCY = 6;
 
@@ -126,7 +142,10 @@ export interface Outcome {
  * Runs every (route, caller) request on the server at `url`, whose data directory is `dataDir` (tokens
  * and grants are written through the endpoint it publishes). Answers the outcomes by route key.
  */
-export async function runMatrix(url: string, dataDir: string): Promise<Map<string, Outcome[]>> {
+export async function runMatrix(
+  url: string,
+  dataDir: string,
+): Promise<{ outcomes: Map<string, Outcome[]>; searches: Map<string, SearchOutcome[]> }> {
   let store: OpenTokenStore | undefined;
   try {
     store = await openLocalTokenStore(dataDir);
@@ -144,6 +163,14 @@ export async function runMatrix(url: string, dataDir: string): Promise<Map<strin
       route,
       caller,
       request: await buildRequest(world, route, index),
+    }));
+    const searchCases = FILTERED_ROUTES.filter((route) => SEARCH_BUILDERS[route.operation]).flatMap((route) =>
+      CALLERS.map((caller) => ({ route, caller })),
+    );
+    const searchesBuilt = await mapWithLimit(searchCases, CONCURRENCY, async ({ route, caller }) => ({
+      route,
+      caller,
+      request: await buildSearch(world, route),
     }));
 
     const grants = new DynamoPermissionRepository(createDocumentClient(store.client), store.tableName);
@@ -182,7 +209,17 @@ export async function runMatrix(url: string, dataDir: string): Promise<Map<strin
       list.push(outcome);
       outcomes.set(route.routeKey, list);
     }
-    return outcomes;
+    const searches = new Map<string, SearchOutcome[]>();
+    const searched = await mapWithLimit(searchesBuilt, CONCURRENCY, async ({ route, caller, request }) => ({
+      route,
+      outcome: { caller, request, response: await send(url, tokens.get(caller.name) as string, request) },
+    }));
+    for (const { route, outcome } of searched) {
+      const list = searches.get(route.routeKey) ?? [];
+      list.push(outcome);
+      searches.set(route.routeKey, list);
+    }
+    return { outcomes, searches };
   } finally {
     await store?.close();
   }
@@ -215,6 +252,32 @@ export function wrongAnswers(route: Route, outcomes: readonly Outcome[]): string
       wrong.push(
         `${who}: the refusal does not name ${request.resource.kind} '${request.resource.id}': ${message}`,
       );
+    }
+  }
+  return wrong;
+}
+
+/**
+ * What is wrong with a filtered search's outcomes: a caller that may read the resource finds its item; one
+ * that may not (NO_PERMISSIONS) is refused with 403 naming it when the search names its experiment, and
+ * otherwise answered without it (never an error, never the item).
+ */
+export function wrongSearchAnswers(outcomes: readonly SearchOutcome[]): string[] {
+  const wrong: string[] = [];
+  if (outcomes.length !== CALLERS.length) wrong.push(`${outcomes.length} callers answered`);
+  for (const { caller, request, response } of outcomes) {
+    const who = describeCaller(caller);
+    const reads = levelAllows(levelOf(caller), 'READ');
+    const got = `${response.status} ${response.text.slice(0, 300)}`;
+    if (reads || !request.names) {
+      if (response.status !== 200) wrong.push(`${who}: expected 200, got ${got}`);
+      else if (request.sees(response.body) !== reads) {
+        wrong.push(`${who}: ${reads ? 'does not find' : 'finds'} ${request.resource.id}: ${got}`);
+      }
+    } else if (response.status !== 403 || response.body.error_code !== 'PERMISSION_DENIED') {
+      wrong.push(`${who}: expected 403 PERMISSION_DENIED, got ${got}`);
+    } else if (!String(response.body.message).includes(`'${request.resource.id}'`)) {
+      wrong.push(`${who}: the refusal does not name '${request.resource.id}': ${got}`);
     }
   }
   return wrong;

@@ -1241,3 +1241,98 @@ export async function buildRequest(world: World, route: Route, n: number): Promi
   const { params, query, ...rest } = await builder(world, route, n);
   return { ...rest, method: route.method, path: pathOf(route, params, query) };
 }
+
+/** A search for the shared resources, and how to tell from its answer whether they were found. */
+export interface SearchRequest extends BuiltRequest {
+  /** Whether the answer lists the shared resource's item. */
+  sees: (body: Json) => boolean;
+  /** The request names the experiment (refused when hidden) rather than searching across all. */
+  names: boolean;
+}
+
+export type SearchBuilder = (world: World, route: Route) => Promise<SearchRequest>;
+
+const listed = (body: Json, field: string, match: (item: Record<string, unknown>) => boolean) =>
+  ((body[field] as Record<string, unknown>[] | undefined) ?? []).some(match);
+
+/** One builder per filtered search (`filters` without `access`): each looks for the shared world's items. */
+export const SEARCH_BUILDERS: Record<string, SearchBuilder> = {
+  async searchExperiments(w, route) {
+    const id = await w.experiment();
+    const filter = `name = '${await w.experimentName(id)}'`;
+    return {
+      ...(route.method === 'GET' ? { query: { filter } } : { json: { filter } }),
+      resource: onExperiment(id),
+      names: false,
+      sees: (body) => listed(body, 'experiments', (item) => item.experiment_id === id),
+    };
+  },
+  async searchRuns(w) {
+    const run = await w.run();
+    return {
+      json: { experiment_ids: [run.experimentId] },
+      resource: onExperiment(run.experimentId),
+      names: true,
+      sees: (body) => listed(body, 'runs', (item) => (item.info as { run_id: string }).run_id === run.runId),
+    };
+  },
+  async searchLoggedModels(w) {
+    const model = await w.loggedModel();
+    return {
+      json: { experiment_ids: [model.experimentId] },
+      resource: onExperiment(model.experimentId),
+      names: true,
+      sees: (body) =>
+        listed(body, 'models', (item) => (item.info as { model_id: string }).model_id === model.modelId),
+    };
+  },
+  async searchTracesV3(w) {
+    const trace = await w.traceV3();
+    return {
+      json: {
+        locations: [{ type: 'MLFLOW_EXPERIMENT', mlflow_experiment: { experiment_id: trace.experimentId } }],
+      },
+      resource: onExperiment(trace.experimentId),
+      names: true,
+      sees: (body) => listed(body, 'traces', (item) => item.trace_id === trace.traceId),
+    };
+  },
+  async searchTracesV2(w) {
+    const trace = await w.traceV2();
+    return {
+      query: { experiment_ids: trace.experimentId },
+      resource: onExperiment(trace.experimentId),
+      names: true,
+      sees: (body) => listed(body, 'traces', (item) => item.request_id === trace.traceId),
+    };
+  },
+  async searchRegisteredModels(w) {
+    const { name } = await w.registeredModel();
+    return {
+      query: { filter: `name = '${name}'` },
+      resource: onModel(name),
+      names: false,
+      sees: (body) => listed(body, 'registered_models', (item) => item.name === name),
+    };
+  },
+  async searchModelVersions(w) {
+    const { name } = await w.registeredModel();
+    return {
+      query: { filter: `name = '${name}'` },
+      resource: onModel(name),
+      names: false,
+      sees: (body) => listed(body, 'model_versions', (item) => item.name === name),
+    };
+  },
+};
+
+/** The search for `route`, built on `world`. Throws for a filtered search without a builder. */
+export async function buildSearch(
+  world: World,
+  route: Route,
+): Promise<RouteRequest & Pick<SearchRequest, 'sees' | 'names'>> {
+  const builder = SEARCH_BUILDERS[route.operation];
+  if (!builder) throw new Error(`no search builder for ${route.operation} (${route.routeKey})`);
+  const { params, query, ...rest } = await builder(world, route);
+  return { ...rest, method: route.method, path: pathOf(route, params, query) };
+}

@@ -19,10 +19,14 @@ import type { FunctionName } from '../../shared/api/routes.js';
 import { withoutBundlingProgress } from '../helpers/output.js';
 import {
   BUILDABLE_ROUTES,
+  FILTERED_ROUTES,
   type Outcome,
   runMatrix,
+  type SearchOutcome,
   UNBUILDABLE_ROUTES,
+  UNSEARCHABLE_ROUTES,
   wrongAnswers,
+  wrongSearchAnswers,
 } from '../helpers/permission-matrix.js';
 
 const FUNCTIONS: readonly FunctionName[] = ['tracking', 'artifacts', 'registry', 'ui', 'traces'];
@@ -45,6 +49,7 @@ function synthesizedBundles(): Record<FunctionName, string> {
 let dataDir: string;
 let server: LocalServer;
 let outcomes: Map<string, Outcome[]>;
+let searches: Map<string, SearchOutcome[]>;
 const loaded: string[] = [];
 
 beforeAll(async () => {
@@ -65,7 +70,7 @@ beforeAll(async () => {
       return handlers as Record<FunctionName, LambdaHandler>;
     },
   });
-  outcomes = await runMatrix(server.url, dataDir);
+  ({ outcomes, searches } = await runMatrix(server.url, dataDir));
 }, 900_000);
 
 afterAll(async () => {
@@ -83,5 +88,17 @@ describe('permission matrix on the synthesized bundles', () => {
   it.each(BUILDABLE_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
     const wrong = wrongAnswers(route, outcomes.get(route.routeKey) ?? []);
     expect(wrong.join('\n'), `${route.routeKey} needs ${route.access?.needs}`).toBe('');
+  });
+});
+
+describe('filtered searches', () => {
+  it('has a search for every filtered route', () => {
+    expect(FILTERED_ROUTES.length).toBeGreaterThan(0);
+    expect(UNSEARCHABLE_ROUTES.map((route) => route.routeKey)).toEqual([]);
+  });
+
+  it.each(FILTERED_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
+    const wrong = wrongSearchAnswers(searches.get(route.routeKey) ?? []);
+    expect(wrong.join('\n')).toBe('');
   });
 });

@@ -12,11 +12,15 @@ import { type LocalServer, startLocalServer } from '../../local/server.js';
 import { externalDynamoEndpoint, uniqueTableName } from '../helpers/dynamo.js';
 import {
   BUILDABLE_ROUTES,
+  FILTERED_ROUTES,
   GUARDED_ROUTES,
   type Outcome,
   runMatrix,
+  type SearchOutcome,
   UNBUILDABLE_ROUTES,
+  UNSEARCHABLE_ROUTES,
   wrongAnswers,
+  wrongSearchAnswers,
 } from '../helpers/permission-matrix.js';
 
 /**
@@ -41,6 +45,7 @@ function mlflowLevel(operation: string): string {
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-matrix-'));
 let server: LocalServer;
 let outcomes: Map<string, Outcome[]>;
+let searches: Map<string, SearchOutcome[]>;
 
 beforeAll(async () => {
   const external = externalDynamoEndpoint();
@@ -51,7 +56,7 @@ beforeAll(async () => {
     auth: true,
     ...(external ? { dynamodbEndpoint: external, tableName: uniqueTableName() } : {}),
   });
-  outcomes = await runMatrix(server.url, dataDir);
+  ({ outcomes, searches } = await runMatrix(server.url, dataDir));
 }, 600_000);
 
 afterAll(async () => {
@@ -90,5 +95,17 @@ describe('permission matrix over the route table', () => {
   it.each(BUILDABLE_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
     const wrong = wrongAnswers(route, outcomes.get(route.routeKey) ?? []);
     expect(wrong.join('\n'), `${route.routeKey} needs ${route.access?.needs}`).toBe('');
+  });
+});
+
+describe('filtered searches', () => {
+  it('has a search for every filtered route', () => {
+    expect(FILTERED_ROUTES.length).toBeGreaterThan(0);
+    expect(UNSEARCHABLE_ROUTES.map((route) => route.routeKey)).toEqual([]);
+  });
+
+  it.each(FILTERED_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
+    const wrong = wrongSearchAnswers(searches.get(route.routeKey) ?? []);
+    expect(wrong.join('\n')).toBe('');
   });
 });
