@@ -11,6 +11,11 @@
  * resource the requests touch. The grants are set against the scope's default so that only the grant can
  * explain the answer: NO_PERMISSIONS, READ and USE lower a write token, EDIT and MANAGE raise a read token.
  *
+ * Two more checks ride on the same requests: a refused write must leave its target as it was (the builders'
+ * `unchanged` probes, which must also see an allowed write's change, or they prove nothing), and each
+ * filtered search (`filters`, no `access`) must find the shared item for every caller that may read it and
+ * hide it from NO_PERMISSIONS (a 403 naming the experiment where the search names it).
+ *
  * The expectation is written here from the issue's rules, not read from the check's code: the route's
  * declared `needs` (and its scope) are the only inputs taken from the table, the table the functions carry.
  *
