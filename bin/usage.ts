@@ -48,6 +48,9 @@ policy:
   --dry-run    migrate: report what would move, change nothing
   TARGET       as for token
 
+policy migrate moves the policies and audit entries that Cairn builds before the id-keyed layout stored
+under a model's name to the model's id. Until it has run, those models' promotions are refused.
+
 permission:
   --user        a token's name (a token's name is its user name)
   --experiment  an experiment's id, or
@@ -55,11 +58,10 @@ permission:
   --permission  NO_PERMISSIONS, READ, USE, EDIT or MANAGE: the token's level there, replacing its scope's
                 default (read → READ, write → EDIT, admin → MANAGE; admin tokens always hold MANAGE)
   TARGET        as for token
-grant adds or replaces the grant; revoke removes it; list shows every token's grants, or one token's, or
-those on one resource. A running server applies a change within its permission cache's 30 s.
 
-policy migrate moves the policies and audit entries that Cairn builds before the id-keyed layout stored
-under a model's name to the model's id. Until it has run, those models' promotions are refused.
+grant adds or replaces the grant; revoke removes it; list shows every token's grants, or one token's, or
+those on one resource. A running server applies a change within its permission cache's 30 s. Each run
+also enters tokens created before Cairn kept a principal directory, so that the API can grant to them.
 
 migrate keys the runs of experiments created before Cairn kept runs in start-time, end-time and name order,
 so that their searches read one page instead of every run (until then they answer the same, only slower).

@@ -321,8 +321,7 @@ export class ApiStack extends Stack {
     this.webhooks = new Webhooks(this, 'Webhooks', {
       registry,
       table: props.table,
-      // The registry's webhook items (pk WEBHOOKS, shared/store/keys.ts once the registry side lands).
-      webhookPartition: 'WEBHOOKS',
+      webhookPartition: keys.webhooksPartition,
       alarmTopic: this.observability.topic,
       allowPrivateTargets: props.webhookAllowPrivateTargets ?? DEFAULT_SETTINGS.webhookAllowPrivateTargets,
       retainData: props.retainData ?? DEFAULT_SETTINGS.retainData,

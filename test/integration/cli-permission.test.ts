@@ -12,10 +12,9 @@ import { type LocalServer, startLocalServer } from '../../local/server.js';
 import { issueToken } from '../../shared/auth/issue.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
 import { deletePrincipal } from '../../shared/store/permissions/principals.js';
-import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
 import { CairnCli } from '../helpers/cli.js';
 import { externalDynamoEndpoint, uniqueTableName } from '../helpers/dynamo.js';
-import { Api } from '../helpers/http.js';
+import { Api, type ApiResponse } from '../helpers/http.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cairn-cli-permission-'));
 const cli = new CairnCli();
@@ -32,11 +31,10 @@ describe('cairn permission on a data directory no server holds', () => {
   const on = ['--data-dir', dataDir];
   let experimentId = '';
 
-  // Tokens, an experiment and a model in the directory's store, then the directory is left idle.
+  // A token and an experiment in the directory's store, then the directory is left idle.
   beforeAll(async () => {
     const store = await openLocalTokenStore(dataDir);
     try {
-      await issueToken(store.tokens, { name: 'alice', scope: 'write' });
       await issueToken(store.tokens, { name: 'bob', scope: 'read' });
       const doc = DynamoDBDocumentClient.from(store.client, {
         marshallOptions: { removeUndefinedValues: true },
@@ -48,17 +46,14 @@ describe('cairn permission on a data directory no server holds', () => {
         now: 1,
       });
       experimentId = experiment.experimentId;
-      await new DynamoRegistryRepository(doc, store.tableName).createModel({
-        name: 'fraud',
-        tags: {},
-        now: 1,
-      });
     } finally {
       await store.close();
     }
   });
 
-  it('grants, lists and revokes, and releases the directory after each command', async () => {
+  it('grants, lists and revokes, and releases the directory after each command', {
+    timeout: 150_000,
+  }, async () => {
     const grant = await cairn([
       'permission',
       'grant',
@@ -72,127 +67,42 @@ describe('cairn permission on a data directory no server holds', () => {
     ]);
     expect(grant.code, grant.stderr).toBe(0);
     expect(grant.stdout).toContain(`Granted EDIT on experiment '${experimentId}' to 'bob'`);
-    // grant replaces: the CLI's grant is "set to", not MLflow's create-once.
-    const lower = await cairn([
+
+    const listed = await cairn(['permission', 'list', '--experiment', experimentId, ...on]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(`Permissions on experiment '${experimentId}'`);
+    expect(listed.stdout).toContain('bob: EDIT');
+    expect(listed.stdout).toContain('read → READ, write → EDIT, admin → MANAGE');
+
+    const revoke = await cairn([
       'permission',
-      'grant',
-      '--user',
-      'alice',
-      '--experiment',
-      experimentId,
-      '--permission',
-      'NO_PERMISSIONS',
-      ...on,
-    ]);
-    expect(lower.code, lower.stderr).toBe(0);
-    const again = await cairn([
-      'permission',
-      'grant',
-      '--user',
-      'alice',
-      '--experiment',
-      experimentId,
-      '--permission',
-      'READ',
-      ...on,
-    ]);
-    expect(again.code, again.stderr).toBe(0);
-    const model = await cairn([
-      'permission',
-      'grant',
+      'revoke',
       '--user',
       'bob',
-      '--model',
-      'fraud',
-      '--permission',
-      'MANAGE',
+      '--experiment',
+      experimentId,
       ...on,
     ]);
-    expect(model.code, model.stderr).toBe(0);
-
-    const onExperiment = await cairn(['permission', 'list', '--experiment', experimentId, ...on]);
-    expect(onExperiment.code, onExperiment.stderr).toBe(0);
-    expect(onExperiment.stdout).toContain(`Permissions on experiment '${experimentId}'`);
-    expect(onExperiment.stdout).toMatch(/alice: READ\n\s+bob: EDIT/);
-    expect(onExperiment.stdout).toContain('read → READ, write → EDIT, admin → MANAGE');
-
-    const ofBob = await cairn(['permission', 'list', '--user', 'bob', ...on]);
-    expect(ofBob.code, ofBob.stderr).toBe(0);
-    expect(ofBob.stdout).toContain("'bob' (read token; default READ)");
-    expect(ofBob.stdout).toContain(`experiment '${experimentId}': EDIT`);
-    expect(ofBob.stdout).toContain("registered model 'fraud': MANAGE");
-
-    const everyone = await cairn(['permission', 'list', ...on]);
-    expect(everyone.code, everyone.stderr).toBe(0);
-    expect(everyone.stdout).toMatch(/alice \(write; default EDIT\)\n\s+experiment '\d+': READ\n/);
-    expect(everyone.stdout).toContain('bob (read; default READ)');
-
-    const revoke = await cairn(['permission', 'revoke', '--user', 'bob', '--model', 'fraud', ...on]);
     expect(revoke.code, revoke.stderr).toBe(0);
-    expect(revoke.stdout).toContain("Revoked the permission of 'bob' on registered model 'fraud'");
-    const twice = await cairn(['permission', 'revoke', '--user', 'bob', '--model', 'fraud', ...on]);
-    expect(twice.code).toBe(1);
-    expect(twice.stderr).toContain('Registered model permission with name=fraud and username=bob not found');
+    expect(revoke.stdout).toContain(`Revoked the permission of 'bob' on experiment '${experimentId}'`);
   });
 
-  it('refuses bad input with the API’s messages, and writes nothing', async () => {
+  it('refuses a bad command line with exit code 2 before opening anything', { timeout: 90_000 }, async () => {
     const base = ['permission', 'grant', '--experiment', experimentId, ...on];
     const badLevel = await cairn([...base, '--user', 'alice', '--permission', 'OWNER']);
     expect(badLevel.code).toBe(2);
     expect(badLevel.stderr).toContain("Invalid permission 'OWNER'");
-
-    const noUser = await cairn([...base, '--user', 'carol', '--permission', 'READ']);
-    expect(noUser.code).toBe(1);
-    expect(noUser.stderr).toContain('User with username=carol not found');
-
-    const noExperiment = await cairn([
-      'permission',
-      'grant',
-      '--user',
-      'alice',
-      '--experiment',
-      '424242',
-      '--permission',
-      'READ',
-      ...on,
-    ]);
-    expect(noExperiment.code).toBe(1);
-    expect(noExperiment.stderr).toContain('No Experiment with id=424242 exists');
-
-    const noModel = await cairn([
-      'permission',
-      'grant',
-      '--user',
-      'alice',
-      '--model',
-      'nope',
-      '--permission',
-      'READ',
-      ...on,
-    ]);
-    expect(noModel.code).toBe(1);
-    expect(noModel.stderr).toContain('Registered Model with name=nope not found');
-
     const both = await cairn([...base, '--model', 'fraud', '--user', 'alice', '--permission', 'READ']);
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('either --experiment or --model');
-
     const missingUser = await cairn([...base, '--permission', 'READ']);
     expect(missingUser.code).toBe(2);
     expect(missingUser.stderr).toContain('--user NAME is required');
-
     const badId = await cairn(['permission', 'revoke', '--user', 'alice', '--experiment', 'abc', ...on]);
     expect(badId.code).toBe(2);
     expect(badId.stderr).toContain("Invalid experiment ID 'abc'");
-
     const unknownAction = await cairn(['permission', 'give', ...on]);
     expect(unknownAction.code).toBe(2);
-
-    const listed = await cairn(['permission', 'list', '--user', 'carol', ...on]);
-    expect(listed.code).toBe(1);
-    const alice = await cairn(['permission', 'list', '--user', 'alice', ...on]);
-    expect(alice.stdout).not.toContain('OWNER');
-    expect(alice.stdout).not.toContain('424242');
   });
 });
 
@@ -217,6 +127,8 @@ describe('cairn permission next to a running server with --auth', () => {
     for (const [name, scope] of [
       ['root', 'admin'],
       ['dana', 'read'],
+      ['alice', 'write'],
+      ['bob', 'read'],
       ['old-token', 'write'],
     ] as const) {
       const issued = await issueToken(store.tokens, { name, scope });
@@ -227,6 +139,79 @@ describe('cairn permission next to a running server with --auth', () => {
   afterAll(async () => {
     await store?.close();
     await server?.close();
+  });
+
+  const onServed = () => ['--data-dir', dataDir];
+
+  async function create(path: string, name: string): Promise<ApiResponse> {
+    const created = await api.request('POST', `/api/2.0/mlflow/${path}/create`, {
+      json: { name },
+      headers: bearer.root,
+    });
+    expect(created.status, created.text).toBe(200);
+    return created;
+  }
+
+  it('replaces a grant, lists by resource, by user and for everyone, and revokes once', {
+    timeout: 180_000,
+  }, async () => {
+    const id = (await create('experiments', 'listed-experiment')).body.experiment_id as string;
+    await create('registered-models', 'fraud');
+    const grant = (user: string, target: string[], level: string) =>
+      cairn(['permission', 'grant', '--user', user, ...target, '--permission', level, ...onServed()]);
+    for (const [user, target, level] of [
+      ['alice', ['--experiment', id], 'NO_PERMISSIONS'],
+      // grant replaces: the CLI's grant is "set to", not MLflow's create-once.
+      ['alice', ['--experiment', id], 'READ'],
+      ['bob', ['--experiment', id], 'EDIT'],
+      ['bob', ['--model', 'fraud'], 'MANAGE'],
+    ] as const) {
+      const answer = await grant(user, [...target], level);
+      expect(answer.code, answer.stderr).toBe(0);
+    }
+
+    const onExperiment = await cairn(['permission', 'list', '--experiment', id, ...onServed()]);
+    expect(onExperiment.code, onExperiment.stderr).toBe(0);
+    expect(onExperiment.stdout).toMatch(/alice: READ\n\s+bob: EDIT/);
+
+    const ofBob = await cairn(['permission', 'list', '--user', 'bob', ...onServed()]);
+    expect(ofBob.code, ofBob.stderr).toBe(0);
+    expect(ofBob.stdout).toContain("'bob' (read token; default READ)");
+    expect(ofBob.stdout).toContain(`experiment '${id}': EDIT`);
+    expect(ofBob.stdout).toContain("registered model 'fraud': MANAGE");
+
+    const everyone = await cairn(['permission', 'list', ...onServed()]);
+    expect(everyone.code, everyone.stderr).toBe(0);
+    expect(everyone.stdout).toMatch(/alice \(write; default EDIT\)\n\s+experiment '\d+': READ\n/);
+    expect(everyone.stdout).toContain('root (admin; default MANAGE)');
+
+    const revoke = await cairn(['permission', 'revoke', '--user', 'bob', '--model', 'fraud', ...onServed()]);
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect(revoke.stdout).toContain("Revoked the permission of 'bob' on registered model 'fraud'");
+    const twice = await cairn(['permission', 'revoke', '--user', 'bob', '--model', 'fraud', ...onServed()]);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain('Registered model permission with name=fraud and username=bob not found');
+  });
+
+  it('refuses an unknown user, experiment or model with the API’s messages, and writes nothing', {
+    timeout: 120_000,
+  }, async () => {
+    const id = (await create('experiments', 'refusing-experiment')).body.experiment_id as string;
+    const grant = (user: string, target: string[]) =>
+      cairn(['permission', 'grant', '--user', user, ...target, '--permission', 'READ', ...onServed()]);
+    const noUser = await grant('carol', ['--experiment', id]);
+    expect(noUser.code).toBe(1);
+    expect(noUser.stderr).toContain('User with username=carol not found');
+    const noExperiment = await grant('alice', ['--experiment', '424242']);
+    expect(noExperiment.code).toBe(1);
+    expect(noExperiment.stderr).toContain('No Experiment with id=424242 exists');
+    const noModel = await grant('alice', ['--model', 'nope']);
+    expect(noModel.code).toBe(1);
+    expect(noModel.stderr).toContain('Registered Model with name=nope not found');
+    const listed = await cairn(['permission', 'list', '--experiment', id, ...onServed()]);
+    // Only the creator's MANAGE (issue 16): none of the refused grants was written.
+    expect(listed.stdout).toMatch(/root: MANAGE\n/);
+    expect(listed.stdout).not.toMatch(/alice|carol/);
   });
 
   it('grants through the running server’s data, and the API answers by the grant', async () => {

@@ -521,6 +521,32 @@ describe('tags, assessments and runs', () => {
     expect(info.body.trace.trace_info.assessments).toHaveLength(1);
     expect((await api.request('DELETE', path)).status).toBe(200);
     expect((await api.request('GET', path)).status).toBe(404);
+    // An expectation whose value is an object is kept as MLflow keeps it: its JSON, in serialized_value.
+    const expected = await api.request<{ assessment: { expectation: Record<string, unknown> } }>(
+      'POST',
+      `${V3}/traces/${traceId}/assessments`,
+      {
+        json: {
+          assessment: {
+            assessment_name: 'latency',
+            source: { source_type: 'CODE', source_id: 't' },
+            expectation: { value: { threshold_ms: 1000, passed: true } },
+          },
+        },
+      },
+    );
+    expect(expected.status, expected.text).toBe(200);
+    const serialized = expected.body.assessment.expectation.serialized_value as { value: string };
+    expect(expected.body.assessment.expectation).toMatchObject({
+      serialized_value: { serialization_format: 'JSON_FORMAT' },
+    });
+    expect(JSON.parse(serialized.value)).toEqual({ threshold_ms: 1000, passed: true });
+    const scalar = await api.request<{ assessment: { expectation: Record<string, unknown> } }>(
+      'POST',
+      `${V3}/traces/${traceId}/assessments`,
+      { json: { assessment: { assessment_name: 'answer', expectation: { value: 42 } } } },
+    );
+    expect(scalar.body.assessment.expectation).toEqual({ value: 42 });
     const noValue = await api.request('POST', `${V3}/traces/${traceId}/assessments`, {
       json: { assessment: { assessment_name: 'x' } },
     });

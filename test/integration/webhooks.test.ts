@@ -8,6 +8,8 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { WebhookDeliveryMessage } from '../../shared/domain/webhooks/contracts.js';
+import { deliveryRequest, postDelivery } from '../../shared/domain/webhooks/deliver.js';
 import { Api } from '../helpers/http.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -275,6 +277,29 @@ describe("bad input is refused with MLflow's error and nothing stored", () => {
     });
   }
 
+  it('keeps at most 100 webhooks: the 101st is refused until one is deleted', async () => {
+    const make = (i: number) =>
+      createWebhook({
+        name: `hook-${i}`,
+        url: 'https://example.com/h',
+        events: [event('MODEL_VERSION', 'CREATED')],
+      });
+    let last: Json = {};
+    for (let i = 0; i < 100; i++) {
+      const answer = await make(i);
+      expect(answer.status, answer.text).toBe(200);
+      last = answer.body.webhook as Json;
+    }
+    const refused = await make(100);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: 'There are already 100 webhooks, the most Cairn keeps; delete one first.',
+    });
+    await api.request('DELETE', `${WEBHOOKS}/${last.webhook_id}`);
+    expect((await make(101)).status).toBe(200);
+  });
+
   it('refuses a bad URL on update and leaves the webhook as it was', async () => {
     const created = (await createWebhook(valid)).body.webhook as Json;
     const path = `${WEBHOOKS}/${created.webhook_id}`;
@@ -518,5 +543,57 @@ describe('the test endpoint', () => {
     expect(answer.status).toBe(200);
     expect(answer.body.result).toMatchObject({ success: false });
     expect((answer.body.result as Json).error_message).toMatch(/^Failed to test webhook: .*ECONNREFUSED/);
+  });
+});
+
+describe('one delivery attempt, against a receiver on loopback', () => {
+  const message: WebhookDeliveryMessage = {
+    entity: 'model_version',
+    action: 'created',
+    timestamp: 0,
+    payload: {},
+    webhookId: 'w',
+    deliveryId: 'd',
+  };
+  const request = deliveryRequest(message, undefined, 0);
+  const open = { policy: { allowedSchemes: ['http'], allowPrivateNetworks: true }, timeoutMs: 10_000 };
+
+  it('refuses a loopback literal when private targets are not allowed, before connecting', async () => {
+    const outcome = await postDelivery(receiver.url('/never'), request, {
+      ...open,
+      policy: { allowedSchemes: ['http'], allowPrivateNetworks: false },
+    });
+    expect(outcome).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/non-public IP address/) });
+    const named = await postDelivery(receiver.url('/never').replace('127.0.0.1', 'localhost'), request, {
+      ...open,
+      policy: { allowedSchemes: ['http'], allowPrivateNetworks: false },
+    });
+    expect(named).toMatchObject({ kind: 'failed', reason: expect.stringMatching(/non-public IP address/) });
+    expect(receiver.received).toEqual([]);
+  });
+
+  it('does not follow a redirect, and does not retry it', async () => {
+    receiver.answer('/moved', 302);
+    expect(await postDelivery(receiver.url('/moved'), request, open)).toMatchObject({
+      kind: 'failed',
+      status: 302,
+      reason: expect.stringMatching(/do not follow redirects/),
+    });
+  });
+
+  it('gives up on a receiver that never finishes answering, as one to retry', async () => {
+    const silent = createServer((_request, response) => response.writeHead(200));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const outcome = await postDelivery(`http://127.0.0.1:${port}/slow`, request, {
+        ...open,
+        timeoutMs: 200,
+      });
+      expect(outcome).toMatchObject({ kind: 'retry', reason: expect.stringMatching(/No complete answer/) });
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });

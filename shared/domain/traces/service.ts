@@ -178,6 +178,18 @@ export function summarizeSpans(spans: readonly OtelSpan[]): SpanSummary {
   return summary;
 }
 
+/**
+ * An expectation as MLflow's store keeps it: a value that is not a scalar (an object or a list) becomes
+ * `serialized_value`, its JSON in MLflow's `JSON_FORMAT`, which is how MLflow's server answers and what its
+ * clients read back.
+ */
+function storedExpectation(expectation: unknown): unknown {
+  if (!expectation || typeof expectation !== 'object' || Array.isArray(expectation)) return expectation;
+  const { value, ...rest } = expectation as Record<string, unknown>;
+  if (value === null || typeof value !== 'object') return expectation;
+  return { ...rest, serialized_value: { serialization_format: 'JSON_FORMAT', value: JSON.stringify(value) } };
+}
+
 /** The assessment fields MLflow's UpdateAssessment handler changes (`update_mask` paths). */
 const UPDATABLE_ASSESSMENT_FIELDS: ReadonlySet<string> = new Set([
   'assessment_name',
@@ -596,6 +608,9 @@ export class TraceService {
       last_update_time: typeof assessment.last_update_time === 'string' ? assessment.last_update_time : now,
       // MLflow's store marks a new assessment valid unless told otherwise (an override sets false later).
       valid: typeof assessment.valid === 'boolean' ? assessment.valid : true,
+      ...(assessment.expectation === undefined
+        ? {}
+        : { expectation: storedExpectation(assessment.expectation) }),
     };
     const writes: Record<string, Record<string, unknown>> = { [stored.assessment_id]: stored };
     // As MLflow's store does: an override (`mlflow.override_feedback`) marks the assessment it replaces
@@ -659,7 +674,7 @@ export class TraceService {
     for (const path of paths) {
       const value = Object.hasOwn(input, path) ? (input as Record<string, unknown>)[path] : undefined;
       if (value === undefined) delete updated[path];
-      else updated[path] = value;
+      else updated[path] = path === 'expectation' ? storedExpectation(value) : value;
     }
     updated.last_update_time = new Date(this.clock()).toISOString();
     if (!(await this.deps.traces.putAssessments(traceId, { [assessmentId]: updated })))

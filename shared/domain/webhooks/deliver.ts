@@ -183,6 +183,7 @@ export async function postDelivery(
     const finish = (outcome: AttemptOutcome) => {
       if (settled) return;
       settled = true;
+      clearTimeout(deadline);
       resolve(outcome);
     };
     const outgoing = send(
@@ -191,7 +192,6 @@ export async function postDelivery(
         method: 'POST',
         headers: { ...request.headers, 'Content-Length': String(Buffer.byteLength(request.body)) },
         lookup: guardedLookup(options.policy, options.resolve),
-        timeout: options.timeoutMs,
         // A fresh connection per delivery: a pooled socket would skip the lookup, and with it the check.
         agent: false,
       },
@@ -232,9 +232,11 @@ export async function postDelivery(
         });
       },
     );
-    outgoing.on('timeout', () => {
-      outgoing.destroy(new Error(`No answer within ${options.timeoutMs / 1000} s.`));
-    });
+    // The whole exchange, not only an idle socket: a receiver that answers a byte a second is cut off too.
+    const deadline = setTimeout(() => {
+      outgoing.destroy(new Error(`No complete answer within ${options.timeoutMs / 1000} s.`));
+    }, options.timeoutMs);
+    deadline.unref();
     outgoing.on('error', (error) => {
       if (error instanceof TargetRefusedError) finish({ kind: 'failed', reason: error.message });
       else finish({ kind: 'retry', reason: error.message });

@@ -96,8 +96,8 @@ export class WebhookService {
     if (input.description !== undefined) validateWebhookDescription(input.description);
     if (input.secret !== undefined) validateWebhookSecret(input.secret);
     if ((await this.repo.count()) >= WEBHOOK_LIMITS.maxWebhooks) {
-      throw new MlflowError(
-        'RESOURCE_LIMIT_EXCEEDED',
+      // A 400 like Cairn's other limits: RESOURCE_LIMIT_EXCEEDED is its 413, for an oversized body.
+      throw new InvalidParameterValueError(
         `There are already ${WEBHOOK_LIMITS.maxWebhooks} webhooks, the most Cairn keeps; delete one first.`,
       );
     }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../../../shared/auth/issue.js';
 import { hashSecret } from '../../../shared/auth/token.js';
 import { keys } from '../../../shared/store/keys.js';
+import { DynamoPrincipalDirectory } from '../../../shared/store/permissions/principals.js';
 import {
   DynamoTokenRepository,
   TokenAlreadyExistsError,
@@ -63,6 +64,23 @@ describe('token repository', () => {
     await tokens.revoke('gone');
     expect(await tokens.get('gone')).toBeUndefined();
     await expect(tokens.revoke('gone')).rejects.toBeInstanceOf(TokenNotFoundError);
+  });
+
+  it('enters each token in the principal directory without its hash, and removes it on revoke', async () => {
+    const directory = new DynamoPrincipalDirectory(table.client, table.tableName);
+    const issued = await issueToken(tokens, { name: 'directed', scope: 'read' });
+    expect(await directory.get('directed')).toEqual({ name: 'directed', scope: 'read' });
+    const { Item } = await table.client.send(
+      new GetItemCommand({
+        TableName: table.tableName,
+        Key: { pk: { S: 'PRINCIPALS' }, sk: { S: 'PRINCIPAL#directed' } },
+      }),
+    );
+    expect(Object.keys(Item ?? {}).sort()).toEqual(['name', 'pk', 'scope', 'sk']);
+    expect(JSON.stringify(Item)).not.toContain(hashSecret(issued.secret));
+    await tokens.revoke('directed');
+    expect(await directory.get('directed')).toBeUndefined();
+    expect(await directory.get('never-issued')).toBeUndefined();
   });
 
   it('records use at most once per interval, and never for a revoked token', async () => {

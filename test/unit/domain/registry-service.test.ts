@@ -376,3 +376,31 @@ describe('names stored before names were normalised (issue 11, item 9)', () => {
     expect((await registry.getModel('cafe\u0301')).model.modelId).toBe(model.modelId);
   });
 });
+
+describe('where a version reads from (issue 16)', () => {
+  it("asks mayRead for the source's experiment or the copied model before writing anything", async () => {
+    const { repo, registry } = setup();
+    await registry.createModel({ name: 'src', tags: [] });
+    await registry.createVersion(version('src'));
+    await registry.createModel({ name: 'm', tags: [] });
+    const asked: string[] = [];
+    const noting = (kind: string, resource: string) => {
+      asked.push(`${kind}:${resource}`);
+    };
+    await registry.createVersion({ ...version('m'), mayRead: noting });
+    await registry.createVersion({ ...version('m', `models:/${LOGGED}`), mayRead: noting });
+    await registry.createVersion({ ...version('m', `${ROOT}1/${RUN}/artifacts/model`), mayRead: noting });
+    await registry.createVersion({ ...version('m', 'models:/src/1'), mayRead: noting });
+    // A source outside the store has no files here to serve: nothing to ask.
+    await registry.createVersion({ ...version('m', 's3://elsewhere/model'), mayRead: noting });
+    expect(asked).toEqual(['experiment:1', 'experiment:1', 'experiment:1', 'registered_model:src']);
+
+    const versionsBefore = repo.versions.size;
+    const refusing = () => {
+      throw new InvalidParameterValueError('refused');
+    };
+    await refusal(() => registry.createVersion({ ...version('m'), mayRead: refusing }));
+    await refusal(() => registry.createVersion({ ...version('m', 'models:/src/1'), mayRead: refusing }));
+    expect(repo.versions.size).toBe(versionsBefore);
+  });
+});

@@ -88,6 +88,33 @@ describe('searchPage', () => {
     expect(sized(800).nextPageToken).toBeUndefined();
   });
 
+  it('pages a token of an earlier order on in that order to the end, and new ones in the new (property)', () => {
+    const old = plan({
+      fingerprint: 'old',
+      terms: [{ ascending: true }],
+      sortKey: (item) => [item.id],
+      codec: plainCodec(['number']),
+    });
+    const current = plan({ earlier: [old] });
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 30 }), fc.integer({ min: 1, max: 5 }), (count, size) => {
+        const all = items(count);
+        const first = searchPage(all, old, { maxResults: 1 });
+        const served = first.items.map((item) => item.id);
+        let pageToken = first.nextPageToken;
+        while (pageToken !== undefined) {
+          const page = searchPage(all, current, { maxResults: size, pageToken });
+          served.push(...page.items.map((item) => item.id));
+          pageToken = page.nextPageToken;
+        }
+        expect(served).toEqual(all.filter((item) => item.live).map((item) => item.id));
+        const fresh = searchPage(all, current, { maxResults: 1 }).nextPageToken;
+        if (fresh !== undefined)
+          expect(() => searchPage(all, old, { maxResults: 1, pageToken: fresh })).toThrow();
+      }),
+    );
+  });
+
   it('refuses a token of another query, a forged one, and one whose values are not a key', () => {
     const token = searchPage(items(10), plan(), { maxResults: 1 }).nextPageToken as string;
     refused(() => searchPage([], plan({ fingerprint: 'other' }), { maxResults: 1, pageToken: token }));
