@@ -28,6 +28,9 @@ import {
  * mapping (mlflow/server/auth: reads READ, writes EDIT, deleting or restoring an experiment or registered
  * model and managing its permissions MANAGE), written independently of the table, so that a route
  * declared at the wrong level cannot pass the matrix by being enforced as wrongly as it is declared.
+ * One deliberate difference (docs/user-guide.md, "differently ... on purpose"): MLflow asks MANAGE to
+ * delete a run, a model version, a logged model, their tags or an alias; Cairn asks EDIT, which write
+ * tokens hold by default.
  */
 const MANAGE_OPERATIONS: ReadonlySet<string> = new Set([
   'deleteExperiment',
