@@ -11,16 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalServer, startLocalServer } from '../../local/server.js';
 import { externalDynamoEndpoint, uniqueTableName } from '../helpers/dynamo.js';
 import {
-  BUILDABLE_ROUTES,
-  FILTERED_ROUTES,
+  describeFilteredSearches,
   GUARDED_ROUTES,
-  type Outcome,
+  itAnswersEachRoute,
+  type MatrixAnswers,
   runMatrix,
-  type SearchOutcome,
   UNBUILDABLE_ROUTES,
-  UNSEARCHABLE_ROUTES,
-  wrongAnswers,
-  wrongSearchAnswers,
 } from '../helpers/permission-matrix.js';
 
 /**
@@ -44,8 +40,7 @@ function mlflowLevel(operation: string): string {
 
 const dataDir = mkdtempSync(join(tmpdir(), 'cairn-matrix-'));
 let server: LocalServer;
-let outcomes: Map<string, Outcome[]>;
-let searches: Map<string, SearchOutcome[]>;
+let answers: MatrixAnswers;
 
 beforeAll(async () => {
   const external = externalDynamoEndpoint();
@@ -56,7 +51,7 @@ beforeAll(async () => {
     auth: true,
     ...(external ? { dynamodbEndpoint: external, tableName: uniqueTableName() } : {}),
   });
-  ({ outcomes, searches } = await runMatrix(server.url, dataDir));
+  answers = await runMatrix(server.url, dataDir);
 }, 600_000);
 
 afterAll(async () => {
@@ -83,6 +78,7 @@ describe('permission matrix over the route table', () => {
   });
 
   it('reads back what refused writes target (nothing done) for the writes that have a target of their own', () => {
+    const { outcomes } = answers;
     const probed = new Set(
       [...outcomes.values()].flat().flatMap((outcome) => (outcome.probed ? [outcome.request.method] : [])),
     );
@@ -92,20 +88,7 @@ describe('permission matrix over the route table', () => {
     expect([...probed].sort()).toEqual(['DELETE', 'PATCH', 'POST', 'PUT']);
   });
 
-  it.each(BUILDABLE_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
-    const wrong = wrongAnswers(route, outcomes.get(route.routeKey) ?? []);
-    expect(wrong.join('\n'), `${route.routeKey} needs ${route.access?.needs}`).toBe('');
-  });
+  itAnswersEachRoute(() => answers);
 });
 
-describe('filtered searches', () => {
-  it('has a search for every filtered route', () => {
-    expect(FILTERED_ROUTES.length).toBeGreaterThan(0);
-    expect(UNSEARCHABLE_ROUTES.map((route) => route.routeKey)).toEqual([]);
-  });
-
-  it.each(FILTERED_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
-    const wrong = wrongSearchAnswers(searches.get(route.routeKey) ?? []);
-    expect(wrong.join('\n')).toBe('');
-  });
-});
+describeFilteredSearches(() => answers);
