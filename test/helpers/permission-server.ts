@@ -14,70 +14,92 @@ import { DynamoPermissionRepository } from '../../shared/store/permissions/repos
 import { Api, type ApiResponse } from './http.js';
 import { startTestServer, type TestServer, type TestServerOptions } from './server.js';
 
-export interface PermissionServer {
-  server: TestServer;
-  api: Api;
-  store: OpenTokenStore;
-  grants: DynamoPermissionRepository;
+/**
+ * Made at a test file's top level and started in its beforeAll; its request and token functions are
+ * bound, so a file may take them apart (`const { call, token } = perm`) before the server runs.
+ */
+export class PermissionServer {
+  #server: TestServer | undefined;
+  #api: Api | undefined;
+  #store: OpenTokenStore | undefined;
+  #grants: DynamoPermissionRepository | undefined;
+
+  async start(auth: TestServerOptions['auth']): Promise<void> {
+    this.#server = await startTestServer({ auth });
+    this.#api = new Api(this.#server.url);
+    this.#store = await openLocalTokenStore(this.#server.dataDir);
+    this.#grants = new DynamoPermissionRepository(
+      createDocumentClient(this.#store.client),
+      this.#store.tableName,
+    );
+  }
+
+  get server(): TestServer {
+    return started(this.#server);
+  }
+  get api(): Api {
+    return started(this.#api);
+  }
+  /** The server's token store; its client reaches the running server's table. */
+  get store(): OpenTokenStore {
+    return started(this.#store);
+  }
+  get grants(): DynamoPermissionRepository {
+    return started(this.#grants);
+  }
+
   /** A bearer token named `name` with `scope`, holding no grant of its own. */
-  token(name: string, scope: Scope): Promise<string>;
+  token = async (name: string, scope: Scope): Promise<string> =>
+    (await issueToken(this.store.tokens, { name, scope })).token;
+
   /** A token named `name` with `scope`, holding `permission` on each resource given. */
-  tokenWith(name: string, scope: Scope, held: [ResourceKind, string, PermissionLevel][]): Promise<string>;
+  tokenWith = async (
+    name: string,
+    scope: Scope,
+    held: [ResourceKind, string, PermissionLevel][],
+  ): Promise<string> => {
+    for (const [kind, resource, permission] of held) {
+      await this.grants.put({ principal: name, kind, resource, permission });
+    }
+    return this.token(name, scope);
+  };
+
   /** `endpoint` is a path, or relative to /api/2.0/mlflow/ when it has no leading slash. */
-  call(
+  call = (
     bearer: string,
     method: string,
     endpoint: string,
-    fields?: Record<string, unknown>,
-  ): Promise<ApiResponse>;
+    fields: Record<string, unknown> = {},
+  ): Promise<ApiResponse> => {
+    const headers = { authorization: `Bearer ${bearer}` };
+    const path = endpoint.startsWith('/') ? endpoint : `/api/2.0/mlflow/${endpoint}`;
+    if (method === 'GET') {
+      const query = new URLSearchParams();
+      for (const [key, value] of Object.entries(fields)) {
+        for (const item of Array.isArray(value) ? value : [value]) query.append(key, String(item));
+      }
+      const qs = query.toString();
+      return this.api.request('GET', `${path}${qs ? `?${qs}` : ''}`, { headers });
+    }
+    return this.api.request(method, path, { json: fields, headers });
+  };
+
   /** A run created by `bearer` in the experiment; its id. */
-  createRun(bearer: string, experimentId: string): Promise<string>;
-  close(): Promise<void>;
+  createRun = async (bearer: string, experimentId: string): Promise<string> => {
+    const created = await ok(this.call(bearer, 'POST', 'runs/create', { experiment_id: experimentId }));
+    return (created.run as { info: { run_id: string } }).info.run_id;
+  };
+
+  /** Closes what start opened; safe when start failed or never ran. */
+  async close(): Promise<void> {
+    await this.#store?.close();
+    await this.#server?.close();
+  }
 }
 
-export async function startPermissionServer(auth: TestServerOptions['auth']): Promise<PermissionServer> {
-  const server = await startTestServer({ auth });
-  const api = new Api(server.url);
-  const store = await openLocalTokenStore(server.dataDir);
-  const grants = new DynamoPermissionRepository(createDocumentClient(store.client), store.tableName);
-  const token = async (name: string, scope: Scope) => (await issueToken(store.tokens, { name, scope })).token;
-  const permissionServer: PermissionServer = {
-    server,
-    api,
-    store,
-    grants,
-    token,
-    async tokenWith(name, scope, held) {
-      for (const [kind, resource, permission] of held) {
-        await grants.put({ principal: name, kind, resource, permission });
-      }
-      return token(name, scope);
-    },
-    call(bearer, method, endpoint, fields = {}) {
-      const headers = { authorization: `Bearer ${bearer}` };
-      const path = endpoint.startsWith('/') ? endpoint : `/api/2.0/mlflow/${endpoint}`;
-      if (method === 'GET') {
-        const query = new URLSearchParams();
-        for (const [key, value] of Object.entries(fields)) {
-          for (const item of Array.isArray(value) ? value : [value]) query.append(key, String(item));
-        }
-        const qs = query.toString();
-        return api.request('GET', `${path}${qs ? `?${qs}` : ''}`, { headers });
-      }
-      return api.request(method, path, { json: fields, headers });
-    },
-    async createRun(bearer, experimentId) {
-      const created = await ok(
-        permissionServer.call(bearer, 'POST', 'runs/create', { experiment_id: experimentId }),
-      );
-      return (created.run as { info: { run_id: string } }).info.run_id;
-    },
-    async close() {
-      await store.close();
-      await server.close();
-    },
-  };
-  return permissionServer;
+function started<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('the permission server has not started (call start in beforeAll)');
+  return value;
 }
 
 /** The body of a 200 answer; any other status fails with the answer's text. */

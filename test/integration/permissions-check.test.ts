@@ -5,16 +5,13 @@
  * request, so no grant cache holds an earlier answer; the TTL case waits out the cache on purpose.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { denied, ok, type PermissionServer, startPermissionServer } from '../helpers/permission-server.js';
+import { denied, ok, PermissionServer } from '../helpers/permission-server.js';
 
 /** Short caches so that a changed grant is seen within a test; the deployed default is 30 s. */
 const PERMISSION_CACHE_TTL_MS = 300;
 
-let perm: PermissionServer;
-const token: PermissionServer['token'] = (...args) => perm.token(...args);
-const tokenWith: PermissionServer['tokenWith'] = (...args) => perm.tokenWith(...args);
-const call: PermissionServer['call'] = (...args) => perm.call(...args);
-const createRun: PermissionServer['createRun'] = (...args) => perm.createRun(...args);
+const perm = new PermissionServer();
+const { call, createRun, token, tokenWith } = perm;
 let admin: string;
 /** Experiment X and Y, a run in each, a logged model in X and a registered model. */
 let x: string;
@@ -25,7 +22,7 @@ let modelX: string;
 const MODEL = 'perm-model';
 
 beforeAll(async () => {
-  perm = await startPermissionServer({ cacheTtlMs: 0, permissionCacheTtlMs: PERMISSION_CACHE_TTL_MS });
+  await perm.start({ cacheTtlMs: 0, permissionCacheTtlMs: PERMISSION_CACHE_TTL_MS });
   admin = await token('the-admin', 'admin');
   x = (await ok(call(admin, 'POST', 'experiments/create', { name: 'perm-x' }))).experiment_id as string;
   y = (await ok(call(admin, 'POST', 'experiments/create', { name: 'perm-y' }))).experiment_id as string;
@@ -38,7 +35,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await perm?.close();
+  await perm.close();
 });
 
 const metric = (runId: string) => ({ run_id: runId, key: 'm', value: 2, timestamp: 2 });

@@ -5,19 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiResponse } from '../helpers/http.js';
-import {
-  denied,
-  failed,
-  ok,
-  type PermissionServer,
-  startPermissionServer,
-} from '../helpers/permission-server.js';
+import { denied, failed, ok, PermissionServer } from '../helpers/permission-server.js';
 
-let perm: PermissionServer;
-const token: PermissionServer['token'] = (...args) => perm.token(...args);
-const tokenWith: PermissionServer['tokenWith'] = (...args) => perm.tokenWith(...args);
-const call: PermissionServer['call'] = (...args) => perm.call(...args);
-const createRun: PermissionServer['createRun'] = (...args) => perm.createRun(...args);
+const perm = new PermissionServer();
+const { call, createRun, token, tokenWith } = perm;
 let admin: string;
 /** Experiment X with a run and a logged model, experiment Y with a run. */
 let x: string;
@@ -27,7 +18,7 @@ let runY: string;
 let modelX: string;
 
 beforeAll(async () => {
-  perm = await startPermissionServer({ cacheTtlMs: 0, permissionCacheTtlMs: 300 });
+  await perm.start({ cacheTtlMs: 0, permissionCacheTtlMs: 300 });
   admin = await token('the-admin', 'admin');
   x = (await ok(call(admin, 'POST', 'experiments/create', { name: 'review-x' }))).experiment_id as string;
   y = (await ok(call(admin, 'POST', 'experiments/create', { name: 'review-y' }))).experiment_id as string;
@@ -38,7 +29,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await perm?.close();
+  await perm.close();
 });
 
 describe('3: revoking a token drops its grants', () => {

@@ -14,21 +14,21 @@ import { endpointOptions } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { purgeDeleted } from '../../shared/store/purge/purge.js';
 import type { ApiResponse } from '../helpers/http.js';
-import { type PermissionServer, startPermissionServer } from '../helpers/permission-server.js';
+import { PermissionServer } from '../helpers/permission-server.js';
 
-let perm: PermissionServer;
+const perm = new PermissionServer();
 const bearer: Record<string, string> = {};
 
 /** `root` (admin), `alice` (write: creates things), `carol` (read: hidden from some). */
 const TOKENS: Record<string, Scope> = { root: 'admin', alice: 'write', carol: 'read' };
 
 beforeAll(async () => {
-  perm = await startPermissionServer({ cacheTtlMs: 200 });
+  await perm.start({ cacheTtlMs: 200 });
   for (const [name, scope] of Object.entries(TOKENS)) bearer[name] = await perm.token(name, scope);
 });
 
 afterAll(async () => {
-  await perm?.close();
+  await perm.close();
 });
 
 /** A request as the token named `as` (one of TOKENS). */
