@@ -4,12 +4,7 @@
  * the same matrix on the synthesized bundles). One server for every route: the whole matrix is seeded and
  * answered in the hook, and each route's outcomes are checked by a test of its own.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalServer, startLocalServer } from '../../local/server.js';
-import { externalDynamoEndpoint, uniqueTableName } from '../helpers/dynamo.js';
 import {
   describeFilteredSearches,
   GUARDED_ROUTES,
@@ -18,6 +13,7 @@ import {
   runMatrix,
   UNBUILDABLE_ROUTES,
 } from '../helpers/permission-matrix.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
  * The matrix checks the functions against the table's `needs`; this pins the table's `needs` to MLflow's
@@ -38,25 +34,16 @@ function mlflowLevel(operation: string): string {
   return /^(get|list|search|batchGet|download|presignedDownload)/.test(operation) ? 'READ' : 'EDIT';
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'cairn-matrix-'));
-let server: LocalServer;
+let server: TestServer;
 let answers: MatrixAnswers;
 
 beforeAll(async () => {
-  const external = externalDynamoEndpoint();
-  server = await startLocalServer({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir,
-    auth: true,
-    ...(external ? { dynamodbEndpoint: external, tableName: uniqueTableName() } : {}),
-  });
-  answers = await runMatrix(server.url, dataDir);
+  server = await startTestServer({ auth: true });
+  answers = await runMatrix(server.url, server.dataDir);
 }, 600_000);
 
 afterAll(async () => {
   await server?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('permission matrix over the route table', () => {
