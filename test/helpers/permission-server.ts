@@ -14,6 +14,14 @@ import { DynamoPermissionRepository } from '../../shared/store/permissions/repos
 import { Api, type ApiResponse } from './http.js';
 import { startTestServer, type TestServer, type TestServerOptions } from './server.js';
 
+export interface TwoExperiments {
+  x: string;
+  y: string;
+  runX: string;
+  runY: string;
+  modelX: string;
+}
+
 /**
  * Made at a test file's top level and started in its beforeAll; its request and token functions are
  * bound, so a file may take them apart (`const { call, token } = perm`) before the server runs.
@@ -88,6 +96,22 @@ export class PermissionServer {
   createRun = async (bearer: string, experimentId: string): Promise<string> => {
     const created = await ok(this.call(bearer, 'POST', 'runs/create', { experiment_id: experimentId }));
     return (created.run as { info: { run_id: string } }).info.run_id;
+  };
+
+  /**
+   * What the permission tests ask about, created by `admin`: experiments `<prefix>-x` and `<prefix>-y`, a
+   * run in each, and a logged model in X.
+   */
+  seedTwoExperiments = async (admin: string, prefix: string): Promise<TwoExperiments> => {
+    const create = async (name: string) =>
+      (await ok(this.call(admin, 'POST', 'experiments/create', { name }))).experiment_id as string;
+    const x = await create(`${prefix}-x`);
+    const y = await create(`${prefix}-y`);
+    const runX = await this.createRun(admin, x);
+    const runY = await this.createRun(admin, y);
+    const model = await ok(this.call(admin, 'POST', 'logged-models', { experiment_id: x, name: 'lm' }));
+    const modelX = (model.model as { info: { model_id: string } }).info.model_id;
+    return { x, y, runX, runY, modelX };
   };
 
   /** Closes what start opened; safe when start failed or never ran. */

@@ -24,13 +24,8 @@ const MODEL = 'perm-model';
 beforeAll(async () => {
   await perm.start({ cacheTtlMs: 0, permissionCacheTtlMs: PERMISSION_CACHE_TTL_MS });
   admin = await token('the-admin', 'admin');
-  x = (await ok(call(admin, 'POST', 'experiments/create', { name: 'perm-x' }))).experiment_id as string;
-  y = (await ok(call(admin, 'POST', 'experiments/create', { name: 'perm-y' }))).experiment_id as string;
-  runX = await createRun(admin, x);
-  runY = await createRun(admin, y);
+  ({ x, y, runX, runY, modelX } = await perm.seedTwoExperiments(admin, 'perm'));
   await ok(call(admin, 'POST', 'runs/log-metric', { run_id: runX, key: 'm', value: 1, timestamp: 1 }));
-  const model = await ok(call(admin, 'POST', 'logged-models', { experiment_id: x, name: 'lm' }));
-  modelX = (model.model as { info: { model_id: string } }).info.model_id;
   await ok(call(admin, 'POST', 'registered-models/create', { name: MODEL }));
 });
 

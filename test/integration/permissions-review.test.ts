@@ -8,7 +8,7 @@ import type { ApiResponse } from '../helpers/http.js';
 import { denied, failed, ok, PermissionServer } from '../helpers/permission-server.js';
 
 const perm = new PermissionServer();
-const { call, createRun, token, tokenWith } = perm;
+const { call, token, tokenWith } = perm;
 let admin: string;
 /** Experiment X with a run and a logged model, experiment Y with a run. */
 let x: string;
@@ -20,12 +20,7 @@ let modelX: string;
 beforeAll(async () => {
   await perm.start({ cacheTtlMs: 0, permissionCacheTtlMs: 300 });
   admin = await token('the-admin', 'admin');
-  x = (await ok(call(admin, 'POST', 'experiments/create', { name: 'review-x' }))).experiment_id as string;
-  y = (await ok(call(admin, 'POST', 'experiments/create', { name: 'review-y' }))).experiment_id as string;
-  runX = await createRun(admin, x);
-  runY = await createRun(admin, y);
-  const model = await ok(call(admin, 'POST', 'logged-models', { experiment_id: x, name: 'lm' }));
-  modelX = (model.model as { info: { model_id: string } }).info.model_id;
+  ({ x, y, runX, runY, modelX } = await perm.seedTwoExperiments(admin, 'review'));
 });
 
 afterAll(async () => {
