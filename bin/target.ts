@@ -4,13 +4,16 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { statusOf } from '../shared/api/http.js';
+import { MlflowError } from '../shared/errors.js';
 import {
   type OpenTokenStore,
   openLocalTokenStore,
   openStackTokenStore,
   TokenStoreUnavailableError,
 } from './token-stores.js';
-import { UsageError } from './usage.js';
+import { UsageError, usage } from './usage.js';
 
 export const TARGET_OPTIONS = {
   'data-dir': { type: 'string' },
@@ -75,4 +78,29 @@ export function reportFailure(error: unknown): number {
     return 1;
   }
   throw error;
+}
+
+/** A document client on the target's table, for the commands that act through the store's repositories. */
+export const targetDocumentClient = (store: OpenTokenStore) =>
+  DynamoDBDocumentClient.from(store.client, { marshallOptions: { removeUndefinedValues: true } });
+
+/**
+ * How a command that applies the API's rules (`cairn permission`, `cairn policy`) reports a failure: a
+ * usage error with the usage text (exit 2), a value the rules refuse (400) as a usage error without it
+ * (exit 2), a resource that does not exist (404) in one line (exit 1), anything else as reportFailure.
+ */
+export function reportRuleFailure(error: unknown): number {
+  if (error instanceof UsageError) {
+    console.error(`cairn: ${error.message}\n`);
+    return usage(2);
+  }
+  if (error instanceof MlflowError && statusOf(error) === 400) {
+    console.error(`cairn: ${error.message}`);
+    return 2;
+  }
+  if (error instanceof MlflowError && statusOf(error) === 404) {
+    console.error(`cairn: ${error.message}`);
+    return 1;
+  }
+  return reportFailure(error);
 }

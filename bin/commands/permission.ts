@@ -5,8 +5,6 @@
  * itself, so no MANAGE is asked of them.
  */
 import { parseArgs } from 'node:util';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { statusOf } from '../../shared/api/http.js';
 import { PERMISSION_CACHE_TTL_SECONDS } from '../../shared/auth/permission-cache.js';
 import { defaultLevel, type Grant, type ResourceKind } from '../../shared/auth/permissions.js';
 import { parseExperimentId } from '../../shared/domain/ids.js';
@@ -18,12 +16,11 @@ import {
   parsePermission,
   SCOPE_DEFAULTS,
 } from '../../shared/domain/permissions/service.js';
-import { MlflowError } from '../../shared/errors.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
 import { putPrincipal } from '../../shared/store/permissions/principals.js';
 import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
-import { reportFailure, TARGET_OPTIONS, withTarget } from '../target.js';
+import { reportRuleFailure, TARGET_OPTIONS, targetDocumentClient, withTarget } from '../target.js';
 import type { OpenTokenStore } from '../token-stores.js';
 import { UsageError, usage } from '../usage.js';
 
@@ -62,11 +59,8 @@ function requireUser(values: Values): string {
   return values.user;
 }
 
-const documentClient = (store: OpenTokenStore) =>
-  DynamoDBDocumentClient.from(store.client, { marshallOptions: { removeUndefinedValues: true } });
-
 function permissionService(store: OpenTokenStore): PermissionService {
-  const doc = documentClient(store);
+  const doc = targetDocumentClient(store);
   const experiments = new DynamoExperimentRepository(doc, store.tableName);
   return new PermissionService({
     grants: new DynamoPermissionRepository(doc, store.tableName),
@@ -178,18 +172,6 @@ export async function permission(args: string[]): Promise<number> {
   try {
     return await permissionCommand(action, rest);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`cairn: ${error.message}\n`);
-      return usage(2);
-    }
-    if (error instanceof MlflowError && statusOf(error) === 400) {
-      console.error(`cairn: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof MlflowError && statusOf(error) === 404) {
-      console.error(`cairn: ${error.message}`);
-      return 1;
-    }
-    return reportFailure(error);
+    return reportRuleFailure(error);
   }
 }

@@ -3,17 +3,20 @@
  * trail, in a local data directory or a deployed stack.
  */
 import { parseArgs } from 'node:util';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { statusOf } from '../../shared/api/http.js';
 import type { PromotionPolicy } from '../../shared/domain/promotion/model.js';
 import { parseTarget, validateCondition } from '../../shared/domain/promotion/rules.js';
 import { PromotionPolicyService } from '../../shared/domain/promotion/service.js';
 import { validateModelName } from '../../shared/domain/registry/rules.js';
-import { MlflowError } from '../../shared/errors.js';
 import { type MigrationReport, migrateLegacyPromotions } from '../../shared/store/promotion/migrate.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
-import { formatTime, reportFailure, TARGET_OPTIONS, withTarget } from '../target.js';
+import {
+  formatTime,
+  reportRuleFailure,
+  TARGET_OPTIONS,
+  targetDocumentClient,
+  withTarget,
+} from '../target.js';
 import type { OpenTokenStore } from '../token-stores.js';
 import { UsageError, usage } from '../usage.js';
 
@@ -30,11 +33,8 @@ function requireModel(model: string | undefined): string {
   return model;
 }
 
-const documentClient = (store: OpenTokenStore) =>
-  DynamoDBDocumentClient.from(store.client, { marshallOptions: { removeUndefinedValues: true } });
-
 function policyService(store: OpenTokenStore): PromotionPolicyService {
-  const doc = documentClient(store);
+  const doc = targetDocumentClient(store);
   // Policies belong to the model's id: the registry resolves the name the user gives.
   return new PromotionPolicyService(
     new DynamoPromotionRepository(doc, store.tableName),
@@ -81,7 +81,7 @@ async function policyMigrate(args: string[]): Promise<number> {
   // command: it needs cloudformation:DescribeStacks, and dynamodb:Scan, GetItem, Query, PutItem and DeleteItem
   // on the table; no function role is involved, so the stack needs no IAM change.
   return withTarget(values, async (store) => {
-    const doc = documentClient(store);
+    const doc = targetDocumentClient(store);
     const report = await migrateLegacyPromotions(
       doc,
       store.tableName,
@@ -189,18 +189,6 @@ export async function policy(args: string[]): Promise<number> {
   try {
     return await policyCommand(action, rest);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`cairn: ${error.message}\n`);
-      return usage(2);
-    }
-    if (error instanceof MlflowError && statusOf(error) === 400) {
-      console.error(`cairn: ${error.message}`);
-      return 2;
-    }
-    if (error instanceof MlflowError && statusOf(error) === 404) {
-      console.error(`cairn: ${error.message}`);
-      return 1;
-    }
-    return reportFailure(error);
+    return reportRuleFailure(error);
   }
 }

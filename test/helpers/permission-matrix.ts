@@ -24,6 +24,7 @@
  * grant changes while requests run, so no cache TTL is waited on, and a server whose caches this process
  * cannot reach (the bundles carry their own) sees the grants from its first read.
  */
+import { describe, expect, it } from 'vitest';
 import { type OpenTokenStore, openLocalTokenStore } from '../../bin/token-stores.js';
 import type { Route } from '../../shared/api/route-kit.js';
 import { ROUTES } from '../../shared/api/routes.js';
@@ -143,14 +144,17 @@ export interface Outcome {
   probed?: boolean;
 }
 
+/** The matrix's answers: each route's outcomes and each filtered search's, by route key. */
+export interface MatrixAnswers {
+  outcomes: Map<string, Outcome[]>;
+  searches: Map<string, SearchOutcome[]>;
+}
+
 /**
  * Runs every (route, caller) request on the server at `url`, whose data directory is `dataDir` (tokens
  * and grants are written through the endpoint it publishes). Answers the outcomes by route key.
  */
-export async function runMatrix(
-  url: string,
-  dataDir: string,
-): Promise<{ outcomes: Map<string, Outcome[]>; searches: Map<string, SearchOutcome[]> }> {
+export async function runMatrix(url: string, dataDir: string): Promise<MatrixAnswers> {
   let store: OpenTokenStore | undefined;
   try {
     store = await openLocalTokenStore(dataDir);
@@ -286,4 +290,32 @@ export function wrongSearchAnswers(outcomes: readonly SearchOutcome[]): string[]
     }
   }
   return wrong;
+}
+
+/*
+ * The checks both runs of the matrix (sources and bundles) make of its answers, so that the two cannot
+ * drift apart. `answers` is read inside each test: the matrix runs in the file's beforeAll hook.
+ */
+
+/** One test per guarded route, its outcomes checked against the rules; call it inside a describe. */
+export function itAnswersEachRoute(answers: () => MatrixAnswers): void {
+  it.each(BUILDABLE_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
+    const wrong = wrongAnswers(route, answers().outcomes.get(route.routeKey) ?? []);
+    expect(wrong.join('\n'), `${route.routeKey} needs ${route.access?.needs}`).toBe('');
+  });
+}
+
+/** A describe of the filtered searches: one for every filtered route, each answered by the rules. */
+export function describeFilteredSearches(answers: () => MatrixAnswers): void {
+  describe('filtered searches', () => {
+    it('has a search for every filtered route', () => {
+      expect(FILTERED_ROUTES.length).toBeGreaterThan(0);
+      expect(UNSEARCHABLE_ROUTES.map((route) => route.routeKey)).toEqual([]);
+    });
+
+    it.each(FILTERED_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
+      const wrong = wrongSearchAnswers(answers().searches.get(route.routeKey) ?? []);
+      expect(wrong.join('\n')).toBe('');
+    });
+  });
 }

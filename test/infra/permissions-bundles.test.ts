@@ -18,15 +18,11 @@ import { type LocalServer, startLocalServer } from '../../local/server.js';
 import type { FunctionName } from '../../shared/api/routes.js';
 import { withoutBundlingProgress } from '../helpers/output.js';
 import {
-  BUILDABLE_ROUTES,
-  FILTERED_ROUTES,
-  type Outcome,
+  describeFilteredSearches,
+  itAnswersEachRoute,
+  type MatrixAnswers,
   runMatrix,
-  type SearchOutcome,
   UNBUILDABLE_ROUTES,
-  UNSEARCHABLE_ROUTES,
-  wrongAnswers,
-  wrongSearchAnswers,
 } from '../helpers/permission-matrix.js';
 
 const FUNCTIONS: readonly FunctionName[] = ['tracking', 'artifacts', 'registry', 'ui', 'traces'];
@@ -48,8 +44,7 @@ function synthesizedBundles(): Record<FunctionName, string> {
 
 let dataDir: string;
 let server: LocalServer;
-let outcomes: Map<string, Outcome[]>;
-let searches: Map<string, SearchOutcome[]>;
+let answers: MatrixAnswers;
 const loaded: string[] = [];
 
 beforeAll(async () => {
@@ -70,7 +65,7 @@ beforeAll(async () => {
       return handlers as Record<FunctionName, LambdaHandler>;
     },
   });
-  ({ outcomes, searches } = await runMatrix(server.url, dataDir));
+  answers = await runMatrix(server.url, dataDir);
 }, 900_000);
 
 afterAll(async () => {
@@ -85,20 +80,7 @@ describe('permission matrix on the synthesized bundles', () => {
     expect(UNBUILDABLE_ROUTES.map((route) => route.routeKey)).toEqual([]);
   });
 
-  it.each(BUILDABLE_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
-    const wrong = wrongAnswers(route, outcomes.get(route.routeKey) ?? []);
-    expect(wrong.join('\n'), `${route.routeKey} needs ${route.access?.needs}`).toBe('');
-  });
+  itAnswersEachRoute(() => answers);
 });
 
-describe('filtered searches', () => {
-  it('has a search for every filtered route', () => {
-    expect(FILTERED_ROUTES.length).toBeGreaterThan(0);
-    expect(UNSEARCHABLE_ROUTES.map((route) => route.routeKey)).toEqual([]);
-  });
-
-  it.each(FILTERED_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
-    const wrong = wrongSearchAnswers(searches.get(route.routeKey) ?? []);
-    expect(wrong.join('\n')).toBe('');
-  });
-});
+describeFilteredSearches(() => answers);

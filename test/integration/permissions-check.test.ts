@@ -5,22 +5,13 @@
  * request, so no grant cache holds an earlier answer; the TTL case waits out the cache on purpose.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenTokenStore, openLocalTokenStore } from '../../bin/token-stores.js';
-import { issueToken } from '../../shared/auth/issue.js';
-import type { PermissionLevel, ResourceKind } from '../../shared/auth/permissions.js';
-import type { Scope } from '../../shared/auth/scopes.js';
-import { createDocumentClient } from '../../shared/store/doc-commands.js';
-import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
-import { Api, type ApiResponse } from '../helpers/http.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { denied, ok, PermissionServer } from '../helpers/permission-server.js';
 
 /** Short caches so that a changed grant is seen within a test; the deployed default is 30 s. */
 const PERMISSION_CACHE_TTL_MS = 300;
 
-let server: TestServer;
-let store: OpenTokenStore;
-let grants: DynamoPermissionRepository;
-let api: Api;
+const perm = new PermissionServer();
+const { call, createRun, token, tokenWith } = perm;
 let admin: string;
 /** Experiment X and Y, a run in each, a logged model in X and a registered model. */
 let x: string;
@@ -31,80 +22,16 @@ let modelX: string;
 const MODEL = 'perm-model';
 
 beforeAll(async () => {
-  server = await startTestServer({
-    auth: { cacheTtlMs: 0, permissionCacheTtlMs: PERMISSION_CACHE_TTL_MS },
-  });
-  api = new Api(server.url);
-  store = await openLocalTokenStore(server.dataDir);
-  grants = new DynamoPermissionRepository(createDocumentClient(store.client), store.tableName);
+  await perm.start({ cacheTtlMs: 0, permissionCacheTtlMs: PERMISSION_CACHE_TTL_MS });
   admin = await token('the-admin', 'admin');
-  x = (await ok(call(admin, 'POST', 'experiments/create', { name: 'perm-x' }))).experiment_id as string;
-  y = (await ok(call(admin, 'POST', 'experiments/create', { name: 'perm-y' }))).experiment_id as string;
-  runX = await createRun(admin, x);
-  runY = await createRun(admin, y);
+  ({ x, y, runX, runY, modelX } = await perm.seedTwoExperiments(admin, 'perm'));
   await ok(call(admin, 'POST', 'runs/log-metric', { run_id: runX, key: 'm', value: 1, timestamp: 1 }));
-  const model = await ok(call(admin, 'POST', 'logged-models', { experiment_id: x, name: 'lm' }));
-  modelX = (model.model as { info: { model_id: string } }).info.model_id;
   await ok(call(admin, 'POST', 'registered-models/create', { name: MODEL }));
 });
 
 afterAll(async () => {
-  await store?.close();
-  await server?.close();
+  await perm.close();
 });
-
-async function token(name: string, scope: Scope): Promise<string> {
-  return (await issueToken(store.tokens, { name, scope })).token;
-}
-
-/** A token named `name` with `scope`, holding `permission` on each resource given. */
-async function tokenWith(
-  name: string,
-  scope: Scope,
-  held: [ResourceKind, string, PermissionLevel][],
-): Promise<string> {
-  for (const [kind, resource, permission] of held) {
-    await grants.put({ principal: name, kind, resource, permission });
-  }
-  return token(name, scope);
-}
-
-function call(
-  bearer: string,
-  method: string,
-  endpoint: string,
-  fields: Record<string, unknown> = {},
-): Promise<ApiResponse> {
-  const headers = { authorization: `Bearer ${bearer}` };
-  const path = endpoint.startsWith('/') ? endpoint : `/api/2.0/mlflow/${endpoint}`;
-  if (method === 'GET') {
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(fields)) {
-      for (const item of Array.isArray(value) ? value : [value]) query.append(key, String(item));
-    }
-    const qs = query.toString();
-    return api.request('GET', `${path}${qs ? `?${qs}` : ''}`, { headers });
-  }
-  return api.request(method, path, { json: fields, headers });
-}
-
-async function ok(response: Promise<ApiResponse>): Promise<Record<string, unknown>> {
-  const answered = await response;
-  expect(answered.status, answered.text).toBe(200);
-  return answered.body;
-}
-
-async function createRun(bearer: string, experimentId: string): Promise<string> {
-  const created = await ok(call(bearer, 'POST', 'runs/create', { experiment_id: experimentId }));
-  return (created.run as { info: { run_id: string } }).info.run_id;
-}
-
-async function denied(response: Promise<ApiResponse>, ...mentions: string[]): Promise<void> {
-  const answered = await response;
-  expect(answered.status, answered.text).toBe(403);
-  expect(answered.body.error_code).toBe('PERMISSION_DENIED');
-  for (const mention of mentions) expect(answered.body.message).toContain(mention);
-}
 
 const metric = (runId: string) => ({ run_id: runId, key: 'm', value: 2, timestamp: 2 });
 
@@ -187,13 +114,13 @@ describe('artifacts, logged models, traces and the registry', () => {
   it('checks an artifact path by the experiment that leads it', async () => {
     const bearer = await tokenWith('artifact-reader', 'write', [['experiment', x, 'READ']]);
     const path = `/api/2.0/mlflow-artifacts/artifacts/${x}/${runX}/artifacts/a.txt`;
-    const upload = await api.request('PUT', path, {
+    const upload = await perm.api.request('PUT', path, {
       body: 'hello',
       headers: { authorization: `Bearer ${bearer}`, 'content-type': 'text/plain' },
     });
     expect(upload.status).toBe(403);
     expect(upload.body.message).toContain(`experiment '${x}'`);
-    const written = await api.request('PUT', path, {
+    const written = await perm.api.request('PUT', path, {
       body: 'hello',
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/plain' },
     });
@@ -305,7 +232,7 @@ describe('admin, existence and the cache', () => {
   it('a grant changed after a request is in force once the cache TTL has passed', async () => {
     const bearer = await token('late-grant', 'read');
     await ok(call(bearer, 'GET', 'runs/get', { run_id: runX }));
-    await grants.put({
+    await perm.grants.put({
       principal: 'late-grant',
       kind: 'experiment',
       resource: x,
@@ -314,7 +241,7 @@ describe('admin, existence and the cache', () => {
     // The cache's TTL, then a margin: the next request reads the grants again.
     await new Promise((done) => setTimeout(done, PERMISSION_CACHE_TTL_MS + 200));
     await denied(call(bearer, 'GET', 'runs/get', { run_id: runX }), 'NO_PERMISSIONS');
-    await grants.delete('late-grant', 'experiment', x);
+    await perm.grants.delete('late-grant', 'experiment', x);
     await new Promise((done) => setTimeout(done, PERMISSION_CACHE_TTL_MS + 200));
     await ok(call(bearer, 'GET', 'runs/get', { run_id: runX }));
   });

@@ -4,24 +4,16 @@
  * the same matrix on the synthesized bundles). One server for every route: the whole matrix is seeded and
  * answered in the hook, and each route's outcomes are checked by a test of its own.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalServer, startLocalServer } from '../../local/server.js';
-import { externalDynamoEndpoint, uniqueTableName } from '../helpers/dynamo.js';
 import {
-  BUILDABLE_ROUTES,
-  FILTERED_ROUTES,
+  describeFilteredSearches,
   GUARDED_ROUTES,
-  type Outcome,
+  itAnswersEachRoute,
+  type MatrixAnswers,
   runMatrix,
-  type SearchOutcome,
   UNBUILDABLE_ROUTES,
-  UNSEARCHABLE_ROUTES,
-  wrongAnswers,
-  wrongSearchAnswers,
 } from '../helpers/permission-matrix.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
  * The matrix checks the functions against the table's `needs`; this pins the table's `needs` to MLflow's
@@ -45,26 +37,16 @@ function mlflowLevel(operation: string): string {
   return /^(get|list|search|batchGet|download|presignedDownload)/.test(operation) ? 'READ' : 'EDIT';
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), 'cairn-matrix-'));
-let server: LocalServer;
-let outcomes: Map<string, Outcome[]>;
-let searches: Map<string, SearchOutcome[]>;
+let server: TestServer;
+let answers: MatrixAnswers;
 
 beforeAll(async () => {
-  const external = externalDynamoEndpoint();
-  server = await startLocalServer({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir,
-    auth: true,
-    ...(external ? { dynamodbEndpoint: external, tableName: uniqueTableName() } : {}),
-  });
-  ({ outcomes, searches } = await runMatrix(server.url, dataDir));
+  server = await startTestServer({ auth: true });
+  answers = await runMatrix(server.url, server.dataDir);
 }, 600_000);
 
 afterAll(async () => {
   await server?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('permission matrix over the route table', () => {
@@ -86,6 +68,7 @@ describe('permission matrix over the route table', () => {
   });
 
   it('reads back what refused writes target (nothing done) for the writes that have a target of their own', () => {
+    const { outcomes } = answers;
     const probed = new Set(
       [...outcomes.values()].flat().flatMap((outcome) => (outcome.probed ? [outcome.request.method] : [])),
     );
@@ -95,20 +78,7 @@ describe('permission matrix over the route table', () => {
     expect([...probed].sort()).toEqual(['DELETE', 'PATCH', 'POST', 'PUT']);
   });
 
-  it.each(BUILDABLE_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
-    const wrong = wrongAnswers(route, outcomes.get(route.routeKey) ?? []);
-    expect(wrong.join('\n'), `${route.routeKey} needs ${route.access?.needs}`).toBe('');
-  });
+  itAnswersEachRoute(() => answers);
 });
 
-describe('filtered searches', () => {
-  it('has a search for every filtered route', () => {
-    expect(FILTERED_ROUTES.length).toBeGreaterThan(0);
-    expect(UNSEARCHABLE_ROUTES.map((route) => route.routeKey)).toEqual([]);
-  });
-
-  it.each(FILTERED_ROUTES.map((route) => [route.routeKey, route] as const))('%s', (_key, route) => {
-    const wrong = wrongSearchAnswers(searches.get(route.routeKey) ?? []);
-    expect(wrong.join('\n')).toBe('');
-  });
-});
+describeFilteredSearches(() => answers);

@@ -4,19 +4,11 @@
  * server's table), each asserting the fixed behaviour.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenTokenStore, openLocalTokenStore } from '../../bin/token-stores.js';
-import { issueToken } from '../../shared/auth/issue.js';
-import type { PermissionLevel, ResourceKind } from '../../shared/auth/permissions.js';
-import type { Scope } from '../../shared/auth/scopes.js';
-import { createDocumentClient } from '../../shared/store/doc-commands.js';
-import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
-import { Api, type ApiResponse } from '../helpers/http.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { ApiResponse } from '../helpers/http.js';
+import { denied, failed, ok, PermissionServer } from '../helpers/permission-server.js';
 
-let server: TestServer;
-let store: OpenTokenStore;
-let grants: DynamoPermissionRepository;
-let api: Api;
+const perm = new PermissionServer();
+const { call, token, tokenWith } = perm;
 let admin: string;
 /** Experiment X with a run and a logged model, experiment Y with a run. */
 let x: string;
@@ -26,92 +18,23 @@ let runY: string;
 let modelX: string;
 
 beforeAll(async () => {
-  server = await startTestServer({ auth: { cacheTtlMs: 0, permissionCacheTtlMs: 300 } });
-  api = new Api(server.url);
-  store = await openLocalTokenStore(server.dataDir);
-  grants = new DynamoPermissionRepository(createDocumentClient(store.client), store.tableName);
+  await perm.start({ cacheTtlMs: 0, permissionCacheTtlMs: 300 });
   admin = await token('the-admin', 'admin');
-  x = (await ok(call(admin, 'POST', 'experiments/create', { name: 'review-x' }))).experiment_id as string;
-  y = (await ok(call(admin, 'POST', 'experiments/create', { name: 'review-y' }))).experiment_id as string;
-  runX = await createRun(admin, x);
-  runY = await createRun(admin, y);
-  const model = await ok(call(admin, 'POST', 'logged-models', { experiment_id: x, name: 'lm' }));
-  modelX = (model.model as { info: { model_id: string } }).info.model_id;
+  ({ x, y, runX, runY, modelX } = await perm.seedTwoExperiments(admin, 'review'));
 });
 
 afterAll(async () => {
-  await store?.close();
-  await server?.close();
+  await perm.close();
 });
-
-async function token(name: string, scope: Scope): Promise<string> {
-  return (await issueToken(store.tokens, { name, scope })).token;
-}
-
-/** A token named `name` with `scope`, holding `permission` on each resource given. */
-async function tokenWith(
-  name: string,
-  scope: Scope,
-  held: [ResourceKind, string, PermissionLevel][],
-): Promise<string> {
-  for (const [kind, resource, permission] of held) {
-    await grants.put({ principal: name, kind, resource, permission });
-  }
-  return token(name, scope);
-}
-
-function call(
-  bearer: string,
-  method: string,
-  endpoint: string,
-  fields: Record<string, unknown> = {},
-): Promise<ApiResponse> {
-  const headers = { authorization: `Bearer ${bearer}` };
-  const path = endpoint.startsWith('/') ? endpoint : `/api/2.0/mlflow/${endpoint}`;
-  if (method === 'GET') {
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(fields)) {
-      for (const item of Array.isArray(value) ? value : [value]) query.append(key, String(item));
-    }
-    const qs = query.toString();
-    return api.request('GET', `${path}${qs ? `?${qs}` : ''}`, { headers });
-  }
-  return api.request(method, path, { json: fields, headers });
-}
-
-async function ok(response: Promise<ApiResponse>): Promise<Record<string, unknown>> {
-  const answered = await response;
-  expect(answered.status, answered.text).toBe(200);
-  return answered.body;
-}
-
-async function createRun(bearer: string, experimentId: string): Promise<string> {
-  const created = await ok(call(bearer, 'POST', 'runs/create', { experiment_id: experimentId }));
-  return (created.run as { info: { run_id: string } }).info.run_id;
-}
-
-async function denied(response: Promise<ApiResponse>, ...mentions: string[]): Promise<void> {
-  const answered = await response;
-  expect(answered.status, answered.text).toBe(403);
-  expect(answered.body.error_code).toBe('PERMISSION_DENIED');
-  for (const mention of mentions) expect(answered.body.message).toContain(mention);
-}
-
-async function failed(response: Promise<ApiResponse>, status: number, code: string, ...mentions: string[]) {
-  const answered = await response;
-  expect(answered.status, answered.text).toBe(status);
-  expect(answered.body.error_code).toBe(code);
-  for (const mention of mentions) expect(answered.body.message).toContain(mention);
-}
 
 describe('3: revoking a token drops its grants', () => {
   it('a new token under a revoked name does not inherit the MANAGE its predecessor got as creator', async () => {
     const first = await token('alice', 'write');
     const created = await ok(call(first, 'POST', 'experiments/create', { name: 'alice-exp' }));
     const id = created.experiment_id as string;
-    expect((await grants.grantsOf('alice')).length).toBeGreaterThan(0);
-    await store.tokens.revoke('alice');
-    expect(await grants.grantsOf('alice')).toEqual([]);
+    expect((await perm.grants.grantsOf('alice')).length).toBeGreaterThan(0);
+    await perm.store.tokens.revoke('alice');
+    expect(await perm.grants.grantsOf('alice')).toEqual([]);
     const second = await token('alice', 'read');
     await denied(call(second, 'POST', 'experiments/delete', { experiment_id: id }), `experiment '${id}'`);
     await ok(call(second, 'GET', 'experiments/get', { experiment_id: id }));
@@ -183,7 +106,7 @@ describe('8: a JSON-number experiment id is checked like its string', () => {
 const ARTIFACTS = '/api/2.0/mlflow-artifacts/artifacts';
 
 function putArtifact(bearer: string, path: string, content: string): Promise<ApiResponse> {
-  return api.request('PUT', `${ARTIFACTS}/${path}`, {
+  return perm.api.request('PUT', `${ARTIFACTS}/${path}`, {
     body: content,
     headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/octet-stream' },
   });
@@ -209,7 +132,7 @@ describe('4: an artifact-root source is placed by its run, not by the experiment
     expect(version.run_id ?? '').not.toBe(runX);
     // runX's files were not sealed: the admin may still change them.
     await ok(putArtifact(admin, `${x}/${runX}/artifacts/model/file.txt`, 'two'));
-    const removed = await api.request('DELETE', `${ARTIFACTS}/${x}/${runX}/artifacts/model/file.txt`, {
+    const removed = await perm.api.request('DELETE', `${ARTIFACTS}/${x}/${runX}/artifacts/model/file.txt`, {
       headers: { authorization: `Bearer ${admin}` },
     });
     expect(removed.status, removed.text).toBe(200);
@@ -305,7 +228,7 @@ describe('12: a model created or renamed to a name starts with no grants left on
       call(holder, 'DELETE', 'registered-models/delete', { name: 'stale-create' }),
       'stale-create',
     );
-    expect((await grants.grantsOn('registered_model', 'stale-create')).map((g) => g.principal)).toEqual([
+    expect((await perm.grants.grantsOn('registered_model', 'stale-create')).map((g) => g.principal)).toEqual([
       'the-admin',
     ]);
     await ok(call(admin, 'POST', 'registered-models/create', { name: 'stale-source' }));
@@ -316,6 +239,6 @@ describe('12: a model created or renamed to a name starts with no grants left on
       call(holder, 'DELETE', 'registered-models/delete', { name: 'stale-rename' }),
       'stale-rename',
     );
-    expect(await grants.get('stale-holder', 'registered_model', 'stale-rename')).toBeUndefined();
+    expect(await perm.grants.get('stale-holder', 'registered_model', 'stale-rename')).toBeUndefined();
   });
 });

@@ -4,85 +4,41 @@
  * item), searches scoped by experiment ids refuse a hidden one by name, creators get MANAGE, a renamed
  * registered model keeps its grants, a deleted one loses them, a purged experiment loses them.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenTokenStore, openLocalTokenStore } from '../../bin/token-stores.js';
 import { readPublishedEndpoint } from '../../local/data-dir-endpoint.js';
-import { LOCAL_BUCKET_NAME, type LocalServer, startLocalServer } from '../../local/server.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, standInClientConfig } from '../../local/stand-ins.js';
-import { issueToken } from '../../shared/auth/issue.js';
+import { LOCAL_BUCKET_NAME } from '../../local/server.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/stand-ins.js';
 import type { Scope } from '../../shared/auth/scopes.js';
 import { endpointOptions } from '../../shared/store/clients.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
-import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { purgeDeleted } from '../../shared/store/purge/purge.js';
-import { externalDynamoEndpoint, uniqueTableName } from '../helpers/dynamo.js';
-import { Api, type ApiResponse } from '../helpers/http.js';
+import type { ApiResponse } from '../helpers/http.js';
+import { PermissionServer } from '../helpers/permission-server.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'cairn-permissions-search-'));
-let server: LocalServer;
-let store: OpenTokenStore;
-let api: Api;
-let dynamo: DynamoDBClient;
-let grants: DynamoPermissionRepository;
-let tableName: string;
+const perm = new PermissionServer();
 const bearer: Record<string, string> = {};
 
 /** `root` (admin), `alice` (write: creates things), `carol` (read: hidden from some). */
 const TOKENS: Record<string, Scope> = { root: 'admin', alice: 'write', carol: 'read' };
 
 beforeAll(async () => {
-  const external = externalDynamoEndpoint();
-  server = await startLocalServer({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir,
-    auth: { cacheTtlMs: 200 },
-    ...(external ? { dynamodbEndpoint: external, tableName: uniqueTableName() } : {}),
-  });
-  api = new Api(server.url);
-  store = await openLocalTokenStore(dataDir);
-  for (const [name, scope] of Object.entries(TOKENS)) {
-    bearer[name] = `Bearer ${(await issueToken(store.tokens, { name, scope })).token}`;
-  }
-  const published = readPublishedEndpoint(dataDir);
-  if (!published) throw new Error('the server published no DynamoDB endpoint');
-  dynamo = new DynamoDBClient(
-    standInClientConfig({
-      endpoint: published.dynamodbEndpoint,
-      ...(published.dynamodbSocket ? { socketPath: published.dynamodbSocket } : {}),
-    }),
-  );
-  tableName = published.tableName;
-  grants = new DynamoPermissionRepository(createDocumentClient(dynamo), tableName);
+  await perm.start({ cacheTtlMs: 200 });
+  for (const [name, scope] of Object.entries(TOKENS)) bearer[name] = await perm.token(name, scope);
 });
 
 afterAll(async () => {
-  dynamo?.destroy();
-  await store?.close();
-  await server?.close();
-  rmSync(dataDir, { recursive: true, force: true });
+  await perm.close();
 });
 
+/** A request as the token named `as` (one of TOKENS). */
 function call(
   as: string,
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   fields: Record<string, unknown> = {},
 ): Promise<ApiResponse> {
-  const headers = { authorization: bearer[as] as string };
-  if (method === 'GET') {
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(fields)) {
-      for (const item of Array.isArray(value) ? value : [value]) query.append(key, String(item));
-    }
-    return api.request('GET', `${path}?${query}`, { headers });
-  }
-  return api.request(method, path, { json: fields, headers });
+  return perm.call(bearer[as] as string, method, path, fields);
 }
 
 const MLFLOW = '/api/2.0/mlflow';
@@ -265,7 +221,7 @@ describe('grants following their resources', () => {
   it('gives the creator MANAGE: a write token creates an experiment and can then grant on it', async () => {
     const created = await ok(call('alice', 'POST', `${MLFLOW}/experiments/create`, { name: 'ps-alice' }));
     const id = created.body.experiment_id as string;
-    expect(await grants.get('alice', 'experiment', id)).toMatchObject({ permission: 'MANAGE' });
+    expect(await perm.grants.get('alice', 'experiment', id)).toMatchObject({ permission: 'MANAGE' });
     await ok(
       call('alice', 'POST', `${MLFLOW}/experiments/permissions/create`, {
         experiment_id: id,
@@ -279,7 +235,9 @@ describe('grants following their resources', () => {
 
   it('gives the creator MANAGE on a registered model, moves grants on rename, drops them on delete', async () => {
     await ok(call('alice', 'POST', `${MLFLOW}/registered-models/create`, { name: 'ps-fraud' }));
-    expect(await grants.get('alice', 'registered_model', 'ps-fraud')).toMatchObject({ permission: 'MANAGE' });
+    expect(await perm.grants.get('alice', 'registered_model', 'ps-fraud')).toMatchObject({
+      permission: 'MANAGE',
+    });
     await hide('model', 'ps-fraud');
 
     await ok(
@@ -288,11 +246,11 @@ describe('grants following their resources', () => {
         new_name: 'ps-fraud-2',
       }),
     );
-    const moved = (await grants.grantsOn('registered_model', 'ps-fraud-2'))
+    const moved = (await perm.grants.grantsOn('registered_model', 'ps-fraud-2'))
       .map((grant) => `${grant.principal}:${grant.permission}`)
       .sort();
     expect(moved).toEqual(['alice:MANAGE', 'carol:NO_PERMISSIONS']);
-    expect(await grants.grantsOn('registered_model', 'ps-fraud')).toEqual([]);
+    expect(await perm.grants.grantsOn('registered_model', 'ps-fraud')).toEqual([]);
     // The moved grant still hides the model from carol under its new name.
     expectDenied(
       await call('carol', 'GET', `${MLFLOW}/registered-models/get`, { name: 'ps-fraud-2' }),
@@ -300,12 +258,12 @@ describe('grants following their resources', () => {
     );
     // alice still holds MANAGE under the new name: she may delete it; its grants go with it.
     await ok(call('alice', 'DELETE', `${MLFLOW}/registered-models/delete`, { name: 'ps-fraud-2' }));
-    expect(await grants.grantsOn('registered_model', 'ps-fraud-2')).toEqual([]);
+    expect(await perm.grants.grantsOn('registered_model', 'ps-fraud-2')).toEqual([]);
     // A new model of the old name starts with its creator's grant only.
     await ok(call('root', 'POST', `${MLFLOW}/registered-models/create`, { name: 'ps-fraud-2' }));
-    expect((await grants.grantsOn('registered_model', 'ps-fraud-2')).map((grant) => grant.principal)).toEqual(
-      ['root'],
-    );
+    expect(
+      (await perm.grants.grantsOn('registered_model', 'ps-fraud-2')).map((grant) => grant.principal),
+    ).toEqual(['root']);
   });
 
   it('keeps a deleted experiment’s grants (it can be restored) and drops them when it is purged', async () => {
@@ -313,9 +271,9 @@ describe('grants following their resources', () => {
     const id = created.body.experiment_id as string;
     await hide('experiment', id);
     await ok(call('alice', 'POST', `${MLFLOW}/experiments/delete`, { experiment_id: id }));
-    expect((await grants.grantsOn('experiment', id)).length).toBe(2);
+    expect((await perm.grants.grantsOn('experiment', id)).length).toBe(2);
 
-    const published = readPublishedEndpoint(dataDir);
+    const published = readPublishedEndpoint(perm.server.dataDir);
     const s3 = new S3Client({
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
@@ -324,14 +282,20 @@ describe('grants following their resources', () => {
     });
     try {
       const report = await purgeDeleted(
-        { doc: createDocumentClient(dynamo), tableName, s3, bucket: LOCAL_BUCKET_NAME, keyPrefix: '' },
+        {
+          doc: createDocumentClient(perm.store.client),
+          tableName: perm.store.tableName,
+          s3,
+          bucket: LOCAL_BUCKET_NAME,
+          keyPrefix: '',
+        },
         { olderThanMs: 0, experimentIds: [id] },
       );
       expect(report.experiments).toBe(1);
     } finally {
       s3.destroy();
     }
-    expect(await grants.grantsOn('experiment', id)).toEqual([]);
-    expect(await grants.get('alice', 'experiment', id)).toBeUndefined();
+    expect(await perm.grants.grantsOn('experiment', id)).toEqual([]);
+    expect(await perm.grants.get('alice', 'experiment', id)).toBeUndefined();
   });
 });
