@@ -5,15 +5,14 @@
  */
 
 import type { PermissionLevel, ResourceKind } from '../auth/permissions.js';
+import type { Permission } from '../auth/scopes.js';
 
 /** Lambda functions, one per area (design decision 3). `ui` serves the web UI's page and assets. */
 export type FunctionName = 'tracking' | 'artifacts' | 'registry' | 'ui' | 'traces';
 
-/**
- * What a caller must hold. `public` needs no token (the health probe, the web UI's page and assets, which a
- * browser loads before it holds one). Default deny: there is no "none".
- */
-export type Permission = 'public' | 'read' | 'write' | 'admin';
+// A route's least scope is defined with the scopes (shared/auth/scopes.ts), so that the route table depends
+// on auth and never the other way round.
+export type { Permission } from '../auth/scopes.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

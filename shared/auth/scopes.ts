@@ -2,10 +2,15 @@
  * What a token may do. Scopes nest (admin ⊇ write ⊇ read); a route's `permission` in the route table is
  * the least scope it needs, and `public` routes need none. Anything unknown is refused (default deny).
  */
-import type { Permission } from '../api/routes.js';
-
 export const SCOPES = ['read', 'write', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
+
+/**
+ * What a caller must hold for a route (the route table's `permission`). `public` needs no token (the health
+ * probe, the web UI's page and assets, which a browser loads before it holds one). Default deny: there is
+ * no "none".
+ */
+export type Permission = 'public' | Scope;
 
 const RANK: Record<Scope, number> = { read: 1, write: 2, admin: 3 };
 
