@@ -60,7 +60,8 @@ permission:
   TARGET        as for token
 
 grant adds or replaces the grant; revoke removes it; list shows every token's grants, or one token's, or
-those on one resource. A running server applies a change within its permission cache's 30 s. Each run
+those on one resource. A running local server applies a change within 1 s, a stack within 30 s (their
+permission caches). Each run
 also enters tokens created before Cairn kept a principal directory, so that the API can grant to them.
 
 migrate keys the runs of experiments created before Cairn kept runs in start-time, end-time and name order,

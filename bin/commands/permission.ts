@@ -7,7 +7,6 @@
 import { parseArgs } from 'node:util';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { statusOf } from '../../shared/api/http.js';
-import { PERMISSION_CACHE_TTL_SECONDS } from '../../shared/auth/permission-cache.js';
 import { defaultLevel, type Grant, type ResourceKind } from '../../shared/auth/permissions.js';
 import { parseExperimentId } from '../../shared/domain/ids.js';
 import { registeredModelResource } from '../../shared/domain/permissions/resources.js';
@@ -91,7 +90,13 @@ async function syncPrincipals(store: OpenTokenStore): Promise<void> {
   }
 }
 
-const CACHE_NOTE = `A running server applies it within ${PERMISSION_CACHE_TTL_SECONDS} s (its permission cache).`;
+/** When the change reaches the servers: the TTL of their grant caches (1 s locally, 30 s on AWS). */
+export function cacheNote(store: Pick<OpenTokenStore, 'grantCacheTtlMs'>): string {
+  if (store.grantCacheTtlMs === undefined) return 'A server started on this data applies it at once.';
+  const ttl =
+    store.grantCacheTtlMs % 1000 === 0 ? `${store.grantCacheTtlMs / 1000} s` : `${store.grantCacheTtlMs} ms`;
+  return `The running server applies it within ${ttl} (its permission cache).`;
+}
 const DEFAULTS_NOTE = `Every other token holds its scope's default: ${Object.entries(SCOPE_DEFAULTS)
   .map(([scope, level]) => `${scope} → ${level}`)
   .join(', ')}; admin tokens hold MANAGE whatever a grant says.`;
@@ -152,7 +157,7 @@ async function permissionCommand(action: 'grant' | 'revoke' | 'list', args: stri
       await syncPrincipals(store);
       const grant = await permissionService(store).put(undefined, ref, level);
       console.log(
-        `Granted ${grant.permission} on ${describeResource(grant.kind, grant.resource)} to '${grant.principal}' in ${store.where}. ${CACHE_NOTE}`,
+        `Granted ${grant.permission} on ${describeResource(grant.kind, grant.resource)} to '${grant.principal}' in ${store.where}. ${cacheNote(store)}`,
       );
       return 0;
     });
@@ -162,7 +167,7 @@ async function permissionCommand(action: 'grant' | 'revoke' | 'list', args: stri
     await syncPrincipals(store);
     await permissionService(store).delete(undefined, ref);
     console.log(
-      `Revoked the permission of '${ref.principal}' on ${describeResource(ref.kind, ref.resource)} in ${store.where}; its scope's default applies there again. ${CACHE_NOTE}`,
+      `Revoked the permission of '${ref.principal}' on ${describeResource(ref.kind, ref.resource)} in ${store.where}; its scope's default applies there again. ${cacheNote(store)}`,
     );
     return 0;
   });
