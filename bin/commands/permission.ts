@@ -70,7 +70,7 @@ function permissionService(store: OpenTokenStore): PermissionService {
   return new PermissionService({
     grants: new DynamoPermissionRepository(doc, store.tableName),
     // The token store itself, not the principal directory: the operator may read it, and it is the truth.
-    principalExists: async (name) => (await store.tokens.get(name)) !== undefined,
+    principalScope: async (name) => (await store.tokens.get(name))?.scope,
     resources: {
       experiment: async (id) => (await experiments.get(id))?.experimentId,
       registered_model: registeredModelResource(new DynamoRegistryRepository(doc, store.tableName)),
