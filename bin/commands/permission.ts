@@ -178,14 +178,14 @@ export async function permission(args: string[]): Promise<number> {
   if (action === 'help' || action === '--help' || action === '-h') return usage(0);
   if (action !== 'grant' && action !== 'revoke' && action !== 'list') {
     console.error(`cairn: permission needs grant, revoke or list${action ? `, not '${action}'` : ''}\n`);
-    return usage(2);
+    return usage(2, 'permission');
   }
   try {
     return await permissionCommand(action, rest);
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`cairn: ${error.message}\n`);
-      return usage(2);
+      return usage(2, 'permission');
     }
     if (error instanceof MlflowError && statusOf(error) === 400) {
       console.error(`cairn: ${error.message}`);

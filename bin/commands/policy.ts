@@ -184,14 +184,14 @@ export async function policy(args: string[]): Promise<number> {
     console.error(
       `cairn: policy needs set, get, delete, audit or migrate${action ? `, not '${action}'` : ''}\n`,
     );
-    return usage(2);
+    return usage(2, 'policy');
   }
   try {
     return await policyCommand(action, rest);
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`cairn: ${error.message}\n`);
-      return usage(2);
+      return usage(2, 'policy');
     }
     if (error instanceof MlflowError && statusOf(error) === 400) {
       console.error(`cairn: ${error.message}`);
