@@ -305,6 +305,18 @@ describe('experiments/permissions', () => {
     expect(granted.status, granted.text).toBe(200);
   });
 
+  it("answers AuthServiceClient's user methods 404 ENDPOINT_NOT_FOUND: users are tokens here", async () => {
+    for (const [method, path, fields] of [
+      ['POST', '/api/2.0/mlflow/users/create', { username: 'carol', password: 'x' }],
+      ['GET', '/api/2.0/mlflow/users/get', { username: 'writer' }],
+      ['PATCH', '/api/2.0/mlflow/users/update-password', { username: 'writer', password: 'y' }],
+      ['PATCH', '/api/2.0/mlflow/users/update-admin', { username: 'writer', is_admin: 'true' }],
+      ['DELETE', '/api/2.0/mlflow/users/delete', { username: 'writer' }],
+    ] as const) {
+      expectError(await call('root', method, path, fields), 404, 'ENDPOINT_NOT_FOUND');
+    }
+  });
+
   it('refuses a grant to an admin token, which holds MANAGE everywhere whatever a grant says', async () => {
     const id = await newExperiment();
     const name = await newModel();
