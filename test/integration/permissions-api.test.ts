@@ -338,6 +338,22 @@ describe('experiments/permissions', () => {
     expect(listed.body.permissions).toEqual([{ principal: 'root', username: 'root', permission: 'MANAGE' }]);
   });
 
+  it("answers the operation's 400 to every caller when the fields are in the query, not the body", async () => {
+    const id = await newExperiment();
+    const query = new URLSearchParams({ experiment_id: id, username: 'reader' });
+    for (const as of ['writer', 'reader', 'root']) {
+      const answer = await api.request('DELETE', `${EXP}/delete?${query}`, {
+        headers: { authorization: bearer[as] as string },
+      });
+      expectError(
+        answer,
+        400,
+        'INVALID_PARAMETER_VALUE',
+        "Missing value for required parameter 'experiment_id'",
+      );
+    }
+  });
+
   it('grants to a token only while it exists: a revoked token is no principal', async () => {
     const id = await newExperiment();
     await issueToken(store.tokens, { name: 'short-lived', scope: 'read' });
