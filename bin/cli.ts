@@ -11,7 +11,7 @@
  *   env      print the environment a training job needs to log to a deployed stack
  *   import   copy experiments, runs, artifacts and the model registry from any MLflow tracking server
  */
-import { USAGE } from './usage.js';
+import { commandUsage, USAGE } from './usage.js';
 
 // Each command is loaded only when run: `cairn token` need not load the server and its stand-ins.
 export async function main(argv: string[]): Promise<number> {
@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (error) {
     if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
-      console.error(`cairn: ${error.message}\n\n${USAGE}`);
+      console.error(`cairn: ${error.message}\n\n${commandUsage(command ?? '')}`);
       return 2;
     }
     throw error;

@@ -89,10 +89,10 @@ export const targetDocumentClient = (store: OpenTokenStore) =>
  * usage error with the usage text (exit 2), a value the rules refuse (400) as a usage error without it
  * (exit 2), a resource that does not exist (404) in one line (exit 1), anything else as reportFailure.
  */
-export function reportRuleFailure(error: unknown): number {
+export function reportRuleFailure(error: unknown, command: string): number {
   if (error instanceof UsageError) {
     console.error(`cairn: ${error.message}\n`);
-    return usage(2);
+    return usage(2, command);
   }
   if (error instanceof MlflowError && statusOf(error) === 400) {
     console.error(`cairn: ${error.message}`);

@@ -14,7 +14,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { readPublishedEndpoint } from '../local/data-dir-endpoint.js';
 import { DataDirLockedError, isAlive, lockDataDir } from '../local/data-dir-lock.js';
-import { LOCAL_TABLE_NAME } from '../local/server.js';
+import { LOCAL_PERMISSION_CACHE_TTL_MS, LOCAL_TABLE_NAME } from '../local/server.js';
 import {
   ensureTable,
   type RunningStandIn,
@@ -22,6 +22,7 @@ import {
   standInSocketDir,
   startDynalite,
 } from '../local/stand-ins.js';
+import { PERMISSION_CACHE_TTL_SECONDS } from '../shared/auth/permission-cache.js';
 import { DynamoTokenRepository, type TokenRepository } from '../shared/store/tokens/repository.js';
 
 export const TABLE_NAME_OUTPUT = 'CairnTableName';
@@ -40,6 +41,11 @@ export interface OpenTokenStore {
   tableName: string;
   /** Where the tokens live, for messages: a directory, or a stack and table. */
   where: string;
+  /**
+   * How long servers already running on this data may keep serving grants from before a change (their
+   * grant caches' TTL), for the CLI's messages; undefined when no server is running on it.
+   */
+  grantCacheTtlMs?: number;
   close(): Promise<void>;
 }
 
@@ -67,6 +73,7 @@ export async function openLocalTokenStore(dataDir: string): Promise<OpenTokenSto
       client,
       tableName: published.tableName,
       where: `${dataDir} (through the running server, pid ${published.pid})`,
+      grantCacheTtlMs: LOCAL_PERMISSION_CACHE_TTL_MS,
       close: async () => client.destroy(),
     };
   }
@@ -127,6 +134,7 @@ export async function openStackTokenStore(stackName: string, region?: string): P
     client,
     tableName,
     where: `stack ${stackName} (table ${tableName})`,
+    grantCacheTtlMs: PERMISSION_CACHE_TTL_SECONDS * 1000,
     close: async () => client.destroy(),
   };
 }

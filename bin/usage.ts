@@ -60,8 +60,9 @@ permission:
   TARGET        as for token
 
 grant adds or replaces the grant; revoke removes it; list shows every token's grants, or one token's, or
-those on one resource. A running server applies a change within its permission cache's 30 s. Each run
-also enters tokens created before Cairn kept a principal directory, so that the API can grant to them.
+those on one resource. A running local server applies a change within 1 s, a stack within 30 s (their
+permission caches). Each run also enters tokens created before Cairn kept a principal directory, so that
+the API can grant to them.
 
 migrate keys the runs of experiments created before Cairn kept runs in start-time, end-time and name order,
 so that their searches read one page instead of every run (until then they answer the same, only slower).
@@ -111,8 +112,41 @@ Exit code 1 when anything was skipped (listed with the reason).`;
 /** A mistake in the command line: the message, then the usage text, exit code 2. */
 export class UsageError extends Error {}
 
-/** Prints the usage text (to stderr unless asked for) and returns `code` as the exit code. */
-export function usage(code: number): number {
-  (code === 0 ? console.log : console.error)(USAGE);
+const COMMANDS = ['server', 'token', 'policy', 'permission', 'migrate', 'gc', 'doctor', 'env', 'import'];
+
+/**
+ * One command's part of USAGE: its synopsis lines and the paragraphs about it (a paragraph that starts
+ * with no command's name continues the one before), and TARGET's meaning when it refers to token's. A
+ * mistake in one command's arguments then shows a screenful about that command, not all of them.
+ */
+export function commandUsage(command: string): string {
+  if (!COMMANDS.includes(command)) return USAGE;
+  const [synopsis = '', ...paragraphs] = USAGE.split('\n\n');
+  const lines: string[] = [];
+  let mine = false;
+  for (const line of synopsis.split('\n').slice(1)) {
+    if (line.startsWith('  cairn ')) mine = line.startsWith(`  cairn ${command} `);
+    if (mine) lines.push(line);
+  }
+  const own: string[] = [];
+  let owner = '';
+  for (const paragraph of paragraphs) {
+    const first = /^([a-z]+)[: ]/.exec(paragraph)?.[1];
+    if (first && COMMANDS.includes(first)) owner = first;
+    if (owner === command) own.push(paragraph);
+  }
+  const text = own.join('\n\n');
+  const target = /^ {2}TARGET {6}--data-dir[\s\S]*?instance role\)$/m.exec(USAGE)?.[0];
+  const takesTarget = lines.some((line) => line.includes('[TARGET]'));
+  const targetNote = command !== 'token' && takesTarget && target ? `\n\n${target}` : '';
+  return `Usage:\n${lines.join('\n')}\n\n${text}${targetNote}\n\n(cairn --help describes every command.)`;
+}
+
+/**
+ * Prints the usage text (to stderr unless asked for) and returns `code` as the exit code: `command`'s
+ * part when given, else all of it.
+ */
+export function usage(code: number, command?: string): number {
+  (code === 0 ? console.log : console.error)(command ? commandUsage(command) : USAGE);
   return code;
 }

@@ -29,6 +29,13 @@ export const LOCAL_TABLE_NAME = 'cairn';
 export const LOCAL_BUCKET_NAME = 'cairn-artifacts';
 
 /**
+ * The local server's grant cache TTL. One process, one user, and `cairn permission` writes straight to
+ * its data: a grant should take effect within a breath, not after AWS's 30 s (which keeps a fleet of
+ * containers off DynamoDB). Reading the grants once a second costs nothing locally.
+ */
+export const LOCAL_PERMISSION_CACHE_TTL_MS = 1000;
+
+/**
  * The secret this process signs presigned URLs with. The stand-ins check no SigV4 signature, so their
  * well-known key (LOCAL_CREDENTIALS) would do for them, but it is public: with it anyone could sign
  * a URL the front accepts. With a secret only this process holds, the front's check (presigned.ts)
@@ -54,8 +61,8 @@ export interface LocalServerOptions {
   /**
    * Require tokens, as the deployed API does (`cairn server --auth`): the authorizer runs in front of every
    * non-public route, its answers cached per Authorization value for `cacheTtlMs` (default: API
-   * Gateway's TTL), and each function's grant cache for `permissionCacheTtlMs` (default 30 s; tests
-   * shorten both). Without it the functions skip authorization (CAIRN_AUTH=off).
+   * Gateway's TTL), and each function's grant cache for `permissionCacheTtlMs` (default
+   * LOCAL_PERMISSION_CACHE_TTL_MS; tests shorten both). Without it the functions skip authorization (CAIRN_AUTH=off).
    */
   auth?: boolean | { cacheTtlMs?: number; permissionCacheTtlMs?: number };
   /** Host names answered besides loopback and `host` (`--allowed-hosts`): the DNS rebinding guard. */
@@ -132,7 +139,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     });
 
     const permissionCacheTtlMs =
-      typeof options.auth === 'object' ? options.auth.permissionCacheTtlMs : undefined;
+      (typeof options.auth === 'object' ? options.auth.permissionCacheTtlMs : undefined) ??
+      LOCAL_PERMISSION_CACHE_TTL_MS;
     for (const name of [
       'CAIRN_DYNAMODB_ENDPOINT',
       'CAIRN_DYNAMODB_SOCKET',
@@ -154,9 +162,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
       AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: PRESIGN_SECRET,
       CAIRN_AUTH: options.auth ? 'on' : 'off',
-      ...(permissionCacheTtlMs === undefined
-        ? {}
-        : { CAIRN_PERMISSION_CACHE_TTL_MS: String(permissionCacheTtlMs) }),
+      CAIRN_PERMISSION_CACHE_TTL_MS: String(permissionCacheTtlMs),
     });
     delete process.env.AWS_SESSION_TOKEN;
     delete process.env.AWS_PROFILE;

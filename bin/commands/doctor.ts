@@ -616,7 +616,7 @@ export async function doctor(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`cairn: ${error.message}\n`);
-      return usage(2);
+      return usage(2, 'doctor');
     }
     throw error;
   }

@@ -116,7 +116,7 @@ export async function env(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`cairn: ${error.message}\n`);
-      return usage(2);
+      return usage(2, 'env');
     }
     throw error;
   }

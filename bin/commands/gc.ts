@@ -18,7 +18,7 @@ export async function gc(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`cairn: ${error.message}\n`);
-      return usage(2);
+      return usage(2, 'gc');
     }
     return reportFailure(error);
   }

@@ -21,7 +21,7 @@ export async function importCommand(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`cairn: ${error.message}\n`);
-      return usage(2);
+      return usage(2, 'import');
     }
     return reportFailure(error);
   }

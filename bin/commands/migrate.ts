@@ -15,7 +15,7 @@ export async function migrate(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`cairn: ${error.message}\n`);
-      return usage(2);
+      return usage(2, 'migrate');
     }
     return reportFailure(error);
   }

@@ -5,7 +5,6 @@
  * itself, so no MANAGE is asked of them.
  */
 import { parseArgs } from 'node:util';
-import { PERMISSION_CACHE_TTL_SECONDS } from '../../shared/auth/permission-cache.js';
 import { defaultLevel, type Grant, type ResourceKind } from '../../shared/auth/permissions.js';
 import { parseExperimentId } from '../../shared/domain/ids.js';
 import { registeredModelResource } from '../../shared/domain/permissions/resources.js';
@@ -65,7 +64,7 @@ function permissionService(store: OpenTokenStore): PermissionService {
   return new PermissionService({
     grants: new DynamoPermissionRepository(doc, store.tableName),
     // The token store itself, not the principal directory: the operator may read it, and it is the truth.
-    principalExists: async (name) => (await store.tokens.get(name)) !== undefined,
+    principalScope: async (name) => (await store.tokens.get(name))?.scope,
     resources: {
       experiment: async (id) => (await experiments.get(id))?.experimentId,
       registered_model: registeredModelResource(new DynamoRegistryRepository(doc, store.tableName)),
@@ -85,7 +84,13 @@ async function syncPrincipals(store: OpenTokenStore): Promise<void> {
   }
 }
 
-const CACHE_NOTE = `A running server applies it within ${PERMISSION_CACHE_TTL_SECONDS} s (its permission cache).`;
+/** When the change reaches the servers: the TTL of their grant caches (1 s locally, 30 s on AWS). */
+export function cacheNote(store: Pick<OpenTokenStore, 'grantCacheTtlMs'>): string {
+  if (store.grantCacheTtlMs === undefined) return 'A server started on this data applies it at once.';
+  const ttl =
+    store.grantCacheTtlMs % 1000 === 0 ? `${store.grantCacheTtlMs / 1000} s` : `${store.grantCacheTtlMs} ms`;
+  return `The running server applies it within ${ttl} (its permission cache).`;
+}
 const DEFAULTS_NOTE = `Every other token holds its scope's default: ${Object.entries(SCOPE_DEFAULTS)
   .map(([scope, level]) => `${scope} → ${level}`)
   .join(', ')}; admin tokens hold MANAGE whatever a grant says.`;
@@ -146,7 +151,7 @@ async function permissionCommand(action: 'grant' | 'revoke' | 'list', args: stri
       await syncPrincipals(store);
       const grant = await permissionService(store).put(undefined, ref, level);
       console.log(
-        `Granted ${grant.permission} on ${describeResource(grant.kind, grant.resource)} to '${grant.principal}' in ${store.where}. ${CACHE_NOTE}`,
+        `Granted ${grant.permission} on ${describeResource(grant.kind, grant.resource)} to '${grant.principal}' in ${store.where}. ${cacheNote(store)}`,
       );
       return 0;
     });
@@ -156,7 +161,7 @@ async function permissionCommand(action: 'grant' | 'revoke' | 'list', args: stri
     await syncPrincipals(store);
     await permissionService(store).delete(undefined, ref);
     console.log(
-      `Revoked the permission of '${ref.principal}' on ${describeResource(ref.kind, ref.resource)} in ${store.where}; its scope's default applies there again. ${CACHE_NOTE}`,
+      `Revoked the permission of '${ref.principal}' on ${describeResource(ref.kind, ref.resource)} in ${store.where}; its scope's default applies there again. ${cacheNote(store)}`,
     );
     return 0;
   });
@@ -167,11 +172,11 @@ export async function permission(args: string[]): Promise<number> {
   if (action === 'help' || action === '--help' || action === '-h') return usage(0);
   if (action !== 'grant' && action !== 'revoke' && action !== 'list') {
     console.error(`cairn: permission needs grant, revoke or list${action ? `, not '${action}'` : ''}\n`);
-    return usage(2);
+    return usage(2, 'permission');
   }
   try {
     return await permissionCommand(action, rest);
   } catch (error) {
-    return reportRuleFailure(error);
+    return reportRuleFailure(error, 'permission');
   }
 }

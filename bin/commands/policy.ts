@@ -184,11 +184,11 @@ export async function policy(args: string[]): Promise<number> {
     console.error(
       `cairn: policy needs set, get, delete, audit or migrate${action ? `, not '${action}'` : ''}\n`,
     );
-    return usage(2);
+    return usage(2, 'policy');
   }
   try {
     return await policyCommand(action, rest);
   } catch (error) {
-    return reportRuleFailure(error);
+    return reportRuleFailure(error, 'policy');
   }
 }

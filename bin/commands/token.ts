@@ -136,12 +136,12 @@ export async function token(args: string[]): Promise<number> {
         return usage(0);
       default:
         console.error(`cairn: token needs create, list or revoke${action ? `, not '${action}'` : ''}\n`);
-        return usage(2);
+        return usage(2, 'token');
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof InvalidTokenRequestError) {
       console.error(`cairn: ${error.message}\n`);
-      return usage(2);
+      return usage(2, 'token');
     }
     if (error instanceof TokenAlreadyExistsError || error instanceof TokenNotFoundError) {
       console.error(`cairn: ${error.message}`);

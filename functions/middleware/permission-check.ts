@@ -33,7 +33,13 @@ import {
 } from '../../shared/auth/permissions.js';
 import type { AuthorizerContext } from '../../shared/auth/scopes.js';
 import { PermissionDeniedError } from '../../shared/errors.js';
-import { LOOKUP_FOR, namedIds, type ResourceLookups, resolveResources } from './resource-resolution.js';
+import {
+  LOOKUP_FOR,
+  namedIds,
+  type ResourceLookups,
+  requireNamed,
+  resolveResources,
+} from './resource-resolution.js';
 
 export type { ResourceLookups } from './resource-resolution.js';
 
@@ -141,6 +147,8 @@ export async function checkAccess(
   const { kind, from, needs } = route.access;
   const decision = caller.decideWithoutResource(kind, needs);
   if (decision === 'allow') return;
+  // A request that names nothing where the operation needs a resource: its 400, for every caller alike.
+  if (route.access.orElse === undefined) requireNamed(from, request);
   if (decision === 'deny') throw refusalUnresolved(caller, kind, from, request, needs);
   let resolved = await resolveResources(from, request, lookups);
   if (resolved.length === 0 && route.access.orElse !== undefined) {

@@ -19,6 +19,7 @@
  * on its id alone, so a NO_PERMISSIONS grant answers 403 whether or not the resource still exists.
  */
 
+import { missingValue } from '../../shared/api/fields.js';
 import type { ApiRequest } from '../../shared/api/request.js';
 import type { ResourceLocator } from '../../shared/api/route-kit.js';
 import { mapWithLimit } from '../../shared/concurrency.js';
@@ -194,6 +195,37 @@ function namedStrings(locator: ResourceLocator, request: ApiRequest): string[] {
       // checked, so a grant on 'café' holds for any spelling that reaches it.
       return strings(fields.name).flatMap((name) => [name, name.normalize('NFC')]);
   }
+}
+
+/**
+ * The field each single-resource locator's operations require, as their own 400 names it. Left out: lists
+ * (a search may name none), and locators whose routes carry the id in their path or read it under other
+ * names (artifact paths, traces, OTLP's header), where the operation's own refusal is the one to give.
+ */
+const REQUIRED_FIELD: Partial<Record<ResourceLocator, string>> = {
+  experiment_id: 'experiment_id',
+  experiment_name: 'experiment_name',
+  run_id: 'run_id',
+  model_id: 'model_id',
+  name: 'name',
+};
+
+/**
+ * Throws the operation's own 400 (`Missing value for required parameter 'experiment_id'`) when the request
+ * names no resource where `locator` needs one: the check answers what the operation would, rather than a
+ * 403 about "every experiment" that an admin, whom the operation answers, never sees. Only what is absent
+ * (or empty) counts; a value of the wrong type is the operation's to refuse.
+ */
+export function requireNamed(locator: ResourceLocator, request: ApiRequest): void {
+  const required = REQUIRED_FIELD[locator];
+  if (required === undefined) return;
+  const { fields, pathParameters: params } = request;
+  const given = (value: unknown) => value !== undefined && value !== null && value !== '';
+  const candidates =
+    locator === 'run_id'
+      ? [fields.run_id, fields.run_uuid]
+      : [(params as Record<string, unknown>)[required], fields[required]];
+  if (!candidates.some(given)) throw missingValue(required);
 }
 
 /**

@@ -115,7 +115,7 @@ const grantsCached = grantCache(grants);
 const principals = new DynamoPrincipalDirectory(client, config.tableName);
 const permissions = new PermissionService({
   grants,
-  principalExists: async (name) => (await principals.get(name)) !== undefined,
+  principalScope: async (name) => (await principals.get(name))?.scope,
   resources: { registered_model: registeredModelResource(registryRepo) },
   changed: invalidateGrants,
 });

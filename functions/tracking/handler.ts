@@ -64,7 +64,7 @@ const grants = new DynamoPermissionRepository(doc, config.tableName);
 const principals = new DynamoPrincipalDirectory(client, config.tableName);
 const permissionService = new PermissionService({
   grants,
-  principalExists: async (name) => (await principals.get(name)) !== undefined,
+  principalScope: async (name) => (await principals.get(name))?.scope,
   // Registered models too: the web UI lists a model's grants through this function's permissions/list.
   resources: {
     experiment: experimentResource(experiments),

@@ -74,7 +74,7 @@ export function experimentPermissionOperations(
         permission: {
           kind,
           resource: message.resource,
-          permission: permissions.levelOf(actor, kind, message.resource),
+          permission: await permissions.levelOf(actor, kind, message.resource),
         },
       });
     },

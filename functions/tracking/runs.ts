@@ -201,11 +201,14 @@ const EMPTY = {};
 
 export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEMETRY): Operations {
   return {
-    async createRun({ fields }) {
+    async createRun({ fields, caller, principal }) {
       const message = parseMessage(CreateRun, fields);
+      // A request naming no user is the caller's, as under MLflow's auth app (registered models and
+      // experiments record the token's name the same way); without auth there is nobody to name.
+      const userId = message.user_id || caller?.principal || principal || message.user_id;
       const run = await runs.create({
         experimentId: message.experiment_id,
-        userId: message.user_id,
+        userId,
         runName: message.run_name,
         startTime: message.start_time,
         tags: message.tags,

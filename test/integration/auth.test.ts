@@ -238,4 +238,20 @@ describe('cairn server --auth', () => {
     });
     expect(got.body.registered_model?.user_id).toBe('write-token');
   });
+
+  it('records the caller as a run’s user when the request names none, and keeps a named one', async () => {
+    type RunAnswer = { run?: { info: { user_id?: string } } };
+    const post = (endpoint: string, json: unknown) =>
+      api.request<RunAnswer & { experiment_id?: string }>('POST', `/api/2.0/mlflow/${endpoint}`, {
+        json,
+        headers: as('write'),
+      });
+    const experiment = await post('experiments/create', { name: 'owned-runs' });
+    const experimentId = experiment.body.experiment_id;
+    const unnamed = await post('runs/create', { experiment_id: experimentId });
+    expect(unnamed.status, unnamed.text).toBe(200);
+    expect(unnamed.body.run?.info.user_id).toBe('write-token');
+    const named = await post('runs/create', { experiment_id: experimentId, user_id: 'alice' });
+    expect(named.body.run?.info.user_id).toBe('alice');
+  });
 });

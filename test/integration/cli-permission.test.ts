@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenTokenStore, openLocalTokenStore } from '../../bin/token-stores.js';
-import { type LocalServer, startLocalServer } from '../../local/server.js';
+import { LOCAL_PERMISSION_CACHE_TTL_MS, type LocalServer, startLocalServer } from '../../local/server.js';
 import { issueToken } from '../../shared/auth/issue.js';
 import { DynamoExperimentRepository } from '../../shared/store/experiments/repository.js';
 import { deletePrincipal } from '../../shared/store/permissions/principals.js';
@@ -221,6 +221,13 @@ describe('cairn permission next to a running server with --auth', () => {
     });
     expect(created.status, created.text).toBe(200);
     const id = created.body.experiment_id as string;
+    // dana's grants are now in the server's cache: before the grant she may not read the permissions.
+    const before = await api.request(
+      'GET',
+      `/api/2.0/cairn/permissions/list?kind=experiment&resource=${id}`,
+      { headers: bearer.dana },
+    );
+    expect(before.status, before.text).toBe(403);
 
     const grant = await cairn([
       'permission',
@@ -236,6 +243,9 @@ describe('cairn permission next to a running server with --auth', () => {
     ]);
     expect(grant.code, grant.stderr).toBe(0);
     expect(grant.stdout).toContain('through the running server');
+    expect(grant.stdout).toContain('The running server applies it within 1 s');
+    // The local server's grant cache keeps entries for 1 s (not AWS's 30 s): past that, the grant holds.
+    await new Promise((resolve) => setTimeout(resolve, LOCAL_PERMISSION_CACHE_TTL_MS + 100));
 
     // dana (a read token) now manages the experiment: she may read its grants through the API.
     const listed = await api.request(

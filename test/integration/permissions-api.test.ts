@@ -7,11 +7,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenTokenStore, openLocalTokenStore } from '../../bin/token-stores.js';
 import { type LocalServer, startLocalServer } from '../../local/server.js';
 import { issueToken } from '../../shared/auth/issue.js';
 import type { Scope } from '../../shared/auth/scopes.js';
+import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { externalDynamoEndpoint, uniqueTableName } from '../helpers/dynamo.js';
 import { Api, type ApiResponse } from '../helpers/http.js';
 
@@ -286,19 +288,70 @@ describe('experiments/permissions', () => {
 
   it('lets an admin manage even where a grant says NO_PERMISSIONS', async () => {
     const id = await newExperiment();
-    // root created it, so it holds the creator's MANAGE grant there: lowered by an update.
-    const lowered = await call('root', 'PATCH', `${EXP}/update`, {
-      experiment_id: id,
-      username: 'root',
+    // root created it, so it holds the creator's MANAGE grant there: lowered behind the API's back (the
+    // API refuses to change an admin's grant, which would do nothing).
+    const doc = DynamoDBDocumentClient.from(store.client);
+    await new DynamoPermissionRepository(doc, store.tableName).put({
+      principal: 'root',
+      kind: 'experiment',
+      resource: id,
       permission: 'NO_PERMISSIONS',
     });
-    expect(lowered.status, lowered.text).toBe(200);
     const granted = await call('root', 'POST', `${EXP}/create`, {
       experiment_id: id,
       username: 'writer',
       permission: 'READ',
     });
     expect(granted.status, granted.text).toBe(200);
+  });
+
+  it("answers AuthServiceClient's user methods 404 ENDPOINT_NOT_FOUND: users are tokens here", async () => {
+    for (const [method, path, fields] of [
+      ['POST', '/api/2.0/mlflow/users/create', { username: 'carol', password: 'x' }],
+      ['GET', '/api/2.0/mlflow/users/get', { username: 'writer' }],
+      ['PATCH', '/api/2.0/mlflow/users/update-password', { username: 'writer', password: 'y' }],
+      ['PATCH', '/api/2.0/mlflow/users/update-admin', { username: 'writer', is_admin: 'true' }],
+      ['DELETE', '/api/2.0/mlflow/users/delete', { username: 'writer' }],
+    ] as const) {
+      expectError(await call('root', method, path, fields), 404, 'ENDPOINT_NOT_FOUND');
+    }
+  });
+
+  it('refuses a grant to an admin token, which holds MANAGE everywhere whatever a grant says', async () => {
+    const id = await newExperiment();
+    const name = await newModel();
+    for (const [method, path, fields] of [
+      ['POST', `${EXP}/create`, { experiment_id: id, username: 'root', permission: 'READ' }],
+      ['PATCH', `${EXP}/update`, { experiment_id: id, username: 'root', permission: 'NO_PERMISSIONS' }],
+      ['POST', `${MODEL}/create`, { name, username: 'root', permission: 'NO_PERMISSIONS' }],
+    ] as const) {
+      expectError(
+        await call('root', method, path, fields),
+        400,
+        'INVALID_PARAMETER_VALUE',
+        "'username'",
+        'admin token',
+      );
+    }
+    // Nothing changed: root still holds only its creator's MANAGE, and MANAGE is what it is answered.
+    const listed = await call('root', 'GET', `${CAIRN}/list`, { kind: 'experiment', resource: id });
+    expect(listed.body.permissions).toEqual([{ principal: 'root', username: 'root', permission: 'MANAGE' }]);
+  });
+
+  it("answers the operation's 400 to every caller when the fields are in the query, not the body", async () => {
+    const id = await newExperiment();
+    const query = new URLSearchParams({ experiment_id: id, username: 'reader' });
+    for (const as of ['writer', 'reader', 'root']) {
+      const answer = await api.request('DELETE', `${EXP}/delete?${query}`, {
+        headers: { authorization: bearer[as] as string },
+      });
+      expectError(
+        answer,
+        400,
+        'INVALID_PARAMETER_VALUE',
+        "Missing value for required parameter 'experiment_id'",
+      );
+    }
   });
 
   it('grants to a token only while it exists: a revoked token is no principal', async () => {
@@ -448,6 +501,21 @@ describe('Cairn permission reads', () => {
     expect(fresh.status, fresh.text).toBe(200);
     // A new experiment holds its creator's grant alone.
     expect(fresh.body.permissions).toEqual([{ principal: 'root', username: 'root', permission: 'MANAGE' }]);
+  });
+
+  it('answers RESOURCE_DOES_NOT_EXIST for the level on an experiment or model that does not exist', async () => {
+    expectError(
+      await call('writer', 'GET', `${CAIRN}/mine`, { kind: 'experiment', resource: '424242' }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+      'No Experiment with id=424242 exists',
+    );
+    expectError(
+      await call('reader', 'GET', `${CAIRN}/mine`, { kind: 'registered_model', resource: 'no-such-model' }),
+      404,
+      'RESOURCE_DOES_NOT_EXIST',
+      'no-such-model',
+    );
   });
 
   it('refuses an unknown kind and a missing resource, naming the field', async () => {

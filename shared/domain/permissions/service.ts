@@ -18,7 +18,7 @@ import {
   RESOURCE_KINDS,
   type ResourceKind,
 } from '../../auth/permissions.js';
-import { SCOPES } from '../../auth/scopes.js';
+import { SCOPES, type Scope } from '../../auth/scopes.js';
 import {
   InvalidParameterValueError,
   PermissionDeniedError,
@@ -45,8 +45,11 @@ export interface GrantRef {
 
 export interface PermissionServiceDeps {
   grants: PermissionRepository;
-  /** Whether a token of that name exists (a grant names a principal, never a guess). */
-  principalExists(name: string): Promise<boolean>;
+  /**
+   * The scope of the token of that name, undefined when there is none (a grant names a principal, never
+   * a guess; and an admin token's grant would do nothing).
+   */
+  principalScope(name: string): Promise<Scope | undefined>;
   /**
    * Per kind: the resource's key for grants (an experiment's id, a registered model's stored name), or
    * undefined when there is no such resource. May throw INVALID_PARAMETER_VALUE for a malformed id.
@@ -134,9 +137,14 @@ export const SCOPE_DEFAULTS: Readonly<Record<(typeof SCOPES)[number], Permission
 export class PermissionService {
   constructor(private readonly deps: PermissionServiceDeps) {}
 
-  /** The actor's level on a resource; an unrestricted actor holds MANAGE everywhere. */
-  levelOf(actor: Actor, kind: ResourceKind, raw: string): PermissionLevel {
+  /**
+   * The actor's level on a resource; an unrestricted actor holds MANAGE everywhere. A resource that does
+   * not exist is RESOURCE_DOES_NOT_EXIST: a level on nothing (the scope default) would tell the UI it may
+   * act there.
+   */
+  async levelOf(actor: Actor, kind: ResourceKind, raw: string): Promise<PermissionLevel> {
     const resource = resourceKey(kind, raw, 'resource');
+    if ((await this.resolve(kind, resource)) === undefined) throw resourceNotFound(kind, resource);
     return actor ? actor.levelOn(kind, resource) : 'MANAGE';
   }
 
@@ -196,6 +204,7 @@ export class PermissionService {
     const ref = keyed(given);
     this.requireManage(actor, ref.kind, ref.resource);
     const level = parsePermission(permission);
+    if ((await this.deps.principalScope(ref.principal)) === 'admin') throw adminGrant(ref.principal);
     const grant: Grant = { ...ref, permission: level };
     try {
       await this.deps.grants.update(grant);
@@ -237,7 +246,7 @@ export class PermissionService {
   /** Every grant one principal holds (`cairn permission list --user`; operators only). */
   async grantsOf(principal: string): Promise<Grant[]> {
     const grants = await this.deps.grants.grantsOf(principal);
-    if (grants.length === 0 && !(await this.deps.principalExists(principal))) {
+    if (grants.length === 0 && (await this.deps.principalScope(principal)) === undefined) {
       throw principalNotFound(principal);
     }
     return grants.sort((a, b) => compare(a.kind, b.kind) || compare(a.resource, b.resource));
@@ -259,7 +268,9 @@ export class PermissionService {
     if (ref.principal === '') {
       throw new InvalidParameterValueError("Missing value for required parameter 'username'.");
     }
-    if (!(await this.deps.principalExists(ref.principal))) throw principalNotFound(ref.principal);
+    const scope = await this.deps.principalScope(ref.principal);
+    if (scope === undefined) throw principalNotFound(ref.principal);
+    if (scope === 'admin') throw adminGrant(ref.principal);
     const resource = await this.resolve(ref.kind, ref.resource);
     if (resource === undefined) throw resourceNotFound(ref.kind, ref.resource);
     if (Buffer.byteLength(resource) > MAX_RESOURCE_BYTES) {
@@ -275,6 +286,13 @@ export class PermissionService {
 function principalNotFound(name: string): ResourceDoesNotExistError {
   return new ResourceDoesNotExistError(
     `User with username=${name} not found: no API token has that name (a token's name is its user name).`,
+  );
+}
+
+/** An admin token holds MANAGE everywhere whatever a grant says: its grant would be accepted and ignored. */
+function adminGrant(name: string): InvalidParameterValueError {
+  return new InvalidParameterValueError(
+    `Invalid value '${name}' for parameter 'username': '${name}' is an admin token, which holds MANAGE on every resource whatever a grant says; grant to a read or write token instead.`,
   );
 }
 

@@ -11,6 +11,7 @@ import {
   PERMISSION_LEVELS,
   type ResourceKind,
 } from '../../../shared/auth/permissions.js';
+import type { Scope } from '../../../shared/auth/scopes.js';
 import {
   PermissionService,
   parsePermission,
@@ -24,6 +25,13 @@ import {
   MAX_RESOURCE_BYTES,
   type PermissionRepository,
 } from '../../../shared/store/permissions/repository.js';
+
+const SCOPES_BY_NAME: Record<string, Scope> = {
+  alice: 'write',
+  bob: 'read',
+  root: 'write',
+  admin: 'admin',
+};
 
 /** Grants in a map, with the repository's create/update/delete conditions. */
 class MemoryGrants implements PermissionRepository {
@@ -64,7 +72,7 @@ function setup() {
   const changed: string[] = [];
   const service = new PermissionService({
     grants,
-    principalExists: async (name) => ['alice', 'bob', 'root'].includes(name),
+    principalScope: async (name) => SCOPES_BY_NAME[name],
     resources: {
       experiment: async (id) => (['0', '7'].includes(id) ? id : undefined),
       registered_model: async (name) => (name === 'fraud' || name.startsWith('long') ? name : undefined),
@@ -184,6 +192,28 @@ describe('PermissionService', () => {
     expect((await grants.get('bob', 'experiment', '7'))?.permission).toBe('MANAGE');
   });
 
+  it('refuses a grant to an admin token, which holds MANAGE whatever a grant says, and writes nothing', async () => {
+    const { service, grants, changed } = setup();
+    const admin = { kind: 'experiment' as const, resource: '7', principal: 'admin' };
+    for (const attempt of [
+      service.create(undefined, admin, 'READ'),
+      service.put(undefined, admin, 'NO_PERMISSIONS'),
+    ]) {
+      const error = await refusal(attempt);
+      expect(error.errorCode).toBe('INVALID_PARAMETER_VALUE');
+      expect(error.message).toContain("'username'");
+      expect(error.message).toContain('admin token');
+    }
+    // One left from before the refusal can still be removed, never changed.
+    await grants.put({ ...admin, permission: 'READ' });
+    expect((await refusal(service.update(undefined, admin, 'EDIT'))).errorCode).toBe(
+      'INVALID_PARAMETER_VALUE',
+    );
+    expect((await grants.get('admin', 'experiment', '7'))?.permission).toBe('READ');
+    expect(changed).toEqual([]);
+    await service.delete(undefined, admin);
+  });
+
   it('reads, changes and removes grants left by a revoked token or a purged resource', async () => {
     const { service, grants } = setup();
     await grants.put({ principal: 'gone', kind: 'experiment', resource: '55', permission: 'EDIT' });
@@ -201,12 +231,19 @@ describe('PermissionService', () => {
     expect(await service.grantsOf('alice')).toEqual([]);
   });
 
-  it('answers the actor’s own level, MANAGE for an unrestricted one', () => {
+  it('answers the actor’s own level, MANAGE for an unrestricted one, and no level on nothing', async () => {
     const { service } = setup();
     const caller = writer([{ principal: 'alice', kind: 'experiment', resource: '7', permission: 'READ' }]);
-    expect(service.levelOf(caller, 'experiment', '07')).toBe('READ');
-    expect(service.levelOf(caller, 'experiment', '0')).toBe('EDIT');
-    expect(service.levelOf(undefined, 'registered_model', 'x')).toBe('MANAGE');
+    expect(await service.levelOf(caller, 'experiment', '07')).toBe('READ');
+    expect(await service.levelOf(caller, 'experiment', '0')).toBe('EDIT');
+    expect(await service.levelOf(undefined, 'registered_model', 'fraud')).toBe('MANAGE');
+    // Not the scope default (EDIT) for an experiment that does not exist: the UI would offer actions.
+    const missing = await refusal(service.levelOf(caller, 'experiment', '2'));
+    expect(missing.errorCode).toBe('RESOURCE_DOES_NOT_EXIST');
+    expect(missing.message).toContain('No Experiment with id=2 exists');
+    expect((await refusal(service.levelOf(undefined, 'registered_model', 'x'))).errorCode).toBe(
+      'RESOURCE_DOES_NOT_EXIST',
+    );
   });
 });
 

@@ -248,17 +248,19 @@ describe('checkAccess', () => {
       { kind: 'experiment', resource: 'X', permission: 'NO_PERMISSIONS' },
     ]);
     const found = lookups();
-    await checkAccess(LOG_METRIC, request({ caller: writerHideX, fields: {} }), found);
+    await expect(
+      checkAccess(LOG_METRIC, request({ caller: writerHideX, fields: {} }), found),
+    ).rejects.toThrow("Missing value for required parameter 'run_id'");
     await checkAccess(
       LOG_METRIC,
       request({ caller: writerHideX, fields: { run_id: 'not a run id!' } }),
       found,
     );
     expect(found.calls).toEqual([]);
-    // Naming nothing is decided by the scope: an EDIT grant on X does not let a read token write.
+    // Naming nothing never lets a request through: an EDIT grant on X does not let a read token write.
     const editX = caller('read', [{ kind: 'experiment', resource: 'X', permission: 'EDIT' }]);
     await expect(checkAccess(LOG_METRIC, request({ caller: editX, fields: {} }), found)).rejects.toThrow(
-      PermissionDeniedError,
+      InvalidParameterValueError,
     );
     // A malformed id is the operation's to refuse (400), whoever asks.
     await checkAccess(LOG_METRIC, request({ caller: editX, fields: { run_id: 'not a run id!' } }), found);
@@ -273,6 +275,60 @@ describe('checkAccess', () => {
     await expect(
       checkAccess(byName, request({ caller: hideX, fields: { experiment_name: 'named-x' } }), found),
     ).rejects.toThrow("experiment 'X' (named 'named-x')");
+  });
+
+  it("answers a request that names no resource with the operation's 400, whoever asks", async () => {
+    // The fields in the query instead of the JSON body: an admin got the operation's 400, others a 403
+    // about "every experiment".
+    const deleteGrant = route('DELETE /api/2.0/mlflow/experiments/permissions/delete');
+    for (const who of [
+      caller('write'),
+      caller('read'),
+      caller('write', [{ kind: 'experiment', resource: '4', permission: 'MANAGE' }]),
+    ]) {
+      await expect(
+        checkAccess(deleteGrant, request({ caller: who, fields: { username: 'bob' } }), lookups()),
+      ).rejects.toThrow(
+        new InvalidParameterValueError(
+          "Missing value for required parameter 'experiment_id'. See the API docs for more information about request parameters.",
+        ),
+      );
+    }
+    // An admin is let through to the operation, which answers the same 400 itself.
+    await checkAccess(deleteGrant, request({ caller: caller('admin'), fields: {} }), lookups());
+    // Registered models, by name; an empty value is none.
+    const deleteModel = route('DELETE /api/2.0/mlflow/registered-models/delete');
+    await expect(
+      checkAccess(deleteModel, request({ caller: caller('write'), fields: { name: '' } }), lookups()),
+    ).rejects.toThrow("Missing value for required parameter 'name'");
+    // run_uuid names a run as well as run_id does.
+    const found = lookups();
+    await expect(
+      checkAccess(LOG_METRIC, request({ caller: caller('read'), fields: { run_uuid: 'run-x' } }), found),
+    ).rejects.toThrow(PermissionDeniedError);
+    // runs/create keeps its default experiment: naming none is checked on Default (0).
+    const createRun = route('POST /api/2.0/mlflow/runs/create');
+    await checkAccess(createRun, request({ caller: caller('write'), fields: {} }), lookups());
+    await expect(
+      checkAccess(
+        createRun,
+        request({
+          caller: caller('write', [{ kind: 'experiment', resource: '0', permission: 'READ' }]),
+          fields: {},
+        }),
+        lookups(),
+      ),
+    ).rejects.toThrow("experiment '0'");
+    // A list may name none (the operation decides what that means): the scope still decides it.
+    const runStats = route('GET /api/2.0/cairn/experiments/run-stats');
+    await checkAccess(
+      runStats,
+      request({
+        caller: caller('read', [{ kind: 'experiment', resource: '4', permission: 'NO_PERMISSIONS' }]),
+        fields: {},
+      }),
+      lookups(),
+    );
   });
 
   it('reads an experiment id as the services do: a grant on 7 holds for "07" and " +7"', async () => {

@@ -7,7 +7,9 @@
 import { useId, useState } from 'preact/hooks';
 import { permissionsApi } from '../lib/api-permissions.js';
 import { useLoad } from '../lib/hooks.js';
+import { selfLoweringWarning } from '../lib/messages.js';
 import { grantProblem, grantRows, LEVELS, type Level, type ResourceKind } from '../lib/permissions.js';
+import { useSession } from '../lib/session.js';
 import { useAction } from '../registry/parts.js';
 import { ErrorBox, Loading } from './common.js';
 import './permissions.css';
@@ -50,6 +52,7 @@ export function PermissionsPanel(props: {
 }) {
   const { kind, resource } = props;
   const noun = KIND_NOUN[kind];
+  const session = useSession();
   const loaded = useLoad((signal) => permissionsApi.list(kind, resource, signal), [kind, resource]);
   const rows = grantRows(loaded.data?.permissions);
   const [user, setUser] = useState('');
@@ -95,6 +98,11 @@ export function PermissionsPanel(props: {
                     disabled={changing.busy}
                     onChange={async (next) => {
                       if (next === row.level) return;
+                      const warning = selfLoweringWarning(session, row.user, next, noun);
+                      if (warning && !window.confirm(warning)) {
+                        setAttempts((count) => count + 1);
+                        return;
+                      }
                       await changing.run(() => permissionsApi.change(kind, resource, row.user, next));
                       setAttempts((count) => count + 1);
                       loaded.reload();
@@ -108,7 +116,10 @@ export function PermissionsPanel(props: {
                     class="link-button danger"
                     disabled={changing.busy}
                     onClick={async () => {
-                      if (!window.confirm(`Revoke ${row.user}'s ${row.level} on this ${noun}?`)) return;
+                      const question =
+                        selfLoweringWarning(session, row.user, undefined, noun) ??
+                        `Revoke ${row.user}'s ${row.level} on this ${noun}?`;
+                      if (!window.confirm(question)) return;
                       await changing.run(() => permissionsApi.revoke(kind, resource, row.user));
                       loaded.reload();
                       props.onChanged?.(row.user);
@@ -138,6 +149,8 @@ export function PermissionsPanel(props: {
           if (found) return;
           // A user who already holds a grant here gets it changed: MLflow's create refuses a second one.
           const existing = rows.some((row) => row.user === name);
+          const warning = existing ? selfLoweringWarning(session, name, level, noun) : undefined;
+          if (warning && !window.confirm(warning)) return;
           const ok = await adding.run(() =>
             existing
               ? permissionsApi.change(kind, resource, name, level)

@@ -250,6 +250,7 @@ export function ExperimentsPage() {
           label="New name"
           initial={dialog.experiment.name}
           submitLabel="Rename"
+          action="rename this experiment"
           onClose={closeAndReload}
           onSubmit={(name) => api.renameExperiment(dialog.experiment.experiment_id, name).then(() => {})}
         />

@@ -4,6 +4,7 @@ import { ErrorBox, Link, Loading, navigate, PageHeader } from '../components/com
 import { api, type RegisteredModel } from '../lib/api.js';
 import { formatTime, nameFilter } from '../lib/format.js';
 import { useLoad, useStored } from '../lib/hooks.js';
+import { emptyModelsMessage } from '../lib/messages.js';
 import { useSession } from '../lib/session.js';
 import { registryApi } from '../registry/api-registry.js';
 import { latestPerStage, sortedAliases } from '../registry/logic.js';
@@ -208,11 +209,7 @@ export function ModelsPage() {
       </form>
       {loaded.error && <ErrorBox error={loaded.error} onRetry={loaded.reload} />}
       {loaded.loading && !loaded.data && <Loading />}
-      {loaded.data && models.length === 0 && (
-        <p class="muted">
-          {query ? `No model name contains “${query.trim()}”.` : 'No registered models yet.'}
-        </p>
-      )}
+      {loaded.data && models.length === 0 && <p class="muted">{emptyModelsMessage(query, session)}</p>}
       {models.length > 0 && (
         <table class="grid">
           <caption class="visually-hidden">Registered models</caption>

@@ -5,6 +5,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ErrorBox } from '../components/common.js';
+import { type ActionFailure, actionFailure } from '../lib/messages.js';
 
 export function Modal(props: { title: string; onClose: () => void; children: ComponentChildren }) {
   const ref = useRef<HTMLDialogElement>(null);
@@ -75,10 +76,12 @@ export function NameDialog(props: {
   submitLabel: string;
   onSubmit: (value: string) => Promise<void>;
   onClose: () => void;
+  /** What the action is, for a refusal: "rename this experiment". */
+  action?: string;
 }) {
   const [value, setValue] = useState(props.initial ?? '');
   const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
+  const [error, setError] = useState<ActionFailure>();
   const inputId = useId();
   const errorId = useId();
   return (
@@ -93,7 +96,7 @@ export function NameDialog(props: {
             await props.onSubmit(value);
             props.onClose();
           } catch (caught) {
-            setError(caught instanceof Error ? caught.message : String(caught));
+            setError(actionFailure(caught, props.action ?? props.submitLabel.toLowerCase()));
             setBusy(false);
           }
         }}
@@ -109,7 +112,8 @@ export function NameDialog(props: {
         />
         {error && (
           <p id={errorId} class="error-text" role="alert">
-            {error}
+            {error.text}
+            {error.detail && <span class="muted small error-detail"> ({error.detail})</span>}
           </p>
         )}
         <div class="modal-actions">
