@@ -81,11 +81,13 @@ export function registryOperations(
   return {
     async createRegisteredModel({ fields, caller, principal }) {
       const message = parseMessage(CreateModel, fields);
-      // The creator (MLflow's user_id) also gets MANAGE on the model (issue 16).
+      // The creator (MLflow's user_id) also gets MANAGE on the model (issue 16), unless an admin, who holds
+      // MANAGE everywhere already (a grant to an admin is refused as meaningless).
       const creator = caller?.principal ?? principal;
       const created = await registry.createModel({
         name: message.name,
         ...(creator ? { userId: creator } : {}),
+        ...(caller?.isAdmin ? { grantCreator: false } : {}),
         tags: message.tags,
         ...(message.description === undefined ? {} : { description: message.description }),
       });

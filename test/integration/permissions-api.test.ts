@@ -288,8 +288,8 @@ describe('experiments/permissions', () => {
 
   it('lets an admin manage even where a grant says NO_PERMISSIONS', async () => {
     const id = await newExperiment();
-    // root created it, so it holds the creator's MANAGE grant there: lowered behind the API's back (the
-    // API refuses to change an admin's grant, which would do nothing).
+    // A NO_PERMISSIONS grant to root (an admin) written behind the API's back, which refuses to grant to
+    // an admin: such a grant, left from before, changes nothing.
     const doc = DynamoDBDocumentClient.from(store.client);
     await new DynamoPermissionRepository(doc, store.tableName).put({
       principal: 'root',
@@ -333,9 +333,9 @@ describe('experiments/permissions', () => {
         'admin token',
       );
     }
-    // Nothing changed: root still holds only its creator's MANAGE, and MANAGE is what it is answered.
+    // Nothing was written: root, an admin, holds no grant there (not even a creator's) and is answered MANAGE.
     const listed = await call('root', 'GET', `${CAIRN}/list`, { kind: 'experiment', resource: id });
-    expect(listed.body.permissions).toEqual([{ principal: 'root', username: 'root', permission: 'MANAGE' }]);
+    expect(listed.body.permissions).toEqual([]);
   });
 
   it("answers the operation's 400 to every caller when the fields are in the query, not the body", async () => {
@@ -479,8 +479,6 @@ describe('Cairn permission reads', () => {
     expect(listed.status, listed.text).toBe(200);
     expect(listed.body.permissions).toEqual([
       { principal: 'reader', username: 'reader', permission: 'USE' },
-      // The creator's grant (issue 16).
-      { principal: 'root', username: 'root', permission: 'MANAGE' },
       { principal: 'writer', username: 'writer', permission: 'MANAGE' },
     ]);
     expect(listed.body.defaults).toEqual({ read: 'READ', write: 'EDIT', admin: 'MANAGE' });
@@ -499,8 +497,8 @@ describe('Cairn permission reads', () => {
     const id = await newExperiment();
     const fresh = await call('root', 'GET', `${CAIRN}/list`, { kind: 'experiment', resource: id });
     expect(fresh.status, fresh.text).toBe(200);
-    // A new experiment holds its creator's grant alone.
-    expect(fresh.body.permissions).toEqual([{ principal: 'root', username: 'root', permission: 'MANAGE' }]);
+    // A new experiment made by an admin holds no grant (the admin holds MANAGE everywhere).
+    expect(fresh.body.permissions).toEqual([]);
   });
 
   it('answers RESOURCE_DOES_NOT_EXIST for the level on an experiment or model that does not exist', async () => {

@@ -260,10 +260,10 @@ describe('grants following their resources', () => {
     await ok(call('alice', 'DELETE', `${MLFLOW}/registered-models/delete`, { name: 'ps-fraud-2' }));
     expect(await perm.grants.grantsOn('registered_model', 'ps-fraud-2')).toEqual([]);
     // A new model of the old name starts with its creator's grant only.
-    await ok(call('root', 'POST', `${MLFLOW}/registered-models/create`, { name: 'ps-fraud-2' }));
+    await ok(call('alice', 'POST', `${MLFLOW}/registered-models/create`, { name: 'ps-fraud-2' }));
     expect(
       (await perm.grants.grantsOn('registered_model', 'ps-fraud-2')).map((grant) => grant.principal),
-    ).toEqual(['root']);
+    ).toEqual(['alice']);
   });
 
   it('keeps a deleted experiment’s grants (it can be restored) and drops them when it is purged', async () => {

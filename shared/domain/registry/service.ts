@@ -96,11 +96,13 @@ export class RegistryService {
     tags: { key: string; value: string }[];
     /** The authenticated principal creating the model (MLflow's user_id); unset without auth. */
     userId?: string;
+    /** False when the creator needs no MANAGE grant (an admin holds it everywhere); default true. */
+    grantCreator?: boolean;
   }): Promise<ModelView> {
     const name = canonicalModelName('name', input.name);
     const tags = registryTagMap(input.tags);
     validateDescription(input.description);
-    const creator = input.userId;
+    const creator = input.grantCreator === false ? undefined : input.userId;
     let granted = false;
     try {
       const model = await this.repo.createModel({
@@ -108,7 +110,7 @@ export class RegistryService {
         ...(input.description ? { description: input.description } : {}),
         tags,
         now: this.clock(),
-        ...(creator ? { userId: creator } : {}),
+        ...(input.userId ? { userId: input.userId } : {}),
         // The name is ours and nobody can find the model yet: grants left on the name by an interrupted
         // rename or delete go first, then the creator's MANAGE (issue 16). A failure here fails the create
         // with nothing created, so the client's retry simply creates it again.
