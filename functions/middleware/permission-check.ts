@@ -142,7 +142,18 @@ export async function checkAccess(
   const decision = caller.decideWithoutResource(kind, needs);
   if (decision === 'allow') return;
   if (decision === 'deny') throw refusalUnresolved(caller, kind, from, request, needs);
-  for (const { resource, via } of await resolveResources(from, request, lookups)) {
+  let resolved = await resolveResources(from, request, lookups);
+  if (resolved.length === 0 && route.access.orElse !== undefined) {
+    resolved = [{ resource: route.access.orElse, via: 'the one used when the request names none' }];
+  }
+  if (resolved.length === 0 && namedIds(from, request).ids.length === 0) {
+    // The request names no resource (the operation refuses it, or acts where the request cannot say): a
+    // grant elsewhere must not let it through an empty loop, so the scope decides. Ids that are named but
+    // not placed (malformed: the operation's own 400; unknown in a list: left out) touch nothing.
+    if (levelAllows(defaultLevel(caller.scope), needs)) return;
+    throw refusalUnresolved(caller, kind, from, request, needs);
+  }
+  for (const { resource, via } of resolved) {
     const held = caller.levelOn(kind, resource);
     if (!levelAllows(held, needs)) {
       const target = `${KIND_NOUN[kind]} '${resource}'${via ? ` (${via})` : ''}`;

@@ -4,8 +4,8 @@
  * - `namedIds` reads what the request itself names (fields, path parameters, a header): no I/O.
  * - `resolveResources` turns run, logged model and trace ids and experiment names into experiment ids
  *   through the function's lookups; only the check's `resolve` case gets here (a grant makes the answer
- *   depend on which experiment), and a run's, logged model's or trace's experiment never changes, so
- *   those answers are kept per container (`cachedLookups`).
+ *   depend on which experiment), and a run's or logged model's experiment never changes, so those
+ *   answers are kept per container (`cachedLookups`); a trace's are not (see there).
  *
  * Every place an operation may read an id from is read here, and each id found is checked: a request that
  * names run A in `run_id` and run B in `run_uuid` is checked on both, never on one and served on the other.
@@ -78,9 +78,14 @@ const NOUN: Record<ResourceLocator, string> = {
   name: 'registered model',
 };
 
-/** The non-empty strings of a field: a JSON string or list of strings, or a repeated query parameter. */
+/**
+ * The non-empty strings of a field: a JSON string or list of strings, or a repeated query parameter. A
+ * JSON integer counts as its decimal string (`"experiment_id": 1` is experiment '1' to the operations
+ * that accept it): dropping it would leave the route unchecked.
+ */
 function strings(value: unknown): string[] {
   if (typeof value === 'string') return value === '' ? [] : [value];
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? [String(value)] : [];
   if (Array.isArray(value)) return value.flatMap((item) => (typeof item === 'string' ? strings(item) : []));
   return [];
 }
@@ -256,9 +261,9 @@ function requireLookup<K extends keyof ResourceLookups>(
 }
 
 /**
- * A lookup that answers ids it has answered before from memory: a run's, logged model's or trace's
- * experiment is set when it is created and never changes, so an answer stays true (a deleted owner's id is
- * never reused). Ids that named nothing are not kept (one may be created next). Bounded; oldest first out.
+ * A lookup that answers ids it has answered before from memory: a run's or logged model's experiment is
+ * set when it is created and never changes, so an answer stays true (the server makes these ids and never
+ * reuses one; not so trace ids, see cachedLookups). Ids that named nothing are not kept (one may be created next). Bounded; oldest first out.
  */
 export function cachedOwnerLookup(lookup: OwnerLookup, capacity = 10_000): OwnerLookup {
   const known = new Map<string, string>();
@@ -284,10 +289,15 @@ export function cachedOwnerLookup(lookup: OwnerLookup, capacity = 10_000): Owner
   };
 }
 
-/** `lookups` with the owner lookups cached per container (experiment names are not: renames move them). */
+/**
+ * `lookups` with the run and logged model owner lookups cached per container: the server makes those ids
+ * and never reuses one. Not experiment names (renames move them) and not trace ids: clients choose a
+ * trace's id and traces expire, so an id may come back in another experiment, and a cached answer would
+ * check it against the old one for the container's life.
+ */
 export function cachedLookups(lookups: ResourceLookups, capacity?: number): ResourceLookups {
   const cached: ResourceLookups = { ...lookups };
-  for (const name of ['runExperiments', 'loggedModelExperiments', 'traceExperiments'] as const) {
+  for (const name of ['runExperiments', 'loggedModelExperiments'] as const) {
     const lookup = lookups[name];
     if (lookup) cached[name] = cachedOwnerLookup(lookup, capacity);
   }

@@ -187,6 +187,7 @@ export function registryOperations(
       const created = await registry.createVersion({
         // The route needs EDIT on the model; the files it will serve need READ where they come from.
         mayRead: (kind, resource) => requireLevel(request, kind, resource, 'READ'),
+        mayEdit: (kind, resource) => requireLevel(request, kind, resource, 'EDIT'),
         name: message.name,
         ...(principal ? { userId: principal } : {}),
         source: message.source,

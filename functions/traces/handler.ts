@@ -73,7 +73,7 @@ const traces = new TraceService({
   spans: new S3SpanStore(createS3Client(config, capture), config.artifactBucket, config.artifactKeyPrefix),
   experimentArtifactLocation,
   activeExperimentArtifactLocation,
-  runExists: async (runId) => (await runs.get(runId)) !== undefined,
+  runExperiment: async (runId) => (await runs.get(runId))?.experimentId,
   retentionDays: config.traceRetentionDays,
 });
 

@@ -7,6 +7,7 @@ import type { TraceService } from '../../shared/domain/traces/service.js';
 import { TRACE_DATA_FILE } from '../../shared/domain/traces/v2.js';
 import { InvalidParameterValueError } from '../../shared/errors.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
+import { requireLevel } from '../middleware/permission-check.js';
 
 function pathParameter(request: ApiRequest, name: string): string {
   const value = request.pathParameters[name];
@@ -105,7 +106,9 @@ export function traceOperations(traces: TraceService): Operations {
         ),
       ),
     linkTracesToRun: async (request) => {
-      await traces.linkToRun(request.fields);
+      await traces.linkToRun(request.fields, (kind, resource) =>
+        requireLevel(request, kind, resource, 'READ'),
+      );
       return jsonResponse({});
     },
     createAssessment: async (request) =>

@@ -22,6 +22,7 @@ import type { RunService } from '../../shared/domain/runs/service.js';
 import { InvalidParameterValueError } from '../../shared/errors.js';
 import { jsonResponse, type Operations } from '../middleware/http-handler.js';
 import { NO_TELEMETRY, type Telemetry } from '../middleware/observability.js';
+import { requireLevel } from '../middleware/permission-check.js';
 import { searchAnswer, searchSerializer } from './search-answer.js';
 
 const RUN_STATUSES = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'] as const;
@@ -408,8 +409,8 @@ export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEME
       return searchAnswer('runs', page.runs.map(serializer.json), page.nextPageToken);
     },
 
-    async logInputs({ fields }) {
-      const message = parseMessage(LogInputs, fields);
+    async logInputs(request) {
+      const message = parseMessage(LogInputs, request.fields);
       const datasets: DatasetInput[] = message.datasets.map(({ tags, dataset }) => ({
         name: dataset.name,
         digest: dataset.digest,
@@ -423,15 +424,17 @@ export function runOperations(runs: RunService, telemetry: Telemetry = NO_TELEME
         message.run_id,
         datasets,
         message.models.map((model) => model.model_id),
+        (kind, resource) => requireLevel(request, kind, resource, 'READ'),
       );
       return jsonResponse(EMPTY);
     },
 
-    async logOutputs({ fields }) {
-      const message = parseMessage(LogOutputs, fields);
+    async logOutputs(request) {
+      const message = parseMessage(LogOutputs, request.fields);
       await runs.logOutputs(
         message.run_id,
         message.models.map((model) => ({ modelId: model.model_id, step: model.step })),
+        (kind, resource) => requireLevel(request, kind, resource, 'READ'),
       );
       return jsonResponse(EMPTY);
     },

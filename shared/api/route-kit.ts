@@ -57,6 +57,12 @@ export interface Access {
   kind: ResourceKind;
   from: ResourceLocator;
   needs: PermissionLevel;
+  /**
+   * The resource the operation uses when the request names none (runs/create without an experiment_id
+   * writes into the Default experiment, '0'): checked in its place, so an omitted id is not a way around
+   * a grant on it.
+   */
+  orElse?: string;
 }
 
 /** `access` on an experiment (directly, or through the run, logged model, trace or artifact path named). */

@@ -1,4 +1,6 @@
 /** The tracking function's routes: health and version, experiments, runs, metrics, run search, logged models. */
+
+import { DEFAULT_EXPERIMENT_ID } from '../domain/ids.js';
 import {
   cairn,
   filtering,
@@ -61,7 +63,10 @@ export const TRACKING_ROUTE_SPECS: readonly RouteSpec[] = [
   // with the run writes, RUN_SHARDS small items per experiment, never a listing of runs.
   guarded(cairn('getExperimentRunStats', 'GET', '/experiments/run-stats', 'read'), read('experiment_ids')),
 
-  guarded(mlflow('createRun', 'POST', '/runs/create', 'write'), edit('experiment_id')),
+  guarded(mlflow('createRun', 'POST', '/runs/create', 'write'), {
+    ...edit('experiment_id'),
+    orElse: DEFAULT_EXPERIMENT_ID,
+  }),
   guarded(mlflow('getRun', 'GET', '/runs/get', 'read'), read('run_id')),
   guarded(mlflow('updateRun', 'POST', '/runs/update', 'write'), edit('run_id')),
   guarded(mlflow('deleteRun', 'POST', '/runs/delete', 'write'), edit('run_id')),

@@ -12,6 +12,8 @@ import { isConditionFailure } from './items.js';
 import type { ItemKey } from './keys.js';
 
 export const CLAIM_TAKEOVER_MS = 60_000;
+const MAX_PARTITION_KEY_BYTES = 2048;
+const MAX_SORT_KEY_BYTES = 1024;
 
 export interface NameClaimsOptions {
   doc: DynamoDBDocumentClient;
@@ -39,9 +41,11 @@ export class NameClaims {
   /** The claim on `name`, strongly consistent, or undefined when nobody claims it. */
   async get(name: string): Promise<NameClaim | undefined> {
     const { doc, tableName, key, idAttribute } = this.options;
-    const { Item } = await doc.send(
-      new GetCommand({ TableName: tableName, Key: key(name), ConsistentRead: true }),
-    );
+    const Key = key(name);
+    // A key DynamoDB would refuse (a 500) names nothing: no claim that long could have been written.
+    if (Buffer.byteLength(Key.pk) > MAX_PARTITION_KEY_BYTES || Buffer.byteLength(Key.sk) > MAX_SORT_KEY_BYTES)
+      return undefined;
+    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key, ConsistentRead: true }));
     return Item ? { id: String(Item[idAttribute]), claimedAt: Number(Item.claimed_at) } : undefined;
   }
 

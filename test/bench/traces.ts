@@ -58,7 +58,7 @@ async function main() {
         cache.set(id, location);
         return location;
       },
-      runExists: async () => true,
+      runExperiment: async () => '0',
       retentionDays: 30,
     });
     const experimentId = await experiments.create({ name: 'bench-traces', tags: [] });

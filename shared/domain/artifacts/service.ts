@@ -11,9 +11,9 @@ import { createHash } from 'node:crypto';
 import { InvalidParameterValueError, MlflowError, ResourceDoesNotExistError } from '../../errors.js';
 import { isLoggedModelId, validateRunId } from '../ids.js';
 import type { LoggedModelStatus } from '../logged-models/model.js';
-import { parseVersion } from '../registry/rules.js';
+import { parseVersion, REGISTRY_LIMITS } from '../registry/rules.js';
 import { locateSource } from '../registry/sources.js';
-import { findByName } from '../rules.js';
+import { findByName, validateMaxLength } from '../rules.js';
 import { attachmentDisposition, guessMimeType } from './mime.js';
 import type {
   ArtifactLoggedModel,
@@ -266,6 +266,7 @@ export class ArtifactService {
     if (!this.registry) throw new Error('model-versions/get-artifact needs the registry');
     const { versions, artifactRoot } = this.registry;
     if (name === '') throw new InvalidParameterValueError("Missing value for required parameter 'name'.");
+    validateMaxLength('name', name, REGISTRY_LIMITS.modelName);
     const number = parseVersion('version', rawVersion);
     const relative = canonicalArtifactPath(rawPath, 'path');
     const modelId = await findByName(name, (candidate) => versions.modelId(candidate));

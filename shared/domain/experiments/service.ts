@@ -12,6 +12,7 @@ import {
   LIMITS,
   validateArtifactLocation,
   validateExperimentTag,
+  validateMaxLength,
   validateMaxResults,
 } from '../rules.js';
 import type { Experiment, ExperimentRepository, ExperimentRunStats, LifecycleStage } from './model.js';
@@ -175,7 +176,9 @@ export class ExperimentService {
     return experiment;
   }
 
-  async getByName(name: string): Promise<Experiment> {
+  async getByName(name: string, field = 'experiment_name'): Promise<Experiment> {
+    // No experiment can carry a longer name, and its claim key would exceed DynamoDB's (a 500).
+    validateMaxLength(field, name, LIMITS.experimentName);
     await this.ready();
     const experiment = await findByName(name, (candidate) => this.repo.getByName(candidate));
     if (!experiment) throw new ResourceDoesNotExistError(`Could not find experiment with name '${name}'`);

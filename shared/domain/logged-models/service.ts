@@ -254,9 +254,9 @@ export class LoggedModelService {
     return model;
   }
 
-  /** Throws 404 for the first of `modelIds` that is not an active logged model. */
-  async requireModels(modelIds: readonly string[]): Promise<void> {
-    await this.activeModels(modelIds);
+  /** Throws 404 for the first of `modelIds` that is not an active logged model; else their experiments. */
+  async requireModels(modelIds: readonly string[]): Promise<string[]> {
+    return [...new Set((await this.activeModels(modelIds)).map((model) => model.experimentId))];
   }
 
   /**

@@ -93,6 +93,11 @@ export interface CreateVersionInput {
    * its creator may not read). Unset without auth.
    */
   mayRead?: (kind: ResourceKind, resource: string) => void;
+  /**
+   * Called, before anything is written, with the experiment of the logged model `model_id` names: the
+   * version tags it (`mlflow.modelVersions`), a write there, so it needs EDIT. Unset without auth.
+   */
+  mayEdit?: (kind: ResourceKind, resource: string) => void;
 }
 
 export interface RegistryRepository {

@@ -9,7 +9,7 @@ import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../err
 import { isLoggedModelId } from '../ids.js';
 import type { PromotionGuard, PromotionRequest } from '../promotion/guard.js';
 import { FILE_DIGEST_LIMITS, summarizeFiles } from '../promotion/rules.js';
-import { findByName, validateKey, validateMaxResults } from '../rules.js';
+import { findByName, validateKey, validateMaxLength, validateMaxResults } from '../rules.js';
 import {
   type CreateVersionInput,
   type ModelVersion,
@@ -46,6 +46,7 @@ import {
   type VersionPage,
 } from './search.js';
 import {
+  confirmPathOwner,
   locateSource,
   readingOnce,
   resolveVersionSource,
@@ -206,16 +207,22 @@ export class RegistryService {
 
   async createVersion(input: CreateVersionInput): Promise<VersionView> {
     validateModelName('name', input.name);
-    const kind = validateSource(input.source, this.config.artifactRoot);
+    const declared = validateSource(input.source, this.config.artifactRoot);
     validateVersionIds(input);
     const tags = registryTagMap(input.tags);
     validateDescription(input.description);
     const model = await this.requireModel(input.name);
     // Every read before the first write (the version counter): a refused source changes nothing.
     const sources = readingOnce(this.sources);
+    const kind = await confirmPathOwner(declared, sources);
     const resolved = await resolveVersionSource(input, kind, sources, this.config.artifactRoot);
     const location = await locateSource(input.source, this.config.artifactRoot, sources);
     if (location) input.mayRead?.('experiment', location.owner.experimentId);
+    if (input.loggedModelId) {
+      // The version tags the logged model it names: a write in that model's experiment.
+      const tagged = await sources.getLoggedModel(input.loggedModelId);
+      if (tagged) input.mayEdit?.('experiment', tagged.experimentId);
+    }
     const copied = await this.copiedFrom(input.source, input.mayRead);
     const now = this.clock();
     const number = await this.repo.nextVersion(model.modelId, now);
@@ -454,6 +461,8 @@ export class RegistryService {
 
   private async requireModel(name: string): Promise<RegisteredModel> {
     if (name === '') throw new InvalidParameterValueError("Missing value for required parameter 'name'.");
+    // No model can carry a longer name, and its claim key would exceed DynamoDB's (a 500).
+    validateMaxLength('name', name, REGISTRY_LIMITS.modelName);
     const model = await findByName(name, (candidate) => this.repo.getModelByName(candidate));
     if (!model) throw modelNotFound(name);
     return model;

@@ -52,7 +52,14 @@ export function readingOnce(lookup: VersionSourceLookup): VersionSourceLookup {
  * MLflow stores such versions; Cairn does too, marked unverified (`why`), so no promotion policy can pass
  * them on a run they do not come from.
  */
-export type SourceKind = { kind: 'owned'; owner: SourceOwner } | { kind: 'foreign'; why: string };
+export type SourceKind =
+  | {
+      kind: 'owned';
+      owner: SourceOwner;
+      /** The experiment an artifact-root path names before its owner (`<exp>/<run>/artifacts/...`). */
+      pathExperiment?: string;
+    }
+  | { kind: 'foreign'; why: string };
 
 /** Python's `urllib.parse.unquote_plus` until stable, as MLflow applies it: malformed escapes stay as they are. */
 function unquotePlusUntilStable(source: string): string {
@@ -146,6 +153,7 @@ export function validateSource(source: string, artifactRoot: string): SourceKind
       const { owner } = parseArtifactPath(canonicalSourcePath(source.slice(root.length)), 'source');
       return {
         kind: 'owned',
+        pathExperiment: owner.experimentId,
         owner:
           owner.kind === 'run'
             ? { kind: 'run', runId: owner.runId }
@@ -161,6 +169,26 @@ export function validateSource(source: string, artifactRoot: string): SourceKind
   }
   // (`mlflow-artifacts://host/...` names another server)
   return { kind: 'foreign', why: 'is a location outside this deployment' };
+}
+
+/**
+ * An artifact-root path names its experiment and its owner side by side, and the artifacts function keys
+ * files by both: a path pairing a run (or logged model) with an experiment it does not belong to holds no
+ * file of that owner. Such a source is foreign (stored, never sealed, unverified for promotion), so that a
+ * readable experiment's id cannot carry a run hidden elsewhere into a version, its seal and its run_id.
+ */
+export async function confirmPathOwner(kind: SourceKind, lookup: VersionSourceLookup): Promise<SourceKind> {
+  if (kind.kind !== 'owned' || kind.pathExperiment === undefined) return kind;
+  const owner =
+    kind.owner.kind === 'run'
+      ? await lookup.get(kind.owner.runId)
+      : await lookup.getLoggedModel(kind.owner.modelId);
+  if (owner === undefined || owner.experimentId === kind.pathExperiment) return kind;
+  const named = kind.owner.kind === 'run' ? `run ${kind.owner.runId}` : `logged model ${kind.owner.modelId}`;
+  return {
+    kind: 'foreign',
+    why: `lies under experiment ${kind.pathExperiment}, to which ${named} does not belong`,
+  };
 }
 
 /** The request's own id fields, checked before anything is read. */
@@ -294,7 +322,12 @@ export async function locateSource(
     const root = rootOf(artifactRoot);
     if (!source.startsWith(root)) return undefined;
     const canonical = canonicalSourcePath(source.slice(root.length));
-    return parseArtifactPath(canonical, 'source');
+    const parsed = parseArtifactPath(canonical, 'source');
+    // Only where the owner's files really are (confirmPathOwner): never a seal on another experiment's run.
+    const { owner } = parsed;
+    const real =
+      owner.kind === 'run' ? await lookup.get(owner.runId) : await lookup.getLoggedModel(owner.modelId);
+    return real?.experimentId === owner.experimentId ? parsed : undefined;
   } catch (error) {
     if (error instanceof InvalidParameterValueError) return undefined;
     throw error;

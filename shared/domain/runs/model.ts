@@ -69,8 +69,8 @@ export type LinkedMetric = LoggedMetric & { modelId: string };
  * models that exist, and a metric logged against a model also becomes that model's metric.
  */
 export interface LinkedModels {
-  /** Throws 404 for the first model that is not an active logged model. */
-  requireModels(modelIds: readonly string[]): Promise<void>;
+  /** Throws 404 for the first model that is not an active logged model; else the models' experiments. */
+  requireModels(modelIds: readonly string[]): Promise<string[]>;
   /** Everything that could refuse the model side, checked before the run is written. */
   checkMetrics(runId: string, metrics: readonly LinkedMetric[]): Promise<void>;
   /** Records the points as the models' latest metrics, after the run has them. */

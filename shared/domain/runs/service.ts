@@ -46,6 +46,9 @@ import { planRunListing, type RunPage, searchRuns } from './search.js';
 
 export type { HistoryPage };
 
+/** Throws to refuse a caller who may not read `resource` (issue 16's requireLevel); unset without auth. */
+export type MayRead = (kind: 'experiment', resource: string) => void;
+
 export interface CreateRunInput {
   experimentId?: string;
   userId?: string;
@@ -290,8 +293,16 @@ export class RunService {
   }
 
   /** Dataset inputs, and logged models the run used (which must exist). */
-  async logInputs(runId: string, datasets: DatasetInput[], modelIds: readonly string[] = []): Promise<void> {
-    if (modelIds.length > 0) await this.linkedModels?.requireModels(modelIds);
+  async logInputs(
+    runId: string,
+    datasets: DatasetInput[],
+    modelIds: readonly string[] = [],
+    mayRead?: MayRead,
+  ): Promise<void> {
+    if (modelIds.length > 0) {
+      for (const experiment of (await this.linkedModels?.requireModels(modelIds)) ?? [])
+        mayRead?.('experiment', experiment);
+    }
     validateRunId(runId);
     validateDatasetInputs(datasets);
     await this.mutateActive(runId, (run) => {
@@ -315,8 +326,14 @@ export class RunService {
   }
 
   /** Logged models the run produced: they must exist, the link is what `models:/` lookups and the UI follow. */
-  async logOutputs(runId: string, outputs: { modelId: string; step: number }[]): Promise<void> {
-    await this.linkedModels?.requireModels(outputs.map((output) => output.modelId));
+  async logOutputs(
+    runId: string,
+    outputs: { modelId: string; step: number }[],
+    mayRead?: MayRead,
+  ): Promise<void> {
+    // The route checks the run; each logged model is another resource, which the caller must see.
+    const experiments = await this.linkedModels?.requireModels(outputs.map((output) => output.modelId));
+    for (const experiment of experiments ?? []) mayRead?.('experiment', experiment);
     validateRunId(runId);
     await this.mutateActive(runId, (run) => {
       const known = new Set(run.modelOutputs.map((output) => `${output.modelId}@${output.step}`));

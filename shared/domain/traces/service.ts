@@ -97,8 +97,8 @@ export interface TraceServiceDeps {
    * INVALID_PARAMETER_VALUE, as MLflow's store does, when it is deleted.
    */
   activeExperimentArtifactLocation(experimentId: string): Promise<string>;
-  /** True when the run exists (link-to-run). */
-  runExists(runId: string): Promise<boolean>;
+  /** The run's experiment, or undefined when there is no such run (link-to-run). */
+  runExperiment(runId: string): Promise<string | undefined>;
   /** Days a trace is kept (DynamoDB TTL on its item, the bucket's lifecycle rule on its spans). */
   retentionDays: number;
   clock?: () => number;
@@ -571,13 +571,19 @@ export class TraceService {
   }
 
   /** `link-to-run`: marks each trace as made under the run (what `run_id` filters match). */
-  async linkToRun(fields: Record<string, unknown>): Promise<void> {
+  async linkToRun(
+    fields: Record<string, unknown>,
+    mayRead?: (kind: 'experiment', resource: string) => void,
+  ): Promise<void> {
     const runId = fields.run_id;
     if (typeof runId !== 'string' || runId === '')
       throw new InvalidParameterValueError("Missing value for required parameter 'run_id'.");
     const ids = this.validIds('trace_ids', fields.trace_ids);
-    if (!(await this.deps.runExists(runId)))
-      throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
+    const experiment = await this.deps.runExperiment(runId);
+    if (experiment === undefined) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
+    // The route checks the traces; the run is another resource, which the caller must at least see
+    // before the traces point at it (issue 16).
+    mayRead?.('experiment', experiment);
     for (const traceId of ids) {
       if (!(await this.deps.traces.setMetadata(traceId, SOURCE_RUN_METADATA, runId)))
         throw traceNotFound(traceId);

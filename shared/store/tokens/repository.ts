@@ -13,6 +13,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { invalidateGrants } from '../../auth/permission-cache.js';
 import { isScope, type Scope } from '../../auth/scopes.js';
 import { asAttributeValues, keyConditions, keys } from '../keys.js';
 import { deletePrincipal, putPrincipal } from '../permissions/principals.js';
@@ -129,7 +130,17 @@ export class DynamoTokenRepository implements TokenRepository {
     return tokens;
   }
 
+  /**
+   * Removes the token, its directory entry and every grant it held (MLflow deletes a user's permissions
+   * with the user): a later token issued under the same name must start from its scope alone, not inherit
+   * the MANAGE grants of what the old one created. Not one transaction: embedded mode's DynamoDB stand-in
+   * has none (docs: local stand-ins). The token goes first, so a failure part-way never leaves a live token
+   * with fewer grants (a dropped NO_PERMISSIONS would widen it); it can leave grants under a name no token
+   * holds, which `revoke` reports as an error (the caller sees it and revokes again: a revoke of a missing
+   * token still drops the name's grants before it answers TokenNotFoundError).
+   */
   async revoke(name: string): Promise<void> {
+    let missing = false;
     try {
       await this.client.send(
         new DeleteItemCommand({
@@ -139,10 +150,43 @@ export class DynamoTokenRepository implements TokenRepository {
         }),
       );
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new TokenNotFoundError(name);
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      missing = true;
     }
-    await deletePrincipal(this.client, this.tableName, name);
+    try {
+      await deletePrincipal(this.client, this.tableName, name);
+      for (const Key of await this.grantKeysOf(name)) {
+        await this.client.send(new DeleteItemCommand({ TableName: this.tableName, Key }));
+      }
+    } finally {
+      // This process's checks forget the old grants at once; other containers within their cache's TTL,
+      // while the authorizer already refuses the revoked token.
+      invalidateGrants(name);
+    }
+    if (missing) throw new TokenNotFoundError(name);
+  }
+
+  /** The keys of every grant `name` holds (pk `PERM#<name>`, shared/store/permissions/repository.ts). */
+  private async grantKeysOf(name: string): Promise<Record<string, AttributeValue>[]> {
+    const found: Record<string, AttributeValue>[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': { S: `${GRANT_PARTITION_PREFIX}${name}` } },
+          ProjectionExpression: 'pk, sk',
+          ConsistentRead: true,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.pk && item.sk) found.push({ pk: item.pk, sk: item.sk });
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return found;
   }
 
   async recordUse(name: string, now: number, minIntervalMs: number): Promise<boolean> {
@@ -168,6 +212,9 @@ export class DynamoTokenRepository implements TokenRepository {
     }
   }
 }
+
+/** A grant's partition is `PERM#<principal>` (shared/store/permissions/repository.ts, not imported: it pulls lib-dynamodb into the authorizer's bundle). */
+const GRANT_PARTITION_PREFIX = 'PERM#';
 
 function keyOf(name: string): Record<string, AttributeValue> {
   const { pk, sk } = keys.token(name);

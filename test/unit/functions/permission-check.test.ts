@@ -14,6 +14,7 @@ import {
   requireLevel,
 } from '../../../functions/middleware/permission-check.js';
 import {
+  cachedLookups,
   cachedOwnerLookup,
   MAX_LOOKUP_IDS,
   namedIds,
@@ -108,7 +109,8 @@ describe('namedIds: every place an operation reads an id from', () => {
     ['name', { fields: { name: 'model' } }, ['model']],
     ['name', { fields: { name: 'cafe\u0301' } }, ['cafe\u0301', 'caf\u00e9']],
     // Not strings, empty or absent: nothing named (the operation answers its own 400).
-    ['experiment_id', { fields: { experiment_id: 7 } }, []],
+    ['experiment_id', { fields: { experiment_id: 7 } }, ['7']],
+    ['experiment_id', { fields: { experiment_id: 7.5 } }, []],
     ['run_id', { fields: { run_id: '' } }, []],
     ['name', {}, []],
     ['artifact_path', { fields: {} }, []],
@@ -180,6 +182,23 @@ describe('resolveResources', () => {
     await cached(['a', 'b']);
     expect((await cached(['run-x'])).get('run-x')).toBe('X');
   });
+
+  it('does not cache trace owners: a client-chosen trace id may come back in another experiment', async () => {
+    const owner = new Map([['tr-1', 'X']]);
+    let reads = 0;
+    const cached = cachedLookups({
+      traceExperiments: async (ids) => {
+        reads += 1;
+        return new Map(ids.flatMap((id) => (owner.has(id) ? [[id, owner.get(id) as string]] : [])));
+      },
+    });
+    const traces = cached.traceExperiments as OwnerLookup;
+    expect((await traces(['tr-1'])).get('tr-1')).toBe('X');
+    // The trace expired and a client logged a new one under the same id, in experiment Y.
+    owner.set('tr-1', 'Y');
+    expect((await traces(['tr-1'])).get('tr-1')).toBe('Y');
+    expect(reads).toBe(2);
+  });
 });
 
 describe('checkAccess', () => {
@@ -225,11 +244,24 @@ describe('checkAccess', () => {
   });
 
   it("leaves a missing or malformed id to the operation's 400, and answers a well-formed unknown one 404", async () => {
-    const editX = caller('read', [{ kind: 'experiment', resource: 'X', permission: 'EDIT' }]);
+    const writerHideX = caller('write', [
+      { kind: 'experiment', resource: 'X', permission: 'NO_PERMISSIONS' },
+    ]);
     const found = lookups();
-    await checkAccess(LOG_METRIC, request({ caller: editX, fields: {} }), found);
-    await checkAccess(LOG_METRIC, request({ caller: editX, fields: { run_id: 'not a run id!' } }), found);
+    await checkAccess(LOG_METRIC, request({ caller: writerHideX, fields: {} }), found);
+    await checkAccess(
+      LOG_METRIC,
+      request({ caller: writerHideX, fields: { run_id: 'not a run id!' } }),
+      found,
+    );
     expect(found.calls).toEqual([]);
+    // Naming nothing is decided by the scope: an EDIT grant on X does not let a read token write.
+    const editX = caller('read', [{ kind: 'experiment', resource: 'X', permission: 'EDIT' }]);
+    await expect(checkAccess(LOG_METRIC, request({ caller: editX, fields: {} }), found)).rejects.toThrow(
+      PermissionDeniedError,
+    );
+    // A malformed id is the operation's to refuse (400), whoever asks.
+    await checkAccess(LOG_METRIC, request({ caller: editX, fields: { run_id: 'not a run id!' } }), found);
     await expect(
       checkAccess(LOG_METRIC, request({ caller: editX, fields: { run_id: 'nope' } }), found),
     ).rejects.toThrow(new ResourceDoesNotExistError('Run with id=nope not found'));
