@@ -13,7 +13,6 @@ import { InvalidParameterValueError, MlflowError, ResourceDoesNotExistError } fr
 import { decodePageToken, encodePageToken, queryFingerprint } from '../search/page-token.js';
 import {
   parseStartTrace,
-  SOURCE_RUN_METADATA,
   type TraceInfo,
   type TraceState,
   traceIdFromOtelHex,
@@ -615,7 +614,9 @@ export class TraceService {
         while (!(await this.deps.traces.linkRun(traceId, runId, expiresAt, { experimentId }))) {
           const now = (await this.deps.traces.get(traceId))?.experimentId;
           if (now === experimentId) {
-            throw new ResourceDoesNotExistError(`Trace with ID ${traceId} changed while being linked; retry.`);
+            throw new ResourceDoesNotExistError(
+              `Trace with ID ${traceId} changed while being linked; retry.`,
+            );
           }
           experimentId = now;
           if (experimentId !== undefined) mayEdit('experiment', experimentId);

@@ -435,7 +435,8 @@ export class DynamoTraceRepository implements TraceRepository {
           TableName: this.tableName,
           Key: keys.trace(traceId),
           UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(experiment_id) AND (attribute_not_exists(#ttl) OR #ttl > :now)',
+          ConditionExpression:
+            'attribute_exists(experiment_id) AND (attribute_not_exists(#ttl) OR #ttl > :now)',
           ExpressionAttributeNames: { ...names, '#ttl': TIME_TO_LIVE_ATTRIBUTE },
           ExpressionAttributeValues: { ...values, ':now': Math.floor(this.clock() / 1000) },
         }),
