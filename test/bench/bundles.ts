@@ -205,6 +205,10 @@ export const LAMBDA_INIT_ENV = {
   AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
   CAIRN_TABLE_NAME: 'init-bench',
   CAIRN_ARTIFACT_BUCKET: 'init-bench',
+  // What the webhooks construct gives the registry function: the AWS seams, loaded only on first use.
+  CAIRN_WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/init-bench',
+  CAIRN_WEBHOOK_KMS_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/init-bench',
+  CAIRN_EVENT_BUS_NAME: 'default',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
 };
 

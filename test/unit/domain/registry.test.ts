@@ -11,6 +11,7 @@ import {
 } from '../../../shared/domain/registry/rules.js';
 import { searchModels, searchVersions } from '../../../shared/domain/registry/search.js';
 import {
+  confirmPathOwner,
   locateSource,
   readingOnce,
   resolveVersionSource,
@@ -32,7 +33,26 @@ describe('model version sources', () => {
     // MLflow's run id form: a run the stock client imported may have one (resolveVersionSource checks it)
     ['runs:/run_id_1/model', { kind: 'run', runId: 'run_id_1' }],
   ])('reads %j as files this deployment owns', (source, owner) => {
-    expect(validateSource(source, ROOT)).toEqual({ kind: 'owned', owner });
+    expect(validateSource(source, ROOT)).toMatchObject({ kind: 'owned', owner });
+  });
+
+  it('an artifact-root path is owned only where its run or logged model really is (confirmPathOwner)', async () => {
+    const lookup = {
+      get: async (runId: string) => (runId === RUN ? { experimentId: '1', artifactUri: 'x' } : undefined),
+      getLoggedModel: async () => ({ experimentId: '1', lifecycleStage: 'active', artifactUri: 'x' }),
+    };
+    const inOne = validateSource(`mlflow-artifacts:/1/${RUN}/artifacts/model`, ROOT);
+    expect(await confirmPathOwner(inOne, lookup)).toEqual(inOne);
+    const inTwo = validateSource(`mlflow-artifacts:/2/${RUN}/artifacts/model`, ROOT);
+    expect(await confirmPathOwner(inTwo, lookup)).toEqual({
+      kind: 'foreign',
+      why: `lies under experiment 2, to which run ${RUN} does not belong`,
+    });
+    const model = validateSource(`mlflow-artifacts:/2/models/m-${RUN}/artifacts`, ROOT);
+    expect((await confirmPathOwner(model, lookup)).kind).toBe('foreign');
+    // runs:/ names no experiment: nothing to confirm.
+    const viaRun = validateSource(`runs:/${RUN}/model`, ROOT);
+    expect(await confirmPathOwner(viaRun, lookup)).toEqual(viaRun);
   });
 
   // What MLflow stores and the server never reads: kept, and the version is marked unverified.
