@@ -158,9 +158,11 @@ describe('the bundled artifacts function, traced', () => {
         ];
       });
     const table = process.env.CAIRN_TABLE_NAME;
-    // The write's run check reads the run's item with its seal items (one Query), then the bytes go to
-    // the bucket.
-    expect(await calls(upload, 2)).toEqual([
+    // The container's first request reads the caller's grants (one Query, issue 16's one extra read, then
+    // cached for the list below); the write's run check reads the run's item with its seal items (one
+    // Query), then the bytes go to the bucket.
+    expect(await calls(upload, 3)).toEqual([
+      ['DynamoDB', 'Query', table],
       ['DynamoDB', 'Query', table],
       ['S3', 'PutObject', LOCAL_BUCKET_NAME],
     ]);
