@@ -19,6 +19,7 @@ import { S3SpanStore } from '../../shared/store/traces/span-store.js';
 import { createHttpHandler } from '../middleware/http-handler.js';
 import { createObservability } from '../middleware/observability.js';
 import { grantCache } from '../middleware/permission-check.js';
+import { ownerLookupOf } from '../middleware/resource-resolution.js';
 import { createClientTracer } from '../middleware/tracing.js';
 import { traceOperations } from './operations.js';
 
@@ -87,6 +88,8 @@ export const handler = createHttpHandler(
     // A trace's experiment, for the check when a grant makes the answer depend on it: one BatchGetItem
     // for a request's traces (the live ones; an expired trace resolves to nothing and the operation 404s).
     lookups: {
+      // link-to-run is checked on its run's experiment: the run's identity, the read the service makes.
+      runExperiments: ownerLookupOf((runId) => runs.get(runId)),
       traceExperiments: async (traceIds) =>
         new Map((await traceRepository.batchGet(traceIds)).map((info) => [info.traceId, info.experimentId])),
     },

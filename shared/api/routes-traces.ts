@@ -74,7 +74,9 @@ export const TRACES_ROUTE_SPECS: readonly RouteSpec[] = [
   guarded(mlflow('deleteTraces', 'POST', '/traces/delete-traces', 'write', 'traces'), edit('experiment_id')),
   guarded(mlflow('setTraceTag', 'PATCH', '/traces/{trace_id}/tags', 'write', 'traces'), edit('trace_id')),
   guarded(mlflow('deleteTraceTag', 'DELETE', '/traces/{trace_id}/tags', 'write', 'traces'), edit('trace_id')),
-  guarded(mlflow('linkTracesToRun', 'POST', '/traces/link-to-run', 'write', 'traces'), edit('trace_ids')),
+  // Checked on the run's experiment: a trace linked before its export arrives has no experiment yet to
+  // check (the operation checks EDIT on the experiment of each trace that is here).
+  guarded(mlflow('linkTracesToRun', 'POST', '/traces/link-to-run', 'write', 'traces'), edit('run_id')),
   // MLflow 2's trace RPCs (clients 2.14–2.21), which MLflow's server still answers. The path parameter
   // MLflow calls `request_id` is `trace_id` here, as on the routes beside it at the same depth.
   guarded(mlflow('startTraceV2', 'POST', '/traces', 'write', 'traces'), edit('experiment_id')),

@@ -1184,7 +1184,8 @@ export const REQUEST_BUILDERS: Record<string, RequestBuilder> = {
     const run = await w.run();
     return {
       json: { trace_ids: [trace.traceId], run_id: run.runId },
-      ...ofTrace(trace),
+      // Checked on the run's experiment (a trace may be linked before it arrives); here the trace's too.
+      ...ofRun(run),
     };
   },
   async startTraceV2(w) {

@@ -13,7 +13,6 @@ import { InvalidParameterValueError, MlflowError, ResourceDoesNotExistError } fr
 import { decodePageToken, encodePageToken, queryFingerprint } from '../search/page-token.js';
 import {
   parseStartTrace,
-  SOURCE_RUN_METADATA,
   type TraceInfo,
   type TraceState,
   traceIdFromOtelHex,
@@ -64,7 +63,16 @@ export interface TraceRepository {
   ): AsyncIterable<ListedTrace>;
   setTag(traceId: string, key: string, value: string): Promise<boolean>;
   deleteTag(traceId: string, key: string): Promise<boolean>;
-  setMetadata(traceId: string, key: string, value: string): Promise<boolean>;
+  /**
+   * Links the trace (arrived or not) to the run. With `expected`, only while the trace is in that
+   * experiment (or, undefined, has not arrived); false when it is not.
+   */
+  linkRun(
+    traceId: string,
+    runId: string,
+    expiresAt: number,
+    expected?: { experimentId: string | undefined },
+  ): Promise<boolean>;
   putAssessments(
     traceId: string,
     assessments: Readonly<Record<string, Record<string, unknown>>>,
@@ -570,24 +578,51 @@ export class TraceService {
     return { traces_deleted: deleted };
   }
 
-  /** `link-to-run`: marks each trace as made under the run (what `run_id` filters match). */
+  /**
+   * `link-to-run`: marks each trace as made under the run (what `run_id` filters match). As in MLflow, a
+   * trace need not have arrived yet: the stock client links while its export is still on the way, so the
+   * link is kept for the trace to find (the repository's `linkRun`).
+   *
+   * `mayEdit`, given when there is a caller to check, throws unless the caller may edit the experiment:
+   * the run's (which the route checks too) and that of each trace already here, since the link changes
+   * the trace. A trace not yet here has no experiment to check; when it arrives it is in whatever
+   * experiment its export names, which that export's own check decides.
+   */
   async linkToRun(
     fields: Record<string, unknown>,
-    mayRead?: (kind: 'experiment', resource: string) => void,
+    mayEdit?: (kind: 'experiment', resource: string) => void,
   ): Promise<void> {
     const runId = fields.run_id;
     if (typeof runId !== 'string' || runId === '')
       throw new InvalidParameterValueError("Missing value for required parameter 'run_id'.");
-    const ids = this.validIds('trace_ids', fields.trace_ids);
+    const ids = [...new Set(this.validIds('trace_ids', fields.trace_ids))];
     const experiment = await this.deps.runExperiment(runId);
     if (experiment === undefined) throw new ResourceDoesNotExistError(`Run with id=${runId} not found`);
-    // The route checks the traces; the run is another resource, which the caller must at least see
-    // before the traces point at it (issue 16).
-    mayRead?.('experiment', experiment);
-    for (const traceId of ids) {
-      if (!(await this.deps.traces.setMetadata(traceId, SOURCE_RUN_METADATA, runId)))
-        throw traceNotFound(traceId);
+    const expiresAt = this.expiresAt();
+    if (!mayEdit) {
+      await Promise.all(ids.map((traceId) => this.deps.traces.linkRun(traceId, runId, expiresAt)));
+      return;
     }
+    mayEdit('experiment', experiment);
+    // Every trace is checked before any is linked, so a refusal writes nothing.
+    const seen = new Map((await this.deps.traces.batchGet(ids)).map((info) => [info.traceId, info]));
+    for (const info of seen.values()) mayEdit('experiment', info.experimentId);
+    await Promise.all(
+      ids.map(async (traceId) => {
+        let experimentId = seen.get(traceId)?.experimentId;
+        // The write holds only while the trace is as checked; one that arrived meanwhile is checked again.
+        while (!(await this.deps.traces.linkRun(traceId, runId, expiresAt, { experimentId }))) {
+          const now = (await this.deps.traces.get(traceId))?.experimentId;
+          if (now === experimentId) {
+            throw new ResourceDoesNotExistError(
+              `Trace with ID ${traceId} changed while being linked; retry.`,
+            );
+          }
+          experimentId = now;
+          if (experimentId !== undefined) mayEdit('experiment', experimentId);
+        }
+      }),
+    );
   }
 
   async createAssessment(traceId: string, fields: Record<string, unknown>): Promise<Record<string, unknown>> {

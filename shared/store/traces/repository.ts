@@ -7,6 +7,11 @@
  *
  * Items carry `expires_at` (the table's TTL attribute); an item past it reads as absent here, since DynamoDB
  * deletes expired items lazily and the local stand-in never does.
+ *
+ * A link to a run (`linked_run`) may come before the trace does: the stock client links a trace to its run
+ * while its asynchronous export is still on the way. The link is upserted into the trace's item as an
+ * attribute of its own, which the trace's writes never touch, so it survives them; until the trace itself
+ * arrives (`experiment_id` set) the item is link-only and reads as absent, and it expires like a trace would.
  */
 import {
   DeleteCommand,
@@ -15,7 +20,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { TraceInfo, TraceState } from '../../domain/traces/model.js';
+import { SOURCE_RUN_METADATA, type TraceInfo, type TraceState } from '../../domain/traces/model.js';
 import type {
   ListedTrace,
   SpanSummary,
@@ -50,6 +55,8 @@ export interface TraceItem {
   /** Assessment JSON by id. */
   assessments?: Record<string, string>;
   root_name?: string;
+  /** The run `link-to-run` named last: read as metadata `mlflow.sourceRun`, over what the info said. */
+  linked_run?: string;
   info?: boolean;
   /** Spans arrived over OTLP. */
   spans?: boolean;
@@ -78,12 +85,15 @@ function isItemTooLarge(error: unknown): boolean {
 }
 
 export function toTraceInfo(item: TraceItem): TraceInfo {
+  const metadata = fromStoredMap(item.metadata);
+  // A link is the later word: the info's own `mlflow.sourceRun` is what the client knew when it exported.
+  if (item.linked_run !== undefined) metadata[SOURCE_RUN_METADATA] = item.linked_run;
   const info: TraceInfo = {
     traceId: item.trace_id,
     experimentId: item.experiment_id,
     requestTime: item.request_time ?? 0,
     state: item.state ?? 'STATE_UNSPECIFIED',
-    metadata: fromStoredMap(item.metadata),
+    metadata,
     tags: fromStoredMap(item.tags),
     assessments: Object.fromEntries(
       Object.entries(fromStoredMap(item.assessments)).map(([id, json]) => [id, JSON.parse(json)]),
@@ -108,8 +118,13 @@ export class DynamoTraceRepository implements TraceRepository {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** A trace that has arrived (not a link-only item) and has not expired. */
   private live(item: TraceItem | undefined): item is TraceItem {
-    return item !== undefined && (item.expires_at === undefined || item.expires_at * 1000 > this.clock());
+    return (
+      item !== undefined &&
+      item.experiment_id !== undefined &&
+      (item.expires_at === undefined || item.expires_at * 1000 > this.clock())
+    );
   }
 
   /** Creates the trace from its spans, or updates what spans may say about it; one UpdateItem. */
@@ -167,7 +182,8 @@ export class DynamoTraceRepository implements TraceRepository {
           TableName: this.tableName,
           Key: keys.trace(traceId),
           UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: 'attribute_not_exists(pk) OR experiment_id = :exp',
+          // A link-only item (no experiment yet) is a trace not yet arrived: the spans create it.
+          ConditionExpression: 'attribute_not_exists(experiment_id) OR experiment_id = :exp',
           ExpressionAttributeNames: { '#ttl': TIME_TO_LIVE_ATTRIBUTE, '#state': 'state' },
           ExpressionAttributeValues: values,
         }),
@@ -244,7 +260,7 @@ export class DynamoTraceRepository implements TraceRepository {
           UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
           ConditionExpression: mustExist
             ? 'attribute_exists(pk) AND experiment_id = :exp'
-            : 'attribute_not_exists(pk) OR experiment_id = :exp',
+            : 'attribute_not_exists(experiment_id) OR experiment_id = :exp',
           ExpressionAttributeNames: { '#ttl': TIME_TO_LIVE_ATTRIBUTE, '#state': 'state' },
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -320,10 +336,6 @@ export class DynamoTraceRepository implements TraceRepository {
     return this.updateExisting(traceId, 'REMOVE tags.#k', { '#k': storedKey(key) }, {});
   }
 
-  async setMetadata(traceId: string, key: string, value: string): Promise<boolean> {
-    return this.updateExisting(traceId, 'SET metadata.#k = :v', { '#k': storedKey(key) }, { ':v': value });
-  }
-
   /** Sets each assessment by id in one UpdateItem, so an override and the overridden one change together. */
   async putAssessments(
     traceId: string,
@@ -363,6 +375,54 @@ export class DynamoTraceRepository implements TraceRepository {
     );
   }
 
+  /**
+   * Links the trace to the run, whether or not the trace has arrived: one UpdateItem that creates a
+   * link-only item if need be, expiring at `expiresAt` unless the trace already set its expiry. With
+   * `expected`, only while the trace is as the caller saw it: in that experiment, or (undefined) not
+   * arrived; false when it changed meanwhile.
+   */
+  async linkRun(
+    traceId: string,
+    runId: string,
+    expiresAt: number,
+    expected?: { experimentId: string | undefined },
+  ): Promise<boolean> {
+    const now = Math.floor(this.clock() / 1000);
+    const condition =
+      expected === undefined
+        ? {}
+        : expected.experimentId === undefined
+          ? {
+              // Absent as readers see it: never arrived, or expired and not yet deleted.
+              ConditionExpression: 'attribute_not_exists(experiment_id) OR #ttl <= :now',
+              ExpressionAttributeValues: { ':now': now },
+            }
+          : {
+              ConditionExpression: 'experiment_id = :exp AND (attribute_not_exists(#ttl) OR #ttl > :now)',
+              ExpressionAttributeValues: { ':now': now, ':exp': expected.experimentId },
+            };
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.trace(traceId),
+          UpdateExpression: 'SET linked_run = :run, #ttl = if_not_exists(#ttl, :ttl)',
+          ...condition,
+          ExpressionAttributeNames: { '#ttl': TIME_TO_LIVE_ATTRIBUTE },
+          ExpressionAttributeValues: {
+            ...condition.ExpressionAttributeValues,
+            ':run': runId,
+            ':ttl': expiresAt,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   private async updateExisting(
     traceId: string,
     expression: string,
@@ -375,7 +435,8 @@ export class DynamoTraceRepository implements TraceRepository {
           TableName: this.tableName,
           Key: keys.trace(traceId),
           UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(#ttl) OR #ttl > :now)',
+          ConditionExpression:
+            'attribute_exists(experiment_id) AND (attribute_not_exists(#ttl) OR #ttl > :now)',
           ExpressionAttributeNames: { ...names, '#ttl': TIME_TO_LIVE_ATTRIBUTE },
           ExpressionAttributeValues: { ...values, ':now': Math.floor(this.clock() / 1000) },
         }),
