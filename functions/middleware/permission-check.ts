@@ -147,9 +147,12 @@ export async function checkAccess(
   const { kind, from, needs } = route.access;
   const decision = caller.decideWithoutResource(kind, needs);
   if (decision === 'allow') return;
-  // A request that names nothing where the operation needs a resource: its 400, for every caller alike.
-  if (route.access.orElse === undefined) requireNamed(from, request);
+  // A caller no resource of this kind would let through is refused whatever the request names (the
+  // scope's 403, as before per-resource grants existed).
   if (decision === 'deny') throw refusalUnresolved(caller, kind, from, request, needs);
+  // A caller whose answer depends on the resource, on a request that names none where the operation needs
+  // one: the operation's own 400 (not a 403 about "every experiment" for a field left out).
+  if (route.access.orElse === undefined) requireNamed(from, request);
   let resolved = await resolveResources(from, request, lookups);
   if (resolved.length === 0 && route.access.orElse !== undefined) {
     resolved = [{ resource: route.access.orElse, via: 'the one used when the request names none' }];

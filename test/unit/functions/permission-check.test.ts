@@ -277,14 +277,19 @@ describe('checkAccess', () => {
     ).rejects.toThrow("experiment 'X' (named 'named-x')");
   });
 
-  it("answers a request that names no resource with the operation's 400, whoever asks", async () => {
-    // The fields in the query instead of the JSON body: an admin got the operation's 400, others a 403
-    // about "every experiment".
+  it("answers a request that names no resource with the operation's 400 when the answer depends on it", async () => {
+    // The fields in the query instead of the JSON body: a caller holding MANAGE somewhere got a 403 about
+    // "every experiment" where an admin got the operation's 400. A caller that holds MANAGE nowhere could
+    // never pass, and keeps the scope's 403.
     const deleteGrant = route('DELETE /api/2.0/mlflow/experiments/permissions/delete');
+    for (const who of [caller('write'), caller('read')]) {
+      await expect(
+        checkAccess(deleteGrant, request({ caller: who, fields: { username: 'bob' } }), lookups()),
+      ).rejects.toThrow(PermissionDeniedError);
+    }
     for (const who of [
-      caller('write'),
-      caller('read'),
       caller('write', [{ kind: 'experiment', resource: '4', permission: 'MANAGE' }]),
+      caller('read', [{ kind: 'experiment', resource: '4', permission: 'MANAGE' }]),
     ]) {
       await expect(
         checkAccess(deleteGrant, request({ caller: who, fields: { username: 'bob' } }), lookups()),
@@ -298,8 +303,9 @@ describe('checkAccess', () => {
     await checkAccess(deleteGrant, request({ caller: caller('admin'), fields: {} }), lookups());
     // Registered models, by name; an empty value is none.
     const deleteModel = route('DELETE /api/2.0/mlflow/registered-models/delete');
+    const modelManager = caller('write', [{ kind: 'registered_model', resource: 'm', permission: 'MANAGE' }]);
     await expect(
-      checkAccess(deleteModel, request({ caller: caller('write'), fields: { name: '' } }), lookups()),
+      checkAccess(deleteModel, request({ caller: modelManager, fields: { name: '' } }), lookups()),
     ).rejects.toThrow("Missing value for required parameter 'name'");
     // run_uuid names a run as well as run_id does.
     const found = lookups();
