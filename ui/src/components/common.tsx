@@ -24,6 +24,27 @@ export function Loading(props: { label?: string }) {
 }
 
 /** An error answer as a person can read it: MLflow's error code and message; 403 says what is missing. */
+/**
+ * A form's two kinds of trouble under it: `problem`, what the page itself found wrong with the input, and
+ * `refused`, the server's refusal of the request (its message as the server worded it).
+ */
+export function FormAlerts(props: { problem?: string | undefined; refused?: Error | undefined }) {
+  return (
+    <>
+      {props.problem && (
+        <p class="error-text" role="alert">
+          {props.problem}
+        </p>
+      )}
+      {props.refused && (
+        <p class="error-text refusal" role="alert">
+          {props.refused.message}
+        </p>
+      )}
+    </>
+  );
+}
+
 export function ErrorBox(props: { error: Error; onRetry?: () => void }) {
   const { error } = props;
   const code = error instanceof ApiError ? error.errorCode : undefined;

@@ -11,7 +11,7 @@ import { selfLoweringWarning } from '../lib/messages.js';
 import { grantProblem, grantRows, LEVELS, type Level, type ResourceKind } from '../lib/permissions.js';
 import { useSession } from '../lib/session.js';
 import { useAction } from '../registry/parts.js';
-import { ErrorBox, Loading } from './common.js';
+import { ErrorBox, FormAlerts, Loading } from './common.js';
 import './permissions.css';
 
 const KIND_NOUN: Record<ResourceKind, string> = { experiment: 'experiment', registered_model: 'model' };
@@ -133,11 +133,7 @@ export function PermissionsPanel(props: {
           </tbody>
         </table>
       )}
-      {changing.error && (
-        <p class="error-text refusal" role="alert">
-          {changing.error.message}
-        </p>
-      )}
+      <FormAlerts refused={changing.error} />
       <form
         class="row inline-form"
         aria-label="Grant a permission"
@@ -176,16 +172,7 @@ export function PermissionsPanel(props: {
           Grant
         </button>
       </form>
-      {problem && (
-        <p class="error-text" role="alert">
-          {problem}
-        </p>
-      )}
-      {adding.error && (
-        <p class="error-text refusal" role="alert">
-          {adding.error.message}
-        </p>
-      )}
+      <FormAlerts problem={problem} refused={adding.error} />
     </section>
   );
 }

@@ -1,6 +1,6 @@
 /** One registered model: description, tags, aliases, versions, promotion policies and their audit trail. */
 import { useState } from 'preact/hooks';
-import { ErrorBox, Link, Loading, navigate, PageHeader } from '../components/common.js';
+import { ErrorBox, FormAlerts, Link, Loading, navigate, PageHeader } from '../components/common.js';
 import { PermissionsPanel } from '../components/permissions-panel.js';
 import { api, type ModelVersion, type RegisteredModel } from '../lib/api.js';
 import { formatTime } from '../lib/format.js';
@@ -123,16 +123,7 @@ function AliasesSection(props: { model: RegisteredModel; canWrite: boolean; onCh
           </button>
         </form>
       )}
-      {problem && (
-        <p class="error-text" role="alert">
-          {problem}
-        </p>
-      )}
-      {action.error && (
-        <p class="error-text refusal" role="alert">
-          {action.error.message}
-        </p>
-      )}
+      <FormAlerts problem={problem} refused={action.error} />
     </section>
   );
 }
