@@ -5,11 +5,15 @@
  * itself, so no MANAGE is asked of them.
  */
 import { parseArgs } from 'node:util';
-import { defaultLevel, type Grant, type ResourceKind } from '../../shared/auth/permissions.js';
+import {
+  defaultLevel,
+  describeResource,
+  type Grant,
+  type ResourceKind,
+} from '../../shared/auth/permissions.js';
 import { parseExperimentId } from '../../shared/domain/ids.js';
 import { registeredModelResource } from '../../shared/domain/permissions/resources.js';
 import {
-  describeResource,
   type GrantRef,
   PermissionService,
   parsePermission,
@@ -85,7 +89,7 @@ async function syncPrincipals(store: OpenTokenStore): Promise<void> {
 }
 
 /** When the change reaches the servers: the TTL of their grant caches (1 s locally, 30 s on AWS). */
-export function cacheNote(store: Pick<OpenTokenStore, 'grantCacheTtlMs'>): string {
+function cacheNote(store: Pick<OpenTokenStore, 'grantCacheTtlMs'>): string {
   if (store.grantCacheTtlMs === undefined) return 'A server started on this data applies it at once.';
   const ttl =
     store.grantCacheTtlMs % 1000 === 0 ? `${store.grantCacheTtlMs / 1000} s` : `${store.grantCacheTtlMs} ms`;

@@ -27,6 +27,8 @@ import {
 import {
   CallerPermissions,
   defaultLevel,
+  describeResource,
+  KIND_LABEL,
   levelAllows,
   type PermissionLevel,
   type ResourceKind,
@@ -91,11 +93,6 @@ export async function callerPermissions(
   return new CallerPermissions(caller.principal, caller.scope, await grants.grantsOf(caller.principal));
 }
 
-const KIND_NOUN: Record<ResourceKind, string> = {
-  experiment: 'experiment',
-  registered_model: 'registered model',
-};
-
 function refusal(
   caller: CallerPermissions,
   held: string,
@@ -122,17 +119,17 @@ function refusalUnresolved(
   const named = namedIds(from, request);
   const first = named.ids[0];
   if (first === undefined) {
-    return refusal(caller, defaultLevel(caller.scope), `every ${KIND_NOUN[kind]}`, request, needs);
+    return refusal(caller, defaultLevel(caller.scope), `every ${KIND_LABEL[kind]}`, request, needs);
   }
   if (named.direct) {
-    const target = `${KIND_NOUN[kind]} '${first}'`;
+    const target = describeResource(kind, first);
     return refusal(caller, caller.levelOn(kind, first), target, request, needs);
   }
   const held = `at most ${defaultLevel(caller.scope)} (scope '${caller.scope}', no grant above it)`;
   const target =
     from === 'experiment_name'
-      ? `the ${KIND_NOUN[kind]} named '${first}'`
-      : `the ${KIND_NOUN[kind]} of ${named.noun} '${first}'`;
+      ? `the ${KIND_LABEL[kind]} named '${first}'`
+      : `the ${KIND_LABEL[kind]} of ${named.noun} '${first}'`;
   return refusal(caller, held, target, request, needs);
 }
 
@@ -167,7 +164,7 @@ export async function checkAccess(
   for (const { resource, via } of resolved) {
     const held = caller.levelOn(kind, resource);
     if (!levelAllows(held, needs)) {
-      const target = `${KIND_NOUN[kind]} '${resource}'${via ? ` (${via})` : ''}`;
+      const target = `${describeResource(kind, resource)}${via ? ` (${via})` : ''}`;
       throw refusal(caller, held, target, request, needs);
     }
   }
@@ -188,6 +185,6 @@ export function requireLevel(
   if (!caller) return;
   const held = caller.levelOn(kind, resource);
   if (!levelAllows(held, level)) {
-    throw refusal(caller, held, `${KIND_NOUN[kind]} '${resource}'`, request, level);
+    throw refusal(caller, held, describeResource(kind, resource), request, level);
   }
 }

@@ -24,7 +24,7 @@ import type { ApiRequest } from '../../shared/api/request.js';
 import type { ResourceLocator } from '../../shared/api/route-kit.js';
 import { mapWithLimit } from '../../shared/concurrency.js';
 import { canonicalArtifactPath } from '../../shared/domain/artifacts/paths.js';
-import { isLoggedModelId, isRunId } from '../../shared/domain/ids.js';
+import { isLoggedModelId, isRunId, parseExperimentId } from '../../shared/domain/ids.js';
 import { validateTraceId } from '../../shared/domain/traces/model.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../shared/errors.js';
 
@@ -120,8 +120,11 @@ function artifactExperiment(request: ApiRequest): string[] {
  * on '7' is found for it; anything else as given (the operation refuses it or finds nothing).
  */
 function canonicalExperimentId(raw: string): string {
-  const match = /^\s*\+?(\d{1,19})\s*$/.exec(raw);
-  return match ? BigInt(match[1] as string).toString() : raw.trim();
+  try {
+    return parseExperimentId('experiment_id', raw);
+  } catch {
+    return raw.trim();
+  }
 }
 
 function isTraceId(id: string): boolean {

@@ -41,6 +41,9 @@ const observability = createObservability('registry');
 const capture = createClientTracer('registry');
 const client = createDynamoClient(config, capture);
 const doc = createDocumentClient(client);
+// A principal's grants (issue 16): read by the per-request check, written by creates, renames and the
+// permission endpoints.
+const grants = new DynamoPermissionRepository(doc, config.tableName);
 const promotions = new DynamoPromotionRepository(doc, config.tableName);
 const registryRepo = new DynamoRegistryRepository(doc, config.tableName);
 // A version's files are sealed when it is registered and listed (bucket permitting) into the audit entry
@@ -103,14 +106,11 @@ const registry = new RegistryService(
     },
   },
   // Grants follow registered models (issue 16): the creator's MANAGE, moved on rename, dropped on delete.
-  new StoredResourceGrants(
-    new DynamoPermissionRepository(doc, config.tableName),
-    undefined,
-    (message, details) => observability.logger.warn(message, details),
+  new StoredResourceGrants(grants, undefined, (message, details) =>
+    observability.logger.warn(message, details),
   ),
 );
 
-const grants = new DynamoPermissionRepository(doc, config.tableName);
 const grantsCached = grantCache(grants);
 const principals = new DynamoPrincipalDirectory(client, config.tableName);
 const permissions = new PermissionService({

@@ -42,16 +42,17 @@ const config = loadConfig();
 const observability = createObservability('tracking');
 const client = createDynamoClient(config, createClientTracer('tracking'));
 const doc = createDocumentClient(client);
+// A principal's grants (issue 16): read by the per-request check, written by creates, renames and the
+// permission endpoints.
+const grants = new DynamoPermissionRepository(doc, config.tableName);
 const experiments: ExperimentService = new ExperimentService(
   new DynamoExperimentRepository(doc, config.tableName),
   { artifactRoot: config.artifactRoot, allowClientArtifactLocation: config.allowClientArtifactLocation },
   Date.now,
   (experimentId, from, to): Promise<void> => runs.setLifecycleForExperiment(experimentId, from, to),
   // The creator's MANAGE on a new experiment (issue 16); a deleted experiment keeps its grants.
-  new StoredResourceGrants(
-    new DynamoPermissionRepository(doc, config.tableName),
-    undefined,
-    (message, details) => observability.logger.warn(message, details),
+  new StoredResourceGrants(grants, undefined, (message, details) =>
+    observability.logger.warn(message, details),
   ),
 );
 const runRepository = new DynamoRunRepository(doc, config.tableName);
@@ -60,7 +61,6 @@ const loggedModels = new LoggedModelService(new DynamoLoggedModelRepository(doc,
   runExists: async (runId) => (await runRepository.get(runId)) !== undefined,
 });
 const runs: RunService = new RunService(runRepository, experiments, loggedModels);
-const grants = new DynamoPermissionRepository(doc, config.tableName);
 const principals = new DynamoPrincipalDirectory(client, config.tableName);
 const permissionService = new PermissionService({
   grants,

@@ -7,6 +7,7 @@
  */
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { WebhookDeliveryMessage } from '../../shared/domain/webhooks/contracts.js';
+import { eventLabel } from '../../shared/domain/webhooks/model.js';
 
 /**
  * What became of one attempt (shared/domain/webhooks/deliver.ts's AttemptOutcome): `delivered`, `failed`
@@ -73,7 +74,7 @@ export function createDeliveryHandler(deliver: DeliverOne, log: DeliveryLog) {
       messageId: record.messageId,
       webhookId: message.webhookId,
       deliveryId: message.deliveryId,
-      event: `${message.entity}.${message.action}`,
+      event: eventLabel(message),
       receiveCount,
     };
     let outcome: DeliveryOutcome;

@@ -16,6 +16,17 @@ export type PermissionLevel = (typeof PERMISSION_LEVELS)[number];
 export const RESOURCE_KINDS = ['experiment', 'registered_model'] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
+/** How a kind is named in messages. */
+export const KIND_LABEL: Record<ResourceKind, string> = {
+  experiment: 'experiment',
+  registered_model: 'registered model',
+};
+
+/** How a resource is named in messages: `experiment '3'`, `registered model 'fraud'`. */
+export function describeResource(kind: ResourceKind, resource: string): string {
+  return `${KIND_LABEL[kind]} '${resource}'`;
+}
+
 const RANK: Record<PermissionLevel, number> = { NO_PERMISSIONS: 0, READ: 1, USE: 2, EDIT: 3, MANAGE: 4 };
 
 export function isPermissionLevel(value: unknown): value is PermissionLevel {

@@ -245,6 +245,8 @@ export const keys = {
    * denied the TOKENS partition, and a grant must still name a principal that exists.
    */
   principal: (name: string): ItemKey => ({ pk: 'PRINCIPALS', sk: `PRINCIPAL#${name}` }),
+  /** A principal's grants (shared/store/permissions), one partition per token name. */
+  grantPartition: (principal: string): string => `PERM#${principal}`,
   /** Registered models are keyed by an immutable internal id, so a rename moves no version. */
   registeredModel: (modelId: string): ItemKey => ({ pk: `MODEL#${modelId}`, sk: 'MODEL' }),
   registeredModelListing: (modelId: string) => ({ gsi1pk: 'MODELS', gsi1sk: modelId }),

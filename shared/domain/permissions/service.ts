@@ -10,8 +10,10 @@
 import {
   type CallerPermissions,
   defaultLevel,
+  describeResource,
   type Grant,
   isPermissionLevel,
+  KIND_LABEL,
   levelAllows,
   PERMISSION_LEVELS,
   type PermissionLevel,
@@ -19,6 +21,7 @@ import {
   type ResourceKind,
 } from '../../auth/permissions.js';
 import { SCOPES, type Scope } from '../../auth/scopes.js';
+
 import {
   InvalidParameterValueError,
   PermissionDeniedError,
@@ -59,17 +62,7 @@ export interface PermissionServiceDeps {
   changed(principal: string): void;
 }
 
-const KIND_LABEL: Record<ResourceKind, string> = {
-  experiment: 'experiment',
-  registered_model: 'registered model',
-};
-
-/** How a resource is named in messages: `experiment '3'`, `registered model 'fraud'`. */
-export function describeResource(kind: ResourceKind, resource: string): string {
-  return `${KIND_LABEL[kind]} '${resource}'`;
-}
-
-export function isResourceKind(value: unknown): value is ResourceKind {
+function isResourceKind(value: unknown): value is ResourceKind {
   return typeof value === 'string' && (RESOURCE_KINDS as readonly string[]).includes(value);
 }
 

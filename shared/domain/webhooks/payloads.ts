@@ -6,6 +6,7 @@
  */
 import type { RegistryEvent, WebhookEventName } from './contracts.js';
 import type { WebhookAction, WebhookEntity } from './model.js';
+import { eventLabel } from './model.js';
 
 export const IS_PROMPT_TAG_KEY = 'mlflow.prompt.is_prompt';
 const PROMPT_TEXT_TAG_KEY = 'mlflow.prompt.text';
@@ -204,8 +205,8 @@ const EXAMPLES: Record<string, Record<string, unknown>> = {
 };
 
 export function examplePayload(name: WebhookEventName): Record<string, unknown> {
-  const example = EXAMPLES[`${name.entity}.${name.action}`];
-  if (!example) throw new Error(`No example payload for ${name.entity}.${name.action}`);
+  const example = EXAMPLES[eventLabel(name)];
+  if (!example) throw new Error(`No example payload for ${eventLabel(name)}`);
   return structuredClone(example);
 }
 

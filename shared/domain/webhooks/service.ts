@@ -15,6 +15,7 @@ import type {
 } from './contracts.js';
 import { checkTarget, sendToWebhook, type UrlPolicy } from './deliver.js';
 import {
+  eventLabel,
   WEBHOOK_LIMITS,
   type Webhook,
   type WebhookChanges,
@@ -260,7 +261,7 @@ export class WebhookFanOut implements RegistryEventSink {
       );
     } catch (error) {
       this.warn('webhook deliveries not queued', {
-        event: `${event.entity}.${event.action}`,
+        event: eventLabel(event),
         error: error instanceof Error ? error.message : String(error),
       });
     }
@@ -271,7 +272,7 @@ export class WebhookFanOut implements RegistryEventSink {
       await this.publisher.publish([event]);
     } catch (error) {
       this.warn('registry event not published', {
-        event: `${event.entity}.${event.action}`,
+        event: eventLabel(event),
         error: error instanceof Error ? error.message : String(error),
       });
     }

@@ -22,8 +22,8 @@ import {
 } from '../../auth/permissions.js';
 import { queryAll } from '../doc-commands.js';
 import { isConditionFailure } from '../items.js';
+import { keys } from '../keys.js';
 
-const PRINCIPAL_PREFIX = 'PERM#';
 const RESOURCE_PREFIX = 'PERMON#';
 
 /**
@@ -33,7 +33,7 @@ const RESOURCE_PREFIX = 'PERMON#';
 export const MAX_RESOURCE_BYTES = 1000;
 
 export const permissionKey = (principal: string, kind: ResourceKind, resource: string) => ({
-  pk: `${PRINCIPAL_PREFIX}${principal}`,
+  pk: keys.grantPartition(principal),
   sk: `${kind}#${resource}`,
 });
 
@@ -124,7 +124,7 @@ export class DynamoPermissionRepository implements PermissionRepository {
     const items = await queryAll(this.doc, {
       TableName: this.tableName,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': `${PRINCIPAL_PREFIX}${principal}` },
+      ExpressionAttributeValues: { ':pk': keys.grantPartition(principal) },
       ConsistentRead: true,
     });
     return items.map(fromItem).filter((grant): grant is Grant => grant !== undefined);

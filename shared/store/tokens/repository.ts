@@ -175,7 +175,7 @@ export class DynamoTokenRepository implements TokenRepository {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': { S: `${GRANT_PARTITION_PREFIX}${name}` } },
+          ExpressionAttributeValues: { ':pk': { S: keys.grantPartition(name) } },
           ProjectionExpression: 'pk, sk',
           ConsistentRead: true,
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
@@ -212,9 +212,6 @@ export class DynamoTokenRepository implements TokenRepository {
     }
   }
 }
-
-/** A grant's partition is `PERM#<principal>` (shared/store/permissions/repository.ts, not imported: it pulls lib-dynamodb into the authorizer's bundle). */
-const GRANT_PARTITION_PREFIX = 'PERM#';
 
 function keyOf(name: string): Record<string, AttributeValue> {
   const { pk, sk } = keys.token(name);

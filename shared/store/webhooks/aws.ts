@@ -29,6 +29,7 @@ import type {
   WebhookDeliveryMessage,
   WebhookQueue,
 } from '../../domain/webhooks/contracts.js';
+import { eventLabel } from '../../domain/webhooks/model.js';
 import { KmsSecretSealer } from './kms-sealer.js';
 
 export { ENCRYPTION_CONTEXT_KEY, KmsSecretSealer, type KmsSender } from './kms-sealer.js';
@@ -120,7 +121,7 @@ export class SqsWebhookQueue implements WebhookQueue {
         // Shown by the console and `aws sqs receive-message`, so a dead letter is identifiable unparsed.
         MessageAttributes: {
           webhookId: { DataType: 'String', StringValue: message.webhookId },
-          event: { DataType: 'String', StringValue: `${message.entity}.${message.action}` },
+          event: { DataType: 'String', StringValue: eventLabel(message) },
         },
       }),
     );
@@ -174,7 +175,7 @@ export function eventEntry(event: RegistryEvent, busName: string): PutEventsRequ
   return {
     EventBusName: busName,
     Source: EVENT_SOURCE,
-    DetailType: `${event.entity}.${event.action}`,
+    DetailType: eventLabel(event),
     Time: new Date(event.timestamp),
     Detail: JSON.stringify(detail),
   };

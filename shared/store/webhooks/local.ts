@@ -15,6 +15,7 @@ import type {
   WebhookQueue,
 } from '../../domain/webhooks/contracts.js';
 import { type AttemptOutcome, RETRY_POLICY, retryDelayMs } from '../../domain/webhooks/deliver.js';
+import { eventLabel } from '../../domain/webhooks/model.js';
 import type { WarnLog } from '../../domain/webhooks/service.js';
 
 /** A delivery that every attempt failed, as SQS would move it to the dead-letter queue. */
@@ -77,7 +78,7 @@ export class InProcessWebhookQueue implements WebhookQueue {
     this.warn('webhook delivery given up', {
       webhookId: letter.message.webhookId,
       deliveryId: letter.message.deliveryId,
-      event: `${letter.message.entity}.${letter.message.action}`,
+      event: eventLabel(letter.message),
       attempts: letter.attempts,
       reason: letter.reason,
     });

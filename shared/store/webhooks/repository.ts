@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { WebhookEventName } from '../../domain/webhooks/contracts.js';
 import {
+  eventLabel,
   WEBHOOK_LIMITS,
   type Webhook,
   type WebhookChanges,
@@ -46,7 +47,7 @@ function toItem(webhook: Webhook): WebhookItem {
     name: webhook.name,
     ...(webhook.description ? { description: webhook.description } : {}),
     url: webhook.url,
-    events: webhook.events.map((event) => `${event.entity}.${event.action}`),
+    events: webhook.events.map((event) => eventLabel(event)),
     status: webhook.status,
     ...(webhook.sealedSecret ? { sealedSecret: webhook.sealedSecret } : {}),
     created: webhook.creationTimestamp,
