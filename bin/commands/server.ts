@@ -26,9 +26,8 @@ const PARENT_CHECK_MS = 250;
  * own shell: a server that a script backgrounds (`cairn server … &`, or from a script file), or that is
  * started with `nohup … &`, is meant to outlive the shell that started it.
  */
-function watchParent(onOrphaned: () => void): () => void {
-  if (!startedByNpmShell()) return () => undefined;
-  const parent = process.ppid;
+function watchParent(parent: number | undefined, onOrphaned: () => void): () => void {
+  if (parent === undefined) return () => undefined;
   const timer = setInterval(() => {
     if (process.ppid !== parent) onOrphaned();
   }, PARENT_CHECK_MS);
@@ -55,6 +54,9 @@ function startedByNpmShell(): boolean {
 }
 
 export async function server(args: string[]): Promise<number> {
+  // Read before anything else: once the Tracking URI line is out, whoever started npm may stop it, and a
+  // parent read after the shell died would be init's (the server would then never notice it was orphaned).
+  const npmShell = startedByNpmShell() ? process.ppid : undefined;
   const { values } = parseArgs({
     args,
     options: {
@@ -111,8 +113,6 @@ export async function server(args: string[]): Promise<number> {
       `Authentication: on. Clients need MLFLOW_TRACKING_TOKEN (or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD) from 'cairn token create'.`,
     );
   }
-  console.log(`Tracking URI: ${running.url}`);
-  console.log(`Web UI: ${running.url}/`);
   await new Promise<void>((resolve) => {
     let stopping = false;
     const stop = (reason: string) => {
@@ -126,11 +126,14 @@ export async function server(args: string[]): Promise<number> {
         resolve();
       });
     };
-    const unwatch = watchParent(() =>
+    const unwatch = watchParent(npmShell, () =>
       stop('npm, which started it, has stopped (npm does not pass SIGTERM on)'),
     );
     process.once('SIGINT', () => stop('SIGINT received'));
     process.once('SIGTERM', () => stop('SIGTERM received'));
+    // Announced only now: a script that waits for this line and then signals must find the handlers in place.
+    console.log(`Tracking URI: ${running.url}`);
+    console.log(`Web UI: ${running.url}/`);
   });
   return 0;
 }
