@@ -111,8 +111,16 @@ export async function putBatch(
   doc: DynamoDBDocumentClient,
   tableName: string,
   items: readonly Record<string, unknown>[],
+  /** Keys to delete in the same BatchWrite (at most 25 writes in all). */
+  deletes: readonly Record<string, unknown>[] = [],
 ): Promise<void> {
-  let requests = items.map((Item) => ({ PutRequest: { Item } }));
+  let requests: (
+    | { PutRequest: { Item: Record<string, unknown> } }
+    | { DeleteRequest: { Key: Record<string, unknown> } }
+  )[] = [
+    ...items.map((Item) => ({ PutRequest: { Item } })),
+    ...deletes.map((Key) => ({ DeleteRequest: { Key } })),
+  ];
   for (let attempt = 0; requests.length > 0; attempt++) {
     if (attempt > 8) throw new Error(`DynamoDB left ${requests.length} writes unprocessed after 8 retries`);
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 10));

@@ -21,6 +21,7 @@
  * | … of its open runs             | gsi2   | gsi2pk = `EXPOPEN#<experiment_id>#<shard>`              | LATEST items of runs without an end time (marked `value_index`) |
  * | Ended runs by a metric's value | gsi1   | gsi1pk = `EXPMV#<experiment_id>#<key hash>#<shard>`, gsi1sk = `<A\|D>#V#<value>#<run_id>` or `<A\|D>#X#<run_id>` (NaN) | value entries (pk `RUN#<run_id>`, sk `MV#<key>`) |
  * | Runs by a param's value        | gsi1   | gsi1pk = `EXPPV#<experiment_id>#<key hash>#<shard>`, gsi1sk = `<A\|D>#<hex of value>.<run_id>` | value entries (pk `RUN#<run_id>`, sk `PV#<key>`) |
+ * | Runs by a tag's value          | gsi1   | gsi1pk = `EXPTV#<experiment_id>#<key hash>#<shard>`, gsi1sk = `<A\|D>#<hex of value>.<run_id>` | value entries (pk `RUN#<run_id>`, sk `TV#<key>`) |
  * | One key's history chunks       | table  | pk = `RUN#<run_id>`, sk begins_with `MC#<key>#`          | sealed, content-addressed, ordered by first (step, timestamp) |
  * | Mixed (many-key) chunks        | table  | pk = `RUN#<run_id>`, sk begins_with `MX#`                | small groups and sealed tails, all keys   |
  * | One key's chunk summaries      | table  | pk = `RUN#<run_id>`, sk begins_with `MS#<key>#`          | min/max/last/count of a large own chunk, same suffix as its `MC#` key (envelopes) |
@@ -177,7 +178,9 @@ export const keys = {
    */
   runMetricValue: (runId: string, key: string): ItemKey => ({ pk: `RUN#${runId}`, sk: `MV#${key}` }),
   runParamValue: (runId: string, key: string): ItemKey => ({ pk: `RUN#${runId}`, sk: `PV#${key}` }),
-  runValuePrefixes: { metric: 'MV#', param: 'PV#' },
+  /** A tag's value entry (`TV#<key>`): as a param's, but rewritten when the tag is set again, gone with it. */
+  runTagValue: (runId: string, key: string): ItemKey => ({ pk: `RUN#${runId}`, sk: `TV#${key}` }),
+  runValuePrefixes: { metric: 'MV#', param: 'PV#', tag: 'TV#' },
   /**
    * A metric value entry's index keys: `<A|D>#V#<sortable value>#<run_id>` for a number (±Infinity
    * included), `<A|D>#X#<run_id>` for NaN, which MLflow orders after every number in both directions.
@@ -196,12 +199,16 @@ export const keys = {
     gsi1pk: `${PARAM_VALUE_PREFIX}${run.experimentId}#${keyHash(key)}#${shardOf(run.runId)}`,
     gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableName(value)}${NAME_END}${run.runId}`,
   }),
-  /** One metric's or param's value-entry index partitions of an experiment, per shard (gsi1). */
-  valuePartitions: (experimentId: string, kind: 'metric' | 'param', key: string): string[] =>
+  /** A tag value entry's index keys: as a param's (runParamValueListing), in the tag's own partitions. */
+  runTagValueListing: (run: ValueEntryFields, key: string, value: string) => ({
+    gsi1pk: `${TAG_VALUE_PREFIX}${run.experimentId}#${keyHash(key)}#${shardOf(run.runId)}`,
+    gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableName(value)}${NAME_END}${run.runId}`,
+  }),
+  /** One metric's, param's or tag's value-entry index partitions of an experiment, per shard (gsi1). */
+  valuePartitions: (experimentId: string, kind: ValueKind, key: string): string[] =>
     Array.from(
       { length: RUN_SHARDS },
-      (_, shard) =>
-        `${kind === 'metric' ? METRIC_VALUE_PREFIX : PARAM_VALUE_PREFIX}${experimentId}#${keyHash(key)}#${shard}`,
+      (_, shard) => `${VALUE_PREFIXES[kind]}${experimentId}#${keyHash(key)}#${shard}`,
     ),
   experimentRunsPartitions: (experimentId: string): string[] =>
     Array.from({ length: RUN_SHARDS }, (_, shard) => experimentRunsPartition(experimentId, shard)),
@@ -350,13 +357,25 @@ const RUN_NAME_PREFIX = 'EXPRUNN#';
 const RUN_OPEN_PREFIX = 'EXPOPEN#';
 const METRIC_VALUE_PREFIX = 'EXPMV#';
 const PARAM_VALUE_PREFIX = 'EXPPV#';
+const TAG_VALUE_PREFIX = 'EXPTV#';
+const VALUE_PREFIXES = { metric: METRIC_VALUE_PREFIX, param: PARAM_VALUE_PREFIX, tag: TAG_VALUE_PREFIX };
+
+/** What a value entry holds: a metric's latest value, a param's or a tag's. */
+export type ValueKind = 'metric' | 'param' | 'tag';
 
 /**
  * The mark (`value_index`) on an experiment item whose ended runs all have metric value entries, whose runs
  * all have param value entries and whose open runs' LATEST items are in `EXPOPEN#…`: set on every experiment
  * created since, and by `cairn migrate`. Only marked experiments are searched by value entries.
  */
-export const VALUE_INDEX_VERSION = 1;
+export const VALUE_INDEX_VERSION = 2;
+
+/**
+ * The first `value_index` at which every run also has tag value entries (`TV#<key>`, since 2026-12-07):
+ * experiments marked 1 are still searched by their metric and param entries, and tag clauses are checked
+ * on the runs read, until `cairn migrate` writes their tag entries and marks them VALUE_INDEX_VERSION.
+ */
+export const TAG_VALUE_INDEX_VERSION = 2;
 
 /** What a value entry's index keys are made of. */
 export interface ValueEntryFields {

@@ -1,5 +1,5 @@
 /**
- * resyncParamEntries deletes the entry of a param the run does not hold, unconditionally,
+ * resyncEntries deletes the entry of a param the run does not hold, unconditionally,
  * and returns once the RUN item's version held from its read to its verifying read. Another writer's param
  * write puts its entry *before* its RUN update: if that put lands between the resync's read and its delete,
  * and the update lands after the resync's verifying read, the run ends up holding the param with no value

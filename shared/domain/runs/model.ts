@@ -243,7 +243,7 @@ export type ValueClause =
       matches(value: number): boolean;
     }
   | {
-      entity: 'param';
+      entity: 'param' | 'tag';
       key: string;
       /** Values read exactly (`=`), or a literal prefix every matching value starts with (LIKE). */
       range: { exact: string } | { prefix: string };

@@ -481,8 +481,8 @@ const CASELESS_PREFIX = /^[ -@[-`{-~]*$/;
 
 /**
  * The clause as value entries answer it, or nothing: metric comparisons but `!=` (which holds for nearly
- * every run, NaN included), param `=` and LIKE with a literal prefix (ILIKE only when that prefix has no
- * letters). `!=`, patterns starting with a wildcard and IS [NOT] NULL read no better from entries.
+ * every run, NaN included), param and tag `=` and LIKE with a literal prefix (ILIKE only when that prefix
+ * has no letters; `tags.mlflow.parentRunId = '…'`, a nested run's children, is the common one). `!=`, patterns starting with a wildcard and IS [NOT] NULL read no better from entries.
  */
 function valueClause(filter: string, clause: Clause): ValueClause[] {
   // Compiled first: a bad clause is the 400 compileRunFilter gives, whichever reads it first.
@@ -500,11 +500,12 @@ function valueClause(filter: string, clause: Clause): ValueClause[] {
       },
     ];
   }
-  if (clause.entity !== 'param' || typeof value !== 'string') return [];
+  const entity = clause.entity;
+  if ((entity !== 'param' && entity !== 'tag') || typeof value !== 'string') return [];
   const matches = stringMatcher(comparator, value);
-  if (comparator === '=') return [{ entity: 'param', key, range: { exact: value }, matches }];
+  if (comparator === '=') return [{ entity, key, range: { exact: value }, matches }];
   if (comparator !== 'LIKE' && comparator !== 'ILIKE') return [];
   const prefix = /^[^%_]*/u.exec(value)?.[0] ?? '';
   if (prefix === '' || (comparator === 'ILIKE' && !CASELESS_PREFIX.test(prefix))) return [];
-  return [{ entity: 'param', key, range: { prefix }, matches }];
+  return [{ entity, key, range: { prefix }, matches }];
 }

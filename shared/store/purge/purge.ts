@@ -9,9 +9,9 @@
  * of the first purge that sees it and reported: it goes one threshold later, never earlier than asked.
  *
  * What a run is: every item of its partition `RUN#<run_id>` (RUN, LATEST, LG#, ORDER, MC#/MX#/MS#
- * chunks, MV#/PV# value entries, SEAL#), plus one count in its experiment's run counters (EXPSTATS#…,
+ * chunks, MV#/PV#/TV# value entries, SEAL#), plus one count in its experiment's run counters (EXPSTATS#…,
  * decremented here), plus the objects under `<key prefix><experiment>/<run>/`. Its index copies
- * (EXPRUNS#, EXPRUNN#, EXPRUNE#, EXPOPEN#, EXPMV#, EXPPV#) live on those items and go with them. An
+ * (EXPRUNS#, EXPRUNN#, EXPRUNE#, EXPOPEN#, EXPMV#, EXPPV#, EXPTV#) live on those items and go with them. An
  * experiment adds its item `EXP#<id>`, its name claim (only while it still names this id), its counter
  * items, its logged models (`LMODEL#<id>`, objects under `<experiment>/models/<id>/`), its traces
  * (`TRACE#<id>`, span objects under `traces/<trace_id>/`), the grants on it (`PERM#<principal>`

@@ -6,8 +6,9 @@
  * - LATEST: the latest value per metric key and the unsealed tail, with its own version number.
  * - latest groups (`LG#…`): a wide run's latest values, once they outgrow LATEST (latest-groups.ts).
  * - metric chunks (`MC#…` one key, `MX#…` many keys): sealed history, encoded by the metric codec.
- * - value entries (`MV#<key>` for an ended run's latest metric values, `PV#<key>` for every param): one small
- *   item per value, indexed by experiment, key and value (keys.runMetricValueListing, runParamValueListing),
+ * - value entries (`MV#<key>` for an ended run's latest metric values, `PV#<key>` for every param, `TV#<key>`
+ *   for every tag): one small item per value, indexed by experiment, key and value (keys.runMetricValueListing,
+ *   runParamValueListing, runTagValueListing),
  *   so a filtered or metric-ordered search reads a key range instead of every run (value-entries.ts).
  */
 import type { LifecycleStage } from '../../domain/experiments/model.js';
@@ -21,7 +22,7 @@ import type {
   RunStatus,
 } from '../../domain/runs/model.js';
 import { fromStoredMap, projection, projectionWithKey, storedKey, toStoredMap } from '../items.js';
-import { type ItemKey, keys } from '../keys.js';
+import { type ItemKey, keys, NAME_KEY_BYTES } from '../keys.js';
 
 export interface RunItem {
   pk: string;
@@ -128,10 +129,11 @@ export interface ValueEntryItem {
   sk: string;
   gsi1pk: string;
   gsi1sk: string;
-  type: 'metric-value' | 'param-value';
+  type: 'metric-value' | 'param-value' | 'tag-value';
   run_id: string;
   key: string;
-  value: string;
+  /** Left out of a tag's entry whose value its key does not hold whole (TAG_ENTRY_VALUE_BYTES). */
+  value?: string;
   ver: number;
 }
 
@@ -167,6 +169,31 @@ export function paramValueEntry(
     run_id: run.runId,
     key,
     value,
+    ver,
+  };
+}
+
+/**
+ * The longest tag value (UTF-8 bytes) a tag's entry carries: one its key holds whole (NAME_KEY_BYTES). A
+ * longer one (`mlflow.log-model.history`, notes) would make every entry write several units for values no
+ * filter names in full; its entry names the run as a candidate and the search checks the run as read.
+ */
+export const TAG_ENTRY_VALUE_BYTES = NAME_KEY_BYTES - 1;
+
+/** A run's value entry for one tag (`ver` the RUN version it was written from). */
+export function tagValueEntry(
+  run: { runId: string; experimentId: string; lifecycleStage: string },
+  key: string,
+  value: string,
+  ver: number,
+): ValueEntryItem {
+  return {
+    ...keys.runTagValue(run.runId, key),
+    ...keys.runTagValueListing(run, key, value),
+    type: 'tag-value',
+    run_id: run.runId,
+    key,
+    ...(Buffer.byteLength(value, 'utf8') <= TAG_ENTRY_VALUE_BYTES ? { value } : {}),
     ver,
   };
 }
@@ -269,7 +296,7 @@ function newLatestItem(run: Run): LatestItem {
 /**
  * Every item a new run is stored as, in the order `create` writes them (LATEST, ORDER and value entries before
  * RUN). Its latest metrics go into LATEST's `m`, so that benchmarks and imports can write a run with values in
- * one pass: `values` holds its param entries and, for a run created with an end time, its metric entries.
+ * one pass: `values` holds its param and tag entries and, for a run created with an end time, its metric entries.
  */
 export function itemsOfNewRun(run: Run): {
   latest: LatestItem;
@@ -279,7 +306,10 @@ export function itemsOfNewRun(run: Run): {
 } {
   const latest = newLatestItem(run);
   for (const [key, metric] of Object.entries(run.metrics)) latest.m[storedKey(key)] = storedLatest(metric);
-  const values = Object.entries(run.params).map(([key, value]) => paramValueEntry(run, key, value, 0));
+  const values = [
+    ...Object.entries(run.params).map(([key, value]) => paramValueEntry(run, key, value, 0)),
+    ...Object.entries(run.tags).map(([key, value]) => tagValueEntry(run, key, value, 0)),
+  ];
   if (run.endTime !== undefined) {
     for (const [key, [, , value]] of Object.entries(latestOf(latest))) {
       values.push(metricValueEntry(run, key, value, latest.ver));

@@ -25,6 +25,9 @@ import { withLatestGroups } from './latest-groups.js';
 import { putRunOrder } from './run-index.js';
 import { endLatest, entriesOf, readRunAndLatest, syncEntries } from './value-entries.js';
 
+/** Every entry a run calls for. */
+const ALL_ENTRIES = { metrics: 'all', params: 'all', tags: 'all' } as const;
+
 /** Runs keyed at once: enough to keep a local table busy, few enough for a small table's capacity. */
 const RUNS_IN_FLIGHT = 16;
 
@@ -186,7 +189,8 @@ export interface ValueIndexMigration {
 /**
  * `cairn migrate`, second step: puts the runs of experiments not marked `value_index` into the value-entry
  * layout (keys.ts, value-entries.ts): open runs' LATEST items into the open partition, an entry per latest
- * metric of each ended run and per param of each run; then marks the experiment. Idempotent and resumable
+ * metric of each ended run and per param and tag of each run; then marks the experiment (experiments marked
+ * 1, from before tag entries, are laid out again: their runs gain tag entries). Idempotent and resumable
  * as the first step: runs already in the layout are left alone, and the mark comes last. Writes made
  * meanwhile keep the layout themselves (every build that runs this does), so a run written during the
  * migration is either found in it or put right by the same verified write path the writers use.
@@ -221,18 +225,20 @@ async function layOutRun(
   const misplaced = open !== isOpenLatest(latest, run.experiment_id);
   // The entries of the run as laid out: an ended run's LATEST as it will be keyed once its end is complete.
   const laidOut: LatestItem = { ...latest, ...keys.runLatestListing(run.experiment_id, runId, open) };
-  const wanted = entriesOf(run, laidOut, { metrics: 'all', params: 'all' });
-  const stored = await queryAll<ValueEntryItem>(store.doc, {
-    TableName: store.tableName,
-    ...keyConditions.between(
-      keys.run(runId).pk,
-      keys.runValuePrefixes.metric,
-      `${keys.runValuePrefixes.param}\uffff`,
-    ),
-  });
+  const wanted = entriesOf(run, laidOut, ALL_ENTRIES);
+  const pk = keys.run(runId).pk;
+  const { metric, param, tag } = keys.runValuePrefixes;
+  const stored = await Promise.all([
+    queryAll<ValueEntryItem>(store.doc, {
+      TableName: store.tableName,
+      ...keyConditions.between(pk, metric, `${param}\uffff`),
+    }),
+    queryAll<ValueEntryItem>(store.doc, { TableName: store.tableName, ...keyConditions.prefix(pk, tag) }),
+  ]);
   const bySk = new Map(
     stored
-      .filter((item) => item.type === 'metric-value' || item.type === 'param-value')
+      .flat()
+      .filter((item) => ['metric-value', 'param-value', 'tag-value'].includes(item.type))
       .map((item) => [item.sk, item]),
   );
   const missing = wanted.filter((entry) => {
@@ -245,7 +251,7 @@ async function layOutRun(
   if (dryRun) return true;
   if (misplaced && !open) await endLatest(store, runId, run.experiment_id);
   if (misplaced && open) await openLatest(store, runId, run.experiment_id);
-  await syncEntries(store, runId, { metrics: 'all', params: 'all' });
+  await syncEntries(store, runId, ALL_ENTRIES);
   return true;
 }
 

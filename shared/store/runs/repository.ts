@@ -97,10 +97,12 @@ import {
   type EntryStore,
   endLatest,
   entriesOf,
-  paramEntriesOfWriter,
+  entriesOfWriter,
+  goneTagEntries,
   putEntries,
-  resyncParamEntries,
+  resyncEntries,
   syncEntries,
+  type WrittenKeys,
 } from './value-entries.js';
 import { searchByValues } from './value-search.js';
 
@@ -232,11 +234,12 @@ export class DynamoRunRepository implements RunRepository {
    * Applies `mutate` to the current run under optimistic concurrency; `mutate` may throw to refuse
    * (e.g. a changed param) or return null for a no-op. Returns the run as read, or undefined if missing.
    *
-   * New params' value entries are put *before* the conditional RUN update, derived from the item it is
-   * conditional on: an update that lands proves that item (its stage) stood until after the entries
-   * landed, and a move after it writes every entry again after its own RUN update. So a param write needs
-   * no verifying read. Entries of an attempt whose update failed are written again from the run as it then
-   * stands, once the write is decided (resyncParamEntries).
+   * New params' and set tags' value entries are put (a deleted tag's deleted) *before* the conditional RUN
+   * update, derived from the item it is conditional on: an update that lands proves that item stood until
+   * after the entries landed, and a later change to the same key or a move writes its own entries after this
+   * update (moves write every entry again after theirs). So a param or tag write needs no verifying read.
+   * Entries of an attempt whose update failed are written again from the run as it then stands, once the
+   * write is decided (resyncEntries).
    */
   async mutate(runId: string, mutate: RunMutation): Promise<Run | undefined> {
     let kept = this.recentRuns.get(runId);
@@ -246,12 +249,20 @@ export class DynamoRunRepository implements RunRepository {
       this.recentRuns.delete(runId);
       kept = undefined;
     };
-    /** Param keys whose entries a failed attempt put, marked as this write's (paramEntriesOfWriter). */
-    const strays = new Set<string>();
+    /** Param and tag keys whose entries a failed attempt wrote, marked as this write's (entriesOfWriter). */
+    const strays = { params: new Set<string>(), tags: new Set<string>() };
     const writer = randomBytes(9).toString('base64url');
-    const settleStrays = async (written: readonly string[] = []) => {
-      for (const key of written) strays.delete(key);
-      if (strays.size > 0) await resyncParamEntries(this.entryStore, runId, [...strays], writer);
+    const settleStrays = async (written: WrittenKeys = { params: [], tags: [] }) => {
+      for (const key of written.params) strays.params.delete(key);
+      for (const key of written.tags) strays.tags.delete(key);
+      if (strays.params.size + strays.tags.size > 0) {
+        await resyncEntries(
+          this.entryStore,
+          runId,
+          { params: [...strays.params], tags: [...strays.tags] },
+          writer,
+        );
+      }
     };
     /** Gives up with `error`, the entries of attempts whose update never landed put right first. */
     const giveUp = async (error: unknown): Promise<never> => {
@@ -314,11 +325,21 @@ export class DynamoRunRepository implements RunRepository {
       }
       // Captured before the update, for an end (endRun): the LATEST it rests on must predate the update.
       const latestKept = this.recentWrites.get(runId)?.latest;
-      const params = Object.keys(change.params ?? {});
-      if (params.length > 0) {
-        const next: EntryRun = { ...item, params: projected.params, ver: item.ver + 1 };
-        const entries = entriesOf(next, undefined, { metrics: [], params });
-        await putEntries(this.entryStore, paramEntriesOfWriter(entries, writer));
+      const written: WrittenKeys = {
+        params: Object.keys(change.params ?? {}),
+        tags: [...Object.keys(change.tags ?? {}), ...(change.deleteTags ?? [])],
+      };
+      if (written.params.length + written.tags.length > 0) {
+        const tags = { ...projected.tags };
+        for (const key of change.deleteTags ?? []) delete tags[storedKey(key)];
+        const next: EntryRun = { ...item, params: projected.params, tags, ver: item.ver + 1 };
+        const scope = { metrics: [], ...written };
+        await putEntries(
+          this.entryStore,
+          entriesOfWriter(entriesOf(next, undefined, scope), writer),
+          [],
+          goneTagEntries(next, scope),
+        );
       }
       let updated: RunItem;
       try {
@@ -335,14 +356,15 @@ export class DynamoRunRepository implements RunRepository {
         updated = Attributes as RunItem;
       } catch (error) {
         readAgain();
-        for (const key of params) strays.add(key);
+        for (const key of written.params) strays.params.add(key);
+        for (const key of written.tags) strays.tags.add(key);
         // Whether an update that failed otherwise landed is unknown: the resync reads the run to tell.
         if (!isConditionFailure(error)) return giveUp(error);
         continue;
       }
       this.recentRuns.set(runId, updated, { size: approximateItemBytes(updated) });
       try {
-        await settleStrays(params);
+        await settleStrays(written);
         await this.syncChangeEntries(runId, updated, change, latestKept);
       } catch (error) {
         readAgain();
@@ -374,7 +396,7 @@ export class DynamoRunRepository implements RunRepository {
       syncEntries(
         this.entryStore,
         runId,
-        { metrics: 'all', params: 'all' },
+        { metrics: 'all', params: 'all', tags: 'all' },
         { run: moved.item, latest },
         runOrderItem(toRun(moved.item, undefined), moved.item.ver),
       ),
@@ -553,7 +575,7 @@ export class DynamoRunRepository implements RunRepository {
    * What follows a run write (mutate) as of `updated`, the RUN item it left: on a rename, LATEST's version
    * bumped and then the order entry put (see endRun for why the bump); on an end (or a retried one, which
    * completes one cut short), the order entry, LATEST moved to the ended partition with its version bumped,
-   * and an entry per latest key (endRun). Params' entries went before the update (mutate).
+   * and an entry per latest key (endRun). Params' and tags' entries went before the update (mutate).
    */
   private async syncChangeEntries(
     runId: string,

@@ -36,6 +36,7 @@ import {
   paramValueEntry,
   type RunItem,
   type RunOrderItem,
+  tagValueEntry,
   type ValueEntryItem,
 } from './entity.js';
 import { withLatestGroups } from './latest-groups.js';
@@ -55,13 +56,18 @@ export interface EntryStore {
 /** What of a RUN item entries are derived from; a metric write knows only its RunState, not the params. */
 export type EntryRun = Pick<RunItem, 'run_id' | 'experiment_id' | 'lifecycle_stage' | 'params' | 'ver'> & {
   end_time?: number | undefined;
+  tags?: RunItem['tags'];
 };
 
-/** Which entries a write touched: 'all' of a kind, or these keys. */
+/** Which entries a write touched: 'all' of a kind, or these keys (no tags when left out). */
 export interface EntryScope {
   metrics: 'all' | readonly string[];
   params: 'all' | readonly string[];
+  tags?: 'all' | readonly string[];
 }
+
+const tagsIn = (scope: EntryScope): boolean =>
+  scope.tags === 'all' || (scope.tags !== undefined && scope.tags.length > 0);
 
 /** Whether a run is laid out as ended: it has an end time and its LATEST item has left the open partition. */
 function endedLayout(run: EntryRun, latest: Pick<LatestItem, 'gsi2pk' | 'gsi2sk'>): boolean {
@@ -83,6 +89,12 @@ export function entriesOf(
       entries.push(paramValueEntry(where, key, value, run.ver));
     }
   }
+  const tags = fromStoredMap(run.tags ?? {});
+  for (const key of scope.tags === 'all' ? Object.keys(tags) : (scope.tags ?? [])) {
+    const value = tags[key];
+    if (value !== undefined && Object.hasOwn(tags, key))
+      entries.push(tagValueEntry(where, key, value, run.ver));
+  }
   if (latest && endedLayout(run, latest)) {
     const metrics = latestOf(latest);
     for (const key of scope.metrics === 'all' ? Object.keys(metrics) : scope.metrics) {
@@ -95,16 +107,44 @@ export function entriesOf(
   return entries;
 }
 
-/** Puts entries (and `others`: items that may ride along) 25 to a BatchWrite, a few BatchWrites at once. */
+/**
+ * The tag entries in `scope` the run no longer calls for: those of the listed keys it holds no tag of (a
+ * deleted tag). Under 'all' nothing is known to be gone; an entry left by a delete cut short only names its
+ * run as a candidate, which the search drops once it reads the run.
+ */
+export function goneTagEntries(run: EntryRun, scope: EntryScope) {
+  if (scope.tags === undefined || scope.tags === 'all') return [];
+  const tags = fromStoredMap(run.tags ?? {});
+  return scope.tags
+    .filter((key) => !Object.hasOwn(tags, key))
+    .map((key) => keys.runTagValue(run.run_id, key));
+}
+
+/**
+ * Puts entries (and `others`: items that may ride along) and deletes `gone` (entry keys), 25 to a
+ * BatchWrite, a few BatchWrites at once.
+ */
 export async function putEntries(
   store: EntryStore,
   entries: readonly ValueEntryItem[],
   others: readonly RunOrderItem[] = [],
+  gone: readonly { pk: string; sk: string }[] = [],
 ): Promise<void> {
   const items = [...others, ...entries] as unknown as Record<string, unknown>[];
-  const batches: Record<string, unknown>[][] = [];
-  for (let i = 0; i < items.length; i += 25) batches.push(items.slice(i, i + 25));
-  await mapWithLimit(batches, BATCHES_IN_FLIGHT, (batch) => putBatch(store.doc, store.tableName, batch));
+  const writes = [
+    ...items.map((item) => ({ put: item })),
+    ...gone.map((key) => ({ delete: key as Record<string, unknown> })),
+  ];
+  const batches: (typeof writes)[] = [];
+  for (let i = 0; i < writes.length; i += 25) batches.push(writes.slice(i, i + 25));
+  await mapWithLimit(batches, BATCHES_IN_FLIGHT, (batch) =>
+    putBatch(
+      store.doc,
+      store.tableName,
+      batch.flatMap((write) => ('put' in write ? [write.put] : [])),
+      batch.flatMap((write) => ('delete' in write ? [write.delete] : [])),
+    ),
+  );
 }
 
 /**
@@ -163,7 +203,7 @@ export async function bumpLatest(store: EntryStore, runId: string): Promise<Late
   return updateLatest(store, runId, 'SET ver = ver + :one', { ':one': 1 });
 }
 
-/** The RUN item's stage and version, strongly consistent. */
+/** The RUN item's stage and version, strongly consistent (billed as the whole item: reads are by size). */
 async function readRunStage(store: EntryStore, runId: string): Promise<RunItem | undefined> {
   const { Item } = await store.doc.send(
     new GetCommand({
@@ -195,7 +235,8 @@ export async function readRunAndLatest(
 /**
  * Writes the entries `scope` covers, derived from `from` (the items as the caller just wrote or read them)
  * or else from a fresh read, then verifies and redoes from a fresh read until what they were derived from
- * still stands. A run with an end time whose LATEST is still in the open partition (an end cut short, or
+ * still stands. Tags, unlike params, change and go: with tags in scope the RUN item's version must hold
+ * (not only its stage), and the listed tags the run no longer holds have their entries deleted. A run with an end time whose LATEST is still in the open partition (an end cut short, or
  * one racing this write) has its end completed here first, and then all its metric entries written.
  *
  * `order`, the run's ORDER item as of `from.run`, rides in the first BatchWrite without its condition (a
@@ -213,6 +254,8 @@ export async function syncEntries(
   let source = from;
   let wanted = scope;
   let orderUnsure = order !== undefined;
+  /** Tags this call put entries of: one the run has lost since may have had its entry put back by a round. */
+  const tagsPut = new Set<string>();
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (!source) {
@@ -233,13 +276,25 @@ export async function syncEntries(
         [latest] = await withLatestGroups(store.doc, store.tableName, [latest], { consistent: true });
       }
       const withOrder = round === 0 && order !== undefined;
-      await putEntries(store, entriesOf(run, latest, wanted), withOrder ? [order] : []);
+      const entries = entriesOf(run, latest, wanted);
+      const held = fromStoredMap(run.tags ?? {});
+      const gone = new Map(
+        [
+          ...goneTagEntries(run, wanted),
+          ...[...tagsPut]
+            .filter((key) => !Object.hasOwn(held, key))
+            .map((key) => keys.runTagValue(runId, key)),
+        ].map((key) => [key.sk, key]),
+      );
+      await putEntries(store, entries, withOrder ? [order] : [], [...gone.values()]);
+      for (const entry of entries) if (entry.type === 'tag-value') tagsPut.add(entry.key);
       // Reads are billed by item size, not by what is projected: a params-only write leaves LATEST unread.
       const now = metricsWanted
         ? await readRunAndLatest(store, runId, 'sk, ver, lifecycle_stage')
         : { run: await readRunStage(store, runId), latest: undefined };
       if (withOrder) orderUnsure = now.run?.ver !== order.ver;
-      const stageHeld = now.run?.lifecycle_stage === run.lifecycle_stage;
+      const stageHeld =
+        now.run?.lifecycle_stage === run.lifecycle_stage && (!tagsIn(wanted) || now.run?.ver === run.ver);
       const latestHeld = !metricsWanted || now.latest?.ver === latest?.ver;
       if (stageHeld && latestHeld) return;
       source = undefined;
@@ -251,31 +306,38 @@ export async function syncEntries(
   }
 }
 
-/** The attribute a param write marks its early entries with (`paramEntriesOfWriter`). */
+/** The attribute a param or tag write marks its early entries with (`entriesOfWriter`). */
 const WRITER = 'w';
 
+/** The param and tag keys a run write set (or, tags, deleted). */
+export interface WrittenKeys {
+  params: readonly string[];
+  tags: readonly string[];
+}
+
 /**
- * Param entries as a param write puts them before its RUN update, marked as that write's: if the update
- * never lands, resyncParamEntries deletes only entries still bearing the mark. Another writer of the same
- * param may stamp the same `ver` (it read the same RUN version, and a throttled update leaves RUN there),
- * so the version alone could not tell its entry from this one.
+ * Entries as a param or tag write puts them before its RUN update, marked as that write's: if the update
+ * never lands, resyncEntries deletes only entries still bearing the mark. Another writer of the same key
+ * may stamp the same `ver` (it read the same RUN version, and a throttled update leaves RUN there), so the
+ * version alone could not tell its entry from this one.
  */
-export function paramEntriesOfWriter(entries: readonly ValueEntryItem[], writer: string): ValueEntryItem[] {
+export function entriesOfWriter(entries: readonly ValueEntryItem[], writer: string): ValueEntryItem[] {
   return entries.map((entry) => ({ ...entry, [WRITER]: writer }));
 }
 
 /**
- * Puts right the param entries of `paramKeys` after a param write (`writer`, see paramEntriesOfWriter)
- * whose entries went before an update that failed (repository mutate): each is written again from the RUN
- * item as it now stands, or, when the run has no such param, deleted if it is still the one that write put
+ * Puts right the param and tag entries of `written` after a write (`writer`, see entriesOfWriter) whose
+ * entries went before an update that failed (repository mutate): each is written again from the RUN item
+ * as it now stands, or, when the run has no such param or tag, deleted if it is still the one that write put
  * (another writer's entry of the same key may have landed since, before its own RUN update: deleting it
- * would leave that param without an entry for good). Redone until the RUN item's version held across the
- * write (a param set, or a move, landing meanwhile writes its own entries after its update).
+ * would leave that key without an entry for good). A tag entry the failed write deleted is put back here
+ * when the run still has the tag. Redone until the RUN item's version held across the write (a param or
+ * tag set, or a move, landing meanwhile writes its own entries after its update).
  */
-export async function resyncParamEntries(
+export async function resyncEntries(
   store: EntryStore,
   runId: string,
-  paramKeys: readonly string[],
+  written: WrittenKeys,
   writer: string,
 ): Promise<void> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -285,15 +347,26 @@ export async function resyncParamEntries(
     );
     const run = Item as RunItem | undefined;
     const params = run ? fromStoredMap(run.params) : {};
-    const absent = paramKeys.filter((key) => !Object.hasOwn(params, key));
-    if (run) await putEntries(store, entriesOf(run, undefined, { metrics: [], params: paramKeys }));
+    const tags = run ? fromStoredMap(run.tags) : {};
+    const absent = [
+      ...written.params
+        .filter((key) => !Object.hasOwn(params, key))
+        .map((key) => keys.runParamValue(runId, key)),
+      ...written.tags.filter((key) => !Object.hasOwn(tags, key)).map((key) => keys.runTagValue(runId, key)),
+    ];
+    // Marked too: should the run lose one of these tags before the next round, that round deletes its entry.
+    if (run)
+      await putEntries(
+        store,
+        entriesOfWriter(entriesOf(run, undefined, { metrics: [], ...written }), writer),
+      );
     await Promise.all(
       absent.map(async (key) => {
         try {
           await store.doc.send(
             new DeleteCommand({
               TableName: store.tableName,
-              Key: keys.runParamValue(runId, key),
+              Key: key,
               ConditionExpression: '#writer = :writer',
               ExpressionAttributeNames: { '#writer': WRITER },
               ExpressionAttributeValues: { ':writer': writer },

@@ -1,6 +1,6 @@
 /**
  * Filtered and metric-ordered run searches from value entries (keys.ts: a metric's latest value per ended
- * run, a param's value per run, open runs' LATEST items apart), for experiments marked `value_index`
+ * run, a param's or a tag's value per run, open runs' LATEST items apart), for experiments marked `value_index`
  * (issue 13, item 2). Entries only narrow and order what is read: every run a page serves is read by key
  * (RUN and LATEST) and checked against the whole filter, the view and the cursor (`plan.accept`).
  *
@@ -36,7 +36,7 @@ import {
   RUN_SHARDS,
   sortableName,
   sortableNumber,
-  VALUE_INDEX_VERSION,
+  TAG_VALUE_INDEX_VERSION,
 } from '../keys.js';
 import { LATEST_LISTING_PROJECTION, type LatestItem, latestMetrics, type RunItem, toRun } from './entity.js';
 import { withLatestGroups } from './latest-groups.js';
@@ -88,16 +88,22 @@ interface ClauseSet {
 export async function searchByValues(
   source: ListingSource,
   experimentIds: readonly string[],
-  plan: RunListingPlan,
+  given: RunListingPlan,
   reads: ListingReads,
   runs: number,
 ): Promise<Run[] | undefined> {
-  if (!(await allMarked(source, experimentIds))) {
+  const marked = await markedVersion(source, experimentIds);
+  if (marked === 0) {
     // Index orders need no entries: a filter that reads no metrics still pages by the order's keys.
-    return isIndexOrder(plan.order) && !plan.needsMetrics
-      ? readListing(source.doc, source.tableName, experimentIds, { ...plan, order: plan.order }, reads)
+    return isIndexOrder(given.order) && !given.needsMetrics
+      ? readListing(source.doc, source.tableName, experimentIds, { ...given, order: given.order }, reads)
       : undefined;
   }
+  // Experiments marked before tag entries: their tag clauses are checked on the runs as read.
+  const plan =
+    marked < TAG_VALUE_INDEX_VERSION
+      ? { ...given, valueClauses: given.valueClauses.filter((clause) => clause.entity !== 'tag') }
+      : given;
   const metricClauses = plan.valueClauses.some((clause) => clause.entity === 'metric');
   const open =
     plan.order === 'metric' || metricClauses ? await readOpenRuns(source, experimentIds) : new Map();
@@ -176,17 +182,16 @@ function breakEven(plan: RunListingPlan, runs: number): number {
   return low;
 }
 
-async function allMarked(source: ListingSource, experimentIds: readonly string[]): Promise<boolean> {
+/** The lowest `value_index` of the experiments (0 when one is unmarked or missing). */
+async function markedVersion(source: ListingSource, experimentIds: readonly string[]): Promise<number> {
   const items = await batchGetAll<{ experiment_id: string; value_index?: number }>(
     source.doc,
     source.tableName,
     experimentIds.map((experimentId) => keys.experiment(experimentId)),
     { projection: 'experiment_id, value_index' },
   );
-  const marked = new Set(
-    items.filter((item) => item.value_index === VALUE_INDEX_VERSION).map((item) => item.experiment_id),
-  );
-  return experimentIds.every((experimentId) => marked.has(experimentId));
+  const marks = new Map(items.map((item) => [item.experiment_id, item.value_index ?? 0]));
+  return Math.min(...experimentIds.map((experimentId) => marks.get(experimentId) ?? 0));
 }
 
 /** The open runs' latest metrics (their LATEST items, in `EXPOPEN#…`), by run id. */
@@ -285,7 +290,10 @@ async function readClause(
         );
         for (const item of (page.Items ?? []) as { run_id: string; value?: string }[]) {
           // A param range may hold other values (a long value's key prefix, a LIKE's literal prefix).
+          // A tag's entry without its value (a long one, TAG_ENTRY_VALUE_BYTES) names a candidate only.
           if (clause.entity === 'param' && !(typeof item.value === 'string' && clause.matches(item.value)))
+            continue;
+          if (clause.entity === 'tag' && typeof item.value === 'string' && !clause.matches(item.value))
             continue;
           ids.add(item.run_id);
         }

@@ -37,7 +37,7 @@ async function check(runId: string) {
   const latest = items.find((item) => item.sk === 'LATEST') as LatestItem;
   const view = (e: { sk?: unknown; gsi1pk?: unknown; gsi1sk?: unknown; value?: unknown }) =>
     `${e.sk} ${e.gsi1pk} ${e.gsi1sk} ${e.value}`;
-  const wanted = entriesOf(run, latest, { metrics: 'all', params: 'all' }).map(view).sort();
+  const wanted = entriesOf(run, latest, { metrics: 'all', params: 'all', tags: 'all' }).map(view).sort();
   const have = items
     .filter((item) => String(item.type).endsWith('-value'))
     .map(view)
@@ -94,6 +94,9 @@ describe('concurrent writers from several processes', () => {
             tags: { 'mlflow.runName': `again-${round}` },
           })),
         () => b.setLifecycle(runId, 'deleted', 'active'),
+        // A tag set and deleted at once by two processes: its entry must follow whichever update landed last.
+        () => c.mutate(runId, () => ({ deleteTags: ['warm'] })),
+        () => a.mutate(runId, () => ({ tags: { warm: `a-${round}` } })),
       ];
       const chosen = ops.filter(() => random() < (round % 2 ? 0.6 : 0.95));
       const results = await Promise.allSettled(chosen.map((op) => op()));

@@ -78,10 +78,7 @@ const entryView = (
  * Asserts the layout of these runs from their RUN and LATEST items as stored (and, where given, from the
  * test's own model of each run's stage, end and params, so that a write the items themselves missed shows).
  */
-async function expectLayout(
-  runIds: readonly string[],
-  model?: Map<string, { deleted: boolean; ended: boolean; params: Record<string, string> }>,
-): Promise<void> {
+async function expectLayout(runIds: readonly string[], model?: Map<string, RunModel>): Promise<void> {
   const items = await runPartitionItems(runIds);
   const wanted: string[] = [];
   for (const runId of runIds) {
@@ -98,6 +95,10 @@ async function expectLayout(
       expect(run.lifecycle_stage === 'deleted', `stage of ${runId}`).toBe(expected.deleted);
       expect(ended, `end of ${runId}`).toBe(expected.ended);
       expect(fromStoredMap(run.params)).toEqual(expected.params);
+      const tags = fromStoredMap(run.tags);
+      expect(
+        Object.fromEntries(TAG_KEYS.filter((key) => key in tags).map((key) => [key, tags[key]])),
+      ).toEqual(expected.tags);
     }
     expect(latest.gsi2pk, `LATEST partition of ${runId}`).toBe(
       keys.runLatestListing(run.experiment_id, runId, !ended).gsi2pk,
@@ -111,6 +112,18 @@ async function expectLayout(
           type: 'param-value',
           key,
           value,
+        }),
+      );
+    }
+    for (const [key, value] of Object.entries(fromStoredMap(run.tags))) {
+      wanted.push(
+        entryView({
+          ...keys.runTagValue(runId, key),
+          ...keys.runTagValueListing(where, key, value),
+          type: 'tag-value',
+          key,
+          // A value the key does not hold whole (400 bytes of it) stays out of the entry.
+          ...(Buffer.byteLength(value) < 400 ? { value } : {}),
         }),
       );
     }
@@ -129,7 +142,7 @@ async function expectLayout(
     }
   }
   const stored = items
-    .filter((item) => item.type === 'metric-value' || item.type === 'param-value')
+    .filter((item) => ['metric-value', 'param-value', 'tag-value'].includes(item.type as string))
     .map((item) => entryView(item as unknown as ValueEntryItem));
   expect(stored.sort()).toEqual(wanted.sort());
 }
@@ -148,6 +161,14 @@ const VALUES = [
 ];
 const METRIC_KEYS = ['loss', 'acc', 'a#b', 'val/loss'];
 const PARAM_KEYS = ['lr', 'batch', 'x#y'];
+const TAG_KEYS = ['team', 'mlflow.parentRunId', 'a.b#c'];
+
+interface RunModel {
+  deleted: boolean;
+  ended: boolean;
+  params: Record<string, string>;
+  tags: Record<string, string>;
+}
 
 const opArb = fc.oneof(
   fc.record({ op: fc.constant('create' as const), ended: fc.boolean(), params: fc.boolean() }),
@@ -170,6 +191,14 @@ const opArb = fc.oneof(
       { minLength: 1, maxLength: 5 },
     ),
   }),
+  fc.record({
+    op: fc.constant('tags' as const),
+    run: fc.nat(),
+    keys: fc.subarray(TAG_KEYS, { minLength: 1 }),
+    // Tags change, unlike params; the long one is past what an entry's key holds whole.
+    value: fc.constantFrom('x', '', 'y z', 'é'.repeat(250)),
+  }),
+  fc.record({ op: fc.constant('untag' as const), run: fc.nat(), key: fc.constantFrom(...TAG_KEYS) }),
   fc.record({ op: fc.constant('end' as const), run: fc.nat(), at: fc.constantFrom(10, 20) }),
   fc.record({ op: fc.constant('delete' as const), run: fc.nat() }),
   fc.record({ op: fc.constant('restore' as const), run: fc.nat() }),
@@ -182,7 +211,7 @@ describe('value entries', () => {
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 18 }), async (ops) => {
         const experimentId = await newExperiment();
         const runs: string[] = [];
-        const model = new Map<string, { deleted: boolean; ended: boolean; params: Record<string, string> }>();
+        const model = new Map<string, RunModel>();
         const pick = (n: number) => runs[n % runs.length] as string;
         for (const op of ops) {
           if (op.op === 'create' || runs.length === 0) {
@@ -204,15 +233,11 @@ describe('value entries', () => {
               }),
             );
             runs.push(runId);
-            model.set(runId, { deleted: false, ended, params: { ...params } });
+            model.set(runId, { deleted: false, ended, params: { ...params }, tags: {} });
             continue;
           }
           const runId = pick(op.run);
-          const state = model.get(runId) as {
-            deleted: boolean;
-            ended: boolean;
-            params: Record<string, string>;
-          };
+          const state = model.get(runId) as RunModel;
           if (op.op === 'params') {
             // Params are write-once: only the keys not yet set are written.
             const fresh = op.keys.filter((key) => !Object.hasOwn(state.params, key));
@@ -220,6 +245,13 @@ describe('value entries', () => {
             const params = Object.fromEntries(fresh.map((key) => [key, op.value]));
             await repo.mutate(runId, () => ({ params }));
             Object.assign(state.params, params);
+          } else if (op.op === 'tags') {
+            const tags = Object.fromEntries(op.keys.map((key) => [key, op.value]));
+            await repo.mutate(runId, () => ({ tags }));
+            Object.assign(state.tags, tags);
+          } else if (op.op === 'untag') {
+            await repo.mutate(runId, () => ({ deleteTags: [op.key] }));
+            delete state.tags[op.key];
           } else if (op.op === 'metrics') {
             await repo.appendMetrics(runId, op.points as KeyedPoint[], accept);
           } else if (op.op === 'end') {

@@ -8,7 +8,7 @@
  * The entries are the repository's own writes (value-entries.ts): metric entries for ended runs, param
  * entries for every run, open runs' LATEST items in `EXPOPEN#…`.
  */
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '../../../shared/domain/runs/model.js';
@@ -25,6 +25,8 @@ let repo: DynamoRunRepository;
 let experiments = 0;
 let runIds = 0;
 const marked = new Set<string>();
+/** Experiments marked 1: from before tag entries (their runs have none until `cairn migrate`). */
+const beforeTags = new Set<string>();
 
 beforeAll(async () => {
   table = await createTestTable();
@@ -34,10 +36,21 @@ afterAll(async () => {
   await table?.close();
 });
 
-async function newExperiment(valueIndex: boolean): Promise<string> {
+async function newExperiment(valueIndex: boolean | 1): Promise<string> {
   const experimentId = String(++experiments);
   await putExperimentItem(table, experimentId);
-  if (valueIndex) marked.add(experimentId);
+  if (valueIndex === 1) {
+    beforeTags.add(experimentId);
+    marked.add(experimentId);
+    await table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: keys.experiment(experimentId),
+        UpdateExpression: 'SET value_index = :one',
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
+  } else if (valueIndex) marked.add(experimentId);
   else {
     // As an experiment from before value entries, until `cairn migrate` lays it out.
     await table.doc.send(
@@ -61,6 +74,7 @@ const runArb = fc.record({
   deleted: fc.boolean(),
   p: fc.constantFrom('1', '1', '2', '10'),
   q: fc.option(fc.constantFrom('a', 'ab', 'b', 'A', `${LONG}x`, `${LONG}y`), { nil: undefined }),
+  t: fc.option(fc.constantFrom('a', 'ab', 'b', 'A', `${LONG}x`, `${LONG}y`), { nil: undefined }),
   loss: fc.option(fc.constantFrom(...LOSSES), { nil: undefined }),
   acc: fc.option(fc.constantFrom(0, 1, 1, Number.NaN), { nil: undefined }),
   status: fc.constantFrom('RUNNING', 'FINISHED') as fc.Arbitrary<Run['status']>,
@@ -85,6 +99,13 @@ const FILTERS = [
   "params.p = '1' AND metrics.loss > 0.2",
   'metrics.acc = 1 AND metrics.loss >= 0.1',
   "metrics.loss < 1 AND attributes.status = 'FINISHED'",
+  "tags.t = 'a'",
+  "tags.t LIKE 'a%'",
+  "tags.t ILIKE 'A%'",
+  `tags.t = '${LONG}x'`,
+  `tags.t LIKE '${LONG}%'`,
+  "tags.t = 'ab' AND params.p = '1'",
+  "tags.t LIKE 'a%' AND metrics.loss > 0.2",
 ];
 const ORDERS: string[][] = [
   [],
@@ -115,6 +136,7 @@ async function store(experimentId: string, spec: RunSpec): Promise<string> {
       startTime: spec.start,
       status: spec.status,
       params: { p: spec.p, ...(spec.q === undefined ? {} : { q: spec.q }) },
+      tags: spec.t === undefined ? {} : { t: spec.t },
       ...(spec.end === undefined ? {} : { endTime: spec.end }),
     }),
   );
@@ -124,6 +146,12 @@ async function store(experimentId: string, spec: RunSpec): Promise<string> {
   ];
   if (points.length > 0) await repo.appendMetrics(runId, points, anyState);
   if (spec.deleted) await repo.setLifecycle(runId, 'active', 'deleted');
+  if (beforeTags.has(experimentId)) {
+    // Stored by a build from before tag entries.
+    await table.doc.send(
+      new DeleteCommand({ TableName: table.tableName, Key: keys.runTagValue(runId, 't') }),
+    );
+  }
   return runId;
 }
 
@@ -146,6 +174,7 @@ function pathExample(filter: string | undefined, orderBy: string[]) {
     deleted: false,
     p: '1',
     q: undefined,
+    t: 'a',
     loss: [0.1, 0.5, Number.POSITIVE_INFINITY][i],
     acc: undefined,
     status: 'FINISHED',
@@ -206,6 +235,7 @@ describe('value-entry run searches', () => {
       deleted: false,
       p: '1',
       q: undefined,
+      t: undefined,
       loss: undefined,
       acc: undefined,
       status: 'FINISHED',
@@ -242,6 +272,69 @@ describe('value-entry run searches', () => {
     }
   }, 120_000);
 
+  it("read a tag filter's entries, not the experiment's runs, once the experiment has tag entries", async () => {
+    /** A reader that counts the items DynamoDB hands back to it. */
+    const counted = () => {
+      let items = 0;
+      const doc = new Proxy(table.doc, {
+        get(target, property, receiver) {
+          if (property !== 'send') return Reflect.get(target, property, receiver);
+          return async (command: never) => {
+            const out = (await target.send(command)) as {
+              Items?: unknown[];
+              Responses?: Record<string, unknown[]>;
+            };
+            items += (out.Items?.length ?? 0) + Object.values(out.Responses ?? {}).flat().length;
+            return out;
+          };
+        },
+      }) as typeof table.doc;
+      const reader = new DynamoRunRepository(doc, table.tableName, { minRunsPerPartition: 0 });
+      return { reader, read: () => items };
+    };
+    const sweep = async (experimentId: string) => {
+      for (let i = 0; i < 120; i++) {
+        const runId = await store(experimentId, {
+          name: 'a',
+          start: 5,
+          end: 3,
+          deleted: false,
+          p: '1',
+          q: undefined,
+          t: undefined,
+          loss: undefined,
+          acc: undefined,
+          status: 'FINISHED',
+        });
+        const parent = i === 7 ? 'p2' : i % 2 ? 'p1' : undefined;
+        if (parent) await repo.mutate(runId, () => ({ tags: { 'mlflow.parentRunId': parent } }));
+      }
+    };
+    const query = (experimentId: string): RunSearch => ({
+      filter: "tags.`mlflow.parentRunId` = 'p2'",
+      orderBy: [],
+      viewType: 'ACTIVE_ONLY',
+      maxResults: 10,
+      scope: [experimentId],
+    });
+    const withEntries = await newExperiment(true);
+    const before = await newExperiment(1);
+    await sweep(withEntries);
+    await sweep(before);
+    const answers: Record<string, { runs: string[]; items: number }> = {};
+    for (const experimentId of [withEntries, before]) {
+      const { reader, read } = counted();
+      const plan = planRunListing(query(experimentId));
+      const candidates = plan ? await reader.listIndexed([experimentId], plan) : undefined;
+      const got = searchRuns(candidates ?? [], query(experimentId));
+      expect(ids(got)).toEqual(ids(await bruteForce(query(experimentId), experimentId)));
+      answers[experimentId] = { runs: got.runs.map((run) => run.runName), items: read() };
+    }
+    expect(answers[withEntries]?.runs).toEqual(['a']);
+    // The entry of the one matching run and that run by key, against every RUN item in start-time order.
+    expect(answers[withEntries]?.items).toBeLessThan((answers[before]?.items ?? 0) / 10);
+  }, 120_000);
+
   it('give the brute-force page for every token, with changes between pages', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -258,7 +351,9 @@ describe('value-entry run searches', () => {
           byKeyAtMost: fc.constantFrom(undefined, 0, 1000),
         }),
         async (specs, valueIndex, filter, orderBy, viewType, maxResults, changes, options) => {
-          const experimentId = await newExperiment(valueIndex || specs.length % 4 !== 0);
+          const experimentId = await newExperiment(
+            specs.length % 5 === 1 ? 1 : valueIndex || specs.length % 4 !== 0,
+          );
           const reads: ListingReads = { firstRead: 1, minRunsPerPartition: 0 };
           if (options.clauseCap !== undefined) reads.clauseCap = options.clauseCap;
           if (options.byKeyAtMost !== undefined) reads.byKeyAtMost = options.byKeyAtMost;
@@ -285,12 +380,12 @@ describe('value-entry run searches', () => {
             expect(got.nextPageToken === undefined).toBe(expected.nextPageToken === undefined);
             served.push(...ids(got));
             token = got.nextPageToken;
-            // Between pages: delete, restore, finish a run, or log a new latest value.
+            // Between pages: delete, restore, finish a run, log a new latest value, set or delete its tag.
             const change = changes[pages];
             if (change !== undefined && runs.length > 0) {
               changed = true;
               const runId = runs[change % runs.length] as string;
-              const kind = change % 4;
+              const kind = change % 6;
               if (kind === 0) await repo.setLifecycle(runId, 'active', 'deleted');
               if (kind === 1) await repo.setLifecycle(runId, 'deleted', 'active');
               if (kind === 2) await repo.mutate(runId, () => ({ endTime: change, status: 'FINISHED' }));
@@ -298,6 +393,8 @@ describe('value-entry run searches', () => {
                 const value = LOSSES[change % LOSSES.length] as number;
                 await repo.appendMetrics(runId, [point('loss', value, 1 + pages)], anyState);
               }
+              if (kind === 4) await repo.mutate(runId, () => ({ tags: { t: change % 2 ? 'ab' : 'b' } }));
+              if (kind === 5) await repo.mutate(runId, () => ({ deleteTags: ['t'] }));
             }
             pages++;
           } while (token && pages < 60);
@@ -313,6 +410,7 @@ describe('value-entry run searches', () => {
           pathExample(undefined, ['attributes.run_name']),
           pathExample('metrics.loss > 0', ['metrics.loss DESC']),
           pathExample("params.p = '1'", ['params.p']),
+          pathExample("tags.t = 'a'", ['params.p']),
         ],
       },
     );

@@ -34,10 +34,23 @@ describe('value-entry planning', () => {
     expect(plan?.needsMetrics).toBe(true);
   });
 
-  it('plans ILIKE only when its literal prefix has no letters, and no NULL tests or tags', () => {
+  it('plans tag = and LIKE with a literal prefix as params, but not tag != or a leading wildcard', () => {
     const plan = planRunListing(
       search(
-        "params.a ILIKE 'Ab%' AND params.b ILIKE '0.1%' AND params.c IS NULL AND tags.t = 'x' AND params.d LIKE '_x%'",
+        "tags.`mlflow.parentRunId` = 'abc' AND tags.team LIKE 'vis%' AND tags.x != 'y' AND tags.z LIKE '%q'",
+      ),
+    );
+    expect(plan?.valueClauses.map(shape)).toEqual([
+      { entity: 'tag', key: 'mlflow.parentRunId', range: { exact: 'abc' } },
+      { entity: 'tag', key: 'team', range: { prefix: 'vis' } },
+    ]);
+    expect(plan?.needsMetrics).toBe(false);
+  });
+
+  it('plans ILIKE only when its literal prefix has no letters, and no NULL tests', () => {
+    const plan = planRunListing(
+      search(
+        "params.a ILIKE 'Ab%' AND params.b ILIKE '0.1%' AND params.c IS NULL AND tags.t IS NOT NULL AND params.d LIKE '_x%'",
       ),
     );
     expect(plan?.valueClauses.map(shape)).toEqual([{ entity: 'param', key: 'b', range: { prefix: '0.1' } }]);
