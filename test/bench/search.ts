@@ -52,7 +52,8 @@ function random(seed: number): () => number {
 /**
  * A sweep's runs as the store would hold them after create + log-batch + update: `run-<i>`, started a
  * minute apart with jitter, 80 % FINISHED, 10 % RUNNING, 10 % FAILED (the two ended ones with an end
- * time), 10 params, 3 tags besides the run name, 5 metrics with a latest value in [0, 1).
+ * time), 10 params, 4 tags besides the run name (one a parent run's id, 13 parents), 5 metrics with a latest
+ * value in [0, 1).
  */
 export function sweepRuns(experimentId: string, artifactLocation: string, count: number): Run[] {
   const next = random(count);
@@ -81,6 +82,8 @@ export function sweepRuns(experimentId: string, artifactLocation: string, count:
         'mlflow.user': 'bench',
         'mlflow.source.name': 'train.py',
         'mlflow.source.type': 'LOCAL',
+        // A sweep's children name their parent run: 13 parents, so a parent's children are 1 run in 13.
+        'mlflow.parentRunId': `parent-${Math.floor(next() * 13)}`,
       },
       metrics: Object.fromEntries(
         Array.from({ length: METRICS }, (_, m) => [
@@ -205,6 +208,13 @@ const CASES: SearchCase[] = [
   { label: 'default listing, second page', orderBy: [], maxResults: 100, secondPage: true },
   { label: 'default listing, second page', orderBy: [], maxResults: 1000, secondPage: true },
   { label: 'status filter', filter: "attributes.status = 'FINISHED'", orderBy: [], maxResults: 100 },
+  // Attribute filters have no entries: one matching few runs reads the order's index until it has a page.
+  {
+    label: 'status filter (1 run in 10)',
+    filter: "attributes.status = 'FAILED'",
+    orderBy: [],
+    maxResults: 100,
+  },
   { label: 'param filter', filter: "params.param_3 = '7'", orderBy: [], maxResults: 100 },
   { label: 'param filter matching nothing', filter: "params.param_3 = 'none'", orderBy: [], maxResults: 100 },
   { label: 'rare metric filter', filter: 'metrics.m0 > 0.999', orderBy: [], maxResults: 100 },
@@ -217,7 +227,13 @@ const CASES: SearchCase[] = [
   },
   { label: 'order by name', orderBy: ['attributes.run_name ASC'], maxResults: 100 },
   { label: 'order by end time', orderBy: ['attributes.end_time DESC'], maxResults: 100 },
-  // Nothing answers a tag clause before its runs are read: one matching no run reads the whole order.
+  // A parent run's children (what MLflow's UI asks to expand a parent): the tag's value entries.
+  {
+    label: 'tag filter (1 run in 13)',
+    filter: "tags.`mlflow.parentRunId` = 'parent-7'",
+    orderBy: [],
+    maxResults: 100,
+  },
   {
     label: 'tag filter matching nothing',
     filter: "tags.`mlflow.user` = 'nobody'",
