@@ -7,6 +7,7 @@
 import { BatchWriteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunState } from '../../../shared/domain/runs/model.js';
+import { planRunListing, type RunSearch, searchRuns } from '../../../shared/domain/runs/search.js';
 import { fromStoredMap } from '../../../shared/store/items.js';
 import { keys, VALUE_INDEX_VERSION } from '../../../shared/store/keys.js';
 import type { LatestItem, RunItem } from '../../../shared/store/runs/entity.js';
@@ -45,7 +46,7 @@ async function scanAll(): Promise<Record<string, unknown>[]> {
 }
 
 const isEntry = (item: Record<string, unknown>) =>
-  item.type === 'metric-value' || item.type === 'param-value';
+  item.type === 'metric-value' || item.type === 'param-value' || item.type === 'tag-value';
 
 /** Runs written by this build, then taken back to the layout earlier builds left. */
 async function experimentAsBefore(experimentId: string): Promise<string[]> {
@@ -54,7 +55,15 @@ async function experimentAsBefore(experimentId: string): Promise<string[]> {
   for (let i = 0; i < 12; i++) {
     const runId = `${experimentId.padStart(4, '0')}${i.toString(16).padStart(28, '0')}`;
     runIds.push(runId);
-    await repo.create(testRun(runId, { experimentId, params: i % 3 === 0 ? { lr: String(i) } : {} }));
+    await repo.create(
+      testRun(runId, {
+        experimentId,
+        params: i % 3 === 0 ? { lr: String(i) } : {},
+        tags: { team: i % 2 ? 'vision' : 'nlp', ...(i % 5 === 0 ? { note: 'n'.repeat(500) } : {}) },
+      }),
+    );
+    if (i % 3 === 1) await repo.mutate(runId, () => ({ tags: { 'mlflow.parentRunId': `parent-${i % 2}` } }));
+    if (i % 4 === 2) await repo.mutate(runId, () => ({ deleteTags: ['team'] }));
     await repo.appendMetrics(
       runId,
       [
@@ -114,6 +123,12 @@ function expectLaidOut(items: Record<string, unknown>[], runIds: readonly string
         ...keys.runParamValueListing(where, key, value),
         value,
       })),
+      ...Object.entries(fromStoredMap(run.tags)).map(([key, value]) => ({
+        ...keys.runTagValue(runId, key),
+        ...keys.runTagValueListing(where, key, value),
+        // A long value stays out of its entry (the key holds its first 400 bytes).
+        ...(value.length < 400 ? { value } : {}),
+      })),
       ...(ended
         ? Object.entries(fromStoredMap(latest.m)).map(([key, [, , value]]) => ({
             ...keys.runMetricValue(runId, key),
@@ -124,7 +139,13 @@ function expectLaidOut(items: Record<string, unknown>[], runIds: readonly string
     ];
     const stored = items
       .filter((item) => item.pk === pk && isEntry(item))
-      .map(({ pk, sk, gsi1pk, gsi1sk, value }) => ({ pk, sk, gsi1pk, gsi1sk, value }));
+      .map(({ pk, sk, gsi1pk, gsi1sk, value }) => ({
+        pk,
+        sk,
+        gsi1pk,
+        gsi1sk,
+        ...(value === undefined ? {} : { value }),
+      }));
     const order = (a: { sk: unknown }, b: { sk: unknown }) => String(a.sk).localeCompare(String(b.sk));
     expect(stored.sort(order)).toEqual(wanted.sort(order));
   }
@@ -168,5 +189,82 @@ describe('cairn migrate, value entries', () => {
     const listed = await repo.listByExperiment('71');
     expect(listed).toHaveLength(12);
     for (const run of listed) expect(Object.keys(run.metrics).sort()).toEqual(['acc', 'loss']);
+  });
+
+  it('gives the runs of an experiment marked before tag entries their tag entries, then marks it 2', async () => {
+    const experimentId = '73';
+    const runIds = await experimentAsBefore(experimentId);
+    // As a build with metric and param entries but no tag entries left it: laid out, marked 1.
+    await migrateValueIndex(table.doc, table.tableName);
+    const tagEntries = (await scanAll()).filter(
+      (item) => item.type === 'tag-value' && runIds.includes(item.run_id as string),
+    );
+    expect(tagEntries.length).toBeGreaterThan(12);
+    for (let i = 0; i < tagEntries.length; i += 25) {
+      await table.doc.send(
+        new BatchWriteCommand({
+          RequestItems: {
+            [table.tableName]: tagEntries
+              .slice(i, i + 25)
+              .map((item) => ({ DeleteRequest: { Key: { pk: item.pk, sk: item.sk } } })),
+          },
+        }),
+      );
+    }
+    await table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: keys.experiment(experimentId),
+        UpdateExpression: 'SET value_index = :one',
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
+    const children = async () => {
+      const search: RunSearch = {
+        filter: "tags.`mlflow.parentRunId` = 'parent-0' AND params.bs LIKE '%'",
+        orderBy: [],
+        viewType: 'ALL',
+        maxResults: 100,
+        scope: [experimentId],
+      };
+      const plan = planRunListing(search);
+      const reader = new DynamoRunRepository(table.doc, table.tableName, { minRunsPerPartition: 0 });
+      const candidates = plan ? await reader.listIndexed([experimentId], plan) : undefined;
+      const all = await repo.listByExperiment(experimentId);
+      const full = await Promise.all(all.map((run) => repo.get(run.runId)));
+      return {
+        got: searchRuns(candidates ?? [], search).runs.map((run) => run.runId),
+        reference: searchRuns(
+          full.filter((run) => run !== undefined),
+          search,
+        ).runs.map((run) => run.runId),
+      };
+    };
+    // Marked 1: the tag clause is checked on the runs read, so the answer is whole without tag entries.
+    const before = await children();
+    expect(before.reference.length).toBeGreaterThan(0);
+    expect(before.got).toEqual(before.reference);
+
+    const done = await migrateValueIndex(table.doc, table.tableName);
+    expect(done.experiments).toEqual([experimentId]);
+    // Every run that has a tag (two of the twelve have none left).
+    expect(done.runs).toBe(new Set(tagEntries.map((item) => item.run_id)).size);
+    expect(done.runs).toBe(10);
+    const after = await scanAll();
+    expectLaidOut(after, runIds);
+    const experiment = await table.doc.send(
+      new GetCommand({
+        TableName: table.tableName,
+        Key: keys.experiment(experimentId),
+        ConsistentRead: true,
+      }),
+    );
+    expect(experiment.Item?.value_index).toBe(VALUE_INDEX_VERSION);
+    expect((await children()).got).toEqual(before.reference);
+    expect(await migrateValueIndex(table.doc, table.tableName)).toEqual({
+      dryRun: false,
+      experiments: [],
+      runs: 0,
+    });
   });
 });
