@@ -93,6 +93,7 @@ import {
 import { projectedRunItem, runUpdate } from './run-update.js';
 import {
   bumpLatest,
+  dropTagEntriesBefore,
   type EntryRun,
   type EntryStore,
   endLatest,
@@ -364,7 +365,12 @@ export class DynamoRunRepository implements RunRepository {
       }
       this.recentRuns.set(runId, updated, { size: approximateItemBytes(updated) });
       try {
-        await settleStrays(written);
+        await Promise.all([
+          settleStrays(written),
+          change.deleteTags?.length
+            ? dropTagEntriesBefore(this.entryStore, runId, change.deleteTags, updated.ver)
+            : undefined,
+        ]);
         await this.syncChangeEntries(runId, updated, change, latestKept);
       } catch (error) {
         readAgain();

@@ -21,7 +21,15 @@
  * from. Either condition holding proves the source stood until after the batch landed, and a change after it
  * writes its own entries after it; failing, the entries are written again (and verified) as above.
  */
-import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+
+import { randomBytes } from 'node:crypto';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import { batchGetAll, putBatch } from '../doc-commands.js';
 import { ConcurrentWritesError, contendedWriteBackoff, fromStoredMap, isConditionFailure } from '../items.js';
@@ -236,7 +244,8 @@ export async function readRunAndLatest(
  * Writes the entries `scope` covers, derived from `from` (the items as the caller just wrote or read them)
  * or else from a fresh read, then verifies and redoes from a fresh read until what they were derived from
  * still stands. Tags, unlike params, change and go: with tags in scope the RUN item's version must hold
- * (not only its stage), and the listed tags the run no longer holds have their entries deleted. A run with an end time whose LATEST is still in the open partition (an end cut short, or
+ * (not only its stage), and a tag the run lost after a round put its entry has that entry deleted (if still
+ * this call's). A run with an end time whose LATEST is still in the open partition (an end cut short, or
  * one racing this write) has its end completed here first, and then all its metric entries written.
  *
  * `order`, the run's ORDER item as of `from.run`, rides in the first BatchWrite without its condition (a
@@ -254,8 +263,13 @@ export async function syncEntries(
   let source = from;
   let wanted = scope;
   let orderUnsure = order !== undefined;
-  /** Tags this call put entries of: one the run has lost since may have had its entry put back by a round. */
+  /**
+   * Tags this call put entries of, marked as its own: one the run has lost since may have had its entry put
+   * back by a round, and is deleted only while it is still this call's (a writer setting the tag again puts
+   * its entry before its RUN update, which may land after this call's last verifying read).
+   */
   const tagsPut = new Set<string>();
+  const writer = randomBytes(9).toString('base64url');
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       if (!source) {
@@ -276,17 +290,22 @@ export async function syncEntries(
         [latest] = await withLatestGroups(store.doc, store.tableName, [latest], { consistent: true });
       }
       const withOrder = round === 0 && order !== undefined;
-      const entries = entriesOf(run, latest, wanted);
+      const entries = entriesOfWriter(entriesOf(run, latest, wanted), writer);
       const held = fromStoredMap(run.tags ?? {});
-      const gone = new Map(
-        [
-          ...goneTagEntries(run, wanted),
-          ...[...tagsPut]
-            .filter((key) => !Object.hasOwn(held, key))
-            .map((key) => keys.runTagValue(runId, key)),
-        ].map((key) => [key.sk, key]),
-      );
-      await putEntries(store, entries, withOrder ? [order] : [], [...gone.values()]);
+      const gone = [...tagsPut].filter((key) => !Object.hasOwn(held, key));
+      await Promise.all([
+        putEntries(
+          store,
+          entries.filter((entry) => entry.type !== 'tag-value'),
+          withOrder ? [order] : [],
+        ),
+        putTagEntriesIfNewer(store, entries),
+        deleteOwnEntries(
+          store,
+          gone.map((key) => keys.runTagValue(runId, key)),
+          writer,
+        ),
+      ]);
       for (const entry of entries) if (entry.type === 'tag-value') tagsPut.add(entry.key);
       // Reads are billed by item size, not by what is projected: a params-only write leaves LATEST unread.
       const now = metricsWanted
@@ -308,6 +327,88 @@ export async function syncEntries(
 
 /** The attribute a param or tag write marks its early entries with (`entriesOfWriter`). */
 const WRITER = 'w';
+
+/**
+ * Puts the tag entries among `entries`, each only over an entry derived from the same RUN version or an
+ * older one (or none). A tag write puts its entry, stamped with the version its update will give the run,
+ * before that update: an entry derived here from the version before it, landing after that put and
+ * verified before that update lands, would otherwise leave the old value in the index for good. (Params
+ * never change value, and a stage is the same in both: their entries ride in BatchWrites.)
+ */
+async function putTagEntriesIfNewer(store: EntryStore, entries: readonly ValueEntryItem[]): Promise<void> {
+  const tags = entries.filter((entry) => entry.type === 'tag-value');
+  await mapWithLimit(tags, 8, async (entry) => {
+    try {
+      await store.doc.send(
+        new PutCommand({
+          TableName: store.tableName,
+          Item: entry,
+          ConditionExpression: 'attribute_not_exists(pk) OR ver <= :ver',
+          ExpressionAttributeValues: { ':ver': entry.ver },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  });
+}
+
+/**
+ * After a tag delete's RUN update landed at version `ver`: deletes the tags' entries derived from an earlier
+ * version. The delete removed them before its update, but a sync reading the run before that update (a move,
+ * a migration) may have put one back since; one derived from `ver` or later is a newer write's, and stays.
+ */
+export async function dropTagEntriesBefore(
+  store: EntryStore,
+  runId: string,
+  tagKeys: readonly string[],
+  ver: number,
+): Promise<void> {
+  await Promise.all(
+    tagKeys.map(async (key) => {
+      try {
+        await store.doc.send(
+          new DeleteCommand({
+            TableName: store.tableName,
+            Key: keys.runTagValue(runId, key),
+            ConditionExpression: 'ver < :ver',
+            ExpressionAttributeValues: { ':ver': ver },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }),
+  );
+}
+
+/**
+ * Deletes the entries at `entryKeys` that are still `writer`'s. Another writer's entry of the same key (or
+ * none) is left: that writer puts it right itself, after its RUN update or by its own resync.
+ */
+async function deleteOwnEntries(
+  store: EntryStore,
+  entryKeys: readonly { pk: string; sk: string }[],
+  writer: string,
+): Promise<void> {
+  await Promise.all(
+    entryKeys.map(async (key) => {
+      try {
+        await store.doc.send(
+          new DeleteCommand({
+            TableName: store.tableName,
+            Key: key,
+            ConditionExpression: '#writer = :writer',
+            ExpressionAttributeNames: { '#writer': WRITER },
+            ExpressionAttributeValues: { ':writer': writer },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }),
+  );
+}
 
 /** The param and tag keys a run write set (or, tags, deleted). */
 export interface WrittenKeys {
@@ -355,29 +456,17 @@ export async function resyncEntries(
       ...written.tags.filter((key) => !Object.hasOwn(tags, key)).map((key) => keys.runTagValue(runId, key)),
     ];
     // Marked too: should the run lose one of these tags before the next round, that round deletes its entry.
-    if (run)
-      await putEntries(
-        store,
-        entriesOfWriter(entriesOf(run, undefined, { metrics: [], ...written }), writer),
-      );
-    await Promise.all(
-      absent.map(async (key) => {
-        try {
-          await store.doc.send(
-            new DeleteCommand({
-              TableName: store.tableName,
-              Key: key,
-              ConditionExpression: '#writer = :writer',
-              ExpressionAttributeNames: { '#writer': WRITER },
-              ExpressionAttributeValues: { ':writer': writer },
-            }),
-          );
-        } catch (error) {
-          // Not this write's entry (or none): another writer's, which that writer puts right itself.
-          if (!isConditionFailure(error)) throw error;
-        }
-      }),
-    );
+    if (run) {
+      const entries = entriesOfWriter(entriesOf(run, undefined, { metrics: [], ...written }), writer);
+      await Promise.all([
+        putEntries(
+          store,
+          entries.filter((entry) => entry.type !== 'tag-value'),
+        ),
+        putTagEntriesIfNewer(store, entries),
+      ]);
+    }
+    await deleteOwnEntries(store, absent, writer);
     const now = await readRunStage(store, runId);
     if (now?.ver === run?.ver) return;
   }

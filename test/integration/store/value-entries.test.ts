@@ -345,6 +345,44 @@ async function openRun(experimentId: string, overrides: Partial<Run> = {}): Prom
 }
 
 describe('value entries under races', () => {
+  it("a tag set whose RUN update lands after another sync's verifying read keeps its value's entry", async () => {
+    const experimentId = await newExperiment();
+    const runId = await openRun(experimentId, { tags: { team: 'old' } });
+    // Held after its entry is put, before its conditional RUN update.
+    const writer = holding(
+      (command) =>
+        command instanceof UpdateCommand && String(command.input.UpdateExpression).includes('tags.'),
+    );
+    const writing = writer.repo.mutate(runId, () => ({ tags: { team: 'new' } }));
+    await writer.held;
+    // A refused restore (the run is active) writes every entry again from the RUN item as read, the old
+    // value, and verifies against a version the held update has not moved yet.
+    expect(await repo.setLifecycle(runId, 'deleted', 'active')).toBe(false);
+    writer.release();
+    await writing;
+    await expectLayout([runId]);
+    const entry = (await runPartitionItems([runId])).find((item) => item.type === 'tag-value');
+    expect(entry?.value).toBe('new');
+  });
+
+  it('a tag deleted while a sync puts its entry back leaves no entry', async () => {
+    const experimentId = await newExperiment();
+    const runId = await openRun(experimentId, { tags: { team: 'old' } });
+    const deleter = holding(
+      (command) =>
+        command instanceof UpdateCommand && String(command.input.UpdateExpression).includes('REMOVE tags.'),
+    );
+    const deleting = deleter.repo.mutate(runId, () => ({ deleteTags: ['team'] }));
+    await deleter.held;
+    expect(await repo.setLifecycle(runId, 'deleted', 'active')).toBe(false);
+    deleter.release();
+    await deleting;
+    expect((await repo.get(runId))?.tags.team).toBeUndefined();
+    // The sync put the old value's entry back after the delete removed it; the delete, once its update
+    // landed, drops entries older than its version.
+    await expectLayout([runId]);
+  });
+
   it('a metric write after the end whose entries land after a delete redoes them as deleted', async () => {
     const experimentId = await newExperiment();
     const runId = await openRun(experimentId);
