@@ -7,7 +7,9 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  type DeleteCommand,
   DynamoDBDocumentClient,
+  type PutCommand,
   QueryCommand,
   type QueryCommandInput,
   UpdateCommand,
@@ -47,8 +49,17 @@ export async function updateIfCondition(
   doc: DynamoDBDocumentClient,
   input: UpdateCommandInput,
 ): Promise<boolean> {
+  return sendIfCondition(doc, new UpdateCommand(input));
+}
+
+/** Sends a conditional Put, Delete or Update: false when its ConditionExpression refused it. */
+export async function sendIfCondition(
+  doc: DynamoDBDocumentClient,
+  command: PutCommand | DeleteCommand | UpdateCommand,
+): Promise<boolean> {
   try {
-    await doc.send(new UpdateCommand(input));
+    // One overload per command class: the union needs a cast to reach `send`.
+    await doc.send(command as UpdateCommand);
     return true;
   } catch (error) {
     if (isConditionFailure(error)) return false;

@@ -177,10 +177,14 @@ export const keys = {
    * the run's partition, indexed (gsi1) by experiment, key and shard, in value order within a lifecycle stage.
    */
   runMetricValue: (runId: string, key: string): ItemKey => ({ pk: `RUN#${runId}`, sk: `MV#${key}` }),
-  runParamValue: (runId: string, key: string): ItemKey => ({ pk: `RUN#${runId}`, sk: `PV#${key}` }),
+  runParamValue: (runId: string, key: string): ItemKey => keys.runTextValue('param', runId, key),
   /** A tag's value entry (`TV#<key>`): as a param's, but rewritten when the tag is set again, gone with it. */
-  runTagValue: (runId: string, key: string): ItemKey => ({ pk: `RUN#${runId}`, sk: `TV#${key}` }),
-  runValuePrefixes: { metric: 'MV#', param: 'PV#', tag: 'TV#' },
+  runTagValue: (runId: string, key: string): ItemKey => keys.runTextValue('tag', runId, key),
+  runTextValue: (kind: 'param' | 'tag', runId: string, key: string): ItemKey => ({
+    pk: `RUN#${runId}`,
+    sk: `${keys.runValuePrefixes[kind]}${key}`,
+  }),
+  runValuePrefixes: { metric: 'MV#', param: 'PV#', tag: 'TV#' } as const,
   /**
    * A metric value entry's index keys: `<A|D>#V#<sortable value>#<run_id>` for a number (±Infinity
    * included), `<A|D>#X#<run_id>` for NaN, which MLflow orders after every number in both directions.
@@ -195,13 +199,13 @@ export const keys = {
    * A param value entry's index keys: `<A|D>#<hex of value>.<run_id>` (code-point order, as names; values
    * sharing the first NAME_KEY_BYTES bytes tie in the key and are told apart by the entry's full `v`).
    */
-  runParamValueListing: (run: ValueEntryFields, key: string, value: string) => ({
-    gsi1pk: `${PARAM_VALUE_PREFIX}${run.experimentId}#${keyHash(key)}#${shardOf(run.runId)}`,
-    gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableName(value)}${NAME_END}${run.runId}`,
-  }),
+  runParamValueListing: (run: ValueEntryFields, key: string, value: string) =>
+    keys.runTextValueListing('param', run, key, value),
   /** A tag value entry's index keys: as a param's (runParamValueListing), in the tag's own partitions. */
-  runTagValueListing: (run: ValueEntryFields, key: string, value: string) => ({
-    gsi1pk: `${TAG_VALUE_PREFIX}${run.experimentId}#${keyHash(key)}#${shardOf(run.runId)}`,
+  runTagValueListing: (run: ValueEntryFields, key: string, value: string) =>
+    keys.runTextValueListing('tag', run, key, value),
+  runTextValueListing: (kind: 'param' | 'tag', run: ValueEntryFields, key: string, value: string) => ({
+    gsi1pk: `${VALUE_PREFIXES[kind]}${run.experimentId}#${keyHash(key)}#${shardOf(run.runId)}`,
     gsi1sk: `${lifecycleMark(run.lifecycleStage)}#${sortableName(value)}${NAME_END}${run.runId}`,
   }),
   /** One metric's, param's or tag's value-entry index partitions of an experiment, per shard (gsi1). */

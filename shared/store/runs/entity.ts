@@ -22,7 +22,7 @@ import type {
   RunStatus,
 } from '../../domain/runs/model.js';
 import { fromStoredMap, projection, projectionWithKey, storedKey, toStoredMap } from '../items.js';
-import { type ItemKey, keys, NAME_KEY_BYTES } from '../keys.js';
+import { type ItemKey, keys, NAME_KEY_BYTES, type ValueEntryFields } from '../keys.js';
 
 export interface RunItem {
   pk: string;
@@ -157,20 +157,12 @@ export function metricValueEntry(
 
 /** A run's value entry for one param. */
 export function paramValueEntry(
-  run: { runId: string; experimentId: string; lifecycleStage: string },
+  run: ValueEntryFields,
   key: string,
   value: string,
   ver: number,
 ): ValueEntryItem {
-  return {
-    ...keys.runParamValue(run.runId, key),
-    ...keys.runParamValueListing(run, key, value),
-    type: 'param-value',
-    run_id: run.runId,
-    key,
-    value,
-    ver,
-  };
+  return textValueEntry('param', run, key, value, ver);
 }
 
 /**
@@ -182,18 +174,29 @@ export const TAG_ENTRY_VALUE_BYTES = NAME_KEY_BYTES - 1;
 
 /** A run's value entry for one tag (`ver` the RUN version it was written from). */
 export function tagValueEntry(
-  run: { runId: string; experimentId: string; lifecycleStage: string },
+  run: ValueEntryFields,
   key: string,
   value: string,
   ver: number,
 ): ValueEntryItem {
+  return textValueEntry('tag', run, key, value, ver);
+}
+
+function textValueEntry(
+  kind: 'param' | 'tag',
+  run: ValueEntryFields,
+  key: string,
+  value: string,
+  ver: number,
+): ValueEntryItem {
+  const whole = kind === 'param' || Buffer.byteLength(value, 'utf8') <= TAG_ENTRY_VALUE_BYTES;
   return {
-    ...keys.runTagValue(run.runId, key),
-    ...keys.runTagValueListing(run, key, value),
-    type: 'tag-value',
+    ...keys.runTextValue(kind, run.runId, key),
+    ...keys.runTextValueListing(kind, run, key, value),
+    type: kind === 'param' ? 'param-value' : 'tag-value',
     run_id: run.runId,
     key,
-    ...(Buffer.byteLength(value, 'utf8') <= TAG_ENTRY_VALUE_BYTES ? { value } : {}),
+    ...(whole ? { value } : {}),
     ver,
   };
 }

@@ -31,7 +31,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
-import { batchGetAll, putBatch } from '../doc-commands.js';
+import { batchGetAll, putBatch, sendIfCondition } from '../doc-commands.js';
 import { ConcurrentWritesError, contendedWriteBackoff, fromStoredMap, isConditionFailure } from '../items.js';
 import { keys } from '../keys.js';
 import {
@@ -337,20 +337,17 @@ const WRITER = 'w';
  */
 async function putTagEntriesIfNewer(store: EntryStore, entries: readonly ValueEntryItem[]): Promise<void> {
   const tags = entries.filter((entry) => entry.type === 'tag-value');
-  await mapWithLimit(tags, 8, async (entry) => {
-    try {
-      await store.doc.send(
-        new PutCommand({
-          TableName: store.tableName,
-          Item: entry,
-          ConditionExpression: 'attribute_not_exists(pk) OR ver <= :ver',
-          ExpressionAttributeValues: { ':ver': entry.ver },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-  });
+  await mapWithLimit(tags, 8, (entry) =>
+    sendIfCondition(
+      store.doc,
+      new PutCommand({
+        TableName: store.tableName,
+        Item: entry,
+        ConditionExpression: 'attribute_not_exists(pk) OR ver <= :ver',
+        ExpressionAttributeValues: { ':ver': entry.ver },
+      }),
+    ),
+  );
 }
 
 /**
@@ -365,20 +362,17 @@ export async function dropTagEntriesBefore(
   ver: number,
 ): Promise<void> {
   await Promise.all(
-    tagKeys.map(async (key) => {
-      try {
-        await store.doc.send(
-          new DeleteCommand({
-            TableName: store.tableName,
-            Key: keys.runTagValue(runId, key),
-            ConditionExpression: 'ver < :ver',
-            ExpressionAttributeValues: { ':ver': ver },
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
-    }),
+    tagKeys.map((key) =>
+      sendIfCondition(
+        store.doc,
+        new DeleteCommand({
+          TableName: store.tableName,
+          Key: keys.runTagValue(runId, key),
+          ConditionExpression: 'ver < :ver',
+          ExpressionAttributeValues: { ':ver': ver },
+        }),
+      ),
+    ),
   );
 }
 
@@ -392,21 +386,18 @@ async function deleteOwnEntries(
   writer: string,
 ): Promise<void> {
   await Promise.all(
-    entryKeys.map(async (key) => {
-      try {
-        await store.doc.send(
-          new DeleteCommand({
-            TableName: store.tableName,
-            Key: key,
-            ConditionExpression: '#writer = :writer',
-            ExpressionAttributeNames: { '#writer': WRITER },
-            ExpressionAttributeValues: { ':writer': writer },
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
-    }),
+    entryKeys.map((key) =>
+      sendIfCondition(
+        store.doc,
+        new DeleteCommand({
+          TableName: store.tableName,
+          Key: key,
+          ConditionExpression: '#writer = :writer',
+          ExpressionAttributeNames: { '#writer': WRITER },
+          ExpressionAttributeValues: { ':writer': writer },
+        }),
+      ),
+    ),
   );
 }
 

@@ -225,21 +225,24 @@ async function searched(reader: DynamoRunRepository, query: RunSearch, experimen
 
 const ids = (page: { runs: Run[] }) => page.runs.map((run) => run.runId);
 
+/** An ended run with one param and nothing else. */
+const FINISHED: RunSpec = {
+  name: 'a',
+  start: 5,
+  end: 3,
+  deleted: false,
+  p: '1',
+  q: undefined,
+  t: undefined,
+  loss: undefined,
+  acc: undefined,
+  status: 'FINISHED',
+};
+
 describe('value-entry run searches', () => {
   it('page a metric order through values, NaN and open runs from entries, then the runs without it', async () => {
     const experimentId = await newExperiment(true);
-    const base: RunSpec = {
-      name: 'a',
-      start: 5,
-      end: 3,
-      deleted: false,
-      p: '1',
-      q: undefined,
-      t: undefined,
-      loss: undefined,
-      acc: undefined,
-      status: 'FINISHED',
-    };
+    const base = FINISHED;
     for (const loss of [0.5, Number.NaN, 0.5, Number.NEGATIVE_INFINITY, -0, Number.NaN, undefined]) {
       await store(experimentId, { ...base, loss });
       await store(experimentId, { ...base, loss, end: undefined, status: 'RUNNING' });
@@ -294,18 +297,7 @@ describe('value-entry run searches', () => {
     };
     const sweep = async (experimentId: string) => {
       for (let i = 0; i < 120; i++) {
-        const runId = await store(experimentId, {
-          name: 'a',
-          start: 5,
-          end: 3,
-          deleted: false,
-          p: '1',
-          q: undefined,
-          t: undefined,
-          loss: undefined,
-          acc: undefined,
-          status: 'FINISHED',
-        });
+        const runId = await store(experimentId, FINISHED);
         const parent = i === 7 ? 'p2' : i % 2 ? 'p1' : undefined;
         if (parent) await repo.mutate(runId, () => ({ tags: { 'mlflow.parentRunId': parent } }));
       }
