@@ -1,0 +1,363 @@
+/**
+ * Review 13: a verify-after writer of tag entries (setLifecycle's syncEntries with tags 'all', migrate's
+ * layOutRun, resyncEntries) derives them from RUN version v and returns once its verifying read still sees
+ * v. A tag write that read v puts its entry *before* its RUN update (mutate): if that early entry lands
+ * before the verify-after writer's batch, and its update lands after that writer's verifying read, the
+ * older value overwrites the newer entry and nothing puts it right: the run holds x = 'new' and its entry
+ * says 'old', so `tags.x = 'new'` misses the run for good.
+ */
+import {
+  BatchWriteCommand,
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planRunListing, searchRuns } from '../../../shared/domain/runs/search.js';
+import { keys } from '../../../shared/store/keys.js';
+import { tagValueEntry } from '../../../shared/store/runs/entity.js';
+import { migrateValueIndex } from '../../../shared/store/runs/migrate-index.js';
+import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
+import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
+import { testRun } from '../../helpers/runs.js';
+
+let table: TestTable;
+let ids = 0x7700;
+beforeAll(async () => {
+  table = await createTestTable();
+});
+afterAll(async () => {
+  await table?.close();
+});
+
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let reached!: () => void;
+  const arrived = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  return { open, opened, reached, arrived };
+}
+
+function proxied(onSend: (command: unknown) => Promise<void>): DynamoDBDocumentClient {
+  return new Proxy(table.doc, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return async (command: unknown) => {
+        await onSend(command);
+        return target.send(command as never);
+      };
+    },
+  }) as DynamoDBDocumentClient;
+}
+
+const isRunUpdate = (runId: string) => (c: unknown) =>
+  c instanceof UpdateCommand && c.input.Key?.pk === keys.run(runId).pk && c.input.Key?.sk === 'RUN';
+/** A write of x's tag entry: in a BatchWrite, or a Put of its own (conditional on its version). */
+const isTagBatch = (runId: string) => (c: unknown) =>
+  (c instanceof BatchWriteCommand &&
+    JSON.stringify(c.input.RequestItems).includes(`"${keys.runTagValue(runId, 'x').sk}"`)) ||
+  (c instanceof PutCommand && c.input.Item?.sk === keys.runTagValue(runId, 'x').sk);
+
+async function tagEntries(runId: string) {
+  const { Items } = await table.doc.send(
+    new ScanCommand({ TableName: table.tableName, ConsistentRead: true }),
+  );
+  return (Items ?? [])
+    .filter((item) => item.pk === keys.run(runId).pk && item.type === 'tag-value')
+    .map((item) => `${item.key}=${item.value}`);
+}
+
+async function searchIds(experimentId: string, filter: string) {
+  const query = {
+    experimentIds: [experimentId],
+    filter,
+    orderBy: ['attributes.start_time DESC'],
+    viewType: 'ACTIVE_ONLY' as const,
+    maxResults: 100,
+  };
+  const reader = new DynamoRunRepository(table.doc, table.tableName, { minRunsPerPartition: 0 });
+  const plan = planRunListing(query);
+  if (!plan) throw new Error('no plan');
+  const candidates = await reader.listIndexed([experimentId], plan);
+  expect(candidates, 'the store answered from its entries').toBeDefined();
+  return searchRuns(candidates ?? [], query).runs.map((run) => run.runId);
+}
+
+describe('a verify-after tag entry write racing a tag write', () => {
+  it('restore: the set tag keeps its entry', async () => {
+    const experimentId = '71';
+    await putExperimentItem(table, experimentId);
+    const runId = (++ids).toString(16).padStart(32, '0');
+    const base = new DynamoRunRepository(table.doc, table.tableName);
+    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+    await base.setLifecycle(runId, 'active', 'deleted');
+
+    // M restores the run; its entries' BatchWrite is held after its RUN update landed.
+    const batchGate = gate();
+    let held = false;
+    const mover = new DynamoRunRepository(
+      proxied(async (command) => {
+        if (!held && isTagBatch(runId)(command)) {
+          held = true;
+          batchGate.reached();
+          await batchGate.opened;
+        }
+      }),
+      table.tableName,
+    );
+    const moving = mover.setLifecycle(runId, 'deleted', 'active');
+    await batchGate.arrived;
+
+    // C (another process) reads the restored run and sets x: entry put first, its RUN update held.
+    const updateGate = gate();
+    const setter = new DynamoRunRepository(
+      proxied(async (command) => {
+        if (isRunUpdate(runId)(command)) {
+          updateGate.reached();
+          await updateGate.opened;
+        }
+      }),
+      table.tableName,
+    );
+    const setting = setter.mutate(runId, () => ({ tags: { x: 'new' } }));
+    await updateGate.arrived;
+
+    batchGate.open();
+    await moving; // its verify reads RUN at the version it derived from: C's update has not landed
+    updateGate.open();
+    await setting;
+
+    const run = await base.get(runId);
+    expect(run?.tags.x).toBe('new');
+    expect.soft(await tagEntries(runId), 'tag entries').toEqual(['x=new']);
+    expect(await searchIds(experimentId, "tags.x = 'new'")).toEqual([runId]);
+  });
+
+  it('migration of an experiment marked 1: the set tag keeps its entry', async () => {
+    const experimentId = '72';
+    await putExperimentItem(table, experimentId);
+    const runId = (++ids).toString(16).padStart(32, '0');
+    const base = new DynamoRunRepository(table.doc, table.tableName);
+    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+    // As a run stored before tag entries, in an experiment marked 1.
+    await table.doc.send(
+      new DeleteCommand({ TableName: table.tableName, Key: keys.runTagValue(runId, 'x') }),
+    );
+    await table.doc.send(
+      new UpdateCommand({
+        TableName: table.tableName,
+        Key: keys.experiment(experimentId),
+        UpdateExpression: 'SET value_index = :one',
+        ExpressionAttributeValues: { ':one': 1 },
+      }),
+    );
+
+    const batchGate = gate();
+    let held = false;
+    const migrating = migrateValueIndex(
+      proxied(async (command) => {
+        if (!held && isTagBatch(runId)(command)) {
+          held = true;
+          batchGate.reached();
+          await batchGate.opened;
+        }
+      }),
+      table.tableName,
+    );
+    await batchGate.arrived;
+
+    const updateGate = gate();
+    const setter = new DynamoRunRepository(
+      proxied(async (command) => {
+        if (isRunUpdate(runId)(command)) {
+          updateGate.reached();
+          await updateGate.opened;
+        }
+      }),
+      table.tableName,
+    );
+    const setting = setter.mutate(runId, () => ({ tags: { x: 'new' } }));
+    await updateGate.arrived;
+
+    batchGate.open();
+    await migrating;
+    updateGate.open();
+    await setting;
+
+    const run = await base.get(runId);
+    expect(run?.tags.x).toBe('new');
+    expect.soft(await tagEntries(runId), 'tag entries').toEqual(['x=new']);
+    expect(await searchIds(experimentId, "tags.x = 'new'")).toEqual([runId]);
+  });
+});
+
+describe('a tag write whose early entries land but whose RUN update never does', () => {
+  it('leaves the entry of the value the run still holds', async () => {
+    const experimentId = '73';
+    await putExperimentItem(table, experimentId);
+    const runId = (++ids).toString(16).padStart(32, '0');
+    const base = new DynamoRunRepository(table.doc, table.tableName);
+    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+
+    // A throttled BatchWrite (DynamoDB's UnprocessedItems): the put of x's entry is processed, y's never
+    // is, so putBatch gives up after its retries; mutate throws before its RUN update (no resync either).
+    const y = keys.runTagValue(runId, 'y').sk;
+    const throttled = new Proxy(table.doc, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: unknown) => {
+          if (command instanceof BatchWriteCommand) {
+            const requests = Object.values(command.input.RequestItems ?? {})[0] ?? [];
+            const isY = (r: (typeof requests)[number]) => JSON.stringify(r).includes(`"${y}"`);
+            if (requests.some(isY)) {
+              const done = requests.filter((r) => !isY(r));
+              if (done.length > 0)
+                await target.send(new BatchWriteCommand({ RequestItems: { [table.tableName]: done } }));
+              return { UnprocessedItems: { [table.tableName]: requests.filter(isY) } };
+            }
+          }
+          return target.send(command as never);
+        };
+      },
+    }) as DynamoDBDocumentClient;
+    const writer = new DynamoRunRepository(throttled, table.tableName);
+    await expect(writer.mutate(runId, () => ({ tags: { x: 'new', y: '1' } }))).rejects.toThrow('unprocessed');
+
+    // Whatever x the RUN item holds (the update did not land here; a design writing tag entries after
+    // the update may have landed it), its entry must say the same.
+    const run = await base.get(runId);
+    const x = run?.tags.x as string;
+    expect(
+      (await tagEntries(runId)).filter((entry) => entry.startsWith('x=')),
+      'entry of x',
+    ).toEqual([`x=${x}`]);
+    expect(await searchIds(experimentId, `tags.x = '${x}'`)).toEqual([runId]);
+  }, 30_000);
+});
+
+describe('a resync racing another tag write', () => {
+  it('leaves the entry of the value the run holds', async () => {
+    const experimentId = '74';
+    await putExperimentItem(table, experimentId);
+    const runId = (++ids).toString(16).padStart(32, '0');
+    const base = new DynamoRunRepository(table.doc, table.tableName);
+    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+
+    // B: its first update loses to another write, its retry is refused (a log-batch whose param now
+    // conflicts, say): resyncEntries rewrites x's entry from the RUN item as it stands; that batch is held.
+    const batchGate = gate();
+    let bumped = false;
+    let tagBatches = 0;
+    const b = new DynamoRunRepository(
+      proxied(async (command) => {
+        if (!bumped && isRunUpdate(runId)(command)) {
+          bumped = true;
+          await table.doc.send(
+            new UpdateCommand({
+              TableName: table.tableName,
+              Key: keys.run(runId),
+              UpdateExpression: 'SET ver = ver + :one',
+              ExpressionAttributeValues: { ':one': 1 },
+            }),
+          );
+        }
+        if (isTagBatch(runId)(command) && ++tagBatches === 2) {
+          batchGate.reached();
+          await batchGate.opened;
+        }
+      }),
+      table.tableName,
+    );
+    let calls = 0;
+    const writingB = b.mutate(runId, () => {
+      calls++;
+      if (calls > 1) throw new Error('refused on the fresh read');
+      return { tags: { x: 'b' } };
+    });
+    // (A build without tag resyncs never reaches the gate: B then simply fails.)
+    await Promise.race([batchGate.arrived, writingB.catch(() => undefined)]);
+
+    const updateGate = gate();
+    const c = new DynamoRunRepository(
+      proxied(async (command) => {
+        if (isRunUpdate(runId)(command)) {
+          updateGate.reached();
+          await updateGate.opened;
+        }
+      }),
+      table.tableName,
+    );
+    const writingC = c.mutate(runId, () => ({ tags: { x: 'c' } }));
+    await updateGate.arrived;
+    batchGate.open();
+    await expect(writingB).rejects.toThrow('refused on the fresh read');
+    updateGate.open();
+    await writingC;
+
+    const run = await base.get(runId);
+    expect(run?.tags.x).toBe('c');
+    expect.soft(await tagEntries(runId), 'tag entries').toEqual(['x=c']);
+    expect(await searchIds(experimentId, "tags.x = 'c'")).toEqual([runId]);
+  });
+});
+
+describe('a tag write whose RUN update is throttled (it never lands)', () => {
+  it('puts its own early entry back to the value the run holds', async () => {
+    const experimentId = '75';
+    await putExperimentItem(table, experimentId);
+    const runId = (++ids).toString(16).padStart(32, '0');
+    const base = new DynamoRunRepository(table.doc, table.tableName);
+    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+
+    // The early entry (x = 'new', stamped ver + 1) lands; the update is refused by a throttle, not a
+    // condition: the RUN item stays at its version, and giveUp resyncs from it.
+    const writer = new DynamoRunRepository(
+      proxied(async (command) => {
+        if (isRunUpdate(runId)(command)) {
+          throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
+            name: 'ProvisionedThroughputExceededException',
+          });
+        }
+      }),
+      table.tableName,
+    );
+    await expect(writer.mutate(runId, () => ({ tags: { x: 'new' } }))).rejects.toThrow('throughput');
+
+    const run = await base.get(runId);
+    expect(run?.tags.x).toBe('old');
+    expect.soft(await tagEntries(runId), 'tag entries').toEqual(['x=old']);
+    expect(await searchIds(experimentId, "tags.x = 'old'")).toEqual([runId]);
+  });
+});
+
+describe('cairn migrate --all after a tag write died between its early entry and its RUN update', () => {
+  it('puts the entry back to the value the run holds', async () => {
+    const experimentId = '76';
+    await putExperimentItem(table, experimentId);
+    const runId = (++ids).toString(16).padStart(32, '0');
+    const base = new DynamoRunRepository(table.doc, table.tableName);
+    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+    // The dead write's early entry: x = 'new', stamped with the version its update would have given.
+    const { Item: run } = await table.doc.send(
+      new GetCommand({ TableName: table.tableName, Key: keys.run(runId), ConsistentRead: true }),
+    );
+    const where = { runId, experimentId, lifecycleStage: 'active' };
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: { ...tagValueEntry(where, 'x', 'new', (run?.ver as number) + 1), w: 'dead' },
+      }),
+    );
+    const report = await migrateValueIndex(table.doc, table.tableName, { all: true });
+    expect(report.runs, 'the run was found out of the layout').toBeGreaterThan(0);
+    expect.soft(await tagEntries(runId), 'tag entries').toEqual(['x=old']);
+    expect(await searchIds(experimentId, "tags.x = 'old'")).toEqual([runId]);
+  });
+});
