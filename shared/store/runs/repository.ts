@@ -335,12 +335,21 @@ export class DynamoRunRepository implements RunRepository {
         for (const key of change.deleteTags ?? []) delete tags[storedKey(key)];
         const next: EntryRun = { ...item, params: projected.params, tags, ver: item.ver + 1 };
         const scope = { metrics: [], ...written };
-        await putEntries(
-          this.entryStore,
-          entriesOfWriter(entriesOf(next, undefined, scope), writer),
-          [],
-          goneTagEntries(next, scope),
-        );
+        try {
+          await putEntries(
+            this.entryStore,
+            entriesOfWriter(entriesOf(next, undefined, scope), writer),
+            [],
+            goneTagEntries(next, scope),
+          );
+        } catch (error) {
+          // Part of the batch may have landed (a throttled BatchWrite's other items): a tag's entry may then
+          // say a value, or an absence, its RUN item never got. Put right as after a failed update (review13).
+          readAgain();
+          for (const key of written.params) strays.params.add(key);
+          for (const key of written.tags) strays.tags.add(key);
+          return giveUp(error);
+        }
       }
       let updated: RunItem;
       try {

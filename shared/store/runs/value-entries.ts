@@ -335,7 +335,12 @@ const WRITER = 'w';
  * verified before that update lands, would otherwise leave the old value in the index for good. (Params
  * never change value, and a stage is the same in both: their entries ride in BatchWrites.)
  */
-async function putTagEntriesIfNewer(store: EntryStore, entries: readonly ValueEntryItem[]): Promise<void> {
+async function putTagEntriesIfNewer(
+  store: EntryStore,
+  entries: readonly ValueEntryItem[],
+  /** Also over this writer's own entries, whatever their version (a resync: see resyncEntries). */
+  own?: string,
+): Promise<void> {
   const tags = entries.filter((entry) => entry.type === 'tag-value');
   await mapWithLimit(tags, 8, (entry) =>
     sendIfCondition(
@@ -343,8 +348,9 @@ async function putTagEntriesIfNewer(store: EntryStore, entries: readonly ValueEn
       new PutCommand({
         TableName: store.tableName,
         Item: entry,
-        ConditionExpression: 'attribute_not_exists(pk) OR ver <= :ver',
-        ExpressionAttributeValues: { ':ver': entry.ver },
+        ConditionExpression: `attribute_not_exists(pk) OR ver <= :ver${own ? ' OR #writer = :writer' : ''}`,
+        ...(own ? { ExpressionAttributeNames: { '#writer': WRITER } } : {}),
+        ExpressionAttributeValues: { ':ver': entry.ver, ...(own ? { ':writer': own } : {}) },
       }),
     ),
   );
@@ -454,7 +460,9 @@ export async function resyncEntries(
           store,
           entries.filter((entry) => entry.type !== 'tag-value'),
         ),
-        putTagEntriesIfNewer(store, entries),
+        // Over its own early entry too: an update refused by a throttle (not a condition) left the run at
+        // the version read, one below that entry's stamp (review13).
+        putTagEntriesIfNewer(store, entries, writer),
       ]);
     }
     await deleteOwnEntries(store, absent, writer);
