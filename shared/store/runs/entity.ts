@@ -135,6 +135,9 @@ export interface ValueEntryItem {
   /** Left out of a tag's entry whose value its key does not hold whole (TAG_ENTRY_VALUE_BYTES). */
   value?: string;
   ver: number;
+  /** The write that put it before its RUN update (value-entries.ts entriesOfWriter), and when. */
+  w?: string;
+  at?: number;
 }
 
 /** An ended run's value entry for one metric's latest value (`stage` is the run's lifecycle stage). */

@@ -7,10 +7,11 @@
  * running it again. Runs' data is not rewritten: only their key is set, under the version read (a run
  * changed meanwhile is re-read and keyed as it then stands).
  */
-import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
-import { queryAll, updateIfCondition } from '../doc-commands.js';
+import { queryAll, sendIfCondition, updateIfCondition } from '../doc-commands.js';
 import { recountRunStats } from '../experiments/run-stats.js';
+import { fromStoredMap } from '../items.js';
 import { keyConditions, keys, RUN_INDEX_VERSION, VALUE_INDEX_VERSION } from '../keys.js';
 import {
   isOpenLatest,
@@ -23,7 +24,7 @@ import {
 } from './entity.js';
 import { withLatestGroups } from './latest-groups.js';
 import { putRunOrder } from './run-index.js';
-import { endLatest, entriesOf, readRunAndLatest, syncEntries } from './value-entries.js';
+import { endLatest, entriesOf, readRunAndLatest, syncEntries, WRITER } from './value-entries.js';
 
 /** Every entry a run calls for. */
 const ALL_ENTRIES = { metrics: 'all', params: 'all', tags: 'all' } as const;
@@ -247,12 +248,54 @@ async function layOutRun(
       !found || found.gsi1pk !== entry.gsi1pk || found.gsi1sk !== entry.gsi1sk || found.value !== entry.value
     );
   });
-  if (!misplaced && missing.length === 0) return false;
+  const strays = strayTagEntries(run, [...bySk.values()], Date.now());
+  if (!misplaced && missing.length === 0 && strays.length === 0) return false;
   if (dryRun) return true;
   if (misplaced && !open) await endLatest(store, runId, run.experiment_id);
   if (misplaced && open) await openLatest(store, runId, run.experiment_id);
+  await Promise.all(strays.map((entry) => dropStray(store, entry)));
   await syncEntries(store, runId, ALL_ENTRIES);
   return true;
+}
+
+/**
+ * Longer than any write can still be in flight: an API function's timeout (29 s behind API Gateway) and a
+ * local server request are well under it. An early entry older than this whose update never landed is a
+ * dead write's.
+ */
+const WRITE_IN_FLIGHT_MS = 15 * 60_000;
+
+/**
+ * Tag entries no write will put right: one of a tag the run does not hold, derived from its version or an
+ * earlier one (a delete raced by a sync), and one stamped above the run's version by a write that died
+ * between its early entry and its RUN update. Every later write derives from a later version, so both are
+ * told apart from a live writer's entry by their stamp (and, above the run's version, by their age).
+ */
+function strayTagEntries(run: RunItem, stored: readonly ValueEntryItem[], now: number): ValueEntryItem[] {
+  const tags = fromStoredMap(run.tags);
+  return stored.filter((entry) => {
+    if (entry.type !== 'tag-value') return false;
+    const dead = entry.ver > run.ver && now - (entry.at ?? 0) > WRITE_IN_FLIGHT_MS;
+    return dead || (entry.ver <= run.ver && !Object.hasOwn(tags, entry.key));
+  });
+}
+
+/** Deletes a stray tag entry if it is still the one read (the sync that follows puts the run's own back). */
+async function dropStray(
+  store: { doc: DynamoDBDocumentClient; tableName: string },
+  entry: ValueEntryItem,
+): Promise<void> {
+  await sendIfCondition(
+    store.doc,
+    new DeleteCommand({
+      TableName: store.tableName,
+      Key: { pk: entry.pk, sk: entry.sk },
+      ConditionExpression:
+        entry.w === undefined ? 'ver = :ver AND attribute_not_exists(#w)' : 'ver = :ver AND #w = :w',
+      ExpressionAttributeNames: { '#w': WRITER },
+      ExpressionAttributeValues: { ':ver': entry.ver, ...(entry.w === undefined ? {} : { ':w': entry.w }) },
+    }),
+  );
 }
 
 /**

@@ -344,7 +344,7 @@ export class DynamoRunRepository implements RunRepository {
           );
         } catch (error) {
           // Part of the batch may have landed (a throttled BatchWrite's other items): a tag's entry may then
-          // say a value, or an absence, its RUN item never got. Put right as after a failed update (review13).
+          // say a value, or an absence, its RUN item never got. Put right as after a failed update.
           readAgain();
           for (const key of written.params) strays.params.add(key);
           for (const key of written.tags) strays.tags.add(key);

@@ -326,7 +326,7 @@ export async function syncEntries(
 }
 
 /** The attribute a param or tag write marks its early entries with (`entriesOfWriter`). */
-const WRITER = 'w';
+export const WRITER = 'w';
 
 /**
  * Puts the tag entries among `entries`, each only over an entry derived from the same RUN version or an
@@ -420,7 +420,9 @@ export interface WrittenKeys {
  * version alone could not tell its entry from this one.
  */
 export function entriesOfWriter(entries: readonly ValueEntryItem[], writer: string): ValueEntryItem[] {
-  return entries.map((entry) => ({ ...entry, [WRITER]: writer }));
+  // `at`: a write that died before its update is told from one in flight by its age (cairn migrate).
+  const at = Date.now();
+  return entries.map((entry) => ({ ...entry, [WRITER]: writer, at }));
 }
 
 /**
@@ -461,7 +463,7 @@ export async function resyncEntries(
           entries.filter((entry) => entry.type !== 'tag-value'),
         ),
         // Over its own early entry too: an update refused by a throttle (not a condition) left the run at
-        // the version read, one below that entry's stamp (review13).
+        // the version read, one below that entry's stamp.
         putTagEntriesIfNewer(store, entries, writer),
       ]);
     }

@@ -1,5 +1,5 @@
 /**
- * Review 13: a verify-after writer of tag entries (setLifecycle's syncEntries with tags 'all', migrate's
+ * Tag entries under races a review found. A verify-after writer of tag entries (setLifecycle's syncEntries with tags 'all', migrate's
  * layOutRun, resyncEntries) derives them from RUN version v and returns once its verifying read still sees
  * v. A tag write that read v puts its entry *before* its RUN update (mutate): if that early entry lands
  * before the verify-after writer's batch, and its update lands after that writer's verifying read, the
@@ -359,5 +359,34 @@ describe('cairn migrate --all after a tag write died between its early entry and
     expect(report.runs, 'the run was found out of the layout').toBeGreaterThan(0);
     expect.soft(await tagEntries(runId), 'tag entries').toEqual(['x=old']);
     expect(await searchIds(experimentId, "tags.x = 'old'")).toEqual([runId]);
+  });
+
+  it('leaves a write that may still be in flight alone, and drops the entry of a tag the run lost', async () => {
+    const experimentId = '77';
+    await putExperimentItem(table, experimentId);
+    const runId = (++ids).toString(16).padStart(32, '0');
+    const base = new DynamoRunRepository(table.doc, table.tableName);
+    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+    const { Item: run } = await table.doc.send(
+      new GetCommand({ TableName: table.tableName, Key: keys.run(runId), ConsistentRead: true }),
+    );
+    const ver = run?.ver as number;
+    const where = { runId, experimentId, lifecycleStage: 'active' };
+    // A write a second ago: its update may land any moment, and its entry must then stand.
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: { ...tagValueEntry(where, 'x', 'new', ver + 1), w: 'live', at: Date.now() - 1_000 },
+      }),
+    );
+    // An entry of a tag the run does not hold, from its current version: a delete raced by a sync.
+    await table.doc.send(
+      new PutCommand({ TableName: table.tableName, Item: tagValueEntry(where, 'gone', 'v', ver) }),
+    );
+    await migrateValueIndex(table.doc, table.tableName, { all: true });
+    expect(await tagEntries(runId)).toEqual(['x=new']);
+    await base.mutate(runId, () => ({ tags: { x: 'new' } }));
+    expect(await searchIds(experimentId, "tags.x = 'new'")).toEqual([runId]);
+    expect(await searchIds(experimentId, "tags.gone = 'v'")).toEqual([]);
   });
 });
