@@ -70,8 +70,12 @@ export default defineConfig({
         test: {
           name: 'fidelity',
           include: ['test/integration/**/*.test.ts', 'test/contract/**/*.test.ts'],
-          // These two exercise the HTTP front and the CLI process, not data access.
-          exclude: ['test/integration/front.test.ts', 'test/integration/server-lifecycle.test.ts'],
+          // These exercise the HTTP front, the CLI process and dynalite itself, not data access.
+          exclude: [
+            'test/integration/front.test.ts',
+            'test/integration/server-lifecycle.test.ts',
+            'test/integration/dynalite-iterators.test.ts',
+          ],
           globalSetup: ['test/helpers/dynamodb-local-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
