@@ -3,7 +3,7 @@
  * usage text), opened for one command and closed after it.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { statusOf } from '../shared/api/http.js';
 import { MlflowError } from '../shared/errors.js';
@@ -38,8 +38,10 @@ async function openTarget(
   }
   if (values.stack !== undefined) return openStackTokenStore(values.stack, values.region);
   const dataDir = resolve(values['data-dir'] ?? (process.env.CAIRN_DATA_DIR || './cairn-data'));
-  // The directory itself, not its dynamodb/ part: a server on an external DynamoDB keeps none there.
-  if (existing && !existsSync(dataDir)) {
+  // Its tables, or a running server's published endpoint (a server on an external DynamoDB keeps no tables
+  // there): a directory with neither holds no Cairn data, and opening it would create tables in it.
+  const holdsData = ['dynamodb', 'cairn.endpoint.json'].some((name) => existsSync(join(dataDir, name)));
+  if (existing && !holdsData) {
     throw new TokenStoreUnavailableError(
       `No Cairn data in ${dataDir}: check --data-dir (or CAIRN_DATA_DIR); nothing was created there.`,
     );

@@ -67,9 +67,11 @@ the API can grant to them.
 migrate keys the runs of experiments created before Cairn kept runs in start-time, end-time and name order,
 so that their searches read one page instead of every run (until then they answer the same, only slower).
 Run it once after upgrading (\`--dry-run\` reports what it would key); it is safe to run again or to resume.
-It also sets each experiment's run counters (the web UI's Runs column; they read 0 until then). --all
-re-checks experiments already migrated and recounts them: after rolling back to an earlier build that
-wrote runs, or to repair counters that drifted.
+It also sets each experiment's run counters (the web UI's Runs column; they read 0 until then), and writes
+the value entries that filters on params, tags and metrics and metric orders read (one small item per
+param, tag and ended run's metric). --all re-checks experiments already migrated and recounts them: after
+rolling back to an earlier build that wrote runs, to repair counters that drifted, or to put right entries
+a write that died halfway left.
 
 gc removes for good the runs deleted more than AGE ago (30d, 12h, 90m; default 30d) and the experiments
 deleted more than AGE ago with all their runs, logged models and traces: their data and their artifacts.

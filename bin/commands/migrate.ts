@@ -58,7 +58,7 @@ async function migrateCommand(args: string[]): Promise<number> {
     }
     if (report.experiments.length === 0 && valueReport.experiments.length === 0) {
       console.log(
-        `Nothing to migrate in ${store.where}: every experiment's runs are keyed for paged searches and laid out for value search.`,
+        `Nothing to migrate in ${store.where}: every experiment's runs are keyed for paged searches and laid out for value search${values.all ? ' (all checked)' : ''}.`,
       );
       return 0;
     }

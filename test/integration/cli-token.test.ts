@@ -4,7 +4,7 @@
  * CloudFormation endpoint answering DescribeStacks, and a stand-in DynamoDB, reached through the SDK's
  * standard AWS_ENDPOINT_URL_* settings). Also: `cairn server` refuses non-loopback addresses without --auth.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -118,6 +118,22 @@ describe('cairn token on a data directory no server holds', () => {
       expect(run.stderr).toContain(`No Cairn data in ${typo}`);
     }
     expect(existsSync(typo)).toBe(false);
+  });
+
+  it('refuses a directory that exists but holds no Cairn data, and writes nothing into it', async () => {
+    const other = join(root, 'not-cairn');
+    mkdirSync(other);
+    writeFileSync(join(other, 'readme.txt'), 'hi');
+    for (const args of [
+      ['token', 'list', '--data-dir', other],
+      ['migrate', '--dry-run', '--data-dir', other],
+      ['gc', '--dry-run', '--data-dir', other],
+    ]) {
+      const run = await cairn(args);
+      expect(run.code, args.join(' ')).toBe(1);
+      expect(run.stderr, args.join(' ')).toContain(`No Cairn data in ${other}`);
+    }
+    expect(readdirSync(other)).toEqual(['readme.txt']);
   });
 
   it('revokes a token, and refuses to revoke an unknown one with exit code 1', async () => {
