@@ -3,6 +3,12 @@
  * of the query it belongs to; the next page starts strictly after that row in the query's order. Unlike
  * MLflow's offset tokens, rows created or deleted between two pages never shift the page boundary, so
  * paging never skips or repeats a row that stays in the result.
+ *
+ * A token carries a digest of its query's fingerprint and its position, so that an edited or truncated token
+ * is refused (400) rather than read as another position. The digest is not keyed: a client that recomputes
+ * it can only place itself elsewhere in its own query's result, which it may read anyway by paging
+ * (permissions are applied before paging). Tokens from before the digest (`v: 1`) are still read, so that
+ * a client paging across an upgrade is not cut off.
  */
 import { createHash } from 'node:crypto';
 import { InvalidParameterValueError } from '../../errors.js';
@@ -10,9 +16,18 @@ import { InvalidParameterValueError } from '../../errors.js';
 export type SortValue = string | number | null;
 
 interface TokenBody {
-  v: 1;
+  v: 1 | 2;
   q: string;
   after: SortValue[];
+  /** v2: checkDigest(q, after). */
+  c?: string;
+}
+
+function checkDigest(fingerprint: string, after: SortValue[]): string {
+  return createHash('sha256')
+    .update(`${fingerprint}\n${JSON.stringify(after)}`)
+    .digest('base64url')
+    .slice(0, 12);
 }
 
 /** A short digest of everything that defines a query's result order and membership. */
@@ -21,7 +36,7 @@ export function queryFingerprint(query: unknown): string {
 }
 
 export function encodePageToken(fingerprint: string, after: SortValue[]): string {
-  const body: TokenBody = { v: 1, q: fingerprint, after };
+  const body: TokenBody = { v: 2, q: fingerprint, after, c: checkDigest(fingerprint, after) };
   return Buffer.from(JSON.stringify(body)).toString('base64url');
 }
 
@@ -53,15 +68,19 @@ export function decodePageToken(token: string, fingerprint: string): SortValue[]
   if (
     typeof body !== 'object' ||
     body === null ||
-    (body as TokenBody).v !== 1 ||
+    ((body as TokenBody).v !== 1 && (body as TokenBody).v !== 2) ||
     typeof (body as TokenBody).q !== 'string' ||
     !Array.isArray((body as TokenBody).after) ||
     !(body as TokenBody).after.every((value) => value === null || ['string', 'number'].includes(typeof value))
   ) {
     return fail('it is not a token this server issued');
   }
-  if ((body as TokenBody).q !== fingerprint) {
+  const { v, q, after, c } = body as TokenBody;
+  if (v === 2 && c !== checkDigest(q, after)) {
+    return fail('it was changed after this server issued it');
+  }
+  if (q !== fingerprint) {
     return fail('it belongs to a search with a different filter, order, view type or experiments');
   }
-  return (body as TokenBody).after;
+  return after;
 }

@@ -162,10 +162,17 @@ describe('token codecs', () => {
 });
 
 /**
- * Tokens issued before the searches shared one pipeline, recorded from that code: they still decode
- * to the same next page, and the same query still issues them byte for byte.
+ * Tokens issued before the searches shared one pipeline, recorded from that code (v1, before tokens carried
+ * a digest): they still decode to the same next page, and the same query still issues a token of the same
+ * query fingerprint and position (now v2, with its digest).
  */
 describe('page tokens issued by earlier releases', () => {
+  /** What a token says: its query's fingerprint and its position, whatever its version. */
+  const said = (token: string | undefined) => {
+    if (token === undefined) return undefined;
+    const { q, after } = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    return { q, after };
+  };
   it('experiments', () => {
     const all = [1, 2, 3].map((id) => ({
       experimentId: String(id),
@@ -178,7 +185,7 @@ describe('page tokens issued by earlier releases', () => {
     }));
     const query = { orderBy: ['name DESC'], filter: "name LIKE 'exp%'", viewType: 'ACTIVE_ONLY' as const };
     const token = 'eyJ2IjoxLCJxIjoiSHJRczZsaTg0cDVWUExDViIsImFmdGVyIjpbImV4cC0zIiwzXX0';
-    expect(searchExperiments(all, { ...query, maxResults: 1 }).nextPageToken).toBe(token);
+    expect(said(searchExperiments(all, { ...query, maxResults: 1 }).nextPageToken)).toEqual(said(token));
     const next = searchExperiments(all, { ...query, maxResults: 5, pageToken: token });
     expect(next.experiments.map((e) => e.experimentId)).toEqual(['2', '1']);
   });
@@ -199,10 +206,14 @@ describe('page tokens issued by earlier releases', () => {
       'eyJ2IjoxLCJxIjoiR2Z5SjFSYXJxYWdDZWY4NyIsImFmdGVyIjpbMCwzLDIsbnVsbCwwLDEsMCwicjEiXX0',
       'eyJ2IjoxLCJxIjoiR2Z5SjFSYXJxYWdDZWY4NyIsImFmdGVyIjpbMSxudWxsLDIsbnVsbCwwLDIsMCwicjIiXX0',
     ];
-    expect(searchRuns(all, { ...query, maxResults: 1 }).nextPageToken).toBe(tokens[0]);
+    expect(said(searchRuns(all, { ...query, maxResults: 1 }).nextPageToken)).toEqual(said(tokens[0]));
     const pages = tokens.map((pageToken) => searchRuns(all, { ...query, maxResults: 1, pageToken }));
     expect(pages.map((page) => page.runs.map((run) => run.runId))).toEqual([['r1'], ['r2'], ['r3']]);
-    expect(pages.map((page) => page.nextPageToken)).toEqual([tokens[1], tokens[2], undefined]);
+    expect(pages.map((page) => said(page.nextPageToken))).toEqual([
+      said(tokens[1]),
+      said(tokens[2]),
+      undefined,
+    ]);
   });
 
   it('registered models and model versions', () => {
@@ -215,8 +226,8 @@ describe('page tokens issued by earlier releases', () => {
       aliases: {},
     }));
     const modelToken = 'eyJ2IjoxLCJxIjoiYUg3RDZrcEI3ZjUxa1lqSCIsImFmdGVyIjpbMTAsImIiXX0';
-    expect(searchModels(models, { orderBy: ['timestamp DESC'], maxResults: 1 }).nextPageToken).toBe(
-      modelToken,
+    expect(said(searchModels(models, { orderBy: ['timestamp DESC'], maxResults: 1 }).nextPageToken)).toEqual(
+      said(modelToken),
     );
     const nextModels = searchModels(models, {
       orderBy: ['timestamp DESC'],
@@ -240,8 +251,8 @@ describe('page tokens issued by earlier releases', () => {
     );
     // Issued without an order_by by releases whose default order was name ASC, version DESC.
     const versionToken = 'eyJ2IjoxLCJxIjoiMG5MeUlhTDRtT1p6T2RrdSIsImFmdGVyIjpbImEiLDJdfQ';
-    expect(searchVersions(versions, byId, { orderBy: ['name'], maxResults: 1 }).nextPageToken).toBe(
-      versionToken,
+    expect(said(searchVersions(versions, byId, { orderBy: ['name'], maxResults: 1 }).nextPageToken)).toEqual(
+      said(versionToken),
     );
     const next = searchVersions(versions, byId, { orderBy: [], maxResults: 5, pageToken: versionToken });
     expect(next.versions.map((v) => `${v.modelId}${v.version}`)).toEqual(['a1', 'b2', 'b1']);
@@ -251,9 +262,8 @@ describe('page tokens issued by earlier releases', () => {
     while (pageToken !== undefined) {
       const page = searchVersions(versions, byId, { orderBy: [], maxResults: 1, pageToken });
       oldOrder.push(...page.versions.map((v) => `${v.modelId}${v.version}`));
-      expect(page.nextPageToken === undefined || page.nextPageToken.length === versionToken.length).toBe(
-        true,
-      );
+      const next = said(page.nextPageToken);
+      expect(next === undefined || next.after.length === said(versionToken)?.after.length).toBe(true);
       pageToken = page.nextPageToken;
     }
     expect(oldOrder).toEqual(['a1', 'b2', 'b1']);
@@ -262,7 +272,7 @@ describe('page tokens issued by earlier releases', () => {
     const newToken = 'eyJ2IjoxLCJxIjoiVExPckhVSXJYZElORTRaNyIsImFmdGVyIjpbMiwiYSIsMl19';
     const first = searchVersions(versions, byId, { orderBy: [], maxResults: 1 });
     expect(first.versions.map((v) => `${v.modelId}${v.version}`)).toEqual(['a2']);
-    expect(first.nextPageToken).toBe(newToken);
+    expect(said(first.nextPageToken)).toEqual(said(newToken));
     const rest = searchVersions(versions, byId, { orderBy: [], maxResults: 5, pageToken: newToken });
     expect(rest.versions.map((v) => `${v.modelId}${v.version}`)).toEqual(['b2', 'a1', 'b1']);
     // The same order named explicitly reads the same tokens; a token of one order is refused by another.
@@ -315,10 +325,10 @@ describe('page tokens issued by earlier releases', () => {
       'eyJ2IjoxLCJxIjoiUWxmd0xrci1JQmR6TnlNYiIsImFmdGVyIjpbMCwwLjksMCwxMDAzLDAsIm0tMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDMiXX0',
       'eyJ2IjoxLCJxIjoiUWxmd0xrci1JQmR6TnlNYiIsImFmdGVyIjpbMCwwLjUsMCwxMDAxLDAsIm0tMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDEiXX0',
     ];
-    expect(searchLoggedModels(all, query).nextPageToken).toBe(tokens[0]);
+    expect(said(searchLoggedModels(all, query).nextPageToken)).toEqual(said(tokens[0]));
     const pages = tokens.map((pageToken) => searchLoggedModels(all, { ...query, pageToken }));
     expect(pages.map((page) => page.models.map((m) => m.name))).toEqual([['model-1'], ['model-2']]);
-    expect(pages.map((page) => page.nextPageToken)).toEqual([tokens[1], undefined]);
+    expect(pages.map((page) => said(page.nextPageToken))).toEqual([said(tokens[1]), undefined]);
   });
 
   it('still binds tokens to their query', () => {
