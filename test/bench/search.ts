@@ -215,6 +215,13 @@ const CASES: SearchCase[] = [
     orderBy: [],
     maxResults: 100,
   },
+  // ... and one matching none reads the whole view: the web UI's run-name search box, finding nothing.
+  {
+    label: 'run-name search matching nothing',
+    filter: "attributes.run_name ILIKE '%nothing%'",
+    orderBy: [],
+    maxResults: 100,
+  },
   { label: 'param filter', filter: "params.param_3 = '7'", orderBy: [], maxResults: 100 },
   { label: 'param filter matching nothing', filter: "params.param_3 = 'none'", orderBy: [], maxResults: 100 },
   { label: 'rare metric filter', filter: 'metrics.m0 > 0.999', orderBy: [], maxResults: 100 },
