@@ -390,3 +390,66 @@ describe('cairn migrate --all after a tag write died between its early entry and
     expect(await searchIds(experimentId, "tags.gone = 'v'")).toEqual([]);
   });
 });
+
+describe('review13d: a tag write of more than 25 entries whose first early BatchWrite throws', () => {
+  it('leaves no early entry of its other BatchWrites landing after its resync', async () => {
+    const experimentId = '78';
+    await putExperimentItem(table, experimentId);
+    const runId = (++ids).toString(16).padStart(32, '0');
+    const base = new DynamoRunRepository(table.doc, table.tableName);
+    const names = Array.from({ length: 30 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+    await base.create(
+      testRun(runId, { experimentId, tags: Object.fromEntries(names.map((k) => [k, 'old'])) }),
+    );
+    const has = (c: unknown, key: string) =>
+      c instanceof BatchWriteCommand &&
+      JSON.stringify(c.input.RequestItems).includes(`"${keys.runTagValue(runId, key).sk}"`);
+    // The batch of k00..k24 fails (a throttle its retries did not outlast); the batch of k25..k29,
+    // sent beside it, is slow (its own unprocessed-item retries) and lands after mutate gave up.
+    const late = gate();
+    let landed!: () => void;
+    const lateLanded = new Promise<void>((resolve) => {
+      landed = resolve;
+    });
+    const writer = new DynamoRunRepository(
+      new Proxy(table.doc, {
+        get(target, property, receiver) {
+          if (property !== 'send') return Reflect.get(target, property, receiver);
+          return async (command: unknown) => {
+            if (
+              has(command, 'k00') &&
+              (command as BatchWriteCommand).input.RequestItems?.[table.tableName]?.some(
+                (r) => r.PutRequest?.Item?.value === 'new',
+              )
+            ) {
+              throw Object.assign(new Error('DynamoDB left 3 writes unprocessed after 8 retries'), {});
+            }
+            if (
+              has(command, 'k29') &&
+              (command as BatchWriteCommand).input.RequestItems?.[table.tableName]?.some(
+                (r) => r.PutRequest?.Item?.value === 'new',
+              )
+            ) {
+              await late.opened;
+              const out = await target.send(command as never);
+              landed();
+              return out;
+            }
+            return target.send(command as never);
+          };
+        },
+      }) as DynamoDBDocumentClient,
+      table.tableName,
+    );
+    await expect(
+      writer.mutate(runId, () => ({ tags: Object.fromEntries(names.map((k) => [k, 'new'])) })),
+    ).rejects.toThrow('unprocessed');
+    late.open();
+    await lateLanded;
+
+    const run = await base.get(runId);
+    expect(run?.tags.k29).toBe('old');
+    expect.soft(await tagEntries(runId), 'tag entries').not.toContain('k29=new');
+    expect(await searchIds(experimentId, "tags.k29 = 'old'")).toEqual([runId]);
+  });
+});
