@@ -145,14 +145,23 @@ export async function putEntries(
   ];
   const batches: (typeof writes)[] = [];
   for (let i = 0; i < writes.length; i += 25) batches.push(writes.slice(i, i + 25));
-  await mapWithLimit(batches, BATCHES_IN_FLIGHT, (batch) =>
-    putBatch(
-      store.doc,
-      store.tableName,
-      batch.flatMap((write) => ('put' in write ? [write.put] : [])),
-      batch.flatMap((write) => ('delete' in write ? [write.delete] : [])),
-    ),
-  );
+  // Every batch settled before a failure is thrown: a caller that puts things right after one (mutate's
+  // giveUp, a resync) must not be overtaken by a sibling batch still in flight (review13d).
+  let failed: { error: unknown } | undefined;
+  await mapWithLimit(batches, BATCHES_IN_FLIGHT, async (batch) => {
+    if (failed) return;
+    try {
+      await putBatch(
+        store.doc,
+        store.tableName,
+        batch.flatMap((write) => ('put' in write ? [write.put] : [])),
+        batch.flatMap((write) => ('delete' in write ? [write.delete] : [])),
+      );
+    } catch (error) {
+      failed ??= { error };
+    }
+  });
+  if (failed) throw failed.error;
 }
 
 /**
