@@ -270,7 +270,9 @@ export class DynamoRunRepository implements RunRepository {
       try {
         await settleStrays();
       } catch {
-        // The write's own error says more; an entry left stray is still dropped by searches that join RUN.
+        // The write's own error says more. What a failed resync can leave: an extra entry (searches recheck
+        // the run as read and drop it) or, after a tag delete's early delete, a missing one until that tag is
+        // written again, the run moves or `cairn migrate --all` runs (docs/deploy.md).
       }
       throw error;
     };

@@ -146,7 +146,7 @@ export async function putEntries(
   const batches: (typeof writes)[] = [];
   for (let i = 0; i < writes.length; i += 25) batches.push(writes.slice(i, i + 25));
   // Every batch settled before a failure is thrown: a caller that puts things right after one (mutate's
-  // giveUp, a resync) must not be overtaken by a sibling batch still in flight (review13d).
+  // giveUp, a resync) must not be overtaken by a sibling batch still in flight.
   let failed: { error: unknown } | undefined;
   await mapWithLimit(batches, BATCHES_IN_FLIGHT, async (batch) => {
     if (failed) return;

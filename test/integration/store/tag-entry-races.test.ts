@@ -391,7 +391,7 @@ describe('cairn migrate --all after a tag write died between its early entry and
   });
 });
 
-describe('review13d: a tag write of more than 25 entries whose first early BatchWrite throws', () => {
+describe('a tag write of more than 25 entries whose first early BatchWrite throws', () => {
   it('leaves no early entry of its other BatchWrites landing after its resync', async () => {
     const experimentId = '78';
     await putExperimentItem(table, experimentId);
