@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { mapWithLimit } from '../../shared/concurrency.js';
+import { allSettled, mapWithLimit } from '../../shared/concurrency.js';
 
 describe('mapWithLimit', () => {
   it('maps in input order with never more than `limit` calls pending', async () => {
@@ -33,5 +33,23 @@ describe('mapWithLimit', () => {
         return item;
       }),
     ).rejects.toThrow('two');
+  });
+});
+
+describe('allSettled', () => {
+  it('rejects with the first failure only once every promise has settled', async () => {
+    let lateDone = false;
+    const late = new Promise<number>((resolve) =>
+      setTimeout(() => {
+        lateDone = true;
+        resolve(1);
+      }, 30),
+    );
+    await expect(allSettled([Promise.reject(new Error('first')), late])).rejects.toThrow('first');
+    expect(lateDone).toBe(true);
+  });
+
+  it('resolves with every value in order', async () => {
+    expect(await allSettled([Promise.resolve(1), Promise.resolve('a')])).toEqual([1, 'a']);
   });
 });

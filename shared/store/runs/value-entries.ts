@@ -30,7 +30,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { mapWithLimit } from '../../concurrency.js';
+import { allSettled, mapWithLimit } from '../../concurrency.js';
 import { batchGetAll, putBatch, sendIfCondition } from '../doc-commands.js';
 import { ConcurrentWritesError, contendedWriteBackoff, fromStoredMap, isConditionFailure } from '../items.js';
 import { keys } from '../keys.js';
@@ -302,7 +302,7 @@ export async function syncEntries(
       const entries = entriesOfWriter(entriesOf(run, latest, wanted), writer);
       const held = fromStoredMap(run.tags ?? {});
       const gone = [...tagsPut].filter((key) => !Object.hasOwn(held, key));
-      await Promise.all([
+      await allSettled([
         putEntries(
           store,
           entries.filter((entry) => entry.type !== 'tag-value'),
@@ -466,7 +466,7 @@ export async function resyncEntries(
     // Marked too: should the run lose one of these tags before the next round, that round deletes its entry.
     if (run) {
       const entries = entriesOfWriter(entriesOf(run, undefined, { metrics: [], ...written }), writer);
-      await Promise.all([
+      await allSettled([
         putEntries(
           store,
           entries.filter((entry) => entry.type !== 'tag-value'),
