@@ -13,7 +13,8 @@
  * - Groups are written after chunks and before LATEST's conditional put, as chunks are: the write is
  *   acknowledged only once LATEST's put succeeds under the version whose `lg` it merged into. A failed put
  *   redoes the write from a fresh LATEST, whose `lg` it then follows.
- * - When a group outgrows GROUP_MAX_BYTES the run regroups: every group of the old count is read, merged
+ * - When a group outgrows GROUP_MAX_BYTES the run regroups: every group of the old count is read (never
+ *   from kept copies: nothing checks a regrouping's sources, so a stale one would drop points), merged
  *   into at least twice as many new items (new keys: the count is in the sort key) and LATEST names the
  *   new count. Old items are left in place, so a reader that read LATEST just before still finds them;
  *   they are never written again. Doubling keeps the groups of a run near GROUP_TARGET_BYTES whatever its
@@ -249,12 +250,17 @@ export async function prepareLatest(
     merges.push({ key, current, changes: entries });
   }
   if (!overflow) return { m: latest.m, lg: groups, merges };
-  // Regroup from every group of the current count (the touched ones as just read).
+  // Regroup from every group of the current count, read strongly consistent: the touched ones as just
+  // read, but not kept copies. A kept copy may lack a point another process merged in after this one put
+  // that group (its LATEST put landing before this process's, whose retry then found nothing to merge), and
+  // unlike a group merge, which a conditional put checks, a regrouping copies old groups unchecked: old
+  // groups are never written again, and LATEST's version says nothing of what they held.
+  const fresh = new Map([...read].filter(([sk, item]) => kept.get(sk) !== item));
   const all = await readGroups(
     doc,
     tableName,
     Array.from({ length: groups }, (_, group) => keys.runLatestGroup(runId, groups, group)),
-    read,
+    fresh,
   );
   const whole = mergedWith(latest.m, [...all.values()]);
   const m = mergeLatest(whole, changes) ?? whole;
