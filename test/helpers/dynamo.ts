@@ -4,11 +4,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { ensureTable, LOCAL_CREDENTIALS, LOCAL_REGION, startDynalite } from '../../local/stand-ins.js';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
 import { toExperimentItem } from '../../shared/store/experiments/entity.js';
+import { keys } from '../../shared/store/keys.js';
 
 export const usingDynamoDbLocal = process.env.CAIRN_TEST_DYNAMODB === 'dynamodb-local';
 
@@ -69,4 +70,20 @@ export async function putExperimentItem(
   });
   if (options.marked === false) delete item.run_index;
   await table.doc.send(new PutCommand({ TableName: table.tableName, Item: item }));
+}
+
+/** Sets an experiment's `value_index` mark, as the build that marked it so left it (1: before tag entries). */
+export async function setValueIndex(
+  table: Pick<TestTable, 'doc' | 'tableName'>,
+  experimentId: string,
+  version: number,
+): Promise<void> {
+  await table.doc.send(
+    new UpdateCommand({
+      TableName: table.tableName,
+      Key: keys.experiment(experimentId),
+      UpdateExpression: 'SET value_index = :version',
+      ExpressionAttributeValues: { ':version': version },
+    }),
+  );
 }

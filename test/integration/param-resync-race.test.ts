@@ -6,13 +6,14 @@
  * entry, so a search by that param's value misses it, for good (params never change; a retried log-param
  * is a no-op).
  */
-import { type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRunListing, searchRuns } from '../../shared/domain/runs/search.js';
 import { InvalidParameterValueError } from '../../shared/errors.js';
 import { keys } from '../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
 import { Api } from '../helpers/http.js';
+import { gate, proxied } from '../helpers/interleave.js';
 import { serverTable, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -28,30 +29,6 @@ afterAll(async () => {
   table?.destroy();
   await server?.close();
 });
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  let reached!: () => void;
-  const arrived = new Promise<void>((resolve) => {
-    reached = resolve;
-  });
-  return { open, opened, reached, arrived };
-}
-
-function proxied(onSend: (command: unknown, send: (c: unknown) => Promise<unknown>) => Promise<void>) {
-  return new Proxy(table.doc, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver);
-      return async (command: unknown) => {
-        await onSend(command, (c) => target.send(c as never));
-        return target.send(command as never);
-      };
-    },
-  }) as DynamoDBDocumentClient;
-}
 
 describe('a resync racing another param write', () => {
   it('leaves the value entry of a param the run holds', async () => {
@@ -69,7 +46,7 @@ describe('a resync racing another param write', () => {
     const deleteGate = gate();
     let bumped = false;
     const one = new DynamoRunRepository(
-      proxied(async (command, send) => {
+      proxied(table.doc, async (command, send) => {
         if (!bumped && isRunUpdate(command)) {
           bumped = true;
           await send(
@@ -99,7 +76,7 @@ describe('a resync racing another param write', () => {
     // Writer 2 (another process) logs the same param: entries put, then its RUN update, held a moment.
     const updateGate = gate();
     const two = new DynamoRunRepository(
-      proxied(async (command) => {
+      proxied(table.doc, async (command) => {
         if (isRunUpdate(command)) {
           updateGate.reached();
           await updateGate.opened;

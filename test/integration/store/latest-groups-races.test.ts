@@ -3,7 +3,7 @@
  * holding one repository's call until another repository (another process, with its own kept items) has
  * finished a write: a write that returned is never lost to the other's kept copies of the groups.
  */
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLater } from '../../../shared/domain/runs/metrics.js';
 import type { KeyedPoint, LatestMetric, RunState } from '../../../shared/domain/runs/model.js';
@@ -11,6 +11,7 @@ import { keys } from '../../../shared/store/keys.js';
 import type { LatestItem } from '../../../shared/store/runs/entity.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
+import { holding as holdingClient } from '../../helpers/interleave.js';
 import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -45,41 +46,10 @@ function latestOf(points: readonly KeyedPoint[]): Record<string, LatestMetric> {
   return latest;
 }
 
-/**
- * A repository whose calls matching `match`, once armed, wait until `release` is called; `held` resolves
- * once one is waiting. Only the first matching call after `arm` is held.
- */
+/** A repository (another process) whose first call matching `match` after `arm()` waits until `release()`. */
 function holding(match: (command: unknown) => boolean) {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let arrived!: () => void;
-  const held = new Promise<void>((resolve) => {
-    arrived = resolve;
-  });
-  let armed = false;
-  const doc = new Proxy(table.doc, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver);
-      return async (command: unknown) => {
-        if (armed && match(command)) {
-          armed = false;
-          arrived();
-          await gate;
-        }
-        return target.send(command as never);
-      };
-    },
-  }) as DynamoDBDocumentClient;
-  return {
-    repo: new DynamoRunRepository(doc, table.tableName),
-    arm: () => {
-      armed = true;
-    },
-    held,
-    release,
-  };
+  const hold = holdingClient(table.doc, match, { armed: false });
+  return { ...hold, repo: new DynamoRunRepository(hold.doc, table.tableName) };
 }
 
 /** LATEST's conditional put by a metric write. */

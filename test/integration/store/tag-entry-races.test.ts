@@ -21,7 +21,8 @@ import { keys } from '../../../shared/store/keys.js';
 import { tagValueEntry } from '../../../shared/store/runs/entity.js';
 import { migrateValueIndex } from '../../../shared/store/runs/migrate-index.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
-import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
+import { createTestTable, putExperimentItem, setValueIndex, type TestTable } from '../../helpers/dynamo.js';
+import { gate, holding, proxied } from '../../helpers/interleave.js';
 import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -32,30 +33,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await table?.close();
 });
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => {
-    open = resolve;
-  });
-  let reached!: () => void;
-  const arrived = new Promise<void>((resolve) => {
-    reached = resolve;
-  });
-  return { open, opened, reached, arrived };
-}
-
-function proxied(onSend: (command: unknown) => Promise<void>): DynamoDBDocumentClient {
-  return new Proxy(table.doc, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver);
-      return async (command: unknown) => {
-        await onSend(command);
-        return target.send(command as never);
-      };
-    },
-  }) as DynamoDBDocumentClient;
-}
 
 const isRunUpdate = (runId: string) => (c: unknown) =>
   c instanceof UpdateCommand && c.input.Key?.pk === keys.run(runId).pk && c.input.Key?.sk === 'RUN';
@@ -100,38 +77,20 @@ describe('a verify-after tag entry write racing a tag write', () => {
     await base.setLifecycle(runId, 'active', 'deleted');
 
     // M restores the run; its entries' BatchWrite is held after its RUN update landed.
-    const batchGate = gate();
-    let held = false;
-    const mover = new DynamoRunRepository(
-      proxied(async (command) => {
-        if (!held && isTagBatch(runId)(command)) {
-          held = true;
-          batchGate.reached();
-          await batchGate.opened;
-        }
-      }),
-      table.tableName,
-    );
+    const batchGate = holding(table.doc, isTagBatch(runId));
+    const mover = new DynamoRunRepository(batchGate.doc, table.tableName);
     const moving = mover.setLifecycle(runId, 'deleted', 'active');
-    await batchGate.arrived;
+    await batchGate.held;
 
     // C (another process) reads the restored run and sets x: entry put first, its RUN update held.
-    const updateGate = gate();
-    const setter = new DynamoRunRepository(
-      proxied(async (command) => {
-        if (isRunUpdate(runId)(command)) {
-          updateGate.reached();
-          await updateGate.opened;
-        }
-      }),
-      table.tableName,
-    );
+    const updateGate = holding(table.doc, isRunUpdate(runId));
+    const setter = new DynamoRunRepository(updateGate.doc, table.tableName);
     const setting = setter.mutate(runId, () => ({ tags: { x: 'new' } }));
-    await updateGate.arrived;
+    await updateGate.held;
 
-    batchGate.open();
+    batchGate.release();
     await moving; // its verify reads RUN at the version it derived from: C's update has not landed
-    updateGate.open();
+    updateGate.release();
     await setting;
 
     const run = await base.get(runId);
@@ -150,45 +109,21 @@ describe('a verify-after tag entry write racing a tag write', () => {
     await table.doc.send(
       new DeleteCommand({ TableName: table.tableName, Key: keys.runTagValue(runId, 'x') }),
     );
-    await table.doc.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: keys.experiment(experimentId),
-        UpdateExpression: 'SET value_index = :one',
-        ExpressionAttributeValues: { ':one': 1 },
-      }),
-    );
+    // As a build from before tag entries marked it.
+    await setValueIndex(table, experimentId, 1);
 
-    const batchGate = gate();
-    let held = false;
-    const migrating = migrateValueIndex(
-      proxied(async (command) => {
-        if (!held && isTagBatch(runId)(command)) {
-          held = true;
-          batchGate.reached();
-          await batchGate.opened;
-        }
-      }),
-      table.tableName,
-    );
-    await batchGate.arrived;
+    const batchGate = holding(table.doc, isTagBatch(runId));
+    const migrating = migrateValueIndex(batchGate.doc, table.tableName);
+    await batchGate.held;
 
-    const updateGate = gate();
-    const setter = new DynamoRunRepository(
-      proxied(async (command) => {
-        if (isRunUpdate(runId)(command)) {
-          updateGate.reached();
-          await updateGate.opened;
-        }
-      }),
-      table.tableName,
-    );
+    const updateGate = holding(table.doc, isRunUpdate(runId));
+    const setter = new DynamoRunRepository(updateGate.doc, table.tableName);
     const setting = setter.mutate(runId, () => ({ tags: { x: 'new' } }));
-    await updateGate.arrived;
+    await updateGate.held;
 
-    batchGate.open();
+    batchGate.release();
     await migrating;
-    updateGate.open();
+    updateGate.release();
     await setting;
 
     const run = await base.get(runId);
@@ -256,7 +191,7 @@ describe('a resync racing another tag write', () => {
     let bumped = false;
     let tagBatches = 0;
     const b = new DynamoRunRepository(
-      proxied(async (command) => {
+      proxied(table.doc, async (command) => {
         if (!bumped && isRunUpdate(runId)(command)) {
           bumped = true;
           await table.doc.send(
@@ -284,21 +219,13 @@ describe('a resync racing another tag write', () => {
     // (A build without tag resyncs never reaches the gate: B then simply fails.)
     await Promise.race([batchGate.arrived, writingB.catch(() => undefined)]);
 
-    const updateGate = gate();
-    const c = new DynamoRunRepository(
-      proxied(async (command) => {
-        if (isRunUpdate(runId)(command)) {
-          updateGate.reached();
-          await updateGate.opened;
-        }
-      }),
-      table.tableName,
-    );
+    const updateGate = holding(table.doc, isRunUpdate(runId));
+    const c = new DynamoRunRepository(updateGate.doc, table.tableName);
     const writingC = c.mutate(runId, () => ({ tags: { x: 'c' } }));
-    await updateGate.arrived;
+    await updateGate.held;
     batchGate.open();
     await expect(writingB).rejects.toThrow('refused on the fresh read');
-    updateGate.open();
+    updateGate.release();
     await writingC;
 
     const run = await base.get(runId);
@@ -319,7 +246,7 @@ describe('a tag write whose RUN update is throttled (it never lands)', () => {
     // The early entry (x = 'new', stamped ver + 1) lands; the update is refused by a throttle, not a
     // condition: the RUN item stays at its version, and giveUp resyncs from it.
     const writer = new DynamoRunRepository(
-      proxied(async (command) => {
+      proxied(table.doc, async (command) => {
         if (isRunUpdate(runId)(command)) {
           throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), {
             name: 'ProvisionedThroughputExceededException',

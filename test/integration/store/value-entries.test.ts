@@ -23,6 +23,7 @@ import { keys } from '../../../shared/store/keys.js';
 import type { LatestItem, RunItem, ValueEntryItem } from '../../../shared/store/runs/entity.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
+import { holding as holdingClient } from '../../helpers/interleave.js';
 import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -305,30 +306,10 @@ describe('value entries', () => {
  * A repository whose calls matching `match` wait until `release` is called; `held` resolves once one is
  * waiting. Only the first matching call is held.
  */
+/** A repository (another process) whose first call matching `match` waits until `release()`. */
 function holding(match: (command: unknown) => boolean) {
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let arrived!: () => void;
-  const held = new Promise<void>((resolve) => {
-    arrived = resolve;
-  });
-  let holdOne = true;
-  const doc = new Proxy(table.doc, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver);
-      return async (command: unknown) => {
-        if (holdOne && match(command)) {
-          holdOne = false;
-          arrived();
-          await gate;
-        }
-        return target.send(command as never);
-      };
-    },
-  }) as DynamoDBDocumentClient;
-  return { repo: new DynamoRunRepository(doc, table.tableName), held, release };
+  const hold = holdingClient(table.doc, match);
+  return { repo: new DynamoRunRepository(hold.doc, table.tableName), held: hold.held, release: hold.release };
 }
 
 /** A BatchWrite putting value entries of `type`. */

@@ -13,7 +13,7 @@ import { keys, VALUE_INDEX_VERSION } from '../../../shared/store/keys.js';
 import type { LatestItem, RunItem } from '../../../shared/store/runs/entity.js';
 import { migrateValueIndex } from '../../../shared/store/runs/migrate-index.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
-import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
+import { createTestTable, putExperimentItem, setValueIndex, type TestTable } from '../../helpers/dynamo.js';
 import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -211,14 +211,8 @@ describe('cairn migrate, value entries', () => {
         }),
       );
     }
-    await table.doc.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: keys.experiment(experimentId),
-        UpdateExpression: 'SET value_index = :one',
-        ExpressionAttributeValues: { ':one': 1 },
-      }),
-    );
+    // As a build from before tag entries marked it.
+    await setValueIndex(table, experimentId, 1);
     const children = async () => {
       const search: RunSearch = {
         filter: "tags.`mlflow.parentRunId` = 'parent-0' AND params.bs LIKE '%'",

@@ -17,7 +17,7 @@ import type { ViewType } from '../../../shared/domain/search/pipeline.js';
 import { keys } from '../../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import type { ListingReads } from '../../../shared/store/runs/run-index.js';
-import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
+import { createTestTable, putExperimentItem, setValueIndex, type TestTable } from '../../helpers/dynamo.js';
 import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -42,14 +42,8 @@ async function newExperiment(valueIndex: boolean | 1): Promise<string> {
   if (valueIndex === 1) {
     beforeTags.add(experimentId);
     marked.add(experimentId);
-    await table.doc.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: keys.experiment(experimentId),
-        UpdateExpression: 'SET value_index = :one',
-        ExpressionAttributeValues: { ':one': 1 },
-      }),
-    );
+    // As a build from before tag entries marked it.
+    await setValueIndex(table, experimentId, 1);
   } else if (valueIndex) marked.add(experimentId);
   else {
     // As an experiment from before value entries, until `cairn migrate` lays it out.
