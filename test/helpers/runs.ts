@@ -1,4 +1,5 @@
-import type { Run } from '../../shared/domain/runs/model.js';
+import { isLater } from '../../shared/domain/runs/metrics.js';
+import type { KeyedPoint, LatestMetric, Run } from '../../shared/domain/runs/model.js';
 
 /**
  * A run as RunService.create would make it (active, RUNNING, in experiment 1, nothing logged), with
@@ -22,4 +23,22 @@ export function testRun(runId: string, overrides: Partial<Run> = {}): Run {
     modelInputs: [],
     ...overrides,
   };
+}
+
+/** A wide run's write: `count` keys with 40-character names from `first`, one point each. */
+export const widePoints = (first: number, count: number, step: number, timestamp = step): KeyedPoint[] =>
+  Array.from({ length: count }, (_, i) => ({
+    key: `model.layers.${first + i}.attention.output.grad_norm`,
+    step,
+    timestamp,
+    value: ((first + i) * 31 + step * 17 + timestamp) % 1009,
+  }));
+
+/** The latest point per key of everything logged, by MLflow's rule: what a run's metrics must say. */
+export function latestOfLogged(points: readonly KeyedPoint[]): Record<string, LatestMetric> {
+  const latest: Record<string, LatestMetric> = {};
+  for (const { key, step, timestamp, value } of points) {
+    if (isLater({ step, timestamp, value }, latest[key])) latest[key] = { key, step, timestamp, value };
+  }
+  return latest;
 }

@@ -5,14 +5,13 @@
  */
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isLater } from '../../../shared/domain/runs/metrics.js';
-import type { KeyedPoint, LatestMetric, RunState } from '../../../shared/domain/runs/model.js';
+import type { KeyedPoint, RunState } from '../../../shared/domain/runs/model.js';
 import { keys } from '../../../shared/store/keys.js';
 import type { LatestItem } from '../../../shared/store/runs/entity.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
 import { holding as holdingClient } from '../../helpers/interleave.js';
-import { testRun } from '../../helpers/runs.js';
+import { latestOfLogged, testRun, widePoints } from '../../helpers/runs.js';
 
 let table: TestTable;
 let counter = 0;
@@ -29,22 +28,8 @@ const active = (run: RunState | undefined): RunState => {
   return run;
 };
 
-/** `count` keys with 40-character names from `first`, one point each. */
-const wide = (first: number, count: number, step: number, timestamp = step): KeyedPoint[] =>
-  Array.from({ length: count }, (_, i) => ({
-    key: `model.layers.${first + i}.attention.output.grad_norm`,
-    step,
-    timestamp,
-    value: ((first + i) * 31 + step * 17 + timestamp) % 1009,
-  }));
-
-function latestOf(points: readonly KeyedPoint[]): Record<string, LatestMetric> {
-  const latest: Record<string, LatestMetric> = {};
-  for (const { key, step, timestamp, value } of points) {
-    if (isLater({ step, timestamp, value }, latest[key])) latest[key] = { key, step, timestamp, value };
-  }
-  return latest;
-}
+const wide = widePoints;
+const latestOf = latestOfLogged;
 
 /** A repository (another process) whose first call matching `match` after `arm()` waits until `release()`. */
 function holding(match: (command: unknown) => boolean) {

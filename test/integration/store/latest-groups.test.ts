@@ -5,13 +5,12 @@
  */
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isLater } from '../../../shared/domain/runs/metrics.js';
-import type { KeyedPoint, LatestMetric, RunState } from '../../../shared/domain/runs/model.js';
+import type { KeyedPoint, RunState } from '../../../shared/domain/runs/model.js';
 import { keyConditions, keys } from '../../../shared/store/keys.js';
 import type { LatestItem } from '../../../shared/store/runs/entity.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import { createTestTable, type TestTable } from '../../helpers/dynamo.js';
-import { testRun } from '../../helpers/runs.js';
+import { latestOfLogged, testRun, widePoints } from '../../helpers/runs.js';
 
 let table: TestTable;
 let repo: DynamoRunRepository;
@@ -36,22 +35,8 @@ const active = (run: RunState | undefined): RunState => {
   return run;
 };
 
-/** `count` keys with 40-character names from `first`, one point each. */
-const wide = (first: number, count: number, step: number, timestamp = step): KeyedPoint[] =>
-  Array.from({ length: count }, (_, i) => ({
-    key: `model.layers.${first + i}.attention.output.grad_norm`,
-    step,
-    timestamp,
-    value: ((first + i) * 31 + step * 17 + timestamp) % 1009,
-  }));
-
-function latestOf(points: readonly KeyedPoint[]): Record<string, LatestMetric> {
-  const latest: Record<string, LatestMetric> = {};
-  for (const { key, step, timestamp, value } of points) {
-    if (isLater({ step, timestamp, value }, latest[key])) latest[key] = { key, step, timestamp, value };
-  }
-  return latest;
-}
+const wide = widePoints;
+const latestOf = latestOfLogged;
 
 async function latestItem(runId: string): Promise<LatestItem> {
   const { Item } = await table.doc.send(
