@@ -141,12 +141,24 @@ export function serverTags(info: TraceInfo, context: TraceInfoContext = {}): Rec
   return tags;
 }
 
+/** Assessments by `create_time` (ISO text, any precision), then by id: a total, stable order. */
+function byCreation(left: Record<string, unknown>, right: Record<string, unknown>): number {
+  const time = (assessment: Record<string, unknown>) => {
+    const parsed = Date.parse(String(assessment.create_time));
+    return Number.isNaN(parsed) ? 0 : parsed;
+  };
+  const id = (assessment: Record<string, unknown>) => String(assessment.assessment_id ?? '');
+  return time(left) - time(right) || (id(left) < id(right) ? -1 : id(left) > id(right) ? 1 : 0);
+}
+
 /** TraceInfoV3 as MLflow's server answers it. */
 export function traceInfoJson(info: TraceInfo, context: TraceInfoContext = {}): Record<string, unknown> {
   const tags = serverTags(info, context);
   if (!Object.hasOwn(tags, TRACE_NAME_TAG) && info.rootSpanName !== undefined)
     tags[TRACE_NAME_TAG] = info.rootSpanName;
-  const assessments = Object.values(info.assessments);
+  // In creation order, as MLflow answers them: a DynamoDB map keeps no order (DynamoDB Local's differs from
+  // insertion order), so the stored map's own order would vary between reads.
+  const assessments = Object.values(info.assessments).sort(byCreation);
   return {
     trace_id: info.traceId,
     ...(info.clientRequestId !== undefined ? { client_request_id: info.clientRequestId } : {}),

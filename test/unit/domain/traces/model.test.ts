@@ -178,3 +178,38 @@ describe('trace search grammar', () => {
     expect(ids(['tag.team DESC'])).toEqual(['c', 'a', 'd', 'b']);
   });
 });
+
+describe("a trace's assessments", () => {
+  it('are answered in creation order whatever order the stored map holds them in (property)', () => {
+    const assessment = fc.record({
+      id: fc.string({ minLength: 1, maxLength: 8 }),
+      at: fc.integer({ min: 0, max: 10_000 }),
+    });
+    fc.assert(
+      fc.property(fc.uniqueArray(assessment, { selector: (a) => a.id, maxLength: 8 }), (all) => {
+        const stored = Object.fromEntries(
+          all.map(({ id, at }) => [
+            `a-${id}`,
+            { assessment_id: `a-${id}`, create_time: new Date(1_700_000_000_000 + at).toISOString() },
+          ]),
+        );
+        const info: TraceInfo = {
+          traceId: 'tr-0123456789abcdef0123456789abcdef',
+          experimentId: '1',
+          requestTime: 1000,
+          state: 'OK',
+          metadata: {},
+          tags: {},
+          assessments: stored,
+          infoStored: true,
+        };
+        // None at all leaves the field out, as MLflow's JSON does.
+        const answered = (traceInfoJson(info).assessments ?? []) as { assessment_id: string }[];
+        const expected = [...all]
+          .sort((a, b) => a.at - b.at || (`a-${a.id}` < `a-${b.id}` ? -1 : `a-${a.id}` > `a-${b.id}` ? 1 : 0))
+          .map(({ id }) => `a-${id}`);
+        expect(answered.map((a) => a.assessment_id)).toEqual(expected);
+      }),
+    );
+  });
+});
