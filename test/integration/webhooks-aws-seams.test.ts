@@ -148,6 +148,19 @@ function delivery(index: number, extra: Record<string, unknown> = {}): WebhookDe
 const warnings: { message: string; attributes: Record<string, unknown> }[] = [];
 const warn = (message: string, attributes: Record<string, unknown>) => warnings.push({ message, attributes });
 
+/** The SQS delivery queue as the registry function builds it from its environment. */
+const awsQueue = () =>
+  queueFromEnv(process.env, {
+    repository: { get: async () => undefined },
+    sealer: sealerFromEnv(process.env, warn),
+    settings: {
+      policy: { allowedSchemes: ['https'], allowPrivateNetworks: false },
+      timeoutMs: 1000,
+      testTimeoutMs: 1000,
+    },
+    warn,
+  });
+
 describe('the AWS webhook seams from the environment, on the real SDK', () => {
   it('seal with KMS for the webhook, and open only for that webhook', async () => {
     const sealer = sealerFromEnv(process.env, warn);
@@ -164,16 +177,7 @@ describe('the AWS webhook seams from the environment, on the real SDK', () => {
   });
 
   it('queue deliveries on SQS in batches of ten, retrying what was throttled', async () => {
-    const queue = queueFromEnv(process.env, {
-      repository: { get: async () => undefined },
-      sealer: sealerFromEnv(process.env, warn),
-      settings: {
-        policy: { allowedSchemes: ['https'], allowPrivateNetworks: false },
-        timeoutMs: 1000,
-        testTimeoutMs: 1000,
-      },
-      warn,
-    });
+    const queue = awsQueue();
     calls.length = 0;
     throttleOnce.add('3');
     const messages = Array.from({ length: 12 }, (_, index) => delivery(index));
@@ -195,16 +199,7 @@ describe('the AWS webhook seams from the environment, on the real SDK', () => {
   });
 
   it('name the deliveries SQS refused as the sender’s fault', async () => {
-    const queue = queueFromEnv(process.env, {
-      repository: { get: async () => undefined },
-      sealer: sealerFromEnv(process.env, warn),
-      settings: {
-        policy: { allowedSchemes: ['https'], allowPrivateNetworks: false },
-        timeoutMs: 1000,
-        testTimeoutMs: 1000,
-      },
-      warn,
-    });
+    const queue = awsQueue();
     const failure = await queue
       .send([delivery(0), delivery(1, { note: REFUSED_MARK })])
       .catch((error) => error);
