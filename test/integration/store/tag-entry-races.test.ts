@@ -67,13 +67,26 @@ async function searchIds(experimentId: string, filter: string) {
   return searchRuns(candidates ?? [], query).runs.map((run) => run.runId);
 }
 
+/** A run in a new experiment `experimentId` with tag x = 'old'; `base` a repository of its own. */
+async function runTaggedOld(experimentId: string) {
+  await putExperimentItem(table, experimentId);
+  const runId = (++ids).toString(16).padStart(32, '0');
+  const base = new DynamoRunRepository(table.doc, table.tableName);
+  await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+  return { experimentId, runId, base };
+}
+
+/** The run holds x = `value`, its only tag entry says so, and a search for it finds the run. */
+async function expectTagX(base: DynamoRunRepository, experimentId: string, runId: string, value: string) {
+  const run = await base.get(runId);
+  expect(run?.tags.x).toBe(value);
+  expect.soft(await tagEntries(runId), 'tag entries').toEqual([`x=${value}`]);
+  expect(await searchIds(experimentId, `tags.x = '${value}'`)).toEqual([runId]);
+}
+
 describe('a verify-after tag entry write racing a tag write', () => {
   it('restore: the set tag keeps its entry', async () => {
-    const experimentId = '71';
-    await putExperimentItem(table, experimentId);
-    const runId = (++ids).toString(16).padStart(32, '0');
-    const base = new DynamoRunRepository(table.doc, table.tableName);
-    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+    const { experimentId, runId, base } = await runTaggedOld('71');
     await base.setLifecycle(runId, 'active', 'deleted');
 
     // M restores the run; its entries' BatchWrite is held after its RUN update landed.
@@ -93,18 +106,11 @@ describe('a verify-after tag entry write racing a tag write', () => {
     updateGate.release();
     await setting;
 
-    const run = await base.get(runId);
-    expect(run?.tags.x).toBe('new');
-    expect.soft(await tagEntries(runId), 'tag entries').toEqual(['x=new']);
-    expect(await searchIds(experimentId, "tags.x = 'new'")).toEqual([runId]);
+    await expectTagX(base, experimentId, runId, 'new');
   });
 
   it('migration of an experiment marked 1: the set tag keeps its entry', async () => {
-    const experimentId = '72';
-    await putExperimentItem(table, experimentId);
-    const runId = (++ids).toString(16).padStart(32, '0');
-    const base = new DynamoRunRepository(table.doc, table.tableName);
-    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+    const { experimentId, runId, base } = await runTaggedOld('72');
     // As a run stored before tag entries, in an experiment marked 1.
     await table.doc.send(
       new DeleteCommand({ TableName: table.tableName, Key: keys.runTagValue(runId, 'x') }),
@@ -126,20 +132,13 @@ describe('a verify-after tag entry write racing a tag write', () => {
     updateGate.release();
     await setting;
 
-    const run = await base.get(runId);
-    expect(run?.tags.x).toBe('new');
-    expect.soft(await tagEntries(runId), 'tag entries').toEqual(['x=new']);
-    expect(await searchIds(experimentId, "tags.x = 'new'")).toEqual([runId]);
+    await expectTagX(base, experimentId, runId, 'new');
   });
 });
 
 describe('a tag write whose early entries land but whose RUN update never does', () => {
   it('leaves the entry of the value the run still holds', async () => {
-    const experimentId = '73';
-    await putExperimentItem(table, experimentId);
-    const runId = (++ids).toString(16).padStart(32, '0');
-    const base = new DynamoRunRepository(table.doc, table.tableName);
-    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+    const { experimentId, runId, base } = await runTaggedOld('73');
 
     // A throttled BatchWrite (DynamoDB's UnprocessedItems): the put of x's entry is processed, y's never
     // is, so putBatch gives up after its retries; mutate throws before its RUN update (no resync either).
@@ -179,11 +178,7 @@ describe('a tag write whose early entries land but whose RUN update never does',
 
 describe('a resync racing another tag write', () => {
   it('leaves the entry of the value the run holds', async () => {
-    const experimentId = '74';
-    await putExperimentItem(table, experimentId);
-    const runId = (++ids).toString(16).padStart(32, '0');
-    const base = new DynamoRunRepository(table.doc, table.tableName);
-    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+    const { experimentId, runId, base } = await runTaggedOld('74');
 
     // B: its first update loses to another write, its retry is refused (a log-batch whose param now
     // conflicts, say): resyncEntries rewrites x's entry from the RUN item as it stands; that batch is held.
@@ -228,20 +223,13 @@ describe('a resync racing another tag write', () => {
     updateGate.release();
     await writingC;
 
-    const run = await base.get(runId);
-    expect(run?.tags.x).toBe('c');
-    expect.soft(await tagEntries(runId), 'tag entries').toEqual(['x=c']);
-    expect(await searchIds(experimentId, "tags.x = 'c'")).toEqual([runId]);
+    await expectTagX(base, experimentId, runId, 'c');
   });
 });
 
 describe('a tag write whose RUN update is throttled (it never lands)', () => {
   it('puts its own early entry back to the value the run holds', async () => {
-    const experimentId = '75';
-    await putExperimentItem(table, experimentId);
-    const runId = (++ids).toString(16).padStart(32, '0');
-    const base = new DynamoRunRepository(table.doc, table.tableName);
-    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+    const { experimentId, runId, base } = await runTaggedOld('75');
 
     // The early entry (x = 'new', stamped ver + 1) lands; the update is refused by a throttle, not a
     // condition: the RUN item stays at its version, and giveUp resyncs from it.
@@ -257,20 +245,13 @@ describe('a tag write whose RUN update is throttled (it never lands)', () => {
     );
     await expect(writer.mutate(runId, () => ({ tags: { x: 'new' } }))).rejects.toThrow('throughput');
 
-    const run = await base.get(runId);
-    expect(run?.tags.x).toBe('old');
-    expect.soft(await tagEntries(runId), 'tag entries').toEqual(['x=old']);
-    expect(await searchIds(experimentId, "tags.x = 'old'")).toEqual([runId]);
+    await expectTagX(base, experimentId, runId, 'old');
   });
 });
 
 describe('cairn migrate --all after a tag write died between its early entry and its RUN update', () => {
   it('puts the entry back to the value the run holds', async () => {
-    const experimentId = '76';
-    await putExperimentItem(table, experimentId);
-    const runId = (++ids).toString(16).padStart(32, '0');
-    const base = new DynamoRunRepository(table.doc, table.tableName);
-    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+    const { experimentId, runId } = await runTaggedOld('76');
     // The dead write's early entry: x = 'new', stamped with the version its update would have given.
     const { Item: run } = await table.doc.send(
       new GetCommand({ TableName: table.tableName, Key: keys.run(runId), ConsistentRead: true }),
@@ -289,11 +270,7 @@ describe('cairn migrate --all after a tag write died between its early entry and
   });
 
   it('leaves a write that may still be in flight alone, and drops the entry of a tag the run lost', async () => {
-    const experimentId = '77';
-    await putExperimentItem(table, experimentId);
-    const runId = (++ids).toString(16).padStart(32, '0');
-    const base = new DynamoRunRepository(table.doc, table.tableName);
-    await base.create(testRun(runId, { experimentId, tags: { x: 'old' } }));
+    const { experimentId, runId, base } = await runTaggedOld('77');
     const { Item: run } = await table.doc.send(
       new GetCommand({ TableName: table.tableName, Key: keys.run(runId), ConsistentRead: true }),
     );
