@@ -201,17 +201,18 @@ function namedStrings(locator: ResourceLocator, request: ApiRequest): string[] {
 }
 
 /**
- * The field each single-resource locator's operations require, as their own 400 names it. Left out: lists
+ * The single-resource locators whose operations require the field of the locator's name, as their own 400
+ * names it. Left out: lists
  * (a search may name none), and locators whose routes carry the id in their path or read it under other
  * names (artifact paths, traces, OTLP's header), where the operation's own refusal is the one to give.
  */
-const REQUIRED_FIELD: Partial<Record<ResourceLocator, string>> = {
-  experiment_id: 'experiment_id',
-  experiment_name: 'experiment_name',
-  run_id: 'run_id',
-  model_id: 'model_id',
-  name: 'name',
-};
+const REQUIRED_FIELD: ReadonlySet<ResourceLocator> = new Set([
+  'experiment_id',
+  'experiment_name',
+  'run_id',
+  'model_id',
+  'name',
+]);
 
 /**
  * Throws the operation's own 400 (`Missing value for required parameter 'experiment_id'`) when the request
@@ -220,8 +221,8 @@ const REQUIRED_FIELD: Partial<Record<ResourceLocator, string>> = {
  * (or empty) counts; a value of the wrong type is the operation's to refuse.
  */
 export function requireNamed(locator: ResourceLocator, request: ApiRequest): void {
-  const required = REQUIRED_FIELD[locator];
-  if (required === undefined) return;
+  if (!REQUIRED_FIELD.has(locator)) return;
+  const required: string = locator;
   const { fields, pathParameters: params } = request;
   const given = (value: unknown) => value !== undefined && value !== null && value !== '';
   const candidates =

@@ -253,6 +253,10 @@ export class DynamoRunRepository implements RunRepository {
     /** Param and tag keys whose entries a failed attempt wrote, marked as this write's (entriesOfWriter). */
     const strays = { params: new Set<string>(), tags: new Set<string>() };
     const writer = randomBytes(9).toString('base64url');
+    const addStrays = (written: WrittenKeys) => {
+      for (const key of written.params) strays.params.add(key);
+      for (const key of written.tags) strays.tags.add(key);
+    };
     const settleStrays = async (written: WrittenKeys = { params: [], tags: [] }) => {
       for (const key of written.params) strays.params.delete(key);
       for (const key of written.tags) strays.tags.delete(key);
@@ -348,8 +352,7 @@ export class DynamoRunRepository implements RunRepository {
           // Part of the batch may have landed (a throttled BatchWrite's other items): a tag's entry may then
           // say a value, or an absence, its RUN item never got. Put right as after a failed update.
           readAgain();
-          for (const key of written.params) strays.params.add(key);
-          for (const key of written.tags) strays.tags.add(key);
+          addStrays(written);
           return giveUp(error);
         }
       }
@@ -368,8 +371,7 @@ export class DynamoRunRepository implements RunRepository {
         updated = Attributes as RunItem;
       } catch (error) {
         readAgain();
-        for (const key of written.params) strays.params.add(key);
-        for (const key of written.tags) strays.tags.add(key);
+        addStrays(written);
         // Whether an update that failed otherwise landed is unknown: the resync reads the run to tell.
         if (!isConditionFailure(error)) return giveUp(error);
         continue;

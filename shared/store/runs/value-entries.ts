@@ -303,12 +303,7 @@ export async function syncEntries(
       const held = fromStoredMap(run.tags ?? {});
       const gone = [...tagsPut].filter((key) => !Object.hasOwn(held, key));
       await allSettled([
-        putEntries(
-          store,
-          entries.filter((entry) => entry.type !== 'tag-value'),
-          withOrder ? [order] : [],
-        ),
-        putTagEntriesIfNewer(store, entries),
+        putVerifiedEntries(store, entries, withOrder ? [order] : []),
         deleteOwnEntries(
           store,
           gone.map((key) => keys.runTagValue(runId, key)),
@@ -336,6 +331,26 @@ export async function syncEntries(
 
 /** The attribute a param or tag write marks its early entries with (`entriesOfWriter`). */
 export const WRITER = 'w';
+
+/**
+ * How a verify-after writer (a sync, a resync) puts entries: params' and metrics' in BatchWrites with
+ * `others`, tags' one conditional Put each (putTagEntriesIfNewer; `own`: also over that writer's entries).
+ */
+async function putVerifiedEntries(
+  store: EntryStore,
+  entries: readonly ValueEntryItem[],
+  others: readonly RunOrderItem[],
+  own?: string,
+): Promise<void> {
+  await allSettled([
+    putEntries(
+      store,
+      entries.filter((entry) => entry.type !== 'tag-value'),
+      others,
+    ),
+    putTagEntriesIfNewer(store, entries, own),
+  ]);
+}
 
 /**
  * Puts the tag entries among `entries`, each only over an entry derived from the same RUN version or an
@@ -466,15 +481,9 @@ export async function resyncEntries(
     // Marked too: should the run lose one of these tags before the next round, that round deletes its entry.
     if (run) {
       const entries = entriesOfWriter(entriesOf(run, undefined, { metrics: [], ...written }), writer);
-      await allSettled([
-        putEntries(
-          store,
-          entries.filter((entry) => entry.type !== 'tag-value'),
-        ),
-        // Over its own early entry too: an update refused by a throttle (not a condition) left the run at
-        // the version read, one below that entry's stamp.
-        putTagEntriesIfNewer(store, entries, writer),
-      ]);
+      // Over its own early entry too: an update refused by a throttle (not a condition) left the run at the
+      // version read, one below that entry's stamp.
+      await putVerifiedEntries(store, entries, [], writer);
     }
     await deleteOwnEntries(store, absent, writer);
     const now = await readRunStage(store, runId);

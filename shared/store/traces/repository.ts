@@ -28,7 +28,7 @@ import type {
   TraceRepository,
 } from '../../domain/traces/service.js';
 import { InvalidParameterValueError } from '../../errors.js';
-import { batchGetAll } from '../doc-commands.js';
+import { batchGetAll, sendIfCondition } from '../doc-commands.js';
 import {
   approximateItemBytes,
   fromStoredMap,
@@ -401,26 +401,21 @@ export class DynamoTraceRepository implements TraceRepository {
               ConditionExpression: 'experiment_id = :exp AND (attribute_not_exists(#ttl) OR #ttl > :now)',
               ExpressionAttributeValues: { ':now': now, ':exp': expected.experimentId },
             };
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.trace(traceId),
-          UpdateExpression: 'SET linked_run = :run, #ttl = if_not_exists(#ttl, :ttl)',
-          ...condition,
-          ExpressionAttributeNames: { '#ttl': TIME_TO_LIVE_ATTRIBUTE },
-          ExpressionAttributeValues: {
-            ...condition.ExpressionAttributeValues,
-            ':run': runId,
-            ':ttl': expiresAt,
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return sendIfCondition(
+      this.doc,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.trace(traceId),
+        UpdateExpression: 'SET linked_run = :run, #ttl = if_not_exists(#ttl, :ttl)',
+        ...condition,
+        ExpressionAttributeNames: { '#ttl': TIME_TO_LIVE_ATTRIBUTE },
+        ExpressionAttributeValues: {
+          ...condition.ExpressionAttributeValues,
+          ':run': runId,
+          ':ttl': expiresAt,
+        },
+      }),
+    );
   }
 
   private async updateExisting(
@@ -456,19 +451,14 @@ export class DynamoTraceRepository implements TraceRepository {
 
   /** Deletes the trace's item if it is in `experimentId`; true when it was there to delete. */
   async delete(experimentId: string, traceId: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: keys.trace(traceId),
-          ConditionExpression: 'experiment_id = :exp',
-          ExpressionAttributeValues: { ':exp': experimentId },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return sendIfCondition(
+      this.doc,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: keys.trace(traceId),
+        ConditionExpression: 'experiment_id = :exp',
+        ExpressionAttributeValues: { ':exp': experimentId },
+      }),
+    );
   }
 }
