@@ -5,7 +5,11 @@
  */
 import { parseArgs } from 'node:util';
 import { createDocumentClient } from '../../shared/store/doc-commands.js';
-import { migrateRunIndex, migrateValueIndex } from '../../shared/store/runs/migrate-index.js';
+import {
+  migrateRunIndex,
+  migrateRunSummaries,
+  migrateValueIndex,
+} from '../../shared/store/runs/migrate-index.js';
 import { reportFailure, TARGET_OPTIONS, withTarget } from '../target.js';
 import { UsageError, usage } from '../usage.js';
 
@@ -56,14 +60,31 @@ async function migrateCommand(args: string[]): Promise<number> {
         `${valueReport.dryRun ? 'Would lay out' : 'Laid out'} ${valueReport.runs} runs in ${valueReport.experiments.length} experiments for value search in ${store.where}.`,
       );
     }
-    if (report.experiments.length === 0 && valueReport.experiments.length === 0) {
+    const summaryReport = await migrateRunSummaries(doc, store.tableName, {
+      dryRun: values['dry-run'],
+      all: values.all,
+      progress: (experimentId, runs) =>
+        console.log(
+          `experiment ${experimentId}: ${runs} runs ${values['dry-run'] ? 'to summarize' : 'summarized'} for filtered search`,
+        ),
+    });
+    if (summaryReport.experiments.length > 0) {
       console.log(
-        `Nothing to migrate in ${store.where}: every experiment's runs are keyed for paged searches and laid out for value search${values.all ? ' (all checked)' : ''}.`,
+        `${summaryReport.dryRun ? 'Would summarize' : 'Summarized'} ${summaryReport.runs} runs in ${summaryReport.experiments.length} experiments for filtered search in ${store.where}.`,
+      );
+    }
+    if (
+      report.experiments.length === 0 &&
+      valueReport.experiments.length === 0 &&
+      summaryReport.experiments.length === 0
+    ) {
+      console.log(
+        `Nothing to migrate in ${store.where}: every experiment's runs are keyed for paged searches and laid out for value search and summarized${values.all ? ' (all checked)' : ''}.`,
       );
       return 0;
     }
     if (report.experiments.length === 0) {
-      if (valueReport.dryRun) console.log('Dry run: nothing was changed.');
+      if (values['dry-run']) console.log('Dry run: nothing was changed.');
       return 0;
     }
     console.log(

@@ -40,7 +40,9 @@
  * | Promotion audit of a model     | table  | pk = `PROMOTIONS#<model_id>`, sk = `<time>#<id>`         | one item per decision; Query newest first, paged |
  * | Sealed source of a version     | table  | pk = `RUN#<run_id>` or `LMODEL#<model_id>`, sk = `SEAL#<sha256 of path>` | written when a version is registered or promoted; read with its owner |
  * | Owner + its seals (writes)     | table  | pk = `RUN#<run_id>` (`LMODEL#<id>`), sk BETWEEN `RUN` (`LMODEL`) AND `SEAL$` | one Query per artifact write |
- * | Run counters of an experiment  | table  | pk = `EXPSTATS#<experiment_id>#<shard>`, sk = `STATS`    | ADD per run create/move; BatchGet RUN_SHARDS per experiment (experiments page) |
+ * | Run summaries of an experiment | table  | pk = `EXPSUM#<experiment_id>#<shard>`, sk = `SEG#<n>`      | compressed rows of ≤ SEGMENT_ROWS runs each; Query strongly consistent (runs/run-summaries.ts) |
+| … rows that may be out of date | table  | pk = `EXPSUMMARK#<experiment_id>#<shard>`, sk = `<run_id>` | a mark per run written since its row; put before the RUN write, cleared by compaction |
+| Run counters of an experiment  | table  | pk = `EXPSTATS#<experiment_id>#<shard>`, sk = `STATS`    | ADD per run create/move; BatchGet RUN_SHARDS per experiment (experiments page) |
  * | Trace by id                    | table  | pk = `TRACE#<trace_id>`, sk = `TRACE`                    | trace info, tags, metadata, assessments; spans are S3 objects (store/traces) |
  * | Traces of an experiment        | gsi1   | gsi1pk = `EXPTRACES#<experiment_id>`, gsi1sk = `<request time>#<trace_id>` | Query newest or oldest first from a page's position (search_traces, delete by age) |
  * | Registry webhook by id         | table  | pk = `WEBHOOKS`, sk = `WEBHOOK#<webhook_id>`              | GetItem (consistent); conditional put/update/delete |
@@ -228,6 +230,25 @@ export const keys = {
     pk: `EXPSTATS#${experimentId}#${shardOf(runId)}`,
     sk: 'STATS',
   }),
+  /**
+   * A run's summary mark (runs/run-summaries.ts): "this run's row in its experiment's summaries may be out of
+   * date", put before every write that changes what a row holds. A plain item in a per-shard partition of the
+   * experiment (not in the run's own partition, which a purge deletes), read strongly consistent.
+   */
+  runSummaryMark: (experimentId: string, runId: string): ItemKey => ({
+    pk: `${SUMMARY_MARK_PREFIX}${experimentId}#${shardOf(runId)}`,
+    sk: runId,
+  }),
+  runSummaryMarkPartitions: (experimentId: string): string[] =>
+    Array.from({ length: RUN_SHARDS }, (_, shard) => `${SUMMARY_MARK_PREFIX}${experimentId}#${shard}`),
+  /** One segment of an experiment's run summaries (compressed rows of many runs of one shard). */
+  runSummarySegment: (experimentId: string, shard: number, segment: number): ItemKey => ({
+    pk: `${SUMMARY_PREFIX}${experimentId}#${shard}`,
+    sk: `SEG#${String(segment).padStart(6, '0')}`,
+  }),
+  runSummaryPartitions: (experimentId: string): string[] =>
+    Array.from({ length: RUN_SHARDS }, (_, shard) => `${SUMMARY_PREFIX}${experimentId}#${shard}`),
+  runShard: (runId: string): number => shardOf(runId),
   metricChunk: (runId: string, key: string, first: StepTime, contentId: string): ItemKey => ({
     pk: `RUN#${runId}`,
     sk: `MC#${key}#${sortableStep(first.step)}#${sortableStep(first.timestamp)}#${contentId}`,
@@ -336,6 +357,10 @@ export interface StepTime {
 }
 
 /** Index partitions per experiment for its runs; see the header. */
+/** Partitions of run summaries and of their marks (runs/run-summaries.ts), per experiment and shard. */
+const SUMMARY_PREFIX = 'EXPSUM#';
+const SUMMARY_MARK_PREFIX = 'EXPSUMMARK#';
+
 export const RUN_SHARDS = 4;
 
 /**
@@ -380,6 +405,13 @@ export const VALUE_INDEX_VERSION = 2;
  * on the runs read, until `cairn migrate` writes their tag entries and marks them VALUE_INDEX_VERSION.
  */
 export const TAG_VALUE_INDEX_VERSION = 2;
+
+/**
+ * The mark (`run_summaries`) on an experiment item whose runs all have a summary row or a summary mark
+ * (runs/run-summaries.ts): set on every experiment created since, and by `cairn migrate`. Only marked
+ * experiments are searched by summaries.
+ */
+export const RUN_SUMMARIES_VERSION = 1;
 
 /** What a value entry's index keys are made of. */
 export interface ValueEntryFields {

@@ -22,6 +22,7 @@ import type { ViewType } from '../../shared/domain/search/pipeline.js';
 import { putBatch } from '../../shared/store/doc-commands.js';
 import { recountRunStats } from '../../shared/store/experiments/run-stats.js';
 import { allItemsOfNewRun } from '../../shared/store/runs/entity.js';
+import { compactAll, markRuns } from '../../shared/store/runs/run-summaries.js';
 import { startDynamoDbLocal } from '../helpers/dynamodb-local.js';
 import { type Services, services } from './stores.js';
 
@@ -174,6 +175,18 @@ async function seed(store: string, s: Services, count: number): Promise<Seeded> 
   await eachLimited(deleted, SEED_LANES, async (run) => {
     await s.runRepository.setLifecycle(run.runId, 'active', 'deleted');
   });
+  // Bulk items carry no summary marks: every run summarized as `cairn migrate` would (the marks a real
+  // sweep's writes leave are folded by the searches that follow them).
+  const summarizing = performance.now();
+  await markRuns(
+    s,
+    experimentId,
+    runs.map((run) => ({ run_id: run.runId, ver: 0 })),
+  );
+  await compactAll(s, experimentId);
+  console.log(
+    `  ${store}: ${count} runs summarized in ${((performance.now() - summarizing) / 1000).toFixed(1)} s`,
+  );
   // Bulk items carry no counter updates: set the counters as `cairn migrate` would (the listing reads
   // them to choose its path).
   const gone = new Set(deleted.map((run) => run.runId));
@@ -247,8 +260,23 @@ const CASES: SearchCase[] = [
     orderBy: [],
     maxResults: 100,
   },
-  // No entry or index keeps a param order: the full listing, every RUN and LATEST item (the linear scan).
-  { label: 'full listing (param order)', orderBy: ['params.param_1 ASC'], maxResults: 100 },
+  // No entry or index keeps a param order: the summaries, then the page's runs by key.
+  { label: 'param order', orderBy: ['params.param_1 ASC'], maxResults: 100 },
+  // Filters no entry answers (the summaries when few runs match; the order's index when many do).
+  {
+    label: 'status != (2 runs in 10)',
+    filter: "attributes.status != 'FINISHED'",
+    orderBy: [],
+    maxResults: 100,
+  },
+  { label: 'param != (12 runs in 13)', filter: "params.param_3 != '7'", orderBy: [], maxResults: 100 },
+  {
+    label: 'tag LIKE %…% matching nothing',
+    filter: "tags.`mlflow.source.name` LIKE '%nothing%'",
+    orderBy: [],
+    maxResults: 100,
+  },
+  { label: 'param IS NULL (none)', filter: 'params.param_99 IS NULL', orderBy: [], maxResults: 100 },
 ];
 
 async function measure(store: string, s: Services, experimentId: string, runs: number, c: SearchCase) {

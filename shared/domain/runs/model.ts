@@ -277,4 +277,18 @@ export interface RunListingPlan {
   /** The filter's clauses that value entries can answer (none when no clause can use them). */
   valueClauses: readonly ValueClause[];
   wanted: number;
+  /** Whether the filter has any clause (an unfiltered listing in an index order reads only its page). */
+  filtered: boolean;
+  /**
+   * Whether run summaries (a run's attributes, params and tags; store/runs/run-summaries.ts) can answer:
+   * no clause or order term reads metrics or datasets. With the param and tag keys the filter and the order
+   * read, and those the order reads alone.
+   */
+  summary: { usable: boolean; reads: KeysRead; orderReads: KeysRead };
+}
+
+/** Param and tag keys a search reads. */
+export interface KeysRead {
+  params: readonly string[];
+  tags: readonly string[];
 }

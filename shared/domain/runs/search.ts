@@ -41,7 +41,7 @@ import {
   sortKeyOrder,
   type ViewType,
 } from '../search/pipeline.js';
-import type { DatasetInput, Run, RunListingPlan, ValueClause } from './model.js';
+import type { DatasetInput, KeysRead, Run, RunListingPlan, ValueClause } from './model.js';
 
 /** The dataset input tag that holds a dataset's context (`mlflow.data.context`, e.g. `training`). */
 const DATASET_CONTEXT_TAG = 'mlflow.data.context';
@@ -444,7 +444,7 @@ export function planRunListing(search: RunSearch): RunListingPlan | undefined {
     order = first.key;
   } else if (first?.entity === 'metric') {
     order = 'metric';
-  } else if (valueClauses.length > 0) {
+  } else if (valueClauses.length > 0 || summaryUsable(clauses, terms)) {
     order = 'other';
   } else {
     return undefined;
@@ -473,7 +473,28 @@ export function planRunListing(search: RunSearch): RunListingPlan | undefined {
       clauses.some((clause) => clause.entity === 'metric') || terms.some((term) => term.entity === 'metric'),
     valueClauses,
     wanted: search.maxResults + 1,
+    filtered: clauses.length > 0,
+    summary: {
+      usable: summaryUsable(clauses, terms),
+      reads: keysRead([...clauses, ...terms]),
+      orderReads: keysRead(terms),
+    },
   };
+}
+
+/** Whether run summaries can answer: they hold no metrics and no dataset inputs. */
+function summaryUsable(clauses: readonly Clause[], terms: readonly RunSortTerm[]): boolean {
+  return (
+    clauses.every((clause) => clause.entity !== 'metric' && clause.entity !== 'dataset') &&
+    terms.every((term) => term.entity !== 'metric')
+  );
+}
+
+function keysRead(read: readonly { entity: string; key: string }[]): KeysRead {
+  const of = (entity: string) => [
+    ...new Set(read.filter((one) => one.entity === entity).map((one) => one.key)),
+  ];
+  return { params: of('param'), tags: of('tag') };
 }
 
 /** ASCII characters with no case: a LIKE prefix of them is the same prefix under ILIKE. */

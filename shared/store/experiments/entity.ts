@@ -4,7 +4,7 @@
  */
 import type { Experiment, LifecycleStage } from '../../domain/experiments/model.js';
 import { fromStoredMap, toStoredMap } from '../items.js';
-import { keys, RUN_INDEX_VERSION, VALUE_INDEX_VERSION } from '../keys.js';
+import { keys, RUN_INDEX_VERSION, RUN_SUMMARIES_VERSION, VALUE_INDEX_VERSION } from '../keys.js';
 
 export interface ExperimentItem {
   pk: string;
@@ -26,6 +26,8 @@ export interface ExperimentItem {
    * ended runs' metrics and every param, open runs' LATEST in `EXPOPEN#…`).
    */
   value_index?: number;
+  /** RUN_SUMMARIES_VERSION when every run of the experiment has a summary row or mark (runs/run-summaries.ts). */
+  run_summaries?: number;
   /** Set by a purge before it touches the experiment's runs (purge.ts): restore refuses from then on. */
   purging?: number;
 }
@@ -46,6 +48,8 @@ export function toExperimentItem(experiment: Experiment): ExperimentItem {
     run_index: RUN_INDEX_VERSION,
     // Nor any value: every write keeps the value-entry layout, so all its runs are in it.
     value_index: VALUE_INDEX_VERSION,
+    // Nor a run to summarize: every write marks its run for the summaries.
+    run_summaries: RUN_SUMMARIES_VERSION,
   };
 }
 

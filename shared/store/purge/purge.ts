@@ -51,6 +51,7 @@ import { queryAll, updateIfCondition } from '../doc-commands.js';
 import { isConditionFailure } from '../items.js';
 import { type ItemKey, keyConditions, keys, RUN_SHARDS, TRACES_KEY_PREFIX } from '../keys.js';
 import { DynamoPermissionRepository, permissionKey } from '../permissions/repository.js';
+import { PURGE_MARK, putSummaryMark } from '../runs/run-summaries.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -293,7 +294,14 @@ class Purge {
       keys.experimentRunStats(experimentId, shard),
     );
     const claim = keys.experimentName(experiment.name);
-    const others = [...ownItems.filter((key) => key.sk !== 'EXP'), ...stats];
+    const summaries = (
+      await Promise.all(
+        [...keys.runSummaryPartitions(experimentId), ...keys.runSummaryMarkPartitions(experimentId)].map(
+          (partition) => this.partitionKeys(partition),
+        ),
+      )
+    ).flat();
+    const others = [...ownItems.filter((key) => key.sk !== 'EXP'), ...stats, ...summaries];
     const grants = await this.grants.grantsOn('experiment', experimentId);
     if (this.dryRun) {
       this.report.items += ownItems.length + 1 + grants.length;
@@ -406,6 +414,8 @@ class Purge {
     const { objects, bytes } = await this.objects(`${this.target.keyPrefix}${experimentId}/${runId}/`);
     const items = await this.partitionKeys(keys.run(runId).pk);
     if (!this.dryRun) {
+      // Its summary row goes with the next compaction (run-summaries.ts): the mark outlives the run's partition.
+      await putSummaryMark(this.target, experimentId, runId, PURGE_MARK);
       await this.deleteItems(items.filter((key) => key.sk !== 'RUN'));
       // Marked, it cannot have been restored: false only when another purge deleted it meanwhile.
       const gone = await this.deleteIf(keys.run(runId), 'attribute_exists(purging)', undefined);

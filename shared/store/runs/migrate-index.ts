@@ -12,7 +12,13 @@ import { mapWithLimit } from '../../concurrency.js';
 import { queryAll, sendIfCondition, updateIfCondition } from '../doc-commands.js';
 import { recountRunStats } from '../experiments/run-stats.js';
 import { fromStoredMap } from '../items.js';
-import { keyConditions, keys, RUN_INDEX_VERSION, VALUE_INDEX_VERSION } from '../keys.js';
+import {
+  keyConditions,
+  keys,
+  RUN_INDEX_VERSION,
+  RUN_SUMMARIES_VERSION,
+  VALUE_INDEX_VERSION,
+} from '../keys.js';
 import {
   isOpenLatest,
   type LatestItem,
@@ -24,6 +30,7 @@ import {
 } from './entity.js';
 import { withLatestGroups } from './latest-groups.js';
 import { putRunOrder } from './run-index.js';
+import { compactAll, markRuns } from './run-summaries.js';
 import { endLatest, entriesOf, readRunAndLatest, syncEntries, WRITER } from './value-entries.js';
 
 /** Every entry a run calls for. */
@@ -81,7 +88,7 @@ async function migrateExperiments(
   tableName: string,
   options: MigrationOptions,
   step: {
-    mark: 'run_index' | 'value_index';
+    mark: 'run_index' | 'value_index' | 'run_summaries';
     version: number;
     migrateRun: (run: RunItem, dryRun: boolean) => Promise<boolean>;
     beforeMark?: (experimentId: string) => Promise<void>;
@@ -177,6 +184,30 @@ async function keyRun(
     // Changed since it was read: key it as it now stands.
   }
   throw new Error(`run ${listed.run_id} kept changing while it was being keyed`);
+}
+
+/**
+ * `cairn migrate`, third step: gives the runs of experiments not marked `run_summaries` their summary rows
+ * (run-summaries.ts): a mark for every run listed, every mark folded, then the experiment marked. A run
+ * written meanwhile marks itself (every build that runs this does), so it is folded as it then stands.
+ * Idempotent and resumable like the other steps: the experiment's mark comes last.
+ */
+export async function migrateRunSummaries(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  options: MigrationOptions = {},
+): Promise<ValueIndexMigration> {
+  const store = { doc, tableName };
+  return migrateExperiments(doc, tableName, options, {
+    mark: 'run_summaries',
+    version: RUN_SUMMARIES_VERSION,
+    // Every run is summarized again: a row costs a few bytes, and comparing would read them all anyway.
+    migrateRun: async () => true,
+    beforeMark: async (experimentId) => {
+      await markRuns(store, experimentId, await listRuns(doc, tableName, experimentId));
+      await compactAll(store, experimentId);
+    },
+  });
 }
 
 export interface ValueIndexMigration {

@@ -86,10 +86,12 @@ import { commitLatest, type LatestWrite, prepareLatest, withLatestGroups } from 
 import {
   type ListingReads,
   putRunOrder,
+  ReadBudgetError,
   readListing,
   repairRunOrders,
   StaleRunIndexError,
 } from './run-index.js';
+import { LISTED_PER_SUMMARY, putSummaryMark, searchBySummaries, summarized } from './run-summaries.js';
 import { projectedRunItem, runUpdate } from './run-update.js';
 import {
   bumpLatest,
@@ -180,6 +182,8 @@ export class DynamoRunRepository implements RunRepository {
     // listings (and value entries, by searches that join them to RUN items).
     await Promise.all([
       putEntries(this.entryStore, values),
+      // The run has no summary row until a search folds it in (run-summaries.ts).
+      putSummaryMark(this.entryStore, run.experimentId, run.runId, item.ver),
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
@@ -336,18 +340,27 @@ export class DynamoRunRepository implements RunRepository {
         params: Object.keys(change.params ?? {}),
         tags: [...Object.keys(change.tags ?? {}), ...(change.deleteTags ?? [])],
       };
+      // What a summary row holds changes: the run is marked first (run-summaries.ts), with the version
+      // this update produces, alongside the entries when there are any.
+      const marking = changesSummary(change)
+        ? putSummaryMark(this.entryStore, item.experiment_id, runId, item.ver + 1)
+        : undefined;
+      if (written.params.length + written.tags.length === 0) await marking;
       if (written.params.length + written.tags.length > 0) {
         const tags = { ...projected.tags };
         for (const key of change.deleteTags ?? []) delete tags[storedKey(key)];
         const next: EntryRun = { ...item, params: projected.params, tags, ver: item.ver + 1 };
         const scope = { metrics: [], ...written };
         try {
-          await putEntries(
-            this.entryStore,
-            entriesOfWriter(entriesOf(next, undefined, scope), writer),
-            [],
-            goneTagEntries(next, scope),
-          );
+          await Promise.all([
+            putEntries(
+              this.entryStore,
+              entriesOfWriter(entriesOf(next, undefined, scope), writer),
+              [],
+              goneTagEntries(next, scope),
+            ),
+            marking,
+          ]);
         } catch (error) {
           // Part of the batch may have landed (a throttled BatchWrite's other items): a tag's entry may then
           // say a value, or an absence, its RUN item never got. Put right as after a failed update.
@@ -447,6 +460,7 @@ export class DynamoRunRepository implements RunRepository {
       }
       const next: RunItem = { ...item, lifecycle_stage: to, ver: item.ver + 1 };
       const { gsi1sk } = runIndexKeys(next);
+      await putSummaryMark(this.entryStore, item.experiment_id, runId, next.ver);
       // When the run was deleted (MLflow's deleted_time): what `cairn gc` measures its threshold from.
       const deleting = to === 'deleted';
       const updated = await updateIfCondition(this.doc, {
@@ -863,14 +877,31 @@ export class DynamoRunRepository implements RunRepository {
     if (runs < partitions * (this.listing.minRunsPerPartition ?? MIN_RUNS_PER_PARTITION)) return undefined;
     try {
       const plain = plan.valueClauses.length === 0 && !plan.needsMetrics;
+      // A filter no entry answers, or an order no index keeps: the experiments' summaries (run-summaries.ts).
+      const bySummaries =
+        plan.summary.usable &&
+        plan.valueClauses.length === 0 &&
+        (plan.filtered || !isIndexOrder(plan.order)) &&
+        (await summarized(this.entryStore, experimentIds));
       if (plain && isIndexOrder(plan.order)) {
-        return await readListing(
-          this.doc,
-          this.tableName,
-          experimentIds,
-          { ...plan, order: plan.order },
-          this.listing,
-        );
+        const indexPlan = { ...plan, order: plan.order };
+        const listing = () => readListing(this.doc, this.tableName, experimentIds, indexPlan, this.listing);
+        if (!bySummaries) return await listing();
+        // A filter most runs pass fills its page from the order index in a read or two: tried first, for
+        // up to about what the summaries cost (so a page never costs more than twice the cheaper way).
+        try {
+          return await readListing(this.doc, this.tableName, experimentIds, indexPlan, this.listing, {
+            metrics: 'after',
+            passAtMost: Math.max(2 * plan.wanted, Math.ceil(runs / LISTED_PER_SUMMARY)),
+          });
+        } catch (error) {
+          if (!(error instanceof ReadBudgetError)) throw error;
+        }
+        return (await searchBySummaries(this.entryStore, experimentIds, plan)) ?? (await listing());
+      }
+      if (bySummaries) {
+        const found = await searchBySummaries(this.entryStore, experimentIds, plan);
+        if (found) return found;
       }
       return await searchByValues(
         { doc: this.doc, tableName: this.tableName },
@@ -919,6 +950,18 @@ export class DynamoRunRepository implements RunRepository {
       ...(projection ? { ProjectionExpression: projection } : {}),
     });
   }
+}
+
+/** Whether a change touches what a run's summary row holds (run-summaries.ts): not datasets or model links. */
+function changesSummary(change: RunChange): boolean {
+  return (
+    change.params !== undefined ||
+    change.tags !== undefined ||
+    (change.deleteTags?.length ?? 0) > 0 ||
+    change.runName !== undefined ||
+    change.status !== undefined ||
+    change.endTime !== undefined
+  );
 }
 
 /** The orders an index keeps (run-index.ts); a metric or any other order goes to value-search.ts. */

@@ -346,6 +346,8 @@ export interface MergeOptions {
    */
   metrics: 'after' | 'before' | 'resolved';
   budget?: ReadBudget;
+  /** Give up (ReadBudgetError) once more runs than this were read from the streams (repository.ts). */
+  passAtMost?: number;
 }
 
 /** What a merge found: the candidates, and whether every stream was read to its end. */
@@ -429,6 +431,9 @@ export async function mergeStreams(
     // A run moved between stages while the index caught up could show in two streams: serve it once.
     if (seen.has(run.runId)) continue;
     seen.add(run.runId);
+    if (options.passAtMost !== undefined && seen.size > options.passAtMost) {
+      throw new ReadBudgetError('the listing would read more than the summaries');
+    }
     if (options.admit && !options.admit(run.runId)) continue;
     if (options.metrics !== 'before') {
       if (plan.accept(run)) candidates.push(run);

@@ -66,14 +66,24 @@ describe('value-entry planning', () => {
     expect(param?.entity === 'param' && [param.matches('abcd'), param.matches('ab')]).toEqual([true, false]);
   });
 
-  it('orders by a metric from its entries, and by anything else only with a value clause', () => {
+  it('orders by a metric from its entries, and by anything else with a value clause or from summaries', () => {
     expect(planRunListing(search(undefined, ['metrics.loss DESC']))).toMatchObject({
       order: 'metric',
       metricKey: 'loss',
       ascending: false,
       needsMetrics: true,
     });
-    expect(planRunListing(search(undefined, ['params.p']))).toBeUndefined();
+    // Summaries hold params and tags, not metrics: a param order is theirs unless a metric is read.
+    expect(planRunListing(search(undefined, ['params.p']))).toMatchObject({
+      order: 'other',
+      summary: { usable: true, reads: { params: ['p'], tags: [] }, orderReads: { params: ['p'], tags: [] } },
+    });
+    expect(planRunListing(search("tags.t != 'x'", ['params.p']))?.summary.reads).toEqual({
+      params: ['p'],
+      tags: ['t'],
+    });
+    expect(planRunListing(search(undefined, ['params.p', 'metrics.loss']))).toBeUndefined();
+    expect(planRunListing(search("datasets.name = 'd'", ['params.p']))).toBeUndefined();
     expect(planRunListing(search("params.p = '1'", ['params.p']))?.order).toBe('other');
     // A later metric term: an order index's tie groups could not be sorted unread.
     expect(planRunListing(search(undefined, ['attributes.start_time', 'metrics.loss']))).toBeUndefined();

@@ -272,11 +272,11 @@ describe('search fan-out', () => {
       return listByExperiment(experimentId);
     };
     const ids = (count: number) => Array.from({ length: count }, (_, index) => String(index + 1));
-    // Ordered by a param with no filter: read by full listings (index orders and metric orders, and filters
-    // value entries answer, are read from keys instead).
+    // Ordered by a param, then a metric, with no filter: read by full listings (index orders and metric
+    // orders, filters value entries answer and anything summaries answer are read from keys instead).
     const page = await runs.search({
       experimentIds: ids(LIMITS.searchExperimentIds),
-      orderBy: ['params.p'],
+      orderBy: ['params.p', 'metrics.m'],
       viewType: 'ACTIVE_ONLY',
     });
     expect(page.runs.map((run) => run.runId)).toEqual([runId]);

@@ -1,0 +1,664 @@
+/**
+ * Run summaries (issue 13, item 2): every run of an experiment as one compact row (id, name, status, times,
+ * user, stage, artifact URI, params, tags), many rows to an item, brotli-compressed. A filter that neither
+ * an order index nor value entries answer (`!=`, `IS NULL`, a LIKE that starts with a wildcard, the UI's
+ * run-name search box, status and time filters), or an order by a param, tag or other attribute, reads the
+ * experiment's summaries (a few bytes per run) instead of its RUN items (~600 bytes each), filters and sorts
+ * them in memory, and reads by key only the runs the page serves. Those are checked against the whole
+ * filter as read: a summary only narrows, as value entries do.
+ *
+ * Kept in step with writes without a shared item on any write path, so that many writers creating runs in
+ * one experiment never contend: a write that changes what a row holds first puts the run's **mark**
+ * (`EXPSUMMARK#<experiment>#<shard>`, one small item per run), stamped with the RUN version the write will
+ * produce; the Put never lowers a mark's version (putSummaryMark). A reader reads the marks (strongly consistent), then the segments, and takes marked
+ * runs from their RUN items, so a row is never trusted for a run written since it was made. (A search reads
+ * segments eventually consistent, at half the cost: for about a second after a compaction it may still see
+ * a row the compaction replaced, as every index read in this table may lag a write.) When marks pile
+ * up, the reader folds them into the segments (`compact`): it writes the rows of the marked runs as they
+ * stand (each segment under its generation number: two compactions never both write one), then deletes
+ * each mark only if it is still the one read (`w`) and the RUN item read is at or past its version. Why
+ * that is enough: a write whose update has not landed yet put its mark first, with a later version; a
+ * write that comes after the delete puts a new mark. A mark stamped above a version its run never reached
+ * (a write that died before its update) is dropped once it is older than any write can be in flight.
+ *
+ * A mark whose run has no RUN item is a create's whose RUN Put has not landed (kept), or a purge's, which
+ * marks with PURGE_MARK before it deletes the RUN item (the compaction that follows drops the row and it).
+ */
+
+import { randomBytes } from 'node:crypto';
+import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
+import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mapWithLimit } from '../../concurrency.js';
+import type { LifecycleStage } from '../../domain/experiments/model.js';
+import type { Run, RunListingPlan, RunStatus } from '../../domain/runs/model.js';
+import { batchGetAll, queryAll, sendIfCondition } from '../doc-commands.js';
+import { fromStoredMap } from '../items.js';
+import { keyConditions, keys, RUN_SUMMARIES_VERSION } from '../keys.js';
+import { type RunItem, toRun } from './entity.js';
+import { withLatestMetrics } from './run-index.js';
+
+/**
+ * Rows per segment, and the most a row's params and tags may take (JSON characters) before they are left out
+ * of it: together they keep a segment's JSON, compressed or not, well under DynamoDB's 400 KB item (a typical
+ * segment compresses to ~20 KB, so a compaction that adds a run rewrites about that).
+ */
+export const SEGMENT_ROWS = 150;
+const ROW_CHARS = 800;
+
+/**
+ * A param or tag value longer than this (a model's history tag) is left out of its row and its key listed in
+ * the row's `c`, so a filter or order on that key reads the run instead of trusting the row.
+ */
+const VALUE_CHARS = 200;
+
+/** `c` of a row whose params and tags are all left out (they would take more than ROW_CHARS). */
+const ALL_CUT = '*';
+
+/**
+ * A run name or user longer than this, or an artifact URI longer than twice it, is left out of its row too
+ * (`c` holds `:`): the row then cannot tell any filter or order, and its run is read.
+ */
+const ATTRIBUTE_CHARS = 250;
+const ATTRIBUTE_CUT = ':';
+
+/** The version a purge marks its run with: no writer's mark replaces it (putSummaryMark). */
+export const PURGE_MARK = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Runs of an order index a listing may read before a page costs more than the summaries: a run there is
+ * ~600 bytes (its RUN item), in a summary ~40 (docs/benchmarks.md).
+ */
+export const LISTED_PER_SUMMARY = 16;
+
+/** Marks an experiment may hold before a search folds them into its summaries. */
+const COMPACT_AT = 64;
+
+/** Marks one search folds at most (a migration folds them all, this many at a time). */
+const COMPACT_MAX = 1000;
+
+/**
+ * Marks beyond which a search does not read the marked runs (each by key): it folds COMPACT_MAX of them and
+ * leaves the page to the order index or the full listing. Only writers that outrun every summary search
+ * for long (a bulk import) leave this many.
+ */
+const MARKS_AT_MOST = 1000;
+
+/** Longer than any write can be in flight (as migrate-index.ts's): a mark this old above its run's version is a dead write's. */
+const WRITE_IN_FLIGHT_MS = 15 * 60_000;
+
+/** Experiments a search reads the summaries of at once (it may name 100). */
+const EXPERIMENTS_IN_FLIGHT = 4;
+
+/** Segment writes in flight during one compaction. */
+const WRITES_IN_FLIGHT = 8;
+
+/** One run as a summary holds it; short names keep the stored JSON small before it is compressed. */
+export interface SummaryRow {
+  /** run id */
+  i: string;
+  /** run name */
+  n: string;
+  s: RunStatus;
+  /** start time, end time (ms) */
+  b: number;
+  e?: number;
+  /** user id */
+  u: string;
+  /** lifecycle stage */
+  l: LifecycleStage;
+  /** artifact URI */
+  a: string;
+  /** params and tags as [key, value] pairs (never objects: keys are user data) */
+  p: [string, string][];
+  t: [string, string][];
+  /** keys whose value was cut (`p:<key>`, `t:<key>`) */
+  c?: string[];
+  /** the RUN version the row was made from */
+  v: number;
+}
+
+export interface SummarySegmentItem {
+  pk: string;
+  sk: string;
+  type: 'run-summary';
+  /** Bumped by every write: a compaction writes a segment only under the generation it read. */
+  gen: number;
+  rows: number;
+  data: Uint8Array;
+}
+
+export interface SummaryMarkItem {
+  pk: string;
+  sk: string;
+  type: 'run-summary-mark';
+  run_id: string;
+  /** The RUN version the marking write produces (or the version the run had, for a purge or migration). */
+  ver: number;
+  /** The marking write's own token: a compaction deletes the mark only if no write has put it since. */
+  w: string;
+  at: number;
+}
+
+interface Store {
+  doc: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+function kept(kind: 'p' | 't', map: Record<string, string>, cuts: string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const [key, value] of Object.entries(map)) {
+    if (value.length <= VALUE_CHARS) pairs.push([key, value]);
+    else cuts.push(`${kind}:${key}`);
+  }
+  return pairs;
+}
+
+/** A run's row, from its RUN item. */
+export function summaryRow(item: RunItem): SummaryRow {
+  const cuts: string[] = [];
+  let p = kept('p', fromStoredMap(item.params), cuts);
+  let t = kept('t', fromStoredMap(item.tags), cuts);
+  if (JSON.stringify([p, t, cuts]).length > ROW_CHARS) {
+    p = [];
+    t = [];
+    cuts.splice(0, cuts.length, ALL_CUT);
+  }
+  const long =
+    item.run_name.length > ATTRIBUTE_CHARS ||
+    item.user_id.length > ATTRIBUTE_CHARS ||
+    item.artifact_uri.length > 2 * ATTRIBUTE_CHARS;
+  if (long) cuts.push(ATTRIBUTE_CUT);
+  return {
+    i: item.run_id,
+    n: long ? '' : item.run_name,
+    s: item.status,
+    b: item.start_time,
+    ...(item.end_time === undefined ? {} : { e: item.end_time }),
+    u: long ? '' : item.user_id,
+    l: item.lifecycle_stage,
+    a: long ? '' : item.artifact_uri,
+    p,
+    t,
+    ...(cuts.length > 0 ? { c: cuts } : {}),
+    v: item.ver,
+  };
+}
+
+/** Whether a row left out a value of one of these keys (what a filter or an order reads). */
+export function rowLacks(
+  row: SummaryRow,
+  reads: { params: readonly string[]; tags: readonly string[] },
+): boolean {
+  if (!row.c) return false;
+  if (row.c.includes(ATTRIBUTE_CUT)) return true;
+  if (row.c.includes(ALL_CUT)) return reads.params.length + reads.tags.length > 0;
+  return (
+    reads.params.some((key) => row.c?.includes(`p:${key}`)) ||
+    reads.tags.some((key) => row.c?.includes(`t:${key}`))
+  );
+}
+
+/**
+ * A segment as stored: its rows by column (each field's values together, params and tags by key, start times
+ * as differences, end times as durations, the run id cut out of its artifact URI), which brotli packs to
+ * about a third of the same rows as objects: ~33 bytes a run for a sweep's runs, most of it the run id.
+ */
+interface Columns {
+  i: string[];
+  n: string[];
+  s: RunStatus[];
+  b: number[];
+  e: (number | null)[];
+  u: string[];
+  l: LifecycleStage[];
+  /** The artifact URI without the run id, and where the id was cut from (-1: it held none). */
+  a: string[];
+  at: number[];
+  p: [string, (string | null)[]][];
+  t: [string, (string | null)[]][];
+  c: (string[] | null)[];
+  v: number[];
+}
+
+function byKey(rows: readonly SummaryRow[], pairs: (row: SummaryRow) => [string, string][]) {
+  const columns = new Map<string, (string | null)[]>();
+  rows.forEach((row, index) => {
+    for (const [key, value] of pairs(row)) {
+      let column = columns.get(key);
+      if (!column) {
+        column = new Array<string | null>(rows.length).fill(null);
+        columns.set(key, column);
+      }
+      column[index] = value;
+    }
+  });
+  return [...columns];
+}
+
+export function encodeRows(rows: readonly SummaryRow[]): Uint8Array {
+  const at = rows.map((row) => row.a.indexOf(row.i));
+  const columns: Columns = {
+    i: rows.map((row) => row.i),
+    n: rows.map((row) => row.n),
+    s: rows.map((row) => row.s),
+    b: rows.map((row, index) => row.b - (index > 0 ? (rows[index - 1]?.b ?? 0) : 0)),
+    e: rows.map((row) => (row.e === undefined ? null : row.e - row.b)),
+    u: rows.map((row) => row.u),
+    l: rows.map((row) => row.l),
+    a: rows.map((row, index) => {
+      const cut = at[index] ?? -1;
+      return cut < 0 ? row.a : row.a.slice(0, cut) + row.a.slice(cut + row.i.length);
+    }),
+    at,
+    p: byKey(rows, (row) => row.p),
+    t: byKey(rows, (row) => row.t),
+    c: rows.map((row) => row.c ?? null),
+    v: rows.map((row) => row.v),
+  };
+  return brotliCompressSync(Buffer.from(JSON.stringify(columns)), {
+    params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 11 },
+  });
+}
+
+export function decodeRows(data: Uint8Array): SummaryRow[] {
+  const columns = JSON.parse(brotliDecompressSync(data).toString('utf8')) as Columns;
+  let start = 0;
+  return columns.i.map((id, index): SummaryRow => {
+    start += columns.b[index] ?? 0;
+    const end = columns.e[index];
+    const cut = columns.at[index] ?? -1;
+    const uri = columns.a[index] ?? '';
+    const pairs = (of: Columns['p']) =>
+      of.flatMap(([key, values]): [string, string][] => {
+        const value = values[index];
+        return value === null || value === undefined ? [] : [[key, value]];
+      });
+    const cuts = columns.c[index];
+    return {
+      i: id,
+      n: columns.n[index] ?? '',
+      s: columns.s[index] ?? 'RUNNING',
+      b: start,
+      ...(end === null || end === undefined ? {} : { e: start + end }),
+      u: columns.u[index] ?? '',
+      l: columns.l[index] ?? 'active',
+      a: cut < 0 ? uri : uri.slice(0, cut) + id + uri.slice(cut),
+      p: pairs(columns.p),
+      t: pairs(columns.t),
+      ...(cuts ? { c: cuts } : {}),
+      v: columns.v[index] ?? 0,
+    };
+  });
+}
+
+/** The run a row describes, as far as a row can: no metrics, datasets or model links. */
+export function rowRun(row: SummaryRow, experimentId: string): Run {
+  return {
+    runId: row.i,
+    experimentId,
+    runName: row.n,
+    userId: row.u,
+    status: row.s,
+    startTime: row.b,
+    ...(row.e === undefined ? {} : { endTime: row.e }),
+    artifactUri: row.a,
+    lifecycleStage: row.l,
+    params: Object.fromEntries(row.p),
+    tags: Object.fromEntries(row.t),
+    metrics: {},
+    datasets: [],
+    modelOutputs: [],
+    modelInputs: [],
+  };
+}
+
+/** The mark a write puts before it changes what `runId`'s row holds; `ver` the RUN version it will produce. */
+export function summaryMark(experimentId: string, runId: string, ver: number): SummaryMarkItem {
+  return {
+    ...keys.runSummaryMark(experimentId, runId),
+    type: 'run-summary-mark',
+    run_id: runId,
+    ver,
+    w: randomBytes(9).toString('base64url'),
+    at: Date.now(),
+  };
+}
+
+/**
+ * Puts a run's mark unless it holds a later version: a mark is never lowered, or a fold could clear it for
+ * an earlier version while the write that put the later one is still in flight. A refused Put is no loss:
+ * a mark of a later version means this write's RUN update (conditional on an earlier one) cannot land.
+ */
+export async function putSummaryMark(
+  store: Store,
+  experimentId: string,
+  runId: string,
+  ver: number,
+): Promise<void> {
+  await sendIfCondition(
+    store.doc,
+    new PutCommand({
+      TableName: store.tableName,
+      Item: summaryMark(experimentId, runId, ver),
+      ConditionExpression: 'attribute_not_exists(pk) OR ver <= :ver',
+      ExpressionAttributeValues: { ':ver': ver },
+    }),
+  );
+}
+
+/** One experiment's summaries as read: the current row of every run, and the segments they came from. */
+interface SummaryState {
+  experimentId: string;
+  marks: SummaryMarkItem[];
+  segments: { shard: number; number: number; gen: number; rows: Map<string, SummaryRow> }[];
+  /** The marked runs' RUN items as read (strongly consistent), by run id; absent when gone. */
+  marked: Map<string, RunItem>;
+}
+
+/** Marks, then segments, then the marked runs: a mark deleted before the marks' read was folded before it. */
+async function readState(
+  store: Store,
+  experimentId: string,
+  consistent: boolean,
+  /** More marks than this: undefined, nothing else read. */
+  marksAtMost = Number.POSITIVE_INFINITY,
+  /** Keep only the first this many marks (a fold reads only the runs it folds). */
+  keep = Number.POSITIVE_INFINITY,
+): Promise<SummaryState | undefined> {
+  const marks = await readMarks(store, experimentId, Math.min(marksAtMost, keep));
+  if (marks.length > marksAtMost) return undefined;
+  marks.splice(keep);
+  const [segmentItems, markedItems] = await Promise.all([
+    Promise.all(
+      keys.runSummaryPartitions(experimentId).map((partition) =>
+        queryAll<SummarySegmentItem>(store.doc, {
+          TableName: store.tableName,
+          ...keyConditions.partition(partition),
+          ConsistentRead: consistent,
+        }),
+      ),
+    ),
+    batchGetAll<RunItem>(
+      store.doc,
+      store.tableName,
+      marks.map((mark) => keys.run(mark.run_id)),
+      { consistent },
+    ),
+  ]);
+  const segments = segmentItems.flatMap((items, shard) =>
+    items.map((item) => ({
+      shard,
+      number: Number(item.sk.slice('SEG#'.length)),
+      gen: item.gen,
+      rows: new Map(decodeRows(item.data).map((row) => [row.i, row])),
+    })),
+  );
+  const marked = new Map(
+    markedItems.filter((item) => item.experiment_id === experimentId).map((item) => [item.run_id, item]),
+  );
+  return { experimentId, marks, segments, marked };
+}
+
+/**
+ * An experiment's marks, strongly consistent; reading stops once more than `atMost` are read (a search
+ * facing a bulk writer's thousands of marks reads a bounded number).
+ */
+async function readMarks(store: Store, experimentId: string, atMost: number): Promise<SummaryMarkItem[]> {
+  const marks: SummaryMarkItem[] = [];
+  await Promise.all(
+    keys.runSummaryMarkPartitions(experimentId).map(async (partition) => {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await store.doc.send(
+          new QueryCommand({
+            TableName: store.tableName,
+            ...keyConditions.partition(partition),
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+            ...(Number.isFinite(atMost) ? { Limit: atMost + 1 } : {}),
+          }),
+        );
+        marks.push(...((page.Items ?? []) as SummaryMarkItem[]));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && marks.length <= atMost);
+    }),
+  );
+  return marks;
+}
+
+/** The current row of every run of the experiment: marked runs as read whole, the rest from segments. */
+function currentRows(state: SummaryState): SummaryRow[] {
+  const markedIds = new Set(state.marks.map((mark) => mark.run_id));
+  const rows = new Map<string, SummaryRow>();
+  for (const segment of state.segments) {
+    for (const row of segment.rows.values()) {
+      if (markedIds.has(row.i)) continue;
+      // A row in two segments (never written so, but cheap to survive): the later version's.
+      const other = rows.get(row.i);
+      if (!other || other.v < row.v) rows.set(row.i, row);
+    }
+  }
+  for (const item of state.marked.values()) rows.set(item.run_id, summaryRow(item));
+  return [...rows.values()];
+}
+
+type Segment = SummaryState['segments'][number];
+
+/**
+ * Folds up to `limit` marks into the segments: each marked run's row written where it is (a new run's in its
+ * shard's last segment, or a new one when that is full), then the marks whose rows landed deleted (see the
+ * header for when). Returns how many marks were deleted. Changes `state`'s segments.
+ */
+async function compact(store: Store, state: SummaryState, limit: number, now = Date.now()): Promise<number> {
+  const segmentOf = new Map<string, Segment>();
+  const tails = new Map<number, Segment>();
+  for (const segment of state.segments) {
+    for (const id of segment.rows.keys()) segmentOf.set(id, segment);
+    const tail = tails.get(segment.shard);
+    if (!tail || tail.number < segment.number) tails.set(segment.shard, segment);
+  }
+  const fresh = new Set<Segment>();
+  const changed = new Map<Segment, SummaryMarkItem[]>();
+  // Marks of runs with no row and no RUN item (a create that failed, a purge of a run never folded).
+  const landed: SummaryMarkItem[] = [];
+  for (const mark of state.marks.slice(0, limit)) {
+    const item = state.marked.get(mark.run_id);
+    let segment = segmentOf.get(mark.run_id);
+    if (!segment && !item) {
+      landed.push(mark);
+      continue;
+    }
+    if (!segment) {
+      const shard = keys.runShard(mark.run_id);
+      let tail = tails.get(shard);
+      if (!tail || tail.rows.size >= SEGMENT_ROWS) {
+        tail = { shard, number: tail ? tail.number + 1 : 0, gen: 0, rows: new Map() };
+        tails.set(shard, tail);
+        fresh.add(tail);
+      }
+      segment = tail;
+      segmentOf.set(mark.run_id, segment);
+    }
+    if (item) {
+      const row = summaryRow(item);
+      const before = segment.rows.get(row.i);
+      if (!before || before.v <= row.v) segment.rows.set(row.i, row);
+    } else {
+      segment.rows.delete(mark.run_id);
+    }
+    changed.set(segment, [...(changed.get(segment) ?? []), mark]);
+  }
+  await mapWithLimit([...changed], WRITES_IN_FLIGHT, async ([segment, folded]) => {
+    const isNew = fresh.has(segment);
+    const written = await sendIfCondition(
+      store.doc,
+      new PutCommand({
+        TableName: store.tableName,
+        Item: {
+          ...keys.runSummarySegment(state.experimentId, segment.shard, segment.number),
+          type: 'run-summary',
+          gen: segment.gen + 1,
+          rows: segment.rows.size,
+          data: encodeRows([...segment.rows.values()]),
+        } satisfies SummarySegmentItem,
+        ConditionExpression: isNew ? 'attribute_not_exists(pk)' : 'gen = :gen',
+        ...(isNew ? {} : { ExpressionAttributeValues: { ':gen': segment.gen } }),
+      }),
+    );
+    // Another compaction wrote it since it was read: its marks stay for the next one.
+    if (written) landed.push(...folded);
+  });
+  const deletable = landed.filter((mark) => {
+    const item = state.marked.get(mark.run_id);
+    if (now - mark.at > WRITE_IN_FLIGHT_MS) return true;
+    // No RUN item: a purge's (its row is gone), or a create whose RUN Put has not landed yet (kept).
+    if (!item) return mark.ver === PURGE_MARK;
+    return item.ver >= mark.ver;
+  });
+  const deleted = await mapWithLimit(deletable, WRITES_IN_FLIGHT, (mark) =>
+    sendIfCondition(
+      store.doc,
+      new DeleteCommand({
+        TableName: store.tableName,
+        Key: { pk: mark.pk, sk: mark.sk },
+        ConditionExpression: '#w = :w',
+        ExpressionAttributeNames: { '#w': 'w' },
+        ExpressionAttributeValues: { ':w': mark.w },
+      }),
+    ),
+  );
+  return deleted.filter(Boolean).length;
+}
+
+/**
+ * One search page's candidates from the experiments' summaries: the rows that pass the plan (or whose row
+ * cannot tell), in the plan's order, read by key a batch at a time until `wanted` pass as read. Undefined
+ * when an order key was left out of a row (the full listing answers). Folds marks when many have piled up.
+ */
+export async function searchBySummaries(
+  store: Store,
+  experimentIds: readonly string[],
+  plan: RunListingPlan,
+): Promise<Run[] | undefined> {
+  const read = await mapWithLimit(experimentIds, EXPERIMENTS_IN_FLIGHT, (id) =>
+    readState(store, id, false, MARKS_AT_MOST),
+  );
+  const states = read.filter((state) => state !== undefined);
+  if (states.length < read.length) {
+    // Too many marks to read their runs: fold some (each such search gets further), answer another way.
+    await Promise.all(
+      experimentIds.map((id, index) => (read[index] ? undefined : foldSome(store, id, COMPACT_MAX))),
+    );
+    return undefined;
+  }
+  const candidates: { run: Run; unsure: boolean }[] = [];
+  for (const state of states) {
+    for (const row of currentRows(state)) {
+      if (!plan.lifecycles.includes(row.l)) continue;
+      if (rowLacks(row, plan.summary.orderReads)) {
+        await foldPiledUp(store, states);
+        return undefined;
+      }
+      const run = rowRun(row, state.experimentId);
+      const unsure = rowLacks(row, plan.summary.reads);
+      if (unsure || plan.accept(run)) candidates.push({ run, unsure });
+    }
+  }
+  await foldPiledUp(store, states);
+  candidates.sort((left, right) => plan.compare(left.run, right.run));
+  const served: Run[] = [];
+  let next = 0;
+  for (let batch = plan.wanted; next < candidates.length && served.length < plan.wanted; batch *= 2) {
+    const slice = candidates.slice(next, next + batch);
+    next += slice.length;
+    const items = await batchGetAll<RunItem>(
+      store.doc,
+      store.tableName,
+      slice.map(({ run }) => keys.run(run.runId)),
+    );
+    const byId = new Map(items.map((item) => [item.run_id, item]));
+    for (const { run } of slice) {
+      const item = byId.get(run.runId);
+      if (!item) continue;
+      const whole = toRun(item, undefined);
+      if (plan.accept(whole)) served.push(whole);
+    }
+  }
+  return withLatestMetrics(store.doc, store.tableName, served);
+}
+
+/** Whether every one of the experiments has summaries (`run_summaries`: created since, or migrated). */
+export async function summarized(store: Store, experimentIds: readonly string[]): Promise<boolean> {
+  const items = await batchGetAll<{ run_summaries?: number }>(
+    store.doc,
+    store.tableName,
+    experimentIds.map((experimentId) => keys.experiment(experimentId)),
+    { projection: 'experiment_id, run_summaries' },
+  );
+  return (
+    items.length === experimentIds.length &&
+    items.every((item) => item.run_summaries === RUN_SUMMARIES_VERSION)
+  );
+}
+
+/**
+ * Folds the marks of experiments where they have piled up, best effort: a search answers from what it read,
+ * and a fold that fails (throttled, say) leaves its marks to the next.
+ */
+async function foldPiledUp(store: Store, states: readonly SummaryState[]): Promise<void> {
+  await Promise.all(
+    states.map(async (state) => {
+      if (state.marks.length < COMPACT_AT) return;
+      try {
+        await foldSome(store, state.experimentId, COMPACT_MAX);
+      } catch (error) {
+        console.warn(`folding run summary marks of experiment ${state.experimentId}: ${String(error)}`);
+      }
+    }),
+  );
+}
+
+/**
+ * Folds every mark of an experiment (`cairn migrate` after marking its runs, tests): compactions until none
+ * is left or a round folds none (another process is folding; its marks are left to it).
+ */
+export async function compactAll(store: Store, experimentId: string): Promise<void> {
+  for (;;) {
+    const { left, folded } = await foldSome(store, experimentId, COMPACT_MAX);
+    if (left === 0 || folded === 0) return;
+  }
+}
+
+/**
+ * Folds up to `limit` of an experiment's marks, from a strongly consistent read of the marks, the segments
+ * and those marks' runs (a segment read a moment stale would place a row twice). Returns how many marks it
+ * found and how many it deleted.
+ */
+async function foldSome(
+  store: Store,
+  experimentId: string,
+  limit: number,
+): Promise<{ left: number; folded: number }> {
+  const state = await readState(store, experimentId, true, Number.POSITIVE_INFINITY, limit);
+  if (!state || state.marks.length === 0) return { left: 0, folded: 0 };
+  return { left: state.marks.length, folded: await compact(store, state, limit) };
+}
+
+/** Marks every listed run (ver as listed: the compaction reads each RUN item again), for a migration. */
+export async function markRuns(
+  store: Store,
+  experimentId: string,
+  runs: readonly Pick<RunItem, 'run_id' | 'ver'>[],
+): Promise<void> {
+  // Never over a mark already there: it may be a live write's, of a later version.
+  await mapWithLimit(runs, WRITES_IN_FLIGHT * 2, (run) =>
+    sendIfCondition(
+      store.doc,
+      new PutCommand({
+        TableName: store.tableName,
+        Item: summaryMark(experimentId, run.run_id, run.ver),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    ),
+  );
+}

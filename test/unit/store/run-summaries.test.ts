@@ -1,0 +1,98 @@
+/**
+ * Run summary rows (store/runs/run-summaries.ts): a segment's columns give back exactly the rows put in, for
+ * any rows; a row keeps every short param and tag value and names the ones it leaves out.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { toStoredMap } from '../../../shared/store/items.js';
+import type { RunItem } from '../../../shared/store/runs/entity.js';
+import {
+  decodeRows,
+  encodeRows,
+  rowLacks,
+  type SummaryRow,
+  summaryRow,
+} from '../../../shared/store/runs/run-summaries.js';
+
+const pairs = fc
+  .uniqueArray(fc.tuple(fc.string({ maxLength: 12 }), fc.string({ maxLength: 30 })), {
+    selector: ([key]) => key,
+    maxLength: 5,
+  })
+  .map((list) => list.map(([key, value]): [string, string] => [key, value]));
+
+const rowArb: fc.Arbitrary<SummaryRow> = fc
+  .record({
+    i: fc.stringMatching(/^[0-9a-f]{1,32}$/),
+    n: fc.string({ maxLength: 20 }),
+    s: fc.constantFrom('RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'),
+    b: fc.integer({ min: 0, max: 2 ** 45 }),
+    e: fc.option(fc.integer({ min: 0, max: 2 ** 45 }), { nil: undefined }),
+    u: fc.string({ maxLength: 10 }),
+    l: fc.constantFrom('active', 'deleted'),
+    a: fc.string({ maxLength: 40 }),
+    withId: fc.boolean(),
+    p: pairs,
+    t: pairs,
+    c: fc.option(fc.array(fc.string({ maxLength: 8 }), { minLength: 1, maxLength: 3 }), { nil: undefined }),
+    v: fc.nat(),
+  })
+  .map(({ withId, e, c, ...row }) => ({
+    ...row,
+    // URIs that hold the run id (the usual case) and that do not, or hold it twice.
+    a: withId ? `${row.a}/${row.i}/artifacts/${row.i}` : row.a,
+    ...(e === undefined ? {} : { e }),
+    ...(c === undefined ? {} : { c }),
+  }));
+
+const item = (params: Record<string, string>, tags: Record<string, string>): RunItem =>
+  ({
+    run_id: 'r1',
+    run_name: 'n',
+    status: 'FINISHED',
+    start_time: 1,
+    user_id: 'u',
+    lifecycle_stage: 'active',
+    artifact_uri: 'x',
+    params: toStoredMap(params),
+    tags: toStoredMap(tags),
+    ver: 3,
+  }) as unknown as RunItem;
+
+describe('run summary rows', () => {
+  it('decode to exactly the rows encoded, for any rows (property)', () => {
+    fc.assert(
+      fc.property(fc.array(rowArb, { maxLength: 30 }), (rows) => {
+        // Params and tags come back by key (a row's own order is not kept).
+        const byKey = (row: SummaryRow) => ({
+          ...row,
+          p: [...row.p].sort(([a], [b]) => (a < b ? -1 : 1)),
+          t: [...row.t].sort(([a], [b]) => (a < b ? -1 : 1)),
+        });
+        expect(decodeRows(encodeRows(rows)).map(byKey)).toEqual(rows.map(byKey));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keep short values and name the long ones they leave out', () => {
+    const row = summaryRow(
+      item({ lr: '0.1', notes: 'x'.repeat(201) }, { team: 'a', history: 'y'.repeat(300) }),
+    );
+    expect(row.p).toEqual([['lr', '0.1']]);
+    expect(row.t).toEqual([['team', 'a']]);
+    expect(row.c).toEqual(['p:notes', 't:history']);
+    expect(rowLacks(row, { params: ['lr'], tags: ['team'] })).toBe(false);
+    expect(rowLacks(row, { params: ['notes'], tags: [] })).toBe(true);
+    expect(rowLacks(row, { params: [], tags: ['history'] })).toBe(true);
+  });
+
+  it('leave out every param and tag of a run whose values would make its row large', () => {
+    const params = Object.fromEntries(Array.from({ length: 40 }, (_, n) => [`param_${n}`, 'v'.repeat(20)]));
+    const row = summaryRow(item(params, {}));
+    expect(row.p).toEqual([]);
+    expect(rowLacks(row, { params: ['param_1'], tags: [] })).toBe(true);
+    // A search that reads no param or tag still trusts the row.
+    expect(rowLacks(row, { params: [], tags: [] })).toBe(false);
+  });
+});
