@@ -23,7 +23,7 @@ import { DynamoPrincipalDirectory } from '../../shared/store/permissions/princip
 import { DynamoPermissionRepository } from '../../shared/store/permissions/repository.js';
 import { DynamoPromotionRepository } from '../../shared/store/promotion/repository.js';
 import { DynamoRegistryRepository } from '../../shared/store/registry/repository.js';
-import { DynamoRunRepository } from '../../shared/store/runs/repository.js';
+import { readRun } from '../../shared/store/runs/run-get.js';
 import { DynamoRunReader } from '../../shared/store/runs/run-reader.js';
 import { webhookRuntimeFromEnv } from '../../shared/store/webhooks/from-env.js';
 import { DynamoWebhookRepository } from '../../shared/store/webhooks/repository.js';
@@ -83,7 +83,7 @@ const MAX_MODEL_VERSIONS_TAG = 100_000;
 const registry = new RegistryService(
   registryRepo,
   { artifactRoot: config.artifactRoot },
-  new PolicyPromotionGuard(promotions, new DynamoRunRepository(doc, config.tableName)),
+  new PolicyPromotionGuard(promotions, { get: (runId) => readRun(doc, config.tableName, runId) }),
   new DynamoRunReader(client, config.tableName),
   Date.now,
   versionFiles,

@@ -19,6 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LRUCache } from 'lru-cache';
+import { allSettled } from '../../concurrency.js';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
 import type { EnvelopeSources, SummarizedChunk } from '../../domain/runs/envelope.js';
 import { decodeChunk, sortAndDedupe } from '../../domain/runs/metric-codec.js';
@@ -37,7 +38,7 @@ import type {
   StepInterval,
 } from '../../domain/runs/model.js';
 import { InvalidParameterValueError, ResourceDoesNotExistError } from '../../errors.js';
-import { batchGetAll, putBatch, queryAll, updateIfCondition } from '../doc-commands.js';
+import { putBatch, queryAll, updateIfCondition } from '../doc-commands.js';
 import { readRunStats, recordRunCreated, recordRunMove } from '../experiments/run-stats.js';
 import {
   approximateItemBytes,
@@ -58,9 +59,7 @@ import {
   tailPoints,
 } from './chunks.js';
 import {
-  isLatestItem,
   isOpenLatest,
-  isRunItem,
   itemsOfNewRun,
   LATEST_LISTING_PROJECTION,
   type LatestGroupItem,
@@ -83,6 +82,7 @@ import { readEnvelopeChunks, readEnvelopeSources } from './envelope-read.js';
 import { readHistoryPage } from './history-pages.js';
 import { readHistoryHead, readHistoryIntervals } from './history-sample.js';
 import { commitLatest, type LatestWrite, prepareLatest, withLatestGroups } from './latest-groups.js';
+import { readRun, readRunItems } from './run-get.js';
 import {
   type ListingReads,
   putRunOrder,
@@ -216,23 +216,12 @@ export class DynamoRunRepository implements RunRepository {
   }
 
   async get(runId: string): Promise<Run | undefined> {
-    const { run, latest } = await this.read(runId);
-    if (!run) return undefined;
-    const [complete] = latest
-      ? await withLatestGroups(this.doc, this.tableName, [latest], { consistent: true })
-      : [];
-    return toRun(run, complete);
+    return readRun(this.doc, this.tableName, runId);
   }
 
   /** Reads RUN and LATEST in one call, strongly consistent. */
-  private async read(runId: string): Promise<{ run?: RunItem; latest?: LatestItem }> {
-    const items = await batchGetAll(this.doc, this.tableName, [keys.run(runId), keys.runLatest(runId)], {
-      consistent: true,
-    });
-    return {
-      run: items.find((item) => isRunItem(item, runId)) as RunItem | undefined,
-      latest: items.find((item) => isLatestItem(item, runId)) as LatestItem | undefined,
-    };
+  private read(runId: string): Promise<{ run?: RunItem; latest?: LatestItem }> {
+    return readRunItems(this.doc, this.tableName, runId);
   }
 
   /**
@@ -344,15 +333,23 @@ export class DynamoRunRepository implements RunRepository {
       // this update produces, alongside the entries when there are any.
       const marking = changesSummary(change)
         ? putSummaryMark(this.entryStore, item.experiment_id, runId, item.ver + 1)
-        : undefined;
-      if (written.params.length + written.tags.length === 0) await marking;
+        : Promise.resolve();
+      if (written.params.length + written.tags.length === 0) {
+        try {
+          await marking;
+        } catch (error) {
+          readAgain();
+          return giveUp(error);
+        }
+      }
       if (written.params.length + written.tags.length > 0) {
         const tags = { ...projected.tags };
         for (const key of change.deleteTags ?? []) delete tags[storedKey(key)];
         const next: EntryRun = { ...item, params: projected.params, tags, ver: item.ver + 1 };
         const scope = { metrics: [], ...written };
         try {
-          await Promise.all([
+          // Both settled before a failure is handled: a resync must not be overtaken by entries in flight.
+          await allSettled([
             putEntries(
               this.entryStore,
               entriesOfWriter(entriesOf(next, undefined, scope), writer),
@@ -888,7 +885,7 @@ export class DynamoRunRepository implements RunRepository {
         const listing = () => readListing(this.doc, this.tableName, experimentIds, indexPlan, this.listing);
         if (!bySummaries) return await listing();
         // A filter most runs pass fills its page from the order index in a read or two: tried first, for
-        // up to about what the summaries cost (so a page never costs more than twice the cheaper way).
+        // up to about half what the summaries cost (LISTED_PER_SUMMARY).
         try {
           return await readListing(this.doc, this.tableName, experimentIds, indexPlan, this.listing, {
             metrics: 'after',
