@@ -149,6 +149,9 @@ export class RunWriter {
       // The RUN item is not there yet, by design: the state is the run's as it will be.
       await this.runs.appendMetrics(run.runId, batch, () => state);
     }
+    // Marked again, fresh: a history long enough to outlast a write in flight must not leave the run's
+    // mark old enough for a fold to take it for a dead write's (run-summaries.ts).
+    await putSummaryMark({ doc, tableName }, run.experimentId, run.runId, newItem.ver);
     await doc.send(
       new PutCommand({
         TableName: tableName,

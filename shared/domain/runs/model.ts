@@ -287,8 +287,9 @@ export interface RunListingPlan {
   summary: { usable: boolean; reads: KeysRead; orderReads: KeysRead };
 }
 
-/** Param and tag keys a search reads. */
+/** Param, tag and attribute keys a search reads (attributes by their names, not aliases). */
 export interface KeysRead {
   params: readonly string[];
   tags: readonly string[];
+  attributes: readonly string[];
 }

@@ -492,9 +492,13 @@ function summaryUsable(clauses: readonly Clause[], terms: readonly RunSortTerm[]
 
 function keysRead(read: readonly { entity: string; key: string }[]): KeysRead {
   const of = (entity: string) => [
-    ...new Set(read.filter((one) => one.entity === entity).map((one) => one.key)),
+    ...new Set(
+      read
+        .filter((one) => one.entity === entity)
+        .map((one) => (entity === 'attribute' ? alias(ATTRIBUTE_ALIASES, one.key) : one.key)),
+    ),
   ];
-  return { params: of('param'), tags: of('tag') };
+  return { params: of('param'), tags: of('tag'), attributes: of('attribute') };
 }
 
 /** ASCII characters with no case: a LIKE prefix of them is the same prefix under ILIKE. */

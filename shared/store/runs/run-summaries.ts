@@ -30,7 +30,7 @@ import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } 
 import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
-import type { Run, RunListingPlan, RunStatus } from '../../domain/runs/model.js';
+import type { KeysRead, Run, RunListingPlan, RunStatus } from '../../domain/runs/model.js';
 import { batchGetAll, queryAll, sendIfCondition } from '../doc-commands.js';
 import { fromStoredMap } from '../items.js';
 import { keyConditions, keys, RUN_SUMMARIES_VERSION } from '../keys.js';
@@ -65,10 +65,11 @@ const ATTRIBUTE_CUT = ':';
 export const PURGE_MARK = Number.MAX_SAFE_INTEGER;
 
 /**
- * Runs of an order index a listing may read before a page costs more than the summaries: a run there is
- * ~600 bytes (its RUN item), in a summary ~40 (docs/benchmarks.md).
+ * An index-ordered search reads at most 1 run in this many of the order index before it turns to the
+ * summaries: a run there is ~600 bytes (its RUN item), in a summary ~33, so the try costs at most about half
+ * what the summaries do, and a filter that passes more than ~3 % of 100,000 runs fills its page within it.
  */
-export const LISTED_PER_SUMMARY = 16;
+export const LISTED_PER_SUMMARY = 32;
 
 /** Marks an experiment may hold before a search folds them into its summaries. */
 const COMPACT_AT = 64;
@@ -184,13 +185,13 @@ export function summaryRow(item: RunItem): SummaryRow {
   };
 }
 
+/** The attributes a row may leave out (ATTRIBUTE_CHARS). */
+const CUT_ATTRIBUTES = new Set(['run_name', 'user_id', 'artifact_uri']);
+
 /** Whether a row left out a value of one of these keys (what a filter or an order reads). */
-export function rowLacks(
-  row: SummaryRow,
-  reads: { params: readonly string[]; tags: readonly string[] },
-): boolean {
+export function rowLacks(row: SummaryRow, reads: KeysRead): boolean {
   if (!row.c) return false;
-  if (row.c.includes(ATTRIBUTE_CUT)) return true;
+  if (row.c.includes(ATTRIBUTE_CUT) && reads.attributes.some((key) => CUT_ATTRIBUTES.has(key))) return true;
   if (row.c.includes(ALL_CUT)) return reads.params.length + reads.tags.length > 0;
   return (
     reads.params.some((key) => row.c?.includes(`p:${key}`)) ||
@@ -214,25 +215,51 @@ interface Columns {
   /** The artifact URI without the run id, and where the id was cut from (-1: it held none). */
   a: string[];
   at: number[];
-  p: [string, (string | null)[]][];
-  t: [string, (string | null)[]][];
+  p: Column[];
+  t: Column[];
   c: (string[] | null)[];
   v: number[];
 }
 
-function byKey(rows: readonly SummaryRow[], pairs: (row: SummaryRow) => [string, string][]) {
-  const columns = new Map<string, (string | null)[]>();
+/**
+ * One param's or tag's values in a segment: by row (null where a row lacks it) when most rows have it, else
+ * as [row, value] pairs, so that runs with keys of their own do not make a segment rows × keys long.
+ */
+type Column = [string, (string | null)[]] | [string, null, [number, string][]];
+
+function byKey(rows: readonly SummaryRow[], pairs: (row: SummaryRow) => [string, string][]): Column[] {
+  const columns = new Map<string, [number, string][]>();
   rows.forEach((row, index) => {
     for (const [key, value] of pairs(row)) {
       let column = columns.get(key);
       if (!column) {
-        column = new Array<string | null>(rows.length).fill(null);
+        column = [];
         columns.set(key, column);
       }
-      column[index] = value;
+      column.push([index, value]);
     }
   });
-  return [...columns];
+  return [...columns].map(([key, values]): Column => {
+    if (values.length * 2 < rows.length) return [key, null, values];
+    const dense = new Array<string | null>(rows.length).fill(null);
+    for (const [index, value] of values) dense[index] = value;
+    return [key, dense];
+  });
+}
+
+/** Each row's [key, value] pairs of a segment's columns. */
+function pairsByRow(columns: readonly Column[], rows: number): [string, string][][] {
+  const byRow = Array.from({ length: rows }, (): [string, string][] => []);
+  for (const [key, dense, sparse] of columns) {
+    if (dense) {
+      dense.forEach((value, index) => {
+        if (value !== null) byRow[index]?.push([key, value]);
+      });
+    } else {
+      for (const [index, value] of sparse ?? []) byRow[index]?.push([key, value]);
+    }
+  }
+  return byRow;
 }
 
 export function encodeRows(rows: readonly SummaryRow[]): Uint8Array {
@@ -262,17 +289,14 @@ export function encodeRows(rows: readonly SummaryRow[]): Uint8Array {
 
 export function decodeRows(data: Uint8Array): SummaryRow[] {
   const columns = JSON.parse(brotliDecompressSync(data).toString('utf8')) as Columns;
+  const params = pairsByRow(columns.p, columns.i.length);
+  const tags = pairsByRow(columns.t, columns.i.length);
   let start = 0;
   return columns.i.map((id, index): SummaryRow => {
     start += columns.b[index] ?? 0;
     const end = columns.e[index];
     const cut = columns.at[index] ?? -1;
     const uri = columns.a[index] ?? '';
-    const pairs = (of: Columns['p']) =>
-      of.flatMap(([key, values]): [string, string][] => {
-        const value = values[index];
-        return value === null || value === undefined ? [] : [[key, value]];
-      });
     const cuts = columns.c[index];
     return {
       i: id,
@@ -283,8 +307,8 @@ export function decodeRows(data: Uint8Array): SummaryRow[] {
       u: columns.u[index] ?? '',
       l: columns.l[index] ?? 'active',
       a: cut < 0 ? uri : uri.slice(0, cut) + id + uri.slice(cut),
-      p: pairs(columns.p),
-      t: pairs(columns.t),
+      p: params[index] ?? [],
+      t: tags[index] ?? [],
       ...(cuts ? { c: cuts } : {}),
       v: columns.v[index] ?? 0,
     };
@@ -351,7 +375,7 @@ interface SummaryState {
   experimentId: string;
   marks: SummaryMarkItem[];
   segments: { shard: number; number: number; gen: number; rows: Map<string, SummaryRow> }[];
-  /** The marked runs' RUN items as read (strongly consistent), by run id; absent when gone. */
+  /** The marked runs' RUN items as read (strongly consistent for a fold), by run id; absent when gone. */
   marked: Map<string, RunItem>;
 }
 
@@ -546,9 +570,7 @@ export async function searchBySummaries(
   const states = read.filter((state) => state !== undefined);
   if (states.length < read.length) {
     // Too many marks to read their runs: fold some (each such search gets further), answer another way.
-    await Promise.all(
-      experimentIds.map((id, index) => (read[index] ? undefined : foldSome(store, id, COMPACT_MAX))),
-    );
+    await Promise.all(experimentIds.map((id, index) => (read[index] ? undefined : foldQuietly(store, id))));
     return undefined;
   }
   const candidates: { run: Run; unsure: boolean }[] = [];
@@ -607,15 +629,18 @@ export async function summarized(store: Store, experimentIds: readonly string[])
  */
 async function foldPiledUp(store: Store, states: readonly SummaryState[]): Promise<void> {
   await Promise.all(
-    states.map(async (state) => {
-      if (state.marks.length < COMPACT_AT) return;
-      try {
-        await foldSome(store, state.experimentId, COMPACT_MAX);
-      } catch (error) {
-        console.warn(`folding run summary marks of experiment ${state.experimentId}: ${String(error)}`);
-      }
-    }),
+    states.map((state) =>
+      state.marks.length >= COMPACT_AT ? foldQuietly(store, state.experimentId) : undefined,
+    ),
   );
+}
+
+async function foldQuietly(store: Store, experimentId: string): Promise<void> {
+  try {
+    await foldSome(store, experimentId, COMPACT_MAX);
+  } catch (error) {
+    console.warn(`folding run summary marks of experiment ${experimentId}: ${String(error)}`);
+  }
 }
 
 /**

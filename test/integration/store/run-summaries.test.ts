@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '../../../shared/domain/runs/model.js';
 import { planRunListing, type RunSearch, searchRuns } from '../../../shared/domain/runs/search.js';
 import type { ViewType } from '../../../shared/domain/search/pipeline.js';
+import { RunWriter, type TargetStore } from '../../../shared/import/target.js';
 import { putBatch, queryAll } from '../../../shared/store/doc-commands.js';
 import { keyConditions, keys } from '../../../shared/store/keys.js';
 import { migrateRunSummaries } from '../../../shared/store/runs/migrate-index.js';
@@ -345,6 +346,30 @@ describe('run summaries', () => {
     const folding = summaries();
     expect(ids(await searched(reader, query, experimentId))).toEqual([runId]);
     expect(summaries()).toBeGreaterThan(folding);
+  }, 120_000);
+
+  it('find runs `cairn import` wrote, before and after a fold', async () => {
+    const experimentId = await newExperiment();
+    // The import's run writer needs no artifact store to write runs.
+    const writer = new RunWriter({ doc: table.doc, tableName: table.tableName } as TargetStore);
+    const imported: string[] = [];
+    for (let n = 0; n < 3; n++) {
+      const runId = `${'e'.repeat(31)}${n}`;
+      await writer.write(testRun(runId, { experimentId, runName: `imported-${n}`, status: 'FINISHED' }), []);
+      imported.push(runId);
+    }
+    const { reader, summaries } = counted();
+    const query: RunSearch = {
+      filter: "attributes.run_name LIKE '%ported%'",
+      orderBy: ['attributes.status', 'attributes.run_name'],
+      viewType: 'ALL',
+      maxResults: 10,
+      scope: [experimentId],
+    };
+    expect(ids(await searched(reader, query, experimentId))).toEqual(imported);
+    await compactAll(table, experimentId);
+    expect(ids(await searched(reader, query, experimentId))).toEqual(imported);
+    expect(summaries()).toBeGreaterThan(0);
   }, 120_000);
 
   it('summarize an experiment from before summaries with `cairn migrate`', async () => {

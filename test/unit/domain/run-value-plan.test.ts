@@ -76,11 +76,19 @@ describe('value-entry planning', () => {
     // Summaries hold params and tags, not metrics: a param order is theirs unless a metric is read.
     expect(planRunListing(search(undefined, ['params.p']))).toMatchObject({
       order: 'other',
-      summary: { usable: true, reads: { params: ['p'], tags: [] }, orderReads: { params: ['p'], tags: [] } },
+      summary: {
+        usable: true,
+        reads: { params: ['p'], tags: [], attributes: ['start_time', 'run_id'] },
+        orderReads: { params: ['p'], tags: [], attributes: ['start_time', 'run_id'] },
+      },
     });
-    expect(planRunListing(search("tags.t != 'x'", ['params.p']))?.summary.reads).toEqual({
+    // Attribute aliases read as the attribute (a row may leave out a long run name).
+    expect(
+      planRunListing(search("tags.t != 'x' AND `Run name` LIKE '%a'", ['params.p']))?.summary.reads,
+    ).toEqual({
       params: ['p'],
       tags: ['t'],
+      attributes: ['run_name', 'start_time', 'run_id'],
     });
     expect(planRunListing(search(undefined, ['params.p', 'metrics.loss']))).toBeUndefined();
     expect(planRunListing(search("datasets.name = 'd'", ['params.p']))).toBeUndefined();
