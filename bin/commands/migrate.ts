@@ -46,33 +46,41 @@ async function migrateCommand(args: string[]): Promise<number> {
       progress: (experimentId, runs) =>
         console.log(`experiment ${experimentId}: ${runs} runs ${values['dry-run'] ? 'to key' : 'keyed'}`),
     });
-    // After the order keys: a dry run reports both steps as they stand, each on its own.
-    const valueReport = await migrateValueIndex(doc, store.tableName, {
-      dryRun: values['dry-run'],
-      all: values.all,
-      progress: (experimentId, runs) =>
+    // After the order keys: a dry run reports every step as it stands, each on its own.
+    const later = async (
+      migrate: typeof migrateValueIndex,
+      doing: string,
+      did: string,
+      would: string,
+      what: string,
+    ) => {
+      const stepReport = await migrate(doc, store.tableName, {
+        dryRun: values['dry-run'],
+        all: values.all,
+        progress: (experimentId, runs) =>
+          console.log(`experiment ${experimentId}: ${runs} runs ${values['dry-run'] ? doing : did} ${what}`),
+      });
+      if (stepReport.experiments.length > 0) {
         console.log(
-          `experiment ${experimentId}: ${runs} runs ${values['dry-run'] ? 'to lay out' : 'laid out'} for value search`,
-        ),
-    });
-    if (valueReport.experiments.length > 0) {
-      console.log(
-        `${valueReport.dryRun ? 'Would lay out' : 'Laid out'} ${valueReport.runs} runs in ${valueReport.experiments.length} experiments for value search in ${store.where}.`,
-      );
-    }
-    const summaryReport = await migrateRunSummaries(doc, store.tableName, {
-      dryRun: values['dry-run'],
-      all: values.all,
-      progress: (experimentId, runs) =>
-        console.log(
-          `experiment ${experimentId}: ${runs} runs ${values['dry-run'] ? 'to summarize' : 'summarized'} for filtered search`,
-        ),
-    });
-    if (summaryReport.experiments.length > 0) {
-      console.log(
-        `${summaryReport.dryRun ? 'Would summarize' : 'Summarized'} ${summaryReport.runs} runs in ${summaryReport.experiments.length} experiments for filtered search in ${store.where}.`,
-      );
-    }
+          `${stepReport.dryRun ? would : did.replace(/^./, (first) => first.toUpperCase())} ${stepReport.runs} runs in ${stepReport.experiments.length} experiments ${what} in ${store.where}.`,
+        );
+      }
+      return stepReport;
+    };
+    const valueReport = await later(
+      migrateValueIndex,
+      'to lay out',
+      'laid out',
+      'Would lay out',
+      'for value search',
+    );
+    const summaryReport = await later(
+      migrateRunSummaries,
+      'to summarize',
+      'summarized',
+      'Would summarize',
+      'for filtered search',
+    );
     if (
       report.experiments.length === 0 &&
       valueReport.experiments.length === 0 &&

@@ -1,5 +1,6 @@
 import { isLater } from '../../shared/domain/runs/metrics.js';
-import type { KeyedPoint, LatestMetric, Run } from '../../shared/domain/runs/model.js';
+import type { KeyedPoint, LatestMetric, Run, RunRepository } from '../../shared/domain/runs/model.js';
+import { type RunSearch, searchRuns } from '../../shared/domain/runs/search.js';
 
 /**
  * A run as RunService.create would make it (active, RUNNING, in experiment 1, nothing logged), with
@@ -41,4 +42,18 @@ export function latestOfLogged(points: readonly KeyedPoint[]): Record<string, La
     if (isLater({ step, timestamp, value }, latest[key])) latest[key] = { key, step, timestamp, value };
   }
   return latest;
+}
+
+/** The page a search over every run of the experiment gives (a reference for the store's paths), each run read by key. */
+export async function bruteForcePage(
+  repo: Pick<RunRepository, 'listByExperiment' | 'get'>,
+  query: RunSearch,
+  experimentId: string,
+) {
+  const listed = await repo.listByExperiment(experimentId);
+  const runs = await Promise.all(listed.map((run) => repo.get(run.runId)));
+  return searchRuns(
+    runs.filter((run) => run !== undefined),
+    query,
+  );
 }

@@ -10,14 +10,16 @@ import { keys } from '../keys.js';
 import { isLatestItem, isRunItem, type LatestItem, type RunItem, toRun } from './entity.js';
 import { withLatestGroups } from './latest-groups.js';
 
-/** RUN and LATEST in one call, strongly consistent. */
+/** RUN and LATEST in one call, strongly consistent (only `projection` of them, when given). */
 export async function readRunItems(
   doc: DynamoDBDocumentClient,
   tableName: string,
   runId: string,
+  projection?: string,
 ): Promise<{ run?: RunItem; latest?: LatestItem }> {
   const items = await batchGetAll(doc, tableName, [keys.run(runId), keys.runLatest(runId)], {
     consistent: true,
+    ...(projection ? { projection } : {}),
   });
   return {
     run: items.find((item) => isRunItem(item, runId)) as RunItem | undefined,

@@ -31,13 +31,11 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { allSettled, mapWithLimit } from '../../concurrency.js';
-import { batchGetAll, putBatch, sendIfCondition } from '../doc-commands.js';
+import { putBatch, sendIfCondition } from '../doc-commands.js';
 import { ConcurrentWritesError, contendedWriteBackoff, fromStoredMap, isConditionFailure } from '../items.js';
 import { keys } from '../keys.js';
 import {
-  isLatestItem,
   isOpenLatest,
-  isRunItem,
   type LatestItem,
   latestOf,
   metricValueEntry,
@@ -48,6 +46,7 @@ import {
   type ValueEntryItem,
 } from './entity.js';
 import { withLatestGroups } from './latest-groups.js';
+import { readRunItems } from './run-get.js';
 import { repairRunOrders } from './run-index.js';
 
 /** Rounds of write-and-verify before a write gives up with a retryable 503. */
@@ -239,14 +238,7 @@ export async function readRunAndLatest(
   runId: string,
   projection?: string,
 ): Promise<{ run?: RunItem; latest?: LatestItem }> {
-  const items = await batchGetAll(store.doc, store.tableName, [keys.run(runId), keys.runLatest(runId)], {
-    consistent: true,
-    ...(projection ? { projection } : {}),
-  });
-  return {
-    run: items.find((item) => isRunItem(item, runId)) as RunItem | undefined,
-    latest: items.find((item) => isLatestItem(item, runId)) as LatestItem | undefined,
-  };
+  return readRunItems(store.doc, store.tableName, runId, projection);
 }
 
 /**

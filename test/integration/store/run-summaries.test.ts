@@ -24,7 +24,7 @@ import {
   summaryMark,
 } from '../../../shared/store/runs/run-summaries.js';
 import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
-import { testRun } from '../../helpers/runs.js';
+import { bruteForcePage, testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
 let repo: DynamoRunRepository;
@@ -133,14 +133,7 @@ async function store(experimentId: string, spec: RunSpec): Promise<string> {
 }
 
 /** The page a search over every run of the experiment gives (the reference), each run read by key. */
-async function bruteForce(query: RunSearch, experimentId: string) {
-  const listed = await repo.listByExperiment(experimentId);
-  const runs = await Promise.all(listed.map((run) => repo.get(run.runId)));
-  return searchRuns(
-    runs.filter((run) => run !== undefined),
-    query,
-  );
-}
+const bruteForce = (query: RunSearch, experimentId: string) => bruteForcePage(repo, query, experimentId);
 
 async function searched(reader: DynamoRunRepository, query: RunSearch, experimentId: string) {
   const plan = planRunListing(query);

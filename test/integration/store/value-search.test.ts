@@ -18,7 +18,7 @@ import { keys } from '../../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import type { ListingReads } from '../../../shared/store/runs/run-index.js';
 import { createTestTable, putExperimentItem, setValueIndex, type TestTable } from '../../helpers/dynamo.js';
-import { testRun } from '../../helpers/runs.js';
+import { bruteForcePage, testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
 let repo: DynamoRunRepository;
@@ -150,14 +150,7 @@ async function store(experimentId: string, spec: RunSpec): Promise<string> {
 }
 
 /** The page a search over every run of the experiment gives (the reference), each run read by key. */
-async function bruteForce(query: RunSearch, experimentId: string) {
-  const listed = await repo.listByExperiment(experimentId);
-  const runs = await Promise.all(listed.map((run) => repo.get(run.runId)));
-  return searchRuns(
-    runs.filter((run) => run !== undefined),
-    query,
-  );
-}
+const bruteForce = (query: RunSearch, experimentId: string) => bruteForcePage(repo, query, experimentId);
 
 /** Three ended runs with `p = '1'` and a loss each, in a marked experiment, paged 2 at a time. */
 function pathExample(filter: string | undefined, orderBy: string[]) {
