@@ -62,6 +62,7 @@ const ATTRIBUTE_ALIASES: Record<string, Attribute> = {
 };
 const ORDER_BY_ALIASES: Record<string, Attribute> = { created: 'start_time', Created: 'start_time' };
 const DATASET_KEYS = ['name', 'digest', 'context'] as const;
+const ENTITY_PREFIXES = { attribute: 'attributes', metric: 'metrics', param: 'params', tag: 'tags' } as const;
 
 // Listed in this order in error messages.
 const KEY_VALUE_COMPARATORS = new Set([...STRING_COMPARATORS, ...NULL_COMPARATORS]);
@@ -330,7 +331,8 @@ export function parseRunOrderBy(orderBy: readonly string[]): RunSortTerm[] {
       }
       return { entity: 'attribute', key: key as Attribute, ascending: term.ascending };
     },
-    id: (term) => `${term.entity}.${term.key}`,
+    // As a request spells it (`params.lr`), whichever alias it used (`param.lr`).
+    id: (term) => `${ENTITY_PREFIXES[term.entity]}.${term.key}`,
     duplicate: (id) => `order_by lists '${id}' more than once: ${JSON.stringify(orderBy)}.`,
     tieBreakers: [
       { entity: 'attribute', key: 'start_time', ascending: false },

@@ -395,6 +395,7 @@ describe('searchRuns: ordering', () => {
     [['metrics.a', 'metric.a DESC'], 'more than once'],
     [['created', 'start_time DESC'], 'more than once'],
     [['tags.x', 'tags.x'], 'more than once'],
+    [['params.lr ASC', 'param.lr DESC'], "order_by lists 'params.lr' more than once"],
     [['datasets.name'], "order_by entity 'dataset'"],
     [['lifecycle_stage'], "'lifecycle_stage'"],
     [['`run name`'], "'run name'"],
