@@ -34,7 +34,7 @@ import { keys } from '../store/keys.js';
 import { itemsOfNewRun } from '../store/runs/entity.js';
 import { DynamoRunRepository } from '../store/runs/repository.js';
 import { putRunOrder } from '../store/runs/run-index.js';
-import { putSummaryMark } from '../store/runs/run-summaries.js';
+import { putSummaryMark, summaryMark } from '../store/runs/run-summaries.js';
 import { putEntries } from '../store/runs/value-entries.js';
 
 export interface TargetStore {
@@ -127,9 +127,8 @@ export class RunWriter {
       );
     }
     await Promise.all([
-      putEntries({ doc, tableName }, values),
       // Marked for the summaries like a created run (run-summaries.ts): folded by the next search.
-      putSummaryMark({ doc, tableName }, run.experimentId, run.runId, newItem.ver),
+      putEntries({ doc, tableName }, values, [summaryMark(run.experimentId, run.runId, newItem.ver)]),
       doc.send(
         new PutCommand({
           TableName: tableName,

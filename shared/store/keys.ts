@@ -41,7 +41,7 @@
  * | Sealed source of a version     | table  | pk = `RUN#<run_id>` or `LMODEL#<model_id>`, sk = `SEAL#<sha256 of path>` | written when a version is registered or promoted; read with its owner |
  * | Owner + its seals (writes)     | table  | pk = `RUN#<run_id>` (`LMODEL#<id>`), sk BETWEEN `RUN` (`LMODEL`) AND `SEAL$` | one Query per artifact write |
  * | Run summaries of an experiment | table  | pk = `EXPSUM#<experiment_id>#<shard>`, sk = `SEG#<n>`      | compressed rows of ≤ SEGMENT_ROWS runs each; Query strongly consistent (runs/run-summaries.ts) |
-| … rows that may be out of date | table  | pk = `EXPSUMMARK#<experiment_id>#<shard>`, sk = `<run_id>` | a mark per run written since its row; put before the RUN write, cleared by compaction |
+| … rows that may be out of date | table  | pk = `EXPSUMMARK#<experiment_id>#<shard>`, sk = `<run_id>#<write>` | a mark per write since the run's row; cleared by compaction |
 | Run counters of an experiment  | table  | pk = `EXPSTATS#<experiment_id>#<shard>`, sk = `STATS`    | ADD per run create/move; BatchGet RUN_SHARDS per experiment (experiments page) |
  * | Trace by id                    | table  | pk = `TRACE#<trace_id>`, sk = `TRACE`                    | trace info, tags, metadata, assessments; spans are S3 objects (store/traces) |
  * | Traces of an experiment        | gsi1   | gsi1pk = `EXPTRACES#<experiment_id>`, gsi1sk = `<request time>#<trace_id>` | Query newest or oldest first from a page's position (search_traces, delete by age) |
@@ -231,13 +231,14 @@ export const keys = {
     sk: 'STATS',
   }),
   /**
-   * A run's summary mark (runs/run-summaries.ts): "this run's row in its experiment's summaries may be out of
-   * date", put before every write that changes what a row holds. A plain item in a per-shard partition of the
-   * experiment (not in the run's own partition, which a purge deletes), read strongly consistent.
+   * A write's summary mark (runs/run-summaries.ts): "this run's row in its experiment's summaries may be out
+   * of date", one per write that changes what a row holds (`write` is its own token, so no write's mark
+   * replaces another's). A plain item in a per-shard partition of the experiment (not in the run's own
+   * partition, which a purge deletes), read strongly consistent.
    */
-  runSummaryMark: (experimentId: string, runId: string): ItemKey => ({
+  runSummaryMark: (experimentId: string, runId: string, write: string): ItemKey => ({
     pk: `${SUMMARY_MARK_PREFIX}${experimentId}#${shardOf(runId)}`,
-    sk: runId,
+    sk: `${runId}#${write}`,
   }),
   runSummaryMarkPartitions: (experimentId: string): string[] =>
     Array.from({ length: RUN_SHARDS }, (_, shard) => `${SUMMARY_MARK_PREFIX}${experimentId}#${shard}`),

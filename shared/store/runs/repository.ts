@@ -91,7 +91,13 @@ import {
   repairRunOrders,
   StaleRunIndexError,
 } from './run-index.js';
-import { LISTED_PER_SUMMARY, putSummaryMark, searchBySummaries, summarized } from './run-summaries.js';
+import {
+  LISTED_PER_SUMMARY,
+  putSummaryMark,
+  searchBySummaries,
+  summarized,
+  summaryMark,
+} from './run-summaries.js';
 import { projectedRunItem, runUpdate } from './run-update.js';
 import {
   bumpLatest,
@@ -181,9 +187,8 @@ export class DynamoRunRepository implements RunRepository {
     // entry and value entries in place. An ORDER left by a create that failed before its RUN is skipped by
     // listings (and value entries, by searches that join them to RUN items).
     await Promise.all([
-      putEntries(this.entryStore, values),
-      // The run has no summary row until a search folds it in (run-summaries.ts).
-      putSummaryMark(this.entryStore, run.experimentId, run.runId, item.ver),
+      // The summary mark rides with the entries: the run has no row until a search folds it in.
+      putEntries(this.entryStore, values, [summaryMark(run.experimentId, run.runId, item.ver)]),
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
@@ -331,33 +336,24 @@ export class DynamoRunRepository implements RunRepository {
       };
       // What a summary row holds changes: the run is marked first (run-summaries.ts), with the version
       // this update produces, alongside the entries when there are any.
-      const marking = changesSummary(change)
-        ? putSummaryMark(this.entryStore, item.experiment_id, runId, item.ver + 1)
-        : Promise.resolve();
-      if (written.params.length + written.tags.length === 0) {
-        try {
-          await marking;
-        } catch (error) {
-          readAgain();
-          return giveUp(error);
-        }
-      }
-      if (written.params.length + written.tags.length > 0) {
+      // What a summary row holds changes: the run is marked (run-summaries.ts). With params or tags, beside
+      // their entries, before the update; else (a status, an end, a name) beside what follows the update, so
+      // that the end of a run waits for no extra round trip. A process that dies between such an update and
+      // its mark leaves the row as it was until the run's next write or `cairn migrate --all`, as it leaves
+      // an end's entries.
+      const early = written.params.length + written.tags.length > 0;
+      if (early) {
         const tags = { ...projected.tags };
         for (const key of change.deleteTags ?? []) delete tags[storedKey(key)];
         const next: EntryRun = { ...item, params: projected.params, tags, ver: item.ver + 1 };
         const scope = { metrics: [], ...written };
         try {
-          // Both settled before a failure is handled: a resync must not be overtaken by entries in flight.
-          await allSettled([
-            putEntries(
-              this.entryStore,
-              entriesOfWriter(entriesOf(next, undefined, scope), writer),
-              [],
-              goneTagEntries(next, scope),
-            ),
-            marking,
-          ]);
+          await putEntries(
+            this.entryStore,
+            entriesOfWriter(entriesOf(next, undefined, scope), writer),
+            [summaryMark(item.experiment_id, runId, item.ver + 1)],
+            goneTagEntries(next, scope),
+          );
         } catch (error) {
           // Part of the batch may have landed (a throttled BatchWrite's other items): a tag's entry may then
           // say a value, or an absence, its RUN item never got. Put right as after a failed update.
@@ -387,7 +383,7 @@ export class DynamoRunRepository implements RunRepository {
         continue;
       }
       this.recentRuns.set(runId, updated, { size: approximateItemBytes(updated) });
-      try {
+      const after = async () => {
         await Promise.all([
           settleStrays(written),
           change.deleteTags?.length
@@ -395,6 +391,14 @@ export class DynamoRunRepository implements RunRepository {
             : undefined,
         ]);
         await this.syncChangeEntries(runId, updated, change, latestKept);
+      };
+      try {
+        await allSettled([
+          after(),
+          changesSummary(change) && !early
+            ? putSummaryMark(this.entryStore, updated.experiment_id, runId, updated.ver)
+            : Promise.resolve(),
+        ]);
       } catch (error) {
         readAgain();
         throw error;

@@ -8,17 +8,22 @@
  * filter as read: a summary only narrows, as value entries do.
  *
  * Kept in step with writes without a shared item on any write path, so that many writers creating runs in
- * one experiment never contend: a write that changes what a row holds first puts the run's **mark**
- * (`EXPSUMMARK#<experiment>#<shard>`, one small item per run), stamped with the RUN version the write will
- * produce; the Put never lowers a mark's version (putSummaryMark). A reader reads the marks (strongly consistent), then the segments, and takes marked
+ * one experiment never contend: a write that changes what a row holds puts a **mark**
+ * (`EXPSUMMARK#<experiment>#<shard>`, one small item per write, keyed by the run and the write's own token,
+ * so no write's mark ever replaces another's), stamped with the RUN version the write produces. Creates and
+ * param and tag writes put theirs in the BatchWrite of their value entries (no call of their own), moves and
+ * purges before their RUN write; a status, end or name change puts it beside what follows its update (no
+ * round trip of its own): a fold reads the RUN item after the mark, so either order leaves the row right, and
+ * the second only lets a search see the old row until the mark lands (or, should the process die between
+ * the two, until the run's next write or `cairn migrate --all`, as an end's entries). A reader reads the marks (strongly consistent), then the segments, and takes marked
  * runs from their RUN items, so a row is never trusted for a run written since it was made. (A search reads
  * segments eventually consistent, at half the cost: for about a second after a compaction it may still see
  * a row the compaction replaced, as every index read in this table may lag a write.) When marks pile
  * up, the reader folds them into the segments (`compact`): it writes the rows of the marked runs as they
  * stand (each segment under its generation number: two compactions never both write one), then deletes
- * each mark only if it is still the one read (`w`) and the RUN item read is at or past its version. Why
- * that is enough: a write whose update has not landed yet put its mark first, with a later version; a
- * write that comes after the delete puts a new mark. A mark stamped above a version its run never reached
+ * each mark only if the RUN item read is at or past its version. Why that is enough: a write whose update
+ * has not landed yet has its own mark, of a later version, which stays; a write that comes after the fold
+ * puts a new mark. A mark stamped above a version its run never reached
  * (a write that died before its update) is dropped once it is older than any write can be in flight.
  *
  * A mark whose run has no RUN item is a create's whose RUN Put has not landed (kept), or a purge's, which
@@ -27,11 +32,11 @@
 
 import { randomBytes } from 'node:crypto';
 import { brotliCompressSync, brotliDecompressSync, constants as zlibConstants } from 'node:zlib';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mapWithLimit } from '../../concurrency.js';
 import type { LifecycleStage } from '../../domain/experiments/model.js';
 import type { KeysRead, Run, RunListingPlan, RunStatus } from '../../domain/runs/model.js';
-import { batchGetAll, queryAll, sendIfCondition } from '../doc-commands.js';
+import { batchGetAll, putBatch, queryAll, sendIfCondition } from '../doc-commands.js';
 import { fromStoredMap } from '../items.js';
 import { keyConditions, keys, RUN_SUMMARIES_VERSION } from '../keys.js';
 import { type RunItem, toRun } from './entity.js';
@@ -135,8 +140,6 @@ export interface SummaryMarkItem {
   run_id: string;
   /** The RUN version the marking write produces (or the version the run had, for a purge or migration). */
   ver: number;
-  /** The marking write's own token: a compaction deletes the mark only if no write has put it since. */
-  w: string;
   at: number;
 }
 
@@ -339,34 +342,23 @@ export function rowRun(row: SummaryRow, experimentId: string): Run {
 /** The mark a write puts before it changes what `runId`'s row holds; `ver` the RUN version it will produce. */
 export function summaryMark(experimentId: string, runId: string, ver: number): SummaryMarkItem {
   return {
-    ...keys.runSummaryMark(experimentId, runId),
+    ...keys.runSummaryMark(experimentId, runId, randomBytes(9).toString('base64url')),
     type: 'run-summary-mark',
     run_id: runId,
     ver,
-    w: randomBytes(9).toString('base64url'),
     at: Date.now(),
   };
 }
 
-/**
- * Puts a run's mark unless it holds a later version: a mark is never lowered, or a fold could clear it for
- * an earlier version while the write that put the later one is still in flight. A refused Put is no loss:
- * a mark of a later version means this write's RUN update (conditional on an earlier one) cannot land.
- */
+/** Puts a write's mark on its own (a write with no BatchWrite to put it in). */
 export async function putSummaryMark(
   store: Store,
   experimentId: string,
   runId: string,
   ver: number,
 ): Promise<void> {
-  await sendIfCondition(
-    store.doc,
-    new PutCommand({
-      TableName: store.tableName,
-      Item: summaryMark(experimentId, runId, ver),
-      ConditionExpression: 'attribute_not_exists(pk) OR ver <= :ver',
-      ExpressionAttributeValues: { ':ver': ver },
-    }),
+  await store.doc.send(
+    new PutCommand({ TableName: store.tableName, Item: summaryMark(experimentId, runId, ver) }),
   );
 }
 
@@ -405,7 +397,8 @@ async function readState(
     batchGetAll<RunItem>(
       store.doc,
       store.tableName,
-      marks.map((mark) => keys.run(mark.run_id)),
+      // A run written several times since its row has a mark per write: read once.
+      [...new Set(marks.map((mark) => mark.run_id))].map((runId) => keys.run(runId)),
       { consistent },
     ),
   ]);
@@ -532,26 +525,27 @@ async function compact(store: Store, state: SummaryState, limit: number, now = D
     // Another compaction wrote it since it was read: its marks stay for the next one.
     if (written) landed.push(...folded);
   });
+  const purged = new Set(landed.filter((mark) => mark.ver === PURGE_MARK).map((mark) => mark.run_id));
   const deletable = landed.filter((mark) => {
     const item = state.marked.get(mark.run_id);
     if (now - mark.at > WRITE_IN_FLIGHT_MS) return true;
-    // No RUN item: a purge's (its row is gone), or a create whose RUN Put has not landed yet (kept).
-    if (!item) return mark.ver === PURGE_MARK;
+    // No RUN item: purged (its row is gone, and every mark of it with it), or a create whose RUN Put has
+    // not landed yet (kept).
+    if (!item) return purged.has(mark.run_id);
     return item.ver >= mark.ver;
   });
-  const deleted = await mapWithLimit(deletable, WRITES_IN_FLIGHT, (mark) =>
-    sendIfCondition(
+  // Each mark is its own write's: deleted as read (a later write has a mark of its own).
+  const batches: SummaryMarkItem[][] = [];
+  for (let i = 0; i < deletable.length; i += 25) batches.push(deletable.slice(i, i + 25));
+  await mapWithLimit(batches, WRITES_IN_FLIGHT, (batch) =>
+    putBatch(
       store.doc,
-      new DeleteCommand({
-        TableName: store.tableName,
-        Key: { pk: mark.pk, sk: mark.sk },
-        ConditionExpression: '#w = :w',
-        ExpressionAttributeNames: { '#w': 'w' },
-        ExpressionAttributeValues: { ':w': mark.w },
-      }),
+      store.tableName,
+      [],
+      batch.map((mark) => ({ pk: mark.pk, sk: mark.sk })),
     ),
   );
-  return deleted.filter(Boolean).length;
+  return deletable.length;
 }
 
 /**
@@ -675,15 +669,10 @@ export async function markRuns(
   experimentId: string,
   runs: readonly Pick<RunItem, 'run_id' | 'ver'>[],
 ): Promise<void> {
-  // Never over a mark already there: it may be a live write's, of a later version.
-  await mapWithLimit(runs, WRITES_IN_FLIGHT * 2, (run) =>
-    sendIfCondition(
-      store.doc,
-      new PutCommand({
-        TableName: store.tableName,
-        Item: summaryMark(experimentId, run.run_id, run.ver),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    ),
+  const marks = runs.map((run) => summaryMark(experimentId, run.run_id, run.ver));
+  const batches: SummaryMarkItem[][] = [];
+  for (let i = 0; i < marks.length; i += 25) batches.push(marks.slice(i, i + 25));
+  await mapWithLimit(batches, WRITES_IN_FLIGHT, (batch) =>
+    putBatch(store.doc, store.tableName, batch as unknown as Record<string, unknown>[]),
   );
 }

@@ -48,6 +48,7 @@ import {
 import { withLatestGroups } from './latest-groups.js';
 import { readRunItems } from './run-get.js';
 import { repairRunOrders } from './run-index.js';
+import type { SummaryMarkItem } from './run-summaries.js';
 
 /** Rounds of write-and-verify before a write gives up with a retryable 503. */
 const MAX_ROUNDS = 10;
@@ -134,7 +135,7 @@ export function goneTagEntries(run: EntryRun, scope: EntryScope) {
 export async function putEntries(
   store: EntryStore,
   entries: readonly ValueEntryItem[],
-  others: readonly RunOrderItem[] = [],
+  others: readonly (RunOrderItem | SummaryMarkItem)[] = [],
   gone: readonly { pk: string; sk: string }[] = [],
 ): Promise<void> {
   const items = [...others, ...entries] as unknown as Record<string, unknown>[];

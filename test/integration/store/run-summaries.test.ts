@@ -151,8 +151,6 @@ const PLAIN: RunSpec = {
   t: 'a',
 };
 
-const summaryMarkKey = (experimentId: string, runId: string) => keys.runSummaryMark(experimentId, runId);
-
 const ids = (page: { runs: Run[] }) => page.runs.map((run) => run.runId);
 
 const marksOf = (experimentId: string) =>
@@ -277,7 +275,7 @@ describe('run summaries', () => {
     const mark = summaryMark(experimentId, runId, (Item?.ver as number) + 1);
     await table.doc.send(new PutCommand({ TableName: table.tableName, Item: mark }));
     await compactAll(table, experimentId);
-    expect((await marksOf(experimentId)).map((item) => item.sk)).toEqual([runId]);
+    expect((await marksOf(experimentId)).map((item) => item.run_id)).toEqual([runId]);
     // The update lands (as mutate's would, after its mark): the search sees the new name.
     await table.doc.send(
       new UpdateCommand({
@@ -293,19 +291,29 @@ describe('run summaries', () => {
     expect(await marksOf(experimentId)).toEqual([]);
     expect(ids(await searched(reader, renamed, experimentId))).toEqual([runId]);
 
-    // A mark is never lowered: a stale writer's (or a migration's) cannot replace a later write's.
+    // A stale writer's (or a migration's) mark of an earlier version replaces no later write's: each write
+    // has its own, and only the one its run has reached is folded away.
     await putSummaryMark(table, experimentId, runId, 50);
-    await putSummaryMark(table, experimentId, runId, 3);
-    expect((await marksOf(experimentId)).map((item) => item.ver)).toEqual([50]);
+    await putSummaryMark(table, experimentId, runId, 1);
     // A create's mark whose RUN Put has not landed yet: kept (a purge's mark, of no RUN either, is not).
     const creating = 'f'.repeat(32);
     await putSummaryMark(table, experimentId, creating, 0);
     await compactAll(table, experimentId);
-    expect((await marksOf(experimentId)).map((item) => item.sk).sort()).toEqual([runId, creating].sort());
-    await putSummaryMark(table, experimentId, creating, PURGE_MARK);
-    await table.doc.send(
-      new DeleteCommand({ TableName: table.tableName, Key: summaryMarkKey(experimentId, runId) }),
+    const left = await marksOf(experimentId);
+    expect(left.map((item) => [item.run_id, item.ver]).sort()).toEqual(
+      [
+        [runId, 50],
+        [creating, 0],
+      ].sort(),
     );
+    await putSummaryMark(table, experimentId, creating, PURGE_MARK);
+    for (const mark of left) {
+      if (mark.run_id === runId) {
+        await table.doc.send(
+          new DeleteCommand({ TableName: table.tableName, Key: { pk: mark.pk, sk: mark.sk } as never }),
+        );
+      }
+    }
 
     // A mark of a write that died before its update, older than any write can be in flight: dropped.
     const dead = { ...summaryMark(experimentId, runId, 99), at: Date.now() - 16 * 60_000 };
