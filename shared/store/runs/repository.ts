@@ -334,11 +334,9 @@ export class DynamoRunRepository implements RunRepository {
         params: Object.keys(change.params ?? {}),
         tags: [...Object.keys(change.tags ?? {}), ...(change.deleteTags ?? [])],
       };
-      // What a summary row holds changes: the run is marked first (run-summaries.ts), with the version
-      // this update produces, alongside the entries when there are any.
-      // What a summary row holds changes: the run is marked (run-summaries.ts). With params or tags, beside
-      // their entries, before the update; else (a status, an end, a name) beside what follows the update, so
-      // that the end of a run waits for no extra round trip. A process that dies between such an update and
+      // What a summary row holds changes: the write marks its run (run-summaries.ts). With params or tags, in
+      // their entries' BatchWrite, before the update; else (a status, an end, a name) beside what follows the
+      // update, so that the end of a run waits for no extra round trip. A process that dies between such an update and
       // its mark leaves the row as it was until the run's next write or `cairn migrate --all`, as it leaves
       // an end's entries.
       const early = written.params.length + written.tags.length > 0;
