@@ -280,16 +280,17 @@ export interface RunListingPlan {
   /** Whether the filter has any clause (an unfiltered listing in an index order reads only its page). */
   filtered: boolean;
   /**
-   * Whether run summaries (a run's attributes, params and tags; store/runs/run-summaries.ts) can answer:
-   * no clause or order term reads metrics or datasets. With the param and tag keys the filter and the order
+   * Whether run summaries (a run's attributes, params, tags and dataset inputs; store/runs/run-summaries.ts)
+   * can answer: no clause or order term reads metrics. With the param and tag keys the filter and the order
    * read, and those the order reads alone.
    */
   summary: { usable: boolean; reads: KeysRead; orderReads: KeysRead };
 }
 
-/** Param, tag and attribute keys a search reads (attributes by their names, not aliases). */
+/** Param, tag, attribute and dataset keys a search reads (attributes by their names, not aliases). */
 export interface KeysRead {
   params: readonly string[];
   tags: readonly string[];
   attributes: readonly string[];
+  datasets: readonly string[];
 }

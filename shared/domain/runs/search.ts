@@ -484,11 +484,10 @@ export function planRunListing(search: RunSearch): RunListingPlan | undefined {
   };
 }
 
-/** Whether run summaries can answer: they hold no metrics and no dataset inputs. */
+/** Whether run summaries can answer: they hold no metrics. */
 function summaryUsable(clauses: readonly Clause[], terms: readonly RunSortTerm[]): boolean {
   return (
-    clauses.every((clause) => clause.entity !== 'metric' && clause.entity !== 'dataset') &&
-    terms.every((term) => term.entity !== 'metric')
+    clauses.every((clause) => clause.entity !== 'metric') && terms.every((term) => term.entity !== 'metric')
   );
 }
 
@@ -500,7 +499,7 @@ function keysRead(read: readonly { entity: string; key: string }[]): KeysRead {
         .map((one) => (entity === 'attribute' ? alias(ATTRIBUTE_ALIASES, one.key) : one.key)),
     ),
   ];
-  return { params: of('param'), tags: of('tag'), attributes: of('attribute') };
+  return { params: of('param'), tags: of('tag'), attributes: of('attribute'), datasets: of('dataset') };
 }
 
 /** ASCII characters with no case: a LIKE prefix of them is the same prefix under ILIKE. */

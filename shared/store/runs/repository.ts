@@ -377,7 +377,16 @@ export class DynamoRunRepository implements RunRepository {
         readAgain();
         addStrays(written);
         // Whether an update that failed otherwise landed is unknown: the resync reads the run to tell.
-        if (!isConditionFailure(error)) return giveUp(error);
+        if (!isConditionFailure(error)) {
+          // It may have landed all the same (a timeout after the write): a status, end or name change, whose
+          // mark follows its update, marks its run now, so that no landed change goes unmarked.
+          if (changesSummary(change) && !early) {
+            await putSummaryMark(this.entryStore, item.experiment_id, runId, item.ver + 1).catch(
+              () => undefined,
+            );
+          }
+          return giveUp(error);
+        }
         continue;
       }
       this.recentRuns.set(runId, updated, { size: approximateItemBytes(updated) });
@@ -959,7 +968,8 @@ function changesSummary(change: RunChange): boolean {
     (change.deleteTags?.length ?? 0) > 0 ||
     change.runName !== undefined ||
     change.status !== undefined ||
-    change.endTime !== undefined
+    change.endTime !== undefined ||
+    change.datasets !== undefined
   );
 }
 

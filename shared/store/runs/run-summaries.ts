@@ -1,11 +1,12 @@
 /**
  * Run summaries (issue 13, item 2): every run of an experiment as one compact row (id, name, status, times,
- * user, stage, artifact URI, params, tags), many rows to an item, brotli-compressed. A filter that neither
- * an order index nor value entries answer (`!=`, `IS NULL`, a LIKE that starts with a wildcard, the UI's
- * run-name search box, status and time filters), or an order by a param, tag or other attribute, reads the
- * experiment's summaries (a few bytes per run) instead of its RUN items (~600 bytes each), filters and sorts
- * them in memory, and reads by key only the runs the page serves. Those are checked against the whole
- * filter as read: a summary only narrows, as value entries do.
+ * user, stage, artifact URI, params, tags, dataset inputs' names, digests and contexts), many rows to an
+ * item, brotli-compressed. A filter that neither an order index nor value entries answer (`!=`, `IS NULL`, a
+ * LIKE that starts with a wildcard, the UI's run-name search box, status, time and dataset filters), or an
+ * order by a param, tag or other attribute, reads the experiment's summaries (a few bytes per run) instead
+ * of its RUN items (~600 bytes each), filters and sorts them in memory, and reads by key only the runs the
+ * page serves. Those are checked against the whole filter as read: a summary only narrows, as value entries
+ * do.
  *
  * Kept in step with writes without a shared item on any write path, so that many writers creating runs in
  * one experiment never contend: a write that changes what a row holds puts a **mark**
@@ -13,21 +14,26 @@
  * so no write's mark ever replaces another's), stamped with the RUN version the write produces. Creates and
  * param and tag writes put theirs in the BatchWrite of their value entries (no call of their own), moves and
  * purges before their RUN write; a status, end or name change puts it beside what follows its update (no
- * round trip of its own): a fold reads the RUN item after the mark, so either order leaves the row right, and
- * the second only lets a search see the old row until the mark lands (or, should the process die between
- * the two, until the run's next write or `cairn migrate --all`, as an end's entries). A reader reads the marks (strongly consistent), then the segments, and takes marked
- * runs from their RUN items, so a row is never trusted for a run written since it was made. (A search reads
- * segments eventually consistent, at half the cost: for about a second after a compaction it may still see
- * a row the compaction replaced, as every index read in this table may lag a write.) When marks pile
- * up, the reader folds them into the segments (`compact`): it writes the rows of the marked runs as they
- * stand (each segment under its generation number: two compactions never both write one), then deletes
- * each mark only if the RUN item read is at or past its version. Why that is enough: a write whose update
- * has not landed yet has its own mark, of a later version, which stays; a write that comes after the fold
- * puts a new mark. A mark stamped above a version its run never reached
- * (a write that died before its update) is dropped once it is older than any write can be in flight.
+ * round trip of its own). A fold reads the RUN item after the mark, so either order leaves the row right;
+ * the second only lets a search see the old row until the mark lands. An update whose call fails, and which
+ * may have landed, puts its mark before the error is returned; should the process die between the two, or
+ * the mark's Put fail after the update, the row waits for the run's next write, the client's retry, or
+ * `cairn migrate --all`, as an end's entries do.
  *
- * A mark whose run has no RUN item is a create's whose RUN Put has not landed (kept), or a purge's, which
- * marks with PURGE_MARK before it deletes the RUN item (the compaction that follows drops the row and it).
+ * A reader reads the marks (strongly consistent), then the segments, and takes marked runs from their RUN
+ * items, so a row is never trusted for a run written since it was made. (A search reads segments eventually
+ * consistent, at half the cost: for about a second after a fold it may still see a row the fold replaced,
+ * as every index read in this table may lag a write.) When marks pile up, the reader folds them into the
+ * segments (`compact`): it writes the rows of the marked runs as they stand (each segment under its
+ * generation number: two folds never both write one), then deletes each mark only if the RUN item read is
+ * at or past its version. Why that is enough: a write whose update has not landed yet has its own mark, of a
+ * later version, which stays; a write after the fold puts a new mark. A mark stamped above a version its run
+ * never reached (a write that died before its update) is dropped once it is older than any write can be in
+ * flight.
+ *
+ * A mark whose run has no RUN item is a create's (or an import's) whose RUN Put has not landed (kept), or a
+ * purge's, which marks with PURGE_MARK before it deletes the RUN item: the fold that follows drops the row,
+ * and the run's marks up to the purge's.
  */
 
 import { randomBytes } from 'node:crypto';
@@ -65,6 +71,16 @@ const ALL_CUT = '*';
  */
 const ATTRIBUTE_CHARS = 250;
 const ATTRIBUTE_CUT = ':';
+
+/**
+ * A run's dataset inputs (name, digest, context) past this many JSON characters are left out of its row
+ * (`c` holds `d`): a dataset filter then reads the run.
+ */
+const DATASET_CHARS = 400;
+const DATASET_CUT = 'd';
+
+/** The dataset input tag that holds its context (as search.ts reads it). */
+const DATASET_CONTEXT_TAG = 'mlflow.data.context';
 
 /** The version a purge marks its run with: no writer's mark replaces it (putSummaryMark). */
 export const PURGE_MARK = Number.MAX_SAFE_INTEGER;
@@ -117,7 +133,9 @@ export interface SummaryRow {
   /** params and tags as [key, value] pairs (never objects: keys are user data) */
   p: [string, string][];
   t: [string, string][];
-  /** keys whose value was cut (`p:<key>`, `t:<key>`) */
+  /** dataset inputs as [name, digest, context or null] */
+  d?: [string, string, string | null][];
+  /** keys whose value was cut (`p:<key>`, `t:<key>`), or what was left out whole (`*`, `:`, `d`) */
   c?: string[];
   /** the RUN version the row was made from */
   v: number;
@@ -172,6 +190,13 @@ export function summaryRow(item: RunItem): SummaryRow {
     item.user_id.length > ATTRIBUTE_CHARS ||
     item.artifact_uri.length > 2 * ATTRIBUTE_CHARS;
   if (long) cuts.push(ATTRIBUTE_CUT);
+  const datasets = (item.datasets ?? []).map((dataset): [string, string, string | null] => [
+    dataset.name,
+    dataset.digest,
+    Object.hasOwn(dataset.tags, DATASET_CONTEXT_TAG) ? (dataset.tags[DATASET_CONTEXT_TAG] ?? null) : null,
+  ]);
+  const d = JSON.stringify(datasets).length > DATASET_CHARS ? undefined : datasets;
+  if (!d) cuts.push(DATASET_CUT);
   return {
     i: item.run_id,
     n: long ? '' : item.run_name,
@@ -183,6 +208,7 @@ export function summaryRow(item: RunItem): SummaryRow {
     a: long ? '' : item.artifact_uri,
     p,
     t,
+    ...(d && d.length > 0 ? { d } : {}),
     ...(cuts.length > 0 ? { c: cuts } : {}),
     v: item.ver,
   };
@@ -195,6 +221,7 @@ const CUT_ATTRIBUTES = new Set(['run_name', 'user_id', 'artifact_uri']);
 export function rowLacks(row: SummaryRow, reads: KeysRead): boolean {
   if (!row.c) return false;
   if (row.c.includes(ATTRIBUTE_CUT) && reads.attributes.some((key) => CUT_ATTRIBUTES.has(key))) return true;
+  if (row.c.includes(DATASET_CUT) && reads.datasets.length > 0) return true;
   if (row.c.includes(ALL_CUT)) return reads.params.length + reads.tags.length > 0;
   return (
     reads.params.some((key) => row.c?.includes(`p:${key}`)) ||
@@ -220,6 +247,7 @@ interface Columns {
   at: number[];
   p: Column[];
   t: Column[];
+  d: ([string, string, string | null][] | null)[];
   c: (string[] | null)[];
   v: number[];
 }
@@ -282,6 +310,7 @@ export function encodeRows(rows: readonly SummaryRow[]): Uint8Array {
     at,
     p: byKey(rows, (row) => row.p),
     t: byKey(rows, (row) => row.t),
+    d: rows.map((row) => row.d ?? null),
     c: rows.map((row) => row.c ?? null),
     v: rows.map((row) => row.v),
   };
@@ -301,6 +330,7 @@ export function decodeRows(data: Uint8Array): SummaryRow[] {
     const cut = columns.at[index] ?? -1;
     const uri = columns.a[index] ?? '';
     const cuts = columns.c[index];
+    const datasets = columns.d[index];
     return {
       i: id,
       n: columns.n[index] ?? '',
@@ -312,6 +342,7 @@ export function decodeRows(data: Uint8Array): SummaryRow[] {
       a: cut < 0 ? uri : uri.slice(0, cut) + id + uri.slice(cut),
       p: params[index] ?? [],
       t: tags[index] ?? [],
+      ...(datasets ? { d: datasets } : {}),
       ...(cuts ? { c: cuts } : {}),
       v: columns.v[index] ?? 0,
     };
@@ -333,7 +364,14 @@ export function rowRun(row: SummaryRow, experimentId: string): Run {
     params: Object.fromEntries(row.p),
     tags: Object.fromEntries(row.t),
     metrics: {},
-    datasets: [],
+    // As much of each input as a dataset filter reads.
+    datasets: (row.d ?? []).map(([name, digest, context]) => ({
+      name,
+      digest,
+      sourceType: '',
+      source: '',
+      tags: context === null ? {} : ({ [DATASET_CONTEXT_TAG]: context } as Record<string, string>),
+    })),
     modelOutputs: [],
     modelInputs: [],
   };
@@ -525,13 +563,17 @@ async function compact(store: Store, state: SummaryState, limit: number, now = D
     // Another compaction wrote it since it was read: its marks stay for the next one.
     if (written) landed.push(...folded);
   });
-  const purged = new Set(landed.filter((mark) => mark.ver === PURGE_MARK).map((mark) => mark.run_id));
+  // When each run without a RUN item was purged: its marks from before then go with the purge's.
+  const purgedAt = new Map<string, number>();
+  for (const mark of landed) {
+    if (mark.ver === PURGE_MARK) purgedAt.set(mark.run_id, Math.max(mark.at, purgedAt.get(mark.run_id) ?? 0));
+  }
   const deletable = landed.filter((mark) => {
     const item = state.marked.get(mark.run_id);
     if (now - mark.at > WRITE_IN_FLIGHT_MS) return true;
-    // No RUN item: purged (its row is gone, and every mark of it with it), or a create whose RUN Put has
-    // not landed yet (kept).
-    if (!item) return purged.has(mark.run_id);
+    // No RUN item: purged (its row is gone, and its marks up to the purge's with it), or a create, or an
+    // import of a run purged before, whose RUN Put has not landed yet (kept).
+    if (!item) return mark.at <= (purgedAt.get(mark.run_id) ?? Number.NEGATIVE_INFINITY);
     return item.ver >= mark.ver;
   });
   // Each mark is its own write's: deleted as read (a later write has a mark of its own).

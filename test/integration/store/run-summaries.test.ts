@@ -24,6 +24,7 @@ import {
   summaryMark,
 } from '../../../shared/store/runs/run-summaries.js';
 import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
+import { proxied } from '../../helpers/interleave.js';
 import { bruteForcePage, testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -88,6 +89,7 @@ const runArb = fc.record({
   deleted: fc.boolean(),
   p: fc.option(fc.constantFrom('1', '2', '10', `${LONG}x`), { nil: undefined }),
   t: fc.option(fc.constantFrom('a', 'ab', 'B', `${LONG}y`), { nil: undefined }),
+  ds: fc.option(fc.constantFrom('train', 'eval'), { nil: undefined }),
 });
 type RunSpec = typeof runArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -105,6 +107,8 @@ const FILTERS = [
   'tags.t IS NOT NULL',
   "tags.t ILIKE '%b'",
   "tags.t LIKE '%y' AND attributes.status != 'RUNNING'",
+  "datasets.name = 'train'",
+  "datasets.context = 'evaluation' AND params.p != '2'",
 ];
 const ORDERS: string[][] = [
   [],
@@ -126,6 +130,18 @@ async function store(experimentId: string, spec: RunSpec): Promise<string> {
       params: spec.p === undefined ? {} : { p: spec.p },
       tags: spec.t === undefined ? {} : { t: spec.t },
       ...(spec.end === undefined ? {} : { endTime: spec.end }),
+      datasets:
+        spec.ds === undefined
+          ? []
+          : [
+              {
+                name: spec.ds,
+                digest: 'd1',
+                sourceType: 'local',
+                source: 'data.csv',
+                tags: spec.ds === 'eval' ? { 'mlflow.data.context': 'evaluation' } : {},
+              },
+            ],
     }),
   );
   if (spec.deleted) await repo.setLifecycle(runId, 'active', 'deleted');
@@ -149,6 +165,7 @@ const PLAIN: RunSpec = {
   deleted: false,
   p: '1',
   t: 'a',
+  ds: undefined,
 };
 
 const ids = (page: { runs: Run[] }) => page.runs.map((run) => run.runId);
@@ -371,6 +388,56 @@ describe('run summaries', () => {
     await compactAll(table, experimentId);
     expect(ids(await searched(reader, query, experimentId))).toEqual(imported);
     expect(summaries()).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('mark a status change whose update landed though its call failed', async () => {
+    const experimentId = await newExperiment();
+    const runId = await store(experimentId, { ...PLAIN, status: 'RUNNING', end: undefined });
+    await compactAll(table, experimentId);
+    let failed = false;
+    const doc = proxied(table.doc, async (command, send) => {
+      const input = (command as { input?: { Key?: { sk?: string }; UpdateExpression?: string } }).input;
+      if (
+        !failed &&
+        command instanceof UpdateCommand &&
+        input?.Key?.sk === 'RUN' &&
+        input.UpdateExpression?.includes('#status')
+      ) {
+        failed = true;
+        // The update lands; its caller hears a timeout.
+        await send(command);
+        throw Object.assign(new Error('socket timed out'), { name: 'TimeoutError' });
+      }
+    });
+    const writer = new DynamoRunRepository(doc, table.tableName);
+    await expect(writer.mutate(runId, () => ({ status: 'FAILED' }))).rejects.toThrow('socket timed out');
+    await compactAll(table, experimentId);
+    const query: RunSearch = {
+      filter: "attributes.status = 'FAILED'",
+      orderBy: ['attributes.status'],
+      viewType: 'ACTIVE_ONLY',
+      maxResults: 5,
+      scope: [experimentId],
+    };
+    expect(ids(await searched(repo, query, experimentId))).toEqual([runId]);
+  }, 120_000);
+
+  it('keep the mark of a run imported again after a purge whose mark is not folded yet', async () => {
+    const experimentId = await newExperiment();
+    const runId = await store(experimentId, PLAIN);
+    await compactAll(table, experimentId);
+    // Purged a minute ago (its mark before the RUN item went), and now imported again: its mark is put, its
+    // RUN item not yet.
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.tableName,
+        Item: { ...summaryMark(experimentId, runId, PURGE_MARK), at: Date.now() - 60_000 },
+      }),
+    );
+    await table.doc.send(new DeleteCommand({ TableName: table.tableName, Key: keys.run(runId) }));
+    await putSummaryMark(table, experimentId, runId, 0);
+    await compactAll(table, experimentId);
+    expect((await marksOf(experimentId)).map((mark) => mark.ver)).toEqual([0]);
   }, 120_000);
 
   it('summarize an experiment from before summaries with `cairn migrate`', async () => {

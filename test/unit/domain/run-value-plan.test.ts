@@ -78,8 +78,8 @@ describe('value-entry planning', () => {
       order: 'other',
       summary: {
         usable: true,
-        reads: { params: ['p'], tags: [], attributes: ['start_time', 'run_id'] },
-        orderReads: { params: ['p'], tags: [], attributes: ['start_time', 'run_id'] },
+        reads: { params: ['p'], tags: [], attributes: ['start_time', 'run_id'], datasets: [] },
+        orderReads: { params: ['p'], tags: [], attributes: ['start_time', 'run_id'], datasets: [] },
       },
     });
     // Attribute aliases read as the attribute (a row may leave out a long run name).
@@ -89,9 +89,14 @@ describe('value-entry planning', () => {
       params: ['p'],
       tags: ['t'],
       attributes: ['run_name', 'start_time', 'run_id'],
+      datasets: [],
     });
     expect(planRunListing(search(undefined, ['params.p', 'metrics.loss']))).toBeUndefined();
-    expect(planRunListing(search("datasets.name = 'd'", ['params.p']))).toBeUndefined();
+    expect(planRunListing(search("datasets.name = 'd'", ['params.p']))?.summary).toMatchObject({
+      usable: true,
+      reads: { datasets: ['name'] },
+    });
+    expect(planRunListing(search("datasets.name = 'd'", ['metrics.m']))?.summary.usable).toBe(false);
     expect(planRunListing(search("params.p = '1'", ['params.p']))?.order).toBe('other');
     // A later metric term: an order index's tie groups could not be sorted unread.
     expect(planRunListing(search(undefined, ['attributes.start_time', 'metrics.loss']))).toBeUndefined();

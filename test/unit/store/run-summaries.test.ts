@@ -34,14 +34,26 @@ const rowArb: fc.Arbitrary<SummaryRow> = fc
     withId: fc.boolean(),
     p: pairs,
     t: pairs,
+    d: fc.option(
+      fc.array(
+        fc.tuple(
+          fc.string({ maxLength: 8 }),
+          fc.string({ maxLength: 8 }),
+          fc.option(fc.string({ maxLength: 8 })),
+        ),
+        { minLength: 1, maxLength: 3 },
+      ),
+      { nil: undefined },
+    ),
     c: fc.option(fc.array(fc.string({ maxLength: 8 }), { minLength: 1, maxLength: 3 }), { nil: undefined }),
     v: fc.nat(),
   })
-  .map(({ withId, e, c, ...row }) => ({
+  .map(({ withId, e, c, d, ...row }) => ({
     ...row,
     // URIs that hold the run id (the usual case) and that do not, or hold it twice.
     a: withId ? `${row.a}/${row.i}/artifacts/${row.i}` : row.a,
     ...(e === undefined ? {} : { e }),
+    ...(d === undefined ? {} : { d }),
     ...(c === undefined ? {} : { c }),
   }));
 
@@ -59,7 +71,12 @@ const item = (params: Record<string, string>, tags: Record<string, string>): Run
     ver: 3,
   }) as unknown as RunItem;
 
-const reads = (params: string[], tags: string[], attributes: string[] = []) => ({ params, tags, attributes });
+const reads = (params: string[], tags: string[], attributes: string[] = [], datasets: string[] = []) => ({
+  params,
+  tags,
+  attributes,
+  datasets,
+});
 
 describe('run summary rows', () => {
   it('decode to exactly the rows encoded, for any rows (property)', () => {
@@ -96,5 +113,32 @@ describe('run summary rows', () => {
     expect(rowLacks(row, reads(['param_1'], []))).toBe(true);
     // A search that reads no param or tag still trusts the row.
     expect(rowLacks(row, reads([], []))).toBe(false);
+  });
+
+  it("keep a run's dataset inputs, and leave out too many of them for a dataset filter to read the run", () => {
+    const dataset = (name: string) => ({
+      name,
+      digest: 'abc',
+      sourceType: 'local',
+      source: 's',
+      tags: { 'mlflow.data.context': 'training' },
+    });
+    const row = summaryRow({ ...item({}, {}), datasets: [dataset('train')] });
+    expect(row.d).toEqual([['train', 'abc', 'training']]);
+    const many = summaryRow({
+      ...item({}, {}),
+      datasets: Array.from({ length: 30 }, (_, n) => dataset(`d${n}`)),
+    });
+    expect(many.d).toBeUndefined();
+    expect(rowLacks(many, reads([], [], [], ['name']))).toBe(true);
+    expect(rowLacks(many, reads([], [], ['run_name']))).toBe(false);
+  });
+
+  it('leave out a long run name, and lack it only for what reads it', () => {
+    const row = summaryRow({ ...item({ lr: '0.1' }, {}), run_name: 'n'.repeat(251) });
+    expect(row.n).toBe('');
+    expect(rowLacks(row, reads([], [], ['start_time', 'run_id']))).toBe(false);
+    expect(rowLacks(row, reads([], [], ['run_name']))).toBe(true);
+    expect(rowLacks(row, reads(['lr'], [], ['artifact_uri']))).toBe(true);
   });
 });
