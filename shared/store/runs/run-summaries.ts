@@ -319,6 +319,37 @@ export function encodeRows(rows: readonly SummaryRow[]): Uint8Array {
   });
 }
 
+/**
+ * The most a segment's data may take: DynamoDB items are at most 400 KB, and row limits count characters,
+ * which UTF-8 may take three bytes each for (a segment of long non-Latin names, users and values).
+ */
+const SEGMENT_BYTES = 350_000;
+
+/** A row that keeps only what no limit cuts (id, status, times, stage): its run is read for anything else. */
+function skeleton(row: SummaryRow): SummaryRow {
+  return {
+    ...row,
+    n: '',
+    u: '',
+    a: '',
+    p: [],
+    t: [],
+    d: undefined,
+    c: [ATTRIBUTE_CUT, ALL_CUT, DATASET_CUT],
+  };
+}
+
+/** A segment's data, its largest rows cut to skeletons should the whole exceed SEGMENT_BYTES. */
+export function encodeSegment(rows: readonly SummaryRow[]): Uint8Array {
+  const data = encodeRows(rows);
+  if (data.length <= SEGMENT_BYTES) return data;
+  const sizes = rows.map((row) => JSON.stringify(row).length).sort((left, right) => left - right);
+  // Rows above the median first, then every row: the second always fits (~100 bytes a row).
+  const median = sizes[Math.floor(sizes.length / 2)] ?? 0;
+  const halved = encodeRows(rows.map((row) => (JSON.stringify(row).length > median ? skeleton(row) : row)));
+  return halved.length <= SEGMENT_BYTES ? halved : encodeRows(rows.map(skeleton));
+}
+
 export function decodeRows(data: Uint8Array): SummaryRow[] {
   const columns = JSON.parse(brotliDecompressSync(data).toString('utf8')) as Columns;
   const params = pairsByRow(columns.p, columns.i.length);
@@ -554,7 +585,7 @@ async function compact(store: Store, state: SummaryState, limit: number, now = D
           type: 'run-summary',
           gen: segment.gen + 1,
           rows: segment.rows.size,
-          data: encodeRows([...segment.rows.values()]),
+          data: encodeSegment([...segment.rows.values()]),
         } satisfies SummarySegmentItem,
         ConditionExpression: isNew ? 'attribute_not_exists(pk)' : 'gen = :gen',
         ...(isNew ? {} : { ExpressionAttributeValues: { ':gen': segment.gen } }),

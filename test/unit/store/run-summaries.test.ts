@@ -9,7 +9,9 @@ import type { RunItem } from '../../../shared/store/runs/entity.js';
 import {
   decodeRows,
   encodeRows,
+  encodeSegment,
   rowLacks,
+  SEGMENT_ROWS,
   type SummaryRow,
   summaryRow,
 } from '../../../shared/store/runs/run-summaries.js';
@@ -141,4 +143,47 @@ describe('run summary rows', () => {
     expect(rowLacks(row, reads([], [], ['run_name']))).toBe(true);
     expect(rowLacks(row, reads(['lr'], [], ['artifact_uri']))).toBe(true);
   });
+
+  it('keep a segment of long non-Latin text under the item limit, cutting its largest rows to what always fits', () => {
+    let seed = 7;
+    // Deterministic CJK text: three UTF-8 bytes a character, and little for brotli to share.
+    const text = (length: number) =>
+      Array.from({ length }, () => {
+        // xorshift32
+        seed ^= seed << 13;
+        seed ^= seed >>> 17;
+        seed ^= seed << 5;
+        return String.fromCodePoint(0x4e00 + ((seed >>> 0) % 0x5000));
+      }).join('');
+    const rows = Array.from({ length: SEGMENT_ROWS }, (_, n) =>
+      summaryRow({
+        // Params and tags just under the row's limit, each value under the value's.
+        ...item(
+          { [text(8)]: text(190), [text(8)]: text(190), [text(8)]: text(190) },
+          { [text(8)]: text(140) },
+        ),
+        run_id: n.toString(16).padStart(32, '0'),
+        run_name: text(250),
+        user_id: text(250),
+        artifact_uri: text(500),
+        datasets: [{ name: text(100), digest: text(40), sourceType: 'x', source: 'y', tags: {} }],
+      }),
+    );
+    expect(encodeRows(rows).length).toBeGreaterThan(400_000);
+    const data = encodeSegment(rows);
+    expect(data.length).toBeLessThanOrEqual(350_000);
+    const decoded = decodeRows(data);
+    expect(decoded.map((row) => [row.i, row.s, row.b, row.l, row.v])).toEqual(
+      rows.map((row) => [row.i, row.s, row.b, row.l, row.v]),
+    );
+    for (const [index, row] of decoded.entries()) {
+      // Whole, or cut to a skeleton that reads its run for any name, user, URI, param, tag or dataset.
+      if (row.n === '' && rows[index]?.n !== '') {
+        expect(rowLacks(row, reads(['k'], [], ['run_name'], ['name']))).toBe(true);
+      } else {
+        expect(row).toEqual(rows[index]);
+      }
+    }
+    // Three brotli passes over ~600 KB: seconds on a loaded machine.
+  }, 60_000);
 });
