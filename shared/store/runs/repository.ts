@@ -335,11 +335,22 @@ export class DynamoRunRepository implements RunRepository {
         tags: [...Object.keys(change.tags ?? {}), ...(change.deleteTags ?? [])],
       };
       // What a summary row holds changes: the write marks its run (run-summaries.ts). With params or tags, in
-      // their entries' BatchWrite, before the update; else (a status, an end, a name) beside what follows the
-      // update, so that the end of a run waits for no extra round trip. A process that dies between such an update and
-      // its mark leaves the row as it was until the run's next write or `cairn migrate --all`, as it leaves
-      // an end's entries.
+      // their entries' BatchWrite, before the update; with dataset inputs, on its own before the update (a
+      // retried log-inputs finds its inputs there and writes nothing, so it must not depend on a later mark);
+      // else (a status, an end, a name) beside what follows the update, so that the end of a run waits for no
+      // extra round trip. A process that dies between such an update and its mark leaves the row as it was
+      // until the run's next write, the client's retry or `cairn migrate --all`, as it leaves an end's entries.
       const early = written.params.length + written.tags.length > 0;
+      const markedFirst = !early && change.datasets !== undefined;
+      const markedAfter = changesSummary(change) && !early && !markedFirst;
+      if (markedFirst) {
+        try {
+          await putSummaryMark(this.entryStore, item.experiment_id, runId, item.ver + 1);
+        } catch (error) {
+          readAgain();
+          return giveUp(error);
+        }
+      }
       if (early) {
         const tags = { ...projected.tags };
         for (const key of change.deleteTags ?? []) delete tags[storedKey(key)];
@@ -380,7 +391,7 @@ export class DynamoRunRepository implements RunRepository {
         if (!isConditionFailure(error)) {
           // It may have landed all the same (a timeout after the write): a status, end or name change, whose
           // mark follows its update, marks its run now, so that no landed change goes unmarked.
-          if (changesSummary(change) && !early) {
+          if (markedAfter) {
             await putSummaryMark(this.entryStore, item.experiment_id, runId, item.ver + 1).catch(
               () => undefined,
             );
@@ -402,7 +413,7 @@ export class DynamoRunRepository implements RunRepository {
       try {
         await allSettled([
           after(),
-          changesSummary(change) && !early
+          markedAfter
             ? putSummaryMark(this.entryStore, updated.experiment_id, runId, updated.ver)
             : Promise.resolve(),
         ]);
@@ -960,7 +971,7 @@ export class DynamoRunRepository implements RunRepository {
   }
 }
 
-/** Whether a change touches what a run's summary row holds (run-summaries.ts): not datasets or model links. */
+/** Whether a change touches what a run's summary row holds (run-summaries.ts): not model links. */
 function changesSummary(change: RunChange): boolean {
   return (
     change.params !== undefined ||

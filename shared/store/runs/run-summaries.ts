@@ -12,9 +12,9 @@
  * one experiment never contend: a write that changes what a row holds puts a **mark**
  * (`EXPSUMMARK#<experiment>#<shard>`, one small item per write, keyed by the run and the write's own token,
  * so no write's mark ever replaces another's), stamped with the RUN version the write produces. Creates and
- * param and tag writes put theirs in the BatchWrite of their value entries (no call of their own), moves and
- * purges before their RUN write; a status, end or name change puts it beside what follows its update (no
- * round trip of its own). A fold reads the RUN item after the mark, so either order leaves the row right;
+ * param and tag writes put theirs in the BatchWrite of their value entries (no call of their own), dataset
+ * inputs, moves and purges before their RUN write; a status, end or name change puts it beside what follows
+ * its update (no round trip of its own). A fold reads the RUN item after the mark, so either order leaves the row right;
  * the second only lets a search see the old row until the mark lands. An update whose call fails, and which
  * may have landed, puts its mark before the error is returned; should the process die between the two, or
  * the mark's Put fail after the update, the row waits for the run's next write, the client's retry, or
@@ -380,7 +380,7 @@ export function decodeRows(data: Uint8Array): SummaryRow[] {
   });
 }
 
-/** The run a row describes, as far as a row can: no metrics, datasets or model links. */
+/** The run a row describes, as far as a row can: no metrics or model links, and of each dataset input what a filter reads. */
 export function rowRun(row: SummaryRow, experimentId: string): Run {
   return {
     runId: row.i,
@@ -594,7 +594,9 @@ async function compact(store: Store, state: SummaryState, limit: number, now = D
     // Another compaction wrote it since it was read: its marks stay for the next one.
     if (written) landed.push(...folded);
   });
-  // When each run without a RUN item was purged: its marks from before then go with the purge's.
+  // When each run without a RUN item was purged: its marks from before then go with the purge's. (Times are
+  // the writers' clocks, as for the 15 minutes above: an import of a purged run from a machine whose clock is
+  // behind the purge's may have its mark taken for an older one, and its run shows again with its next write.)
   const purgedAt = new Map<string, number>();
   for (const mark of landed) {
     if (mark.ver === PURGE_MARK) purgedAt.set(mark.run_id, Math.max(mark.at, purgedAt.get(mark.run_id) ?? 0));

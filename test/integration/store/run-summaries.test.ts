@@ -422,6 +422,24 @@ describe('run summaries', () => {
     expect(ids(await searched(repo, query, experimentId))).toEqual([runId]);
   }, 120_000);
 
+  it('find a run by the dataset inputs it logged after its row was folded', async () => {
+    const experimentId = await newExperiment();
+    const runId = await store(experimentId, PLAIN);
+    await compactAll(table, experimentId);
+    const train = { name: 'train', digest: 'd1', sourceType: 'local', source: 'data.csv', tags: {} };
+    await repo.mutate(runId, () => ({ datasets: [train] }));
+    const query: RunSearch = {
+      filter: "datasets.name = 'train'",
+      orderBy: ['attributes.status'],
+      viewType: 'ACTIVE_ONLY',
+      maxResults: 5,
+      scope: [experimentId],
+    };
+    expect(ids(await searched(repo, query, experimentId))).toEqual([runId]);
+    await compactAll(table, experimentId);
+    expect(ids(await searched(repo, query, experimentId))).toEqual([runId]);
+  }, 120_000);
+
   it('keep the mark of a run imported again after a purge whose mark is not folded yet', async () => {
     const experimentId = await newExperiment();
     const runId = await store(experimentId, PLAIN);
