@@ -72,18 +72,22 @@ export async function putExperimentItem(
   await table.doc.send(new PutCommand({ TableName: table.tableName, Item: item }));
 }
 
-/** Sets an experiment's `value_index` mark, as the build that marked it so left it (1: before tag entries). */
-export async function setValueIndex(
+/**
+ * Sets one of an experiment's layout marks as a build that set it so left it (`value_index` 1: before tag
+ * entries), or removes it (no version: as a build from before that layout).
+ */
+export async function setExperimentMark(
   table: Pick<TestTable, 'doc' | 'tableName'>,
   experimentId: string,
-  version: number,
+  mark: 'run_index' | 'value_index' | 'run_summaries',
+  version?: number,
 ): Promise<void> {
   await table.doc.send(
     new UpdateCommand({
       TableName: table.tableName,
       Key: keys.experiment(experimentId),
-      UpdateExpression: 'SET value_index = :version',
-      ExpressionAttributeValues: { ':version': version },
+      UpdateExpression: version === undefined ? `REMOVE ${mark}` : `SET ${mark} = :version`,
+      ...(version === undefined ? {} : { ExpressionAttributeValues: { ':version': version } }),
     }),
   );
 }

@@ -7,6 +7,7 @@ import { DeleteCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keys } from '../../shared/store/keys.js';
 import { CairnCli } from '../helpers/cli.js';
+import { setExperimentMark } from '../helpers/dynamo.js';
 import { Api } from '../helpers/http.js';
 import { serverTable, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -95,13 +96,7 @@ describe('cairn migrate', () => {
       );
       await table.doc.send(new DeleteCommand({ TableName: table.tableName, Key: keys.runOrder(runId) }));
     }
-    await table.doc.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: keys.experiment(experimentId),
-        UpdateExpression: 'REMOVE run_index',
-      }),
-    );
+    await setExperimentMark(table, experimentId, 'run_index');
     expect(await answers(experimentId)).toEqual(expected);
     const uncounted = await api.request<{ stats: Record<string, unknown>[] }>(
       'GET',

@@ -149,8 +149,8 @@ const warnings: { message: string; attributes: Record<string, unknown> }[] = [];
 const warn = (message: string, attributes: Record<string, unknown>) => warnings.push({ message, attributes });
 
 /** The SQS delivery queue as the registry function builds it from its environment. */
-const awsQueue = () =>
-  queueFromEnv(process.env, {
+const awsQueue = (env: NodeJS.ProcessEnv = process.env) =>
+  queueFromEnv(env, {
     repository: { get: async () => undefined },
     sealer: sealerFromEnv(process.env, warn),
     settings: {
@@ -253,17 +253,8 @@ describe('the AWS webhook seams from the environment, on the real SDK', () => {
 
   it('refuse a queue without a key when the function loads', () => {
     const { CAIRN_WEBHOOK_KMS_KEY_ID: _, ...withoutKey } = process.env;
-    expect(() =>
-      queueFromEnv(withoutKey, {
-        repository: { get: async () => undefined },
-        sealer: sealerFromEnv(process.env, warn),
-        settings: {
-          policy: { allowedSchemes: ['https'], allowPrivateNetworks: false },
-          timeoutMs: 1000,
-          testTimeoutMs: 1000,
-        },
-        warn,
-      }),
-    ).toThrow(/CAIRN_WEBHOOK_KMS_KEY_ID must be set with CAIRN_WEBHOOK_QUEUE_URL/);
+    expect(() => awsQueue(withoutKey)).toThrow(
+      /CAIRN_WEBHOOK_KMS_KEY_ID must be set with CAIRN_WEBHOOK_QUEUE_URL/,
+    );
   });
 });

@@ -23,7 +23,12 @@ import {
   putSummaryMark,
   summaryMark,
 } from '../../../shared/store/runs/run-summaries.js';
-import { createTestTable, putExperimentItem, type TestTable } from '../../helpers/dynamo.js';
+import {
+  createTestTable,
+  putExperimentItem,
+  setExperimentMark,
+  type TestTable,
+} from '../../helpers/dynamo.js';
 import { proxied } from '../../helpers/interleave.js';
 import { bruteForcePage, testRun } from '../../helpers/runs.js';
 
@@ -45,13 +50,7 @@ async function newExperiment(summarized = true): Promise<string> {
   await putExperimentItem(table, experimentId);
   if (!summarized) {
     // As an experiment from before summaries, until `cairn migrate` summarizes it.
-    await table.doc.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: keys.experiment(experimentId),
-        UpdateExpression: 'REMOVE run_summaries',
-      }),
-    );
+    await setExperimentMark(table, experimentId, 'run_summaries');
   }
   return experimentId;
 }

@@ -21,7 +21,12 @@ import { keys } from '../../../shared/store/keys.js';
 import { tagValueEntry } from '../../../shared/store/runs/entity.js';
 import { migrateValueIndex } from '../../../shared/store/runs/migrate-index.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
-import { createTestTable, putExperimentItem, setValueIndex, type TestTable } from '../../helpers/dynamo.js';
+import {
+  createTestTable,
+  putExperimentItem,
+  setExperimentMark,
+  type TestTable,
+} from '../../helpers/dynamo.js';
 import { gate, holding, proxied } from '../../helpers/interleave.js';
 import { testRun } from '../../helpers/runs.js';
 
@@ -116,7 +121,7 @@ describe('a verify-after tag entry write racing a tag write', () => {
       new DeleteCommand({ TableName: table.tableName, Key: keys.runTagValue(runId, 'x') }),
     );
     // As a build from before tag entries marked it.
-    await setValueIndex(table, experimentId, 1);
+    await setExperimentMark(table, experimentId, 'value_index', 1);
 
     const batchGate = holding(table.doc, isTagBatch(runId));
     const migrating = migrateValueIndex(batchGate.doc, table.tableName);

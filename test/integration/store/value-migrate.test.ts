@@ -13,7 +13,12 @@ import { keys, VALUE_INDEX_VERSION } from '../../../shared/store/keys.js';
 import type { LatestItem, RunItem } from '../../../shared/store/runs/entity.js';
 import { migrateValueIndex } from '../../../shared/store/runs/migrate-index.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
-import { createTestTable, putExperimentItem, setValueIndex, type TestTable } from '../../helpers/dynamo.js';
+import {
+  createTestTable,
+  putExperimentItem,
+  setExperimentMark,
+  type TestTable,
+} from '../../helpers/dynamo.js';
 import { testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -98,13 +103,7 @@ async function experimentAsBefore(experimentId: string): Promise<string[]> {
       }),
     );
   }
-  await table.doc.send(
-    new UpdateCommand({
-      TableName: table.tableName,
-      Key: keys.experiment(experimentId),
-      UpdateExpression: 'REMOVE value_index',
-    }),
-  );
+  await setExperimentMark(table, experimentId, 'value_index');
   return runIds;
 }
 
@@ -212,7 +211,7 @@ describe('cairn migrate, value entries', () => {
       );
     }
     // As a build from before tag entries marked it.
-    await setValueIndex(table, experimentId, 1);
+    await setExperimentMark(table, experimentId, 'value_index', 1);
     const children = async () => {
       const search: RunSearch = {
         filter: "tags.`mlflow.parentRunId` = 'parent-0' AND params.bs LIKE '%'",

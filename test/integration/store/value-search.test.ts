@@ -8,7 +8,7 @@
  * The entries are the repository's own writes (value-entries.ts): metric entries for ended runs, param
  * entries for every run, open runs' LATEST items in `EXPOPEN#…`.
  */
-import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Run } from '../../../shared/domain/runs/model.js';
@@ -17,7 +17,12 @@ import type { ViewType } from '../../../shared/domain/search/pipeline.js';
 import { keys } from '../../../shared/store/keys.js';
 import { DynamoRunRepository } from '../../../shared/store/runs/repository.js';
 import type { ListingReads } from '../../../shared/store/runs/run-index.js';
-import { createTestTable, putExperimentItem, setValueIndex, type TestTable } from '../../helpers/dynamo.js';
+import {
+  createTestTable,
+  putExperimentItem,
+  setExperimentMark,
+  type TestTable,
+} from '../../helpers/dynamo.js';
 import { bruteForcePage, testRun } from '../../helpers/runs.js';
 
 let table: TestTable;
@@ -43,17 +48,11 @@ async function newExperiment(valueIndex: boolean | 1): Promise<string> {
     beforeTags.add(experimentId);
     marked.add(experimentId);
     // As a build from before tag entries marked it.
-    await setValueIndex(table, experimentId, 1);
+    await setExperimentMark(table, experimentId, 'value_index', 1);
   } else if (valueIndex) marked.add(experimentId);
   else {
     // As an experiment from before value entries, until `cairn migrate` lays it out.
-    await table.doc.send(
-      new UpdateCommand({
-        TableName: table.tableName,
-        Key: keys.experiment(experimentId),
-        UpdateExpression: 'REMOVE value_index',
-      }),
-    );
+    await setExperimentMark(table, experimentId, 'value_index');
   }
   return experimentId;
 }
