@@ -224,11 +224,6 @@ export class DynamoRunRepository implements RunRepository {
     return readRun(this.doc, this.tableName, runId);
   }
 
-  /** Reads RUN and LATEST in one call, strongly consistent. */
-  private read(runId: string): Promise<{ run?: RunItem; latest?: LatestItem }> {
-    return readRunItems(this.doc, this.tableName, runId);
-  }
-
   /**
    * Applies `mutate` to the current run under optimistic concurrency; `mutate` may throw to refuse
    * (e.g. a changed param) or return null for a no-op. Returns the run as read, or undefined if missing.
@@ -531,7 +526,7 @@ export class DynamoRunRepository implements RunRepository {
         state = check(recent.state);
       } else {
         await contendedWriteBackoff(attempt);
-        const read = await this.read(runId);
+        const read = await readRunItems(this.doc, this.tableName, runId);
         latest = read.latest;
         state = check(read.run ? runState(read.run) : undefined);
       }
